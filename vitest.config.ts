@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+// Integration suites start real gateway and shard-store processes; on a 2-core machine
+// running many of them at once only makes every suite slower and timeouts flaky.
+export default defineConfig({
+  test: {
+    globals: true,
+    include: ['test/**/*.test.ts', 'codec/**/*.test.ts', 'gateway/**/*.test.ts', 'shard-store/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    minWorkers: 1,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
