@@ -1,0 +1,108 @@
+/**
+ * The pieces of the SigV4 canonical request, with S3's rules:
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
+ */
+
+/** Request headers as Node gives them (`req.headers` or, better, `req.headersDistinct`). */
+export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** One header's value; repeated headers are joined with ',' as SigV4 joins them. */
+export function headerValue(headers: RequestHeaders, name: string): string | undefined {
+  const v = headers[name];
+  if (v === undefined) return undefined;
+  return typeof v === 'string' ? v : v.join(',');
+}
+
+/** RFC 3986 percent-encoding of UTF-8, as SigV4 specifies: everything but A-Z a-z 0-9 - _ . ~ */
+export function uriEncode(value: string, keepSlash = false): string {
+  // encodeURIComponent leaves !'()* unencoded; SigV4 wants them encoded.
+  const encoded = encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return keepSlash ? encoded.replace(/%2F/g, '/') : encoded;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * Canonical URIs to try, best first. S3 signs the path exactly as sent (no normalisation, no
+ * double encoding), and every SDK sends exactly what it signed. Some clients sign the
+ * RFC 3986 encoding but send a looser one (a raw `(` or `!`, lower-case `%2f`); the second
+ * candidate re-encodes the decoded path so they still match. Both denote the same key.
+ */
+export function canonicalUriCandidates(rawPath: string): string[] {
+  const path = rawPath === '' ? '/' : rawPath;
+  const reencoded = path.split('/').map((seg) => uriEncode(safeDecode(seg))).join('/');
+  return reencoded === path ? [path] : [path, reencoded];
+}
+
+/** Query parameters in order, decoded. A `+` means a space, as in HTML forms and as S3 reads it. */
+export function parseQuery(rawQuery: string, plusIsSpace = true): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (rawQuery === '') return out;
+  for (const part of rawQuery.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const rawName = eq < 0 ? part : part.slice(0, eq);
+    const rawValue = eq < 0 ? '' : part.slice(eq + 1);
+    const dec = (s: string) => safeDecode(plusIsSpace ? s.replace(/\+/g, ' ') : s);
+    out.push([dec(rawName), dec(rawValue)]);
+  }
+  return out;
+}
+
+/** Canonical query string: pairs re-encoded from their decoded form, sorted by name then value. */
+export function canonicalQuery(params: ReadonlyArray<readonly [string, string]>, omit?: string): string {
+  const omitLower = omit?.toLowerCase();
+  const pairs: Array<[string, string]> = [];
+  for (const [name, value] of params) {
+    if (omitLower !== undefined && name.toLowerCase() === omitLower) continue;
+    pairs.push([uriEncode(name), uriEncode(value)]);
+  }
+  // Encoded strings are ASCII, so UTF-16 order is byte order, as SigV4 requires.
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return pairs.map(([n, v]) => `${n}=${v}`).join('&');
+}
+
+/**
+ * Canonical query strings to try, best first: `+` as a space (what S3 does), then, only when
+ * the raw query has a `+`, `+` as itself (clients that sign a literal plus they did not encode).
+ */
+export function canonicalQueryCandidates(rawQuery: string, omit?: string): string[] {
+  const first = canonicalQuery(parseQuery(rawQuery, true), omit);
+  if (!rawQuery.includes('+')) return [first];
+  const second = canonicalQuery(parseQuery(rawQuery, false), omit);
+  return second === first ? [first] : [first, second];
+}
+
+function canonicalHeaderValue(v: string | readonly string[] | undefined): string {
+  if (v === undefined) return '';
+  const values = typeof v === 'string' ? [v] : v;
+  return values.map((x) => x.replace(/[ \t]+/g, ' ').replace(/^ | $/g, '')).join(',');
+}
+
+/** Headers whose values must not be echoed in error details: the SSE-C keys. */
+const SECRET_HEADER = /^x-amz-(copy-source-)?server-side-encryption-customer-key$/;
+
+/**
+ * `name:value\n` for each signed header, in the order given (already sorted by the client).
+ * `redact` replaces secret values, for the copy that goes into an error document.
+ */
+export function canonicalHeaders(headers: RequestHeaders, signedHeaders: readonly string[], redact = false): string {
+  let out = '';
+  for (const name of signedHeaders) {
+    const value = redact && SECRET_HEADER.test(name) ? '<redacted>' : canonicalHeaderValue(headers[name]);
+    out += `${name}:${value}\n`;
+  }
+  return out;
+}
+
+export function canonicalRequest(
+  method: string, uri: string, query: string, headers: string, signedHeaders: readonly string[], payloadHash: string,
+): string {
+  return `${method}\n${uri}\n${query}\n${headers}\n${signedHeaders.join(';')}\n${payloadHash}`;
+}

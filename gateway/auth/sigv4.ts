@@ -1,0 +1,213 @@
+/**
+ * AWS Signature Version 4 for S3: the Authorization header and presigned URLs.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-requests.html
+ *
+ * `verifyRequest` checks everything that can be checked from the request line and headers.
+ * The body is checked while it streams, by `createPayloadVerifier` (payload.ts), with what
+ * `AuthResult` carries.
+ */
+import { AuthError } from './errors.js';
+import {
+  canonicalHeaders, canonicalQueryCandidates, canonicalRequest, canonicalUriCandidates, headerValue, parseQuery,
+  type RequestHeaders,
+} from './canonical.js';
+import { formatAmzDate, parseAmzDate, parseCredential, type Credential } from './credential.js';
+import { parsePayloadMode, type PayloadMode } from './payload-mode.js';
+import { parsePresignParams } from './presign.js';
+import { ALGORITHM, hmac, signaturesEqual, signingKey, stringToSign, type SigningContext } from './signing.js';
+
+export type { PayloadMode } from './payload-mode.js';
+export type { SigningContext } from './signing.js';
+export type { RequestHeaders } from './canonical.js';
+
+/** Clock skew AWS S3 tolerates between the client and the server. */
+export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+
+export interface SignedRequest {
+  method: string;
+  /** The path exactly as on the request line, still percent-encoded, without the query. */
+  rawPath: string;
+  /** The query exactly as on the request line, without the `?`. */
+  rawQuery: string;
+  /** Lower-case names. Pass `req.headersDistinct` so repeated headers sign exactly. */
+  headers: RequestHeaders;
+}
+
+/** Returns the secret access key of an access key id, or undefined when the key is unknown. */
+export type SecretLookup = (accessKeyId: string) => string | undefined;
+
+export interface AuthResult {
+  accessKeyId: string;
+  /** The region the client signed for (accepted whatever it is; see verifyRequest). */
+  region: string;
+  presigned: boolean;
+  /** The request signature; the seed of aws-chunked chunk signatures. */
+  signature: string;
+  signedHeaders: readonly string[];
+  /** How the body is protected; createPayloadVerifier acts on it. */
+  payload: PayloadMode;
+  /** Key, timestamp and scope to verify chunk and trailer signatures. */
+  signing: SigningContext;
+  /** When a presigned URL stops being valid. */
+  expiresAt?: Date;
+}
+
+const UNSUPPORTED_MECHANISM = 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.';
+
+/**
+ * Authenticates one request. Returns null for an anonymous request (no Authorization header and
+ * no signature in the query); throws AuthError otherwise unless the signature is valid.
+ *
+ * Any region in the credential scope is accepted and the signature is checked with that region:
+ * a single-region gateway has nothing to gain from refusing a client configured for another one
+ * (here we are more lenient than AWS S3, which answers AuthorizationHeaderMalformed).
+ */
+export function verifyRequest(req: SignedRequest, lookupSecret: SecretLookup, now: Date = new Date()): AuthResult | null {
+  const authorization = headerValue(req.headers, 'authorization');
+  const params = parseQuery(req.rawQuery);
+  const hasQueryAuth = params.some(([n]) => n === 'X-Amz-Algorithm' || n === 'X-Amz-Signature' || n === 'X-Amz-Credential');
+  const hasV2QueryAuth = params.some(([n]) => n === 'AWSAccessKeyId' || n === 'Signature');
+  if (authorization !== undefined && (hasQueryAuth || hasV2QueryAuth)) {
+    throw new AuthError('InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified');
+  }
+  if (authorization !== undefined) return verifyHeaderAuth(req, authorization, lookupSecret, now);
+  if (hasQueryAuth) return verifyQueryAuth(req, params, lookupSecret, now);
+  if (hasV2QueryAuth) throw new AuthError('InvalidRequest', UNSUPPORTED_MECHANISM);
+  return null;
+}
+
+interface ParsedAuthorization {
+  credential: Credential;
+  signedHeaders: string[];
+  signature: string;
+}
+
+function malformed(message: string): AuthError {
+  return new AuthError('AuthorizationHeaderMalformed', `The authorization header is malformed; ${message}`);
+}
+
+/** `AWS4-HMAC-SHA256 Credential=.../aws4_request, SignedHeaders=a;b, Signature=hex` */
+export function parseAuthorizationHeader(value: string): ParsedAuthorization {
+  const space = value.indexOf(' ');
+  const algorithm = space < 0 ? value : value.slice(0, space);
+  if (algorithm !== ALGORITHM) throw new AuthError('InvalidRequest', UNSUPPORTED_MECHANISM);
+  const fields = new Map<string, string>();
+  for (const part of value.slice(space + 1).split(',')) {
+    const p = part.trim();
+    if (p === '') continue;
+    const eq = p.indexOf('=');
+    if (eq < 0) throw malformed(`unexpected "${p}".`);
+    fields.set(p.slice(0, eq).trim(), p.slice(eq + 1).trim());
+  }
+  const credentialRaw = fields.get('Credential');
+  const signedHeadersRaw = fields.get('SignedHeaders');
+  const signature = fields.get('Signature');
+  if (credentialRaw === undefined) throw malformed('missing Credential.');
+  if (signedHeadersRaw === undefined) throw malformed('missing SignedHeaders.');
+  if (signature === undefined) throw malformed('missing Signature.');
+  const credential = parseCredential(credentialRaw);
+  if (typeof credential === 'string') throw malformed(credential);
+  if (!/^[0-9a-fA-F]{64}$/.test(signature)) throw malformed('the Signature must be 64 hexadecimal characters.');
+  const signedHeaders = signedHeadersRaw.split(';');
+  if (!signedHeaders.includes('host')) throw malformed('SignedHeaders must include "host".');
+  return { credential, signedHeaders, signature };
+}
+
+function lookup(lookupSecret: SecretLookup, accessKeyId: string): string {
+  const secret = lookupSecret(accessKeyId);
+  if (secret === undefined) {
+    throw new AuthError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: accessKeyId });
+  }
+  return secret;
+}
+
+/** The request time from `x-amz-date`, else from `Date` (RFC 7231), as `YYYYMMDDTHHMMSSZ`. */
+function requestAmzDate(headers: RequestHeaders): { amzDate: string; date: Date } {
+  const amz = headerValue(headers, 'x-amz-date');
+  if (amz !== undefined) {
+    const date = parseAmzDate(amz.trim());
+    if (date) return { amzDate: amz.trim(), date };
+  } else {
+    const http = headerValue(headers, 'date');
+    const t = http === undefined ? NaN : Date.parse(http);
+    if (!Number.isNaN(t)) {
+      const date = new Date(Math.floor(t / 1000) * 1000);
+      return { amzDate: formatAmzDate(date), date };
+    }
+  }
+  throw new AuthError('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+}
+
+function verifyHeaderAuth(req: SignedRequest, authorization: string, lookupSecret: SecretLookup, now: Date): AuthResult {
+  if (authorization.startsWith('AWS ')) throw new AuthError('InvalidRequest', UNSUPPORTED_MECHANISM);
+  const { credential, signedHeaders, signature } = parseAuthorizationHeader(authorization);
+  const contentSha256 = headerValue(req.headers, 'x-amz-content-sha256');
+  if (contentSha256 === undefined) {
+    throw new AuthError('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
+  }
+  const payload = parsePayloadMode(contentSha256, signature);
+  const secret = lookup(lookupSecret, credential.accessKeyId);
+  const { amzDate, date } = requestAmzDate(req.headers);
+  if (credential.date !== amzDate.slice(0, 8)) {
+    throw malformed('Invalid credential date. Date is not the same as X-Amz-Date.');
+  }
+  if (Math.abs(now.getTime() - date.getTime()) > MAX_CLOCK_SKEW_MS) {
+    throw new AuthError('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
+      RequestTime: amzDate, ServerTime: now.toISOString(), MaxAllowedSkewMilliseconds: String(MAX_CLOCK_SKEW_MS),
+    });
+  }
+  const signing = checkSignature(req, credential, secret, amzDate, signedHeaders, contentSha256, signature, undefined);
+  return { accessKeyId: credential.accessKeyId, region: credential.region, presigned: false, signature, signedHeaders, payload, signing };
+}
+
+function verifyQueryAuth(
+  req: SignedRequest, params: ReadonlyArray<readonly [string, string]>, lookupSecret: SecretLookup, now: Date,
+): AuthResult {
+  const p = parsePresignParams(params);
+  const secret = lookup(lookupSecret, p.credential.accessKeyId);
+  const expiresAt = new Date(p.date.getTime() + p.expiresSeconds * 1000);
+  if (p.date.getTime() - now.getTime() > MAX_CLOCK_SKEW_MS) {
+    throw new AuthError('AccessDenied', 'Request is not valid yet');
+  }
+  if (now.getTime() > expiresAt.getTime()) {
+    throw new AuthError('AccessDenied', 'Request has expired', {
+      'X-Amz-Expires': String(p.expiresSeconds), Expires: expiresAt.toISOString(), ServerTime: now.toISOString(),
+    });
+  }
+  // A presigned URL signs its payload as UNSIGNED-PAYLOAD unless it says otherwise.
+  const contentSha256 = p.contentSha256 ?? headerValue(req.headers, 'x-amz-content-sha256') ?? 'UNSIGNED-PAYLOAD';
+  const payload = parsePayloadMode(contentSha256, p.signature);
+  const signing = checkSignature(req, p.credential, secret, p.amzDate, p.signedHeaders, contentSha256, p.signature, 'X-Amz-Signature');
+  return {
+    accessKeyId: p.credential.accessKeyId, region: p.credential.region, presigned: true, signature: p.signature,
+    signedHeaders: p.signedHeaders, payload, signing, expiresAt,
+  };
+}
+
+/**
+ * Recomputes the signature over each canonical form the request allows (see
+ * canonicalUriCandidates / canonicalQueryCandidates) and throws SignatureDoesNotMatch when none
+ * matches. Usually the first candidate matches and the others are never computed.
+ */
+function checkSignature(
+  req: SignedRequest, credential: Credential, secret: string, amzDate: string, signedHeaders: readonly string[],
+  payloadHash: string, signature: string, omitParam: string | undefined,
+): SigningContext {
+  const key = signingKey(secret, credential.date, credential.region, credential.service);
+  const headers = canonicalHeaders(req.headers, signedHeaders);
+  const uris = canonicalUriCandidates(req.rawPath);
+  const queries = canonicalQueryCandidates(req.rawQuery, omitParam);
+  for (const uri of uris) {
+    for (const query of queries) {
+      const canonical = canonicalRequest(req.method, uri, query, headers, signedHeaders, payloadHash);
+      if (signaturesEqual(hmac(key, stringToSign(amzDate, credential.scope, canonical)).toString('hex'), signature)) {
+        return { key, amzDate, scope: credential.scope };
+      }
+    }
+  }
+  // As AWS S3 does, show the client what we signed so it can diff it with its own.
+  const canonical = canonicalRequest(req.method, uris[0]!, queries[0]!, canonicalHeaders(req.headers, signedHeaders, true), signedHeaders, payloadHash);
+  throw new AuthError('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
+    AWSAccessKeyId: credential.accessKeyId, StringToSign: stringToSign(amzDate, credential.scope, canonical), CanonicalRequest: canonical,
+  });
+}
