@@ -1,10 +1,13 @@
 import type { ErasureCoder } from './erasure.js';
+import { CodecArgumentError } from './errors.js';
+import { NativeSegmentEncoder } from './native-segment.js';
+import { loadNative, NativeCoder, nativeLoadError, NativeUnavailableError, setKernel, type NativeBinding } from './native.js';
 import { RonomonCoder } from './ronomon.js';
 import { JsSegmentEncoder, type SegmentEncoder } from './segment.js';
 
 /** What the data path computes with: an erasure coder and a per-blob segment encoder. */
 export interface Engine {
-  /** e.g. "reference (ronomon + node:crypto)" or "native (gfni-avx512)". */
+  /** e.g. "reference (ronomon + node:crypto)" or "native (avx512)". */
   readonly name: string;
   readonly coder: ErasureCoder;
   newSegmentEncoder(key: Buffer): SegmentEncoder;
@@ -19,10 +22,78 @@ export function referenceEngine(): Engine {
   };
 }
 
+export function nativeEngine(binding: NativeBinding): Engine {
+  const coder = new NativeCoder(binding);
+  return {
+    get name() {
+      return `native (${binding.info().kernel})`;
+    },
+    coder,
+    newSegmentEncoder: (key) => new NativeSegmentEncoder(binding, key),
+  };
+}
+
 let cached: Engine | undefined;
 
-/** The engine the process uses. The native addon's issue replaces this choice; until then, the reference. */
+/**
+ * The engine the process uses: the native addon when it loads, else the reference engine
+ * with one warning. SHARDGATE_ENGINE=reference|native forces one (native then fails hard if
+ * the addon is missing); SHARDGATE_RS_KERNEL=avx512|avx2|sse2|scalar forces a kernel.
+ */
 export function getEngine(): Engine {
-  cached ??= referenceEngine();
+  cached ??= chooseEngine(process.env);
   return cached;
+}
+
+function chooseEngine(env: NodeJS.ProcessEnv): Engine {
+  const forced = env.SHARDGATE_ENGINE;
+  if (forced !== undefined && forced !== 'reference' && forced !== 'native') {
+    throw new CodecArgumentError(`SHARDGATE_ENGINE must be "reference" or "native", got "${forced}"`);
+  }
+  if (forced === 'reference') return referenceEngine();
+  const binding = loadNative();
+  if (!binding) {
+    if (forced === 'native') {
+      throw new NativeUnavailableError('SHARDGATE_ENGINE=native but the addon did not load; run `npm run build:native`', { cause: nativeLoadError() });
+    }
+    process.emitWarning(
+      'shardgate: native addon not built; using the reference engine (slower, and hashing runs on the event loop). ' +
+        'Run `npm run build:native` to build it.',
+      { code: 'SHARDGATE_NO_NATIVE', detail: nativeLoadError()?.message },
+    );
+    return referenceEngine();
+  }
+  if (env.SHARDGATE_RS_KERNEL) setKernel(binding, env.SHARDGATE_RS_KERNEL);
+  return nativeEngine(binding);
+}
+
+export interface EngineDescription {
+  engine: 'native' | 'reference';
+  /** Reed-Solomon kernel of the native engine; null for the reference engine. */
+  kernel: string | null;
+  /** CPU features the addon saw; null when it is not loaded. */
+  cpu: string | null;
+  /** Piece checksum code of the native engine ("vpclmulqdq" or "zlib"); null for the reference. */
+  crc: string | null;
+  /** The same, as one line for `shardgate --version`. */
+  summary: string;
+}
+
+/** Which engine, kernel and CPU features this process uses (loads the engine if needed). */
+export function describeEngine(): EngineDescription {
+  const engine = getEngine();
+  const binding = engine.coder instanceof NativeCoder ? loadNative() : null;
+  if (!binding) {
+    return { engine: 'reference', kernel: null, cpu: null, crc: null, summary: `engine: ${engine.name}` };
+  }
+  const info = binding.info();
+  return {
+    engine: 'native', kernel: info.kernel, cpu: info.cpu, crc: info.crc,
+    summary: `engine: native, kernel: ${info.kernel}, crc: ${info.crc}, cpu: ${info.cpu}`,
+  };
+}
+
+/** Forget the chosen engine (tests that change SHARDGATE_* variables). */
+export function resetEngineForTests(): void {
+  cached = undefined;
 }

@@ -15,6 +15,8 @@ export interface EncodedSegment {
   parity: Buffer;
   /** CRC-32 (zlib polynomial) of each of the 16 pieces. */
   checksums: Uint32Array;
+  /** SHA-256 of each of the 16 pieces, when the encoder was asked for them (audits). */
+  hashes?: Buffer[];
 }
 
 /**

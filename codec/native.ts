@@ -1,0 +1,180 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ALL_MASK, DATA_MASK, K, M, N, PARITY_MASK, popcount, type ErasureCoder } from './erasure.js';
+import { CodecArgumentError, CodecError } from './errors.js';
+import { checkLayout } from './ronomon.js';
+
+/**
+ * The project's N-API addon (native/): XOR kernels for the 10+6 code, the fused per-segment
+ * call and MD5, all on the libuv threadpool. This module finds it, types it and validates
+ * every argument before C sees it (C checks again, and asserts its own invariants).
+ */
+
+/** XOR kernels, slowest to fastest. The code is a GF(2^4) bit-matrix code (see native/src/rs_matrix.h). */
+export const KERNELS = ['scalar', 'sse2', 'avx2', 'avx512'] as const;
+export type RsKernel = (typeof KERNELS)[number];
+
+export interface NativeInfo {
+  /** Kernel new calls use. */
+  kernel: RsKernel;
+  /** Every kernel the addon was built with, and those this CPU and OS can run. */
+  kernels: RsKernel[];
+  supportedKernels: RsKernel[];
+  /** CPU features seen at load, comma separated. */
+  cpu: string;
+  /** Piece checksum kernel: "vpclmulqdq" (carry-less multiply folding) or "zlib" (Node's table code). */
+  crc: 'vpclmulqdq' | 'zlib';
+}
+
+type Done = (error: Error | undefined) => void;
+/** Opaque MD5 state owned by the addon (freed by the garbage collector). */
+export type NativeMd5 = { readonly __nativeMd5: unique symbol };
+
+/** The raw addon, as native/src/binding.c exports it. Prefer the wrappers below. */
+export interface NativeBinding {
+  info(): NativeInfo;
+  setKernel(name: RsKernel): void;
+  rsRun(data: Buffer, dataOffset: number, parity: Buffer, parityOffset: number, pieceSize: number,
+    sources: number, targets: number, done: Done): void;
+  /** Whether ISA-L (libisal.so.2) loads; for the codec benchmark only. */
+  isalAvailable(): boolean;
+  isalRun(data: Buffer, dataOffset: number, parity: Buffer, parityOffset: number, pieceSize: number,
+    sources: number, targets: number, done: Done): void;
+  segmentEncode(key: Buffer, index: number, plain: Buffer, plainOffset: number, plainLength: number,
+    data: Buffer, dataOffset: number, parity: Buffer, parityOffset: number, pieceSize: number,
+    crcOut: Uint32Array, hashOut: Buffer | null, done: Done): void;
+  md5Create(): NativeMd5;
+  md5Update(md5: NativeMd5, buffer: Buffer, offset: number, length: number, done: Done): void;
+  md5Digest(md5: NativeMd5): Buffer;
+  crc32(buffer: Buffer, offset: number, length: number): number;
+  /** Test hook: false forces zlib's CRC-32 code even where the folding kernel runs. */
+  setCrcFast(on: boolean): void;
+  gcm(key: Buffer, index: number, plain: Buffer, plainOffset: number, plainLength: number, out: Buffer, outOffset: number): void;
+}
+
+/** A native task failed (OpenSSL refused, or the addon reported an internal error). */
+export class NativeError extends CodecError {
+  override code = 'ERR_NATIVE';
+}
+
+/** The addon is required (SHARDGATE_ENGINE=native) but did not load. */
+export class NativeUnavailableError extends CodecError {
+  override code = 'ERR_NATIVE_UNAVAILABLE';
+}
+
+const require = createRequire(import.meta.url);
+const ADDON = 'shardgate_native.node';
+
+/** The package root, from codec/ (sources, under vitest) or dist/codec/ (compiled). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'shardgate') return dir;
+    dir = dirname(dir);
+  }
+  throw new NativeUnavailableError('cannot find the shardgate package root');
+}
+
+/** Where the addon may be, in the order tried (as better-sqlite3's getBinding does). */
+export function nativeCandidates(): string[] {
+  const root = packageRoot();
+  return [
+    join(root, 'prebuilds', `${process.platform}-${process.arch}.node`),
+    join(root, 'native', 'build', 'Release', ADDON),
+    join(root, 'native', 'build', 'Debug', ADDON),
+  ];
+}
+
+let loaded: { binding: NativeBinding | null; error?: Error } | undefined;
+
+/**
+ * The addon, or null when none of the candidates exists or loads (then `nativeLoadError()`
+ * says why). Loaded once per process.
+ */
+export function loadNative(): NativeBinding | null {
+  if (loaded) return loaded.binding;
+  const tried: string[] = [];
+  for (const path of nativeCandidates()) {
+    if (!existsSync(path)) {
+      tried.push(`${path}: missing`);
+      continue;
+    }
+    try {
+      loaded = { binding: require(path) as NativeBinding };
+      return loaded.binding;
+    } catch (err) {
+      tried.push(`${path}: ${(err as Error).message}`);
+    }
+  }
+  loaded = { binding: null, error: new NativeUnavailableError(`native addon not loaded (${tried.join('; ')})`) };
+  return null;
+}
+
+export function nativeLoadError(): Error | undefined {
+  loadNative();
+  return loaded?.error;
+}
+
+/** Force a kernel for every later call (tests, benchmarks, SHARDGATE_RS_KERNEL). */
+export function setKernel(binding: NativeBinding, name: string): void {
+  if (!(KERNELS as readonly string[]).includes(name)) {
+    throw new CodecArgumentError(`unknown kernel "${name}", expected one of ${KERNELS.join(', ')}`);
+  }
+  if (!binding.info().supportedKernels.includes(name as RsKernel)) {
+    throw new CodecArgumentError(`kernel "${name}" is not supported by this CPU (${binding.info().cpu})`);
+  }
+  binding.setKernel(name as RsKernel);
+}
+
+function settle(resolve: () => void, reject: (err: Error) => void): Done {
+  return (error) => (error ? reject(new NativeError(error.message, { cause: error })) : resolve());
+}
+
+/** The native ErasureCoder: parity identical to @ronomon/reed-solomon's, faster kernels. */
+export class NativeCoder implements ErasureCoder {
+  constructor(private readonly binding: NativeBinding) {}
+
+  get name(): string {
+    return `native/${this.binding.info().kernel}`;
+  }
+
+  encode(data: Buffer, parity: Buffer, pieceSize: number): Promise<void> {
+    return this.reconstruct(data, parity, pieceSize, DATA_MASK, PARITY_MASK);
+  }
+
+  /** Only the pieces in `targets` are written; other missing pieces are left as they are. */
+  async reconstruct(data: Buffer, parity: Buffer, pieceSize: number, sources: number, targets: number): Promise<void> {
+    checkMasks(sources, targets);
+    checkLayout(data, parity, pieceSize, sources, targets);
+    await new Promise<void>((resolve, reject) => {
+      this.binding.rsRun(data, 0, parity, 0, pieceSize, sources, targets, settle(resolve, reject));
+    });
+  }
+}
+
+export function checkMasks(sources: number, targets: number): void {
+  if (!Number.isInteger(sources) || !Number.isInteger(targets) || (sources & ~ALL_MASK) || (targets & ~ALL_MASK)) {
+    throw new CodecArgumentError(`sources and targets must be masks over ${N} pieces`);
+  }
+  if (popcount(sources) < K) throw new CodecArgumentError(`need at least ${K} sources, got ${popcount(sources)}`);
+  if (targets === 0 || popcount(targets) > M) throw new CodecArgumentError(`need 1 to ${M} targets, got ${popcount(targets)}`);
+}
+
+/** ISA-L's ec_encode_data on the same layout, for `npm run bench:codec` (its parity is its own code's, not ours). */
+export function isalRun(binding: NativeBinding, data: Buffer, parity: Buffer, pieceSize: number, sources: number, targets: number): Promise<void> {
+  checkMasks(sources, targets);
+  checkLayout(data, parity, pieceSize, sources, targets);
+  return new Promise<void>((resolve, reject) => {
+    binding.isalRun(data, 0, parity, 0, pieceSize, sources, targets, settle(resolve, reject));
+  });
+}
+
+/** Run the native MD5 update on the threadpool; updates of one state must be chained. */
+export function md5Update(binding: NativeBinding, md5: NativeMd5, buffer: Buffer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    binding.md5Update(md5, buffer, 0, buffer.length, settle(resolve, reject));
+  });
+}

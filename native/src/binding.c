@@ -1,0 +1,507 @@
+/*
+ * N-API glue for the hot path. Every entry point re-checks its arguments (the TypeScript
+ * wrapper in codec/native.ts checks them first, with better messages) and all per-byte
+ * work runs on the libuv threadpool with references held until the complete hook.
+ */
+#include <assert.h>
+#include <math.h>
+#include <node_api.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32.h"
+#include "isal_bench.h"
+#include "rs.h"
+#include "segment.h"
+
+#define OK(call) do { napi_status ok_status_ = (call); assert(ok_status_ == napi_ok); (void) ok_status_; } while (0)
+#define THROW(env, msg) do { napi_throw_error((env), "ERR_NATIVE_ARGUMENT", (msg)); return NULL; } while (0)
+#define MAX_REFS 6
+#define ALL_PIECES ((1u << RS_N) - 1)
+
+static kernel_id current_kernel;
+
+/* ---- arguments ---------------------------------------------------------------------- */
+
+/* Any ArrayBufferView (Buffer, Uint8Array, Uint32Array...): its bytes, already offset. */
+static int arg_view(napi_env env, napi_value v, uint8_t **ptr, size_t *len) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  napi_typedarray_type type;
+  size_t count = 0, offset = 0;
+  void *data = NULL;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &count, &data, &ab, &offset) != napi_ok) return 0;
+  size_t size = 1;
+  switch (type) {
+    case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: size = 1; break;
+    case napi_int16_array: case napi_uint16_array: size = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: size = 4; break;
+    default: size = 8; break;
+  }
+  *ptr = data;
+  *len = count * size;
+  return 1;
+}
+
+/* A non-negative integer <= max, rejecting NaN, Infinity and fractions. */
+static int arg_uint(napi_env env, napi_value v, double max, double *out) {
+  double d = 0;
+  if (napi_get_value_double(env, v, &d) != napi_ok || isnan(d) || d < 0 || d > max || floor(d) != d) return 0;
+  *out = d;
+  return 1;
+}
+
+static int arg_function(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && t == napi_function;
+}
+
+static int is_null(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && (t == napi_null || t == napi_undefined);
+}
+
+/* ---- async tasks -------------------------------------------------------------------- */
+
+typedef struct md5_state {
+  EVP_MD_CTX *ctx;
+  int busy;      /* an update is in flight: updates must be chained, never overlapped */
+  int finished;
+} md5_state;
+
+typedef enum { TASK_RS, TASK_SEGMENT, TASK_MD5, TASK_ISAL } task_kind;
+
+typedef struct {
+  task_kind kind;
+  napi_async_work work;
+  napi_ref refs[MAX_REFS];
+  int nrefs;
+  napi_ref callback;
+  const char *error;
+  xor_kernel_fn kernel;
+  union {
+    struct { rs_program program; uint8_t *data, *parity; uint32_t piece_size; } rs;
+    struct { segment_job job; uint8_t key[SEGMENT_KEY_BYTES]; } seg;
+    struct { md5_state *state; const uint8_t *buf; size_t len; } md5;
+    struct { uint32_t sources, targets; uint8_t *data, *parity; uint32_t piece_size; } isal;
+  } u;
+} task;
+
+static void task_execute(napi_env env, void *data) {
+  (void) env;
+  task *t = data;
+  switch (t->kind) {
+    case TASK_RS:
+      rs_run(&t->u.rs.program, t->kernel, t->u.rs.data, t->u.rs.parity, t->u.rs.piece_size);
+      break;
+    case TASK_SEGMENT:
+      t->error = segment_encode(&t->u.seg.job, t->kernel);
+      break;
+    case TASK_MD5:
+      if (t->u.md5.len > 0 && EVP_DigestUpdate(t->u.md5.state->ctx, t->u.md5.buf, t->u.md5.len) != 1) {
+        t->error = "MD5 update failed";
+      }
+      break;
+    case TASK_ISAL:
+      if (isal_run(t->u.isal.sources, t->u.isal.targets, t->u.isal.data, t->u.isal.parity, t->u.isal.piece_size) != 0) {
+        t->error = "ISA-L is not available";
+      }
+      break;
+  }
+}
+
+static void task_complete(napi_env env, napi_status status, void *data) {
+  task *t = data;
+  if (t->kind == TASK_MD5) t->u.md5.state->busy = 0;
+  napi_value callback, global, argv[1];
+  OK(napi_get_reference_value(env, t->callback, &callback));
+  OK(napi_get_global(env, &global));
+  if (status != napi_ok || t->error) {
+    napi_value msg, code;
+    OK(napi_create_string_utf8(env, t->error ? t->error : "native task was cancelled", NAPI_AUTO_LENGTH, &msg));
+    OK(napi_create_string_utf8(env, "ERR_NATIVE", NAPI_AUTO_LENGTH, &code));
+    OK(napi_create_error(env, code, msg, &argv[0]));
+  } else {
+    OK(napi_get_undefined(env, &argv[0]));
+  }
+  for (int i = 0; i < t->nrefs; i++) OK(napi_delete_reference(env, t->refs[i]));
+  OK(napi_delete_reference(env, t->callback));
+  OK(napi_delete_async_work(env, t->work));
+  free(t);
+  /* The callback may throw; N-API reports that as an uncaught exception, as for any callback. */
+  napi_call_function(env, global, callback, 1, argv, NULL);
+}
+
+static task *task_new(task_kind kind) {
+  task *t = calloc(1, sizeof(task));
+  if (t) {
+    t->kind = kind;
+    t->kernel = kernel_fns[current_kernel];
+  }
+  return t;
+}
+
+static void task_hold(napi_env env, task *t, napi_value v) {
+  assert(t->nrefs < MAX_REFS);
+  OK(napi_create_reference(env, v, 1, &t->refs[t->nrefs++]));
+}
+
+static napi_value task_queue(napi_env env, task *t, napi_value callback, const char *name) {
+  napi_value resource_name;
+  OK(napi_create_reference(env, callback, 1, &t->callback));
+  OK(napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name));
+  OK(napi_create_async_work(env, NULL, resource_name, task_execute, task_complete, t, &t->work));
+  OK(napi_queue_async_work(env, t->work));
+  return NULL;
+}
+
+/* (data, dataOffset, parity, parityOffset, pieceSize) → piece pointers, checked. */
+static const char *arg_layout(napi_env env, napi_value *argv, uint8_t **data, uint8_t **parity, uint32_t *piece_size) {
+  uint8_t *d, *p;
+  size_t dl, pl;
+  double doff, poff, ps;
+  if (!arg_view(env, argv[0], &d, &dl) || !arg_uint(env, argv[1], 9007199254740991.0, &doff) ||
+      !arg_view(env, argv[2], &p, &pl) || !arg_uint(env, argv[3], 9007199254740991.0, &poff) ||
+      !arg_uint(env, argv[4], 4294967288.0, &ps)) {
+    return "bad arguments, expected: (data, dataOffset, parity, parityOffset, pieceSize, ...)";
+  }
+  if (ps == 0 || (uint64_t) ps % 8 != 0) return "pieceSize must be a positive multiple of 8";
+  if (doff + RS_K * ps > (double) dl) return "data is too short for 10 pieces";
+  if (poff + RS_M * ps > (double) pl) return "parity is too short for 6 pieces";
+  *data = d + (size_t) doff;
+  *parity = p + (size_t) poff;
+  *piece_size = (uint32_t) ps;
+  return NULL;
+}
+
+static const char *arg_masks(napi_env env, napi_value *argv, uint32_t *sources, uint32_t *targets) {
+  double s, t;
+  if (!arg_uint(env, argv[0], ALL_PIECES, &s) || !arg_uint(env, argv[1], ALL_PIECES, &t)) {
+    return "bad arguments, expected: (..., sources, targets, callback) as 16-bit masks";
+  }
+  *sources = (uint32_t) s;
+  *targets = (uint32_t) t;
+  if (*sources & *targets) return "sources and targets overlap";
+  if (__builtin_popcount(*sources) < RS_K) return "fewer than 10 sources";
+  if (*targets == 0) return "no targets";
+  if (__builtin_popcount(*targets) > RS_M) return "more than 6 targets";
+  return NULL;
+}
+
+/* rsRun(data, dataOffset, parity, parityOffset, pieceSize, sources, targets, callback) */
+static napi_value rs_run_js(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 8 || !arg_function(env, argv[7])) {
+    THROW(env, "bad arguments, expected: (data, dataOffset, parity, parityOffset, pieceSize, sources, targets, callback)");
+  }
+  uint8_t *data, *parity;
+  uint32_t piece_size, sources, targets;
+  const char *err = arg_layout(env, argv, &data, &parity, &piece_size);
+  if (!err) err = arg_masks(env, argv + 5, &sources, &targets);
+  if (err) THROW(env, err);
+  task *t = task_new(TASK_RS);
+  if (!t) THROW(env, "out of memory");
+  if (rs_program_build(sources, targets, &t->u.rs.program) != 0) {
+    free(t);
+    THROW(env, "sources do not determine targets");
+  }
+  t->u.rs.data = data;
+  t->u.rs.parity = parity;
+  t->u.rs.piece_size = piece_size;
+  task_hold(env, t, argv[0]);
+  task_hold(env, t, argv[2]);
+  return task_queue(env, t, argv[7], "shardgate:rs");
+}
+
+/* isalRun: same arguments as rsRun; for the benchmark only. */
+static napi_value isal_run_js(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 8 || !arg_function(env, argv[7])) {
+    THROW(env, "bad arguments, expected: (data, dataOffset, parity, parityOffset, pieceSize, sources, targets, callback)");
+  }
+  if (!isal_available()) THROW(env, "ISA-L (libisal.so.2) is not installed");
+  task *t = task_new(TASK_ISAL);
+  if (!t) THROW(env, "out of memory");
+  const char *err = arg_layout(env, argv, &t->u.isal.data, &t->u.isal.parity, &t->u.isal.piece_size);
+  if (!err) err = arg_masks(env, argv + 5, &t->u.isal.sources, &t->u.isal.targets);
+  if (err) {
+    free(t);
+    THROW(env, err);
+  }
+  task_hold(env, t, argv[0]);
+  task_hold(env, t, argv[2]);
+  return task_queue(env, t, argv[7], "shardgate:isal");
+}
+
+/* segmentEncode(key, index, plain, plainOffset, plainLength, data, dataOffset, parity,
+ *               parityOffset, pieceSize, crcOut, hashOut | null, callback) */
+static napi_value segment_encode_js(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *key, *plain, *crc, *hash = NULL;
+  size_t key_len, plain_len, crc_len, hash_len = 0;
+  double index, poff, plen;
+  if (argc != 13 || !arg_view(env, argv[0], &key, &key_len) || !arg_uint(env, argv[1], 9007199254740991.0, &index) ||
+      !arg_view(env, argv[2], &plain, &plain_len) || !arg_uint(env, argv[3], 9007199254740991.0, &poff) ||
+      !arg_uint(env, argv[4], 9007199254740991.0, &plen) || !arg_view(env, argv[10], &crc, &crc_len) ||
+      !(is_null(env, argv[11]) || arg_view(env, argv[11], &hash, &hash_len)) || !arg_function(env, argv[12])) {
+    THROW(env, "bad arguments, expected: (key, index, plain, plainOffset, plainLength, data, dataOffset, "
+               "parity, parityOffset, pieceSize, crcOut, hashOut | null, callback)");
+  }
+  if (key_len != SEGMENT_KEY_BYTES) THROW(env, "key must be 32 bytes");
+  if (poff + plen > (double) plain_len) THROW(env, "plainOffset + plainLength > plain.length");
+  if (crc_len < 4 * RS_N) THROW(env, "crcOut must hold 16 CRC-32s");
+  if (hash && hash_len < SEGMENT_HASH_BYTES * RS_N) THROW(env, "hashOut must hold 16 SHA-256s");
+  uint8_t *data, *parity;
+  uint32_t piece_size;
+  const char *err = arg_layout(env, argv + 5, &data, &parity, &piece_size);
+  if (err) THROW(env, err);
+  if (plen + SEGMENT_TAG_BYTES > (double) RS_K * piece_size) THROW(env, "pieceSize is too small for the segment");
+  task *t = task_new(TASK_SEGMENT);
+  if (!t) THROW(env, "out of memory");
+  memcpy(t->u.seg.key, key, SEGMENT_KEY_BYTES);
+  segment_job *job = &t->u.seg.job;
+  job->key = t->u.seg.key;
+  job->index = (uint64_t) index;
+  job->plain = plain + (size_t) poff;
+  job->plain_len = (size_t) plen;
+  job->data = data;
+  job->parity = parity;
+  job->piece_size = piece_size;
+  job->crc_out = crc;
+  job->hash_out = hash;
+  task_hold(env, t, argv[2]);
+  task_hold(env, t, argv[5]);
+  task_hold(env, t, argv[7]);
+  task_hold(env, t, argv[10]);
+  if (hash) task_hold(env, t, argv[11]);
+  return task_queue(env, t, argv[12], "shardgate:segment");
+}
+
+/* ---- MD5 ---------------------------------------------------------------------------- */
+
+static void md5_finalize(napi_env env, void *data, void *hint) {
+  (void) env;
+  (void) hint;
+  md5_state *s = data;
+  EVP_MD_CTX_free(s->ctx);
+  free(s);
+}
+
+static md5_state *arg_md5(napi_env env, napi_value v) {
+  napi_valuetype type;
+  void *p = NULL;
+  if (napi_typeof(env, v, &type) != napi_ok || type != napi_external) return NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  return p;
+}
+
+static napi_value md5_create_js(napi_env env, napi_callback_info info) {
+  (void) info;
+  md5_state *s = calloc(1, sizeof(md5_state));
+  if (!s) THROW(env, "out of memory");
+  s->ctx = EVP_MD_CTX_new();
+  if (!s->ctx || EVP_DigestInit_ex(s->ctx, EVP_md5(), NULL) != 1) {
+    EVP_MD_CTX_free(s->ctx);
+    free(s);
+    THROW(env, "MD5 init failed");
+  }
+  napi_value out;
+  OK(napi_create_external(env, s, md5_finalize, NULL, &out));
+  return out;
+}
+
+/* md5Update(state, buf, offset, length, callback): chained by the caller, never overlapped. */
+static napi_value md5_update_js(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  md5_state *s = argc == 5 ? arg_md5(env, argv[0]) : NULL;
+  uint8_t *buf;
+  size_t len;
+  double off, n;
+  if (!s || !arg_view(env, argv[1], &buf, &len) || !arg_uint(env, argv[2], 9007199254740991.0, &off) ||
+      !arg_uint(env, argv[3], 9007199254740991.0, &n) || !arg_function(env, argv[4])) {
+    THROW(env, "bad arguments, expected: (md5, buffer, offset, length, callback)");
+  }
+  if (off + n > (double) len) THROW(env, "offset + length > buffer.length");
+  if (s->busy) THROW(env, "MD5 updates must not overlap");
+  if (s->finished) THROW(env, "MD5 already finished");
+  task *t = task_new(TASK_MD5);
+  if (!t) THROW(env, "out of memory");
+  s->busy = 1;
+  t->u.md5.state = s;
+  t->u.md5.buf = buf + (size_t) off;
+  t->u.md5.len = (size_t) n;
+  task_hold(env, t, argv[0]);
+  task_hold(env, t, argv[1]);
+  return task_queue(env, t, argv[4], "shardgate:md5");
+}
+
+static napi_value md5_digest_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  md5_state *s = argc == 1 ? arg_md5(env, argv[0]) : NULL;
+  if (!s) THROW(env, "bad arguments, expected: (md5)");
+  if (s->busy) THROW(env, "MD5 update still in flight");
+  if (s->finished) THROW(env, "MD5 already finished");
+  void *out_data;
+  napi_value out;
+  unsigned int n = 0;
+  OK(napi_create_buffer(env, 16, &out_data, &out));
+  if (EVP_DigestFinal_ex(s->ctx, out_data, &n) != 1 || n != 16) THROW(env, "MD5 final failed");
+  s->finished = 1;
+  return out;
+}
+
+/* ---- introspection and test hooks --------------------------------------------------- */
+
+static napi_value set_string(napi_env env, napi_value obj, const char *name, const char *value) {
+  napi_value v;
+  OK(napi_create_string_utf8(env, value, NAPI_AUTO_LENGTH, &v));
+  OK(napi_set_named_property(env, obj, name, v));
+  return obj;
+}
+
+static napi_value string_array(napi_env env, int supported_only) {
+  napi_value arr, v;
+  OK(napi_create_array(env, &arr));
+  uint32_t n = 0;
+  for (int id = 0; id < KERNEL_COUNT; id++) {
+    if (supported_only && !kernel_supported((kernel_id) id)) continue;
+    OK(napi_create_string_utf8(env, kernel_names[id], NAPI_AUTO_LENGTH, &v));
+    OK(napi_set_element(env, arr, n++, v));
+  }
+  return arr;
+}
+
+/* info() → { kernel, kernels, supportedKernels, cpu, crc } */
+static napi_value info_js(napi_env env, napi_callback_info info) {
+  (void) info;
+  napi_value obj;
+  OK(napi_create_object(env, &obj));
+  set_string(env, obj, "kernel", kernel_names[current_kernel]);
+  set_string(env, obj, "cpu", cpu_features());
+  OK(napi_set_named_property(env, obj, "kernels", string_array(env, 0)));
+  OK(napi_set_named_property(env, obj, "supportedKernels", string_array(env, 1)));
+  set_string(env, obj, "crc", crc32_fast_supported() ? "vpclmulqdq" : "zlib");
+  return obj;
+}
+
+/* isalAvailable(): tries to dlopen ISA-L (benchmark only; never called by the data path). */
+static napi_value isal_available_js(napi_env env, napi_callback_info info) {
+  (void) info;
+  napi_value b;
+  OK(napi_get_boolean(env, isal_available(), &b));
+  return b;
+}
+
+/* setKernel(name): process-wide; calls already queued keep the kernel they were given. */
+static napi_value set_kernel_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char name[32];
+  size_t len = 0;
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok) {
+    THROW(env, "bad arguments, expected: (kernel name)");
+  }
+  for (int id = 0; id < KERNEL_COUNT; id++) {
+    if (strcmp(name, kernel_names[id]) != 0) continue;
+    if (!kernel_supported((kernel_id) id)) THROW(env, "kernel is not supported by this CPU");
+    current_kernel = (kernel_id) id;
+    return NULL;
+  }
+  THROW(env, "unknown kernel");
+}
+
+/* gcm(key, index, plain, plainOffset, plainLength, out, outOffset): synchronous, for tests. */
+static napi_value gcm_js(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *key, *plain, *out;
+  size_t key_len, plain_len, out_len;
+  double index, poff, plen, ooff;
+  if (argc != 7 || !arg_view(env, argv[0], &key, &key_len) || !arg_uint(env, argv[1], 9007199254740991.0, &index) ||
+      !arg_view(env, argv[2], &plain, &plain_len) || !arg_uint(env, argv[3], 9007199254740991.0, &poff) ||
+      !arg_uint(env, argv[4], 9007199254740991.0, &plen) || !arg_view(env, argv[5], &out, &out_len) ||
+      !arg_uint(env, argv[6], 9007199254740991.0, &ooff)) {
+    THROW(env, "bad arguments, expected: (key, index, plain, plainOffset, plainLength, out, outOffset)");
+  }
+  if (key_len != SEGMENT_KEY_BYTES) THROW(env, "key must be 32 bytes");
+  if (poff + plen > (double) plain_len) THROW(env, "plainOffset + plainLength > plain.length");
+  if (ooff + plen + SEGMENT_TAG_BYTES > (double) out_len) THROW(env, "out is too short");
+  const char *err = segment_gcm(key, (uint64_t) index, plain + (size_t) poff, (size_t) plen, out + (size_t) ooff);
+  if (err) THROW(env, err);
+  return NULL;
+}
+
+/* crc32(buffer, offset, length) → number: synchronous, for tests. */
+static napi_value crc32_js(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  uint8_t *buf;
+  size_t len;
+  double off, n;
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3 || !arg_view(env, argv[0], &buf, &len) || !arg_uint(env, argv[1], 9007199254740991.0, &off) ||
+      !arg_uint(env, argv[2], 9007199254740991.0, &n)) {
+    THROW(env, "bad arguments, expected: (buffer, offset, length)");
+  }
+  if (off + n > (double) len) THROW(env, "offset + length > buffer.length");
+  OK(napi_create_uint32(env, crc32_piece(buf + (size_t) off, (size_t) n), &out));
+  return out;
+}
+
+/* setCrcFast(on): test hook, to check the folding kernel against zlib's table code. */
+static napi_value set_crc_fast_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool on = false;
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) THROW(env, "bad arguments, expected: (boolean)");
+  crc32_set_fast(on);
+  return NULL;
+}
+
+static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn) {
+  napi_value v;
+  OK(napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &v));
+  OK(napi_set_named_property(env, exports, name, v));
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  static int ready;
+  if (!ready) {
+    /* 426 ones is ronomon's own figure for 10+6 (PARAMETERS[9][5]): a cheap proof at load
+     * time that we build the very matrix it does. */
+    if (rs_matrix_init() != 426) THROW(env, "Reed-Solomon matrix does not match the reference");
+    (void) rs_encode_program();
+    current_kernel = kernel_best();
+    ready = 1;
+  }
+  export_fn(env, exports, "info", info_js);
+  export_fn(env, exports, "setKernel", set_kernel_js);
+  export_fn(env, exports, "rsRun", rs_run_js);
+  export_fn(env, exports, "segmentEncode", segment_encode_js);
+  export_fn(env, exports, "md5Create", md5_create_js);
+  export_fn(env, exports, "md5Update", md5_update_js);
+  export_fn(env, exports, "md5Digest", md5_digest_js);
+  export_fn(env, exports, "gcm", gcm_js);
+  export_fn(env, exports, "isalRun", isal_run_js);
+  export_fn(env, exports, "isalAvailable", isal_available_js);
+  export_fn(env, exports, "crc32", crc32_js);
+  export_fn(env, exports, "setCrcFast", set_crc_fast_js);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

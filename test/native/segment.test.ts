@@ -1,0 +1,105 @@
+import { createCipheriv, createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { deterministicBytes, deterministicInts } from '../../codec/erasure.case.js';
+import { N, pieceView } from '../../codec/erasure.js';
+import { DEFAULT_SEGMENT_SIZE, segmentNonce } from '../../codec/layout.js';
+import { NativeSegmentEncoder, nativeEncrypt } from '../../codec/native-segment.js';
+import { NativeCoder } from '../../codec/native.js';
+import { RonomonCoder } from '../../codec/ronomon.js';
+import { decodeSegment, JsSegmentEncoder, pieceRecord, verifyRecord } from '../../codec/segment.js';
+import { requireNative } from './require-native.js';
+
+const binding = requireNative();
+const native = new NativeCoder(binding);
+const ronomon = new RonomonCoder();
+const key = deterministicBytes('segment key', 32);
+
+// Around the thresholds: empty, 1 byte, one GCM block +/- 1, a piece boundary (10 pieces of
+// 8 bytes hold 64 bytes + tag), 4 KiB pieces, and the default 4 MiB segment.
+const LENGTHS = [0, 1, 15, 16, 17, 63, 64, 65, 1000, 40_944, 40_960, 65_539, DEFAULT_SEGMENT_SIZE];
+
+describe('native fused segment call', () => {
+  it('writes JsSegmentEncoder\'s bytes exactly, segment after segment, and the same MD5', async () => {
+    const js = new JsSegmentEncoder(ronomon, key);
+    const nat = new NativeSegmentEncoder(binding, key);
+    const md5 = createHash('md5');
+    for (const [index, len] of LENGTHS.entries()) {
+      const plain = deterministicBytes(`segment ${len}`, len);
+      md5.update(plain);
+      const want = await js.encode(plain, index);
+      const got = await nat.encode(plain, index);
+      expect(got.pieceSize).toBe(want.pieceSize);
+      expect(got.plainLength).toBe(len);
+      expect(got.data.equals(want.data)).toBe(true);
+      expect(got.parity.equals(want.parity)).toBe(true);
+      expect([...got.checksums]).toEqual([...want.checksums]);
+    }
+    const digest = md5.digest();
+    expect(nat.md5()).toEqual(digest);
+    expect(js.md5()).toEqual(digest);
+  });
+
+  it('keeps MD5 in call order with many segments in flight', async () => {
+    const rand = deterministicInts('in flight');
+    const plains = Array.from({ length: 12 }, (_, i) => deterministicBytes(`flight ${i}`, 1 + rand(300_000)));
+    const nat = new NativeSegmentEncoder(binding, key);
+    const segs = await Promise.all(plains.map((p, i) => nat.encode(p, i)));
+    expect(nat.md5()).toEqual(createHash('md5').update(Buffer.concat(plains)).digest());
+    expect(segs.map((s) => s.index)).toEqual(plains.map((_, i) => i));
+  });
+
+  it('writes pieces either engine decodes, and decodes pieces the reference wrote', async () => {
+    const plain = deterministicBytes('cross', 300_001);
+    const fromNative = await new NativeSegmentEncoder(binding, key).encode(plain, 3);
+    const fromJs = await new JsSegmentEncoder(ronomon, key).encode(plain, 3);
+    for (const [seg, coder] of [[fromNative, ronomon], [fromJs, native], [fromNative, native]] as const) {
+      const pieces: (Buffer | null)[] = Array.from({ length: N }, (_, i) => verifyRecord(Buffer.concat(pieceRecord(seg, i)), seg.pieceSize));
+      for (const lost of [1, 2, 4, 8, 11, 14]) pieces[lost] = null; // six lost, four of them data
+      expect((await decodeSegment(coder, key, 3, plain.length, pieces)).equals(plain)).toBe(true);
+    }
+  });
+
+  it('computes each piece\'s SHA-256 when asked', async () => {
+    const seg = await new NativeSegmentEncoder(binding, key, { hashes: true }).encode(deterministicBytes('hashes', 123_457), 0);
+    expect(seg.hashes).toHaveLength(N);
+    for (let i = 0; i < N; i++) {
+      const want = createHash('sha256').update(pieceView(seg.data, seg.parity, seg.pieceSize, i)).digest();
+      expect(seg.hashes![i]).toEqual(want);
+    }
+    const plain = await new NativeSegmentEncoder(binding, key).encode(deterministicBytes('hashes', 10), 0);
+    expect(plain.hashes).toBeUndefined();
+  });
+
+  it('encrypts exactly as node:crypto AES-256-GCM on random inputs and indexes', () => {
+    const rand = deterministicInts('gcm');
+    for (let round = 0; round < 50; round++) {
+      const k = deterministicBytes(`gcm key ${round}`, 32);
+      const plain = deterministicBytes(`gcm plain ${round}`, rand(70_000));
+      const index = round === 0 ? 2 ** 40 + 5 : rand(1 << 30); // an index past 32 bits too
+      const c = createCipheriv('aes-256-gcm', k, segmentNonce(index));
+      const want = Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
+      expect(nativeEncrypt(binding, k, index, plain).equals(want)).toBe(true);
+    }
+  });
+
+  it('advances MD5 exactly as node:crypto over random splits', async () => {
+    const rand = deterministicInts('md5');
+    const whole = deterministicBytes('md5 whole', 2_000_000);
+    const nat = new NativeSegmentEncoder(binding, key);
+    const parts: Promise<unknown>[] = [];
+    for (let at = 0, i = 0; at < whole.length; i++) {
+      const len = Math.min(whole.length - at, rand(200_000));
+      parts.push(nat.encode(whole.subarray(at, at + len), i));
+      at += len;
+    }
+    await Promise.all(parts);
+    expect(nat.md5()).toEqual(createHash('md5').update(whole).digest());
+  });
+
+  it('refuses bad arguments with typed errors', async () => {
+    expect(() => new NativeSegmentEncoder(binding, Buffer.alloc(16))).toThrow(expect.objectContaining({ code: 'ERR_CODEC_ARGUMENT' }));
+    const nat = new NativeSegmentEncoder(binding, key);
+    await expect(nat.encode(Buffer.alloc(1), -1)).rejects.toMatchObject({ code: 'ERR_CODEC_ARGUMENT' });
+    await expect(nat.encode(Buffer.alloc(1), 1.5)).rejects.toMatchObject({ code: 'ERR_CODEC_ARGUMENT' });
+  });
+});
