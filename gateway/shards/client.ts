@@ -1,0 +1,270 @@
+import type { Readable } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
+import {
+  isShardId, STORED_LENGTH_HEADER, type ChallengeResponse, type ShardOp, type ShardStoreErrorBody, type ShardStoreStatus,
+} from '../../shard-store/protocol.js';
+import { ShardProtocolError, ShardStoreError, ShardTimeoutError, fromStatus, fromTransportError } from './errors.js';
+import type { TokenMinter } from './tokens.js';
+import { HttpShardWriter, type ShardWriter, type ShardWriterOptions } from './writer.js';
+
+/** A shard-store as the gateway addresses it. */
+export interface ShardNode {
+  id: string;
+  /** Base URL, e.g. `http://10.0.0.7:7401`. */
+  url: string;
+  zone: string;
+}
+
+export interface ShardClientOptions {
+  minter: TokenMinter;
+  /** Connections per store: uploads hold one each for the whole shard, reads briefly. */
+  connections?: number;
+  connectTimeoutMs?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export type { ShardWriter, ShardWriterOptions };
+
+const DEFAULT_CONNECTIONS = 8;
+const DEFAULT_READ_TIMEOUT_MS = 30_000;
+const DEFAULT_SMALL_TIMEOUT_MS = 10_000;
+/** undici's own timers only back ours up, for a request whose deadline we failed to arm. */
+const BACKSTOP_TIMEOUT_MS = 10 * 60_000;
+
+interface PoolEntry {
+  url: string;
+  pool: Pool;
+}
+
+/**
+ * The gateway's client for shard-stores: one keep-alive connection pool per store, tokens
+ * from the minter's cache, and every failure turned into a ShardStoreError naming the store.
+ */
+export class ShardClient {
+  private readonly pools = new Map<string, PoolEntry>();
+  private readonly minter: TokenMinter;
+  private readonly connections: number;
+  private readonly connectTimeoutMs: number;
+
+  constructor(opts: ShardClientOptions) {
+    this.minter = opts.minter;
+    this.connections = opts.connections ?? DEFAULT_CONNECTIONS;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
+  }
+
+  /** Start uploading a shard file; see ShardWriter. Throws only on a malformed id: store failures surface on write/end. */
+  openShardWriter(node: ShardNode, shardId: string, opts: ShardWriterOptions = {}): ShardWriter {
+    checkShardId(node, shardId);
+    const pool = this.pool(node);
+    const backstop = BACKSTOP_TIMEOUT_MS;
+    return new HttpShardWriter(node.id, shardId, async (body, signal) => {
+      const token = await this.minter.token(node.id, 'put', shardId);
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' };
+      if (opts.contentLength !== undefined) headers['content-length'] = String(opts.contentLength);
+      const res = await pool.request({
+        method: 'PUT', path: piecePath(shardId), headers, signal, headersTimeout: backstop, bodyTimeout: backstop,
+        // undici takes async iterables (documented), its types only list Readable.
+        body: body as unknown as Readable,
+      });
+      if (res.statusCode !== 201) throw await statusError(node, res, `PUT ${shardId}`);
+      await res.body.dump();
+      const stored = Number(res.headers[STORED_LENGTH_HEADER]);
+      if (!Number.isSafeInteger(stored)) throw new ShardProtocolError(node.id, `PUT ${shardId}: 201 without ${STORED_LENGTH_HEADER}`);
+      return stored;
+    }, opts);
+  }
+
+  /** `length` bytes of a shard from `offset`; the store must hold all of them. */
+  async readRange(node: ShardNode, shardId: string, offset: number, length: number, opts: CallOptions = {}): Promise<Buffer> {
+    checkShardId(node, shardId);
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new RangeError(`bad range ${offset}+${length}`);
+    }
+    if (length === 0) return Buffer.alloc(0);
+    const what = `GET ${shardId} ${offset}+${length}`;
+    const last = offset + length - 1;
+    return this.call(node, what, 'get', shardId, {
+      method: 'GET', path: piecePath(shardId), headers: { range: `bytes=${offset}-${last}` },
+    }, opts.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS, opts.signal, async (res) => {
+      if (res.statusCode !== 206) throw await statusError(node, res, what);
+      const contentRange = String(res.headers['content-range'] ?? '');
+      if (!contentRange.startsWith(`bytes ${offset}-${last}/`)) {
+        await res.body.dump();
+        throw new ShardProtocolError(node.id, `${what}: store answered range "${contentRange}" (shard shorter than expected?)`, { status: 206 });
+      }
+      const out = Buffer.allocUnsafe(length);
+      let got = 0;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        if (got + chunk.length > length) throw new ShardProtocolError(node.id, `${what}: store sent more bytes than asked`);
+        chunk.copy(out, got);
+        got += chunk.length;
+      }
+      if (got !== length) throw new ShardProtocolError(node.id, `${what}: store sent ${got} bytes`);
+      return out;
+    });
+  }
+
+  /** The shard's size, or null when the store does not hold it. */
+  async head(node: ShardNode, shardId: string, opts: CallOptions = {}): Promise<{ size: number } | null> {
+    checkShardId(node, shardId);
+    const what = `HEAD ${shardId}`;
+    return this.call(node, what, 'head', shardId, { method: 'HEAD', path: piecePath(shardId) },
+      opts.timeoutMs ?? DEFAULT_SMALL_TIMEOUT_MS, opts.signal, async (res) => {
+        await res.body.dump();
+        if (res.statusCode === 404) return null;
+        if (res.statusCode !== 200) throw fromStatus(node.id, res.statusCode, what);
+        const size = Number(res.headers['content-length']);
+        if (!Number.isSafeInteger(size)) throw new ShardProtocolError(node.id, `${what}: no Content-Length`);
+        return { size };
+      });
+  }
+
+  /** Remove a shard; succeeds whether or not the store held it. */
+  async deleteShard(node: ShardNode, shardId: string, opts: CallOptions = {}): Promise<void> {
+    checkShardId(node, shardId);
+    const what = `DELETE ${shardId}`;
+    await this.call(node, what, 'delete', shardId, { method: 'DELETE', path: piecePath(shardId) },
+      opts.timeoutMs ?? DEFAULT_SMALL_TIMEOUT_MS, opts.signal, async (res) => {
+        if (res.statusCode !== 204 && res.statusCode !== 404) throw await statusError(node, res, what);
+        await res.body.dump();
+      });
+  }
+
+  /** The store's identity, capacity and usage. */
+  async status(node: ShardNode, opts: CallOptions = {}): Promise<ShardStoreStatus> {
+    const what = 'GET /status';
+    return this.call(node, what, 'status', undefined, { method: 'GET', path: '/status' },
+      opts.timeoutMs ?? DEFAULT_SMALL_TIMEOUT_MS, opts.signal, async (res) => {
+        if (res.statusCode !== 200) throw await statusError(node, res, what);
+        const body = await readJson(node, res, what) as Partial<ShardStoreStatus>;
+        if (typeof body.id !== 'string' || typeof body.capacityBytes !== 'number' || typeof body.freeBytes !== 'number') {
+          throw new ShardProtocolError(node.id, `${what}: not a status document`);
+        }
+        return body as ShardStoreStatus;
+      });
+  }
+
+  /** Ask the store to prove it holds some ranges of a shard: proofs[i] = sha256(nonce || range i). */
+  async challenge(
+    node: ShardNode, shardId: string, nonce: Buffer, ranges: ReadonlyArray<{ offset: number; length: number }>, opts: CallOptions = {},
+  ): Promise<Buffer[]> {
+    checkShardId(node, shardId);
+    const what = `POST /challenge ${shardId}`;
+    const body = JSON.stringify({ shardId, nonce: nonce.toString('hex'), ranges });
+    return this.call(node, what, 'challenge', shardId, {
+      method: 'POST', path: '/challenge', headers: { 'content-type': 'application/json' }, body,
+    }, opts.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS, opts.signal, async (res) => {
+      if (res.statusCode !== 200) throw await statusError(node, res, what);
+      const { proofs } = await readJson(node, res, what) as Partial<ChallengeResponse>;
+      if (!Array.isArray(proofs) || proofs.length !== ranges.length || !proofs.every((p) => typeof p === 'string' && /^[0-9a-f]{64}$/.test(p))) {
+        throw new ShardProtocolError(node.id, `${what}: malformed proofs`);
+      }
+      return proofs.map((p) => Buffer.from(p, 'hex'));
+    });
+  }
+
+  /** Drop the pool of a store that left the cluster. */
+  async forget(nodeId: string): Promise<void> {
+    const entry = this.pools.get(nodeId);
+    this.pools.delete(nodeId);
+    await entry?.pool.destroy();
+  }
+
+  /** Close every pool; in-flight requests fail. */
+  async close(): Promise<void> {
+    const entries = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(entries.map((e) => e.pool.destroy()));
+  }
+
+  private pool(node: ShardNode): Pool {
+    const entry = this.pools.get(node.id);
+    if (entry && entry.url === node.url) return entry.pool;
+    // The store moved: the old address's connections are of no further use.
+    if (entry) void entry.pool.destroy().catch(() => undefined);
+    const pool = new Pool(node.url, {
+      connections: this.connections,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 60_000,
+      connectTimeout: this.connectTimeoutMs,
+      headersTimeout: BACKSTOP_TIMEOUT_MS,
+      bodyTimeout: BACKSTOP_TIMEOUT_MS,
+    });
+    this.pools.set(node.id, { url: node.url, pool });
+    return pool;
+  }
+
+  /**
+   * One request with a deadline covering connect, answer and body. The caller's signal
+   * cancels it with the caller's reason; our deadline turns into a ShardTimeoutError.
+   */
+  private async call<T>(
+    node: ShardNode, what: string, op: ShardOp, shardId: string | undefined,
+    init: { method: Dispatcher.HttpMethod; path: string; headers?: Record<string, string>; body?: string },
+    timeoutMs: number, signal: AbortSignal | undefined, onResponse: (res: Dispatcher.ResponseData) => Promise<T>,
+  ): Promise<T> {
+    signal?.throwIfAborted();
+    const ac = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort(new ShardTimeoutError(node.id, `${what} on shard-store ${node.id}: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onAbort = () => ac.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const token = await this.minter.token(node.id, op, shardId);
+      const res = await this.pool(node).request({
+        ...init, headers: { ...init.headers, authorization: `Bearer ${token}` }, signal: ac.signal,
+      });
+      try {
+        return await onResponse(res);
+      } catch (err) {
+        // A half-read body would otherwise hold the connection.
+        res.body.destroy();
+        throw err;
+      }
+    } catch (err) {
+      if (timedOut) throw new ShardTimeoutError(node.id, `${what} on shard-store ${node.id}: no answer within ${timeoutMs} ms`, { cause: err });
+      if (signal?.aborted) throw signal.reason;
+      throw err instanceof ShardStoreError ? err : fromTransportError(node.id, err, what);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+function piecePath(shardId: string): string {
+  return `/pieces/${shardId}`;
+}
+
+function checkShardId(node: ShardNode, shardId: string): void {
+  if (!isShardId(shardId)) throw new ShardProtocolError(node.id, `not a shard id: ${JSON.stringify(shardId)}`);
+}
+
+/** The error for a non-success answer, with the store's own error code when it sent one. */
+async function statusError(node: ShardNode, res: Dispatcher.ResponseData, what: string): Promise<ShardStoreError> {
+  let detail: string | undefined;
+  try {
+    const text = await res.body.text();
+    const body = JSON.parse(text) as Partial<ShardStoreErrorBody>;
+    detail = typeof body.error === 'string' ? `${body.error}: ${String(body.message)}` : undefined;
+  } catch {
+    // no or non-JSON body: the status says enough
+  }
+  return fromStatus(node.id, res.statusCode, what, detail);
+}
+
+async function readJson(node: ShardNode, res: Dispatcher.ResponseData, what: string): Promise<unknown> {
+  try {
+    return await res.body.json();
+  } catch (err) {
+    throw new ShardProtocolError(node.id, `${what}: body is not JSON`, { cause: err });
+  }
+}

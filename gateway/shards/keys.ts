@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { TOKEN_ALG } from '../../shard-store/protocol.js';
+
+export const GATEWAY_KEY_FILE = 'gateway-key.jwk';
+export const GATEWAY_PUBLIC_KEY_FILE = 'gateway-key.pub.jwk';
+
+/** The gateway's Ed25519 signing key for shard-store tokens. */
+export interface GatewayKey {
+  /** JWK thumbprint; tokens carry it so a store trusting several gateways picks the right key. */
+  kid: string;
+  privateKey: CryptoKey;
+  /** What shard-stores are configured with (`--trusted-key`, SHARDGATE_TRUSTED_KEYS). */
+  publicJwk: JWK;
+  publicKeyFile: string;
+}
+
+/** Gateway key problems (unreadable or wrong-type key file); the CLI prints them as one line. */
+export class GatewayKeyError extends Error {
+  code = 'ERR_CONFIG';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * Load the gateway key from `dir`, creating it on first start: `gateway-key.jwk` (private,
+ * mode 0600) and `gateway-key.pub.jwk`. Files appear whole or not at all (written aside and
+ * hard-linked into place), so two gateways starting at once end up sharing one key.
+ */
+export async function loadOrCreateGatewayKey(dir: string): Promise<GatewayKey> {
+  await mkdir(dir, { recursive: true });
+  const privatePath = join(dir, GATEWAY_KEY_FILE);
+  const publicPath = join(dir, GATEWAY_PUBLIC_KEY_FILE);
+  let privateJwk = await readJwk(privatePath);
+  if (!privateJwk) {
+    const { privateKey } = await generateKeyPair(TOKEN_ALG, { crv: 'Ed25519', extractable: true });
+    const jwk = await exportJWK(privateKey);
+    jwk.kid = await calculateJwkThumbprint(jwk);
+    jwk.alg = TOKEN_ALG;
+    jwk.use = 'sig';
+    await writeOnce(privatePath, jwk, 0o600);
+    // Another process may have won the race: use whatever is on disk now.
+    privateJwk = (await readJwk(privatePath))!;
+  }
+  if (privateJwk.kty !== 'OKP' || privateJwk.crv !== 'Ed25519' || typeof privateJwk.d !== 'string') {
+    throw new GatewayKeyError(`${privatePath} is not an Ed25519 private JWK; move it away to let the gateway create a new key`);
+  }
+  const publicJwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, alg: TOKEN_ALG, use: 'sig' };
+  publicJwk.kid = privateJwk.kid ?? (await calculateJwkThumbprint(publicJwk));
+  if (!(await readJwk(publicPath))) await writeOnce(publicPath, publicJwk, 0o644);
+  const privateKey = await importJWK(privateJwk, TOKEN_ALG);
+  if (privateKey instanceof Uint8Array) throw new GatewayKeyError(`${privatePath} is not an asymmetric key`);
+  return { kid: publicJwk.kid, privateKey, publicJwk, publicKeyFile: publicPath };
+}
+
+async function readJwk(path: string): Promise<JWK | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return null;
+    throw new GatewayKeyError(`cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text) as JWK;
+  } catch (err) {
+    throw new GatewayKeyError(`${path} is not JSON; restore it from a backup or move it away`, { cause: err });
+  }
+}
+
+async function writeOnce(path: string, jwk: JWK, mode: number): Promise<void> {
+  const tmp = `${path}.tmp${randomBytes(6).toString('hex')}`;
+  const fh = await open(tmp, 'wx', mode);
+  try {
+    await fh.writeFile(`${JSON.stringify(jwk, null, 2)}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await link(tmp, path);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err;
+  } finally {
+    await unlink(tmp);
+  }
+}

@@ -1,0 +1,139 @@
+import { statfs } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { StoreError } from './errors.js';
+import { startShardStoreServer, type ShardStoreServer } from './server.js';
+import { loadTrustedKeys, type TrustedKey } from './token.js';
+
+/** A mistake in flags or environment; the CLI prints its message as one line and exits non-zero. */
+export class ConfigError extends StoreError {
+  override code = 'ERR_CONFIG';
+}
+
+export const SHARD_STORE_USAGE = `Usage: shardgate shard-store --id ID --data DIR --trusted-key FILE [options]
+
+  --id ID             this store's id, as the gateway knows it (env SHARDGATE_SHARD_ID)
+  --data DIR          where pieces are kept (env SHARDGATE_DATA)
+  --trusted-key FILE  gateway public key (JWK or SPKI PEM); repeatable
+                      (env SHARDGATE_TRUSTED_KEYS: JSON array of public JWKs)
+  --host HOST         listen address, default 127.0.0.1 (env SHARDGATE_HOST)
+  --port PORT         listen port, 0 picks one (env SHARDGATE_PORT)
+  --zone ZONE         failure zone, default zone-1 (env SHARDGATE_ZONE)
+  --capacity SIZE     bytes to offer, e.g. 500G; default the disk's size`;
+
+const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
+
+/** "100G", "1.5T", "512MiB" or plain bytes; units are binary (G = 2^30), as disks are sized by most tools. */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(text.trim());
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new ConfigError(`--capacity ${text}: use bytes or a size like 500G or 2T`);
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new ConfigError(`--capacity ${text}: must be a positive size`);
+  return bytes;
+}
+
+export interface ShardStoreConfig {
+  id: string;
+  host: string;
+  port: number;
+  dir: string;
+  zone: string;
+  capacityBytes?: number;
+  trustedKeyPaths: string[];
+  trustedKeysJson?: string;
+}
+
+/** Flags first, then SHARDGATE_* environment variables, then defaults. */
+export function parseShardStoreArgs(argv: string[], env: NodeJS.ProcessEnv): ShardStoreConfig | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      id: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      data: { type: 'string' },
+      zone: { type: 'string' },
+      capacity: { type: 'string' },
+      'trusted-key': { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const id = values.id ?? env.SHARDGATE_SHARD_ID;
+  if (!id) throw new ConfigError('shard-store needs --id ID (or SHARDGATE_SHARD_ID)');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new ConfigError(`--id ${id}: use 1 to 64 letters, digits, '.', '_' or '-'`);
+  const dir = values.data ?? env.SHARDGATE_DATA;
+  if (!dir) throw new ConfigError('shard-store needs --data DIR (or SHARDGATE_DATA)');
+  const portText = values.port ?? env.SHARDGATE_PORT ?? '0';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port ${portText}: use 0 to 65535`);
+  return {
+    id,
+    dir,
+    port,
+    host: values.host ?? env.SHARDGATE_HOST ?? '127.0.0.1',
+    zone: values.zone ?? env.SHARDGATE_ZONE ?? 'zone-1',
+    capacityBytes: values.capacity === undefined ? undefined : parseSize(values.capacity),
+    trustedKeyPaths: values['trusted-key'] ?? [],
+    trustedKeysJson: env.SHARDGATE_TRUSTED_KEYS,
+  };
+}
+
+/**
+ * `shardgate shard-store ...`: serve until SIGTERM or SIGINT, then finish in-flight requests
+ * (bounded) and resolve. Prints exactly one line on stdout once listening, which a supervisor
+ * parses: `shard-store <id> listening on http://<host>:<port>`. Configuration mistakes reject
+ * with a ConfigError (code ERR_CONFIG) whose message says what to do.
+ */
+export async function runShardStore(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const config = parseShardStoreArgs(argv, env);
+  if (config === 'help') {
+    console.log(SHARD_STORE_USAGE);
+    return;
+  }
+  let keys: TrustedKey[];
+  try {
+    keys = await loadTrustedKeys(config.trustedKeyPaths, config.trustedKeysJson);
+  } catch (err) {
+    throw new ConfigError((err as Error).message, { cause: err });
+  }
+  if (keys.length === 0) {
+    throw new ConfigError('shard-store needs the gateway public key: --trusted-key <gateway data dir>/gateway-key.pub.jwk (or SHARDGATE_TRUSTED_KEYS)');
+  }
+  if (config.capacityBytes !== undefined) await checkCapacity(config.dir, config.capacityBytes);
+  let store: ShardStoreServer;
+  try {
+    store = await startShardStoreServer({ ...config, trustedKeys: keys });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'EROFS' || code === 'ENOTDIR') {
+      throw new ConfigError(`cannot start: ${(err as Error).message}; pick another --port/--host or --data`, { cause: err });
+    }
+    throw err;
+  }
+  process.stdout.write(`shard-store ${store.id} listening on ${store.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  await store.close();
+}
+
+/** A capacity larger than the disk would promise space that is not there; say so at start rather than at 507 time. */
+async function checkCapacity(dir: string, capacityBytes: number): Promise<void> {
+  try {
+    const fs = await statfs(dir);
+    if (capacityBytes > fs.blocks * fs.bsize) {
+      process.stderr.write(`shard-store: warning: --capacity ${capacityBytes} is larger than the disk under ${dir} (${fs.blocks * fs.bsize} bytes)\n`);
+    }
+  } catch {
+    // the directory may not exist yet; the store creates it
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The wire contract between the gateway and a shard-store, shared by both sides
+ * (DESIGN.md "Shard-store contract"). Changing anything here needs both sides updated.
+ */
+
+/**
+ * A shard id: the blob id (128 bits, lowercase hex) and the piece index, e.g. `0123…ef.7`.
+ * The strict shape is also what keeps request paths from naming anything outside the store.
+ */
+export const SHARD_ID_RE = /^[0-9a-f]{32}\.[0-9]{1,2}$/;
+
+export function isShardId(value: unknown): value is string {
+  return typeof value === 'string' && SHARD_ID_RE.test(value);
+}
+
+/** Answer header of a PUT: the bytes the store made durable, so the client can check none were lost. */
+export const STORED_LENGTH_HEADER = 'x-shard-length';
+
+/** What a token allows; one token names one operation. */
+export const SHARD_OPS = ['put', 'get', 'head', 'delete', 'challenge', 'status'] as const;
+export type ShardOp = (typeof SHARD_OPS)[number];
+
+export const TOKEN_ISSUER = 'shardgate';
+export const TOKEN_ALG = 'EdDSA';
+/** A shard-store refuses tokens that live longer than this: a leaked token stays useful only briefly. */
+export const MAX_TOKEN_TTL_SECONDS = 600;
+/** Clock skew we forgive between gateway and shard-store hosts. */
+export const TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
+
+/** Claims of a shard-store bearer token (besides iss, aud = shard-store id, iat, exp). */
+export interface ShardTokenClaims {
+  op: ShardOp;
+  /** Shard ids the token covers; empty for `status`. */
+  shards: string[];
+}
+
+/** Body of `POST /challenge`. Placeholder format: the audit design will replace it. */
+export interface ChallengeRequest {
+  shardId: string;
+  /** Hex. */
+  nonce: string;
+  ranges: Array<{ offset: number; length: number }>;
+}
+
+/** Answer to a challenge: `proofs[i]` = hex sha256(nonce || bytes of ranges[i]). */
+export interface ChallengeResponse {
+  proofs: string[];
+}
+
+/** Limits of a challenge, so an audit cannot make a store read without bound. */
+export const CHALLENGE_MAX_RANGES = 64;
+export const CHALLENGE_MAX_RANGE_BYTES = 16 * 1024 * 1024;
+export const CHALLENGE_MAX_NONCE_BYTES = 64;
+
+/** Body of `GET /status`. */
+export interface ShardStoreStatus {
+  id: string;
+  zone: string;
+  capacityBytes: number;
+  /** Free bytes of the file system holding the data directory (statfs), whatever the configured capacity. */
+  freeBytes: number;
+  usedBytes: number;
+  pieces: number;
+  version: string;
+  uptimeSeconds: number;
+}
+
+/** Body of every error answer; `error` is a stable code, `message` is for humans. */
+export interface ShardStoreErrorBody {
+  error: string;
+  message: string;
+}

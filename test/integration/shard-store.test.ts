@@ -1,0 +1,176 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { ShardClient, type ShardNode } from '../../gateway/shards/client.js';
+import { ShardTimeoutError } from '../../gateway/shards/errors.js';
+import { loadOrCreateGatewayKey, type GatewayKey } from '../../gateway/shards/keys.js';
+import { TokenMinter } from '../../gateway/shards/tokens.js';
+import { onClose } from '../helpers/registry.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+// SHARDGATE_TEST_CLI points at another build of the CLI (e.g. compiled elsewhere).
+const CLI = process.env.SHARDGATE_TEST_CLI ?? join(ROOT, 'dist/cli/main.js');
+const LISTENING = /^shard-store (\S+) listening on (http:\/\/127\.0\.0\.1:\d+)$/;
+
+interface StoreProcess {
+  child: ChildProcess;
+  node: ShardNode;
+  stdout: string[];
+  stderr: string[];
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'shardgate-ssi-'));
+  onClose(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Run `shardgate shard-store ...` and wait for its one listening line. */
+async function spawnStore(args: string[]): Promise<StoreProcess> {
+  const child = spawn(process.execPath, [CLI, 'shard-store', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  onClose(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+    await exited;
+  });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
+  const lines = createInterface({ input: child.stdout! });
+  const match = await new Promise<RegExpExecArray>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`no listening line: ${stderr.join('\n')}`)), 20_000);
+    lines.on('line', (l) => {
+      stdout.push(l);
+      const m = LISTENING.exec(l);
+      if (m) {
+        clearTimeout(timer);
+        res(m);
+      }
+    });
+    void exited.then(([code, sig]) => {
+      clearTimeout(timer);
+      rej(new Error(`shard-store exited (${sig ?? code}): ${stderr.join('\n')}`));
+    });
+  });
+  return { child, node: { id: match[1]!, url: match[2]!, zone: 'zone-1' }, stdout, stderr, exited };
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+}
+
+async function until(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function newShardId(): string {
+  return `${randomBytes(16).toString('hex')}.${Math.floor(Math.random() * 16)}`;
+}
+
+async function setup(): Promise<{ dir: string; key: GatewayKey; client: ShardClient; dataDir: string; args: string[] }> {
+  const dir = await tempDir();
+  const key = await loadOrCreateGatewayKey(join(dir, 'gateway'));
+  const client = new ShardClient({ minter: new TokenMinter(key) });
+  onClose(() => client.close());
+  const dataDir = join(dir, 'data');
+  const args = ['--id', 'ss-int', '--port', '0', '--data', dataDir, '--zone', 'zone-7', '--trusted-key', key.publicKeyFile];
+  return { dir, key, client, dataDir, args };
+}
+
+describe.skipIf(!existsSync(CLI))('shard-store process (skipped without a built CLI: npm run build)', () => {
+  it('serves pieces, reports status, and exits 0 on SIGTERM after one stdout line', async () => {
+    const s = await setup();
+    const store = await spawnStore(s.args);
+    const id = newShardId();
+    const data = randomBytes(700_000);
+    const w = s.client.openShardWriter(store.node, id, { stallTimeoutMs: 5_000 });
+    await w.write([data.subarray(0, 400_000), data.subarray(400_000)]);
+    await w.end();
+    expect((await s.client.readRange(store.node, id, 123, 456_789)).equals(data.subarray(123, 123 + 456_789))).toBe(true);
+    expect(await s.client.status(store.node)).toMatchObject({ id: 'ss-int', zone: 'zone-7', pieces: 1, usedBytes: data.length });
+    store.child.kill('SIGTERM');
+    expect(await store.exited).toEqual([0, null]);
+    expect(store.stdout).toHaveLength(1);
+  });
+
+  it('a SIGSTOPped store makes the writer time out; after SIGCONT it drops the upload and serves again', async () => {
+    const s = await setup();
+    const store = await spawnStore(s.args);
+    const id = newShardId();
+    const w = s.client.openShardWriter(store.node, id, { stallTimeoutMs: 500 });
+    await w.write([randomBytes(64 * 1024)]);
+    await until(async () => (await filesUnder(s.dataDir)).some((f) => f.includes('.tmp')), 'the upload to start');
+    store.child.kill('SIGSTOP');
+    const chunk = Buffer.alloc(1024 * 1024);
+    let err: unknown;
+    for (let i = 0; i < 256 && !err; i++) await w.write([chunk]).catch((e: unknown) => { err = e; });
+    expect(err).toBeInstanceOf(ShardTimeoutError);
+    store.child.kill('SIGCONT');
+    await until(async () => (await filesUnder(s.dataDir)).length === 0, 'the aborted upload to be removed');
+    expect(await s.client.head(store.node, id)).toBeNull();
+    const again = s.client.openShardWriter(store.node, id, { stallTimeoutMs: 5_000 });
+    await again.write([Buffer.from('after')]);
+    await again.end();
+    expect((await s.client.readRange(store.node, id, 0, 5)).toString()).toBe('after');
+  });
+
+  it('a crash mid-PUT leaves no piece under its name; the restart removes the temp file', async () => {
+    const s = await setup();
+    const store = await spawnStore(s.args);
+    const kept = newShardId();
+    const w0 = s.client.openShardWriter(store.node, kept);
+    await w0.write([Buffer.from('durable')]);
+    await w0.end();
+    const id = newShardId();
+    const w = s.client.openShardWriter(store.node, id, { stallTimeoutMs: 5_000 });
+    await w.write([randomBytes(512 * 1024)]);
+    await until(async () => (await filesUnder(s.dataDir)).some((f) => f.includes('.tmp')), 'the upload to start');
+    store.child.kill('SIGKILL');
+    await store.exited;
+    w.abort();
+    expect((await filesUnder(s.dataDir)).filter((f) => f.startsWith(id.split('.')[0]!)).every((f) => f.includes('.tmp'))).toBe(true);
+
+    const restarted = await spawnStore(s.args);
+    expect(await s.client.head(restarted.node, id)).toBeNull();
+    expect((await filesUnder(s.dataDir)).sort()).toEqual([kept]);
+    expect(await s.client.status(restarted.node)).toMatchObject({ pieces: 1, usedBytes: 7 });
+  });
+
+  it('SIGTERM lets an in-flight upload finish', async () => {
+    const s = await setup();
+    const store = await spawnStore(s.args);
+    const id = newShardId();
+    const w = s.client.openShardWriter(store.node, id, { stallTimeoutMs: 5_000 });
+    await w.write([randomBytes(100_000)]);
+    await until(async () => (await filesUnder(s.dataDir)).some((f) => f.includes('.tmp')), 'the upload to start');
+    store.child.kill('SIGTERM');
+    await w.write([randomBytes(100_000)]);
+    await w.end();
+    expect(await store.exited).toEqual([0, null]);
+    expect(await filesUnder(s.dataDir)).toEqual([id]);
+  });
+
+  it('a missing trusted key is one line on stderr and a non-zero exit', async () => {
+    const dir = await tempDir();
+    const child = spawn(process.execPath, [CLI, 'shard-store', '--id', 'x', '--data', join(dir, 'd')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).not.toBe(0);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/--trusted-key/);
+  });
+});
