@@ -7,6 +7,7 @@ export default defineConfig({
     globals: true,
     include: ['test/**/*.test.ts', 'codec/**/*.test.ts', 'gateway/**/*.test.ts', 'shard-store/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     pool: 'forks',
     maxWorkers: 2,
     minWorkers: 1,

@@ -1,0 +1,74 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { gatewayConfig } from '../gateway/config.js';
+import { ConfigError } from '../gateway/secrets.js';
+import { startGateway } from '../gateway/server.js';
+import { loadOrCreateGatewayKey } from '../gateway/shards/keys.js';
+import { spawnShardStore, stopProcess, type ShardStoreProcess } from './supervisor.js';
+import { printBanner, onShutdownSignals } from './banner.js';
+
+const HELP = `shardgate dev — the embedded default: one gateway and N shard-store processes on loopback
+
+Options (environment variable in brackets):
+  --port PORT            S3 endpoint port [SHARDGATE_PORT] (default 9000)
+  --data DIR             all state lives here [SHARDGATE_DATA_DIR] (default ./data)
+  --shard-stores N       number of shard-store processes (default 16, at least 16)
+  --zones Z              spread the shard-stores round-robin over Z zones (default 1)
+  --host HOST            listen address [SHARDGATE_HOST] (default 127.0.0.1)
+Credentials: [SHARDGATE_ROOT_USER] / [SHARDGATE_ROOT_PASSWORD]; generated and kept in
+DIR/gateway/root-credentials.json when not set. Master key: [SHARDGATE_MASTER_KEY] or DIR/gateway/master.key.`;
+
+export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' }, data: { type: 'string' }, host: { type: 'string' },
+      'shard-stores': { type: 'string' }, zones: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void console.log(HELP);
+  const count = Number(values['shard-stores'] ?? 16);
+  const zones = Number(values.zones ?? 1);
+  if (!Number.isInteger(count) || count < 16 || count > 256) throw new ConfigError('--shard-stores must be an integer from 16 to 256');
+  if (!Number.isInteger(zones) || zones < 1 || zones > count) throw new ConfigError('--zones must be an integer from 1 to the number of shard-stores');
+
+  const base = gatewayConfig({ port: values.port, data: values.data, host: values.host }, env, { host: '127.0.0.1', dataDir: './data' });
+  const root = base.dataDir;
+  const gatewayDir = join(root, 'gateway');
+  mkdirSync(gatewayDir, { recursive: true });
+  const key = await loadOrCreateGatewayKey(gatewayDir);
+
+  const stores: ShardStoreProcess[] = [];
+  let stopping = false;
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(stores.map((s) => stopProcess(s)));
+  };
+  try {
+    console.log(`starting ${count} shard-stores under ${join(root, 'shards')} ...`);
+    const specs = Array.from({ length: count }, (_, i) => {
+      const id = `ss${String(i).padStart(2, '0')}`;
+      return { id, dataDir: join(root, 'shards', id), zone: `zone-${(i % zones) + 1}`, trustedKeyFile: key.publicKeyFile };
+    });
+    // Start in small batches: 2 cores, and each store is a Node process.
+    for (let i = 0; i < specs.length; i += 4) {
+      stores.push(...await Promise.all(specs.slice(i, i + 4).map((s) => spawnShardStore(s))));
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  for (const s of stores) {
+    void s.exited.then(({ code, signal }) => {
+      if (!stopping) console.error(`shard-store ${s.spec.id} exited (${signal ?? `code ${code}`}); the others carry on. Restart \`shardgate dev\` to bring it back.`);
+    });
+  }
+
+  const gateway = await startGateway({ ...base, shardStores: stores.map((s) => ({ id: s.spec.id, url: s.url })) }, env, { dataDir: gatewayDir });
+  printBanner(gateway, `${count} shard-stores in ${zones} zone(s), data in ${root}`);
+  onShutdownSignals(async () => {
+    stopping = true;
+    await gateway.close();
+    await stopAll();
+  });
+}

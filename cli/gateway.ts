@@ -1,0 +1,47 @@
+import { parseArgs } from 'node:util';
+import { gatewayConfig } from '../gateway/config.js';
+import { ConfigError } from '../gateway/secrets.js';
+import { startGateway } from '../gateway/server.js';
+import { loadOrCreateGatewayKey } from '../gateway/shards/keys.js';
+import { onShutdownSignals, printBanner } from './banner.js';
+
+const HELP = `shardgate gateway — the S3 front end, in front of shard-store servers
+
+Options (environment variable in brackets):
+  --shard-stores LIST    id=url pairs, comma-separated [SHARDGATE_SHARD_STORES], at least 16
+                         e.g. ss00=http://10.0.0.1:7000,ss01=http://10.0.0.2:7000,...
+  --port PORT            S3 endpoint port [SHARDGATE_PORT] (default 9000)
+  --host HOST            listen address [SHARDGATE_HOST] (default 0.0.0.0)
+  --data DIR             metadata, keys and credentials [SHARDGATE_DATA_DIR] (default ./data)
+  --region REGION        [SHARDGATE_REGION] (default us-east-1)
+  --domain D[,D]         base domains for virtual-hosted-style buckets [SHARDGATE_DOMAIN]
+  --write-quorum Q       pieces durable before a write is acknowledged [SHARDGATE_WRITE_QUORUM] (default 11)
+  --init                 create the data folder, master key and gateway signing key, print the
+                         public key file for the shard-stores' --trusted-key, and exit
+Credentials: [SHARDGATE_ROOT_USER] / [SHARDGATE_ROOT_PASSWORD]. Master key: [SHARDGATE_MASTER_KEY],
+[SHARDGATE_MASTER_KEY_FILE], or DIR/master.key (created on first start: back it up, it cannot be recovered).`;
+
+export async function runGateway(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' }, region: { type: 'string' },
+      domain: { type: 'string' }, 'shard-stores': { type: 'string' }, 'write-quorum': { type: 'string' },
+      'segment-size': { type: 'string' }, init: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void console.log(HELP);
+  const cfg = gatewayConfig(values, env, { host: '0.0.0.0', dataDir: './data' });
+  if (values.init) {
+    const key = await loadOrCreateGatewayKey(cfg.dataDir);
+    console.log(`gateway data folder: ${cfg.dataDir}`);
+    console.log(`copy ${key.publicKeyFile} to every shard-store and pass it as --trusted-key`);
+    return;
+  }
+  if (cfg.shardStores.length < 16) {
+    throw new ConfigError(`the gateway needs at least 16 shard-stores, got ${cfg.shardStores.length}: set --shard-stores or SHARDGATE_SHARD_STORES (id=url,...)`);
+  }
+  const gw = await startGateway(cfg, env, { dataDir: cfg.dataDir });
+  printBanner(gw, `${cfg.shardStores.length} shard-stores, data in ${cfg.dataDir}`);
+  onShutdownSignals(() => gw.close());
+}

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled CLI entry; child processes run it so their command line names their role. */
+export const CLI_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
+
+export interface ShardStoreSpec {
+  id: string;
+  dataDir: string;
+  zone: string;
+  trustedKeyFile: string;
+  host?: string;
+  port?: number;
+}
+
+export interface ShardStoreProcess {
+  spec: ShardStoreSpec;
+  url: string;
+  child: ChildProcess;
+  /** Resolves when the process exited, with its code or signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Start one `shardgate shard-store` OS process and wait until it prints its address.
+ * Each store is its own process, as in production: one crashing never takes the others down.
+ */
+export async function spawnShardStore(spec: ShardStoreSpec, opts: { startTimeoutMs?: number; logPrefix?: boolean } = {}): Promise<ShardStoreProcess> {
+  const args = [
+    CLI_ENTRY, 'shard-store', '--id', spec.id, '--data', spec.dataDir, '--zone', spec.zone,
+    '--host', spec.host ?? '127.0.0.1', '--port', String(spec.port ?? 0), '--trusted-key', spec.trustedKeyFile,
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const prefix = opts.logPrefix === false ? null : `[${spec.id}] `;
+  const errLines = createInterface({ input: child.stderr! });
+  const recentErr: string[] = [];
+  errLines.on('line', (line) => {
+    recentErr.push(line);
+    if (recentErr.length > 20) recentErr.shift();
+    if (prefix) process.stderr.write(prefix + line + '\n');
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`shard-store ${spec.id} did not start within ${opts.startTimeoutMs ?? 15_000} ms`)), opts.startTimeoutMs ?? 15_000);
+    lines.on('line', (line) => {
+      const m = / listening on (http:\/\/\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      } else if (prefix) {
+        process.stdout.write(prefix + line + '\n');
+      }
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`shard-store ${spec.id} exited (${signal ?? code}) before listening: ${recentErr.join(' | ')}`));
+    });
+  });
+  return { spec, url, child, exited };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+export async function stopProcess(p: { child: ChildProcess; exited: Promise<unknown> }, graceMs = 5_000): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGCONT'); // a frozen store cannot act on SIGTERM
+  p.child.kill('SIGTERM');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
+  await p.exited;
+  clearTimeout(timer);
+}

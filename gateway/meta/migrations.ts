@@ -1,0 +1,121 @@
+/**
+ * Numbered schema migrations. Append only: a released migration is never edited, a change
+ * is a new entry. `PRAGMA user_version` records how far a database has come.
+ */
+export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE buckets (
+        name        TEXT PRIMARY KEY,
+        owner       TEXT NOT NULL,
+        region      TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+      );
+
+      -- Shard-store servers. Blobs name their placement by node id, so a node may change address.
+      CREATE TABLE nodes (
+        id          TEXT PRIMARY KEY,
+        url         TEXT NOT NULL,
+        zone        TEXT NOT NULL DEFAULT 'zone-1',
+        capacity    INTEGER,
+        free_bytes  INTEGER,
+        state       TEXT NOT NULL DEFAULT 'active',
+        score       REAL NOT NULL DEFAULT 1.0,
+        added_at    INTEGER NOT NULL,
+        last_seen   INTEGER
+      );
+
+      -- An encrypted, erasure-coded byte stream: the body of a single-part object or of one part.
+      -- state: 'writing' until its object/part row commits (a crash leaves it for the sweeper),
+      -- then 'live'; 'garbage' once nothing refers to it and its shard files await deletion.
+      CREATE TABLE blobs (
+        id            TEXT PRIMARY KEY,
+        size          INTEGER NOT NULL,
+        segment_size  INTEGER NOT NULL,
+        wrapped_key   BLOB NOT NULL,
+        placement     TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        -- When it became garbage: the collector waits a grace period so reads already under
+        -- way on a just-overwritten object can finish.
+        garbage_at    INTEGER
+      );
+      CREATE INDEX blobs_by_state ON blobs(state, garbage_at, created_at);
+
+      -- One row per object version. Only the latest version of a key is listed and read
+      -- without a versionId; versioning (a later migration) adds delete markers and history.
+      CREATE TABLE objects (
+        id             INTEGER PRIMARY KEY,
+        bucket         TEXT NOT NULL REFERENCES buckets(name),
+        key            TEXT NOT NULL,
+        version_id     TEXT NOT NULL,
+        is_latest      INTEGER NOT NULL,
+        size           INTEGER NOT NULL,
+        etag           TEXT NOT NULL,
+        last_modified  INTEGER NOT NULL,
+        content_type   TEXT,
+        headers        TEXT NOT NULL DEFAULT '{}',
+        user_meta      TEXT NOT NULL DEFAULT '{}',
+        checksums      TEXT NOT NULL DEFAULT '{}',
+        parts_count    INTEGER
+      );
+      CREATE UNIQUE INDEX objects_latest ON objects(bucket, key) WHERE is_latest = 1;
+      CREATE INDEX objects_versions ON objects(bucket, key, id);
+
+      -- The blobs of an object version, in order. A single-part object has one part (number 1).
+      CREATE TABLE object_parts (
+        object_id    INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
+        part_number  INTEGER NOT NULL,
+        blob_id      TEXT REFERENCES blobs(id),
+        size         INTEGER NOT NULL,
+        etag         TEXT NOT NULL,
+        checksums    TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (object_id, part_number)
+      );
+
+      CREATE TABLE uploads (
+        id            TEXT PRIMARY KEY,
+        bucket        TEXT NOT NULL REFERENCES buckets(name),
+        key           TEXT NOT NULL,
+        owner         TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        content_type  TEXT,
+        headers       TEXT NOT NULL DEFAULT '{}',
+        user_meta     TEXT NOT NULL DEFAULT '{}',
+        checksum_algorithm TEXT,
+        checksum_type TEXT
+      );
+      CREATE INDEX uploads_by_key ON uploads(bucket, key, created_at);
+
+      CREATE TABLE upload_parts (
+        upload_id     TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+        part_number   INTEGER NOT NULL,
+        blob_id       TEXT REFERENCES blobs(id),
+        size          INTEGER NOT NULL,
+        etag          TEXT NOT NULL,
+        checksums     TEXT NOT NULL DEFAULT '{}',
+        last_modified INTEGER NOT NULL,
+        PRIMARY KEY (upload_id, part_number)
+      );
+
+      -- Pieces that missed the write quorum or failed a read/audit, for the repair worker.
+      CREATE TABLE repair_queue (
+        blob_id      TEXT NOT NULL,
+        piece        INTEGER NOT NULL,
+        reason       TEXT NOT NULL,
+        enqueued_at  INTEGER NOT NULL,
+        PRIMARY KEY (blob_id, piece)
+      );
+
+      CREATE TABLE access_keys (
+        access_key_id  TEXT PRIMARY KEY,
+        secret         TEXT NOT NULL,
+        owner          TEXT NOT NULL,
+        created_at     INTEGER NOT NULL,
+        disabled       INTEGER NOT NULL DEFAULT 0
+      );
+    `,
+  },
+];

@@ -1,0 +1,112 @@
+/** Rows of the metadata store as the gateway sees them (camelCase, JSON columns parsed). */
+
+export interface BucketRow {
+  name: string;
+  owner: string;
+  region: string;
+  createdAt: number;
+}
+
+export interface NodeRow {
+  id: string;
+  url: string;
+  zone: string;
+  capacity: number | null;
+  freeBytes: number | null;
+  state: 'active' | 'suspect' | 'offline' | 'draining' | 'removed';
+  score: number;
+  addedAt: number;
+  lastSeen: number | null;
+}
+
+export interface BlobRow {
+  id: string;
+  size: number;
+  segmentSize: number;
+  wrappedKey: Buffer;
+  /** Node id holding piece i, for i in 0..15. */
+  placement: string[];
+  state: 'writing' | 'live' | 'garbage';
+  createdAt: number;
+}
+
+/** Stored response headers that round-trip as sent (Content-Encoding, Cache-Control, ...). */
+export type StoredHeaders = Record<string, string>;
+
+export interface PartRef {
+  partNumber: number;
+  blobId: string | null;
+  size: number;
+  etag: string;
+  checksums: Record<string, string>;
+}
+
+export interface ObjectRow {
+  id: number;
+  bucket: string;
+  key: string;
+  versionId: string;
+  size: number;
+  /** Without quotes. */
+  etag: string;
+  lastModified: number;
+  contentType: string | null;
+  headers: StoredHeaders;
+  userMeta: Record<string, string>;
+  checksums: Record<string, string>;
+  /** Number of parts for a multipart object, null for a single PUT. */
+  partsCount: number | null;
+}
+
+export interface NewObject {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  contentType: string | null;
+  headers: StoredHeaders;
+  userMeta: Record<string, string>;
+  checksums: Record<string, string>;
+  partsCount: number | null;
+  parts: PartRef[];
+}
+
+export interface UploadRow {
+  id: string;
+  bucket: string;
+  key: string;
+  owner: string;
+  createdAt: number;
+  contentType: string | null;
+  headers: StoredHeaders;
+  userMeta: Record<string, string>;
+  checksumAlgorithm: string | null;
+  checksumType: string | null;
+}
+
+export interface UploadPartRow extends PartRef {
+  lastModified: number;
+}
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: number;
+  checksumAlgorithm: string | null;
+}
+
+export interface AccessKeyRow {
+  accessKeyId: string;
+  secret: string;
+  owner: string;
+  createdAt: number;
+  disabled: boolean;
+}
+
+/** Pieces that did not reach a store at write time, for the repair worker. */
+export interface MissedPiece {
+  blobId: string;
+  piece: number;
+  reason: string;
+}

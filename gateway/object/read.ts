@@ -1,0 +1,43 @@
+import { Readable } from 'node:stream';
+import type { PartRef } from '../meta/types.js';
+import type { PipelineContext } from '../pipeline/context.js';
+import { readBlob } from '../pipeline/read-blob.js';
+
+/**
+ * The bytes [start, end] of an object version, across its parts. The first bytes are
+ * fetched before the stream is returned, so a read that cannot be served (too few
+ * shard-stores) fails with a clean 503 instead of a truncated 200.
+ */
+export async function openObjectStream(ctx: PipelineContext, parts: PartRef[], start: number, end: number): Promise<Readable> {
+  const gen = objectBytes(ctx, parts, start, end);
+  const first = await gen.next();
+  async function* all(): AsyncGenerator<Buffer> {
+    if (first.done) return;
+    yield first.value;
+    yield* gen;
+  }
+  return Readable.from(all(), { objectMode: false, highWaterMark: 1 });
+}
+
+async function* objectBytes(ctx: PipelineContext, parts: PartRef[], start: number, end: number): AsyncGenerator<Buffer> {
+  let offset = 0;
+  for (const part of parts) {
+    const partStart = offset;
+    const partEnd = offset + part.size - 1;
+    offset += part.size;
+    if (part.size === 0 || partEnd < start || partStart > end) continue;
+    const blob = part.blobId ? ctx.meta.getBlob(part.blobId) : undefined;
+    if (!blob) throw new Error(`blob ${part.blobId} of part ${part.partNumber} is missing from the metadata`);
+    yield* readBlob(ctx, blob, Math.max(start, partStart) - partStart, Math.min(end, partEnd) - partStart);
+  }
+}
+
+/** Byte range [start, end] of part `partNumber` within the object. */
+export function partRange(parts: PartRef[], partNumber: number): { start: number; end: number } | undefined {
+  let offset = 0;
+  for (const p of parts) {
+    if (p.partNumber === partNumber) return { start: offset, end: offset + p.size - 1 };
+    offset += p.size;
+  }
+  return undefined;
+}

@@ -1,0 +1,74 @@
+import type Koa from 'koa';
+import { pipeline } from 'node:stream/promises';
+import { headerValue } from '../auth/canonical.js';
+import { createPayloadVerifier } from '../auth/payload.js';
+import { ChecksumSet, expectedChecksums, verifyChecksums, type VerifiedChecksums } from '../checksums.js';
+import type { PipelineContext } from '../pipeline/context.js';
+import { putBlob, type WrittenBlob } from '../pipeline/put-blob.js';
+import type { ReqCtx } from '../request.js';
+import { S3Error } from '../s3/errors.js';
+
+/** Largest single PUT or part, as on AWS. */
+export const MAX_PUT_BYTES = 5 * 1024 ** 3;
+
+export interface ReceivedBody {
+  blob: WrittenBlob;
+  /** Hex MD5 of the bytes received: the single-part ETag. */
+  md5Hex: string;
+  checksums: VerifiedChecksums;
+}
+
+/** Stored checksums: lower-case algorithm name → base64 value, as x-amz-checksum-<name> carries it. */
+export function storedChecksums(v: VerifiedChecksums): Record<string, string> {
+  return v.algorithm && v.value ? { [v.algorithm.toLowerCase()]: v.value } : {};
+}
+
+/**
+ * Stream a request body into a new blob: SigV4 payload checks (aws-chunked, signed
+ * SHA-256), additional checksums and Content-MD5 are verified on the way. Nothing becomes
+ * visible here; on any failure the blob is discarded and the error thrown.
+ */
+export async function receiveBody(koa: Koa.Context, rc: ReqCtx): Promise<ReceivedBody> {
+  const headers = koa.req.headersDistinct as Record<string, string[]>;
+  const declared = declaredLength(koa);
+  if (declared > MAX_PUT_BYTES) {
+    throw new S3Error('EntityTooLarge', { extra: { ProposedSize: String(declared), MaxSizeAllowed: String(MAX_PUT_BYTES) } });
+  }
+  const plan = expectedChecksums(headers);
+  const verifier = createPayloadVerifier(rc.auth, headers);
+  // MD5 is the ETag: the segment encoder computes it already, so it is not hashed twice.
+  const set = new ChecksumSet(plan.compute.filter((n) => n !== 'MD5'));
+  let blob: WrittenBlob | undefined;
+  const ctx: PipelineContext = rc.pipeline;
+  try {
+    await pipeline(koa.req, verifier, async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
+        set.update(chunk);
+        yield chunk;
+      }
+    }, async (source: AsyncIterable<Buffer>) => {
+      blob = await putBlob(ctx, source);
+    });
+    const written = blob!;
+    const computed = { ...set.digest(), MD5: written.md5.toString('base64') };
+    const checksums = verifyChecksums(plan, computed, verifier.trailers);
+    return { blob: written, md5Hex: written.md5.toString('hex'), checksums };
+  } catch (err) {
+    if (blob?.blobId) ctx.meta.discardBlob(blob.blobId);
+    throw err;
+  }
+}
+
+/** The object's length as the request declares it; MissingContentLength when it does not. */
+function declaredLength(koa: Koa.Context): number {
+  const h = koa.req.headersDistinct as Record<string, string[]>;
+  const decoded = headerValue(h, 'x-amz-decoded-content-length');
+  const plain = headerValue(h, 'content-length');
+  const v = decoded ?? plain;
+  if (v === undefined) throw new S3Error('MissingContentLength');
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) {
+    throw new S3Error('InvalidArgument', { message: 'Content-Length must be a non-negative integer', extra: { ArgumentName: 'Content-Length', ArgumentValue: v } });
+  }
+  return n;
+}

@@ -1,0 +1,57 @@
+import type { MetaStore } from '../meta/store.js';
+import { ShardClient, type ShardNode } from '../shards/client.js';
+import type { GatewayKey } from '../shards/keys.js';
+import { TokenMinter } from '../shards/tokens.js';
+import type { ShardIO, ShardWriter } from './shard-io.js';
+
+/** Connections per store: every concurrent upload holds one for its whole shard file. */
+const CONNECTIONS_PER_STORE = 128;
+
+/** The pipeline's ShardIO over HTTP: node ids resolved to addresses, tokens minted per call. */
+export class HttpShardIO implements ShardIO {
+  private readonly nodes = new Map<string, ShardNode>();
+  private readonly client: ShardClient;
+
+  constructor(key: GatewayKey, private readonly stallTimeoutMs: number) {
+    this.client = new ShardClient({ minter: new TokenMinter(key), connections: CONNECTIONS_PER_STORE });
+  }
+
+  setNode(node: ShardNode): void {
+    this.nodes.set(node.id, node);
+  }
+
+  private node(id: string): ShardNode {
+    const n = this.nodes.get(id);
+    if (!n) throw new Error(`unknown shard-store ${id}`);
+    return n;
+  }
+
+  openWriter(nodeId: string, shardId: string): ShardWriter {
+    return this.client.openShardWriter(this.node(nodeId), shardId, { stallTimeoutMs: this.stallTimeoutMs, responseTimeoutMs: this.stallTimeoutMs });
+  }
+
+  readRange(nodeId: string, shardId: string, offset: number, length: number, signal: AbortSignal): Promise<Buffer> {
+    return this.client.readRange(this.node(nodeId), shardId, offset, length, { signal });
+  }
+
+  deleteShard(nodeId: string, shardId: string): Promise<void> {
+    return this.client.deleteShard(this.node(nodeId), shardId);
+  }
+
+  /** Ask every store for its zone and free space and record them; stores that do not answer keep their old row. */
+  async refreshStatus(meta: MetaStore): Promise<void> {
+    await Promise.all([...this.nodes.values()].map(async (n) => {
+      try {
+        const s = await this.client.status(n, { timeoutMs: 5_000 });
+        meta.upsertNode({ id: n.id, url: n.url, zone: s.zone, capacity: s.capacityBytes, freeBytes: s.freeBytes });
+        this.nodes.set(n.id, { ...n, zone: s.zone });
+      } catch {
+        // A store that is down now is asked again on the next refresh.
+      }
+    }));
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}

@@ -1,0 +1,43 @@
+import type Koa from 'koa';
+import type { AuthResult } from './auth/sigv4.js';
+import type { GatewayConfig } from './config.js';
+import type { BucketRow } from './meta/types.js';
+import type { PipelineContext } from './pipeline/context.js';
+import type { Owner } from './s3/documents.js';
+import type { Endpoint } from './s3/router.js';
+
+/**
+ * What every handler gets, resolved once: the parsed endpoint, the authenticated caller
+ * and the bucket row. Handlers never verify signatures or look the bucket up again.
+ */
+export interface ReqCtx {
+  requestId: string;
+  endpoint: Endpoint;
+  bucketName: string | undefined;
+  /** Set for every endpoint that works on an existing bucket. */
+  bucket: BucketRow | undefined;
+  key: string | undefined;
+  accessKeyId: string;
+  owner: string;
+  auth: AuthResult;
+  pipeline: PipelineContext;
+  config: GatewayConfig;
+}
+
+export type Handler = (koa: Koa.Context, rc: ReqCtx) => Promise<void>;
+
+/** The bucket of a request that needs one (set by the dispatcher), as a non-optional value. */
+export function bucketOf(rc: ReqCtx): BucketRow {
+  if (!rc.bucket) throw new Error(`${rc.endpoint.kind}: no bucket resolved`);
+  return rc.bucket;
+}
+
+export function keyOf(rc: ReqCtx): string {
+  if (rc.key === undefined) throw new Error(`${rc.endpoint.kind}: no key`);
+  return rc.key;
+}
+
+/** The Owner element of a user: its canonical id and display name. */
+export function ownerOf(owner: string): Owner {
+  return { id: owner, displayName: owner };
+}

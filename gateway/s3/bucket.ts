@@ -1,0 +1,81 @@
+import type Koa from 'koa';
+import { MetaConflictError } from '../meta/store.js';
+import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
+import { buildListAllMyBucketsResult, buildLocationConstraint, parseCreateBucketConfiguration } from './documents.js';
+import { S3Error } from './errors.js';
+import { checkBucketName } from './names.js';
+
+function sendXml(koa: Koa.Context, xml: string, status = 200): void {
+  koa.status = status;
+  koa.type = 'application/xml';
+  koa.body = xml;
+}
+export { sendXml };
+
+/** ListBuckets — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html */
+export async function handleListBuckets(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const buckets = rc.pipeline.meta.listBuckets().filter((b) => b.owner === rc.owner);
+  sendXml(koa, buildListAllMyBucketsResult({
+    owner: ownerOf(rc.owner),
+    buckets: buckets.map((b) => ({ name: b.name, creationDate: b.createdAt, region: b.region })),
+  }));
+}
+
+/** CreateBucket — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html */
+export async function handleCreateBucket(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const name = rc.bucketName!;
+  checkBucketName(name);
+  const body = await readSmallBody(koa, 64 * 1024);
+  const location = parseCreateBucketConfiguration(body).locationConstraint;
+  // The only region this gateway serves; AWS answers the same for a mismatch.
+  if (location !== undefined && location !== rc.config.region) {
+      throw new S3Error('IllegalLocationConstraintException', {
+      message: `The ${location} location constraint is incompatible for the region specific endpoint this request was sent to.`,
+    });
+  }
+  try {
+    rc.pipeline.meta.createBucket(name, rc.owner, rc.config.region);
+  } catch (err) {
+    if (err instanceof MetaConflictError) {
+      // us-east-1 answers 200 to the owner re-creating a bucket; every other region says BucketAlreadyOwnedByYou.
+      if (err.owner === rc.owner) {
+        if (rc.config.region === 'us-east-1') return void (koa.set('Location', `/${name}`), (koa.status = 200));
+        throw new S3Error('BucketAlreadyOwnedByYou', { extra: { BucketName: name } });
+      }
+      throw new S3Error('BucketAlreadyExists', { extra: { BucketName: name } });
+    }
+    throw err;
+  }
+  koa.set('Location', `/${name}`);
+  koa.status = 200;
+}
+
+/** HeadBucket — https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html */
+export async function handleHeadBucket(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  koa.set('x-amz-bucket-region', bucketOf(rc).region);
+  koa.status = 200;
+}
+
+/** GetBucketLocation — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html */
+export async function handleGetBucketLocation(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  sendXml(koa, buildLocationConstraint(bucketOf(rc).region));
+}
+
+/** DeleteBucket — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html */
+export async function handleDeleteBucket(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const name = bucketOf(rc).name;
+  if (!rc.pipeline.meta.deleteBucket(name)) throw new S3Error('BucketNotEmpty', { extra: { BucketName: name } });
+  koa.status = 204;
+}
+
+/** A request body that must be small (XML documents); larger is MaxMessageLengthExceeded. */
+export async function readSmallBody(koa: Koa.Context, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of koa.req as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > limit) throw new S3Error('MaxMessageLengthExceeded');
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}

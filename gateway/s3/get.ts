@@ -1,0 +1,94 @@
+import type Koa from 'koa';
+import type { ObjectRow, PartRef } from '../meta/types.js';
+import { openObjectStream, partRange } from '../object/read.js';
+import { bucketOf, keyOf, type ReqCtx } from '../request.js';
+import { checkReadConditions } from './conditions.js';
+import { S3Error } from './errors.js';
+import {
+  contentRange, formatHttpDate, objectResponseHeaders, parseRange, quoteEtag, RESPONSE_OVERRIDE_PARAMS,
+  userMetadataHeaders, type ByteRange, type ObjectHeaders, type ResponseOverrides,
+} from './headers.js';
+
+interface Located {
+  obj: ObjectRow;
+  parts: PartRef[];
+  range: ByteRange | null;
+  /** 206 when a Range or partNumber selected part of the object. */
+  partial: boolean;
+}
+
+/** Find the object and the bytes a GET/HEAD asks for; shared by both operations. */
+function locate(koa: Koa.Context, rc: ReqCtx): Located {
+  const bucket = bucketOf(rc);
+  const key = keyOf(rc);
+  const obj = rc.pipeline.meta.getObject(bucket.name, key);
+  if (!obj) throw new S3Error('NoSuchKey', { extra: { Key: key } });
+  const parts = rc.pipeline.meta.objectParts(obj.id);
+  const partParam = koa.query.partNumber;
+  if (partParam !== undefined) {
+    const n = Number(partParam);
+    if (!/^\d+$/.test(String(partParam)) || n < 1 || n > 10000) {
+      throw new S3Error('InvalidArgument', { message: 'Part number must be an integer between 1 and 10000, inclusive', extra: { ArgumentName: 'partNumber', ArgumentValue: String(partParam) } });
+    }
+    if (koa.get('range')) throw new S3Error('InvalidRequest', { message: 'Cannot specify both Range header and partNumber query parameter' });
+    // A single-part object is its own part 1.
+    const r = obj.partsCount === null ? (n === 1 ? { start: 0, end: obj.size - 1 } : undefined) : partRange(parts, n);
+    if (!r) throw new S3Error('InvalidPartNumber', { message: 'The requested partnumber is not satisfiable', extra: { PartNumberRequested: String(n), ActualPartCount: String(obj.partsCount ?? 1) } });
+    return { obj, parts, range: r.end >= r.start ? r : null, partial: obj.partsCount !== null };
+  }
+  const range = parseRange(koa.get('range') || undefined, obj.size);
+  return { obj, parts, range, partial: range !== null };
+}
+
+function setObjectHeaders(koa: Koa.Context, { obj, range, partial }: Located): void {
+  const overrides: ResponseOverrides = {};
+  for (const [param, header] of Object.entries(RESPONSE_OVERRIDE_PARAMS)) {
+    const v = koa.query[param];
+    if (typeof v === 'string') overrides[header] = v;
+  }
+  const headers: Record<string, string> = {
+    ...objectResponseHeaders(obj.headers as ObjectHeaders, overrides),
+    ...userMetadataHeaders(obj.userMeta),
+    etag: quoteEtag(obj.etag),
+    'last-modified': formatHttpDate(obj.lastModified),
+    'accept-ranges': 'bytes',
+  };
+  if (obj.partsCount !== null) headers['x-amz-mp-parts-count'] = String(obj.partsCount);
+  if (koa.get('x-amz-checksum-mode').toUpperCase() === 'ENABLED' && !partial) {
+    for (const [alg, value] of Object.entries(obj.checksums)) headers[`x-amz-checksum-${alg}`] = value;
+  }
+  koa.set(headers);
+  const length = range ? range.end - range.start + 1 : obj.size;
+  if (partial && range) {
+    koa.status = 206;
+    koa.set('content-range', contentRange(range, obj.size));
+  } else {
+    koa.status = 200;
+  }
+  koa.length = length;
+}
+
+/** GetObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html */
+export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const loc = locate(koa, rc);
+  if (checkReadConditions(koa, loc.obj.etag, loc.obj.lastModified)) return notModified(koa, loc.obj);
+  const start = loc.range?.start ?? 0;
+  const end = loc.range?.end ?? loc.obj.size - 1;
+  const stream = await openObjectStream(rc.pipeline, loc.parts, start, end);
+  setObjectHeaders(koa, loc);
+  koa.body = stream;
+  // Koa would otherwise replace the stored Content-Type with its guess for a stream.
+  koa.set('content-type', (koa.response.headers['content-type'] as string | undefined) ?? 'binary/octet-stream');
+}
+
+/** HeadObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html */
+export async function handleHeadObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const loc = locate(koa, rc);
+  if (checkReadConditions(koa, loc.obj.etag, loc.obj.lastModified)) return notModified(koa, loc.obj);
+  setObjectHeaders(koa, loc);
+}
+
+function notModified(koa: Koa.Context, obj: ObjectRow): void {
+  koa.status = 304;
+  koa.set({ etag: quoteEtag(obj.etag), 'last-modified': formatHttpDate(obj.lastModified) });
+}

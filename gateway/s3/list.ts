@@ -1,0 +1,163 @@
+import type Koa from 'koa';
+import { prefixUpperBound, type MetaStore } from '../meta/store.js';
+import type { ListedObject } from '../meta/types.js';
+import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
+import { sendXml } from './bucket.js';
+import { S3Error } from './errors.js';
+import {
+  buildListObjectsV1Result, buildListObjectsV2Result, type EncodingType, type ObjectEntry, type Owner,
+} from './documents.js';
+
+type Entry = { kind: 'object'; obj: ListedObject } | { kind: 'prefix'; prefix: string };
+type Bound = { after: string } | { from: string };
+
+/**
+ * Keys of a bucket in order, under `prefix`, with everything between `prefix` and the
+ * next `delimiter` rolled into one common prefix. Pages through the store lazily.
+ */
+export function* walk(meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: Bound): Generator<Entry> {
+  let bound: Bound = start;
+  if (prefix && ('after' in bound ? bound.after < prefix : bound.from < prefix)) bound = { from: prefix };
+  const PAGE = 1000;
+  for (;;) {
+    const rows = meta.listObjects(bucket, bound, PAGE);
+    if (!rows.length) return;
+    let jumped = false;
+    for (const obj of rows) {
+      if (!obj.key.startsWith(prefix)) {
+        if (obj.key > prefix) return; // past every key under the prefix
+        continue;
+      }
+      const at = delimiter ? obj.key.indexOf(delimiter, prefix.length) : -1;
+      if (at >= 0) {
+        const cp = obj.key.slice(0, at + delimiter.length);
+        yield { kind: 'prefix', prefix: cp };
+        const upper = prefixUpperBound(cp);
+        if (upper === null) return;
+        bound = { from: upper };
+        jumped = true;
+        break;
+      }
+      yield { kind: 'object', obj };
+      bound = { after: obj.key };
+    }
+    if (!jumped && rows.length < PAGE) return;
+  }
+}
+
+function maxKeysOf(query: URLSearchParams): number {
+  const raw = query.get('max-keys');
+  if (raw === null) return 1000;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) {
+    throw new S3Error('InvalidArgument', { message: 'Provided max-keys not an integer or within integer range', extra: { ArgumentName: 'max-keys', ArgumentValue: raw } });
+  }
+  return Math.min(n, 1000);
+}
+
+function encodingTypeOf(query: URLSearchParams): EncodingType | undefined {
+  const enc = query.get('encoding-type');
+  if (enc === null) return undefined;
+  if (enc !== 'url') throw new S3Error('InvalidArgument', { message: 'Invalid Encoding Method specified in Request', extra: { ArgumentName: 'encoding-type', ArgumentValue: enc } });
+  return enc;
+}
+
+/** Take up to `max` entries and tell whether more follow. */
+function page(entries: Generator<Entry>, max: number): { items: Entry[]; truncated: boolean } {
+  const items: Entry[] = [];
+  if (max === 0) return { items, truncated: false };
+  for (const e of entries) {
+    if (items.length === max) return { items, truncated: true };
+    items.push(e);
+  }
+  return { items, truncated: false };
+}
+
+function split(items: Entry[], owner: Owner | undefined): { contents: Array<ObjectEntry & { owner: Owner }>; commonPrefixes: string[] } {
+  const contents: Array<ObjectEntry & { owner: Owner }> = [];
+  const commonPrefixes: string[] = [];
+  for (const e of items) {
+    if (e.kind === 'prefix') commonPrefixes.push(e.prefix);
+    else contents.push({ key: e.obj.key, lastModified: e.obj.lastModified, etag: e.obj.etag, size: e.obj.size, owner: owner! });
+  }
+  if (!owner) for (const c of contents) delete (c as ObjectEntry).owner;
+  return { contents, commonPrefixes };
+}
+
+// A continuation token says where the next page starts; opaque to clients, as on AWS.
+function encodeToken(b: Bound): string {
+  return Buffer.from(JSON.stringify(b)).toString('base64url');
+}
+
+function decodeToken(token: string): Bound {
+  try {
+    const b = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Bound;
+    if (('after' in b && typeof b.after === 'string') || ('from' in b && typeof b.from === 'string')) return b;
+  } catch {
+    // fall through
+  }
+  throw new S3Error('InvalidArgument', { message: 'The continuation token provided is incorrect', extra: { ArgumentName: 'continuation-token', ArgumentValue: token } });
+}
+
+/** Where the page after `last` starts: after a key, or past everything under a common prefix. */
+function resumeAfter(last: Entry): Bound {
+  if (last.kind === 'object') return { after: last.obj.key };
+  const upper = prefixUpperBound(last.prefix);
+  return upper === null ? { after: last.prefix } : { from: upper };
+}
+
+/** ListObjectsV2 — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html */
+export async function handleListObjectsV2(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const q = koa.querystring ? new URLSearchParams(koa.querystring) : new URLSearchParams();
+  const prefix = q.get('prefix') ?? '';
+  const delimiter = q.get('delimiter') ?? '';
+  const maxKeys = maxKeysOf(q);
+  const encodingType = encodingTypeOf(q);
+  const token = q.get('continuation-token');
+  const startAfter = q.get('start-after') ?? '';
+  if (token === '') throw new S3Error('InvalidArgument', { message: 'The continuation token provided is incorrect', extra: { ArgumentName: 'continuation-token' } });
+  const start: Bound = token !== null ? decodeToken(token) : { after: startAfter };
+  const { items, truncated } = page(walk(rc.pipeline.meta, bucket.name, prefix, delimiter, start), maxKeys);
+  const fetchOwner = q.get('fetch-owner') === 'true';
+  sendXml(koa, buildListObjectsV2Result({
+    name: bucket.name,
+    prefix,
+    ...(q.has('delimiter') ? { delimiter } : {}),
+    maxKeys,
+    isTruncated: truncated,
+    ...(token !== null ? { continuationToken: token } : {}),
+    ...(truncated ? { nextContinuationToken: encodeToken(resumeAfter(items[items.length - 1]!)) } : {}),
+    ...(q.has('start-after') ? { startAfter } : {}),
+    ...(encodingType ? { encodingType } : {}),
+    ...split(items, fetchOwner ? ownerOf(bucket.owner) : undefined),
+  }));
+}
+
+/** ListObjects (v1) — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjects.html */
+export async function handleListObjects(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const q = koa.querystring ? new URLSearchParams(koa.querystring) : new URLSearchParams();
+  const prefix = q.get('prefix') ?? '';
+  const delimiter = q.get('delimiter') ?? '';
+  const maxKeys = maxKeysOf(q);
+  const encodingType = encodingTypeOf(q);
+  const marker = q.get('marker') ?? '';
+  // A marker that is a common prefix resumes past everything under it, as AWS does.
+  const start: Bound = delimiter && marker.endsWith(delimiter) && prefixUpperBound(marker) !== null
+    ? { from: prefixUpperBound(marker)! }
+    : { after: marker };
+  const { items, truncated } = page(walk(rc.pipeline.meta, bucket.name, prefix, delimiter, start), maxKeys);
+  const last = items[items.length - 1];
+  sendXml(koa, buildListObjectsV1Result({
+    name: bucket.name,
+    prefix,
+    marker,
+    ...(truncated && last ? { nextMarker: last.kind === 'object' ? last.obj.key : last.prefix } : {}),
+    ...(q.has('delimiter') ? { delimiter } : {}),
+    maxKeys,
+    isTruncated: truncated,
+    ...(encodingType ? { encodingType } : {}),
+    ...split(items, ownerOf(bucket.owner)),
+  }));
+}

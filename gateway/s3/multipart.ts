@@ -1,0 +1,139 @@
+import type Koa from 'koa';
+import { createHash, randomBytes } from 'node:crypto';
+import type { UploadRow } from '../meta/types.js';
+import { receiveBody, storedChecksums } from '../object/receive.js';
+import { bucketOf, keyOf, ownerOf, type ReqCtx } from '../request.js';
+import { sendXml, readSmallBody } from './bucket.js';
+import {
+  buildCompleteMultipartUploadResult, buildInitiateMultipartUploadResult, buildListPartsResult, parseCompleteMultipartUpload,
+  type ChecksumAlgorithm,
+} from './documents.js';
+import { S3Error } from './errors.js';
+import { extractObjectHeaders, extractUserMetadata, quoteEtag, unquoteEtag } from './headers.js';
+import { checkObjectKey } from './names.js';
+
+/** Every part but the last must be at least this big, as on AWS. */
+export const MIN_PART_BYTES = 5 * 1024 * 1024;
+const CHECKSUM_ALGORITHMS = new Set(['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256']);
+
+/** The upload named by the request, in the request's bucket and key; NoSuchUpload otherwise. */
+function uploadOf(rc: ReqCtx, uploadId: string): UploadRow {
+  const u = rc.pipeline.meta.getUpload(uploadId);
+  if (!u || u.bucket !== bucketOf(rc).name || u.key !== keyOf(rc)) throw new S3Error('NoSuchUpload', { extra: { UploadId: uploadId } });
+  return u;
+}
+
+/** CreateMultipartUpload — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html */
+export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const key = keyOf(rc);
+  checkObjectKey(key);
+  const headers = koa.req.headersDistinct as Record<string, string[]>;
+  const objectHeaders = extractObjectHeaders(headers);
+  const algorithm = koa.get('x-amz-checksum-algorithm').toUpperCase() || null;
+  if (algorithm && !CHECKSUM_ALGORITHMS.has(algorithm)) {
+    throw new S3Error('InvalidRequest', { message: 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]' });
+  }
+  const uploadId = randomBytes(32).toString('base64url');
+  rc.pipeline.meta.createUpload({
+    id: uploadId, bucket: bucket.name, key, owner: rc.owner, createdAt: Date.now(),
+    contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta: extractUserMetadata(headers),
+    checksumAlgorithm: algorithm, checksumType: koa.get('x-amz-checksum-type').toUpperCase() || null,
+  });
+  if (algorithm) koa.set('x-amz-checksum-algorithm', algorithm);
+  sendXml(koa, buildInitiateMultipartUploadResult({ bucket: bucket.name, key, uploadId }));
+}
+
+/** UploadPart — https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html */
+export async function handleUploadPart(koa: Koa.Context, rc: ReqCtx, uploadId: string, partNumber: number): Promise<void> {
+  uploadOf(rc, uploadId);
+  const body = await receiveBody(koa, rc);
+  const checksums = storedChecksums(body.checksums);
+  try {
+    rc.pipeline.meta.putPart(uploadId, {
+      partNumber, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums, lastModified: Date.now(),
+    });
+    if (body.blob.missed.length) rc.pipeline.meta.queueRepair(body.blob.missed);
+  } catch (err) {
+    if (body.blob.blobId) rc.pipeline.meta.discardBlob(body.blob.blobId);
+    throw err;
+  }
+  koa.set('etag', quoteEtag(body.md5Hex));
+  for (const [alg, v] of Object.entries(checksums)) koa.set(`x-amz-checksum-${alg}`, v);
+  koa.status = 200;
+}
+
+/** CompleteMultipartUpload — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html */
+export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx, uploadId: string): Promise<void> {
+  const bucket = bucketOf(rc);
+  const key = keyOf(rc);
+  const upload = uploadOf(rc, uploadId);
+  const requested = parseCompleteMultipartUpload(await readSmallBody(koa, 4 * 1024 * 1024)).parts;
+  const stored = new Map(rc.pipeline.meta.allParts(uploadId).map((p) => [p.partNumber, p]));
+  // Every listed part must exist before any size matters: a list naming a missing part is
+  // InvalidPart even when an earlier part is also too small, as AWS S3 answers.
+  const parts = requested.map((r) => {
+    const p = stored.get(r.partNumber);
+    if (!p || unquoteEtag(r.etag) !== p.etag) {
+      throw new S3Error('InvalidPart', { extra: { UploadId: uploadId, PartNumber: String(r.partNumber), ETag: r.etag } });
+    }
+    return p;
+  });
+  for (const p of parts.slice(0, -1)) {
+    if (p.size < MIN_PART_BYTES) {
+      throw new S3Error('EntityTooSmall', { extra: { ProposedSize: String(p.size), MinSizeAllowed: String(MIN_PART_BYTES), PartNumber: String(p.partNumber), ETag: quoteEtag(p.etag) } });
+    }
+  }
+  // The multipart ETag: MD5 of the concatenated binary part MD5s, then "-<part count>".
+  const md5s = createHash('md5');
+  for (const p of parts) md5s.update(Buffer.from(p.etag, 'hex'));
+  const etag = `${md5s.digest('hex')}-${parts.length}`;
+  const checksums = compositeChecksum(upload.checksumAlgorithm as ChecksumAlgorithm | null, parts.map((p) => p.checksums));
+  rc.pipeline.meta.commitObject({
+    bucket: bucket.name, key, size: parts.reduce((s, p) => s + p.size, 0), etag,
+    contentType: upload.contentType, headers: upload.headers, userMeta: upload.userMeta, checksums, partsCount: parts.length,
+    parts: parts.map((p) => ({ partNumber: p.partNumber, blobId: p.blobId, size: p.size, etag: p.etag, checksums: p.checksums })),
+  }, [], Date.now(), uploadId);
+  const host = koa.get('host') || 'localhost';
+  sendXml(koa, buildCompleteMultipartUploadResult({
+    location: `${koa.protocol}://${host}/${encodeURIComponent(bucket.name)}/${key.split('/').map(encodeURIComponent).join('/')}`,
+    bucket: bucket.name, key, etag, checksums,
+  }));
+}
+
+/**
+ * The checksum of checksums of a COMPOSITE multipart object: the algorithm over the
+ * concatenated binary part checksums, then "-<part count>", as S3 computes it.
+ */
+function compositeChecksum(algorithm: ChecksumAlgorithm | null, parts: Array<Record<string, string>>): Record<string, string> {
+  if (!algorithm || (algorithm !== 'SHA1' && algorithm !== 'SHA256')) return {};
+  const name = algorithm.toLowerCase();
+  if (!parts.every((p) => p[name])) return {};
+  const h = createHash(name);
+  for (const p of parts) h.update(Buffer.from(p[name]!, 'base64'));
+  return { [name]: `${h.digest('base64')}-${parts.length}` };
+}
+
+/** AbortMultipartUpload — https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html */
+export async function handleAbortMultipartUpload(koa: Koa.Context, rc: ReqCtx, uploadId: string): Promise<void> {
+  uploadOf(rc, uploadId);
+  rc.pipeline.meta.abortUpload(uploadId);
+  koa.status = 204;
+}
+
+/** ListParts — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html */
+export async function handleListParts(koa: Koa.Context, rc: ReqCtx, uploadId: string, maxParts: number, marker: number): Promise<void> {
+  const upload = uploadOf(rc, uploadId);
+  const rows = rc.pipeline.meta.listParts(uploadId, marker, maxParts + 1);
+  const truncated = rows.length > maxParts;
+  const parts = rows.slice(0, maxParts);
+  const last = parts[parts.length - 1];
+  sendXml(koa, buildListPartsResult({
+    bucket: upload.bucket, key: upload.key, uploadId, partNumberMarker: marker,
+    ...(last ? { nextPartNumberMarker: last.partNumber } : {}),
+    maxParts, isTruncated: truncated,
+    parts: parts.map((p) => ({ partNumber: p.partNumber, lastModified: p.lastModified, etag: p.etag, size: p.size, checksums: p.checksums })),
+    initiator: ownerOf(upload.owner), owner: ownerOf(upload.owner),
+    ...(upload.checksumAlgorithm ? { checksumAlgorithm: upload.checksumAlgorithm as ChecksumAlgorithm } : {}),
+  }));
+}

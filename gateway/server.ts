@@ -1,0 +1,87 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { getEngine } from '../codec/engine.js';
+import { buildApp } from './app.js';
+import type { GatewayConfig } from './config.js';
+import { MetaStore } from './meta/store.js';
+import { GarbageCollector } from './pipeline/collector.js';
+import type { PipelineContext } from './pipeline/context.js';
+import { NodeHealth } from './pipeline/health.js';
+import { HttpShardIO } from './pipeline/http-shard-io.js';
+import { choosePlacement } from './pipeline/placement.js';
+import { loadMasterKey, loadRootCredentials, type RootCredentials } from './secrets.js';
+import { loadOrCreateGatewayKey } from './shards/keys.js';
+
+export interface RunningGateway {
+  url: string;
+  config: GatewayConfig;
+  rootCredentials: RootCredentials;
+  engineName: string;
+  ctx: PipelineContext;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * Open the metadata, keys and shard-store clients, clean up after a previous crash, and
+ * serve S3 on the configured port.
+ */
+export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, opts: { dataDir: string }): Promise<RunningGateway> {
+  const startedAt = Date.now();
+  const meta = new MetaStore(join(opts.dataDir, 'meta.db'));
+  const master = loadMasterKey(opts.dataDir, env);
+  if (master.created) console.log(`created master key ${master.source}: back it up, no object can be read without it`);
+  const rootCredentials = loadRootCredentials(opts.dataDir, env);
+  const signingKey = await loadOrCreateGatewayKey(opts.dataDir);
+  for (const s of cfg.shardStores) meta.upsertNode({ id: s.id, url: s.url, zone: 'zone-1' });
+  const io = new HttpShardIO(signingKey, cfg.writeStallMs);
+  for (const n of meta.listNodes()) io.setNode({ id: n.id, url: n.url, zone: n.zone });
+  const engine = getEngine();
+  const health = new NodeHealth();
+
+  const ctx: PipelineContext = {
+    meta, io, engine, health, masterKey: master.key,
+    segmentSize: cfg.segmentSize, writeQuorum: cfg.writeQuorum, lateAckMs: 2_000,
+    hedgeMs: cfg.hedgeMs, readTimeoutMs: cfg.readTimeoutMs,
+    place: () => choosePlacement(meta.listNodes().map((n) => ({
+      id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1),
+    }))),
+  };
+
+  // Writes the previous process left half done can never be committed now.
+  const swept = meta.sweepStaleWrites(startedAt);
+  if (swept) console.log(`discarding ${swept} unfinished write(s) from before the restart`);
+  // Learn each store's zone and free space before placing anything; stores that are down
+  // are asked again on the next refresh.
+  await io.refreshStatus(meta);
+  const refresh = setInterval(() => void io.refreshStatus(meta).catch(() => undefined), 60_000);
+  refresh.unref();
+  const gc = new GarbageCollector(ctx);
+  gc.start();
+
+  const app = buildApp(ctx, { config: cfg, rootCredentials });
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, app.callback());
+  server.listen(cfg.port, cfg.host);
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
+
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${port}`, config: { ...cfg, port }, rootCredentials, engineName: engine.name, ctx, server,
+    close: () => closed ??= (async () => {
+      // Finish in-flight requests (bounded), then release everything.
+      const done = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 10_000);
+      await done;
+      clearTimeout(force);
+      clearInterval(refresh);
+      await gc.stop();
+      await io.close();
+      meta.close();
+    })(),
+  };
+}

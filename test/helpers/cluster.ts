@@ -1,0 +1,134 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { onClose } from './registry.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+export const CLI = join(ROOT, 'dist/cli/main.js');
+export const ACCESS_KEY = 'TESTROOTACCESSKEY001';
+export const SECRET_KEY = 'test-root-secret-key-0123456789abcdef';
+
+export function requireBuild(): void {
+  if (!existsSync(CLI)) throw new Error('dist/ is missing: run `npm run build` (npm test does it) before the integration tests');
+}
+
+export interface StoreProc {
+  id: string;
+  url: string;
+  dataDir: string;
+  child: ChildProcess;
+  exited: Promise<unknown>;
+}
+
+export interface Cluster {
+  dir: string;
+  endpoint: string;
+  stores: StoreProc[];
+  gateway: ChildProcess;
+  env: NodeJS.ProcessEnv;
+  client(opts?: Partial<ConstructorParameters<typeof S3Client>[0]>): S3Client;
+  /** SIGKILL the gateway and start it again on the same data (same port). */
+  restartGateway(signal?: NodeJS.Signals): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Spawn a CLI child and resolve with the first stdout match of `pattern`. */
+export async function spawnAndWait(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp, timeoutMs = 30_000): Promise<{ child: ChildProcess; match: RegExpExecArray; output: string[] }> {
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const lines = createInterface({ input: child.stdout! });
+  createInterface({ input: child.stderr! }).on('line', (l) => {
+    output.push(l);
+    if (process.env.SHARDGATE_TEST_VERBOSE) console.error(l);
+  });
+  const match = await new Promise<RegExpExecArray>((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`timed out waiting for ${pattern} from shardgate ${args[0]}: ${output.join('\n')}`)), timeoutMs);
+    lines.on('line', (l) => {
+      output.push(l);
+      const m = pattern.exec(l);
+      if (m) {
+        clearTimeout(t);
+        res(m);
+      }
+    });
+    child.once('exit', (code, sig) => {
+      clearTimeout(t);
+      rej(new Error(`shardgate ${args[0]} exited (${sig ?? code}):\n${output.join('\n')}`));
+    });
+  });
+  return { child, match, output };
+}
+
+async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = once(child, 'exit');
+  child.kill('SIGCONT');
+  child.kill(signal);
+  const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await gone;
+  clearTimeout(t);
+}
+
+/**
+ * The production topology on loopback: N `shardgate shard-store` processes and one
+ * `shardgate gateway` process pointed at them, all state in a fresh temp folder.
+ */
+export async function startCluster(opts: { stores?: number; env?: NodeJS.ProcessEnv; scope?: 'each' | 'file' } = {}): Promise<Cluster> {
+  requireBuild();
+  const dir = mkdtempSync(join(tmpdir(), 'shardgate-test-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SHARDGATE_ROOT_USER: ACCESS_KEY,
+    SHARDGATE_ROOT_PASSWORD: SECRET_KEY,
+    SHARDGATE_HEDGE_MS: '150',
+    SHARDGATE_READ_TIMEOUT_MS: '2000',
+    SHARDGATE_WRITE_STALL_MS: '3000',
+    ...opts.env,
+  };
+  const gwDir = join(dir, 'gateway');
+  await spawnAndWait(['gateway', '--init', '--data', gwDir], env, /copy (\S+) to every shard-store/).then(({ child }) => once(child, 'exit'));
+  const pubKey = join(gwDir, 'gateway-key.pub.jwk');
+  const stores: StoreProc[] = [];
+  const n = opts.stores ?? 16;
+  for (let i = 0; i < n; i += 4) {
+    const batch = await Promise.all(Array.from({ length: Math.min(4, n - i) }, async (_, j) => {
+      const id = `ss${String(i + j).padStart(2, '0')}`;
+      const dataDir = join(dir, 'shards', id);
+      const { child, match } = await spawnAndWait(
+        ['shard-store', '--id', id, '--port', '0', '--data', dataDir, '--zone', 'zone-1', '--trusted-key', pubKey], env, / listening on (http:\/\/\S+)/);
+      return { id, url: match[1]!, dataDir, child, exited: once(child, 'exit') };
+    }));
+    stores.push(...batch);
+  }
+  let port = '0';
+  const startGw = async (): Promise<ChildProcess> => {
+    const gwEnv = { ...env, SHARDGATE_SHARD_STORES: stores.map((s) => `${s.id}=${s.url}`).join(',') };
+    const { child, match } = await spawnAndWait(['gateway', '--data', gwDir, '--host', '127.0.0.1', '--port', port], gwEnv, /S3 endpoint:\s+(http:\/\/\S+)/);
+    port = new URL(match[1]!).port;
+    return child;
+  };
+  const gateway = await startGw();
+  const cluster: Cluster = {
+    dir, stores, gateway, env,
+    endpoint: `http://127.0.0.1:${port}`,
+    client: (o) => new S3Client({
+      endpoint: cluster.endpoint, region: 'us-east-1', forcePathStyle: true,
+      credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, maxAttempts: 1, ...o,
+    }),
+    restartGateway: async (signal = 'SIGKILL') => {
+      await kill(cluster.gateway, signal);
+      cluster.gateway = await startGw();
+    },
+    stop: async () => {
+      await kill(cluster.gateway);
+      await Promise.all(stores.map((s) => kill(s.child)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  onClose(() => cluster.stop(), opts.scope ?? 'file');
+  return cluster;
+}

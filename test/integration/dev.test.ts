@@ -1,0 +1,62 @@
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ACCESS_KEY, requireBuild, SECRET_KEY, spawnAndWait } from '../helpers/cluster.js';
+import { onClose } from '../helpers/registry.js';
+
+/** Live child processes of `pid` with their command lines. */
+function childrenOf(pid: number): Array<{ pid: number; cmd: string }> {
+  const out: Array<{ pid: number; cmd: string }> = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push({ pid: Number(d), cmd: readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ') });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+describe('shardgate dev (the embedded default)', () => {
+  it('runs 16 shard-store processes, stops cleanly on SIGTERM, and serves old objects after a restart', async () => {
+    requireBuild();
+    const dir = mkdtempSync(join(tmpdir(), 'shardgate-dev-'));
+    onClose(() => rmSync(dir, { recursive: true, force: true }));
+    const env = { ...process.env, SHARDGATE_ROOT_USER: ACCESS_KEY, SHARDGATE_ROOT_PASSWORD: SECRET_KEY, SHARDGATE_DATA_DIR: dir, SHARDGATE_PORT: '0' };
+    const start = async (): Promise<{ child: import('node:child_process').ChildProcess; endpoint: string }> => {
+      const { child, match } = await spawnAndWait(['dev'], env, /S3 endpoint:\s+(http:\/\/\S+)/);
+      onClose(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+      return { child, endpoint: match[1]! };
+    };
+    const client = (endpoint: string): S3Client => new S3Client({
+      endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, maxAttempts: 1,
+    });
+
+    const first = await start();
+    const stores = childrenOf(first.child.pid!).filter((p) => p.cmd.includes(' shard-store '));
+    expect(stores).toHaveLength(16);
+    const body = randomBytes(5 * 1024 * 1024 + 3);
+    const s3 = client(first.endpoint);
+    await s3.send(new CreateBucketCommand({ Bucket: 'keep' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'keep', Key: 'a b/é.bin', Body: body }));
+
+    first.child.kill('SIGTERM');
+    const [code] = await once(first.child, 'exit');
+    expect(code).toBe(0);
+    for (const s of stores) expect(() => process.kill(s.pid, 0)).toThrow();
+
+    const second = await start();
+    const got = await client(second.endpoint).send(new GetObjectCommand({ Bucket: 'keep', Key: 'a b/é.bin' }));
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body)).toBe(true);
+    second.child.kill('SIGINT');
+    const [code2] = await once(second.child, 'exit');
+    expect(code2).toBe(0);
+  });
+});

@@ -1,0 +1,141 @@
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
+
+const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+
+async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await res.Body!.transformToByteArray());
+}
+
+/** Every shard file a store holds (fan-out dirs aa/bb/<id>), without temp files. */
+function shardFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/^[0-9a-f]{32}\.\d+$/.test(e.name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+// Sizes on the thresholds: 1 byte, one segment (4 MiB) exactly, one segment + 1, several segments.
+const SIZES = [1, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 9 * 1024 * 1024 + 77];
+
+describe('faults: shard-stores down, frozen, corrupted; gateway killed', () => {
+  let c: Cluster;
+  let s3: S3Client;
+  const objects = new Map<string, Buffer>();
+
+  beforeAll(async () => {
+    c = await startCluster();
+    s3 = c.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'faults' }));
+    for (const size of SIZES) {
+      const body = randomBytes(size);
+      const key = `obj-${size}`;
+      await s3.send(new PutObjectCommand({ Bucket: 'faults', Key: key, Body: body }));
+      objects.set(key, body);
+    }
+  });
+
+  it('reads every object byte-identical with 6 of 16 shard-stores gone (3 killed, 3 frozen)', async () => {
+    // Stores 0..2 get SIGKILL, 3..5 SIGSTOP: the frozen ones accept connections and never answer.
+    for (const s of c.stores.slice(0, 3)) s.child.kill('SIGKILL');
+    for (const s of c.stores.slice(3, 6)) s.child.kill('SIGSTOP');
+    try {
+      for (const [key, body] of objects) {
+        const t0 = Date.now();
+        const got = await getBytes(s3, 'faults', key);
+        expect(md5(got), key).toBe(md5(body));
+        // Hedged reads: a frozen store costs a hedge delay and timeouts, never a hang.
+        expect(Date.now() - t0).toBeLessThan(20_000);
+      }
+    } finally {
+      for (const s of c.stores.slice(3, 6)) s.child.kill('SIGCONT');
+    }
+  });
+
+  it('answers 503 ServiceUnavailable promptly, never wrong bytes, with 7 gone', async () => {
+    // Stores 0..2 are dead from the previous test; freeze four more.
+    const frozen = c.stores.slice(6, 10);
+    for (const s of frozen) s.child.kill('SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const err = await getBytes(s3, 'faults', `obj-${SIZES[2]}`).then(() => null, (e: unknown) => e as { name?: string; $metadata?: { httpStatusCode?: number } });
+      expect(err?.$metadata?.httpStatusCode).toBe(503);
+      expect(err?.name).toBe('ServiceUnavailable');
+      expect(Date.now() - t0).toBeLessThan(15_000);
+    } finally {
+      for (const s of frozen) s.child.kill('SIGCONT');
+    }
+  });
+});
+
+describe('faults: durability across gateway crashes and disk corruption', () => {
+  it('reads around a corrupted piece (detected by its checksum)', async () => {
+    const c = await startCluster({ scope: 'each' });
+    const s3 = c.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'rot' }));
+    const body = randomBytes(3 * 1024 * 1024 + 5);
+    await s3.send(new PutObjectCommand({ Bucket: 'rot', Key: 'k', Body: body }));
+    // Flip one byte in every data piece file of 6 stores: decoding must use parity and still be exact.
+    let flipped = 0;
+    for (const s of c.stores) {
+      for (const f of shardFiles(s.dataDir)) {
+        const piece = Number(f.split('.').pop());
+        if (piece >= 10 || flipped >= 6) continue;
+        const buf = readFileSync(f);
+        buf[Math.floor(buf.length / 2)]! ^= 0xff;
+        writeFileSync(f, buf);
+        flipped++;
+      }
+    }
+    expect(flipped).toBe(6);
+    expect(md5(await getBytes(s3, 'rot', 'k'))).toBe(md5(body));
+  });
+
+  it('leaves no partial object visible after SIGKILL in the middle of uploads, and serves every acknowledged one', async () => {
+    const c = await startCluster({ scope: 'each' });
+    const s3 = c.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'crash' }));
+    const done = randomBytes(2 * 1024 * 1024);
+    await s3.send(new PutObjectCommand({ Bucket: 'crash', Key: 'acknowledged', Body: done }));
+    // A 48 MiB upload in flight, streamed slowly enough to still be running at the kill.
+    const big = randomBytes(48 * 1024 * 1024);
+    const inflight = s3.send(new PutObjectCommand({ Bucket: 'crash', Key: 'partial', Body: big })).then(() => 'ok', () => 'failed');
+    // Wait until pieces of the upload are landing on the stores, then kill the gateway.
+    const deadline = Date.now() + 20_000;
+    const pieceBytes = (): number => c.stores.reduce((n, s) => n + shardFiles(s.dataDir).length + tmpCount(s.dataDir), 0);
+    const before = pieceBytes();
+    while (pieceBytes() <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await c.restartGateway('SIGKILL');
+    const outcome = await inflight;
+    expect(outcome).toBe('failed');
+    const s3b = c.client();
+    const list = await s3b.send(new ListObjectsV2Command({ Bucket: 'crash' }));
+    expect((list.Contents ?? []).map((o) => o.Key)).toEqual(['acknowledged']);
+    expect(md5(await getBytes(s3b, 'crash', 'acknowledged'))).toBe(md5(done));
+    await expect(getBytes(s3b, 'crash', 'partial')).rejects.toMatchObject({ name: 'NoSuchKey' });
+  });
+});
+
+function tmpCount(dir: string): number {
+  let n = 0;
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.includes('.tmp') && statSync(p).size > 0) n++;
+    }
+  };
+  walk(dir);
+  return n;
+}

@@ -1,0 +1,66 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MetaStore, prefixUpperBound } from '../../gateway/meta/store.js';
+import { walk } from '../../gateway/s3/list.js';
+
+describe('metadata store', () => {
+  let dir: string;
+  let meta: MetaStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'meta-'));
+    meta = new MetaStore(join(dir, 'meta.db'));
+    meta.createBucket('b', 'root', 'us-east-1');
+  });
+  afterEach(() => {
+    meta.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const blob = (id: string): void => meta.insertWritingBlob({ id, size: 1, segmentSize: 4096, wrappedKey: Buffer.alloc(61), placement: [], createdAt: Date.now() - 10 });
+  const put = (key: string, blobId: string | null = null): void => {
+    meta.commitObject({ bucket: 'b', key, size: 1, etag: 'e', contentType: null, headers: {}, userMeta: {}, checksums: {}, partsCount: null,
+      parts: [{ partNumber: 1, blobId, size: 1, etag: 'e', checksums: {} }] });
+  };
+
+  it('makes a blob live only with its object, and garbage when the object is overwritten', () => {
+    blob('a'.repeat(32));
+    expect(meta.getBlob('a'.repeat(32))!.state).toBe('writing');
+    put('k', 'a'.repeat(32));
+    expect(meta.getBlob('a'.repeat(32))!.state).toBe('live');
+    blob('b'.repeat(32));
+    put('k', 'b'.repeat(32));
+    expect(meta.getBlob('a'.repeat(32))!.state).toBe('garbage');
+    expect(meta.garbageBlobs(Date.now() + 1, 10).map((b) => b.id)).toEqual(['a'.repeat(32)]);
+  });
+
+  it('sweeps writes a crashed gateway left unfinished', () => {
+    blob('c'.repeat(32));
+    expect(meta.sweepStaleWrites(Date.now())).toBe(1);
+    expect(meta.getBlob('c'.repeat(32))!.state).toBe('garbage');
+  });
+
+  it('refuses to delete a bucket that holds objects', () => {
+    put('x');
+    expect(meta.deleteBucket('b')).toBe(false);
+    meta.deleteObject('b', 'x');
+    expect(meta.deleteBucket('b')).toBe(true);
+  });
+
+  it('lists keys in UTF-8 byte order and rolls common prefixes up', () => {
+    for (const k of ['a/1', 'a/2', 'a/b/3', 'b', 'é', 'z/', 'z/q']) put(k);
+    const all = [...walk(meta, 'b', '', '', { after: '' })].map((e) => (e.kind === 'object' ? e.obj.key : e.prefix));
+    expect(all).toEqual(['a/1', 'a/2', 'a/b/3', 'b', 'z/', 'z/q', 'é']);
+    const top = [...walk(meta, 'b', '', '/', { after: '' })].map((e) => (e.kind === 'object' ? e.obj.key : `P:${e.prefix}`));
+    expect(top).toEqual(['P:a/', 'b', 'P:z/', 'é']);
+    const underA = [...walk(meta, 'b', 'a/', '/', { after: '' })].map((e) => (e.kind === 'object' ? e.obj.key : `P:${e.prefix}`));
+    expect(underA).toEqual(['a/1', 'a/2', 'P:a/b/']);
+  });
+
+  it('computes prefix upper bounds', () => {
+    expect(prefixUpperBound('a/')).toBe('a0');
+    expect(prefixUpperBound('a\u{10FFFF}')).toBe('b');
+    expect(prefixUpperBound('\uD7FF')).toBe('\uE000');
+  });
+});
