@@ -64,7 +64,15 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
     });
   }
 
-  const gateway = await startGateway({ ...base, shardStores: stores.map((s) => ({ id: s.spec.id, url: s.url })) }, env, { dataDir: gatewayDir });
+  let gateway;
+  try {
+    gateway = await startGateway({ ...base, shardStores: stores.map((s) => ({ id: s.spec.id, url: s.url })) }, env, { dataDir: gatewayDir });
+  } catch (err) {
+    // Never leave the stores running without the gateway that owns them.
+    stopping = true;
+    await stopAll();
+    throw err;
+  }
   printBanner(gateway, `${count} shard-stores in ${zones} zone(s), data in ${root}`);
   onShutdownSignals(async () => {
     stopping = true;

@@ -55,7 +55,11 @@ function setObjectHeaders(koa: Koa.Context, { obj, range, partial }: Located): v
   };
   if (obj.partsCount !== null) headers['x-amz-mp-parts-count'] = String(obj.partsCount);
   if (koa.get('x-amz-checksum-mode').toUpperCase() === 'ENABLED' && !partial) {
-    for (const [alg, value] of Object.entries(obj.checksums)) headers[`x-amz-checksum-${alg}`] = value;
+    for (const [alg, value] of Object.entries(obj.checksums)) {
+      headers[`x-amz-checksum-${alg}`] = value;
+      // A checksum of part checksums carries its part count ("...-N"), as AWS S3 labels it.
+      headers['x-amz-checksum-type'] = value.includes('-') ? 'COMPOSITE' : 'FULL_OBJECT';
+    }
   }
   koa.set(headers);
   const length = range ? range.end - range.start + 1 : obj.size;

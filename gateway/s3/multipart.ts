@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { createHash, randomBytes } from 'node:crypto';
+import { ChecksumSet } from '../checksums.js';
 import type { UploadRow } from '../meta/types.js';
 import { receiveBody, storedChecksums } from '../object/receive.js';
 import { bucketOf, keyOf, ownerOf, type ReqCtx } from '../request.js';
@@ -88,7 +89,7 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
   const md5s = createHash('md5');
   for (const p of parts) md5s.update(Buffer.from(p.etag, 'hex'));
   const etag = `${md5s.digest('hex')}-${parts.length}`;
-  const checksums = compositeChecksum(upload.checksumAlgorithm as ChecksumAlgorithm | null, parts.map((p) => p.checksums));
+  const checksums = compositeChecksum(upload.checksumAlgorithm as ChecksumAlgorithm | null, upload.checksumType, parts.map((p) => p.checksums));
   rc.pipeline.meta.commitObject({
     bucket: bucket.name, key, size: parts.reduce((s, p) => s + p.size, 0), etag,
     contentType: upload.contentType, headers: upload.headers, userMeta: upload.userMeta, checksums, partsCount: parts.length,
@@ -103,15 +104,18 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
 
 /**
  * The checksum of checksums of a COMPOSITE multipart object: the algorithm over the
- * concatenated binary part checksums, then "-<part count>", as S3 computes it.
+ * concatenated binary part checksums, then "-<part count>", as S3 computes it. COMPOSITE is
+ * AWS's default type for CRC32, CRC32C, SHA1 and SHA256 (what aws-cli and the SDKs create
+ * uploads with). CRC64NVME and FULL_OBJECT uploads need the whole-object CRC, which takes
+ * CRC combination over the parts: not stored yet.
  */
-function compositeChecksum(algorithm: ChecksumAlgorithm | null, parts: Array<Record<string, string>>): Record<string, string> {
-  if (!algorithm || (algorithm !== 'SHA1' && algorithm !== 'SHA256')) return {};
+function compositeChecksum(algorithm: ChecksumAlgorithm | null, type: string | null, parts: Array<Record<string, string>>): Record<string, string> {
+  if (!algorithm || algorithm === 'CRC64NVME' || type === 'FULL_OBJECT') return {};
   const name = algorithm.toLowerCase();
   if (!parts.every((p) => p[name])) return {};
-  const h = createHash(name);
-  for (const p of parts) h.update(Buffer.from(p[name]!, 'base64'));
-  return { [name]: `${h.digest('base64')}-${parts.length}` };
+  const set = new ChecksumSet([algorithm]);
+  for (const p of parts) set.update(Buffer.from(p[name]!, 'base64'));
+  return { [name]: `${set.digest()[algorithm]!}-${parts.length}` };
 }
 
 /** AbortMultipartUpload — https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html */

@@ -105,6 +105,8 @@ describe('aws-cli', () => {
     const src = join(work, 'aws-src');
     const files = {
       'a.txt': 'alpha\n', 'sub/b.bin': bytes(300_000, 'b'), 'with space.txt': 'spaced', 'unicodé/ключ.txt': 'unicode', 'empty.txt': '',
+      // Listings are url-encoded with space as +: a literal + must come back as +.
+      'plus+sign.txt': 'plus',
     };
     writeTree(src, files);
     expect(await aws(['s3', 'mb', 's3://cli-aws-s3'])).toContain('make_bucket: cli-aws-s3');
@@ -300,7 +302,7 @@ describe('rclone', () => {
     ctx.skip(!HAS_RCLONE, NO_RCLONE);
     const src = join(work, 'rclone-src');
     const files: Record<string, string | Buffer> = {
-      'a.txt': 'alpha', 'deep/er/b.bin': bytes(200_000, 'rc-b'), 'sp ace & more.txt': 'special', 'big.bin': bytes(12 * MiB + 7, 'rc-big'),
+      'a.txt': 'alpha', 'deep/er/b.bin': bytes(200_000, 'rc-b'), 'sp ace & more.txt': 'special', 'plus+sign.txt': 'plus', 'big.bin': bytes(12 * MiB + 7, 'rc-big'),
     };
     writeTree(src, files);
     await rclone(['mkdir', 'sg:cli-rclone']);
@@ -317,10 +319,10 @@ describe('rclone', () => {
     await rclone(['sync', src, 'sg:cli-rclone/tree']);
     await rclone(['check', src, 'sg:cli-rclone/tree']);
     const after = await rclone(['lsf', '-R', 'sg:cli-rclone/tree']);
-    expect(after.split('\n').filter(Boolean).sort()).toEqual(['big.bin', 'deep/', 'deep/er/', 'deep/er/b.bin', 'sp ace & more.txt']);
+    expect(after.split('\n').filter(Boolean).sort()).toEqual(['big.bin', 'deep/', 'deep/er/', 'deep/er/b.bin', 'plus+sign.txt', 'sp ace & more.txt']);
     expect(await rclone(['cat', 'sg:cli-rclone/tree/sp ace & more.txt'])).toBe('changed content');
     await rclone(['delete', 'sg:cli-rclone/tree/big.bin']);
-    expect(await rclone(['lsf', '-R', '--files-only', 'sg:cli-rclone'])).toBe('tree/deep/er/b.bin\ntree/sp ace & more.txt\n');
+    expect(await rclone(['lsf', '-R', '--files-only', 'sg:cli-rclone'])).toBe('tree/deep/er/b.bin\ntree/plus+sign.txt\ntree/sp ace & more.txt\n');
     await rclone(['purge', 'sg:cli-rclone']);
     expect(await rclone(['lsd', 'sg:'])).not.toContain('cli-rclone');
   });
