@@ -69,7 +69,6 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>)
     if (filled > 0) await flush(fill.subarray(0, filled));
     await sending;
     const missed = fan ? await fan.end() : [];
-    if (blobId) ctx.meta.setBlobSize(blobId, size);
     return { blobId, size, md5: encoder.md5(), missed };
   } catch (err) {
     fan?.abort(err instanceof Error ? err : new Error(String(err)));

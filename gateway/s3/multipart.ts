@@ -53,8 +53,7 @@ export async function handleUploadPart(koa: Koa.Context, rc: ReqCtx, uploadId: s
   try {
     rc.pipeline.meta.putPart(uploadId, {
       partNumber, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums, lastModified: Date.now(),
-    });
-    if (body.blob.missed.length) rc.pipeline.meta.queueRepair(body.blob.missed);
+    }, body.blob.missed);
   } catch (err) {
     if (body.blob.blobId) rc.pipeline.meta.discardBlob(body.blob.blobId);
     throw err;
