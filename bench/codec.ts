@@ -2,17 +2,21 @@
  * `npm run bench:codec`: Reed-Solomon 10+6 encode and 6-missing reconstruct throughput of
  * the native engine, @ronomon/reed-solomon and (when libisal-dev is installed) ISA-L, on
  * the same buffers, for 64 KiB, 256 KiB and 1 MiB pieces, with one call in flight and one
- * per core; then the fused segment call against the JS path. Prints a table, then one JSON
- * line with every figure. Throughput counts data bytes (10 pieces) per second.
+ * per core; then the fused segment call against the JS path, and the one-call segment decode
+ * (checksums, rebuild, decryption) against the JS read path. Prints a table, then one JSON
+ * line with every figure. Throughput counts data bytes (10 pieces) per second; segment rows
+ * count plaintext bytes.
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { DATA_MASK, K, M, PARITY_MASK, type ErasureCoder } from '../codec/erasure.js';
 import { DEFAULT_SEGMENT_SIZE, GCM_TAG_BYTES } from '../codec/layout.js';
+import { nativeDecodeSegment } from '../codec/native-decode.js';
 import { NativeSegmentEncoder } from '../codec/native-segment.js';
 import { isalRun, loadNative, NativeCoder, nativeLoadError, setKernel, type NativeBinding } from '../codec/native.js';
 import { RonomonCoder } from '../codec/ronomon.js';
-import { JsSegmentEncoder, type SegmentEncoder } from '../codec/segment.js';
+import { jsDecodeSegment, type SegmentDecoder } from '../codec/segment-decode.js';
+import { JsSegmentEncoder, pieceRecord, type SegmentEncoder } from '../codec/segment.js';
 import { createCipheriv, createHash } from 'node:crypto';
 
 const cores = availableParallelism();
@@ -139,7 +143,53 @@ async function segmentRows(binding: NativeBinding | null): Promise<void> {
   }
 }
 
-function find(what: string, engine: string, piece: string, inFlight = what === 'segment' ? '1x1' : '1'): number | null {
+/** Segments decoded from their records, `lanes` at once; GB/s of plaintext and event-loop seconds per GB. */
+async function decodeRate(decode: SegmentDecoder, records: (Buffer | null)[], key: Buffer, plainLength: number, lanes: number): Promise<{ gbps: number; loop: number }> {
+  await decode(key, 0, plainLength, records);
+  let best = { gbps: 0, loop: 0 };
+  for (let run = 0; run < RUNS; run++) {
+    let done = 0;
+    const elu0 = performance.eventLoopUtilization();
+    const start = performance.now();
+    await Promise.all(Array.from({ length: lanes }, async () => {
+      while (performance.now() - start < RUN_MS * 2) {
+        await decode(key, 0, plainLength, records);
+        done += plainLength;
+      }
+    }));
+    const seconds = (performance.now() - start) / 1000;
+    const elu = performance.eventLoopUtilization(elu0);
+    const gbps = done / seconds / 1e9;
+    if (gbps > best.gbps) best = { gbps, loop: elu.active / 1000 / (done / 1e9) };
+  }
+  return best;
+}
+
+/** The read side: K records as fetched (data pieces only, or 4 of them lost and rebuilt from parity). */
+async function decodeRows(binding: NativeBinding | null): Promise<void> {
+  const key = bytes('key', 32);
+  const ronomon = new RonomonCoder();
+  const js: SegmentDecoder = (k, i, len, r) => jsDecodeSegment(ronomon, k, i, len, r);
+  for (const plainLength of [10 * MIB - GCM_TAG_BYTES, DEFAULT_SEGMENT_SIZE]) {
+    const piece = plainLength === DEFAULT_SEGMENT_SIZE ? '4MiB seg' : '1MiB';
+    const seg = await new JsSegmentEncoder(ronomon, key).encode(bytes(`decode ${plainLength}`, plainLength), 0);
+    const all = Array.from({ length: K + M }, (_, i) => Buffer.concat(pieceRecord(seg, i)));
+    for (const [pattern, mask] of [['data', DATA_MASK], ['rebuild4', 0xffff & ~0b1111 & ~(0b11 << 14)]] as const) {
+      const records = all.map((r, i) => ((mask >> i) & 1 ? r : null));
+      for (const lanes of [1, cores]) {
+        const inFlight = `${lanes}x1`;
+        const j = await decodeRate(js, records, key, plainLength, lanes);
+        rows.push({ what: `decode-${pattern}`, engine: 'js', piece, inFlight, gbps: j.gbps, loopSPerGB: j.loop });
+        if (binding) {
+          const n = await decodeRate((k, i, len, r) => nativeDecodeSegment(binding, k, i, len, r), records, key, plainLength, lanes);
+          rows.push({ what: `decode-${pattern}`, engine: 'native', piece, inFlight, gbps: n.gbps, loopSPerGB: n.loop });
+        }
+      }
+    }
+  }
+}
+
+function find(what: string, engine: string, piece: string, inFlight = /^(segment|decode)/.test(what) ? '1x1' : '1'): number | null {
   return rows.find((r) => r.what === what && r.engine === engine && r.piece === piece && r.inFlight === inFlight)?.gbps ?? null;
 }
 
@@ -154,6 +204,7 @@ async function main(): Promise<void> {
   console.log(`cores: ${cores}, kernel: ${info?.kernel ?? 'none'}, cpu: ${info?.cpu ?? '?'}, crc: ${info?.crc ?? '?'}, ISA-L: ${binding?.isalAvailable() ? 'yes' : 'no'}`);
   await coderRows(binding);
   await segmentRows(binding);
+  await decodeRows(binding);
   console.log('\n| op | engine | piece | in flight | GB/s | event loop s/GB |\n| --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(`| ${r.what} | ${r.engine} | ${r.piece} | ${r.inFlight} | ${r.gbps.toFixed(2)} | ${r.loopSPerGB?.toFixed(3) ?? ''} |`);
@@ -169,6 +220,10 @@ async function main(): Promise<void> {
     segment_vs_js_pipelined: ratio(find('segment', 'native', '1MiB', '1x2'), find('segment', 'js', '1MiB', '1x2')),
     segment_vs_js_per_core: ratio(find('segment', 'native', '1MiB', `${cores}x1`), find('segment', 'js', '1MiB', `${cores}x1`)),
     segment_4MiB_vs_js: ratio(find('segment', 'native', '4MiB seg'), find('segment', 'js', '4MiB seg')),
+    decode_vs_js: ratio(find('decode-data', 'native', '1MiB'), find('decode-data', 'js', '1MiB')),
+    decode_rebuild_vs_js: ratio(find('decode-rebuild4', 'native', '1MiB'), find('decode-rebuild4', 'js', '1MiB')),
+    decode_vs_js_per_core: ratio(find('decode-data', 'native', '1MiB', `${cores}x1`), find('decode-data', 'js', '1MiB', `${cores}x1`)),
+    decode_4MiB_vs_js: ratio(find('decode-data', 'native', '4MiB seg'), find('decode-data', 'js', '4MiB seg')),
     results: rows.map((r) => ({ ...r, gbps: Math.round(r.gbps * 1000) / 1000, loopSPerGB: r.loopSPerGB === undefined ? undefined : Math.round(r.loopSPerGB * 1000) / 1000 })),
   };
   console.log(JSON.stringify(summary));

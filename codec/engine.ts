@@ -1,16 +1,20 @@
 import type { ErasureCoder } from './erasure.js';
 import { CodecArgumentError } from './errors.js';
+import { nativeDecodeSegment } from './native-decode.js';
 import { NativeSegmentEncoder } from './native-segment.js';
 import { loadNative, NativeCoder, nativeLoadError, NativeUnavailableError, setKernel, type NativeBinding } from './native.js';
 import { RonomonCoder } from './ronomon.js';
+import { jsDecodeSegment, type SegmentDecoder } from './segment-decode.js';
 import { JsSegmentEncoder, type SegmentEncoder } from './segment.js';
 
-/** What the data path computes with: an erasure coder and a per-blob segment encoder. */
+/** What the data path computes with: an erasure coder, a per-blob segment encoder and the segment decoder. */
 export interface Engine {
   /** e.g. "reference (ronomon + node:crypto)" or "native (avx512)". */
   readonly name: string;
   readonly coder: ErasureCoder;
   newSegmentEncoder(key: Buffer): SegmentEncoder;
+  /** Verify, rebuild and decrypt one segment from its raw records (see SegmentDecoder). */
+  readonly decodeSegment: SegmentDecoder;
 }
 
 export function referenceEngine(): Engine {
@@ -19,6 +23,7 @@ export function referenceEngine(): Engine {
     name: 'reference (ronomon + node:crypto)',
     coder,
     newSegmentEncoder: (key) => new JsSegmentEncoder(coder, key),
+    decodeSegment: (key, index, plainLength, records) => jsDecodeSegment(coder, key, index, plainLength, records),
   };
 }
 
@@ -30,6 +35,7 @@ export function nativeEngine(binding: NativeBinding): Engine {
     },
     coder,
     newSegmentEncoder: (key) => new NativeSegmentEncoder(binding, key),
+    decodeSegment: (key, index, plainLength, records) => nativeDecodeSegment(binding, key, index, plainLength, records),
   };
 }
 

@@ -15,9 +15,17 @@ export class ShardQuorumError extends CodecError {
   override code = 'ERR_SHARD_QUORUM';
 }
 
-/** A piece's stored checksum does not match its bytes. */
+/**
+ * A piece's stored checksum does not match its bytes. From a segment decode, `pieces` lists
+ * every record that failed, so the caller can queue their repair and fetch other holders'.
+ */
 export class PieceChecksumError extends CodecError {
   override code = 'ERR_PIECE_CHECKSUM';
+  readonly pieces: number[];
+  constructor(message: string, options?: { cause?: unknown; pieces?: number[] }) {
+    super(message, options);
+    this.pieces = options?.pieces ?? [];
+  }
 }
 
 /** AES-GCM refused a segment: wrong key or tampered/corrupted ciphertext. */

@@ -10,6 +10,7 @@
         "src/rs.c",
         "src/rs_matrix.c",
         "src/segment.c",
+        "src/segment_decode.c",
         "src/xor_kernels.c"
       ],
       # No -march: SIMD kernels carry their own target attributes and are picked at run

@@ -2,7 +2,6 @@ import { K, N } from '../../codec/erasure.js';
 import { ShardQuorumError } from '../../codec/errors.js';
 import { unwrapKey } from '../../codec/keys.js';
 import { recordRange, segmentPlainLength } from '../../codec/layout.js';
-import { decodeSegment, verifyRecord } from '../../codec/segment.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from './context.js';
 import { shardId } from './shard-io.js';
@@ -40,12 +39,14 @@ export async function* readBlob(ctx: PipelineContext, blob: BlobRow, start: numb
 }
 
 /**
- * One segment from any K verified pieces. Data pieces are asked first (no decoding
- * needed); a piece that fails, is corrupt or is slower than `hedgeMs` makes the reader
- * ask another holder, until K pieces arrived or no holder is left.
+ * One segment from any K pieces. Data pieces are asked first (no decoding needed); a piece
+ * that fails or is slower than `hedgeMs` makes the reader ask another holder, until K
+ * records arrived or no holder is left. The records are handed to the engine unverified:
+ * it checks their checksums off the event loop, in the same call that decodes and
+ * decrypts. Records that fail are queued for repair and replaced by other holders' pieces.
  */
 export function readSegment(ctx: PipelineContext, blob: BlobRow, key: Buffer, index: number): Promise<Buffer> {
-  const { offset, pieceSize, length } = recordRange(blob.size, blob.segmentSize, index);
+  const { offset, length } = recordRange(blob.size, blob.segmentSize, index);
   const plainLength = segmentPlainLength(blob.size, blob.segmentSize, index);
   // Healthy data holders first, then healthy parity holders, then the suspects.
   const order = [...Array(N).keys()].sort((a, b) => {
@@ -53,56 +54,91 @@ export function readSegment(ctx: PipelineContext, blob: BlobRow, key: Buffer, in
     const sb = ctx.health.isSuspect(blob.placement[b]!) ? 1 : 0;
     return sa - sb || a - b;
   });
-  const pieces: (Buffer | null)[] = new Array<Buffer | null>(N).fill(null);
+  const records: (Buffer | null)[] = new Array<Buffer | null>(N).fill(null);
   const errors: (Error | null)[] = new Array<Error | null>(N).fill(null);
   const inflight = new Set<number>();
-  const abort = new AbortController();
+  let abort = new AbortController();
   let got = 0;
   let cursor = 0;
 
-  return new Promise<Buffer>((resolve, reject) => {
-    let settled = false;
-    const hedge = setTimeout(() => launch(inflight.size), ctx.hedgeMs);
+  const queueRepair = (pieces: number[], why: string): void => {
+    if (pieces.length) ctx.meta.queueRepair(pieces.map((piece) => ({ blobId: blob.id, piece, reason: `read: ${why}` })));
+  };
 
-    const finish = (err: Error | null): void => {
-      if (settled) return;
-      settled = true;
+  return new Promise<Buffer>((resolve, reject) => {
+    // 'decoding': the engine has K records; fetches of this round are cancelled, and a
+    // new round starts only if some of those records turn out corrupt.
+    let phase: 'fetching' | 'decoding' | 'done' = 'fetching';
+    let hedge = setTimeout(() => launch(inflight.size), ctx.hedgeMs);
+
+    const stopFetching = (): void => {
       clearTimeout(hedge);
       for (const i of inflight) ctx.health.lagged(blob.placement[i]!);
+      inflight.clear();
       abort.abort();
-      if (err) return reject(err);
-      decodeSegment(ctx.engine.coder, key, index, plainLength, pieces).then(resolve, reject);
+    };
+
+    const fail = (err: Error): void => {
+      if (phase === 'done') return;
+      if (phase === 'fetching') stopFetching();
+      phase = 'done';
+      reject(err);
+    };
+
+    const decode = (): void => {
+      phase = 'decoding';
+      stopFetching();
+      ctx.engine.decodeSegment(key, index, plainLength, records).then(({ plain, corrupt }) => {
+        phase = 'done';
+        queueRepair(corrupt, 'piece checksum mismatch');
+        resolve(plain);
+      }, (err: Error & { code?: string; pieces?: number[] }) => {
+        if (err.code !== 'ERR_PIECE_CHECKSUM' || !err.pieces?.length) return fail(err);
+        // The stores answered but these pieces are damaged: read around them, rebuild them later.
+        queueRepair(err.pieces, err.message);
+        for (const i of err.pieces) {
+          records[i] = null;
+          errors[i] = err;
+          got--;
+        }
+        phase = 'fetching';
+        abort = new AbortController();
+        hedge = setTimeout(() => launch(inflight.size), ctx.hedgeMs);
+        launch(err.pieces.length);
+      });
     };
 
     const launch = (count: number): void => {
-      for (let n = 0; n < count && cursor < N && !settled; n++) fetchPiece(order[cursor++]!);
-      if (!settled && inflight.size === 0 && got < K) {
+      for (let n = 0; n < count && cursor < N && phase === 'fetching'; n++) fetchPiece(order[cursor++]!);
+      if (phase === 'fetching' && inflight.size === 0 && got < K) {
         const offline = errors.filter(Boolean).length;
-        finish(new ShardQuorumError(`segment ${index} of blob ${blob.id}: ${got} of ${K} pieces readable, offline=${offline}/${N}`, { cause: errors.find(Boolean) }));
+        fail(new ShardQuorumError(`segment ${index} of blob ${blob.id}: ${got} of ${K} pieces readable, offline=${offline}/${N}`, { cause: errors.find(Boolean) }));
       }
     };
 
     const fetchPiece = (i: number): void => {
       const nodeId = blob.placement[i]!;
+      const round = abort;
       inflight.add(i);
       const timeout = AbortSignal.timeout(ctx.readTimeoutMs);
-      const signal = AbortSignal.any([abort.signal, timeout]);
+      const signal = AbortSignal.any([round.signal, timeout]);
       ctx.io.readRange(nodeId, shardId(blob.id, i), offset, length, signal)
         .then((record) => {
+          if (round !== abort || phase !== 'fetching') return;
           inflight.delete(i);
-          if (settled) return;
-          pieces[i] = verifyRecord(record, pieceSize);
+          records[i] = record;
           ctx.health.ok(nodeId);
-          if (++got === K) finish(null);
+          if (++got === K) decode();
+          // After a corrupt round fewer holders than needed may have been left to ask.
+          else if (inflight.size === 0) launch(K - got);
         })
         .catch((err: Error) => {
+          if (round !== abort || phase !== 'fetching') return;
           inflight.delete(i);
-          if (settled) return;
           errors[i] = err;
-          const code = (err as { code?: string }).code;
-          if (code === 'ERR_PIECE_CHECKSUM' || code === 'ERR_SHARD_NOT_FOUND') {
-            // The store answers but lost or damaged this piece: read around it, rebuild it later.
-            ctx.meta.queueRepair([{ blobId: blob.id, piece: i, reason: `read: ${err.message}` }]);
+          if ((err as { code?: string }).code === 'ERR_SHARD_NOT_FOUND') {
+            // The store answers but lost this piece: read around it, rebuild it later.
+            queueRepair([i], err.message);
           } else {
             ctx.health.failed(nodeId);
           }

@@ -14,10 +14,11 @@
 #include "isal_bench.h"
 #include "rs.h"
 #include "segment.h"
+#include "segment_decode.h"
 
 #define OK(call) do { napi_status ok_status_ = (call); assert(ok_status_ == napi_ok); (void) ok_status_; } while (0)
 #define THROW(env, msg) do { napi_throw_error((env), "ERR_NATIVE_ARGUMENT", (msg)); return NULL; } while (0)
-#define MAX_REFS 6
+#define MAX_REFS (RS_N + 2)
 #define ALL_PIECES ((1u << RS_N) - 1)
 
 static kernel_id current_kernel;
@@ -71,7 +72,7 @@ typedef struct md5_state {
   int finished;
 } md5_state;
 
-typedef enum { TASK_RS, TASK_SEGMENT, TASK_MD5, TASK_ISAL } task_kind;
+typedef enum { TASK_RS, TASK_SEGMENT, TASK_DECODE, TASK_MD5, TASK_ISAL } task_kind;
 
 typedef struct {
   task_kind kind;
@@ -84,6 +85,7 @@ typedef struct {
   union {
     struct { rs_program program; uint8_t *data, *parity; uint32_t piece_size; } rs;
     struct { segment_job job; uint8_t key[SEGMENT_KEY_BYTES]; } seg;
+    struct { decode_job job; uint8_t key[SEGMENT_KEY_BYTES]; uint32_t *result; } dec;
     struct { md5_state *state; const uint8_t *buf; size_t len; } md5;
     struct { uint32_t sources, targets; uint8_t *data, *parity; uint32_t piece_size; } isal;
   } u;
@@ -98,6 +100,11 @@ static void task_execute(napi_env env, void *data) {
       break;
     case TASK_SEGMENT:
       t->error = segment_encode(&t->u.seg.job, t->kernel);
+      break;
+    case TASK_DECODE:
+      t->error = segment_decode(&t->u.dec.job, t->kernel);
+      t->u.dec.result[0] = (uint32_t) t->u.dec.job.status;
+      t->u.dec.result[1] = t->u.dec.job.corrupt;
       break;
     case TASK_MD5:
       if (t->u.md5.len > 0 && EVP_DigestUpdate(t->u.md5.state->ctx, t->u.md5.buf, t->u.md5.len) != 1) {
@@ -283,6 +290,62 @@ static napi_value segment_encode_js(napi_env env, napi_callback_info info) {
   task_hold(env, t, argv[10]);
   if (hash) task_hold(env, t, argv[11]);
   return task_queue(env, t, argv[12], "shardgate:segment");
+}
+
+/* segmentDecode(key, index, plainLength, records, out, outOffset, pieceSize, result, callback)
+ * records: 16 entries, each null or exactly pieceSize + 4 bytes; out: K * pieceSize bytes
+ * from outOffset; result: Uint32Array(2) ← [status, corrupt mask]. */
+static napi_value segment_decode_js(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *key, *out, *result;
+  size_t key_len, out_len, result_len;
+  double index, plen, ooff, ps;
+  bool is_array = false;
+  uint32_t count = 0;
+  if (argc != 9 || !arg_view(env, argv[0], &key, &key_len) || !arg_uint(env, argv[1], 9007199254740991.0, &index) ||
+      !arg_uint(env, argv[2], 9007199254740991.0, &plen) || napi_is_array(env, argv[3], &is_array) != napi_ok ||
+      !is_array || !arg_view(env, argv[4], &out, &out_len) || !arg_uint(env, argv[5], 9007199254740991.0, &ooff) ||
+      !arg_uint(env, argv[6], 1073741824.0, &ps) || !arg_view(env, argv[7], &result, &result_len) ||
+      !arg_function(env, argv[8])) {
+    THROW(env, "bad arguments, expected: (key, index, plainLength, records, out, outOffset, pieceSize, result, callback)");
+  }
+  if (key_len != SEGMENT_KEY_BYTES) THROW(env, "key must be 32 bytes");
+  if (ps == 0 || (uint64_t) ps % 8 != 0) THROW(env, "pieceSize must be a positive multiple of 8");
+  if (plen + SEGMENT_TAG_BYTES > RS_K * ps) THROW(env, "pieceSize is too small for the segment");
+  if (ooff + RS_K * ps > (double) out_len) THROW(env, "out is too short for 10 pieces");
+  if (result_len < 8) THROW(env, "result must hold 2 uint32s");
+  if (((uintptr_t) result) % 4 != 0) THROW(env, "result must be 4-byte aligned");
+  OK(napi_get_array_length(env, argv[3], &count));
+  if (count != RS_N) THROW(env, "records must have 16 entries");
+  task *t = task_new(TASK_DECODE);
+  if (!t) THROW(env, "out of memory");
+  decode_job *job = &t->u.dec.job;
+  for (uint32_t i = 0; i < RS_N; i++) {
+    napi_value rec;
+    uint8_t *ptr;
+    size_t len;
+    OK(napi_get_element(env, argv[3], i, &rec));
+    if (is_null(env, rec)) continue;
+    if (!arg_view(env, rec, &ptr, &len) || len != (size_t) ps + 4) {
+      for (int r = 0; r < t->nrefs; r++) OK(napi_delete_reference(env, t->refs[r]));
+      free(t);
+      THROW(env, "each record must be null or exactly pieceSize + 4 bytes");
+    }
+    job->records[i] = ptr;
+    task_hold(env, t, rec);
+  }
+  memcpy(t->u.dec.key, key, SEGMENT_KEY_BYTES);
+  job->key = t->u.dec.key;
+  job->index = (uint64_t) index;
+  job->piece_size = (uint32_t) ps;
+  job->plain_len = (size_t) plen;
+  job->out = out + (size_t) ooff;
+  t->u.dec.result = (uint32_t *) result;
+  task_hold(env, t, argv[4]);
+  task_hold(env, t, argv[7]);
+  return task_queue(env, t, argv[8], "shardgate:decode");
 }
 
 /* ---- MD5 ---------------------------------------------------------------------------- */
@@ -493,6 +556,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "setKernel", set_kernel_js);
   export_fn(env, exports, "rsRun", rs_run_js);
   export_fn(env, exports, "segmentEncode", segment_encode_js);
+  export_fn(env, exports, "segmentDecode", segment_decode_js);
   export_fn(env, exports, "md5Create", md5_create_js);
   export_fn(env, exports, "md5Update", md5_update_js);
   export_fn(env, exports, "md5Digest", md5_digest_js);

@@ -16,10 +16,14 @@ const rs_program *rs_encode_program(void) {
 }
 
 void rs_run(const rs_program *p, xor_kernel_fn kernel, uint8_t *data, uint8_t *parity, uint32_t piece_size) {
-  assert(piece_size % 8 == 0 && piece_size > 0);
   uint8_t *pieces[RS_N];
   for (int i = 0; i < RS_K; i++) pieces[i] = data + (size_t) i * piece_size;
   for (int i = 0; i < RS_M; i++) pieces[RS_K + i] = parity + (size_t) i * piece_size;
+  rs_run_pieces(p, kernel, pieces, piece_size);
+}
+
+void rs_run_pieces(const rs_program *p, xor_kernel_fn kernel, uint8_t *const pieces[RS_N], uint32_t piece_size) {
+  assert(piece_size % 8 == 0 && piece_size > 0);
   const uint32_t chunk = rs_chunk_size(piece_size);
   const uint32_t block = RS_W * chunk;
   assert(piece_size % block == 0);

@@ -7,7 +7,7 @@
 #include "rs.h"
 
 /* codec/layout.ts segmentNonce: 4 zero bytes, then the index as a big-endian uint64. */
-static void segment_nonce(uint64_t index, uint8_t nonce[12]) {
+void segment_nonce(uint64_t index, uint8_t nonce[12]) {
   memset(nonce, 0, 4);
   for (int i = 0; i < 8; i++) nonce[4 + i] = (uint8_t) (index >> (56 - 8 * i));
 }

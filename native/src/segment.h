@@ -21,6 +21,9 @@ typedef struct {
   uint8_t *hash_out;          /* NULL, or 16 x SHA-256 */
 } segment_job;
 
+/* codec/layout.ts segmentNonce: the 12-byte GCM nonce of segment `index`. */
+void segment_nonce(uint64_t index, uint8_t nonce[12]);
+
 /* Returns NULL, or a static message saying what OpenSSL refused. */
 const char *segment_encode(const segment_job *job, xor_kernel_fn kernel);
 
