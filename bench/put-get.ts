@@ -157,6 +157,22 @@ function cleanup(): Promise<void> {
 
 // ---- /proc readings (Linux) --------------------------------------------------------------
 
+/**
+ * CPU seconds (user + system, every thread: the libuv pool included) a process has used,
+ * or null where /proc is not there. On a small shared machine this says more about the
+ * gateway's own cost per byte than MB/s, which the 16 shard-store processes also shape.
+ */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ ticks
+  } catch {
+    return null;
+  }
+}
+
 /** Peak resident set size (VmHWM) in MiB, or null where /proc is not there. */
 function peakRssMiB(pid: number | undefined): number | null {
   if (pid === undefined) return null;
@@ -343,8 +359,15 @@ async function main(): Promise<void> {
   }
   // Alternate which side goes first, so drift on a shared machine does not favour one.
   const pairs = (i: number): Target[] => (i % 2 ? [bl, gw] : [gw, bl]);
+  const devPid = dev.child.proc.pid;
+  const gb = (rounds * OBJECT_BYTES) / 1e9;
+  const cpu0 = cpuSeconds(devPid);
   for (let i = 0; i < rounds; i++) for (const t of pairs(i)) await round(t, 'PUT', [`obj-${i}`], payload, sinks, true);
+  const cpu1 = cpuSeconds(devPid);
   for (let i = 0; i < rounds; i++) for (const t of pairs(i)) await round(t, 'GET', [`obj-${i}`], payload, sinks, true);
+  const cpu2 = cpuSeconds(devPid);
+  const perGb = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : r3((b - a) / gb));
+  const gatewayCpu = { put: perGb(cpu0, cpu1), get: perGb(cpu1, cpu2) };
   for (let i = 0; i < concurrentRounds; i++) {
     const keys = Array.from({ length: streams }, (_, s) => `multi-${i}-${s}`);
     for (const t of pairs(i)) await round(t, 'PUT', keys, payload, sinks, true);
@@ -355,12 +378,11 @@ async function main(): Promise<void> {
   }
 
   // Read before stopping: VmHWM is gone with the process.
-  const devPid = dev.child.proc.pid;
   const stores = childPids(devPid);
   const gatewayRss = peakRssMiB(devPid);
   const storeRss = stores.map(peakRssMiB).filter((x): x is number => x !== null);
   const baselineRss = peakRssMiB(base.child.proc.pid);
-  report({ rounds, streams, engine, gatewayRss, storeRss, baselineRss, notes: gw.notes });
+  report({ rounds, streams, engine, gatewayRss, storeRss, baselineRss, gatewayCpu, notes: gw.notes });
 }
 
 function mkdirFor(root: string, name: string): string {
@@ -374,6 +396,8 @@ interface ReportInput {
   gatewayRss: number | null;
   storeRss: number[];
   baselineRss: number | null;
+  /** Gateway CPU seconds (all threads) per GB of objects moved, sequential rounds. */
+  gatewayCpu: { put: number | null; get: number | null };
   notes: string[];
 }
 
@@ -398,6 +422,7 @@ function report(r: ReportInput): void {
   console.log(`\nengine: ${r.engine}`);
   console.log(`peak RSS (VmHWM): gateway (dev process) ${mib(r.gatewayRss)}; shard-stores max ${mib(r.storeRss.length ? Math.max(...r.storeRss) : null)} ` +
     `each over ${r.storeRss.length}; baseline ${mib(r.baselineRss)}`);
+  console.log(`gateway CPU (all threads) per GB: PUT ${r.gatewayCpu.put ?? 'n/a'} s, GET ${r.gatewayCpu.get ?? 'n/a'} s`);
   for (const n of r.notes) console.log(`note: ${n}`);
   console.log(JSON.stringify({
     put_mbps: medians.put_mbps,
@@ -416,6 +441,8 @@ function report(r: ReportInput): void {
       [`put_${r.streams}streams_ratio`]: ratios[`put_${r.streams}streams_ratio`],
       [`get_${r.streams}streams_ratio`]: ratios[`get_${r.streams}streams_ratio`],
     } : {}),
+    gateway_cpu_s_per_gb_put: r.gatewayCpu.put,
+    gateway_cpu_s_per_gb_get: r.gatewayCpu.get,
     gateway_peak_rss_mib: r.gatewayRss === null ? null : Math.round(r.gatewayRss),
     shard_store_peak_rss_mib: r.storeRss.length ? Math.round(Math.max(...r.storeRss)) : null,
   }));
