@@ -8,6 +8,7 @@ Usage:
   shardgate dev [options]           gateway + 16 shard-stores on loopback, data under ./data (npm start)
   shardgate gateway [options]       the S3 gateway, pointed at shard-stores (SHARDGATE_SHARD_STORES)
   shardgate shard-store [options]   one shard-store server keeping pieces on a local disk
+  shardgate admin <command>         nodes, repair, drain: manage a running gateway
   shardgate version                 version, erasure engine and CPU kernel in use
 
 Run 'shardgate <command> --help' for a command's options and environment variables.`;
@@ -19,6 +20,8 @@ async function main(argv: string[]): Promise<void> {
       return runDev(rest, process.env);
     case 'gateway':
       return runGateway(rest, process.env);
+    case 'admin':
+      return (await import('./admin.js')).runAdminCli(rest, process.env);
     case 'shard-store': {
       const { runShardStore } = await import('../shard-store/main.js');
       return runShardStore(rest, process.env);

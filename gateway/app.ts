@@ -13,9 +13,19 @@ import { handleListObjects, handleListObjectsV2 } from './s3/list.js';
 import {
   handleAbortMultipartUpload, handleCompleteMultipartUpload, handleCreateMultipartUpload, handleListParts, handleUploadPart,
 } from './s3/multipart.js';
+import { handleCopyObject, handleUploadPartCopy } from './s3/copy.js';
+import { handleDeleteObjects } from './s3/delete-objects.js';
 import { handlePutObject } from './s3/put.js';
 import { parseEndpoint, permissionOf, type Endpoint, type ParsedEndpoint } from './s3/router.js';
+import {
+  handleDeleteBucketTagging, handleDeleteObjectTagging, handleGetBucketTagging, handleGetObjectTagging, handlePutBucketTagging,
+  handlePutObjectTagging,
+} from './s3/tagging.js';
+import { handleListMultipartUploads } from './s3/uploads.js';
 import type { RootCredentials } from './secrets.js';
+import { adminMiddleware } from './admin/router.js';
+import type { AdminContext } from './admin/context.js';
+import { requestMetrics, type Metrics } from './metrics.js';
 
 /** The owner id of the root user's buckets; stable when the root key is rotated. */
 export const ROOT_OWNER = 'root';
@@ -23,6 +33,12 @@ export const ROOT_OWNER = 'root';
 export interface AppOptions {
   config: GatewayConfig;
   rootCredentials: RootCredentials;
+  /** The admin API and metrics endpoint under /_shardgate/ (gateway/admin/router.ts). */
+  admin?: AdminContext;
+  /** Request counts, latencies and bytes per S3 operation. */
+  metrics?: Metrics;
+  /** Public read-only endpoints (the signed report log), mounted before the admin API. */
+  publicRoutes?: Koa.Middleware;
 }
 
 interface Caller {
@@ -37,6 +53,7 @@ interface Caller {
 export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
   const app = new Koa({ proxy: false });
   const { config, rootCredentials } = opts;
+  if (opts.metrics) app.use(requestMetrics(opts.metrics));
 
   const lookupCaller = (accessKeyId: string): (Caller & { secret: string }) | undefined => {
     if (accessKeyId === rootCredentials.accessKeyId) return { accessKeyId, owner: ROOT_OWNER, secret: rootCredentials.secretAccessKey };
@@ -57,6 +74,9 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     }
   });
 
+  if (opts.publicRoutes) app.use(opts.publicRoutes);
+  if (opts.admin) app.use(adminMiddleware(opts.admin));
+
   app.use(async (koa) => {
     const raw = koa.req.url ?? '/';
     const q = raw.indexOf('?');
@@ -67,6 +87,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
       { method: koa.method, rawPath, query: new URLSearchParams(rawQuery), headers, host: koa.get('host') || undefined },
       { baseDomains: config.domains },
     );
+    koa.state.operation = parsed.endpoint.kind; // the metrics label (gateway/metrics.ts)
     const auth = verifyRequest({ method: koa.method, rawPath, rawQuery, headers }, (id) => lookupCaller(id)?.secret);
     if (!auth) throw new S3Error('AccessDenied', { message: 'Anonymous access is not allowed on this gateway' });
     const caller = lookupCaller(auth.accessKeyId)!;
@@ -113,8 +134,8 @@ async function dispatch(koa: Koa.Context, rc: ReqCtx): Promise<void> {
     case 'HeadBucket': return handleHeadBucket(koa, rc);
     case 'DeleteBucket': return handleDeleteBucket(koa, rc);
     case 'GetBucketLocation': return handleGetBucketLocation(koa, rc);
-    case 'ListObjectsV2': return handleListObjectsV2(koa, rc);
-    case 'ListObjects': return handleListObjects(koa, rc);
+    case 'ListObjectsV2': return handleListObjectsV2(koa, rc, ep);
+    case 'ListObjects': return handleListObjects(koa, rc, ep);
     case 'PutObject': return handlePutObject(koa, rc);
     case 'GetObject': return handleGetObject(koa, rc);
     case 'HeadObject': return handleHeadObject(koa, rc);
@@ -124,6 +145,16 @@ async function dispatch(koa: Koa.Context, rc: ReqCtx): Promise<void> {
     case 'CompleteMultipartUpload': return handleCompleteMultipartUpload(koa, rc, ep.uploadId);
     case 'AbortMultipartUpload': return handleAbortMultipartUpload(koa, rc, ep.uploadId);
     case 'ListParts': return handleListParts(koa, rc, ep.uploadId, ep.maxParts ?? 1000, ep.partNumberMarker ?? 0);
+    case 'CopyObject': return handleCopyObject(koa, rc, ep.copySource);
+    case 'UploadPartCopy': return handleUploadPartCopy(koa, rc, ep.uploadId, ep.partNumber, ep.copySource, ep.copySourceRange);
+    case 'DeleteObjects': return handleDeleteObjects(koa, rc);
+    case 'ListMultipartUploads': return handleListMultipartUploads(koa, rc, ep);
+    case 'GetObjectTagging': return handleGetObjectTagging(koa, rc);
+    case 'PutObjectTagging': return handlePutObjectTagging(koa, rc);
+    case 'DeleteObjectTagging': return handleDeleteObjectTagging(koa, rc);
+    case 'GetBucketTagging': return handleGetBucketTagging(koa, rc);
+    case 'PutBucketTagging': return handlePutBucketTagging(koa, rc);
+    case 'DeleteBucketTagging': return handleDeleteBucketTagging(koa, rc);
     default:
       throw new S3Error('NotImplemented', { message: `${ep.kind} is not implemented yet` });
   }

@@ -8,7 +8,10 @@ import type { GatewayConfig } from './config.js';
 import { MetaStore } from './meta/store.js';
 import { GarbageCollector } from './pipeline/collector.js';
 import type { PipelineContext } from './pipeline/context.js';
-import { NodeHealth } from './pipeline/health.js';
+import { NodeStore } from './meta/nodes.js';
+import { ObservedHealth } from './repair/node-monitor.js';
+import { startTrustLayer } from './repair/trust-layer.js';
+import { attachAuditLayer, startAuditLayer } from './audit/layer.js';
 import { HttpShardIO } from './pipeline/http-shard-io.js';
 import { choosePlacement } from './pipeline/placement.js';
 import { loadMasterKey, loadRootCredentials, type RootCredentials } from './secrets.js';
@@ -35,11 +38,13 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   if (master.created) console.log(`created master key ${master.source}: back it up, no object can be read without it`);
   const rootCredentials = loadRootCredentials(opts.dataDir, env);
   const signingKey = await loadOrCreateGatewayKey(opts.dataDir);
-  for (const s of cfg.shardStores) meta.upsertNode({ id: s.id, url: s.url, zone: 'zone-1' });
+  // A store that is down at start keeps the zone it last reported, for the zone rules.
+  const known = new NodeStore(meta.db);
+  for (const s of cfg.shardStores) meta.upsertNode({ id: s.id, url: s.url, zone: known.get(s.id)?.zone ?? 'zone-1' });
   const io = new HttpShardIO(signingKey, cfg.writeStallMs);
   for (const n of meta.listNodes()) io.setNode({ id: n.id, url: n.url, zone: n.zone });
   const engine = getEngine();
-  const health = new NodeHealth();
+  const health = new ObservedHealth();
 
   const ctx: PipelineContext = {
     meta, io, engine, health, masterKey: master.key,
@@ -60,8 +65,14 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   refresh.unref();
   const gc = new GarbageCollector(ctx);
   gc.start();
+  const trust = startTrustLayer(ctx, { signingKey, rootCredentials, env, registerNode: (n) => io.setNode(n) });
 
-  const app = buildApp(ctx, { config: cfg, rootCredentials });
+  const audit = startAuditLayer(ctx, {
+    dataDir: opts.dataDir, env, signingKey, rootCredentials, monitor: trust.monitor, repair: trust.repair, metrics: trust.metrics,
+  });
+  attachAuditLayer(trust.admin, audit);
+
+  const app = buildApp(ctx, { config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes });
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, app.callback());
   server.listen(cfg.port, cfg.host);
   await once(server, 'listening');
@@ -79,6 +90,8 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       await done;
       clearTimeout(force);
       clearInterval(refresh);
+      await audit.close();
+      await trust.close();
       await gc.stop();
       await io.close();
       meta.close();

@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { answerChallenge, parseChallenge } from './challenge.js';
+import { answerAuditChallenge, answerChallenge, parseAuditChallenge, parseChallenge } from './challenge.js';
 import { RequestError } from './errors.js';
-import { STORED_LENGTH_HEADER, type ChallengeResponse, type ShardStoreStatus } from './protocol.js';
+import { addRecoveryKey } from './recovery-keys.js';
+import { STORED_LENGTH_HEADER, type ChallengeResponse, type ListPiecesResponse, type ShardStoreStatus } from './protocol.js';
 import { parseRange } from './routes.js';
 import type { PieceStore } from './store.js';
-import { authorize, type VerifiedToken } from './token.js';
+import { authorize, type TrustedKey, type VerifiedToken } from './token.js';
 
 /** What every handler gets; the token is already verified for the route's op and shard. */
 export interface HandlerCtx {
@@ -17,6 +18,10 @@ export interface HandlerCtx {
   zone: string;
   version: string;
   startedAt: number;
+  /** Test only (SHARDGATE_TEST_LIE_ON_CHALLENGE=1): answer audit challenges with damaged records. */
+  lieOnChallenge: boolean;
+  /** Trust a recovery key registered by the gateway from now on. */
+  trustKey(key: TrustedKey): void;
 }
 
 /** Ranges up to this size are read into one buffer and sent in one write: the common piece-record read. */
@@ -80,7 +85,9 @@ export async function handleDeletePiece(ctx: HandlerCtx, shardId: string): Promi
 
 /** POST /challenge: prove the store holds the bytes of some ranges of a piece. */
 export async function handleChallenge(ctx: HandlerCtx): Promise<void> {
-  const challenge = parseChallenge(await readJson(ctx.req));
+  const json = await readJson(ctx.req);
+  if (typeof json === 'object' && json !== null && 'indices' in json) return handleAuditChallenge(ctx, json as Record<string, unknown>);
+  const challenge = parseChallenge(json);
   authorize(ctx.token, ctx.storeId, 'challenge', challenge.shardId);
   const piece = await ctx.store.openRead(challenge.shardId);
   if (!piece) throw notFound(challenge.shardId);
@@ -90,6 +97,33 @@ export async function handleChallenge(ctx: HandlerCtx): Promise<void> {
   } finally {
     await piece.fh.close();
   }
+}
+
+/** POST /challenge with `indices`: records and their hash-tree proofs (audits). */
+async function handleAuditChallenge(ctx: HandlerCtx, json: Record<string, unknown>): Promise<void> {
+  const challenge = parseAuditChallenge(json);
+  authorize(ctx.token, ctx.storeId, 'challenge', challenge.shardId);
+  const piece = await ctx.store.openRead(challenge.shardId);
+  if (!piece) throw notFound(challenge.shardId);
+  try {
+    sendJson(ctx.res, 200, await answerAuditChallenge(ctx.store.pathOf(challenge.shardId), piece, challenge, ctx.lieOnChallenge));
+  } finally {
+    await piece.fh.close();
+  }
+}
+
+/** GET /pieces: every shard id held (recovery compares it with a metadata snapshot). */
+export async function handleListPieces(ctx: HandlerCtx): Promise<void> {
+  const body: ListPiecesResponse = { shards: await ctx.store.list() };
+  sendJson(ctx.res, 200, body);
+}
+
+/** POST /trusted-keys: a trusted gateway registers a read-only recovery key. */
+export async function handleTrustKey(ctx: HandlerCtx): Promise<void> {
+  const body = await readJson(ctx.req) as { jwk?: unknown } | null;
+  const key = await addRecoveryKey(ctx.store.dir, body?.jwk);
+  ctx.trustKey(key);
+  sendJson(ctx.res, 200, { kid: key.kid });
 }
 
 /** GET /status: identity and health, for placement and monitoring. */

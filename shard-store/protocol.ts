@@ -17,7 +17,7 @@ export function isShardId(value: unknown): value is string {
 export const STORED_LENGTH_HEADER = 'x-shard-length';
 
 /** What a token allows; one token names one operation. */
-export const SHARD_OPS = ['put', 'get', 'head', 'delete', 'challenge', 'status'] as const;
+export const SHARD_OPS = ['put', 'get', 'head', 'delete', 'challenge', 'status', 'list', 'trust'] as const;
 export type ShardOp = (typeof SHARD_OPS)[number];
 
 export const TOKEN_ISSUER = 'shardgate';
@@ -34,7 +34,7 @@ export interface ShardTokenClaims {
   shards: string[];
 }
 
-/** Body of `POST /challenge`. Placeholder format: the audit design will replace it. */
+/** Body of a range challenge (`POST /challenge` with `ranges`), the first protocol; audits use AuditChallengeRequest. */
 export interface ChallengeRequest {
   shardId: string;
   /** Hex. */
@@ -46,6 +46,46 @@ export interface ChallengeRequest {
 export interface ChallengeResponse {
   proofs: string[];
 }
+
+/**
+ * Body of an audit challenge (`POST /challenge` with `indices`): the store answers the
+ * named records of the shard file (cut in records of `recordSize` bytes, the last one
+ * shorter) with each record's bytes and its hash-tree proof (shard-store/merkle.ts).
+ */
+export interface AuditChallengeRequest {
+  shardId: string;
+  /** Hex; echoed in nothing, but keeps a challenge from being a replayable request. */
+  nonce: string;
+  recordSize: number;
+  indices: number[];
+}
+
+export interface AuditChallengeResponse {
+  /** Records (leaves) in the shard file, as the store counts them. */
+  leafCount: number;
+  records: Array<{ index: number; /** base64 */ data: string; /** hex sibling hashes, leaf to root */ proof: string[] }>;
+}
+
+/** Most records one audit challenge may name, and the largest record size it may use. */
+export const CHALLENGE_MAX_RECORDS = 16;
+export const CHALLENGE_MAX_RECORD_BYTES = 8 * 1024 * 1024;
+
+/** Body of `GET /pieces`: every shard id the store holds (recovery lists what a snapshot misses). */
+export interface ListPiecesResponse {
+  shards: string[];
+}
+
+/**
+ * Body of `POST /trusted-keys`: a gateway registers a public key (derived from its master
+ * key) that may later read pieces (get, head, list, status) when the gateway's own disk,
+ * with its signing key, is gone: `shardgate admin recover` signs with it.
+ */
+export interface TrustKeyRequest {
+  jwk: Record<string, unknown>;
+}
+
+/** Operations a key registered through `POST /trusted-keys` may use. */
+export const RECOVERY_OPS: readonly ShardOp[] = ['get', 'head', 'list', 'status'];
 
 /** Limits of a challenge, so an audit cannot make a store read without bound. */
 export const CHALLENGE_MAX_RANGES = 64;

@@ -7,6 +7,8 @@ export type Route =
   | { kind: 'GetPiece'; op: 'get'; shardId: string }
   | { kind: 'HeadPiece'; op: 'head'; shardId: string }
   | { kind: 'DeletePiece'; op: 'delete'; shardId: string }
+  | { kind: 'ListPieces'; op: 'list' }
+  | { kind: 'TrustKey'; op: 'trust' }
   | { kind: 'Challenge'; op: 'challenge' }
   | { kind: 'Status'; op: 'status' };
 
@@ -30,6 +32,14 @@ export function parseRoute(method: string | undefined, rawUrl: string | undefine
       case 'DELETE': return { kind: 'DeletePiece', op: 'delete', shardId };
       default: throw methodNotAllowed(method);
     }
+  }
+  if (path === '/pieces') {
+    if (method !== 'GET') throw methodNotAllowed(method);
+    return { kind: 'ListPieces', op: 'list' };
+  }
+  if (path === '/trusted-keys') {
+    if (method !== 'POST') throw methodNotAllowed(method);
+    return { kind: 'TrustKey', op: 'trust' };
   }
   if (path === '/challenge') {
     if (method !== 'POST') throw methodNotAllowed(method);

@@ -3,10 +3,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { RequestError, StoreFullError, TokenInvalidError, TokenScopeError } from './errors.js';
 import {
-  handleChallenge, handleDeletePiece, handleGetPiece, handleHeadPiece, handlePutPiece, handleStatus, sendJson, type HandlerCtx,
+  handleChallenge, handleDeletePiece, handleGetPiece, handleHeadPiece, handleListPieces, handlePutPiece, handleStatus, handleTrustKey,
+  sendJson, type HandlerCtx,
 } from './handlers.js';
 import type { ShardStoreErrorBody } from './protocol.js';
 import { parseRoute, type Route } from './routes.js';
+import { loadRecoveryKeys } from './recovery-keys.js';
 import { PieceStore } from './store.js';
 import { authorize, TokenVerifier, type TrustedKey } from './token.js';
 import { packageVersion } from './version.js';
@@ -24,6 +26,11 @@ export interface ShardStoreServerOptions {
   capacityBytes?: number;
   /** An already open store (tests use a subclass to simulate a full disk). */
   store?: PieceStore;
+  /**
+   * Test only: answer audit challenges with damaged records, as a store that lost data and
+   * guesses would. Default: SHARDGATE_TEST_LIE_ON_CHALLENGE=1 in the environment.
+   */
+  lieOnChallenge?: boolean;
   /** Where unexpected errors are reported; default stderr. */
   log?: (line: string) => void;
 }
@@ -50,10 +57,14 @@ const DEFAULT_GRACE_MS = 10_000;
 /** Start a shard-store HTTP server in this process (the CLI and tests both use it). */
 export async function startShardStoreServer(opts: ShardStoreServerOptions): Promise<ShardStoreServer> {
   const store = opts.store ?? (await PieceStore.open({ dir: opts.dir, capacityBytes: opts.capacityBytes }));
-  const verifier = new TokenVerifier(opts.trustedKeys);
+  const verifier = new TokenVerifier([...opts.trustedKeys, ...(await loadRecoveryKeys(store.dir))]);
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const zone = opts.zone ?? 'zone-1';
-  const base = { store, storeId: opts.id, zone, version: packageVersion(), startedAt: Date.now() };
+  const lieOnChallenge = opts.lieOnChallenge ?? process.env.SHARDGATE_TEST_LIE_ON_CHALLENGE === '1';
+  const base = {
+    store, storeId: opts.id, zone, version: packageVersion(), startedAt: Date.now(), lieOnChallenge,
+    trustKey: (key: TrustedKey) => verifier.addKey(key),
+  };
   let inFlight = 0;
   let closing = false;
   let drained: (() => void) | undefined;
@@ -126,6 +137,8 @@ async function dispatch(route: Route, ctx: HandlerCtx): Promise<void> {
     case 'HeadPiece': return handleHeadPiece(ctx, route.shardId);
     case 'DeletePiece': return handleDeletePiece(ctx, route.shardId);
     case 'Challenge': return handleChallenge(ctx);
+    case 'ListPieces': return handleListPieces(ctx);
+    case 'TrustKey': return handleTrustKey(ctx);
     case 'Status': return handleStatus(ctx);
     default: return assertNever(route);
   }

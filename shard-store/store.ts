@@ -6,6 +6,7 @@ import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StoreFullError } from './errors.js';
 import { isShardId } from './protocol.js';
+import { sidecarPath } from './sidecar.js';
 
 const TMP_RE = /\.tmp[0-9a-f]+$/;
 const FANOUT_RE = /^[0-9a-f]{2}$/;
@@ -113,6 +114,8 @@ export class PieceStore {
       await rename(tmp, final);
       // The rename is only durable once the directory entry is on disk too.
       await syncDir(dir);
+      // Audit leaves of a replaced piece describe the old bytes (a cache: losing it in a crash costs one rebuild).
+      if (previous !== null) await unlink(sidecarPath(final)).catch(() => undefined);
       this.used += written - (previous ?? 0);
       if (previous === null) this.count++;
       return written;
@@ -163,7 +166,21 @@ export class PieceStore {
     }
     this.used -= size ?? 0;
     this.count--;
+    await unlink(sidecarPath(path)).catch(() => undefined);
     return true;
+  }
+
+  /** Every shard id held, in no particular order. */
+  async list(): Promise<string[]> {
+    const out: string[] = [];
+    for (const a of await readdir(this.dir, { withFileTypes: true }).catch(() => [])) {
+      if (!a.isDirectory() || !FANOUT_RE.test(a.name)) continue;
+      for (const b of await readdir(join(this.dir, a.name), { withFileTypes: true }).catch(() => [])) {
+        if (!b.isDirectory() || !FANOUT_RE.test(b.name)) continue;
+        for (const name of await readdir(join(this.dir, a.name, b.name)).catch(() => [])) if (isShardId(name)) out.push(name);
+      }
+    }
+    return out;
   }
 
   /** Where an upload's bytes go before the rename. A seam for tests that simulate a full disk. */

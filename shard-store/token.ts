@@ -9,6 +9,8 @@ import {
 export interface TrustedKey {
   kid: string;
   key: CryptoKey;
+  /** Operations tokens signed by this key may use; all when absent (the gateway's own keys). */
+  ops?: ReadonlySet<ShardOp>;
 }
 
 /** What a verified token allows. */
@@ -87,10 +89,18 @@ export class TokenVerifier {
   private readonly maxCached: number;
   private readonly now: () => number;
 
-  constructor(private readonly keys: readonly TrustedKey[], opts: TokenVerifierOptions = {}) {
+  private readonly keys: TrustedKey[];
+
+  constructor(keys: readonly TrustedKey[], opts: TokenVerifierOptions = {}) {
     if (keys.length === 0) throw new TokenInvalidError('no trusted gateway key configured');
+    this.keys = [...keys];
     this.maxCached = opts.maxCached ?? 10_000;
     this.now = opts.now ?? Date.now;
+  }
+
+  /** Trust one more key from now on (a recovery key registered by a trusted gateway). */
+  addKey(key: TrustedKey): void {
+    if (!this.keys.some((k) => k.kid === key.kid)) this.keys.push(key);
   }
 
   /** Verify an `Authorization` header value; throws TokenInvalidError (401). */
@@ -121,7 +131,9 @@ export class TokenVerifier {
     const candidates = byKid.length > 0 ? byKid : this.keys;
     let payload: JWTPayload | undefined;
     let lastErr: unknown;
-    for (const { key } of candidates) {
+    let ops: ReadonlySet<ShardOp> | undefined;
+    for (const { key, ops: allowed } of candidates) {
+      ops = allowed;
       try {
         ({ payload } = await jwtVerify(token, key, {
           issuer: TOKEN_ISSUER,
@@ -136,7 +148,9 @@ export class TokenVerifier {
       }
     }
     if (!payload) throw new TokenInvalidError(`token refused: ${(lastErr as Error).message}`, { cause: lastErr });
-    return toVerified(payload, this.now());
+    const verified = toVerified(payload, this.now());
+    if (ops && !ops.has(verified.op)) throw new TokenScopeError(`this key may not sign ${verified.op} tokens`);
+    return verified;
   }
 
   private remember(token: string, verified: VerifiedToken): void {

@@ -34,3 +34,17 @@ export function migrate(db: Db): void {
     }).immediate();
   }
 }
+
+/**
+ * Run a write that must survive a crash of this process but not a power loss: committed
+ * without its own fsync (the next durable commit's WAL fsync covers it). For bookkeeping
+ * the event loop should not wait a disk flush for; never for what acknowledges a client.
+ */
+export function withoutFsync<T>(db: Db, fn: () => T): T {
+  db.pragma('synchronous = NORMAL');
+  try {
+    return fn();
+  } finally {
+    db.pragma('synchronous = FULL');
+  }
+}

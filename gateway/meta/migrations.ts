@@ -118,4 +118,108 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 2,
+    name: 'node states, repair jobs, orphaned shard files',
+    sql: `
+      -- Why and since when a node is in its state, for \`shardgate admin nodes\`.
+      ALTER TABLE nodes ADD COLUMN state_since INTEGER;
+      ALTER TABLE nodes ADD COLUMN state_reason TEXT;
+
+      -- One row per repair job (a scheduled pass, an admin request, a drain). The running
+      -- one resumes from \`cursor\` (the last blob id it finished) after a restart.
+      CREATE TABLE repair_jobs (
+        id              INTEGER PRIMARY KEY,
+        trigger         TEXT NOT NULL,
+        threshold       INTEGER NOT NULL,
+        state           TEXT NOT NULL,
+        pass            INTEGER NOT NULL DEFAULT 1,
+        cursor          TEXT NOT NULL DEFAULT '',
+        started_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        finished_at     INTEGER,
+        blobs_total     INTEGER NOT NULL DEFAULT 0,
+        blobs_checked   INTEGER NOT NULL DEFAULT 0,
+        blobs_repaired  INTEGER NOT NULL DEFAULT 0,
+        blobs_failed    INTEGER NOT NULL DEFAULT 0,
+        pieces_rebuilt  INTEGER NOT NULL DEFAULT 0,
+        bytes_read      INTEGER NOT NULL DEFAULT 0,
+        bytes_written   INTEGER NOT NULL DEFAULT 0,
+        active_ms       INTEGER NOT NULL DEFAULT 0,
+        message         TEXT
+      );
+      CREATE INDEX repair_jobs_by_state ON repair_jobs(state, id);
+
+      -- Shard files no placement refers to any more (a piece moved away, a repair that lost
+      -- a race with a delete), to delete from their node once \`not_before\` has passed.
+      CREATE TABLE shard_orphans (
+        node_id     TEXT NOT NULL,
+        shard_id    TEXT NOT NULL,
+        not_before  INTEGER NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (node_id, shard_id)
+      );
+      CREATE INDEX shard_orphans_due ON shard_orphans(not_before);
+    `,
+  },
+  {
+    version: 3,
+    name: 'tags on objects, uploads and buckets',
+    sql: `
+      -- JSON array of {"key","value"} in the order the client sent them; NULL means no tag set
+      -- (GetBucketTagging answers NoSuchTagSet then). An upload keeps the x-amz-tagging of its
+      -- CreateMultipartUpload until CompleteMultipartUpload hands it to the object.
+      ALTER TABLE objects ADD COLUMN tags TEXT;
+      ALTER TABLE uploads ADD COLUMN tags TEXT;
+      ALTER TABLE buckets ADD COLUMN tags TEXT;
+    `,
+  },
+  {
+    version: 4,
+    name: 'audit roots, audit results, signed report log, metadata snapshots',
+    sql: `
+      -- The hash-tree root of each of a blob's 16 shard files (16 x 32 bytes, piece order),
+      -- computed from the encoder's piece hashes at write time: what audits check answers against.
+      CREATE TABLE blob_roots (
+        blob_id  TEXT PRIMARY KEY,
+        roots    BLOB NOT NULL
+      );
+
+      -- One row per challenged shard file. outcome: pass | wrong | missing | timeout | error.
+      CREATE TABLE audits (
+        id        INTEGER PRIMARY KEY,
+        node_id   TEXT NOT NULL,
+        at        INTEGER NOT NULL,
+        shard_id  TEXT NOT NULL,
+        outcome   TEXT NOT NULL,
+        detail    TEXT
+      );
+      CREATE INDEX audits_by_node ON audits(node_id, at);
+
+      -- The public report log: append only, each entry a JWS whose payload names the
+      -- previous entry's hash, so a removed, altered or reordered entry breaks the chain.
+      CREATE TABLE report_log (
+        seq           INTEGER PRIMARY KEY,
+        node_id       TEXT NOT NULL,
+        period_start  INTEGER NOT NULL,
+        period_end    INTEGER NOT NULL,
+        jws           TEXT NOT NULL,
+        hash          TEXT NOT NULL
+      );
+
+      -- Metadata snapshots written to the shard-stores; the newest few are kept.
+      CREATE TABLE snapshots (
+        id          INTEGER PRIMARY KEY,
+        blob_id     TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL
+      );
+
+      -- Small state of the trust layer that must survive a restart (scrub cursor, report period).
+      CREATE TABLE trust_state (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+      );
+    `,
+  },
 ];

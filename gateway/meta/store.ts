@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import { openMetaDb, type Db } from './db.js';
+import { openMetaDb, withoutFsync, type Db } from './db.js';
 import type {
   AccessKeyRow, BlobRow, BucketRow, ListedObject, MissedPiece, NewObject, NodeRow, ObjectRow, PartRef,
   UploadPartRow, UploadRow,
@@ -145,18 +145,11 @@ export class MetaStore {
   }
 
   /**
-   * Run a write that must survive a crash of this process but not a power loss: committed
-   * without its own fsync (the next durable commit's WAL fsync covers it). For bookkeeping
-   * the event loop should not wait a disk flush for: the 'writing' marker of a blob (lost
-   * only with power, leaving shard files for a scrub to find), repair hints, node status.
+   * A bookkeeping write without its own fsync (see withoutFsync): the 'writing' marker of a
+   * blob (lost only with power, leaving shard files for a scrub to find), repair hints, node status.
    */
   relaxed<T>(fn: () => T): T {
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      return fn();
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
+    return withoutFsync(this.db, fn);
   }
 
   // ---- buckets
@@ -370,4 +363,167 @@ export class MetaStore {
   putAccessKey(id: string, secret: string, owner: string, now = Date.now()): void {
     this.s.upsertAccessKey!.run(id, secret, owner, now);
   }
+
+  // ---- conditional writes, tags, DeleteObjects, ListMultipartUploads (migration 3)
+
+  /** Statements of the methods below, prepared on first use and then reused. */
+  private readonly lazy = new Map<string, Statement>();
+
+  private stmt(sql: string): Statement {
+    let st = this.lazy.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.lazy.set(sql, st);
+    }
+    return st;
+  }
+
+  /**
+   * `commitObject` with a write condition checked inside the same transaction, so of two
+   * racing writes exactly one sees the condition hold, and with the object's tags. Without
+   * `tags`, a completed upload passes on the tags of its CreateMultipartUpload.
+   * Throws MetaPreconditionError when the condition does not hold at commit time.
+   */
+  commitObjectWith(o: NewObject, opts: ObjectWriteOptions, missed: MissedPiece[] = [], now = Date.now(), uploadId?: string): ObjectRow {
+    return this.db.transaction(() => {
+      if (opts.condition) {
+        const failure = writeConditionFailure(this.getObject(o.bucket, o.key), opts.condition);
+        if (failure) throw new MetaPreconditionError(failure, `${o.bucket}/${o.key}: write condition failed (${failure})`);
+      }
+      let tags = opts.tags;
+      if (tags === undefined && uploadId !== undefined) {
+        const r = this.stmt('SELECT tags FROM uploads WHERE id = ?').get(uploadId) as SqlRow | undefined;
+        tags = parseTags(r?.tags);
+      }
+      // Nested in this transaction, commitObject's own transaction becomes a savepoint.
+      const row = this.commitObject(o, missed, now, uploadId);
+      if (tags?.length) this.stmt('UPDATE objects SET tags = ? WHERE id = ?').run(JSON.stringify(tags), row.id);
+      return row;
+    }).immediate();
+  }
+
+  /** Record a new upload with the tags its object will get on completion. */
+  createUploadWith(u: UploadRow, tags: Tag[] | undefined): void {
+    this.db.transaction(() => {
+      this.createUpload(u);
+      if (tags?.length) this.stmt('UPDATE uploads SET tags = ? WHERE id = ?').run(JSON.stringify(tags), u.id);
+    })();
+  }
+
+  /** Tags of an object version (empty when it has none). */
+  objectTags(objectId: number): Tag[] {
+    const r = this.stmt('SELECT tags FROM objects WHERE id = ?').get(objectId) as SqlRow | undefined;
+    return parseTags(r?.tags) ?? [];
+  }
+
+  /**
+   * Replace (or with null remove) the tag set of a key's latest version. Returns the
+   * version changed, or undefined when the key has none.
+   */
+  setObjectTags(bucket: string, key: string, tags: Tag[] | null): ObjectRow | undefined {
+    return this.db.transaction(() => {
+      const obj = this.getObject(bucket, key);
+      if (!obj) return undefined;
+      this.stmt('UPDATE objects SET tags = ? WHERE id = ?').run(tags?.length ? JSON.stringify(tags) : null, obj.id);
+      return obj;
+    }).immediate();
+  }
+
+  /** A bucket's tag set; null when it has none (NoSuchTagSet). */
+  bucketTags(name: string): Tag[] | null {
+    const r = this.stmt('SELECT tags FROM buckets WHERE name = ?').get(name) as SqlRow | undefined;
+    return parseTags(r?.tags) ?? null;
+  }
+
+  /** Replace a bucket's tag set; null removes it. False when the bucket is gone. */
+  setBucketTags(name: string, tags: Tag[] | null): boolean {
+    return this.stmt('UPDATE buckets SET tags = ? WHERE name = ?').run(tags === null ? null : JSON.stringify(tags), name).changes > 0;
+  }
+
+  /**
+   * Delete several keys in one transaction (one commit, one fsync, for up to 1000 keys).
+   * Each target is decided on its own: a failed ETag condition does not stop the others.
+   * A versionId that is not the key's current version deletes nothing and succeeds, as
+   * deleting a version that does not exist does on S3.
+   */
+  deleteObjectsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>): DeleteOutcome[] {
+    return this.db.transaction(() => targets.map((t): DeleteOutcome => {
+      const current = this.getObject(bucket, t.key);
+      if (t.etag !== undefined) {
+        if (!current) return 'no-such-key';
+        if (t.etag !== '*' && t.etag !== current.etag) return 'precondition-failed';
+      }
+      if (t.versionId !== undefined && current && current.versionId !== t.versionId) return 'deleted';
+      return this.removeLatest(bucket, t.key) ? 'deleted' : 'absent';
+    })).immediate();
+  }
+
+  /**
+   * Unfinished uploads of a bucket in listing order (key, then initiation time, then id),
+   * strictly after `after` or, with `fromKey`, starting at that key.
+   */
+  listUploads(bucket: string, bound: UploadBound, limit: number): UploadRow[] {
+    const rows = 'fromKey' in bound
+      ? this.stmt(`SELECT * FROM uploads WHERE bucket = ? AND key >= ? ORDER BY key, created_at, id LIMIT ?`).all(bucket, bound.fromKey, limit)
+      : this.stmt(`SELECT * FROM uploads WHERE bucket = ? AND (key > ? OR (key = ? AND (created_at > ? OR (created_at = ? AND id > ?))))
+          ORDER BY key, created_at, id LIMIT ?`).all(bucket, bound.key, bound.key, bound.createdAt, bound.createdAt, bound.id, limit);
+    return (rows as SqlRow[]).map(toUpload);
+  }
 }
+
+/** An object tag (or bucket tag), as S3 names its parts. */
+export interface Tag {
+  key: string;
+  value: string;
+}
+
+function parseTags(v: unknown): Tag[] | undefined {
+  return v == null ? undefined : parse<Tag[]>(v);
+}
+
+/**
+ * What must hold about a key's current version for a write to commit: `If-None-Match: *`
+ * (no current version) and/or `If-Match` (the current version has this ETag, unquoted).
+ */
+export interface WriteCondition {
+  ifNoneMatch?: true;
+  ifMatch?: string;
+}
+
+export interface ObjectWriteOptions {
+  condition?: WriteCondition;
+  tags?: Tag[];
+}
+
+export type WriteConditionFailure = 'exists' | 'absent' | 'etag-mismatch';
+
+/** Why `condition` does not hold for the key's current version, or undefined when it does. */
+export function writeConditionFailure(current: { etag: string } | undefined, condition: WriteCondition): WriteConditionFailure | undefined {
+  if (condition.ifNoneMatch && current) return 'exists';
+  if (condition.ifMatch !== undefined) {
+    if (!current) return 'absent';
+    if (condition.ifMatch !== '*' && condition.ifMatch !== current.etag) return 'etag-mismatch';
+  }
+  return undefined;
+}
+
+/** A write condition that did not hold when the write came to commit. */
+export class MetaPreconditionError extends Error {
+  code = 'ERR_META_PRECONDITION';
+  constructor(readonly reason: WriteConditionFailure, message: string) {
+    super(message);
+    this.name = 'MetaPreconditionError';
+  }
+}
+
+/** One key of a DeleteObjects: `etag` (unquoted, or `*`) makes the delete conditional. */
+export interface DeleteTarget {
+  key: string;
+  versionId?: string;
+  etag?: string;
+}
+
+export type DeleteOutcome = 'deleted' | 'absent' | 'no-such-key' | 'precondition-failed';
+
+/** Where a page of ListMultipartUploads starts: after one upload, or at a key. */
+export type UploadBound = { key: string; createdAt: number; id: string } | { fromKey: string };

@@ -72,3 +72,24 @@ function declaredLength(koa: Koa.Context): number {
   }
   return n;
 }
+
+/**
+ * Run the metadata commit that makes a freshly written blob visible. If the commit fails
+ * (a lost condition, an upload aborted meanwhile), nothing refers to the blob: it is
+ * garbage, and its shard files are collected.
+ */
+export function commitOrDiscard<T>(ctx: PipelineContext, blob: WrittenBlob, commit: () => T): T {
+  try {
+    return commit();
+  } catch (err) {
+    if (blob.blobId) ctx.meta.discardBlob(blob.blobId);
+    throw err;
+  }
+}
+
+/** The answer to a PUT of bytes (PutObject, UploadPart): the ETag and the checksums stored. */
+export function answerStored(koa: Koa.Context, md5Hex: string, checksums: Record<string, string>): void {
+  koa.set('etag', `"${md5Hex}"`);
+  for (const [alg, v] of Object.entries(checksums)) koa.set(`x-amz-checksum-${alg}`, v);
+  koa.status = 200;
+}

@@ -3,6 +3,8 @@ import { N } from '../../codec/erasure.js';
 import { ShardQuorumError } from '../../codec/errors.js';
 import { newDataKey, wrapKey } from '../../codec/keys.js';
 import { pieceRecord, type EncodedSegment, type SegmentEncoder } from '../../codec/segment.js';
+import { auditedSegmentEncoder, RootCollector } from '../audit/roots.js';
+import { auditStoreFor } from '../audit/store.js';
 import type { MissedPiece } from '../meta/types.js';
 import type { PipelineContext } from './context.js';
 import { shardId, type ShardWriter } from './shard-io.js';
@@ -24,7 +26,9 @@ export interface WrittenBlob {
  */
 export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>): Promise<WrittenBlob> {
   const key = newDataKey();
-  const encoder = ctx.engine.newSegmentEncoder(key);
+  // Piece hashes give each shard file's hash-tree root, which audits check answers against.
+  const encoder = auditedSegmentEncoder(ctx.engine, key);
+  const roots = new RootCollector();
   const S = ctx.segmentSize;
   let fan: FanOut | undefined;
   let blobId: string | null = null;
@@ -44,6 +48,7 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>)
     const encoded = encode(encoder, seg, index++);
     // Encoding of this segment overlaps with sending the previous one.
     const [enc] = await Promise.all([encoded, sending]);
+    roots.add(enc);
     sending = fan.send(enc);
     // Observed here so a failure while the next chunk is read is not an unhandled rejection;
     // it is still thrown by the next `await sending`.
@@ -69,6 +74,7 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>)
     if (filled > 0) await flush(fill.subarray(0, filled));
     await sending;
     const missed = fan ? await fan.end() : [];
+    if (blobId) auditStoreFor(ctx.meta.db).setRoots(blobId, roots.roots());
     return { blobId, size, md5: encoder.md5(), missed };
   } catch (err) {
     fan?.abort(err instanceof Error ? err : new Error(String(err)));

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { MetaConflictError } from '../meta/store.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
+import { readCheckedBody } from './body.js';
 import { buildListAllMyBucketsResult, buildLocationConstraint, parseCreateBucketConfiguration } from './documents.js';
 import { S3Error } from './errors.js';
 import { checkBucketName } from './names.js';
@@ -25,7 +26,7 @@ export async function handleListBuckets(koa: Koa.Context, rc: ReqCtx): Promise<v
 export async function handleCreateBucket(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const name = rc.bucketName!;
   checkBucketName(name);
-  const body = await readSmallBody(koa, 64 * 1024);
+  const body = await readCheckedBody(koa, rc, { limit: 64 * 1024, requireDigest: false });
   const location = parseCreateBucketConfiguration(body).locationConstraint;
   // The only region this gateway serves; AWS answers the same for a mismatch.
   if (location !== undefined && location !== rc.config.region) {
@@ -66,16 +67,4 @@ export async function handleDeleteBucket(koa: Koa.Context, rc: ReqCtx): Promise<
   const name = bucketOf(rc).name;
   if (!rc.pipeline.meta.deleteBucket(name)) throw new S3Error('BucketNotEmpty', { extra: { BucketName: name } });
   koa.status = 204;
-}
-
-/** A request body that must be small (XML documents); larger is MaxMessageLengthExceeded. */
-export async function readSmallBody(koa: Koa.Context, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of koa.req as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > limit) throw new S3Error('MaxMessageLengthExceeded');
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks);
 }

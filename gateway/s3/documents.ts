@@ -502,3 +502,40 @@ export function buildCopyPartResult(doc: CopyPartResult): string {
     ...checksumNodes(doc.checksums),
   });
 }
+
+// ---------------------------------------------------------------------------------------
+// Tagging
+
+export interface TagEntry {
+  key: string;
+  value: string;
+}
+
+/** Tagging (GetObjectTagging and GetBucketTagging answers, PutObjectTagging and PutBucketTagging bodies). */
+export interface Tagging {
+  tagSet: TagEntry[];
+}
+
+export function buildTagging(doc: Tagging): string {
+  return buildXml('Tagging', { TagSet: { Tag: doc.tagSet.map((t) => ({ Key: t.key, Value: t.value })) } });
+}
+
+/**
+ * A Tagging body: a TagSet of Tag elements, each with a Key and a Value (an empty Value is
+ * allowed). Structure errors are MalformedXML; the limits on tags are the caller's (they
+ * differ between objects and buckets).
+ */
+export function parseTagging(body: string | Buffer): Tagging {
+  const root = parseXml(body, 'Tagging');
+  const sets = childrenOf(root, 'TagSet');
+  if (sets.length !== 1) throw malformedXml('Tagging needs exactly one TagSet');
+  const tags = childrenOf(sets[0]!, 'Tag');
+  return {
+    tagSet: tags.map((el): TagEntry => {
+      const key = textOf(el, 'Key');
+      const value = textOf(el, 'Value');
+      if (key === undefined || value === undefined) throw malformedXml('Tag needs a Key and a Value');
+      return { key, value };
+    }),
+  };
+}

@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import type { MetaStore } from '../meta/store.js';
 import type { ObjectRow, PartRef } from '../meta/types.js';
 import { openObjectStream, partRange } from '../object/read.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
@@ -40,7 +41,7 @@ function locate(koa: Koa.Context, rc: ReqCtx): Located {
   return { obj, parts, range, partial: range !== null };
 }
 
-function setObjectHeaders(koa: Koa.Context, { obj, range, partial }: Located): void {
+function setObjectHeaders(koa: Koa.Context, meta: MetaStore, { obj, range, partial }: Located): void {
   const overrides: ResponseOverrides = {};
   for (const [param, header] of Object.entries(RESPONSE_OVERRIDE_PARAMS)) {
     const v = koa.query[param];
@@ -54,6 +55,8 @@ function setObjectHeaders(koa: Koa.Context, { obj, range, partial }: Located): v
     'accept-ranges': 'bytes',
   };
   if (obj.partsCount !== null) headers['x-amz-mp-parts-count'] = String(obj.partsCount);
+  const tagCount = meta.objectTags(obj.id).length;
+  if (tagCount > 0) headers['x-amz-tagging-count'] = String(tagCount);
   if (koa.get('x-amz-checksum-mode').toUpperCase() === 'ENABLED' && !partial) {
     for (const [alg, value] of Object.entries(obj.checksums)) {
       headers[`x-amz-checksum-${alg}`] = value;
@@ -79,7 +82,7 @@ export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   const start = loc.range?.start ?? 0;
   const end = loc.range?.end ?? loc.obj.size - 1;
   const stream = await openObjectStream(rc.pipeline, loc.parts, start, end);
-  setObjectHeaders(koa, loc);
+  setObjectHeaders(koa, rc.pipeline.meta, loc);
   koa.body = stream;
   // Koa would otherwise replace the stored Content-Type with its guess for a stream.
   koa.set('content-type', (koa.response.headers['content-type'] as string | undefined) ?? 'binary/octet-stream');
@@ -89,7 +92,7 @@ export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
 export async function handleHeadObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const loc = locate(koa, rc);
   if (checkReadConditions(koa, loc.obj.etag, loc.obj.lastModified)) return notModified(koa, loc.obj);
-  setObjectHeaders(koa, loc);
+  setObjectHeaders(koa, rc.pipeline.meta, loc);
 }
 
 function notModified(koa: Koa.Context, obj: ObjectRow): void {

@@ -4,9 +4,8 @@ import type { ListedObject } from '../meta/types.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
 import { S3Error } from './errors.js';
-import {
-  buildListObjectsV1Result, buildListObjectsV2Result, type EncodingType, type ObjectEntry, type Owner,
-} from './documents.js';
+import { buildListObjectsV1Result, buildListObjectsV2Result, type ObjectEntry, type Owner } from './documents.js';
+import type { Endpoint } from './router.js';
 
 type Entry = { kind: 'object'; obj: ListedObject } | { kind: 'prefix'; prefix: string };
 type Bound = { after: string } | { from: string };
@@ -43,23 +42,6 @@ export function* walk(meta: MetaStore, bucket: string, prefix: string, delimiter
     }
     if (!jumped && rows.length < PAGE) return;
   }
-}
-
-function maxKeysOf(query: URLSearchParams): number {
-  const raw = query.get('max-keys');
-  if (raw === null) return 1000;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) {
-    throw new S3Error('InvalidArgument', { message: 'Provided max-keys not an integer or within integer range', extra: { ArgumentName: 'max-keys', ArgumentValue: raw } });
-  }
-  return Math.min(n, 1000);
-}
-
-function encodingTypeOf(query: URLSearchParams): EncodingType | undefined {
-  const enc = query.get('encoding-type');
-  if (enc === null) return undefined;
-  if (enc !== 'url') throw new S3Error('InvalidArgument', { message: 'Invalid Encoding Method specified in Request', extra: { ArgumentName: 'encoding-type', ArgumentValue: enc } });
-  return enc;
 }
 
 /** Take up to `max` entries and tell whether more follow. */
@@ -106,58 +88,47 @@ function resumeAfter(last: Entry): Bound {
   return upper === null ? { after: last.prefix } : { from: upper };
 }
 
+type ListV2 = Extract<Endpoint, { kind: 'ListObjectsV2' }>;
+type ListV1 = Extract<Endpoint, { kind: 'ListObjects' }>;
+
 /** ListObjectsV2 — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html */
-export async function handleListObjectsV2(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+export async function handleListObjectsV2(koa: Koa.Context, rc: ReqCtx, ep: ListV2): Promise<void> {
   const bucket = bucketOf(rc);
-  const q = koa.querystring ? new URLSearchParams(koa.querystring) : new URLSearchParams();
-  const prefix = q.get('prefix') ?? '';
-  const delimiter = q.get('delimiter') ?? '';
-  const maxKeys = maxKeysOf(q);
-  const encodingType = encodingTypeOf(q);
-  const token = q.get('continuation-token');
-  const startAfter = q.get('start-after') ?? '';
-  if (token === '') throw new S3Error('InvalidArgument', { message: 'The continuation token provided is incorrect', extra: { ArgumentName: 'continuation-token' } });
-  const start: Bound = token !== null ? decodeToken(token) : { after: startAfter };
-  const { items, truncated } = page(walk(rc.pipeline.meta, bucket.name, prefix, delimiter, start), maxKeys);
-  const fetchOwner = q.get('fetch-owner') === 'true';
+  const start: Bound = ep.continuationToken !== undefined ? decodeToken(ep.continuationToken) : { after: ep.startAfter ?? '' };
+  const { items, truncated } = page(walk(rc.pipeline.meta, bucket.name, ep.prefix, ep.delimiter ?? '', start), ep.maxKeys);
   sendXml(koa, buildListObjectsV2Result({
     name: bucket.name,
-    prefix,
-    ...(q.has('delimiter') ? { delimiter } : {}),
-    maxKeys,
+    prefix: ep.prefix,
+    ...(ep.delimiter !== undefined ? { delimiter: ep.delimiter } : {}),
+    maxKeys: ep.maxKeys,
     isTruncated: truncated,
-    ...(token !== null ? { continuationToken: token } : {}),
+    ...(ep.continuationToken !== undefined ? { continuationToken: ep.continuationToken } : {}),
     ...(truncated ? { nextContinuationToken: encodeToken(resumeAfter(items[items.length - 1]!)) } : {}),
-    ...(q.has('start-after') ? { startAfter } : {}),
-    ...(encodingType ? { encodingType } : {}),
-    ...split(items, fetchOwner ? ownerOf(bucket.owner) : undefined),
+    ...(ep.startAfter !== undefined ? { startAfter: ep.startAfter } : {}),
+    ...(ep.encodingType ? { encodingType: ep.encodingType } : {}),
+    ...split(items, ep.fetchOwner ? ownerOf(bucket.owner) : undefined),
   }));
 }
 
 /** ListObjects (v1) — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjects.html */
-export async function handleListObjects(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+export async function handleListObjects(koa: Koa.Context, rc: ReqCtx, ep: ListV1): Promise<void> {
   const bucket = bucketOf(rc);
-  const q = koa.querystring ? new URLSearchParams(koa.querystring) : new URLSearchParams();
-  const prefix = q.get('prefix') ?? '';
-  const delimiter = q.get('delimiter') ?? '';
-  const maxKeys = maxKeysOf(q);
-  const encodingType = encodingTypeOf(q);
-  const marker = q.get('marker') ?? '';
+  const delimiter = ep.delimiter ?? '';
+  const marker = ep.marker;
   // A marker that is a common prefix resumes past everything under it, as AWS does.
-  const start: Bound = delimiter && marker.endsWith(delimiter) && prefixUpperBound(marker) !== null
-    ? { from: prefixUpperBound(marker)! }
-    : { after: marker };
-  const { items, truncated } = page(walk(rc.pipeline.meta, bucket.name, prefix, delimiter, start), maxKeys);
+  const upper = delimiter && marker.endsWith(delimiter) ? prefixUpperBound(marker) : null;
+  const start: Bound = upper !== null ? { from: upper } : { after: marker };
+  const { items, truncated } = page(walk(rc.pipeline.meta, bucket.name, ep.prefix, delimiter, start), ep.maxKeys);
   const last = items[items.length - 1];
   sendXml(koa, buildListObjectsV1Result({
     name: bucket.name,
-    prefix,
+    prefix: ep.prefix,
     marker,
     ...(truncated && last ? { nextMarker: last.kind === 'object' ? last.obj.key : last.prefix } : {}),
-    ...(q.has('delimiter') ? { delimiter } : {}),
-    maxKeys,
+    ...(ep.delimiter !== undefined ? { delimiter: ep.delimiter } : {}),
+    maxKeys: ep.maxKeys,
     isTruncated: truncated,
-    ...(encodingType ? { encodingType } : {}),
+    ...(ep.encodingType ? { encodingType: ep.encodingType } : {}),
     ...split(items, ownerOf(bucket.owner)),
   }));
 }

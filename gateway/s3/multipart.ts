@@ -2,9 +2,10 @@ import type Koa from 'koa';
 import { createHash, randomBytes } from 'node:crypto';
 import { ChecksumSet } from '../checksums.js';
 import type { UploadRow } from '../meta/types.js';
-import { receiveBody, storedChecksums } from '../object/receive.js';
+import { answerStored, commitOrDiscard, receiveBody, storedChecksums } from '../object/receive.js';
 import { bucketOf, keyOf, ownerOf, type ReqCtx } from '../request.js';
-import { sendXml, readSmallBody } from './bucket.js';
+import { readCheckedBody } from './body.js';
+import { sendXml } from './bucket.js';
 import {
   buildCompleteMultipartUploadResult, buildInitiateMultipartUploadResult, buildListPartsResult, parseCompleteMultipartUpload,
   type ChecksumAlgorithm,
@@ -12,6 +13,8 @@ import {
 import { S3Error } from './errors.js';
 import { extractObjectHeaders, extractUserMetadata, quoteEtag, unquoteEtag } from './headers.js';
 import { checkObjectKey } from './names.js';
+import { commitConditionally, writeOptionsOf } from './preconditions.js';
+import { parseTaggingHeader } from './tagging.js';
 
 /** Every part but the last must be at least this big, as on AWS. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -36,11 +39,11 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
     throw new S3Error('InvalidRequest', { message: 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]' });
   }
   const uploadId = randomBytes(32).toString('base64url');
-  rc.pipeline.meta.createUpload({
+  rc.pipeline.meta.createUploadWith({
     id: uploadId, bucket: bucket.name, key, owner: rc.owner, createdAt: Date.now(),
     contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta: extractUserMetadata(headers),
     checksumAlgorithm: algorithm, checksumType: koa.get('x-amz-checksum-type').toUpperCase() || null,
-  });
+  }, parseTaggingHeader(headers));
   if (algorithm) koa.set('x-amz-checksum-algorithm', algorithm);
   sendXml(koa, buildInitiateMultipartUploadResult({ bucket: bucket.name, key, uploadId }));
 }
@@ -50,17 +53,10 @@ export async function handleUploadPart(koa: Koa.Context, rc: ReqCtx, uploadId: s
   uploadOf(rc, uploadId);
   const body = await receiveBody(koa, rc);
   const checksums = storedChecksums(body.checksums);
-  try {
-    rc.pipeline.meta.putPart(uploadId, {
-      partNumber, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums, lastModified: Date.now(),
-    }, body.blob.missed);
-  } catch (err) {
-    if (body.blob.blobId) rc.pipeline.meta.discardBlob(body.blob.blobId);
-    throw err;
-  }
-  koa.set('etag', quoteEtag(body.md5Hex));
-  for (const [alg, v] of Object.entries(checksums)) koa.set(`x-amz-checksum-${alg}`, v);
-  koa.status = 200;
+  commitOrDiscard(rc.pipeline, body.blob, () => rc.pipeline.meta.putPart(uploadId, {
+    partNumber, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums, lastModified: Date.now(),
+  }, body.blob.missed));
+  answerStored(koa, body.md5Hex, checksums);
 }
 
 /** CompleteMultipartUpload — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html */
@@ -68,7 +64,8 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
   const bucket = bucketOf(rc);
   const key = keyOf(rc);
   const upload = uploadOf(rc, uploadId);
-  const requested = parseCompleteMultipartUpload(await readSmallBody(koa, 4 * 1024 * 1024)).parts;
+  const writeOptions = writeOptionsOf(koa, rc);
+  const requested = parseCompleteMultipartUpload(await readCheckedBody(koa, rc, { limit: 4 * 1024 * 1024, requireDigest: false })).parts;
   const stored = new Map(rc.pipeline.meta.allParts(uploadId).map((p) => [p.partNumber, p]));
   // Every listed part must exist before any size matters: a list naming a missing part is
   // InvalidPart even when an earlier part is also too small, as AWS S3 answers.
@@ -89,11 +86,11 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
   for (const p of parts) md5s.update(Buffer.from(p.etag, 'hex'));
   const etag = `${md5s.digest('hex')}-${parts.length}`;
   const checksums = compositeChecksum(upload.checksumAlgorithm as ChecksumAlgorithm | null, upload.checksumType, parts.map((p) => p.checksums));
-  rc.pipeline.meta.commitObject({
+  commitConditionally(rc.pipeline.meta, {
     bucket: bucket.name, key, size: parts.reduce((s, p) => s + p.size, 0), etag,
     contentType: upload.contentType, headers: upload.headers, userMeta: upload.userMeta, checksums, partsCount: parts.length,
     parts: parts.map((p) => ({ partNumber: p.partNumber, blobId: p.blobId, size: p.size, etag: p.etag, checksums: p.checksums })),
-  }, [], Date.now(), uploadId);
+  }, writeOptions, [], Date.now(), uploadId);
   const host = koa.get('host') || 'localhost';
   sendXml(koa, buildCompleteMultipartUploadResult({
     location: `${koa.protocol}://${host}/${encodeURIComponent(bucket.name)}/${key.split('/').map(encodeURIComponent).join('/')}`,

@@ -77,7 +77,7 @@ async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pr
  * The production topology on loopback: N `shardgate shard-store` processes and one
  * `shardgate gateway` process pointed at them, all state in a fresh temp folder.
  */
-export async function startCluster(opts: { stores?: number; env?: NodeJS.ProcessEnv; scope?: 'each' | 'file' } = {}): Promise<Cluster> {
+export async function startCluster(opts: { stores?: number; zones?: number; env?: NodeJS.ProcessEnv; scope?: 'each' | 'file' } = {}): Promise<Cluster> {
   requireBuild();
   const dir = mkdtempSync(join(tmpdir(), 'shardgate-test-'));
   const env: NodeJS.ProcessEnv = {
@@ -94,12 +94,15 @@ export async function startCluster(opts: { stores?: number; env?: NodeJS.Process
   const pubKey = join(gwDir, 'gateway-key.pub.jwk');
   const stores: StoreProc[] = [];
   const n = opts.stores ?? 16;
+  // Stores are spread round-robin over the zones, as `shardgate dev --zones` does.
+  const zones = opts.zones ?? 1;
   for (let i = 0; i < n; i += 4) {
     const batch = await Promise.all(Array.from({ length: Math.min(4, n - i) }, async (_, j) => {
       const id = `ss${String(i + j).padStart(2, '0')}`;
       const dataDir = join(dir, 'shards', id);
+      const zone = `zone-${((i + j) % zones) + 1}`;
       const { child, match } = await spawnAndWait(
-        ['shard-store', '--id', id, '--port', '0', '--data', dataDir, '--zone', 'zone-1', '--trusted-key', pubKey], env, / listening on (http:\/\/\S+)/);
+        ['shard-store', '--id', id, '--port', '0', '--data', dataDir, '--zone', zone, '--trusted-key', pubKey], env, / listening on (http:\/\/\S+)/);
       return { id, url: match[1]!, dataDir, child, exited: once(child, 'exit') };
     }));
     stores.push(...batch);

@@ -7,15 +7,15 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand,
   DeleteBucketCommand, DeleteObjectCommand, GetBucketLocationCommand, GetObjectCommand, HeadBucketCommand,
   HeadObjectCommand, ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand,
-  S3Client, S3ServiceException, UploadPartCommand, type ChecksumAlgorithm, type GetObjectCommandOutput,
+  S3Client, UploadPartCommand, type ChecksumAlgorithm, type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import aws4 from 'aws4';
-import { createCipheriv, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { request, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
 import { ACCESS_KEY, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
+import { bucketFactory, bytes, crc32B64, md5B64, md5Hex, s3Error } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
 /** The gateway's default plaintext segment size (codec/layout.ts DEFAULT_SEGMENT_SIZE). */
@@ -31,38 +31,10 @@ beforeAll(async () => {
   s3 = cluster.client();
 });
 
-/** Deterministic test bytes: AES-256-CTR keyed by the seed. */
-function bytes(n: number, seed: string): Buffer {
-  const key = createHash('sha256').update(seed).digest();
-  return createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n));
-}
 
-const md5Hex = (b: Buffer): string => createHash('md5').update(b).digest('hex');
-const md5B64 = (b: Buffer): string => createHash('md5').update(b).digest('base64');
-const crc32B64 = (b: Buffer): string => {
-  const out = Buffer.alloc(4);
-  out.writeUInt32BE(crc32(b));
-  return out.toString('base64');
-};
 
-/** The code and HTTP status of an S3 error answer; fails when the request succeeds. */
-async function s3Error(p: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof S3ServiceException) return { code: err.name, status: err.$metadata.httpStatusCode };
-    throw err;
-  }
-  throw new Error('expected the request to fail');
-}
 
-let bucketSeq = 0;
-/** A fresh bucket for one test. */
-async function newBucket(tag: string): Promise<string> {
-  const name = `sdk-${tag}-${++bucketSeq}`;
-  await s3.send(new CreateBucketCommand({ Bucket: name }));
-  return name;
-}
+const newBucket = bucketFactory(() => s3, 'sdk');
 
 async function bodyOf(res: GetObjectCommandOutput): Promise<Buffer> {
   return Buffer.from(await res.Body!.transformToByteArray());

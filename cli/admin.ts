@@ -1,0 +1,352 @@
+import aws4 from 'aws4';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import type { NodeView } from '../gateway/admin/nodes.js';
+import type { RepairJobView } from '../gateway/admin/repair.js';
+import type { Backlog } from '../gateway/repair/worker.js';
+import type { NodeAuditView } from '../gateway/audit/admin-routes.js';
+import type { NodeAuditResult } from '../gateway/audit/auditor.js';
+import { AUDIT_OUTCOMES } from '../gateway/audit/store.js';
+import { parseShardStores } from '../gateway/config.js';
+import { fetchReportLog } from '../gateway/reports/http.js';
+import { verifyReportLog } from '../gateway/reports/verify.js';
+import { loadMasterKey } from '../gateway/secrets.js';
+import { recoverGateway } from '../gateway/snapshot/recover.js';
+
+const ADMIN_PREFIX = '/_shardgate/admin/v1';
+
+const HELP = `shardgate admin — manage a running gateway
+
+Commands:
+  shardgate admin nodes [--json]          shard-stores: state, zone, free space, score, pieces held, last audit
+  shardgate admin repair [--wait] [--json]
+                                          start a full repair (every blob back to 16 healthy pieces on
+                                          live nodes within the zone limit); --wait prints progress and
+                                          exits 0 once done, 1 if it cannot be reached
+  shardgate admin drain ID [--wait]       move every piece off a shard-store, then mark it removed
+  shardgate admin activate ID             cancel a drain, or bring a removed shard-store back
+  shardgate admin join ID URL             add a shard-store (its zone and capacity come from its /status)
+  shardgate admin audit [--node ID] [--json]
+                                          challenge every shard-store (or one) now and show each one's
+                                          outcome, score and state; exits 1 if any failed
+  shardgate admin snapshot                take a metadata snapshot onto the shard-stores now
+  shardgate admin scrub                   check every stored piece against its checksums and root now;
+                                          damaged and missing ones are queued for repair
+  shardgate admin verify-reports URL [--json]
+                                          fetch the public report log (URL: the gateway or its
+                                          /_shardgate/reports) and check every signature and the chain
+                                          offline; exits 1 on a tampered, missing or reordered entry
+  shardgate admin recover [--data DIR] [--force]
+                                          with the gateway stopped: rebuild its data folder (metadata,
+                                          signing key) from the last snapshot on the shard-stores; needs
+                                          SHARDGATE_SHARD_STORES and the master key (SHARDGATE_MASTER_KEY
+                                          or SHARDGATE_MASTER_KEY_FILE); lists writes after the snapshot
+
+Connection (same variables as the gateway):
+  SHARDGATE_ENDPOINT      the gateway URL (default http://127.0.0.1:$SHARDGATE_PORT, port 9000)
+  SHARDGATE_ROOT_USER / SHARDGATE_ROOT_PASSWORD
+                          root credentials; when unset, read from
+                          $SHARDGATE_DATA_DIR/gateway/root-credentials.json or $SHARDGATE_DATA_DIR/root-credentials.json
+                          (SHARDGATE_DATA_DIR defaults to ./data)
+  SHARDGATE_REGION        region to sign for (default us-east-1)`;
+
+/** A failure the user can act on: printed as one line, exit code as given. */
+export class AdminCliError extends Error {
+  code = 'ERR_ADMIN_CLI';
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+    this.name = 'AdminCliError';
+  }
+}
+
+export interface AdminTarget {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+}
+
+/** Where the gateway is and how to sign for it, from the gateway's own environment variables. */
+export function adminTarget(env: NodeJS.ProcessEnv): AdminTarget {
+  const endpoint = (env.SHARDGATE_ENDPOINT || `http://127.0.0.1:${env.SHARDGATE_PORT || '9000'}`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+$/.test(endpoint)) throw new AdminCliError(`SHARDGATE_ENDPOINT must be http(s)://host:port, got "${endpoint}"`, 2);
+  const region = env.SHARDGATE_REGION || 'us-east-1';
+  if (env.SHARDGATE_ROOT_USER || env.SHARDGATE_ROOT_PASSWORD) {
+    if (!env.SHARDGATE_ROOT_USER || !env.SHARDGATE_ROOT_PASSWORD) throw new AdminCliError('set both SHARDGATE_ROOT_USER and SHARDGATE_ROOT_PASSWORD, or neither', 2);
+    return { endpoint, region, accessKeyId: env.SHARDGATE_ROOT_USER, secretAccessKey: env.SHARDGATE_ROOT_PASSWORD };
+  }
+  const dataDir = resolve(env.SHARDGATE_DATA_DIR || './data');
+  const files = [join(dataDir, 'gateway', 'root-credentials.json'), join(dataDir, 'root-credentials.json')];
+  const file = files.find((f) => existsSync(f));
+  if (!file) {
+    throw new AdminCliError(`no admin credentials: set SHARDGATE_ROOT_USER and SHARDGATE_ROOT_PASSWORD, or SHARDGATE_DATA_DIR to the gateway's data folder (looked for ${files.join(' and ')})`, 2);
+  }
+  let creds: { accessKeyId?: unknown; secretAccessKey?: unknown };
+  try {
+    creds = JSON.parse(readFileSync(file, 'utf8')) as typeof creds;
+  } catch (err) {
+    throw new AdminCliError(`cannot read ${file}: ${(err as Error).message}`, 2);
+  }
+  if (typeof creds.accessKeyId !== 'string' || typeof creds.secretAccessKey !== 'string') throw new AdminCliError(`${file} has no accessKeyId/secretAccessKey`, 2);
+  return { endpoint, region, accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey };
+}
+
+/** One SigV4-signed JSON request to the admin API. */
+export async function adminRequest<T>(t: AdminTarget, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const url = new URL(ADMIN_PREFIX + path, t.endpoint);
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const req: aws4.Request = {
+    host: url.host, path: url.pathname + url.search, method, service: 's3', region: t.region,
+    headers: text === undefined ? {} : { 'content-type': 'application/json' }, body: text,
+  };
+  aws4.sign(req, { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey });
+  // fetch derives these two from the URL and the body, with the same values that were signed.
+  const headers = { ...(req.headers as Record<string, string>) };
+  delete headers.Host;
+  delete headers['Content-Length'];
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers, body: text, signal: AbortSignal.timeout(60_000) });
+  } catch (err) {
+    throw new AdminCliError(`cannot reach the gateway at ${t.endpoint} (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}): is it running? Set SHARDGATE_ENDPOINT or SHARDGATE_PORT to its address`);
+  }
+  const answer = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(answer);
+  } catch {
+    throw new AdminCliError(`${t.endpoint} answered HTTP ${res.status} without JSON: is SHARDGATE_ENDPOINT a shardgate gateway?`);
+  }
+  if (!res.ok) {
+    const e = (json as { error?: { code?: string; message?: string } }).error;
+    if (res.status === 401 || res.status === 403) {
+      throw new AdminCliError(`the gateway refused the credentials (${e?.message ?? res.status}): set SHARDGATE_ROOT_USER/SHARDGATE_ROOT_PASSWORD to its root credentials`);
+    }
+    throw new AdminCliError(`${e?.code ?? `HTTP ${res.status}`}: ${e?.message ?? answer}`);
+  }
+  return json as T;
+}
+
+export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: {
+      json: { type: 'boolean' }, wait: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      node: { type: 'string' }, data: { type: 'string' }, force: { type: 'boolean' },
+    },
+  });
+  const [cmd, ...args] = positionals;
+  if (values.help || cmd === undefined || cmd === 'help') return void console.log(HELP);
+  // These two never talk to a running gateway's admin API.
+  if (cmd === 'verify-reports') return verifyReports(args[0], Boolean(values.json));
+  if (cmd === 'recover') return recover(env, values.data, Boolean(values.force), Boolean(values.json));
+  const t = adminTarget(env);
+  switch (cmd) {
+    case 'audit': return audit(t, values.node, Boolean(values.json));
+    case 'scrub': {
+      console.log('scrubbing every stored piece…');
+      const { stats } = await adminRequest<{ stats: { piecesChecked: number; piecesBad: number; bytesRead: number } }>(t, 'POST', '/scrub', {});
+      return void console.log(`checked ${stats.piecesChecked} pieces (${bytes(stats.bytesRead)} read) since the gateway started; ${stats.piecesBad} damaged or missing, queued for repair`);
+    }
+    case 'snapshot': {
+      const { snapshot } = await adminRequest<{ snapshot: { seq: number; size: number; manifests: number; ms: number } }>(t, 'POST', '/snapshot', {});
+      return void console.log(`snapshot ${snapshot.seq}: ${bytes(snapshot.size)} of metadata on the shard-stores, manifest on ${snapshot.manifests} stores (${snapshot.ms} ms)`);
+    }
+    case 'nodes': return listNodes(t, Boolean(values.json));
+    case 'repair': return repair(t, Boolean(values.wait), Boolean(values.json));
+    case 'drain': return setState(t, needId(args, 'drain'), 'draining', Boolean(values.wait));
+    case 'activate': return setState(t, needId(args, 'activate'), 'active', false);
+    case 'join': {
+      const [id, url] = args;
+      if (!id || !url) throw new AdminCliError('usage: shardgate admin join ID URL (e.g. ss16 http://10.0.0.30:7000)', 2);
+      const { node } = await adminRequest<{ node: NodeView }>(t, 'POST', '/nodes', { id, url });
+      return void console.log(`${node.id} joined: zone ${node.zone}, ${node.state}`);
+    }
+    default:
+      throw new AdminCliError(`unknown admin command "${cmd}"\n\n${HELP}`, 2);
+  }
+}
+
+async function audit(t: AdminTarget, node: string | undefined, json: boolean): Promise<void> {
+  if (!json) console.log(node ? `auditing ${node}…` : 'auditing every shard-store…');
+  const { results } = await adminRequest<{ results: NodeAuditResult[] }>(t, 'POST', '/audit', node ? { node } : {});
+  if (json) console.log(JSON.stringify(results, null, 2));
+  else {
+    const rows = results.map((r) => [
+      r.nodeId, r.zone, r.challenged === 0 ? 'nothing to audit' : r.passed ? 'pass' : 'FAIL',
+      AUDIT_OUTCOMES.filter((o) => r.outcomes[o]).map((o) => `${o}=${r.outcomes[o]}`).join(' ') || '-',
+      `${r.scoreBefore.toFixed(2)}→${r.score.toFixed(2)}`, r.state === r.stateBefore ? r.state : `${r.stateBefore}→${r.state}`, r.detail ?? '',
+    ]);
+    console.log(table(['ID', 'ZONE', 'RESULT', 'CHALLENGES', 'SCORE', 'STATE', 'FIRST FAILURE'], rows));
+  }
+  const failed = results.filter((r) => !r.passed);
+  if (failed.length) throw new AdminCliError(`${failed.length} shard-store(s) failed the audit: ${failed.map((r) => r.nodeId).join(', ')}`);
+}
+
+async function verifyReports(url: string | undefined, json: boolean): Promise<void> {
+  if (!url) throw new AdminCliError('usage: shardgate admin verify-reports URL (the gateway, e.g. http://127.0.0.1:9000, or its /_shardgate/reports)', 2);
+  let log;
+  try {
+    log = await fetchReportLog(url);
+  } catch (err) {
+    throw new AdminCliError(`cannot fetch the report log from ${url}: ${(err as Error).message}`);
+  }
+  const v = await verifyReportLog(log.entries, log.jwk);
+  if (json) console.log(JSON.stringify({ ok: v.ok, entries: log.entries.length, errors: v.errors, reports: v.reports }, null, 2));
+  else {
+    console.log(`${log.entries.length} entries from ${log.logUrl}, key ${log.keyUrl} (kid ${log.jwk.kid ?? '-'})`);
+    const failing = v.reports.filter((r) => r.audits.wrong + r.audits.missing + r.audits.timeout + r.audits.error > 0 || r.uptime.ratio < 1);
+    for (const r of failing) {
+      console.log(`  #${r.seq} ${r.node} ${new Date(r.periodStart).toISOString()}…${new Date(r.periodEnd).toISOString()}: ` +
+        `audits pass=${r.audits.pass} wrong=${r.audits.wrong} missing=${r.audits.missing} timeout=${r.audits.timeout} error=${r.audits.error}, ` +
+        `uptime ${(r.uptime.ratio * 100).toFixed(1)}%, score ${r.score}, ${r.state}`);
+    }
+  }
+  if (!v.ok) {
+    for (const e of v.errors) console.error(`  ${e}`);
+    throw new AdminCliError(`the report log does NOT verify: ${v.errors.length} problem(s); do not trust it`);
+  }
+  if (!json) console.log(`report log verifies: ${v.reports.length} signed entries, chain intact, in order`);
+}
+
+async function recover(env: NodeJS.ProcessEnv, dataFlag: string | undefined, force: boolean, json: boolean): Promise<void> {
+  const dataDir = resolve(dataFlag ?? env.SHARDGATE_DATA_DIR ?? './data');
+  const stores = parseShardStores(env.SHARDGATE_SHARD_STORES);
+  if (!env.SHARDGATE_MASTER_KEY && !env.SHARDGATE_MASTER_KEY_FILE) {
+    throw new AdminCliError('recover needs the master key: set SHARDGATE_MASTER_KEY or SHARDGATE_MASTER_KEY_FILE (the backup you kept)', 2);
+  }
+  const master = loadMasterKey(dataDir, env);
+  const report = await recoverGateway({ dataDir, stores, masterKey: master.key, force, log: json ? undefined : (l) => console.log(l) })
+    .catch((err: unknown) => {
+      if ((err as { code?: string }).code === 'ERR_RECOVERY') throw new AdminCliError((err as Error).message);
+      throw err;
+    });
+  if (json) return void console.log(JSON.stringify(report, null, 2));
+  console.log(`recovered snapshot ${report.snapshot.seq} of ${report.snapshot.createdAt} into ${report.dataDir}`);
+  if (report.atRisk.blobs.length) {
+    console.log(`AT RISK: ${report.atRisk.blobs.length} blob(s) (${report.atRisk.shardFiles} shard files) on the stores were written after the snapshot` +
+      ' (or were about to be deleted); their objects are not in the recovered metadata:');
+    for (const b of report.atRisk.blobs.slice(0, 50)) console.log(`  ${b}`);
+    if (report.atRisk.blobs.length > 50) console.log(`  … and ${report.atRisk.blobs.length - 50} more (--json lists all)`);
+  } else {
+    console.log('nothing on the stores is newer than the snapshot');
+  }
+  console.log(`start the gateway on ${report.dataDir} with the same master key and SHARDGATE_SHARD_STORES`);
+}
+
+function needId(args: string[], cmd: string): string {
+  if (!args[0]) throw new AdminCliError(`usage: shardgate admin ${cmd} ID (ids are listed by \`shardgate admin nodes\`)`, 2);
+  return args[0];
+}
+
+async function listNodes(t: AdminTarget, json: boolean): Promise<void> {
+  const { nodes } = await adminRequest<{ nodes: NodeView[] }>(t, 'GET', '/nodes');
+  // The audit standing comes from the audit endpoint; a gateway without it still lists its nodes.
+  const audits = new Map<string, NodeAuditView>();
+  try {
+    for (const a of (await adminRequest<{ nodes: NodeAuditView[] }>(t, 'GET', '/audit')).nodes) audits.set(a.id, a);
+  } catch {
+    // older gateway: no audit column
+  }
+  const withAudit = nodes.map((n) => ({ ...n, lastAudit: audits.get(n.id)?.lastAudit ?? null }));
+  if (json) return void console.log(JSON.stringify(withAudit, null, 2));
+  const rows = withAudit.map((n) => [
+    n.id, n.state, n.zone, n.freeBytes === null ? '-' : bytes(n.freeBytes), n.score.toFixed(2), String(n.piecesHeld),
+    n.lastSeen ? ago(n.lastSeen) : 'never', n.lastAudit ? `${n.lastAudit.outcome} ${ago(n.lastAudit.at)}` : 'never', n.url,
+  ]);
+  console.log(table(['ID', 'STATE', 'ZONE', 'FREE', 'SCORE', 'PIECES', 'LAST SEEN', 'LAST AUDIT', 'URL'], rows));
+}
+
+interface RepairStatus {
+  job: RepairJobView | null;
+  backlog: Backlog;
+  queuedPieces: number;
+}
+
+async function repair(t: AdminTarget, wait: boolean, json: boolean): Promise<void> {
+  const { job } = await adminRequest<{ job: RepairJobView }>(t, 'POST', '/repair', { full: true });
+  if (!wait) {
+    const st = await adminRequest<RepairStatus>(t, 'GET', '/repair');
+    if (json) return void console.log(JSON.stringify(st, null, 2));
+    console.log(`repair job ${job.id} started: ${st.backlog.degraded} of ${st.backlog.blobs} blobs short of 16 healthy pieces; follow with \`shardgate admin repair --wait\``);
+    return;
+  }
+  let last = '';
+  for (;;) {
+    const cur = (await adminRequest<{ job: RepairJobView }>(t, 'GET', `/repair/jobs/${job.id}`)).job;
+    const line = progress(cur);
+    if (line !== last && !json) console.log(line);
+    last = line;
+    if (cur.state !== 'running') {
+      if (json) console.log(JSON.stringify(cur, null, 2));
+      if (cur.state === 'complete') {
+        if (!json) console.log(`repair complete: ${cur.message ?? ''}`);
+        return;
+      }
+      throw new AdminCliError(`repair cannot complete: ${cur.message ?? 'see the gateway log'}`);
+    }
+    await sleep(1_000);
+  }
+}
+
+function progress(j: RepairJobView): string {
+  return `job ${j.id} pass ${j.pass}: checked ${j.blobsChecked}/${j.blobsTotal} blobs, repaired ${j.blobsRepaired}` +
+    ` (${j.piecesRebuilt} pieces), ${bytes(j.bytesRead + j.bytesWritten)} moved at ${bytes(j.bytesPerSecond)}/s` +
+    (j.blobsFailed ? `, ${j.blobsFailed} failed` : '');
+}
+
+async function setState(t: AdminTarget, id: string, state: 'draining' | 'active', wait: boolean): Promise<void> {
+  const { message } = await adminRequest<{ message: string }>(t, 'POST', `/nodes/${encodeURIComponent(id)}/state`, { state });
+  console.log(message);
+  if (!wait) return;
+  let last = -1;
+  for (;;) {
+    const { node } = await adminRequest<{ node: NodeView }>(t, 'GET', `/nodes/${encodeURIComponent(id)}`);
+    if (node.state === 'removed') return void console.log(`${id} is drained and removed`);
+    if (node.state !== 'draining') throw new AdminCliError(`${id} is ${node.state} now: the drain was cancelled`);
+    if (node.piecesHeld !== last) console.log(`${id}: ${node.piecesHeld} pieces left`);
+    last = node.piecesHeld;
+    await sleep(1_000);
+  }
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+function ago(isoTime: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(isoTime)) / 1000));
+  return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+/** `shardgate admin ...`: errors the user can act on are one line on stderr and an exit code. */
+export async function runAdminCli(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  try {
+    await runAdmin(argv, env);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (err instanceof AdminCliError) {
+      console.error(`shardgate admin: ${err.message}`);
+      process.exitCode = err.exitCode;
+    } else if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      console.error(`shardgate admin: ${(err as Error).message}`);
+      process.exitCode = 2;
+    } else {
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,111 @@
+import type { NodeInfo, NodeState } from '../meta/nodes.js';
+import type { AdminContext, AdminRoute } from './context.js';
+import { AdminError } from './errors.js';
+
+/** A node as `GET /nodes` shows it. */
+export interface NodeView {
+  id: string;
+  url: string;
+  zone: string;
+  state: NodeState;
+  stateSince: string | null;
+  stateReason: string | null;
+  score: number;
+  capacityBytes: number | null;
+  freeBytes: number | null;
+  lastSeen: string | null;
+  /** Pieces of live and in-flight blobs placed on the node. */
+  piecesHeld: number;
+  /** Status probes failed in a row (0 when it answers). */
+  failedProbes: number;
+}
+
+const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+
+export function nodeView(n: NodeInfo, held: ReadonlyMap<string, number>, ctx: AdminContext): NodeView {
+  return {
+    id: n.id, url: n.url, zone: n.zone, state: n.state, stateSince: iso(n.stateSince), stateReason: n.stateReason, score: n.score,
+    capacityBytes: n.capacity, freeBytes: n.freeBytes, lastSeen: iso(n.lastSeen), piecesHeld: held.get(n.id) ?? 0,
+    failedProbes: ctx.monitor.consecutiveFailures(n.id),
+  };
+}
+
+function nodeOf(ctx: AdminContext, id: string | undefined): NodeInfo {
+  const n = id === undefined ? undefined : ctx.nodes.get(id);
+  if (!n) throw new AdminError(404, 'NoSuchNode', `no shard-store "${id}"; \`shardgate admin nodes\` lists them`);
+  return n;
+}
+
+/** States an operator may ask for; offline and suspect are what the gateway observes. */
+const SETTABLE = new Set<string>(['active', 'draining', 'removed']);
+
+function changeState(ctx: AdminContext, n: NodeInfo, to: string): string {
+  if (!SETTABLE.has(to)) {
+    throw new AdminError(400, 'InvalidRequest', `state must be one of active, draining, removed (offline and suspect are set by the gateway), got "${to}"`);
+  }
+  if (to === n.state) return `${n.id} is already ${to}`;
+  if (to === 'draining') {
+    if (n.state === 'removed') throw new AdminError(409, 'InvalidStateChange', `${n.id} is removed; make it active first`);
+    ctx.nodes.setState(n.id, 'draining', 'drain requested by an admin');
+    const job = ctx.repair.request('drain');
+    return `${n.id} is draining: its ${ctx.nodes.piecesHeld().get(n.id) ?? 0} pieces move to other nodes (repair job ${job.id}), then it is removed`;
+  }
+  if (to === 'removed') {
+    if (ctx.nodes.holdsPieces(n.id)) {
+      throw new AdminError(409, 'InvalidStateChange', `${n.id} still holds pieces; drain it first (shardgate admin drain ${n.id}) and it is removed when empty`);
+    }
+    ctx.nodes.setState(n.id, 'removed', 'removed by an admin');
+    return `${n.id} is removed`;
+  }
+  ctx.nodes.setState(n.id, 'active', `made active by an admin (was ${n.state})`);
+  void ctx.monitor.probe(n.id);
+  return `${n.id} is active`;
+}
+
+const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+export const nodeRoutes: AdminRoute[] = [
+  {
+    method: 'GET', path: '/nodes', name: 'ListNodes',
+    handle: (_req, ctx) => {
+      const held = ctx.nodes.piecesHeld();
+      return { body: { nodes: ctx.nodes.list().map((n) => nodeView(n, held, ctx)) } };
+    },
+  },
+  {
+    method: 'GET', path: '/nodes/:id', name: 'GetNode',
+    handle: (req, ctx) => ({ body: { node: nodeView(nodeOf(ctx, req.params.id), ctx.nodes.piecesHeld(), ctx) } }),
+  },
+  {
+    // A shard-store joins: the gateway asks its /status for its zone and capacity.
+    method: 'POST', path: '/nodes', name: 'JoinNode',
+    handle: async (req, ctx) => {
+      const { id, url } = (req.body ?? {}) as { id?: unknown; url?: unknown };
+      if (typeof id !== 'string' || !ID_RE.test(id)) throw new AdminError(400, 'InvalidRequest', 'body must be {"id": "ss16", "url": "http://host:port"}');
+      if (typeof url !== 'string' || !/^https?:\/\/[^/]+$/.test(url.replace(/\/+$/, ''))) {
+        throw new AdminError(400, 'InvalidRequest', `url must be http(s)://host:port, got ${JSON.stringify(url)}`);
+      }
+      const address = url.replace(/\/+$/, '');
+      const known = ctx.nodes.get(id);
+      // A new node starts offline: placement ignores it until its first /status answer.
+      ctx.nodes.join(id, address, known?.zone ?? 'zone-1');
+      ctx.registerNode({ id, url: address, zone: known?.zone ?? 'zone-1' });
+      if (!(await ctx.monitor.probe(id))) {
+        throw new AdminError(502, 'NodeUnreachable', `${id} at ${address} does not answer /status yet; it stays offline until it does (start it with --trusted-key set to this gateway's public key)`);
+      }
+      const joined = nodeOf(ctx, id);
+      ctx.registerNode({ id, url: joined.url, zone: joined.zone });
+      return { status: 201, body: { node: nodeView(joined, ctx.nodes.piecesHeld(), ctx) } };
+    },
+  },
+  {
+    method: 'POST', path: '/nodes/:id/state', name: 'SetNodeState',
+    handle: (req, ctx) => {
+      const n = nodeOf(ctx, req.params.id);
+      const { state } = (req.body ?? {}) as { state?: unknown };
+      if (typeof state !== 'string') throw new AdminError(400, 'InvalidRequest', 'body must be {"state": "draining" | "active" | "removed"}');
+      const message = changeState(ctx, n, state);
+      return { body: { message, node: nodeView(nodeOf(ctx, n.id), ctx.nodes.piecesHeld(), ctx) } };
+    },
+  },
+];

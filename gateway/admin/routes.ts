@@ -1,0 +1,7 @@
+import { auditRoutes } from '../audit/admin-routes.js';
+import type { AdminRoute } from './context.js';
+import { nodeRoutes } from './nodes.js';
+import { repairRoutes } from './repair.js';
+
+/** Every admin endpoint, one family per file. */
+export const ADMIN_ROUTES: readonly AdminRoute[] = [...nodeRoutes, ...repairRoutes, ...auditRoutes];

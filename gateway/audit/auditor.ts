@@ -1,0 +1,135 @@
+import type { NodeInfo, NodeStore } from '../meta/nodes.js';
+import type { MetaStore } from '../meta/store.js';
+import type { Counter } from '../metrics.js';
+import { shardId } from '../pipeline/shard-io.js';
+import type { TokenMinter } from '../shards/tokens.js';
+import { challengePiece, type ChallengeVerdict } from './challenge.js';
+import type { TrustConfig } from './config.js';
+import type { AuditOutcome, AuditStore } from './store.js';
+
+/** One node's audit round, as the admin API and CLI show it. */
+export interface NodeAuditResult {
+  nodeId: string;
+  zone: string;
+  /** Shard files challenged, and how each answered. */
+  challenged: number;
+  outcomes: Record<AuditOutcome, number>;
+  passed: boolean;
+  scoreBefore: number;
+  score: number;
+  stateBefore: NodeInfo['state'];
+  state: NodeInfo['state'];
+  /** First failure, for the operator. */
+  detail: string | null;
+}
+
+export interface AuditorHooks {
+  /** A node's score fell below the lost threshold: its pieces must move (the repair worker). */
+  onLost?(nodeId: string): void;
+  log?(line: string): void;
+  results?: Counter;
+}
+
+/** Nodes an audit round challenges: those expected to hold pieces and answer. */
+const AUDITED = new Set<NodeInfo['state']>(['active', 'suspect', 'offline']);
+
+/**
+ * Challenges nodes for random records of pieces they should hold and keeps their score:
+ * an exponential average of passed rounds. Below `suspectBelow` a node is suspect (placement
+ * and repair prefer others); below `lostBelow` it is treated as lost: it is set draining,
+ * so repair rebuilds its pieces elsewhere from the other holders and then removes it.
+ * Missing and wrong pieces are queued for repair right away.
+ */
+export class Auditor {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<NodeAuditResult[]> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly meta: MetaStore,
+    private readonly nodes: NodeStore,
+    private readonly store: AuditStore,
+    private readonly minter: TokenMinter,
+    private readonly cfg: TrustConfig,
+    private readonly hooks: AuditorHooks = {},
+  ) {}
+
+  start(): void {
+    if (this.cfg.auditIntervalMs <= 0) return;
+    this.timer = setInterval(() => void this.auditAll().catch((err: unknown) => this.hooks.log?.(`audit: ${(err as Error).message}`)), this.cfg.auditIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One round over every audited node (or one node); concurrent requests share a running round. */
+  auditAll(opts: { node?: string } = {}): Promise<NodeAuditResult[]> {
+    if (opts.node !== undefined) return this.auditNode(opts.node).then((r) => (r ? [r] : []));
+    this.running ??= (async () => {
+      const list = this.nodes.list().filter((n) => AUDITED.has(n.state));
+      const out = await Promise.all(list.map((n) => this.auditNode(n.id)));
+      return out.filter((r): r is NodeAuditResult => r !== undefined);
+    })().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  /** Challenge one node now; undefined when the node is unknown or holds nothing to audit. */
+  async auditNode(id: string): Promise<NodeAuditResult | undefined> {
+    const node = this.nodes.get(id);
+    if (!node || this.stopped) return undefined;
+    const targets = this.store.sampleOn(id, this.cfg.auditPieces);
+    const outcomes: Record<AuditOutcome, number> = { pass: 0, wrong: 0, missing: 0, timeout: 0, error: 0 };
+    let detail: string | null = null;
+    const verdicts = await Promise.all(targets.map(async (t): Promise<ChallengeVerdict> => {
+      const v = await challengePiece(node, t, this.cfg.auditRecords, this.minter, this.cfg.auditTimeoutMs);
+      this.store.record(id, shardId(t.blobId, t.piece), v.outcome, v.detail);
+      this.hooks.results?.inc({ node: id, outcome: v.outcome });
+      if (v.outcome === 'wrong' || v.outcome === 'missing') {
+        // The piece is gone or damaged whatever the node's fate: rebuild it from the others.
+        this.meta.queueRepair([{ blobId: t.blobId, piece: t.piece, reason: `audit: ${v.detail ?? v.outcome}` }]);
+      }
+      return v;
+    }));
+    for (const v of verdicts) {
+      outcomes[v.outcome]++;
+      detail ??= v.detail;
+    }
+    if (!targets.length) {
+      return { nodeId: id, zone: node.zone, challenged: 0, outcomes, passed: true, scoreBefore: node.score, score: node.score, stateBefore: node.state, state: node.state, detail: null };
+    }
+    const passed = outcomes.pass === targets.length;
+    const score = round(node.score * (1 - this.cfg.scoreAlpha) + (passed ? this.cfg.scoreAlpha : 0));
+    this.store.setScore(id, score);
+    const state = this.applyScore(node, score, detail);
+    return { nodeId: id, zone: node.zone, challenged: targets.length, outcomes, passed, scoreBefore: node.score, score, stateBefore: node.state, state, detail };
+  }
+
+  private applyScore(node: NodeInfo, score: number, detail: string | null): NodeInfo['state'] {
+    // Offline, draining and removed nodes keep their state: the monitor and the operator own those.
+    if (node.state !== 'active' && node.state !== 'suspect') return node.state;
+    if (score < this.cfg.lostBelow) {
+      this.nodes.setState(node.id, 'draining', `failed audits (score ${score}): treated as lost, its pieces move away; last failure: ${detail ?? '-'}`);
+      this.hooks.log?.(`shard-store ${node.id} failed its audits (score ${score}): treated as lost, moving its pieces`);
+      this.hooks.onLost?.(node.id);
+      return 'draining';
+    }
+    if (score < this.cfg.suspectBelow && node.state === 'active') {
+      this.nodes.setState(node.id, 'suspect', `failed an audit (score ${score}): ${detail ?? '-'}`);
+      this.hooks.log?.(`shard-store ${node.id} is suspect: ${detail ?? ''}`);
+      return 'suspect';
+    }
+    if (score >= this.cfg.suspectBelow && node.state === 'suspect') {
+      this.nodes.setState(node.id, 'active', `passes audits again (score ${score})`);
+      return 'active';
+    }
+    return node.state;
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 10_000) / 10_000;
+}

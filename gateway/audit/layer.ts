@@ -1,0 +1,97 @@
+import type Koa from 'koa';
+import type { AdminContext } from '../admin/context.js';
+import { NodeStore } from '../meta/nodes.js';
+import type { Metrics } from '../metrics.js';
+import type { PipelineContext } from '../pipeline/context.js';
+import type { NodeMonitor } from '../repair/node-monitor.js';
+import type { RepairWorker } from '../repair/worker.js';
+import { reportRoutes } from '../reports/http.js';
+import { ReportLog } from '../reports/log.js';
+import { ReportPublisher } from '../reports/publisher.js';
+import type { RootCredentials } from '../secrets.js';
+import type { GatewayKey } from '../shards/keys.js';
+import { TokenMinter } from '../shards/tokens.js';
+import { Snapshotter } from '../snapshot/snapshotter.js';
+import { Auditor } from './auditor.js';
+import { trustConfig, type TrustConfig } from './config.js';
+import { Scrubber } from './scrub.js';
+import { auditStoreFor, type AuditStore } from './store.js';
+
+/** The second half of the trust layer: audits, scrub, signed reports, metadata snapshots. */
+export interface AuditLayer {
+  config: TrustConfig;
+  store: AuditStore;
+  auditor: Auditor;
+  scrubber: Scrubber;
+  reports: ReportLog;
+  publisher: ReportPublisher;
+  snapshotter: Snapshotter;
+  /** The public report log and its key (mounted before the admin API). */
+  publicRoutes: Koa.Middleware;
+  close(): Promise<void>;
+}
+
+export interface AuditLayerOptions {
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  signingKey: GatewayKey;
+  rootCredentials: RootCredentials;
+  monitor?: NodeMonitor;
+  repair?: RepairWorker;
+  metrics?: Metrics;
+  log?: (line: string) => void;
+}
+
+/** Start audits, scrub, report publishing and snapshots; stop them with close(). */
+export function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOptions): AuditLayer {
+  const config = trustConfig(opts.env);
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const nodes = new NodeStore(ctx.meta.db);
+  const store = auditStoreFor(ctx.meta.db);
+  store.dropStaleRoots();
+  const minter = new TokenMinter(opts.signingKey);
+  const results = opts.metrics?.counter('shardgate_audit_results_total', 'Audit challenges by node and outcome (pass, wrong, missing, timeout, error).');
+  const scrubBad = opts.metrics?.counter('shardgate_scrub_bad_pieces_total', 'Pieces the scrub found damaged or missing, by node.');
+  const auditor = new Auditor(ctx.meta, nodes, store, minter, config, {
+    results, log,
+    onLost: () => opts.repair?.request('drain'),
+  });
+  const scrubber = new Scrubber(ctx.meta, nodes, store, ctx.io, config.scrubRate, config.scrubIntervalMs, { bad: scrubBad, log });
+  const reports = new ReportLog(ctx.meta.db, opts.signingKey);
+  const publisher = new ReportPublisher(nodes, store, opts.monitor, reports, config.reportPeriodMs);
+  const snapshotter = new Snapshotter(ctx, nodes, minter, {
+    dataDir: opts.dataDir, intervalMs: config.snapshotIntervalMs, kept: config.snapshotsKept, rootCredentials: opts.rootCredentials, log,
+  });
+  opts.metrics?.collect(() => [
+    { name: 'shardgate_report_log_entries', help: 'Entries in the signed report log.', type: 'gauge', samples: [{ value: reports.size() }] },
+    { name: 'shardgate_scrub_pieces_checked_total', help: 'Pieces the scrub has checked since the gateway started.', type: 'counter', samples: [{ value: scrubber.stats.piecesChecked }] },
+  ]);
+  auditor.start();
+  scrubber.start();
+  publisher.start();
+  snapshotter.start();
+  return {
+    config, store, auditor, scrubber, reports, publisher, snapshotter,
+    publicRoutes: reportRoutes(reports, opts.signingKey.publicJwk),
+    close: async () => {
+      await auditor.stop();
+      await scrubber.stop();
+      await publisher.stop();
+      await snapshotter.stop();
+    },
+  };
+}
+
+const layers = new WeakMap<AdminContext, AuditLayer>();
+
+/**
+ * Admin handlers get an AdminContext, which the first half of the trust layer defines; the
+ * audit layer is attached to it here rather than by widening that interface.
+ */
+export function attachAuditLayer(admin: AdminContext, layer: AuditLayer): void {
+  layers.set(admin, layer);
+}
+
+export function auditLayerOf(admin: AdminContext): AuditLayer | undefined {
+  return layers.get(admin);
+}

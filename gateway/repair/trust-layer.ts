@@ -1,0 +1,61 @@
+import type { AdminContext } from '../admin/context.js';
+import { NodeStore } from '../meta/nodes.js';
+import { RepairStore } from '../meta/repair.js';
+import { Metrics } from '../metrics.js';
+import type { PipelineContext } from '../pipeline/context.js';
+import type { RootCredentials } from '../secrets.js';
+import { ShardClient, type ShardNode } from '../shards/client.js';
+import type { GatewayKey } from '../shards/keys.js';
+import { TokenMinter } from '../shards/tokens.js';
+import { repairConfig } from './config.js';
+import { DEFAULT_MONITOR_OPTIONS, NodeMonitor, ObservedHealth } from './node-monitor.js';
+import { RepairWorker } from './worker.js';
+
+export interface TrustLayer {
+  admin: AdminContext;
+  metrics: Metrics;
+  monitor: NodeMonitor;
+  repair: RepairWorker;
+  close(): Promise<void>;
+}
+
+/**
+ * The background side of the gateway: node monitoring, the repair worker and metrics, and
+ * the context the admin API works with. Started after the pipeline, stopped before it.
+ */
+export function startTrustLayer(ctx: PipelineContext, opts: {
+  signingKey: GatewayKey;
+  rootCredentials: RootCredentials;
+  env: NodeJS.ProcessEnv;
+  registerNode: (node: ShardNode) => void;
+}): TrustLayer {
+  const cfg = repairConfig(opts.env);
+  const nodes = new NodeStore(ctx.meta.db);
+  const repairs = new RepairStore(ctx.meta.db);
+  const metrics = new Metrics();
+  // Its own small pools: status probes and HEAD checks never queue behind uploads.
+  const client = new ShardClient({ minter: new TokenMinter(opts.signingKey), connections: 2 });
+  let repair: RepairWorker | undefined;
+  const monitor = new NodeMonitor(ctx.meta, nodes, repairs, client, DEFAULT_MONITOR_OPTIONS, {
+    onOffline: () => repair?.nodeOffline(),
+    log: (line) => console.log(line),
+  });
+  repair = new RepairWorker(ctx, nodes, repairs, monitor, cfg, metrics);
+  monitor.start(ctx.health instanceof ObservedHealth ? ctx.health : undefined);
+  // The first round learns who is up before the first scheduled pass can count on it.
+  void monitor.probeAll().catch(() => undefined);
+  repair.start();
+  const admin: AdminContext = {
+    rootCredentials: opts.rootCredentials, meta: ctx.meta, nodes, monitor, repair, metrics,
+    metricsToken: opts.env.SHARDGATE_METRICS_TOKEN || undefined, registerNode: opts.registerNode,
+  };
+  const worker = repair;
+  return {
+    admin, metrics, monitor, repair: worker,
+    close: async () => {
+      await worker.stop();
+      await monitor.stop();
+      await client.close();
+    },
+  };
+}

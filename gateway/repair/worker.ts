@@ -1,0 +1,358 @@
+import { K, N } from '../../codec/erasure.js';
+import type { NodeStore } from '../meta/nodes.js';
+import type { LiveBlobRef, RepairJobRow, RepairStore, RepairTrigger } from '../meta/repair.js';
+import type { Counter, GaugeFamily, Metrics } from '../metrics.js';
+import type { PipelineContext } from '../pipeline/context.js';
+import type { RepairConfig } from './config.js';
+import { RateLimiter } from './limiter.js';
+import type { NodeMonitor } from './node-monitor.js';
+import { rebuildPieces } from './rebuild.js';
+import { assessBlob, chooseTargets, holdsHealthy, needsRepair, piecesToMove, zoneCap, type RepairNode } from './targets.js';
+
+/** How all live blobs stand right now (one scan over the metadata). */
+export interface Backlog {
+  blobs: number;
+  /** Blobs below the scheduled threshold, or with pieces that must move (draining, misplaced). */
+  belowThreshold: number;
+  /** Blobs with anything short of 16 healthy, well-placed pieces: what a full repair fixes. */
+  degraded: number;
+  /** Blobs with fewer than K readable pieces: they cannot be read or rebuilt now. */
+  unreadable: number;
+  piecesHealthy: number;
+  piecesUnhealthy: number;
+  /** Pieces on draining nodes, still to move. */
+  piecesDraining: number;
+  /** Pieces over their zone's cap. */
+  piecesMisplaced: number;
+  computedAt: number;
+}
+
+/** Why blobs of a pass were left short; turned into the job's message. */
+interface PassTally {
+  moved: number;
+  noNode: number;
+  unreadable: number;
+  failed: number;
+  lastError?: string;
+}
+
+const BACKLOG_TTL_MS = 3_000;
+const ORPHAN_SWEEP_MS = 10_000;
+
+/**
+ * Rebuilds pieces that were lost or must move, in jobs kept in SQLite: a scheduled pass
+ * every `intervalMs` (threshold from the configuration), a full pass on an admin's request
+ * (every blob back to 16 healthy pieces) and a pass after a node starts draining. A job
+ * walks the live blobs in id order and records its cursor, so a restarted gateway resumes
+ * where it stopped. One job runs at a time; a stricter request joins the running one.
+ */
+export class RepairWorker {
+  private readonly limiter: RateLimiter;
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private generation = 0;
+  private backlog: Backlog | undefined;
+  private offlineKick: NodeJS.Timeout | undefined;
+  private readonly piecesCounter: Counter | undefined;
+  private readonly bytesCounter: Counter | undefined;
+  private readonly failCounter: Counter | undefined;
+
+  constructor(
+    private readonly ctx: PipelineContext,
+    private readonly nodes: NodeStore,
+    private readonly repairs: RepairStore,
+    private readonly monitor: NodeMonitor | undefined,
+    private readonly cfg: RepairConfig,
+    metrics?: Metrics,
+    private readonly log: (line: string) => void = (l) => console.log(l),
+  ) {
+    this.limiter = new RateLimiter(cfg.rateBytesPerSec);
+    this.piecesCounter = metrics?.counter('shardgate_repair_pieces_total', 'Pieces rebuilt onto a new node by repair.');
+    this.bytesCounter = metrics?.counter('shardgate_repair_bytes_total', 'Repair traffic to and from shard-stores, by direction.');
+    this.failCounter = metrics?.counter('shardgate_repair_failures_total', 'Blob repairs that failed or could not place every piece.');
+    metrics?.collect(() => this.gauges());
+  }
+
+  get config(): RepairConfig {
+    return this.cfg;
+  }
+
+  /** Resume a job a previous process left running, and start the schedule. */
+  start(): void {
+    if (this.repairs.runningJob()) this.kick();
+    const every = (ms: number, fn: () => void): void => {
+      const t = setInterval(fn, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.cfg.intervalMs, () => this.request('schedule'));
+    every(ORPHAN_SWEEP_MS, () => void this.housekeeping().catch((err: unknown) => this.log(`repair: housekeeping: ${(err as Error).message}`)));
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.offlineKick);
+    this.abort.abort(new Error('gateway stopping'));
+    await this.loop;
+  }
+
+  /** A node went offline: look at its blobs soon, at the scheduled threshold. */
+  nodeOffline(): void {
+    clearTimeout(this.offlineKick);
+    this.offlineKick = setTimeout(() => this.request('schedule'), 1_000);
+    this.offlineKick.unref();
+  }
+
+  /**
+   * Start a job, or join the running one. `full` asks for every blob to be brought back to
+   * 16 healthy pieces within the zone rules, whatever the configured threshold.
+   */
+  request(trigger: RepairTrigger, opts: { full?: boolean } = {}): RepairJobRow {
+    const threshold = opts.full ? N : this.cfg.threshold;
+    const running = this.repairs.runningJob();
+    if (running) {
+      if (running.threshold < threshold || (trigger === 'drain' && running.trigger === 'schedule')) {
+        this.repairs.raiseJob(running.id, Math.max(threshold, running.threshold), trigger === 'schedule' ? running.trigger : trigger);
+        this.generation++;
+      }
+      this.kick();
+      return this.repairs.getJob(running.id)!;
+    }
+    const job = this.repairs.createJob(trigger, threshold);
+    this.kick();
+    return job;
+  }
+
+  /** The running job, else the last one. */
+  currentJob(): RepairJobRow | undefined {
+    return this.repairs.runningJob() ?? this.repairs.lastJob();
+  }
+
+  job(id: number): RepairJobRow | undefined {
+    return this.repairs.getJob(id);
+  }
+
+  /** Wait for the job loop to go idle (tests). */
+  async idle(): Promise<void> {
+    while (this.loop) await this.loop;
+  }
+
+  private kick(): void {
+    this.loop ??= this.runJobs()
+      .catch((err: unknown) => this.log(`repair: ${(err as Error).message}`))
+      .finally(() => (this.loop = undefined));
+  }
+
+  private async runJobs(): Promise<void> {
+    for (let job = this.repairs.runningJob(); job && !this.abort.signal.aborted; job = this.repairs.runningJob()) {
+      await this.runJob(job.id);
+    }
+    if (!this.abort.signal.aborted) await this.housekeeping();
+  }
+
+  private async runJob(id: number): Promise<void> {
+    let gen = this.generation;
+    let tally: PassTally = { moved: 0, noNode: 0, unreadable: 0, failed: 0 };
+    let prepared = this.repairs.getJob(id)!.cursor !== '';
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      const job = this.repairs.getJob(id)!;
+      if (!prepared) {
+        // A full repair must see nodes that died a moment ago as gone, and pieces a
+        // restarted node lost as missing, before it decides what is healthy.
+        if (job.threshold >= N && this.monitor) {
+          await this.monitor.probeAll({ confirm: true });
+          await Promise.all(this.nodes.list().filter((n) => holdsHealthy(n.state)).map(async (n) => {
+            const st = this.monitor!.lastStatus(n.id);
+            if (st && st.pieces < this.nodes.livePiecesOn(n.id)) await this.monitor!.checkPieces(n.id);
+          }));
+        }
+        this.repairs.startPass(id, job.pass, this.repairs.countLive());
+        tally = { moved: 0, noNode: 0, unreadable: 0, failed: 0 };
+        prepared = true;
+        continue;
+      }
+      const batch = this.repairs.liveBlobsAfter(job.cursor, this.cfg.batch);
+      if (!batch.length) {
+        if (this.endPass(job, tally)) return;
+        prepared = false;
+        continue;
+      }
+      const t0 = Date.now();
+      const nodes = this.nodeSnapshot();
+      const queued = this.repairs.queuedPieces({ from: batch[0]!.id, to: batch[batch.length - 1]!.id });
+      await mapLimit(batch, this.cfg.concurrency, (b) => this.repairBlob(job, b, nodes, queued.get(b.id), tally));
+      if (gen !== this.generation) {
+        // A stricter request joined: its pass starts over from the first blob.
+        gen = this.generation;
+        prepared = false;
+        continue;
+      }
+      this.repairs.setCursor(id, batch[batch.length - 1]!.id);
+      this.repairs.bump(id, { blobsChecked: batch.length, activeMs: Date.now() - t0 });
+    }
+  }
+
+  /** True when the job is over; otherwise the next pass is set up. */
+  private endPass(job: RepairJobRow, tally: PassTally): boolean {
+    this.repairs.dropStaleQueue();
+    const backlog = this.assess(true);
+    const left = job.threshold >= N ? backlog.degraded : backlog.belowThreshold;
+    if (left === 0) {
+      this.repairs.finishJob(job.id, 'complete', job.threshold >= N
+        ? `every blob has ${N} healthy pieces within the zone limits`
+        : `no blob below ${job.threshold} healthy pieces`);
+      return true;
+    }
+    if (tally.moved === 0 || job.pass >= this.cfg.maxPasses || this.abort.signal.aborted) {
+      if (this.abort.signal.aborted) return true;
+      const why: string[] = [];
+      if (backlog.unreadable) why.push(`${backlog.unreadable} have fewer than ${K} readable pieces (bring their nodes back)`);
+      if (tally.noNode) why.push(`${tally.noNode} found no eligible node for a piece under the zone rules (add active shard-stores, or zones)`);
+      if (tally.failed) why.push(`${tally.failed} failed to rebuild (last error: ${tally.lastError ?? 'unknown'}; see the gateway log)`);
+      this.repairs.finishJob(job.id, 'incomplete', `${left} of ${backlog.blobs} blobs still short after pass ${job.pass}: ${why.join('; ') || 'no progress'}`);
+      return true;
+    }
+    this.repairs.startPass(job.id, job.pass + 1, this.repairs.countLive());
+    return false;
+  }
+
+  private nodeSnapshot(): RepairNode[] {
+    return this.nodes.list().map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1) }));
+  }
+
+  private async repairBlob(job: RepairJobRow, ref: LiveBlobRef, nodes: RepairNode[], queued: Set<number> | undefined, tally: PassTally): Promise<void> {
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    const a = assessBlob(ref.placement, byId, queued, zoneCap(nodes));
+    if (!needsRepair(a, job.threshold)) return;
+    const lost = new Set(a.lost);
+    if (N - lost.size < K) {
+      tally.unreadable++;
+      return;
+    }
+    // Readable pieces that must move (draining, misplaced) wait when the blob needs them as sources.
+    let moving = piecesToMove(a);
+    if (N - moving.length < K) moving = a.lost;
+    const chosen = chooseTargets(ref.placement, moving, nodes, this.repairs.orphanNodesOf(ref.id));
+    const targets = new Map<number, string>();
+    for (const [piece, node] of chosen) if (node) targets.set(piece, node);
+    if (targets.size < chosen.size) tally.noNode++;
+    if (!targets.size) return;
+    const blob = this.ctx.meta.getBlob(ref.id);
+    if (!blob || blob.state !== 'live') return;
+    const movingSet = new Set(moving);
+    // Data pieces first: fewer pieces to reconstruct before the segment can be checked.
+    const sources = [...Array(N).keys()].filter((i) => !lost.has(i) && !movingSet.has(i));
+    try {
+      const result = await rebuildPieces(this.ctx, { blob, targets, sources }, this.limiter, this.abort.signal);
+      const moves = result.written.map((piece) => ({ piece, from: blob.placement[piece]!, to: targets.get(piece)! }));
+      const applied = this.repairs.commitMoves(blob.id, moves, job.id, { bytesRead: result.bytesRead, bytesWritten: result.bytesWritten }, this.cfg.orphanGraceMs);
+      tally.moved += applied.length;
+      this.piecesCounter?.inc({}, applied.length);
+      this.bytesCounter?.inc({ direction: 'read' }, result.bytesRead);
+      this.bytesCounter?.inc({ direction: 'written' }, result.bytesWritten);
+      if (result.failed.size) {
+        tally.failed++;
+        tally.lastError = result.failed.values().next().value?.message;
+        this.failCounter?.inc();
+      }
+    } catch (err) {
+      if (this.abort.signal.aborted) return;
+      tally.failed++;
+      tally.lastError = (err as Error).message;
+      this.failCounter?.inc();
+      this.repairs.bump(job.id, { blobsFailed: 1 });
+      this.log(`repair: blob ${ref.id}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * How every live blob stands. One scan of the blobs table, cached for a few seconds so a
+   * CLI polling progress and Prometheus scraping do not rescan on every request.
+   */
+  assess(force = false): Backlog {
+    if (!force && this.backlog && Date.now() - this.backlog.computedAt < BACKLOG_TTL_MS) return this.backlog;
+    const nodes = this.nodeSnapshot();
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    const cap = zoneCap(nodes);
+    const queued = this.repairs.queuedPieces();
+    const b: Backlog = {
+      blobs: 0, belowThreshold: 0, degraded: 0, unreadable: 0, piecesHealthy: 0, piecesUnhealthy: 0, piecesDraining: 0,
+      piecesMisplaced: 0, computedAt: Date.now(),
+    };
+    for (let cursor = '', batch: LiveBlobRef[]; (batch = this.repairs.liveBlobsAfter(cursor, 1_000)).length; cursor = batch[batch.length - 1]!.id) {
+      for (const ref of batch) {
+        const a = assessBlob(ref.placement, byId, queued.get(ref.id), cap);
+        b.blobs++;
+        b.piecesHealthy += a.healthy;
+        b.piecesUnhealthy += N - a.healthy;
+        b.piecesDraining += a.draining.length;
+        b.piecesMisplaced += a.excess.length;
+        if (needsRepair(a, this.cfg.threshold)) b.belowThreshold++;
+        if (needsRepair(a, N)) b.degraded++;
+        if (N - a.lost.length < K) b.unreadable++;
+      }
+    }
+    this.backlog = b;
+    return b;
+  }
+
+  /** Old shard files are deleted, and draining nodes that hold nothing any more are removed. */
+  async housekeeping(now = Date.now()): Promise<void> {
+    for (const n of this.nodes.list()) {
+      if (n.state === 'draining' && !this.nodes.holdsPieces(n.id)) {
+        this.nodes.setState(n.id, 'removed', 'drained: holds no pieces');
+        this.log(`shard-store ${n.id} is drained and removed`);
+      }
+    }
+    const due = this.repairs.dueOrphans(now, 200);
+    await mapLimit(due, 8, async (o) => {
+      try {
+        await this.ctx.io.deleteShard(o.nodeId, o.shardId);
+        this.repairs.orphanDeleted(o.nodeId, o.shardId);
+      } catch {
+        // A node that stays away for days takes its old files with it.
+        if (o.attempts >= 30) this.repairs.orphanDeleted(o.nodeId, o.shardId);
+        else this.repairs.orphanRetry(o.nodeId, o.shardId, now + Math.min(1_000 * 2 ** o.attempts, 3_600_000));
+      }
+    });
+  }
+
+  private gauges(): GaugeFamily[] {
+    const b = this.assess();
+    const states = new Map<string, number>();
+    const list = this.nodes.list();
+    for (const n of list) states.set(n.state, (states.get(n.state) ?? 0) + 1);
+    const held = this.nodes.piecesHeld();
+    const node = (n: { id: string; zone: string }): Record<string, string> => ({ node: n.id, zone: n.zone });
+    const job = this.repairs.runningJob();
+    return [
+      { name: 'shardgate_pieces', help: 'Pieces of live blobs by health (unhealthy: on offline, removed or draining nodes, or queued as missing).', type: 'gauge',
+        samples: [{ labels: { state: 'healthy' }, value: b.piecesHealthy }, { labels: { state: 'unhealthy' }, value: b.piecesUnhealthy }] },
+      { name: 'shardgate_repair_backlog_blobs', help: 'Live blobs that need repair: below the threshold, or below 16 healthy well-placed pieces.', type: 'gauge',
+        samples: [{ labels: { target: 'threshold' }, value: b.belowThreshold }, { labels: { target: 'full' }, value: b.degraded }] },
+      { name: 'shardgate_unreadable_blobs', help: 'Live blobs with fewer than 10 readable pieces.', type: 'gauge', samples: [{ value: b.unreadable }] },
+      { name: 'shardgate_repair_queue_pieces', help: 'Pieces queued as missing or damaged.', type: 'gauge', samples: [{ value: this.repairs.queueLength() }] },
+      { name: 'shardgate_repair_running', help: '1 while a repair job runs.', type: 'gauge', samples: [{ value: job ? 1 : 0 }] },
+      { name: 'shardgate_nodes', help: 'Shard-stores by state.', type: 'gauge',
+        samples: ['active', 'suspect', 'offline', 'draining', 'removed'].map((s) => ({ labels: { state: s }, value: states.get(s) ?? 0 })) },
+      { name: 'shardgate_node_state', help: 'Each shard-store\'s state (1 for its current state).', type: 'gauge',
+        samples: list.map((n) => ({ labels: { ...node(n), state: n.state }, value: 1 })) },
+      { name: 'shardgate_node_pieces', help: 'Pieces of live and in-flight blobs placed on each shard-store.', type: 'gauge',
+        samples: list.map((n) => ({ labels: node(n), value: held.get(n.id) ?? 0 })) },
+      { name: 'shardgate_node_free_bytes', help: 'Free bytes each shard-store last reported.', type: 'gauge',
+        samples: list.filter((n) => n.freeBytes !== null).map((n) => ({ labels: node(n), value: n.freeBytes! })) },
+      { name: 'shardgate_node_score', help: 'Each shard-store\'s score (1 = fully trusted).', type: 'gauge',
+        samples: list.map((n) => ({ labels: node(n), value: n.score })) },
+    ];
+  }
+}
+
+/** Run `fn` over `items` with at most `limit` at once. */
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}

@@ -1,0 +1,50 @@
+import { compactVerify, importJWK, type JWK } from 'jose';
+import { GENESIS, REPORT_ALG, REPORT_TYP, reportHash, type ReportEntry, type ReportPayload } from './format.js';
+
+export interface VerifiedLog {
+  ok: boolean;
+  /** Payloads of the entries that verified, in log order. */
+  reports: ReportPayload[];
+  /** What is wrong, one line each; empty when ok. */
+  errors: string[];
+}
+
+/**
+ * Check a whole report log offline: every signature against the public key, the header
+ * type, sequence numbers 1..n in order without gaps, each entry naming its predecessor's
+ * hash, and per node, periods that move forward. Stops collecting after 20 errors.
+ */
+export async function verifyReportLog(entries: readonly ReportEntry[], publicJwk: JWK): Promise<VerifiedLog> {
+  const errors: string[] = [];
+  const reports: ReportPayload[] = [];
+  if (publicJwk.d !== undefined) errors.push('the key given is a private key; reports are checked with the public one');
+  const key = await importJWK({ kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x }, REPORT_ALG);
+  let prev = GENESIS;
+  const lastPeriod = new Map<string, number>();
+  for (const [i, e] of entries.entries()) {
+    if (errors.length >= 20) break;
+    const at = `entry ${i + 1} (seq ${e.seq})`;
+    let payload: ReportPayload;
+    try {
+      const { payload: bytes, protectedHeader } = await compactVerify(e.jws, key, { algorithms: [REPORT_ALG] });
+      if (protectedHeader.typ !== REPORT_TYP) throw new Error(`typ is ${String(protectedHeader.typ)}`);
+      payload = JSON.parse(new TextDecoder().decode(bytes)) as ReportPayload;
+    } catch (err) {
+      errors.push(`${at}: signature does not verify (${(err as Error).message}): the entry was altered or not signed by this key`);
+      prev = reportHash(e.jws);
+      continue;
+    }
+    if (payload.seq !== i + 1 || e.seq !== payload.seq) {
+      errors.push(`${at}: signed sequence number is ${payload.seq}, expected ${i + 1}: entries are missing, duplicated or reordered`);
+    }
+    if (payload.prev !== prev) {
+      errors.push(`${at}: does not chain to the entry before it (prev ${payload.prev.slice(0, 12)}…, expected ${prev.slice(0, 12)}…): an entry was removed, altered or reordered`);
+    }
+    const last = lastPeriod.get(payload.node);
+    if (last !== undefined && payload.periodStart < last) errors.push(`${at}: period of ${payload.node} goes back in time`);
+    lastPeriod.set(payload.node, payload.periodEnd);
+    prev = reportHash(e.jws);
+    reports.push(payload);
+  }
+  return { ok: errors.length === 0, reports, errors };
+}

@@ -1,0 +1,34 @@
+import type Koa from 'koa';
+import { pipeline } from 'node:stream/promises';
+import { createPayloadVerifier } from '../auth/payload.js';
+import { ChecksumSet, expectedChecksums, verifyChecksums } from '../checksums.js';
+import type { ReqCtx } from '../request.js';
+import { S3Error } from './errors.js';
+
+/**
+ * A request document (XML) read whole, with the same integrity checks as an object body:
+ * the SigV4 payload hash or aws-chunked signatures, Content-MD5 and any x-amz-checksum-*
+ * (header or trailer). With `requireDigest`, a request that carries neither Content-MD5 nor
+ * an additional checksum is refused, as AWS S3 refuses it for DeleteObjects and PutBucketTagging.
+ */
+export async function readCheckedBody(koa: Koa.Context, rc: ReqCtx, opts: { limit: number; requireDigest: boolean }): Promise<Buffer> {
+  const headers = koa.req.headersDistinct as Record<string, string[]>;
+  const plan = expectedChecksums(headers);
+  if (opts.requireDigest && plan.contentMd5 === undefined && plan.expected === undefined) {
+    throw new S3Error('InvalidRequest', { message: 'Missing required header for this request: Content-MD5' });
+  }
+  const verifier = createPayloadVerifier(rc.auth, headers);
+  const set = new ChecksumSet(plan.compute);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  await pipeline(koa.req, verifier, async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) {
+      size += chunk.length;
+      if (size > opts.limit) throw new S3Error('MaxMessageLengthExceeded');
+      set.update(chunk);
+      chunks.push(chunk);
+    }
+  });
+  verifyChecksums(plan, set.digest(), verifier.trailers);
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,172 @@
+import type Koa from 'koa';
+import { CHECKSUM_ALGORITHMS, ChecksumSet, type ChecksumAlgorithm } from '../checksums.js';
+import type { NewObject, ObjectRow, PartRef } from '../meta/types.js';
+import { openObjectStream } from '../object/read.js';
+import { putBlob, type WrittenBlob } from '../pipeline/put-blob.js';
+import { commitOrDiscard, MAX_PUT_BYTES } from '../object/receive.js';
+import { bucketOf, keyOf, type ReqCtx } from '../request.js';
+import { sendXml } from './bucket.js';
+import { buildCopyObjectResult, buildCopyPartResult, type Checksums } from './documents.js';
+import { S3Error } from './errors.js';
+import { extractObjectHeaders, extractUserMetadata, headerOf, type ByteRange, type HeaderBag } from './headers.js';
+import { checkCopySourceConditions, checkWriteConditionOnArrival, commitConditionally, parseWriteCondition } from './preconditions.js';
+import type { CopySource } from './router.js';
+import { parseTaggingHeader } from './tagging.js';
+
+/**
+ * CopyObject and UploadPartCopy. The bytes are read from the source's blobs and streamed
+ * into a new blob, as a PUT of them would be: re-encrypted under a fresh data key, never
+ * held whole in memory (a few segments in flight on each side), and never shared with the
+ * source, so deleting either object leaves the other intact.
+ */
+
+/** Largest source CopyObject takes in one request, as on AWS; larger objects are copied with UploadPartCopy. */
+export const MAX_COPY_BYTES = 5 * 1024 ** 3;
+
+interface Source {
+  obj: ObjectRow;
+  parts: PartRef[];
+}
+
+/** The source version of a copy, after the checks AWS S3 makes on it. */
+function resolveSource(rc: ReqCtx, headers: HeaderBag, src: CopySource): Source {
+  const meta = rc.pipeline.meta;
+  const bucket = meta.getBucket(src.bucket);
+  if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: src.bucket } });
+  // Until bucket policies exist, only the owner reads a bucket (as the dispatcher checks for the destination).
+  if (bucket.owner !== rc.owner) throw new S3Error('AccessDenied');
+  const obj = meta.getObject(src.bucket, src.key);
+  if (!obj) throw new S3Error('NoSuchKey', { extra: { Key: src.key } });
+  if (src.versionId !== undefined && src.versionId !== obj.versionId) {
+    throw new S3Error('NoSuchVersion', { extra: { Key: src.key, VersionId: src.versionId } });
+  }
+  checkCopySourceConditions(headers, obj);
+  return { obj, parts: meta.objectParts(obj.id) };
+}
+
+interface Copied {
+  blob: WrittenBlob;
+  md5Hex: string;
+  /** Lower-case algorithm → base64 value, as stored. */
+  checksums: Record<string, string>;
+}
+
+/** Bytes [start, end] of the source into a new blob, with the `algorithm` checksum of them. */
+async function copyBytes(rc: ReqCtx, src: Source, start: number, end: number, algorithm: ChecksumAlgorithm | undefined): Promise<Copied> {
+  const ctx = rc.pipeline;
+  const set = new ChecksumSet(algorithm ? [algorithm] : []);
+  const stream = await openObjectStream(ctx, src.parts, start, end);
+  const blob = await putBlob(ctx, (async function* () {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      set.update(chunk);
+      yield chunk;
+    }
+  })());
+  const digest = set.digest();
+  const checksums = algorithm && digest[algorithm] ? { [algorithm.toLowerCase()]: digest[algorithm] } : {};
+  return { blob, md5Hex: blob.md5.toString('hex'), checksums };
+}
+
+/** The checksum to compute for a copy: the one the request names, else the source's own. */
+function copyAlgorithm(headers: HeaderBag, sourceChecksums: Record<string, string>): ChecksumAlgorithm | undefined {
+  const requested = headerOf(headers, 'x-amz-checksum-algorithm')?.trim().toUpperCase();
+  if (requested !== undefined && requested !== '') {
+    if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(requested)) {
+      throw new S3Error('InvalidRequest', { message: 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]' });
+    }
+    return requested as ChecksumAlgorithm;
+  }
+  const stored = Object.keys(sourceChecksums)[0]?.toUpperCase();
+  return stored !== undefined && (CHECKSUM_ALGORITHMS as readonly string[]).includes(stored) ? (stored as ChecksumAlgorithm) : undefined;
+}
+
+function directive(headers: HeaderBag, name: 'x-amz-metadata-directive' | 'x-amz-tagging-directive'): 'COPY' | 'REPLACE' {
+  const v = headerOf(headers, name)?.trim();
+  if (v === undefined) return 'COPY';
+  if (v === 'COPY' || v === 'REPLACE') return v;
+  const what = name === 'x-amz-metadata-directive' ? 'metadata' : 'tagging';
+  throw new S3Error('InvalidArgument', { message: `Unknown ${what} directive.`, extra: { ArgumentName: name, ArgumentValue: v } });
+}
+
+/**
+ * A copy onto its own source must change something, or AWS S3 refuses it. The storage
+ * class, encryption and website redirect headers count as changes there, so they do here.
+ */
+function checkSelfCopy(rc: ReqCtx, headers: HeaderBag, src: CopySource, metadataDirective: 'COPY' | 'REPLACE'): void {
+  if (src.bucket !== bucketOf(rc).name || src.key !== keyOf(rc) || metadataDirective === 'REPLACE') return;
+  const changes = ['x-amz-storage-class', 'x-amz-server-side-encryption', 'x-amz-website-redirect-location'];
+  if (changes.some((h) => headerOf(headers, h) !== undefined)) return;
+  throw new S3Error('InvalidRequest', {
+    message: "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+  });
+}
+
+function toChecksums(stored: Record<string, string>): Checksums {
+  return stored as Checksums;
+}
+
+/** CopyObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html */
+export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource: CopySource): Promise<void> {
+  const bucket = bucketOf(rc);
+  const key = keyOf(rc);
+  const headers = koa.req.headersDistinct as HeaderBag;
+  // Everything the request itself gets wrong fails before the source is looked at.
+  const metadataDirective = directive(headers, 'x-amz-metadata-directive');
+  const taggingDirective = directive(headers, 'x-amz-tagging-directive');
+  const replaced = metadataDirective === 'REPLACE' ? { headers: extractObjectHeaders(headers), userMeta: extractUserMetadata(headers) } : undefined;
+  const replacedTags = taggingDirective === 'REPLACE' ? parseTaggingHeader(headers) ?? [] : undefined;
+  const condition = parseWriteCondition(headers);
+  checkSelfCopy(rc, headers, copySource, metadataDirective);
+
+  const src = resolveSource(rc, headers, copySource);
+  if (src.obj.size > MAX_COPY_BYTES) {
+    throw new S3Error('InvalidRequest', { message: `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_BYTES}` });
+  }
+  if (condition) checkWriteConditionOnArrival(rc.pipeline.meta, bucket.name, key, condition);
+  const tags = replacedTags ?? rc.pipeline.meta.objectTags(src.obj.id);
+  const objectHeaders = replaced?.headers ?? src.obj.headers;
+  const copied = await copyBytes(rc, src, 0, src.obj.size - 1, copyAlgorithm(headers, src.obj.checksums));
+  const blobId = copied.blob.blobId;
+  const o: NewObject = {
+    bucket: bucket.name, key, size: copied.blob.size, etag: copied.md5Hex,
+    contentType: replaced ? replaced.headers.contentType ?? null : src.obj.contentType,
+    headers: { ...objectHeaders }, userMeta: replaced?.userMeta ?? src.obj.userMeta, checksums: copied.checksums, partsCount: null,
+    parts: [{ partNumber: 1, blobId, size: copied.blob.size, etag: copied.md5Hex, checksums: copied.checksums }],
+  };
+  const row = commitOrDiscard(rc.pipeline, copied.blob, () => commitConditionally(rc.pipeline.meta, o, { ...(condition && { condition }), tags }, copied.blob.missed));
+  sendXml(koa, buildCopyObjectResult({
+    etag: row.etag, lastModified: row.lastModified, checksums: toChecksums(copied.checksums),
+    ...(Object.keys(copied.checksums).length > 0 && { checksumType: 'FULL_OBJECT' as const }),
+  }));
+}
+
+/** UploadPartCopy — https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html */
+export async function handleUploadPartCopy(
+  koa: Koa.Context, rc: ReqCtx, uploadId: string, partNumber: number, copySource: CopySource, range: ByteRange | undefined,
+): Promise<void> {
+  const meta = rc.pipeline.meta;
+  const headers = koa.req.headersDistinct as HeaderBag;
+  const upload = meta.getUpload(uploadId);
+  if (!upload || upload.bucket !== bucketOf(rc).name || upload.key !== keyOf(rc)) throw new S3Error('NoSuchUpload', { extra: { UploadId: uploadId } });
+  const src = resolveSource(rc, headers, copySource);
+  const size = src.obj.size;
+  if (range && (range.start >= size || range.end >= size)) {
+    throw new S3Error('InvalidRange', {
+      message: `Range specified is not valid for source object of size: ${size}`,
+      extra: { RangeRequested: `bytes=${range.start}-${range.end}`, ActualObjectSize: String(size) },
+    });
+  }
+  const start = range?.start ?? 0;
+  const end = range?.end ?? size - 1;
+  if (end - start + 1 > MAX_PUT_BYTES) {
+    throw new S3Error('EntityTooLarge', { extra: { ProposedSize: String(end - start + 1), MaxSizeAllowed: String(MAX_PUT_BYTES) } });
+  }
+  // A part carries the checksum its upload was created with, so CompleteMultipartUpload can combine them.
+  const algorithm = upload.checksumAlgorithm ? (upload.checksumAlgorithm as ChecksumAlgorithm) : undefined;
+  const copied = await copyBytes(rc, src, start, end, algorithm);
+  const lastModified = Date.now();
+  commitOrDiscard(rc.pipeline, copied.blob, () => meta.putPart(uploadId, {
+    partNumber, blobId: copied.blob.blobId, size: copied.blob.size, etag: copied.md5Hex, checksums: copied.checksums, lastModified,
+  }, copied.blob.missed));
+  sendXml(koa, buildCopyPartResult({ etag: copied.md5Hex, lastModified, checksums: toChecksums(copied.checksums) }));
+}

@@ -1,0 +1,59 @@
+import type Koa from 'koa';
+import type { DeleteOutcome, DeleteTarget } from '../meta/store.js';
+import { bucketOf, type ReqCtx } from '../request.js';
+import { readCheckedBody } from './body.js';
+import { sendXml } from './bucket.js';
+import { buildDeleteResult, parseDelete, type DeletedEntry, type DeleteErrorEntry } from './documents.js';
+import { S3Error } from './errors.js';
+import { unquoteEtag } from './headers.js';
+import { checkObjectKey } from './names.js';
+
+/**
+ * A Delete body holds at most 1000 keys of up to 1024 bytes each, and each may grow six
+ * times when its characters are written as XML references.
+ */
+const MAX_DELETE_BODY = 8 * 1024 * 1024;
+
+/**
+ * DeleteObjects — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
+ * Every key is answered on its own, as Deleted or as an Error; Quiet leaves the
+ * successes out. All the deletes commit in one metadata transaction.
+ */
+export async function handleDeleteObjects(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const request = parseDelete(await readCheckedBody(koa, rc, { limit: MAX_DELETE_BODY, requireDigest: true }));
+  const errors: DeleteErrorEntry[] = [];
+  const targets: DeleteTarget[] = [];
+  for (const o of request.objects) {
+    try {
+      checkObjectKey(o.key);
+    } catch (err) {
+      if (!(err instanceof S3Error)) throw err;
+      errors.push({ key: o.key, ...(o.versionId !== undefined && { versionId: o.versionId }), code: err.code, message: err.message });
+      continue;
+    }
+    targets.push({ key: o.key, ...(o.versionId !== undefined && { versionId: o.versionId }), ...(o.etag !== undefined && { etag: unquoteEtag(o.etag) }) });
+  }
+  const outcomes = rc.pipeline.meta.deleteObjectsBatch(bucket.name, targets);
+  const deleted: DeletedEntry[] = [];
+  targets.forEach((t, i) => {
+    const error = outcomeError(outcomes[i]!);
+    const versionId = t.versionId !== undefined ? { versionId: t.versionId } : {};
+    if (error) errors.push({ key: t.key, ...versionId, code: error.code, message: error.message });
+    else if (!request.quiet) deleted.push({ key: t.key, ...versionId });
+  });
+  sendXml(koa, buildDeleteResult({ deleted, errors }));
+}
+
+function outcomeError(outcome: DeleteOutcome): S3Error | undefined {
+  switch (outcome) {
+    case 'deleted':
+    case 'absent':
+      // Deleting a key that does not exist succeeds, as on AWS S3.
+      return undefined;
+    case 'no-such-key':
+      return new S3Error('NoSuchKey');
+    case 'precondition-failed':
+      return new S3Error('PreconditionFailed');
+  }
+}

@@ -1,0 +1,137 @@
+import type Koa from 'koa';
+import type { ObjectRow } from '../meta/types.js';
+import { bucketOf, keyOf, type ReqCtx } from '../request.js';
+import { sendXml } from './bucket.js';
+import { readCheckedBody } from './body.js';
+import { buildTagging, parseTagging, type TagEntry } from './documents.js';
+import { S3Error } from './errors.js';
+import { headerOf, type HeaderBag } from './headers.js';
+
+/**
+ * Object and bucket tagging, with the limits AWS S3 applies.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/CostAllocTagging.html
+ */
+export const MAX_OBJECT_TAGS = 10;
+export const MAX_BUCKET_TAGS = 50;
+/** In Unicode characters, not bytes. */
+export const MAX_TAG_KEY_LENGTH = 128;
+export const MAX_TAG_VALUE_LENGTH = 256;
+const MAX_TAGGING_BODY = 64 * 1024;
+
+function invalidTag(message: string): S3Error {
+  return new S3Error('InvalidTag', { message });
+}
+
+/**
+ * Throws InvalidTag unless `tags` is a valid tag set for an object or a bucket: not too many,
+ * unique non-empty keys, keys and values within their lengths, no key in the reserved `aws:`
+ * namespace. Here we are more lenient than AWS S3, which also restricts the characters to
+ * letters, digits, spaces and `_.:/=+-@`: clients that send others are not refused.
+ */
+export function checkTagSet(tags: readonly TagEntry[], scope: 'object' | 'bucket'): void {
+  const max = scope === 'object' ? MAX_OBJECT_TAGS : MAX_BUCKET_TAGS;
+  if (tags.length > max) throw invalidTag(`${scope === 'object' ? 'Object' : 'Bucket'} tags cannot be greater than ${max}`);
+  const seen = new Set<string>();
+  for (const { key, value } of tags) {
+    const keyLength = Array.from(key).length;
+    if (keyLength === 0) throw invalidTag('The TagKey you have provided is invalid');
+    if (keyLength > MAX_TAG_KEY_LENGTH) throw invalidTag('The TagKey you have provided is too long, max 128');
+    if (Array.from(value).length > MAX_TAG_VALUE_LENGTH) throw invalidTag('The TagValue you have provided is too long, max 256');
+    if (key.toLowerCase().startsWith('aws:')) throw invalidTag('Your TagKey cannot be prefixed with aws:');
+    if (seen.has(key)) throw invalidTag('Cannot provide multiple Tags with the same key');
+    seen.add(key);
+  }
+}
+
+/**
+ * The `x-amz-tagging` header of PutObject, CreateMultipartUpload and CopyObject: tags as a
+ * URL query string (`k1=v1&k2=v2`). Undefined when the header is absent.
+ */
+export function parseTaggingHeader(headers: HeaderBag): TagEntry[] | undefined {
+  const raw = headerOf(headers, 'x-amz-tagging');
+  if (raw === undefined) return undefined;
+  const tags: TagEntry[] = [];
+  for (const pair of raw.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const [k, v] = eq < 0 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    tags.push({ key: queryDecode(k), value: queryDecode(v) });
+  }
+  checkTagSet(tags, 'object');
+  return tags;
+}
+
+function queryDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch (err) {
+    throw new S3Error('InvalidArgument', { message: 'The header x-amz-tagging must be URL-encoded', extra: { ArgumentName: 'x-amz-tagging', ArgumentValue: s }, cause: err });
+  }
+}
+
+/** The version a tagging request is about: the key's current one, NoSuchKey/NoSuchVersion otherwise. */
+function taggedObject(rc: ReqCtx): ObjectRow {
+  const key = keyOf(rc);
+  const obj = rc.pipeline.meta.getObject(bucketOf(rc).name, key);
+  if (!obj) throw new S3Error('NoSuchKey', { extra: { Key: key } });
+  checkVersion(rc, obj);
+  return obj;
+}
+
+/** Until versioning exists every key has one version, "null"; another id names nothing. */
+function checkVersion(rc: ReqCtx, obj: ObjectRow): void {
+  const ep = rc.endpoint;
+  const versionId = 'versionId' in ep ? ep.versionId : undefined;
+  if (versionId !== undefined && versionId !== obj.versionId) {
+    throw new S3Error('NoSuchVersion', { extra: { Key: obj.key, VersionId: versionId } });
+  }
+}
+
+/** GetObjectTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html */
+export async function handleGetObjectTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const obj = taggedObject(rc);
+  sendXml(koa, buildTagging({ tagSet: rc.pipeline.meta.objectTags(obj.id) }));
+}
+
+/** PutObjectTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html */
+export async function handlePutObjectTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const obj = taggedObject(rc);
+  const { tagSet } = parseTagging(await readCheckedBody(koa, rc, { limit: MAX_TAGGING_BODY, requireDigest: false }));
+  checkTagSet(tagSet, 'object');
+  // The key may have been overwritten or deleted while the body was read: tag what is there now.
+  const changed = rc.pipeline.meta.setObjectTags(obj.bucket, obj.key, tagSet);
+  if (!changed) throw new S3Error('NoSuchKey', { extra: { Key: obj.key } });
+  koa.status = 200;
+}
+
+/** DeleteObjectTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjectTagging.html */
+export async function handleDeleteObjectTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const obj = taggedObject(rc);
+  if (!rc.pipeline.meta.setObjectTags(obj.bucket, obj.key, null)) throw new S3Error('NoSuchKey', { extra: { Key: obj.key } });
+  koa.status = 204;
+}
+
+/** GetBucketTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketTagging.html */
+export async function handleGetBucketTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const tags = rc.pipeline.meta.bucketTags(bucket.name);
+  if (tags === null) throw new S3Error('NoSuchTagSet', { extra: { BucketName: bucket.name } });
+  sendXml(koa, buildTagging({ tagSet: tags }));
+}
+
+/** PutBucketTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketTagging.html */
+export async function handlePutBucketTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const { tagSet } = parseTagging(await readCheckedBody(koa, rc, { limit: MAX_TAGGING_BODY, requireDigest: true }));
+  checkTagSet(tagSet, 'bucket');
+  if (!rc.pipeline.meta.setBucketTags(bucket.name, tagSet)) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
+  koa.status = 204;
+}
+
+/** DeleteBucketTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketTagging.html */
+export async function handleDeleteBucketTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  rc.pipeline.meta.setBucketTags(bucketOf(rc).name, null);
+  koa.status = 204;
+}
+

@@ -1,0 +1,110 @@
+import type Koa from 'koa';
+import { prefixUpperBound, type MetaStore, type UploadBound } from '../meta/store.js';
+import type { UploadRow } from '../meta/types.js';
+import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
+import { sendXml } from './bucket.js';
+import { buildListMultipartUploadsResult, type ChecksumAlgorithm, type ChecksumType, type UploadEntry } from './documents.js';
+import type { Endpoint } from './router.js';
+
+type Entry = { kind: 'upload'; upload: UploadRow } | { kind: 'prefix'; prefix: string };
+type ListMultipartUploads = Extract<Endpoint, { kind: 'ListMultipartUploads' }>;
+
+/** Past every upload of `key`: no upload starts later than this. */
+function afterKey(key: string): UploadBound {
+  return { key, createdAt: Number.MAX_SAFE_INTEGER, id: '' };
+}
+
+function boundKey(b: UploadBound): string {
+  return 'fromKey' in b ? b.fromKey : b.key;
+}
+
+/**
+ * Unfinished uploads under `prefix` in listing order, everything between the prefix and
+ * the next `delimiter` rolled into one common prefix (as ListObjects does for keys).
+ * Pages through the store lazily.
+ */
+export function* walkUploads(meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: UploadBound): Generator<Entry> {
+  let bound = start;
+  if (prefix && boundKey(bound) < prefix) bound = { fromKey: prefix };
+  const PAGE = 1000;
+  for (;;) {
+    const rows = meta.listUploads(bucket, bound, PAGE);
+    if (!rows.length) return;
+    let jumped = false;
+    for (const upload of rows) {
+      if (!upload.key.startsWith(prefix)) {
+        if (upload.key > prefix) return; // past every key under the prefix
+        continue;
+      }
+      const at = delimiter ? upload.key.indexOf(delimiter, prefix.length) : -1;
+      if (at >= 0) {
+        const cp = upload.key.slice(0, at + delimiter.length);
+        yield { kind: 'prefix', prefix: cp };
+        const upper = prefixUpperBound(cp);
+        if (upper === null) return;
+        bound = { fromKey: upper };
+        jumped = true;
+        break;
+      }
+      yield { kind: 'upload', upload };
+      bound = { key: upload.key, createdAt: upload.createdAt, id: upload.id };
+    }
+    if (!jumped && rows.length < PAGE) return;
+  }
+}
+
+/**
+ * Where a listing resumes. The upload-id-marker counts only with a key-marker, as on AWS;
+ * a key-marker that is a common prefix resumes past everything under it.
+ */
+function startOf(meta: MetaStore, bucket: string, ep: ListMultipartUploads): UploadBound {
+  const { keyMarker, uploadIdMarker, delimiter } = ep;
+  if (keyMarker === undefined) return { fromKey: '' };
+  if (uploadIdMarker !== undefined) {
+    const marker = meta.getUpload(uploadIdMarker);
+    if (marker && marker.bucket === bucket && marker.key === keyMarker) return { key: marker.key, createdAt: marker.createdAt, id: marker.id };
+  }
+  const upper = delimiter && keyMarker.endsWith(delimiter) ? prefixUpperBound(keyMarker) : null;
+  return upper !== null ? { fromKey: upper } : afterKey(keyMarker);
+}
+
+function entryOf(u: UploadRow): UploadEntry {
+  return {
+    key: u.key, uploadId: u.id, initiator: ownerOf(u.owner), owner: ownerOf(u.owner), initiated: u.createdAt,
+    ...(u.checksumAlgorithm && { checksumAlgorithm: u.checksumAlgorithm as ChecksumAlgorithm }),
+    ...(u.checksumType && { checksumType: u.checksumType as ChecksumType }),
+  };
+}
+
+/** ListMultipartUploads — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html */
+export async function handleListMultipartUploads(koa: Koa.Context, rc: ReqCtx, ep: ListMultipartUploads): Promise<void> {
+  const bucket = bucketOf(rc);
+  const items: Entry[] = [];
+  let truncated = false;
+  if (ep.maxUploads > 0) {
+    for (const e of walkUploads(rc.pipeline.meta, bucket.name, ep.prefix, ep.delimiter ?? '', startOf(rc.pipeline.meta, bucket.name, ep))) {
+      if (items.length === ep.maxUploads) {
+        truncated = true;
+        break;
+      }
+      items.push(e);
+    }
+  }
+  const last = items[items.length - 1];
+  sendXml(koa, buildListMultipartUploadsResult({
+    bucket: bucket.name,
+    keyMarker: ep.keyMarker ?? '',
+    uploadIdMarker: ep.keyMarker !== undefined ? ep.uploadIdMarker ?? '' : '',
+    ...(last && {
+      nextKeyMarker: last.kind === 'upload' ? last.upload.key : last.prefix,
+      nextUploadIdMarker: last.kind === 'upload' ? last.upload.id : '',
+    }),
+    ...(ep.delimiter !== undefined && { delimiter: ep.delimiter }),
+    prefix: ep.prefix,
+    maxUploads: ep.maxUploads,
+    isTruncated: truncated,
+    ...(ep.encodingType && { encodingType: ep.encodingType }),
+    uploads: items.flatMap((e) => (e.kind === 'upload' ? [entryOf(e.upload)] : [])),
+    commonPrefixes: items.flatMap((e) => (e.kind === 'prefix' ? [e.prefix] : [])),
+  }));
+}

@@ -1,0 +1,175 @@
+import type { Statement } from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { request } from 'undici';
+import type { JWK } from 'jose';
+import type { NodeStore } from '../meta/nodes.js';
+import type { PipelineContext } from '../pipeline/context.js';
+import { putBlob } from '../pipeline/put-blob.js';
+import type { RootCredentials } from '../secrets.js';
+import { GATEWAY_KEY_FILE } from '../shards/keys.js';
+import type { TokenMinter } from '../shards/tokens.js';
+import { manifestKey, manifestShardId, recoveryKey } from './keys.js';
+import { sealManifest, type SnapshotManifest } from './manifest.js';
+
+export interface SnapshotInfo {
+  seq: number;
+  blobId: string;
+  size: number;
+  createdAt: number;
+  /** Shard-stores that hold the new manifest. */
+  manifests: number;
+  ms: number;
+}
+
+export class SnapshotError extends Error {
+  code = 'ERR_SNAPSHOT';
+}
+
+type SqlRow = Record<string, unknown>;
+
+/**
+ * Metadata snapshots onto the shard-stores: a consistent copy of meta.db (SQLite's online
+ * backup, readers and writers carry on meanwhile) is written with the object pipeline, so
+ * it is encrypted and erasure-coded like any object, and kept live so repair looks after
+ * it. Then the manifest that locates it is written to every store. Older snapshots beyond
+ * `kept` become garbage and the collector deletes their pieces.
+ */
+export class Snapshotter {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<SnapshotInfo> | undefined;
+  private readonly s: Record<string, Statement>;
+
+  constructor(
+    private readonly ctx: PipelineContext,
+    private readonly nodes: NodeStore,
+    private readonly minter: TokenMinter,
+    private readonly opts: { dataDir: string; intervalMs: number; kept: number; rootCredentials: RootCredentials; log?: (line: string) => void },
+  ) {
+    const p = (sql: string): Statement => ctx.meta.db.prepare(sql);
+    this.s = {
+      live: p(`UPDATE blobs SET state = 'live', size = ? WHERE id = ?`),
+      insert: p('INSERT INTO snapshots(blob_id, size, created_at) VALUES (?, ?, ?)'),
+      old: p('SELECT id, blob_id FROM snapshots ORDER BY id DESC LIMIT -1 OFFSET ?'),
+      drop: p('DELETE FROM snapshots WHERE id = ?'),
+      garbage: p(`UPDATE blobs SET state = 'garbage', garbage_at = ? WHERE id = ? AND state = 'live'`),
+      last: p('SELECT id, blob_id, size, created_at FROM snapshots ORDER BY id DESC LIMIT 1'),
+    };
+  }
+
+  start(): void {
+    // Register the recovery key early: a gateway that dies before its first snapshot has nothing to recover anyway.
+    void this.registerRecoveryKey().catch(() => undefined);
+    if (this.opts.intervalMs <= 0) return;
+    this.timer = setInterval(() => void this.snapshot().catch((err: unknown) => this.opts.log?.(`snapshot: ${(err as Error).message}`)), this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  last(): { seq: number; blobId: string; size: number; createdAt: number } | undefined {
+    const r = this.s.last!.get() as SqlRow | undefined;
+    return r && { seq: Number(r.id), blobId: String(r.blob_id), size: Number(r.size), createdAt: Number(r.created_at) };
+  }
+
+  /**
+   * Tell every reachable store the read-only recovery key; returns how many accepted it.
+   * Idempotent, and repeated before every snapshot: a store whose disk was replaced has
+   * forgotten it.
+   */
+  async registerRecoveryKey(): Promise<number> {
+    const key = await recoveryKey(this.ctx.masterKey);
+    const list = this.nodes.list().filter((n) => n.state === 'active' || n.state === 'suspect');
+    let accepted = 0;
+    await Promise.all(list.map(async (n) => {
+      try {
+        const token = await this.minter.token(n.id, 'trust');
+        const res = await request(`${n.url}/trusted-keys`, {
+          method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ jwk: key.publicJwk }), signal: AbortSignal.timeout(5_000),
+        });
+        await res.body.dump();
+        if (res.statusCode === 200) accepted++;
+      } catch {
+        // asked again before the next snapshot
+      }
+    }));
+    return accepted;
+  }
+
+  /** Take a snapshot now (concurrent calls share one). */
+  snapshot(): Promise<SnapshotInfo> {
+    this.running ??= this.take().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async take(): Promise<SnapshotInfo> {
+    const t0 = Date.now();
+    await this.registerRecoveryKey();
+    const tmp = join(this.opts.dataDir, `snapshot-${randomBytes(6).toString('hex')}.db.tmp`);
+    try {
+      await this.ctx.meta.db.backup(tmp);
+      const written = await putBlob(this.ctx, createReadStream(tmp, { highWaterMark: 1024 * 1024 }));
+      if (!written.blobId) throw new SnapshotError('the metadata backup is empty');
+      const blobId = written.blobId;
+      const createdAt = Date.now();
+      const seq = this.ctx.meta.db.transaction(() => {
+        this.s.live!.run(written.size, blobId);
+        return Number(this.s.insert!.run(blobId, written.size, createdAt).lastInsertRowid);
+      }).immediate();
+      if (written.missed.length) this.ctx.meta.queueRepair(written.missed);
+      const manifests = await this.writeManifest(seq, createdAt, blobId);
+      this.dropOld(createdAt);
+      const info: SnapshotInfo = { seq, blobId, size: written.size, createdAt, manifests, ms: Date.now() - t0 };
+      this.opts.log?.(`snapshot ${seq}: ${written.size} bytes of metadata on the shard-stores, manifest on ${manifests} store(s), ${info.ms} ms`);
+      return info;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  private async writeManifest(seq: number, createdAt: number, blobId: string): Promise<number> {
+    const blob = this.ctx.meta.getBlob(blobId)!;
+    const gatewayKey = JSON.parse(await readFile(join(this.opts.dataDir, GATEWAY_KEY_FILE), 'utf8')) as JWK;
+    const nodes = this.nodes.list().filter((n) => n.state !== 'removed');
+    const manifest: SnapshotManifest = {
+      v: 1, seq, createdAt,
+      blob: { id: blob.id, size: blob.size, segmentSize: blob.segmentSize, wrappedKey: blob.wrappedKey.toString('base64'), placement: blob.placement },
+      gatewayKey,
+      nodes: nodes.map((n) => ({ id: n.id, url: n.url, zone: n.zone })),
+    };
+    if (this.opts.rootCredentials.source !== 'env') {
+      manifest.rootCredentials = { accessKeyId: this.opts.rootCredentials.accessKeyId, secretAccessKey: this.opts.rootCredentials.secretAccessKey };
+    }
+    const sealed = sealManifest(manifestKey(this.ctx.masterKey), manifest);
+    const shard = manifestShardId(this.ctx.masterKey);
+    const targets = nodes.filter((n) => n.state === 'active' || n.state === 'suspect' || n.state === 'draining');
+    const ok = await Promise.all(targets.map(async (n) => {
+      try {
+        const w = this.ctx.io.openWriter(n.id, shard);
+        await w.write([sealed]);
+        await w.end();
+        return true;
+      } catch {
+        return false;
+      }
+    }));
+    const count = ok.filter(Boolean).length;
+    if (count === 0) throw new SnapshotError('no shard-store took the snapshot manifest');
+    return count;
+  }
+
+  private dropOld(now: number): void {
+    this.ctx.meta.db.transaction(() => {
+      for (const r of this.s.old!.all(this.opts.kept) as SqlRow[]) {
+        this.s.garbage!.run(now, String(r.blob_id));
+        this.s.drop!.run(Number(r.id));
+      }
+    }).immediate();
+  }
+}

@@ -1,0 +1,44 @@
+import { CreateBucketCommand, GetObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { createCipheriv, createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+
+/** Deterministic test bytes: AES-256-CTR keyed by the seed. */
+export function bytes(n: number, seed: string): Buffer {
+  const key = createHash('sha256').update(seed).digest();
+  return createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n));
+}
+
+export const md5Hex = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+export const md5B64 = (b: Buffer): string => createHash('md5').update(b).digest('base64');
+export const crc32B64 = (b: Buffer): string => {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(b));
+  return out.toString('base64');
+};
+
+/** The code and HTTP status of an S3 error answer; fails when the request succeeds. */
+export async function s3Error(p: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof S3ServiceException) return { code: err.name, status: err.$metadata.httpStatusCode };
+    throw err;
+  }
+  throw new Error('expected the request to fail');
+}
+
+/** A maker of fresh buckets, one per test, named `<prefix>-<tag>-<n>`. */
+export function bucketFactory(client: () => S3Client, prefix: string): (tag: string) => Promise<string> {
+  let seq = 0;
+  return async (tag) => {
+    const name = `${prefix}-${tag}-${++seq}`;
+    await client().send(new CreateBucketCommand({ Bucket: name }));
+    return name;
+  };
+}
+
+/** An object's bytes (or a range or part of them). */
+export async function objectBytes(s3: S3Client, bucket: string, key: string, extra: { Range?: string; PartNumber?: number } = {}): Promise<Buffer> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...extra }));
+  return Buffer.from(await res.Body!.transformToByteArray());
+}

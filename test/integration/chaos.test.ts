@@ -1,0 +1,216 @@
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { M, N } from '../../codec/erasure.js';
+import { shardFileLength } from '../../codec/layout.js';
+import type { NodeAuditResult } from '../../gateway/audit/auditor.js';
+import { ACCESS_KEY, CLI, SECRET_KEY, spawnAndWait, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
+import { onClose } from '../helpers/registry.js';
+
+const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+
+/** Run `shardgate admin ...` as an operator would; stdout and stderr apart (--json goes to stdout). */
+async function admin(c: Cluster, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, [CLI, 'admin', ...args], {
+    env: { ...process.env, SHARDGATE_ENDPOINT: c.endpoint, SHARDGATE_ROOT_USER: ACCESS_KEY, SHARDGATE_ROOT_PASSWORD: SECRET_KEY },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const [code] = await once(child, 'exit') as [number | null];
+  return { code, out, err };
+}
+
+interface NodeJson { id: string; zone: string; state: string; piecesHeld: number }
+
+async function nodes(c: Cluster): Promise<NodeJson[]> {
+  return JSON.parse((await admin(c, ['nodes', '--json'])).out) as NodeJson[];
+}
+
+async function audit(c: Cluster): Promise<{ code: number | null; results: NodeAuditResult[]; failed: string[] }> {
+  const r = await admin(c, ['audit', '--json']);
+  const results = JSON.parse(r.out) as NodeAuditResult[];
+  return { code: r.code, results, failed: results.filter((x) => !x.passed).map((x) => x.nodeId).sort() };
+}
+
+/** Stop a store and start it again on the same address, data and zone (with extra environment). */
+async function respawn(c: Cluster, s: StoreProc, zone: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
+  s.child.kill('SIGKILL');
+  await s.exited;
+  const port = new URL(s.url).port;
+  const { child } = await spawnAndWait(['shard-store', '--id', s.id, '--port', port, '--data', s.dataDir, '--zone', zone,
+    '--trusted-key', join(c.dir, 'gateway', 'gateway-key.pub.jwk')], { ...c.env, ...env }, / listening on (http:\/\/\S+)/);
+  s.child = child;
+  s.exited = once(child, 'exit');
+}
+
+/** Every shard file under a store's data folder. */
+function shardFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const a of readdirSync(dir)) {
+    if (!/^[0-9a-f]{2}$/.test(a)) continue;
+    for (const b of readdirSync(join(dir, a))) for (const f of readdirSync(join(dir, a, b))) if (/^[0-9a-f]{32}\.\d+$/.test(f)) out.push(join(dir, a, b, f));
+  }
+  return out;
+}
+
+// Sizes on the thresholds: 1 byte, one 4 MiB segment exactly, one segment + 1 byte, several segments, small ones.
+const SIZES = [1, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 9 * 1024 * 1024 + 77, 300_000, 65_536];
+
+describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark', () => {
+  let c: Cluster;
+  let s3: S3Client;
+  const objects = new Map<string, Buffer>();
+
+  const readAll = async (when: string): Promise<void> => {
+    for (const [key, body] of objects) {
+      const res = await s3.send(new GetObjectCommand({ Bucket: 'chaos', Key: key }));
+      expect(md5(Buffer.from(await res.Body!.transformToByteArray())), `${key} ${when}`).toBe(md5(body));
+    }
+  };
+
+  /** Every live blob has 16 distinct holders, none in `gone`, at most M per zone, each with its whole shard file. */
+  const checkPlacement = (zoneOf: Map<string, string>, gone: Set<string>): void => {
+    const db = new Database(join(c.dir, 'gateway', 'meta.db'), { readonly: true });
+    const blobs = db.prepare(`SELECT id, size, segment_size AS segmentSize, placement FROM blobs WHERE state = 'live'`).all() as Array<{ id: string; size: number; segmentSize: number; placement: string }>;
+    db.close();
+    expect(blobs.length).toBeGreaterThanOrEqual(SIZES.length);
+    const dirOf = new Map(c.stores.map((s) => [s.id, s.dataDir]));
+    for (const b of blobs) {
+      const placement = JSON.parse(b.placement) as string[];
+      expect(new Set(placement).size).toBe(N);
+      const perZone = new Map<string, number>();
+      placement.forEach((node, i) => {
+        expect(gone.has(node), `${b.id}.${i} still on ${node}`).toBe(false);
+        perZone.set(zoneOf.get(node)!, (perZone.get(zoneOf.get(node)!) ?? 0) + 1);
+        const shard = `${b.id}.${i}`;
+        const file = join(dirOf.get(node)!, shard.slice(0, 2), shard.slice(2, 4), shard);
+        expect(existsSync(file), `${shard} on ${node}`).toBe(true);
+        expect(statSync(file).size).toBe(shardFileLength(b.size, b.segmentSize));
+      });
+      expect(Math.max(...perZone.values())).toBeLessThanOrEqual(M);
+    }
+  };
+
+  beforeAll(async () => {
+    c = await startCluster({
+      stores: 28, zones: 4,
+      env: {
+        SHARDGATE_REPAIR_RATE: '0',
+        // Audits, reports and snapshots run when the test asks, so what they see is deterministic.
+        SHARDGATE_AUDIT_INTERVAL_MS: '0', SHARDGATE_SNAPSHOT_INTERVAL_MS: '0', SHARDGATE_SCRUB_INTERVAL_MS: '0',
+        SHARDGATE_REPORT_PERIOD_MS: '3600000',
+        SHARDGATE_AUDIT_TIMEOUT_MS: '1500', SHARDGATE_AUDIT_PIECES: '4', SHARDGATE_AUDIT_RECORDS: '2',
+        // One failed round makes a node suspect, two make it lost.
+        SHARDGATE_AUDIT_SCORE_ALPHA: '0.5', SHARDGATE_AUDIT_SUSPECT_BELOW: '0.8', SHARDGATE_AUDIT_LOST_BELOW: '0.3',
+      },
+    });
+    s3 = c.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'chaos' }));
+    for (const [i, size] of SIZES.entries()) {
+      const body = randomBytes(size);
+      await s3.send(new PutObjectCommand({ Bucket: 'chaos', Key: `obj-${i} é&+`, Body: body }));
+      objects.set(`obj-${i} é&+`, body);
+    }
+  });
+
+  it('keeps every object readable, flags exactly the misbehaving stores, repairs to 16 pieces and reports it all', async () => {
+    const t0 = Date.now();
+    const before = await nodes(c);
+    const zoneOf = new Map(before.map((n) => [n.id, n.zone]));
+    const held = new Map(before.map((n) => [n.id, n.piecesHeld]));
+    const store = (id: string): StoreProc => c.stores.find((s) => s.id === id)!;
+    // The four misbehaving stores are outside zone-4 (killed later) and hold pieces; most pieces first.
+    const candidates = before.filter((n) => n.zone !== 'zone-4' && n.piecesHeld > 0).sort((a, b) => b.piecesHeld - a.piecesHeld);
+    const pickIn = (zone: string, not: string[] = []): string => candidates.find((n) => n.zone === zone && !not.includes(n.id))!.id;
+    const wiped = pickIn('zone-1');
+    const rotten = pickIn('zone-2');
+    const frozen = pickIn('zone-3');
+    const liar = pickIn('zone-1', [wiped]);
+    const bad = [wiped, rotten, frozen, liar].sort();
+
+    // 1. Wipe a disk (the store comes back empty), rot every piece of another, freeze a third, make a fourth lie.
+    rmSync(store(wiped).dataDir, { recursive: true, force: true });
+    await respawn(c, store(wiped), zoneOf.get(wiped)!);
+    for (const f of shardFiles(store(rotten).dataDir)) {
+      const bytes = readFileSync(f);
+      bytes[Math.floor(bytes.length / 2)]! ^= 0x20;
+      writeFileSync(f, bytes);
+    }
+    await respawn(c, store(liar), zoneOf.get(liar)!, { SHARDGATE_TEST_LIE_ON_CHALLENGE: '1' });
+    store(frozen).child.kill('SIGSTOP');
+    await readAll('with a wiped, a rotten, a frozen and a lying store');
+
+    // 2. Audits flag exactly those four, the first round as suspect, the second as lost.
+    const first = await audit(c);
+    expect(first.code).toBe(1);
+    expect(first.failed).toEqual(bad);
+    const outcome = (id: string) => first.results.find((r) => r.nodeId === id)!.outcomes;
+    expect(outcome(wiped).missing).toBeGreaterThan(0);
+    expect(outcome(rotten).wrong).toBeGreaterThan(0);
+    expect(outcome(liar).wrong).toBeGreaterThan(0);
+    expect(outcome(frozen).timeout).toBeGreaterThan(0);
+    for (const r of first.results.filter((r) => !bad.includes(r.nodeId))) expect(r.score, r.nodeId).toBe(1);
+    const second = await audit(c);
+    expect(second.failed).toEqual(bad.filter((id) => second.results.some((r) => r.nodeId === id)));
+    for (const id of [wiped, rotten, liar]) expect(second.results.find((r) => r.nodeId === id)!.state).toBe('draining');
+    console.log(`audits flagged ${bad.join(', ')} (${Date.now() - t0} ms in)`);
+
+    // 3. Repair moves every piece off them; every object is back to 16 healthy pieces within the zone rule.
+    const r1 = Date.now();
+    const repair1 = await admin(c, ['repair', '--wait']);
+    expect(repair1.code, repair1.out + repair1.err).toBe(0);
+    console.log(`repair after the four faults took ${Date.now() - r1} ms: ${repair1.out.trim().split('\n').slice(-2)[0]}`);
+    checkPlacement(zoneOf, new Set(bad));
+    await readAll('after the first repair');
+
+    // 4. A whole zone goes dark.
+    const zone4 = c.stores.filter((s) => zoneOf.get(s.id) === 'zone-4');
+    const zone4Holding = (await nodes(c)).filter((n) => n.zone === 'zone-4' && n.piecesHeld > 0).map((n) => n.id).sort();
+    for (const s of zone4) s.child.kill('SIGKILL');
+    await Promise.all(zone4.map((s) => s.exited));
+    await readAll('with zone-4 gone');
+    const third = await audit(c);
+    expect(third.failed).toEqual(zone4Holding);
+    const r2 = Date.now();
+    const repair2 = await admin(c, ['repair', '--wait']);
+    expect(repair2.code, repair2.out + repair2.err).toBe(0);
+    console.log(`repair after losing zone-4 took ${Date.now() - r2} ms: ${repair2.out.trim().split('\n').slice(-2)[0]}`);
+    checkPlacement(zoneOf, new Set([...bad, ...zone4.map((s) => s.id)]));
+    await readAll('after the second repair');
+
+    // 5. The signed report log verifies and shows every failure.
+    const { adminRequest } = await import('../../cli/admin.js');
+    await adminRequest({ endpoint: c.endpoint, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, region: 'us-east-1' }, 'POST', '/reports/publish', {});
+    const verify = await admin(c, ['verify-reports', c.endpoint]);
+    expect(verify.code, verify.out + verify.err).toBe(0);
+    expect(verify.out).toMatch(/report log verifies: 28 signed entries/);
+    for (const id of [...bad, ...zone4Holding]) expect(verify.out, id).toMatch(new RegExp(`#\\d+ ${id} .*audits pass=\\d+ (wrong|missing|timeout)`));
+    const failingLines = verify.out.split('\n').filter((l) => /^\s+#\d+ /.test(l) && !/wrong=0 missing=0 timeout=0 error=0/.test(l));
+    expect(failingLines.map((l) => /#\d+ (\S+)/.exec(l)![1]).sort()).toEqual([...new Set([...bad, ...zone4Holding])].sort());
+
+    // The same log with two entries swapped, served elsewhere: verification fails and says where.
+    const page = await (await fetch(`${c.endpoint}/_shardgate/reports`)).json() as { key: string; entries: Array<{ seq: number; jws: string }> };
+    const key = await (await fetch(`${c.endpoint}/.well-known/shardgate/report-key.jwk`)).text();
+    [page.entries[3], page.entries[4]] = [page.entries[4]!, page.entries[3]!];
+    const fake = createServer((req, res) => res.end(req.url!.startsWith('/.well-known/') ? key : JSON.stringify(page)));
+    fake.listen(0, '127.0.0.1');
+    await once(fake, 'listening');
+    onClose(() => new Promise<void>((r) => fake.close(() => r())));
+    const forged = await admin(c, ['verify-reports', `http://127.0.0.1:${(fake.address() as AddressInfo).port}`]);
+    expect(forged.code).toBe(1);
+    expect(forged.err).toMatch(/entry 4 \(seq 5\): signed sequence number is 5, expected 4/);
+    expect(forged.err).toMatch(/does NOT verify/);
+    console.log(`chaos test: ${Date.now() - t0} ms after the faults began`);
+    store(frozen).child.kill('SIGCONT');
+  });
+});

@@ -1,0 +1,161 @@
+import Koa from 'koa';
+import aws4 from 'aws4';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { adminRequest, adminTarget, type AdminTarget } from '../../cli/admin.js';
+import type { AdminContext } from '../../gateway/admin/context.js';
+import type { NodeView } from '../../gateway/admin/nodes.js';
+import type { RepairJobView } from '../../gateway/admin/repair.js';
+import { adminMiddleware } from '../../gateway/admin/router.js';
+import { requestMetrics } from '../../gateway/metrics.js';
+import { onClose } from '../helpers/registry.js';
+import { startFixture, type Fixture } from './admin-fixture.js';
+
+const ROOT = { accessKeyId: 'ADMINROOTKEY', secretAccessKey: 'admin-root-secret-123', source: 'env' as const };
+const TOKEN = 'metrics-token-0123456789';
+
+async function serve(fx: Fixture): Promise<{ url: string; target: AdminTarget }> {
+  const admin: AdminContext = {
+    rootCredentials: ROOT, meta: fx.meta, nodes: fx.nodes, monitor: fx.monitor, repair: fx.worker, metrics: fx.metrics,
+    metricsToken: TOKEN, registerNode: () => undefined,
+  };
+  const app = new Koa();
+  app.use(requestMetrics(fx.metrics));
+  app.use(adminMiddleware(admin));
+  // Stands in for the S3 handler: anything the admin layer passes on lands here.
+  app.use((koa) => {
+    koa.state.operation = 'ListObjects';
+    koa.body = 's3';
+  });
+  const server = createServer(app.callback()).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  onClose(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, target: { endpoint: url, region: 'us-east-1', accessKeyId: ROOT.accessKeyId, secretAccessKey: ROOT.secretAccessKey } };
+}
+
+describe('admin API', () => {
+  it('answers only SigV4 requests signed with the root credentials', async () => {
+    const { url, target } = await serve(startFixture());
+    const anon = await fetch(`${url}/_shardgate/admin/v1/nodes`);
+    expect(anon.status).toBe(401);
+    expect(((await anon.json()) as { error: { code: string } }).error.code).toBe('AccessDenied');
+    await expect(adminRequest(target, 'GET', '/nodes')).resolves.toBeDefined();
+    await expect(adminRequest({ ...target, secretAccessKey: 'wrong-secret-value' }, 'GET', '/nodes')).rejects.toThrow(/refused the credentials/);
+    await expect(adminRequest({ ...target, accessKeyId: 'SOMEUSERKEY' }, 'GET', '/nodes')).rejects.toThrow(/only the root credentials/);
+    // A body that does not match its signed hash.
+    const req: aws4.Request = { host: new URL(url).host, path: '/_shardgate/admin/v1/repair', method: 'POST', service: 's3', region: 'us-east-1',
+      headers: { 'content-type': 'application/json' }, body: '{"full":true}' };
+    aws4.sign(req, ROOT);
+    const h = { ...(req.headers as Record<string, string>) };
+    delete h.Host;
+    delete h['Content-Length'];
+    const tampered = await fetch(`${url}/_shardgate/admin/v1/repair`, { method: 'POST', headers: h, body: '{"full":false}' });
+    expect(tampered.status).toBe(403);
+  });
+
+  it('lists nodes with state, zone, free space, score and pieces held', async () => {
+    const fx = startFixture({ nodes: 20, zones: 4 });
+    await fx.put('k', 1_000);
+    const { target } = await serve(fx);
+    const { nodes } = await adminRequest<{ nodes: NodeView[] }>(target, 'GET', '/nodes');
+    expect(nodes).toHaveLength(20);
+    expect(nodes[0]).toMatchObject({ id: 'n00', state: 'active', zone: 'zone-1', score: 1, freeBytes: 1e12 });
+    expect(nodes.reduce((s, n) => s + n.piecesHeld, 0)).toBe(16);
+    await expect(adminRequest(target, 'GET', '/nodes/nope')).rejects.toThrow(/NoSuchNode/);
+    await expect(adminRequest(target, 'GET', '/nothing')).rejects.toThrow(/NoSuchRoute/);
+    await expect(adminRequest(target, 'POST', '/nodes/n00')).rejects.toThrow(/MethodNotAllowed/);
+  });
+
+  it('drains a node through the API and refuses state changes that would lose pieces', async () => {
+    const fx = startFixture({ nodes: 20, zones: 4 });
+    const { blobId } = await fx.put('k', 3_000);
+    const holder = fx.meta.getBlob(blobId)!.placement[0]!;
+    const { target } = await serve(fx);
+    await expect(adminRequest(target, 'POST', `/nodes/${holder}/state`, { state: 'removed' })).rejects.toThrow(/drain it first/);
+    await expect(adminRequest(target, 'POST', `/nodes/${holder}/state`, { state: 'offline' })).rejects.toThrow(/InvalidRequest/);
+    const res = await adminRequest<{ message: string; node: NodeView }>(target, 'POST', `/nodes/${holder}/state`, { state: 'draining' });
+    expect(res.node.state).toBe('draining');
+    expect(res.message).toMatch(/draining/);
+    await fx.worker.idle();
+    const { node } = await adminRequest<{ node: NodeView }>(target, 'GET', `/nodes/${holder}`);
+    expect(node).toMatchObject({ state: 'removed', piecesHeld: 0 });
+  });
+
+  it('starts a repair and shows its progress and the backlog', async () => {
+    const fx = startFixture({ nodes: 20, zones: 4 });
+    const { blobId } = await fx.put('k', 50_000);
+    const lost = fx.meta.getBlob(blobId)!.placement[2]!;
+    fx.stores.down.add(lost);
+    const { target } = await serve(fx);
+    const before = await adminRequest<{ backlog: { degraded: number } }>(target, 'GET', '/repair');
+    expect(before.backlog.degraded).toBe(0); // not known to be down yet
+    const { job } = await adminRequest<{ job: RepairJobView }>(target, 'POST', '/repair', { full: true });
+    expect(job).toMatchObject({ state: 'running', threshold: 16, trigger: 'admin' });
+    await fx.worker.idle();
+    const after = await adminRequest<{ job: RepairJobView }>(target, 'GET', `/repair/jobs/${job.id}`);
+    expect(after.job).toMatchObject({ state: 'complete', piecesRebuilt: 1, blobsRepaired: 1 });
+    expect(after.job.bytesRead).toBeGreaterThan(0);
+    await expect(adminRequest(target, 'GET', '/repair/jobs/999')).rejects.toThrow(/NoSuchJob/);
+  });
+
+  it('serves Prometheus metrics to the bearer token or SigV4, and leaves /metrics to S3 otherwise', async () => {
+    const fx = startFixture({ nodes: 20, zones: 4 });
+    await fx.put('k', 1_000);
+    const { url, target } = await serve(fx);
+    expect(await (await fetch(`${url}/bucket?list-type=2`)).text()).toBe('s3');
+    expect((await fetch(`${url}/_shardgate/metrics`)).status).toBe(401);
+    expect((await fetch(`${url}/_shardgate/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    const res = await fetch(`${url}/_shardgate/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    expect(text).toContain('shardgate_s3_requests_total{operation="ListObjects",code="200"} 1');
+    expect(text).toMatch(/shardgate_s3_request_duration_seconds_bucket\{operation="ListObjects",le="\+Inf"\} 1/);
+    expect(text).toContain('shardgate_pieces{state="healthy"} 16');
+    expect(text).toContain('shardgate_nodes{state="active"} 20');
+    expect(text).toContain('shardgate_repair_backlog_blobs{target="full"} 0');
+    expect(text).toContain('shardgate_node_pieces{node="n00",zone="zone-1"}');
+    // The conventional path, for scrapers that send the token.
+    expect((await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    expect(await (await fetch(`${url}/metrics`)).text()).toBe('s3');
+    // SigV4 with the root credentials works too.
+    const signed: aws4.Request = { host: new URL(url).host, path: '/_shardgate/metrics', method: 'GET', service: 's3', region: target.region };
+    aws4.sign(signed, ROOT);
+    const h = { ...(signed.headers as Record<string, string>) };
+    delete h.Host;
+    expect((await fetch(`${url}/_shardgate/metrics`, { headers: h })).status).toBe(200);
+  });
+});
+
+describe('shardgate admin: endpoint and credentials', () => {
+  it('uses SHARDGATE_ENDPOINT, else SHARDGATE_PORT on loopback', () => {
+    const creds = { SHARDGATE_ROOT_USER: 'abc', SHARDGATE_ROOT_PASSWORD: 'abcdefgh' };
+    expect(adminTarget({ ...creds }).endpoint).toBe('http://127.0.0.1:9000');
+    expect(adminTarget({ ...creds, SHARDGATE_PORT: '9123' }).endpoint).toBe('http://127.0.0.1:9123');
+    expect(adminTarget({ ...creds, SHARDGATE_PORT: '9123', SHARDGATE_ENDPOINT: 'http://10.0.0.5:80/' }).endpoint).toBe('http://10.0.0.5:80');
+    expect(() => adminTarget({ SHARDGATE_ROOT_USER: 'abc' })).toThrow(/set both/);
+  });
+
+  it('falls back to the credentials file of the data folder, and says where it looked', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shardgate-admin-cli-'));
+    onClose(() => rmSync(dir, { recursive: true, force: true }));
+    expect(() => adminTarget({ SHARDGATE_DATA_DIR: dir })).toThrow(/SHARDGATE_ROOT_USER.*root-credentials\.json/);
+    writeFileSync(join(dir, 'root-credentials.json'), JSON.stringify({ accessKeyId: 'GW', secretAccessKey: 'gw-secret' }));
+    expect(adminTarget({ SHARDGATE_DATA_DIR: dir })).toMatchObject({ accessKeyId: 'GW', secretAccessKey: 'gw-secret' });
+    // `shardgate dev` keeps them one level down, and that one wins.
+    mkdirSync(join(dir, 'gateway'));
+    writeFileSync(join(dir, 'gateway', 'root-credentials.json'), JSON.stringify({ accessKeyId: 'DEV', secretAccessKey: 'dev-secret' }));
+    expect(adminTarget({ SHARDGATE_DATA_DIR: dir }).accessKeyId).toBe('DEV');
+  });
+
+  it('explains an unreachable gateway', async () => {
+    const t: AdminTarget = { endpoint: 'http://127.0.0.1:1', region: 'us-east-1', accessKeyId: 'a', secretAccessKey: 'b' };
+    await expect(adminRequest(t, 'GET', '/nodes')).rejects.toThrow(/cannot reach the gateway at http:\/\/127\.0\.0\.1:1.*SHARDGATE_ENDPOINT/);
+  });
+});

@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { M, N } from '../../codec/erasure.js';
+import { RateLimiter } from '../../gateway/repair/limiter.js';
+import { shardId } from '../../gateway/pipeline/shard-io.js';
+import { startFixture, type Fixture } from './admin-fixture.js';
+
+/** Every piece of every live blob sits on an active node that holds its file, ≤ M per zone. */
+function expectFullyHealthy(fx: Fixture): void {
+  const states = new Map(fx.nodes.list().map((n) => [n.id, n.state]));
+  for (const ref of fx.repairs.liveBlobsAfter('', 1_000)) {
+    expect(new Set(ref.placement).size).toBe(N);
+    const perZone = new Map<string, number>();
+    ref.placement.forEach((node, i) => {
+      expect(states.get(node), `${ref.id}.${i} on ${node}`).toBe('active');
+      expect(fx.stores.has(node, shardId(ref.id, i)), `${ref.id}.${i} file on ${node}`).toBe(true);
+      const z = fx.zones.get(node)!;
+      perZone.set(z, (perZone.get(z) ?? 0) + 1);
+    });
+    expect(Math.max(...perZone.values())).toBeLessThanOrEqual(M);
+  }
+}
+
+// Sizes: empty-ish (one short segment), exactly one 16 KiB segment, one segment + 1 byte, several.
+const SIZES = [1, 16 * 1024, 16 * 1024 + 1, 70_000];
+
+describe('repair worker', () => {
+  it('rebuilds the pieces of a lost node elsewhere, byte-exact, within the zone rules', async () => {
+    const fx = startFixture({ nodes: 20, zones: 4 });
+    const objs = await Promise.all(SIZES.map((s, i) => fx.put(`k${i}`, s)));
+    const victim = fx.repairs.liveBlobsAfter('', 10)[0]!.placement[3]!;
+    fx.stores.down.add(victim);
+    fx.stores.files.delete(victim); // its disk is gone too
+    const job = fx.worker.request('admin', { full: true });
+    await fx.worker.idle();
+    const done = fx.worker.job(job.id)!;
+    expect(done.state, done.message ?? '').toBe('complete');
+    expect(done.piecesRebuilt).toBeGreaterThan(0);
+    expect(fx.nodes.get(victim)!.state).toBe('offline');
+    expectFullyHealthy(fx);
+    // Six more nodes gone: the rebuilt pieces must be real ones.
+    const others = [...fx.zones.keys()].filter((n) => n !== victim).slice(0, 6);
+    for (const n of others) fx.stores.down.add(n);
+    for (const o of objs) expect((await fx.read(o.blobId)).equals(o.body)).toBe(true);
+  });
+
+  it('a scheduled pass leaves blobs at or above the threshold alone; a full pass does not', async () => {
+    const fx = startFixture({ nodes: 20, zones: 4 });
+    const { blobId } = await fx.put('k', 5_000);
+    const placement = fx.meta.getBlob(blobId)!.placement;
+    // Two pieces lost: 14 healthy = the default threshold, not below it.
+    fx.nodes.setState(placement[0]!, 'offline', 'test');
+    fx.nodes.setState(placement[1]!, 'offline', 'test');
+    const sched = fx.worker.request('schedule');
+    await fx.worker.idle();
+    expect(fx.worker.job(sched.id)!.state).toBe('complete');
+    expect(fx.worker.job(sched.id)!.piecesRebuilt).toBe(0);
+    expect(fx.worker.assess(true).degraded).toBe(1);
+    // A third one: 13 < 14, the next scheduled pass repairs all three.
+    fx.nodes.setState(placement[2]!, 'offline', 'test');
+    const again = fx.worker.request('schedule');
+    await fx.worker.idle();
+    expect(fx.worker.job(again.id)!.piecesRebuilt).toBe(3);
+    expect(fx.worker.assess(true).degraded).toBe(0);
+  });
+
+  it('rebuilds pieces queued as missing, and moves pieces that crowd one zone', async () => {
+    // 7 nodes per zone: a blob can be made to put 7 pieces in one zone, one over the cap.
+    const fx = startFixture({ nodes: 28, zones: 4 });
+    const { blobId, body } = await fx.put('k', 40_000);
+    const blob = fx.meta.getBlob(blobId)!;
+    // The damaged piece is outside zone-1, so zone-1 keeps all of its healthy pieces.
+    const q = blob.placement.findIndex((n) => fx.zones.get(n) !== 'zone-1');
+    fx.stores.files.get(blob.placement[q]!)!.delete(shardId(blobId, q));
+    fx.meta.queueRepair([{ blobId, piece: q, reason: 'test' }]);
+    // Rewrite the placement so that zone-1 holds 7 pieces (over the cap of 6): move copies there.
+    const zone1 = [...fx.zones].filter(([, z]) => z === 'zone-1').map(([n]) => n).filter((n) => !blob.placement.includes(n));
+    const crowded = [...blob.placement];
+    let moved = 0;
+    for (let i = 0; i < N && moved < zone1.length; i++) {
+      if (i === q || fx.zones.get(crowded[i]!) === 'zone-1') continue;
+      fx.stores.files.get(zone1[moved]!) ?? fx.stores.files.set(zone1[moved]!, new Map());
+      fx.stores.files.get(zone1[moved]!)!.set(shardId(blobId, i), fx.stores.files.get(crowded[i]!)!.get(shardId(blobId, i))!);
+      crowded[i] = zone1[moved++]!;
+    }
+    fx.meta.db.prepare('UPDATE blobs SET placement = ? WHERE id = ?').run(JSON.stringify(crowded), blobId);
+    const perZone1 = crowded.filter((n) => fx.zones.get(n) === 'zone-1').length;
+    expect(perZone1).toBeGreaterThan(M);
+    expect(fx.worker.assess(true).piecesMisplaced).toBe(perZone1 - M);
+    fx.worker.request('admin', { full: true });
+    await fx.worker.idle();
+    expectFullyHealthy(fx);
+    expect(fx.repairs.queueLength()).toBe(0);
+    expect((await fx.read(blobId)).equals(body)).toBe(true);
+  });
+
+  it('reports what it cannot do instead of claiming success', async () => {
+    // 16 nodes exactly: a lost one has no replacement.
+    const fx = startFixture({ nodes: 16, zones: 4 });
+    await fx.put('k', 1_000);
+    fx.stores.down.add('n03');
+    fx.nodes.setState('n03', 'offline', 'test');
+    const job = fx.worker.request('admin', { full: true });
+    await fx.worker.idle();
+    const done = fx.worker.job(job.id)!;
+    expect(done.state).toBe('incomplete');
+    expect(done.message).toMatch(/no eligible node/);
+  });
+
+  it('drains a node: its pieces move away, old files are deleted, then it is removed', async () => {
+    const fx = startFixture({ nodes: 20, zones: 4 });
+    const objs = await Promise.all([fx.put('a', 30_000), fx.put('b', 100)]);
+    const node = 'n07';
+    const held = fx.nodes.piecesHeld().get(node) ?? 0;
+    fx.nodes.setState(node, 'draining', 'test');
+    fx.worker.request('drain');
+    await fx.worker.idle();
+    expect(fx.nodes.piecesHeld().get(node) ?? 0).toBe(0);
+    expect(fx.nodes.get(node)!.state).toBe('removed');
+    // Old copies go after the grace period (0 here).
+    expect(fx.stores.files.get(node)?.size ?? 0).toBe(0);
+    expect(held).toBeGreaterThanOrEqual(0);
+    for (const o of objs) expect((await fx.read(o.blobId)).equals(o.body)).toBe(true);
+  });
+
+  it('resumes a job from its cursor after a restart', async () => {
+    const fx = startFixture({ nodes: 20, zones: 4, repair: { batch: 2 } });
+    for (let i = 0; i < 6; i++) await fx.put(`k${i}`, 2_000);
+    const ids = fx.repairs.liveBlobsAfter('', 10).map((b) => b.id);
+    // A job a killed gateway left at the third blob.
+    fx.nodes.setState('n00', 'offline', 'test');
+    fx.nodes.setState('n01', 'offline', 'test');
+    fx.nodes.setState('n02', 'offline', 'test');
+    const job = fx.repairs.createJob('admin', N);
+    fx.repairs.startPass(job.id, 1, ids.length);
+    fx.repairs.setCursor(job.id, ids[2]!);
+    fx.stores.down.add('n00').add('n01').add('n02');
+    const w = fx.restart();
+    w.start();
+    await w.idle();
+    const done = fx.repairs.getJob(job.id)!;
+    expect(done.state).toBe('complete');
+    expectFullyHealthy(fx);
+  });
+
+  it('marks a node offline after repeated failed probes and active again when it answers', async () => {
+    const fx = startFixture({ nodes: 20, zones: 4 });
+    fx.stores.down.add('n04');
+    await fx.monitor.probe('n04');
+    expect(fx.nodes.get('n04')!.state).toBe('active');
+    await fx.monitor.probe('n04');
+    expect(fx.nodes.get('n04')!.state).toBe('offline');
+    fx.stores.down.delete('n04');
+    await fx.monitor.probe('n04');
+    expect(fx.nodes.get('n04')!.state).toBe('active');
+  });
+
+  it('finds the pieces a restarted node lost', async () => {
+    const fx = startFixture({ nodes: 20, zones: 4 });
+    const { blobId, body } = await fx.put('k', 9_000);
+    const node = fx.meta.getBlob(blobId)!.placement[0]!;
+    fx.stores.files.delete(node);
+    await fx.monitor.probe(node); // first answer: 0 pieces, 1 expected
+    await fx.monitor.checkPieces(node);
+    expect(fx.repairs.queuedPieces().get(blobId)).toEqual(new Set([0]));
+    fx.worker.request('admin', { full: true });
+    await fx.worker.idle();
+    expectFullyHealthy(fx);
+    expect((await fx.read(blobId)).equals(body)).toBe(true);
+  });
+
+  it('limits repair traffic to the configured rate', async () => {
+    const limiter = new RateLimiter(1_000_000, 0);
+    const t0 = Date.now();
+    for (let i = 0; i < 5; i++) await limiter.take(50_000);
+    // 250 kB at 1 MB/s: about 250 ms.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+    const unlimited = new RateLimiter(0);
+    const t1 = Date.now();
+    await unlimited.take(1e12);
+    expect(Date.now() - t1).toBeLessThan(50);
+  });
+});

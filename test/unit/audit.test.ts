@@ -1,0 +1,159 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { getEngine, referenceEngine, type Engine } from '../../codec/engine.js';
+import { N } from '../../codec/erasure.js';
+import { pieceRecord } from '../../codec/segment.js';
+import { challengePiece } from '../../gateway/audit/challenge.js';
+import { auditedSegmentEncoder, RootCollector } from '../../gateway/audit/roots.js';
+import type { AuditTarget } from '../../gateway/audit/store.js';
+import { ShardClient } from '../../gateway/shards/client.js';
+import { loadOrCreateGatewayKey } from '../../gateway/shards/keys.js';
+import { TokenMinter } from '../../gateway/shards/tokens.js';
+import { recoveryKey } from '../../gateway/snapshot/keys.js';
+import { ManifestError, openManifest, sealManifest, type SnapshotManifest } from '../../gateway/snapshot/manifest.js';
+import { merkleProof, merkleRoot, verifyMerkleProof } from '../../shard-store/merkle.js';
+import { startShardStoreServer } from '../../shard-store/server.js';
+import { loadTrustedKeys } from '../../shard-store/token.js';
+import { onClose } from '../helpers/registry.js';
+
+const sha = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'shardgate-audit-'));
+  onClose(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Encode a blob the way put-blob does: shard files and their roots. */
+async function encodeBlob(engine: Engine, size: number, segmentSize: number): Promise<{ files: Buffer[]; roots: Buffer[] }> {
+  const enc = auditedSegmentEncoder(engine, randomBytes(32));
+  const roots = new RootCollector();
+  const files: Buffer[][] = Array.from({ length: N }, () => []);
+  const data = randomBytes(size);
+  for (let i = 0, off = 0; off < size; i++, off += segmentSize) {
+    const seg = await enc.encode(data.subarray(off, off + segmentSize), i);
+    roots.add(seg);
+    for (let p = 0; p < N; p++) files[p]!.push(...pieceRecord(seg, p));
+  }
+  enc.md5();
+  return { files: files.map((f) => Buffer.concat(f)), roots: roots.roots() };
+}
+
+describe('audit hash tree', () => {
+  it('proves every leaf of trees of 1 to 9 leaves, and nothing else', () => {
+    for (let n = 1; n <= 9; n++) {
+      const leaves = Array.from({ length: n }, () => randomBytes(32));
+      const root = merkleRoot(leaves);
+      for (let i = 0; i < n; i++) {
+        const proof = merkleProof(leaves, i);
+        expect(verifyMerkleProof(leaves[i]!, i, n, proof, root), `${i}/${n}`).toBe(true);
+        expect(verifyMerkleProof(randomBytes(32), i, n, proof, root)).toBe(false);
+        if (n > 1) expect(verifyMerkleProof(leaves[i]!, (i + 1) % n, n, proof, root)).toBe(false);
+        expect(verifyMerkleProof(leaves[i]!, i, n, [...proof, randomBytes(32)], root)).toBe(false);
+      }
+    }
+  });
+
+  it('gives the same piece hashes with the native and the reference engine', async () => {
+    const key = randomBytes(32);
+    const plain = randomBytes(10_000);
+    const a = await auditedSegmentEncoder(getEngine(), key).encode(plain, 0);
+    const b = await auditedSegmentEncoder(referenceEngine(), key).encode(plain, 0);
+    expect(a.hashes!.map((h) => h.toString('hex'))).toEqual(b.hashes!.map((h) => h.toString('hex')));
+    expect(sha(a.data.subarray(0, a.pieceSize))).toEqual(a.hashes![0]);
+  });
+});
+
+describe('audit challenges against a shard-store', () => {
+  async function setup(lie = false) {
+    const dir = await tempDir();
+    const key = await loadOrCreateGatewayKey(join(dir, 'gw'));
+    const server = await startShardStoreServer({ id: 'ss-a', dir: join(dir, 'data'), trustedKeys: await loadTrustedKeys([key.publicKeyFile]), lieOnChallenge: lie });
+    onClose(() => server.close(200));
+    const minter = new TokenMinter(key);
+    const client = new ShardClient({ minter, connections: 2 });
+    onClose(() => client.close());
+    const node = { id: 'ss-a', url: server.url, zone: 'zone-1' };
+    const put = async (shard: string, bytes: Buffer): Promise<void> => {
+      const w = client.openShardWriter(node, shard);
+      await w.write([bytes]);
+      await w.end();
+    };
+    return { dir, server, minter, client, node, put };
+  }
+  // 5 segments of 4 KiB plus a short one: records of two sizes, an odd leaf count.
+  const SIZE = 5 * 4096 + 123;
+
+  it('passes an honest store, from the sidecar on the second challenge', async () => {
+    const s = await setup();
+    const { files, roots } = await encodeBlob(getEngine(), SIZE, 4096);
+    const blobId = randomBytes(16).toString('hex');
+    await s.put(`${blobId}.7`, files[7]!);
+    const target: AuditTarget = { blobId, piece: 7, size: SIZE, segmentSize: 4096, root: roots[7]! };
+    expect(await challengePiece(s.node, target, 6, s.minter, 5_000)).toEqual({ outcome: 'pass', detail: null });
+    const path = s.server.store.pathOf(`${blobId}.7`);
+    expect((await stat(`${path}.leaves`)).size).toBe(32 + 6 * 32);
+    expect(await challengePiece(s.node, target, 3, s.minter, 5_000)).toMatchObject({ outcome: 'pass' });
+    // The wrong root (another piece's) fails.
+    expect(await challengePiece(s.node, { ...target, root: roots[6]! }, 1, s.minter, 5_000)).toMatchObject({ outcome: 'wrong' });
+  });
+
+  it('catches flipped bytes on disk (sidecar stale or not), a missing piece and a lying store', async () => {
+    const s = await setup();
+    const { files, roots } = await encodeBlob(getEngine(), SIZE, 4096);
+    const blobId = randomBytes(16).toString('hex');
+    await s.put(`${blobId}.2`, files[2]!);
+    const target: AuditTarget = { blobId, piece: 2, size: SIZE, segmentSize: 4096, root: roots[2]! };
+    expect(await challengePiece(s.node, target, 6, s.minter, 5_000)).toMatchObject({ outcome: 'pass' });
+    const path = s.server.store.pathOf(`${blobId}.2`);
+    const bytes = await readFile(path);
+    bytes[420 + 100]! ^= 1; // record 1 (records of 4 KiB segments are 416 + 4 bytes)
+    await writeFile(path, bytes);
+    expect(await challengePiece(s.node, target, 6, s.minter, 5_000)).toMatchObject({ outcome: 'wrong' });
+    expect(await challengePiece(s.node, { ...target, blobId: randomBytes(16).toString('hex') }, 1, s.minter, 5_000)).toMatchObject({ outcome: 'missing' });
+
+    const liar = await setup(true);
+    await liar.put(`${blobId}.2`, files[2]!);
+    expect(await challengePiece(liar.node, target, 2, liar.minter, 5_000)).toMatchObject({ outcome: 'wrong' });
+  });
+
+  it('accepts a registered recovery key for reads only, across a restart, and lists pieces', async () => {
+    const s = await setup();
+    const master = randomBytes(32);
+    const rk = await recoveryKey(master);
+    const token = await s.minter.token('ss-a', 'trust');
+    const res = await fetch(`${s.server.url}/trusted-keys`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ jwk: rk.publicJwk }) });
+    expect(res.status).toBe(200);
+    const shard = `${randomBytes(16).toString('hex')}.0`;
+    await s.put(shard, Buffer.from('hello'));
+    const rclient = new ShardClient({ minter: new TokenMinter(rk), connections: 1 });
+    onClose(() => rclient.close());
+    expect((await rclient.readRange(s.node, shard, 0, 5)).toString()).toBe('hello');
+    await expect(rclient.deleteShard(s.node, shard)).rejects.toMatchObject({ status: 403 });
+    const list = await fetch(`${s.server.url}/pieces`, { headers: { authorization: `Bearer ${await new TokenMinter(rk).token('ss-a', 'list')}` } });
+    expect(await list.json()).toEqual({ shards: [shard] });
+    // Same data folder, new process: the recovery key is still trusted.
+    await s.server.close(100);
+    const again = await startShardStoreServer({ id: 'ss-a', dir: join(s.dir, 'data'), trustedKeys: await loadTrustedKeys([join(s.dir, 'gw', 'gateway-key.pub.jwk')]) });
+    onClose(() => again.close(100));
+    expect((await rclient.readRange({ ...s.node, url: again.url }, shard, 0, 5)).toString()).toBe('hello');
+  });
+});
+
+describe('snapshot manifest', () => {
+  it('opens only with the master key it was sealed with', async () => {
+    const m: SnapshotManifest = {
+      v: 1, seq: 3, createdAt: 1, blob: { id: 'a'.repeat(32), size: 10, segmentSize: 4096, wrappedKey: '', placement: [] },
+      gatewayKey: { kty: 'OKP' }, nodes: [],
+    };
+    const k = randomBytes(32);
+    const sealed = sealManifest(k, m);
+    expect(openManifest(k, sealed)).toEqual(m);
+    expect(() => openManifest(randomBytes(32), sealed)).toThrow(ManifestError);
+    sealed[20]! ^= 1;
+    expect(() => openManifest(k, sealed)).toThrow(ManifestError);
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * The pieces of CopyObject, DeleteObjects, ListMultipartUploads, conditional writes and
+ * tagging that need no network: metadata methods, documents, header parsing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MetaPreconditionError, MetaStore, writeConditionFailure } from '../../gateway/meta/store.js';
+import type { NewObject } from '../../gateway/meta/types.js';
+import { buildTagging, parseTagging } from '../../gateway/s3/documents.js';
+import { S3Error } from '../../gateway/s3/errors.js';
+import { checkCopySourceConditions, parseWriteCondition } from '../../gateway/s3/preconditions.js';
+import { checkTagSet, parseTaggingHeader } from '../../gateway/s3/tagging.js';
+import { walkUploads } from '../../gateway/s3/uploads.js';
+import { S3_XMLNS } from '../../gateway/s3/xml.js';
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof S3Error) return err.code;
+    throw err;
+  }
+  throw new Error('did not throw');
+}
+
+describe('metadata: conditional commits, tags, batch deletes, upload listing', () => {
+  let dir: string;
+  let meta: MetaStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'meta-breadth-'));
+    meta = new MetaStore(join(dir, 'meta.db'));
+    meta.createBucket('b', 'root', 'us-east-1');
+  });
+  afterEach(() => {
+    meta.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const obj = (key: string, etag = 'e'): NewObject => ({
+    bucket: 'b', key, size: 1, etag, contentType: null, headers: {}, userMeta: {}, checksums: {}, partsCount: null,
+    parts: [{ partNumber: 1, blobId: null, size: 1, etag, checksums: {} }],
+  });
+
+  it('checks the write condition inside the commit: the second If-None-Match commit fails', () => {
+    meta.commitObjectWith(obj('k', 'first'), { condition: { ifNoneMatch: true } });
+    expect(() => meta.commitObjectWith(obj('k', 'second'), { condition: { ifNoneMatch: true } })).toThrow(MetaPreconditionError);
+    expect(meta.getObject('b', 'k')!.etag).toBe('first');
+    expect(() => meta.commitObjectWith(obj('k', 'third'), { condition: { ifMatch: 'nope' } })).toThrow(MetaPreconditionError);
+    meta.commitObjectWith(obj('k', 'fourth'), { condition: { ifMatch: 'first' } });
+    expect(meta.getObject('b', 'k')!.etag).toBe('fourth');
+  });
+
+  it('names why a condition fails', () => {
+    expect(writeConditionFailure({ etag: 'a' }, { ifNoneMatch: true })).toBe('exists');
+    expect(writeConditionFailure(undefined, { ifMatch: 'a' })).toBe('absent');
+    expect(writeConditionFailure({ etag: 'a' }, { ifMatch: 'b' })).toBe('etag-mismatch');
+    expect(writeConditionFailure({ etag: 'a' }, { ifMatch: '*' })).toBeUndefined();
+    expect(writeConditionFailure(undefined, { ifNoneMatch: true })).toBeUndefined();
+  });
+
+  it('keeps tags with the version they were written with; an upload hands its tags to the object', () => {
+    const row = meta.commitObjectWith(obj('t'), { tags: [{ key: 'a', value: '1' }] });
+    expect(meta.objectTags(row.id)).toEqual([{ key: 'a', value: '1' }]);
+    meta.setObjectTags('b', 't', [{ key: 'b', value: '2' }]);
+    expect(meta.objectTags(row.id)).toEqual([{ key: 'b', value: '2' }]);
+    const over = meta.commitObject(obj('t'));
+    expect(meta.objectTags(over.id)).toEqual([]);
+    expect(meta.setObjectTags('b', 'missing', [])).toBeUndefined();
+
+    meta.createUploadWith({
+      id: 'u1', bucket: 'b', key: 'm', owner: 'root', createdAt: 1, contentType: null, headers: {}, userMeta: {}, checksumAlgorithm: null, checksumType: null,
+    }, [{ key: 'from', value: 'upload' }]);
+    const done = meta.commitObjectWith(obj('m'), {}, [], Date.now(), 'u1');
+    expect(meta.objectTags(done.id)).toEqual([{ key: 'from', value: 'upload' }]);
+    expect(meta.getUpload('u1')).toBeUndefined();
+  });
+
+  it('bucket tags: none until set, removed with null', () => {
+    expect(meta.bucketTags('b')).toBeNull();
+    expect(meta.setBucketTags('b', [{ key: 'k', value: 'v' }])).toBe(true);
+    expect(meta.bucketTags('b')).toEqual([{ key: 'k', value: 'v' }]);
+    meta.setBucketTags('b', null);
+    expect(meta.bucketTags('b')).toBeNull();
+    expect(meta.setBucketTags('nope', [])).toBe(false);
+  });
+
+  it('deletes a batch in one transaction, each key decided on its own', () => {
+    for (const k of ['a', 'b', 'c']) meta.commitObject(obj(k, `etag-${k}`));
+    expect(meta.deleteObjectsBatch('b', [
+      { key: 'a' }, { key: 'zz' }, { key: 'b', etag: 'wrong' }, { key: 'c', etag: 'etag-c' }, { key: 'yy', etag: 'x' }, { key: 'b', versionId: 'other' },
+    ])).toEqual(['deleted', 'absent', 'precondition-failed', 'deleted', 'no-such-key', 'deleted']);
+    expect(meta.getObject('b', 'b')).toBeDefined();
+    expect(meta.getObject('b', 'a')).toBeUndefined();
+  });
+
+  it('lists uploads by key, then initiation time, and rolls common prefixes up', () => {
+    const up = (id: string, key: string, createdAt: number): void => meta.createUpload({
+      id, bucket: 'b', key, owner: 'root', createdAt, contentType: null, headers: {}, userMeta: {}, checksumAlgorithm: null, checksumType: null,
+    });
+    up('z1', 'x', 5);
+    up('a1', 'x', 9);
+    up('m1', 'a/1', 1);
+    up('m2', 'a/b/2', 1);
+    up('m3', 'é', 1);
+    const ids = (e: ReturnType<typeof walkUploads>): string[] => [...e].map((x) => (x.kind === 'upload' ? x.upload.id : `P:${x.prefix}`));
+    expect(ids(walkUploads(meta, 'b', '', '', { fromKey: '' }))).toEqual(['m1', 'm2', 'z1', 'a1', 'm3']);
+    expect(ids(walkUploads(meta, 'b', '', '/', { fromKey: '' }))).toEqual(['P:a/', 'z1', 'a1', 'm3']);
+    expect(ids(walkUploads(meta, 'b', 'a/', '/', { fromKey: '' }))).toEqual(['m1', 'P:a/b/']);
+    // Resuming after the first upload of "x" gives the second one next.
+    expect(ids(walkUploads(meta, 'b', '', '', { key: 'x', createdAt: 5, id: 'z1' }))).toEqual(['a1', 'm3']);
+  });
+});
+
+describe('Tagging document', () => {
+  test('golden string', () => {
+    expect(buildTagging({ tagSet: [{ key: 'a&b', value: '' }, { key: '007', value: 'v' }] })).toBe(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<Tagging xmlns="${S3_XMLNS}"><TagSet><Tag><Key>a&amp;b</Key><Value></Value></Tag>`
+      + '<Tag><Key>007</Key><Value>v</Value></Tag></TagSet></Tagging>',
+    );
+  });
+  test('parses a tag set, one tag or none, keeping values as strings', () => {
+    expect(parseTagging('<Tagging><TagSet><Tag><Key>007</Key><Value> x </Value></Tag></TagSet></Tagging>').tagSet).toEqual([{ key: '007', value: ' x ' }]);
+    expect(parseTagging('<Tagging><TagSet/></Tagging>').tagSet).toEqual([]);
+    expect(parseTagging('<Tagging><TagSet><Tag><Key>k</Key><Value/></Tag></TagSet></Tagging>').tagSet).toEqual([{ key: 'k', value: '' }]);
+  });
+  test.each([
+    ['no TagSet', '<Tagging></Tagging>'],
+    ['a Tag without Value', '<Tagging><TagSet><Tag><Key>k</Key></Tag></TagSet></Tagging>'],
+    ['another root', '<Tags><TagSet/></Tags>'],
+  ])('MalformedXML: %s', (_why, body) => {
+    expect(codeOf(() => parseTagging(body))).toBe('MalformedXML');
+  });
+});
+
+describe('tag limits and x-amz-tagging', () => {
+  test('limits count characters, not bytes, and sit exactly on the AWS thresholds', () => {
+    checkTagSet([{ key: 'é'.repeat(128), value: 'é'.repeat(256) }], 'object');
+    expect(codeOf(() => checkTagSet([{ key: 'é'.repeat(129), value: '' }], 'object'))).toBe('InvalidTag');
+    expect(codeOf(() => checkTagSet([{ key: 'k', value: 'é'.repeat(257) }], 'object'))).toBe('InvalidTag');
+    expect(codeOf(() => checkTagSet([{ key: '', value: 'v' }], 'object'))).toBe('InvalidTag');
+    expect(codeOf(() => checkTagSet([{ key: 'aws:x', value: 'v' }], 'bucket'))).toBe('InvalidTag');
+    const many = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: '' }));
+    checkTagSet(many(10), 'object');
+    checkTagSet(many(50), 'bucket');
+    expect(codeOf(() => checkTagSet(many(11), 'object'))).toBe('InvalidTag');
+    expect(codeOf(() => checkTagSet(many(51), 'bucket'))).toBe('InvalidTag');
+  });
+  test('x-amz-tagging is a URL query string', () => {
+    expect(parseTaggingHeader({ 'x-amz-tagging': 'a=1&b%20c=d+e&empty=&bare' })).toEqual([
+      { key: 'a', value: '1' }, { key: 'b c', value: 'd e' }, { key: 'empty', value: '' }, { key: 'bare', value: '' },
+    ]);
+    expect(parseTaggingHeader({})).toBeUndefined();
+    expect(codeOf(() => parseTaggingHeader({ 'x-amz-tagging': 'a=1&a=2' }))).toBe('InvalidTag');
+    expect(codeOf(() => parseTaggingHeader({ 'x-amz-tagging': 'a=%E0' }))).toBe('InvalidArgument');
+  });
+});
+
+describe('conditions', () => {
+  test('write conditions: If-None-Match only *, If-Match one ETag', () => {
+    expect(parseWriteCondition({})).toBeUndefined();
+    expect(parseWriteCondition({ 'if-none-match': '*' })).toEqual({ ifNoneMatch: true });
+    expect(parseWriteCondition({ 'if-match': '"abc"' })).toEqual({ ifMatch: 'abc' });
+    expect(codeOf(() => parseWriteCondition({ 'if-none-match': '"abc"' }))).toBe('NotImplemented');
+    expect(codeOf(() => parseWriteCondition({ 'if-match': '"a", "b"' }))).toBe('NotImplemented');
+  });
+  test('copy-source conditions combine as AWS documents', () => {
+    const lastModified = Date.UTC(2026, 0, 1, 12, 0, 0, 500);
+    const src = { etag: 'abc', lastModified };
+    const before = new Date(lastModified - 60_000).toUTCString();
+    const at = new Date(lastModified).toUTCString(); // whole seconds: not modified since
+    const check = (h: Record<string, string>) => () => checkCopySourceConditions(h, src);
+    check({ 'x-amz-copy-source-if-match': '"abc"' })();
+    expect(codeOf(check({ 'x-amz-copy-source-if-match': '"abd"' }))).toBe('PreconditionFailed');
+    expect(codeOf(check({ 'x-amz-copy-source-if-none-match': '"abc"' }))).toBe('PreconditionFailed');
+    expect(codeOf(check({ 'x-amz-copy-source-if-unmodified-since': before }))).toBe('PreconditionFailed');
+    expect(codeOf(check({ 'x-amz-copy-source-if-modified-since': at }))).toBe('PreconditionFailed');
+    check({ 'x-amz-copy-source-if-modified-since': before, 'x-amz-copy-source-if-unmodified-since': at })();
+    // If-Match true excuses If-Unmodified-Since false; If-None-Match false is not excused by If-Modified-Since true.
+    check({ 'x-amz-copy-source-if-match': '"abc"', 'x-amz-copy-source-if-unmodified-since': before })();
+    expect(codeOf(check({ 'x-amz-copy-source-if-none-match': '"abc"', 'x-amz-copy-source-if-modified-since': before }))).toBe('PreconditionFailed');
+  });
+});
