@@ -46,7 +46,10 @@ export async function spawnAndWait(args: string[], env: NodeJS.ProcessEnv, patte
     if (process.env.SHARDGATE_TEST_VERBOSE) console.error(l);
   });
   const match = await new Promise<RegExpExecArray>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`timed out waiting for ${pattern} from shardgate ${args[0]}: ${output.join('\n')}`)), timeoutMs);
+    const t = setTimeout(() => {
+      child.kill('SIGKILL'); // a child that never got ready must not outlive the test
+      rej(new Error(`timed out waiting for ${pattern} from shardgate ${args[0]}: ${output.join('\n')}`));
+    }, timeoutMs);
     lines.on('line', (l) => {
       output.push(l);
       const m = pattern.exec(l);
@@ -96,17 +99,27 @@ export async function startCluster(opts: { stores?: number; zones?: number; env?
   const n = opts.stores ?? 16;
   // Stores are spread round-robin over the zones, as `shardgate dev --zones` does.
   const zones = opts.zones ?? 1;
+  // Until the cluster object exists, a failed start must still stop what it started.
+  const abandon = async (err: unknown): Promise<never> => {
+    await Promise.all(stores.map((s) => kill(s.child)));
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  };
   for (let i = 0; i < n; i += 4) {
-    const batch = await Promise.all(Array.from({ length: Math.min(4, n - i) }, async (_, j) => {
+    const batch = await Promise.allSettled(Array.from({ length: Math.min(4, n - i) }, async (_, j) => {
       const id = `ss${String(i + j).padStart(2, '0')}`;
       const dataDir = join(dir, 'shards', id);
       const zone = `zone-${((i + j) % zones) + 1}`;
       const { child, match } = await spawnAndWait(
         ['shard-store', '--id', id, '--port', '0', '--data', dataDir, '--zone', zone, '--trusted-key', pubKey], env, / listening on (http:\/\/\S+)/);
-      return { id, url: match[1]!, dataDir, child, exited: once(child, 'exit') };
+      const store: StoreProc = { id, url: match[1]!, dataDir, child, exited: once(child, 'exit') };
+      stores.push(store);
+      return store;
     }));
-    stores.push(...batch);
+    const failed = batch.find((r) => r.status === 'rejected');
+    if (failed) await abandon(failed.reason);
   }
+  stores.sort((a, b) => a.id.localeCompare(b.id));
   let port = '0';
   const startGw = async (): Promise<ChildProcess> => {
     const gwEnv = { ...env, SHARDGATE_SHARD_STORES: stores.map((s) => `${s.id}=${s.url}`).join(',') };
@@ -114,7 +127,7 @@ export async function startCluster(opts: { stores?: number; zones?: number; env?
     port = new URL(match[1]!).port;
     return child;
   };
-  const gateway = await startGw();
+  const gateway = await startGw().catch(abandon);
   const cluster: Cluster = {
     dir, stores, gateway, env,
     endpoint: `http://127.0.0.1:${port}`,
