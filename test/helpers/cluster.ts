@@ -148,3 +148,21 @@ export async function startCluster(opts: { stores?: number; zones?: number; env?
   onClose(() => cluster.stop(), opts.scope ?? 'file');
   return cluster;
 }
+
+/**
+ * Run `shardgate admin ...` as an operator would, against the cluster's gateway with the
+ * root credentials; stdout and stderr apart (--json goes to stdout) and together.
+ */
+export async function runAdmin(c: Cluster, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string; all: string }> {
+  const child = spawn(process.execPath, [CLI, 'admin', ...args], {
+    env: { ...process.env, SHARDGATE_ENDPOINT: c.endpoint, SHARDGATE_ROOT_USER: ACCESS_KEY, SHARDGATE_ROOT_PASSWORD: SECRET_KEY, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let all = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); all += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); all += d.toString(); });
+  const [code] = await once(child, 'exit') as [number | null];
+  return { code, out, err, all };
+}

@@ -1,6 +1,5 @@
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -11,33 +10,20 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { M, N } from '../../codec/erasure.js';
 import { shardFileLength } from '../../codec/layout.js';
 import type { NodeAuditResult } from '../../gateway/audit/auditor.js';
-import { ACCESS_KEY, CLI, SECRET_KEY, spawnAndWait, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
+import { ACCESS_KEY, SECRET_KEY, runAdmin, spawnAndWait, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
 import { onClose } from '../helpers/registry.js';
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
-/** Run `shardgate admin ...` as an operator would; stdout and stderr apart (--json goes to stdout). */
-async function admin(c: Cluster, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [CLI, 'admin', ...args], {
-    env: { ...process.env, SHARDGATE_ENDPOINT: c.endpoint, SHARDGATE_ROOT_USER: ACCESS_KEY, SHARDGATE_ROOT_PASSWORD: SECRET_KEY },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const [code] = await once(child, 'exit') as [number | null];
-  return { code, out, err };
-}
 
 interface NodeJson { id: string; zone: string; state: string; piecesHeld: number }
 
 async function nodes(c: Cluster): Promise<NodeJson[]> {
-  return JSON.parse((await admin(c, ['nodes', '--json'])).out) as NodeJson[];
+  return JSON.parse((await runAdmin(c, ['nodes', '--json'])).out) as NodeJson[];
 }
 
 async function audit(c: Cluster): Promise<{ code: number | null; results: NodeAuditResult[]; failed: string[] }> {
-  const r = await admin(c, ['audit', '--json']);
+  const r = await runAdmin(c, ['audit', '--json']);
   const results = JSON.parse(r.out) as NodeAuditResult[];
   return { code: r.code, results, failed: results.filter((x) => !x.passed).map((x) => x.nodeId).sort() };
 }
@@ -127,7 +113,6 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
     const t0 = Date.now();
     const before = await nodes(c);
     const zoneOf = new Map(before.map((n) => [n.id, n.zone]));
-    const held = new Map(before.map((n) => [n.id, n.piecesHeld]));
     const store = (id: string): StoreProc => c.stores.find((s) => s.id === id)!;
     // The four misbehaving stores are outside zone-4 (killed later) and hold pieces; most pieces first.
     const candidates = before.filter((n) => n.zone !== 'zone-4' && n.piecesHeld > 0).sort((a, b) => b.piecesHeld - a.piecesHeld);
@@ -167,7 +152,7 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
 
     // 3. Repair moves every piece off them; every object is back to 16 healthy pieces within the zone rule.
     const r1 = Date.now();
-    const repair1 = await admin(c, ['repair', '--wait']);
+    const repair1 = await runAdmin(c, ['repair', '--wait']);
     expect(repair1.code, repair1.out + repair1.err).toBe(0);
     console.log(`repair after the four faults took ${Date.now() - r1} ms: ${repair1.out.trim().split('\n').slice(-2)[0]}`);
     checkPlacement(zoneOf, new Set(bad));
@@ -182,7 +167,7 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
     const third = await audit(c);
     expect(third.failed).toEqual(zone4Holding);
     const r2 = Date.now();
-    const repair2 = await admin(c, ['repair', '--wait']);
+    const repair2 = await runAdmin(c, ['repair', '--wait']);
     expect(repair2.code, repair2.out + repair2.err).toBe(0);
     console.log(`repair after losing zone-4 took ${Date.now() - r2} ms: ${repair2.out.trim().split('\n').slice(-2)[0]}`);
     checkPlacement(zoneOf, new Set([...bad, ...zone4.map((s) => s.id)]));
@@ -191,7 +176,7 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
     // 5. The signed report log verifies and shows every failure.
     const { adminRequest } = await import('../../cli/admin.js');
     await adminRequest({ endpoint: c.endpoint, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, region: 'us-east-1' }, 'POST', '/reports/publish', {});
-    const verify = await admin(c, ['verify-reports', c.endpoint]);
+    const verify = await runAdmin(c, ['verify-reports', c.endpoint]);
     expect(verify.code, verify.out + verify.err).toBe(0);
     expect(verify.out).toMatch(/report log verifies: 28 signed entries/);
     for (const id of [...bad, ...zone4Holding]) expect(verify.out, id).toMatch(new RegExp(`#\\d+ ${id} .*audits pass=\\d+ (wrong|missing|timeout)`));
@@ -206,7 +191,7 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
     fake.listen(0, '127.0.0.1');
     await once(fake, 'listening');
     onClose(() => new Promise<void>((r) => fake.close(() => r())));
-    const forged = await admin(c, ['verify-reports', `http://127.0.0.1:${(fake.address() as AddressInfo).port}`]);
+    const forged = await runAdmin(c, ['verify-reports', `http://127.0.0.1:${(fake.address() as AddressInfo).port}`]);
     expect(forged.code).toBe(1);
     expect(forged.err).toMatch(/entry 4 \(seq 5\): signed sequence number is 5, expected 4/);
     expect(forged.err).toMatch(/does NOT verify/);

@@ -1,31 +1,15 @@
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { spawn } from 'node:child_process';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ACCESS_KEY, CLI, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
+import { runAdmin, startCluster } from '../helpers/cluster.js';
+import { objectBytes } from '../helpers/s3.js';
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
-/** Run `shardgate admin ...` as an operator would, with the gateway's variables. */
-async function admin(c: Cluster, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, [CLI, 'admin', ...args], {
-    env: { ...process.env, SHARDGATE_ENDPOINT: c.endpoint, SHARDGATE_ROOT_USER: ACCESS_KEY, SHARDGATE_ROOT_PASSWORD: SECRET_KEY, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const [code] = await once(child, 'exit') as [number | null];
-  return { code, out };
-}
 
-async function getBytes(s3: S3Client, key: string): Promise<Buffer> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: 'keep', Key: key }));
-  return Buffer.from(await res.Body!.transformToByteArray());
-}
 
 // Sizes on the thresholds: 1 byte, one 4 MiB segment exactly, one segment + 1 byte.
 const SIZES = [1, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 200_000];
@@ -42,9 +26,9 @@ describe('recover: a gateway whose data folder is gone comes back from the shard
       await s3.send(new PutObjectCommand({ Bucket: 'keep', Key: `before-${i} é&+`, Body: body }));
       objects.set(`before-${i} é&+`, body);
     }
-    const snap = await admin(c, ['snapshot']);
-    expect(snap.code, snap.out).toBe(0);
-    expect(snap.out).toMatch(/snapshot 1: .* manifest on 16 stores/);
+    const snap = await runAdmin(c, ['snapshot']);
+    expect(snap.code, snap.all).toBe(0);
+    expect(snap.all).toMatch(/snapshot 1: .* manifest on 16 stores/);
     await s3.send(new PutObjectCommand({ Bucket: 'keep', Key: 'after-snapshot', Body: randomBytes(5000) }));
 
     // The disk is gone: the gateway dies and its whole data folder with it.
@@ -54,31 +38,31 @@ describe('recover: a gateway whose data folder is gone comes back from the shard
     rmSync(gwDir, { recursive: true, force: true });
 
     const stores = c.stores.map((s) => `${s.id}=${s.url}`).join(',');
-    const noKey = await admin(c, ['recover', '--data', gwDir], { SHARDGATE_SHARD_STORES: stores, SHARDGATE_MASTER_KEY: '' });
+    const noKey = await runAdmin(c, ['recover', '--data', gwDir], { SHARDGATE_SHARD_STORES: stores, SHARDGATE_MASTER_KEY: '' });
     expect(noKey.code).not.toBe(0);
-    expect(noKey.out).toMatch(/needs the master key/);
-    const wrongKey = await admin(c, ['recover', '--data', gwDir], { SHARDGATE_SHARD_STORES: stores, SHARDGATE_MASTER_KEY: randomBytes(32).toString('hex') });
+    expect(noKey.all).toMatch(/needs the master key/);
+    const wrongKey = await runAdmin(c, ['recover', '--data', gwDir], { SHARDGATE_SHARD_STORES: stores, SHARDGATE_MASTER_KEY: randomBytes(32).toString('hex') });
     expect(wrongKey.code).not.toBe(0);
-    expect(wrongKey.out).toMatch(/right master key/);
+    expect(wrongKey.all).toMatch(/right master key/);
 
     const t0 = Date.now();
-    const rec = await admin(c, ['recover', '--data', gwDir], { SHARDGATE_SHARD_STORES: stores, SHARDGATE_MASTER_KEY: master });
-    console.log(`recover took ${Date.now() - t0} ms:\n${rec.out}`);
-    expect(rec.code, rec.out).toBe(0);
-    expect(rec.out).toMatch(/16 of 16 stores answer, 16 hold a manifest/);
-    expect(rec.out).toMatch(/AT RISK: 1 blob\(s\) \(16 shard files\)/);
+    const rec = await runAdmin(c, ['recover', '--data', gwDir], { SHARDGATE_SHARD_STORES: stores, SHARDGATE_MASTER_KEY: master });
+    console.log(`recover took ${Date.now() - t0} ms:\n${rec.all}`);
+    expect(rec.code, rec.all).toBe(0);
+    expect(rec.all).toMatch(/16 of 16 stores answer, 16 hold a manifest/);
+    expect(rec.all).toMatch(/AT RISK: 1 blob\(s\) \(16 shard files\)/);
     expect(existsSync(join(gwDir, 'meta.db'))).toBe(true);
-    const again = await admin(c, ['recover', '--data', gwDir], { SHARDGATE_SHARD_STORES: stores, SHARDGATE_MASTER_KEY: master });
+    const again = await runAdmin(c, ['recover', '--data', gwDir], { SHARDGATE_SHARD_STORES: stores, SHARDGATE_MASTER_KEY: master });
     expect(again.code).not.toBe(0);
-    expect(again.out).toMatch(/exists: recover into an empty data folder/);
+    expect(again.all).toMatch(/exists: recover into an empty data folder/);
 
     await c.restartGateway();
     s3 = c.client();
-    for (const [key, body] of objects) expect(md5(await getBytes(s3, key)), key).toBe(md5(body));
-    await expect(getBytes(s3, 'after-snapshot')).rejects.toMatchObject({ name: 'NoSuchKey' });
+    for (const [key, body] of objects) expect(md5(await objectBytes(s3, 'keep', key)), key).toBe(md5(body));
+    await expect(objectBytes(s3, 'keep', 'after-snapshot')).rejects.toMatchObject({ name: 'NoSuchKey' });
     // The restored signing key is the one the stores trust: the gateway writes again.
     const fresh = randomBytes(70_000);
     await s3.send(new PutObjectCommand({ Bucket: 'keep', Key: 'after-recovery', Body: fresh }));
-    expect(md5(await getBytes(s3, 'after-recovery'))).toBe(md5(fresh));
+    expect(md5(await objectBytes(s3, 'keep', 'after-recovery'))).toBe(md5(fresh));
   });
 });

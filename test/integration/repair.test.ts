@@ -1,34 +1,17 @@
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { M, N } from '../../codec/erasure.js';
 import { shardFileLength } from '../../codec/layout.js';
-import { ACCESS_KEY, CLI, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
+import { runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
+import { objectBytes } from '../helpers/s3.js';
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
-/** Run `shardgate admin ...` as a user would, with the gateway's variables. */
-async function admin(c: Cluster, args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, [CLI, 'admin', ...args], {
-    env: { ...process.env, SHARDGATE_ENDPOINT: c.endpoint, SHARDGATE_ROOT_USER: ACCESS_KEY, SHARDGATE_ROOT_PASSWORD: SECRET_KEY },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const [code] = await once(child, 'exit') as [number | null];
-  return { code, out };
-}
 
-async function getBytes(s3: S3Client, key: string): Promise<Buffer> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: 'heal', Key: key }));
-  return Buffer.from(await res.Body!.transformToByteArray());
-}
 
 interface BlobCheck {
   id: string;
@@ -57,7 +40,7 @@ describe('repair: a lost shard-store is rebuilt onto the others (28 stores, 4 zo
   });
 
   it('repair --wait brings every blob back to 16 healthy pieces on live stores, and they read back after 6 more losses', async () => {
-    const before = JSON.parse((await admin(c, ['nodes', '--json'])).out) as Array<{ id: string; zone: string; piecesHeld: number }>;
+    const before = JSON.parse((await runAdmin(c, ['nodes', '--json'])).out) as Array<{ id: string; zone: string; piecesHeld: number }>;
     expect(before).toHaveLength(28);
     expect(new Set(before.map((n) => n.zone))).toEqual(new Set(['zone-1', 'zone-2', 'zone-3', 'zone-4']));
     const held = (id: string): number => before.find((n) => n.id === id)?.piecesHeld ?? 0;
@@ -67,13 +50,13 @@ describe('repair: a lost shard-store is rebuilt onto the others (28 stores, 4 zo
     rmSync(victim.dataDir, { recursive: true, force: true });
 
     const t0 = Date.now();
-    const run = await admin(c, ['repair', '--wait']);
+    const run = await runAdmin(c, ['repair', '--wait']);
     const took = Date.now() - t0;
-    expect(run.out).toMatch(/repair complete/);
-    expect(run.code, run.out).toBe(0);
-    console.log(`repair of ${victim.id} (${before.find((n) => n.id === victim.id)!.piecesHeld} pieces) took ${took} ms: ${run.out.trim().split('\n').slice(-2)[0]}`);
+    expect(run.all).toMatch(/repair complete/);
+    expect(run.code, run.all).toBe(0);
+    console.log(`repair of ${victim.id} (${before.find((n) => n.id === victim.id)!.piecesHeld} pieces) took ${took} ms: ${run.all.trim().split('\n').slice(-2)[0]}`);
 
-    const nodes = JSON.parse((await admin(c, ['nodes', '--json'])).out) as Array<{ id: string; zone: string; state: string; piecesHeld: number }>;
+    const nodes = JSON.parse((await runAdmin(c, ['nodes', '--json'])).out) as Array<{ id: string; zone: string; state: string; piecesHeld: number }>;
     expect(nodes.find((n) => n.id === victim.id)).toMatchObject({ state: 'offline', piecesHeld: 0 });
     const zoneOf = new Map(nodes.map((n) => [n.id, n.zone]));
     const dirOf = new Map(c.stores.map((s) => [s.id, s.dataDir]));
@@ -98,12 +81,12 @@ describe('repair: a lost shard-store is rebuilt onto the others (28 stores, 4 zo
 
     // A drain moves a live store's pieces away, then removes it.
     const drained = c.stores.find((s) => s !== victim && (nodes.find((n) => n.id === s.id)?.piecesHeld ?? 0) > 0)!;
-    const drain = await admin(c, ['drain', drained.id, '--wait']);
-    expect(drain.code, drain.out).toBe(0);
-    expect(drain.out).toMatch(/drained and removed/);
+    const drain = await runAdmin(c, ['drain', drained.id, '--wait']);
+    expect(drain.code, drain.all).toBe(0);
+    expect(drain.all).toMatch(/drained and removed/);
 
     // The rebuilt pieces are real: with 6 more stores gone every object still reads byte-identical.
     for (const s of c.stores.filter((s) => s !== victim && s !== drained).slice(0, 6)) s.child.kill('SIGKILL');
-    for (const [key, body] of objects) expect(md5(await getBytes(s3, key)), key).toBe(md5(body));
+    for (const [key, body] of objects) expect(md5(await objectBytes(s3, 'heal', key)), key).toBe(md5(body));
   });
 });
