@@ -50,9 +50,13 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
     meta, io, engine, health, masterKey: master.key,
     segmentSize: cfg.segmentSize, writeQuorum: cfg.writeQuorum, lateAckMs: 2_000,
     hedgeMs: cfg.hedgeMs, readTimeoutMs: cfg.readTimeoutMs,
-    place: () => choosePlacement(meta.listNodes().map((n) => ({
-      id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1),
-    }))),
+    place: () => {
+      const nodes = meta.listNodes();
+      return {
+        nodes: choosePlacement(nodes.map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1) }))),
+        offline: new Set(nodes.filter((n) => n.state === 'offline').map((n) => n.id)),
+      };
+    },
   };
 
   // Writes the previous process left half done can never be committed now.

@@ -20,6 +20,13 @@ export interface PipelineContext {
   hedgeMs: number;
   /** Give up on one piece read after this long. */
   readTimeoutMs: number;
-  /** Placement for a new blob: N node ids. */
-  place(): string[];
+  /** Placement for a new blob: N node ids, and which of them are offline right now. */
+  place(): NewPlacement;
+}
+
+export interface NewPlacement {
+  /** Node id for piece i. */
+  nodes: string[];
+  /** Nodes known to be down: their pieces are not attempted, they go straight to repair. */
+  offline: ReadonlySet<string>;
 }

@@ -17,37 +17,54 @@ export class PlacementError extends Error {
  * Choose N distinct nodes for a new blob's pieces. Zones are filled round-robin so pieces
  * spread as evenly as the zones allow; with three zones or more no zone gets more than M
  * pieces, so losing a whole zone never makes a blob unreadable. Within a zone nodes are
- * drawn at random, weighted. Draining and removed nodes take no new pieces.
+ * drawn at random, weighted.
+ *
+ * Active and suspect nodes are preferred. When fewer than N of them are left (a 16-store
+ * cluster with one store down), the blob still gets N distinct nodes: draining stores first
+ * (up, but leaving), then offline ones. The writer skips offline ones and the write quorum
+ * decides; their pieces go to repair, which also moves pieces off draining stores and back
+ * under the zone limit. Removed nodes never take pieces.
  */
 export function choosePlacement(nodes: readonly PlacementNode[]): string[] {
-  const usable = nodes.filter((n) => n.state === 'active' || n.state === 'suspect');
-  if (usable.length < N) {
-    throw new PlacementError(`a blob needs ${N} shard-stores, only ${usable.length} can take pieces`);
-  }
+  const tiers = [
+    nodes.filter((n) => n.state === 'active' || n.state === 'suspect'),
+    nodes.filter((n) => n.state === 'draining'),
+    nodes.filter((n) => n.state === 'offline'),
+  ];
+  const candidates = tiers.reduce((s, t) => s + t.length, 0);
+  if (candidates < N) throw new PlacementError(`a blob needs ${N} shard-stores, only ${candidates} are known and not removed`);
+  const zoneCount = new Set(nodes.filter((n) => n.state !== 'removed').map((n) => n.zone)).size;
+  const cap = zoneCount >= 3 ? M : N;
+  const taken = new Map<string, number>();
+  const out: string[] = [];
+  for (const tier of tiers) fillRoundRobin(tier, cap, taken, out);
+  // Zones too uneven for the cap: better a blob repair can re-spread than a failed write.
+  if (out.length < N) for (const tier of tiers) fillRoundRobin(tier.filter((n) => !out.includes(n.id)), N, taken, out);
+  // Which node gets a data piece (read on every GET) and which a parity piece is random too.
+  return shuffle(out);
+}
+
+/** Take nodes from `pool` zone by zone until `out` holds N or no zone under `cap` has any left. */
+function fillRoundRobin(pool: readonly PlacementNode[], cap: number, taken: Map<string, number>, out: string[]): void {
   const zones = new Map<string, PlacementNode[]>();
-  for (const n of usable) {
+  for (const n of pool) {
     const list = zones.get(n.zone) ?? [];
     list.push(n);
     zones.set(n.zone, list);
   }
-  const cap = zones.size >= 3 ? M : N;
   const order = shuffle([...zones.keys()]);
-  const taken = new Map<string, number>();
-  const out: string[] = [];
-  while (out.length < N) {
-    let progressed = false;
+  let progressed = true;
+  while (out.length < N && progressed) {
+    progressed = false;
     for (const z of order) {
       if (out.length === N) break;
-      const pool = zones.get(z)!;
-      if (!pool.length || (taken.get(z) ?? 0) >= cap) continue;
-      out.push(drawWeighted(pool).id);
+      const left = zones.get(z)!;
+      if (!left.length || (taken.get(z) ?? 0) >= cap) continue;
+      out.push(drawWeighted(left).id);
       taken.set(z, (taken.get(z) ?? 0) + 1);
       progressed = true;
     }
-    if (!progressed) throw new PlacementError(`zones cannot hold ${N} pieces with at most ${cap} per zone`);
   }
-  // Which node gets a data piece (read on every GET) and which a parity piece is random too.
-  return shuffle(out);
 }
 
 function drawWeighted(pool: PlacementNode[]): PlacementNode {

@@ -41,9 +41,9 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>)
   const flush = async (seg: Buffer): Promise<void> => {
     if (!fan) {
       blobId = randomBytes(16).toString('hex');
-      const placement = ctx.place();
+      const { nodes: placement, offline } = ctx.place();
       ctx.meta.insertWritingBlob({ id: blobId, size: 0, segmentSize: S, wrappedKey: wrapKey(ctx.masterKey, key), placement, createdAt: Date.now() });
-      fan = new FanOut(ctx, blobId, placement);
+      fan = new FanOut(ctx, blobId, placement, offline);
     }
     const encoded = encode(encoder, seg, index++);
     // Encoding of this segment overlaps with sending the previous one.
@@ -94,8 +94,12 @@ class FanOut {
   private readonly writers: (ShardWriter | null)[];
   private readonly errors: (Error | null)[] = new Array<Error | null>(N).fill(null);
 
-  constructor(private readonly ctx: PipelineContext, private readonly blobId: string, private readonly placement: string[]) {
+  constructor(private readonly ctx: PipelineContext, private readonly blobId: string, private readonly placement: string[], offline: ReadonlySet<string>) {
     this.writers = placement.map((nodeId, i) => {
+      if (offline.has(nodeId)) {
+        this.errors[i] = new Error(`shard-store ${nodeId} is offline`);
+        return null;
+      }
       try {
         return ctx.io.openWriter(nodeId, shardId(blobId, i));
       } catch (err) {

@@ -195,7 +195,7 @@ async function readSnapshot(client: ShardClient, nodes: Map<string, ShardNode>, 
   const meta = { queueRepair: () => undefined } as unknown as MetaStore;
   const ctx: PipelineContext = {
     meta, io, engine: getEngine(), health: new NodeHealth(), masterKey: master, segmentSize: m.blob.segmentSize,
-    writeQuorum: N, lateAckMs: 0, hedgeMs: 500, readTimeoutMs: 15_000, place: () => placement,
+    writeQuorum: N, lateAckMs: 0, hedgeMs: 500, readTimeoutMs: 15_000, place: () => ({ nodes: placement, offline: new Set() }),
   };
   const blob: BlobRow = {
     id: m.blob.id, size: m.blob.size, segmentSize: m.blob.segmentSize, wrappedKey: Buffer.from(m.blob.wrappedKey, 'base64'),

@@ -135,7 +135,10 @@ export function startFixture(opts: { nodes?: number; zones?: number; repair?: Pa
   const ctx: PipelineContext = {
     meta, io: stores, engine: getEngine(), health, masterKey: randomBytes(32), segmentSize: 16 * 1024,
     writeQuorum: 11, lateAckMs: 20, hedgeMs: 50, readTimeoutMs: 2_000,
-    place: () => choosePlacement(meta.listNodes().map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: 1 }))),
+    place: () => ({
+      nodes: choosePlacement(meta.listNodes().map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: 1 }))),
+      offline: new Set(meta.listNodes().filter((n) => n.state === 'offline').map((n) => n.id)),
+    }),
   };
   const metrics = new Metrics();
   const cfg = { ...TEST_REPAIR, ...opts.repair };

@@ -34,12 +34,33 @@ describe('choosePlacement (new blobs)', () => {
     expect(z.get('small')).toBe(4);
   });
 
-  it('skips draining, offline and removed nodes, and fails when fewer than 16 remain', () => {
+  it('skips draining, offline and removed nodes while 16 active ones remain', () => {
     const nodes = cluster(20, 4);
     for (const i of [0, 1, 2, 3]) nodes[i]!.state = ['draining', 'offline', 'removed', 'draining'][i]!;
     for (let i = 0; i < 50; i++) expect(choosePlacement(nodes).some((id) => ['n00', 'n01', 'n02', 'n03'].includes(id))).toBe(false);
-    nodes[4]!.state = 'offline';
-    expect(() => choosePlacement(nodes)).toThrow(/only 15 can take pieces/);
+  });
+
+  // A 16-store cluster with a store down must still take writes (the quorum decides),
+  // so placement borrows a draining store first, then an offline one, never a removed one.
+  it('fills up with draining, then offline nodes when fewer than 16 active ones remain', () => {
+    const nodes = cluster(20, 4);
+    for (const i of [0, 1, 2, 3, 4]) nodes[i]!.state = ['draining', 'offline', 'removed', 'offline', 'offline'][i]!;
+    for (let i = 0; i < 20; i++) {
+      const p = choosePlacement(nodes);
+      expect(new Set(p).size).toBe(N);
+      expect(p).toContain('n00');
+      expect(p).not.toContain('n02');
+      // 15 active + the draining one make 16: no offline node is needed.
+      expect(p.filter((id) => ['n01', 'n03', 'n04'].includes(id))).toHaveLength(0);
+    }
+    nodes[0]!.state = 'offline';
+    for (let i = 0; i < 20; i++) {
+      const p = choosePlacement(nodes);
+      expect(new Set(p).size).toBe(N);
+      expect(p.filter((id) => ['n00', 'n01', 'n03', 'n04'].includes(id))).toHaveLength(1);
+    }
+    for (const n of nodes.slice(0, 5)) n.state = 'removed';
+    expect(() => choosePlacement(nodes)).toThrow(/only 15 are known and not removed/);
   });
 
   it('with 1 or 2 zones the zone cap cannot apply', () => {
