@@ -161,7 +161,7 @@ async function dispatch(koa: Koa.Context, rc: ReqCtx): Promise<void> {
 }
 
 /** Headers an error answer keeps; everything a handler set for a success is dropped. */
-const KEEP = /^(x-amz-request-id|x-amz-id-2|server|access-control-.*|vary)$/i;
+const KEEP = /^(x-amz-request-id|x-amz-id-2|server|access-control-.*|vary|connection)$/i;
 
 function renderError(koa: Koa.Context, err: unknown, requestId: string): void {
   const e = toS3Error(err);

@@ -5,6 +5,7 @@ import { createPayloadVerifier } from '../auth/payload.js';
 import { ChecksumSet, expectedChecksums, verifyChecksums, type VerifiedChecksums } from '../checksums.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { putBlob, type WrittenBlob } from '../pipeline/put-blob.js';
+import { detachedBody } from './request-body.js';
 import type { ReqCtx } from '../request.js';
 import { S3Error } from '../s3/errors.js';
 
@@ -41,7 +42,7 @@ export async function receiveBody(koa: Koa.Context, rc: ReqCtx): Promise<Receive
   let blob: WrittenBlob | undefined;
   const ctx: PipelineContext = rc.pipeline;
   try {
-    await pipeline(koa.req, verifier, async function* (source: AsyncIterable<Buffer>) {
+    await pipeline(detachedBody(koa), verifier, async function* (source: AsyncIterable<Buffer>) {
       for await (const chunk of source) {
         set.update(chunk);
         yield chunk;

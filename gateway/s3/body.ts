@@ -2,6 +2,7 @@ import type Koa from 'koa';
 import { pipeline } from 'node:stream/promises';
 import { createPayloadVerifier } from '../auth/payload.js';
 import { ChecksumSet, expectedChecksums, verifyChecksums } from '../checksums.js';
+import { detachedBody } from '../object/request-body.js';
 import type { ReqCtx } from '../request.js';
 import { S3Error } from './errors.js';
 
@@ -21,7 +22,7 @@ export async function readCheckedBody(koa: Koa.Context, rc: ReqCtx, opts: { limi
   const set = new ChecksumSet(plan.compute);
   const chunks: Buffer[] = [];
   let size = 0;
-  await pipeline(koa.req, verifier, async (source: AsyncIterable<Buffer>) => {
+  await pipeline(detachedBody(koa), verifier, async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) {
       size += chunk.length;
       if (size > opts.limit) throw new S3Error('MaxMessageLengthExceeded');

@@ -73,6 +73,11 @@ describe('faults: shard-stores down, frozen, corrupted; gateway killed', () => {
       expect(err?.$metadata?.httpStatusCode).toBe(503);
       expect(err?.name).toBe('ServiceUnavailable');
       expect(Date.now() - t0).toBeLessThan(15_000);
+      // A write that cannot reach its quorum is answered, not cut off mid-body.
+      const put = await s3.send(new PutObjectCommand({ Bucket: 'faults', Key: 'no-quorum', Body: randomBytes(9 * 1024 * 1024) }))
+        .then(() => null, (e: unknown) => e as { name?: string; $metadata?: { httpStatusCode?: number } });
+      expect(put?.$metadata?.httpStatusCode).toBe(503);
+      expect(put?.name).toBe('ServiceUnavailable');
     } finally {
       for (const s of frozen) s.child.kill('SIGCONT');
     }
