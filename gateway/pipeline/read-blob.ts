@@ -59,7 +59,8 @@ export function readSegment(ctx: PipelineContext, blob: BlobRow, key: Buffer, in
   const inflight = new Set<number>();
   let abort = new AbortController();
   let got = 0;
-  let cursor = 0;
+  // Holders not asked yet in this read, best first.
+  const queue = [...order];
 
   const queueRepair = (pieces: number[], why: string): void => {
     if (pieces.length) ctx.meta.queueRepair(pieces.map((piece) => ({ blobId: blob.id, piece, reason: `read: ${why}` })));
@@ -73,7 +74,12 @@ export function readSegment(ctx: PipelineContext, blob: BlobRow, key: Buffer, in
 
     const stopFetching = (): void => {
       clearTimeout(hedge);
-      for (const i of inflight) ctx.health.lagged(blob.placement[i]!);
+      for (const i of inflight) {
+        ctx.health.lagged(blob.placement[i]!);
+        // Cancelled, not failed: if a record of this round turns out corrupt, this holder
+        // may still be the one that completes the segment.
+        queue.push(i);
+      }
       inflight.clear();
       abort.abort();
     };
@@ -109,7 +115,7 @@ export function readSegment(ctx: PipelineContext, blob: BlobRow, key: Buffer, in
     };
 
     const launch = (count: number): void => {
-      for (let n = 0; n < count && cursor < N && phase === 'fetching'; n++) fetchPiece(order[cursor++]!);
+      for (let n = 0; n < count && queue.length > 0 && phase === 'fetching'; n++) fetchPiece(queue.shift()!);
       if (phase === 'fetching' && inflight.size === 0 && got < K) {
         const offline = errors.filter(Boolean).length;
         fail(new ShardQuorumError(`segment ${index} of blob ${blob.id}: ${got} of ${K} pieces readable, offline=${offline}/${N}`, { cause: errors.find(Boolean) }));

@@ -260,6 +260,28 @@ describe('readSegment with the engine verifying records', () => {
     expect(f.repairs.every((r) => r.blobId === 'b1')).toBe(true);
   });
 
+  // Regression: the fetches a decode cancels (hedged ones still on their way) were never
+  // asked again, so a corrupt record plus lost pieces answered 503 with a sound holder left.
+  it('asks again a holder whose fetch a decode cancelled, when a record then turns out corrupt', async () => {
+    const f = await fixture([10]);
+    const firstCall = new Set<number>();
+    const read = f.ctx.io.readRange.bind(f.ctx.io);
+    f.ctx.io.readRange = async (nodeId, shard, offset, length, signal) => {
+      const i = Number(nodeId.slice(1));
+      // Piece 9 hangs the first time (a slow store); pieces 11..15 are lost.
+      if (i === 9 && !firstCall.has(9)) {
+        firstCall.add(9);
+        return new Promise<Buffer>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+      }
+      if (i >= 11) throw Object.assign(new Error(`piece ${i} lost`), { code: 'ERR_SHARD_NOT_FOUND' });
+      return read(nodeId, shard, offset, length, signal);
+    };
+    (f.ctx as { hedgeMs: number }).hedgeMs = 5;
+    expect((await readSegment(f.ctx, f.blob, key, 0)).equals(f.plain)).toBe(true);
+    expect(f.fetched.filter((i) => i === 9)).toHaveLength(1); // the second ask of 9 went to the original reader
+    expect(f.repairs.map((r) => r.piece).sort((a, b) => a - b)).toEqual([10, 11, 12, 13, 14, 15]);
+  });
+
   it('fails with a quorum error when too many pieces are damaged', async () => {
     const f = await fixture([0, 1, 2, 3, 4, 5, 6]);
     await expect(readSegment(f.ctx, f.blob, key, 0)).rejects.toMatchObject({ code: 'ERR_SHARD_QUORUM' });
