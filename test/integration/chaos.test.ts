@@ -95,7 +95,8 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
         // Audits, reports and snapshots run when the test asks, so what they see is deterministic.
         SHARDGATE_AUDIT_INTERVAL_MS: '0', SHARDGATE_SNAPSHOT_INTERVAL_MS: '0', SHARDGATE_SCRUB_INTERVAL_MS: '0',
         SHARDGATE_REPORT_PERIOD_MS: '3600000',
-        SHARDGATE_AUDIT_TIMEOUT_MS: '1500', SHARDGATE_AUDIT_PIECES: '4', SHARDGATE_AUDIT_RECORDS: '2',
+        // Long enough that an honest store on a loaded 2-core machine answers; only the frozen one times out.
+        SHARDGATE_AUDIT_TIMEOUT_MS: '5000', SHARDGATE_AUDIT_PIECES: '4', SHARDGATE_AUDIT_RECORDS: '2',
         // One failed round makes a node suspect, two make it lost.
         SHARDGATE_AUDIT_SCORE_ALPHA: '0.5', SHARDGATE_AUDIT_SUSPECT_BELOW: '0.8', SHARDGATE_AUDIT_LOST_BELOW: '0.3',
       },
