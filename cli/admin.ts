@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import type { AccessKeyView, NewAccessKey, UserView } from '../gateway/admin/keys.js';
 import type { NodeView } from '../gateway/admin/nodes.js';
 import type { RepairJobView } from '../gateway/admin/repair.js';
 import type { Backlog } from '../gateway/repair/worker.js';
@@ -38,6 +39,15 @@ Commands:
                                           fetch the public report log (URL: the gateway or its
                                           /_shardgate/reports) and check every signature and the chain
                                           offline; exits 1 on a tampered, missing or reordered entry
+  shardgate admin user create USER        a new user with its first access key (the secret is shown once)
+  shardgate admin user list [--json]      users with their key and bucket counts
+  shardgate admin user disable|enable USER
+                                          refuse (InvalidAccessKeyId) or accept again every key of USER
+  shardgate admin user delete USER        delete every key of USER (its buckets stay, owned by USER)
+  shardgate admin key create USER         one more access key for USER (the secret is shown once)
+  shardgate admin key list [--user USER] [--json]
+  shardgate admin key disable|enable ID   refuse or accept one access key again
+  shardgate admin key delete ID           delete one access key for good
   shardgate admin recover [--data DIR] [--force]
                                           with the gateway stopped: rebuild its data folder (metadata,
                                           signing key) from the last snapshot on the shard-stores; needs
@@ -94,7 +104,7 @@ export function adminTarget(env: NodeJS.ProcessEnv): AdminTarget {
 }
 
 /** One SigV4-signed JSON request to the admin API. */
-export async function adminRequest<T>(t: AdminTarget, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function adminRequest<T>(t: AdminTarget, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const url = new URL(ADMIN_PREFIX + path, t.endpoint);
   const text = body === undefined ? undefined : JSON.stringify(body);
   const req: aws4.Request = {
@@ -134,7 +144,7 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv): Promise<
     args: argv, allowPositionals: true,
     options: {
       json: { type: 'boolean' }, wait: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      node: { type: 'string' }, data: { type: 'string' }, force: { type: 'boolean' },
+      node: { type: 'string' }, data: { type: 'string' }, force: { type: 'boolean' }, user: { type: 'string' },
     },
   });
   const [cmd, ...args] = positionals;
@@ -155,6 +165,8 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv): Promise<
       return void console.log(`snapshot ${snapshot.seq}: ${bytes(snapshot.size)} of metadata on the shard-stores, manifest on ${snapshot.manifests} stores (${snapshot.ms} ms)`);
     }
     case 'nodes': return listNodes(t, Boolean(values.json));
+    case 'user': return userCommand(t, args, Boolean(values.json));
+    case 'key': return keyCommand(t, args, values.user, Boolean(values.json));
     case 'repair': return repair(t, Boolean(values.wait), Boolean(values.json));
     case 'drain': return setState(t, needId(args, 'drain'), 'draining', Boolean(values.wait));
     case 'activate': return setState(t, needId(args, 'activate'), 'active', false);
@@ -234,6 +246,74 @@ async function recover(env: NodeJS.ProcessEnv, dataFlag: string | undefined, for
     console.log('nothing on the stores is newer than the snapshot');
   }
   console.log(`start the gateway on ${report.dataDir} with the same master key and SHARDGATE_SHARD_STORES`);
+}
+
+function printNewKey(key: NewAccessKey): void {
+  console.log(`user:              ${key.user}`);
+  console.log(`access key id:     ${key.accessKeyId}`);
+  console.log(`secret access key: ${key.secretAccessKey}`);
+  console.log('the secret is shown only now: store it safely');
+}
+
+async function userCommand(t: AdminTarget, args: string[], json: boolean): Promise<void> {
+  const [sub, user] = args;
+  const needUser = (): string => {
+    if (!user) throw new AdminCliError(`usage: shardgate admin user ${sub ?? 'create|list|disable|enable|delete'} USER`, 2);
+    return encodeURIComponent(user);
+  };
+  switch (sub) {
+    case 'create': {
+      const { key } = await adminRequest<{ key: NewAccessKey }>(t, 'POST', '/users', { user: user ?? '' });
+      return json ? void console.log(JSON.stringify(key, null, 2)) : printNewKey(key);
+    }
+    case 'list': {
+      const { users } = await adminRequest<{ users: UserView[] }>(t, 'GET', '/users');
+      if (json) return void console.log(JSON.stringify(users, null, 2));
+      return void console.log(table(['USER', 'KEYS', 'ACTIVE', 'BUCKETS'], users.map((u) => [u.user, String(u.keys), String(u.activeKeys), String(u.buckets)])));
+    }
+    case 'disable':
+    case 'enable': {
+      const { keys } = await adminRequest<{ keys: AccessKeyView[] }>(t, 'POST', `/users/${needUser()}/state`, { state: sub === 'disable' ? 'disabled' : 'active' });
+      return void console.log(`${user}: ${keys.length} key(s) ${sub === 'disable' ? 'disabled' : 'active'}`);
+    }
+    case 'delete': {
+      const { deleted } = await adminRequest<{ deleted: string[] }>(t, 'DELETE', `/users/${needUser()}`);
+      return void console.log(`${user} deleted with its ${deleted.length} key(s); its buckets stay`);
+    }
+    default:
+      throw new AdminCliError('usage: shardgate admin user create|list|disable|enable|delete [USER]', 2);
+  }
+}
+
+async function keyCommand(t: AdminTarget, args: string[], user: string | undefined, json: boolean): Promise<void> {
+  const [sub, arg] = args;
+  const needArg = (what: string): string => {
+    if (!arg) throw new AdminCliError(`usage: shardgate admin key ${sub} ${what}`, 2);
+    return encodeURIComponent(arg);
+  };
+  switch (sub) {
+    case 'create': {
+      needArg('USER');
+      const { key } = await adminRequest<{ key: NewAccessKey }>(t, 'POST', '/keys', { user: arg });
+      return json ? void console.log(JSON.stringify(key, null, 2)) : printNewKey(key);
+    }
+    case 'list': {
+      const { keys } = await adminRequest<{ keys: AccessKeyView[] }>(t, 'GET', user ? `/keys?user=${encodeURIComponent(user)}` : '/keys');
+      if (json) return void console.log(JSON.stringify(keys, null, 2));
+      return void console.log(table(['ACCESS KEY ID', 'USER', 'STATUS', 'CREATED'], keys.map((k) => [k.accessKeyId, k.user, k.status, k.createdAt])));
+    }
+    case 'disable':
+    case 'enable': {
+      const { key } = await adminRequest<{ key: AccessKeyView }>(t, 'POST', `/keys/${needArg('ID')}/state`, { state: sub === 'disable' ? 'disabled' : 'active' });
+      return void console.log(`${key.accessKeyId} (${key.user}) is ${key.status}`);
+    }
+    case 'delete': {
+      const { deleted } = await adminRequest<{ deleted: string }>(t, 'DELETE', `/keys/${needArg('ID')}`);
+      return void console.log(`${deleted} deleted`);
+    }
+    default:
+      throw new AdminCliError('usage: shardgate admin key create USER | list [--user USER] | disable ID | enable ID | delete ID', 2);
+  }
 }
 
 function needId(args: string[], cmd: string): string {

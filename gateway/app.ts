@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { verifyRequest, type AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
 import { toS3Error } from './errors.js';
+import type { BucketRow } from './meta/types.js';
 import type { PipelineContext } from './pipeline/context.js';
 import type { ReqCtx } from './request.js';
 import { handleCreateBucket, handleDeleteBucket, handleGetBucketLocation, handleHeadBucket, handleListBuckets } from './s3/bucket.js';
@@ -22,13 +23,30 @@ import {
   handlePutObjectTagging,
 } from './s3/tagging.js';
 import { handleListMultipartUploads } from './s3/uploads.js';
+import { handleGetBucketVersioning, handleListObjectVersions, handlePutBucketVersioning } from './s3/versioning.js';
+import { handleDeleteBucketLifecycle, handleGetBucketLifecycleConfiguration, handlePutBucketLifecycleConfiguration } from './s3/lifecycle.js';
+import {
+  handleGetObjectLegalHold, handleGetObjectLockConfiguration, handleGetObjectRetention, handlePutObjectLegalHold,
+  handlePutObjectLockConfiguration, handlePutObjectRetention,
+} from './s3/object-lock.js';
 import type { RootCredentials } from './secrets.js';
 import { adminMiddleware } from './admin/router.js';
 import type { AdminContext } from './admin/context.js';
 import { requestMetrics, type Metrics } from './metrics.js';
+import { authorize, type Principal } from './access/authorize.js';
+import { accessQuery } from './access/query.js';
+import { cannedAclOnWrite, type CannedAcl } from './access/canned-acl.js';
+import { openSecret } from './access/secret-box.js';
+import { attachMasterKey } from './admin/keys.js';
+import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './s3/acl.js';
+import { applyCorsHeaders, handleDeleteBucketCors, handleGetBucketCors, handleOptions, handlePutBucketCors } from './s3/cors.js';
+import { handlePostObject, type PostObjectAccess } from './s3/post-object.js';
+import { handleDeleteBucketPolicy, handleGetBucketPolicy, handleGetBucketPolicyStatus, handlePutBucketPolicy } from './s3/policy.js';
 
 /** The owner id of the root user's buckets; stable when the root key is rotated. */
 export const ROOT_OWNER = 'root';
+/** The owner recorded for what an unsigned request creates (never a valid user id). */
+export const ANONYMOUS_OWNER = '*anonymous*';
 
 export interface AppOptions {
   config: GatewayConfig;
@@ -41,9 +59,8 @@ export interface AppOptions {
   publicRoutes?: Koa.Middleware;
 }
 
-interface Caller {
+interface Caller extends Principal {
   accessKeyId: string;
-  owner: string;
 }
 
 /**
@@ -56,9 +73,12 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
   if (opts.metrics) app.use(requestMetrics(opts.metrics));
 
   const lookupCaller = (accessKeyId: string): (Caller & { secret: string }) | undefined => {
-    if (accessKeyId === rootCredentials.accessKeyId) return { accessKeyId, owner: ROOT_OWNER, secret: rootCredentials.secretAccessKey };
-    const k = pipeline.meta.getAccessKey(accessKeyId);
-    return k && !k.disabled ? { accessKeyId, owner: k.owner, secret: k.secret } : undefined;
+    if (accessKeyId === rootCredentials.accessKeyId) return { accessKeyId, owner: ROOT_OWNER, admin: true, secret: rootCredentials.secretAccessKey };
+    // Disabled and deleted keys are unknown keys: InvalidAccessKeyId.
+    const k = pipeline.meta.getAccessKeyRecord(accessKeyId);
+    if (!k || k.disabled) return undefined;
+    const secret = k.sealedSecret ? openSecret(pipeline.masterKey, accessKeyId, k.sealedSecret) : k.secret;
+    return { accessKeyId, owner: k.owner, admin: false, secret };
   };
 
   app.use(async (koa, next) => {
@@ -75,7 +95,10 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
   });
 
   if (opts.publicRoutes) app.use(opts.publicRoutes);
-  if (opts.admin) app.use(adminMiddleware(opts.admin));
+  if (opts.admin) {
+    attachMasterKey(opts.admin, pipeline.masterKey);
+    app.use(adminMiddleware(opts.admin));
+  }
 
   app.use(async (koa) => {
     const raw = koa.req.url ?? '/';
@@ -88,11 +111,26 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
       { baseDomains: config.domains },
     );
     koa.state.operation = parsed.endpoint.kind; // the metrics label (gateway/metrics.ts)
+    applyCorsHeaders(koa, pipeline.meta, parsed.bucket);
     const auth = verifyRequest({ method: koa.method, rawPath, rawQuery, headers }, (id) => lookupCaller(id)?.secret);
-    if (!auth) throw new S3Error('AccessDenied', { message: 'Anonymous access is not allowed on this gateway' });
-    const caller = lookupCaller(auth.accessKeyId)!;
+    // An unsigned request goes on as anonymous; resolve() lets it through only where a bucket policy or ACL allows.
+    const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
+    const acl = cannedAclOnWrite(parsed.endpoint.kind, koa.get('x-amz-acl') || undefined);
+    // SSE-C is not implemented yet: refuse it rather than store an object the client believes
+    // only its own key can read.
+    if (koa.get('x-amz-server-side-encryption-customer-algorithm') || koa.get('x-amz-copy-source-server-side-encryption-customer-algorithm')) {
+      throw new S3Error('NotImplemented', { message: 'Server-side encryption with customer-provided keys (SSE-C) is not supported yet' });
+    }
     const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller);
-    await dispatch(koa, rc);
+    const postAccess: PostObjectAccess = {
+      lookup: (id) => {
+        const c = lookupCaller(id);
+        return c && { secret: c.secret, principal: c };
+      },
+      authorizePut: (who, key) => authorize(accessQuery(pipeline.meta, 'PutObject', 'write', rc.bucket, key, who)),
+    };
+    await dispatch(koa, rc, postAccess);
+    if (acl !== undefined && koa.status < 300) keepCannedAcl(rc, acl);
     // S3 success answers without a document have an empty body, not Koa's status text. Not
     // for HEAD: an empty body would reset the Content-Length the handler set to the object's.
     if (koa.body == null && koa.method !== 'HEAD' && koa.status !== 204 && koa.status !== 304) koa.body = '';
@@ -108,25 +146,35 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
   return app;
 }
 
-function resolve(pipeline: PipelineContext, config: GatewayConfig, requestId: string, parsed: ParsedEndpoint, auth: AuthResult, caller: Caller): ReqCtx {
+function resolve(
+  pipeline: PipelineContext, config: GatewayConfig, requestId: string, parsed: ParsedEndpoint, auth: AuthResult | null, caller: Caller | null,
+): ReqCtx {
   const { endpoint } = parsed;
   const permission = permissionOf(endpoint);
-  let bucket;
+  let bucket: BucketRow | undefined;
   if (parsed.bucket !== undefined && endpoint.kind !== 'CreateBucket') {
     bucket = pipeline.meta.getBucket(parsed.bucket);
     if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: parsed.bucket } });
-    // Until bucket policies exist, a bucket is its owner's alone.
-    if (permission !== 'none' && permission !== 'authenticated' && bucket.owner !== caller.owner) {
-      throw new S3Error('AccessDenied');
-    }
   }
+  const key = parsed.key;
+  // A POST form upload is unsigned at the HTTP level: its handler authorizes the form's key.
+  if (endpoint.kind !== 'PostObject') authorize(accessQuery(pipeline.meta, endpoint.kind, permission, bucket, key, caller));
   return {
-    requestId, endpoint, bucketName: parsed.bucket, bucket, key: parsed.key,
-    accessKeyId: caller.accessKeyId, owner: caller.owner, auth, pipeline, config,
+    requestId, endpoint, bucketName: parsed.bucket, bucket, key,
+    accessKeyId: caller?.accessKeyId ?? '', owner: caller?.owner ?? ANONYMOUS_OWNER,
+    principal: caller && { owner: caller.owner, admin: caller.admin }, auth, pipeline, config,
   };
 }
 
-async function dispatch(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+/** The `x-amz-acl` of a write that succeeded, kept on the bucket or object it created. */
+function keepCannedAcl(rc: ReqCtx, acl: CannedAcl): void {
+  const meta = rc.pipeline.meta;
+  const value = acl === 'private' ? null : acl;
+  if (rc.endpoint.kind === 'CreateBucket' && rc.bucketName !== undefined) meta.setBucketAccess(rc.bucketName, 'acl', value);
+  else if (rc.bucketName !== undefined && rc.key !== undefined) meta.setObjectAcl(rc.bucketName, rc.key, value);
+}
+
+async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAccess): Promise<void> {
   const ep: Endpoint = rc.endpoint;
   switch (ep.kind) {
     case 'ListBuckets': return handleListBuckets(koa, rc);
@@ -155,6 +203,31 @@ async function dispatch(koa: Koa.Context, rc: ReqCtx): Promise<void> {
     case 'GetBucketTagging': return handleGetBucketTagging(koa, rc);
     case 'PutBucketTagging': return handlePutBucketTagging(koa, rc);
     case 'DeleteBucketTagging': return handleDeleteBucketTagging(koa, rc);
+    case 'GetBucketVersioning': return handleGetBucketVersioning(koa, rc);
+    case 'PutBucketVersioning': return handlePutBucketVersioning(koa, rc);
+    case 'ListObjectVersions': return handleListObjectVersions(koa, rc, ep);
+    case 'GetObjectLockConfiguration': return handleGetObjectLockConfiguration(koa, rc);
+    case 'PutObjectLockConfiguration': return handlePutObjectLockConfiguration(koa, rc);
+    case 'GetObjectRetention': return handleGetObjectRetention(koa, rc);
+    case 'PutObjectRetention': return handlePutObjectRetention(koa, rc);
+    case 'GetObjectLegalHold': return handleGetObjectLegalHold(koa, rc);
+    case 'PutObjectLegalHold': return handlePutObjectLegalHold(koa, rc);
+    case 'GetBucketLifecycleConfiguration': return handleGetBucketLifecycleConfiguration(koa, rc);
+    case 'PutBucketLifecycleConfiguration': return handlePutBucketLifecycleConfiguration(koa, rc);
+    case 'DeleteBucketLifecycle': return handleDeleteBucketLifecycle(koa, rc);
+    case 'Options': return handleOptions(koa, rc);
+    case 'PostObject': return handlePostObject(koa, rc, postAccess);
+    case 'GetBucketAcl': return handleGetBucketAcl(koa, rc);
+    case 'PutBucketAcl': return handlePutBucketAcl(koa, rc);
+    case 'GetObjectAcl': return handleGetObjectAcl(koa, rc);
+    case 'PutObjectAcl': return handlePutObjectAcl(koa, rc);
+    case 'GetBucketPolicy': return handleGetBucketPolicy(koa, rc);
+    case 'PutBucketPolicy': return handlePutBucketPolicy(koa, rc);
+    case 'DeleteBucketPolicy': return handleDeleteBucketPolicy(koa, rc);
+    case 'GetBucketPolicyStatus': return handleGetBucketPolicyStatus(koa, rc);
+    case 'GetBucketCors': return handleGetBucketCors(koa, rc);
+    case 'PutBucketCors': return handlePutBucketCors(koa, rc);
+    case 'DeleteBucketCors': return handleDeleteBucketCors(koa, rc);
     default:
       throw new S3Error('NotImplemented', { message: `${ep.kind} is not implemented yet` });
   }

@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import type { Principal } from './access/authorize.js';
 import type { AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
 import type { BucketRow } from './meta/types.js';
@@ -18,8 +19,12 @@ export interface ReqCtx {
   bucket: BucketRow | undefined;
   key: string | undefined;
   accessKeyId: string;
+  /** The caller's user id; ANONYMOUS_OWNER for an unsigned request a policy or ACL let through. */
   owner: string;
-  auth: AuthResult;
+  /** Who is asking, for access decisions beyond the request's own bucket (a copy's source); null when anonymous. */
+  principal: Principal | null;
+  /** null for an anonymous (unsigned) request. */
+  auth: AuthResult | null;
   pipeline: PipelineContext;
   config: GatewayConfig;
 }

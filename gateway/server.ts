@@ -7,6 +7,7 @@ import { buildApp } from './app.js';
 import type { GatewayConfig } from './config.js';
 import { MetaStore } from './meta/store.js';
 import { GarbageCollector } from './pipeline/collector.js';
+import { LifecycleWorker, lifecycleOptionsFromEnv } from './s3/lifecycle-worker.js';
 import type { PipelineContext } from './pipeline/context.js';
 import { NodeStore } from './meta/nodes.js';
 import { ObservedHealth } from './repair/node-monitor.js';
@@ -69,6 +70,8 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   refresh.unref();
   const gc = new GarbageCollector(ctx);
   gc.start();
+  const lifecycle = new LifecycleWorker(meta, lifecycleOptionsFromEnv(env));
+  lifecycle.start();
   const trust = startTrustLayer(ctx, { signingKey, rootCredentials, env, registerNode: (n) => io.setNode(n) });
 
   const audit = startAuditLayer(ctx, {
@@ -96,6 +99,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       clearInterval(refresh);
       await audit.close();
       await trust.close();
+      await lifecycle.stop();
       await gc.stop();
       await io.close();
       meta.close();

@@ -18,6 +18,9 @@ export type AdminErrorCode =
   | 'NoSuchJob'
   | 'InvalidStateChange'
   | 'NodeUnreachable'
+  | 'NoSuchUser'
+  | 'NoSuchAccessKey'
+  | 'UserExists'
   | 'InternalError';
 
 export function toAdminError(err: unknown): AdminError {

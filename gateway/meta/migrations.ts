@@ -222,4 +222,47 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 5,
+    name: 'versioning, object lock, lifecycle',
+    sql: `
+      -- NULL: versioning never configured (every write is the "null" version and replaces it);
+      -- 'Enabled' or 'Suspended' once PutBucketVersioning ran. It never returns to NULL, as on S3.
+      ALTER TABLE buckets ADD COLUMN versioning TEXT;
+      -- Object Lock: NULL when the bucket was not created lock-enabled, else the JSON
+      -- {"rule": {"mode", "days" | "years"}} of its configuration ({} without a default rule).
+      ALTER TABLE buckets ADD COLUMN object_lock TEXT;
+      -- The lifecycle configuration as JSON rules (NULL: none).
+      ALTER TABLE buckets ADD COLUMN lifecycle TEXT;
+
+      -- A delete marker is a version with no data (no object_parts rows).
+      ALTER TABLE objects ADD COLUMN is_delete_marker INTEGER NOT NULL DEFAULT 0;
+      -- Retention: 'GOVERNANCE' | 'COMPLIANCE' with the retain-until time (ms); NULL when none.
+      ALTER TABLE objects ADD COLUMN lock_mode TEXT;
+      ALTER TABLE objects ADD COLUMN lock_until INTEGER;
+      -- Legal hold: NULL never set, 0 OFF, 1 ON.
+      ALTER TABLE objects ADD COLUMN legal_hold INTEGER;
+      CREATE INDEX objects_by_version ON objects(bucket, key, version_id);
+
+      -- The lock an upload's CreateMultipartUpload asked for, as JSON, applied on completion.
+      ALTER TABLE uploads ADD COLUMN object_lock TEXT;
+    `,
+  },
+  {
+    version: 6,
+    name: 'access: sealed key secrets, canned ACLs, bucket policies, bucket CORS',
+    sql: `
+      -- A key's secret sealed with the master key (AES-256-GCM), so a copy of meta.db alone
+      -- signs nothing; \`secret\` stays '' for such keys (it held clear secrets before).
+      ALTER TABLE access_keys ADD COLUMN sealed_secret BLOB;
+      CREATE INDEX access_keys_by_owner ON access_keys(owner, access_key_id);
+
+      -- Canned ACL ('private' when NULL), the bucket policy JSON as the owner sent it, and the
+      -- CORS rules as JSON (NULL: none, so GetBucketPolicy/GetBucketCors answer NoSuch...).
+      ALTER TABLE buckets ADD COLUMN acl TEXT;
+      ALTER TABLE buckets ADD COLUMN policy TEXT;
+      ALTER TABLE buckets ADD COLUMN cors TEXT;
+      ALTER TABLE objects ADD COLUMN acl TEXT;
+    `,
+  },
 ];

@@ -1,8 +1,9 @@
 import type { Statement } from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
 import { openMetaDb, withoutFsync, type Db } from './db.js';
 import type {
-  AccessKeyRow, BlobRow, BucketRow, ListedObject, MissedPiece, NewObject, NodeRow, ObjectRow, PartRef,
-  UploadPartRow, UploadRow,
+  AccessKeyRow, BlobRow, BucketLockConfig, BucketRow, ListedObject, LockMode, MissedPiece, NewObject, NodeRow, ObjectLockState,
+  ObjectRow, PartRef, UploadPartRow, UploadRow, VersioningState, VersionRow,
 } from './types.js';
 
 /** Thrown where a row the caller relies on is gone (e.g. an upload aborted meanwhile). */
@@ -115,9 +116,9 @@ export class MetaStore {
       deleteObjectRow: p('DELETE FROM objects WHERE id = ?'),
       garbageObjectBlobs: p(`UPDATE blobs SET state = 'garbage', garbage_at = ? WHERE id IN (SELECT blob_id FROM object_parts WHERE object_id = ?)`),
       listFrom: p(`SELECT key, size, etag, last_modified, checksums FROM objects
-        WHERE bucket = ? AND is_latest = 1 AND key > ? ORDER BY key LIMIT ?`),
+        WHERE bucket = ? AND is_latest = 1 AND is_delete_marker = 0 AND key > ? ORDER BY key LIMIT ?`),
       listFromIncl: p(`SELECT key, size, etag, last_modified, checksums FROM objects
-        WHERE bucket = ? AND is_latest = 1 AND key >= ? ORDER BY key LIMIT ?`),
+        WHERE bucket = ? AND is_latest = 1 AND is_delete_marker = 0 AND key >= ? ORDER BY key LIMIT ?`),
 
       insertUpload: p(`INSERT INTO uploads(id, bucket, key, owner, created_at, content_type, headers, user_meta, checksum_algorithm, checksum_type)
         VALUES (@id, @bucket, @key, @owner, @createdAt, @contentType, @headers, @userMeta, @checksumAlgorithm, @checksumType)`),
@@ -230,9 +231,10 @@ export class MetaStore {
 
   // ---- objects
 
+  /** The key's current version; undefined when it has none or the current one is a delete marker. */
   getObject(bucket: string, key: string): ObjectRow | undefined {
     const r = this.s.getLatest!.get(bucket, key) as SqlRow | undefined;
-    return r && toObject(r);
+    return r && !r.is_delete_marker ? toObject(r) : undefined;
   }
 
   objectParts(objectId: number): PartRef[] {
@@ -256,9 +258,12 @@ export class MetaStore {
         }
         this.s.deleteUpload!.run(uploadId);
       }
-      this.removeLatest(o.bucket, o.key);
+      // Versioning on: a new version id, the old versions stay. Otherwise the new version is
+      // "null" and replaces the key's "null" version, as S3 does.
+      const versionId = this.bucketVersioning(o.bucket) === 'Enabled' ? newVersionId() : 'null';
+      this.supersede(o.bucket, o.key, versionId);
       const info = this.s.insertObject!.run({
-        bucket: o.bucket, key: o.key, versionId: 'null', size: o.size, etag: o.etag, lastModified: now,
+        bucket: o.bucket, key: o.key, versionId, size: o.size, etag: o.etag, lastModified: now,
         contentType: o.contentType, headers: json(o.headers), userMeta: json(o.userMeta), checksums: json(o.checksums),
         partsCount: o.partsCount,
       });
@@ -268,21 +273,169 @@ export class MetaStore {
         if (p.blobId) this.s.setBlobLive!.run(p.size, p.blobId);
       }
       for (const m of missed) this.s.queueRepair!.run(m.blobId, m.piece, m.reason, now);
+      if (o.lock) this.setObjectLock(id, o.lock);
       return toObject(this.s.getLatest!.get(o.bucket, o.key) as SqlRow);
     }).immediate();
   }
 
-  /** Delete the latest version of a key; true if there was one. */
+  /**
+   * DeleteObject without a versionId, as the bucket's versioning state says (see
+   * `deleteVersion`); true if the key had a current version or a delete marker was added.
+   */
   deleteObject(bucket: string, key: string): boolean {
-    return this.db.transaction(() => this.removeLatest(bucket, key)).immediate();
+    return this.deleteVersion(bucket, key, {}).existed;
   }
 
-  private removeLatest(bucket: string, key: string): boolean {
-    const old = this.s.getLatest!.get(bucket, key) as SqlRow | undefined;
-    if (!old) return false;
-    this.s.garbageObjectBlobs!.run(Date.now(), old.id);
-    this.s.deleteObjectRow!.run(old.id);
-    return true;
+  /**
+   * DeleteObject as S3 does it. With `versionId`: that version goes for good (its blobs
+   * become garbage) unless Object Lock protects it; if it was current, the next newest
+   * becomes current. Without: an unversioned bucket loses the key's version, a versioned
+   * one gets a delete marker, a suspended one gets a "null" marker in place of its "null"
+   * version. Throws MetaObjectLockedError when a lock forbids it.
+   */
+  deleteVersion(bucket: string, key: string, opts: DeleteVersionOptions): DeletedVersion {
+    const now = opts.now ?? Date.now();
+    return this.db.transaction((): DeletedVersion => {
+      if (opts.versionId !== undefined) {
+        const row = this.getVersion(bucket, key, opts.versionId);
+        if (!row) return { existed: false, versionId: opts.versionId, deleteMarker: false };
+        checkLock(row, opts.bypassGovernance === true, now);
+        this.purge(row.id, now);
+        if (row.isLatest) this.stmt(`UPDATE objects SET is_latest = 1 WHERE id =
+          (SELECT id FROM objects WHERE bucket = ? AND key = ? ORDER BY id DESC LIMIT 1)`).run(bucket, key);
+        return { existed: true, versionId: row.versionId, deleteMarker: row.deleteMarker };
+      }
+      if (opts.ifCurrentId !== undefined && this.getLatestVersion(bucket, key)?.id !== opts.ifCurrentId) {
+        return { existed: false, deleteMarker: false };
+      }
+      const versioning = this.bucketVersioning(bucket);
+      if (versioning === null) {
+        const row = this.getLatestVersion(bucket, key);
+        if (!row) return { existed: false, deleteMarker: false };
+        checkLock(row, opts.bypassGovernance === true, now);
+        this.purge(row.id, now);
+        return { existed: true, deleteMarker: false };
+      }
+      const markerId = versioning === 'Enabled' ? newVersionId() : 'null';
+      if (markerId === 'null') {
+        const nullRow = this.getVersion(bucket, key, 'null');
+        if (nullRow) checkLock(nullRow, opts.bypassGovernance === true, now);
+      }
+      this.supersede(bucket, key, markerId, now);
+      this.stmt(`INSERT INTO objects(bucket, key, version_id, is_latest, size, etag, last_modified, is_delete_marker)
+        VALUES (?, ?, ?, 1, 0, '', ?, 1)`).run(bucket, key, markerId, now);
+      return { existed: true, versionId: markerId, deleteMarker: true };
+    }).immediate();
+  }
+
+  /**
+   * Make room for a new current version `versionId` of a key: the current one stops being
+   * current, and a "null" version replaced by a new "null" version goes with its blobs.
+   */
+  private supersede(bucket: string, key: string, versionId: string, now = Date.now()): void {
+    if (versionId === 'null') {
+      const old = this.stmt(`SELECT id FROM objects WHERE bucket = ? AND key = ? AND version_id = 'null'`).get(bucket, key) as SqlRow | undefined;
+      if (old) this.purge(Number(old.id), now);
+    }
+    this.stmt('UPDATE objects SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1').run(bucket, key);
+  }
+
+  /** Remove one version row for good; its blobs become garbage. */
+  private purge(objectId: number, now: number): void {
+    this.s.garbageObjectBlobs!.run(now, objectId);
+    this.s.deleteObjectRow!.run(objectId);
+  }
+
+  // ---- versioning and Object Lock (migration 5)
+
+  bucketVersioning(bucket: string): VersioningState {
+    const r = this.stmt('SELECT versioning FROM buckets WHERE name = ?').get(bucket) as SqlRow | undefined;
+    return (r?.versioning as VersioningState | undefined) ?? null;
+  }
+
+  setBucketVersioning(bucket: string, state: 'Enabled' | 'Suspended'): void {
+    this.stmt('UPDATE buckets SET versioning = ? WHERE name = ?').run(state, bucket);
+  }
+
+  /** The Object Lock configuration of a lock-enabled bucket; null for any other bucket. */
+  bucketObjectLock(bucket: string): BucketLockConfig | null {
+    const r = this.stmt('SELECT object_lock FROM buckets WHERE name = ?').get(bucket) as SqlRow | undefined;
+    return r?.object_lock == null ? null : parse<BucketLockConfig>(r.object_lock);
+  }
+
+  /** Enable Object Lock on a bucket (with its default rule, if any); versioning goes on with it. */
+  setBucketObjectLock(bucket: string, config: BucketLockConfig): void {
+    this.stmt(`UPDATE buckets SET object_lock = ?, versioning = 'Enabled' WHERE name = ?`).run(JSON.stringify(config), bucket);
+  }
+
+  /** CreateBucket with x-amz-bucket-object-lock-enabled: the bucket, lock and versioning in one commit. */
+  createLockedBucket(name: string, owner: string, region: string, now = Date.now()): void {
+    this.db.transaction(() => {
+      this.createBucket(name, owner, region, now);
+      this.setBucketObjectLock(name, {});
+    }).immediate();
+  }
+
+  /** The current version of a key, delete markers included. */
+  getLatestVersion(bucket: string, key: string): VersionRow | undefined {
+    const r = this.s.getLatest!.get(bucket, key) as SqlRow | undefined;
+    return r && toVersion(r);
+  }
+
+  getVersion(bucket: string, key: string, versionId: string): VersionRow | undefined {
+    const r = this.stmt('SELECT * FROM objects WHERE bucket = ? AND key = ? AND version_id = ?').get(bucket, key, versionId) as SqlRow | undefined;
+    return r && toVersion(r);
+  }
+
+  /** Versions in ListObjectVersions order (key, then newest first), from a bound. */
+  listVersions(bucket: string, bound: VersionBound, limit: number): VersionRow[] {
+    let rows: unknown[];
+    if ('fromKey' in bound) {
+      rows = this.stmt('SELECT * FROM objects WHERE bucket = ? AND key >= ? ORDER BY key, id DESC LIMIT ?').all(bucket, bound.fromKey, limit);
+    } else if ('afterKey' in bound) {
+      rows = this.stmt('SELECT * FROM objects WHERE bucket = ? AND key > ? ORDER BY key, id DESC LIMIT ?').all(bucket, bound.afterKey, limit);
+    } else {
+      rows = this.stmt(`SELECT * FROM objects WHERE bucket = ? AND ((key = ? AND id < ?) OR key > ?) ORDER BY key, id DESC LIMIT ?`)
+        .all(bucket, bound.key, bound.beforeId, bound.key, limit);
+    }
+    return (rows as SqlRow[]).map(toVersion);
+  }
+
+  /** Replace the retention and legal hold of a version. */
+  setObjectLock(objectId: number, lock: ObjectLockState): void {
+    this.stmt('UPDATE objects SET lock_mode = ?, lock_until = ?, legal_hold = ? WHERE id = ?')
+      .run(lock.mode, lock.retainUntil, lock.legalHold === null ? null : lock.legalHold ? 1 : 0, objectId);
+  }
+
+  /** Replace (or with null remove) the tag set of one version; false when that version is gone. */
+  setVersionTags(objectId: number, tags: Tag[] | null): boolean {
+    return this.stmt('UPDATE objects SET tags = ? WHERE id = ? AND is_delete_marker = 0').run(tags?.length ? JSON.stringify(tags) : null, objectId).changes > 0;
+  }
+
+  /** A bucket's lifecycle rules as stored (gateway/s3/lifecycle.ts), or null when it has none. */
+  bucketLifecycle<T>(bucket: string): T | null {
+    const r = this.stmt('SELECT lifecycle FROM buckets WHERE name = ?').get(bucket) as SqlRow | undefined;
+    return r?.lifecycle == null ? null : parse<T>(r.lifecycle);
+  }
+
+  /** Replace (or with null remove) a bucket's lifecycle rules. */
+  setBucketLifecycle(bucket: string, rules: unknown): void {
+    this.stmt('UPDATE buckets SET lifecycle = ? WHERE name = ?').run(rules === null ? null : JSON.stringify(rules), bucket);
+  }
+
+  /** Names of the buckets that have lifecycle rules, for the lifecycle worker. */
+  bucketsWithLifecycle(): string[] {
+    return (this.stmt('SELECT name FROM buckets WHERE lifecycle IS NOT NULL ORDER BY name').all() as SqlRow[]).map((r) => String(r.name));
+  }
+
+  /** The lock a CreateMultipartUpload asked for, kept for CompleteMultipartUpload. */
+  setUploadLock(uploadId: string, lock: ObjectLockState): void {
+    this.stmt('UPDATE uploads SET object_lock = ? WHERE id = ?').run(JSON.stringify(lock), uploadId);
+  }
+
+  uploadLock(uploadId: string): ObjectLockState | undefined {
+    const r = this.stmt('SELECT object_lock FROM uploads WHERE id = ?').get(uploadId) as SqlRow | undefined;
+    return r?.object_lock == null ? undefined : parse<ObjectLockState>(r.object_lock);
   }
 
   /** Latest objects in key order after `after` (exclusive) or from `from` (inclusive). */
@@ -453,8 +606,32 @@ export class MetaStore {
         if (!current) return 'no-such-key';
         if (t.etag !== '*' && t.etag !== current.etag) return 'precondition-failed';
       }
-      if (t.versionId !== undefined && current && current.versionId !== t.versionId) return 'deleted';
-      return this.removeLatest(bucket, t.key) ? 'deleted' : 'absent';
+      if (t.versionId !== undefined) {
+        this.deleteVersion(bucket, t.key, { versionId: t.versionId });
+        return 'deleted';
+      }
+      return this.deleteVersion(bucket, t.key, {}).existed ? 'deleted' : 'absent';
+    })).immediate();
+  }
+
+  /**
+   * DeleteObjects with versions and Object Lock: each target as `deleteVersion` decides it
+   * (a locked version is refused on its own), all in one transaction.
+   */
+  deleteVersionsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>, opts: { bypassGovernance: boolean; now?: number }): BatchDeleteOutcome[] {
+    const now = opts.now ?? Date.now();
+    return this.db.transaction(() => targets.map((t): BatchDeleteOutcome => {
+      if (t.etag !== undefined) {
+        const current = this.getObject(bucket, t.key);
+        if (!current) return { kind: 'no-such-key' };
+        if (t.etag !== '*' && t.etag !== current.etag) return { kind: 'precondition-failed' };
+      }
+      try {
+        return { kind: 'deleted', ...this.deleteVersion(bucket, t.key, { ...(t.versionId !== undefined && { versionId: t.versionId }), bypassGovernance: opts.bypassGovernance, now }) };
+      } catch (err) {
+        if (err instanceof MetaObjectLockedError) return { kind: 'locked', reason: err.reason };
+        throw err;
+      }
     })).immediate();
   }
 
@@ -469,6 +646,79 @@ export class MetaStore {
           ORDER BY key, created_at, id LIMIT ?`).all(bucket, bound.key, bound.key, bound.createdAt, bound.createdAt, bound.id, limit);
     return (rows as SqlRow[]).map(toUpload);
   }
+
+  // ---- access: several users' keys, ACLs, policies, CORS (migration 6)
+
+  /** A new access key whose secret is stored only sealed (gateway/access/secret-box.ts). */
+  createAccessKey(id: string, sealedSecret: Buffer, owner: string, now = Date.now()): void {
+    this.stmt(`INSERT INTO access_keys(access_key_id, secret, sealed_secret, owner, created_at) VALUES (?, '', ?, ?, ?)`)
+      .run(id, sealedSecret, owner, now);
+  }
+
+  /** One key with its sealed secret (null for a key stored before migration 6, whose `secret` is clear). */
+  getAccessKeyRecord(id: string): AccessKeyRecord | undefined {
+    const r = this.stmt('SELECT * FROM access_keys WHERE access_key_id = ?').get(id) as SqlRow | undefined;
+    return r && toAccessKeyRecord(r);
+  }
+
+  /** Every key, or one user's, by user then key id. */
+  listAccessKeys(owner?: string): AccessKeyRecord[] {
+    const rows = owner === undefined
+      ? this.stmt('SELECT * FROM access_keys ORDER BY owner, access_key_id').all()
+      : this.stmt('SELECT * FROM access_keys WHERE owner = ? ORDER BY access_key_id').all(owner);
+    return (rows as SqlRow[]).map(toAccessKeyRecord);
+  }
+
+  /** False when the key does not exist. */
+  setAccessKeyDisabled(id: string, disabled: boolean): boolean {
+    return this.stmt('UPDATE access_keys SET disabled = ? WHERE access_key_id = ?').run(disabled ? 1 : 0, id).changes > 0;
+  }
+
+  deleteAccessKey(id: string): boolean {
+    return this.stmt('DELETE FROM access_keys WHERE access_key_id = ?').run(id).changes > 0;
+  }
+
+  /** A bucket's access settings: canned ACL, policy JSON and CORS rules JSON (null when unset). */
+  bucketAccess(name: string): BucketAccess | undefined {
+    const r = this.stmt('SELECT acl, policy, cors FROM buckets WHERE name = ?').get(name) as SqlRow | undefined;
+    return r && { acl: (r.acl as string | null) ?? null, policy: (r.policy as string | null) ?? null, cors: (r.cors as string | null) ?? null };
+  }
+
+  /** Set one access setting of a bucket (null removes it); false when the bucket is gone. */
+  setBucketAccess(name: string, field: keyof BucketAccess, value: string | null): boolean {
+    const sql = { acl: 'UPDATE buckets SET acl = ? WHERE name = ?', policy: 'UPDATE buckets SET policy = ? WHERE name = ?', cors: 'UPDATE buckets SET cors = ? WHERE name = ?' }[field];
+    return this.stmt(sql).run(value, name).changes > 0;
+  }
+
+  /** The canned ACL of a key's latest version (null: private), or undefined when there is none. */
+  objectAcl(bucket: string, key: string): string | null | undefined {
+    const r = this.stmt('SELECT acl FROM objects WHERE bucket = ? AND key = ? AND is_latest = 1').get(bucket, key) as SqlRow | undefined;
+    return r && ((r.acl as string | null) ?? null);
+  }
+
+  /** Set the canned ACL of a key's latest version; false when the key has none. */
+  setObjectAcl(bucket: string, key: string, acl: string | null): boolean {
+    return this.stmt('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ? AND is_latest = 1').run(acl, bucket, key).changes > 0;
+  }
+}
+
+/** An access key row with its sealed secret. */
+export interface AccessKeyRecord extends AccessKeyRow {
+  sealedSecret: Buffer | null;
+}
+
+function toAccessKeyRecord(r: SqlRow): AccessKeyRecord {
+  return {
+    accessKeyId: String(r.access_key_id), secret: String(r.secret), owner: String(r.owner),
+    createdAt: Number(r.created_at), disabled: Boolean(r.disabled), sealedSecret: (r.sealed_secret as Buffer | null) ?? null,
+  };
+}
+
+/** Access settings of a bucket as stored (JSON text for policy and CORS). */
+export interface BucketAccess {
+  acl: string | null;
+  policy: string | null;
+  cors: string | null;
 }
 
 /** An object tag (or bucket tag), as S3 names its parts. */
@@ -524,6 +774,70 @@ export interface DeleteTarget {
 }
 
 export type DeleteOutcome = 'deleted' | 'absent' | 'no-such-key' | 'precondition-failed';
+
+export interface DeleteVersionOptions {
+  versionId?: string;
+  bypassGovernance?: boolean;
+  now?: number;
+  /** Without versionId: act only if this row is still the key's current version (lifecycle). */
+  ifCurrentId?: number;
+}
+
+/** What a DeleteObject did: the version removed or the delete marker added (`versionId`). */
+export interface DeletedVersion {
+  /** False when there was nothing to delete (which succeeds, as on S3). */
+  existed: boolean;
+  versionId?: string;
+  deleteMarker: boolean;
+}
+
+export type BatchDeleteOutcome =
+  | ({ kind: 'deleted' } & DeletedVersion)
+  | { kind: 'no-such-key' } | { kind: 'precondition-failed' } | { kind: 'locked'; reason: LockReason };
+
+/** Where a page of ListObjectVersions starts: at or after a key, or after one version of a key. */
+export type VersionBound = { fromKey: string } | { afterKey: string } | { key: string; beforeId: number };
+
+export type LockReason = 'legal-hold' | 'compliance' | 'governance';
+
+/** A delete of a version that Object Lock protects (S3 answers AccessDenied). */
+export class MetaObjectLockedError extends Error {
+  code = 'ERR_META_OBJECT_LOCKED';
+  constructor(readonly reason: LockReason, message: string) {
+    super(message);
+    this.name = 'MetaObjectLockedError';
+  }
+}
+
+/** Why a version may not be deleted now, if it may not. GOVERNANCE yields to `bypass`. */
+export function lockReason(lock: ObjectLockState, bypassGovernance: boolean, now: number): LockReason | undefined {
+  if (lock.legalHold) return 'legal-hold';
+  if (lock.mode && lock.retainUntil !== null && lock.retainUntil > now) {
+    if (lock.mode === 'COMPLIANCE') return 'compliance';
+    if (!bypassGovernance) return 'governance';
+  }
+  return undefined;
+}
+
+function checkLock(row: VersionRow, bypassGovernance: boolean, now: number): void {
+  const reason = lockReason(row.lock, bypassGovernance, now);
+  if (reason) throw new MetaObjectLockedError(reason, `${row.bucket}/${row.key} version ${row.versionId} is locked (${reason})`);
+}
+
+/** A new version id: 128 random bits, URL-safe, as opaque as S3's. */
+function newVersionId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function toVersion(r: SqlRow): VersionRow {
+  return {
+    ...toObject(r), isLatest: Number(r.is_latest) === 1, deleteMarker: Number(r.is_delete_marker) === 1,
+    lock: {
+      mode: (r.lock_mode as LockMode | null) ?? null, retainUntil: r.lock_until == null ? null : Number(r.lock_until),
+      legalHold: r.legal_hold == null ? null : Number(r.legal_hold) === 1,
+    },
+  };
+}
 
 /** Where a page of ListMultipartUploads starts: after one upload, or at a key. */
 export type UploadBound = { key: string; createdAt: number; id: string } | { fromKey: string };

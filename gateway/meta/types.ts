@@ -69,6 +69,8 @@ export interface NewObject {
   checksums: Record<string, string>;
   partsCount: number | null;
   parts: PartRef[];
+  /** Retention and legal hold the new version starts with (Object Lock buckets only). */
+  lock?: ObjectLockState;
 }
 
 export interface UploadRow {
@@ -109,4 +111,29 @@ export interface MissedPiece {
   blobId: string;
   piece: number;
   reason: string;
+}
+
+/** A bucket's versioning state: null until PutBucketVersioning first runs (then never again null). */
+export type VersioningState = 'Enabled' | 'Suspended' | null;
+
+export type LockMode = 'GOVERNANCE' | 'COMPLIANCE';
+
+/** The Object Lock state of one version: retention (mode and until, ms) and legal hold. */
+export interface ObjectLockState {
+  mode: LockMode | null;
+  retainUntil: number | null;
+  /** null: never set. */
+  legalHold: boolean | null;
+}
+
+/** An object version as ListObjectVersions and version-addressed requests see it. */
+export interface VersionRow extends ObjectRow {
+  isLatest: boolean;
+  deleteMarker: boolean;
+  lock: ObjectLockState;
+}
+
+/** A lock-enabled bucket's configuration: the default retention applied to new versions, if any. */
+export interface BucketLockConfig {
+  rule?: { mode: LockMode; days?: number; years?: number };
 }

@@ -34,8 +34,11 @@ export async function handleCreateBucket(koa: Koa.Context, rc: ReqCtx): Promise<
       message: `The ${location} location constraint is incompatible for the region specific endpoint this request was sent to.`,
     });
   }
+  const objectLock = koa.get('x-amz-bucket-object-lock-enabled').trim().toLowerCase() === 'true';
   try {
-    rc.pipeline.meta.createBucket(name, rc.owner, rc.config.region);
+    // A lock-enabled bucket starts with versioning on, as on AWS S3.
+    if (objectLock) rc.pipeline.meta.createLockedBucket(name, rc.owner, rc.config.region);
+    else rc.pipeline.meta.createBucket(name, rc.owner, rc.config.region);
   } catch (err) {
     if (err instanceof MetaConflictError) {
       // us-east-1 answers 200 to the owner re-creating a bucket; every other region says BucketAlreadyOwnedByYou.

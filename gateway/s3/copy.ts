@@ -1,9 +1,11 @@
 import type Koa from 'koa';
 import { CHECKSUM_ALGORITHMS, ChecksumSet, type ChecksumAlgorithm } from '../checksums.js';
-import type { NewObject, ObjectRow, PartRef } from '../meta/types.js';
+import type { NewObject, PartRef, VersionRow } from '../meta/types.js';
 import { openObjectStream } from '../object/read.js';
 import { putBlob, type WrittenBlob } from '../pipeline/put-blob.js';
 import { commitOrDiscard, MAX_PUT_BYTES } from '../object/receive.js';
+import { authorize } from '../access/authorize.js';
+import { accessQuery } from '../access/query.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
 import { buildCopyObjectResult, buildCopyPartResult, type Checksums } from './documents.js';
@@ -12,6 +14,8 @@ import { extractObjectHeaders, extractUserMetadata, headerOf, type ByteRange, ty
 import { checkCopySourceConditions, checkWriteConditionOnArrival, commitConditionally, parseWriteCondition } from './preconditions.js';
 import type { CopySource } from './router.js';
 import { parseTaggingHeader } from './tagging.js';
+import { lockForNewObject } from './object-lock.js';
+import { resolveVersion, versionHeader } from './versioning.js';
 
 /**
  * CopyObject and UploadPartCopy. The bytes are read from the source's blobs and streamed
@@ -24,7 +28,7 @@ import { parseTaggingHeader } from './tagging.js';
 export const MAX_COPY_BYTES = 5 * 1024 ** 3;
 
 interface Source {
-  obj: ObjectRow;
+  obj: VersionRow;
   parts: PartRef[];
 }
 
@@ -33,12 +37,17 @@ function resolveSource(rc: ReqCtx, headers: HeaderBag, src: CopySource): Source 
   const meta = rc.pipeline.meta;
   const bucket = meta.getBucket(src.bucket);
   if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: src.bucket } });
-  // Until bucket policies exist, only the owner reads a bucket (as the dispatcher checks for the destination).
-  if (bucket.owner !== rc.owner) throw new S3Error('AccessDenied');
-  const obj = meta.getObject(src.bucket, src.key);
-  if (!obj) throw new S3Error('NoSuchKey', { extra: { Key: src.key } });
-  if (src.versionId !== undefined && src.versionId !== obj.versionId) {
-    throw new S3Error('NoSuchVersion', { extra: { Key: src.key, VersionId: src.versionId } });
+  // Reading the source needs GetObject on it, decided as for any GET (owner, policy, ACL).
+  authorize(accessQuery(meta, 'GetObject', 'read', bucket, src.key, rc.principal));
+  let obj: VersionRow;
+  try {
+    obj = resolveVersion(meta, src.bucket, src.key, src.versionId);
+  } catch (err) {
+    // A delete marker named by version id cannot be a copy source.
+    if (err instanceof S3Error && err.code === 'MethodNotAllowed') {
+      throw new S3Error('InvalidRequest', { message: 'The source of a copy request may not specifically refer to a delete marker by version id.', cause: err });
+    }
+    throw err;
   }
   checkCopySourceConditions(headers, obj);
   return { obj, parts: meta.objectParts(obj.id) };
@@ -123,6 +132,7 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
     throw new S3Error('InvalidRequest', { message: `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_BYTES}` });
   }
   if (condition) checkWriteConditionOnArrival(rc.pipeline.meta, bucket.name, key, condition);
+  const lock = lockForNewObject(rc.pipeline.meta, bucket.name, headers, false);
   const tags = replacedTags ?? rc.pipeline.meta.objectTags(src.obj.id);
   const objectHeaders = replaced?.headers ?? src.obj.headers;
   const copied = await copyBytes(rc, src, 0, src.obj.size - 1, copyAlgorithm(headers, src.obj.checksums));
@@ -132,8 +142,13 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
     contentType: replaced ? replaced.headers.contentType ?? null : src.obj.contentType,
     headers: { ...objectHeaders }, userMeta: replaced?.userMeta ?? src.obj.userMeta, checksums: copied.checksums, partsCount: null,
     parts: [{ partNumber: 1, blobId, size: copied.blob.size, etag: copied.md5Hex, checksums: copied.checksums }],
+    ...(lock && { lock }),
   };
   const row = commitOrDiscard(rc.pipeline, copied.blob, () => commitConditionally(rc.pipeline.meta, o, { ...(condition && { condition }), tags }, copied.blob.missed));
+  koa.set({
+    ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId),
+    ...(rc.pipeline.meta.bucketVersioning(copySource.bucket) !== null && { 'x-amz-copy-source-version-id': src.obj.versionId }),
+  });
   sendXml(koa, buildCopyObjectResult({
     etag: row.etag, lastModified: row.lastModified, checksums: toChecksums(copied.checksums),
     ...(Object.keys(copied.checksums).length > 0 && { checksumType: 'FULL_OBJECT' as const }),
@@ -168,5 +183,6 @@ export async function handleUploadPartCopy(
   commitOrDiscard(rc.pipeline, copied.blob, () => meta.putPart(uploadId, {
     partNumber, blobId: copied.blob.blobId, size: copied.blob.size, etag: copied.md5Hex, checksums: copied.checksums, lastModified,
   }, copied.blob.missed));
+  if (meta.bucketVersioning(copySource.bucket) !== null) koa.set('x-amz-copy-source-version-id', src.obj.versionId);
   sendXml(koa, buildCopyPartResult({ etag: copied.md5Hex, lastModified, checksums: toChecksums(copied.checksums) }));
 }

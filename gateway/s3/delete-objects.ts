@@ -1,12 +1,13 @@
 import type Koa from 'koa';
-import type { DeleteOutcome, DeleteTarget } from '../meta/store.js';
+import type { BatchDeleteOutcome, DeleteTarget } from '../meta/store.js';
 import { bucketOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';
 import { sendXml } from './bucket.js';
 import { buildDeleteResult, parseDelete, type DeletedEntry, type DeleteErrorEntry } from './documents.js';
 import { S3Error } from './errors.js';
-import { unquoteEtag } from './headers.js';
+import { unquoteEtag, type HeaderBag } from './headers.js';
 import { checkObjectKey } from './names.js';
+import { bypassGovernance } from './object-lock.js';
 
 /**
  * A Delete body holds at most 1000 keys of up to 1024 bytes each, and each may grow six
@@ -34,23 +35,30 @@ export async function handleDeleteObjects(koa: Koa.Context, rc: ReqCtx): Promise
     }
     targets.push({ key: o.key, ...(o.versionId !== undefined && { versionId: o.versionId }), ...(o.etag !== undefined && { etag: unquoteEtag(o.etag) }) });
   }
-  const outcomes = rc.pipeline.meta.deleteObjectsBatch(bucket.name, targets);
+  const outcomes = rc.pipeline.meta.deleteVersionsBatch(bucket.name, targets, { bypassGovernance: bypassGovernance(koa.req.headersDistinct as HeaderBag) });
   const deleted: DeletedEntry[] = [];
   targets.forEach((t, i) => {
-    const error = outcomeError(outcomes[i]!);
+    const outcome = outcomes[i]!;
+    const error = outcomeError(outcome);
     const versionId = t.versionId !== undefined ? { versionId: t.versionId } : {};
     if (error) errors.push({ key: t.key, ...versionId, code: error.code, message: error.message });
-    else if (!request.quiet) deleted.push({ key: t.key, ...versionId });
+    else if (!request.quiet) {
+      // A delete marker added or removed is reported with its version id, as AWS S3 does.
+      const marker = outcome.kind === 'deleted' && outcome.deleteMarker
+        ? { deleteMarker: true, ...(outcome.versionId !== undefined && { deleteMarkerVersionId: outcome.versionId }) } : {};
+      deleted.push({ key: t.key, ...versionId, ...marker });
+    }
   });
   sendXml(koa, buildDeleteResult({ deleted, errors }));
 }
 
-function outcomeError(outcome: DeleteOutcome): S3Error | undefined {
-  switch (outcome) {
+function outcomeError(outcome: BatchDeleteOutcome): S3Error | undefined {
+  switch (outcome.kind) {
     case 'deleted':
-    case 'absent':
       // Deleting a key that does not exist succeeds, as on AWS S3.
       return undefined;
+    case 'locked':
+      return new S3Error('AccessDenied', { message: 'Access Denied because object protected by object lock.' });
     case 'no-such-key':
       return new S3Error('NoSuchKey');
     case 'precondition-failed':

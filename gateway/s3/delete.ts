@@ -1,11 +1,27 @@
 import type Koa from 'koa';
+import type { DeletedVersion } from '../meta/store.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
+import type { HeaderBag } from './headers.js';
+import { bypassGovernance, lockedError } from './object-lock.js';
+import { versionIdOf } from './versioning.js';
 
 /**
  * DeleteObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html
- * Deleting a key that does not exist succeeds, as on AWS.
+ * Deleting a key or version that does not exist succeeds, as on AWS. On a versioned bucket
+ * a delete without versionId adds a delete marker; with one, it removes that version for
+ * good unless Object Lock protects it (403 AccessDenied).
  */
 export async function handleDeleteObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  rc.pipeline.meta.deleteObject(bucketOf(rc).name, keyOf(rc));
+  const versionId = versionIdOf(rc.endpoint);
+  let done: DeletedVersion;
+  try {
+    done = rc.pipeline.meta.deleteVersion(bucketOf(rc).name, keyOf(rc), {
+      ...(versionId !== undefined && { versionId }), bypassGovernance: bypassGovernance(koa.req.headersDistinct as HeaderBag),
+    });
+  } catch (err) {
+    throw lockedError(err);
+  }
+  if (done.deleteMarker) koa.set('x-amz-delete-marker', 'true');
+  if (done.versionId !== undefined) koa.set('x-amz-version-id', done.versionId);
   koa.status = 204;
 }

@@ -1,17 +1,19 @@
 import type Koa from 'koa';
 import type { MetaStore } from '../meta/store.js';
-import type { ObjectRow, PartRef } from '../meta/types.js';
+import type { ObjectRow, PartRef, VersionRow } from '../meta/types.js';
 import { openObjectStream, partRange } from '../object/read.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { checkReadConditions } from './conditions.js';
 import { S3Error } from './errors.js';
+import { lockHeaders } from './object-lock.js';
+import { resolveVersion, versionHeader, versionIdOf } from './versioning.js';
 import {
   contentRange, formatHttpDate, objectResponseHeaders, parseRange, quoteEtag, RESPONSE_OVERRIDE_PARAMS,
   userMetadataHeaders, type ByteRange, type ObjectHeaders, type ResponseOverrides,
 } from './headers.js';
 
 interface Located {
-  obj: ObjectRow;
+  obj: VersionRow;
   parts: PartRef[];
   range: ByteRange | null;
   /** 206 when a Range or partNumber selected part of the object. */
@@ -22,8 +24,7 @@ interface Located {
 function locate(koa: Koa.Context, rc: ReqCtx): Located {
   const bucket = bucketOf(rc);
   const key = keyOf(rc);
-  const obj = rc.pipeline.meta.getObject(bucket.name, key);
-  if (!obj) throw new S3Error('NoSuchKey', { extra: { Key: key } });
+  const obj = resolveVersion(rc.pipeline.meta, bucket.name, key, versionIdOf(rc.endpoint));
   const parts = rc.pipeline.meta.objectParts(obj.id);
   const partParam = koa.query.partNumber;
   if (partParam !== undefined) {
@@ -53,6 +54,8 @@ function setObjectHeaders(koa: Koa.Context, meta: MetaStore, { obj, range, parti
     etag: quoteEtag(obj.etag),
     'last-modified': formatHttpDate(obj.lastModified),
     'accept-ranges': 'bytes',
+    ...versionHeader(meta, obj.bucket, obj.versionId),
+    ...lockHeaders(obj.lock),
   };
   if (obj.partsCount !== null) headers['x-amz-mp-parts-count'] = String(obj.partsCount);
   const tagCount = meta.objectTags(obj.id).length;

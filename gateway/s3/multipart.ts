@@ -15,6 +15,8 @@ import { extractObjectHeaders, extractUserMetadata, quoteEtag, unquoteEtag } fro
 import { checkObjectKey } from './names.js';
 import { commitConditionally, writeOptionsOf } from './preconditions.js';
 import { parseTaggingHeader } from './tagging.js';
+import { lockForNewObject, requireLockDigest } from './object-lock.js';
+import { versionHeader } from './versioning.js';
 
 /** Every part but the last must be at least this big, as on AWS. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -38,12 +40,15 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
   if (algorithm && !CHECKSUM_ALGORITHMS.has(algorithm)) {
     throw new S3Error('InvalidRequest', { message: 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]' });
   }
+  const lock = lockForNewObject(rc.pipeline.meta, bucket.name, headers, false);
   const uploadId = randomBytes(32).toString('base64url');
   rc.pipeline.meta.createUploadWith({
     id: uploadId, bucket: bucket.name, key, owner: rc.owner, createdAt: Date.now(),
     contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta: extractUserMetadata(headers),
     checksumAlgorithm: algorithm, checksumType: koa.get('x-amz-checksum-type').toUpperCase() || null,
   }, parseTaggingHeader(headers));
+  // The lock is decided now (a default retention counts from the upload's creation) and applied on completion.
+  if (lock) rc.pipeline.meta.setUploadLock(uploadId, lock);
   if (algorithm) koa.set('x-amz-checksum-algorithm', algorithm);
   sendXml(koa, buildInitiateMultipartUploadResult({ bucket: bucket.name, key, uploadId }));
 }
@@ -51,6 +56,7 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
 /** UploadPart — https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html */
 export async function handleUploadPart(koa: Koa.Context, rc: ReqCtx, uploadId: string, partNumber: number): Promise<void> {
   uploadOf(rc, uploadId);
+  if (rc.pipeline.meta.uploadLock(uploadId)) requireLockDigest(koa.req.headersDistinct as Record<string, string[]>, 'Put Part');
   const body = await receiveBody(koa, rc);
   const checksums = storedChecksums(body.checksums);
   commitOrDiscard(rc.pipeline, body.blob, () => rc.pipeline.meta.putPart(uploadId, {
@@ -86,11 +92,14 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
   for (const p of parts) md5s.update(Buffer.from(p.etag, 'hex'));
   const etag = `${md5s.digest('hex')}-${parts.length}`;
   const checksums = compositeChecksum(upload.checksumAlgorithm as ChecksumAlgorithm | null, upload.checksumType, parts.map((p) => p.checksums));
-  commitConditionally(rc.pipeline.meta, {
+  const lock = rc.pipeline.meta.uploadLock(uploadId);
+  const row = commitConditionally(rc.pipeline.meta, {
     bucket: bucket.name, key, size: parts.reduce((s, p) => s + p.size, 0), etag,
     contentType: upload.contentType, headers: upload.headers, userMeta: upload.userMeta, checksums, partsCount: parts.length,
     parts: parts.map((p) => ({ partNumber: p.partNumber, blobId: p.blobId, size: p.size, etag: p.etag, checksums: p.checksums })),
+    ...(lock && { lock }),
   }, writeOptions, [], Date.now(), uploadId);
+  koa.set(versionHeader(rc.pipeline.meta, bucket.name, row.versionId));
   const host = koa.get('host') || 'localhost';
   sendXml(koa, buildCompleteMultipartUploadResult({
     location: `${koa.protocol}://${host}/${encodeURIComponent(bucket.name)}/${key.split('/').map(encodeURIComponent).join('/')}`,

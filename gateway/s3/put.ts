@@ -3,7 +3,9 @@ import { answerStored, commitOrDiscard, receiveBody, storedChecksums } from '../
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { extractObjectHeaders, extractUserMetadata } from './headers.js';
 import { checkObjectKey } from './names.js';
+import { lockForNewObject } from './object-lock.js';
 import { commitConditionally, writeOptionsOf } from './preconditions.js';
+import { versionHeader } from './versioning.js';
 
 /** PutObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html */
 export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
@@ -15,12 +17,15 @@ export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   const objectHeaders = extractObjectHeaders(headers);
   const userMeta = extractUserMetadata(headers);
   const writeOptions = writeOptionsOf(koa, rc);
+  const lock = lockForNewObject(rc.pipeline.meta, bucket.name, headers, true);
   const body = await receiveBody(koa, rc);
   const checksums = storedChecksums(body.checksums);
-  commitOrDiscard(rc.pipeline, body.blob, () => commitConditionally(rc.pipeline.meta, {
+  const row = commitOrDiscard(rc.pipeline, body.blob, () => commitConditionally(rc.pipeline.meta, {
       bucket: bucket.name, key, size: body.blob.size, etag: body.md5Hex,
       contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta, checksums, partsCount: null,
       parts: [{ partNumber: 1, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums }],
+      ...(lock && { lock }),
   }, writeOptions, body.blob.missed));
   answerStored(koa, body.md5Hex, checksums);
+  koa.set(versionHeader(rc.pipeline.meta, bucket.name, row.versionId));
 }

@@ -1,11 +1,12 @@
 import type Koa from 'koa';
-import type { ObjectRow } from '../meta/types.js';
+import type { VersionRow } from '../meta/types.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
 import { readCheckedBody } from './body.js';
 import { buildTagging, parseTagging, type TagEntry } from './documents.js';
 import { S3Error } from './errors.js';
 import { headerOf, type HeaderBag } from './headers.js';
+import { resolveVersion, versionHeader, versionIdOf } from './versioning.js';
 
 /**
  * Object and bucket tagging, with the limits AWS S3 applies.
@@ -70,45 +71,42 @@ function queryDecode(s: string): string {
   }
 }
 
-/** The version a tagging request is about: the key's current one, NoSuchKey/NoSuchVersion otherwise. */
-function taggedObject(rc: ReqCtx): ObjectRow {
-  const key = keyOf(rc);
-  const obj = rc.pipeline.meta.getObject(bucketOf(rc).name, key);
-  if (!obj) throw new S3Error('NoSuchKey', { extra: { Key: key } });
-  checkVersion(rc, obj);
+/**
+ * The version a tagging request is about: the one named by versionId, else the key's
+ * current one; NoSuchKey/NoSuchVersion otherwise. Answers carry its x-amz-version-id.
+ */
+function taggedObject(koa: Koa.Context, rc: ReqCtx): VersionRow {
+  const meta = rc.pipeline.meta;
+  const obj = resolveVersion(meta, bucketOf(rc).name, keyOf(rc), versionIdOf(rc.endpoint));
+  koa.set(versionHeader(meta, obj.bucket, obj.versionId));
   return obj;
 }
 
-/** Until versioning exists every key has one version, "null"; another id names nothing. */
-function checkVersion(rc: ReqCtx, obj: ObjectRow): void {
-  const ep = rc.endpoint;
-  const versionId = 'versionId' in ep ? ep.versionId : undefined;
-  if (versionId !== undefined && versionId !== obj.versionId) {
-    throw new S3Error('NoSuchVersion', { extra: { Key: obj.key, VersionId: versionId } });
-  }
+function gone(rc: ReqCtx, obj: VersionRow): S3Error {
+  const versionId = versionIdOf(rc.endpoint);
+  return versionId === undefined ? new S3Error('NoSuchKey', { extra: { Key: obj.key } }) : new S3Error('NoSuchVersion', { extra: { Key: obj.key, VersionId: versionId } });
 }
 
 /** GetObjectTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html */
 export async function handleGetObjectTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  const obj = taggedObject(rc);
+  const obj = taggedObject(koa, rc);
   sendXml(koa, buildTagging({ tagSet: rc.pipeline.meta.objectTags(obj.id) }));
 }
 
 /** PutObjectTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html */
 export async function handlePutObjectTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  const obj = taggedObject(rc);
+  const obj = taggedObject(koa, rc);
   const { tagSet } = parseTagging(await readCheckedBody(koa, rc, { limit: MAX_TAGGING_BODY, requireDigest: false }));
   checkTagSet(tagSet, 'object');
-  // The key may have been overwritten or deleted while the body was read: tag what is there now.
-  const changed = rc.pipeline.meta.setObjectTags(obj.bucket, obj.key, tagSet);
-  if (!changed) throw new S3Error('NoSuchKey', { extra: { Key: obj.key } });
+  // The version may have been deleted while the body was read.
+  if (!rc.pipeline.meta.setVersionTags(obj.id, tagSet)) throw gone(rc, obj);
   koa.status = 200;
 }
 
 /** DeleteObjectTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjectTagging.html */
 export async function handleDeleteObjectTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  const obj = taggedObject(rc);
-  if (!rc.pipeline.meta.setObjectTags(obj.bucket, obj.key, null)) throw new S3Error('NoSuchKey', { extra: { Key: obj.key } });
+  const obj = taggedObject(koa, rc);
+  if (!rc.pipeline.meta.setVersionTags(obj.id, null)) throw gone(rc, obj);
   koa.status = 204;
 }
 

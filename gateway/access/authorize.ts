@@ -1,0 +1,67 @@
+import type { BucketRow } from '../meta/types.js';
+import { S3Error } from '../s3/errors.js';
+import type { EndpointKind, Permission } from '../s3/router.js';
+import { actionOf, resourceOf } from './actions.js';
+import type { CannedAcl } from './canned-acl.js';
+import { evaluatePolicy, type BucketPolicy } from './policy.js';
+
+/** Who is asking: a user id with `admin` for the root credentials, or null when unsigned. */
+export interface Principal {
+  owner: string;
+  /** The root user administers every bucket (as its operator can anyway). */
+  admin: boolean;
+}
+
+export interface AccessQuery {
+  caller: Principal | null;
+  kind: EndpointKind;
+  permission: Permission;
+  bucket?: BucketRow;
+  key?: string;
+  bucketAcl?: CannedAcl;
+  policy?: BucketPolicy;
+  /** The object's canned ACL, asked only when it can decide (an anonymous or foreign read). */
+  objectAcl?: () => CannedAcl | undefined;
+}
+
+export type Decision =
+  | { allowed: true; via: 'open' | 'owner' | 'policy' | 'acl' }
+  | { allowed: false; why: 'anonymous' | 'explicit-deny' | 'not-owner' | 'no-grant' };
+
+/**
+ * The one access decision of the gateway, from the endpoint's permission (router.ts
+ * permissionOf), the caller, and the bucket's owner, policy and ACLs:
+ * 1. `none` (CORS preflight) is open; `authenticated` needs a valid key.
+ * 2. `owner` endpoints (bucket configuration, ACLs, policy) are the owner's alone, so an owner
+ *    can always repair a policy that locks everyone out.
+ * 3. Otherwise an explicit Deny in the bucket policy wins, for the owner too.
+ * 4. The owner, then a policy Allow, then a public-read ACL: the object's, or the bucket's.
+ *    A public-read bucket lets anyone list it and, more lenient than AWS S3 (where only the
+ *    object's ACL counts), read its objects.
+ */
+export function decideAccess(q: AccessQuery): Decision {
+  if (q.permission === 'none') return { allowed: true, via: 'open' };
+  if (q.permission === 'authenticated' || !q.bucket) {
+    return q.caller ? { allowed: true, via: 'open' } : { allowed: false, why: 'anonymous' };
+  }
+  const owner = q.caller !== null && (q.caller.admin || q.caller.owner === q.bucket.owner);
+  if (q.permission === 'owner') return owner ? { allowed: true, via: 'owner' } : { allowed: false, why: q.caller ? 'not-owner' : 'anonymous' };
+  const action = actionOf(q.kind);
+  const verdict = q.policy
+    ? evaluatePolicy(q.policy, { principal: q.caller?.owner ?? null, action, resource: resourceOf(q.kind, q.bucket.name, q.key) })
+    : 'none';
+  if (verdict === 'deny') return { allowed: false, why: 'explicit-deny' };
+  if (owner) return { allowed: true, via: 'owner' };
+  if (verdict === 'allow') return { allowed: true, via: 'policy' };
+  if (action === 's3:ListBucket' && q.bucketAcl === 'public-read') return { allowed: true, via: 'acl' };
+  if (action === 's3:GetObject' && q.key !== undefined && (q.bucketAcl === 'public-read' || q.objectAcl?.() === 'public-read')) {
+    return { allowed: true, via: 'acl' };
+  }
+  return { allowed: false, why: q.caller ? 'no-grant' : 'anonymous' };
+}
+
+/** decideAccess, throwing AccessDenied when the answer is no. */
+export function authorize(q: AccessQuery): void {
+  const d = decideAccess(q);
+  if (!d.allowed) throw new S3Error('AccessDenied');
+}

@@ -1,0 +1,38 @@
+import { S3Error } from '../s3/errors.js';
+
+/**
+ * The canned ACLs this gateway keeps: `private` (owner only) and `public-read` (anyone,
+ * signed or not, may read). Grants beyond these are not stored.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html#canned-acl
+ */
+export type CannedAcl = 'private' | 'public-read';
+
+const KNOWN = new Set(['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control', 'log-delivery-write']);
+
+/** The `x-amz-acl` header: undefined when absent; a canned ACL S3 knows but we do not keep is NotImplemented. */
+export function parseCannedAcl(value: string | undefined): CannedAcl | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (v === 'private' || v === 'public-read') return v;
+  // The bucket owner is always the only one with write access here, so these grant nothing more.
+  if (v === 'bucket-owner-read' || v === 'bucket-owner-full-control') return 'private';
+  if (KNOWN.has(v)) throw new S3Error('NotImplemented', { message: `The canned ACL ${v} is not supported; use private or public-read` });
+  throw new S3Error('InvalidArgument', { extra: { ArgumentName: 'x-amz-acl', ArgumentValue: value } });
+}
+
+/** A stored ACL column: NULL means private. */
+export function storedAcl(v: string | null | undefined): CannedAcl {
+  return v === 'public-read' ? 'public-read' : 'private';
+}
+
+/** Writes that take `x-amz-acl` and keep it on what they create. */
+const ACL_ON_WRITE = new Set(['CreateBucket', 'PutObject', 'CopyObject']);
+
+/**
+ * The canned ACL a CreateBucket/PutObject/CopyObject asks for, checked before the write
+ * starts so that a bad value fails without writing. Elsewhere the header is not looked at
+ * (CreateMultipartUpload: the object completes private, which grants less, never more).
+ */
+export function cannedAclOnWrite(kind: string, header: string | undefined): CannedAcl | undefined {
+  return ACL_ON_WRITE.has(kind) ? parseCannedAcl(header) : undefined;
+}

@@ -1,0 +1,25 @@
+import type { MetaStore } from '../meta/store.js';
+import type { BucketRow } from '../meta/types.js';
+import type { EndpointKind, Permission } from '../s3/router.js';
+import type { AccessQuery, Principal } from './authorize.js';
+import { storedAcl } from './canned-acl.js';
+import { storedPolicy } from './policy.js';
+
+/**
+ * Everything decideAccess needs about one request, from the metadata: the bucket's ACL and
+ * policy now, the object's ACL only if asked. Also for checks a handler makes on a second
+ * bucket (a CopyObject source: `accessQuery(meta, 'GetObject', 'read', src, key, caller)`).
+ */
+export function accessQuery(
+  meta: MetaStore, kind: EndpointKind, permission: Permission, bucket: BucketRow | undefined, key: string | undefined, caller: Principal | null,
+): AccessQuery {
+  const settings = bucket && meta.bucketAccess(bucket.name);
+  return {
+    caller, kind, permission,
+    ...(bucket && { bucket }),
+    ...(key !== undefined && { key }),
+    ...(settings && { bucketAcl: storedAcl(settings.acl) }),
+    ...(settings?.policy && bucket && { policy: storedPolicy(settings.policy, bucket.name) }),
+    objectAcl: () => (bucket && key !== undefined ? storedAcl(meta.objectAcl(bucket.name, key)) : undefined),
+  };
+}

@@ -1,0 +1,92 @@
+import type Koa from 'koa';
+import { parseCannedAcl, storedAcl, type CannedAcl } from '../access/canned-acl.js';
+import { bucketOf, keyOf, ownerOf, type ReqCtx } from '../request.js';
+import { sendXml } from './bucket.js';
+import { readCheckedBody } from './body.js';
+import { S3Error } from './errors.js';
+import { headerOf, type HeaderBag } from './headers.js';
+import { buildXml, childOf, childrenOf, parseXml, textOf, type XmlNode, type XmlObject } from './xml.js';
+
+/**
+ * Bucket and object ACLs, kept as one of the canned ACLs private and public-read. Grants are
+ * accepted as a header (`x-amz-acl`) or as an AccessControlPolicy body that says the same.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html
+ */
+const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers';
+const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
+const MAX_ACL_BODY = 64 * 1024;
+
+export function buildAccessControlPolicy(owner: string, acl: CannedAcl): string {
+  const o = ownerOf(owner);
+  const grants: XmlNode[] = [{
+    Grantee: { '@_xmlns:xsi': XSI, '@_xsi:type': 'CanonicalUser', ID: o.id, DisplayName: o.displayName },
+    Permission: 'FULL_CONTROL',
+  }];
+  if (acl === 'public-read') grants.push({ Grantee: { '@_xmlns:xsi': XSI, '@_xsi:type': 'Group', URI: ALL_USERS }, Permission: 'READ' });
+  return buildXml('AccessControlPolicy', { Owner: { ID: o.id, DisplayName: o.displayName }, AccessControlList: { Grant: grants } });
+}
+
+/**
+ * An AccessControlPolicy body as a canned ACL: FULL_CONTROL for the owner, plus READ for
+ * AllUsers (public-read) or nothing (private). Any other grant is NotImplemented here.
+ */
+export function parseAccessControlPolicy(body: Buffer, owner: string): CannedAcl {
+  const root = parseXml(body, 'AccessControlPolicy');
+  const list = childOf(root, 'AccessControlList');
+  const grants = typeof list === 'object' ? childrenOf(list, 'Grant') : [];
+  let acl: CannedAcl = 'private';
+  for (const g of grants) {
+    const grantee = childOf(g, 'Grantee');
+    const permission = textOf(g, 'Permission');
+    const who = typeof grantee === 'object' ? grantee : ({} as XmlObject);
+    const uri = textOf(who, 'URI');
+    const id = textOf(who, 'ID');
+    if (uri === ALL_USERS && permission === 'READ') acl = 'public-read';
+    else if (id === owner && permission === 'FULL_CONTROL') continue;
+    else throw new S3Error('NotImplemented', { message: 'Only the grants of the canned ACLs private and public-read are supported' });
+  }
+  return acl;
+}
+
+/** The ACL a PutBucketAcl/PutObjectAcl asks for: the header, else the body. */
+async function requestedAcl(koa: Koa.Context, rc: ReqCtx, owner: string): Promise<CannedAcl> {
+  const header = parseCannedAcl(headerOf(koa.req.headersDistinct as HeaderBag, 'x-amz-acl'));
+  const body = await readCheckedBody(koa, rc, { limit: MAX_ACL_BODY, requireDigest: false });
+  if (header !== undefined) {
+    if (body.length) throw new S3Error('UnexpectedContent', { message: 'This request does not support content with x-amz-acl' });
+    return header;
+  }
+  if (!body.length) throw new S3Error('MalformedACLError');
+  return parseAccessControlPolicy(body, owner);
+}
+
+/** GetBucketAcl — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html */
+export async function handleGetBucketAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  sendXml(koa, buildAccessControlPolicy(bucket.owner, storedAcl(rc.pipeline.meta.bucketAccess(bucket.name)?.acl)));
+}
+
+/** PutBucketAcl — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketAcl.html */
+export async function handlePutBucketAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const acl = await requestedAcl(koa, rc, bucket.owner);
+  rc.pipeline.meta.setBucketAccess(bucket.name, 'acl', acl === 'private' ? null : acl);
+  koa.status = 200;
+}
+
+/** GetObjectAcl — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html */
+export async function handleGetObjectAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const acl = rc.pipeline.meta.objectAcl(bucket.name, keyOf(rc));
+  if (acl === undefined) throw new S3Error('NoSuchKey', { extra: { Key: keyOf(rc) } });
+  // Objects here belong to their bucket's owner.
+  sendXml(koa, buildAccessControlPolicy(bucket.owner, storedAcl(acl)));
+}
+
+/** PutObjectAcl — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html */
+export async function handlePutObjectAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const acl = await requestedAcl(koa, rc, bucket.owner);
+  if (!rc.pipeline.meta.setObjectAcl(bucket.name, keyOf(rc), acl === 'private' ? null : acl)) throw new S3Error('NoSuchKey', { extra: { Key: keyOf(rc) } });
+  koa.status = 200;
+}

@@ -1,0 +1,128 @@
+import type Koa from 'koa';
+import { corsHeaders, CORS_METHODS, matchPreflight, matchRequest, type CorsRule } from '../access/cors-rules.js';
+import type { MetaStore } from '../meta/store.js';
+import { bucketOf, type ReqCtx } from '../request.js';
+import { sendXml } from './bucket.js';
+import { readCheckedBody } from './body.js';
+import { S3Error } from './errors.js';
+import { headerOf, type HeaderBag } from './headers.js';
+import { buildXml, malformedXml, parseXml, textOf, type XmlObject } from './xml.js';
+
+/**
+ * Bucket CORS: the configuration documents, the preflight (OPTIONS) and the headers on
+ * actual requests. https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html
+ */
+const MAX_CORS_BODY = 64 * 1024;
+/** AWS S3 keeps at most 100 rules per bucket. */
+export const MAX_CORS_RULES = 100;
+
+/** Texts of every `name` child (the parser gives repeated CORS elements as arrays). */
+function texts(el: XmlObject, name: string): string[] {
+  const v = el[name];
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map((x) => {
+    if (typeof x !== 'string') throw malformedXml(`${name} must hold text`);
+    return x.trim();
+  });
+}
+
+/** A CORSConfiguration body; MalformedXML for structure, InvalidRequest for bad methods. */
+export function parseCorsConfiguration(body: string | Buffer): CorsRule[] {
+  const root = parseXml(body, 'CORSConfiguration');
+  const raw = root.CORSRule;
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  if (!list.length) throw malformedXml('CORSConfiguration needs at least one CORSRule');
+  if (list.length > MAX_CORS_RULES) throw malformedXml(`at most ${MAX_CORS_RULES} CORSRule`);
+  return list.map((item) => {
+    const el = typeof item === 'string' ? {} : item;
+    const allowedMethods = texts(el, 'AllowedMethod');
+    const allowedOrigins = texts(el, 'AllowedOrigin');
+    if (!allowedMethods.length || !allowedOrigins.length) throw malformedXml('CORSRule needs AllowedMethod and AllowedOrigin');
+    for (const m of allowedMethods) {
+      if (!CORS_METHODS.has(m)) throw new S3Error('InvalidRequest', { message: `Found unsupported HTTP method in CORS config. Unsupported method is ${m}` });
+    }
+    for (const o of allowedOrigins) {
+      if (o.split('*').length > 2) throw new S3Error('InvalidRequest', { message: `AllowedOrigin "${o}" can not have more than one wildcard.` });
+    }
+    const id = textOf(el, 'ID');
+    const maxAge = textOf(el, 'MaxAgeSeconds');
+    if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge.trim())) throw malformedXml('MaxAgeSeconds must be an integer');
+    return {
+      ...(id !== undefined && { id }),
+      allowedOrigins, allowedMethods,
+      allowedHeaders: texts(el, 'AllowedHeader').map((h) => h.toLowerCase()),
+      exposeHeaders: texts(el, 'ExposeHeader'),
+      ...(maxAge !== undefined && { maxAgeSeconds: Number(maxAge.trim()) }),
+    };
+  });
+}
+
+export function buildCorsConfiguration(rules: readonly CorsRule[]): string {
+  return buildXml('CORSConfiguration', {
+    CORSRule: rules.map((r) => ({
+      ID: r.id, AllowedHeader: r.allowedHeaders, AllowedMethod: r.allowedMethods, AllowedOrigin: r.allowedOrigins,
+      ExposeHeader: r.exposeHeaders, MaxAgeSeconds: r.maxAgeSeconds,
+    })),
+  });
+}
+
+/** The CORS rules of a bucket, or undefined when it has none (or does not exist). */
+export function bucketCorsRules(meta: MetaStore, bucket: string): CorsRule[] | undefined {
+  const text = meta.bucketAccess(bucket)?.cors;
+  return text ? JSON.parse(text) as CorsRule[] : undefined;
+}
+
+/** GetBucketCors — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketCors.html */
+export async function handleGetBucketCors(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const rules = bucketCorsRules(rc.pipeline.meta, bucket.name);
+  if (!rules) throw new S3Error('NoSuchCORSConfiguration', { extra: { BucketName: bucket.name } });
+  sendXml(koa, buildCorsConfiguration(rules));
+}
+
+/** PutBucketCors — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketCors.html */
+export async function handlePutBucketCors(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const rules = parseCorsConfiguration(await readCheckedBody(koa, rc, { limit: MAX_CORS_BODY, requireDigest: true }));
+  if (!rc.pipeline.meta.setBucketAccess(bucket.name, 'cors', JSON.stringify(rules))) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
+  koa.status = 200;
+}
+
+/** DeleteBucketCors — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketCors.html */
+export async function handleDeleteBucketCors(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  rc.pipeline.meta.setBucketAccess(bucketOf(rc).name, 'cors', null);
+  koa.status = 204;
+}
+
+function corsForbidden(): S3Error {
+  // AWS S3 answers this with the code AccessForbidden, which has the same 403.
+  return new S3Error('AccessDenied', { message: 'CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource\'s CORS spec.' });
+}
+
+/** OPTIONS object/bucket, the preflight — https://docs.aws.amazon.com/AmazonS3/latest/API/RESTOPTIONSobject.html */
+export async function handleOptions(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const headers = koa.req.headersDistinct as HeaderBag;
+  const origin = headerOf(headers, 'origin');
+  const method = headerOf(headers, 'access-control-request-method');
+  if (origin === undefined) throw new S3Error('InvalidRequest', { message: 'Insufficient information. Origin request header needed.' });
+  if (method === undefined) throw new S3Error('InvalidRequest', { message: 'Invalid Access-Control-Request-Method: null' });
+  if (!CORS_METHODS.has(method)) throw new S3Error('InvalidRequest', { message: `Invalid Access-Control-Request-Method: ${method}` });
+  if (!rc.bucket) throw corsForbidden();
+  const requested = (headerOf(headers, 'access-control-request-headers') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const rule = matchPreflight(bucketCorsRules(rc.pipeline.meta, rc.bucket.name) ?? [], origin, method, requested);
+  if (!rule) throw corsForbidden();
+  koa.set(corsHeaders(rule, origin, requested));
+  koa.status = 200;
+}
+
+/**
+ * CORS headers on an actual request that carries Origin, set before anything can fail so
+ * that a browser may read error answers too (the error hook keeps Access-Control-*).
+ */
+export function applyCorsHeaders(koa: Koa.Context, meta: MetaStore, bucket: string | undefined): void {
+  const origin = koa.get('origin');
+  if (!origin || bucket === undefined || koa.method === 'OPTIONS') return;
+  const rules = bucketCorsRules(meta, bucket);
+  const rule = rules && matchRequest(rules, origin, koa.method);
+  if (rule) koa.set(corsHeaders(rule, origin));
+}

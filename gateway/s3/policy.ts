@@ -1,0 +1,46 @@
+import type Koa from 'koa';
+import { parseBucketPolicy, storedPolicy, MAX_POLICY_BYTES } from '../access/policy.js';
+import { bucketOf, type ReqCtx } from '../request.js';
+import { sendXml } from './bucket.js';
+import { readCheckedBody } from './body.js';
+import { S3Error } from './errors.js';
+import { buildXml } from './xml.js';
+
+/** GetBucketPolicy — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketPolicy.html */
+export async function handleGetBucketPolicy(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const policy = rc.pipeline.meta.bucketAccess(bucket.name)?.policy;
+  if (!policy) throw new S3Error('NoSuchBucketPolicy', { extra: { BucketName: bucket.name } });
+  // The document as the owner sent it, as AWS S3 returns it.
+  koa.status = 200;
+  koa.type = 'application/json';
+  koa.body = policy;
+}
+
+/** PutBucketPolicy — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html */
+export async function handlePutBucketPolicy(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const body = await readCheckedBody(koa, rc, { limit: MAX_POLICY_BYTES + 1, requireDigest: false });
+  const text = body.toString('utf8');
+  parseBucketPolicy(text, bucket.name);
+  if (!rc.pipeline.meta.setBucketAccess(bucket.name, 'policy', text)) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
+  koa.status = 204;
+}
+
+/** DeleteBucketPolicy — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketPolicy.html */
+export async function handleDeleteBucketPolicy(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  rc.pipeline.meta.setBucketAccess(bucketOf(rc).name, 'policy', null);
+  koa.status = 204;
+}
+
+/**
+ * GetBucketPolicyStatus — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketPolicyStatus.html
+ * Public when a statement allows everyone ("*").
+ */
+export async function handleGetBucketPolicyStatus(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const text = rc.pipeline.meta.bucketAccess(bucket.name)?.policy;
+  if (!text) throw new S3Error('NoSuchBucketPolicy', { extra: { BucketName: bucket.name } });
+  const isPublic = storedPolicy(text, bucket.name).statements.some((s) => s.effect === 'Allow' && s.principals === '*');
+  sendXml(koa, buildXml('PolicyStatus', { IsPublic: isPublic ? 'true' : 'false' }));
+}

@@ -1,0 +1,134 @@
+import type Koa from 'koa';
+import type { Principal } from '../access/authorize.js';
+import { parseCannedAcl } from '../access/canned-acl.js';
+import { parseAmzDate, parseCredential } from '../auth/credential.js';
+import { ALGORITHM, hmac, signaturesEqual, signingKey } from '../auth/signing.js';
+import { commitOrDiscard, MAX_PUT_BYTES } from '../object/receive.js';
+import { detachedBody } from '../object/request-body.js';
+import { putBlob, type WrittenBlob } from '../pipeline/put-blob.js';
+import { bucketOf, type ReqCtx } from '../request.js';
+import { S3Error } from './errors.js';
+import { extractObjectHeaders, extractUserMetadata } from './headers.js';
+import { checkObjectKey } from './names.js';
+import { checkPostPolicy, parsePostPolicy } from './post-policy.js';
+import { formBoundary, readPostForm } from './post-form.js';
+import { commitConditionally } from './preconditions.js';
+import { buildXml } from './xml.js';
+
+/** What the PostObject handler needs from the authentication layer: the form is its own credential. */
+export interface PostObjectAccess {
+  /** A usable key's secret and principal, or undefined when the key is unknown or disabled. */
+  lookup(accessKeyId: string): { secret: string; principal: Principal } | undefined;
+  /** Throws AccessDenied unless `caller` may PutObject `key` into the request's bucket. */
+  authorizePut(caller: Principal | null, key: string): void;
+}
+
+interface SizeRange {
+  min: number;
+  max: number;
+}
+
+/**
+ * The signed policy of a form (SigV4: the signature is an HMAC of the base64 policy under
+ * the key's signing key), checked against the form. No policy: an anonymous upload, which a
+ * bucket policy must allow. https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-post-example.html
+ */
+function authenticateForm(fields: ReadonlyMap<string, string>, bucket: string, access: PostObjectAccess): { caller: Principal | null; range?: SizeRange } {
+  const policyB64 = fields.get('policy');
+  if (policyB64 === undefined) {
+    if (fields.has('x-amz-signature') || fields.has('signature')) throw new S3Error('InvalidArgument', { message: 'Bucket POST must contain a field named policy when it is signed', extra: { ArgumentName: 'policy', ArgumentValue: '' } });
+    return { caller: null };
+  }
+  if (fields.has('awsaccesskeyid')) throw new S3Error('NotImplemented', { message: 'POST forms signed with Signature Version 2 are not supported; sign with AWS4-HMAC-SHA256' });
+  const missing = ['x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-signature'].find((f) => !fields.get(f));
+  if (missing) throw new S3Error('InvalidArgument', { message: `Bucket POST must contain a field named ${missing}`, extra: { ArgumentName: missing, ArgumentValue: '' } });
+  if (fields.get('x-amz-algorithm') !== ALGORITHM) throw new S3Error('InvalidArgument', { message: 'Only AWS4-HMAC-SHA256 is supported', extra: { ArgumentName: 'x-amz-algorithm', ArgumentValue: fields.get('x-amz-algorithm')! } });
+  const credential = parseCredential(fields.get('x-amz-credential')!);
+  if (typeof credential === 'string') throw new S3Error('InvalidArgument', { message: `Invalid x-amz-credential: ${credential}`, extra: { ArgumentName: 'x-amz-credential', ArgumentValue: fields.get('x-amz-credential')! } });
+  const date = fields.get('x-amz-date')!;
+  if (!parseAmzDate(date) || !date.startsWith(credential.date)) {
+    throw new S3Error('InvalidArgument', { message: 'x-amz-date must be YYYYMMDDTHHMMSSZ on the day of the credential', extra: { ArgumentName: 'x-amz-date', ArgumentValue: date } });
+  }
+  const key = access.lookup(credential.accessKeyId);
+  if (!key) throw new S3Error('InvalidAccessKeyId', { extra: { AWSAccessKeyId: credential.accessKeyId } });
+  const expected = hmac(signingKey(key.secret, credential.date, credential.region, 's3'), policyB64).toString('hex');
+  if (!signaturesEqual(expected, fields.get('x-amz-signature')!)) throw new S3Error('SignatureDoesNotMatch', { extra: { AWSAccessKeyId: credential.accessKeyId } });
+  const range = checkPostPolicy(parsePostPolicy(policyB64), fields, bucket);
+  return { caller: key.principal, ...(range && { range }) };
+}
+
+/** The file's bytes, refused once they pass the policy's or S3's size limit. */
+async function* limited(body: AsyncIterable<Buffer>, max: number): AsyncGenerator<Buffer> {
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) throw new S3Error('EntityTooLarge', { extra: { MaxSizeAllowed: String(max) } });
+    yield chunk;
+  }
+}
+
+/**
+ * PostObject: a browser form upload (multipart/form-data with the fields, then the file).
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html
+ */
+export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: PostObjectAccess): Promise<void> {
+  const bucket = bucketOf(rc);
+  const form = await readPostForm(detachedBody(koa), formBoundary(koa.get('content-type') || undefined));
+  const { fields, file } = form;
+  const rawKey = fields.get('key');
+  if (rawKey === undefined) {
+    throw new S3Error('InvalidArgument', { message: "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", extra: { ArgumentName: 'key', ArgumentValue: '' } });
+  }
+  if (!file) throw new S3Error('IncorrectNumberOfFilesInPostRequest');
+  const { caller, range } = authenticateForm(fields, bucket.name, access);
+  const key = rawKey.replace(/\$\{filename\}/g, file.filename);
+  checkObjectKey(key);
+  access.authorizePut(caller, key);
+  const acl = parseCannedAcl(fields.get('acl'));
+  const bag: Record<string, string> = Object.fromEntries(fields);
+  if (bag['content-type'] === undefined && file.contentType !== undefined) bag['content-type'] = file.contentType;
+  const objectHeaders = extractObjectHeaders(bag);
+  const userMeta = extractUserMetadata(bag);
+
+  let blob: WrittenBlob | undefined;
+  try {
+    blob = await putBlob(rc.pipeline, limited(file.body, Math.min(range?.max ?? MAX_PUT_BYTES, MAX_PUT_BYTES)));
+    if (range && blob.size < range.min) throw new S3Error('EntityTooSmall', { extra: { MinSizeAllowed: String(range.min), ProposedSize: String(blob.size) } });
+  } catch (err) {
+    if (blob?.blobId) rc.pipeline.meta.discardBlob(blob.blobId);
+    throw err;
+  }
+  const written = blob;
+  const etag = written.md5.toString('hex');
+  commitOrDiscard(rc.pipeline, written, () => commitConditionally(rc.pipeline.meta, {
+    bucket: bucket.name, key, size: written.size, etag, contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders },
+    userMeta, checksums: {}, partsCount: null, parts: [{ partNumber: 1, blobId: written.blobId, size: written.size, etag, checksums: {} }],
+  }, {}, written.missed));
+  if (acl === 'public-read') rc.pipeline.meta.setObjectAcl(bucket.name, key, acl);
+  answer(koa, fields, bucket.name, key, etag);
+}
+
+function answer(koa: Koa.Context, fields: ReadonlyMap<string, string>, bucket: string, key: string, etag: string): void {
+  const location = `${koa.protocol}://${koa.get('host')}/${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  koa.set('etag', `"${etag}"`);
+  koa.set('location', location);
+  const redirect = fields.get('success_action_redirect') ?? fields.get('redirect');
+  if (redirect && URL.canParse(redirect)) {
+    const url = new URL(redirect);
+    url.searchParams.set('bucket', bucket);
+    url.searchParams.set('key', key);
+    url.searchParams.set('etag', `"${etag}"`);
+    koa.status = 303;
+    koa.set('location', url.toString());
+    koa.body = '';
+    return;
+  }
+  const status = fields.get('success_action_status');
+  if (status === '201') {
+    koa.status = 201;
+    koa.type = 'application/xml';
+    koa.body = buildXml('PostResponse', { Location: location, Bucket: bucket, Key: key, ETag: `"${etag}"` });
+  } else {
+    koa.status = status === '200' ? 200 : 204;
+  }
+}

@@ -1,0 +1,201 @@
+import type Koa from 'koa';
+import { prefixUpperBound, type MetaStore, type VersionBound } from '../meta/store.js';
+import type { VersionRow } from '../meta/types.js';
+import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
+import { readCheckedBody } from './body.js';
+import { sendXml } from './bucket.js';
+import { s3UrlEncode } from './documents.js';
+import { S3Error } from './errors.js';
+import { formatIsoDate, quoteEtag } from './headers.js';
+import type { Endpoint } from './router.js';
+import { buildXml, malformedXml, parseXml, textOf, type XmlNode } from './xml.js';
+
+/**
+ * Bucket versioning: PutBucketVersioning/GetBucketVersioning, version-addressed reads
+ * (`resolveVersion`), the `x-amz-version-id` header, and ListObjectVersions.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html
+ *
+ * A bucket starts unversioned (every write is the "null" version and replaces it). Once
+ * versioning is Enabled every write gets a new version id and older versions stay; once
+ * Suspended, writes are "null" versions again but the versions already there are kept.
+ */
+
+/** The `versionId` of a request, when its endpoint takes one. */
+export function versionIdOf(ep: Endpoint): string | undefined {
+  return 'versionId' in ep ? ep.versionId : undefined;
+}
+
+/**
+ * The version a read is about, as S3 answers: the current one (NoSuchKey when there is
+ * none or it is a delete marker, with `x-amz-delete-marker: true`), or the one named
+ * (NoSuchVersion; a delete marker named by id is 405 MethodNotAllowed).
+ */
+export function resolveVersion(meta: MetaStore, bucket: string, key: string, versionId: string | undefined): VersionRow {
+  if (versionId === undefined) {
+    const row = meta.getLatestVersion(bucket, key);
+    if (!row) throw new S3Error('NoSuchKey', { extra: { Key: key } });
+    if (row.deleteMarker) {
+      throw new S3Error('NoSuchKey', { extra: { Key: key }, headers: { 'x-amz-delete-marker': 'true', ...versionHeader(meta, bucket, row.versionId) } });
+    }
+    return row;
+  }
+  const row = meta.getVersion(bucket, key, versionId);
+  if (!row) throw new S3Error('NoSuchVersion', { extra: { Key: key, VersionId: versionId } });
+  if (row.deleteMarker) {
+    throw new S3Error('MethodNotAllowed', {
+      extra: { Method: 'GET', ResourceType: 'DeleteMarker' },
+      headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': row.versionId, allow: 'DELETE' },
+    });
+  }
+  return row;
+}
+
+/** `x-amz-version-id`, sent once a bucket has had versioning configured, as AWS S3 does. */
+export function versionHeader(meta: MetaStore, bucket: string, versionId: string): Record<string, string> {
+  return meta.bucketVersioning(bucket) === null ? {} : { 'x-amz-version-id': versionId };
+}
+
+// ---------------------------------------------------------------------------------------
+// PutBucketVersioning / GetBucketVersioning
+
+/** VersioningConfiguration: Status Enabled | Suspended; MfaDelete only Disabled. */
+export function parseVersioningConfiguration(body: string | Buffer): 'Enabled' | 'Suspended' {
+  const root = parseXml(body, 'VersioningConfiguration');
+  const status = textOf(root, 'Status');
+  if (status !== 'Enabled' && status !== 'Suspended') throw malformedXml(`versioning status ${String(status)}`);
+  const mfa = textOf(root, 'MfaDelete');
+  if (mfa !== undefined && mfa !== 'Disabled') {
+    if (mfa !== 'Enabled') throw malformedXml(`MfaDelete ${mfa}`);
+    throw new S3Error('NotImplemented', { message: 'MFA Delete is not supported' });
+  }
+  return status;
+}
+
+export function buildVersioningConfiguration(status: 'Enabled' | 'Suspended' | null): string {
+  return buildXml('VersioningConfiguration', status === null ? {} : { Status: status });
+}
+
+/** PutBucketVersioning — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html */
+export async function handlePutBucketVersioning(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  const bucket = bucketOf(rc);
+  const status = parseVersioningConfiguration(await readCheckedBody(koa, rc, { limit: 64 * 1024, requireDigest: false }));
+  // Object Lock needs every version kept: a lock-enabled bucket cannot be suspended.
+  if (status === 'Suspended' && rc.pipeline.meta.bucketObjectLock(bucket.name) !== null) {
+    throw new S3Error('InvalidBucketState', { message: 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.' });
+  }
+  rc.pipeline.meta.setBucketVersioning(bucket.name, status);
+  koa.status = 200;
+}
+
+/** GetBucketVersioning — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html */
+export async function handleGetBucketVersioning(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  sendXml(koa, buildVersioningConfiguration(rc.pipeline.meta.bucketVersioning(bucketOf(rc).name)));
+}
+
+// ---------------------------------------------------------------------------------------
+// ListObjectVersions
+
+type VersionEntry = { kind: 'version'; row: VersionRow } | { kind: 'prefix'; prefix: string };
+
+/** Versions in listing order (key, newest first) under `prefix`, common prefixes rolled up. */
+export function* walkVersions(meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: VersionBound): Generator<VersionEntry> {
+  let bound: VersionBound = start;
+  const boundKey = 'fromKey' in bound ? bound.fromKey : 'afterKey' in bound ? bound.afterKey : bound.key;
+  if (prefix && boundKey < prefix) bound = { fromKey: prefix };
+  const PAGE = 1000;
+  for (;;) {
+    const rows = meta.listVersions(bucket, bound, PAGE);
+    if (!rows.length) return;
+    let jumped = false;
+    for (const row of rows) {
+      if (!row.key.startsWith(prefix)) {
+        if (row.key > prefix) return;
+        continue;
+      }
+      const at = delimiter ? row.key.indexOf(delimiter, prefix.length) : -1;
+      if (at >= 0) {
+        const cp = row.key.slice(0, at + delimiter.length);
+        yield { kind: 'prefix', prefix: cp };
+        const upper = prefixUpperBound(cp);
+        if (upper === null) return;
+        bound = { fromKey: upper };
+        jumped = true;
+        break;
+      }
+      yield { kind: 'version', row };
+      bound = { key: row.key, beforeId: row.id };
+    }
+    if (!jumped && rows.length < PAGE) return;
+  }
+}
+
+type ListVersions = Extract<Endpoint, { kind: 'ListObjectVersions' }>;
+
+/** Where a ListObjectVersions page starts, from its key-marker and version-id-marker. */
+function startOf(meta: MetaStore, bucket: string, ep: ListVersions): VersionBound {
+  const { keyMarker, versionIdMarker } = ep;
+  if (keyMarker === undefined || keyMarker === '') {
+    if (versionIdMarker !== undefined) {
+      throw new S3Error('InvalidArgument', { message: 'A version-id marker cannot be specified without a key marker.', extra: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker } });
+    }
+    return { fromKey: '' };
+  }
+  if (versionIdMarker === undefined || versionIdMarker === '') {
+    // A key marker that is a common prefix resumes past everything under it.
+    const upper = ep.delimiter && keyMarker.endsWith(ep.delimiter) ? prefixUpperBound(keyMarker) : null;
+    return upper !== null ? { fromKey: upper } : { afterKey: keyMarker };
+  }
+  const row = meta.getVersion(bucket, keyMarker, versionIdMarker);
+  if (!row) throw new S3Error('InvalidArgument', { message: 'Invalid version id specified', extra: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker } });
+  return { key: keyMarker, beforeId: row.id };
+}
+
+/** ListObjectVersions — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html */
+export async function handleListObjectVersions(koa: Koa.Context, rc: ReqCtx, ep: ListVersions): Promise<void> {
+  const bucket = bucketOf(rc);
+  const meta = rc.pipeline.meta;
+  const entries = walkVersions(meta, bucket.name, ep.prefix, ep.delimiter ?? '', startOf(meta, bucket.name, ep));
+  const items: VersionEntry[] = [];
+  let truncated = false;
+  if (ep.maxKeys > 0) {
+    for (const e of entries) {
+      if (items.length === ep.maxKeys) {
+        truncated = true;
+        break;
+      }
+      items.push(e);
+    }
+  }
+  const enc = (v: string | undefined): string | undefined => (v !== undefined && ep.encodingType === 'url' ? s3UrlEncode(v) : v);
+  const owner = ownerOf(bucket.owner);
+  const ownerNode = { ID: owner.id, DisplayName: owner.displayName };
+  const last = items[items.length - 1];
+  const versions: XmlNode[] = [];
+  const markers: XmlNode[] = [];
+  const prefixes: XmlNode[] = [];
+  for (const e of items) {
+    if (e.kind === 'prefix') {
+      prefixes.push({ Prefix: enc(e.prefix) });
+      continue;
+    }
+    const r = e.row;
+    const common = { Key: enc(r.key), VersionId: r.versionId, IsLatest: r.isLatest, LastModified: formatIsoDate(r.lastModified) };
+    if (r.deleteMarker) markers.push({ ...common, Owner: ownerNode });
+    else versions.push({ ...common, ETag: quoteEtag(r.etag), Size: r.size, StorageClass: 'STANDARD', Owner: ownerNode });
+  }
+  sendXml(koa, buildXml('ListVersionsResult', {
+    Name: bucket.name,
+    Prefix: enc(ep.prefix),
+    KeyMarker: enc(ep.keyMarker ?? ''),
+    VersionIdMarker: ep.versionIdMarker ?? '',
+    NextKeyMarker: truncated && last ? enc(last.kind === 'version' ? last.row.key : last.prefix) : undefined,
+    NextVersionIdMarker: truncated && last?.kind === 'version' ? last.row.versionId : undefined,
+    MaxKeys: ep.maxKeys,
+    Delimiter: enc(ep.delimiter),
+    EncodingType: ep.encodingType,
+    IsTruncated: truncated,
+    Version: versions,
+    DeleteMarker: markers,
+    CommonPrefixes: prefixes,
+  }));
+}

@@ -1,0 +1,342 @@
+/**
+ * Several users and access control through a real cluster: keys made with `shardgate admin`,
+ * bucket ownership, bucket policies, canned ACLs with anonymous reads, CORS preflights, and
+ * disabled or deleted keys. The AWS SDK v3 signs as each user; raw fetch sends what browsers
+ * and anonymous clients send.
+ */
+import {
+  CreateBucketCommand, DeleteBucketCorsCommand, DeleteBucketPolicyCommand, GetBucketAclCommand, GetBucketCorsCommand,
+  GetBucketPolicyCommand, GetObjectAclCommand, ListBucketsCommand, ListObjectsV2Command, PutBucketCorsCommand,
+  PutBucketPolicyCommand, PutObjectAclCommand, PutObjectCommand, type S3Client,
+} from '@aws-sdk/client-s3';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { hmac, signingKey } from '../../gateway/auth/signing.js';
+import { runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
+import { objectBytes, s3Error } from '../helpers/s3.js';
+
+let cluster: Cluster;
+let root: S3Client;
+
+interface Key {
+  accessKeyId: string;
+  secretAccessKey: string;
+  user: string;
+}
+
+beforeAll(async () => {
+  cluster = await startCluster({ scope: 'file' });
+  root = cluster.client();
+});
+
+async function admin(args: string[]): Promise<string> {
+  const r = await runAdmin(cluster, args);
+  if (r.code !== 0) throw new Error(`shardgate admin ${args.join(' ')} failed (${r.code}): ${r.all}`);
+  return r.out;
+}
+
+async function newUser(user: string): Promise<{ key: Key; s3: S3Client }> {
+  const key = JSON.parse(await admin(['user', 'create', user, '--json'])) as Key;
+  return { key, s3: cluster.client({ credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey } }) };
+}
+
+const anon = (path: string, init: RequestInit = {}): Promise<Response> => fetch(`${cluster.endpoint}${path}`, init);
+const codeIn = (xml: string): string | undefined => /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
+
+describe('users and keys', () => {
+  test('admin creates users and keys; secrets are shown once and stored only sealed', async () => {
+    const { key } = await newUser('carol');
+    expect(key.accessKeyId).toMatch(/^SG[A-Z0-9]{18}$/);
+    expect(key.user).toBe('carol');
+    const again = await runAdmin(cluster, ['user', 'create', 'carol']);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/UserExists/);
+    const second = JSON.parse(await admin(['key', 'create', 'carol', '--json'])) as Key;
+    const listed = JSON.parse(await admin(['key', 'list', '--user', 'carol', '--json'])) as Array<Record<string, unknown>>;
+    expect(listed.map((k) => k.accessKeyId).sort()).toEqual([key.accessKeyId, second.accessKeyId].sort());
+    expect(JSON.stringify(listed)).not.toContain(key.secretAccessKey);
+    const users = JSON.parse(await admin(['user', 'list', '--json'])) as Array<{ user: string; keys: number }>;
+    expect(users.find((u) => u.user === 'carol')?.keys).toBe(2);
+    // The metadata file alone holds no usable secret.
+    const db = new Database(join(cluster.dir, 'gateway', 'meta.db'), { readonly: true, fileMustExist: true });
+    try {
+      const row = db.prepare('SELECT secret, sealed_secret FROM access_keys WHERE access_key_id = ?').get(key.accessKeyId) as { secret: string; sealed_secret: Buffer };
+      expect(row.secret).toBe('');
+      expect(row.sealed_secret.includes(Buffer.from(key.secretAccessKey))).toBe(false);
+    } finally {
+      db.close();
+    }
+  });
+
+  test('a disabled or deleted key answers InvalidAccessKeyId; enabled again it works', async () => {
+    const { key, s3 } = await newUser('dave');
+    await s3.send(new CreateBucketCommand({ Bucket: 'dave-bucket' }));
+    await admin(['key', 'disable', key.accessKeyId]);
+    expect(await s3Error(s3.send(new ListBucketsCommand({})))).toEqual({ code: 'InvalidAccessKeyId', status: 403 });
+    await admin(['key', 'enable', key.accessKeyId]);
+    expect((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toEqual(['dave-bucket']);
+    await admin(['user', 'disable', 'dave']);
+    expect(await s3Error(s3.send(new ListBucketsCommand({})))).toEqual({ code: 'InvalidAccessKeyId', status: 403 });
+    await admin(['user', 'enable', 'dave']);
+    await admin(['key', 'delete', key.accessKeyId]);
+    expect(await s3Error(s3.send(new ListBucketsCommand({})))).toEqual({ code: 'InvalidAccessKeyId', status: 403 });
+    const missing = await runAdmin(cluster, ['key', 'delete', key.accessKeyId]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/NoSuchAccessKey/);
+  });
+});
+
+describe('ownership and bucket policies', () => {
+  test("one user's keys cannot list, read or write another user's bucket", async () => {
+    const alice = await newUser('alice');
+    const bob = await newUser('bob');
+    await alice.s3.send(new CreateBucketCommand({ Bucket: 'alice-own' }));
+    await alice.s3.send(new PutObjectCommand({ Bucket: 'alice-own', Key: 'a.txt', Body: 'alice' }));
+    await bob.s3.send(new CreateBucketCommand({ Bucket: 'bob-own' }));
+    expect((await bob.s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toEqual(['bob-own']);
+    expect((await alice.s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toEqual(['alice-own']);
+    expect(await s3Error(bob.s3.send(new ListObjectsV2Command({ Bucket: 'alice-own' })))).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(await s3Error(objectBytes(bob.s3, 'alice-own', 'a.txt'))).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(await s3Error(bob.s3.send(new PutObjectCommand({ Bucket: 'alice-own', Key: 'b', Body: 'x' })))).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(await s3Error(bob.s3.send(new GetBucketPolicyCommand({ Bucket: 'alice-own' })))).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(await s3Error(bob.s3.send(new CreateBucketCommand({ Bucket: 'alice-own' })))).toEqual({ code: 'BucketAlreadyExists', status: 409 });
+    // The root user administers every bucket.
+    expect((await objectBytes(root, 'alice-own', 'a.txt')).toString()).toBe('alice');
+  });
+
+  test('a policy grants another user a prefix; an explicit Deny wins, for the owner too', async () => {
+    const erin = await newUser('erin');
+    const frank = await newUser('frank');
+    const b = 'erin-shared';
+    await erin.s3.send(new CreateBucketCommand({ Bucket: b }));
+    for (const k of ['pub/a', 'pub/secret-1', 'priv/x']) await erin.s3.send(new PutObjectCommand({ Bucket: b, Key: k, Body: k }));
+    expect(await s3Error(erin.s3.send(new GetBucketPolicyCommand({ Bucket: b })))).toEqual({ code: 'NoSuchBucketPolicy', status: 404 });
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: ['arn:aws:iam::000000000000:user/frank'] }, Action: ['s3:GetObject', 's3:ListBucket'], Resource: [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/pub/*`] },
+        { Effect: 'Deny', Principal: { AWS: 'frank' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/pub/secret*` },
+        { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${b}/pub/*` },
+      ],
+    });
+    await erin.s3.send(new PutBucketPolicyCommand({ Bucket: b, Policy: policy }));
+    expect((await erin.s3.send(new GetBucketPolicyCommand({ Bucket: b }))).Policy).toBe(policy);
+    expect((await objectBytes(frank.s3, b, 'pub/a')).toString()).toBe('pub/a');
+    expect((await frank.s3.send(new ListObjectsV2Command({ Bucket: b }))).KeyCount).toBe(3);
+    expect(await s3Error(objectBytes(frank.s3, b, 'pub/secret-1'))).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(await s3Error(objectBytes(frank.s3, b, 'priv/x'))).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(await s3Error(frank.s3.send(new PutObjectCommand({ Bucket: b, Key: 'priv/y', Body: 'y' })))).toEqual({ code: 'AccessDenied', status: 403 });
+    // Deny on Principal "*" binds the owner as well; elsewhere the owner writes as before.
+    expect(await s3Error(erin.s3.send(new PutObjectCommand({ Bucket: b, Key: 'pub/new', Body: 'n' })))).toEqual({ code: 'AccessDenied', status: 403 });
+    await erin.s3.send(new PutObjectCommand({ Bucket: b, Key: 'priv/new', Body: 'n' }));
+    // Policies are not grants to anonymous callers unless they say "*".
+    expect((await anon(`/${b}/pub/a`)).status).toBe(403);
+
+    expect(await s3Error(erin.s3.send(new PutBucketPolicyCommand({ Bucket: b, Policy: '{"Statement": [' })))).toEqual({ code: 'MalformedPolicy', status: 400 });
+    const otherBucket = JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::elsewhere/*' }] });
+    expect(await s3Error(erin.s3.send(new PutBucketPolicyCommand({ Bucket: b, Policy: otherBucket })))).toEqual({ code: 'MalformedPolicy', status: 400 });
+    const badEffect = JSON.stringify({ Statement: [{ Effect: 'Maybe', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*` }] });
+    expect(await s3Error(erin.s3.send(new PutBucketPolicyCommand({ Bucket: b, Policy: badEffect })))).toEqual({ code: 'MalformedPolicy', status: 400 });
+
+    await erin.s3.send(new DeleteBucketPolicyCommand({ Bucket: b }));
+    expect(await s3Error(erin.s3.send(new GetBucketPolicyCommand({ Bucket: b })))).toEqual({ code: 'NoSuchBucketPolicy', status: 404 });
+    expect(await s3Error(objectBytes(frank.s3, b, 'pub/a'))).toEqual({ code: 'AccessDenied', status: 403 });
+  });
+
+  test('a policy with Principal "*" lets anonymous callers read', async () => {
+    const b = 'root-anon-policy';
+    await root.send(new CreateBucketCommand({ Bucket: b }));
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'open/x', Body: 'open' }));
+    await root.send(policyCommand(b, { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/open/*` }));
+    const res = await anon(`/${b}/open/x`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('open');
+    expect((await anon(`/${b}?list-type=2`)).status).toBe(403);
+  });
+});
+
+/** A PutBucketPolicy with one statement. */
+function policyCommand(bucket: string, statement: Record<string, unknown>): PutBucketPolicyCommand {
+  return new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [statement] }) });
+}
+
+describe('canned ACLs', () => {
+  test('public-read objects are read anonymously; private ones and anonymous writes are refused', async () => {
+    const b = 'acl-objects';
+    await root.send(new CreateBucketCommand({ Bucket: b }));
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'open key &+é', Body: 'hello', ACL: 'public-read' }));
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'closed', Body: 'secret' }));
+    const path = `/${b}/${encodeURIComponent('open key &+é')}`;
+    const get = await anon(path);
+    expect(get.status).toBe(200);
+    expect(await get.text()).toBe('hello');
+    expect((await anon(path, { method: 'HEAD' })).status).toBe(200);
+    const closed = await anon(`/${b}/closed`);
+    expect(closed.status).toBe(403);
+    expect(codeIn(await closed.text())).toBe('AccessDenied');
+    expect((await anon(`/${b}/missing`)).status).toBe(403);
+    expect((await anon(`/${b}/new`, { method: 'PUT', body: 'x' })).status).toBe(403);
+    expect((await anon(`/${b}?list-type=2`)).status).toBe(403);
+    expect((await anon('/')).status).toBe(403);
+
+    const acl = await root.send(new GetObjectAclCommand({ Bucket: b, Key: 'open key &+é' }));
+    expect(acl.Grants?.map((g) => [g.Grantee?.Type, g.Grantee?.URI ?? g.Grantee?.ID, g.Permission])).toEqual([
+      ['CanonicalUser', 'root', 'FULL_CONTROL'],
+      ['Group', 'http://acs.amazonaws.com/groups/global/AllUsers', 'READ'],
+    ]);
+    await root.send(new PutObjectAclCommand({ Bucket: b, Key: 'open key &+é', ACL: 'private' }));
+    expect((await anon(path)).status).toBe(403);
+    expect((await root.send(new GetObjectAclCommand({ Bucket: b, Key: 'open key &+é' }))).Grants).toHaveLength(1);
+    expect(await s3Error(root.send(new PutObjectAclCommand({ Bucket: b, Key: 'nope', ACL: 'public-read' })))).toEqual({ code: 'NoSuchKey', status: 404 });
+  });
+
+  test('a public-read bucket is listed and read anonymously', async () => {
+    const b = 'acl-bucket';
+    await root.send(new CreateBucketCommand({ Bucket: b, ACL: 'public-read' }));
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v' }));
+    const acl = await root.send(new GetBucketAclCommand({ Bucket: b }));
+    expect(acl.Owner?.ID).toBe('root');
+    expect(acl.Grants?.some((g) => g.Grantee?.URI === 'http://acs.amazonaws.com/groups/global/AllUsers' && g.Permission === 'READ')).toBe(true);
+    expect(await (await anon(`/${b}/k`)).text()).toBe('v');
+    const list = await anon(`/${b}?list-type=2`);
+    expect(list.status).toBe(200);
+    expect(await list.text()).toContain('<Key>k</Key>');
+    expect((await anon(`/${b}/k`, { method: 'DELETE' })).status).toBe(403);
+    expect((await anon(`/${b}?acl`)).status).toBe(403);
+    const bad = await s3Error(root.send(new CreateBucketCommand({ Bucket: 'acl-bad', ACL: 'nonsense' as 'private' })));
+    expect(bad.code).toBe('InvalidArgument');
+  });
+});
+
+describe('CORS', () => {
+  const rules = [
+    { AllowedOrigins: ['https://app.example'], AllowedMethods: ['GET', 'PUT'], AllowedHeaders: ['content-type', 'x-amz-*'], ExposeHeaders: ['ETag'], MaxAgeSeconds: 600 },
+    { AllowedOrigins: ['https://*.wild.example'], AllowedMethods: ['GET'] },
+  ];
+
+  test('configuration round trip; preflights answered per the rules; headers on actual requests', async () => {
+    const b = 'cors-bucket';
+    await root.send(new CreateBucketCommand({ Bucket: b, ACL: 'public-read' }));
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v' }));
+    const preflight = (origin: string, method: string, headers?: string): Promise<Response> => anon(`/${b}/k`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': method, ...(headers && { 'access-control-request-headers': headers }) },
+    });
+    expect(await s3Error(root.send(new GetBucketCorsCommand({ Bucket: b })))).toEqual({ code: 'NoSuchCORSConfiguration', status: 404 });
+    expect((await preflight('https://app.example', 'GET')).status).toBe(403);
+
+    await root.send(new PutBucketCorsCommand({ Bucket: b, CORSConfiguration: { CORSRules: rules } }));
+    const got = await root.send(new GetBucketCorsCommand({ Bucket: b }));
+    expect(got.CORSRules?.[0]).toMatchObject({ AllowedOrigins: ['https://app.example'], AllowedMethods: ['GET', 'PUT'], MaxAgeSeconds: 600, ExposeHeaders: ['ETag'] });
+    expect(got.CORSRules).toHaveLength(2);
+
+    const ok = await preflight('https://app.example', 'PUT', 'Content-Type, X-Amz-Date');
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(ok.headers.get('access-control-allow-methods')).toBe('GET, PUT');
+    expect(ok.headers.get('access-control-allow-headers')).toBe('content-type, x-amz-date');
+    expect(ok.headers.get('access-control-max-age')).toBe('600');
+    expect((await preflight('https://a.wild.example', 'GET')).status).toBe(200);
+    expect((await preflight('https://evil.example', 'GET')).status).toBe(403);
+    expect((await preflight('https://app.example', 'DELETE')).status).toBe(403);
+    expect((await preflight('https://app.example', 'PUT', 'authorization')).status).toBe(403);
+    expect((await preflight('https://a.wild.example', 'PUT')).status).toBe(403);
+    expect((await anon(`/${b}/k`, { method: 'OPTIONS' })).status).toBe(400);
+
+    const actual = await anon(`/${b}/k`, { headers: { origin: 'https://app.example' } });
+    expect(actual.status).toBe(200);
+    expect(actual.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(actual.headers.get('access-control-expose-headers')).toBe('ETag');
+    // Error answers carry them too, so the page can read the error.
+    const denied = await anon(`/${b}/k`, { method: 'PUT', body: 'x', headers: { origin: 'https://app.example' } });
+    expect(denied.status).toBe(403);
+    expect(denied.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect((await anon(`/${b}/k`, { headers: { origin: 'https://evil.example' } })).headers.get('access-control-allow-origin')).toBeNull();
+
+    await root.send(new DeleteBucketCorsCommand({ Bucket: b }));
+    expect(await s3Error(root.send(new GetBucketCorsCommand({ Bucket: b })))).toEqual({ code: 'NoSuchCORSConfiguration', status: 404 });
+    expect((await preflight('https://app.example', 'GET')).status).toBe(403);
+  });
+
+  test('bad CORS configurations are refused', async () => {
+    const b = 'cors-bad';
+    await root.send(new CreateBucketCommand({ Bucket: b }));
+    const bad = await s3Error(root.send(new PutBucketCorsCommand({ Bucket: b, CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['PATCH'] }] } })));
+    expect(bad).toEqual({ code: 'InvalidRequest', status: 400 });
+  });
+});
+
+describe('PostObject (browser form uploads)', () => {
+  const boundary = '----shardgate-form-7MA4YWxkTrZu0gW';
+
+  /** A multipart/form-data body: the fields in order, then the file. */
+  function form(fields: Array<[string, string]>, file?: { filename: string; type: string; data: Buffer }): Buffer {
+    const parts: Buffer[] = fields.map(([n, v]) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${n}"\r\n\r\n${v}\r\n`));
+    if (file) {
+      parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.filename}"\r\nContent-Type: ${file.type}\r\n\r\n`));
+      // Bytes that look like the start of a boundary must pass through.
+      parts.push(file.data, Buffer.from('\r\n'));
+    }
+    parts.push(Buffer.from(`--${boundary}--\r\n`));
+    return Buffer.concat(parts);
+  }
+
+  /** The policy and SigV4 fields of a form signed with `key`. */
+  function signed(key: Key, conditions: unknown[], expiresInMs = 60_000): Array<[string, string]> {
+    const now = new Date();
+    const amzDate = now.toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const day = amzDate.slice(0, 8);
+    const credential = `${key.accessKeyId}/${day}/us-east-1/s3/aws4_request`;
+    const policy = Buffer.from(JSON.stringify({
+      expiration: new Date(now.getTime() + expiresInMs).toISOString(),
+      conditions: [...conditions, { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': amzDate }],
+    })).toString('base64');
+    const signature = hmac(signingKey(key.secretAccessKey, day, 'us-east-1', 's3'), policy).toString('hex');
+    return [['x-amz-algorithm', 'AWS4-HMAC-SHA256'], ['x-amz-credential', credential], ['x-amz-date', amzDate], ['policy', policy], ['x-amz-signature', signature]];
+  }
+
+  const post = (bucket: string, body: Buffer): Promise<Response> => anon(`/${bucket}`, {
+    method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  });
+
+  test('a signed form uploads within its policy; everything outside it is refused', async () => {
+    const gina = await newUser('gina');
+    const hank = await newUser('hank');
+    const b = 'gina-forms';
+    await gina.s3.send(new CreateBucketCommand({ Bucket: b }));
+    const conditions = [{ bucket: b }, ['starts-with', '$key', 'uploads/'], ['starts-with', '$Content-Type', 'text/'], { success_action_status: '201' }, ['content-length-range', 1, 100]];
+    const data = Buffer.from(`line one\r\n--${boundary.slice(0, 10)} not a boundary\r\n`);
+    const fields = (extra: Array<[string, string]> = []): Array<[string, string]> => [
+      ['key', 'uploads/${filename}'], ['Content-Type', 'text/plain'], ['success_action_status', '201'], ...signed(gina.key, conditions), ...extra,
+    ];
+
+    const ok = await post(b, form(fields(), { filename: 'hello.txt', type: 'text/plain', data }));
+    const xml = await ok.text();
+    expect(ok.status).toBe(201);
+    expect(xml).toContain('<Key>uploads/hello.txt</Key>');
+    expect(ok.headers.get('etag')).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(await objectBytes(gina.s3, b, 'uploads/hello.txt')).toEqual(data);
+
+    const refused = async (body: Buffer): Promise<[number, string | undefined]> => {
+      const res = await post(b, body);
+      return [res.status, codeIn(await res.text())];
+    };
+    const tampered = fields().map(([n, v]): [string, string] => [n, n === 'x-amz-signature' ? v.replace(/^./, (c) => (c === '0' ? '1' : '0')) : v]);
+    expect(await refused(form(tampered, { filename: 'a.txt', type: 'text/plain', data }))).toEqual([403, 'SignatureDoesNotMatch']);
+    const outside = fields().map(([n, v]): [string, string] => [n, n === 'key' ? 'elsewhere/a' : v]);
+    expect(await refused(form(outside, { filename: 'a.txt', type: 'text/plain', data }))).toEqual([403, 'AccessDenied']);
+    expect(await refused(form(fields(), { filename: 'big.txt', type: 'text/plain', data: Buffer.alloc(101, 0x61) }))).toEqual([400, 'EntityTooLarge']);
+    expect(await refused(form(fields([['x-amz-meta-extra', '1']]), { filename: 'a.txt', type: 'text/plain', data }))).toEqual([403, 'AccessDenied']);
+    const expired = [['key', 'uploads/x'], ['Content-Type', 'text/plain'], ['success_action_status', '201'], ...signed(gina.key, conditions, -1000)] as Array<[string, string]>;
+    expect(await refused(form(expired, { filename: 'a.txt', type: 'text/plain', data }))).toEqual([403, 'AccessDenied']);
+    expect(await refused(form(fields()))).toEqual([400, 'IncorrectNumberOfFilesInPostRequest']);
+    // Another user's valid signature does not open gina's bucket; nor does no signature.
+    const byHank = [['key', 'uploads/h'], ['Content-Type', 'text/plain'], ['success_action_status', '201'], ...signed(hank.key, conditions)] as Array<[string, string]>;
+    expect(await refused(form(byHank, { filename: 'a.txt', type: 'text/plain', data }))).toEqual([403, 'AccessDenied']);
+    expect(await refused(form([['key', 'uploads/anon']], { filename: 'a.txt', type: 'text/plain', data }))).toEqual([403, 'AccessDenied']);
+    const notForm = await anon(`/${b}`, { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } });
+    expect([notForm.status, codeIn(await notForm.text())]).toEqual([400, 'RequestIsNotMultiPartContent']);
+    const keys = (await gina.s3.send(new ListObjectsV2Command({ Bucket: b }))).Contents?.map((c) => c.Key);
+    expect(keys).toEqual(['uploads/hello.txt']);
+  });
+});

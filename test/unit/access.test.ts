@@ -1,0 +1,137 @@
+/**
+ * The access decision (gateway/access/*) without a server: policy parsing and evaluation,
+ * the order owner / Deny / Allow / ACL, CORS matching, and sealed key secrets.
+ */
+import { randomBytes } from 'node:crypto';
+import { decideAccess, type AccessQuery } from '../../gateway/access/authorize.js';
+import { parseCannedAcl } from '../../gateway/access/canned-acl.js';
+import { corsHeaders, matchPreflight, type CorsRule } from '../../gateway/access/cors-rules.js';
+import { evaluatePolicy, parseBucketPolicy } from '../../gateway/access/policy.js';
+import { openSecret, sealSecret } from '../../gateway/access/secret-box.js';
+import { S3Error } from '../../gateway/s3/errors.js';
+import { parseCorsConfiguration } from '../../gateway/s3/cors.js';
+
+const bucket = { name: 'b', owner: 'alice', region: 'us-east-1', createdAt: 0 };
+const codeOf = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof S3Error) return err.code;
+    throw err;
+  }
+  return 'none';
+};
+
+describe('bucket policy', () => {
+  const policy = parseBucketPolicy(JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: ['arn:aws:iam::123456789012:user/bob', 'carol'] }, Action: 's3:Get*', Resource: 'arn:aws:s3:::b/docs/*' },
+      { Effect: 'Deny', Principal: '*', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::b/docs/private*'] },
+    ],
+  }), 'b');
+
+  test.each([
+    ['bob', 's3:GetObject', 'arn:aws:s3:::b/docs/a', 'allow'],
+    ['carol', 's3:getobject', 'arn:aws:s3:::b/docs/a', 'allow'], // actions are case-insensitive
+    ['bob', 's3:GetObject', 'arn:aws:s3:::b/docs/private-1', 'deny'],
+    [null, 's3:GetObject', 'arn:aws:s3:::b/docs/private-1', 'deny'],
+    [null, 's3:GetObject', 'arn:aws:s3:::b/docs/a', 'none'],
+    ['dave', 's3:GetObject', 'arn:aws:s3:::b/docs/a', 'none'],
+    ['bob', 's3:PutObject', 'arn:aws:s3:::b/docs/a', 'none'],
+    ['bob', 's3:GetObject', 'arn:aws:s3:::b/other', 'none'],
+  ] as const)('%s %s %s -> %s', (principal, action, resource, verdict) => {
+    expect(evaluatePolicy(policy, { principal, action, resource })).toBe(verdict);
+  });
+
+  test.each([
+    ['not json', 'MalformedPolicy'],
+    ['[]', 'MalformedPolicy'],
+    [JSON.stringify({ Version: '2099-01-01', Statement: [] }), 'MalformedPolicy'],
+    [JSON.stringify({ Statement: [] }), 'MalformedPolicy'],
+    [JSON.stringify({ Statement: { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' } }), 'MalformedPolicy'],
+    [JSON.stringify({ Statement: { Effect: 'Allow', Principal: '*', Action: 'iam:Pass', Resource: 'arn:aws:s3:::b/*' } }), 'MalformedPolicy'],
+    [JSON.stringify({ Statement: { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::other/*' } }), 'MalformedPolicy'],
+    [JSON.stringify({ Statement: { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*', Condition: {} } }), 'NotImplemented'],
+  ])('%s is refused with %s', (text, code) => {
+    expect(codeOf(() => parseBucketPolicy(text, 'b'))).toBe(code);
+  });
+});
+
+describe('decideAccess', () => {
+  const base: AccessQuery = { caller: { owner: 'bob', admin: false }, kind: 'GetObject', permission: 'read', bucket, key: 'k' };
+  const allowBob = parseBucketPolicy(JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: 'bob' }, Action: 's3:*', Resource: 'arn:aws:s3:::b/*' }] }), 'b');
+  const denyAll = parseBucketPolicy(JSON.stringify({ Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: ['arn:aws:s3:::b', 'arn:aws:s3:::b/*'] }] }), 'b');
+
+  test('the owner and the root user may; another user may not', () => {
+    expect(decideAccess({ ...base, caller: { owner: 'alice', admin: false } })).toEqual({ allowed: true, via: 'owner' });
+    expect(decideAccess({ ...base, caller: { owner: 'root', admin: true } })).toEqual({ allowed: true, via: 'owner' });
+    expect(decideAccess(base)).toEqual({ allowed: false, why: 'no-grant' });
+  });
+
+  test('a policy Allow grants; an explicit Deny beats ownership but not owner-only endpoints', () => {
+    expect(decideAccess({ ...base, policy: allowBob })).toEqual({ allowed: true, via: 'policy' });
+    expect(decideAccess({ ...base, caller: { owner: 'alice', admin: false }, policy: denyAll })).toEqual({ allowed: false, why: 'explicit-deny' });
+    expect(decideAccess({ ...base, kind: 'PutBucketPolicy', permission: 'owner', key: undefined, caller: { owner: 'alice', admin: false }, policy: denyAll }).allowed).toBe(true);
+    expect(decideAccess({ ...base, kind: 'PutBucketPolicy', permission: 'owner', key: undefined, policy: allowBob }).allowed).toBe(false);
+  });
+
+  test('anonymous: public-read object or bucket for reads, public-read bucket for listing, nothing else', () => {
+    const anon = { ...base, caller: null };
+    expect(decideAccess(anon)).toEqual({ allowed: false, why: 'anonymous' });
+    expect(decideAccess({ ...anon, objectAcl: () => 'public-read' })).toEqual({ allowed: true, via: 'acl' });
+    expect(decideAccess({ ...anon, kind: 'HeadObject', bucketAcl: 'public-read' }).allowed).toBe(true);
+    expect(decideAccess({ ...anon, kind: 'ListObjectsV2', key: undefined, bucketAcl: 'public-read' }).allowed).toBe(true);
+    expect(decideAccess({ ...anon, kind: 'PutObject', permission: 'write', bucketAcl: 'public-read', objectAcl: () => 'public-read' }).allowed).toBe(false);
+    expect(decideAccess({ ...anon, kind: 'ListBuckets', permission: 'authenticated', bucket: undefined }).allowed).toBe(false);
+    expect(decideAccess({ ...anon, kind: 'Options', permission: 'none' }).allowed).toBe(true);
+    expect(decideAccess({ ...anon, objectAcl: () => 'public-read', policy: denyAll })).toEqual({ allowed: false, why: 'explicit-deny' });
+  });
+});
+
+describe('canned ACL header', () => {
+  test.each([
+    ['private', 'private'], ['public-read', 'public-read'], ['bucket-owner-full-control', 'private'],
+  ])('%s -> %s', (v, acl) => expect(parseCannedAcl(v)).toBe(acl));
+  test('unsupported and unknown values', () => {
+    expect(codeOf(() => parseCannedAcl('public-read-write'))).toBe('NotImplemented');
+    expect(codeOf(() => parseCannedAcl('nonsense'))).toBe('InvalidArgument');
+  });
+});
+
+describe('CORS', () => {
+  const rules: CorsRule[] = parseCorsConfiguration(`<CORSConfiguration>
+    <CORSRule><AllowedOrigin>https://*.example.com</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod>
+      <AllowedHeader>X-Amz-*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>30</MaxAgeSeconds></CORSRule>
+    <CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>
+  </CORSConfiguration>`);
+
+  test('first matching rule by origin, method and every requested header', () => {
+    expect(matchPreflight(rules, 'https://app.example.com', 'PUT', ['x-amz-date'])).toBe(rules[0]);
+    expect(matchPreflight(rules, 'https://app.example.com', 'PUT', ['authorization'])).toBeUndefined();
+    expect(matchPreflight(rules, 'https://other.org', 'GET', [])).toBe(rules[1]);
+    expect(matchPreflight(rules, 'https://other.org', 'DELETE', [])).toBeUndefined();
+    expect(corsHeaders(rules[1]!, 'https://other.org')['access-control-allow-origin']).toBe('*');
+    expect(corsHeaders(rules[0]!, 'https://app.example.com', ['x-amz-date'])).toMatchObject({
+      'access-control-allow-origin': 'https://app.example.com', 'access-control-allow-headers': 'x-amz-date',
+      'access-control-expose-headers': 'ETag', 'access-control-max-age': '30', 'access-control-allow-credentials': 'true',
+    });
+  });
+
+  test('bad documents', () => {
+    expect(codeOf(() => parseCorsConfiguration('<CORSConfiguration></CORSConfiguration>'))).toBe('MalformedXML');
+    expect(codeOf(() => parseCorsConfiguration('<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>'))).toBe('MalformedXML');
+    expect(codeOf(() => parseCorsConfiguration('<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod></CORSRule></CORSConfiguration>'))).toBe('InvalidRequest');
+  });
+});
+
+describe('sealed secrets', () => {
+  test('open with the same master key and key id only', () => {
+    const master = randomBytes(32);
+    const sealed = sealSecret(master, 'SGKEY1', 'the secret');
+    expect(sealed.includes(Buffer.from('the secret'))).toBe(false);
+    expect(openSecret(master, 'SGKEY1', sealed)).toBe('the secret');
+    expect(() => openSecret(master, 'SGKEY2', sealed)).toThrow(expect.objectContaining({ code: 'ERR_SECRET_BOX' }));
+    expect(() => openSecret(randomBytes(32), 'SGKEY1', sealed)).toThrow(expect.objectContaining({ code: 'ERR_SECRET_BOX' }));
+  });
+});

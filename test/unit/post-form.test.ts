@@ -1,0 +1,100 @@
+/**
+ * The POST form reader and policy checks (gateway/s3/post-form.ts, post-policy.ts) with
+ * bodies cut at every possible place, so a boundary split across chunks is still found.
+ */
+import { S3Error } from '../../gateway/s3/errors.js';
+import { checkPostPolicy, parsePostPolicy } from '../../gateway/s3/post-policy.js';
+import { formBoundary, MAX_PRE_DATA, readPostForm } from '../../gateway/s3/post-form.js';
+
+const B = 'XyZ-boundary';
+
+async function* chunks(body: Buffer, size: number): AsyncGenerator<Buffer> {
+  for (let i = 0; i < body.length; i += size) yield body.subarray(i, i + size);
+}
+
+async function read(body: Buffer, size: number): Promise<{ fields: Record<string, string>; file?: { name: string; type?: string; data: Buffer } }> {
+  const form = await readPostForm(chunks(body, size), B);
+  const out: Awaited<ReturnType<typeof read>> = { fields: Object.fromEntries(form.fields) };
+  if (form.file) {
+    const parts: Buffer[] = [];
+    for await (const c of form.file.body) parts.push(c);
+    out.file = { name: form.file.filename, ...(form.file.contentType && { type: form.file.contentType }), data: Buffer.concat(parts) };
+  }
+  return out;
+}
+
+const codeOf = async (p: Promise<unknown>): Promise<string> => p.then(() => 'none', (e: unknown) => (e instanceof S3Error ? e.code : String(e)));
+
+describe('readPostForm', () => {
+  // The file holds CRLF, a dash run and a partial boundary: none of them may end it.
+  const data = Buffer.from(`a\r\n--${B.slice(0, 5)}\r\n\r\n--\r\nz`);
+  const body = Buffer.concat([
+    Buffer.from(`preamble\r\n--${B}\r\nContent-Disposition: form-data; name="Key"\r\n\r\nuploads/\${filename}\r\n`),
+    Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="x-amz-meta-note"\r\n\r\nsp ace&+é\r\n`),
+    Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="file"; filename="a \\"b\\".txt"\r\nContent-Type: text/plain\r\n\r\n`),
+    data, Buffer.from(`\r\n--${B}\r\nContent-Disposition: form-data; name="after"\r\n\r\nignored\r\n--${B}--\r\n`),
+  ]);
+
+  test.each([1, 2, 7, 16, 64, 1024])('chunks of %i bytes', async (size) => {
+    expect(await read(body, size)).toEqual({
+      fields: { key: 'uploads/${filename}', 'x-amz-meta-note': 'sp ace&+é' },
+      file: { name: 'a "b".txt', type: 'text/plain', data },
+    });
+  });
+
+  test('a form without a file; an empty file', async () => {
+    expect(await read(Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="key"\r\n\r\nk\r\n--${B}--\r\n`), 3)).toEqual({ fields: { key: 'k' } });
+    const empty = Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="file"; filename="e"\r\n\r\n\r\n--${B}--\r\n`);
+    expect((await read(empty, 5)).file?.data.length).toBe(0);
+  });
+
+  test('malformed and oversized forms', async () => {
+    expect(await codeOf(read(Buffer.from('no boundary at all'), 4))).toBe('MalformedPOSTRequest');
+    expect(await codeOf(read(Buffer.from(`--${B}\r\nContent-Type: text/plain\r\n\r\nx\r\n--${B}--`), 4))).toBe('MalformedPOSTRequest');
+    const big = Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="x"\r\n\r\n${'a'.repeat(MAX_PRE_DATA + 1)}\r\n--${B}--\r\n`);
+    expect(await codeOf(read(big, 4096))).toBe('MaxPostPreDataLengthExceededError');
+    const cut = Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nabc`);
+    expect(await codeOf(read(cut, 2))).toBe('IncompleteBody');
+  });
+
+  test('formBoundary', () => {
+    expect(formBoundary('multipart/form-data; boundary=abc')).toBe('abc');
+    expect(formBoundary('Multipart/Form-Data; charset=utf-8; boundary="a b"')).toBe('a b');
+    expect(() => formBoundary('text/plain')).toThrow(expect.objectContaining({ code: 'RequestIsNotMultiPartContent' }));
+    expect(() => formBoundary('multipart/form-data')).toThrow(expect.objectContaining({ code: 'MalformedPOSTRequest' }));
+  });
+});
+
+describe('post policy', () => {
+  const b64 = (doc: unknown): string => Buffer.from(JSON.stringify(doc)).toString('base64');
+  const policy = parsePostPolicy(b64({
+    expiration: '2030-01-01T00:00:00Z',
+    conditions: [{ bucket: 'bk' }, ['starts-with', '$key', 'up/'], ['eq', '$Content-Type', 'image/png'], ['content-length-range', 10, 20], ['starts-with', '$x-amz-meta-tag', '']],
+  }));
+  const fields = (extra: Record<string, string> = {}): Map<string, string> => new Map(Object.entries({ key: 'up/a', 'content-type': 'image/png', policy: 'p', 'x-amz-signature': 's', ...extra }));
+  const now = new Date('2029-01-01T00:00:00Z');
+
+  test('conditions hold: the size range is returned', () => {
+    expect(checkPostPolicy(policy, fields({ 'x-amz-meta-tag': 'anything' }), 'bk', now)).toEqual({ min: 10, max: 20 });
+  });
+
+  test.each([
+    ['another bucket', fields(), 'other', now],
+    ['a key outside the prefix', fields({ key: 'down/a' }), 'bk', now],
+    ['another content type', fields({ 'content-type': 'image/gif' }), 'bk', now],
+    ['a field no condition names', fields({ acl: 'public-read' }), 'bk', now],
+    ['an expired policy', fields(), 'bk', new Date('2031-01-01T00:00:00Z')],
+  ])('%s is AccessDenied', (_what, f, bucket, at) => {
+    expect(() => checkPostPolicy(policy, f, bucket, at)).toThrow(expect.objectContaining({ code: 'AccessDenied' }));
+  });
+
+  test.each([
+    ['not base64 JSON', '!!!'],
+    ['no expiration', b64({ conditions: [] })],
+    ['no conditions', b64({ expiration: '2030-01-01T00:00:00Z' })],
+    ['an unknown operator', b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['like', '$key', 'x']] })],
+    ['a bad range', b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['content-length-range', 5, 1]] })],
+  ])('%s is InvalidPolicyDocument', (_what, text) => {
+    expect(() => parsePostPolicy(text)).toThrow(expect.objectContaining({ code: 'InvalidPolicyDocument' }));
+  });
+});
