@@ -4,6 +4,7 @@ import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';
 import { buildListAllMyBucketsResult, buildLocationConstraint, parseCreateBucketConfiguration } from './documents.js';
 import { S3Error } from './errors.js';
+import { buildXml } from './xml.js';
 import { checkBucketName } from './names.js';
 
 function sendXml(koa: Koa.Context, xml: string, status = 200): void {
@@ -70,4 +71,13 @@ export async function handleDeleteBucket(koa: Koa.Context, rc: ReqCtx): Promise<
   const name = bucketOf(rc).name;
   if (!rc.pipeline.meta.deleteBucket(name)) throw new S3Error('BucketNotEmpty', { extra: { BucketName: name } });
   koa.status = 204;
+}
+
+/**
+ * GetBucketRequestPayment — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketRequestPayment.html
+ * The bucket owner always pays here; clients such as s3cmd ask on every `info`.
+ */
+export async function handleGetBucketRequestPayment(koa: Koa.Context, rc: ReqCtx): Promise<void> {
+  bucketOf(rc);
+  sendXml(koa, buildXml('RequestPaymentConfiguration', { Payer: 'BucketOwner' }));
 }
