@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { prefixUpperBound, type MetaStore } from '../meta/store.js';
+import { rollUp, type RollupSource } from './rollup.js';
 import type { ListedObject } from '../meta/types.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
@@ -15,32 +16,14 @@ type Bound = { after: string } | { from: string };
  * next `delimiter` rolled into one common prefix. Pages through the store lazily.
  */
 export function* walk(meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: Bound): Generator<Entry> {
-  let bound: Bound = start;
-  if (prefix && ('after' in bound ? bound.after < prefix : bound.from < prefix)) bound = { from: prefix };
-  const PAGE = 1000;
-  for (;;) {
-    const rows = meta.listObjects(bucket, bound, PAGE);
-    if (!rows.length) return;
-    let jumped = false;
-    for (const obj of rows) {
-      if (!obj.key.startsWith(prefix)) {
-        if (obj.key > prefix) return; // past every key under the prefix
-        continue;
-      }
-      const at = delimiter ? obj.key.indexOf(delimiter, prefix.length) : -1;
-      if (at >= 0) {
-        const cp = obj.key.slice(0, at + delimiter.length);
-        yield { kind: 'prefix', prefix: cp };
-        const upper = prefixUpperBound(cp);
-        if (upper === null) return;
-        bound = { from: upper };
-        jumped = true;
-        break;
-      }
-      yield { kind: 'object', obj };
-      bound = { after: obj.key };
-    }
-    if (!jumped && rows.length < PAGE) return;
+  const source: RollupSource<ListedObject, Bound> = {
+    page: (bound, limit) => meta.listObjects(bucket, bound, limit),
+    keyOf: (obj) => obj.key,
+    after: (obj) => ({ after: obj.key }),
+    from: (key) => ({ from: key }),
+  };
+  for (const e of rollUp(source, prefix, delimiter, start, 'after' in start ? start.after : start.from)) {
+    yield e.kind === 'prefix' ? e : { kind: 'object', obj: e.row };
   }
 }
 

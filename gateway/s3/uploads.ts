@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { prefixUpperBound, type MetaStore, type UploadBound } from '../meta/store.js';
 import type { UploadRow } from '../meta/types.js';
+import { rollUp, type RollupSource } from './rollup.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
 import { buildListMultipartUploadsResult, type ChecksumAlgorithm, type ChecksumType, type UploadEntry } from './documents.js';
@@ -24,32 +25,14 @@ function boundKey(b: UploadBound): string {
  * Pages through the store lazily.
  */
 export function* walkUploads(meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: UploadBound): Generator<Entry> {
-  let bound = start;
-  if (prefix && boundKey(bound) < prefix) bound = { fromKey: prefix };
-  const PAGE = 1000;
-  for (;;) {
-    const rows = meta.listUploads(bucket, bound, PAGE);
-    if (!rows.length) return;
-    let jumped = false;
-    for (const upload of rows) {
-      if (!upload.key.startsWith(prefix)) {
-        if (upload.key > prefix) return; // past every key under the prefix
-        continue;
-      }
-      const at = delimiter ? upload.key.indexOf(delimiter, prefix.length) : -1;
-      if (at >= 0) {
-        const cp = upload.key.slice(0, at + delimiter.length);
-        yield { kind: 'prefix', prefix: cp };
-        const upper = prefixUpperBound(cp);
-        if (upper === null) return;
-        bound = { fromKey: upper };
-        jumped = true;
-        break;
-      }
-      yield { kind: 'upload', upload };
-      bound = { key: upload.key, createdAt: upload.createdAt, id: upload.id };
-    }
-    if (!jumped && rows.length < PAGE) return;
+  const source: RollupSource<UploadRow, UploadBound> = {
+    page: (bound, limit) => meta.listUploads(bucket, bound, limit),
+    keyOf: (upload) => upload.key,
+    after: (upload) => ({ key: upload.key, createdAt: upload.createdAt, id: upload.id }),
+    from: (key) => ({ fromKey: key }),
+  };
+  for (const e of rollUp(source, prefix, delimiter, start, boundKey(start))) {
+    yield e.kind === 'prefix' ? e : { kind: 'upload', upload: e.row };
   }
 }
 

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { prefixUpperBound, type MetaStore, type VersionBound } from '../meta/store.js';
 import type { VersionRow } from '../meta/types.js';
+import { rollUp, type RollupSource } from './rollup.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';
 import { sendXml } from './bucket.js';
@@ -99,33 +100,15 @@ type VersionEntry = { kind: 'version'; row: VersionRow } | { kind: 'prefix'; pre
 
 /** Versions in listing order (key, newest first) under `prefix`, common prefixes rolled up. */
 export function* walkVersions(meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: VersionBound): Generator<VersionEntry> {
-  let bound: VersionBound = start;
-  const boundKey = 'fromKey' in bound ? bound.fromKey : 'afterKey' in bound ? bound.afterKey : bound.key;
-  if (prefix && boundKey < prefix) bound = { fromKey: prefix };
-  const PAGE = 1000;
-  for (;;) {
-    const rows = meta.listVersions(bucket, bound, PAGE);
-    if (!rows.length) return;
-    let jumped = false;
-    for (const row of rows) {
-      if (!row.key.startsWith(prefix)) {
-        if (row.key > prefix) return;
-        continue;
-      }
-      const at = delimiter ? row.key.indexOf(delimiter, prefix.length) : -1;
-      if (at >= 0) {
-        const cp = row.key.slice(0, at + delimiter.length);
-        yield { kind: 'prefix', prefix: cp };
-        const upper = prefixUpperBound(cp);
-        if (upper === null) return;
-        bound = { fromKey: upper };
-        jumped = true;
-        break;
-      }
-      yield { kind: 'version', row };
-      bound = { key: row.key, beforeId: row.id };
-    }
-    if (!jumped && rows.length < PAGE) return;
+  const source: RollupSource<VersionRow, VersionBound> = {
+    page: (bound, limit) => meta.listVersions(bucket, bound, limit),
+    keyOf: (row) => row.key,
+    after: (row) => ({ key: row.key, beforeId: row.id }),
+    from: (key) => ({ fromKey: key }),
+  };
+  const startKey = 'fromKey' in start ? start.fromKey : 'afterKey' in start ? start.afterKey : start.key;
+  for (const e of rollUp(source, prefix, delimiter, start, startKey)) {
+    yield e.kind === 'prefix' ? e : { kind: 'version', row: e.row };
   }
 }
 
