@@ -116,11 +116,6 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     // An unsigned request goes on as anonymous; resolve() lets it through only where a bucket policy or ACL allows.
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
     const acl = cannedAclOnWrite(parsed.endpoint.kind, koa.get('x-amz-acl') || undefined);
-    // SSE-C is not implemented yet: refuse it rather than store an object the client believes
-    // only its own key can read.
-    if (koa.get('x-amz-server-side-encryption-customer-algorithm') || koa.get('x-amz-copy-source-server-side-encryption-customer-algorithm')) {
-      throw new S3Error('NotImplemented', { message: 'Server-side encryption with customer-provided keys (SSE-C) is not supported yet' });
-    }
     const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller);
     const postAccess: PostObjectAccess = {
       lookup: (id) => {

@@ -265,4 +265,17 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE objects ADD COLUMN acl TEXT;
     `,
   },
+  {
+    version: 7,
+    name: 'SSE-C: customer-key parameters of objects and uploads',
+    sql: `
+      -- SSE-C (customer-provided keys): NULL for an object the gateway alone can read, else the
+      -- JSON {"algorithm": "AES256", "salt": base64, "keyHmac": base64}. The salt derives the key
+      -- that wraps the blobs' data keys from the customer's key; keyHmac (a salted HMAC of that
+      -- key) tells a wrong key. The customer's key itself is never stored.
+      ALTER TABLE objects ADD COLUMN sse_c TEXT;
+      -- An upload's parameters, taken by every part and by the object on completion.
+      ALTER TABLE uploads ADD COLUMN sse_c TEXT;
+    `,
+  },
 ];

@@ -1,15 +1,15 @@
 import { Readable } from 'node:stream';
 import type { PartRef } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
-import { readBlob } from '../pipeline/read-blob.js';
+import { readBlob, type KeyUnwrap } from '../pipeline/read-blob.js';
 
 /**
  * The bytes [start, end] of an object version, across its parts. The first bytes are
  * fetched before the stream is returned, so a read that cannot be served (too few
  * shard-stores) fails with a clean 503 instead of a truncated 200.
  */
-export async function openObjectStream(ctx: PipelineContext, parts: PartRef[], start: number, end: number): Promise<Readable> {
-  const gen = objectBytes(ctx, parts, start, end);
+export async function openObjectStream(ctx: PipelineContext, parts: PartRef[], start: number, end: number, unwrap?: KeyUnwrap): Promise<Readable> {
+  const gen = objectBytes(ctx, parts, start, end, unwrap);
   const first = await gen.next();
   async function* all(): AsyncGenerator<Buffer> {
     if (first.done) return;
@@ -19,7 +19,7 @@ export async function openObjectStream(ctx: PipelineContext, parts: PartRef[], s
   return Readable.from(all(), { objectMode: false, highWaterMark: 1 });
 }
 
-async function* objectBytes(ctx: PipelineContext, parts: PartRef[], start: number, end: number): AsyncGenerator<Buffer> {
+async function* objectBytes(ctx: PipelineContext, parts: PartRef[], start: number, end: number, unwrap?: KeyUnwrap): AsyncGenerator<Buffer> {
   let offset = 0;
   for (const part of parts) {
     const partStart = offset;
@@ -28,7 +28,7 @@ async function* objectBytes(ctx: PipelineContext, parts: PartRef[], start: numbe
     if (part.size === 0 || partEnd < start || partStart > end) continue;
     const blob = part.blobId ? ctx.meta.getBlob(part.blobId) : undefined;
     if (!blob) throw new Error(`blob ${part.blobId} of part ${part.partNumber} is missing from the metadata`);
-    yield* readBlob(ctx, blob, Math.max(start, partStart) - partStart, Math.min(end, partEnd) - partStart);
+    yield* readBlob(ctx, blob, Math.max(start, partStart) - partStart, Math.min(end, partEnd) - partStart, unwrap);
   }
 }
 

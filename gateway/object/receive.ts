@@ -4,7 +4,7 @@ import { headerValue } from '../auth/canonical.js';
 import { createPayloadVerifier } from '../auth/payload.js';
 import { ChecksumSet, expectedChecksums, verifyChecksums, type VerifiedChecksums } from '../checksums.js';
 import type { PipelineContext } from '../pipeline/context.js';
-import { putBlob, type WrittenBlob } from '../pipeline/put-blob.js';
+import { putBlob, type KeyWrap, type WrittenBlob } from '../pipeline/put-blob.js';
 import { detachedBody } from './request-body.js';
 import type { ReqCtx } from '../request.js';
 import { S3Error } from '../s3/errors.js';
@@ -29,7 +29,7 @@ export function storedChecksums(v: VerifiedChecksums): Record<string, string> {
  * SHA-256), additional checksums and Content-MD5 are verified on the way. Nothing becomes
  * visible here; on any failure the blob is discarded and the error thrown.
  */
-export async function receiveBody(koa: Koa.Context, rc: ReqCtx): Promise<ReceivedBody> {
+export async function receiveBody(koa: Koa.Context, rc: ReqCtx, wrap?: KeyWrap): Promise<ReceivedBody> {
   const headers = koa.req.headersDistinct as Record<string, string[]>;
   const declared = declaredLength(koa);
   if (declared > MAX_PUT_BYTES) {
@@ -48,7 +48,7 @@ export async function receiveBody(koa: Koa.Context, rc: ReqCtx): Promise<Receive
         yield chunk;
       }
     }, async (source: AsyncIterable<Buffer>) => {
-      blob = await putBlob(ctx, source);
+      blob = await putBlob(ctx, source, wrap);
     });
     const written = blob!;
     const computed = { ...set.digest(), MD5: written.md5.toString('base64') };

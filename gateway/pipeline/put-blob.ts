@@ -18,13 +18,19 @@ export interface WrittenBlob {
 }
 
 /**
+ * How a new blob's data key is stored: by default wrapped by the master key alone; SSE-C
+ * passes a wrap that adds the customer's key (codec/keys.ts wrapKeyForCustomer).
+ */
+export type KeyWrap = (masterKey: Buffer, dataKey: Buffer) => Buffer;
+
+/**
  * Stream a body into a new blob: cut into segments, encrypt, erasure-code, and append piece
  * i of every segment to shard file i on the blob's i-th node. Resolves once at least the
  * write quorum of shard files is durable; the blob row stays 'writing' until the caller
  * commits the object that refers to it, so a crash before that leaves no visible object.
  * Memory: one segment being filled, one being encoded, one being sent.
  */
-export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>): Promise<WrittenBlob> {
+export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>, wrap: KeyWrap = wrapKey): Promise<WrittenBlob> {
   const key = newDataKey();
   // Piece hashes give each shard file's hash-tree root, which audits check answers against.
   const encoder = auditedSegmentEncoder(ctx.engine, key);
@@ -42,7 +48,7 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>)
     if (!fan) {
       blobId = randomBytes(16).toString('hex');
       const { nodes: placement, offline } = ctx.place();
-      ctx.meta.insertWritingBlob({ id: blobId, size: 0, segmentSize: S, wrappedKey: wrapKey(ctx.masterKey, key), placement, createdAt: Date.now() });
+      ctx.meta.insertWritingBlob({ id: blobId, size: 0, segmentSize: S, wrappedKey: wrap(ctx.masterKey, key), placement, createdAt: Date.now() });
       fan = new FanOut(ctx, blobId, placement, offline);
     }
     const encoded = encode(encoder, seg, index++);

@@ -9,14 +9,19 @@ import { shardId } from './shard-io.js';
 /** Segments fetched ahead of the one being sent, so the stores work while the client reads. */
 const READ_AHEAD = 2;
 
+/** How a blob's stored key opens: the master key alone by default, plus the customer's key for SSE-C. */
+export type KeyUnwrap = (masterKey: Buffer, wrappedKey: Buffer) => Buffer;
+
 /**
  * The plaintext bytes [start, end] (inclusive) of a blob, segment by segment. The first
  * segment is fetched before anything is yielded, so an unreadable blob fails before the
  * response starts.
  */
-export async function* readBlob(ctx: PipelineContext, blob: BlobRow, start: number, end: number): AsyncGenerator<Buffer> {
+export async function* readBlob(
+  ctx: PipelineContext, blob: BlobRow, start: number, end: number, unwrap: KeyUnwrap = unwrapKey,
+): AsyncGenerator<Buffer> {
   if (end < start) return;
-  const key = unwrapKey(ctx.masterKey, blob.wrappedKey);
+  const key = unwrap(ctx.masterKey, blob.wrappedKey);
   const S = blob.segmentSize;
   const first = Math.floor(start / S);
   const last = Math.floor(end / S);

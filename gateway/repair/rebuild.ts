@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { K, M, N, pieceView } from '../../codec/erasure.js';
 import { ShardQuorumError } from '../../codec/errors.js';
-import { unwrapKey } from '../../codec/keys.js';
+import { isCustomerWrapped, unwrapKey } from '../../codec/keys.js';
 import { PIECE_CRC_BYTES, recordRange, segmentCount, segmentPlainLength } from '../../codec/layout.js';
 import { decrypt, verifyRecord } from '../../codec/segment.js';
 import type { BlobRow } from '../meta/types.js';
@@ -35,7 +35,9 @@ export interface RebuildResult {
  */
 export async function rebuildPieces(ctx: PipelineContext, plan: RebuildPlan, limiter: RateLimiter, signal: AbortSignal): Promise<RebuildResult> {
   const { blob } = plan;
-  const key = unwrapKey(ctx.masterKey, blob.wrappedKey);
+  // An SSE-C blob's key needs the customer's key, which the gateway never keeps: its pieces
+  // are rebuilt on their checksums alone, without the end-to-end AES-GCM check.
+  const key = isCustomerWrapped(blob.wrappedKey) ? null : unwrapKey(ctx.masterKey, blob.wrappedKey);
   const writers = new Map<number, ShardWriter>();
   const failed = new Map<number, Error>();
   const fail = (piece: number, err: Error): void => {
@@ -86,7 +88,7 @@ export async function rebuildPieces(ctx: PipelineContext, plan: RebuildPlan, lim
       const rebuild = (targetMask | (((1 << K) - 1) & ~sources)) & ~sources;
       if (rebuild) await ctx.engine.coder.reconstruct(data, parity, pieceSize, sources, rebuild);
       // Throws DecryptError if the sources did not add up to the segment that was written.
-      decrypt(key, index, data, plainLength);
+      if (key) decrypt(key, index, data, plainLength);
       let out = 0;
       await Promise.all([...writers].map(async ([piece, w]) => {
         if (failed.has(piece)) return;

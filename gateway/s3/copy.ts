@@ -2,7 +2,10 @@ import type Koa from 'koa';
 import { CHECKSUM_ALGORITHMS, ChecksumSet, type ChecksumAlgorithm } from '../checksums.js';
 import type { NewObject, PartRef, VersionRow } from '../meta/types.js';
 import { openObjectStream } from '../object/read.js';
-import { putBlob, type WrittenBlob } from '../pipeline/put-blob.js';
+import { putBlob, type KeyWrap, type WrittenBlob } from '../pipeline/put-blob.js';
+import type { KeyUnwrap } from '../pipeline/read-blob.js';
+import { sseCStoreFor } from '../meta/sse-c.js';
+import { newSseC, parseCustomerKey, readerFor, sseCHeaders, uploadWrap, wrapFor } from './sse-c.js';
 import { commitOrDiscard, MAX_PUT_BYTES } from '../object/receive.js';
 import { authorize } from '../access/authorize.js';
 import { accessQuery } from '../access/query.js';
@@ -30,6 +33,8 @@ export const MAX_COPY_BYTES = 5 * 1024 ** 3;
 interface Source {
   obj: VersionRow;
   parts: PartRef[];
+  /** Opens the source's data keys: set for an SSE-C source (x-amz-copy-source-server-side-encryption-customer-*). */
+  unwrap: KeyUnwrap | undefined;
 }
 
 /** The source version of a copy, after the checks AWS S3 makes on it. */
@@ -49,8 +54,9 @@ function resolveSource(rc: ReqCtx, headers: HeaderBag, src: CopySource): Source 
     }
     throw err;
   }
+  const unwrap = readerFor(sseCStoreFor(meta.db).objectSseC(obj.id), parseCustomerKey(headers, 'copy-source'));
   checkCopySourceConditions(headers, obj);
-  return { obj, parts: meta.objectParts(obj.id) };
+  return { obj, parts: meta.objectParts(obj.id), unwrap };
 }
 
 interface Copied {
@@ -61,16 +67,18 @@ interface Copied {
 }
 
 /** Bytes [start, end] of the source into a new blob, with the `algorithm` checksum of them. */
-async function copyBytes(rc: ReqCtx, src: Source, start: number, end: number, algorithm: ChecksumAlgorithm | undefined): Promise<Copied> {
+async function copyBytes(
+  rc: ReqCtx, src: Source, start: number, end: number, algorithm: ChecksumAlgorithm | undefined, wrap: KeyWrap | undefined,
+): Promise<Copied> {
   const ctx = rc.pipeline;
   const set = new ChecksumSet(algorithm ? [algorithm] : []);
-  const stream = await openObjectStream(ctx, src.parts, start, end);
+  const stream = await openObjectStream(ctx, src.parts, start, end, src.unwrap);
   const blob = await putBlob(ctx, (async function* () {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       set.update(chunk);
       yield chunk;
     }
-  })());
+  })(), wrap);
   const digest = set.digest();
   const checksums = algorithm && digest[algorithm] ? { [algorithm.toLowerCase()]: digest[algorithm] } : {};
   return { blob, md5Hex: blob.md5.toString('hex'), checksums };
@@ -103,7 +111,7 @@ function directive(headers: HeaderBag, name: 'x-amz-metadata-directive' | 'x-amz
  */
 function checkSelfCopy(rc: ReqCtx, headers: HeaderBag, src: CopySource, metadataDirective: 'COPY' | 'REPLACE'): void {
   if (src.bucket !== bucketOf(rc).name || src.key !== keyOf(rc) || metadataDirective === 'REPLACE') return;
-  const changes = ['x-amz-storage-class', 'x-amz-server-side-encryption', 'x-amz-website-redirect-location'];
+  const changes = ['x-amz-storage-class', 'x-amz-server-side-encryption', 'x-amz-website-redirect-location', 'x-amz-server-side-encryption-customer-algorithm'];
   if (changes.some((h) => headerOf(headers, h) !== undefined)) return;
   throw new S3Error('InvalidRequest', {
     message: "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -125,6 +133,7 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
   const replaced = metadataDirective === 'REPLACE' ? { headers: extractObjectHeaders(headers), userMeta: extractUserMetadata(headers) } : undefined;
   const replacedTags = taggingDirective === 'REPLACE' ? parseTaggingHeader(headers) ?? [] : undefined;
   const condition = parseWriteCondition(headers);
+  const customerKey = parseCustomerKey(headers);
   checkSelfCopy(rc, headers, copySource, metadataDirective);
 
   const src = resolveSource(rc, headers, copySource);
@@ -135,7 +144,9 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
   const lock = lockForNewObject(rc.pipeline.meta, bucket.name, headers, false);
   const tags = replacedTags ?? rc.pipeline.meta.objectTags(src.obj.id);
   const objectHeaders = replaced?.headers ?? src.obj.headers;
-  const copied = await copyBytes(rc, src, 0, src.obj.size - 1, copyAlgorithm(headers, src.obj.checksums));
+  const sse = customerKey ? newSseC(customerKey) : null;
+  const wrap = sse && customerKey ? wrapFor(sse, customerKey) : undefined;
+  const copied = await copyBytes(rc, src, 0, src.obj.size - 1, copyAlgorithm(headers, src.obj.checksums), wrap);
   const blobId = copied.blob.blobId;
   const o: NewObject = {
     bucket: bucket.name, key, size: copied.blob.size, etag: copied.md5Hex,
@@ -144,8 +155,10 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
     parts: [{ partNumber: 1, blobId, size: copied.blob.size, etag: copied.md5Hex, checksums: copied.checksums }],
     ...(lock && { lock }),
   };
-  const row = commitOrDiscard(rc.pipeline, copied.blob, () => commitConditionally(rc.pipeline.meta, o, { ...(condition && { condition }), tags }, copied.blob.missed));
+  const row = commitOrDiscard(rc.pipeline, copied.blob, () => sseCStoreFor(rc.pipeline.meta.db).commitWith(sse, () => (
+    commitConditionally(rc.pipeline.meta, o, { ...(condition && { condition }), tags }, copied.blob.missed))));
   koa.set({
+    ...sseCHeaders(customerKey),
     ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId),
     ...(rc.pipeline.meta.bucketVersioning(copySource.bucket) !== null && { 'x-amz-copy-source-version-id': src.obj.versionId }),
   });
@@ -163,6 +176,8 @@ export async function handleUploadPartCopy(
   const headers = koa.req.headersDistinct as HeaderBag;
   const upload = meta.getUpload(uploadId);
   if (!upload || upload.bucket !== bucketOf(rc).name || upload.key !== keyOf(rc)) throw new S3Error('NoSuchUpload', { extra: { UploadId: uploadId } });
+  const customerKey = parseCustomerKey(headers);
+  const wrap = uploadWrap(sseCStoreFor(meta.db).uploadSseC(uploadId), customerKey, true);
   const src = resolveSource(rc, headers, copySource);
   const size = src.obj.size;
   if (range && (range.start >= size || range.end >= size)) {
@@ -178,11 +193,12 @@ export async function handleUploadPartCopy(
   }
   // A part carries the checksum its upload was created with, so CompleteMultipartUpload can combine them.
   const algorithm = upload.checksumAlgorithm ? (upload.checksumAlgorithm as ChecksumAlgorithm) : undefined;
-  const copied = await copyBytes(rc, src, start, end, algorithm);
+  const copied = await copyBytes(rc, src, start, end, algorithm, wrap);
   const lastModified = Date.now();
   commitOrDiscard(rc.pipeline, copied.blob, () => meta.putPart(uploadId, {
     partNumber, blobId: copied.blob.blobId, size: copied.blob.size, etag: copied.md5Hex, checksums: copied.checksums, lastModified,
   }, copied.blob.missed));
   if (meta.bucketVersioning(copySource.bucket) !== null) koa.set('x-amz-copy-source-version-id', src.obj.versionId);
+  koa.set(sseCHeaders(customerKey));
   sendXml(koa, buildCopyPartResult({ etag: copied.md5Hex, lastModified, checksums: toChecksums(copied.checksums) }));
 }

@@ -7,6 +7,9 @@ import { checkReadConditions } from './conditions.js';
 import { S3Error } from './errors.js';
 import { lockHeaders } from './object-lock.js';
 import { resolveVersion, versionHeader, versionIdOf } from './versioning.js';
+import { sseCStoreFor } from '../meta/sse-c.js';
+import type { KeyUnwrap } from '../pipeline/read-blob.js';
+import { parseCustomerKey, readerFor, sseCHeaders } from './sse-c.js';
 import {
   contentRange, formatHttpDate, objectResponseHeaders, parseRange, quoteEtag, RESPONSE_OVERRIDE_PARAMS,
   userMetadataHeaders, type ByteRange, type ObjectHeaders, type ResponseOverrides,
@@ -18,6 +21,10 @@ interface Located {
   range: ByteRange | null;
   /** 206 when a Range or partNumber selected part of the object. */
   partial: boolean;
+  /** How the blobs' data keys open: set for an SSE-C object, after the request's key was checked. */
+  unwrap: KeyUnwrap | undefined;
+  /** Headers echoing the request's SSE-C key. */
+  sseC: Record<string, string>;
 }
 
 /** Find the object and the bytes a GET/HEAD asks for; shared by both operations. */
@@ -25,6 +32,9 @@ function locate(koa: Koa.Context, rc: ReqCtx): Located {
   const bucket = bucketOf(rc);
   const key = keyOf(rc);
   const obj = resolveVersion(rc.pipeline.meta, bucket.name, key, versionIdOf(rc.endpoint));
+  const customerKey = parseCustomerKey(koa.req.headersDistinct as Record<string, string[]>);
+  const unwrap = readerFor(sseCStoreFor(rc.pipeline.meta.db).objectSseC(obj.id), customerKey);
+  const sseC = sseCHeaders(customerKey);
   const parts = rc.pipeline.meta.objectParts(obj.id);
   const partParam = koa.query.partNumber;
   if (partParam !== undefined) {
@@ -36,13 +46,13 @@ function locate(koa: Koa.Context, rc: ReqCtx): Located {
     // A single-part object is its own part 1.
     const r = obj.partsCount === null ? (n === 1 ? { start: 0, end: obj.size - 1 } : undefined) : partRange(parts, n);
     if (!r) throw new S3Error('InvalidPartNumber', { message: 'The requested partnumber is not satisfiable', extra: { PartNumberRequested: String(n), ActualPartCount: String(obj.partsCount ?? 1) } });
-    return { obj, parts, range: r.end >= r.start ? r : null, partial: obj.partsCount !== null };
+    return { obj, parts, range: r.end >= r.start ? r : null, partial: obj.partsCount !== null, unwrap, sseC };
   }
   const range = parseRange(koa.get('range') || undefined, obj.size);
-  return { obj, parts, range, partial: range !== null };
+  return { obj, parts, range, partial: range !== null, unwrap, sseC };
 }
 
-function setObjectHeaders(koa: Koa.Context, meta: MetaStore, { obj, range, partial }: Located): void {
+function setObjectHeaders(koa: Koa.Context, meta: MetaStore, { obj, range, partial, sseC }: Located): void {
   const overrides: ResponseOverrides = {};
   for (const [param, header] of Object.entries(RESPONSE_OVERRIDE_PARAMS)) {
     const v = koa.query[param];
@@ -56,6 +66,7 @@ function setObjectHeaders(koa: Koa.Context, meta: MetaStore, { obj, range, parti
     'accept-ranges': 'bytes',
     ...versionHeader(meta, obj.bucket, obj.versionId),
     ...lockHeaders(obj.lock),
+    ...sseC,
   };
   if (obj.partsCount !== null) headers['x-amz-mp-parts-count'] = String(obj.partsCount);
   const tagCount = meta.objectTags(obj.id).length;
@@ -84,7 +95,7 @@ export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   if (checkReadConditions(koa, loc.obj.etag, loc.obj.lastModified)) return notModified(koa, loc.obj);
   const start = loc.range?.start ?? 0;
   const end = loc.range?.end ?? loc.obj.size - 1;
-  const stream = await openObjectStream(rc.pipeline, loc.parts, start, end);
+  const stream = await openObjectStream(rc.pipeline, loc.parts, start, end, loc.unwrap);
   setObjectHeaders(koa, rc.pipeline.meta, loc);
   koa.body = stream;
   // Koa would otherwise replace the stored Content-Type with its guess for a stream.

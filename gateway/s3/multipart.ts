@@ -17,6 +17,8 @@ import { commitConditionally, writeOptionsOf } from './preconditions.js';
 import { parseTaggingHeader } from './tagging.js';
 import { lockForNewObject, requireLockDigest } from './object-lock.js';
 import { versionHeader } from './versioning.js';
+import { sseCStoreFor } from '../meta/sse-c.js';
+import { newSseC, parseCustomerKey, sseCHeaders, uploadWrap } from './sse-c.js';
 
 /** Every part but the last must be at least this big, as on AWS. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -41,28 +43,35 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
     throw new S3Error('InvalidRequest', { message: 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]' });
   }
   const lock = lockForNewObject(rc.pipeline.meta, bucket.name, headers, false);
+  const customerKey = parseCustomerKey(headers);
   const uploadId = randomBytes(32).toString('base64url');
-  rc.pipeline.meta.createUploadWith({
+  // Every part and the completed object take this salt: one key-encryption key per object.
+  sseCStoreFor(rc.pipeline.meta.db).createUploadWith(uploadId, customerKey ? newSseC(customerKey) : null, () => rc.pipeline.meta.createUploadWith({
     id: uploadId, bucket: bucket.name, key, owner: rc.owner, createdAt: Date.now(),
     contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta: extractUserMetadata(headers),
     checksumAlgorithm: algorithm, checksumType: koa.get('x-amz-checksum-type').toUpperCase() || null,
-  }, parseTaggingHeader(headers));
+  }, parseTaggingHeader(headers)));
   // The lock is decided now (a default retention counts from the upload's creation) and applied on completion.
   if (lock) rc.pipeline.meta.setUploadLock(uploadId, lock);
   if (algorithm) koa.set('x-amz-checksum-algorithm', algorithm);
+  koa.set(sseCHeaders(customerKey));
   sendXml(koa, buildInitiateMultipartUploadResult({ bucket: bucket.name, key, uploadId }));
 }
 
 /** UploadPart — https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html */
 export async function handleUploadPart(koa: Koa.Context, rc: ReqCtx, uploadId: string, partNumber: number): Promise<void> {
   uploadOf(rc, uploadId);
-  if (rc.pipeline.meta.uploadLock(uploadId)) requireLockDigest(koa.req.headersDistinct as Record<string, string[]>, 'Put Part');
-  const body = await receiveBody(koa, rc);
+  const headers = koa.req.headersDistinct as Record<string, string[]>;
+  if (rc.pipeline.meta.uploadLock(uploadId)) requireLockDigest(headers, 'Put Part');
+  const customerKey = parseCustomerKey(headers);
+  const wrap = uploadWrap(sseCStoreFor(rc.pipeline.meta.db).uploadSseC(uploadId), customerKey, true);
+  const body = await receiveBody(koa, rc, wrap);
   const checksums = storedChecksums(body.checksums);
   commitOrDiscard(rc.pipeline, body.blob, () => rc.pipeline.meta.putPart(uploadId, {
     partNumber, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums, lastModified: Date.now(),
   }, body.blob.missed));
   answerStored(koa, body.md5Hex, checksums);
+  koa.set(sseCHeaders(customerKey));
 }
 
 /** CompleteMultipartUpload — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html */
@@ -70,6 +79,10 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
   const bucket = bucketOf(rc);
   const key = keyOf(rc);
   const upload = uploadOf(rc, uploadId);
+  const customerKey = parseCustomerKey(koa.req.headersDistinct as Record<string, string[]>);
+  const ssec = sseCStoreFor(rc.pipeline.meta.db);
+  const sse = ssec.uploadSseC(uploadId);
+  uploadWrap(sse, customerKey, false);
   const writeOptions = writeOptionsOf(koa, rc);
   const requested = parseCompleteMultipartUpload(await readCheckedBody(koa, rc, { limit: 4 * 1024 * 1024, requireDigest: false })).parts;
   const stored = new Map(rc.pipeline.meta.allParts(uploadId).map((p) => [p.partNumber, p]));
@@ -93,13 +106,13 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
   const etag = `${md5s.digest('hex')}-${parts.length}`;
   const checksums = compositeChecksum(upload.checksumAlgorithm as ChecksumAlgorithm | null, upload.checksumType, parts.map((p) => p.checksums));
   const lock = rc.pipeline.meta.uploadLock(uploadId);
-  const row = commitConditionally(rc.pipeline.meta, {
+  const row = ssec.commitWith(sse, () => commitConditionally(rc.pipeline.meta, {
     bucket: bucket.name, key, size: parts.reduce((s, p) => s + p.size, 0), etag,
     contentType: upload.contentType, headers: upload.headers, userMeta: upload.userMeta, checksums, partsCount: parts.length,
     parts: parts.map((p) => ({ partNumber: p.partNumber, blobId: p.blobId, size: p.size, etag: p.etag, checksums: p.checksums })),
     ...(lock && { lock }),
-  }, writeOptions, [], Date.now(), uploadId);
-  koa.set(versionHeader(rc.pipeline.meta, bucket.name, row.versionId));
+  }, writeOptions, [], Date.now(), uploadId));
+  koa.set({ ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...sseCHeaders(customerKey) });
   const host = koa.get('host') || 'localhost';
   sendXml(koa, buildCompleteMultipartUploadResult({
     location: `${koa.protocol}://${host}/${encodeURIComponent(bucket.name)}/${key.split('/').map(encodeURIComponent).join('/')}`,

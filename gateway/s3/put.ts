@@ -6,6 +6,8 @@ import { checkObjectKey } from './names.js';
 import { lockForNewObject } from './object-lock.js';
 import { commitConditionally, writeOptionsOf } from './preconditions.js';
 import { versionHeader } from './versioning.js';
+import { sseCStoreFor } from '../meta/sse-c.js';
+import { newSseC, parseCustomerKey, sseCHeaders, wrapFor } from './sse-c.js';
 
 /** PutObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html */
 export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
@@ -18,14 +20,16 @@ export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   const userMeta = extractUserMetadata(headers);
   const writeOptions = writeOptionsOf(koa, rc);
   const lock = lockForNewObject(rc.pipeline.meta, bucket.name, headers, true);
-  const body = await receiveBody(koa, rc);
+  const customerKey = parseCustomerKey(headers);
+  const sse = customerKey ? newSseC(customerKey) : null;
+  const body = await receiveBody(koa, rc, sse && customerKey ? wrapFor(sse, customerKey) : undefined);
   const checksums = storedChecksums(body.checksums);
-  const row = commitOrDiscard(rc.pipeline, body.blob, () => commitConditionally(rc.pipeline.meta, {
+  const row = commitOrDiscard(rc.pipeline, body.blob, () => sseCStoreFor(rc.pipeline.meta.db).commitWith(sse, () => commitConditionally(rc.pipeline.meta, {
       bucket: bucket.name, key, size: body.blob.size, etag: body.md5Hex,
       contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta, checksums, partsCount: null,
       parts: [{ partNumber: 1, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums }],
       ...(lock && { lock }),
-  }, writeOptions, body.blob.missed));
+  }, writeOptions, body.blob.missed)));
   answerStored(koa, body.md5Hex, checksums);
-  koa.set(versionHeader(rc.pipeline.meta, bucket.name, row.versionId));
+  koa.set({ ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...sseCHeaders(customerKey) });
 }

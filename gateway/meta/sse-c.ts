@@ -1,0 +1,77 @@
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './db.js';
+
+/**
+ * The SSE-C parameters of an object version or of a multipart upload (migration 7): never the
+ * customer's key, only what derives the key-encryption key from it and tells a wrong one.
+ */
+export interface StoredSseC {
+  algorithm: 'AES256';
+  /** HKDF salt of the key-encryption key (codec/keys.ts deriveCustomerKek). */
+  salt: Buffer;
+  /** codec/keys.ts customerKeyCheck(customer key, salt). */
+  keyHmac: Buffer;
+}
+
+/** Reads and writes the `sse_c` columns; one instance per database (sseCStoreFor). */
+export class SseCStore {
+  private readonly s: Record<'getObject' | 'setObject' | 'getUpload' | 'setUpload', Statement>;
+
+  constructor(private readonly db: Db) {
+    const p = (sql: string): Statement => db.prepare(sql);
+    this.s = {
+      getObject: p('SELECT sse_c FROM objects WHERE id = ?'),
+      setObject: p('UPDATE objects SET sse_c = ? WHERE id = ?'),
+      getUpload: p('SELECT sse_c FROM uploads WHERE id = ?'),
+      setUpload: p('UPDATE uploads SET sse_c = ? WHERE id = ?'),
+    };
+  }
+
+  objectSseC(objectId: number): StoredSseC | null {
+    return decode((this.s.getObject.get(objectId) as { sse_c: unknown } | undefined)?.sse_c);
+  }
+
+  uploadSseC(uploadId: string): StoredSseC | null {
+    return decode((this.s.getUpload.get(uploadId) as { sse_c: unknown } | undefined)?.sse_c);
+  }
+
+  /**
+   * Run `commit` (which inserts the object row and returns it) and record the row's SSE-C
+   * parameters in the same transaction, so the version is never visible without them.
+   */
+  commitWith<T extends { id: number }>(sse: StoredSseC | null, commit: () => T): T {
+    if (!sse) return commit();
+    return this.db.transaction(() => {
+      const row = commit();
+      this.s.setObject.run(encode(sse), row.id);
+      return row;
+    }).immediate();
+  }
+
+  /** As commitWith, for the row of a new multipart upload. */
+  createUploadWith(uploadId: string, sse: StoredSseC | null, create: () => void): void {
+    if (!sse) return create();
+    this.db.transaction(() => {
+      create();
+      this.s.setUpload.run(encode(sse), uploadId);
+    }).immediate();
+  }
+}
+
+function encode(s: StoredSseC): string {
+  return JSON.stringify({ algorithm: s.algorithm, salt: s.salt.toString('base64'), keyHmac: s.keyHmac.toString('base64') });
+}
+
+function decode(v: unknown): StoredSseC | null {
+  if (typeof v !== 'string') return null;
+  const o = JSON.parse(v) as { algorithm: 'AES256'; salt: string; keyHmac: string };
+  return { algorithm: o.algorithm, salt: Buffer.from(o.salt, 'base64'), keyHmac: Buffer.from(o.keyHmac, 'base64') };
+}
+
+const stores = new WeakMap<Db, SseCStore>();
+
+export function sseCStoreFor(db: Db): SseCStore {
+  let s = stores.get(db);
+  if (!s) stores.set(db, (s = new SseCStore(db)));
+  return s;
+}
