@@ -134,6 +134,9 @@ interface Running {
 class Crc32Running implements Running {
   constructor(private readonly fn: (data: Uint8Array, prev: number) => number, private value = 0) {}
   update(data: Uint8Array): void {
+    // Node's zlib.crc32 can answer 0 for an empty buffer instead of the running value it was
+    // given, which would silently restart the checksum mid-stream.
+    if (data.length === 0) return;
     this.value = this.fn(data, this.value);
   }
   digest(): Buffer {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 as zlibCrc32 } from 'node:zlib';
@@ -165,5 +165,20 @@ describe.runIf(process.env.BENCH === '1')('throughput (64 MiB)', () => {
     await time('CRC64NVME (ours)', () => { const c = new Crc64Nvme(); c.update(data); return c.digest(); });
     await time('CRC64NVME (@aws-sdk)', () => sdkCrc64(data));
     for (const n of ['SHA1', 'SHA256', 'MD5'] as const) await time(n, () => { const s = new ChecksumSet([n]); s.update(data); return s.digest(); });
+  });
+});
+
+// Regression: zlib.crc32 of a zero-length buffer can return 0 rather than the value it was
+// passed, so an empty chunk mid-body restarted the object's CRC32.
+describe('empty chunks', () => {
+  it('leave every running checksum unchanged', () => {
+    const a = randomBytes(5000);
+    const b = randomBytes(3000);
+    const names = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256', 'MD5'] as const;
+    const split = new ChecksumSet(names);
+    for (const part of [a, randomBytes(0), Buffer.alloc(0), b.subarray(0, 0), b]) split.update(part);
+    const whole = new ChecksumSet(names);
+    whole.update(Buffer.concat([a, b]));
+    expect(split.digest()).toEqual(whole.digest());
   });
 });
