@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { createHash, randomBytes } from 'node:crypto';
 import { ChecksumSet } from '../checksums.js';
+import { combineBase64Crcs, CRC_SPECS } from '../crc-combine.js';
 import type { UploadRow } from '../meta/types.js';
 import { answerStored, commitOrDiscard, receiveBody, storedChecksums } from '../object/receive.js';
 import { bucketOf, keyOf, ownerOf, type ReqCtx } from '../request.js';
@@ -44,12 +45,20 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
   }
   const lock = lockForNewObject(rc.pipeline.meta, bucket.name, headers, false);
   const customerKey = parseCustomerKey(headers);
+  const checksumType = koa.get('x-amz-checksum-type').toUpperCase() || null;
+  if (checksumType !== null && checksumType !== 'COMPOSITE' && checksumType !== 'FULL_OBJECT') {
+    throw new S3Error('InvalidRequest', { message: 'Value for x-amz-checksum-type header is invalid.' });
+  }
+  // Only CRCs combine into a whole-object value; SHA checksums of parts can only be composed.
+  if (checksumType === 'FULL_OBJECT' && (algorithm === 'SHA1' || algorithm === 'SHA256')) {
+    throw new S3Error('InvalidRequest', { message: `The FULL_OBJECT checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.` });
+  }
   const uploadId = randomBytes(32).toString('base64url');
   // Every part and the completed object take this salt: one key-encryption key per object.
   sseCStoreFor(rc.pipeline.meta.db).createUploadWith(uploadId, customerKey ? newSseC(customerKey) : null, () => rc.pipeline.meta.createUploadWith({
     id: uploadId, bucket: bucket.name, key, owner: rc.owner, createdAt: Date.now(),
     contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta: extractUserMetadata(headers),
-    checksumAlgorithm: algorithm, checksumType: koa.get('x-amz-checksum-type').toUpperCase() || null,
+    checksumAlgorithm: algorithm, checksumType,
   }, parseTaggingHeader(headers)));
   // The lock is decided now (a default retention counts from the upload's creation) and applied on completion.
   if (lock) rc.pipeline.meta.setUploadLock(uploadId, lock);
@@ -104,7 +113,7 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
   const md5s = createHash('md5');
   for (const p of parts) md5s.update(Buffer.from(p.etag, 'hex'));
   const etag = `${md5s.digest('hex')}-${parts.length}`;
-  const checksums = compositeChecksum(upload.checksumAlgorithm as ChecksumAlgorithm | null, upload.checksumType, parts.map((p) => p.checksums));
+  const checksums = objectChecksum(upload.checksumAlgorithm as ChecksumAlgorithm | null, upload.checksumType, parts);
   const lock = rc.pipeline.meta.uploadLock(uploadId);
   const row = ssec.commitWith(sse, () => commitConditionally(rc.pipeline.meta, {
     bucket: bucket.name, key, size: parts.reduce((s, p) => s + p.size, 0), etag,
@@ -121,18 +130,22 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
 }
 
 /**
- * The checksum of checksums of a COMPOSITE multipart object: the algorithm over the
- * concatenated binary part checksums, then "-<part count>", as S3 computes it. COMPOSITE is
- * AWS's default type for CRC32, CRC32C, SHA1 and SHA256 (what aws-cli and the SDKs create
- * uploads with). CRC64NVME and FULL_OBJECT uploads need the whole-object CRC, which takes
- * CRC combination over the parts: not stored yet.
+ * The object checksum of a completed multipart upload, from its parts' checksums, as S3
+ * computes it. FULL_OBJECT (CRC64NVME always; CRC32 and CRC32C when the upload asked for it):
+ * the CRC of the whole object, combined from the part CRCs and sizes without the bytes.
+ * COMPOSITE (the default for CRC32, CRC32C, SHA1 and SHA256): the algorithm over the
+ * concatenated binary part checksums, then "-<part count>". Nothing when a part lacks one.
  */
-function compositeChecksum(algorithm: ChecksumAlgorithm | null, type: string | null, parts: Array<Record<string, string>>): Record<string, string> {
-  if (!algorithm || algorithm === 'CRC64NVME' || type === 'FULL_OBJECT') return {};
+function objectChecksum(algorithm: ChecksumAlgorithm | null, type: string | null, parts: ReadonlyArray<{ size: number; checksums: Record<string, string> }>): Record<string, string> {
+  if (!algorithm) return {};
   const name = algorithm.toLowerCase();
-  if (!parts.every((p) => p[name])) return {};
+  if (!parts.every((p) => p.checksums[name])) return {};
+  if (algorithm === 'CRC64NVME' || (type === 'FULL_OBJECT' && (algorithm === 'CRC32' || algorithm === 'CRC32C'))) {
+    return { [name]: combineBase64Crcs(CRC_SPECS[algorithm], parts.map((p) => ({ crc: p.checksums[name]!, size: p.size }))) };
+  }
+  if (type === 'FULL_OBJECT') return {}; // SHA checksums cannot be combined; AWS refuses this at CreateMultipartUpload
   const set = new ChecksumSet([algorithm]);
-  for (const p of parts) set.update(Buffer.from(p[name]!, 'base64'));
+  for (const p of parts) set.update(Buffer.from(p.checksums[name]!, 'base64'));
   return { [name]: `${set.digest()[algorithm]!}-${parts.length}` };
 }
 

@@ -15,6 +15,7 @@ import { once } from 'node:events';
 import { request, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { ACCESS_KEY, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
+import { ChecksumSet } from '../../gateway/checksums.js';
 import { bucketFactory, bytes, crc32B64, md5B64, md5Hex, s3Error } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
@@ -550,6 +551,28 @@ describe('multipart', () => {
     expect(res.ChecksumCRC32).toBe(composite);
     expect(res.ChecksumType).toBe('COMPOSITE');
     expect((await bodyOf(res)).equals(Buffer.concat(parts))).toBe(true);
+  });
+
+  test('with CRC64NVME (FULL_OBJECT): the object checksum is the CRC of the whole object, combined from the parts', async () => {
+    const b = await newBucket('mpu-crc64');
+    const parts = [bytes(MIN_PART + 17, 'n1'), bytes(MIN_PART, 'n2'), bytes(1000, 'n3')];
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'k', ChecksumAlgorithm: 'CRC64NVME' }));
+    const done: Array<{ ETag: string; PartNumber: number; ChecksumCRC64NVME: string }> = [];
+    for (const [i, body] of parts.entries()) {
+      const res = await s3.send(new UploadPartCommand({ Bucket: b, Key: 'k', UploadId: created.UploadId, PartNumber: i + 1, Body: body, ChecksumAlgorithm: 'CRC64NVME' }));
+      done.push({ ETag: res.ETag!, PartNumber: i + 1, ChecksumCRC64NVME: res.ChecksumCRC64NVME! });
+    }
+    const completed = await s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'k', UploadId: created.UploadId, MultipartUpload: { Parts: done } }));
+    const whole = new ChecksumSet(['CRC64NVME']);
+    for (const p of parts) whole.update(p);
+    const expected = whole.digest().CRC64NVME!;
+    expect(completed.ChecksumCRC64NVME).toBe(expected);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'k', ChecksumMode: 'ENABLED' }));
+    expect(head.ChecksumCRC64NVME).toBe(expected);
+    expect(head.ChecksumType).toBe('FULL_OBJECT');
+    // SHA checksums cannot be combined into a whole-object value.
+    expect(await s3Error(s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'sha', ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' }))))
+      .toEqual({ code: 'InvalidRequest', status: 400 });
   });
 
   test('AbortMultipartUpload discards the upload and its parts', async () => {
