@@ -6,6 +6,7 @@ import { toS3Error } from './errors.js';
 import type { BucketRow } from './meta/types.js';
 import type { PipelineContext } from './pipeline/context.js';
 import type { ReqCtx } from './request.js';
+import { handleGetObjectAttributes } from './s3/attributes.js';
 import { handleCreateBucket, handleDeleteBucket, handleGetBucketLocation, handleGetBucketRequestPayment, handleHeadBucket, handleListBuckets } from './s3/bucket.js';
 import { handleDeleteObject } from './s3/delete.js';
 import { S3Error } from './s3/errors.js';
@@ -178,6 +179,7 @@ async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAcce
     case 'DeleteBucket': return handleDeleteBucket(koa, rc);
     case 'GetBucketLocation': return handleGetBucketLocation(koa, rc);
     case 'GetBucketRequestPayment': return handleGetBucketRequestPayment(koa, rc);
+    case 'GetObjectAttributes': return handleGetObjectAttributes(koa, rc, ep.versionId);
     case 'ListObjectsV2': return handleListObjectsV2(koa, rc, ep);
     case 'ListObjects': return handleListObjects(koa, rc, ep);
     case 'PutObject': return handlePutObject(koa, rc);

@@ -6,7 +6,7 @@
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand,
   DeleteBucketCommand, DeleteObjectCommand, GetBucketLocationCommand, GetObjectCommand, HeadBucketCommand,
-  HeadObjectCommand, ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand,
+  GetObjectAttributesCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand,
   S3Client, UploadPartCommand, type ChecksumAlgorithm, type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import aws4 from 'aws4';
@@ -570,6 +570,18 @@ describe('multipart', () => {
     const head = await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'k', ChecksumMode: 'ENABLED' }));
     expect(head.ChecksumCRC64NVME).toBe(expected);
     expect(head.ChecksumType).toBe('FULL_OBJECT');
+    // GetObjectAttributes tells the same without the bytes, parts included (paged).
+    const attrs = await s3.send(new GetObjectAttributesCommand({
+      Bucket: b, Key: 'k', ObjectAttributes: ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'], MaxParts: 2,
+    }));
+    expect(attrs.ETag).toBe(completed.ETag!.replace(/"/g, ''));
+    expect(attrs.Checksum?.ChecksumCRC64NVME).toBe(expected);
+    expect(attrs.ObjectSize).toBe(parts.reduce((n, p) => n + p.length, 0));
+    expect(attrs.StorageClass).toBe('STANDARD');
+    expect(attrs.ObjectParts?.TotalPartsCount).toBe(3);
+    expect(attrs.ObjectParts?.IsTruncated).toBe(true);
+    expect(attrs.ObjectParts?.Parts?.map((p) => p.Size)).toEqual([parts[0]!.length, parts[1]!.length]);
+    expect(await s3Error(s3.send(new GetObjectAttributesCommand({ Bucket: b, Key: 'nope', ObjectAttributes: ['ETag'] })))).toEqual({ code: 'NoSuchKey', status: 404 });
     // SHA checksums cannot be combined into a whole-object value.
     expect(await s3Error(s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'sha', ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' }))))
       .toEqual({ code: 'InvalidRequest', status: 400 });
