@@ -7,20 +7,21 @@
  * package that provides it.
  */
 import { CreateMultipartUploadCommand, HeadObjectCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
-import { execFile, type ExecFileException } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, relative } from 'node:path';
-import { promisify } from 'node:util';
+import { dirname, join, relative } from 'node:path';
 import { ACCESS_KEY, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
+import { exec as execClient, onPath, run as runClient } from '../helpers/clients.js';
 import { onClose } from '../helpers/registry.js';
 
-const execFileP = promisify(execFile);
 const MiB = 1024 * 1024;
 
 let cluster: Cluster;
 let work: string;
+
+const exec = (cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout = 60_000) => execClient(cmd, args, env, { timeout, cwd: work });
+const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout = 60_000) => runClient(cmd, args, env, { timeout, cwd: work });
 
 beforeAll(async () => {
   cluster = await startCluster({ scope: 'file' });
@@ -28,34 +29,9 @@ beforeAll(async () => {
   onClose(() => rmSync(work, { recursive: true, force: true }), 'file');
 });
 
-function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, cmd)));
-}
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-/** Run a client to completion; never throws, the caller checks `code`. */
-async function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout = 60_000): Promise<RunResult> {
-  try {
-    const { stdout, stderr } = await execFileP(cmd, args, { env, cwd: work, maxBuffer: 32 * MiB, timeout, encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as ExecFileException & { stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: `${e.stderr ?? ''}${e.killed ? ' (killed: timeout)' : ''}` };
-  }
-}
 
-/** Run a client that must succeed; its stdout. */
-async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout?: number): Promise<string> {
-  const r = await exec(cmd, args, env, timeout);
-  if (process.env.SG_DEBUG_CLIENTS && r.stderr.trim()) console.error(`[${cmd} ${args.slice(0, 3).join(' ')}] ${r.stderr}`);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-1000)}`);
-  return r.stdout;
-}
 
 /** Deterministic test bytes: AES-256-CTR keyed by the seed. */
 function bytes(n: number, seed: string): Buffer {
