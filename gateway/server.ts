@@ -63,11 +63,9 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   // Writes the previous process left half done can never be committed now.
   const swept = meta.sweepStaleWrites(startedAt);
   if (swept) console.log(`discarding ${swept} unfinished write(s) from before the restart`);
-  // Learn each store's zone and free space before placing anything; stores that are down
-  // are asked again on the next refresh.
+  // Learn each store's zone and free space before placing anything; from then on the node
+  // monitor (trust layer) keeps them current with its own /status probes.
   await io.refreshStatus(meta);
-  const refresh = setInterval(() => void io.refreshStatus(meta).catch(() => undefined), 60_000);
-  refresh.unref();
   const gc = new GarbageCollector(ctx);
   gc.start();
   const lifecycle = new LifecycleWorker(meta, lifecycleOptionsFromEnv(env));
@@ -96,7 +94,6 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       const force = setTimeout(() => server.closeAllConnections(), 10_000);
       await done;
       clearTimeout(force);
-      clearInterval(refresh);
       await audit.close();
       await trust.close();
       await lifecycle.stop();
