@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import { randomBytes } from 'node:crypto';
+import { randomAlnum } from '../ids.js';
 import { openMetaDb, withoutFsync, type Db } from './db.js';
 import type {
   AccessKeyRow, BlobRow, BucketLockConfig, BucketRow, ListedObject, LockMode, MissedPiece, NewObject, NodeRow, ObjectLockState,
@@ -824,9 +824,9 @@ function checkLock(row: VersionRow, bypassGovernance: boolean, now: number): voi
   if (reason) throw new MetaObjectLockedError(reason, `${row.bucket}/${row.key} version ${row.versionId} is locked (${reason})`);
 }
 
-/** A new version id: 128 random bits, URL-safe, as opaque as S3's. */
+/** A new version id: 32 letters and digits (about 190 random bits), as opaque as S3's. */
 function newVersionId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomAlnum(32);
 }
 
 function toVersion(r: SqlRow): VersionRow {

@@ -1,5 +1,6 @@
 import type Koa from 'koa';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomAlnum } from '../ids.js';
 import { ChecksumSet } from '../checksums.js';
 import { combineBase64Crcs, CRC_SPECS } from '../crc-combine.js';
 import type { UploadRow } from '../meta/types.js';
@@ -53,7 +54,7 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
   if (checksumType === 'FULL_OBJECT' && (algorithm === 'SHA1' || algorithm === 'SHA256')) {
     throw new S3Error('InvalidRequest', { message: `The FULL_OBJECT checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.` });
   }
-  const uploadId = randomBytes(32).toString('base64url');
+  const uploadId = randomAlnum(64);
   // Every part and the completed object take this salt: one key-encryption key per object.
   sseCStoreFor(rc.pipeline.meta.db).createUploadWith(uploadId, customerKey ? newSseC(customerKey) : null, () => rc.pipeline.meta.createUploadWith({
     id: uploadId, bucket: bucket.name, key, owner: rc.owner, createdAt: Date.now(),
