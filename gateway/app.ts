@@ -117,7 +117,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     // An unsigned request goes on as anonymous; resolve() lets it through only where a bucket policy or ACL allows.
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
     const acl = cannedAclOnWrite(parsed.endpoint.kind, koa.get('x-amz-acl') || undefined);
-    const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller);
+    const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl);
     const postAccess: PostObjectAccess = {
       lookup: (id) => {
         const c = lookupCaller(id);
@@ -126,7 +126,6 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
       authorizePut: (who, key) => authorize(accessQuery(pipeline.meta, 'PutObject', 'write', rc.bucket, key, who)),
     };
     await dispatch(koa, rc, postAccess);
-    if (acl !== undefined && koa.status < 300) keepCannedAcl(rc, acl);
     // S3 success answers without a document have an empty body, not Koa's status text. Not
     // for HEAD: an empty body would reset the Content-Length the handler set to the object's.
     if (koa.body == null && koa.method !== 'HEAD' && koa.status !== 204 && koa.status !== 304) koa.body = '';
@@ -144,6 +143,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
 
 function resolve(
   pipeline: PipelineContext, config: GatewayConfig, requestId: string, parsed: ParsedEndpoint, auth: AuthResult | null, caller: Caller | null,
+  cannedAcl: CannedAcl | undefined,
 ): ReqCtx {
   const { endpoint } = parsed;
   const permission = permissionOf(endpoint);
@@ -158,16 +158,8 @@ function resolve(
   return {
     requestId, endpoint, bucketName: parsed.bucket, bucket, key,
     accessKeyId: caller?.accessKeyId ?? '', owner: caller?.owner ?? ANONYMOUS_OWNER,
-    principal: caller && { owner: caller.owner, admin: caller.admin }, auth, pipeline, config,
+    principal: caller && { owner: caller.owner, admin: caller.admin }, auth, pipeline, config, cannedAcl,
   };
-}
-
-/** The `x-amz-acl` of a write that succeeded, kept on the bucket or object it created. */
-function keepCannedAcl(rc: ReqCtx, acl: CannedAcl): void {
-  const meta = rc.pipeline.meta;
-  const value = acl === 'private' ? null : acl;
-  if (rc.endpoint.kind === 'CreateBucket' && rc.bucketName !== undefined) meta.setBucketAccess(rc.bucketName, 'acl', value);
-  else if (rc.bucketName !== undefined && rc.key !== undefined) meta.setObjectAcl(rc.bucketName, rc.key, value);
 }
 
 async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAccess): Promise<void> {

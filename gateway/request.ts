@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import type { Principal } from './access/authorize.js';
+import type { CannedAcl } from './access/canned-acl.js';
 import type { AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
 import type { BucketRow } from './meta/types.js';
@@ -25,6 +26,11 @@ export interface ReqCtx {
   principal: Principal | null;
   /** null for an anonymous (unsigned) request. */
   auth: AuthResult | null;
+  /**
+   * The `x-amz-acl` of a write that keeps one (CreateBucket, PutObject, CopyObject,
+   * CreateMultipartUpload), parsed before any byte is written; undefined when absent.
+   */
+  cannedAcl: CannedAcl | undefined;
   pipeline: PipelineContext;
   config: GatewayConfig;
 }

@@ -20,18 +20,22 @@ export function parseCannedAcl(value: string | undefined): CannedAcl | undefined
   throw new S3Error('InvalidArgument', { extra: { ArgumentName: 'x-amz-acl', ArgumentValue: value } });
 }
 
+/** What an ACL column keeps for a canned ACL: NULL is private. */
+export function aclColumn(acl: CannedAcl | undefined): string | null {
+  return acl === 'public-read' ? acl : null;
+}
+
 /** A stored ACL column: NULL means private. */
 export function storedAcl(v: string | null | undefined): CannedAcl {
   return v === 'public-read' ? 'public-read' : 'private';
 }
 
-/** Writes that take `x-amz-acl` and keep it on what they create. */
-const ACL_ON_WRITE = new Set(['CreateBucket', 'PutObject', 'CopyObject']);
+/** Writes that take `x-amz-acl` and keep it on what they create (a multipart upload: on completion). */
+const ACL_ON_WRITE = new Set(['CreateBucket', 'PutObject', 'CopyObject', 'CreateMultipartUpload']);
 
 /**
- * The canned ACL a CreateBucket/PutObject/CopyObject asks for, checked before the write
- * starts so that a bad value fails without writing. Elsewhere the header is not looked at
- * (CreateMultipartUpload: the object completes private, which grants less, never more).
+ * The canned ACL a write asks for, checked before the write starts so that a bad value
+ * fails without writing. Other requests ignore the header, as S3 does.
  */
 export function cannedAclOnWrite(kind: string, header: string | undefined): CannedAcl | undefined {
   return ACL_ON_WRITE.has(kind) ? parseCannedAcl(header) : undefined;

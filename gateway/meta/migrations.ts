@@ -278,4 +278,13 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE uploads ADD COLUMN sse_c TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'canned ACL of a multipart upload',
+    sql: `
+      -- The x-amz-acl a CreateMultipartUpload asked for ('private' when NULL), given to the
+      -- object when the upload completes.
+      ALTER TABLE uploads ADD COLUMN acl TEXT;
+    `,
+  },
 ];

@@ -56,6 +56,7 @@ function toUpload(r: SqlRow): UploadRow {
     id: String(r.id), bucket: String(r.bucket), key: String(r.key), owner: String(r.owner), createdAt: Number(r.created_at),
     contentType: (r.content_type as string | null) ?? null, headers: parse(r.headers), userMeta: parse(r.user_meta),
     checksumAlgorithm: (r.checksum_algorithm as string | null) ?? null, checksumType: (r.checksum_type as string | null) ?? null,
+    acl: (r.acl as string | null) ?? null,
   };
 }
 
@@ -110,8 +111,8 @@ export class MetaStore {
 
       getLatest: p('SELECT * FROM objects WHERE bucket = ? AND key = ? AND is_latest = 1'),
       objectParts: p('SELECT * FROM object_parts WHERE object_id = ? ORDER BY part_number'),
-      insertObject: p(`INSERT INTO objects(bucket, key, version_id, is_latest, size, etag, last_modified, content_type, headers, user_meta, checksums, parts_count)
-        VALUES (@bucket, @key, @versionId, 1, @size, @etag, @lastModified, @contentType, @headers, @userMeta, @checksums, @partsCount)`),
+      insertObject: p(`INSERT INTO objects(bucket, key, version_id, is_latest, size, etag, last_modified, content_type, headers, user_meta, checksums, parts_count, acl)
+        VALUES (@bucket, @key, @versionId, 1, @size, @etag, @lastModified, @contentType, @headers, @userMeta, @checksums, @partsCount, @acl)`),
       insertObjectPart: p('INSERT INTO object_parts(object_id, part_number, blob_id, size, etag, checksums) VALUES (?, ?, ?, ?, ?, ?)'),
       deleteObjectRow: p('DELETE FROM objects WHERE id = ?'),
       garbageObjectBlobs: p(`UPDATE blobs SET state = 'garbage', garbage_at = ? WHERE id IN (SELECT blob_id FROM object_parts WHERE object_id = ?)`),
@@ -120,8 +121,8 @@ export class MetaStore {
       listFromIncl: p(`SELECT key, size, etag, last_modified, checksums FROM objects
         WHERE bucket = ? AND is_latest = 1 AND is_delete_marker = 0 AND key >= ? ORDER BY key LIMIT ?`),
 
-      insertUpload: p(`INSERT INTO uploads(id, bucket, key, owner, created_at, content_type, headers, user_meta, checksum_algorithm, checksum_type)
-        VALUES (@id, @bucket, @key, @owner, @createdAt, @contentType, @headers, @userMeta, @checksumAlgorithm, @checksumType)`),
+      insertUpload: p(`INSERT INTO uploads(id, bucket, key, owner, created_at, content_type, headers, user_meta, checksum_algorithm, checksum_type, acl)
+        VALUES (@id, @bucket, @key, @owner, @createdAt, @contentType, @headers, @userMeta, @checksumAlgorithm, @checksumType, @acl)`),
       getUpload: p('SELECT * FROM uploads WHERE id = ?'),
       deleteUpload: p('DELETE FROM uploads WHERE id = ?'),
       getPart: p('SELECT * FROM upload_parts WHERE upload_id = ? AND part_number = ?'),
@@ -265,7 +266,7 @@ export class MetaStore {
       const info = this.s.insertObject!.run({
         bucket: o.bucket, key: o.key, versionId, size: o.size, etag: o.etag, lastModified: now,
         contentType: o.contentType, headers: json(o.headers), userMeta: json(o.userMeta), checksums: json(o.checksums),
-        partsCount: o.partsCount,
+        partsCount: o.partsCount, acl: o.acl ?? null,
       });
       const id = Number(info.lastInsertRowid);
       for (const p of o.parts) {

@@ -71,6 +71,8 @@ export interface NewObject {
   parts: PartRef[];
   /** Retention and legal hold the new version starts with (Object Lock buckets only). */
   lock?: ObjectLockState;
+  /** Its canned ACL, committed with it; NULL or absent is private. */
+  acl?: string | null;
 }
 
 export interface UploadRow {
@@ -84,6 +86,8 @@ export interface UploadRow {
   userMeta: Record<string, string>;
   checksumAlgorithm: string | null;
   checksumType: string | null;
+  /** The canned ACL the completed object gets; NULL is private. */
+  acl: string | null;
 }
 
 export interface UploadPartRow extends PartRef {

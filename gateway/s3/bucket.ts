@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import { aclColumn } from '../access/canned-acl.js';
 import { MetaConflictError } from '../meta/store.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';
@@ -44,15 +45,21 @@ export async function handleCreateBucket(koa: Koa.Context, rc: ReqCtx): Promise<
     if (err instanceof MetaConflictError) {
       // us-east-1 answers 200 to the owner re-creating a bucket; every other region says BucketAlreadyOwnedByYou.
       if (err.owner === rc.owner) {
-        if (rc.config.region === 'us-east-1') return void (koa.set('Location', `/${name}`), (koa.status = 200));
+        if (rc.config.region === 'us-east-1') return void (keepBucketAcl(rc, name), koa.set('Location', `/${name}`), (koa.status = 200));
         throw new S3Error('BucketAlreadyOwnedByYou', { extra: { BucketName: name } });
       }
       throw new S3Error('BucketAlreadyExists', { extra: { BucketName: name } });
     }
     throw err;
   }
+  keepBucketAcl(rc, name);
   koa.set('Location', `/${name}`);
   koa.status = 200;
+}
+
+/** CreateBucket's `x-amz-acl`; us-east-1's owner re-create sets it again, as S3 resets the ACL there. */
+function keepBucketAcl(rc: ReqCtx, name: string): void {
+  if (rc.cannedAcl !== undefined) rc.pipeline.meta.setBucketAccess(name, 'acl', aclColumn(rc.cannedAcl));
 }
 
 /** HeadBucket — https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html */

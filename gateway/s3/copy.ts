@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import { aclColumn } from '../access/canned-acl.js';
 import { CHECKSUM_ALGORITHMS, ChecksumSet, type ChecksumAlgorithm } from '../checksums.js';
 import type { NewObject, PartRef, VersionRow } from '../meta/types.js';
 import { openObjectStream } from '../object/read.js';
@@ -153,7 +154,8 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
     contentType: replaced ? replaced.headers.contentType ?? null : src.obj.contentType,
     headers: { ...objectHeaders }, userMeta: replaced?.userMeta ?? src.obj.userMeta, checksums: copied.checksums, partsCount: null,
     parts: [{ partNumber: 1, blobId, size: copied.blob.size, etag: copied.md5Hex, checksums: copied.checksums }],
-    ...(lock && { lock }),
+    // ACLs are not copied: the new object is private unless the copy asks otherwise, as on S3.
+    ...(lock && { lock }), acl: aclColumn(rc.cannedAcl),
   };
   const row = commitOrDiscard(rc.pipeline, copied.blob, () => sseCStoreFor(rc.pipeline.meta.db).commitWith(sse, () => (
     commitConditionally(rc.pipeline.meta, o, { ...(condition && { condition }), tags }, copied.blob.missed))));

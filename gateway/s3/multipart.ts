@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { createHash } from 'node:crypto';
+import { aclColumn } from '../access/canned-acl.js';
 import { randomAlnum } from '../ids.js';
 import { ChecksumSet } from '../checksums.js';
 import { combineBase64Crcs, CRC_SPECS } from '../crc-combine.js';
@@ -59,7 +60,7 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
   sseCStoreFor(rc.pipeline.meta.db).createUploadWith(uploadId, customerKey ? newSseC(customerKey) : null, () => rc.pipeline.meta.createUploadWith({
     id: uploadId, bucket: bucket.name, key, owner: rc.owner, createdAt: Date.now(),
     contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta: extractUserMetadata(headers),
-    checksumAlgorithm: algorithm, checksumType,
+    checksumAlgorithm: algorithm, checksumType, acl: aclColumn(rc.cannedAcl),
   }, parseTaggingHeader(headers)));
   // The lock is decided now (a default retention counts from the upload's creation) and applied on completion.
   if (lock) rc.pipeline.meta.setUploadLock(uploadId, lock);
@@ -120,7 +121,7 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
     bucket: bucket.name, key, size: parts.reduce((s, p) => s + p.size, 0), etag,
     contentType: upload.contentType, headers: upload.headers, userMeta: upload.userMeta, checksums, partsCount: parts.length,
     parts: parts.map((p) => ({ partNumber: p.partNumber, blobId: p.blobId, size: p.size, etag: p.etag, checksums: p.checksums })),
-    ...(lock && { lock }),
+    ...(lock && { lock }), acl: upload.acl,
   }, writeOptions, [], Date.now(), uploadId));
   koa.set({ ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...sseCHeaders(customerKey) });
   const host = koa.get('host') || 'localhost';

@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type { Principal } from '../access/authorize.js';
-import { parseCannedAcl } from '../access/canned-acl.js';
+import { aclColumn, parseCannedAcl } from '../access/canned-acl.js';
 import { parseAmzDate, parseCredential } from '../auth/credential.js';
 import { ALGORITHM, hmac, signaturesEqual, signingKey } from '../auth/signing.js';
 import { commitOrDiscard, MAX_PUT_BYTES } from '../object/receive.js';
@@ -103,8 +103,8 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   commitOrDiscard(rc.pipeline, written, () => commitConditionally(rc.pipeline.meta, {
     bucket: bucket.name, key, size: written.size, etag, contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders },
     userMeta, checksums: {}, partsCount: null, parts: [{ partNumber: 1, blobId: written.blobId, size: written.size, etag, checksums: {} }],
+    acl: aclColumn(acl),
   }, {}, written.missed));
-  if (acl === 'public-read') rc.pipeline.meta.setObjectAcl(bucket.name, key, acl);
   answer(koa, fields, bucket.name, key, etag);
 }
 

@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import { aclColumn } from '../access/canned-acl.js';
 import { answerStored, commitOrDiscard, receiveBody, storedChecksums } from '../object/receive.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { extractObjectHeaders, extractUserMetadata } from './headers.js';
@@ -28,7 +29,7 @@ export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
       bucket: bucket.name, key, size: body.blob.size, etag: body.md5Hex,
       contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta, checksums, partsCount: null,
       parts: [{ partNumber: 1, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums }],
-      ...(lock && { lock }),
+      ...(lock && { lock }), acl: aclColumn(rc.cannedAcl),
   }, writeOptions, body.blob.missed)));
   answerStored(koa, body.md5Hex, checksums);
   koa.set({ ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...sseCHeaders(customerKey) });

@@ -6,8 +6,9 @@
  */
 import {
   CreateBucketCommand, DeleteBucketCorsCommand, DeleteBucketPolicyCommand, GetBucketAclCommand, GetBucketCorsCommand,
-  GetBucketPolicyCommand, GetObjectAclCommand, ListBucketsCommand, ListObjectsV2Command, PutBucketCorsCommand,
-  PutBucketPolicyCommand, PutObjectAclCommand, PutObjectCommand, type S3Client,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, GetBucketPolicyCommand, GetObjectAclCommand,
+  ListBucketsCommand, ListObjectsV2Command, PutBucketCorsCommand, PutBucketPolicyCommand, PutObjectAclCommand, PutObjectCommand,
+  UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -188,6 +189,29 @@ describe('canned ACLs', () => {
     expect((await anon(path)).status).toBe(403);
     expect((await root.send(new GetObjectAclCommand({ Bucket: b, Key: 'open key &+é' }))).Grants).toHaveLength(1);
     expect(await s3Error(root.send(new PutObjectAclCommand({ Bucket: b, Key: 'nope', ACL: 'public-read' })))).toEqual({ code: 'NoSuchKey', status: 404 });
+  });
+
+  test('x-amz-acl on CreateMultipartUpload is given to the completed object; a copy is private unless it asks', async () => {
+    const b = 'acl-multipart';
+    await root.send(new CreateBucketCommand({ Bucket: b }));
+    for (const [key, acl] of [['mp-public', 'public-read'], ['mp-private', undefined]] as const) {
+      const { UploadId } = await root.send(new CreateMultipartUploadCommand({ Bucket: b, Key: key, ...(acl && { ACL: acl }) }));
+      // Readable by nobody else while in progress: there is no object yet.
+      expect((await anon(`/${b}/${key}`)).status).toBe(403);
+      const part = await root.send(new UploadPartCommand({ Bucket: b, Key: key, UploadId, PartNumber: 1, Body: `body of ${key}` }));
+      await root.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+    }
+    const open = await anon(`/${b}/mp-public`);
+    expect(open.status).toBe(200);
+    expect(await open.text()).toBe('body of mp-public');
+    expect((await anon(`/${b}/mp-private`)).status).toBe(403);
+    expect(await s3Error(root.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'bad', ACL: 'no-such-acl' as 'private' })))).toEqual({ code: 'InvalidArgument', status: 400 });
+
+    // ACLs are not copied (S3 semantics): the copy takes the request's x-amz-acl or is private.
+    await root.send(new CopyObjectCommand({ Bucket: b, Key: 'copy-private', CopySource: `${b}/mp-public` }));
+    expect((await anon(`/${b}/copy-private`)).status).toBe(403);
+    await root.send(new CopyObjectCommand({ Bucket: b, Key: 'copy-public', CopySource: `${b}/mp-private`, ACL: 'public-read' }));
+    expect(await (await anon(`/${b}/copy-public`)).text()).toBe('body of mp-private');
   });
 
   test('a public-read bucket is listed and read anonymously', async () => {

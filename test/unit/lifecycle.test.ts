@@ -95,7 +95,7 @@ describe('lifecycle worker', () => {
   it('aborts incomplete multipart uploads DaysAfterInitiation', () => {
     meta.setBucketLifecycle('b', [rule({ filter: { prefix: 'tmp/', tags: [] }, abortIncompleteUploadDays: 1 })]);
     const up = (id: string, key: string, createdAt: number): void => meta.createUpload({
-      id, bucket: 'b', key, owner: 'root', createdAt, contentType: null, headers: {}, userMeta: {}, checksumAlgorithm: null, checksumType: null,
+      id, bucket: 'b', key, owner: 'root', createdAt, contentType: null, headers: {}, userMeta: {}, checksumAlgorithm: null, checksumType: null, acl: null,
     });
     up('u1', 'tmp/a', T0);
     up('u2', 'tmp/b', T0 + DAY);

@@ -69,7 +69,7 @@ describe('metadata: conditional commits, tags, batch deletes, upload listing', (
     expect(meta.setObjectTags('b', 'missing', [])).toBeUndefined();
 
     meta.createUploadWith({
-      id: 'u1', bucket: 'b', key: 'm', owner: 'root', createdAt: 1, contentType: null, headers: {}, userMeta: {}, checksumAlgorithm: null, checksumType: null,
+      id: 'u1', bucket: 'b', key: 'm', owner: 'root', createdAt: 1, contentType: null, headers: {}, userMeta: {}, checksumAlgorithm: null, checksumType: null, acl: null,
     }, [{ key: 'from', value: 'upload' }]);
     const done = meta.commitObjectWith(obj('m'), {}, [], Date.now(), 'u1');
     expect(meta.objectTags(done.id)).toEqual([{ key: 'from', value: 'upload' }]);
@@ -96,7 +96,7 @@ describe('metadata: conditional commits, tags, batch deletes, upload listing', (
 
   it('lists uploads by key, then initiation time, and rolls common prefixes up', () => {
     const up = (id: string, key: string, createdAt: number): void => meta.createUpload({
-      id, bucket: 'b', key, owner: 'root', createdAt, contentType: null, headers: {}, userMeta: {}, checksumAlgorithm: null, checksumType: null,
+      id, bucket: 'b', key, owner: 'root', createdAt, contentType: null, headers: {}, userMeta: {}, checksumAlgorithm: null, checksumType: null, acl: null,
     });
     up('z1', 'x', 5);
     up('a1', 'x', 9);
