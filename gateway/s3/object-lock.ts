@@ -197,14 +197,19 @@ function weakens(old: ObjectLockState, next: { mode: LockMode | null; retainUnti
 
 /** PutObjectRetention — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectRetention.html */
 export async function handlePutObjectRetention(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  const row = lockedVersion(rc);
+  lockedVersion(rc); // NoSuchKey and friends before the body is read
   const now = Date.now();
   const next = parseRetention(await readCheckedBody(koa, rc, { limit: MAX_LOCK_BODY, requireDigest: true }), now);
-  // Only an unexpired retention constrains the change; a legal hold does not.
-  const current = { ...row.lock, legalHold: null };
-  const reason = lockReason(current, bypassGovernance(koa.req.headersDistinct as HeaderBag), now);
-  if (reason && weakens(row.lock, next)) throw lockedError(new MetaObjectLockedError(reason, `retention of ${row.key} may not be weakened`));
-  rc.pipeline.meta.setObjectLock(row.id, { ...row.lock, ...next });
+  const bypass = bypassGovernance(koa.req.headersDistinct as HeaderBag);
+  // Checked against the version as it is when written, in one transaction: a change that
+  // raced in while the body arrived (a longer COMPLIANCE date, a legal hold) is never undone.
+  rc.pipeline.meta.db.transaction(() => {
+    const row = lockedVersion(rc);
+    // Only an unexpired retention constrains the change; a legal hold does not.
+    const reason = lockReason({ ...row.lock, legalHold: null }, bypass, now);
+    if (reason && weakens(row.lock, next)) throw lockedError(new MetaObjectLockedError(reason, `retention of ${row.key} may not be weakened`));
+    rc.pipeline.meta.setObjectLock(row.id, { ...row.lock, ...next });
+  }).immediate();
   koa.status = 200;
 }
 
@@ -217,11 +222,15 @@ export async function handleGetObjectRetention(koa: Koa.Context, rc: ReqCtx): Pr
 
 /** PutObjectLegalHold — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectLegalHold.html */
 export async function handlePutObjectLegalHold(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  const row = lockedVersion(rc);
+  lockedVersion(rc);
   const root = parseXml(await readCheckedBody(koa, rc, { limit: MAX_LOCK_BODY, requireDigest: true }), 'LegalHold');
   const status = textOf(root, 'Status');
   if (status !== 'ON' && status !== 'OFF') throw malformedXml('Status must be ON or OFF');
-  rc.pipeline.meta.setObjectLock(row.id, { ...row.lock, legalHold: status === 'ON' });
+  // Re-read after the body: a retention set meanwhile must survive this write.
+  rc.pipeline.meta.db.transaction(() => {
+    const row = lockedVersion(rc);
+    rc.pipeline.meta.setObjectLock(row.id, { ...row.lock, legalHold: status === 'ON' });
+  }).immediate();
   koa.status = 200;
 }
 

@@ -12,6 +12,8 @@ import {
 } from '@aws-sdk/client-s3';
 import aws4 from 'aws4';
 import { createHash } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { request } from 'undici';
 import { ACCESS_KEY, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
 import { bucketFactory, objectBytes, s3Error } from '../helpers/s3.js';
 
@@ -281,6 +283,34 @@ describe('Object Lock', () => {
     await s3.send(new PutObjectLegalHoldCommand({ Bucket: b, Key: 'k', VersionId: v, LegalHold: { Status: 'OFF' } }));
     await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'k', VersionId: v }));
     expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'k' })))).toEqual({ code: 'NotFound', status: 404 });
+  });
+
+  test('a retention whose body arrives slowly never undoes a legal hold or a longer COMPLIANCE date set meanwhile', async () => {
+    const b = await lockedBucket('race');
+    const until = new Date(Date.now() + 3_600_000);
+    const v = await put(b, 'k', 'raced', { ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until });
+    // A GOVERNANCE shortening with the bypass: allowed against what it read first, not after the COMPLIANCE change.
+    const xml = `<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>${new Date(until.getTime() - 60_000).toISOString()}</RetainUntilDate></Retention>`;
+    const body = new PassThrough();
+    const path = `/${b}/k?retention=&versionId=${v}`;
+    const signedReq = aws4.sign({
+      host: new URL(cluster.endpoint).host, method: 'PUT', path, service: 's3', region: 'us-east-1',
+      headers: {
+        'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-bypass-governance-retention': 'true',
+        'content-md5': createHash('md5').update(xml).digest('base64'), 'content-length': String(Buffer.byteLength(xml)),
+      },
+    }, { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY });
+    const slow = request(`${cluster.endpoint}${path}`, { method: 'PUT', headers: signedReq.headers as Record<string, string>, body });
+    body.write(xml.slice(0, 20));
+    await new Promise((r) => setTimeout(r, 200)); // the gateway has read the version and is waiting for the body
+    await s3.send(new PutObjectLegalHoldCommand({ Bucket: b, Key: 'k', VersionId: v, LegalHold: { Status: 'ON' } }));
+    await s3.send(new PutObjectRetentionCommand({ Bucket: b, Key: 'k', VersionId: v, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: until } }));
+    body.end(xml.slice(20));
+    const res = await slow;
+    expect(res.statusCode).toBe(403);
+    expect(await res.body.text()).toContain('<Code>AccessDenied</Code>');
+    const head = await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'k', VersionId: v }));
+    expect([head.ObjectLockMode, head.ObjectLockRetainUntilDate?.getTime(), head.ObjectLockLegalHoldStatus]).toEqual(['COMPLIANCE', until.getTime(), 'ON']);
   });
 
   test('CreateMultipartUpload and CopyObject take lock headers for the version they create', async () => {
