@@ -28,9 +28,12 @@ export class GarbageCollector {
   /** One pass; returns how many blobs were fully deleted. */
   async runOnce(now = Date.now()): Promise<number> {
     let deleted = 0;
+    // A removed store is gone for good (its disk wiped or the machine retired): its copies need
+    // no delete, and asking would keep the blob in the queue forever.
+    const removed = new Set(this.ctx.meta.listNodes().filter((n) => n.state === 'removed').map((n) => n.id));
     for (const blob of this.ctx.meta.garbageBlobs(now - this.opts.graceMs, this.opts.batch)) {
       const results = await Promise.allSettled(
-        blob.placement.slice(0, N).map((nodeId, i) => this.ctx.io.deleteShard(nodeId, shardId(blob.id, i))),
+        blob.placement.slice(0, N).map((nodeId, i) => removed.has(nodeId) ? undefined : this.ctx.io.deleteShard(nodeId, shardId(blob.id, i))),
       );
       // A store that is down keeps its copy until a later pass; deletes are idempotent.
       if (results.every((r) => r.status === 'fulfilled')) {

@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { NodeStore } from '../../gateway/meta/nodes.js';
+import { MetaStore } from '../../gateway/meta/store.js';
+import { GarbageCollector } from '../../gateway/pipeline/collector.js';
+import type { PipelineContext } from '../../gateway/pipeline/context.js';
+
+describe('garbage collector', () => {
+  let dir: string;
+  let meta: MetaStore;
+  let deletes: string[];
+  let down: Set<string>;
+  let gc: GarbageCollector;
+  const ids = Array.from({ length: 16 }, (_, i) => `ss${String(i).padStart(2, '0')}`);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gc-'));
+    meta = new MetaStore(join(dir, 'meta.db'));
+    for (const id of ids) meta.upsertNode({ id, url: `http://127.0.0.1:1/${id}`, zone: 'z' });
+    deletes = [];
+    down = new Set();
+    const io = {
+      deleteShard: async (nodeId: string, shard: string) => {
+        if (down.has(nodeId)) throw new Error(`${nodeId} is down`);
+        deletes.push(`${nodeId}/${shard}`);
+      },
+    };
+    gc = new GarbageCollector({ meta, io } as unknown as PipelineContext, { intervalMs: 1000, graceMs: 0, batch: 10 });
+    meta.insertWritingBlob({ id: 'a'.repeat(32), size: 1, segmentSize: 4096, wrappedKey: Buffer.alloc(61), placement: ids, createdAt: Date.now() - 10 });
+    meta.discardBlob('a'.repeat(32));
+  });
+  afterEach(() => {
+    meta.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('deletes every piece and forgets the blob', async () => {
+    expect(await gc.runOnce(Date.now() + 1)).toBe(1);
+    expect(deletes).toHaveLength(16);
+    expect(meta.getBlob('a'.repeat(32))).toBeUndefined();
+  });
+
+  test('keeps a blob whose store is down for a later pass', async () => {
+    down.add('ss03');
+    expect(await gc.runOnce(Date.now() + 1)).toBe(0);
+    expect(meta.getBlob('a'.repeat(32))?.state).toBe('garbage');
+    down.clear();
+    expect(await gc.runOnce(Date.now() + 10)).toBe(1);
+  });
+
+  test('does not wait forever on a store an admin removed', async () => {
+    down.add('ss03');
+    new NodeStore(meta.db).setState('ss03', 'removed', 'retired');
+    expect(await gc.runOnce(Date.now() + 1)).toBe(1);
+    expect(deletes).toHaveLength(15);
+    expect(meta.getBlob('a'.repeat(32))).toBeUndefined();
+  });
+});
