@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { MetaObjectLockedError, type MetaStore } from '../meta/store.js';
 import type { VersionRow } from '../meta/types.js';
 import type { LifecycleRule } from './lifecycle.js';
@@ -17,6 +18,9 @@ export interface LifecycleOptions {
   dayMs: number;
   intervalMs: number;
 }
+
+/** Versions or uploads looked at between two yields to the event loop, so S3 requests keep flowing. */
+const YIELD_EVERY = 256;
 
 export interface LifecycleStats {
   expired: number;
@@ -68,17 +72,21 @@ export class LifecycleWorker {
     await this.running;
   }
 
-  /** One pass over every bucket with rules. */
-  runOnce(now = Date.now()): LifecycleStats {
+  /**
+   * One pass over every bucket with rules. The walk pages through the metadata by key and
+   * yields to the event loop every few hundred entries: a bucket of millions of versions
+   * must not stall the gateway's requests while it is scanned.
+   */
+  async runOnce(now = Date.now()): Promise<LifecycleStats> {
     const stats: LifecycleStats = { expired: 0, noncurrentExpired: 0, markersRemoved: 0, uploadsAborted: 0, locked: 0 };
     for (const bucket of this.meta.bucketsWithLifecycle()) {
       const rules = (this.meta.bucketLifecycle<LifecycleRule[]>(bucket) ?? []).filter((r) => r.enabled);
-      if (rules.length) this.runBucket(bucket, rules, now, stats);
+      if (rules.length) await this.runBucket(bucket, rules, now, stats);
     }
     return stats;
   }
 
-  private runBucket(bucket: string, rules: LifecycleRule[], now: number, stats: LifecycleStats): void {
+  private async runBucket(bucket: string, rules: LifecycleRule[], now: number, stats: LifecycleStats): Promise<void> {
     const age = (since: number): number => (now - since) / this.opts.dayMs;
     // A key's versions arrive together, newest first; each key is decided once all are seen.
     let group: VersionRow[] = [];
@@ -86,7 +94,10 @@ export class LifecycleWorker {
       if (group.length) this.runKey(bucket, group, rules, now, age, stats);
       group = [];
     };
+    let seen = 0;
     for (const e of walkVersions(this.meta, bucket, '', '', { fromKey: '' })) {
+      // The walker pages by key, so writes made while we yield are safe for it.
+      if (++seen % YIELD_EVERY === 0) await yieldToLoop();
       if (e.kind !== 'version') continue;
       if (group.length && group[0]!.key !== e.row.key) flush();
       group.push(e.row);
@@ -95,6 +106,7 @@ export class LifecycleWorker {
     const abortRules = rules.filter((r) => r.abortIncompleteUploadDays !== undefined);
     if (!abortRules.length) return;
     for (const e of walkUploads(this.meta, bucket, '', '', { fromKey: '' })) {
+      if (++seen % YIELD_EVERY === 0) await yieldToLoop();
       if (e.kind !== 'upload') continue;
       const u = e.upload;
       if (abortRules.some((r) => u.key.startsWith(r.filter.prefix) && age(u.createdAt) >= r.abortIncompleteUploadDays!)) {

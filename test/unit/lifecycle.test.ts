@@ -37,23 +37,23 @@ describe('lifecycle worker', () => {
   const rule = (r: Partial<LifecycleRule>): LifecycleRule => ({ id: 'r', enabled: true, filter: { prefix: '', tags: [] }, ...r });
   const worker = (): LifecycleWorker => new LifecycleWorker(meta, { dayMs: DAY, intervalMs: 60_000 });
 
-  it('expires current versions after Days: deleted when unversioned, a delete marker when versioned', () => {
+  it('expires current versions after Days: deleted when unversioned, a delete marker when versioned', async () => {
     meta.setBucketLifecycle('b', [rule({ filter: { prefix: 'logs/', tags: [] }, expiration: { days: 2 } })]);
     put('logs/old', T0);
     put('logs/new', T0 + 1.5 * DAY);
     put('keep', T0);
-    expect(worker().runOnce(T0 + 2 * DAY).expired).toBe(1);
+    expect((await worker().runOnce(T0 + 2 * DAY)).expired).toBe(1);
     expect(versions()).toEqual(['keep:V*', 'logs/new:V*']);
 
     meta.setBucketVersioning('b', 'Enabled');
     put('logs/v', T0);
-    expect(worker().runOnce(T0 + 5 * DAY).expired).toBe(2);
+    expect((await worker().runOnce(T0 + 5 * DAY)).expired).toBe(2);
     expect(versions('logs/v')).toEqual(['logs/v:M*', 'logs/v:V']);
     // Again, as after a restart: the markers are current now, nothing more happens.
-    expect(worker().runOnce(T0 + 5 * DAY)).toMatchObject({ expired: 0, noncurrentExpired: 0 });
+    expect(await worker().runOnce(T0 + 5 * DAY)).toMatchObject({ expired: 0, noncurrentExpired: 0 });
   });
 
-  it('expires noncurrent versions NoncurrentDays after they became noncurrent, keeping NewerNoncurrentVersions', () => {
+  it('expires noncurrent versions NoncurrentDays after they became noncurrent, keeping NewerNoncurrentVersions', async () => {
     meta.setBucketVersioning('b', 'Enabled');
     meta.setBucketLifecycle('b', [rule({ noncurrentExpiration: { days: 1, newerNoncurrentVersions: 1 } })]);
     put('k', T0);
@@ -61,11 +61,11 @@ describe('lifecycle worker', () => {
     put('k', T0 + 2 * DAY);
     put('k', T0 + 10 * DAY);
     // Noncurrent since T0+DAY, T0+2d, T0+10d: at T0+3d the two oldest are due, but the newest noncurrent one is kept.
-    expect(worker().runOnce(T0 + 3 * DAY).noncurrentExpired).toBe(2);
+    expect((await worker().runOnce(T0 + 3 * DAY)).noncurrentExpired).toBe(2);
     expect(versions()).toEqual(['k:V*', 'k:V']);
   });
 
-  it('removes an expired delete marker only once no version is left behind it', () => {
+  it('removes an expired delete marker only once no version is left behind it', async () => {
     meta.setBucketVersioning('b', 'Enabled');
     meta.setBucketLifecycle('b', [
       rule({ id: 'nc', noncurrentExpiration: { days: 1 } }),
@@ -74,25 +74,25 @@ describe('lifecycle worker', () => {
     put('k', T0);
     meta.deleteVersion('b', 'k', { now: T0 + DAY });
     expect(versions()).toEqual(['k:M*', 'k:V']);
-    const stats = worker().runOnce(T0 + 3 * DAY);
+    const stats = await worker().runOnce(T0 + 3 * DAY);
     expect(stats).toMatchObject({ noncurrentExpired: 1, markersRemoved: 1 });
     expect(versions()).toEqual([]);
     expect(meta.deleteBucket('b')).toBe(true);
   });
 
-  it('keeps versions Object Lock protects and counts them', () => {
+  it('keeps versions Object Lock protects and counts them', async () => {
     meta.setBucketObjectLock('b', {});
     meta.setBucketLifecycle('b', [rule({ noncurrentExpiration: { days: 1 } })]);
     put('k', T0);
     const old = meta.listVersions('b', { fromKey: '' }, 10)[0]!;
     meta.setObjectLock(old.id, { mode: 'COMPLIANCE', retainUntil: T0 + 100 * DAY, legalHold: null });
     put('k', T0 + DAY);
-    expect(worker().runOnce(T0 + 5 * DAY)).toMatchObject({ noncurrentExpired: 0, locked: 1 });
+    expect(await worker().runOnce(T0 + 5 * DAY)).toMatchObject({ noncurrentExpired: 0, locked: 1 });
     expect(() => meta.deleteVersion('b', 'k', { versionId: old.versionId, bypassGovernance: true, now: T0 + 5 * DAY })).toThrow(MetaObjectLockedError);
-    expect(worker().runOnce(T0 + 101 * DAY)).toMatchObject({ noncurrentExpired: 1, locked: 0 });
+    expect(await worker().runOnce(T0 + 101 * DAY)).toMatchObject({ noncurrentExpired: 1, locked: 0 });
   });
 
-  it('aborts incomplete multipart uploads DaysAfterInitiation', () => {
+  it('aborts incomplete multipart uploads DaysAfterInitiation', async () => {
     meta.setBucketLifecycle('b', [rule({ filter: { prefix: 'tmp/', tags: [] }, abortIncompleteUploadDays: 1 })]);
     const up = (id: string, key: string, createdAt: number): void => meta.createUpload({
       id, bucket: 'b', key, owner: 'root', createdAt, contentType: null, headers: {}, userMeta: {}, checksumAlgorithm: null, checksumType: null, acl: null,
@@ -100,8 +100,23 @@ describe('lifecycle worker', () => {
     up('u1', 'tmp/a', T0);
     up('u2', 'tmp/b', T0 + DAY);
     up('u3', 'other', T0);
-    expect(worker().runOnce(T0 + 1.5 * DAY).uploadsAborted).toBe(1);
+    expect((await worker().runOnce(T0 + 1.5 * DAY)).uploadsAborted).toBe(1);
     expect([meta.getUpload('u1'), meta.getUpload('u2'), meta.getUpload('u3')].map((u) => u?.id)).toEqual([undefined, 'u2', 'u3']);
+  });
+
+  it('lets other work run while it scans a large bucket, and writes made meanwhile are kept', async () => {
+    meta.setBucketLifecycle('b', [rule({ expiration: { days: 1 } })]);
+    for (let i = 0; i < 2000; i++) put(`old/${String(i).padStart(5, '0')}`, T0);
+    let ticks = 0;
+    const ticker = setInterval(() => {
+      ticks++;
+      // A write landing mid-pass, after the walk is past its key: it must survive.
+      if (ticks === 1) put('old/00000', T0 + 10 * DAY);
+    }, 0);
+    const stats = await worker().runOnce(T0 + 10 * DAY).finally(() => clearInterval(ticker));
+    expect(ticks).toBeGreaterThan(1);
+    expect(stats.expired).toBe(2000); // the first key went before it was written again
+    expect(versions()).toEqual(['old/00000:V*']);
   });
 
   it('a delete marker keeps a newer write: lifecycle never hides a version written after its scan', () => {
