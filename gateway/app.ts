@@ -24,7 +24,7 @@ import {
   handlePutObjectTagging,
 } from './s3/tagging.js';
 import { handleListMultipartUploads } from './s3/uploads.js';
-import { handleGetBucketVersioning, handleListObjectVersions, handlePutBucketVersioning } from './s3/versioning.js';
+import { handleGetBucketVersioning, handleListObjectVersions, handlePutBucketVersioning, versionIdOf } from './s3/versioning.js';
 import { handleDeleteBucketLifecycle, handleGetBucketLifecycleConfiguration, handlePutBucketLifecycleConfiguration } from './s3/lifecycle.js';
 import {
   handleGetObjectLegalHold, handleGetObjectLockConfiguration, handleGetObjectRetention, handlePutObjectLegalHold,
@@ -153,8 +153,12 @@ function resolve(
     if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: parsed.bucket } });
   }
   const key = parsed.key;
-  // A POST form upload is unsigned at the HTTP level: its handler authorizes the form's key.
-  if (endpoint.kind !== 'PostObject') authorize(accessQuery(pipeline.meta, endpoint.kind, permission, bucket, key, caller));
+  // Requests whose keys are in the body are authorized key by key by their handlers: a POST
+  // form upload (unsigned at the HTTP level) and DeleteObjects, so that a policy denying
+  // deletes under a prefix holds for batch deletes too.
+  if (endpoint.kind !== 'PostObject' && endpoint.kind !== 'DeleteObjects') {
+    authorize(accessQuery(pipeline.meta, endpoint.kind, permission, bucket, key, caller, versionIdOf(endpoint)));
+  }
   return {
     requestId, endpoint, bucketName: parsed.bucket, bucket, key,
     accessKeyId: caller?.accessKeyId ?? '', owner: caller?.owner ?? ANONYMOUS_OWNER,

@@ -26,13 +26,31 @@ const ACTIONS: Partial<Record<EndpointKind, string>> = {
   DeleteBucketCors: 's3:PutBucketCORS',
 };
 
-export function actionOf(kind: EndpointKind): string {
-  return ACTIONS[kind] ?? `s3:${kind}`;
+/**
+ * The action of a request that names one version (`versionId`): S3 keeps these apart so a
+ * policy can, say, deny `s3:DeleteObjectVersion` (ransomware protection) while allowing
+ * `s3:DeleteObject`, which only adds a delete marker. Retention and legal hold have none.
+ */
+const VERSION_ACTIONS: Partial<Record<EndpointKind, string>> = {
+  GetObject: 's3:GetObjectVersion',
+  HeadObject: 's3:GetObjectVersion',
+  GetObjectAttributes: 's3:GetObjectVersionAttributes',
+  DeleteObject: 's3:DeleteObjectVersion',
+  GetObjectTagging: 's3:GetObjectVersionTagging',
+  PutObjectTagging: 's3:PutObjectVersionTagging',
+  DeleteObjectTagging: 's3:DeleteObjectVersionTagging',
+  GetObjectAcl: 's3:GetObjectVersionAcl',
+  PutObjectAcl: 's3:PutObjectVersionAcl',
+};
+
+export function actionOf(kind: EndpointKind, versioned = false): string {
+  return (versioned ? VERSION_ACTIONS[kind] : undefined) ?? ACTIONS[kind] ?? `s3:${kind}`;
 }
 
 /**
- * The resource ARN a request acts on. Requests that name their keys in the body
- * (DeleteObjects, PostObject) are evaluated against every key of the bucket (`bucket/*`).
+ * The resource ARN a request acts on. A POST form upload, whose key is in the body, is
+ * evaluated against every key of the bucket (`bucket/*`) until its handler knows the key;
+ * DeleteObjects is decided key by key by its handler.
  */
 export function resourceOf(kind: EndpointKind, bucket: string, key: string | undefined): string {
   if (key !== undefined) return `arn:aws:s3:::${bucket}/${key}`;

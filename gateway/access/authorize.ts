@@ -18,6 +18,8 @@ export interface AccessQuery {
   permission: Permission;
   bucket?: BucketRow;
   key?: string;
+  /** The version the request names, if any: it selects the `...Version` IAM actions. */
+  versionId?: string;
   bucketAcl?: CannedAcl;
   policy?: BucketPolicy;
   /** The object's canned ACL, asked only when it can decide (an anonymous or foreign read). */
@@ -46,7 +48,7 @@ export function decideAccess(q: AccessQuery): Decision {
   }
   const owner = q.caller !== null && (q.caller.admin || q.caller.owner === q.bucket.owner);
   if (q.permission === 'owner') return owner ? { allowed: true, via: 'owner' } : { allowed: false, why: q.caller ? 'not-owner' : 'anonymous' };
-  const action = actionOf(q.kind);
+  const action = actionOf(q.kind, q.versionId !== undefined);
   const verdict = q.policy
     ? evaluatePolicy(q.policy, { principal: q.caller?.owner ?? null, action, resource: resourceOf(q.kind, q.bucket.name, q.key) })
     : 'none';
@@ -54,7 +56,9 @@ export function decideAccess(q: AccessQuery): Decision {
   if (owner) return { allowed: true, via: 'owner' };
   if (verdict === 'allow') return { allowed: true, via: 'policy' };
   if (action === 's3:ListBucket' && q.bucketAcl === 'public-read') return { allowed: true, via: 'acl' };
-  if (action === 's3:GetObject' && q.key !== undefined && (q.bucketAcl === 'public-read' || q.objectAcl?.() === 'public-read')) {
+  // An object's READ grant covers its versions too (s3:GetObjectVersion), as on S3.
+  if ((action === 's3:GetObject' || action === 's3:GetObjectVersion') && q.key !== undefined
+    && (q.bucketAcl === 'public-read' || q.objectAcl?.() === 'public-read')) {
     return { allowed: true, via: 'acl' };
   }
   return { allowed: false, why: q.caller ? 'no-grant' : 'anonymous' };

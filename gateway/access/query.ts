@@ -12,14 +12,16 @@ import { storedPolicy } from './policy.js';
  */
 export function accessQuery(
   meta: MetaStore, kind: EndpointKind, permission: Permission, bucket: BucketRow | undefined, key: string | undefined, caller: Principal | null,
+  versionId?: string,
 ): AccessQuery {
   const settings = bucket && meta.bucketAccess(bucket.name);
   return {
     caller, kind, permission,
     ...(bucket && { bucket }),
     ...(key !== undefined && { key }),
+    ...(versionId !== undefined && { versionId }),
     ...(settings && { bucketAcl: storedAcl(settings.acl) }),
     ...(settings?.policy && bucket && { policy: storedPolicy(settings.policy, bucket.name) }),
-    objectAcl: () => (bucket && key !== undefined ? storedAcl(meta.objectAcl(bucket.name, key)) : undefined),
+    objectAcl: () => (bucket && key !== undefined ? storedAcl(meta.objectAcl(bucket.name, key, versionId)) : undefined),
   };
 }

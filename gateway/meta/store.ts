@@ -691,15 +691,17 @@ export class MetaStore {
     return this.stmt(sql).run(value, name).changes > 0;
   }
 
-  /** The canned ACL of a key's latest version (null: private), or undefined when there is none. */
-  objectAcl(bucket: string, key: string): string | null | undefined {
-    const r = this.stmt('SELECT acl FROM objects WHERE bucket = ? AND key = ? AND is_latest = 1').get(bucket, key) as SqlRow | undefined;
+  /** The canned ACL of a key's latest version, or of `versionId` (null: private); undefined when there is none. */
+  objectAcl(bucket: string, key: string, versionId?: string): string | null | undefined {
+    const r = (versionId === undefined
+      ? this.stmt('SELECT acl FROM objects WHERE bucket = ? AND key = ? AND is_latest = 1').get(bucket, key)
+      : this.stmt('SELECT acl FROM objects WHERE bucket = ? AND key = ? AND version_id = ?').get(bucket, key, versionId)) as SqlRow | undefined;
     return r && ((r.acl as string | null) ?? null);
   }
 
-  /** Set the canned ACL of a key's latest version; false when the key has none. */
-  setObjectAcl(bucket: string, key: string, acl: string | null): boolean {
-    return this.stmt('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ? AND is_latest = 1').run(acl, bucket, key).changes > 0;
+  /** Set the canned ACL of one version (by row id); false when it is gone. */
+  setObjectAcl(objectId: number, acl: string | null): boolean {
+    return this.stmt('UPDATE objects SET acl = ? WHERE id = ? AND is_delete_marker = 0').run(acl, objectId).changes > 0;
   }
 }
 

@@ -1,10 +1,11 @@
 import type Koa from 'koa';
-import { parseCannedAcl, storedAcl, type CannedAcl } from '../access/canned-acl.js';
+import { aclColumn, parseCannedAcl, storedAcl, type CannedAcl } from '../access/canned-acl.js';
 import { bucketOf, keyOf, ownerOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
 import { readCheckedBody } from './body.js';
 import { S3Error } from './errors.js';
 import { headerOf, type HeaderBag } from './headers.js';
+import { resolveVersion, versionHeader, versionIdOf } from './versioning.js';
 import { buildXml, childOf, childrenOf, parseXml, textOf, type XmlNode, type XmlObject } from './xml.js';
 
 /**
@@ -70,23 +71,28 @@ export async function handleGetBucketAcl(koa: Koa.Context, rc: ReqCtx): Promise<
 export async function handlePutBucketAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   const acl = await requestedAcl(koa, rc, bucket.owner);
-  rc.pipeline.meta.setBucketAccess(bucket.name, 'acl', acl === 'private' ? null : acl);
+  rc.pipeline.meta.setBucketAccess(bucket.name, 'acl', aclColumn(acl));
   koa.status = 200;
 }
 
-/** GetObjectAcl — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html */
+/** GetObjectAcl (of the current version or of `versionId`) — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html */
 export async function handleGetObjectAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const acl = rc.pipeline.meta.objectAcl(bucket.name, keyOf(rc));
-  if (acl === undefined) throw new S3Error('NoSuchKey', { extra: { Key: keyOf(rc) } });
+  const row = resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint));
+  const acl = rc.pipeline.meta.objectAcl(bucket.name, row.key, row.versionId);
+  koa.set(versionHeader(rc.pipeline.meta, bucket.name, row.versionId));
   // Objects here belong to their bucket's owner.
   sendXml(koa, buildAccessControlPolicy(bucket.owner, storedAcl(acl)));
 }
 
-/** PutObjectAcl — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html */
+/** PutObjectAcl (of the current version or of `versionId`) — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html */
 export async function handlePutObjectAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
+  resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint)); // errors before the body is read
   const acl = await requestedAcl(koa, rc, bucket.owner);
-  if (!rc.pipeline.meta.setObjectAcl(bucket.name, keyOf(rc), acl === 'private' ? null : acl)) throw new S3Error('NoSuchKey', { extra: { Key: keyOf(rc) } });
+  // Resolved again after the body: the current version may have changed meanwhile.
+  const row = resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint));
+  if (!rc.pipeline.meta.setObjectAcl(row.id, aclColumn(acl))) throw new S3Error('NoSuchKey', { extra: { Key: keyOf(rc) } });
+  koa.set(versionHeader(rc.pipeline.meta, bucket.name, row.versionId));
   koa.status = 200;
 }

@@ -1,5 +1,7 @@
 import type Koa from 'koa';
 import type { BatchDeleteOutcome, DeleteTarget } from '../meta/store.js';
+import { authorize } from '../access/authorize.js';
+import { accessQuery } from '../access/query.js';
 import { bucketOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';
 import { sendXml } from './bucket.js';
@@ -28,6 +30,8 @@ export async function handleDeleteObjects(koa: Koa.Context, rc: ReqCtx): Promise
   for (const o of request.objects) {
     try {
       checkObjectKey(o.key);
+      // Each key is decided as its own DeleteObject (DeleteObjectVersion with a version id) would be.
+      authorize(accessQuery(rc.pipeline.meta, 'DeleteObject', 'write', bucket, o.key, rc.principal, o.versionId));
     } catch (err) {
       if (!(err instanceof S3Error)) throw err;
       errors.push({ key: o.key, ...(o.versionId !== undefined && { versionId: o.versionId }), code: err.code, message: err.message });

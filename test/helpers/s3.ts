@@ -38,7 +38,7 @@ export function bucketFactory(client: () => S3Client, prefix: string): (tag: str
 }
 
 /** An object's bytes (or a range or part of them). */
-export async function objectBytes(s3: S3Client, bucket: string, key: string, extra: { Range?: string; PartNumber?: number } = {}): Promise<Buffer> {
+export async function objectBytes(s3: S3Client, bucket: string, key: string, extra: { Range?: string; PartNumber?: number; VersionId?: string } = {}): Promise<Buffer> {
   const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...extra }));
   return Buffer.from(await res.Body!.transformToByteArray());
 }

@@ -6,9 +6,9 @@
  */
 import {
   CreateBucketCommand, DeleteBucketCorsCommand, DeleteBucketPolicyCommand, GetBucketAclCommand, GetBucketCorsCommand,
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, GetBucketPolicyCommand, GetObjectAclCommand,
-  ListBucketsCommand, ListObjectsV2Command, PutBucketCorsCommand, PutBucketPolicyCommand, PutObjectAclCommand, PutObjectCommand,
-  UploadPartCommand, type S3Client,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand,
+  GetBucketPolicyCommand, GetObjectAclCommand, ListBucketsCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutBucketCorsCommand,
+  PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectAclCommand, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -142,6 +142,34 @@ describe('ownership and bucket policies', () => {
     await erin.s3.send(new DeleteBucketPolicyCommand({ Bucket: b }));
     expect(await s3Error(erin.s3.send(new GetBucketPolicyCommand({ Bucket: b })))).toEqual({ code: 'NoSuchBucketPolicy', status: 404 });
     expect(await s3Error(objectBytes(frank.s3, b, 'pub/a'))).toEqual({ code: 'AccessDenied', status: 403 });
+  });
+
+  test('batch deletes and version deletes obey the policy key by key (ransomware protection)', async () => {
+    const grace = await newUser('grace');
+    const b = 'root-protected';
+    await root.send(new CreateBucketCommand({ Bucket: b }));
+    await root.send(new PutBucketVersioningCommand({ Bucket: b, VersioningConfiguration: { Status: 'Enabled' } }));
+    const v = (await root.send(new PutObjectCommand({ Bucket: b, Key: 'locked/a', Body: 'a' }))).VersionId!;
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'scratch/b', Body: 'b' }));
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'scratch/c', Body: 'c' }));
+    await root.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [
+      { Effect: 'Deny', Principal: '*', Action: 's3:DeleteObjectVersion', Resource: `arn:aws:s3:::${b}/*` },
+      { Effect: 'Deny', Principal: '*', Action: 's3:DeleteObject', Resource: `arn:aws:s3:::${b}/locked/*` },
+      { Effect: 'Allow', Principal: { AWS: 'grace' }, Action: 's3:DeleteObject', Resource: `arn:aws:s3:::${b}/scratch/*` },
+    ] }) }));
+    // No version can be deleted, by anyone, one at a time or in a batch.
+    expect(await s3Error(root.send(new DeleteObjectCommand({ Bucket: b, Key: 'locked/a', VersionId: v })))).toEqual({ code: 'AccessDenied', status: 403 });
+    const batch = await root.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [
+      { Key: 'locked/a', VersionId: v }, { Key: 'locked/a' }, { Key: 'scratch/b' },
+    ] } }));
+    expect(batch.Errors?.map((e) => [e.Key, e.Code])).toEqual([['locked/a', 'AccessDenied'], ['locked/a', 'AccessDenied']]);
+    expect(batch.Deleted?.map((d) => [d.Key, d.DeleteMarker])).toEqual([['scratch/b', true]]);
+    // Another user allowed a prefix by the policy deletes there, in a batch, and nowhere else.
+    const mixed = await grace.s3.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [{ Key: 'scratch/c' }, { Key: 'locked/a' }] } }));
+    expect(mixed.Deleted?.map((d) => d.Key)).toEqual(['scratch/c']);
+    expect(mixed.Errors?.map((e) => [e.Key, e.Code])).toEqual([['locked/a', 'AccessDenied']]);
+    expect((await objectBytes(root, b, 'locked/a', { VersionId: v })).toString()).toBe('a');
+    expect((await root.send(new ListObjectVersionsCommand({ Bucket: b }))).Versions?.length).toBe(3);
   });
 
   test('a policy with Principal "*" lets anonymous callers read', async () => {

@@ -86,6 +86,23 @@ describe('decideAccess', () => {
     expect(decideAccess({ ...anon, kind: 'ListBuckets', permission: 'authenticated', bucket: undefined }).allowed).toBe(false);
     expect(decideAccess({ ...anon, kind: 'Options', permission: 'none' }).allowed).toBe(true);
     expect(decideAccess({ ...anon, objectAcl: () => 'public-read', policy: denyAll })).toEqual({ allowed: false, why: 'explicit-deny' });
+    // A READ grant covers the object's versions.
+    expect(decideAccess({ ...anon, versionId: 'v1', objectAcl: () => 'public-read' })).toEqual({ allowed: true, via: 'acl' });
+  });
+
+  test('a request naming a version is its own action: denying DeleteObjectVersion keeps versions, even from the owner', () => {
+    const protect = parseBucketPolicy(JSON.stringify({ Statement: [
+      { Effect: 'Deny', Principal: '*', Action: ['s3:DeleteObjectVersion', 's3:PutObjectVersionAcl'], Resource: 'arn:aws:s3:::b/*' },
+      { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' },
+    ] }), 'b');
+    const alice = { ...base, caller: { owner: 'alice', admin: false }, kind: 'DeleteObject' as const, permission: 'write' as const, policy: protect };
+    expect(decideAccess(alice).allowed).toBe(true); // a delete marker
+    expect(decideAccess({ ...alice, versionId: 'v1' })).toEqual({ allowed: false, why: 'explicit-deny' });
+    expect(decideAccess({ ...alice, kind: 'PutObjectAcl', versionId: 'v1' })).toEqual({ allowed: false, why: 'explicit-deny' });
+    expect(decideAccess({ ...alice, kind: 'PutObjectAcl' }).allowed).toBe(true);
+    // s3:GetObject does not grant s3:GetObjectVersion, as on S3.
+    expect(decideAccess({ ...base, caller: null, policy: protect }).allowed).toBe(true);
+    expect(decideAccess({ ...base, caller: null, policy: protect, versionId: 'v1' }).allowed).toBe(false);
   });
 });
 
