@@ -1,5 +1,6 @@
 import Koa from 'koa';
 import { randomBytes } from 'node:crypto';
+import { headersFromV2Query } from './auth/sigv2.js';
 import { verifyRequest, type AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
 import { toS3Error } from './errors.js';
@@ -107,13 +108,15 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     const rawPath = q < 0 ? raw : raw.slice(0, q);
     const rawQuery = q < 0 ? '' : raw.slice(q + 1);
     const headers = koa.req.headersDistinct as Record<string, string[]>;
+    if (/(?:^|&)AWSAccessKeyId=/.test(rawQuery)) adoptV2QueryHeaders(koa.req, rawQuery);
     const parsed: ParsedEndpoint = parseEndpoint(
       { method: koa.method, rawPath, query: new URLSearchParams(rawQuery), headers, host: koa.get('host') || undefined },
       { baseDomains: config.domains },
     );
     koa.state.operation = parsed.endpoint.kind; // the metrics label (gateway/metrics.ts)
     applyCorsHeaders(koa, pipeline.meta, parsed.bucket);
-    const auth = verifyRequest({ method: koa.method, rawPath, rawQuery, headers }, (id) => lookupCaller(id)?.secret);
+    const hostBucket = parsed.style === 'virtual-hosted' ? parsed.bucket : undefined;
+    const auth = verifyRequest({ method: koa.method, rawPath, rawQuery, headers, ...(hostBucket !== undefined && { hostBucket }) }, (id) => lookupCaller(id)?.secret);
     // An unsigned request goes on as anonymous; resolve() lets it through only where a bucket policy or ACL allows.
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
     const acl = cannedAclOnWrite(parsed.endpoint.kind, koa.get('x-amz-acl') || undefined);
@@ -164,6 +167,19 @@ function resolve(
     accessKeyId: caller?.accessKeyId ?? '', owner: caller?.owner ?? ANONYMOUS_OWNER,
     principal: caller && { owner: caller.owner, admin: caller.admin }, auth, pipeline, config, cannedAcl,
   };
+}
+
+/**
+ * A V2 presigned URL's Content-Type, Content-MD5 and `x-amz-*` values (metadata, ACL) travel in
+ * its query and are applied as headers (see headersFromV2Query). The signature check that
+ * follows covers them: a URL that was not signed so fails there.
+ */
+function adoptV2QueryHeaders(req: Koa.Context['req'], rawQuery: string): void {
+  const distinct = req.headersDistinct as Record<string, string[]>;
+  for (const [name, value] of headersFromV2Query(rawQuery)) {
+    req.headers[name] = value;
+    distinct[name] = [value];
+  }
 }
 
 async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAccess): Promise<void> {

@@ -101,7 +101,7 @@ export function createPayloadVerifier(auth: AuthResult | null, headers: RequestH
     trailer: mode.trailer,
     declaredTrailers: declaredTrailers(headers),
     ...(decodedLength !== undefined ? { decodedLength } : {}),
-    ...(mode.signed && auth ? { signing: { ...auth.signing, seedSignature: mode.seedSignature } } : {}),
+    ...(mode.signed && auth?.signing ? { signing: { ...auth.signing, seedSignature: mode.seedSignature } } : {}),
   });
 }
 

@@ -1,5 +1,6 @@
 /**
- * AWS Signature Version 4 for S3: the Authorization header and presigned URLs.
+ * AWS Signature Version 4 for S3: the Authorization header and presigned URLs; requests signed
+ * with the legacy Version 2 go to sigv2.ts.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-requests.html
  *
  * `verifyRequest` checks everything that can be checked from the request line and headers.
@@ -15,6 +16,7 @@ import { formatAmzDate, parseAmzDate, parseCredential, type Credential } from '.
 import { parsePayloadMode, type PayloadMode } from './payload-mode.js';
 import { parsePresignParams } from './presign.js';
 import { ALGORITHM, hmac, signaturesEqual, signingKey, stringToSign, type SigningContext } from './signing.js';
+import { verifyV2Header, verifyV2Query } from './sigv2.js';
 
 export type { PayloadMode } from './payload-mode.js';
 export type { SigningContext } from './signing.js';
@@ -31,6 +33,8 @@ export interface SignedRequest {
   rawQuery: string;
   /** Lower-case names. Pass `req.headersDistinct` so repeated headers sign exactly. */
   headers: RequestHeaders;
+  /** The bucket named by the Host header (virtual-hosted style): SigV2 signs it as part of the path. */
+  hostBucket?: string;
 }
 
 /** Returns the secret access key of an access key id, or undefined when the key is unknown. */
@@ -46,13 +50,14 @@ export interface AuthResult {
   signedHeaders: readonly string[];
   /** How the body is protected; createPayloadVerifier acts on it. */
   payload: PayloadMode;
-  /** Key, timestamp and scope to verify chunk and trailer signatures. */
-  signing: SigningContext;
+  /** 4, or 2 for the legacy HMAC-SHA1 scheme (sigv2.ts), which signs neither region nor body. */
+  signatureVersion: 2 | 4;
+  /** Key, timestamp and scope to verify chunk and trailer signatures (SigV4 only). */
+  signing?: SigningContext;
   /** When a presigned URL stops being valid. */
   expiresAt?: Date;
 }
 
-const UNSUPPORTED_MECHANISM = 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.';
 
 /**
  * Authenticates one request. Returns null for an anonymous request (no Authorization header and
@@ -70,9 +75,11 @@ export function verifyRequest(req: SignedRequest, lookupSecret: SecretLookup, no
   if (authorization !== undefined && (hasQueryAuth || hasV2QueryAuth)) {
     throw new AuthError('InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified');
   }
-  if (authorization !== undefined) return verifyHeaderAuth(req, authorization, lookupSecret, now);
+  if (authorization !== undefined) {
+    return authorization.startsWith('AWS ') ? verifyV2Header(req, authorization, lookupSecret, now) : verifyHeaderAuth(req, authorization, lookupSecret, now);
+  }
   if (hasQueryAuth) return verifyQueryAuth(req, params, lookupSecret, now);
-  if (hasV2QueryAuth) throw new AuthError('InvalidRequest', UNSUPPORTED_MECHANISM);
+  if (hasV2QueryAuth) return verifyV2Query(req, params, lookupSecret, now);
   return null;
 }
 
@@ -90,7 +97,7 @@ function malformed(message: string): AuthError {
 export function parseAuthorizationHeader(value: string): ParsedAuthorization {
   const space = value.indexOf(' ');
   const algorithm = space < 0 ? value : value.slice(0, space);
-  if (algorithm !== ALGORITHM) throw new AuthError('InvalidRequest', UNSUPPORTED_MECHANISM);
+  if (algorithm !== ALGORITHM) throw new AuthError('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256 or AWS.');
   const fields = new Map<string, string>();
   for (const part of value.slice(space + 1).split(',')) {
     const p = part.trim();
@@ -139,7 +146,6 @@ function requestAmzDate(headers: RequestHeaders): { amzDate: string; date: Date 
 }
 
 function verifyHeaderAuth(req: SignedRequest, authorization: string, lookupSecret: SecretLookup, now: Date): AuthResult {
-  if (authorization.startsWith('AWS ')) throw new AuthError('InvalidRequest', UNSUPPORTED_MECHANISM);
   const { credential, signedHeaders, signature } = parseAuthorizationHeader(authorization);
   const contentSha256 = headerValue(req.headers, 'x-amz-content-sha256');
   if (contentSha256 === undefined) {
@@ -157,7 +163,7 @@ function verifyHeaderAuth(req: SignedRequest, authorization: string, lookupSecre
     });
   }
   const signing = checkSignature(req, credential, secret, amzDate, signedHeaders, contentSha256, signature, undefined);
-  return { accessKeyId: credential.accessKeyId, region: credential.region, presigned: false, signature, signedHeaders, payload, signing };
+  return { accessKeyId: credential.accessKeyId, region: credential.region, presigned: false, signature, signedHeaders, payload, signatureVersion: 4, signing };
 }
 
 function verifyQueryAuth(
@@ -180,7 +186,7 @@ function verifyQueryAuth(
   const signing = checkSignature(req, p.credential, secret, p.amzDate, p.signedHeaders, contentSha256, p.signature, 'X-Amz-Signature');
   return {
     accessKeyId: p.credential.accessKeyId, region: p.credential.region, presigned: true, signature: p.signature,
-    signedHeaders: p.signedHeaders, payload, signing, expiresAt,
+    signedHeaders: p.signedHeaders, payload, signatureVersion: 4, signing, expiresAt,
   };
 }
 

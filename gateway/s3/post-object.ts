@@ -3,6 +3,7 @@ import type { Principal } from '../access/authorize.js';
 import { aclColumn, parseCannedAcl } from '../access/canned-acl.js';
 import { parseAmzDate, parseCredential } from '../auth/credential.js';
 import { ALGORITHM, hmac, signaturesEqual, signingKey } from '../auth/signing.js';
+import { base64SignatureEqual, sha1Base64 } from '../auth/sigv2.js';
 import { commitOrDiscard, MAX_PUT_BYTES } from '../object/receive.js';
 import { detachedBody } from '../object/request-body.js';
 import { putBlob, type WrittenBlob } from '../pipeline/put-blob.js';
@@ -39,7 +40,7 @@ function authenticateForm(fields: ReadonlyMap<string, string>, bucket: string, a
     if (fields.has('x-amz-signature') || fields.has('signature')) throw new S3Error('InvalidArgument', { message: 'Bucket POST must contain a field named policy when it is signed', extra: { ArgumentName: 'policy', ArgumentValue: '' } });
     return { caller: null };
   }
-  if (fields.has('awsaccesskeyid')) throw new S3Error('NotImplemented', { message: 'POST forms signed with Signature Version 2 are not supported; sign with AWS4-HMAC-SHA256' });
+  if (fields.has('awsaccesskeyid')) return authenticateFormV2(fields, policyB64, bucket, access);
   const missing = ['x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-signature'].find((f) => !fields.get(f));
   if (missing) throw new S3Error('InvalidArgument', { message: `Bucket POST must contain a field named ${missing}`, extra: { ArgumentName: missing, ArgumentValue: '' } });
   if (fields.get('x-amz-algorithm') !== ALGORITHM) throw new S3Error('InvalidArgument', { message: 'Only AWS4-HMAC-SHA256 is supported', extra: { ArgumentName: 'x-amz-algorithm', ArgumentValue: fields.get('x-amz-algorithm')! } });
@@ -53,6 +54,22 @@ function authenticateForm(fields: ReadonlyMap<string, string>, bucket: string, a
   if (!key) throw new S3Error('InvalidAccessKeyId', { extra: { AWSAccessKeyId: credential.accessKeyId } });
   const expected = hmac(signingKey(key.secret, credential.date, credential.region, 's3'), policyB64).toString('hex');
   if (!signaturesEqual(expected, fields.get('x-amz-signature')!)) throw new S3Error('SignatureDoesNotMatch', { extra: { AWSAccessKeyId: credential.accessKeyId } });
+  const range = checkPostPolicy(parsePostPolicy(policyB64), fields, bucket);
+  return { caller: key.principal, ...(range && { range }) };
+}
+
+/**
+ * A form signed with Signature Version 2 (boto3's generate_presigned_post by default):
+ * `signature` is the base64 HMAC-SHA1 of the base64 policy under the secret key.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/HTTPPOSTForms.html
+ */
+function authenticateFormV2(fields: ReadonlyMap<string, string>, policyB64: string, bucket: string, access: PostObjectAccess): { caller: Principal | null; range?: SizeRange } {
+  const accessKeyId = fields.get('awsaccesskeyid')!;
+  const signature = fields.get('signature');
+  if (!signature) throw new S3Error('InvalidArgument', { message: 'Bucket POST must contain a field named signature', extra: { ArgumentName: 'signature', ArgumentValue: '' } });
+  const key = access.lookup(accessKeyId);
+  if (!key) throw new S3Error('InvalidAccessKeyId', { extra: { AWSAccessKeyId: accessKeyId } });
+  if (!base64SignatureEqual(sha1Base64(key.secret, policyB64), signature)) throw new S3Error('SignatureDoesNotMatch', { extra: { AWSAccessKeyId: accessKeyId } });
   const range = checkPostPolicy(parsePostPolicy(policyB64), fields, bucket);
   return { caller: key.principal, ...(range && { range }) };
 }

@@ -112,6 +112,22 @@ describe('aws-cli', () => {
     expect(await aws(['s3', 'ls'])).not.toContain('cli-aws-s3');
   });
 
+  test('s3 presign: the URL (Signature Version 2, as aws-cli v1 makes it) fetches the object until it expires', async (ctx) => {
+    ctx.skip(!HAS_AWS, NO_AWS);
+    await aws(['s3', 'mb', 's3://cli-presign']);
+    const f = join(work, 'presign.txt');
+    writeFileSync(f, 'shared by link');
+    await aws(['s3', 'cp', f, 's3://cli-presign/a b.txt']);
+    const url = (await aws(['s3', 'presign', 's3://cli-presign/a b.txt', '--expires-in', '2'])).trim();
+    const res = await fetch(url);
+    expect([res.status, await res.text()]).toEqual([200, 'shared by link']);
+    await new Promise((r) => setTimeout(r, 3100));
+    const late = await fetch(url);
+    expect(late.status).toBe(403);
+    expect(await late.text()).toContain('Request has expired');
+    await aws(['s3', 'rb', 's3://cli-presign', '--force']);
+  });
+
   test('s3api put-object / head-object / get-object / list-objects-v2', async (ctx) => {
     ctx.skip(!HAS_AWS, NO_AWS);
     const file = join(work, 'api.bin');
@@ -222,6 +238,38 @@ try:
     s3.delete_bucket(Bucket=b)
 except ClientError as e:
     out['not_empty'] = e.response['Error']['Code']
+# Signature Version 2, which boto3 still presigns with by default for this endpoint, and
+# which older tools sign every request with (signature_version='s3').
+import urllib.request, uuid
+from botocore.config import Config
+v2 = boto3.client('s3', endpoint_url=os.environ['SG_ENDPOINT'], region_name='us-east-1', config=Config(signature_version='s3'),
+                  aws_access_key_id=os.environ['SG_ACCESS_KEY'], aws_secret_access_key=os.environ['SG_SECRET_KEY'])
+v2.put_object(Bucket=b, Key='v2/header signed+.txt', Body=b'v2 body', ContentType='text/x-v2', Metadata={'m': 'n'})
+out['v2_header_get'] = v2.get_object(Bucket=b, Key='v2/header signed+.txt')['Body'].read().decode()
+url = v2.generate_presigned_url('get_object', Params={'Bucket': b, 'Key': 'v2/header signed+.txt', 'ResponseContentDisposition': 'attachment; filename="x.txt"'}, ExpiresIn=300)
+out['v2_url'] = 'AWSAccessKeyId=' in url
+with urllib.request.urlopen(url) as r:
+    out['v2_presigned_get'] = [r.status, r.headers['Content-Disposition'], r.read().decode()]
+url = v2.generate_presigned_url('put_object', Params={'Bucket': b, 'Key': 'v2/put.png', 'ContentType': 'image/png', 'Metadata': {'a': 'b'}}, ExpiresIn=300)
+with urllib.request.urlopen(urllib.request.Request(url, data=b'png', method='PUT')) as r:
+    out['v2_presigned_put'] = r.status
+h = s3.head_object(Bucket=b, Key='v2/put.png')
+out['v2_put_head'] = [h['ContentType'], h['Metadata']]
+tampered = url.replace('v2/put.png', 'v2/other.png')
+try:
+    urllib.request.urlopen(urllib.request.Request(tampered, data=b'x', method='PUT'))
+except urllib.error.HTTPError as e:
+    out['v2_tampered'] = [e.code, e.read().decode().split('<Code>')[1].split('<')[0]]
+post = v2.generate_presigned_post(b, 'v2/posted/$' + '{filename}', Conditions=[['content-length-range', 1, 100]], ExpiresIn=300)
+boundary = uuid.uuid4().hex
+parts = [('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (boundary, k, v)).encode() for k, v in post['fields'].items()]
+parts.append(('--%s\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\nContent-Type: text/plain\r\n\r\n' % boundary).encode() + b'posted' + ('\r\n--%s--\r\n' % boundary).encode())
+req = urllib.request.Request(post['url'], data=b''.join(parts), method='POST', headers={'Content-Type': 'multipart/form-data; boundary=' + boundary})
+with urllib.request.urlopen(req) as r:
+    out['v2_post'] = r.status
+out['v2_post_body'] = s3.get_object(Bucket=b, Key='v2/posted/f.txt')['Body'].read().decode()
+for k in ['v2/header signed+.txt', 'v2/put.png', 'v2/posted/f.txt']:
+    v2.delete_object(Bucket=b, Key=k)
 for k in ['hello world/é.bin', 'multi.bin'] + ['p/%02d' % i for i in range(12)]:
     s3.delete_object(Bucket=b, Key=k)
 s3.delete_bucket(Bucket=b)
@@ -252,6 +300,11 @@ describe('boto3', () => {
     expect(out.paged).toEqual(paged);
     expect(out.paged_v1).toEqual(paged);
     expect(out.multi_etag).toMatch(/^"[0-9a-f]{32}-2"$/);
+    expect(out).toMatchObject({
+      v2_header_get: 'v2 body', v2_url: true, v2_presigned_get: [200, 'attachment; filename="x.txt"', 'v2 body'],
+      v2_presigned_put: 200, v2_put_head: ['image/png', { a: 'b' }], v2_tampered: [403, 'SignatureDoesNotMatch'],
+      v2_post: 204, v2_post_body: 'posted',
+    });
   });
 });
 

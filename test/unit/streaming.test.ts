@@ -105,9 +105,9 @@ async function upload(mode: Mode, data: Buffer, chunkSize = 64 * 1024, opts: { a
     auth = verifyRequest(req, lookup, NOW);
   }
   const signed = mode === 'signed' || mode === 'signed-trailer';
-  const key = Buffer.from(auth?.signing.key ?? []);
-  const amzDate = auth?.signing.amzDate ?? '';
-  const scope = auth?.signing.scope ?? '';
+  const key = Buffer.from(auth?.signing?.key ?? []);
+  const amzDate = auth?.signing?.amzDate ?? '';
+  const scope = auth?.signing?.scope ?? '';
   const sign = (sts: string) => createHmac('sha256', key).update(sts).digest('hex');
   let previous = auth?.signature ?? '';
   const parts: Buffer[] = [];

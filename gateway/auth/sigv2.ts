@@ -1,0 +1,204 @@
+/**
+ * AWS Signature Version 2 (HMAC-SHA1) for S3: the `AWS key:signature` Authorization header,
+ * `AWSAccessKeyId`/`Expires`/`Signature` presigned URLs, and POST policies signed that way.
+ * boto3 and aws-cli v1 still presign with it unless told `signature_version = s3v4`
+ * (`aws s3 presign`, generate_presigned_url, generate_presigned_post), and older backup tools
+ * sign every request with it.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { headerValue, type RequestHeaders } from './canonical.js';
+import { AuthError } from './errors.js';
+import { parseAmzDate } from './credential.js';
+import { payloadModeOf } from './payload.js';
+import type { AuthResult, SecretLookup, SignedRequest } from './sigv4.js';
+
+type V2Request = SignedRequest;
+
+/** Clock skew tolerated for header-signed requests, as for SigV4. */
+const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+
+/**
+ * Query parameters that belong to the signed resource (the "sub-resources"), as S3 and
+ * botocore list them. Every other parameter is left out of the string to sign.
+ */
+const SUBRESOURCES = new Set([
+  'accelerate', 'acl', 'cors', 'defaultObjectAcl', 'delete', 'lifecycle', 'location', 'logging', 'notification',
+  'partNumber', 'policy', 'requestPayment', 'restore', 'tagging', 'torrent', 'uploadId', 'uploads', 'versionId',
+  'versioning', 'versions', 'website', 'storageClass', 'replication', 'analytics', 'metrics', 'inventory', 'select',
+  'select-type', 'object-lock', 'response-content-type', 'response-content-language', 'response-expires',
+  'response-cache-control', 'response-content-disposition', 'response-content-encoding',
+]);
+
+export function sha1Base64(secret: string, data: string): string {
+  return createHmac('sha1', secret).update(data, 'utf8').digest('base64');
+}
+
+/** Constant-time comparison of base64 signatures (case-sensitive, unlike hex). */
+export function base64SignatureEqual(expected: string, given: string): boolean {
+  const a = Buffer.from(expected, 'latin1');
+  const b = Buffer.from(given, 'latin1');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function lookup(lookupSecret: SecretLookup, accessKeyId: string): string {
+  const secret = lookupSecret(accessKeyId);
+  if (secret === undefined) {
+    throw new AuthError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: accessKeyId });
+  }
+  return secret;
+}
+
+function safeUnescape(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * The signed resource, best candidate first: `/bucket/key` (the bucket from the Host header
+ * when virtual-hosted), the path exactly as sent, then the sub-resources sorted by name with
+ * their values unescaped. A sub-resource sent as `acl=` is tried as `acl=` and as `acl`, and the
+ * path as sent and decoded: clients differ there and all of them name the same resource.
+ */
+function resourceCandidates(req: V2Request): string[] {
+  const path = (req.rawPath === '' ? '/' : req.rawPath);
+  const prefixed = req.hostBucket !== undefined ? `/${req.hostBucket}${path}` : path;
+  const subs: Array<{ name: string; value: string | undefined }> = [];
+  for (const piece of req.rawQuery.split('&')) {
+    if (piece === '') continue;
+    const eq = piece.indexOf('=');
+    const name = eq < 0 ? piece : piece.slice(0, eq);
+    if (SUBRESOURCES.has(name)) subs.push({ name, value: eq < 0 ? undefined : safeUnescape(piece.slice(eq + 1)) });
+  }
+  subs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const query = (bareEmpty: boolean): string => {
+    if (!subs.length) return '';
+    return '?' + subs.map((s) => (s.value === undefined || (bareEmpty && s.value === '') ? s.name : `${s.name}=${s.value}`)).join('&');
+  };
+  const out = new Set<string>();
+  for (const p of [prefixed, safeUnescape(prefixed)]) {
+    out.add(p + query(false));
+    out.add(p + query(true));
+  }
+  return [...out];
+}
+
+/** `x-amz-*` headers as `name:value` lines, sorted, repeated values joined by commas. */
+function amzHeaderLines(headers: RequestHeaders, extra: ReadonlyMap<string, string>): string {
+  const all = new Map<string, string>(extra);
+  for (const name of Object.keys(headers)) {
+    if (!name.startsWith('x-amz-') || all.has(name)) continue;
+    const v = headers[name];
+    if (v === undefined) continue;
+    all.set(name, (typeof v === 'string' ? [v] : v).map((x) => x.trim().replace(/\s*\r?\n\s*/g, ' ')).join(','));
+  }
+  return [...all.keys()].sort().map((k) => `${k}:${all.get(k)}\n`).join('');
+}
+
+function stringsToSign(req: V2Request, dates: readonly string[], standard: { md5: string; type: string }, amz: string): string[] {
+  const out: string[] = [];
+  for (const resource of resourceCandidates(req)) {
+    for (const date of dates) out.push(`${req.method.toUpperCase()}\n${standard.md5}\n${standard.type}\n${date}\n${amz}${resource}`);
+  }
+  return out;
+}
+
+function check(candidates: string[], secret: string, signature: string, accessKeyId: string): void {
+  if (candidates.some((sts) => base64SignatureEqual(sha1Base64(secret, sts), signature))) return;
+  // As AWS S3 does, show the client what we signed so it can compare it with its own.
+  throw new AuthError('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
+    AWSAccessKeyId: accessKeyId, StringToSign: candidates[0]!, SignatureProvided: signature,
+  });
+}
+
+function result(accessKeyId: string, signature: string, req: V2Request, presigned: boolean, expiresAt?: Date): AuthResult {
+  return {
+    accessKeyId, region: '', presigned, signature, signedHeaders: [], signatureVersion: 2,
+    // Nothing in V2 signs the body; a declared SHA-256 or checksum trailer is still checked.
+    payload: payloadModeOf(null, req.headers),
+    ...(expiresAt && { expiresAt }),
+  };
+}
+
+function requestTime(headers: RequestHeaders): Date {
+  const amz = headerValue(headers, 'x-amz-date')?.trim();
+  const raw = amz ?? headerValue(headers, 'date')?.trim();
+  const t = raw === undefined ? NaN : (parseAmzDate(raw)?.getTime() ?? Date.parse(raw));
+  if (Number.isNaN(t)) throw new AuthError('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  return new Date(t);
+}
+
+/** `Authorization: AWS AccessKeyId:Signature` */
+export function verifyV2Header(req: V2Request, authorization: string, lookupSecret: SecretLookup, now: Date): AuthResult {
+  const m = /^AWS ([^:\s]+):(\S+)$/.exec(authorization.trim());
+  if (!m) throw new AuthError('InvalidArgument', 'Authorization header is invalid -- one and only one \' \' (space) required', { ArgumentName: 'Authorization', ArgumentValue: authorization });
+  const [, accessKeyId, signature] = m as unknown as [string, string, string];
+  const secret = lookup(lookupSecret, accessKeyId);
+  const time = requestTime(req.headers);
+  if (Math.abs(now.getTime() - time.getTime()) > MAX_CLOCK_SKEW_MS) {
+    throw new AuthError('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
+      RequestTime: time.toUTCString(), ServerTime: now.toISOString(), MaxAllowedSkewMilliseconds: String(MAX_CLOCK_SKEW_MS),
+    });
+  }
+  // S3 says the Date line is empty when x-amz-date is sent; some clients sign the Date header anyway.
+  const date = headerValue(req.headers, 'date')?.trim() ?? '';
+  const dates = headerValue(req.headers, 'x-amz-date') !== undefined && date !== '' ? [date, ''] : [date];
+  const standard = { md5: headerValue(req.headers, 'content-md5')?.trim() ?? '', type: headerValue(req.headers, 'content-type')?.trim() ?? '' };
+  check(stringsToSign(req, dates, standard, amzHeaderLines(req.headers, new Map())), secret, signature, accessKeyId);
+  return result(accessKeyId, signature, req, false);
+}
+
+/**
+ * `?AWSAccessKeyId=…&Expires=…&Signature=…`. Expires (seconds since the epoch) stands where the
+ * Date goes; Content-Type, Content-MD5 and `x-amz-*` values the URL carries were signed as if
+ * they were headers (botocore moves them into the query), so they are read from there first.
+ */
+export function verifyV2Query(req: V2Request, params: ReadonlyArray<readonly [string, string]>, lookupSecret: SecretLookup, now: Date): AuthResult {
+  const get = (name: string): string | undefined => params.find(([n]) => n === name)?.[1];
+  const accessKeyId = get('AWSAccessKeyId');
+  const signature = get('Signature');
+  const expires = get('Expires');
+  if (!accessKeyId || !signature || expires === undefined) {
+    throw new AuthError('AccessDenied', 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters');
+  }
+  if (!/^\d{1,12}$/.test(expires)) throw new AuthError('AccessDenied', 'Invalid date (should be seconds since epoch): ' + expires);
+  const expiresAt = new Date(Number(expires) * 1000);
+  const secret = lookup(lookupSecret, accessKeyId);
+  if (now.getTime() > expiresAt.getTime()) {
+    throw new AuthError('AccessDenied', 'Request has expired', { Expires: expiresAt.toISOString(), ServerTime: now.toISOString() });
+  }
+  const signedInQuery = new Map<string, string>();
+  for (const [n, v] of params) {
+    const name = n.toLowerCase();
+    if (name.startsWith('x-amz-') && !signedInQuery.has(name)) signedInQuery.set(name, v.trim());
+  }
+  const fromQueryOrHeader = (name: string): string => (params.find(([n]) => n.toLowerCase() === name)?.[1] ?? headerValue(req.headers, name) ?? '').trim();
+  const standard = { md5: fromQueryOrHeader('content-md5'), type: fromQueryOrHeader('content-type') };
+  // x-amz-* request headers count as signed (S3's rule), but a browser or proxy may add some
+  // the URL never saw: the query's own set is tried too.
+  const amz = new Set([amzHeaderLines(req.headers, signedInQuery), amzHeaderLines({}, signedInQuery)]);
+  check([...amz].flatMap((lines) => stringsToSign(req, [expires], standard, lines)), secret, signature, accessKeyId);
+  return result(accessKeyId, signature, req, true, expiresAt);
+}
+
+/**
+ * The headers a V2 presigned URL carries in its query (Content-Type, Content-MD5, `x-amz-*`:
+ * botocore moves them there), applied as if they had been sent as headers. They win over
+ * headers the request sent itself: the signer chose them (an uploader given a URL signed for
+ * `image/png` cannot store `text/html`), and the signature check covers them.
+ */
+export function headersFromV2Query(rawQuery: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const piece of rawQuery.split('&')) {
+    const eq = piece.indexOf('=');
+    if (eq < 0) continue;
+    const name = safeUnescape(piece.slice(0, eq)).toLowerCase();
+    if (!(name.startsWith('x-amz-') || name === 'content-type' || name === 'content-md5')) continue;
+    if (out.has(name)) continue;
+    out.set(name, safeUnescape(piece.slice(eq + 1).replace(/\+/g, ' ')));
+  }
+  return out;
+}
