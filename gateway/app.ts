@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import { randomBytes } from 'node:crypto';
 import { headersFromV2Query } from './auth/sigv2.js';
+import { checkStorageClass } from './s3/storage-class.js';
 import { verifyRequest, type AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
 import { toS3Error } from './errors.js';
@@ -121,6 +122,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
     const acl = cannedAclOnWrite(parsed.endpoint.kind, koa.get('x-amz-acl') || undefined);
     const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl);
+    checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
     const postAccess: PostObjectAccess = {
       lookup: (id) => {
         const c = lookupCaller(id);

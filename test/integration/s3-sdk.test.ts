@@ -343,6 +343,17 @@ describe('objects', () => {
     expect(await s3Error(s3.send(new PutObjectCommand({ Bucket: b, Key: `${longest}a`, Body: 'x' })))).toEqual({ code: 'KeyTooLongError', status: 400 });
   });
 
+  test('x-amz-storage-class: any class S3 knows is taken (and stored as STANDARD); an unknown one is InvalidStorageClass', async () => {
+    const b = await newBucket('class');
+    await s3.send(new PutObjectCommand({ Bucket: b, Key: 'ia', Body: 'x', StorageClass: 'STANDARD_IA' }));
+    expect((await getBytes(b, 'ia')).toString()).toBe('x');
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: b }));
+    expect(listed.Contents?.map((c) => c.StorageClass)).toEqual(['STANDARD']);
+    expect(await s3Error(s3.send(new PutObjectCommand({ Bucket: b, Key: 'bad', Body: 'x', StorageClass: 'PLATINUM' as 'STANDARD' }))))
+      .toEqual({ code: 'InvalidStorageClass', status: 400 });
+    expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'bad' })))).toEqual({ code: 'NotFound', status: 404 });
+  });
+
   test('conditional GET/HEAD: If-None-Match → 304, If-Match mismatch → 412 PreconditionFailed', async () => {
     const b = await newBucket('cond');
     const put = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: 'conditional' }));
