@@ -1,5 +1,5 @@
 import { AuthError } from './auth/errors.js';
-import { MetaNotFoundError } from './meta/store.js';
+import { MetaNotFoundError } from './meta/errors.js';
 import { isS3ErrorCode, S3Error } from './s3/errors.js';
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sealSecret } from '../access/secret-box.js';
-import type { AccessKeyRecord } from '../meta/store.js';
+import type { AccessKeyRecord } from '../meta/types.js';
 import type { AdminContext, AdminRoute } from './context.js';
 import { AdminError } from './errors.js';
 

@@ -1,64 +1,14 @@
 import type { Statement } from 'better-sqlite3';
 import { randomAlnum } from '../ids.js';
 import { openMetaDb, withoutFsync, type Db } from './db.js';
+import { MetaConflictError, MetaNotFoundError, MetaObjectLockedError, MetaPreconditionError } from './errors.js';
+import { json, parse, parseTags, toAccessKeyRecord, toBlob, toObject, toPart, toUpload, toVersion, type SqlRow } from './rows.js';
+import { checkLock, writeConditionFailure } from './rules.js';
 import type {
-  AccessKeyRow, BlobRow, BucketLockConfig, BucketRow, ListedObject, LockMode, MissedPiece, NewObject, NodeRow, ObjectLockState,
-  ObjectRow, PartRef, UploadPartRow, UploadRow, VersioningState, VersionRow,
+  AccessKeyRecord, BatchDeleteOutcome, BlobRow, BucketAccess, BucketLockConfig, BucketRow, DeletedVersion, DeleteOutcome,
+  DeleteTarget, DeleteVersionOptions, ListedObject, MissedPiece, NewObject, NodeRow, ObjectLockState, ObjectRow,
+  ObjectWriteOptions, PartRef, Tag, UploadBound, UploadPartRow, UploadRow, VersionBound, VersioningState, VersionRow,
 } from './types.js';
-
-/** Thrown where a row the caller relies on is gone (e.g. an upload aborted meanwhile). */
-export class MetaNotFoundError extends Error {
-  code = 'ERR_META_NOT_FOUND';
-  constructor(readonly what: 'bucket' | 'upload' | 'object', message: string) {
-    super(message);
-    this.name = 'MetaNotFoundError';
-  }
-}
-
-/** A bucket create that lost to an existing bucket. */
-export class MetaConflictError extends Error {
-  code = 'ERR_META_CONFLICT';
-  constructor(message: string, readonly owner: string) {
-    super(message);
-    this.name = 'MetaConflictError';
-  }
-}
-
-type SqlRow = Record<string, unknown>;
-const json = (v: unknown): string => JSON.stringify(v ?? {});
-const parse = <T>(v: unknown): T => JSON.parse(String(v)) as T;
-
-function toObject(r: SqlRow): ObjectRow {
-  return {
-    id: Number(r.id), bucket: String(r.bucket), key: String(r.key), versionId: String(r.version_id),
-    size: Number(r.size), etag: String(r.etag), lastModified: Number(r.last_modified),
-    contentType: (r.content_type as string | null) ?? null, headers: parse(r.headers), userMeta: parse(r.user_meta),
-    checksums: parse(r.checksums), partsCount: r.parts_count == null ? null : Number(r.parts_count),
-  };
-}
-
-function toBlob(r: SqlRow): BlobRow {
-  return {
-    id: String(r.id), size: Number(r.size), segmentSize: Number(r.segment_size), wrappedKey: r.wrapped_key as Buffer,
-    placement: parse(r.placement), state: r.state as BlobRow['state'], createdAt: Number(r.created_at),
-  };
-}
-
-function toPart(r: SqlRow): UploadPartRow {
-  return {
-    partNumber: Number(r.part_number), blobId: (r.blob_id as string | null) ?? null, size: Number(r.size),
-    etag: String(r.etag), checksums: parse(r.checksums), lastModified: Number(r.last_modified ?? 0),
-  };
-}
-
-function toUpload(r: SqlRow): UploadRow {
-  return {
-    id: String(r.id), bucket: String(r.bucket), key: String(r.key), owner: String(r.owner), createdAt: Number(r.created_at),
-    contentType: (r.content_type as string | null) ?? null, headers: parse(r.headers), userMeta: parse(r.user_meta),
-    checksumAlgorithm: (r.checksum_algorithm as string | null) ?? null, checksumType: (r.checksum_type as string | null) ?? null,
-    acl: (r.acl as string | null) ?? null,
-  };
-}
 
 /**
  * The smallest string greater than every string that starts with `prefix`, in the byte
@@ -135,8 +85,6 @@ export class MetaStore {
 
       queueRepair: p('INSERT OR IGNORE INTO repair_queue(blob_id, piece, reason, enqueued_at) VALUES (?, ?, ?, ?)'),
       repairBacklog: p('SELECT COUNT(*) AS n FROM repair_queue'),
-
-      getAccessKey: p('SELECT * FROM access_keys WHERE access_key_id = ?'),
       upsertAccessKey: p(`INSERT INTO access_keys(access_key_id, secret, owner, created_at) VALUES (?, ?, ?, ?)
         ON CONFLICT(access_key_id) DO UPDATE SET secret = excluded.secret, disabled = 0`),
     };
@@ -504,20 +452,6 @@ export class MetaStore {
     return Number((this.s.repairBacklog!.get() as SqlRow).n);
   }
 
-  // ---- access keys
-
-  getAccessKey(id: string): AccessKeyRow | undefined {
-    const r = this.s.getAccessKey!.get(id) as SqlRow | undefined;
-    return r && {
-      accessKeyId: String(r.access_key_id), secret: String(r.secret), owner: String(r.owner),
-      createdAt: Number(r.created_at), disabled: Boolean(r.disabled),
-    };
-  }
-
-  putAccessKey(id: string, secret: string, owner: string, now = Date.now()): void {
-    this.s.upsertAccessKey!.run(id, secret, owner, now);
-  }
-
   // ---- conditional writes, tags, DeleteObjects, ListMultipartUploads (migration 3)
 
   /** Statements of the methods below, prepared on first use and then reused. */
@@ -705,142 +639,8 @@ export class MetaStore {
   }
 }
 
-/** An access key row with its sealed secret. */
-export interface AccessKeyRecord extends AccessKeyRow {
-  sealedSecret: Buffer | null;
-}
-
-function toAccessKeyRecord(r: SqlRow): AccessKeyRecord {
-  return {
-    accessKeyId: String(r.access_key_id), secret: String(r.secret), owner: String(r.owner),
-    createdAt: Number(r.created_at), disabled: Boolean(r.disabled), sealedSecret: (r.sealed_secret as Buffer | null) ?? null,
-  };
-}
-
-/** Access settings of a bucket as stored (JSON text for policy and CORS). */
-export interface BucketAccess {
-  acl: string | null;
-  policy: string | null;
-  cors: string | null;
-}
-
-/** An object tag (or bucket tag), as S3 names its parts. */
-export interface Tag {
-  key: string;
-  value: string;
-}
-
-function parseTags(v: unknown): Tag[] | undefined {
-  return v == null ? undefined : parse<Tag[]>(v);
-}
-
-/**
- * What must hold about a key's current version for a write to commit: `If-None-Match: *`
- * (no current version) and/or `If-Match` (the current version has this ETag, unquoted).
- */
-export interface WriteCondition {
-  ifNoneMatch?: true;
-  ifMatch?: string;
-}
-
-export interface ObjectWriteOptions {
-  condition?: WriteCondition;
-  tags?: Tag[];
-}
-
-export type WriteConditionFailure = 'exists' | 'absent' | 'etag-mismatch';
-
-/** Why `condition` does not hold for the key's current version, or undefined when it does. */
-export function writeConditionFailure(current: { etag: string } | undefined, condition: WriteCondition): WriteConditionFailure | undefined {
-  if (condition.ifNoneMatch && current) return 'exists';
-  if (condition.ifMatch !== undefined) {
-    if (!current) return 'absent';
-    if (condition.ifMatch !== '*' && condition.ifMatch !== current.etag) return 'etag-mismatch';
-  }
-  return undefined;
-}
-
-/** A write condition that did not hold when the write came to commit. */
-export class MetaPreconditionError extends Error {
-  code = 'ERR_META_PRECONDITION';
-  constructor(readonly reason: WriteConditionFailure, message: string) {
-    super(message);
-    this.name = 'MetaPreconditionError';
-  }
-}
-
-/** One key of a DeleteObjects: `etag` (unquoted, or `*`) makes the delete conditional. */
-export interface DeleteTarget {
-  key: string;
-  versionId?: string;
-  etag?: string;
-}
-
-export type DeleteOutcome = 'deleted' | 'absent' | 'no-such-key' | 'precondition-failed';
-
-export interface DeleteVersionOptions {
-  versionId?: string;
-  bypassGovernance?: boolean;
-  now?: number;
-  /** Without versionId: act only if this row is still the key's current version (lifecycle). */
-  ifCurrentId?: number;
-}
-
-/** What a DeleteObject did: the version removed or the delete marker added (`versionId`). */
-export interface DeletedVersion {
-  /** False when there was nothing to delete (which succeeds, as on S3). */
-  existed: boolean;
-  versionId?: string;
-  deleteMarker: boolean;
-}
-
-export type BatchDeleteOutcome =
-  | ({ kind: 'deleted' } & DeletedVersion)
-  | { kind: 'no-such-key' } | { kind: 'precondition-failed' } | { kind: 'locked'; reason: LockReason };
-
-/** Where a page of ListObjectVersions starts: at or after a key, or after one version of a key. */
-export type VersionBound = { fromKey: string } | { afterKey: string } | { key: string; beforeId: number };
-
-export type LockReason = 'legal-hold' | 'compliance' | 'governance';
-
-/** A delete of a version that Object Lock protects (S3 answers AccessDenied). */
-export class MetaObjectLockedError extends Error {
-  code = 'ERR_META_OBJECT_LOCKED';
-  constructor(readonly reason: LockReason, message: string) {
-    super(message);
-    this.name = 'MetaObjectLockedError';
-  }
-}
-
-/** Why a version may not be deleted now, if it may not. GOVERNANCE yields to `bypass`. */
-export function lockReason(lock: ObjectLockState, bypassGovernance: boolean, now: number): LockReason | undefined {
-  if (lock.legalHold) return 'legal-hold';
-  if (lock.mode && lock.retainUntil !== null && lock.retainUntil > now) {
-    if (lock.mode === 'COMPLIANCE') return 'compliance';
-    if (!bypassGovernance) return 'governance';
-  }
-  return undefined;
-}
-
-function checkLock(row: VersionRow, bypassGovernance: boolean, now: number): void {
-  const reason = lockReason(row.lock, bypassGovernance, now);
-  if (reason) throw new MetaObjectLockedError(reason, `${row.bucket}/${row.key} version ${row.versionId} is locked (${reason})`);
-}
-
 /** A new version id: 32 letters and digits (about 190 random bits), as opaque as S3's. */
 function newVersionId(): string {
   return randomAlnum(32);
 }
 
-function toVersion(r: SqlRow): VersionRow {
-  return {
-    ...toObject(r), isLatest: Number(r.is_latest) === 1, deleteMarker: Number(r.is_delete_marker) === 1,
-    lock: {
-      mode: (r.lock_mode as LockMode | null) ?? null, retainUntil: r.lock_until == null ? null : Number(r.lock_until),
-      legalHold: r.legal_hold == null ? null : Number(r.legal_hold) === 1,
-    },
-  };
-}
-
-/** Where a page of ListMultipartUploads starts: after one upload, or at a key. */
-export type UploadBound = { key: string; createdAt: number; id: string } | { fromKey: string };

@@ -141,3 +141,74 @@ export interface VersionRow extends ObjectRow {
 export interface BucketLockConfig {
   rule?: { mode: LockMode; days?: number; years?: number };
 }
+
+/** An access key row with its sealed secret. */
+export interface AccessKeyRecord extends AccessKeyRow {
+  sealedSecret: Buffer | null;
+}
+
+/** Access settings of a bucket as stored (JSON text for policy and CORS). */
+export interface BucketAccess {
+  acl: string | null;
+  policy: string | null;
+  cors: string | null;
+}
+
+/** An object tag (or bucket tag), as S3 names its parts. */
+export interface Tag {
+  key: string;
+  value: string;
+}
+
+/**
+ * What must hold about a key's current version for a write to commit: `If-None-Match: *`
+ * (no current version) and/or `If-Match` (the current version has this ETag, unquoted).
+ */
+export interface WriteCondition {
+  ifNoneMatch?: true;
+  ifMatch?: string;
+}
+
+export interface ObjectWriteOptions {
+  condition?: WriteCondition;
+  tags?: Tag[];
+}
+
+export type WriteConditionFailure = 'exists' | 'absent' | 'etag-mismatch';
+
+/** One key of a DeleteObjects: `etag` (unquoted, or `*`) makes the delete conditional. */
+export interface DeleteTarget {
+  key: string;
+  versionId?: string;
+  etag?: string;
+}
+
+export type DeleteOutcome = 'deleted' | 'absent' | 'no-such-key' | 'precondition-failed';
+
+export interface DeleteVersionOptions {
+  versionId?: string;
+  bypassGovernance?: boolean;
+  now?: number;
+  /** Without versionId: act only if this row is still the key's current version (lifecycle). */
+  ifCurrentId?: number;
+}
+
+/** What a DeleteObject did: the version removed or the delete marker added (`versionId`). */
+export interface DeletedVersion {
+  /** False when there was nothing to delete (which succeeds, as on S3). */
+  existed: boolean;
+  versionId?: string;
+  deleteMarker: boolean;
+}
+
+export type BatchDeleteOutcome =
+  | ({ kind: 'deleted' } & DeletedVersion)
+  | { kind: 'no-such-key' } | { kind: 'precondition-failed' } | { kind: 'locked'; reason: LockReason };
+
+/** Where a page of ListObjectVersions starts: at or after a key, or after one version of a key. */
+export type VersionBound = { fromKey: string } | { afterKey: string } | { key: string; beforeId: number };
+
+export type LockReason = 'legal-hold' | 'compliance' | 'governance';
+
+/** Where a page of ListMultipartUploads starts: after one upload, or at a key. */
+export type UploadBound = { key: string; createdAt: number; id: string } | { fromKey: string };

@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import { aclColumn } from '../access/canned-acl.js';
-import { MetaConflictError } from '../meta/store.js';
+import { MetaConflictError } from '../meta/errors.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';
 import { buildListAllMyBucketsResult, buildLocationConstraint, parseCreateBucketConfiguration } from './documents.js';

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import type { BatchDeleteOutcome, DeleteTarget } from '../meta/store.js';
+import type { BatchDeleteOutcome, DeleteTarget } from '../meta/types.js';
 import { authorize } from '../access/authorize.js';
 import { accessQuery } from '../access/query.js';
 import { bucketOf, type ReqCtx } from '../request.js';

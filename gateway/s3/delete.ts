@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import type { DeletedVersion } from '../meta/store.js';
+import type { DeletedVersion } from '../meta/types.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import type { HeaderBag } from './headers.js';
 import { bypassGovernance, lockedError } from './object-lock.js';

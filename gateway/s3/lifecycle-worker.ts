@@ -1,5 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { MetaObjectLockedError, type MetaStore } from '../meta/store.js';
+import { MetaObjectLockedError } from '../meta/errors.js';
+import { type MetaStore } from '../meta/store.js';
 import type { VersionRow } from '../meta/types.js';
 import type { LifecycleRule } from './lifecycle.js';
 import { walkUploads } from './uploads.js';

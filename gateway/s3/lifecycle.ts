@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import type { Tag } from '../meta/store.js';
+import type { Tag } from '../meta/types.js';
 import { bucketOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';
 import { sendXml } from './bucket.js';

@@ -1,5 +1,7 @@
 import type Koa from 'koa';
-import { lockReason, MetaObjectLockedError, type MetaStore } from '../meta/store.js';
+import { MetaObjectLockedError } from '../meta/errors.js';
+import { lockReason } from '../meta/rules.js';
+import { type MetaStore } from '../meta/store.js';
 import type { BucketLockConfig, LockMode, ObjectLockState, VersionRow } from '../meta/types.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';

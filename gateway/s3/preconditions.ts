@@ -1,9 +1,8 @@
 import type Koa from 'koa';
-import {
-  MetaPreconditionError, writeConditionFailure, type MetaStore, type ObjectWriteOptions, type WriteCondition,
-  type WriteConditionFailure,
-} from '../meta/store.js';
-import type { MissedPiece, NewObject, ObjectRow } from '../meta/types.js';
+import { MetaPreconditionError } from '../meta/errors.js';
+import { writeConditionFailure } from '../meta/rules.js';
+import { type MetaStore } from '../meta/store.js';
+import type { MissedPiece, NewObject, ObjectRow, ObjectWriteOptions, WriteCondition, WriteConditionFailure } from '../meta/types.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { S3Error } from './errors.js';
 import { headerOf, parseHttpDate, unquoteEtag, type HeaderBag } from './headers.js';

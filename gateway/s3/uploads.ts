@@ -1,6 +1,6 @@
 import type Koa from 'koa';
-import { prefixUpperBound, type MetaStore, type UploadBound } from '../meta/store.js';
-import type { UploadRow } from '../meta/types.js';
+import { prefixUpperBound, type MetaStore } from '../meta/store.js';
+import type { UploadBound, UploadRow } from '../meta/types.js';
 import { rollUp, type RollupSource } from './rollup.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';

@@ -1,6 +1,6 @@
 import type Koa from 'koa';
-import { prefixUpperBound, type MetaStore, type VersionBound } from '../meta/store.js';
-import type { VersionRow } from '../meta/types.js';
+import { prefixUpperBound, type MetaStore } from '../meta/store.js';
+import type { VersionBound, VersionRow } from '../meta/types.js';
 import { rollUp, type RollupSource } from './rollup.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';

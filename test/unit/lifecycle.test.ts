@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MetaObjectLockedError, MetaStore } from '../../gateway/meta/store.js';
+import { MetaObjectLockedError } from '../../gateway/meta/errors.js';
+import { MetaStore } from '../../gateway/meta/store.js';
 import { buildLifecycleConfiguration, parseLifecycleConfiguration, type LifecycleRule } from '../../gateway/s3/lifecycle.js';
 import { LifecycleWorker } from '../../gateway/s3/lifecycle-worker.js';
 

@@ -5,7 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MetaPreconditionError, MetaStore, writeConditionFailure } from '../../gateway/meta/store.js';
+import { MetaPreconditionError } from '../../gateway/meta/errors.js';
+import { writeConditionFailure } from '../../gateway/meta/rules.js';
+import { MetaStore } from '../../gateway/meta/store.js';
 import type { NewObject } from '../../gateway/meta/types.js';
 import { buildTagging, parseTagging } from '../../gateway/s3/documents.js';
 import { S3Error } from '../../gateway/s3/errors.js';
