@@ -10,17 +10,9 @@ import { evaluatePolicy, parseBucketPolicy } from '../../gateway/access/policy.j
 import { openSecret, sealSecret } from '../../gateway/access/secret-box.js';
 import { S3Error } from '../../gateway/s3/errors.js';
 import { parseCorsConfiguration } from '../../gateway/s3/cors.js';
+import { codeOf } from '../helpers/errors.js';
 
 const bucket = { name: 'b', owner: 'alice', region: 'us-east-1', createdAt: 0 };
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof S3Error) return err.code;
-    throw err;
-  }
-  return 'none';
-};
 
 describe('bucket policy', () => {
   const policy = parseBucketPolicy(JSON.stringify({

@@ -15,16 +15,8 @@ import { checkCopySourceConditions, parseWriteCondition } from '../../gateway/s3
 import { checkTagSet, parseTaggingHeader } from '../../gateway/s3/tagging.js';
 import { walkUploads } from '../../gateway/s3/uploads.js';
 import { S3_XMLNS } from '../../gateway/s3/xml.js';
+import { codeOf } from '../helpers/errors.js';
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof S3Error) return err.code;
-    throw err;
-  }
-  throw new Error('did not throw');
-}
 
 describe('metadata: conditional commits, tags, batch deletes, upload listing', () => {
   let dir: string;

@@ -2,6 +2,7 @@ import { S3Client, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import * as d from '../../gateway/s3/documents.js';
 import { S3Error } from '../../gateway/s3/errors.js';
 import { buildXml, escapeXmlText, parseXml, S3_XMLNS } from '../../gateway/s3/xml.js';
+import { codeOf } from '../helpers/errors.js';
 
 const HEAD = `<?xml version="1.0" encoding="UTF-8"?>\n`;
 const NS = `xmlns="${S3_XMLNS}"`;
@@ -14,15 +15,6 @@ const OWNER = '<ID>owner-id</ID><DisplayName>me</DisplayName>';
 const NASTY = ` a&<>"'\r+é `;
 const NASTY_XML = ` a&amp;&lt;&gt;&quot;&apos;&#xD;+é `;
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof S3Error) return err.code;
-    throw err;
-  }
-  throw new Error('did not throw');
-}
 
 describe('buildXml', () => {
   test('adds the declaration and the S3 namespace on the root', () => {
