@@ -8,7 +8,6 @@ import { parseCannedAcl } from '../../gateway/access/canned-acl.js';
 import { corsHeaders, matchPreflight, type CorsRule } from '../../gateway/access/cors-rules.js';
 import { evaluatePolicy, parseBucketPolicy } from '../../gateway/access/policy.js';
 import { openSecret, sealSecret } from '../../gateway/access/secret-box.js';
-import { S3Error } from '../../gateway/s3/errors.js';
 import { parseCorsConfiguration } from '../../gateway/s3/cors.js';
 import { codeOf } from '../helpers/errors.js';
 

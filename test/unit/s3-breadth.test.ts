@@ -10,7 +10,6 @@ import { writeConditionFailure } from '../../gateway/meta/rules.js';
 import { MetaStore } from '../../gateway/meta/store.js';
 import type { NewObject } from '../../gateway/meta/types.js';
 import { buildTagging, parseTagging } from '../../gateway/s3/documents.js';
-import { S3Error } from '../../gateway/s3/errors.js';
 import { checkCopySourceConditions, parseWriteCondition } from '../../gateway/s3/preconditions.js';
 import { checkTagSet, parseTaggingHeader } from '../../gateway/s3/tagging.js';
 import { walkUploads } from '../../gateway/s3/uploads.js';

@@ -1,6 +1,5 @@
 import { S3Client, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import * as d from '../../gateway/s3/documents.js';
-import { S3Error } from '../../gateway/s3/errors.js';
 import { buildXml, escapeXmlText, parseXml, S3_XMLNS } from '../../gateway/s3/xml.js';
 import { codeOf } from '../helpers/errors.js';
 

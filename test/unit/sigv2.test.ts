@@ -3,7 +3,6 @@
  * signed by botocore's HmacV1Auth / HmacV1QueryAuth (what boto3 and aws-cli v1 presign with).
  */
 import { createHmac } from 'node:crypto';
-import { AuthError } from '../../gateway/auth/errors.js';
 import { verifyRequest, type SignedRequest } from '../../gateway/auth/sigv4.js';
 import { codeOf } from '../helpers/errors.js';
 
