@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import { randomBytes } from 'node:crypto';
 import { headersFromV2Query } from './auth/sigv2.js';
+import { checkSseCTransport } from './s3/sse-c.js';
 import { checkStorageClass } from './s3/storage-class.js';
 import { verifyRequest, type AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
@@ -123,6 +124,10 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     const acl = cannedAclOnWrite(parsed.endpoint.kind, koa.get('x-amz-acl') || undefined);
     const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
+    checkSseCTransport(headers, {
+      encrypted: 'encrypted' in koa.req.socket && koa.req.socket.encrypted === true,
+      remoteAddress: koa.req.socket.remoteAddress, forwardedProto: koa.get('x-forwarded-proto') || undefined,
+    });
     const postAccess: PostObjectAccess = {
       lookup: (id) => {
         const c = lookupCaller(id);

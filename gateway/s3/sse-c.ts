@@ -18,13 +18,40 @@ import { headerOf, type HeaderBag } from './headers.js';
  * The key must never reach a log or an error document (STYLE.md, "Secrets"): no error here
  * carries a header value, and CustomerKey keeps the key out of JSON and inspection.
  *
- * Here we are more lenient than AWS S3, which refuses SSE-C over plain HTTP: the gateway
- * often runs on loopback or behind a TLS proxy it cannot see.
+ * As AWS S3 does, a key is refused over plain HTTP, where anyone on the path reads it. The
+ * gateway speaks plain HTTP itself, so "secure" means: a TLS proxy in front that says so
+ * (`X-Forwarded-Proto: https`), or a client on the same machine (loopback), as in `dev`.
  */
 
 const OBJECT_PREFIX = 'x-amz-server-side-encryption-customer-';
 const COPY_SOURCE_PREFIX = 'x-amz-copy-source-server-side-encryption-customer-';
 const ALGORITHM = 'AES256';
+
+/** Where a request came from, as far as the transport rule needs to know. */
+export interface Transport {
+  /** The connection itself is TLS. */
+  encrypted: boolean;
+  remoteAddress: string | undefined;
+  /** `X-Forwarded-Proto` set by a proxy in front. */
+  forwardedProto: string | undefined;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
+}
+
+/** Refuses a request that carries a customer key over a connection others can read. */
+export function checkSseCTransport(headers: HeaderBag, transport: Transport): void {
+  const carriesKey = Object.keys(headers).some((h) => h.startsWith(OBJECT_PREFIX) || h.startsWith(COPY_SOURCE_PREFIX));
+  if (!carriesKey || transport.encrypted || isLoopback(transport.remoteAddress)) return;
+  if (transport.forwardedProto?.split(',')[0]?.trim().toLowerCase() === 'https') return;
+  throw new S3Error('InvalidRequest', {
+    message: 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection. '
+      + 'Put a TLS proxy in front of the gateway that sets X-Forwarded-Proto: https.',
+  });
+}
 
 /** A validated customer key of one request. */
 export class CustomerKey {

@@ -5,7 +5,8 @@ import {
   wrapKey, wrapKeyForCustomer,
 } from '../../codec/keys.js';
 import { S3Error } from '../../gateway/s3/errors.js';
-import { newSseC, parseCustomerKey, readerFor, uploadWrap, wrapFor } from '../../gateway/s3/sse-c.js';
+import { checkSseCTransport, newSseC, parseCustomerKey, readerFor, uploadWrap, wrapFor } from '../../gateway/s3/sse-c.js';
+import { codeOf } from '../helpers/errors.js';
 
 const master = Buffer.alloc(32, 7);
 const customer = Buffer.alloc(32, 9);
@@ -91,5 +92,22 @@ describe('SSE-C headers', () => {
     expect(s3Code(() => uploadWrap(sse, other, true))).toMatchObject({ code: 'InvalidRequest', status: 400 });
     expect(s3Code(() => uploadWrap(sse, undefined, true))).toMatchObject({ code: 'InvalidRequest', status: 400 });
     expect(s3Code(() => uploadWrap(null, ck, true))).toMatchObject({ code: 'InvalidRequest', status: 400 });
+  });
+});
+
+describe('SSE-C transport rule', () => {
+  const key = { 'x-amz-server-side-encryption-customer-algorithm': ['AES256'] };
+  const plain = { encrypted: false, remoteAddress: '10.0.0.7', forwardedProto: undefined };
+  test('a customer key over plain HTTP from another machine is refused, as on AWS', () => {
+    expect(codeOf(() => checkSseCTransport(key, plain))).toBe('InvalidRequest');
+    expect(codeOf(() => checkSseCTransport({ 'x-amz-copy-source-server-side-encryption-customer-key': ['k'] }, plain))).toBe('InvalidRequest');
+    expect(codeOf(() => checkSseCTransport(key, { ...plain, forwardedProto: 'http' }))).toBe('InvalidRequest');
+  });
+  test('TLS, a TLS proxy that says so, loopback, or no key at all pass', () => {
+    expect(codeOf(() => checkSseCTransport(key, { ...plain, encrypted: true }))).toBe('none');
+    expect(codeOf(() => checkSseCTransport(key, { ...plain, forwardedProto: 'https' }))).toBe('none');
+    expect(codeOf(() => checkSseCTransport(key, { ...plain, forwardedProto: 'HTTPS, http' }))).toBe('none');
+    for (const remoteAddress of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) expect(codeOf(() => checkSseCTransport(key, { ...plain, remoteAddress }))).toBe('none');
+    expect(codeOf(() => checkSseCTransport({ 'content-type': ['x'] }, plain))).toBe('none');
   });
 });
