@@ -97,6 +97,10 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
     throw new S3Error('InvalidArgument', { message: "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", extra: { ArgumentName: 'key', ArgumentValue: '' } });
   }
   if (!file) throw new S3Error('IncorrectNumberOfFilesInPostRequest');
+  // Never store in the clear what the uploader asked to have encrypted under its own key.
+  if ([...fields.keys()].some((f) => f.startsWith('x-amz-server-side-encryption-customer-'))) {
+    throw new S3Error('NotImplemented', { message: 'SSE-C fields in a POST form are not supported; upload with PutObject and the SSE-C headers' });
+  }
   const { caller, range } = authenticateForm(fields, bucket.name, access);
   const key = rawKey.replace(/\$\{filename\}/g, file.filename);
   checkObjectKey(key);

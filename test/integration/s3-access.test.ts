@@ -382,6 +382,9 @@ describe('PostObject (browser form uploads)', () => {
     const expired = [['key', 'uploads/x'], ['Content-Type', 'text/plain'], ['success_action_status', '201'], ...signed(gina.key, conditions, -1000)] as Array<[string, string]>;
     expect(await refused(form(expired, { filename: 'a.txt', type: 'text/plain', data }))).toEqual([403, 'AccessDenied']);
     expect(await refused(form(fields()))).toEqual([400, 'IncorrectNumberOfFilesInPostRequest']);
+    // SSE-C fields are refused rather than ignored: the file must not be stored unprotected by the key.
+    expect(await refused(form(fields([['x-amz-server-side-encryption-customer-algorithm', 'AES256']]), { filename: 'a.txt', type: 'text/plain', data })))
+      .toEqual([501, 'NotImplemented']);
     // Another user's valid signature does not open gina's bucket; nor does no signature.
     const byHank = [['key', 'uploads/h'], ['Content-Type', 'text/plain'], ['success_action_status', '201'], ...signed(hank.key, conditions)] as Array<[string, string]>;
     expect(await refused(form(byHank, { filename: 'a.txt', type: 'text/plain', data }))).toEqual([403, 'AccessDenied']);
