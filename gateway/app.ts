@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { headersFromV2Query } from './auth/sigv2.js';
 import { checkSseCTransport } from './s3/sse-c.js';
 import { checkStorageClass } from './s3/storage-class.js';
+import { checkServerSideEncryption, SSE_HEADER } from './s3/sse.js';
 import { verifyRequest, type AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
 import { toS3Error } from './errors.js';
@@ -124,6 +125,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     const acl = cannedAclOnWrite(parsed.endpoint.kind, koa.get('x-amz-acl') || undefined);
     const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
+    checkServerSideEncryption(parsed.endpoint.kind, koa.get(SSE_HEADER) || undefined);
     checkSseCTransport(headers, {
       encrypted: 'encrypted' in koa.req.socket && koa.req.socket.encrypted === true,
       remoteAddress: koa.req.socket.remoteAddress, forwardedProto: koa.get('x-forwarded-proto') || undefined,

@@ -6,7 +6,7 @@ import { openObjectStream } from '../object/read.js';
 import { putBlob, type KeyWrap, type WrittenBlob } from '../pipeline/put-blob.js';
 import type { KeyUnwrap } from '../pipeline/read-blob.js';
 import { sseCStoreFor } from '../meta/sse-c.js';
-import { newSseC, parseCustomerKey, readerFor, sseCHeaders, uploadWrap, wrapFor } from './sse-c.js';
+import { newSseC, parseCustomerKey, readerFor, encryptionHeaders, uploadWrap, wrapFor } from './sse-c.js';
 import { commitOrDiscard, MAX_PUT_BYTES } from '../object/receive.js';
 import { authorize } from '../access/authorize.js';
 import { accessQuery } from '../access/query.js';
@@ -160,7 +160,7 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
   const row = commitOrDiscard(rc.pipeline, copied.blob, () => sseCStoreFor(rc.pipeline.meta.db).commitWith(sse, () => (
     commitConditionally(rc.pipeline.meta, o, { ...(condition && { condition }), tags }, copied.blob.missed))));
   koa.set({
-    ...sseCHeaders(customerKey),
+    ...encryptionHeaders(customerKey),
     ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId),
     ...(rc.pipeline.meta.bucketVersioning(copySource.bucket) !== null && { 'x-amz-copy-source-version-id': src.obj.versionId }),
   });
@@ -201,6 +201,6 @@ export async function handleUploadPartCopy(
     partNumber, blobId: copied.blob.blobId, size: copied.blob.size, etag: copied.md5Hex, checksums: copied.checksums, lastModified,
   }, copied.blob.missed));
   if (meta.bucketVersioning(copySource.bucket) !== null) koa.set('x-amz-copy-source-version-id', src.obj.versionId);
-  koa.set(sseCHeaders(customerKey));
+  koa.set(encryptionHeaders(customerKey));
   sendXml(koa, buildCopyPartResult({ etag: copied.md5Hex, lastModified, checksums: toChecksums(copied.checksums) }));
 }

@@ -9,7 +9,7 @@ import { lockHeaders } from './object-lock.js';
 import { resolveVersion, versionHeader, versionIdOf } from './versioning.js';
 import { sseCStoreFor } from '../meta/sse-c.js';
 import type { KeyUnwrap } from '../pipeline/read-blob.js';
-import { parseCustomerKey, readerFor, sseCHeaders } from './sse-c.js';
+import { parseCustomerKey, readerFor, encryptionHeaders } from './sse-c.js';
 import {
   contentRange, formatHttpDate, objectResponseHeaders, parseRange, quoteEtag, RESPONSE_OVERRIDE_PARAMS,
   userMetadataHeaders, type ByteRange, type ObjectHeaders, type ResponseOverrides,
@@ -34,7 +34,7 @@ function locate(koa: Koa.Context, rc: ReqCtx): Located {
   const obj = resolveVersion(rc.pipeline.meta, bucket.name, key, versionIdOf(rc.endpoint));
   const customerKey = parseCustomerKey(koa.req.headersDistinct as Record<string, string[]>);
   const unwrap = readerFor(sseCStoreFor(rc.pipeline.meta.db).objectSseC(obj.id), customerKey);
-  const sseC = sseCHeaders(customerKey);
+  const sseC = encryptionHeaders(customerKey);
   const parts = rc.pipeline.meta.objectParts(obj.id);
   const partParam = koa.query.partNumber;
   if (partParam !== undefined) {

@@ -21,7 +21,7 @@ import { parseTaggingHeader } from './tagging.js';
 import { lockForNewObject, requireLockDigest } from './object-lock.js';
 import { versionHeader } from './versioning.js';
 import { sseCStoreFor } from '../meta/sse-c.js';
-import { newSseC, parseCustomerKey, sseCHeaders, uploadWrap } from './sse-c.js';
+import { newSseC, parseCustomerKey, encryptionHeaders, uploadWrap } from './sse-c.js';
 
 /** Every part but the last must be at least this big, as on AWS. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -65,7 +65,7 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
   // The lock is decided now (a default retention counts from the upload's creation) and applied on completion.
   if (lock) rc.pipeline.meta.setUploadLock(uploadId, lock);
   if (algorithm) koa.set('x-amz-checksum-algorithm', algorithm);
-  koa.set(sseCHeaders(customerKey));
+  koa.set(encryptionHeaders(customerKey));
   sendXml(koa, buildInitiateMultipartUploadResult({ bucket: bucket.name, key, uploadId }));
 }
 
@@ -82,7 +82,7 @@ export async function handleUploadPart(koa: Koa.Context, rc: ReqCtx, uploadId: s
     partNumber, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums, lastModified: Date.now(),
   }, body.blob.missed));
   answerStored(koa, body.md5Hex, checksums);
-  koa.set(sseCHeaders(customerKey));
+  koa.set(encryptionHeaders(customerKey));
 }
 
 /** CompleteMultipartUpload — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html */
@@ -123,7 +123,9 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
     parts: parts.map((p) => ({ partNumber: p.partNumber, blobId: p.blobId, size: p.size, etag: p.etag, checksums: p.checksums })),
     ...(lock && { lock }), acl: upload.acl,
   }, writeOptions, [], Date.now(), uploadId));
-  koa.set({ ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...sseCHeaders(customerKey) });
+  // An SSE-C upload completes without the key: its algorithm is all there is to echo then.
+  const encryption = sse && !customerKey ? { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' } : encryptionHeaders(customerKey);
+  koa.set({ ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...encryption });
   const host = koa.get('host') || 'localhost';
   sendXml(koa, buildCompleteMultipartUploadResult({
     location: `${koa.protocol}://${host}/${encodeURIComponent(bucket.name)}/${key.split('/').map(encodeURIComponent).join('/')}`,

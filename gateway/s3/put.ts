@@ -8,7 +8,7 @@ import { lockForNewObject } from './object-lock.js';
 import { commitConditionally, writeOptionsOf } from './preconditions.js';
 import { versionHeader } from './versioning.js';
 import { sseCStoreFor } from '../meta/sse-c.js';
-import { newSseC, parseCustomerKey, sseCHeaders, wrapFor } from './sse-c.js';
+import { newSseC, parseCustomerKey, encryptionHeaders, wrapFor } from './sse-c.js';
 
 /** PutObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html */
 export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
@@ -32,5 +32,5 @@ export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
       ...(lock && { lock }), acl: aclColumn(rc.cannedAcl),
   }, writeOptions, body.blob.missed)));
   answerStored(koa, body.md5Hex, checksums);
-  koa.set({ ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...sseCHeaders(customerKey) });
+  koa.set({ ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...encryptionHeaders(customerKey) });
 }

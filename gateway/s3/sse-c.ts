@@ -7,6 +7,7 @@ import type { KeyWrap } from '../pipeline/put-blob.js';
 import type { KeyUnwrap } from '../pipeline/read-blob.js';
 import { S3Error } from './errors.js';
 import { headerOf, type HeaderBag } from './headers.js';
+import { SSE_ALGORITHM, SSE_HEADER } from './sse.js';
 
 /**
  * SSE-C, server-side encryption with customer-provided keys, as AWS S3 answers it:
@@ -176,8 +177,11 @@ export function uploadWrap(sse: StoredSseC | null, ck: CustomerKey | undefined, 
   return wrapFor(sse, ck);
 }
 
-/** Response headers that echo the customer key's algorithm and MD5. */
-export function sseCHeaders(ck: CustomerKey | undefined): Record<string, string> {
-  if (!ck) return {};
+/**
+ * Response headers that say how an object is encrypted: the customer key's algorithm and MD5
+ * (SSE-C), or AES256 under gateway-managed keys (sse.ts) for every other object.
+ */
+export function encryptionHeaders(ck: CustomerKey | undefined): Record<string, string> {
+  if (!ck) return { [SSE_HEADER]: SSE_ALGORITHM };
   return { [`${OBJECT_PREFIX}algorithm`]: ck.algorithm, [`${OBJECT_PREFIX}key-md5`]: ck.md5 };
 }

@@ -354,6 +354,17 @@ describe('objects', () => {
     expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'bad' })))).toEqual({ code: 'NotFound', status: 404 });
   });
 
+  test('every object reports AES256 server-side encryption; asking for AES256 works, for KMS is refused', async () => {
+    const b = await newBucket('sse');
+    expect((await s3.send(new PutObjectCommand({ Bucket: b, Key: 'plain', Body: 'x' }))).ServerSideEncryption).toBe('AES256');
+    expect((await s3.send(new PutObjectCommand({ Bucket: b, Key: 'asked', Body: 'y', ServerSideEncryption: 'AES256' }))).ServerSideEncryption).toBe('AES256');
+    expect((await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'plain' }))).ServerSideEncryption).toBe('AES256');
+    expect(await s3Error(s3.send(new PutObjectCommand({ Bucket: b, Key: 'kms', Body: 'z', ServerSideEncryption: 'aws:kms' }))))
+      .toEqual({ code: 'NotImplemented', status: 501 });
+    expect(await s3Error(s3.send(new PutObjectCommand({ Bucket: b, Key: 'odd', Body: 'z', ServerSideEncryption: 'rot13' as 'AES256' }))))
+      .toEqual({ code: 'InvalidArgument', status: 400 });
+  });
+
   test('conditional GET/HEAD: If-None-Match → 304, If-Match mismatch → 412 PreconditionFailed', async () => {
     const b = await newBucket('cond');
     const put = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: 'conditional' }));
