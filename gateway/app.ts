@@ -11,6 +11,7 @@ import type { BucketRow } from './meta/types.js';
 import type { PipelineContext } from './pipeline/context.js';
 import type { ReqCtx } from './request.js';
 import { handleGetObjectAttributes } from './s3/attributes.js';
+import { handleDeleteBucketEncryption, handleGetBucketEncryption, handlePutBucketEncryption } from './s3/bucket-encryption.js';
 import { handleCreateBucket, handleDeleteBucket, handleGetBucketLocation, handleGetBucketRequestPayment, handleHeadBucket, handleListBuckets } from './s3/bucket.js';
 import { handleDeleteObject } from './s3/delete.js';
 import { S3Error } from './s3/errors.js';
@@ -200,6 +201,9 @@ async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAcce
     case 'DeleteBucket': return handleDeleteBucket(koa, rc);
     case 'GetBucketLocation': return handleGetBucketLocation(koa, rc);
     case 'GetBucketRequestPayment': return handleGetBucketRequestPayment(koa, rc);
+    case 'GetBucketEncryption': return handleGetBucketEncryption(koa, rc);
+    case 'PutBucketEncryption': return handlePutBucketEncryption(koa, rc);
+    case 'DeleteBucketEncryption': return handleDeleteBucketEncryption(koa, rc);
     case 'GetObjectAttributes': return handleGetObjectAttributes(koa, rc, ep.versionId);
     case 'ListObjectsV2': return handleListObjectsV2(koa, rc, ep);
     case 'ListObjects': return handleListObjects(koa, rc, ep);

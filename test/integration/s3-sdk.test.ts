@@ -6,7 +6,7 @@
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand,
   DeleteBucketCommand, DeleteObjectCommand, GetBucketLocationCommand, GetObjectCommand, HeadBucketCommand,
-  GetObjectAttributesCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand,
+  DeleteBucketEncryptionCommand, GetBucketEncryptionCommand, PutBucketEncryptionCommand, GetObjectAttributesCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand,
   S3Client, UploadPartCommand, type ChecksumAlgorithm, type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import aws4 from 'aws4';
@@ -90,6 +90,19 @@ describe('buckets', () => {
   test('a location constraint other than the gateway region is refused', async () => {
     const err = await s3Error(s3.send(new CreateBucketCommand({ Bucket: 'sdk-elsewhere', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })));
     expect(err).toEqual({ code: 'IllegalLocationConstraintException', status: 400 });
+  });
+
+  test('bucket encryption: every bucket reports AES256, accepts it again, refuses KMS', async () => {
+    const b = await newBucket('enc');
+    const rules = async () => (await s3.send(new GetBucketEncryptionCommand({ Bucket: b }))).ServerSideEncryptionConfiguration?.Rules
+      ?.map((r) => r.ApplyServerSideEncryptionByDefault?.SSEAlgorithm);
+    expect(await rules()).toEqual(['AES256']);
+    await s3.send(new PutBucketEncryptionCommand({ Bucket: b, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
+    expect(await s3Error(s3.send(new PutBucketEncryptionCommand({
+      Bucket: b, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'k' } }] },
+    })))).toEqual({ code: 'NotImplemented', status: 501 });
+    await s3.send(new DeleteBucketEncryptionCommand({ Bucket: b }));
+    expect(await rules()).toEqual(['AES256']);
   });
 
   test('DeleteBucket on a bucket with objects: BucketNotEmpty', async () => {
