@@ -120,7 +120,9 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     koa.state.operation = parsed.endpoint.kind; // the metrics label (gateway/metrics.ts)
     applyCorsHeaders(koa, pipeline.meta, parsed.bucket);
     const hostBucket = parsed.style === 'virtual-hosted' ? parsed.bucket : undefined;
-    const auth = verifyRequest({ method: koa.method, rawPath, rawQuery, headers, ...(hostBucket !== undefined && { hostBucket }) }, (id) => lookupCaller(id)?.secret);
+    // A CORS preflight is never signed (browsers send no credentials with it): a presigned URL's
+    // query, signed for the method that follows, must not make it fail.
+    const auth = parsed.endpoint.kind === 'Options' ? null : verifyRequest({ method: koa.method, rawPath, rawQuery, headers, ...(hostBucket !== undefined && { hostBucket }) }, (id) => lookupCaller(id)?.secret);
     // An unsigned request goes on as anonymous; resolve() lets it through only where a bucket policy or ACL allows.
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
     const acl = cannedAclOnWrite(parsed.endpoint.kind, koa.get('x-amz-acl') || undefined);

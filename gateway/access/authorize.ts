@@ -37,9 +37,8 @@ export type Decision =
  * 2. `owner` endpoints (bucket configuration, ACLs, policy) are the owner's alone, so an owner
  *    can always repair a policy that locks everyone out.
  * 3. Otherwise an explicit Deny in the bucket policy wins, for the owner too.
- * 4. The owner, then a policy Allow, then a public-read ACL: the object's, or the bucket's.
- *    A public-read bucket lets anyone list it and, more lenient than AWS S3 (where only the
- *    object's ACL counts), read its objects.
+ * 4. The owner, then a policy Allow, then a public-read ACL: the object's for reading it, the
+ *    bucket's for listing it (as on AWS S3, a public-read bucket does not open its objects).
  */
 export function decideAccess(q: AccessQuery): Decision {
   if (q.permission === 'none') return { allowed: true, via: 'open' };
@@ -56,9 +55,9 @@ export function decideAccess(q: AccessQuery): Decision {
   if (owner) return { allowed: true, via: 'owner' };
   if (verdict === 'allow') return { allowed: true, via: 'policy' };
   if (action === 's3:ListBucket' && q.bucketAcl === 'public-read') return { allowed: true, via: 'acl' };
-  // An object's READ grant covers its versions too (s3:GetObjectVersion), as on S3.
-  if ((action === 's3:GetObject' || action === 's3:GetObjectVersion') && q.key !== undefined
-    && (q.bucketAcl === 'public-read' || q.objectAcl?.() === 'public-read')) {
+  // An object's READ grant covers its versions too (s3:GetObjectVersion), as on S3. The
+  // bucket's ACL does not: a public-read bucket lists its keys, its objects stay private.
+  if ((action === 's3:GetObject' || action === 's3:GetObjectVersion') && q.key !== undefined && q.objectAcl?.() === 'public-read') {
     return { allowed: true, via: 'acl' };
   }
   return { allowed: false, why: q.caller ? 'no-grant' : 'anonymous' };

@@ -79,7 +79,9 @@ function resourceCandidates(req: V2Request): string[] {
     return '?' + subs.map((s) => (s.value === undefined || (bareEmpty && s.value === '') ? s.name : `${s.name}=${s.value}`)).join('&');
   };
   const out = new Set<string>();
-  for (const p of [prefixed, safeUnescape(prefixed)]) {
+  // botocore signs a path-style bucket request (`/bucket`) as `/bucket/`.
+  const paths = /^\/[^/]+$/.test(prefixed) ? [prefixed, `${prefixed}/`] : [prefixed, safeUnescape(prefixed)];
+  for (const p of paths) {
     out.add(p + query(false));
     out.add(p + query(true));
   }

@@ -129,8 +129,11 @@ function startOf(meta: MetaStore, bucket: string, ep: ListVersions): VersionBoun
     return upper !== null ? { fromKey: upper } : { afterKey: keyMarker };
   }
   const row = meta.getVersion(bucket, keyMarker, versionIdMarker);
-  if (!row) throw new S3Error('InvalidArgument', { message: 'Invalid version id specified', extra: { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker } });
-  return { key: keyMarker, beforeId: row.id };
+  if (row) return { key: keyMarker, beforeId: row.id };
+  // The marker version is gone (a client deleting what it lists, page by page): its position is
+  // lost, so the key's remaining versions are listed again rather than risk skipping one; a
+  // key with none left is simply passed.
+  return meta.getLatestVersion(bucket, keyMarker) ? { fromKey: keyMarker } : { afterKey: keyMarker };
 }
 
 /** ListObjectVersions — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html */

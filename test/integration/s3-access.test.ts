@@ -242,10 +242,12 @@ describe('canned ACLs', () => {
     expect(await (await anon(`/${b}/copy-public`)).text()).toBe('body of mp-private');
   });
 
-  test('a public-read bucket is listed and read anonymously', async () => {
+  test('a public-read bucket is listed anonymously; only its public-read objects are read', async () => {
     const b = 'acl-bucket';
     await root.send(new CreateBucketCommand({ Bucket: b, ACL: 'public-read' }));
-    await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v' }));
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v', ACL: 'public-read' }));
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'private', Body: 'p' }));
+    expect((await anon(`/${b}/private`)).status).toBe(403);
     const acl = await root.send(new GetBucketAclCommand({ Bucket: b }));
     expect(acl.Owner?.ID).toBe('root');
     expect(acl.Grants?.some((g) => g.Grantee?.URI === 'http://acs.amazonaws.com/groups/global/AllUsers' && g.Permission === 'READ')).toBe(true);
@@ -269,7 +271,7 @@ describe('CORS', () => {
   test('configuration round trip; preflights answered per the rules; headers on actual requests', async () => {
     const b = 'cors-bucket';
     await root.send(new CreateBucketCommand({ Bucket: b, ACL: 'public-read' }));
-    await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v' }));
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v', ACL: 'public-read' }));
     const preflight = (origin: string, method: string, headers?: string): Promise<Response> => anon(`/${b}/k`, {
       method: 'OPTIONS',
       headers: { origin, 'access-control-request-method': method, ...(headers && { 'access-control-request-headers': headers }) },

@@ -67,11 +67,13 @@ describe('decideAccess', () => {
     expect(decideAccess({ ...base, kind: 'PutBucketPolicy', permission: 'owner', key: undefined, policy: allowBob }).allowed).toBe(false);
   });
 
-  test('anonymous: public-read object or bucket for reads, public-read bucket for listing, nothing else', () => {
+  test('anonymous: public-read object for reads, public-read bucket for listing, nothing else', () => {
     const anon = { ...base, caller: null };
     expect(decideAccess(anon)).toEqual({ allowed: false, why: 'anonymous' });
     expect(decideAccess({ ...anon, objectAcl: () => 'public-read' })).toEqual({ allowed: true, via: 'acl' });
-    expect(decideAccess({ ...anon, kind: 'HeadObject', bucketAcl: 'public-read' }).allowed).toBe(true);
+    // A public-read bucket lists; its objects need their own public-read ACL, as on AWS S3.
+    expect(decideAccess({ ...anon, kind: 'HeadObject', bucketAcl: 'public-read', objectAcl: () => 'private' }).allowed).toBe(false);
+    expect(decideAccess({ ...anon, kind: 'HeadObject', bucketAcl: 'public-read', objectAcl: () => 'public-read' }).allowed).toBe(true);
     expect(decideAccess({ ...anon, kind: 'ListObjectsV2', key: undefined, bucketAcl: 'public-read' }).allowed).toBe(true);
     expect(decideAccess({ ...anon, kind: 'PutObject', permission: 'write', bucketAcl: 'public-read', objectAcl: () => 'public-read' }).allowed).toBe(false);
     expect(decideAccess({ ...anon, kind: 'ListBuckets', permission: 'authenticated', bucket: undefined }).allowed).toBe(false);

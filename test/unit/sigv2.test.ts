@@ -45,6 +45,14 @@ describe('SigV2 Authorization header', () => {
     expect(codeOf(() => verifyRequest({ ...get, rawQuery: get.rawQuery.replace('versionId=abc', 'versionId=abd') }, lookup, AT))).toBe('SignatureDoesNotMatch');
   });
 
+  test('a path-style bucket request signed as /bucket/ (botocore) or /bucket', () => {
+    for (const resource of ['/v2bucket/', '/v2bucket']) {
+      const sig = createHmac('sha1', SECRET).update(`PUT\n\n\n${DATE}\n${resource}`).digest('base64');
+      const req: SignedRequest = { method: 'PUT', rawPath: '/v2bucket', rawQuery: '', headers: { host: 'h', date: DATE, authorization: `AWS ${AK}:${sig}` } };
+      expect(codeOf(() => verifyRequest(req, lookup, AT))).toBe('none');
+    }
+  });
+
   test('unknown key, skewed clock, malformed header', () => {
     const req: SignedRequest = { method: 'GET', rawPath: '/b', rawQuery: '', headers: { host: 'h', date: DATE, authorization: 'AWS NOPE:abc=' } };
     expect(codeOf(() => verifyRequest(req, lookup, AT))).toBe('InvalidAccessKeyId');
