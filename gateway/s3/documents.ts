@@ -183,7 +183,8 @@ export function buildListObjectsV1Result(doc: ListObjectsV1Result): string {
   const enc = encoder(doc.encodingType);
   return buildXml('ListBucketResult', {
     Name: doc.name,
-    Prefix: enc(doc.prefix),
+    // v1 sends the Prefix as given even with encoding-type=url (SDKs decode only the others).
+    Prefix: doc.prefix,
     Marker: enc(doc.marker),
     NextMarker: doc.delimiter ? enc(doc.nextMarker) : undefined,
     MaxKeys: doc.maxKeys,

@@ -77,7 +77,8 @@ type ListV1 = Extract<Endpoint, { kind: 'ListObjects' }>;
 /** ListObjectsV2 — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html */
 export async function handleListObjectsV2(koa: Koa.Context, rc: ReqCtx, ep: ListV2): Promise<void> {
   const bucket = bucketOf(rc);
-  const start: Bound = ep.continuationToken !== undefined ? decodeToken(ep.continuationToken) : { after: ep.startAfter ?? '' };
+  // An empty token starts from the beginning (and is echoed), as on AWS S3.
+  const start: Bound = ep.continuationToken ? decodeToken(ep.continuationToken) : { after: ep.startAfter ?? '' };
   const { items, truncated } = page(walk(rc.pipeline.meta, bucket.name, ep.prefix, ep.delimiter ?? '', start), ep.maxKeys);
   sendXml(koa, buildListObjectsV2Result({
     name: bucket.name,

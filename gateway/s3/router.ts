@@ -427,9 +427,6 @@ function listObjectsV2(q: URLSearchParams): Endpoint {
     throw new S3Error('InvalidArgument', { message: 'Invalid List Type specified in Request', extra: { ArgumentName: 'list-type', ArgumentValue: q.get('list-type') ?? '' } });
   }
   const token = q.get('continuation-token');
-  if (token === '') {
-    throw new S3Error('InvalidArgument', { message: 'The continuation token provided is incorrect', extra: { ArgumentName: 'continuation-token', ArgumentValue: '' } });
-  }
   return {
     kind: 'ListObjectsV2',
     ...listParams(q),

@@ -202,6 +202,17 @@ describe('ListObjectsV2 and ListObjects', () => {
     expect(afterMarker.Contents?.[0]?.Owner?.ID).toBeTruthy();
   });
 
+  test('an empty continuation token lists from the start; v1 echoes its Prefix as given', async () => {
+    const b = await newBucket('tok');
+    for (const k of ['bar', 'baz', 'foo']) await s3.send(new PutObjectCommand({ Bucket: b, Key: k, Body: '' }));
+    const res = await s3.send(new ListObjectsV2Command({ Bucket: b, ContinuationToken: '' }));
+    expect(res.Contents?.map((c) => c.Key)).toEqual(['bar', 'baz', 'foo']);
+    expect(res.IsTruncated).toBe(false);
+    const v1 = await s3.send(new ListObjectsCommand({ Bucket: b, Prefix: 'no such/é', EncodingType: 'url' }));
+    expect(v1.Prefix).toBe('no such/é');
+    expect(v1.Contents ?? []).toEqual([]);
+  });
+
   test('encoding-type=url encodes keys and prefixes in the answer', async () => {
     const b = await newBucket('enc');
     const keys = ['sp ace/x', 'é/ü', 'plain', 'a+b&c'];
