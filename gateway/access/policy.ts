@@ -85,6 +85,8 @@ function parsePrincipal(p: unknown): '*' | string[] {
   const ids = list((p as { AWS: unknown }).AWS, 'Principal.AWS');
   if (ids.includes('*')) return '*';
   return ids.map((id) => {
+    // The account's root: here, the root credentials' owner (the gateway is one account).
+    if (/^arn:aws:iam::[^:]*:root$/.test(id)) return 'root';
     const arn = /^arn:aws:iam::[^:]*:user\/(?:.*\/)?([^/]+)$/.exec(id);
     const user = arn ? arn[1]! : id;
     if (!/^[A-Za-z0-9._@+=,-]{1,64}$/.test(user)) throw malformed('Invalid principal in policy');

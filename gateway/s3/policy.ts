@@ -39,8 +39,9 @@ export async function handleDeleteBucketPolicy(koa: Koa.Context, rc: ReqCtx): Pr
  */
 export async function handleGetBucketPolicyStatus(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const text = rc.pipeline.meta.bucketAccess(bucket.name)?.policy;
-  if (!text) throw new S3Error('NoSuchBucketPolicy', { extra: { BucketName: bucket.name } });
-  const isPublic = storedPolicy(text, bucket.name).statements.some((s) => s.effect === 'Allow' && s.principals === '*');
+  const access = rc.pipeline.meta.bucketAccess(bucket.name);
+  // Public when anyone may act on it: a public-read ACL or a policy Allow for Principal "*".
+  const publicPolicy = access?.policy ? storedPolicy(access.policy, bucket.name).statements.some((s) => s.effect === 'Allow' && s.principals === '*') : false;
+  const isPublic = publicPolicy || access?.acl === 'public-read';
   sendXml(koa, buildXml('PolicyStatus', { IsPublic: isPublic ? 'true' : 'false' }));
 }
