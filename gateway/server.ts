@@ -17,6 +17,7 @@ import { HttpShardIO } from './pipeline/http-shard-io.js';
 import { choosePlacement } from './pipeline/placement.js';
 import { loadMasterKey, loadRootCredentials, type RootCredentials } from './secrets.js';
 import { loadOrCreateGatewayKey } from './shards/keys.js';
+import { deferContinue } from './object/request-body.js';
 
 export interface RunningGateway {
   url: string;
@@ -78,7 +79,13 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   attachAuditLayer(trust.admin, audit);
 
   const app = buildApp(ctx, { config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes });
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, app.callback());
+  const handle = app.callback();
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handle);
+  // Expect: 100-continue is answered by the handler once it reads the body (request-body.ts).
+  server.on('checkContinue', (req, res) => {
+    deferContinue(req);
+    void handle(req, res);
+  });
   server.listen(cfg.port, cfg.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;

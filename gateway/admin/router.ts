@@ -5,6 +5,7 @@ import { verifyRequest } from '../auth/sigv4.js';
 import type { AdminContext, AdminRoute } from './context.js';
 import { AdminError, toAdminError } from './errors.js';
 import { ADMIN_ROUTES } from './routes.js';
+import { continueIfAsked } from '../object/request-body.js';
 
 /** Bucket names cannot start with `_`, so nothing under this prefix is an S3 path. */
 export const ADMIN_PREFIX = '/_shardgate/admin/v1';
@@ -135,6 +136,7 @@ function authenticate(koa: Koa.Context, ctx: AdminContext, rawPath: string, rawQ
 async function readBody(koa: Koa.Context): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
+  continueIfAsked(koa.req, koa.res);
   for await (const chunk of koa.req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > MAX_BODY) throw new AdminError(400, 'InvalidRequest', `admin request bodies are at most ${MAX_BODY} bytes`);

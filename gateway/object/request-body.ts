@@ -1,5 +1,24 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
+
+/** Requests that sent `Expect: 100-continue` and have not been told to go on yet. */
+const awaitingContinue = new WeakSet<IncomingMessage>();
+
+/**
+ * For the server's 'checkContinue' event: the request is handled like any other, and its
+ * "100 Continue" goes out only when a handler starts reading the body (detachedBody), that is
+ * after authentication and every check that can refuse it, as AWS S3 does. A refused upload
+ * is answered before the client sends a byte of it.
+ */
+export function deferContinue(req: IncomingMessage): void {
+  awaitingContinue.add(req);
+}
+
+/** Sends the deferred "100 Continue" of a request about to have its body read (once). */
+export function continueIfAsked(req: IncomingMessage, res: ServerResponse | undefined): void {
+  if (!awaitingContinue.delete(req) || !res || res.headersSent) return;
+  res.writeContinue();
+}
 
 /**
  * The request body as a stream of its own. A failure further down the body pipeline (write
@@ -7,8 +26,9 @@ import { PassThrough, type Readable } from 'node:stream';
  * gateway can still answer with an S3 error; the unread rest of the body is discarded and
  * the connection closed after the answer. A client that goes away mid-body fails the stream.
  */
-export function detachedBody(koa: { req: IncomingMessage; set(field: string, value: string): void }): Readable {
+export function detachedBody(koa: { req: IncomingMessage; res?: ServerResponse; set(field: string, value: string): void }): Readable {
   const { req } = koa;
+  continueIfAsked(req, koa.res);
   const out = new PassThrough();
   req.pipe(out);
   req.once('error', (err) => out.destroy(err));

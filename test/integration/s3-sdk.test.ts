@@ -422,6 +422,24 @@ describe('objects', () => {
     expect((await getBytes(b, 'continued')).equals(data)).toBe(true);
   });
 
+  test('Expect: 100-continue: a request that will be refused is answered without asking for the body', async () => {
+    const b = await newBucket('expect-refused');
+    const { port } = new URL(cluster.endpoint);
+    const req = request({
+      host: '127.0.0.1', port: Number(port), method: 'PUT', path: `/${b}/nope`,
+      headers: { 'content-length': '1000000', expect: '100-continue' },
+    });
+    let continued = false;
+    req.on('continue', () => { continued = true; });
+    const answered = once(req, 'response') as Promise<[IncomingMessage]>;
+    req.flushHeaders();
+    const [res] = await answered;
+    res.resume();
+    req.destroy();
+    expect(res.statusCode).toBe(403);
+    expect(continued).toBe(false);
+  });
+
   test('keys with spaces, unicode, XML-special characters and dir/ markers round-trip', async () => {
     const b = await newBucket('keys');
     const keys = [
