@@ -41,6 +41,7 @@ const S3_ERRORS = {
   InvalidPolicyDocument: [400, 'The content of the form does not meet the conditions specified in the policy document.'],
   InvalidRange: [416, 'The requested range is not satisfiable'],
   InvalidRequest: [400, 'Invalid Request'],
+  InvalidRetentionPeriod: [400, 'The retention period must be a positive integer value.'],
   InvalidSecurity: [403, 'The provided security credentials are not valid.'],
   InvalidStorageClass: [400, 'The storage class you specified is not valid.'],
   InvalidTag: [400, 'The tag provided was not a valid tag.'],

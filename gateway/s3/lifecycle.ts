@@ -28,6 +28,12 @@ export interface LifecycleRule {
   id: string;
   enabled: boolean;
   filter: LifecycleFilter;
+  /**
+   * The rule was sent with the top-level `<Prefix>` of the original schema (no `<Filter>`),
+   * and is returned in that form, as AWS S3 does. Absent in rules stored before this flag:
+   * those are returned with `<Filter>`.
+   */
+  legacyPrefix?: true;
   expiration?: { days?: number; date?: number; expiredObjectDeleteMarker?: boolean };
   noncurrentExpiration?: { days: number; newerNoncurrentVersions?: number };
   abortIncompleteUploadDays?: number;
@@ -87,7 +93,7 @@ function parseRule(el: XmlObject, i: number): LifecycleRule {
   if (el.Transition !== undefined || el.NoncurrentVersionTransition !== undefined) {
     throw new S3Error('NotImplemented', { message: 'Lifecycle transitions are not supported: this gateway has one storage class' });
   }
-  const rule: LifecycleRule = { id, enabled: status === 'Enabled', filter: parseFilter(el) };
+  const rule: LifecycleRule = { id, enabled: status === 'Enabled', filter: parseFilter(el), ...(el.Filter === undefined && el.Prefix !== undefined && { legacyPrefix: true as const }) };
   const exp = element(el, 'Expiration');
   if (exp) {
     const days = positiveInt(exp, 'Days');
@@ -146,7 +152,7 @@ export function buildLifecycleConfiguration(rules: LifecycleRule[]): string {
   return buildXml('LifecycleConfiguration', {
     Rule: rules.map((r) => ({
       ID: r.id,
-      Filter: filterNode(r.filter),
+      ...(r.legacyPrefix ? { Prefix: r.filter.prefix } : { Filter: filterNode(r.filter) }),
       Status: r.enabled ? 'Enabled' : 'Disabled',
       Expiration: r.expiration && {
         Days: r.expiration.days,

@@ -134,7 +134,7 @@ function periodOf(el: XmlObject, name: 'Days' | 'Years'): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!/^-?\d+$/.test(v.trim())) throw malformedXml(`${name} must be an integer`);
-  if (n <= 0) throw new S3Error('InvalidArgument', { message: 'Default retention period must be a positive integer value', extra: { ArgumentName: name, ArgumentValue: v } });
+  if (n <= 0) throw new S3Error('InvalidRetentionPeriod', { message: 'Default retention period must be a positive integer value.' });
   return n;
 }
 
@@ -188,13 +188,14 @@ export function parseRetention(body: string | Buffer, now: number): { mode: Lock
 }
 
 /**
- * Whether replacing `old` retention by `next` weakens it: removing it, shortening it, or
- * turning COMPLIANCE into GOVERNANCE. Lengthening, or GOVERNANCE to COMPLIANCE, does not.
+ * Whether replacing `old` retention by `next` needs the protection lifted: removing it,
+ * shortening it, or changing its mode. Only lengthening it keeps the mode and needs nothing.
+ * GOVERNANCE to COMPLIANCE is a change of mode too: AWS S3 asks for the governance bypass.
  */
-function weakens(old: ObjectLockState, next: { mode: LockMode | null; retainUntil: number | null }): boolean {
+function needsUnlock(old: ObjectLockState, next: { mode: LockMode | null; retainUntil: number | null }): boolean {
   if (next.mode === null || next.retainUntil === null) return true;
   if (old.retainUntil !== null && next.retainUntil < old.retainUntil) return true;
-  return old.mode === 'COMPLIANCE' && next.mode !== 'COMPLIANCE';
+  return old.mode !== null && next.mode !== old.mode;
 }
 
 /** PutObjectRetention — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectRetention.html */
@@ -209,7 +210,7 @@ export async function handlePutObjectRetention(koa: Koa.Context, rc: ReqCtx): Pr
     const row = lockedVersion(rc);
     // Only an unexpired retention constrains the change; a legal hold does not.
     const reason = lockReason({ ...row.lock, legalHold: null }, bypass, now);
-    if (reason && weakens(row.lock, next)) throw lockedError(new MetaObjectLockedError(reason, `retention of ${row.key} may not be weakened`));
+    if (reason && needsUnlock(row.lock, next)) throw lockedError(new MetaObjectLockedError(reason, `retention of ${row.key} may not be changed without lifting it`));
     rc.pipeline.meta.setObjectLock(row.id, { ...row.lock, ...next });
   }).immediate();
   koa.status = 200;

@@ -4,14 +4,15 @@ import { aclColumn, parseCannedAcl } from '../access/canned-acl.js';
 import { parseAmzDate, parseCredential } from '../auth/credential.js';
 import { ALGORITHM, hmac, signaturesEqual, signingKey } from '../auth/signing.js';
 import { base64SignatureEqual, sha1Base64 } from '../auth/sigv2.js';
-import { commitOrDiscard, MAX_PUT_BYTES } from '../object/receive.js';
+import { CHECKSUM_ALGORITHMS, ChecksumSet, expectedChecksums, verifyChecksums, type ChecksumAlgorithm, type ChecksumPlan } from '../checksums.js';
+import { answerStored, commitOrDiscard, MAX_PUT_BYTES, storedChecksums } from '../object/receive.js';
 import { detachedBody } from '../object/request-body.js';
 import { putBlob, type WrittenBlob } from '../pipeline/put-blob.js';
 import { bucketOf, type ReqCtx } from '../request.js';
 import { S3Error } from './errors.js';
 import { extractObjectHeaders, extractUserMetadata } from './headers.js';
 import { checkObjectKey } from './names.js';
-import { checkPostPolicy, parsePostPolicy } from './post-policy.js';
+import { checkPostPolicy, parsePostPolicy, postKey } from './post-policy.js';
 import { formBoundary, readPostForm } from './post-form.js';
 import { commitConditionally } from './preconditions.js';
 import { buildXml } from './xml.js';
@@ -74,14 +75,36 @@ function authenticateFormV2(fields: ReadonlyMap<string, string>, policyB64: stri
   return { caller: key.principal, ...(range && { range }) };
 }
 
-/** The file's bytes, refused once they pass the policy's or S3's size limit. */
-async function* limited(body: AsyncIterable<Buffer>, max: number): AsyncGenerator<Buffer> {
+/** The file's bytes, refused once they pass the policy's or S3's size limit, fed to `set` on the way. */
+async function* limited(body: AsyncIterable<Buffer>, max: number, set: ChecksumSet): AsyncGenerator<Buffer> {
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
     if (size > max) throw new S3Error('EntityTooLarge', { extra: { MaxSizeAllowed: String(max) } });
+    set.update(chunk);
     yield chunk;
   }
+}
+
+/**
+ * The file's checksum as the form states it, in the fields PutObject takes as headers:
+ * `x-amz-checksum-<algorithm>` (a value to verify) and `x-amz-checksum-algorithm` (which,
+ * without a value, asks S3 to compute and store that checksum). The rules and errors are
+ * PutObject's (expectedChecksums).
+ */
+function formChecksumPlan(fields: ReadonlyMap<string, string>): ChecksumPlan {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of fields) {
+    if (name.startsWith('x-amz-checksum-') && name !== 'x-amz-checksum-algorithm') headers[name] = value;
+  }
+  const named = fields.get('x-amz-checksum-algorithm')?.trim().toUpperCase();
+  if (named === undefined) return expectedChecksums(headers);
+  // With a value, the algorithm must agree with it, as x-amz-sdk-checksum-algorithm must.
+  if (Object.keys(headers).length) return expectedChecksums({ ...headers, 'x-amz-sdk-checksum-algorithm': named });
+  if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(named)) {
+    throw new S3Error('InvalidRequest', { message: 'Value for x-amz-checksum-algorithm is invalid.' });
+  }
+  return expectedChecksums(headers, { defaultAlgorithm: named as ChecksumAlgorithm });
 }
 
 /**
@@ -101,8 +124,9 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   if ([...fields.keys()].some((f) => f.startsWith('x-amz-server-side-encryption-customer-'))) {
     throw new S3Error('NotImplemented', { message: 'SSE-C fields in a POST form are not supported; upload with PutObject and the SSE-C headers' });
   }
-  const { caller, range } = authenticateForm(fields, bucket.name, access);
-  const key = rawKey.replace(/\$\{filename\}/g, file.filename);
+  // The policy is checked against the key that will be written, not its template.
+  const key = postKey(rawKey, file.filename);
+  const { caller, range } = authenticateForm(new Map(fields).set('key', key), bucket.name, access);
   checkObjectKey(key);
   access.authorizePut(caller, key);
   const acl = parseCannedAcl(fields.get('acl'));
@@ -110,11 +134,16 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   if (bag['content-type'] === undefined && file.contentType !== undefined) bag['content-type'] = file.contentType;
   const objectHeaders = extractObjectHeaders(bag);
   const userMeta = extractUserMetadata(bag);
+  const plan = formChecksumPlan(fields);
+  // MD5 is the ETag: the segment encoder computes it already, so it is not hashed twice.
+  const set = new ChecksumSet(plan.compute.filter((n) => n !== 'MD5'));
 
   let blob: WrittenBlob | undefined;
+  let checksums: Record<string, string>;
   try {
-    blob = await putBlob(rc.pipeline, limited(file.body, Math.min(range?.max ?? MAX_PUT_BYTES, MAX_PUT_BYTES)));
+    blob = await putBlob(rc.pipeline, limited(file.body, Math.min(range?.max ?? MAX_PUT_BYTES, MAX_PUT_BYTES), set));
     if (range && blob.size < range.min) throw new S3Error('EntityTooSmall', { extra: { MinSizeAllowed: String(range.min), ProposedSize: String(blob.size) } });
+    checksums = storedChecksums(verifyChecksums(plan, { ...set.digest(), MD5: blob.md5.toString('base64') }));
   } catch (err) {
     if (blob?.blobId) rc.pipeline.meta.discardBlob(blob.blobId);
     throw err;
@@ -123,15 +152,15 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   const etag = written.md5.toString('hex');
   commitOrDiscard(rc.pipeline, written, () => commitConditionally(rc.pipeline.meta, {
     bucket: bucket.name, key, size: written.size, etag, contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders },
-    userMeta, checksums: {}, partsCount: null, parts: [{ partNumber: 1, blobId: written.blobId, size: written.size, etag, checksums: {} }],
+    userMeta, checksums, partsCount: null, parts: [{ partNumber: 1, blobId: written.blobId, size: written.size, etag, checksums }],
     acl: aclColumn(acl),
   }, {}, written.missed));
+  answerStored(koa, etag, checksums);
   answer(koa, fields, bucket.name, key, etag);
 }
 
 function answer(koa: Koa.Context, fields: ReadonlyMap<string, string>, bucket: string, key: string, etag: string): void {
   const location = `${koa.protocol}://${koa.get('host')}/${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`;
-  koa.set('etag', `"${etag}"`);
   koa.set('location', location);
   const redirect = fields.get('success_action_redirect') ?? fields.get('redirect');
   if (redirect && URL.canParse(redirect)) {

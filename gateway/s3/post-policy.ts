@@ -13,8 +13,31 @@ export type PostCondition =
   | { kind: 'eq' | 'starts-with'; field: string; value: string }
   | { kind: 'content-length-range'; min: number; max: number };
 
-/** Fields that need no condition. */
+/**
+ * Fields that need no condition: the signature and policy themselves, and the checksum of
+ * the file (x-amz-checksum-*), which S3 verifies against the file rather than the policy.
+ */
 const EXEMPT = new Set(['policy', 'x-amz-signature', 'file', 'signature', 'awsaccesskeyid']);
+const isExempt = (field: string): boolean => EXEMPT.has(field) || field.startsWith('x-ignore-') || field.startsWith('x-amz-checksum-');
+
+/**
+ * The ISO 8601 date-time of `expiration` ("2013-08-01T12:00:00.000Z"): a date, `T`, a time
+ * with optional fraction, and `Z` or a UTC offset. Anything else (a space for the `T`, a bare
+ * date, an RFC 1123 date) is not a policy's date, though `Date` would parse it.
+ */
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+function parseExpiration(v: unknown): Date {
+  if (v === undefined) throw invalidPolicy('Policy missing expiration.');
+  const bad = (): S3Error => invalidPolicy(`Invalid 'expiration' value: '${String(v)}'`);
+  const m = typeof v === 'string' ? ISO_DATE_TIME.exec(v) : null;
+  if (!m) throw bad();
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  // Date.parse would roll 2024-02-30 over to March 1st: the date must name a real day.
+  const d = new Date(Date.UTC(year, month - 1, day));
+  if (d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) throw bad();
+  return new Date(Date.parse(m[0]));
+}
 
 function invalidPolicy(message: string): S3Error {
   return new S3Error('InvalidPolicyDocument', { message: `Invalid Policy: ${message}` });
@@ -33,8 +56,7 @@ export function parsePostPolicy(base64: string): PostPolicy {
     throw invalidPolicy('Invalid JSON.');
   }
   const { expiration, conditions } = (doc ?? {}) as { expiration?: unknown; conditions?: unknown };
-  const exp = typeof expiration === 'string' ? new Date(expiration) : undefined;
-  if (!exp || Number.isNaN(exp.getTime())) throw invalidPolicy('Policy missing expiration.');
+  const exp = parseExpiration(expiration);
   if (!Array.isArray(conditions)) throw invalidPolicy('Policy missing conditions.');
   return { expiration: exp, conditions: conditions.map(parseCondition) };
 }
@@ -64,6 +86,8 @@ function parseCondition(c: unknown): PostCondition {
  * Check the form against the policy, before the file is read: the expiration, every eq and
  * starts-with condition, and that every field is named by a condition. Returns the allowed
  * file size range (content-length-range), checked while the file streams.
+ * `fields` holds the key as it will be stored, `${filename}` already replaced: the policy
+ * constrains the object written, not the template (see postKey).
  */
 export function checkPostPolicy(policy: PostPolicy, fields: ReadonlyMap<string, string>, bucket: string, now = new Date()): { min: number; max: number } | undefined {
   if (policy.expiration.getTime() <= now.getTime()) throw denied('Policy expired.');
@@ -82,7 +106,16 @@ export function checkPostPolicy(policy: PostPolicy, fields: ReadonlyMap<string, 
     const ok = c.kind === 'eq' ? v === c.value : values.every((x) => x.startsWith(c.value));
     if (!ok) throw denied(`Policy Condition failed: ["${c.kind}", "$${c.field}", "${c.value}"]`);
   }
-  const extra = [...fields.keys()].filter((f) => !EXEMPT.has(f) && !f.startsWith('x-ignore-') && !named.has(f));
+  const extra = [...fields.keys()].filter((f) => !isExempt(f) && !named.has(f));
   if (extra.length) throw denied(`Extra input fields: ${extra.join(', ')}`);
   return range;
+}
+
+/**
+ * The key a form writes: its `key` field with every `${filename}` replaced by the name of
+ * the uploaded file, as S3 documents for the key field.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html
+ */
+export function postKey(keyField: string, filename: string): string {
+  return keyField.replaceAll('${filename}', filename);
 }

@@ -7,10 +7,11 @@
 import {
   CreateBucketCommand, DeleteBucketCorsCommand, DeleteBucketPolicyCommand, GetBucketAclCommand, GetBucketCorsCommand,
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand,
-  GetBucketPolicyCommand, GetObjectAclCommand, ListBucketsCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutBucketCorsCommand,
+  GetBucketPolicyCommand, GetBucketPolicyStatusCommand, PutBucketAclCommand, GetObjectAclCommand, HeadObjectCommand, ListBucketsCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutBucketCorsCommand,
   PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectAclCommand, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { hmac, signingKey } from '../../gateway/auth/signing.js';
 import { runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
@@ -170,6 +171,20 @@ describe('ownership and bucket policies', () => {
     expect(mixed.Errors?.map((e) => [e.Key, e.Code])).toEqual([['locked/a', 'AccessDenied']]);
     expect((await objectBytes(root, b, 'locked/a', { VersionId: v })).toString()).toBe('a');
     expect((await root.send(new ListObjectVersionsCommand({ Bucket: b }))).Versions?.length).toBe(3);
+  });
+
+  test('GetBucketPolicyStatus: public through a public-read ACL or an Allow for "*", private otherwise', async () => {
+    const b = 'root-status';
+    await root.send(new CreateBucketCommand({ Bucket: b }));
+    const isPublic = async () => (await root.send(new GetBucketPolicyStatusCommand({ Bucket: b }))).PolicyStatus?.IsPublic;
+    expect(await isPublic()).toBe(false);
+    await root.send(policyCommand(b, { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 's3:ListBucket', Resource: `arn:aws:s3:::${b}` }));
+    expect(await isPublic()).toBe(false);
+    await root.send(policyCommand(b, { Effect: 'Allow', Principal: '*', Action: 's3:ListBucket', Resource: `arn:aws:s3:::${b}` }));
+    expect(await isPublic()).toBe(true);
+    await root.send(new DeleteBucketPolicyCommand({ Bucket: b }));
+    await root.send(new PutBucketAclCommand({ Bucket: b, ACL: 'public-read' }));
+    expect(await isPublic()).toBe(true);
   });
 
   test('a policy with Principal "*" lets anonymous callers read', async () => {
@@ -395,5 +410,48 @@ describe('PostObject (browser form uploads)', () => {
     expect([notForm.status, codeIn(await notForm.text())]).toEqual([400, 'RequestIsNotMultiPartContent']);
     const keys = (await gina.s3.send(new ListObjectsV2Command({ Bucket: b }))).Contents?.map((c) => c.Key);
     expect(keys).toEqual(['uploads/hello.txt']);
+  });
+
+  test('the policy sees the key with ${filename} replaced; checksum fields are verified and stored; expiration must be ISO 8601', async () => {
+    const ivy = await newUser('ivy');
+    const b = 'ivy-forms';
+    await ivy.s3.send(new CreateBucketCommand({ Bucket: b }));
+    const data = Buffer.from('bar');
+    const file = (filename: string, bytes = data): { filename: string; type: string; data: Buffer } => ({ filename, type: 'text/plain', data: bytes });
+    const send = async (fields: Array<[string, string]>, f: ReturnType<typeof file>): Promise<[number, string | undefined, Headers]> => {
+      const res = await post(b, form(fields, f));
+      return [res.status, codeIn(await res.text()), res.headers];
+    };
+    const starts = [{ bucket: b }, ['starts-with', '$key', 'foo'], ['content-length-range', 0, 1024]];
+    expect((await send([['key', '${filename}'], ...signed(ivy.key, starts)], file('foo.txt'))).slice(0, 2)).toEqual([204, undefined]);
+    expect(await objectBytes(ivy.s3, b, 'foo.txt')).toEqual(data);
+    expect((await send([['key', '${filename}'], ...signed(ivy.key, starts)], file('bar.txt'))).slice(0, 2)).toEqual([403, 'AccessDenied']);
+    expect((await send([['key', '${filename}'], ...signed(ivy.key, [{ bucket: b }, { key: 'foo2.txt' }])], file('foo2.txt'))).slice(0, 2)).toEqual([204, undefined]);
+
+    // A checksum field needs no condition; it is checked against the file and stored as PutObject stores one.
+    const sha256 = createHash('sha256').update(data).digest('base64');
+    const [status, , headers] = await send([['key', 'foo-sum'], ...signed(ivy.key, starts), ['x-amz-checksum-sha256', sha256]], file('x'));
+    expect([status, headers.get('x-amz-checksum-sha256')]).toEqual([204, sha256]);
+    const head = await ivy.s3.send(new HeadObjectCommand({ Bucket: b, Key: 'foo-sum', ChecksumMode: 'ENABLED' }));
+    expect(head.ChecksumSHA256).toBe(sha256);
+    const wrong = createHash('sha256').update('other').digest('base64');
+    expect((await send([['key', 'foo-bad'], ...signed(ivy.key, starts), ['x-amz-checksum-sha256', wrong]], file('x'))).slice(0, 2)).toEqual([400, 'BadDigest']);
+    expect((await send([['key', 'foo-bad'], ...signed(ivy.key, starts), ['x-amz-checksum-sha256', 'sailorjerry']], file('x'))).slice(0, 2)).toEqual([400, 'InvalidRequest']);
+    const [, , crcHeaders] = await send([['key', 'foo-crc'], ...signed(ivy.key, starts), ['x-amz-checksum-algorithm', 'CRC32']], file('x'));
+    expect(crcHeaders.get('x-amz-checksum-crc32')).toMatch(/^[A-Za-z0-9+/]{6}==$/);
+    expect(await s3Error(ivy.s3.send(new HeadObjectCommand({ Bucket: b, Key: 'foo-bad' })))).toEqual({ code: 'NotFound', status: 404 });
+
+    // An expiration Date.parse would take but ISO 8601 does not (a space for the T).
+    const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const credential = `${ivy.key.accessKeyId}/${amzDate.slice(0, 8)}/us-east-1/s3/aws4_request`;
+    const policy = Buffer.from(JSON.stringify({
+      expiration: new Date(Date.now() + 60_000).toISOString().replace('T', ' ').replace('Z', '+00:00'),
+      conditions: [...starts, { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': amzDate }],
+    })).toString('base64');
+    const signature = hmac(signingKey(ivy.key.secretAccessKey, amzDate.slice(0, 8), 'us-east-1', 's3'), policy).toString('hex');
+    const badDate: Array<[string, string]> = [
+      ['key', 'foo-date'], ['x-amz-algorithm', 'AWS4-HMAC-SHA256'], ['x-amz-credential', credential], ['x-amz-date', amzDate], ['policy', policy], ['x-amz-signature', signature],
+    ];
+    expect((await send(badDate, file('x'))).slice(0, 2)).toEqual([400, 'InvalidPolicyDocument']);
   });
 });

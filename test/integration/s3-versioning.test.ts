@@ -331,7 +331,8 @@ describe('Object Lock', () => {
     body.write(xml.slice(0, 20));
     await new Promise((r) => setTimeout(r, 200)); // the gateway has read the version and is waiting for the body
     await s3.send(new PutObjectLegalHoldCommand({ Bucket: b, Key: 'k', VersionId: v, LegalHold: { Status: 'ON' } }));
-    await s3.send(new PutObjectRetentionCommand({ Bucket: b, Key: 'k', VersionId: v, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: until } }));
+    // GOVERNANCE to COMPLIANCE is a change of mode: it takes the bypass.
+    await s3.send(new PutObjectRetentionCommand({ Bucket: b, Key: 'k', VersionId: v, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: until }, BypassGovernanceRetention: true }));
     body.end(xml.slice(20));
     const res = await slow;
     expect(res.statusCode).toBe(403);
@@ -370,6 +371,28 @@ describe('Object Lock', () => {
     expect(r.Retention!.RetainUntilDate!.getTime()).toBeGreaterThanOrEqual(before + 86_400_000 - 1000);
     expect(await s3Error(s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'k', VersionId: v })))).toEqual({ code: 'AccessDenied', status: 403 });
     await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'k', VersionId: v, BypassGovernanceRetention: true }));
+  });
+
+  test('a default retention of zero or negative Days or Years is InvalidRetentionPeriod', async () => {
+    const b = await lockedBucket('period');
+    for (const period of [{ Days: 0 }, { Days: -1 }, { Years: 0 }, { Years: -1 }]) {
+      expect(await s3Error(s3.send(new PutObjectLockConfigurationCommand({
+        Bucket: b, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', ...period } } },
+      })))).toEqual({ code: 'InvalidRetentionPeriod', status: 400 });
+    }
+  });
+
+  test('GOVERNANCE becomes COMPLIANCE only with the bypass', async () => {
+    const b = await lockedBucket('mode');
+    const until = new Date(Date.now() + 3_600_000);
+    const v = await put(b, 'k', 'g', { ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until });
+    const toCompliance = (bypass: boolean): PutObjectRetentionCommand => new PutObjectRetentionCommand({
+      Bucket: b, Key: 'k', VersionId: v, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: until }, ...(bypass && { BypassGovernanceRetention: true }),
+    });
+    expect(await s3Error(s3.send(toCompliance(false)))).toEqual({ code: 'AccessDenied', status: 403 });
+    expect((await s3.send(new GetObjectRetentionCommand({ Bucket: b, Key: 'k', VersionId: v }))).Retention?.Mode).toBe('GOVERNANCE');
+    await s3.send(toCompliance(true));
+    expect((await s3.send(new GetObjectRetentionCommand({ Bucket: b, Key: 'k', VersionId: v }))).Retention?.Mode).toBe('COMPLIANCE');
   });
 });
 

@@ -158,3 +158,25 @@ describe('LifecycleConfiguration document', () => {
     expect(() => parseLifecycleConfiguration(body)).toThrow(expect.objectContaining({ code }));
   });
 });
+
+describe('LifecycleConfiguration: the legacy top-level Prefix', () => {
+  const doc = (rules: string): string => `<LifecycleConfiguration>${rules}</LifecycleConfiguration>`;
+
+  it('a rule sent with a top-level Prefix comes back with one; a rule sent with Filter keeps Filter', () => {
+    const rules = parseLifecycleConfiguration(doc(`
+      <Rule><ID>old</ID><Prefix>test1/</Prefix><Status>Enabled</Status><Expiration><Days>31</Days></Expiration></Rule>
+      <Rule><ID>empty</ID><Prefix></Prefix><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>
+      <Rule><ID>new</ID><Filter><Prefix>test2/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>120</Days></Expiration></Rule>`));
+    expect(rules.map((r) => [r.id, r.filter.prefix, r.legacyPrefix])).toEqual([['old', 'test1/', true], ['empty', '', true], ['new', 'test2/', undefined]]);
+    const xml = buildLifecycleConfiguration(rules);
+    expect(xml).toContain('<Rule><ID>old</ID><Prefix>test1/</Prefix><Status>Enabled</Status>');
+    expect(xml).toContain('<Rule><ID>empty</ID><Prefix></Prefix><Status>Enabled</Status>');
+    expect(xml).toContain('<Rule><ID>new</ID><Filter><Prefix>test2/</Prefix></Filter><Status>Enabled</Status>');
+    expect(parseLifecycleConfiguration(xml)).toEqual(rules);
+  });
+
+  it('a rule stored before the flag existed is returned with Filter', () => {
+    const stored = JSON.parse('[{"id":"r","enabled":true,"filter":{"prefix":"p/","tags":[]},"expiration":{"days":3}}]') as LifecycleRule[];
+    expect(buildLifecycleConfiguration(stored)).toContain('<Rule><ID>r</ID><Filter><Prefix>p/</Prefix></Filter>');
+  });
+});

@@ -3,7 +3,7 @@
  * bodies cut at every possible place, so a boundary split across chunks is still found.
  */
 import { S3Error } from '../../gateway/s3/errors.js';
-import { checkPostPolicy, parsePostPolicy } from '../../gateway/s3/post-policy.js';
+import { checkPostPolicy, parsePostPolicy, postKey } from '../../gateway/s3/post-policy.js';
 import { formBoundary, MAX_PRE_DATA, readPostForm } from '../../gateway/s3/post-form.js';
 
 const B = 'XyZ-boundary';
@@ -97,4 +97,37 @@ describe('post policy', () => {
   ])('%s is InvalidPolicyDocument', (_what, text) => {
     expect(() => parsePostPolicy(text)).toThrow(expect.objectContaining({ code: 'InvalidPolicyDocument' }));
   });
+});
+
+describe('post policy: the key written, the expiration, checksum fields', () => {
+  const b64 = (doc: unknown): string => Buffer.from(JSON.stringify(doc)).toString('base64');
+  const now = new Date('2029-01-01T00:00:00Z');
+  const base = { policy: 'p', 'x-amz-signature': 's' };
+
+  test('the key is checked with ${filename} replaced by the file name', () => {
+    const key = postKey('${filename}', 'foo.txt');
+    expect(key).toBe('foo.txt');
+    expect(postKey('up/${filename}/${filename}', 'a b')).toBe('up/a b/a b');
+    const starts = parsePostPolicy(b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['starts-with', '$key', 'foo']] }));
+    expect(checkPostPolicy(starts, new Map(Object.entries({ ...base, key })), 'bk', now)).toBeUndefined();
+    expect(() => checkPostPolicy(starts, new Map(Object.entries({ ...base, key: postKey('${filename}', 'bar.txt') })), 'bk', now))
+      .toThrow(expect.objectContaining({ code: 'AccessDenied' }));
+    const exact = parsePostPolicy(b64({ expiration: '2030-01-01T00:00:00Z', conditions: [{ key: 'foo.txt' }] }));
+    expect(checkPostPolicy(exact, new Map(Object.entries({ ...base, key })), 'bk', now)).toBeUndefined();
+  });
+
+  test('checksum fields need no condition', () => {
+    const policy = parsePostPolicy(b64({ expiration: '2030-01-01T00:00:00Z', conditions: [{ key: 'k' }] }));
+    const fields = new Map(Object.entries({ ...base, key: 'k', 'x-amz-checksum-sha256': 'x', 'x-amz-checksum-algorithm': 'SHA256' }));
+    expect(checkPostPolicy(policy, fields, 'bk', now)).toBeUndefined();
+  });
+
+  test.each(['2030-01-01T00:00:00Z', '2030-01-01T00:00:00.123Z', '2030-01-01T01:00:00+01:00', '2030-01-01T00:00:00.123456Z'])('expiration %s is ISO 8601', (expiration) => {
+    expect(parsePostPolicy(b64({ expiration, conditions: [] })).expiration.getTime()).toBe(Date.parse('2030-01-01T00:00:00Z') + (expiration.includes('.123') ? 123 : 0));
+  });
+
+  test.each(['2030-01-01 00:00:00.123456+00:00', '2030-01-01', 'Tue, 01 Jan 2030 00:00:00 GMT', '2030-02-30T00:00:00Z', '2030-01-01T24:00:00Z', 1893456000])(
+    'expiration %s is InvalidPolicyDocument', (expiration) => {
+      expect(() => parsePostPolicy(b64({ expiration, conditions: [] }))).toThrow(expect.objectContaining({ code: 'InvalidPolicyDocument', status: 400 }));
+    });
 });
