@@ -328,3 +328,51 @@ export function verifyChecksums(
   out.value = value;
   return out;
 }
+
+// ---- CompleteMultipartUpload: the checksum of the object being completed ----
+
+/** The checksum a CompleteMultipartUpload says the completed object has. */
+export interface CompletedObjectChecksum {
+  algorithm: ChecksumAlgorithm;
+  /** The header it came in, for error messages. */
+  header: string;
+  /** Base64 of the digest; a composite one ends in "-<part count>". */
+  value: string;
+}
+
+/**
+ * On CompleteMultipartUpload, x-amz-checksum-* states the checksum of the object being
+ * completed, not of the request document: a full-object value (the digest in base64) or a
+ * composite one, "<base64 digest>-<part count>", as S3 answers it. Throws InvalidRequest
+ * for a malformed value or for more than one such header.
+ */
+export function completedObjectChecksum(headers: RequestHeaders): CompletedObjectChecksum | undefined {
+  const found: CompletedObjectChecksum[] = [];
+  for (const name of Object.keys(headers)) {
+    if (!name.startsWith('x-amz-checksum-') || NOT_A_VALUE.has(name)) continue;
+    const raw = headerValue(headers, name);
+    if (raw === undefined) continue;
+    const algorithm = algorithmOfName(name);
+    if (!algorithm) throw invalidRequest(`The algorithm of ${name} is not supported.`);
+    const value = raw.trim();
+    const m = /^([^-]*)(?:-([1-9]\d{0,4}))?$/.exec(value);
+    if (!m || !wellFormed(m[1]!, DIGEST_BYTES[algorithm])) throw invalidRequest(`Value for ${name} header is invalid.`);
+    found.push({ algorithm, header: name, value });
+  }
+  if (found.length > 1) throw invalidRequest('Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  return found[0];
+}
+
+/**
+ * `headers` without the x-amz-checksum-* values and x-amz-sdk-checksum-algorithm, for
+ * checking a CompleteMultipartUpload document: those headers describe the object.
+ */
+export function withoutObjectChecksumHeaders<H extends RequestHeaders>(headers: H): H {
+  const out: Record<string, string | readonly string[] | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name === 'x-amz-sdk-checksum-algorithm') continue;
+    if (name.startsWith('x-amz-checksum-') && !NOT_A_VALUE.has(name)) continue;
+    out[name] = value;
+  }
+  return out as H;
+}

@@ -287,4 +287,24 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE uploads ADD COLUMN acl TEXT;
     `,
   },
+  {
+    version: 9,
+    name: 'completed multipart uploads, for retried completions',
+    sql: `
+      -- A completed upload's answer, so a retried CompleteMultipartUpload (a client whose first
+      -- answer was lost) gets it again instead of NoSuchUpload, as on AWS S3. Kept a day.
+      -- No foreign keys: the object version may go, and the answer then no longer stands.
+      CREATE TABLE completed_uploads (
+        upload_id     TEXT PRIMARY KEY,
+        bucket        TEXT NOT NULL,
+        key           TEXT NOT NULL,
+        object_id     INTEGER NOT NULL,
+        version_id    TEXT NOT NULL,
+        etag          TEXT NOT NULL,
+        checksums     TEXT NOT NULL DEFAULT '{}',
+        completed_at  INTEGER NOT NULL
+      );
+      CREATE INDEX completed_uploads_by_age ON completed_uploads(completed_at);
+    `,
+  },
 ];

@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import { pipeline } from 'node:stream/promises';
 import { createPayloadVerifier } from '../auth/payload.js';
-import { ChecksumSet, expectedChecksums, verifyChecksums } from '../checksums.js';
+import { ChecksumSet, expectedChecksums, verifyChecksums, withoutObjectChecksumHeaders } from '../checksums.js';
 import { detachedBody } from '../object/request-body.js';
 import type { ReqCtx } from '../request.js';
 import { S3Error } from './errors.js';
@@ -11,10 +11,14 @@ import { S3Error } from './errors.js';
  * the SigV4 payload hash or aws-chunked signatures, Content-MD5 and any x-amz-checksum-*
  * (header or trailer). With `requireDigest`, a request that carries neither Content-MD5 nor
  * an additional checksum is refused, as AWS S3 refuses it for DeleteObjects and PutBucketTagging.
+ * With `objectChecksumHeaders`, x-amz-checksum-* headers are left to the caller: on
+ * CompleteMultipartUpload they state the completed object's checksum, not this document's.
  */
-export async function readCheckedBody(koa: Koa.Context, rc: ReqCtx, opts: { limit: number; requireDigest: boolean }): Promise<Buffer> {
+export async function readCheckedBody(
+  koa: Koa.Context, rc: ReqCtx, opts: { limit: number; requireDigest: boolean; objectChecksumHeaders?: boolean },
+): Promise<Buffer> {
   const headers = koa.req.headersDistinct as Record<string, string[]>;
-  const plan = expectedChecksums(headers);
+  const plan = expectedChecksums(opts.objectChecksumHeaders ? withoutObjectChecksumHeaders(headers) : headers);
   if (opts.requireDigest && plan.contentMd5 === undefined && plan.expected === undefined) {
     throw new S3Error('InvalidRequest', { message: 'Missing required header for this request: Content-MD5' });
   }

@@ -2,9 +2,9 @@ import type Koa from 'koa';
 import { createHash } from 'node:crypto';
 import { aclColumn } from '../access/canned-acl.js';
 import { randomAlnum } from '../ids.js';
-import { ChecksumSet } from '../checksums.js';
+import { ChecksumSet, completedObjectChecksum, type CompletedObjectChecksum } from '../checksums.js';
 import { combineBase64Crcs, CRC_SPECS } from '../crc-combine.js';
-import type { UploadRow } from '../meta/types.js';
+import type { ObjectRow, UploadRow } from '../meta/types.js';
 import { answerStored, commitOrDiscard, receiveBody, storedChecksums } from '../object/receive.js';
 import { bucketOf, keyOf, ownerOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';
@@ -20,8 +20,10 @@ import { commitConditionally, writeOptionsOf } from './preconditions.js';
 import { parseTaggingHeader } from './tagging.js';
 import { lockForNewObject, requireLockDigest } from './object-lock.js';
 import { versionHeader } from './versioning.js';
+import { completedUploadsFor, type CompletedUpload } from '../meta/completed-uploads.js';
+import { MetaNotFoundError } from '../meta/errors.js';
 import { sseCStoreFor } from '../meta/sse-c.js';
-import { newSseC, parseCustomerKey, encryptionHeaders, uploadWrap } from './sse-c.js';
+import { newSseC, parseCustomerKey, encryptionHeaders, uploadWrap, type CustomerKey } from './sse-c.js';
 
 /** Every part but the last must be at least this big, as on AWS. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -89,13 +91,16 @@ export async function handleUploadPart(koa: Koa.Context, rc: ReqCtx, uploadId: s
 export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx, uploadId: string): Promise<void> {
   const bucket = bucketOf(rc);
   const key = keyOf(rc);
-  const upload = uploadOf(rc, uploadId);
-  const customerKey = parseCustomerKey(koa.req.headersDistinct as Record<string, string[]>);
+  const upload = rc.pipeline.meta.getUpload(uploadId);
+  if (!upload || upload.bucket !== bucket.name || upload.key !== key) return answerRetriedComplete(koa, rc, uploadId);
+  const headers = koa.req.headersDistinct as Record<string, string[]>;
+  const customerKey = parseCustomerKey(headers);
   const ssec = sseCStoreFor(rc.pipeline.meta.db);
   const sse = ssec.uploadSseC(uploadId);
   uploadWrap(sse, customerKey, false);
+  const claimed = completedObjectChecksum(headers);
   const writeOptions = writeOptionsOf(koa, rc);
-  const requested = parseCompleteMultipartUpload(await readCheckedBody(koa, rc, { limit: 4 * 1024 * 1024, requireDigest: false })).parts;
+  const requested = parseCompleteMultipartUpload(await readCompleteBody(koa, rc)).parts;
   const stored = new Map(rc.pipeline.meta.allParts(uploadId).map((p) => [p.partNumber, p]));
   // Every listed part must exist before any size matters: a list naming a missing part is
   // InvalidPart even when an earlier part is also too small, as AWS S3 answers.
@@ -116,20 +121,97 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
   for (const p of parts) md5s.update(Buffer.from(p.etag, 'hex'));
   const etag = `${md5s.digest('hex')}-${parts.length}`;
   const checksums = objectChecksum(upload.checksumAlgorithm as ChecksumAlgorithm | null, upload.checksumType, parts);
+  checkClaimedChecksum(claimed, upload.checksumAlgorithm, checksums);
   const lock = rc.pipeline.meta.uploadLock(uploadId);
-  const row = ssec.commitWith(sse, () => commitConditionally(rc.pipeline.meta, {
-    bucket: bucket.name, key, size: parts.reduce((s, p) => s + p.size, 0), etag,
-    contentType: upload.contentType, headers: upload.headers, userMeta: upload.userMeta, checksums, partsCount: parts.length,
-    parts: parts.map((p) => ({ partNumber: p.partNumber, blobId: p.blobId, size: p.size, etag: p.etag, checksums: p.checksums })),
-    ...(lock && { lock }), acl: upload.acl,
-  }, writeOptions, [], Date.now(), uploadId));
+  const now = Date.now();
+  const completed = completedUploadsFor(rc.pipeline.meta.db);
+  let row: ObjectRow;
+  try {
+    // The completion is recorded with the object, in one transaction, for a retried Complete.
+    row = ssec.commitWith(sse, () => completed.commitWith(uploadId, () => commitConditionally(rc.pipeline.meta, {
+      bucket: bucket.name, key, size: parts.reduce((s, p) => s + p.size, 0), etag,
+      contentType: upload.contentType, headers: upload.headers, userMeta: upload.userMeta, checksums, partsCount: parts.length,
+      parts: parts.map((p) => ({ partNumber: p.partNumber, blobId: p.blobId, size: p.size, etag: p.etag, checksums: p.checksums })),
+      ...(lock && { lock }), acl: upload.acl,
+    }, writeOptions, [], now, uploadId), now));
+  } catch (err) {
+    // A retry that overtook the call it retries (still reading its document when the retry
+    // came) finds the upload completed at commit: it gets that call's answer.
+    const done = err instanceof MetaNotFoundError && err.what === 'upload' ? completed.lookup(uploadId, bucket.name, key) : undefined;
+    if (!done) throw err;
+    return answerRecorded(koa, rc, done, claimed, customerKey);
+  }
+  answerCompleted(koa, rc, { versionId: row.versionId, etag, checksums, sse: sse !== null, customerKey });
+}
+
+/**
+ * A CompleteMultipartUpload whose upload is gone: if it is one that completed into this
+ * bucket and key, and the version it made still stands, the same answer again, as AWS S3
+ * gives it to a client that retries after losing the first answer; NoSuchUpload otherwise.
+ * The write conditions are not checked again: they held for the write being answered.
+ */
+async function answerRetriedComplete(koa: Koa.Context, rc: ReqCtx, uploadId: string): Promise<void> {
+  const done = completedUploadsFor(rc.pipeline.meta.db).lookup(uploadId, bucketOf(rc).name, keyOf(rc));
+  if (!done) throw new S3Error('NoSuchUpload', { extra: { UploadId: uploadId } });
+  const headers = koa.req.headersDistinct as Record<string, string[]>;
+  const customerKey = parseCustomerKey(headers);
+  const claimed = completedObjectChecksum(headers);
+  // The document is still read and checked (its parts were checked by the first call).
+  parseCompleteMultipartUpload(await readCompleteBody(koa, rc));
+  answerRecorded(koa, rc, done, claimed, customerKey);
+}
+
+/** The answer recorded for a completed upload, to a request whose SSE-C key and stated checksum agree with it. */
+function answerRecorded(
+  koa: Koa.Context, rc: ReqCtx, done: CompletedUpload, claimed: CompletedObjectChecksum | undefined, customerKey: CustomerKey | undefined,
+): void {
+  const sse = sseCStoreFor(rc.pipeline.meta.db).objectSseC(done.objectId);
+  uploadWrap(sse, customerKey, false);
+  const algorithm = Object.keys(done.checksums)[0]?.toUpperCase() ?? null;
+  checkClaimedChecksum(claimed, algorithm, done.checksums);
+  answerCompleted(koa, rc, { versionId: done.versionId, etag: done.etag, checksums: done.checksums, sse: sse !== null, customerKey });
+}
+
+/** The CompleteMultipartUpload document; its x-amz-checksum-* headers are the object's (completedObjectChecksum). */
+function readCompleteBody(koa: Koa.Context, rc: ReqCtx): Promise<Buffer> {
+  return readCheckedBody(koa, rc, { limit: 4 * 1024 * 1024, requireDigest: false, objectChecksumHeaders: true });
+}
+
+/**
+ * The object checksum a CompleteMultipartUpload states, against the one the object gets:
+ * the upload's algorithm, and the same value (composite "<digest>-<parts>" or full object).
+ */
+function checkClaimedChecksum(claimed: CompletedObjectChecksum | undefined, algorithm: string | null, checksums: Record<string, string>): void {
+  if (!claimed) return;
+  if (claimed.algorithm !== algorithm) {
+    throw new S3Error('InvalidRequest', {
+      message: `Checksum Type mismatch occurred, expected checksum Type: ${algorithm?.toLowerCase() ?? 'null'}, actual checksum Type: ${claimed.algorithm.toLowerCase()}`,
+    });
+  }
+  const computed = checksums[claimed.algorithm.toLowerCase()];
+  if (computed === undefined) {
+    throw new S3Error('InvalidRequest', { message: `The object's ${claimed.algorithm} cannot be checked: a part of the upload has no ${claimed.algorithm} checksum.` });
+  }
+  if (computed !== claimed.value) {
+    throw new S3Error('BadDigest', {
+      message: `The ${claimed.algorithm} you specified did not match the calculated checksum.`,
+      extra: { ClientComputedChecksum: claimed.value, S3ComputedChecksum: computed },
+    });
+  }
+}
+
+function answerCompleted(
+  koa: Koa.Context, rc: ReqCtx, a: { versionId: string; etag: string; checksums: Record<string, string>; sse: boolean; customerKey: CustomerKey | undefined },
+): void {
+  const bucket = bucketOf(rc);
+  const key = keyOf(rc);
   // An SSE-C upload completes without the key: its algorithm is all there is to echo then.
-  const encryption = sse && !customerKey ? { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' } : encryptionHeaders(customerKey);
-  koa.set({ ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...encryption });
+  const encryption = a.sse && !a.customerKey ? { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' } : encryptionHeaders(a.customerKey);
+  koa.set({ ...versionHeader(rc.pipeline.meta, bucket.name, a.versionId), ...encryption });
   const host = koa.get('host') || 'localhost';
   sendXml(koa, buildCompleteMultipartUploadResult({
     location: `${koa.protocol}://${host}/${encodeURIComponent(bucket.name)}/${key.split('/').map(encodeURIComponent).join('/')}`,
-    bucket: bucket.name, key, etag, checksums,
+    bucket: bucket.name, key, etag: a.etag, checksums: a.checksums,
   }));
 }
 
