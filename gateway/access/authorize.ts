@@ -2,7 +2,7 @@ import type { BucketRow } from '../meta/types.js';
 import { S3Error } from '../s3/errors.js';
 import type { EndpointKind, Permission } from '../s3/router.js';
 import { actionOf, resourceOf } from './actions.js';
-import type { CannedAcl } from './canned-acl.js';
+import { aclAllows, type CannedAcl } from './canned-acl.js';
 import { evaluatePolicy, type BucketPolicy } from './policy.js';
 
 /** Who is asking: a user id with `admin` for the root credentials, or null when unsigned. */
@@ -54,14 +54,21 @@ export function decideAccess(q: AccessQuery): Decision {
   if (verdict === 'deny') return { allowed: false, why: 'explicit-deny' };
   if (owner) return { allowed: true, via: 'owner' };
   if (verdict === 'allow') return { allowed: true, via: 'policy' };
-  if (action === 's3:ListBucket' && q.bucketAcl === 'public-read') return { allowed: true, via: 'acl' };
+  const authenticated = q.caller !== null;
+  // The bucket's READ lists it; its WRITE puts and deletes objects in it.
+  if (BUCKET_READ.has(action) && aclAllows(q.bucketAcl, 'read', authenticated)) return { allowed: true, via: 'acl' };
+  if (q.permission === 'write' && BUCKET_WRITE.has(action) && aclAllows(q.bucketAcl, 'write', authenticated)) return { allowed: true, via: 'acl' };
   // An object's READ grant covers its versions too (s3:GetObjectVersion), as on S3. The
   // bucket's ACL does not: a public-read bucket lists its keys, its objects stay private.
-  if ((action === 's3:GetObject' || action === 's3:GetObjectVersion') && q.key !== undefined && q.objectAcl?.() === 'public-read') {
+  if ((action === 's3:GetObject' || action === 's3:GetObjectVersion') && q.key !== undefined && aclAllows(q.objectAcl?.(), 'read', authenticated)) {
     return { allowed: true, via: 'acl' };
   }
   return { allowed: false, why: q.caller ? 'no-grant' : 'anonymous' };
 }
+
+/** What a bucket ACL's READ and WRITE grants allow, as S3 maps ACL permissions to actions. */
+const BUCKET_READ = new Set(['s3:ListBucket', 's3:ListBucketVersions', 's3:ListBucketMultipartUploads']);
+const BUCKET_WRITE = new Set(['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:AbortMultipartUpload']);
 
 /** decideAccess, throwing AccessDenied when the answer is no. */
 export function authorize(q: AccessQuery): void {

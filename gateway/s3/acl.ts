@@ -14,6 +14,14 @@ import { buildXml, childOf, childrenOf, parseXml, textOf, type XmlNode, type Xml
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html
  */
 const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers';
+const AUTHENTICATED_USERS = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
+/** The group grants each canned ACL adds to the owner's FULL_CONTROL, as S3 lists them. */
+const GROUP_GRANTS: Record<CannedAcl, Array<[string, 'READ' | 'WRITE']>> = {
+  private: [],
+  'public-read': [[ALL_USERS, 'READ']],
+  'public-read-write': [[ALL_USERS, 'READ'], [ALL_USERS, 'WRITE']],
+  'authenticated-read': [[AUTHENTICATED_USERS, 'READ']],
+};
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 const MAX_ACL_BODY = 64 * 1024;
 
@@ -23,30 +31,36 @@ export function buildAccessControlPolicy(owner: string, acl: CannedAcl): string 
     Grantee: { '@_xmlns:xsi': XSI, '@_xsi:type': 'CanonicalUser', ID: o.id, DisplayName: o.displayName },
     Permission: 'FULL_CONTROL',
   }];
-  if (acl === 'public-read') grants.push({ Grantee: { '@_xmlns:xsi': XSI, '@_xsi:type': 'Group', URI: ALL_USERS }, Permission: 'READ' });
+  for (const [uri, permission] of GROUP_GRANTS[acl]) grants.push({ Grantee: { '@_xmlns:xsi': XSI, '@_xsi:type': 'Group', URI: uri }, Permission: permission });
   return buildXml('AccessControlPolicy', { Owner: { ID: o.id, DisplayName: o.displayName }, AccessControlList: { Grant: grants } });
 }
 
 /**
- * An AccessControlPolicy body as a canned ACL: FULL_CONTROL for the owner, plus READ for
- * AllUsers (public-read) or nothing (private). Any other grant is NotImplemented here.
+ * An AccessControlPolicy body as a canned ACL: FULL_CONTROL for the owner, plus exactly the
+ * group grants of one canned ACL (GROUP_GRANTS). Any other grant is NotImplemented here.
  */
 export function parseAccessControlPolicy(body: Buffer, owner: string): CannedAcl {
   const root = parseXml(body, 'AccessControlPolicy');
   const list = childOf(root, 'AccessControlList');
   const grants = typeof list === 'object' ? childrenOf(list, 'Grant') : [];
-  let acl: CannedAcl = 'private';
+  const groupGrants = new Set<string>();
   for (const g of grants) {
     const grantee = childOf(g, 'Grantee');
     const permission = textOf(g, 'Permission');
     const who = typeof grantee === 'object' ? grantee : ({} as XmlObject);
     const uri = textOf(who, 'URI');
-    const id = textOf(who, 'ID');
-    if (uri === ALL_USERS && permission === 'READ') acl = 'public-read';
-    else if (id === owner && permission === 'FULL_CONTROL') continue;
-    else throw new S3Error('NotImplemented', { message: 'Only the grants of the canned ACLs private and public-read are supported' });
+    if (textOf(who, 'ID') === owner && permission === 'FULL_CONTROL') continue;
+    if (uri !== undefined && (permission === 'READ' || permission === 'WRITE')) groupGrants.add(`${uri} ${permission}`);
+    else throw unsupportedGrants();
   }
-  return acl;
+  const want = [...groupGrants].sort().join('\n');
+  const match = (Object.keys(GROUP_GRANTS) as CannedAcl[]).find((acl) => GROUP_GRANTS[acl].map(([u, p]) => `${u} ${p}`).sort().join('\n') === want);
+  if (!match) throw unsupportedGrants();
+  return match;
+}
+
+function unsupportedGrants(): S3Error {
+  return new S3Error('NotImplemented', { message: 'Only the grants of the canned ACLs private, public-read, public-read-write and authenticated-read are supported' });
 }
 
 /** The ACL a PutBucketAcl/PutObjectAcl asks for: the header, else the body. */

@@ -5,6 +5,7 @@ import { sendXml } from './bucket.js';
 import { readCheckedBody } from './body.js';
 import { S3Error } from './errors.js';
 import { buildXml } from './xml.js';
+import { storedAcl } from '../access/canned-acl.js';
 
 /** GetBucketPolicy — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketPolicy.html */
 export async function handleGetBucketPolicy(koa: Koa.Context, rc: ReqCtx): Promise<void> {
@@ -42,6 +43,6 @@ export async function handleGetBucketPolicyStatus(koa: Koa.Context, rc: ReqCtx):
   const access = rc.pipeline.meta.bucketAccess(bucket.name);
   // Public when anyone may act on it: a public-read ACL or a policy Allow for Principal "*".
   const publicPolicy = access?.policy ? storedPolicy(access.policy, bucket.name).statements.some((s) => s.effect === 'Allow' && s.principals === '*') : false;
-  const isPublic = publicPolicy || access?.acl === 'public-read';
+  const isPublic = publicPolicy || storedAcl(access?.acl) !== 'private';
   sendXml(koa, buildXml('PolicyStatus', { IsPublic: isPublic ? 'true' : 'false' }));
 }

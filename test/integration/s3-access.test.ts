@@ -257,6 +257,29 @@ describe('canned ACLs', () => {
     expect(await (await anon(`/${b}/copy-public`)).text()).toBe('body of mp-private');
   });
 
+  test('public-read-write lets anyone write into the bucket; authenticated-read lets any user read', async () => {
+    const b = 'acl-open-bucket';
+    await root.send(new CreateBucketCommand({ Bucket: b, ACL: 'public-read-write' }));
+    expect((await anon(`/${b}/dropped`, { method: 'PUT', body: 'from anyone' })).status).toBe(200);
+    expect((await anon(`/${b}?list-type=2`)).status).toBe(200);
+    expect((await objectBytes(root, b, 'dropped')).toString()).toBe('from anyone');
+    expect((await anon(`/${b}/dropped`)).status).toBe(403); // the new object is private
+    expect((await anon(`/${b}/dropped`, { method: 'DELETE' })).status).toBe(204);
+    const grants = (await root.send(new GetBucketAclCommand({ Bucket: b }))).Grants?.map((g) => [g.Grantee?.URI ?? g.Grantee?.ID, g.Permission]);
+    expect(grants).toEqual([['root', 'FULL_CONTROL'], ['http://acs.amazonaws.com/groups/global/AllUsers', 'READ'], ['http://acs.amazonaws.com/groups/global/AllUsers', 'WRITE']]);
+
+    const { s3: jill } = await newUser('jill');
+    const a = 'acl-auth-read';
+    await root.send(new CreateBucketCommand({ Bucket: a }));
+    await root.send(new PutObjectCommand({ Bucket: a, Key: 'k', Body: 'members only', ACL: 'authenticated-read' }));
+    expect((await objectBytes(jill, a, 'k')).toString()).toBe('members only');
+    expect((await anon(`/${a}/k`)).status).toBe(403);
+    expect(await s3Error(jill.send(new ListObjectsV2Command({ Bucket: a })))).toEqual({ code: 'AccessDenied', status: 403 });
+    await root.send(new PutBucketAclCommand({ Bucket: a, ACL: 'authenticated-read' }));
+    expect((await jill.send(new ListObjectsV2Command({ Bucket: a }))).KeyCount).toBe(1);
+    expect(await s3Error(jill.send(new PutObjectCommand({ Bucket: a, Key: 'x', Body: 'no' })))).toEqual({ code: 'AccessDenied', status: 403 });
+  });
+
   test('a public-read bucket is listed anonymously; only its public-read objects are read', async () => {
     const b = 'acl-bucket';
     await root.send(new CreateBucketCommand({ Bucket: b, ACL: 'public-read' }));

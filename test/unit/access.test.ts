@@ -83,6 +83,21 @@ describe('decideAccess', () => {
     expect(decideAccess({ ...anon, versionId: 'v1', objectAcl: () => 'public-read' })).toEqual({ allowed: true, via: 'acl' });
   });
 
+  test('public-read-write opens writes into the bucket; authenticated-read opens reads to any signed caller', () => {
+    const anon = { ...base, caller: null };
+    const put = { ...anon, kind: 'PutObject' as const, permission: 'write' as const };
+    expect(decideAccess({ ...put, bucketAcl: 'public-read-write' }).allowed).toBe(true);
+    expect(decideAccess({ ...put, kind: 'DeleteObject', bucketAcl: 'public-read-write' }).allowed).toBe(true);
+    expect(decideAccess({ ...put, kind: 'PutObjectTagging', bucketAcl: 'public-read-write' }).allowed).toBe(false);
+    expect(decideAccess({ ...put, bucketAcl: 'public-read' }).allowed).toBe(false);
+    expect(decideAccess({ ...anon, kind: 'ListObjectsV2', key: undefined, bucketAcl: 'public-read-write' }).allowed).toBe(true);
+    const list = { ...base, kind: 'ListObjectsV2' as const, key: undefined, bucketAcl: 'authenticated-read' as const };
+    expect(decideAccess(list).allowed).toBe(true);
+    expect(decideAccess({ ...list, caller: null }).allowed).toBe(false);
+    expect(decideAccess({ ...base, objectAcl: () => 'authenticated-read' }).allowed).toBe(true);
+    expect(decideAccess({ ...anon, objectAcl: () => 'authenticated-read' }).allowed).toBe(false);
+  });
+
   test('a request naming a version is its own action: denying DeleteObjectVersion keeps versions, even from the owner', () => {
     const protect = parseBucketPolicy(JSON.stringify({ Statement: [
       { Effect: 'Deny', Principal: '*', Action: ['s3:DeleteObjectVersion', 's3:PutObjectVersionAcl'], Resource: 'arn:aws:s3:::b/*' },
@@ -103,8 +118,13 @@ describe('canned ACL header', () => {
   test.each([
     ['private', 'private'], ['public-read', 'public-read'], ['bucket-owner-full-control', 'private'],
   ])('%s -> %s', (v, acl) => expect(parseCannedAcl(v)).toBe(acl));
+  test('the four kept canned ACLs parse; bucket-owner-* are private here', () => {
+    expect(['private', 'public-read', 'public-read-write', 'authenticated-read', 'bucket-owner-full-control'].map((v) => parseCannedAcl(v)))
+      .toEqual(['private', 'public-read', 'public-read-write', 'authenticated-read', 'private']);
+  });
+
   test('unsupported and unknown values', () => {
-    expect(codeOf(() => parseCannedAcl('public-read-write'))).toBe('NotImplemented');
+    expect(codeOf(() => parseCannedAcl('log-delivery-write'))).toBe('NotImplemented');
     expect(codeOf(() => parseCannedAcl('nonsense'))).toBe('InvalidArgument');
   });
 });
