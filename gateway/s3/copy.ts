@@ -19,7 +19,7 @@ import { checkCopySourceConditions, checkWriteConditionOnArrival, commitConditio
 import type { CopySource } from './router.js';
 import { parseTaggingHeader } from './tagging.js';
 import { lockForNewObject } from './object-lock.js';
-import { resolveVersion, versionHeader } from './versioning.js';
+import { resolveVersion, writtenVersionHeader } from './versioning.js';
 
 /**
  * CopyObject and UploadPartCopy. The bytes are read from the source's blobs and streamed
@@ -161,7 +161,7 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
     commitConditionally(rc.pipeline.meta, o, { ...(condition && { condition }), tags }, copied.blob.missed))));
   koa.set({
     ...encryptionHeaders(customerKey),
-    ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId),
+    ...writtenVersionHeader(rc.pipeline.meta, bucket.name, row.versionId),
     ...(rc.pipeline.meta.bucketVersioning(copySource.bucket) !== null && { 'x-amz-copy-source-version-id': src.obj.versionId }),
   });
   sendXml(koa, buildCopyObjectResult({

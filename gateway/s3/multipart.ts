@@ -19,7 +19,7 @@ import { checkObjectKey } from './names.js';
 import { commitConditionally, writeOptionsOf } from './preconditions.js';
 import { parseTaggingHeader } from './tagging.js';
 import { lockForNewObject, requireLockDigest } from './object-lock.js';
-import { versionHeader } from './versioning.js';
+import { writtenVersionHeader } from './versioning.js';
 import { completedUploadsFor, type CompletedUpload } from '../meta/completed-uploads.js';
 import { MetaNotFoundError } from '../meta/errors.js';
 import { sseCStoreFor } from '../meta/sse-c.js';
@@ -207,7 +207,7 @@ function answerCompleted(
   const key = keyOf(rc);
   // An SSE-C upload completes without the key: its algorithm is all there is to echo then.
   const encryption = a.sse && !a.customerKey ? { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' } : encryptionHeaders(a.customerKey);
-  koa.set({ ...versionHeader(rc.pipeline.meta, bucket.name, a.versionId), ...encryption });
+  koa.set({ ...writtenVersionHeader(rc.pipeline.meta, bucket.name, a.versionId), ...encryption });
   const host = koa.get('host') || 'localhost';
   sendXml(koa, buildCompleteMultipartUploadResult({
     location: `${koa.protocol}://${host}/${encodeURIComponent(bucket.name)}/${key.split('/').map(encodeURIComponent).join('/')}`,

@@ -6,7 +6,7 @@ import { extractObjectHeaders, extractUserMetadata } from './headers.js';
 import { checkObjectKey } from './names.js';
 import { lockForNewObject } from './object-lock.js';
 import { commitConditionally, writeOptionsOf } from './preconditions.js';
-import { versionHeader } from './versioning.js';
+import { writtenVersionHeader } from './versioning.js';
 import { sseCStoreFor } from '../meta/sse-c.js';
 import { newSseC, parseCustomerKey, encryptionHeaders, wrapFor } from './sse-c.js';
 
@@ -32,5 +32,5 @@ export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
       ...(lock && { lock }), acl: aclColumn(rc.cannedAcl),
   }, writeOptions, body.blob.missed)));
   answerStored(koa, body.md5Hex, checksums);
-  koa.set({ ...versionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...encryptionHeaders(customerKey) });
+  koa.set({ ...writtenVersionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...encryptionHeaders(customerKey) });
 }

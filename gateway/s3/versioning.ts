@@ -56,6 +56,14 @@ export function versionHeader(meta: MetaStore, bucket: string, versionId: string
   return meta.bucketVersioning(bucket) === null ? {} : { 'x-amz-version-id': versionId };
 }
 
+/**
+ * `x-amz-version-id` of a write's answer: the new version's id on a versioning-enabled bucket;
+ * nothing for the "null" version a never-versioned or suspended bucket writes, as AWS S3 answers.
+ */
+export function writtenVersionHeader(meta: MetaStore, bucket: string, versionId: string): Record<string, string> {
+  return versionId === 'null' ? {} : versionHeader(meta, bucket, versionId);
+}
+
 // ---------------------------------------------------------------------------------------
 // PutBucketVersioning / GetBucketVersioning
 
