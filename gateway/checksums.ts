@@ -229,6 +229,18 @@ function wellFormed(value: string, bytes: number): boolean {
 /** Headers named x-amz-checksum-* that carry a value (not -type, not -algorithm of CreateMultipartUpload). */
 const NOT_A_VALUE = new Set(['x-amz-checksum-type', 'x-amz-checksum-algorithm', 'x-amz-checksum-mode']);
 
+/** The request's `x-amz-checksum-<algorithm>` value headers, trimmed; an unknown algorithm is InvalidRequest. */
+function* checksumHeaders(headers: RequestHeaders): Generator<{ name: string; algorithm: ChecksumAlgorithm; value: string }> {
+  for (const name of Object.keys(headers)) {
+    if (!name.startsWith('x-amz-checksum-') || NOT_A_VALUE.has(name)) continue;
+    const raw = headerValue(headers, name);
+    if (raw === undefined) continue;
+    const algorithm = algorithmOfName(name);
+    if (!algorithm) throw invalidRequest(`The algorithm of ${name} is not supported.`);
+    yield { name, algorithm, value: raw.trim() };
+  }
+}
+
 /**
  * Reads x-amz-checksum-*, x-amz-sdk-checksum-algorithm, x-amz-trailer and Content-MD5.
  * Throws PayloadError: InvalidRequest (unknown or conflicting algorithms, malformed value),
@@ -239,14 +251,9 @@ export function expectedChecksums(headers: RequestHeaders, opts: { defaultAlgori
   const plan: ChecksumPlan = { compute: [] };
   const found: Array<{ algorithm: ChecksumAlgorithm; expected: NonNullable<ChecksumPlan['expected']> }> = [];
 
-  for (const name of Object.keys(headers)) {
-    if (!name.startsWith('x-amz-checksum-') || NOT_A_VALUE.has(name)) continue;
-    const value = headerValue(headers, name);
-    if (value === undefined) continue;
-    const algorithm = algorithmOfName(name);
-    if (!algorithm) throw invalidRequest(`The algorithm of ${name} is not supported.`);
-    if (!wellFormed(value.trim(), DIGEST_BYTES[algorithm])) throw invalidRequest(`Value for ${name} header is invalid.`);
-    found.push({ algorithm, expected: { from: 'header', value: value.trim() } });
+  for (const { name, algorithm, value } of checksumHeaders(headers)) {
+    if (!wellFormed(value, DIGEST_BYTES[algorithm])) throw invalidRequest(`Value for ${name} header is invalid.`);
+    found.push({ algorithm, expected: { from: 'header', value } });
   }
   const trailer = headerValue(headers, 'x-amz-trailer');
   for (const raw of trailer === undefined ? [] : trailer.split(',')) {
@@ -348,13 +355,7 @@ export interface CompletedObjectChecksum {
  */
 export function completedObjectChecksum(headers: RequestHeaders): CompletedObjectChecksum | undefined {
   const found: CompletedObjectChecksum[] = [];
-  for (const name of Object.keys(headers)) {
-    if (!name.startsWith('x-amz-checksum-') || NOT_A_VALUE.has(name)) continue;
-    const raw = headerValue(headers, name);
-    if (raw === undefined) continue;
-    const algorithm = algorithmOfName(name);
-    if (!algorithm) throw invalidRequest(`The algorithm of ${name} is not supported.`);
-    const value = raw.trim();
+  for (const { name, algorithm, value } of checksumHeaders(headers)) {
     const m = /^([^-]*)(?:-([1-9]\d{0,4}))?$/.exec(value);
     if (!m || !wellFormed(m[1]!, DIGEST_BYTES[algorithm])) throw invalidRequest(`Value for ${name} header is invalid.`);
     found.push({ algorithm, header: name, value });
