@@ -32,9 +32,9 @@ export function storedChecksums(v: VerifiedChecksums): Record<string, string> {
 export async function receiveBody(koa: Koa.Context, rc: ReqCtx, wrap?: KeyWrap): Promise<ReceivedBody> {
   const headers = koa.req.headersDistinct as Record<string, string[]>;
   const declared = declaredLength(koa);
-  if (declared > MAX_PUT_BYTES) {
-    throw new S3Error('EntityTooLarge', { extra: { ProposedSize: String(declared), MaxSizeAllowed: String(MAX_PUT_BYTES) } });
-  }
+  const tooLarge = (size: number): S3Error => new S3Error('EntityTooLarge', { extra: { ProposedSize: String(size), MaxSizeAllowed: String(MAX_PUT_BYTES) } });
+  if (declared !== undefined && declared > MAX_PUT_BYTES) throw tooLarge(declared);
+  let received = 0;
   const plan = expectedChecksums(headers);
   const verifier = createPayloadVerifier(rc.auth, headers);
   // MD5 is the ETag: the segment encoder computes it already, so it is not hashed twice.
@@ -44,6 +44,8 @@ export async function receiveBody(koa: Koa.Context, rc: ReqCtx, wrap?: KeyWrap):
   try {
     await pipeline(detachedBody(koa), verifier, async function* (source: AsyncIterable<Buffer>) {
       for await (const chunk of source) {
+        // A chunked body declares no length: the limit holds as it arrives.
+        if ((received += chunk.length) > MAX_PUT_BYTES) throw tooLarge(received);
         set.update(chunk);
         yield chunk;
       }
@@ -60,13 +62,20 @@ export async function receiveBody(koa: Koa.Context, rc: ReqCtx, wrap?: KeyWrap):
   }
 }
 
-/** The object's length as the request declares it; MissingContentLength when it does not. */
-function declaredLength(koa: Koa.Context): number {
+/**
+ * The object's length as the request declares it. A body sent with `Transfer-Encoding:
+ * chunked` (`curl -T -` from a pipe) has none and streams to its end; any other request
+ * without a length is MissingContentLength.
+ */
+function declaredLength(koa: Koa.Context): number | undefined {
   const h = koa.req.headersDistinct as Record<string, string[]>;
   const decoded = headerValue(h, 'x-amz-decoded-content-length');
   const plain = headerValue(h, 'content-length');
   const v = decoded ?? plain;
-  if (v === undefined) throw new S3Error('MissingContentLength');
+  if (v === undefined) {
+    if (/\bchunked\b/i.test(headerValue(h, 'transfer-encoding') ?? '')) return undefined;
+    throw new S3Error('MissingContentLength');
+  }
   const n = Number(v);
   if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) {
     throw new S3Error('InvalidArgument', { message: 'Content-Length must be a non-negative integer', extra: { ArgumentName: 'Content-Length', ArgumentValue: v } });

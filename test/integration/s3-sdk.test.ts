@@ -440,6 +440,24 @@ describe('objects', () => {
     expect(continued).toBe(false);
   });
 
+  test('a body sent with Transfer-Encoding: chunked and no length (curl -T - from a pipe) is stored', async () => {
+    const b = await newBucket('chunked');
+    const { host, port } = new URL(cluster.endpoint);
+    const signed = aws4.sign({
+      host, method: 'PUT', path: `/${b}/piped`, service: 's3', region: 'us-east-1',
+      headers: { 'transfer-encoding': 'chunked', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    }, { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY });
+    const req = request({ host: '127.0.0.1', port: Number(port), method: 'PUT', path: signed.path, headers: signed.headers as Record<string, string> });
+    const answered = once(req, 'response') as Promise<[IncomingMessage]>;
+    const parts = [bytes(70_000, 'c1'), bytes(5, 'c2'), bytes(300_000, 'c3')];
+    for (const p of parts) req.write(p);
+    req.end();
+    const [res] = await answered;
+    res.resume();
+    expect(res.statusCode).toBe(200);
+    expect((await getBytes(b, 'piped')).equals(Buffer.concat(parts))).toBe(true);
+  });
+
   test('keys with spaces, unicode, XML-special characters and dir/ markers round-trip', async () => {
     const b = await newBucket('keys');
     const keys = [
