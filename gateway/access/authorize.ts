@@ -22,7 +22,7 @@ export interface AccessQuery {
   versionId?: string;
   bucketAcl?: CannedAcl;
   policy?: BucketPolicy;
-  /** The object's canned ACL, asked only when it can decide (an anonymous or foreign read). */
+  /** The object's canned ACL, asked only when it can decide (an anonymous or foreign read); undefined when there is no such object. */
   objectAcl?: () => CannedAcl | undefined;
 }
 
@@ -60,10 +60,21 @@ export function decideAccess(q: AccessQuery): Decision {
   if (q.permission === 'write' && BUCKET_WRITE.has(action) && aclAllows(q.bucketAcl, 'write', authenticated)) return { allowed: true, via: 'acl' };
   // An object's READ grant covers its versions too (s3:GetObjectVersion), as on S3. The
   // bucket's ACL does not: a public-read bucket lists its keys, its objects stay private.
-  if ((action === 's3:GetObject' || action === 's3:GetObjectVersion') && q.key !== undefined && aclAllows(q.objectAcl?.(), 'read', authenticated)) {
-    return { allowed: true, via: 'acl' };
+  if ((action === 's3:GetObject' || action === 's3:GetObjectVersion') && q.key !== undefined) {
+    const acl = q.objectAcl?.();
+    if (aclAllows(acl, 'read', authenticated)) return { allowed: true, via: 'acl' };
+    // A caller who may list the bucket learns that a key is missing (404) rather than 403, as on S3.
+    if (acl === undefined && q.objectAcl && mayList(q)) return { allowed: true, via: 'acl' };
   }
   return { allowed: false, why: q.caller ? 'no-grant' : 'anonymous' };
+}
+
+/** Whether the caller may list the bucket: its ACL, or a policy Allow of s3:ListBucket. */
+function mayList(q: AccessQuery): boolean {
+  if (!q.bucket) return false;
+  if (aclAllows(q.bucketAcl, 'read', q.caller !== null)) return true;
+  return q.policy !== undefined
+    && evaluatePolicy(q.policy, { principal: q.caller?.owner ?? null, action: 's3:ListBucket', resource: resourceOf('ListObjects', q.bucket.name, undefined) }) === 'allow';
 }
 
 /** What a bucket ACL's READ and WRITE grants allow, as S3 maps ACL permissions to actions. */

@@ -22,6 +22,9 @@ export function accessQuery(
     ...(versionId !== undefined && { versionId }),
     ...(settings && { bucketAcl: storedAcl(settings.acl) }),
     ...(settings?.policy && bucket && { policy: storedPolicy(settings.policy, bucket.name) }),
-    objectAcl: () => (bucket && key !== undefined ? storedAcl(meta.objectAcl(bucket.name, key, versionId)) : undefined),
+    objectAcl: () => {
+      const v = bucket && key !== undefined ? meta.objectAcl(bucket.name, key, versionId) : undefined;
+      return v === undefined ? undefined : storedAcl(v);
+    },
   };
 }

@@ -286,6 +286,9 @@ describe('canned ACLs', () => {
     await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v', ACL: 'public-read' }));
     await root.send(new PutObjectCommand({ Bucket: b, Key: 'private', Body: 'p' }));
     expect((await anon(`/${b}/private`)).status).toBe(403);
+    // Who may list the bucket learns that a key is missing, as on S3.
+    const missing = await anon(`/${b}/missing`);
+    expect([missing.status, codeIn(await missing.text())]).toEqual([404, 'NoSuchKey']);
     const acl = await root.send(new GetBucketAclCommand({ Bucket: b }));
     expect(acl.Owner?.ID).toBe('root');
     expect(acl.Grants?.some((g) => g.Grantee?.URI === 'http://acs.amazonaws.com/groups/global/AllUsers' && g.Permission === 'READ')).toBe(true);
