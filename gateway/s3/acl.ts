@@ -27,11 +27,9 @@ const MAX_ACL_BODY = 64 * 1024;
 
 export function buildAccessControlPolicy(owner: string, acl: CannedAcl): string {
   const o = ownerOf(owner);
-  const grants: XmlNode[] = [{
-    Grantee: { '@_xmlns:xsi': XSI, '@_xsi:type': 'CanonicalUser', ID: o.id, DisplayName: o.displayName },
-    Permission: 'FULL_CONTROL',
-  }];
-  for (const [uri, permission] of GROUP_GRANTS[acl]) grants.push({ Grantee: { '@_xmlns:xsi': XSI, '@_xsi:type': 'Group', URI: uri }, Permission: permission });
+  // Group grants first, then the owner's, in the order S3 lists a canned ACL's grants.
+  const grants: XmlNode[] = GROUP_GRANTS[acl].map(([uri, permission]) => ({ Grantee: { '@_xmlns:xsi': XSI, '@_xsi:type': 'Group', URI: uri }, Permission: permission }));
+  grants.push({ Grantee: { '@_xmlns:xsi': XSI, '@_xsi:type': 'CanonicalUser', ID: o.id, DisplayName: o.displayName }, Permission: 'FULL_CONTROL' });
   return buildXml('AccessControlPolicy', { Owner: { ID: o.id, DisplayName: o.displayName }, AccessControlList: { Grant: grants } });
 }
 

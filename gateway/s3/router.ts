@@ -431,7 +431,8 @@ function listObjectsV2(q: URLSearchParams): Endpoint {
     kind: 'ListObjectsV2',
     ...listParams(q),
     maxKeys: pageSize(q, 'max-keys'),
-    ...optional('continuationToken', token),
+    // Kept even when empty: the answer echoes an empty token (and lists from the start).
+    ...(token !== null && { continuationToken: token }),
     ...optional('startAfter', q.get('start-after')),
     fetchOwner: q.get('fetch-owner')?.toLowerCase() === 'true',
   };

@@ -225,8 +225,8 @@ describe('canned ACLs', () => {
 
     const acl = await root.send(new GetObjectAclCommand({ Bucket: b, Key: 'open key &+é' }));
     expect(acl.Grants?.map((g) => [g.Grantee?.Type, g.Grantee?.URI ?? g.Grantee?.ID, g.Permission])).toEqual([
-      ['CanonicalUser', 'root', 'FULL_CONTROL'],
       ['Group', 'http://acs.amazonaws.com/groups/global/AllUsers', 'READ'],
+      ['CanonicalUser', 'root', 'FULL_CONTROL'],
     ]);
     await root.send(new PutObjectAclCommand({ Bucket: b, Key: 'open key &+é', ACL: 'private' }));
     expect((await anon(path)).status).toBe(403);
@@ -266,7 +266,7 @@ describe('canned ACLs', () => {
     expect((await anon(`/${b}/dropped`)).status).toBe(403); // the new object is private
     expect((await anon(`/${b}/dropped`, { method: 'DELETE' })).status).toBe(204);
     const grants = (await root.send(new GetBucketAclCommand({ Bucket: b }))).Grants?.map((g) => [g.Grantee?.URI ?? g.Grantee?.ID, g.Permission]);
-    expect(grants).toEqual([['root', 'FULL_CONTROL'], ['http://acs.amazonaws.com/groups/global/AllUsers', 'READ'], ['http://acs.amazonaws.com/groups/global/AllUsers', 'WRITE']]);
+    expect(grants).toEqual([['http://acs.amazonaws.com/groups/global/AllUsers', 'READ'], ['http://acs.amazonaws.com/groups/global/AllUsers', 'WRITE'], ['root', 'FULL_CONTROL']]);
 
     const { s3: jill } = await newUser('jill');
     const a = 'acl-auth-read';

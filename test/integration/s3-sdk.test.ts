@@ -207,6 +207,7 @@ describe('ListObjectsV2 and ListObjects', () => {
     for (const k of ['bar', 'baz', 'foo']) await s3.send(new PutObjectCommand({ Bucket: b, Key: k, Body: '' }));
     const res = await s3.send(new ListObjectsV2Command({ Bucket: b, ContinuationToken: '' }));
     expect(res.Contents?.map((c) => c.Key)).toEqual(['bar', 'baz', 'foo']);
+    expect(res.ContinuationToken).toBe('');
     expect(res.IsTruncated).toBe(false);
     const v1 = await s3.send(new ListObjectsCommand({ Bucket: b, Prefix: 'no such/é', EncodingType: 'url' }));
     expect(v1.Prefix).toBe('no such/é');
