@@ -11,6 +11,7 @@ import type { BucketRow } from './meta/types.js';
 import type { PipelineContext } from './pipeline/context.js';
 import type { ReqCtx } from './request.js';
 import { handleGetObjectAttributes } from './s3/attributes.js';
+import { handleDeletePublicAccessBlock, handleGetPublicAccessBlock, handlePutPublicAccessBlock } from './s3/public-access-block.js';
 import { handleDeleteBucketEncryption, handleGetBucketEncryption, handlePutBucketEncryption } from './s3/bucket-encryption.js';
 import { handleCreateBucket, handleDeleteBucket, handleGetBucketLocation, handleGetBucketRequestPayment, handleHeadBucket, handleListBuckets } from './s3/bucket.js';
 import { handleDeleteObject } from './s3/delete.js';
@@ -42,6 +43,7 @@ import { requestMetrics, type Metrics } from './metrics.js';
 import { authorize, type Principal } from './access/authorize.js';
 import { accessQuery } from './access/query.js';
 import { cannedAclOnWrite, type CannedAcl } from './access/canned-acl.js';
+import { checkAclAllowed, storedPublicAccessBlock } from './access/public-access-block.js';
 import { openSecret } from './access/secret-box.js';
 import { attachMasterKey } from './admin/keys.js';
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './s3/acl.js';
@@ -128,6 +130,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     const acl = cannedAclOnWrite(parsed.endpoint.kind, koa.get('x-amz-acl') || undefined);
     const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
+    if (rc.bucket) checkAclAllowed(storedPublicAccessBlock(pipeline.meta.bucketAccess(rc.bucket.name)?.publicAccessBlock), acl);
     checkServerSideEncryption(parsed.endpoint.kind, koa.get(SSE_HEADER) || undefined);
     checkSseCTransport(headers, {
       encrypted: 'encrypted' in koa.req.socket && koa.req.socket.encrypted === true,
@@ -204,6 +207,9 @@ async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAcce
     case 'GetBucketLocation': return handleGetBucketLocation(koa, rc);
     case 'GetBucketRequestPayment': return handleGetBucketRequestPayment(koa, rc);
     case 'GetBucketEncryption': return handleGetBucketEncryption(koa, rc);
+    case 'GetPublicAccessBlock': return handleGetPublicAccessBlock(koa, rc);
+    case 'PutPublicAccessBlock': return handlePutPublicAccessBlock(koa, rc);
+    case 'DeletePublicAccessBlock': return handleDeletePublicAccessBlock(koa, rc);
     case 'PutBucketEncryption': return handlePutBucketEncryption(koa, rc);
     case 'DeleteBucketEncryption': return handleDeleteBucketEncryption(koa, rc);
     case 'GetObjectAttributes': return handleGetObjectAttributes(koa, rc, ep.versionId);

@@ -3,6 +3,7 @@ import { S3Error } from '../s3/errors.js';
 import type { EndpointKind, Permission } from '../s3/router.js';
 import { actionOf, resourceOf } from './actions.js';
 import { aclAllows, type CannedAcl } from './canned-acl.js';
+import { isPublicPolicy, type PublicAccessBlock } from './public-access-block.js';
 import { evaluatePolicy, type BucketPolicy } from './policy.js';
 
 /** Who is asking: a user id with `admin` for the root credentials, or null when unsigned. */
@@ -21,6 +22,8 @@ export interface AccessQuery {
   /** The version the request names, if any: it selects the `...Version` IAM actions. */
   versionId?: string;
   bucketAcl?: CannedAcl;
+  /** The bucket's Block Public Access settings, when it has some. */
+  publicAccessBlock?: PublicAccessBlock;
   policy?: BucketPolicy;
   /** The object's canned ACL, asked only when it can decide (an anonymous or foreign read); undefined when there is no such object. */
   objectAcl?: () => CannedAcl | undefined;
@@ -53,7 +56,11 @@ export function decideAccess(q: AccessQuery): Decision {
     : 'none';
   if (verdict === 'deny') return { allowed: false, why: 'explicit-deny' };
   if (owner) return { allowed: true, via: 'owner' };
-  if (verdict === 'allow') return { allowed: true, via: 'policy' };
+  const block = q.publicAccessBlock;
+  // RestrictPublicBuckets: a public policy lets in the gateway's users, never anonymous callers.
+  if (verdict === 'allow' && !(block?.restrictPublicBuckets && q.caller === null && isPublicPolicy(q.policy!))) return { allowed: true, via: 'policy' };
+  // IgnorePublicAcls: ACLs grant nothing beyond the owner.
+  if (block?.ignorePublicAcls) return { allowed: false, why: q.caller ? 'no-grant' : 'anonymous' };
   const authenticated = q.caller !== null;
   // The bucket's READ lists it; its WRITE puts and deletes objects in it.
   if (BUCKET_READ.has(action) && aclAllows(q.bucketAcl, 'read', authenticated)) return { allowed: true, via: 'acl' };
@@ -72,7 +79,7 @@ export function decideAccess(q: AccessQuery): Decision {
 /** Whether the caller may list the bucket: its ACL, or a policy Allow of s3:ListBucket. */
 function mayList(q: AccessQuery): boolean {
   if (!q.bucket) return false;
-  if (aclAllows(q.bucketAcl, 'read', q.caller !== null)) return true;
+  if (!q.publicAccessBlock?.ignorePublicAcls && aclAllows(q.bucketAcl, 'read', q.caller !== null)) return true;
   return q.policy !== undefined
     && evaluatePolicy(q.policy, { principal: q.caller?.owner ?? null, action: 's3:ListBucket', resource: resourceOf('ListObjects', q.bucket.name, undefined) }) === 'allow';
 }

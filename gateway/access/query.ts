@@ -4,6 +4,7 @@ import type { EndpointKind, Permission } from '../s3/router.js';
 import type { AccessQuery, Principal } from './authorize.js';
 import { storedAcl } from './canned-acl.js';
 import { storedPolicy } from './policy.js';
+import { storedPublicAccessBlock } from './public-access-block.js';
 
 /**
  * Everything decideAccess needs about one request, from the metadata: the bucket's ACL and
@@ -22,6 +23,7 @@ export function accessQuery(
     ...(versionId !== undefined && { versionId }),
     ...(settings && { bucketAcl: storedAcl(settings.acl) }),
     ...(settings?.policy && bucket && { policy: storedPolicy(settings.policy, bucket.name) }),
+    ...(settings?.publicAccessBlock && { publicAccessBlock: storedPublicAccessBlock(settings.publicAccessBlock)! }),
     objectAcl: () => {
       const v = bucket && key !== undefined ? meta.objectAcl(bucket.name, key, versionId) : undefined;
       return v === undefined ? undefined : storedAcl(v);

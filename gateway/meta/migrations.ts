@@ -307,4 +307,13 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX completed_uploads_by_age ON completed_uploads(completed_at);
     `,
   },
+  {
+    version: 10,
+    name: 'public access block of a bucket',
+    sql: `
+      -- PublicAccessBlockConfiguration as JSON {"blockPublicAcls":…,"ignorePublicAcls":…,
+      -- "blockPublicPolicy":…,"restrictPublicBuckets":…}; NULL when none is set.
+      ALTER TABLE buckets ADD COLUMN public_access_block TEXT;
+    `,
+  },
 ];

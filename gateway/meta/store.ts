@@ -613,16 +613,17 @@ export class MetaStore {
     return this.stmt('DELETE FROM access_keys WHERE access_key_id = ?').run(id).changes > 0;
   }
 
-  /** A bucket's access settings: canned ACL, policy JSON and CORS rules JSON (null when unset). */
+  /** A bucket's access settings: canned ACL, policy JSON, CORS rules JSON, public access block JSON (null when unset). */
   bucketAccess(name: string): BucketAccess | undefined {
-    const r = this.stmt('SELECT acl, policy, cors FROM buckets WHERE name = ?').get(name) as SqlRow | undefined;
-    return r && { acl: (r.acl as string | null) ?? null, policy: (r.policy as string | null) ?? null, cors: (r.cors as string | null) ?? null };
+    const r = this.stmt('SELECT acl, policy, cors, public_access_block FROM buckets WHERE name = ?').get(name) as SqlRow | undefined;
+    const text = (v: unknown): string | null => (v as string | null) ?? null;
+    return r && { acl: text(r.acl), policy: text(r.policy), cors: text(r.cors), publicAccessBlock: text(r.public_access_block) };
   }
 
   /** Set one access setting of a bucket (null removes it); false when the bucket is gone. */
   setBucketAccess(name: string, field: keyof BucketAccess, value: string | null): boolean {
-    const sql = { acl: 'UPDATE buckets SET acl = ? WHERE name = ?', policy: 'UPDATE buckets SET policy = ? WHERE name = ?', cors: 'UPDATE buckets SET cors = ? WHERE name = ?' }[field];
-    return this.stmt(sql).run(value, name).changes > 0;
+    const column = { acl: 'acl', policy: 'policy', cors: 'cors', publicAccessBlock: 'public_access_block' }[field];
+    return this.stmt(`UPDATE buckets SET ${column} = ? WHERE name = ?`).run(value, name).changes > 0;
   }
 
   /** The canned ACL of a key's latest version, or of `versionId` (null: private); undefined when there is none. */

@@ -152,6 +152,8 @@ export interface BucketAccess {
   acl: string | null;
   policy: string | null;
   cors: string | null;
+  /** PublicAccessBlockConfiguration as JSON (gateway/access/public-access-block.ts). */
+  publicAccessBlock: string | null;
 }
 
 /** An object tag (or bucket tag), as S3 names its parts. */

@@ -6,6 +6,7 @@ import { readCheckedBody } from './body.js';
 import { S3Error } from './errors.js';
 import { buildXml } from './xml.js';
 import { storedAcl } from '../access/canned-acl.js';
+import { checkPolicyAllowed, isPublicPolicy, storedPublicAccessBlock } from '../access/public-access-block.js';
 
 /** GetBucketPolicy — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketPolicy.html */
 export async function handleGetBucketPolicy(koa: Koa.Context, rc: ReqCtx): Promise<void> {
@@ -23,7 +24,7 @@ export async function handlePutBucketPolicy(koa: Koa.Context, rc: ReqCtx): Promi
   const bucket = bucketOf(rc);
   const body = await readCheckedBody(koa, rc, { limit: MAX_POLICY_BYTES + 1, requireDigest: false });
   const text = body.toString('utf8');
-  parseBucketPolicy(text, bucket.name);
+  checkPolicyAllowed(storedPublicAccessBlock(rc.pipeline.meta.bucketAccess(bucket.name)?.publicAccessBlock), parseBucketPolicy(text, bucket.name));
   if (!rc.pipeline.meta.setBucketAccess(bucket.name, 'policy', text)) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
   koa.status = 204;
 }
@@ -42,7 +43,7 @@ export async function handleGetBucketPolicyStatus(koa: Koa.Context, rc: ReqCtx):
   const bucket = bucketOf(rc);
   const access = rc.pipeline.meta.bucketAccess(bucket.name);
   // Public when anyone may act on it: a public-read ACL or a policy Allow for Principal "*".
-  const publicPolicy = access?.policy ? storedPolicy(access.policy, bucket.name).statements.some((s) => s.effect === 'Allow' && s.principals === '*') : false;
+  const publicPolicy = access?.policy ? isPublicPolicy(storedPolicy(access.policy, bucket.name)) : false;
   const isPublic = publicPolicy || storedAcl(access?.acl) !== 'private';
   sendXml(koa, buildXml('PolicyStatus', { IsPublic: isPublic ? 'true' : 'false' }));
 }

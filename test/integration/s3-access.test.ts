@@ -7,7 +7,7 @@
 import {
   CreateBucketCommand, DeleteBucketCorsCommand, DeleteBucketPolicyCommand, GetBucketAclCommand, GetBucketCorsCommand,
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand,
-  GetBucketPolicyCommand, GetBucketPolicyStatusCommand, PutBucketAclCommand, GetObjectAclCommand, HeadObjectCommand, ListBucketsCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutBucketCorsCommand,
+  DeletePublicAccessBlockCommand, GetPublicAccessBlockCommand, PutPublicAccessBlockCommand, GetBucketPolicyCommand, GetBucketPolicyStatusCommand, PutBucketAclCommand, GetObjectAclCommand, HeadObjectCommand, ListBucketsCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutBucketCorsCommand,
   PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectAclCommand, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
@@ -278,6 +278,26 @@ describe('canned ACLs', () => {
     await root.send(new PutBucketAclCommand({ Bucket: a, ACL: 'authenticated-read' }));
     expect((await jill.send(new ListObjectsV2Command({ Bucket: a }))).KeyCount).toBe(1);
     expect(await s3Error(jill.send(new PutObjectCommand({ Bucket: a, Key: 'x', Body: 'no' })))).toEqual({ code: 'AccessDenied', status: 403 });
+  });
+
+  test('Block Public Access: set, read, enforced on ACLs and policies, removed', async () => {
+    const b = 'acl-blocked';
+    await root.send(new CreateBucketCommand({ Bucket: b }));
+    expect(await s3Error(root.send(new GetPublicAccessBlockCommand({ Bucket: b })))).toEqual({ code: 'NoSuchPublicAccessBlockConfiguration', status: 404 });
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'was-public', Body: 'x', ACL: 'public-read' }));
+    expect((await anon(`/${b}/was-public`)).status).toBe(200);
+    const conf = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: false };
+    await root.send(new PutPublicAccessBlockCommand({ Bucket: b, PublicAccessBlockConfiguration: conf }));
+    expect((await root.send(new GetPublicAccessBlockCommand({ Bucket: b }))).PublicAccessBlockConfiguration).toEqual(conf);
+    expect((await anon(`/${b}/was-public`)).status).toBe(403); // IgnorePublicAcls
+    expect(await s3Error(root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x', ACL: 'public-read' })))).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(await s3Error(root.send(new PutBucketAclCommand({ Bucket: b, ACL: 'authenticated-read' })))).toEqual({ code: 'AccessDenied', status: 403 });
+    await root.send(new PutBucketAclCommand({ Bucket: b, ACL: 'private' }));
+    expect(await s3Error(root.send(policyCommand(b, { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*` }))))
+      .toEqual({ code: 'AccessDenied', status: 403 });
+    await root.send(policyCommand(b, { Effect: 'Allow', Principal: { AWS: 'root' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*` }));
+    await root.send(new DeletePublicAccessBlockCommand({ Bucket: b }));
+    expect((await anon(`/${b}/was-public`)).status).toBe(200);
   });
 
   test('a public-read bucket is listed anonymously; only its public-read objects are read', async () => {

@@ -98,6 +98,19 @@ describe('decideAccess', () => {
     expect(decideAccess({ ...anon, objectAcl: () => 'authenticated-read' }).allowed).toBe(false);
   });
 
+  test('Block Public Access: IgnorePublicAcls voids ACL grants; RestrictPublicBuckets keeps anonymous callers out of a public policy', () => {
+    const anon = { ...base, caller: null };
+    const block = { blockPublicAcls: false, ignorePublicAcls: true, blockPublicPolicy: false, restrictPublicBuckets: false };
+    expect(decideAccess({ ...anon, objectAcl: () => 'public-read' }).allowed).toBe(true);
+    expect(decideAccess({ ...anon, objectAcl: () => 'public-read', publicAccessBlock: block }).allowed).toBe(false);
+    expect(decideAccess({ ...anon, kind: 'ListObjectsV2', key: undefined, bucketAcl: 'public-read', publicAccessBlock: block }).allowed).toBe(false);
+    const publicPolicy = parseBucketPolicy(JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }] }), 'b');
+    const restrict = { ...block, ignorePublicAcls: false, restrictPublicBuckets: true };
+    expect(decideAccess({ ...anon, policy: publicPolicy }).allowed).toBe(true);
+    expect(decideAccess({ ...anon, policy: publicPolicy, publicAccessBlock: restrict }).allowed).toBe(false);
+    expect(decideAccess({ ...base, policy: publicPolicy, publicAccessBlock: restrict }).allowed).toBe(true);
+  });
+
   test('a request naming a version is its own action: denying DeleteObjectVersion keeps versions, even from the owner', () => {
     const protect = parseBucketPolicy(JSON.stringify({ Statement: [
       { Effect: 'Deny', Principal: '*', Action: ['s3:DeleteObjectVersion', 's3:PutObjectVersionAcl'], Resource: 'arn:aws:s3:::b/*' },
