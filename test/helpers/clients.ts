@@ -1,6 +1,6 @@
 import { execFile, type ExecFileException } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -33,4 +33,12 @@ export async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, o
   if (process.env.SG_DEBUG_CLIENTS && r.stderr.trim()) console.error(`[${cmd} ${args.slice(0, 3).join(' ')}] ${r.stderr}`);
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-1000)}`);
   return r.stdout;
+}
+
+/** Write `files` (relative path → content) under `root`, creating folders: a source tree for a client to copy. */
+export function writeTree(root: string, files: Record<string, string | Buffer>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, rel)), { recursive: true });
+    writeFileSync(join(root, rel), content);
+  }
 }

@@ -8,7 +8,7 @@ export function bytes(n: number, seed: string): Buffer {
   return createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n));
 }
 
-export const md5Hex = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+export const md5Hex = (b: Buffer | string): string => createHash('md5').update(b).digest('hex');
 export const md5B64 = (b: Buffer): string => createHash('md5').update(b).digest('base64');
 export const crc32B64 = (b: Buffer): string => {
   const out = Buffer.alloc(4);

@@ -7,13 +7,14 @@
  * package that provides it.
  */
 import { CreateMultipartUploadCommand, HeadObjectCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
-import { createCipheriv, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { ACCESS_KEY, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
-import { exec as execClient, onPath, run as runClient } from '../helpers/clients.js';
+import { exec as execClient, onPath, run as runClient, writeTree } from '../helpers/clients.js';
 import { onClose } from '../helpers/registry.js';
+import { bytes, md5Hex } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
 
@@ -30,21 +31,6 @@ beforeAll(async () => {
 });
 
 
-
-
-
-/** Deterministic test bytes: AES-256-CTR keyed by the seed. */
-function bytes(n: number, seed: string): Buffer {
-  return createCipheriv('aes-256-ctr', createHash('sha256').update(seed).digest(), Buffer.alloc(16)).update(Buffer.alloc(n));
-}
-
-function writeTree(root: string, files: Record<string, string | Buffer>): void {
-  for (const [rel, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, rel)), { recursive: true });
-    writeFileSync(join(root, rel), content);
-  }
-}
-
 /** Every regular file under `root`, by relative path, with its MD5. */
 function treeDigest(root: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -59,7 +45,6 @@ function treeDigest(root: string): Record<string, string> {
   return out;
 }
 
-const md5Hex = (b: Buffer | string): string => createHash('md5').update(b).digest('hex');
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The environment without AWS_CA_BUNDLE: Go clients refuse to start with a bundle they cannot use on plain HTTP. */

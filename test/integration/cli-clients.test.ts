@@ -5,12 +5,13 @@
  * multipart above 8 MiB, virtual-hosted or path-style addressing as they choose).
  */
 import { createCipheriv, createHash } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { ACCESS_KEY, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
-import { exec as execClient, onPath, run as runClient } from '../helpers/clients.js';
+import { exec as execClient, onPath, run as runClient, writeTree } from '../helpers/clients.js';
 import { onClose } from '../helpers/registry.js';
+import { bytes, md5Hex } from '../helpers/s3.js';
 
 const MiB = 1024 * 1024;
 
@@ -27,14 +28,6 @@ beforeAll(async () => {
 });
 
 
-
-
-
-/** Deterministic test bytes: AES-256-CTR keyed by the seed. */
-function bytes(n: number, seed: string): Buffer {
-  return createCipheriv('aes-256-ctr', createHash('sha256').update(seed).digest(), Buffer.alloc(16)).update(Buffer.alloc(n));
-}
-
 /** Write `size` deterministic bytes to `path` a MiB at a time, without holding them all. */
 function writeBigFile(path: string, size: number, seed: string): void {
   const cipher = createCipheriv('aes-256-ctr', createHash('sha256').update(seed).digest(), Buffer.alloc(16));
@@ -46,15 +39,6 @@ function writeBigFile(path: string, size: number, seed: string): void {
     closeSync(fd);
   }
 }
-
-function writeTree(root: string, files: Record<string, string | Buffer>): void {
-  for (const [rel, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, rel)), { recursive: true });
-    writeFileSync(join(root, rel), content);
-  }
-}
-
-const md5Hex = (b: Buffer | string): string => createHash('md5').update(b).digest('hex');
 
 const HAS_AWS = onPath('aws');
 const NO_AWS = 'aws-cli is not installed (pip install awscli)';
