@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
+import { writeAll } from '../shard-store/store.js';
 
 export interface BaselineServer {
   /** e.g. `http://127.0.0.1:41234` */
@@ -108,18 +109,10 @@ async function writeBody(fh: FileHandle, body: AsyncIterable<Buffer>): Promise<v
   let batch: Buffer[] = [];
   let batched = 0;
   const flush = async (): Promise<void> => {
-    let bufs = batch;
+    const bufs = batch;
     batch = [];
     batched = 0;
-    while (bufs.length > 0) {
-      let { bytesWritten } = await fh.writev(bufs);
-      // Short writes are rare on files but allowed: resume after the last byte written.
-      while (bufs.length > 0 && bytesWritten >= bufs[0]!.length) {
-        bytesWritten -= bufs[0]!.length;
-        bufs = bufs.slice(1);
-      }
-      if (bytesWritten > 0) bufs = [bufs[0]!.subarray(bytesWritten), ...bufs.slice(1)];
-    }
+    await writeAll(fh, bufs);
   };
   for await (const chunk of body) {
     batch.push(chunk);

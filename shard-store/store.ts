@@ -245,7 +245,8 @@ function fileSink(fh: FileHandle): Writable {
   });
 }
 
-async function writeAll(fh: FileHandle, buffers: Buffer[]): Promise<void> {
+/** Write every byte of `buffers` at the file's position, resuming after short writes. */
+export async function writeAll(fh: FileHandle, buffers: Buffer[]): Promise<void> {
   let bufs = buffers;
   while (bufs.length > 0) {
     let { bytesWritten } = await fh.writev(bufs);
