@@ -1,5 +1,5 @@
-import { CreateBucketCommand, GetObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
-import { createCipheriv, createHash } from 'node:crypto';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 /** Deterministic test bytes: AES-256-CTR keyed by the seed. */
@@ -41,4 +41,17 @@ export function bucketFactory(client: () => S3Client, prefix: string): (tag: str
 export async function objectBytes(s3: S3Client, bucket: string, key: string, extra: { Range?: string; PartNumber?: number; VersionId?: string } = {}): Promise<Buffer> {
   const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...extra }));
   return Buffer.from(await res.Body!.transformToByteArray());
+}
+
+/** Create `bucket` and put one object of random bytes per size, named `keyOf(index, size)`; returns the bytes by key. */
+export async function seedBucket(s3: S3Client, bucket: string, sizes: readonly number[], keyOf: (i: number, size: number) => string): Promise<Map<string, Buffer>> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const objects = new Map<string, Buffer>();
+  for (const [i, size] of sizes.entries()) {
+    const key = keyOf(i, size);
+    const body = randomBytes(size);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    objects.set(key, body);
+  }
+  return objects;
 }

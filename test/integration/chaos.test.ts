@@ -1,6 +1,5 @@
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
-import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,8 +11,8 @@ import { shardFileLength } from '../../codec/layout.js';
 import type { NodeAuditResult } from '../../gateway/audit/auditor.js';
 import { ACCESS_KEY, SECRET_KEY, runAdmin, spawnAndWait, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
 import { onClose } from '../helpers/registry.js';
+import { md5Hex, seedBucket } from '../helpers/s3.js';
 
-const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
 
 interface NodeJson { id: string; zone: string; state: string; piecesHeld: number }
@@ -55,12 +54,12 @@ const SIZES = [1, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 9 * 1024 * 1024 + 77, 30
 describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark', () => {
   let c: Cluster;
   let s3: S3Client;
-  const objects = new Map<string, Buffer>();
+  let objects = new Map<string, Buffer>();
 
   const readAll = async (when: string): Promise<void> => {
     for (const [key, body] of objects) {
       const res = await s3.send(new GetObjectCommand({ Bucket: 'chaos', Key: key }));
-      expect(md5(Buffer.from(await res.Body!.transformToByteArray())), `${key} ${when}`).toBe(md5(body));
+      expect(md5Hex(Buffer.from(await res.Body!.transformToByteArray())), `${key} ${when}`).toBe(md5Hex(body));
     }
   };
 
@@ -102,12 +101,7 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
       },
     });
     s3 = c.client();
-    await s3.send(new CreateBucketCommand({ Bucket: 'chaos' }));
-    for (const [i, size] of SIZES.entries()) {
-      const body = randomBytes(size);
-      await s3.send(new PutObjectCommand({ Bucket: 'chaos', Key: `obj-${i} é&+`, Body: body }));
-      objects.set(`obj-${i} é&+`, body);
-    }
+    objects = await seedBucket(s3, 'chaos', SIZES, (i) => `obj-${i} é&+`);
   });
 
   it('keeps every object readable, flags exactly the misbehaving stores, repairs to 16 pieces and reports it all', async () => {

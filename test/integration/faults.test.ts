@@ -1,11 +1,11 @@
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
+import { md5Hex, seedBucket } from '../helpers/s3.js';
 
-const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
 async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
   const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -32,18 +32,12 @@ const SIZES = [1, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 9 * 1024 * 1024 + 77];
 describe('faults: shard-stores down, frozen, corrupted; gateway killed', () => {
   let c: Cluster;
   let s3: S3Client;
-  const objects = new Map<string, Buffer>();
+  let objects = new Map<string, Buffer>();
 
   beforeAll(async () => {
     c = await startCluster();
     s3 = c.client();
-    await s3.send(new CreateBucketCommand({ Bucket: 'faults' }));
-    for (const size of SIZES) {
-      const body = randomBytes(size);
-      const key = `obj-${size}`;
-      await s3.send(new PutObjectCommand({ Bucket: 'faults', Key: key, Body: body }));
-      objects.set(key, body);
-    }
+    objects = await seedBucket(s3, 'faults', SIZES, (_, size) => `obj-${size}`);
   });
 
   it('reads every object byte-identical with 6 of 16 shard-stores gone (3 killed, 3 frozen)', async () => {
@@ -54,7 +48,7 @@ describe('faults: shard-stores down, frozen, corrupted; gateway killed', () => {
       for (const [key, body] of objects) {
         const t0 = Date.now();
         const got = await getBytes(s3, 'faults', key);
-        expect(md5(got), key).toBe(md5(body));
+        expect(md5Hex(got), key).toBe(md5Hex(body));
         // Hedged reads: a frozen store costs a hedge delay and timeouts, never a hang.
         expect(Date.now() - t0).toBeLessThan(20_000);
       }
@@ -102,7 +96,7 @@ describe('faults: durability across gateway crashes and disk corruption', () => 
     expect(await state()).toBe('offline');
     const body = randomBytes(5 * 1024 * 1024 + 9);
     await s3.send(new PutObjectCommand({ Bucket: 'one-down', Key: 'after', Body: body }));
-    expect(md5(await getBytes(s3, 'one-down', 'after'))).toBe(md5(body));
+    expect(md5Hex(await getBytes(s3, 'one-down', 'after'))).toBe(md5Hex(body));
   });
 
   it('reads around a corrupted piece (detected by its checksum)', async () => {
@@ -124,7 +118,7 @@ describe('faults: durability across gateway crashes and disk corruption', () => 
       }
     }
     expect(flipped).toBe(6);
-    expect(md5(await getBytes(s3, 'rot', 'k'))).toBe(md5(body));
+    expect(md5Hex(await getBytes(s3, 'rot', 'k'))).toBe(md5Hex(body));
   });
 
   it('leaves no partial object visible after SIGKILL in the middle of uploads, and serves every acknowledged one', async () => {
@@ -147,7 +141,7 @@ describe('faults: durability across gateway crashes and disk corruption', () => 
     const s3b = c.client();
     const list = await s3b.send(new ListObjectsV2Command({ Bucket: 'crash' }));
     expect((list.Contents ?? []).map((o) => o.Key)).toEqual(['acknowledged']);
-    expect(md5(await getBytes(s3b, 'crash', 'acknowledged'))).toBe(md5(done));
+    expect(md5Hex(await getBytes(s3b, 'crash', 'acknowledged'))).toBe(md5Hex(done));
     await expect(getBytes(s3b, 'crash', 'partial')).rejects.toMatchObject({ name: 'NoSuchKey' });
   });
 });

@@ -1,13 +1,12 @@
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { createHash, randomBytes } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAdmin, startCluster } from '../helpers/cluster.js';
-import { objectBytes } from '../helpers/s3.js';
+import { md5Hex, objectBytes, seedBucket } from '../helpers/s3.js';
 
-const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
 
 
@@ -19,13 +18,7 @@ describe('recover: a gateway whose data folder is gone comes back from the shard
     const master = randomBytes(32).toString('hex');
     const c = await startCluster({ stores: 16, env: { SHARDGATE_MASTER_KEY: master, SHARDGATE_SNAPSHOT_INTERVAL_MS: '0', SHARDGATE_AUDIT_INTERVAL_MS: '0' } });
     let s3 = c.client();
-    await s3.send(new CreateBucketCommand({ Bucket: 'keep' }));
-    const objects = new Map<string, Buffer>();
-    for (const [i, size] of SIZES.entries()) {
-      const body = randomBytes(size);
-      await s3.send(new PutObjectCommand({ Bucket: 'keep', Key: `before-${i} é&+`, Body: body }));
-      objects.set(`before-${i} é&+`, body);
-    }
+    const objects = await seedBucket(s3, 'keep', SIZES, (i) => `before-${i} é&+`);
     const snap = await runAdmin(c, ['snapshot']);
     expect(snap.code, snap.all).toBe(0);
     expect(snap.all).toMatch(/snapshot 1: .* manifest on 16 stores/);
@@ -58,11 +51,11 @@ describe('recover: a gateway whose data folder is gone comes back from the shard
 
     await c.restartGateway();
     s3 = c.client();
-    for (const [key, body] of objects) expect(md5(await objectBytes(s3, 'keep', key)), key).toBe(md5(body));
+    for (const [key, body] of objects) expect(md5Hex(await objectBytes(s3, 'keep', key)), key).toBe(md5Hex(body));
     await expect(objectBytes(s3, 'keep', 'after-snapshot')).rejects.toMatchObject({ name: 'NoSuchKey' });
     // The restored signing key is the one the stores trust: the gateway writes again.
     const fresh = randomBytes(70_000);
     await s3.send(new PutObjectCommand({ Bucket: 'keep', Key: 'after-recovery', Body: fresh }));
-    expect(md5(await objectBytes(s3, 'keep', 'after-recovery'))).toBe(md5(fresh));
+    expect(md5Hex(await objectBytes(s3, 'keep', 'after-recovery'))).toBe(md5Hex(fresh));
   });
 });

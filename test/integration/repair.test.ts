@@ -1,15 +1,13 @@
-import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
-import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { M, N } from '../../codec/erasure.js';
 import { shardFileLength } from '../../codec/layout.js';
 import { runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
-import { objectBytes } from '../helpers/s3.js';
+import { md5Hex, objectBytes, seedBucket } from '../helpers/s3.js';
 
-const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
 
 
@@ -26,17 +24,12 @@ const SIZES = [1, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 9 * 1024 * 1024 + 77, 30
 describe('repair: a lost shard-store is rebuilt onto the others (28 stores, 4 zones)', () => {
   let c: Cluster;
   let s3: S3Client;
-  const objects = new Map<string, Buffer>();
+  let objects = new Map<string, Buffer>();
 
   beforeAll(async () => {
     c = await startCluster({ stores: 28, zones: 4, env: { SHARDGATE_REPAIR_RATE: '0' } });
     s3 = c.client();
-    await s3.send(new CreateBucketCommand({ Bucket: 'heal' }));
-    for (const [i, size] of SIZES.entries()) {
-      const body = randomBytes(size);
-      await s3.send(new PutObjectCommand({ Bucket: 'heal', Key: `obj-${i} é&+`, Body: body }));
-      objects.set(`obj-${i} é&+`, body);
-    }
+    objects = await seedBucket(s3, 'heal', SIZES, (i) => `obj-${i} é&+`);
   });
 
   it('repair --wait brings every blob back to 16 healthy pieces on live stores, and they read back after 6 more losses', async () => {
@@ -87,6 +80,6 @@ describe('repair: a lost shard-store is rebuilt onto the others (28 stores, 4 zo
 
     // The rebuilt pieces are real: with 6 more stores gone every object still reads byte-identical.
     for (const s of c.stores.filter((s) => s !== victim && s !== drained).slice(0, 6)) s.child.kill('SIGKILL');
-    for (const [key, body] of objects) expect(md5(await objectBytes(s3, 'heal', key)), key).toBe(md5(body));
+    for (const [key, body] of objects) expect(md5Hex(await objectBytes(s3, 'heal', key)), key).toBe(md5Hex(body));
   });
 });
