@@ -20,7 +20,8 @@ export function uriEncode(value: string, keepSlash = false): string {
   return keepSlash ? encoded.replace(/%2F/g, '/') : encoded;
 }
 
-function safeDecode(value: string): string {
+/** decodeURIComponent, or the value itself when it is not valid percent-encoding. */
+export function safeDecode(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {

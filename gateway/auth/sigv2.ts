@@ -7,16 +7,15 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { headerValue, type RequestHeaders } from './canonical.js';
+import { headerValue, safeDecode, type RequestHeaders } from './canonical.js';
 import { AuthError } from './errors.js';
 import { parseAmzDate } from './credential.js';
 import { payloadModeOf } from './payload.js';
-import type { AuthResult, SecretLookup, SignedRequest } from './sigv4.js';
+import { checkClockSkew, secretOf, type SecretLookup } from './identity.js';
+import type { AuthResult, SignedRequest } from './sigv4.js';
 
 type V2Request = SignedRequest;
 
-/** Clock skew tolerated for header-signed requests, as for SigV4. */
-const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 
 /**
  * Query parameters that belong to the signed resource (the "sub-resources"), as S3 and
@@ -41,22 +40,6 @@ export function base64SignatureEqual(expected: string, given: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function lookup(lookupSecret: SecretLookup, accessKeyId: string): string {
-  const secret = lookupSecret(accessKeyId);
-  if (secret === undefined) {
-    throw new AuthError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: accessKeyId });
-  }
-  return secret;
-}
-
-function safeUnescape(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-}
-
 /**
  * The signed resource, best candidate first: `/bucket/key` (the bucket from the Host header
  * when virtual-hosted), the path exactly as sent, then the sub-resources sorted by name with
@@ -71,7 +54,7 @@ function resourceCandidates(req: V2Request): string[] {
     if (piece === '') continue;
     const eq = piece.indexOf('=');
     const name = eq < 0 ? piece : piece.slice(0, eq);
-    if (SUBRESOURCES.has(name)) subs.push({ name, value: eq < 0 ? undefined : safeUnescape(piece.slice(eq + 1)) });
+    if (SUBRESOURCES.has(name)) subs.push({ name, value: eq < 0 ? undefined : safeDecode(piece.slice(eq + 1)) });
   }
   subs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const query = (bareEmpty: boolean): string => {
@@ -80,7 +63,7 @@ function resourceCandidates(req: V2Request): string[] {
   };
   const out = new Set<string>();
   // botocore signs a path-style bucket request (`/bucket`) as `/bucket/`.
-  const paths = /^\/[^/]+$/.test(prefixed) ? [prefixed, `${prefixed}/`] : [prefixed, safeUnescape(prefixed)];
+  const paths = /^\/[^/]+$/.test(prefixed) ? [prefixed, `${prefixed}/`] : [prefixed, safeDecode(prefixed)];
   for (const p of paths) {
     out.add(p + query(false));
     out.add(p + query(true));
@@ -138,13 +121,9 @@ export function verifyV2Header(req: V2Request, authorization: string, lookupSecr
   const m = /^AWS ([^:\s]+):(\S+)$/.exec(authorization.trim());
   if (!m) throw new AuthError('InvalidArgument', 'Authorization header is invalid -- one and only one \' \' (space) required', { ArgumentName: 'Authorization', ArgumentValue: authorization });
   const [, accessKeyId, signature] = m as unknown as [string, string, string];
-  const secret = lookup(lookupSecret, accessKeyId);
+  const secret = secretOf(lookupSecret, accessKeyId);
   const time = requestTime(req.headers);
-  if (Math.abs(now.getTime() - time.getTime()) > MAX_CLOCK_SKEW_MS) {
-    throw new AuthError('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
-      RequestTime: time.toUTCString(), ServerTime: now.toISOString(), MaxAllowedSkewMilliseconds: String(MAX_CLOCK_SKEW_MS),
-    });
-  }
+  checkClockSkew(time, time.toUTCString(), now);
   // S3 says the Date line is empty when x-amz-date is sent; some clients sign the Date header anyway.
   const date = headerValue(req.headers, 'date')?.trim() ?? '';
   const dates = headerValue(req.headers, 'x-amz-date') !== undefined && date !== '' ? [date, ''] : [date];
@@ -168,7 +147,7 @@ export function verifyV2Query(req: V2Request, params: ReadonlyArray<readonly [st
   }
   if (!/^\d{1,12}$/.test(expires)) throw new AuthError('AccessDenied', 'Invalid date (should be seconds since epoch): ' + expires);
   const expiresAt = new Date(Number(expires) * 1000);
-  const secret = lookup(lookupSecret, accessKeyId);
+  const secret = secretOf(lookupSecret, accessKeyId);
   if (now.getTime() > expiresAt.getTime()) {
     throw new AuthError('AccessDenied', 'Request has expired', { Expires: expiresAt.toISOString(), ServerTime: now.toISOString() });
   }
@@ -197,10 +176,10 @@ export function headersFromV2Query(rawQuery: string): Map<string, string> {
   for (const piece of rawQuery.split('&')) {
     const eq = piece.indexOf('=');
     if (eq < 0) continue;
-    const name = safeUnescape(piece.slice(0, eq)).toLowerCase();
+    const name = safeDecode(piece.slice(0, eq)).toLowerCase();
     if (!(name.startsWith('x-amz-') || name === 'content-type' || name === 'content-md5')) continue;
     if (out.has(name)) continue;
-    out.set(name, safeUnescape(piece.slice(eq + 1).replace(/\+/g, ' ')));
+    out.set(name, safeDecode(piece.slice(eq + 1).replace(/\+/g, ' ')));
   }
   return out;
 }

@@ -16,14 +16,15 @@ import { formatAmzDate, parseAmzDate, parseCredential, type Credential } from '.
 import { parsePayloadMode, type PayloadMode } from './payload-mode.js';
 import { parsePresignParams } from './presign.js';
 import { ALGORITHM, hmac, signaturesEqual, signingKey, stringToSign, type SigningContext } from './signing.js';
+import { checkClockSkew, MAX_CLOCK_SKEW_MS, secretOf, type SecretLookup } from './identity.js';
 import { verifyV2Header, verifyV2Query } from './sigv2.js';
 
 export type { PayloadMode } from './payload-mode.js';
 export type { SigningContext } from './signing.js';
 export type { RequestHeaders } from './canonical.js';
 
-/** Clock skew AWS S3 tolerates between the client and the server. */
-export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+export { MAX_CLOCK_SKEW_MS } from './identity.js';
+export type { SecretLookup } from './identity.js';
 
 export interface SignedRequest {
   method: string;
@@ -37,8 +38,6 @@ export interface SignedRequest {
   hostBucket?: string;
 }
 
-/** Returns the secret access key of an access key id, or undefined when the key is unknown. */
-export type SecretLookup = (accessKeyId: string) => string | undefined;
 
 export interface AuthResult {
   accessKeyId: string;
@@ -120,14 +119,6 @@ export function parseAuthorizationHeader(value: string): ParsedAuthorization {
   return { credential, signedHeaders, signature };
 }
 
-function lookup(lookupSecret: SecretLookup, accessKeyId: string): string {
-  const secret = lookupSecret(accessKeyId);
-  if (secret === undefined) {
-    throw new AuthError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: accessKeyId });
-  }
-  return secret;
-}
-
 /** The request time from `x-amz-date`, else from `Date` (RFC 7231), as `YYYYMMDDTHHMMSSZ`. */
 function requestAmzDate(headers: RequestHeaders): { amzDate: string; date: Date } {
   const amz = headerValue(headers, 'x-amz-date');
@@ -152,16 +143,12 @@ function verifyHeaderAuth(req: SignedRequest, authorization: string, lookupSecre
     throw new AuthError('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
   }
   const payload = parsePayloadMode(contentSha256, signature);
-  const secret = lookup(lookupSecret, credential.accessKeyId);
+  const secret = secretOf(lookupSecret, credential.accessKeyId);
   const { amzDate, date } = requestAmzDate(req.headers);
   if (credential.date !== amzDate.slice(0, 8)) {
     throw malformed('Invalid credential date. Date is not the same as X-Amz-Date.');
   }
-  if (Math.abs(now.getTime() - date.getTime()) > MAX_CLOCK_SKEW_MS) {
-    throw new AuthError('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
-      RequestTime: amzDate, ServerTime: now.toISOString(), MaxAllowedSkewMilliseconds: String(MAX_CLOCK_SKEW_MS),
-    });
-  }
+  checkClockSkew(date, amzDate, now);
   const signing = checkSignature(req, credential, secret, amzDate, signedHeaders, contentSha256, signature, undefined);
   return { accessKeyId: credential.accessKeyId, region: credential.region, presigned: false, signature, signedHeaders, payload, signatureVersion: 4, signing };
 }
@@ -170,7 +157,7 @@ function verifyQueryAuth(
   req: SignedRequest, params: ReadonlyArray<readonly [string, string]>, lookupSecret: SecretLookup, now: Date,
 ): AuthResult {
   const p = parsePresignParams(params);
-  const secret = lookup(lookupSecret, p.credential.accessKeyId);
+  const secret = secretOf(lookupSecret, p.credential.accessKeyId);
   const expiresAt = new Date(p.date.getTime() + p.expiresSeconds * 1000);
   if (p.date.getTime() - now.getTime() > MAX_CLOCK_SKEW_MS) {
     throw new AuthError('AccessDenied', 'Request is not valid yet');
