@@ -41,9 +41,9 @@ import { adminMiddleware } from './admin/router.js';
 import type { AdminContext } from './admin/context.js';
 import { requestMetrics, type Metrics } from './metrics.js';
 import { authorize, type Principal } from './access/authorize.js';
-import { accessQuery } from './access/query.js';
+import { accessQuery, publicAccessBlockOf } from './access/query.js';
 import { cannedAclOnWrite, type CannedAcl } from './access/canned-acl.js';
-import { checkAclAllowed, storedPublicAccessBlock } from './access/public-access-block.js';
+import { checkAclAllowed } from './access/public-access-block.js';
 import { openSecret } from './access/secret-box.js';
 import { attachMasterKey } from './admin/keys.js';
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './s3/acl.js';
@@ -130,7 +130,8 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     const acl = cannedAclOnWrite(parsed.endpoint.kind, koa.get('x-amz-acl') || undefined);
     const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
-    if (rc.bucket) checkAclAllowed(storedPublicAccessBlock(pipeline.meta.bucketAccess(rc.bucket.name)?.publicAccessBlock), acl);
+    const bucketName = rc.bucket?.name;
+    if (bucketName !== undefined) checkAclAllowed(acl, () => publicAccessBlockOf(pipeline.meta, bucketName));
     checkServerSideEncryption(parsed.endpoint.kind, koa.get(SSE_HEADER) || undefined);
     checkSseCTransport(headers, {
       encrypted: 'encrypted' in koa.req.socket && koa.req.socket.encrypted === true,

@@ -1,4 +1,5 @@
 import { S3Error } from '../s3/errors.js';
+import { OBJECT_WRITES } from '../s3/router.js';
 
 /**
  * The canned ACLs this gateway keeps: `private` (owner only), `public-read` (anyone, signed
@@ -48,12 +49,12 @@ export function aclAllows(acl: CannedAcl | undefined, what: 'read' | 'write', au
 }
 
 /** Writes that take `x-amz-acl` and keep it on what they create (a multipart upload: on completion). */
-const ACL_ON_WRITE = new Set(['CreateBucket', 'PutObject', 'CopyObject', 'CreateMultipartUpload']);
+const takesAcl = (kind: string): boolean => kind === 'CreateBucket' || OBJECT_WRITES.has(kind);
 
 /**
  * The canned ACL a write asks for, checked before the write starts so that a bad value
  * fails without writing. Other requests ignore the header, as S3 does.
  */
 export function cannedAclOnWrite(kind: string, header: string | undefined): CannedAcl | undefined {
-  return ACL_ON_WRITE.has(kind) ? parseCannedAcl(header) : undefined;
+  return takesAcl(kind) ? parseCannedAcl(header) : undefined;
 }

@@ -36,16 +36,19 @@ export function isPublicPolicy(policy: BucketPolicy): boolean {
   return policy.statements.some((s) => s.effect === 'Allow' && s.principals === '*');
 }
 
-/** BlockPublicAcls: a public canned ACL may not be set (403), on the bucket or an object in it. */
-export function checkAclAllowed(block: PublicAccessBlock | undefined, acl: CannedAcl | undefined): void {
-  if (block?.blockPublicAcls && acl !== undefined && acl !== 'private') {
+/**
+ * BlockPublicAcls: a public canned ACL may not be set (403), on the bucket or an object in it.
+ * `block` is read only for a public ACL, so a private write costs no lookup.
+ */
+export function checkAclAllowed(acl: CannedAcl | undefined, block: () => PublicAccessBlock | undefined): void {
+  if (acl !== undefined && acl !== 'private' && block()?.blockPublicAcls) {
     throw new S3Error('AccessDenied', { message: `Access Denied: the bucket's public access block refuses the ${acl} ACL` });
   }
 }
 
-/** BlockPublicPolicy: a public policy may not be set (403). */
-export function checkPolicyAllowed(block: PublicAccessBlock | undefined, policy: BucketPolicy): void {
-  if (block?.blockPublicPolicy && isPublicPolicy(policy)) {
+/** BlockPublicPolicy: a public policy may not be set (403); `block` is read only for a public one. */
+export function checkPolicyAllowed(policy: BucketPolicy, block: () => PublicAccessBlock | undefined): void {
+  if (isPublicPolicy(policy) && block()?.blockPublicPolicy) {
     throw new S3Error('AccessDenied', { message: "Access Denied: the bucket's public access block refuses a public policy" });
   }
 }

@@ -4,13 +4,18 @@ import type { EndpointKind, Permission } from '../s3/router.js';
 import type { AccessQuery, Principal } from './authorize.js';
 import { storedAcl } from './canned-acl.js';
 import { storedPolicy } from './policy.js';
-import { storedPublicAccessBlock } from './public-access-block.js';
+import { storedPublicAccessBlock, type PublicAccessBlock } from './public-access-block.js';
 
 /**
  * Everything decideAccess needs about one request, from the metadata: the bucket's ACL and
  * policy now, the object's ACL only if asked. Also for checks a handler makes on a second
  * bucket (a CopyObject source: `accessQuery(meta, 'GetObject', 'read', src, key, caller)`).
  */
+/** A bucket's Block Public Access settings, when it has some. */
+export function publicAccessBlockOf(meta: MetaStore, bucket: string): PublicAccessBlock | undefined {
+  return storedPublicAccessBlock(meta.bucketAccess(bucket)?.publicAccessBlock);
+}
+
 export function accessQuery(
   meta: MetaStore, kind: EndpointKind, permission: Permission, bucket: BucketRow | undefined, key: string | undefined, caller: Principal | null,
   versionId?: string,

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { aclColumn, parseCannedAcl, storedAcl, type CannedAcl } from '../access/canned-acl.js';
-import { checkAclAllowed, storedPublicAccessBlock } from '../access/public-access-block.js';
+import { checkAclAllowed } from '../access/public-access-block.js';
+import { publicAccessBlockOf } from '../access/query.js';
 import { bucketOf, keyOf, ownerOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
 import { readCheckedBody } from './body.js';
@@ -84,7 +85,7 @@ export async function handleGetBucketAcl(koa: Koa.Context, rc: ReqCtx): Promise<
 export async function handlePutBucketAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   const acl = await requestedAcl(koa, rc, bucket.owner);
-  checkAclAllowed(storedPublicAccessBlock(rc.pipeline.meta.bucketAccess(bucket.name)?.publicAccessBlock), acl);
+  checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
   rc.pipeline.meta.setBucketAccess(bucket.name, 'acl', aclColumn(acl));
   koa.status = 200;
 }
@@ -104,7 +105,7 @@ export async function handlePutObjectAcl(koa: Koa.Context, rc: ReqCtx): Promise<
   const bucket = bucketOf(rc);
   resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint)); // errors before the body is read
   const acl = await requestedAcl(koa, rc, bucket.owner);
-  checkAclAllowed(storedPublicAccessBlock(rc.pipeline.meta.bucketAccess(bucket.name)?.publicAccessBlock), acl);
+  checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
   // Resolved again after the body: the current version may have changed meanwhile.
   const row = resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint));
   if (!rc.pipeline.meta.setObjectAcl(row.id, aclColumn(acl))) throw new S3Error('NoSuchKey', { extra: { Key: keyOf(rc) } });

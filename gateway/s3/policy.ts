@@ -6,7 +6,8 @@ import { readCheckedBody } from './body.js';
 import { S3Error } from './errors.js';
 import { buildXml } from './xml.js';
 import { storedAcl } from '../access/canned-acl.js';
-import { checkPolicyAllowed, isPublicPolicy, storedPublicAccessBlock } from '../access/public-access-block.js';
+import { checkPolicyAllowed, isPublicPolicy } from '../access/public-access-block.js';
+import { publicAccessBlockOf } from '../access/query.js';
 
 /** GetBucketPolicy — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketPolicy.html */
 export async function handleGetBucketPolicy(koa: Koa.Context, rc: ReqCtx): Promise<void> {
@@ -24,7 +25,7 @@ export async function handlePutBucketPolicy(koa: Koa.Context, rc: ReqCtx): Promi
   const bucket = bucketOf(rc);
   const body = await readCheckedBody(koa, rc, { limit: MAX_POLICY_BYTES + 1, requireDigest: false });
   const text = body.toString('utf8');
-  checkPolicyAllowed(storedPublicAccessBlock(rc.pipeline.meta.bucketAccess(bucket.name)?.publicAccessBlock), parseBucketPolicy(text, bucket.name));
+  checkPolicyAllowed(parseBucketPolicy(text, bucket.name), () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
   if (!rc.pipeline.meta.setBucketAccess(bucket.name, 'policy', text)) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
   koa.status = 204;
 }

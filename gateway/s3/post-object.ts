@@ -16,7 +16,8 @@ import { checkPostPolicy, parsePostPolicy, postKey } from './post-policy.js';
 import { formBoundary, readPostForm } from './post-form.js';
 import { commitConditionally } from './preconditions.js';
 import { buildXml } from './xml.js';
-import { checkAclAllowed, storedPublicAccessBlock } from '../access/public-access-block.js';
+import { checkAclAllowed } from '../access/public-access-block.js';
+import { publicAccessBlockOf } from '../access/query.js';
 
 /** What the PostObject handler needs from the authentication layer: the form is its own credential. */
 export interface PostObjectAccess {
@@ -131,7 +132,7 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   checkObjectKey(key);
   access.authorizePut(caller, key);
   const acl = parseCannedAcl(fields.get('acl'));
-  checkAclAllowed(storedPublicAccessBlock(rc.pipeline.meta.bucketAccess(bucket.name)?.publicAccessBlock), acl);
+  checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
   const bag: Record<string, string> = Object.fromEntries(fields);
   if (bag['content-type'] === undefined && file.contentType !== undefined) bag['content-type'] = file.contentType;
   const objectHeaders = extractObjectHeaders(bag);

@@ -1,5 +1,6 @@
 import type Koa from 'koa';
-import { storedPublicAccessBlock, type PublicAccessBlock } from '../access/public-access-block.js';
+import type { PublicAccessBlock } from '../access/public-access-block.js';
+import { publicAccessBlockOf } from '../access/query.js';
 import { bucketOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';
 import { sendXml } from './bucket.js';
@@ -15,7 +16,7 @@ const FIELDS = [
 
 export async function handleGetPublicAccessBlock(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const block = storedPublicAccessBlock(rc.pipeline.meta.bucketAccess(bucket.name)?.publicAccessBlock);
+  const block = publicAccessBlockOf(rc.pipeline.meta, bucket.name);
   if (!block) throw new S3Error('NoSuchPublicAccessBlockConfiguration', { extra: { BucketName: bucket.name } });
   sendXml(koa, buildXml('PublicAccessBlockConfiguration', Object.fromEntries(FIELDS.map(([xml, key]) => [xml, block[key]]))));
 }

@@ -104,6 +104,13 @@ const PERMISSIONS = {
 } as const satisfies Record<string, Permission>;
 
 export type EndpointKind = keyof typeof PERMISSIONS;
+
+/**
+ * The requests that create an object, at once or when their upload completes: the ones whose
+ * headers (x-amz-acl, x-amz-storage-class, x-amz-server-side-encryption, ...) set what the new
+ * object keeps.
+ */
+export const OBJECT_WRITES: ReadonlySet<string> = new Set<EndpointKind>(['PutObject', 'CopyObject', 'CreateMultipartUpload']);
 export const ENDPOINT_KINDS = Object.keys(PERMISSIONS) as readonly EndpointKind[];
 
 type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';

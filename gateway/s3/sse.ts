@@ -1,4 +1,5 @@
 import { S3Error } from './errors.js';
+import { OBJECT_WRITES } from './router.js';
 
 /**
  * Server-side encryption as S3 names it for requests without a customer key. Every object
@@ -11,11 +12,9 @@ import { S3Error } from './errors.js';
 export const SSE_HEADER = 'x-amz-server-side-encryption';
 export const SSE_ALGORITHM = 'AES256';
 
-/** Writes that take `x-amz-server-side-encryption`. */
-const WRITES = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload']);
 
 export function checkServerSideEncryption(kind: string, value: string | undefined): void {
-  if (value === undefined || !WRITES.has(kind)) return;
+  if (value === undefined || !OBJECT_WRITES.has(kind)) return;
   const v = value.trim();
   if (v === SSE_ALGORITHM) return;
   if (v === 'aws:kms' || v === 'aws:kms:dsse') {

@@ -1,4 +1,5 @@
 import { S3Error } from './errors.js';
+import { OBJECT_WRITES } from './router.js';
 
 /**
  * Every object here is stored one way (10+6 erasure coding over 16 stores) and reported as
@@ -12,11 +13,9 @@ const KNOWN = new Set([
   'OUTPOSTS', 'GLACIER_IR', 'SNOW', 'EXPRESS_ONEZONE', 'FSX_OPENZFS',
 ]);
 
-/** Writes that take `x-amz-storage-class`. */
-const WRITES = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload']);
 
 /** Refuses an unknown `x-amz-storage-class` on a write before any byte is read. */
 export function checkStorageClass(kind: string, value: string | undefined): void {
-  if (value === undefined || !WRITES.has(kind)) return;
+  if (value === undefined || !OBJECT_WRITES.has(kind)) return;
   if (!KNOWN.has(value.trim())) throw new S3Error('InvalidStorageClass', { extra: { StorageClassRequested: value } });
 }
