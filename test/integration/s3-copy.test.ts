@@ -153,7 +153,8 @@ describe('CopyObject', () => {
 
   test('a large copy streams: the gateway peak memory grows far less than the object', async () => {
     const b = await newBucket('large');
-    const size = 64 * MiB;
+    // Large enough that a buffered copy could not pass: the bound is half the object.
+    const size = 320 * MiB;
     const data = bytes(size, 'large');
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'src', Body: data }));
     const pid = cluster.gateway.pid!;
@@ -164,8 +165,9 @@ describe('CopyObject', () => {
     const grew = peakRssBytes(pid) - before;
     console.log(`copy of ${size / MiB} MiB: ${ms.toFixed(0)} ms (${(size / MiB / (ms / 1000)).toFixed(0)} MiB/s), gateway peak RSS +${(grew / MiB).toFixed(1)} MiB`);
     expect(res.CopyObjectResult?.ETag).toBe(`"${md5Hex(data)}"`);
-    // The PUT before set the peak for one pipeline; reading while writing adds a few segments, not the object.
-    expect(grew).toBeLessThan(size * 0.75);
+    // The PUT before set the peak for one pipeline; reading while writing adds a few segments
+    // (read-ahead, pieces in flight) plus GC slack: measured +41..94 MiB whatever the size, never the object.
+    expect(grew).toBeLessThan(160 * MiB);
     expect(md5Hex(await getBytes(b, 'dst'))).toBe(md5Hex(data));
   });
 });
