@@ -34,9 +34,10 @@ describe('bounded memory', () => {
       clearInterval(sampler);
     }
     // A few 4 MiB segments in flight (×1.6 for parity), shard writer buffers and allocator slack:
-    // nowhere near the object's size.
+    // nowhere near the object's size. Measured +88..125 MiB; the bound (a quarter of the object)
+    // leaves room for GC timing on a loaded CI machine and still fails any buffering design.
     const growth = peak - before;
     console.log(`gateway RSS ${Math.round(before / MiB)} MiB -> peak ${Math.round(peak / MiB)} MiB (+${Math.round(growth / MiB)} MiB) for a ${Math.round(total / MiB)} MiB object`);
-    expect(growth).toBeLessThan(160 * MiB);
+    expect(growth).toBeLessThan(192 * MiB);
   });
 });
