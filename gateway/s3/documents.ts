@@ -518,7 +518,9 @@ export interface Tagging {
 }
 
 export function buildTagging(doc: Tagging): string {
-  return buildXml('Tagging', { TagSet: { Tag: doc.tagSet.map((t) => ({ Key: t.key, Value: t.value })) } });
+  // A tag set is a set: answer it in key order whatever order it was written in, as S3 does.
+  const sorted = [...doc.tagSet].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return buildXml('Tagging', { TagSet: { Tag: sorted.map((t) => ({ Key: t.key, Value: t.value })) } });
 }
 
 /**

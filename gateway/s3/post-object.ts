@@ -16,6 +16,8 @@ import { checkPostPolicy, parsePostPolicy, postKey } from './post-policy.js';
 import { formBoundary, readPostForm } from './post-form.js';
 import { commitConditionally } from './preconditions.js';
 import { buildXml } from './xml.js';
+import { parseTagging, type TagEntry } from './documents.js';
+import { checkTagSet } from './tagging.js';
 import { checkAclAllowed } from '../access/public-access-block.js';
 import { publicAccessBlockOf } from '../access/query.js';
 
@@ -23,8 +25,8 @@ import { publicAccessBlockOf } from '../access/query.js';
 export interface PostObjectAccess {
   /** A usable key's secret and principal, or undefined when the key is unknown or disabled. */
   lookup(accessKeyId: string): { secret: string; principal: Principal } | undefined;
-  /** Throws AccessDenied unless `caller` may PutObject `key` into the request's bucket. */
-  authorizePut(caller: Principal | null, key: string): void;
+  /** Throws AccessDenied unless `caller` may PutObject `key` into the request's bucket; `fields` give the policy its condition keys. */
+  authorizePut(caller: Principal | null, key: string, fields?: ReadonlyMap<string, string>): void;
 }
 
 interface SizeRange {
@@ -130,7 +132,7 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   const key = postKey(rawKey, file.filename);
   const { caller, range } = authenticateForm(new Map(fields).set('key', key), bucket.name, access);
   checkObjectKey(key);
-  access.authorizePut(caller, key);
+  access.authorizePut(caller, key, fields);
   const acl = parseCannedAcl(fields.get('acl'));
   checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
   const bag: Record<string, string> = Object.fromEntries(fields);
@@ -138,6 +140,7 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   const objectHeaders = extractObjectHeaders(bag);
   const userMeta = extractUserMetadata(bag);
   const plan = formChecksumPlan(fields);
+  const tags = formTags(fields.get('tagging'));
   // MD5 is the ETag: the segment encoder computes it already, so it is not hashed twice.
   const set = new ChecksumSet(plan.compute.filter((n) => n !== 'MD5'));
 
@@ -157,9 +160,17 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
     bucket: bucket.name, key, size: written.size, etag, contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders },
     userMeta, checksums, partsCount: null, parts: [{ partNumber: 1, blobId: written.blobId, size: written.size, etag, checksums }],
     acl: aclColumn(acl),
-  }, {}, written.missed));
+  }, tags ? { tags } : {}, written.missed));
   answerStored(koa, etag, checksums);
   answer(koa, fields, bucket.name, key, etag);
+}
+
+/** The `tagging` field: a Tagging document, as PutObjectTagging takes it (not PutObject's query string). */
+function formTags(field: string | undefined): TagEntry[] | undefined {
+  if (field === undefined) return undefined;
+  const { tagSet } = parseTagging(field);
+  checkTagSet(tagSet, 'object');
+  return tagSet;
 }
 
 function answer(koa: Koa.Context, fields: ReadonlyMap<string, string>, bucket: string, key: string, etag: string): void {
@@ -180,7 +191,7 @@ function answer(koa: Koa.Context, fields: ReadonlyMap<string, string>, bucket: s
   if (status === '201') {
     koa.status = 201;
     koa.type = 'application/xml';
-    koa.body = buildXml('PostResponse', { Location: location, Bucket: bucket, Key: key, ETag: `"${etag}"` });
+    koa.body = buildXml('PostResponse', { Location: location, Bucket: bucket, Key: key, ETag: `"${etag}"` }, null);
   } else {
     koa.status = status === '200' ? 200 : 204;
   }

@@ -35,9 +35,13 @@ const builder = new XMLBuilder({
   tagValueProcessor: (_name: string, value: unknown) => escapeXmlText(String(value)),
 });
 
-/** Serialize one S3 response document: the XML declaration, then `root` carrying the S3 namespace. */
-export function buildXml(root: string, content: XmlNode): string {
-  return XML_DECLARATION + '\n' + (builder.build({ [root]: { '@_xmlns': S3_XMLNS, ...content } }) as string);
+/**
+ * Serialize one S3 response document: the XML declaration, then `root` carrying the S3
+ * namespace, or none with `xmlns: null` (PostObject's PostResponse has none on AWS S3, and
+ * clients look its elements up unqualified).
+ */
+export function buildXml(root: string, content: XmlNode, xmlns: string | null = S3_XMLNS): string {
+  return XML_DECLARATION + '\n' + (builder.build({ [root]: { ...(xmlns !== null && { '@_xmlns': xmlns }), ...content } }) as string);
 }
 
 /** A document whose root holds text only (e.g. LocationConstraint). */

@@ -7,7 +7,7 @@
 import {
   CreateBucketCommand, DeleteBucketCorsCommand, DeleteBucketPolicyCommand, GetBucketAclCommand, GetBucketCorsCommand,
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand,
-  DeletePublicAccessBlockCommand, GetPublicAccessBlockCommand, PutPublicAccessBlockCommand, GetBucketPolicyCommand, GetBucketPolicyStatusCommand, PutBucketAclCommand, GetObjectAclCommand, HeadObjectCommand, ListBucketsCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutBucketCorsCommand,
+  DeletePublicAccessBlockCommand, GetPublicAccessBlockCommand, PutPublicAccessBlockCommand, GetBucketPolicyCommand, GetBucketPolicyStatusCommand, PutBucketAclCommand, GetObjectAclCommand, GetObjectTaggingCommand, HeadObjectCommand, ListBucketsCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutBucketCorsCommand,
   PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectAclCommand, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
@@ -499,5 +499,23 @@ describe('PostObject (browser form uploads)', () => {
       ['key', 'foo-date'], ['x-amz-algorithm', 'AWS4-HMAC-SHA256'], ['x-amz-credential', credential], ['x-amz-date', amzDate], ['policy', policy], ['x-amz-signature', signature],
     ];
     expect((await send(badDate, file('x'))).slice(0, 2)).toEqual([400, 'InvalidPolicyDocument']);
+  });
+
+  test('an anonymous form into a public-read-write bucket: tags from the tagging field, a 201 PostResponse without namespace', async () => {
+    const b = 'open-forms';
+    await root.send(new CreateBucketCommand({ Bucket: b, ACL: 'public-read-write' }));
+    const tagging = '<Tagging><TagSet><Tag><Key>b</Key><Value>2</Value></Tag><Tag><Key>a</Key><Value>1</Value></Tag></TagSet></Tagging>';
+    const res = await post(b, form([['key', 'tagged.txt'], ['tagging', tagging], ['success_action_status', '201']], { filename: 'x', type: 'text/plain', data: Buffer.from('bar') }));
+    const xml = await res.text();
+    expect(res.status).toBe(201);
+    // Browsers and form libraries look the elements up unqualified: AWS S3 sends PostResponse in no namespace.
+    expect(xml).toMatch(/<PostResponse><Location>[^<]+<\/Location><Bucket>open-forms<\/Bucket><Key>tagged\.txt<\/Key><ETag>&quot;[0-9a-f]{32}&quot;<\/ETag><\/PostResponse>/);
+    expect((await root.send(new GetObjectTaggingCommand({ Bucket: b, Key: 'tagged.txt' }))).TagSet).toEqual([{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }]);
+    const tooMany = `<Tagging><TagSet>${Array.from({ length: 11 }, (_, i) => `<Tag><Key>k${i}</Key><Value></Value></Tag>`).join('')}</TagSet></Tagging>`;
+    const refused = await post(b, form([['key', 'too-many.txt'], ['tagging', tooMany]], { filename: 'x', type: 'text/plain', data: Buffer.from('bar') }));
+    expect([refused.status, codeIn(await refused.text())]).toEqual([400, 'InvalidTag']);
+    const malformed = await post(b, form([['key', 'bad.txt'], ['tagging', '<Tagging>']], { filename: 'x', type: 'text/plain', data: Buffer.from('bar') }));
+    expect([malformed.status, codeIn(await malformed.text())]).toEqual([400, 'MalformedXML']);
+    expect(await s3Error(root.send(new HeadObjectCommand({ Bucket: b, Key: 'too-many.txt' })))).toEqual({ code: 'NotFound', status: 404 });
   });
 });
