@@ -11,7 +11,7 @@ import { readCheckedBody } from './body.js';
 import { sendXml } from './bucket.js';
 import {
   buildCompleteMultipartUploadResult, buildInitiateMultipartUploadResult, buildListPartsResult, parseCompleteMultipartUpload,
-  type ChecksumAlgorithm,
+  type ChecksumAlgorithm, type Checksums, type ChecksumType,
 } from './documents.js';
 import { S3Error } from './errors.js';
 import { extractObjectHeaders, extractUserMetadata, quoteEtag, unquoteEtag } from './headers.js';
@@ -106,7 +106,7 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
   // InvalidPart even when an earlier part is also too small, as AWS S3 answers.
   const parts = requested.map((r) => {
     const p = stored.get(r.partNumber);
-    if (!p || unquoteEtag(r.etag) !== p.etag) {
+    if (!p || unquoteEtag(r.etag) !== p.etag || !listedChecksumsMatch(r.checksums, p.checksums)) {
       throw new S3Error('InvalidPart', { extra: { UploadId: uploadId, PartNumber: String(r.partNumber), ETag: r.etag } });
     }
     return p;
@@ -212,7 +212,22 @@ function answerCompleted(
   sendXml(koa, buildCompleteMultipartUploadResult({
     location: `${koa.protocol}://${host}/${encodeURIComponent(bucket.name)}/${key.split('/').map(encodeURIComponent).join('/')}`,
     bucket: bucket.name, key, etag: a.etag, checksums: a.checksums,
+    ...(Object.keys(a.checksums).length > 0 && { checksumType: checksumTypeOf(a.checksums) }),
   }));
+}
+
+/** A composite checksum ends in "-<part count>"; anything else covers the whole object. */
+function checksumTypeOf(checksums: Record<string, string>): ChecksumType {
+  return Object.values(checksums).some((v) => v.includes('-')) ? 'COMPOSITE' : 'FULL_OBJECT';
+}
+
+/**
+ * Whether the part checksums a CompleteMultipartUpload lists agree with the ones stored for
+ * those parts (a mismatch is InvalidPart, as for an ETag). One the part was stored without
+ * cannot be checked and is let through: the part's ETag already names its bytes.
+ */
+function listedChecksumsMatch(listed: Checksums, stored: Record<string, string>): boolean {
+  return Object.entries(listed).every(([name, value]) => stored[name] === undefined || stored[name] === value);
 }
 
 /**

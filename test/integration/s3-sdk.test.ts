@@ -626,10 +626,15 @@ describe('multipart', () => {
     expect(listed.Parts?.map((p) => p.ChecksumCRC32)).toEqual(done.map((p) => p.ChecksumCRC32));
     // A wrong part checksum on upload is refused like a wrong Content-MD5.
     expect(await s3Error(s3.send(new UploadPartCommand({ Bucket: b, Key: 'k', UploadId: created.UploadId, PartNumber: 3, Body: 'x', ChecksumCRC32: 'AAAAAA==' })))).toEqual({ code: 'BadDigest', status: 400 });
+    // A part checksum listed in the Complete document must be the part's, like its ETag.
+    const misquoted = done.map((p, i) => (i === 1 ? { ...p, ChecksumCRC32: crc32B64(Buffer.from('other')) } : p));
+    expect(await s3Error(s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'k', UploadId: created.UploadId, MultipartUpload: { Parts: misquoted } }))))
+      .toEqual({ code: 'InvalidPart', status: 400 });
     const completed = await s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'k', UploadId: created.UploadId, MultipartUpload: { Parts: done } }));
     // COMPOSITE, AWS's default type for CRC32: the CRC32 of the part CRC32s, then -<parts>.
     const composite = `${crc32B64(Buffer.concat(parts.map((p) => Buffer.from(crc32B64(p), 'base64'))))}-2`;
     expect(completed.ChecksumCRC32).toBe(composite);
+    expect(completed.ChecksumType).toBe('COMPOSITE');
     const res = await s3.send(new GetObjectCommand({ Bucket: b, Key: 'k', ChecksumMode: 'ENABLED' }));
     expect(res.ChecksumCRC32).toBe(composite);
     expect(res.ChecksumType).toBe('COMPOSITE');
@@ -650,6 +655,7 @@ describe('multipart', () => {
     for (const p of parts) whole.update(p);
     const expected = whole.digest().CRC64NVME!;
     expect(completed.ChecksumCRC64NVME).toBe(expected);
+    expect(completed.ChecksumType).toBe('FULL_OBJECT');
     const head = await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'k', ChecksumMode: 'ENABLED' }));
     expect(head.ChecksumCRC64NVME).toBe(expected);
     expect(head.ChecksumType).toBe('FULL_OBJECT');
