@@ -42,6 +42,7 @@ import type { AdminContext } from './admin/context.js';
 import { requestMetrics, type Metrics } from './metrics.js';
 import { authorize, type Principal } from './access/authorize.js';
 import { accessQuery, publicAccessBlockOf } from './access/query.js';
+import { httpRequestFacts, postObjectFacts, type RequestFacts } from './access/request-context.js';
 import { cannedAclOnWrite, type CannedAcl } from './access/canned-acl.js';
 import { checkAclAllowed } from './access/public-access-block.js';
 import { openSecret } from './access/secret-box.js';
@@ -128,7 +129,8 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     // An unsigned request goes on as anonymous; resolve() lets it through only where a bucket policy or ACL allows.
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
     const acl = cannedAclOnWrite(parsed.endpoint.kind, koa.get('x-amz-acl') || undefined);
-    const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl);
+    const facts = httpRequestFacts(koa.req, auth);
+    const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl, facts);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
     const bucketName = rc.bucket?.name;
     if (bucketName !== undefined) checkAclAllowed(acl, () => publicAccessBlockOf(pipeline.meta, bucketName));
@@ -142,7 +144,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
         const c = lookupCaller(id);
         return c && { secret: c.secret, principal: c };
       },
-      authorizePut: (who, key) => authorize(accessQuery(pipeline.meta, 'PutObject', 'write', rc.bucket, key, who)),
+      authorizePut: (who, key, fields) => authorize(accessQuery(pipeline.meta, 'PutObject', 'write', rc.bucket, key, who, undefined, postObjectFacts(facts, fields ?? new Map()))),
     };
     await dispatch(koa, rc, postAccess);
     // S3 success answers without a document have an empty body, not Koa's status text. Not
@@ -162,7 +164,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
 
 function resolve(
   pipeline: PipelineContext, config: GatewayConfig, requestId: string, parsed: ParsedEndpoint, auth: AuthResult | null, caller: Caller | null,
-  cannedAcl: CannedAcl | undefined,
+  cannedAcl: CannedAcl | undefined, facts: RequestFacts,
 ): ReqCtx {
   const { endpoint } = parsed;
   const permission = permissionOf(endpoint);
@@ -176,12 +178,12 @@ function resolve(
   // form upload (unsigned at the HTTP level) and DeleteObjects, so that a policy denying
   // deletes under a prefix holds for batch deletes too.
   if (endpoint.kind !== 'PostObject' && endpoint.kind !== 'DeleteObjects') {
-    authorize(accessQuery(pipeline.meta, endpoint.kind, permission, bucket, key, caller, versionIdOf(endpoint)));
+    authorize(accessQuery(pipeline.meta, endpoint.kind, permission, bucket, key, caller, versionIdOf(endpoint), facts));
   }
   return {
     requestId, endpoint, bucketName: parsed.bucket, bucket, key,
     accessKeyId: caller?.accessKeyId ?? '', owner: caller?.owner ?? ANONYMOUS_OWNER,
-    principal: caller && { owner: caller.owner, admin: caller.admin }, auth, pipeline, config, cannedAcl,
+    principal: caller && { owner: caller.owner, admin: caller.admin }, auth, pipeline, config, cannedAcl, facts,
   };
 }
 

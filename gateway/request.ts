@@ -7,6 +7,7 @@ import type { BucketRow } from './meta/types.js';
 import type { PipelineContext } from './pipeline/context.js';
 import type { Owner } from './s3/documents.js';
 import type { Endpoint } from './s3/router.js';
+import type { RequestFacts } from './access/request-context.js';
 
 /**
  * What every handler gets, resolved once: the parsed endpoint, the authenticated caller
@@ -31,6 +32,8 @@ export interface ReqCtx {
    * CreateMultipartUpload), parsed before any byte is written; undefined when absent.
    */
   cannedAcl: CannedAcl | undefined;
+  /** What the request says about itself for policy conditions (taken once; a copy's source and each batch-deleted key are checked with it too). */
+  facts: RequestFacts;
   pipeline: PipelineContext;
   config: GatewayConfig;
 }

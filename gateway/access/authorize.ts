@@ -4,6 +4,7 @@ import type { EndpointKind, Permission } from '../s3/router.js';
 import { actionOf, resourceOf } from './actions.js';
 import { aclAllows, type CannedAcl } from './canned-acl.js';
 import { isPublicPolicy, type PublicAccessBlock } from './public-access-block.js';
+import type { ConditionContext } from './condition-context.js';
 import { evaluatePolicy, type BucketPolicy } from './policy.js';
 
 /** Who is asking: a user id with `admin` for the root credentials, or null when unsigned. */
@@ -27,6 +28,8 @@ export interface AccessQuery {
   policy?: BucketPolicy;
   /** The object's canned ACL, asked only when it can decide (an anonymous or foreign read); undefined when there is no such object. */
   objectAcl?: () => CannedAcl | undefined;
+  /** The request's policy condition keys for an action (request-context.ts); without it every key is absent. */
+  conditions?: (action: string) => ConditionContext;
 }
 
 export type Decision =
@@ -52,7 +55,7 @@ export function decideAccess(q: AccessQuery): Decision {
   if (q.permission === 'owner') return owner ? { allowed: true, via: 'owner' } : { allowed: false, why: q.caller ? 'not-owner' : 'anonymous' };
   const action = actionOf(q.kind, q.versionId !== undefined);
   const verdict = q.policy
-    ? evaluatePolicy(q.policy, { principal: q.caller?.owner ?? null, action, resource: resourceOf(q.kind, q.bucket.name, q.key) })
+    ? evaluatePolicy(q.policy, { principal: q.caller?.owner ?? null, action, resource: resourceOf(q.kind, q.bucket.name, q.key), ...(q.conditions && { context: q.conditions(action) }) })
     : 'none';
   if (verdict === 'deny') return { allowed: false, why: 'explicit-deny' };
   if (owner) return { allowed: true, via: 'owner' };
@@ -81,7 +84,10 @@ function mayList(q: AccessQuery): boolean {
   if (!q.bucket) return false;
   if (!q.publicAccessBlock?.ignorePublicAcls && aclAllows(q.bucketAcl, 'read', q.caller !== null)) return true;
   return q.policy !== undefined
-    && evaluatePolicy(q.policy, { principal: q.caller?.owner ?? null, action: 's3:ListBucket', resource: resourceOf('ListObjects', q.bucket.name, undefined) }) === 'allow';
+    && evaluatePolicy(q.policy, {
+      principal: q.caller?.owner ?? null, action: 's3:ListBucket', resource: resourceOf('ListObjects', q.bucket.name, undefined),
+      ...(q.conditions && { context: q.conditions('s3:ListBucket') }),
+    }) === 'allow';
 }
 
 /** What a bucket ACL's READ and WRITE grants allow, as S3 maps ACL permissions to actions. */

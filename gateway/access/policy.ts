@@ -1,20 +1,34 @@
 import { S3Error } from '../s3/errors.js';
+import { NO_CONDITION_KEYS, type ConditionContext } from './condition-context.js';
+import { conditionsHold, ConditionSyntaxError, ConditionUnsupportedError, parseConditions, type ConditionClause } from './policy-conditions.js';
+import { PolicyTemplate } from './policy-template.js';
+import { keySupport } from './request-context.js';
 
 /**
- * The bucket policy subset this gateway evaluates: Allow/Deny statements naming principals
- * ("*" or user ids, also as `arn:aws:iam::<account>:user/<id>`), `s3:` actions with `*`/`?`
- * wildcards, and resources `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/<key pattern>`.
- * Conditions, NotAction, NotPrincipal and NotResource are refused rather than ignored:
- * dropping part of a statement would grant or deny more than the owner wrote.
+ * Bucket policies as IAM evaluates them for S3: Allow/Deny statements naming principals
+ * ("*" or user ids, also as `arn:aws:iam::<account>:user/<id>`) or all but some (NotPrincipal,
+ * Deny only), `s3:` actions with `*`/`?` wildcards (or NotAction), resources
+ * `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/<key pattern>` (or NotResource), policy
+ * variables in resources and condition values (2012-10-17), and Conditions
+ * (policy-conditions.ts) on the keys request-context.ts supplies. A condition key the gateway
+ * cannot evaluate is refused rather than ignored: dropping part of a statement would grant or
+ * deny more than the owner wrote.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html
  */
 export interface PolicyStatement {
   sid?: string;
   effect: 'Allow' | 'Deny';
   /** `'*'`: everyone, anonymous requests included; otherwise user ids. */
   principals: '*' | readonly string[];
+  /** NotPrincipal: the statement is about everyone except `principals`. */
+  notPrincipal: boolean;
   actions: readonly string[];
-  resources: readonly string[];
+  notAction: boolean;
+  resources: readonly PolicyTemplate[];
+  notResource: boolean;
+  /** All must hold for the statement to apply; empty without a Condition element. */
+  conditions: readonly ConditionClause[];
 }
 
 export interface BucketPolicy {
@@ -24,7 +38,6 @@ export interface BucketPolicy {
 /** Policies are at most 20 KB on AWS S3. */
 export const MAX_POLICY_BYTES = 20 * 1024;
 const VERSIONS = new Set(['2012-10-17', '2008-10-17']);
-const UNSUPPORTED = ['Condition', 'NotAction', 'NotPrincipal', 'NotResource'];
 
 function malformed(message: string): S3Error {
   return new S3Error('MalformedPolicy', { message });
@@ -51,30 +64,56 @@ export function parseBucketPolicy(text: string, bucket: string): BucketPolicy {
   if (Statement === undefined) throw malformed('Missing required field Statement');
   const raw = Array.isArray(Statement) ? Statement : [Statement];
   if (!raw.length) throw malformed('Could not parse the policy: Statement is empty!');
-  return { statements: raw.map((s) => parseStatement(s, bucket)) };
+  // Policy variables exist from version 2012-10-17 on; before, `${...}` is plain text.
+  const variables = Version === '2012-10-17';
+  return { statements: raw.map((s) => parseStatement(s, bucket, variables)) };
 }
 
-function parseStatement(s: unknown, bucket: string): PolicyStatement {
+/** The one of `Name` / `NotName` a statement has; both or neither is malformed. */
+function either(st: Record<string, unknown>, name: string): { value: unknown; not: boolean } {
+  const has = st[name] !== undefined;
+  const hasNot = st[`Not${name}`] !== undefined;
+  if (has && hasNot) throw malformed(`A statement cannot have both ${name} and Not${name}`);
+  if (!has && !hasNot) throw malformed(`Missing required field ${name}`);
+  return has ? { value: st[name], not: false } : { value: st[`Not${name}`], not: true };
+}
+
+function parseStatement(s: unknown, bucket: string, variables: boolean): PolicyStatement {
   if (s === null || typeof s !== 'object' || Array.isArray(s)) throw malformed('Statement must be an object');
   const st = s as Record<string, unknown>;
-  for (const name of UNSUPPORTED) if (name in st) throw new S3Error('NotImplemented', { message: `${name} in bucket policies is not supported by this gateway` });
   if (st.Effect !== 'Allow' && st.Effect !== 'Deny') throw malformed(`Invalid effect: ${String(st.Effect)}`);
-  if (st.Principal === undefined) throw malformed('Missing required field Principal');
-  if (st.Action === undefined) throw malformed('Missing required field Action');
-  if (st.Resource === undefined) throw malformed('Missing required field Resource');
-  const actions = list(st.Action, 'Action').map((a) => {
+  const principal = either(st, 'Principal');
+  // IAM: "NotPrincipal must be used with Effect Deny; using it with Allow is not supported."
+  if (principal.not && st.Effect === 'Allow') throw malformed('NotPrincipal is supported only with Effect Deny');
+  const action = either(st, 'Action');
+  const resource = either(st, 'Resource');
+  const actions = list(action.value, action.not ? 'NotAction' : 'Action').map((a) => {
     if (!/^s3:[A-Za-z*?]+$/.test(a) && a !== '*') throw malformed('Policy has invalid action');
     return a === '*' ? 's3:*' : a;
   });
-  const resources = list(st.Resource, 'Resource').map((r) => {
+  const resources = list(resource.value, resource.not ? 'NotResource' : 'Resource').map((r) => {
     const m = /^arn:aws:s3:::([^/]+)(\/.*)?$/.exec(r);
     if (!m || !globMatch(m[1]!, bucket)) throw malformed('Policy has invalid resource');
-    return r;
+    return PolicyTemplate.parse(r, variables);
   });
   return {
     ...(typeof st.Sid === 'string' && { sid: st.Sid }),
-    effect: st.Effect, principals: parsePrincipal(st.Principal), actions, resources,
+    effect: st.Effect, principals: parsePrincipal(principal.value), notPrincipal: principal.not,
+    actions, notAction: action.not, resources, notResource: resource.not,
+    conditions: st.Condition === undefined ? [] : conditionsOf(st.Condition, variables),
   };
+}
+
+function conditionsOf(raw: unknown, variables: boolean): ConditionClause[] {
+  try {
+    return parseConditions(raw, variables, (key) => {
+      if (keySupport(key) === 'unknown') throw new ConditionUnsupportedError(`The condition key ${key} is not supported by this gateway`);
+    });
+  } catch (err) {
+    if (err instanceof ConditionUnsupportedError) throw new S3Error('NotImplemented', { message: err.message });
+    if (err instanceof ConditionSyntaxError) throw malformed(err.message);
+    throw err;
+  }
 }
 
 function parsePrincipal(p: unknown): '*' | string[] {
@@ -107,19 +146,26 @@ export interface PolicyQuery {
   action: string;
   /** e.g. `arn:aws:s3:::bucket/key`. */
   resource: string;
+  /** The request's condition keys (request-context.ts); without it every key is absent. */
+  context?: ConditionContext;
+}
+
+/** Whether a statement is about this request (its effect aside). Conditions are read last: they may cost a lookup. */
+export function statementApplies(st: PolicyStatement, q: PolicyQuery): boolean {
+  const ctx = q.context ?? NO_CONDITION_KEYS;
+  const named = st.principals === '*' || (q.principal !== null && st.principals.includes(q.principal));
+  if (named === st.notPrincipal) return false;
+  if (st.actions.some((a) => globMatch(a, q.action, true)) === st.notAction) return false;
+  if (st.resources.some((r) => r.like(q.resource, ctx)) === st.notResource) return false;
+  return conditionsHold(st.conditions, ctx);
 }
 
 /** What the policy says about one request: an explicit Deny wins over any Allow. */
 export function evaluatePolicy(policy: BucketPolicy, q: PolicyQuery): 'deny' | 'allow' | 'none' {
   let allowed = false;
-  for (const st of policy.statements) {
-    const principal = st.principals === '*' || (q.principal !== null && st.principals.includes(q.principal));
-    if (!principal) continue;
-    if (!st.actions.some((a) => globMatch(a, q.action, true))) continue;
-    if (!st.resources.some((r) => globMatch(r, q.resource))) continue;
-    if (st.effect === 'Deny') return 'deny';
-    allowed = true;
-  }
+  // Deny statements first: one that applies decides, and Allows need not read their conditions.
+  for (const st of policy.statements) if (st.effect === 'Deny' && statementApplies(st, q)) return 'deny';
+  for (const st of policy.statements) if (st.effect === 'Allow' && !allowed && statementApplies(st, q)) allowed = true;
   return allowed ? 'allow' : 'none';
 }
 

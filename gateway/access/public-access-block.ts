@@ -10,7 +10,9 @@
  */
 import { S3Error } from '../s3/errors.js';
 import type { CannedAcl } from './canned-acl.js';
-import type { BucketPolicy } from './policy.js';
+import { parseCidr } from './cidr.js';
+import type { ConditionClause } from './policy-conditions.js';
+import type { BucketPolicy, PolicyStatement } from './policy.js';
 
 export interface PublicAccessBlock {
   blockPublicAcls: boolean;
@@ -31,9 +33,44 @@ export function storedPublicAccessBlock(text: string | null | undefined): Public
   };
 }
 
-/** A policy is public when it allows everyone (Principal "*"). */
+/**
+ * A policy is public when one of its Allow statements is for everyone (Principal "*") and no
+ * condition of it pins the caller down, as S3 decides it: a statement is not public when it
+ * limits access to a set of CIDR blocks with aws:SourceIp, or to a fixed value (no wildcard, no
+ * variable) of aws:SourceArn, aws:SourceVpc(e), aws:SourceAccount, aws:SourceOwner,
+ * aws:PrincipalOrgID, aws:userid or s3:DataAccessPointArn.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status
+ * A CIDR block counts as a limit when it is at least as narrow as /8 (IPv4) or /32 (IPv6):
+ * wider ones (`0.0.0.0/1`) let in a large part of the internet. That threshold is ours.
+ */
 export function isPublicPolicy(policy: BucketPolicy): boolean {
-  return policy.statements.some((s) => s.effect === 'Allow' && s.principals === '*');
+  return policy.statements.some((s) => s.effect === 'Allow' && s.principals === '*' && !s.notPrincipal && !restrictsCaller(s));
+}
+
+const FIXED_VALUE_KEYS = new Set([
+  'aws:sourcearn', 'aws:sourcevpc', 'aws:sourcevpce', 'aws:sourceaccount', 'aws:sourceowner', 'aws:principalorgid',
+  'aws:userid', 's3:dataaccesspointarn',
+]);
+const NARROW_ENOUGH = { 4: 8, 6: 32 } as const;
+
+function restrictsCaller(s: PolicyStatement): boolean {
+  return s.conditions.some(limits);
+}
+
+/** Whether one condition, on its own, confines the statement to fixed callers. */
+function limits(c: ConditionClause): boolean {
+  // IfExists and set qualifiers let a request without the key through; negations admit everyone else.
+  if (c.negated || c.ifExists || c.qualifier) return false;
+  const key = c.key.toLowerCase();
+  if (key === 'aws:sourceip') {
+    return c.family === 'Ip' && c.values.every((v) => {
+      const block = parseCidr(v);
+      return block !== undefined && block.prefix >= NARROW_ENOUGH[block.family];
+    });
+  }
+  if (!FIXED_VALUE_KEYS.has(key)) return false;
+  const exact = c.base === 'StringEquals' || c.base === 'StringEqualsIgnoreCase' || c.base === 'ArnEquals' || c.base === 'ArnLike' || c.base === 'StringLike';
+  return exact && c.values.every((v) => !/[*?]|\$\{/.test(v));
 }
 
 /**

@@ -1,26 +1,42 @@
 import type { MetaStore } from '../meta/store.js';
-import type { BucketRow } from '../meta/types.js';
+import type { BucketRow, Tag } from '../meta/types.js';
 import type { EndpointKind, Permission } from '../s3/router.js';
 import type { AccessQuery, Principal } from './authorize.js';
 import { storedAcl } from './canned-acl.js';
+import type { ConditionContext } from './condition-context.js';
+import { conditionContext, type RequestFacts } from './request-context.js';
 import { storedPolicy } from './policy.js';
 import { storedPublicAccessBlock, type PublicAccessBlock } from './public-access-block.js';
 
-/**
- * Everything decideAccess needs about one request, from the metadata: the bucket's ACL and
- * policy now, the object's ACL only if asked. Also for checks a handler makes on a second
- * bucket (a CopyObject source: `accessQuery(meta, 'GetObject', 'read', src, key, caller)`).
- */
 /** A bucket's Block Public Access settings, when it has some. */
 export function publicAccessBlockOf(meta: MetaStore, bucket: string): PublicAccessBlock | undefined {
   return storedPublicAccessBlock(meta.bucketAccess(bucket)?.publicAccessBlock);
 }
 
+/**
+ * Everything decideAccess needs about one request, from the metadata: the bucket's ACL and
+ * policy now, the object's ACL and tags only if asked. Also for checks a handler makes on a
+ * second bucket (a CopyObject source: `accessQuery(meta, 'GetObject', 'read', src, key, caller)`).
+ * `facts` (request-context.ts) gives the policy its condition keys; without them a condition
+ * sees every key absent.
+ */
 export function accessQuery(
   meta: MetaStore, kind: EndpointKind, permission: Permission, bucket: BucketRow | undefined, key: string | undefined, caller: Principal | null,
-  versionId?: string,
+  versionId?: string, facts?: RequestFacts,
 ): AccessQuery {
   const settings = bucket && meta.bucketAccess(bucket.name);
+  const contexts = new Map<string, ConditionContext>();
+  const conditions = (action: string): ConditionContext => {
+    let ctx = contexts.get(action);
+    if (!ctx) {
+      ctx = conditionContext(facts!, {
+        caller, action, ...(versionId !== undefined && { versionId }),
+        existingTags: () => (bucket && key !== undefined ? existingTags(meta, bucket.name, key, versionId) : undefined),
+      });
+      contexts.set(action, ctx);
+    }
+    return ctx;
+  };
   return {
     caller, kind, permission,
     ...(bucket && { bucket }),
@@ -33,5 +49,12 @@ export function accessQuery(
       const v = bucket && key !== undefined ? meta.objectAcl(bucket.name, key, versionId) : undefined;
       return v === undefined ? undefined : storedAcl(v);
     },
+    ...(facts && { conditions }),
   };
+}
+
+/** The tags of the version a request is about (the current one unless named); undefined when there is none or it is a delete marker. */
+function existingTags(meta: MetaStore, bucket: string, key: string, versionId: string | undefined): Tag[] | undefined {
+  const v = versionId === undefined ? meta.getLatestVersion(bucket, key) : meta.getVersion(bucket, key, versionId);
+  return v && !v.deleteMarker ? meta.objectTags(v.id) : undefined;
 }

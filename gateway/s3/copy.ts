@@ -44,7 +44,7 @@ function resolveSource(rc: ReqCtx, headers: HeaderBag, src: CopySource): Source 
   const bucket = meta.getBucket(src.bucket);
   if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: src.bucket } });
   // Reading the source needs GetObject on it, decided as for any GET (owner, policy, ACL).
-  authorize(accessQuery(meta, 'GetObject', 'read', bucket, src.key, rc.principal, src.versionId));
+  authorize(accessQuery(meta, 'GetObject', 'read', bucket, src.key, rc.principal, src.versionId, rc.facts));
   let obj: VersionRow;
   try {
     obj = resolveVersion(meta, src.bucket, src.key, src.versionId);

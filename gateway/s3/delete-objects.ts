@@ -31,7 +31,7 @@ export async function handleDeleteObjects(koa: Koa.Context, rc: ReqCtx): Promise
     try {
       checkObjectKey(o.key);
       // Each key is decided as its own DeleteObject (DeleteObjectVersion with a version id) would be.
-      authorize(accessQuery(rc.pipeline.meta, 'DeleteObject', 'write', bucket, o.key, rc.principal, o.versionId));
+      authorize(accessQuery(rc.pipeline.meta, 'DeleteObject', 'write', bucket, o.key, rc.principal, o.versionId, rc.facts));
     } catch (err) {
       if (!(err instanceof S3Error)) throw err;
       errors.push({ key: o.key, ...(o.versionId !== undefined && { versionId: o.versionId }), code: err.code, message: err.message });

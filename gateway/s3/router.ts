@@ -93,8 +93,9 @@ const PERMISSIONS = {
   GetObjectTagging: 'read',
   PutObjectTagging: 'write',
   DeleteObjectTagging: 'write',
-  GetObjectAcl: 'owner',
-  PutObjectAcl: 'owner',
+  // Not owner-only: a bucket policy may grant s3:GetObjectAcl / s3:PutObjectAcl, as on S3.
+  GetObjectAcl: 'read',
+  PutObjectAcl: 'write',
   GetObjectRetention: 'read',
   PutObjectRetention: 'write',
   GetObjectLegalHold: 'read',

@@ -43,7 +43,8 @@ describe('bucket policy', () => {
     [JSON.stringify({ Statement: { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' } }), 'MalformedPolicy'],
     [JSON.stringify({ Statement: { Effect: 'Allow', Principal: '*', Action: 'iam:Pass', Resource: 'arn:aws:s3:::b/*' } }), 'MalformedPolicy'],
     [JSON.stringify({ Statement: { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::other/*' } }), 'MalformedPolicy'],
-    [JSON.stringify({ Statement: { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*', Condition: {} } }), 'NotImplemented'],
+    [JSON.stringify({ Statement: { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*', Condition: { StringSortOf: { 'aws:userid': 'x' } } } }), 'MalformedPolicy'],
+    [JSON.stringify({ Statement: { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*', Condition: { StringEquals: { 'aws:PrincipalArn': 'x' } } } }), 'NotImplemented'],
   ])('%s is refused with %s', (text, code) => {
     expect(codeOf(() => parseBucketPolicy(text, 'b'))).toBe(code);
   });
