@@ -103,6 +103,16 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     }
   });
 
+  // Nothing is answered before what it wrote is on disk (group commit: gateway/meta/group-commit.ts).
+  // An answer that waited here for a failed flush becomes a 500, never an acknowledgement.
+  app.use(async (_koa, next) => {
+    try {
+      await next();
+    } finally {
+      await pipeline.meta.durable();
+    }
+  });
+
   if (opts.publicRoutes) app.use(opts.publicRoutes);
   if (opts.admin) {
     attachMasterKey(opts.admin, pipeline.masterKey);

@@ -36,6 +36,8 @@ export interface RunningGateway {
 export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, opts: { dataDir: string }): Promise<RunningGateway> {
   const startedAt = Date.now();
   const meta = new MetaStore(join(opts.dataDir, 'meta.db'));
+  // Commits share WAL flushes; every answer waits for its own (gateway/app.ts).
+  meta.enableGroupCommit();
   const master = loadMasterKey(opts.dataDir, env);
   if (master.created) console.log(`created master key ${master.source}: back it up, no object can be read without it`);
   const rootCredentials = loadRootCredentials(opts.dataDir, env);

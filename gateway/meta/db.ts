@@ -41,6 +41,8 @@ export function migrate(db: Db): void {
  * the event loop should not wait a disk flush for; never for what acknowledges a client.
  */
 export function withoutFsync<T>(db: Db, fn: () => T): T {
+  // Already NORMAL (group commit, gateway/meta/group-commit.ts): nothing to switch or restore.
+  if ((db.pragma('synchronous', { simple: true }) as number) <= 1) return fn();
   db.pragma('synchronous = NORMAL');
   try {
     return fn();

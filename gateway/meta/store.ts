@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { randomAlnum } from '../ids.js';
 import { openMetaDb, withoutFsync, type Db } from './db.js';
+import { GroupCommit } from './group-commit.js';
 import { MetaConflictError, MetaNotFoundError, MetaObjectLockedError, MetaPreconditionError } from './errors.js';
 import { json, parse, parseTags, toAccessKeyRecord, toBlob, toObject, toPart, toUpload, toVersion, type SqlRow } from './rows.js';
 import { checkLock, writeConditionFailure } from './rules.js';
@@ -34,7 +35,11 @@ export class MetaStore {
   readonly db: Db;
   private readonly s: Record<string, Statement>;
 
+  private readonly file: string;
+  private groupCommit: GroupCommit | undefined;
+
   constructor(file: string) {
+    this.file = file;
     this.db = openMetaDb(file);
     const p = (sql: string): Statement => this.db.prepare(sql);
     this.s = {
@@ -95,11 +100,26 @@ export class MetaStore {
   }
 
   /**
+   * From now on commits are not flushed one by one: whoever acknowledges a write, or acts on
+   * committed state outside the metadata (deleting pieces), first awaits `durable()`. The
+   * gateway server turns this on; tools and tests that open the metadata keep a flush per commit.
+   */
+  enableGroupCommit(): void {
+    this.groupCommit ??= new GroupCommit(this.db, `${this.file}-wal`, this.file);
+  }
+
+  /** Resolves once every commit made so far is on disk (at once without group commit: each was flushed). */
+  durable(): Promise<void> {
+    return this.groupCommit ? this.groupCommit.durable() : Promise.resolve();
+  }
+
+  /**
    * A bookkeeping write without its own fsync (see withoutFsync): the 'writing' marker of a
    * blob (lost only with power, leaving shard files for a scrub to find), repair hints, node status.
+   * Under group commit no commit has its own fsync.
    */
   relaxed<T>(fn: () => T): T {
-    return withoutFsync(this.db, fn);
+    return this.groupCommit ? fn() : withoutFsync(this.db, fn);
   }
 
   // ---- buckets

@@ -28,6 +28,9 @@ export class GarbageCollector {
   /** One pass; returns how many blobs were fully deleted. */
   async runOnce(now = Date.now()): Promise<number> {
     let deleted = 0;
+    // The commits that made these blobs garbage must be on disk before their pieces go, or a
+    // power loss could bring back a version whose pieces were deleted.
+    await this.ctx.meta.durable();
     // A removed store is gone for good (its disk wiped or the machine retired): its copies need
     // no delete, and asking would keep the blob in the queue forever.
     const removed = new Set(this.ctx.meta.listNodes().filter((n) => n.state === 'removed').map((n) => n.id));

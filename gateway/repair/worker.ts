@@ -306,6 +306,8 @@ export class RepairWorker {
         this.log(`shard-store ${n.id} is drained and removed`);
       }
     }
+    // As for garbage: the placement that replaced these pieces is on disk before they are deleted.
+    await this.ctx.meta.durable();
     const due = this.repairs.dueOrphans(now, 200);
     await mapLimit(due, 8, async (o) => {
       try {
