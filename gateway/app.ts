@@ -282,7 +282,15 @@ const KEEP = /^(x-amz-request-id|x-amz-id-2|server|access-control-.*|vary|connec
 
 function renderError(koa: Koa.Context, err: unknown, requestId: string): void {
   const e = toS3Error(err);
-  if (e.status >= 500) console.error(`${requestId} ${koa.method} ${koa.path}:`, err);
+  // A fault gets its stack; an answer given on purpose (501 for what is not implemented, 503
+  // with too few stores) is one line, so that clients probing features cannot flood the log.
+  if (e.status >= 500) {
+    if (err instanceof S3Error && e.code !== 'InternalError') {
+      if (e.code !== 'NotImplemented') console.error(`${requestId} ${koa.method} ${koa.path}: ${e.code}: ${e.message}`);
+    } else {
+      console.error(`${requestId} ${koa.method} ${koa.path}:`, err);
+    }
+  }
   if (koa.headerSent || !koa.writable) {
     // Mid-body: the only honest signal left is to cut the connection.
     koa.req.socket.destroy();
