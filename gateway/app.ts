@@ -43,7 +43,9 @@ import { requestMetrics, type Metrics } from './metrics.js';
 import { authorize, type Principal } from './access/authorize.js';
 import { accessQuery, publicAccessBlockOf } from './access/query.js';
 import { httpRequestFacts, postObjectFacts, type RequestFacts } from './access/request-context.js';
-import { cannedAclOnWrite, type CannedAcl } from './access/canned-acl.js';
+import { aclOnWrite } from './access/canned-acl.js';
+import type { StoredAcl } from './access/acl-grants.js';
+import { ANONYMOUS_OWNER, ROOT_OWNER, userExists } from './access/users.js';
 import { checkAclAllowed } from './access/public-access-block.js';
 import { openSecret } from './access/secret-box.js';
 import { attachMasterKey } from './admin/keys.js';
@@ -52,10 +54,6 @@ import { applyCorsHeaders, handleDeleteBucketCors, handleGetBucketCors, handleOp
 import { handlePostObject, type PostObjectAccess } from './s3/post-object.js';
 import { handleDeleteBucketPolicy, handleGetBucketPolicy, handleGetBucketPolicyStatus, handlePutBucketPolicy } from './s3/policy.js';
 
-/** The owner id of the root user's buckets; stable when the root key is rotated. */
-export const ROOT_OWNER = 'root';
-/** The owner recorded for what an unsigned request creates (never a valid user id). */
-export const ANONYMOUS_OWNER = '*anonymous*';
 
 export interface AppOptions {
   config: GatewayConfig;
@@ -138,7 +136,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     const auth = parsed.endpoint.kind === 'Options' ? null : verifyRequest({ method: koa.method, rawPath, rawQuery, headers, ...(hostBucket !== undefined && { hostBucket }) }, (id) => lookupCaller(id)?.secret);
     // An unsigned request goes on as anonymous; resolve() lets it through only where a bucket policy or ACL allows.
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
-    const acl = cannedAclOnWrite(parsed.endpoint.kind, koa.get('x-amz-acl') || undefined);
+    const acl = aclOnWrite(parsed.endpoint.kind, (name) => koa.get(name) || undefined, (id) => userExists(pipeline.meta, id));
     const facts = httpRequestFacts(koa.req, auth);
     const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl, facts);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
@@ -174,7 +172,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
 
 function resolve(
   pipeline: PipelineContext, config: GatewayConfig, requestId: string, parsed: ParsedEndpoint, auth: AuthResult | null, caller: Caller | null,
-  cannedAcl: CannedAcl | undefined, facts: RequestFacts,
+  acl: StoredAcl | undefined, facts: RequestFacts,
 ): ReqCtx {
   const { endpoint } = parsed;
   const permission = permissionOf(endpoint);
@@ -193,7 +191,7 @@ function resolve(
   return {
     requestId, endpoint, bucketName: parsed.bucket, bucket, key,
     accessKeyId: caller?.accessKeyId ?? '', owner: caller?.owner ?? ANONYMOUS_OWNER,
-    principal: caller && { owner: caller.owner, admin: caller.admin }, auth, pipeline, config, cannedAcl, facts,
+    principal: caller && { owner: caller.owner, admin: caller.admin }, auth, pipeline, config, acl, facts,
   };
 }
 

@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type { Principal } from './access/authorize.js';
-import type { CannedAcl } from './access/canned-acl.js';
+import type { StoredAcl } from './access/acl-grants.js';
 import type { AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
 import type { BucketRow } from './meta/types.js';
@@ -28,10 +28,10 @@ export interface ReqCtx {
   /** null for an anonymous (unsigned) request. */
   auth: AuthResult | null;
   /**
-   * The `x-amz-acl` of a write that keeps one (CreateBucket, PutObject, CopyObject,
-   * CreateMultipartUpload), parsed before any byte is written; undefined when absent.
+   * The ACL a write that keeps one (CreateBucket, PutObject, CopyObject, CreateMultipartUpload)
+   * asks for with `x-amz-acl` or `x-amz-grant-*`, parsed before any byte is written; undefined when absent.
    */
-  cannedAcl: CannedAcl | undefined;
+  acl: StoredAcl | undefined;
   /** What the request says about itself for policy conditions (taken once; a copy's source and each batch-deleted key are checked with it too). */
   facts: RequestFacts;
   pipeline: PipelineContext;

@@ -2,7 +2,7 @@ import type { BucketRow } from '../meta/types.js';
 import { S3Error } from '../s3/errors.js';
 import type { EndpointKind, Permission } from '../s3/router.js';
 import { actionOf, resourceOf } from './actions.js';
-import { aclAllows, type CannedAcl } from './canned-acl.js';
+import { aclGrants, type AclPermission, type StoredAcl } from './acl-grants.js';
 import { isPublicPolicy, type PublicAccessBlock } from './public-access-block.js';
 import type { ConditionContext } from './condition-context.js';
 import { evaluatePolicy, type BucketPolicy } from './policy.js';
@@ -22,12 +22,12 @@ export interface AccessQuery {
   key?: string;
   /** The version the request names, if any: it selects the `...Version` IAM actions. */
   versionId?: string;
-  bucketAcl?: CannedAcl;
+  bucketAcl?: StoredAcl;
   /** The bucket's Block Public Access settings, when it has some. */
   publicAccessBlock?: PublicAccessBlock;
   policy?: BucketPolicy;
-  /** The object's canned ACL, asked only when it can decide (an anonymous or foreign read); undefined when there is no such object. */
-  objectAcl?: () => CannedAcl | undefined;
+  /** The object's ACL, asked only when it can decide (a caller other than the owner); undefined when there is no such object. */
+  objectAcl?: () => StoredAcl | undefined;
   /** The request's policy condition keys for an action (request-context.ts); without it every key is absent. */
   conditions?: (action: string) => ConditionContext;
 }
@@ -40,11 +40,12 @@ export type Decision =
  * The one access decision of the gateway, from the endpoint's permission (router.ts
  * permissionOf), the caller, and the bucket's owner, policy and ACLs:
  * 1. `none` (CORS preflight) is open; `authenticated` needs a valid key.
- * 2. `owner` endpoints (bucket configuration, ACLs, policy) are the owner's alone, so an owner
- *    can always repair a policy that locks everyone out.
+ * 2. `owner` endpoints (bucket configuration, policy) are the owner's alone, and so are the
+ *    bucket ACL's for the owner: an owner can always repair a policy or ACL that locks everyone out.
  * 3. Otherwise an explicit Deny in the bucket policy wins, for the owner too.
- * 4. The owner, then a policy Allow, then a public-read ACL: the object's for reading it, the
- *    bucket's for listing it (as on AWS S3, a public-read bucket does not open its objects).
+ * 4. The owner, then a policy Allow, then an ACL grant of the permission the action needs
+ *    (ACL_ACTIONS): the object's for reading it or its ACL, the bucket's for listing it, writing
+ *    into it and its ACL (as on AWS S3, a bucket's READ does not open its objects).
  */
 export function decideAccess(q: AccessQuery): Decision {
   if (q.permission === 'none') return { allowed: true, via: 'open' };
@@ -53,6 +54,7 @@ export function decideAccess(q: AccessQuery): Decision {
   }
   const owner = q.caller !== null && (q.caller.admin || q.caller.owner === q.bucket.owner);
   if (q.permission === 'owner') return owner ? { allowed: true, via: 'owner' } : { allowed: false, why: q.caller ? 'not-owner' : 'anonymous' };
+  if (owner && OWNER_REPAIRS.has(q.kind)) return { allowed: true, via: 'owner' };
   const action = actionOf(q.kind, q.versionId !== undefined);
   const verdict = q.policy
     ? evaluatePolicy(q.policy, { principal: q.caller?.owner ?? null, action, resource: resourceOf(q.kind, q.bucket.name, q.key), ...(q.conditions && { context: q.conditions(action) }) })
@@ -62,19 +64,15 @@ export function decideAccess(q: AccessQuery): Decision {
   const block = q.publicAccessBlock;
   // RestrictPublicBuckets: a public policy lets in the gateway's users, never anonymous callers.
   if (verdict === 'allow' && !(block?.restrictPublicBuckets && q.caller === null && isPublicPolicy(q.policy!))) return { allowed: true, via: 'policy' };
-  // IgnorePublicAcls: ACLs grant nothing beyond the owner.
-  if (block?.ignorePublicAcls) return { allowed: false, why: q.caller ? 'no-grant' : 'anonymous' };
-  const authenticated = q.caller !== null;
-  // The bucket's READ lists it; its WRITE puts and deletes objects in it.
-  if (BUCKET_READ.has(action) && aclAllows(q.bucketAcl, 'read', authenticated)) return { allowed: true, via: 'acl' };
-  if (q.permission === 'write' && BUCKET_WRITE.has(action) && aclAllows(q.bucketAcl, 'write', authenticated)) return { allowed: true, via: 'acl' };
-  // An object's READ grant covers its versions too (s3:GetObjectVersion), as on S3. The
-  // bucket's ACL does not: a public-read bucket lists its keys, its objects stay private.
-  if ((action === 's3:GetObject' || action === 's3:GetObjectVersion') && q.key !== undefined) {
-    const acl = q.objectAcl?.();
-    if (aclAllows(acl, 'read', authenticated)) return { allowed: true, via: 'acl' };
+  const need = ACL_ACTIONS[action];
+  if (need) {
+    const acl = need.on === 'bucket' ? q.bucketAcl : q.key !== undefined ? q.objectAcl?.() : undefined;
+    // IgnorePublicAcls: grants to AllUsers and AuthenticatedUsers count for nothing; grants to users still do.
+    if (aclGrants(acl, q.caller?.owner ?? null, need.permission, block?.ignorePublicAcls)) return { allowed: true, via: 'acl' };
     // A caller who may list the bucket learns that a key is missing (404) rather than 403, as on S3.
-    if (acl === undefined && q.objectAcl && mayList(q)) return { allowed: true, via: 'acl' };
+    if (need.permission === 'READ' && need.on === 'object' && acl === undefined && q.objectAcl && q.key !== undefined && mayList(q)) {
+      return { allowed: true, via: 'acl' };
+    }
   }
   return { allowed: false, why: q.caller ? 'no-grant' : 'anonymous' };
 }
@@ -82,7 +80,7 @@ export function decideAccess(q: AccessQuery): Decision {
 /** Whether the caller may list the bucket: its ACL, or a policy Allow of s3:ListBucket. */
 function mayList(q: AccessQuery): boolean {
   if (!q.bucket) return false;
-  if (!q.publicAccessBlock?.ignorePublicAcls && aclAllows(q.bucketAcl, 'read', q.caller !== null)) return true;
+  if (aclGrants(q.bucketAcl, q.caller?.owner ?? null, 'READ', q.publicAccessBlock?.ignorePublicAcls)) return true;
   return q.policy !== undefined
     && evaluatePolicy(q.policy, {
       principal: q.caller?.owner ?? null, action: 's3:ListBucket', resource: resourceOf('ListObjects', q.bucket.name, undefined),
@@ -90,9 +88,32 @@ function mayList(q: AccessQuery): boolean {
     }) === 'allow';
 }
 
-/** What a bucket ACL's READ and WRITE grants allow, as S3 maps ACL permissions to actions. */
-const BUCKET_READ = new Set(['s3:ListBucket', 's3:ListBucketVersions', 's3:ListBucketMultipartUploads']);
-const BUCKET_WRITE = new Set(['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:AbortMultipartUpload']);
+/** The bucket ACL endpoints its owner reaches whatever the policy says. */
+const OWNER_REPAIRS: ReadonlySet<EndpointKind> = new Set<EndpointKind>(['GetBucketAcl', 'PutBucketAcl']);
+
+/**
+ * The ACL permission each action needs, and on what, as S3 maps ACL permissions to actions
+ * (FULL_CONTROL gives all of them). Actions not listed here are never granted by an ACL.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html#permissions
+ */
+const ACL_ACTIONS: Readonly<Record<string, { on: 'bucket' | 'object'; permission: AclPermission }>> = {
+  's3:ListBucket': { on: 'bucket', permission: 'READ' },
+  's3:ListBucketVersions': { on: 'bucket', permission: 'READ' },
+  's3:ListBucketMultipartUploads': { on: 'bucket', permission: 'READ' },
+  's3:PutObject': { on: 'bucket', permission: 'WRITE' },
+  's3:DeleteObject': { on: 'bucket', permission: 'WRITE' },
+  's3:DeleteObjectVersion': { on: 'bucket', permission: 'WRITE' },
+  's3:AbortMultipartUpload': { on: 'bucket', permission: 'WRITE' },
+  's3:GetBucketAcl': { on: 'bucket', permission: 'READ_ACP' },
+  's3:PutBucketAcl': { on: 'bucket', permission: 'WRITE_ACP' },
+  // An object's READ covers its versions too (s3:GetObjectVersion), as on S3.
+  's3:GetObject': { on: 'object', permission: 'READ' },
+  's3:GetObjectVersion': { on: 'object', permission: 'READ' },
+  's3:GetObjectAcl': { on: 'object', permission: 'READ_ACP' },
+  's3:GetObjectVersionAcl': { on: 'object', permission: 'READ_ACP' },
+  's3:PutObjectAcl': { on: 'object', permission: 'WRITE_ACP' },
+  's3:PutObjectVersionAcl': { on: 'object', permission: 'WRITE_ACP' },
+};
 
 /** decideAccess, throwing AccessDenied when the answer is no. */
 export function authorize(q: AccessQuery): void {

@@ -1,15 +1,15 @@
 /**
  * A bucket's Block Public Access settings, as S3 defines them:
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html
- * - blockPublicAcls: a request that sets a public canned ACL (public-read, public-read-write,
- *   authenticated-read) on the bucket or an object is refused (403).
- * - ignorePublicAcls: public ACLs grant nothing; only the owner and the policy decide.
+ * - blockPublicAcls: a request that sets a public ACL (one that grants anything to AllUsers or
+ *   AuthenticatedUsers, as public-read does) on the bucket or an object is refused (403).
+ * - ignorePublicAcls: public grants give nothing; grants to users, the owner and the policy decide.
  * - blockPublicPolicy: a bucket policy that allows Principal "*" is refused (403).
  * - restrictPublicBuckets: while the policy is public, its Allows for "*" reach nobody but the
  *   gateway's own users (anonymous callers are not let in by it).
  */
 import { S3Error } from '../s3/errors.js';
-import type { CannedAcl } from './canned-acl.js';
+import { isPublicAcl, type StoredAcl } from './acl-grants.js';
 import { parseCidr } from './cidr.js';
 import type { ConditionClause } from './policy-conditions.js';
 import type { BucketPolicy, PolicyStatement } from './policy.js';
@@ -74,12 +74,13 @@ function limits(c: ConditionClause): boolean {
 }
 
 /**
- * BlockPublicAcls: a public canned ACL may not be set (403), on the bucket or an object in it.
+ * BlockPublicAcls: a public ACL may not be set (403), on the bucket or an object in it.
  * `block` is read only for a public ACL, so a private write costs no lookup.
  */
-export function checkAclAllowed(acl: CannedAcl | undefined, block: () => PublicAccessBlock | undefined): void {
-  if (acl !== undefined && acl !== 'private' && block()?.blockPublicAcls) {
-    throw new S3Error('AccessDenied', { message: `Access Denied: the bucket's public access block refuses the ${acl} ACL` });
+export function checkAclAllowed(acl: StoredAcl | undefined, block: () => PublicAccessBlock | undefined): void {
+  if (isPublicAcl(acl) && block()?.blockPublicAcls) {
+    const what = typeof acl === 'string' ? `the ${acl} ACL` : 'a grant to AllUsers or AuthenticatedUsers';
+    throw new S3Error('AccessDenied', { message: `Access Denied: the bucket's public access block refuses ${what}` });
   }
 }
 

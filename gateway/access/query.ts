@@ -2,7 +2,7 @@ import type { MetaStore } from '../meta/store.js';
 import type { BucketRow, Tag } from '../meta/types.js';
 import type { EndpointKind, Permission } from '../s3/router.js';
 import type { AccessQuery, Principal } from './authorize.js';
-import { storedAcl } from './canned-acl.js';
+import { storedAcl } from './acl-grants.js';
 import type { ConditionContext } from './condition-context.js';
 import { conditionContext, type RequestFacts } from './request-context.js';
 import { storedPolicy } from './policy.js';

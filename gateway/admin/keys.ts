@@ -38,7 +38,7 @@ export function attachMasterKey(ctx: AdminContext, masterKey: Buffer): void {
   masterKeys.set(ctx, masterKey);
 }
 
-/** User ids: what IAM allows in a user name; `root` is the root credentials' owner (app.ts ROOT_OWNER). */
+/** User ids: what IAM allows in a user name; `root` is the root credentials' owner (access/users.ts ROOT_OWNER). */
 export const USER_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._@+=,-]{0,63}$/;
 const KEY_ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0234567';
 

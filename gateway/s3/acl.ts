@@ -1,7 +1,9 @@
 import type Koa from 'koa';
-import { aclColumn, parseCannedAcl, storedAcl, type CannedAcl } from '../access/canned-acl.js';
+import { aclColumn, grantsOf, storedAcl, type AclPermission, type Grant, type StoredAcl, ACL_PERMISSIONS } from '../access/acl-grants.js';
+import { aclFromHeaders, groupGrantee, unresolvableEmail, userGrantee, type IsUser } from '../access/grant-headers.js';
 import { checkAclAllowed } from '../access/public-access-block.js';
 import { publicAccessBlockOf } from '../access/query.js';
+import { userExists } from '../access/users.js';
 import { bucketOf, keyOf, ownerOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
 import { readCheckedBody } from './body.js';
@@ -11,68 +13,67 @@ import { resolveVersion, versionHeader, versionIdOf } from './versioning.js';
 import { buildXml, childOf, childrenOf, parseXml, textOf, type XmlNode, type XmlObject } from './xml.js';
 
 /**
- * Bucket and object ACLs, kept as one of the canned ACLs private and public-read. Grants are
- * accepted as a header (`x-amz-acl`) or as an AccessControlPolicy body that says the same.
+ * Bucket and object ACLs: a canned ACL or any list of grants (acl-grants.ts), set with
+ * `x-amz-acl`, the `x-amz-grant-*` headers or an AccessControlPolicy body.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html
  */
-const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers';
-const AUTHENTICATED_USERS = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
-/** The group grants each canned ACL adds to the owner's FULL_CONTROL, as S3 lists them. */
-const GROUP_GRANTS: Record<CannedAcl, Array<[string, 'READ' | 'WRITE']>> = {
-  private: [],
-  'public-read': [[ALL_USERS, 'READ']],
-  'public-read-write': [[ALL_USERS, 'READ'], [ALL_USERS, 'WRITE']],
-  'authenticated-read': [[AUTHENTICATED_USERS, 'READ']],
-};
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 const MAX_ACL_BODY = 64 * 1024;
+/** S3 keeps at most 100 grants in one ACL. */
+const MAX_GRANTS = 100;
 
-export function buildAccessControlPolicy(owner: string, acl: CannedAcl): string {
+/** The AccessControlPolicy of an ACL: its grants exactly (a canned ACL's group grants before the owner's). */
+export function buildAccessControlPolicy(owner: string, acl: StoredAcl): string {
   const o = ownerOf(owner);
-  // Group grants first, then the owner's, in the order S3 lists a canned ACL's grants.
-  const grants: XmlNode[] = GROUP_GRANTS[acl].map(([uri, permission]) => ({ Grantee: { '@_xmlns:xsi': XSI, '@_xsi:type': 'Group', URI: uri }, Permission: permission }));
-  grants.push({ Grantee: { '@_xmlns:xsi': XSI, '@_xsi:type': 'CanonicalUser', ID: o.id, DisplayName: o.displayName }, Permission: 'FULL_CONTROL' });
+  const grants: XmlNode[] = grantsOf(acl, owner).map((g) => ({ Grantee: granteeXml(g.grantee), Permission: g.permission }));
   return buildXml('AccessControlPolicy', { Owner: { ID: o.id, DisplayName: o.displayName }, AccessControlList: { Grant: grants } });
 }
 
+function granteeXml(g: Grant['grantee']): XmlNode {
+  if (g.type === 'Group') return { '@_xmlns:xsi': XSI, '@_xsi:type': 'Group', URI: g.uri };
+  const u = ownerOf(g.id);
+  return { '@_xmlns:xsi': XSI, '@_xsi:type': 'CanonicalUser', ID: u.id, DisplayName: u.displayName };
+}
+
 /**
- * An AccessControlPolicy body as a canned ACL: FULL_CONTROL for the owner, plus exactly the
- * group grants of one canned ACL (GROUP_GRANTS). Any other grant is NotImplemented here.
+ * An AccessControlPolicy body as a grant list, kept as written (the owner's grant too, or none:
+ * the owner keeps its rights as owner). The grantee's kind follows from its child element (ID,
+ * URI or EmailAddress), which is what its xsi:type says. An unknown user id is InvalidArgument,
+ * an e-mail address UnresolvableGrantByEmailAddress, a grant missing its parts MalformedACLError.
  */
-export function parseAccessControlPolicy(body: Buffer, owner: string): CannedAcl {
+export function parseAccessControlPolicy(body: Buffer, isUser: IsUser): StoredAcl {
   const root = parseXml(body, 'AccessControlPolicy');
   const list = childOf(root, 'AccessControlList');
   const grants = typeof list === 'object' ? childrenOf(list, 'Grant') : [];
-  const groupGrants = new Set<string>();
-  for (const g of grants) {
-    const grantee = childOf(g, 'Grantee');
-    const permission = textOf(g, 'Permission');
-    const who = typeof grantee === 'object' ? grantee : ({} as XmlObject);
-    const uri = textOf(who, 'URI');
-    if (textOf(who, 'ID') === owner && permission === 'FULL_CONTROL') continue;
-    if (uri !== undefined && (permission === 'READ' || permission === 'WRITE')) groupGrants.add(`${uri} ${permission}`);
-    else throw unsupportedGrants();
-  }
-  const want = [...groupGrants].sort().join('\n');
-  const match = (Object.keys(GROUP_GRANTS) as CannedAcl[]).find((acl) => GROUP_GRANTS[acl].map(([u, p]) => `${u} ${p}`).sort().join('\n') === want);
-  if (!match) throw unsupportedGrants();
-  return match;
+  if (grants.length > MAX_GRANTS) throw new S3Error('MalformedACLError', { message: `An ACL may hold at most ${MAX_GRANTS} grants` });
+  return { grants: grants.map((g) => parseGrant(g, isUser)) };
 }
 
-function unsupportedGrants(): S3Error {
-  return new S3Error('NotImplemented', { message: 'Only the grants of the canned ACLs private, public-read, public-read-write and authenticated-read are supported' });
+function parseGrant(g: XmlObject, isUser: IsUser): Grant {
+  const grantee = childOf(g, 'Grantee');
+  const permission = textOf(g, 'Permission') as AclPermission | undefined;
+  if (typeof grantee !== 'object' || permission === undefined || !ACL_PERMISSIONS.includes(permission)) throw new S3Error('MalformedACLError');
+  const id = textOf(grantee, 'ID');
+  const uri = textOf(grantee, 'URI');
+  const email = textOf(grantee, 'EmailAddress');
+  if (id !== undefined) return { grantee: userGrantee(id, isUser), permission };
+  if (uri !== undefined) return { grantee: groupGrantee(uri), permission };
+  if (email !== undefined) throw unresolvableEmail(email);
+  throw new S3Error('MalformedACLError');
 }
 
-/** The ACL a PutBucketAcl/PutObjectAcl asks for: the header, else the body. */
-async function requestedAcl(koa: Koa.Context, rc: ReqCtx, owner: string): Promise<CannedAcl> {
-  const header = parseCannedAcl(headerOf(koa.req.headersDistinct as HeaderBag, 'x-amz-acl'));
+/** The ACL a PutBucketAcl/PutObjectAcl asks for: the headers (canned or grants), else the body. */
+async function requestedAcl(koa: Koa.Context, rc: ReqCtx): Promise<StoredAcl> {
+  const isUser: IsUser = (id) => userExists(rc.pipeline.meta, id);
+  const headers = koa.req.headersDistinct as HeaderBag;
+  const fromHeaders = aclFromHeaders((name) => headerOf(headers, name), isUser);
   const body = await readCheckedBody(koa, rc, { limit: MAX_ACL_BODY, requireDigest: false });
-  if (header !== undefined) {
-    if (body.length) throw new S3Error('UnexpectedContent', { message: 'This request does not support content with x-amz-acl' });
-    return header;
+  if (fromHeaders !== undefined) {
+    if (body.length) throw new S3Error('UnexpectedContent', { message: 'This request does not support content with x-amz-acl or x-amz-grant-* headers' });
+    return fromHeaders;
   }
   if (!body.length) throw new S3Error('MalformedACLError');
-  return parseAccessControlPolicy(body, owner);
+  return parseAccessControlPolicy(body, isUser);
 }
 
 /** GetBucketAcl — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html */
@@ -84,7 +85,7 @@ export async function handleGetBucketAcl(koa: Koa.Context, rc: ReqCtx): Promise<
 /** PutBucketAcl — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketAcl.html */
 export async function handlePutBucketAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const acl = await requestedAcl(koa, rc, bucket.owner);
+  const acl = await requestedAcl(koa, rc);
   checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
   rc.pipeline.meta.setBucketAccess(bucket.name, 'acl', aclColumn(acl));
   koa.status = 200;
@@ -104,7 +105,7 @@ export async function handleGetObjectAcl(koa: Koa.Context, rc: ReqCtx): Promise<
 export async function handlePutObjectAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint)); // errors before the body is read
-  const acl = await requestedAcl(koa, rc, bucket.owner);
+  const acl = await requestedAcl(koa, rc);
   checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
   // Resolved again after the body: the current version may have changed meanwhile.
   const row = resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint));

@@ -57,9 +57,9 @@ export async function handleCreateBucket(koa: Koa.Context, rc: ReqCtx): Promise<
   koa.status = 200;
 }
 
-/** CreateBucket's `x-amz-acl`; us-east-1's owner re-create sets it again, as S3 resets the ACL there. */
+/** CreateBucket's `x-amz-acl` or `x-amz-grant-*`; us-east-1's owner re-create sets it again, as S3 resets the ACL there. */
 function keepBucketAcl(rc: ReqCtx, name: string): void {
-  if (rc.cannedAcl !== undefined) rc.pipeline.meta.setBucketAccess(name, 'acl', aclColumn(rc.cannedAcl));
+  if (rc.acl !== undefined) rc.pipeline.meta.setBucketAccess(name, 'acl', aclColumn(rc.acl));
 }
 
 /** HeadBucket — https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html */

@@ -155,7 +155,7 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
     headers: { ...objectHeaders }, userMeta: replaced?.userMeta ?? src.obj.userMeta, checksums: copied.checksums, partsCount: null,
     parts: [{ partNumber: 1, blobId, size: copied.blob.size, etag: copied.md5Hex, checksums: copied.checksums }],
     // ACLs are not copied: the new object is private unless the copy asks otherwise, as on S3.
-    ...(lock && { lock }), acl: aclColumn(rc.cannedAcl),
+    ...(lock && { lock }), acl: aclColumn(rc.acl),
   };
   const row = commitOrDiscard(rc.pipeline, copied.blob, () => sseCStoreFor(rc.pipeline.meta.db).commitWith(sse, () => (
     commitConditionally(rc.pipeline.meta, o, { ...(condition && { condition }), tags }, copied.blob.missed))));

@@ -91,6 +91,7 @@ const S3_ERRORS = {
   TemporaryRedirect: [307, 'You are being redirected to the bucket while DNS updates.'],
   TooManyBuckets: [400, 'You have attempted to create more buckets than allowed'],
   UnexpectedContent: [400, 'This request does not support content'],
+  UnresolvableGrantByEmailAddress: [400, 'The email address you provided does not match any account on record.'],
   UserKeyMustBeSpecified: [400, 'The bucket POST must contain the specified field name. If it is specified, check the order of the fields.'],
   XAmzContentSHA256Mismatch: [400, "The provided 'x-amz-content-sha256' header does not match what was computed."],
 } as const satisfies Record<string, readonly [number, string]>;

@@ -62,7 +62,7 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
   sseCStoreFor(rc.pipeline.meta.db).createUploadWith(uploadId, customerKey ? newSseC(customerKey) : null, () => rc.pipeline.meta.createUploadWith({
     id: uploadId, bucket: bucket.name, key, owner: rc.owner, createdAt: Date.now(),
     contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta: extractUserMetadata(headers),
-    checksumAlgorithm: algorithm, checksumType, acl: aclColumn(rc.cannedAcl),
+    checksumAlgorithm: algorithm, checksumType, acl: aclColumn(rc.acl),
   }, parseTaggingHeader(headers)));
   // The lock is decided now (a default retention counts from the upload's creation) and applied on completion.
   if (lock) rc.pipeline.meta.setUploadLock(uploadId, lock);

@@ -5,7 +5,7 @@ import { sendXml } from './bucket.js';
 import { readCheckedBody } from './body.js';
 import { S3Error } from './errors.js';
 import { buildXml } from './xml.js';
-import { storedAcl } from '../access/canned-acl.js';
+import { isPublicAcl, storedAcl } from '../access/acl-grants.js';
 import { checkPolicyAllowed, isPublicPolicy } from '../access/public-access-block.js';
 import { publicAccessBlockOf } from '../access/query.js';
 
@@ -43,8 +43,8 @@ export async function handleDeleteBucketPolicy(koa: Koa.Context, rc: ReqCtx): Pr
 export async function handleGetBucketPolicyStatus(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   const access = rc.pipeline.meta.bucketAccess(bucket.name);
-  // Public when anyone may act on it: a public-read ACL or a policy Allow for Principal "*".
+  // Public when anyone may act on it: an ACL grant to AllUsers or AuthenticatedUsers, or a policy Allow for Principal "*".
   const publicPolicy = access?.policy ? isPublicPolicy(storedPolicy(access.policy, bucket.name)) : false;
-  const isPublic = publicPolicy || storedAcl(access?.acl) !== 'private';
+  const isPublic = publicPolicy || isPublicAcl(storedAcl(access?.acl));
   sendXml(koa, buildXml('PolicyStatus', { IsPublic: isPublic ? 'true' : 'false' }));
 }

@@ -1,6 +1,8 @@
 import type Koa from 'koa';
 import type { Principal } from '../access/authorize.js';
-import { aclColumn, parseCannedAcl } from '../access/canned-acl.js';
+import { aclColumn } from '../access/canned-acl.js';
+import { aclFromHeaders } from '../access/grant-headers.js';
+import { userExists } from '../access/users.js';
 import { parseAmzDate, parseCredential } from '../auth/credential.js';
 import { ALGORITHM, hmac, signaturesEqual, signingKey } from '../auth/signing.js';
 import { base64SignatureEqual, sha1Base64 } from '../auth/sigv2.js';
@@ -133,7 +135,7 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   const { caller, range } = authenticateForm(new Map(fields).set('key', key), bucket.name, access);
   checkObjectKey(key);
   access.authorizePut(caller, key, fields);
-  const acl = parseCannedAcl(fields.get('acl'));
+  const acl = aclFromHeaders((name) => fields.get(name === 'x-amz-acl' ? 'acl' : name), (id) => userExists(rc.pipeline.meta, id));
   checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
   const bag: Record<string, string> = Object.fromEntries(fields);
   if (bag['content-type'] === undefined && file.contentType !== undefined) bag['content-type'] = file.contentType;

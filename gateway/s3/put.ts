@@ -29,7 +29,7 @@ export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
       bucket: bucket.name, key, size: body.blob.size, etag: body.md5Hex,
       contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta, checksums, partsCount: null,
       parts: [{ partNumber: 1, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums }],
-      ...(lock && { lock }), acl: aclColumn(rc.cannedAcl),
+      ...(lock && { lock }), acl: aclColumn(rc.acl),
   }, writeOptions, body.blob.missed)));
   answerStored(koa, body.md5Hex, checksums);
   koa.set({ ...writtenVersionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...encryptionHeaders(customerKey) });

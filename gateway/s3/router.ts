@@ -43,8 +43,9 @@ const PERMISSIONS = {
   GetBucketCors: 'owner',
   PutBucketCors: 'owner',
   DeleteBucketCors: 'owner',
-  GetBucketAcl: 'owner',
-  PutBucketAcl: 'owner',
+  // Grantable (READ_ACP / WRITE_ACP, or a policy); the owner always reaches them (authorize.ts OWNER_REPAIRS).
+  GetBucketAcl: 'read',
+  PutBucketAcl: 'write',
   GetBucketPolicy: 'owner',
   PutBucketPolicy: 'owner',
   DeleteBucketPolicy: 'owner',
@@ -93,7 +94,7 @@ const PERMISSIONS = {
   GetObjectTagging: 'read',
   PutObjectTagging: 'write',
   DeleteObjectTagging: 'write',
-  // Not owner-only: a bucket policy may grant s3:GetObjectAcl / s3:PutObjectAcl, as on S3.
+  // Not owner-only: an ACL (READ_ACP / WRITE_ACP) or a bucket policy may grant s3:GetObjectAcl / s3:PutObjectAcl, as on S3.
   GetObjectAcl: 'read',
   PutObjectAcl: 'write',
   GetObjectRetention: 'read',

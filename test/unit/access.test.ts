@@ -132,13 +132,13 @@ describe('canned ACL header', () => {
   test.each([
     ['private', 'private'], ['public-read', 'public-read'], ['bucket-owner-full-control', 'private'],
   ])('%s -> %s', (v, acl) => expect(parseCannedAcl(v)).toBe(acl));
-  test('the four kept canned ACLs parse; bucket-owner-* are private here', () => {
-    expect(['private', 'public-read', 'public-read-write', 'authenticated-read', 'bucket-owner-full-control'].map((v) => parseCannedAcl(v)))
-      .toEqual(['private', 'public-read', 'public-read-write', 'authenticated-read', 'private']);
+  test('the five kept canned ACLs parse; bucket-owner-* are private here', () => {
+    expect(['private', 'public-read', 'public-read-write', 'authenticated-read', 'log-delivery-write', 'bucket-owner-full-control'].map((v) => parseCannedAcl(v)))
+      .toEqual(['private', 'public-read', 'public-read-write', 'authenticated-read', 'log-delivery-write', 'private']);
   });
 
   test('unsupported and unknown values', () => {
-    expect(codeOf(() => parseCannedAcl('log-delivery-write'))).toBe('NotImplemented');
+    expect(codeOf(() => parseCannedAcl('aws-exec-read'))).toBe('NotImplemented');
     expect(codeOf(() => parseCannedAcl('nonsense'))).toBe('InvalidArgument');
   });
 });
