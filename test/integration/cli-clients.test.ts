@@ -102,10 +102,12 @@ describe('aws-cli', () => {
     const f = join(work, 'presign.txt');
     writeFileSync(f, 'shared by link');
     await aws(['s3', 'cp', f, 's3://cli-presign/a b.txt']);
-    const url = (await aws(['s3', 'presign', 's3://cli-presign/a b.txt', '--expires-in', '2'])).trim();
+    // Long enough that a slow aws-cli start on a loaded machine still leaves the link valid.
+    const url = (await aws(['s3', 'presign', 's3://cli-presign/a b.txt', '--expires-in', '6'])).trim();
+    const signedBy = Date.now(); // the link was signed before this, so it expires before signedBy + 6 s
     const res = await fetch(url);
     expect([res.status, await res.text()]).toEqual([200, 'shared by link']);
-    await new Promise((r) => setTimeout(r, 3100));
+    await new Promise((r) => setTimeout(r, signedBy + 6000 + 1100 - Date.now()));
     const late = await fetch(url);
     expect(late.status).toBe(403);
     expect(await late.text()).toContain('Request has expired');

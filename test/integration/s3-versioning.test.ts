@@ -251,8 +251,9 @@ describe('Object Lock', () => {
 
   test('COMPLIANCE: root can neither delete the version nor shorten its retention until it expires', async () => {
     const b = await lockedBucket('compliance');
-    // A few seconds ahead: long enough for the refusals below, short enough to watch it expire.
-    const until = new Date(Date.now() + 4000);
+    // A few seconds ahead: long enough for the refusals below on a loaded CI machine, short
+    // enough to watch it expire.
+    const until = new Date(Date.now() + 8000);
     const v = await put(b, 'k', 'immutable', { ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until });
     const head = await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'k' }));
     expect(head.ObjectLockMode).toBe('COMPLIANCE');
