@@ -79,6 +79,10 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
     dataDir: opts.dataDir, env, signingKey, rootCredentials, monitor: trust.monitor, repair: trust.repair, metrics: trust.metrics,
   });
   attachAuditLayer(trust.admin, audit);
+  trust.metrics.collect(() => [{
+    name: 'shardgate_meta_flushes_total', type: 'counter', samples: [{ value: meta.flushCount() }],
+    help: 'Metadata WAL flushes (group commit); with concurrent writes, fewer than the writes acknowledged.',
+  }]);
 
   const app = buildApp(ctx, { config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes });
   const handle = app.callback();

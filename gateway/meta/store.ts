@@ -108,6 +108,11 @@ export class MetaStore {
     this.groupCommit ??= new GroupCommit(this.db, `${this.file}-wal`, this.file);
   }
 
+  /** WAL flushes done by group commit since the gateway started (0 without it). */
+  flushCount(): number {
+    return this.groupCommit?.flushes ?? 0;
+  }
+
   /** Resolves once every commit made so far is on disk (at once without group commit: each was flushed). */
   durable(): Promise<void> {
     return this.groupCommit ? this.groupCommit.durable() : Promise.resolve();

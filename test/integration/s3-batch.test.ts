@@ -260,3 +260,24 @@ describe('tagging', () => {
     expect(await s3Error(s3.send(new GetBucketTaggingCommand({ Bucket: b })))).toEqual({ code: 'NoSuchTagSet', status: 404 });
   });
 });
+
+describe('group commit', () => {
+  test('concurrent writes are acknowledged after shared metadata flushes (shardgate_meta_flushes_total)', async () => {
+    const flushes = async (): Promise<number> => {
+      const signed = aws4.sign({ host: new URL(cluster.endpoint).host, method: 'GET', path: '/_shardgate/metrics', service: 's3', region: 'us-east-1' },
+        { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY });
+      const res = await fetch(`${cluster.endpoint}/_shardgate/metrics`, { headers: signed.headers as Record<string, string> });
+      expect(res.status).toBe(200);
+      return Number(/^shardgate_meta_flushes_total (\d+)$/m.exec(await res.text())?.[1]);
+    };
+    const b = await newBucket('group');
+    const before = await flushes();
+    await Promise.all(Array.from({ length: 16 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: b, Key: `k${i}`, Body: `v${i}` }))));
+    const used = (await flushes()) - before;
+    console.log(`16 concurrent PUTs acknowledged after ${used} metadata flushes`);
+    // Every acknowledged write was flushed (each answer waits for one), and writes share them.
+    expect(used).toBeGreaterThanOrEqual(1);
+    expect(used).toBeLessThanOrEqual(16 + 2);
+    expect(await keysOf(b)).toHaveLength(16);
+  });
+});
