@@ -40,9 +40,11 @@ export type Decision =
  * The one access decision of the gateway, from the endpoint's permission (router.ts
  * permissionOf), the caller, and the bucket's owner, policy and ACLs:
  * 1. `none` (CORS preflight) is open; `authenticated` needs a valid key.
- * 2. `owner` endpoints (bucket configuration, policy) are the owner's alone, and so are the
- *    bucket ACL's for the owner: an owner can always repair a policy or ACL that locks everyone out.
- * 3. Otherwise an explicit Deny in the bucket policy wins, for the owner too.
+ * 2. `owner` endpoints (bucket configuration, policy) are the owner's alone. The owner always
+ *    reaches the bucket's policy and ACL (OWNER_REPAIRS), so a policy or ACL that locks everyone
+ *    out can be repaired.
+ * 3. Otherwise an explicit Deny in the bucket policy wins, for the owner too, on configuration
+ *    requests as well.
  * 4. The owner, then a policy Allow, then an ACL grant of the permission the action needs
  *    (ACL_ACTIONS): the object's for reading it or its ACL, the bucket's for listing it, writing
  *    into it and its ACL (as on AWS S3, a bucket's READ does not open its objects).
@@ -53,13 +55,16 @@ export function decideAccess(q: AccessQuery): Decision {
     return q.caller ? { allowed: true, via: 'open' } : { allowed: false, why: 'anonymous' };
   }
   const owner = q.caller !== null && (q.caller.admin || q.caller.owner === q.bucket.owner);
-  if (q.permission === 'owner') return owner ? { allowed: true, via: 'owner' } : { allowed: false, why: q.caller ? 'not-owner' : 'anonymous' };
+  if (q.permission === 'owner' && !owner) return { allowed: false, why: q.caller ? 'not-owner' : 'anonymous' };
   if (owner && OWNER_REPAIRS.has(q.kind)) return { allowed: true, via: 'owner' };
   const action = actionOf(q.kind, q.versionId !== undefined);
   const verdict = q.policy
     ? evaluatePolicy(q.policy, { principal: q.caller?.owner ?? null, action, resource: resourceOf(q.kind, q.bucket.name, q.key), ...(q.conditions && { context: q.conditions(action) }) })
     : 'none';
+  // A Deny binds the owner's configuration requests too (a policy that denies
+  // s3:PutBucketVersioning guards versioning against stolen owner keys), as on S3.
   if (verdict === 'deny') return { allowed: false, why: 'explicit-deny' };
+  if (q.permission === 'owner') return { allowed: true, via: 'owner' };
   if (owner) return { allowed: true, via: 'owner' };
   const block = q.publicAccessBlock;
   // RestrictPublicBuckets: a public policy lets in the gateway's users, never anonymous callers.
@@ -88,8 +93,13 @@ function mayList(q: AccessQuery): boolean {
     }) === 'allow';
 }
 
-/** The bucket ACL endpoints its owner reaches whatever the policy says. */
-const OWNER_REPAIRS: ReadonlySet<EndpointKind> = new Set<EndpointKind>(['GetBucketAcl', 'PutBucketAcl']);
+/**
+ * What the owner reaches whatever the policy says, so that a policy or ACL that locks everyone
+ * out can always be read and repaired (S3 exempts the policy actions likewise).
+ */
+const OWNER_REPAIRS: ReadonlySet<EndpointKind> = new Set<EndpointKind>([
+  'GetBucketAcl', 'PutBucketAcl', 'GetBucketPolicy', 'PutBucketPolicy', 'DeleteBucketPolicy',
+]);
 
 /**
  * The ACL permission each action needs, and on what, as S3 maps ACL permissions to actions

@@ -61,10 +61,20 @@ describe('decideAccess', () => {
     expect(decideAccess(base)).toEqual({ allowed: false, why: 'no-grant' });
   });
 
-  test('a policy Allow grants; an explicit Deny beats ownership but not owner-only endpoints', () => {
+  test('a policy Allow grants; an explicit Deny beats ownership, on configuration too, but never locks the owner out of the policy', () => {
     expect(decideAccess({ ...base, policy: allowBob })).toEqual({ allowed: true, via: 'policy' });
-    expect(decideAccess({ ...base, caller: { owner: 'alice', admin: false }, policy: denyAll })).toEqual({ allowed: false, why: 'explicit-deny' });
-    expect(decideAccess({ ...base, kind: 'PutBucketPolicy', permission: 'owner', key: undefined, caller: { owner: 'alice', admin: false }, policy: denyAll }).allowed).toBe(true);
+    const alice = { ...base, caller: { owner: 'alice', admin: false }, key: undefined, permission: 'owner' as const };
+    expect(decideAccess({ ...base, caller: alice.caller, policy: denyAll })).toEqual({ allowed: false, why: 'explicit-deny' });
+    for (const kind of ['PutBucketPolicy', 'GetBucketPolicy', 'DeleteBucketPolicy', 'GetBucketAcl'] as const) {
+      expect(decideAccess({ ...alice, kind, policy: denyAll }).allowed, kind).toBe(true);
+    }
+    // Denying s3:PutBucketVersioning guards versioning against the owner's own keys, as on S3.
+    const guard = parseBucketPolicy(JSON.stringify({ Statement: [{ Effect: 'Deny', Principal: '*', Action: ['s3:PutBucketVersioning', 's3:PutLifecycleConfiguration'], Resource: 'arn:aws:s3:::b' }] }), 'b');
+    expect(decideAccess({ ...alice, kind: 'PutBucketVersioning', policy: guard })).toEqual({ allowed: false, why: 'explicit-deny' });
+    expect(decideAccess({ ...alice, kind: 'DeleteBucketLifecycle', policy: guard })).toEqual({ allowed: false, why: 'explicit-deny' });
+    expect(decideAccess({ ...alice, kind: 'GetBucketVersioning', permission: 'read', policy: guard })).toEqual({ allowed: true, via: 'owner' });
+    expect(decideAccess({ ...alice, kind: 'PutBucketCors', policy: guard })).toEqual({ allowed: true, via: 'owner' });
+    // Configuration stays the owner's: an Allow does not open it to others.
     expect(decideAccess({ ...base, kind: 'PutBucketPolicy', permission: 'owner', key: undefined, policy: allowBob }).allowed).toBe(false);
   });
 
