@@ -4,7 +4,7 @@
  * for anonymous callers. Each test has its own bucket.
  */
 import {
-  GetBucketPolicyStatusCommand, GetObjectAclCommand, GetObjectCommand, ListObjectsV2Command, PutObjectAclCommand, PutBucketPolicyCommand, PutObjectCommand, CopyObjectCommand,
+  DeleteBucketPolicyCommand, GetBucketPolicyStatusCommand, GetBucketVersioningCommand, GetObjectAclCommand, PutBucketVersioningCommand, GetObjectCommand, ListObjectsV2Command, PutObjectAclCommand, PutBucketPolicyCommand, PutObjectCommand, CopyObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
@@ -147,4 +147,16 @@ test('a policy may grant s3:GetObjectAcl to another user; without it the ACL is 
   // Reading the ACL is not reading the object, nor changing its ACL.
   expect(await s3Error(get(bob, b, 'k'))).toEqual({ code: 'AccessDenied', status: 403 });
   expect(await s3Error(bob.send(new PutObjectAclCommand({ Bucket: b, Key: 'k', ACL: 'public-read' })))).toEqual({ code: 'AccessDenied', status: 403 });
+});
+
+test('a Deny of s3:PutBucketVersioning holds for the owner; the owner can still remove the policy', async () => {
+  const b = await newBucket('guard');
+  await root.send(new PutBucketVersioningCommand({ Bucket: b, VersioningConfiguration: { Status: 'Enabled' } }));
+  await setPolicy(b, { Effect: 'Deny', Principal: '*', Action: ['s3:PutBucketVersioning', 's3:PutLifecycleConfiguration'], Resource: `arn:aws:s3:::${b}` });
+  expect(await s3Error(root.send(new PutBucketVersioningCommand({ Bucket: b, VersioningConfiguration: { Status: 'Suspended' } }))))
+    .toEqual({ code: 'AccessDenied', status: 403 });
+  expect((await root.send(new GetBucketVersioningCommand({ Bucket: b }))).Status).toBe('Enabled');
+  await root.send(new DeleteBucketPolicyCommand({ Bucket: b }));
+  await root.send(new PutBucketVersioningCommand({ Bucket: b, VersioningConfiguration: { Status: 'Suspended' } }));
+  expect((await root.send(new GetBucketVersioningCommand({ Bucket: b }))).Status).toBe('Suspended');
 });
