@@ -74,14 +74,6 @@ function parseNumber(text: string): number | undefined {
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return undefined;
   return Number(s);
 }
-const numeric = (test: (a: number, b: number) => boolean) => (value: string): Matcher => {
-  const want = parseNumber(value);
-  if (want === undefined) throw new ConditionSyntaxError(`Invalid numeric value in a condition: ${value}`);
-  return (v) => {
-    const got = parseNumber(v);
-    return got !== undefined && test(got, want);
-  };
-};
 
 /** An ISO 8601 date-time or an epoch time in seconds, as milliseconds. */
 export function parseDate(text: string): number | undefined {
@@ -92,14 +84,18 @@ export function parseDate(text: string): number | undefined {
   const t = Date.parse(s);
   return Number.isNaN(t) ? undefined : t;
 }
-const date = (test: (a: number, b: number) => boolean) => (value: string): Matcher => {
-  const want = parseDate(value);
-  if (want === undefined) throw new ConditionSyntaxError(`Invalid date value in a condition: ${value}`);
-  return (v) => {
-    const got = parseDate(v);
-    return got !== undefined && test(got, want);
+/** A Numeric or Date operator: the policy's value and the request's parsed alike, then compared. */
+const ordered = (parse: (text: string) => number | undefined, what: string) =>
+  (test: (a: number, b: number) => boolean) => (value: string): Matcher => {
+    const want = parse(value);
+    if (want === undefined) throw new ConditionSyntaxError(`Invalid ${what} value in a condition: ${value}`);
+    return (v) => {
+      const got = parse(v);
+      return got !== undefined && test(got, want);
+    };
   };
-};
+const numeric = ordered(parseNumber, 'numeric');
+const date = ordered(parseDate, 'date');
 
 function bool(value: string): Matcher {
   const want = value.toLowerCase();
