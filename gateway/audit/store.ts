@@ -36,13 +36,14 @@ export class AuditStore {
       setRoots: p('INSERT OR REPLACE INTO blob_roots(blob_id, roots) VALUES (?, ?)'),
       getRoots: p('SELECT roots FROM blob_roots WHERE blob_id = ?'),
       dropStaleRoots: p(`DELETE FROM blob_roots WHERE blob_id NOT IN (SELECT id FROM blobs)`),
-      // From a random blob id on, in id order (the primary key): a random sample without a scan of every blob.
+      // From a random blob id on, in id order (the primary key): a random sample without a scan of every
+      // blob. `+b.state` keeps SQLite on the primary key rather than the state index (which sorts them all).
       sampleFrom: p(`SELECT b.id, b.size, b.segment_size, j.key AS piece, r.roots FROM blobs b, json_each(b.placement) j
-        JOIN blob_roots r ON r.blob_id = b.id WHERE b.id >= ? AND b.state = 'live' AND j.value = ? ORDER BY b.id LIMIT ?`),
+        JOIN blob_roots r ON r.blob_id = b.id WHERE b.id >= ? AND +b.state = 'live' AND j.value = ? ORDER BY b.id LIMIT ?`),
       sampleBefore: p(`SELECT b.id, b.size, b.segment_size, j.key AS piece, r.roots FROM blobs b, json_each(b.placement) j
-        JOIN blob_roots r ON r.blob_id = b.id WHERE b.id < ? AND b.state = 'live' AND j.value = ? ORDER BY b.id LIMIT ?`),
+        JOIN blob_roots r ON r.blob_id = b.id WHERE b.id < ? AND +b.state = 'live' AND j.value = ? ORDER BY b.id LIMIT ?`),
       liveAfter: p(`SELECT b.id, b.size, b.segment_size, b.placement, r.roots FROM blobs b JOIN blob_roots r ON r.blob_id = b.id
-        WHERE b.state = 'live' AND b.id > ? ORDER BY b.id LIMIT ?`),
+        WHERE +b.state = 'live' AND b.id > ? ORDER BY b.id LIMIT ?`),
       record: p('INSERT INTO audits(node_id, at, shard_id, outcome, detail) VALUES (?, ?, ?, ?, ?)'),
       counts: p('SELECT outcome, COUNT(*) AS n FROM audits WHERE node_id = ? AND at >= ? AND at < ? GROUP BY outcome'),
       last: p('SELECT at, outcome, shard_id, detail FROM audits WHERE node_id = ? ORDER BY id DESC LIMIT 1'),

@@ -72,10 +72,11 @@ export class RepairStore {
   constructor(private readonly db: Db) {
     const p = (sql: string): Statement => db.prepare(sql);
     this.s = {
-      liveAfter: p(`SELECT id, size, placement FROM blobs WHERE state = 'live' AND id > ? ORDER BY id LIMIT ?`),
+      // `+state`: walk the primary key from the cursor; the state index would sort every live blob per page.
+      liveAfter: p(`SELECT id, size, placement FROM blobs WHERE +state = 'live' AND id > ? ORDER BY id LIMIT ?`),
       countLive: p(`SELECT COUNT(*) AS n FROM blobs WHERE state = 'live'`),
       liveOn: p(`SELECT b.id, b.size, b.segment_size, b.placement, j.key AS piece FROM blobs b, json_each(b.placement) j
-        WHERE b.state = 'live' AND j.value = ? AND b.id > ? ORDER BY b.id LIMIT ?`),
+        WHERE +b.state = 'live' AND j.value = ? AND b.id > ? ORDER BY b.id LIMIT ?`),
       queueRange: p('SELECT blob_id, piece FROM repair_queue WHERE blob_id >= ? AND blob_id <= ?'),
       queueAll: p('SELECT blob_id, piece FROM repair_queue'),
       queueCount: p('SELECT COUNT(*) AS n FROM repair_queue'),
