@@ -89,7 +89,7 @@ export class Metrics {
   readonly bytesIn = new Counter('shardgate_s3_received_bytes_total', 'Bytes received from S3 clients (headers and bodies), by operation.');
   readonly bytesOut = new Counter('shardgate_s3_sent_bytes_total', 'Bytes sent to S3 clients (headers and bodies), by operation.');
   private readonly owned: Array<Counter | Histogram> = [this.requests, this.latency, this.bytesIn, this.bytesOut];
-  private readonly collectors: Array<() => GaugeFamily[]> = [];
+  private readonly collectors: Array<() => GaugeFamily[] | Promise<GaugeFamily[]>> = [];
 
   counter(name: string, help: string): Counter {
     const c = new Counter(name, help);
@@ -97,8 +97,8 @@ export class Metrics {
     return c;
   }
 
-  /** Families computed at each scrape. */
-  collect(fn: () => GaugeFamily[]): void {
+  /** Families computed at each scrape (a long computation yields to the event loop: return a promise). */
+  collect(fn: () => GaugeFamily[] | Promise<GaugeFamily[]>): void {
     this.collectors.push(fn);
   }
 
@@ -109,11 +109,11 @@ export class Metrics {
     if (bytesOut > 0) this.bytesOut.inc({ operation }, bytesOut);
   }
 
-  render(): string {
+  async render(): Promise<string> {
     const out: string[] = [];
     for (const m of this.owned) m.render(out);
     for (const fn of this.collectors) {
-      for (const f of fn()) {
+      for (const f of await fn()) {
         out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
         for (const s of f.samples) out.push(`${f.name}${formatLabels(s.labels)} ${formatValue(s.value)}`);
       }

@@ -39,7 +39,7 @@ function nodeOf(ctx: AdminContext, id: string | undefined): NodeInfo {
 /** States an operator may ask for; offline and suspect are what the gateway observes. */
 const SETTABLE = new Set<string>(['active', 'draining', 'removed']);
 
-function changeState(ctx: AdminContext, n: NodeInfo, to: string): string {
+function changeState(ctx: AdminContext, n: NodeInfo, to: string, held: ReadonlyMap<string, number>): string {
   if (!SETTABLE.has(to)) {
     throw new AdminError(400, 'InvalidRequest', `state must be one of active, draining, removed (offline and suspect are set by the gateway), got "${to}"`);
   }
@@ -48,7 +48,7 @@ function changeState(ctx: AdminContext, n: NodeInfo, to: string): string {
     if (n.state === 'removed') throw new AdminError(409, 'InvalidStateChange', `${n.id} is removed; make it active first`);
     ctx.nodes.setState(n.id, 'draining', 'drain requested by an admin');
     const job = ctx.repair.request('drain');
-    return `${n.id} is draining: its ${ctx.nodes.piecesHeld().get(n.id) ?? 0} pieces move to other nodes (repair job ${job.id}), then it is removed`;
+    return `${n.id} is draining: its ${held.get(n.id) ?? 0} pieces move to other nodes (repair job ${job.id}), then it is removed`;
   }
   if (to === 'removed') {
     if (ctx.nodes.holdsPieces(n.id)) {
@@ -67,14 +67,17 @@ const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 export const nodeRoutes: AdminRoute[] = [
   {
     method: 'GET', path: '/nodes', name: 'ListNodes',
-    handle: (_req, ctx) => {
-      const held = ctx.nodes.piecesHeld();
+    handle: async (_req, ctx) => {
+      const { held } = await ctx.repair.assess();
       return { body: { nodes: ctx.nodes.list().map((n) => nodeView(n, held, ctx)) } };
     },
   },
   {
     method: 'GET', path: '/nodes/:id', name: 'GetNode',
-    handle: (req, ctx) => ({ body: { node: nodeView(nodeOf(ctx, req.params.id), ctx.nodes.piecesHeld(), ctx) } }),
+    handle: async (req, ctx) => {
+      const n = nodeOf(ctx, req.params.id);
+      return { body: { node: nodeView(n, (await ctx.repair.assess()).held, ctx) } };
+    },
   },
   {
     // A shard-store joins: the gateway asks its /status for its zone and capacity.
@@ -95,17 +98,18 @@ export const nodeRoutes: AdminRoute[] = [
       }
       const joined = nodeOf(ctx, id);
       ctx.registerNode({ id, url: joined.url, zone: joined.zone });
-      return { status: 201, body: { node: nodeView(joined, ctx.nodes.piecesHeld(), ctx) } };
+      return { status: 201, body: { node: nodeView(joined, (await ctx.repair.assess()).held, ctx) } };
     },
   },
   {
     method: 'POST', path: '/nodes/:id/state', name: 'SetNodeState',
-    handle: (req, ctx) => {
+    handle: async (req, ctx) => {
       const n = nodeOf(ctx, req.params.id);
       const { state } = (req.body ?? {}) as { state?: unknown };
       if (typeof state !== 'string') throw new AdminError(400, 'InvalidRequest', 'body must be {"state": "draining" | "active" | "removed"}');
-      const message = changeState(ctx, n, state);
-      return { body: { message, node: nodeView(nodeOf(ctx, n.id), ctx.nodes.piecesHeld(), ctx) } };
+      const { held } = await ctx.repair.assess();
+      const message = changeState(ctx, n, state, held);
+      return { body: { message, node: nodeView(nodeOf(ctx, n.id), held, ctx) } };
     },
   },
 ];

@@ -49,13 +49,14 @@ export const repairRoutes: AdminRoute[] = [
   },
   {
     method: 'GET', path: '/repair', name: 'GetRepairStatus',
-    handle: (_req, ctx) => {
+    handle: async (_req, ctx) => {
       const job = ctx.repair.currentJob();
       const cfg = ctx.repair.config;
+      const { held: _held, ...backlog } = await ctx.repair.assess();
       return {
         body: {
           job: job ? jobView(job) : null,
-          backlog: ctx.repair.assess(),
+          backlog,
           queuedPieces: ctx.meta.repairBacklog(),
           config: { threshold: cfg.threshold, rateBytesPerSecond: cfg.rateBytesPerSec, intervalMs: cfg.intervalMs },
         },

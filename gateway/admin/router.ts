@@ -65,7 +65,7 @@ export function adminMiddleware(ctx: AdminContext, routes: readonly AdminRoute[]
           throw new AdminError(401, 'AccessDenied', ctx.metricsToken ? 'wrong metrics token' : 'no SHARDGATE_METRICS_TOKEN is set on the gateway; sign with SigV4 instead');
         }
         koa.type = 'text/plain; version=0.0.4; charset=utf-8';
-        koa.body = ctx.metrics.render();
+        koa.body = await ctx.metrics.render();
         return;
       }
       if (!rawPath.startsWith(ADMIN_PREFIX + '/')) throw new AdminError(404, 'NoSuchRoute', `no endpoint ${rawPath}; the admin API is under ${ADMIN_PREFIX}`);

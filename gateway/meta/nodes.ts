@@ -42,6 +42,8 @@ export class NodeStore {
         ON CONFLICT(id) DO UPDATE SET url = excluded.url`),
       held: p(`SELECT j.value AS node, COUNT(*) AS n FROM blobs b, json_each(b.placement) j
         WHERE b.state IN ('live', 'writing') GROUP BY j.value`),
+      heldWriting: p(`SELECT j.value AS node, COUNT(*) AS n FROM blobs b, json_each(b.placement) j
+        WHERE b.state = 'writing' GROUP BY j.value`),
       heldLive: p(`SELECT COUNT(*) AS n FROM blobs b, json_each(b.placement) j WHERE b.state = 'live' AND j.value = ?`),
       holds: p(`SELECT 1 FROM blobs b, json_each(b.placement) j WHERE b.state IN ('live', 'writing') AND j.value = ? LIMIT 1`),
     };
@@ -71,10 +73,20 @@ export class NodeStore {
     withoutFsync(this.db, () => this.s.seen!.run({ id, zone: st.zone, capacity: st.capacity, freeBytes: st.freeBytes, now }));
   }
 
-  /** Pieces of live and in-flight blobs per node id. */
+  /**
+   * Pieces of live and in-flight blobs per node id, in one synchronous scan of every blob: for
+   * tests and tools. The gateway counts them in RepairWorker.assess, which yields as it goes.
+   */
   piecesHeld(): Map<string, number> {
     const out = new Map<string, number>();
     for (const r of this.s.held!.all() as SqlRow[]) out.set(String(r.node), Number(r.n));
+    return out;
+  }
+
+  /** Pieces of in-flight ('writing') blobs per node: few, found through the state index. */
+  writingPiecesHeld(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const r of this.s.heldWriting!.all() as SqlRow[]) out.set(String(r.node), Number(r.n));
     return out;
   }
 

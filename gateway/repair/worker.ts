@@ -11,6 +11,8 @@ import { assessBlob, chooseTargets, holdsHealthy, needsRepair, piecesToMove, zon
 
 /** How all live blobs stand right now (one scan over the metadata). */
 export interface Backlog {
+  /** Pieces of live and in-flight blobs placed on each node (what `admin nodes` shows as held). */
+  held: Map<string, number>;
   blobs: number;
   /** Blobs below the scheduled threshold, or with pieces that must move (draining, misplaced). */
   belowThreshold: number;
@@ -53,6 +55,9 @@ export class RepairWorker {
   private timers: NodeJS.Timeout[] = [];
   private generation = 0;
   private backlog: Backlog | undefined;
+  private assessing: Promise<Backlog> | undefined;
+  /** BACKLOG_TTL_MS, or twice the last scan's time when that is longer, so scans never run back to back. */
+  private backlogTtlMs = BACKLOG_TTL_MS;
   private offlineKick: NodeJS.Timeout | undefined;
   private readonly piecesCounter: Counter | undefined;
   private readonly bytesCounter: Counter | undefined;
@@ -175,7 +180,7 @@ export class RepairWorker {
       }
       const batch = this.repairs.liveBlobsAfter(job.cursor, this.cfg.batch);
       if (!batch.length) {
-        if (this.endPass(job, tally)) return;
+        if (await this.endPass(job, tally)) return;
         prepared = false;
         continue;
       }
@@ -195,9 +200,9 @@ export class RepairWorker {
   }
 
   /** True when the job is over; otherwise the next pass is set up. */
-  private endPass(job: RepairJobRow, tally: PassTally): boolean {
+  private async endPass(job: RepairJobRow, tally: PassTally): Promise<boolean> {
     this.repairs.dropStaleQueue();
-    const backlog = this.assess(true);
+    const backlog = await this.assess(true);
     const left = job.threshold >= N ? backlog.degraded : backlog.belowThreshold;
     if (left === 0) {
       this.repairs.finishJob(job.id, 'complete', job.threshold >= N
@@ -271,18 +276,36 @@ export class RepairWorker {
    * How every live blob stands. One scan of the blobs table, cached for a few seconds so a
    * CLI polling progress and Prometheus scraping do not rescan on every request.
    */
-  assess(force = false): Backlog {
-    if (!force && this.backlog && Date.now() - this.backlog.computedAt < BACKLOG_TTL_MS) return this.backlog;
+  /**
+   * The backlog, from a cache younger than BACKLOG_TTL_MS unless `force`. One scan over every
+   * live blob, in batches with a turn of the event loop between them: at millions of blobs the
+   * scan takes seconds, and S3 requests must not wait for a metrics scrape. Concurrent callers
+   * share one scan.
+   */
+  assess(force = false): Promise<Backlog> {
+    if (!force && this.backlog && Date.now() - this.backlog.computedAt < this.backlogTtlMs) return Promise.resolve(this.backlog);
+    if (!force && this.assessing) return this.assessing;
+    const scan = this.scan().finally(() => {
+      if (this.assessing === scan) this.assessing = undefined;
+    });
+    this.assessing = scan;
+    return scan;
+  }
+
+  private async scan(): Promise<Backlog> {
     const nodes = this.nodeSnapshot();
     const byId = new Map(nodes.map((n) => [n.id, n]));
     const cap = zoneCap(nodes);
     const queued = this.repairs.queuedPieces();
     const b: Backlog = {
+      held: this.nodes.writingPiecesHeld(),
       blobs: 0, belowThreshold: 0, degraded: 0, unreadable: 0, piecesHealthy: 0, piecesUnhealthy: 0, piecesDraining: 0,
       piecesMisplaced: 0, computedAt: Date.now(),
     };
     for (let cursor = '', batch: LiveBlobRef[]; (batch = this.repairs.liveBlobsAfter(cursor, 1_000)).length; cursor = batch[batch.length - 1]!.id) {
+      if (cursor !== '') await new Promise((r) => setImmediate(r));
       for (const ref of batch) {
+        for (const id of ref.placement) b.held.set(id, (b.held.get(id) ?? 0) + 1);
         const a = assessBlob(ref.placement, byId, queued.get(ref.id), cap);
         b.blobs++;
         b.piecesHealthy += a.healthy;
@@ -295,6 +318,7 @@ export class RepairWorker {
       }
     }
     this.backlog = b;
+    this.backlogTtlMs = Math.max(BACKLOG_TTL_MS, 2 * (Date.now() - b.computedAt));
     return b;
   }
 
@@ -321,12 +345,12 @@ export class RepairWorker {
     });
   }
 
-  private gauges(): GaugeFamily[] {
-    const b = this.assess();
+  private async gauges(): Promise<GaugeFamily[]> {
+    const b = await this.assess();
     const states = new Map<string, number>();
     const list = this.nodes.list();
     for (const n of list) states.set(n.state, (states.get(n.state) ?? 0) + 1);
-    const held = this.nodes.piecesHeld();
+    const held = b.held;
     const node = (n: { id: string; zone: string }): Record<string, string> => ({ node: n.id, zone: n.zone });
     const job = this.repairs.runningJob();
     return [

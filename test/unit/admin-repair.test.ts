@@ -82,13 +82,13 @@ describe('repair worker', () => {
     await fx.worker.idle();
     expect(fx.worker.job(sched.id)!.state).toBe('complete');
     expect(fx.worker.job(sched.id)!.piecesRebuilt).toBe(0);
-    expect(fx.worker.assess(true).degraded).toBe(1);
+    expect((await fx.worker.assess(true)).degraded).toBe(1);
     // A third one: 13 < 14, the next scheduled pass repairs all three.
     fx.nodes.setState(placement[2]!, 'offline', 'test');
     const again = fx.worker.request('schedule');
     await fx.worker.idle();
     expect(fx.worker.job(again.id)!.piecesRebuilt).toBe(3);
-    expect(fx.worker.assess(true).degraded).toBe(0);
+    expect((await fx.worker.assess(true)).degraded).toBe(0);
   });
 
   it('rebuilds pieces queued as missing, and moves pieces that crowd one zone', async () => {
@@ -113,7 +113,7 @@ describe('repair worker', () => {
     fx.meta.db.prepare('UPDATE blobs SET placement = ? WHERE id = ?').run(JSON.stringify(crowded), blobId);
     const perZone1 = crowded.filter((n) => fx.zones.get(n) === 'zone-1').length;
     expect(perZone1).toBeGreaterThan(M);
-    expect(fx.worker.assess(true).piecesMisplaced).toBe(perZone1 - M);
+    expect((await fx.worker.assess(true)).piecesMisplaced).toBe(perZone1 - M);
     fx.worker.request('admin', { full: true });
     await fx.worker.idle();
     expectFullyHealthy(fx);
