@@ -52,7 +52,7 @@ export const repairRoutes: AdminRoute[] = [
     handle: async (_req, ctx) => {
       const job = ctx.repair.currentJob();
       const cfg = ctx.repair.config;
-      const { held: _held, ...backlog } = await ctx.repair.assess();
+      const { held: _held, liveHeld: _liveHeld, ...backlog } = await ctx.repair.assess();
       return {
         body: {
           job: job ? jobView(job) : null,

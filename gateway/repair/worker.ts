@@ -13,6 +13,8 @@ import { assessBlob, chooseTargets, holdsHealthy, needsRepair, piecesToMove, zon
 export interface Backlog {
   /** Pieces of live and in-flight blobs placed on each node (what `admin nodes` shows as held). */
   held: Map<string, number>;
+  /** Pieces of live blobs only: what a node that answers /status should count at least. */
+  liveHeld: Map<string, number>;
   blobs: number;
   /** Blobs below the scheduled threshold, or with pieces that must move (draining, misplaced). */
   belowThreshold: number;
@@ -168,9 +170,11 @@ export class RepairWorker {
         // restarted node lost as missing, before it decides what is healthy.
         if (job.threshold >= N && this.monitor) {
           await this.monitor.probeAll({ confirm: true });
+          // One scan counts every node's pieces (a count per node would scan every blob each).
+          const { liveHeld } = await this.assess(true);
           await Promise.all(this.nodes.list().filter((n) => holdsHealthy(n.state)).map(async (n) => {
             const st = this.monitor!.lastStatus(n.id);
-            if (st && st.pieces < this.nodes.livePiecesOn(n.id)) await this.monitor!.checkPieces(n.id);
+            if (st && st.pieces < (liveHeld.get(n.id) ?? 0)) await this.monitor!.checkPieces(n.id);
           }));
         }
         this.repairs.startPass(id, job.pass, this.repairs.countLive());
@@ -298,14 +302,17 @@ export class RepairWorker {
     const cap = zoneCap(nodes);
     const queued = this.repairs.queuedPieces();
     const b: Backlog = {
-      held: this.nodes.writingPiecesHeld(),
+      held: this.nodes.writingPiecesHeld(), liveHeld: new Map(),
       blobs: 0, belowThreshold: 0, degraded: 0, unreadable: 0, piecesHealthy: 0, piecesUnhealthy: 0, piecesDraining: 0,
       piecesMisplaced: 0, computedAt: Date.now(),
     };
     for (let cursor = '', batch: LiveBlobRef[]; (batch = this.repairs.liveBlobsAfter(cursor, 1_000)).length; cursor = batch[batch.length - 1]!.id) {
       if (cursor !== '') await new Promise((r) => setImmediate(r));
       for (const ref of batch) {
-        for (const id of ref.placement) b.held.set(id, (b.held.get(id) ?? 0) + 1);
+        for (const id of ref.placement) {
+          b.held.set(id, (b.held.get(id) ?? 0) + 1);
+          b.liveHeld.set(id, (b.liveHeld.get(id) ?? 0) + 1);
+        }
         const a = assessBlob(ref.placement, byId, queued.get(ref.id), cap);
         b.blobs++;
         b.piecesHealthy += a.healthy;
