@@ -369,8 +369,9 @@ export class MetaStore {
     } else if ('afterKey' in bound) {
       rows = this.stmt('SELECT * FROM objects WHERE bucket = ? AND key > ? ORDER BY key, id DESC LIMIT ?').all(bucket, bound.afterKey, limit);
     } else {
-      rows = this.stmt(`SELECT * FROM objects WHERE bucket = ? AND ((key = ? AND id < ?) OR key > ?) ORDER BY key, id DESC LIMIT ?`)
-        .all(bucket, bound.key, bound.beforeId, bound.key, limit);
+      // `key >= ?` gives the index a starting point: the OR alone made every page scan the bucket from its first key.
+      rows = this.stmt(`SELECT * FROM objects WHERE bucket = ? AND key >= ? AND ((key = ? AND id < ?) OR key > ?) ORDER BY key, id DESC LIMIT ?`)
+        .all(bucket, bound.key, bound.key, bound.beforeId, bound.key, limit);
     }
     return (rows as SqlRow[]).map(toVersion);
   }
@@ -602,8 +603,9 @@ export class MetaStore {
   listUploads(bucket: string, bound: UploadBound, limit: number): UploadRow[] {
     const rows = 'fromKey' in bound
       ? this.stmt(`SELECT * FROM uploads WHERE bucket = ? AND key >= ? ORDER BY key, created_at, id LIMIT ?`).all(bucket, bound.fromKey, limit)
-      : this.stmt(`SELECT * FROM uploads WHERE bucket = ? AND (key > ? OR (key = ? AND (created_at > ? OR (created_at = ? AND id > ?))))
-          ORDER BY key, created_at, id LIMIT ?`).all(bucket, bound.key, bound.key, bound.createdAt, bound.createdAt, bound.id, limit);
+      // `key >= ?` gives the index a starting point, as in listVersions.
+      : this.stmt(`SELECT * FROM uploads WHERE bucket = ? AND key >= ? AND (key > ? OR (key = ? AND (created_at > ? OR (created_at = ? AND id > ?))))
+          ORDER BY key, created_at, id LIMIT ?`).all(bucket, bound.key, bound.key, bound.key, bound.createdAt, bound.createdAt, bound.id, limit);
     return (rows as SqlRow[]).map(toUpload);
   }
 
