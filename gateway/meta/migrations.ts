@@ -316,4 +316,19 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE buckets ADD COLUMN public_access_block TEXT;
     `,
   },
+  {
+    version: 11,
+    name: 'indexes for foreign keys and per-node lookups',
+    sql: `
+      -- Deleting a blob (the garbage collector) makes SQLite check that no part still refers to
+      -- it: without these, every delete scanned all object and upload parts.
+      CREATE INDEX object_parts_by_blob ON object_parts(blob_id);
+      CREATE INDEX upload_parts_by_blob ON upload_parts(blob_id);
+      -- A node's latest audit and latest failure (admin nodes, reports) without sorting its history.
+      CREATE INDEX audits_by_node_id ON audits(node_id, id);
+      CREATE INDEX audit_failures_by_node ON audits(node_id, id) WHERE outcome != 'pass';
+      -- Which nodes hold an orphaned copy of a shard, by shard id range.
+      CREATE INDEX shard_orphans_by_shard ON shard_orphans(shard_id);
+    `,
+  },
 ];
