@@ -11,6 +11,7 @@ import type { ShardIO } from '../pipeline/shard-io.js';
 import { shardId } from '../pipeline/shard-io.js';
 import { RateLimiter } from '../repair/limiter.js';
 import type { AuditStore } from './store.js';
+import { deadline } from '../deadline.js';
 
 const CURSOR_KEY = 'scrub.cursor';
 const UNREACHABLE = '\0unreachable';
@@ -107,13 +108,16 @@ export class Scrubber {
       const { offset, pieceSize, length } = recordRange(blob.size, blob.segmentSize, s);
       await this.limiter.take(length, this.abort.signal);
       let record: Buffer;
+      const { signal, clear } = deadline(30_000, this.abort.signal);
       try {
-        record = await this.io.readRange(nodeId, shard, offset, length, AbortSignal.any([this.abort.signal, AbortSignal.timeout(30_000)]));
+        record = await this.io.readRange(nodeId, shard, offset, length, signal);
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code === 'ERR_SHARD_NOT_FOUND') return 'missing';
         if (code === 'ERR_SHARD_PROTOCOL') return `unreadable: ${(err as Error).message}`;
         return UNREACHABLE; // not a verdict on the piece: the node monitor deals with the node
+      } finally {
+        clear();
       }
       this.stats.bytesRead += length;
       try {

@@ -5,6 +5,7 @@ import { recordRange, segmentPlainLength } from '../../codec/layout.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from './context.js';
 import { shardId } from './shard-io.js';
+import { deadline } from '../deadline.js';
 
 /** Segments fetched ahead of the one being sent, so the stores work while the client reads. */
 const READ_AHEAD = 2;
@@ -131,9 +132,9 @@ export function readSegment(ctx: PipelineContext, blob: BlobRow, key: Buffer, in
       const nodeId = blob.placement[i]!;
       const round = abort;
       inflight.add(i);
-      const timeout = AbortSignal.timeout(ctx.readTimeoutMs);
-      const signal = AbortSignal.any([round.signal, timeout]);
+      const { signal, clear } = deadline(ctx.readTimeoutMs, round.signal);
       ctx.io.readRange(nodeId, shardId(blob.id, i), offset, length, signal)
+        .finally(clear)
         .then((record) => {
           if (round !== abort || phase !== 'fetching') return;
           inflight.delete(i);

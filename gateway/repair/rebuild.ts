@@ -8,6 +8,7 @@ import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { shardId, type ShardWriter } from '../pipeline/shard-io.js';
 import type { RateLimiter } from './limiter.js';
+import { deadline } from '../deadline.js';
 
 export interface RebuildPlan {
   blob: BlobRow;
@@ -163,8 +164,8 @@ function fetchPieces(ctx: PipelineContext, blob: BlobRow, index: number, candida
     const fetchOne = (i: number): void => {
       const nodeId = blob.placement[i]!;
       inflight.add(i);
-      const sig = AbortSignal.any([abort.signal, AbortSignal.timeout(ctx.readTimeoutMs)]);
-      ctx.io.readRange(nodeId, shardId(blob.id, i), offset, length, sig).then((record) => {
+      const { signal, clear } = deadline(ctx.readTimeoutMs, abort.signal);
+      ctx.io.readRange(nodeId, shardId(blob.id, i), offset, length, signal).finally(clear).then((record) => {
         inflight.delete(i);
         if (settled) return;
         pieces[i] = verifyRecord(record, pieceSize);
