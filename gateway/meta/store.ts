@@ -179,9 +179,9 @@ export class MetaStore {
     this.relaxed(() => this.s.insertBlob!.run({ ...b, placement: JSON.stringify(b.placement) }));
   }
 
-  /** A blob whose write failed: its pieces, if any, are deleted by the collector. */
-  discardBlob(id: string): void {
-    this.relaxed(() => this.s.setBlobGarbage!.run(Date.now(), id));
+  /** A blob whose write failed (or whose delete must be retried): the collector deletes its pieces after `at` plus its grace. */
+  discardBlob(id: string, at = Date.now()): void {
+    this.relaxed(() => this.s.setBlobGarbage!.run(at, id));
   }
 
   getBlob(id: string): BlobRow | undefined {

@@ -1,4 +1,5 @@
 import { K, N } from '../../codec/erasure.js';
+import { mapLimit } from '../map-limit.js';
 import type { NodeStore } from '../meta/nodes.js';
 import type { LiveBlobRef, RepairJobRow, RepairStore, RepairTrigger } from '../meta/repair.js';
 import type { Counter, GaugeFamily, Metrics } from '../metrics.js';
@@ -382,10 +383,3 @@ export class RepairWorker {
   }
 }
 
-/** Run `fn` over `items` with at most `limit` at once. */
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
-}
