@@ -64,11 +64,13 @@ function changeState(ctx: AdminContext, n: NodeInfo, to: string, held: ReadonlyM
 
 const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
+// Piece counts come from a fresh backlog scan (it yields to the event loop): an operator who
+// just wrote or repaired expects to see it, where metrics may show a few seconds' old counts.
 export const nodeRoutes: AdminRoute[] = [
   {
     method: 'GET', path: '/nodes', name: 'ListNodes',
     handle: async (_req, ctx) => {
-      const { held } = await ctx.repair.assess();
+      const { held } = await ctx.repair.assess(true);
       return { body: { nodes: ctx.nodes.list().map((n) => nodeView(n, held, ctx)) } };
     },
   },
@@ -76,7 +78,7 @@ export const nodeRoutes: AdminRoute[] = [
     method: 'GET', path: '/nodes/:id', name: 'GetNode',
     handle: async (req, ctx) => {
       const n = nodeOf(ctx, req.params.id);
-      return { body: { node: nodeView(n, (await ctx.repair.assess()).held, ctx) } };
+      return { body: { node: nodeView(n, (await ctx.repair.assess(true)).held, ctx) } };
     },
   },
   {
@@ -98,7 +100,7 @@ export const nodeRoutes: AdminRoute[] = [
       }
       const joined = nodeOf(ctx, id);
       ctx.registerNode({ id, url: joined.url, zone: joined.zone });
-      return { status: 201, body: { node: nodeView(joined, (await ctx.repair.assess()).held, ctx) } };
+      return { status: 201, body: { node: nodeView(joined, (await ctx.repair.assess(true)).held, ctx) } };
     },
   },
   {
@@ -107,7 +109,7 @@ export const nodeRoutes: AdminRoute[] = [
       const n = nodeOf(ctx, req.params.id);
       const { state } = (req.body ?? {}) as { state?: unknown };
       if (typeof state !== 'string') throw new AdminError(400, 'InvalidRequest', 'body must be {"state": "draining" | "active" | "removed"}');
-      const { held } = await ctx.repair.assess();
+      const { held } = await ctx.repair.assess(true);
       const message = changeState(ctx, n, state, held);
       return { body: { message, node: nodeView(nodeOf(ctx, n.id), held, ctx) } };
     },

@@ -57,7 +57,12 @@ export class NodeMonitor {
     private readonly repairs: RepairStore,
     private readonly client: ShardClient,
     private readonly opts: NodeMonitorOptions = DEFAULT_MONITOR_OPTIONS,
-    private readonly hooks: { onOffline?: (nodeId: string) => void; log?: (line: string) => void } = {},
+    private readonly hooks: {
+      onOffline?: (nodeId: string) => void;
+      log?: (line: string) => void;
+      /** Live pieces per node from a shared, yielding scan (RepairWorker.assess); without it, one scan per node. */
+      livePieces?: () => Promise<ReadonlyMap<string, number>>;
+    } = {},
   ) {}
 
   start(health?: ObservedHealth): void {
@@ -135,7 +140,9 @@ export class NodeMonitor {
     // A store that restarted with fewer pieces than it should hold lost some (a wiped or
     // replaced disk): find which, so repair rebuilds them.
     if (!previous || status.uptimeSeconds < previous.uptimeSeconds || status.pieces < previous.pieces) {
-      if (status.pieces < this.nodes.livePiecesOn(id)) this.checkPieces(id);
+      // Every store's first probe comes here: one shared scan counts them all, off the event loop.
+      const expected = this.hooks.livePieces ? (await this.hooks.livePieces()).get(id) ?? 0 : this.nodes.livePiecesOn(id);
+      if (status.pieces < expected) this.checkPieces(id);
     }
     return true;
   }

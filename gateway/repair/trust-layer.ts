@@ -39,6 +39,7 @@ export function startTrustLayer(ctx: PipelineContext, opts: {
   const monitor = new NodeMonitor(ctx.meta, nodes, repairs, client, DEFAULT_MONITOR_OPTIONS, {
     onOffline: () => repair?.nodeOffline(),
     log: (line) => console.log(line),
+    livePieces: async () => (await repair!.assess()).liveHeld,
   });
   repair = new RepairWorker(ctx, nodes, repairs, monitor, cfg, metrics);
   monitor.start(ctx.health instanceof ObservedHealth ? ctx.health : undefined);

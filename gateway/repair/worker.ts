@@ -325,7 +325,8 @@ export class RepairWorker {
         if (N - a.lost.length < K) b.unreadable++;
       }
     }
-    this.backlog = b;
+    // A forced scan may finish before one that started earlier: keep the newer.
+    if (!this.backlog || this.backlog.computedAt <= b.computedAt) this.backlog = b;
     this.backlogTtlMs = Math.max(BACKLOG_TTL_MS, 2 * (Date.now() - b.computedAt));
     return b;
   }
