@@ -40,11 +40,8 @@ export class NodeStore {
       insert: p(`INSERT INTO nodes(id, url, zone, added_at, state, state_since, state_reason)
         VALUES (?, ?, ?, ?, 'offline', ?, 'joined; waiting for its first /status answer')
         ON CONFLICT(id) DO UPDATE SET url = excluded.url`),
-      held: p(`SELECT j.value AS node, COUNT(*) AS n FROM blobs b, json_each(b.placement) j
-        WHERE b.state IN ('live', 'writing') GROUP BY j.value`),
       heldWriting: p(`SELECT j.value AS node, COUNT(*) AS n FROM blobs b, json_each(b.placement) j
         WHERE b.state = 'writing' GROUP BY j.value`),
-      heldLive: p(`SELECT COUNT(*) AS n FROM blobs b, json_each(b.placement) j WHERE b.state = 'live' AND j.value = ?`),
       holds: p(`SELECT 1 FROM blobs b, json_each(b.placement) j WHERE b.state IN ('live', 'writing') AND j.value = ? LIMIT 1`),
     };
   }
@@ -74,25 +71,13 @@ export class NodeStore {
   }
 
   /**
-   * Pieces of live and in-flight blobs per node id, in one synchronous scan of every blob: for
-   * tests and tools. The gateway counts them in RepairWorker.assess, which yields as it goes.
+   * Pieces of in-flight ('writing') blobs per node: few, found through the state index. Live
+   * pieces are counted by RepairWorker.assess, which yields as it scans every blob.
    */
-  piecesHeld(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const r of this.s.held!.all() as SqlRow[]) out.set(String(r.node), Number(r.n));
-    return out;
-  }
-
-  /** Pieces of in-flight ('writing') blobs per node: few, found through the state index. */
   writingPiecesHeld(): Map<string, number> {
     const out = new Map<string, number>();
     for (const r of this.s.heldWriting!.all() as SqlRow[]) out.set(String(r.node), Number(r.n));
     return out;
-  }
-
-  /** Pieces of live blobs one node should hold. */
-  livePiecesOn(id: string): number {
-    return Number((this.s.heldLive!.get(id) as SqlRow).n);
   }
 
   /** Whether any live or in-flight blob still has a piece on the node (a drain is not over). */

@@ -56,13 +56,13 @@ export class NodeMonitor {
     private readonly nodes: NodeStore,
     private readonly repairs: RepairStore,
     private readonly client: ShardClient,
-    private readonly opts: NodeMonitorOptions = DEFAULT_MONITOR_OPTIONS,
+    private readonly opts: NodeMonitorOptions,
     private readonly hooks: {
+      /** Live pieces per node, from the shared, yielding backlog scan (RepairWorker.assess). */
+      livePieces: () => Promise<ReadonlyMap<string, number>>;
       onOffline?: (nodeId: string) => void;
       log?: (line: string) => void;
-      /** Live pieces per node from a shared, yielding scan (RepairWorker.assess); without it, one scan per node. */
-      livePieces?: () => Promise<ReadonlyMap<string, number>>;
-    } = {},
+    },
   ) {}
 
   start(health?: ObservedHealth): void {
@@ -141,7 +141,7 @@ export class NodeMonitor {
     // replaced disk): find which, so repair rebuilds them.
     if (!previous || status.uptimeSeconds < previous.uptimeSeconds || status.pieces < previous.pieces) {
       // Every store's first probe comes here: one shared scan counts them all, off the event loop.
-      const expected = this.hooks.livePieces ? (await this.hooks.livePieces()).get(id) ?? 0 : this.nodes.livePiecesOn(id);
+      const expected = (await this.hooks.livePieces()).get(id) ?? 0;
       if (status.pieces < expected) this.checkPieces(id);
     }
     return true;

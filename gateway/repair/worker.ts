@@ -303,17 +303,14 @@ export class RepairWorker {
     const cap = zoneCap(nodes);
     const queued = this.repairs.queuedPieces();
     const b: Backlog = {
-      held: this.nodes.writingPiecesHeld(), liveHeld: new Map(),
+      held: new Map(), liveHeld: new Map(),
       blobs: 0, belowThreshold: 0, degraded: 0, unreadable: 0, piecesHealthy: 0, piecesUnhealthy: 0, piecesDraining: 0,
       piecesMisplaced: 0, computedAt: Date.now(),
     };
     for (let cursor = '', batch: LiveBlobRef[]; (batch = this.repairs.liveBlobsAfter(cursor, 1_000)).length; cursor = batch[batch.length - 1]!.id) {
       if (cursor !== '') await new Promise((r) => setImmediate(r));
       for (const ref of batch) {
-        for (const id of ref.placement) {
-          b.held.set(id, (b.held.get(id) ?? 0) + 1);
-          b.liveHeld.set(id, (b.liveHeld.get(id) ?? 0) + 1);
-        }
+        for (const id of ref.placement) b.liveHeld.set(id, (b.liveHeld.get(id) ?? 0) + 1);
         const a = assessBlob(ref.placement, byId, queued.get(ref.id), cap);
         b.blobs++;
         b.piecesHealthy += a.healthy;
@@ -325,6 +322,9 @@ export class RepairWorker {
         if (N - a.lost.length < K) b.unreadable++;
       }
     }
+    // Held: the live pieces plus those of blobs still being written (few, through the state index).
+    b.held = new Map(b.liveHeld);
+    for (const [id, n] of this.nodes.writingPiecesHeld()) b.held.set(id, (b.held.get(id) ?? 0) + n);
     // A forced scan may finish before one that started earlier: keep the newer.
     if (!this.backlog || this.backlog.computedAt <= b.computedAt) this.backlog = b;
     this.backlogTtlMs = Math.max(BACKLOG_TTL_MS, 2 * (Date.now() - b.computedAt));

@@ -145,7 +145,10 @@ export function startFixture(opts: { nodes?: number; zones?: number; repair?: Pa
   const monitorOpts = { intervalMs: 3_600_000, retryMs: 10, offlineAfter: 2, timeoutMs: 500 };
   const make = (m?: Metrics): { monitor: NodeMonitor; worker: RepairWorker } => {
     let worker: RepairWorker | undefined;
-    const monitor = new NodeMonitor(meta, nodes, repairs, stores.client(zones), monitorOpts, { onOffline: () => worker?.nodeOffline() });
+    const monitor = new NodeMonitor(meta, nodes, repairs, stores.client(zones), monitorOpts, {
+      livePieces: async () => (await worker!.assess()).liveHeld,
+      onOffline: () => worker?.nodeOffline(),
+    });
     worker = new RepairWorker(ctx, nodes, repairs, monitor, cfg, m, () => undefined);
     return { monitor, worker };
   };

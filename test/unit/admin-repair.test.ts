@@ -138,11 +138,11 @@ describe('repair worker', () => {
     const fx = startFixture({ nodes: 20, zones: 4 });
     const objs = await Promise.all([fx.put('a', 30_000), fx.put('b', 100)]);
     const node = 'n07';
-    const held = fx.nodes.piecesHeld().get(node) ?? 0;
+    const held = (await fx.worker.assess(true)).held.get(node) ?? 0;
     fx.nodes.setState(node, 'draining', 'test');
     fx.worker.request('drain');
     await fx.worker.idle();
-    expect(fx.nodes.piecesHeld().get(node) ?? 0).toBe(0);
+    expect((await fx.worker.assess(true)).held.get(node) ?? 0).toBe(0);
     expect(fx.nodes.get(node)!.state).toBe('removed');
     // Old copies go after the grace period (0 here).
     expect(fx.stores.files.get(node)?.size ?? 0).toBe(0);
