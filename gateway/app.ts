@@ -124,8 +124,9 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     const rawQuery = q < 0 ? '' : raw.slice(q + 1);
     const headers = koa.req.headersDistinct as Record<string, string[]>;
     if (/(?:^|&)AWSAccessKeyId=/.test(rawQuery)) adoptV2QueryHeaders(koa.req, rawQuery);
+    const query = new URLSearchParams(rawQuery);
     const parsed: ParsedEndpoint = parseEndpoint(
-      { method: koa.method, rawPath, query: new URLSearchParams(rawQuery), headers, host: koa.get('host') || undefined },
+      { method: koa.method, rawPath, query, headers, host: koa.get('host') || undefined },
       { baseDomains: config.domains },
     );
     koa.state.operation = parsed.endpoint.kind; // the metrics label (gateway/metrics.ts)
@@ -137,16 +138,13 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     // An unsigned request goes on as anonymous; resolve() lets it through only where a bucket policy or ACL allows.
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
     const acl = aclOnWrite(parsed.endpoint.kind, (name) => koa.get(name) || undefined, (id) => userExists(pipeline.meta, id));
-    const facts = httpRequestFacts(koa.req, auth);
+    const facts = httpRequestFacts(koa.req, query, auth);
     const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl, facts);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
     const bucketName = rc.bucket?.name;
     if (bucketName !== undefined) checkAclAllowed(acl, () => publicAccessBlockOf(pipeline.meta, bucketName));
     checkServerSideEncryption(parsed.endpoint.kind, koa.get(SSE_HEADER) || undefined);
-    checkSseCTransport(headers, {
-      encrypted: 'encrypted' in koa.req.socket && koa.req.socket.encrypted === true,
-      remoteAddress: koa.req.socket.remoteAddress, forwardedProto: koa.get('x-forwarded-proto') || undefined,
-    });
+    checkSseCTransport(headers, facts.transport);
     const postAccess: PostObjectAccess = {
       lookup: (id) => {
         const c = lookupCaller(id);

@@ -11,7 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AuthResult } from '../auth/sigv4.js';
 import type { Tag } from '../meta/types.js';
 import { headerOf, type HeaderBag } from '../s3/headers.js';
-import type { Transport } from '../s3/sse-c.js';
+import { isSecureTransport, type Transport } from '../s3/sse-c.js';
 import type { Principal } from './authorize.js';
 import { normalizeKey, type ConditionContext } from './condition-context.js';
 
@@ -32,13 +32,11 @@ export function requestFacts(f: Omit<RequestFacts, 'now'> & { now?: Date }): Req
 }
 
 /** The facts of an HTTP request as the S3 front end received it. */
-export function httpRequestFacts(req: IncomingMessage, auth: RequestFacts['auth']): RequestFacts {
-  const raw = req.url ?? '/';
-  const q = raw.indexOf('?');
+export function httpRequestFacts(req: IncomingMessage, query: URLSearchParams, auth: RequestFacts['auth']): RequestFacts {
   const headers = req.headersDistinct as HeaderBag;
   const socket = req.socket;
   return requestFacts({
-    headers, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)), auth,
+    headers, query, auth,
     transport: {
       encrypted: 'encrypted' in socket && socket.encrypted === true, remoteAddress: socket.remoteAddress,
       forwardedProto: headerOf(headers, 'x-forwarded-proto'),
@@ -59,17 +57,6 @@ export interface AccessTarget {
   versionId?: string;
   /** The tags of the object (version) the check is about; undefined when there is none. */
   existingTags?: () => readonly Tag[] | undefined;
-}
-
-/**
- * aws:SecureTransport. Plain HTTP is not secure, from loopback either (unlike the SSE-C rule,
- * which lets a local client send a key in the clear): a TLS connection, or a proxy in front that
- * says `X-Forwarded-Proto: https`. The header is taken from any peer, as gateway/s3/sse-c.ts
- * takes it: the gateway has no list of trusted proxies, and a client that lies about its own
- * transport only exposes its own traffic.
- */
-export function isSecureTransport(t: Transport): boolean {
-  return t.encrypted || t.forwardedProto?.split(',')[0]?.trim().toLowerCase() === 'https';
 }
 
 /** The client address as policies write it: an IPv4-mapped IPv6 address is its IPv4 address. */

@@ -37,6 +37,15 @@ export interface Transport {
   forwardedProto: string | undefined;
 }
 
+/**
+ * A TLS connection, or a proxy in front that says `X-Forwarded-Proto: https` (aws:SecureTransport
+ * in policies, and the SSE-C rule). The header is taken from any peer: the gateway has no list of
+ * trusted proxies, and a client that lies about its own transport only exposes its own traffic.
+ */
+export function isSecureTransport(t: Transport): boolean {
+  return t.encrypted || t.forwardedProto?.split(',')[0]?.trim().toLowerCase() === 'https';
+}
+
 function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return false;
   const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
@@ -46,8 +55,8 @@ function isLoopback(address: string | undefined): boolean {
 /** Refuses a request that carries a customer key over a connection others can read. */
 export function checkSseCTransport(headers: HeaderBag, transport: Transport): void {
   const carriesKey = Object.keys(headers).some((h) => h.startsWith(OBJECT_PREFIX) || h.startsWith(COPY_SOURCE_PREFIX));
-  if (!carriesKey || transport.encrypted || isLoopback(transport.remoteAddress)) return;
-  if (transport.forwardedProto?.split(',')[0]?.trim().toLowerCase() === 'https') return;
+  // Unlike aws:SecureTransport, a client on the same machine may send its key in the clear.
+  if (!carriesKey || isSecureTransport(transport) || isLoopback(transport.remoteAddress)) return;
   throw new S3Error('InvalidRequest', {
     message: 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection. '
       + 'Put a TLS proxy in front of the gateway that sets X-Forwarded-Proto: https.',
