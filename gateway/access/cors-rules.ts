@@ -1,4 +1,4 @@
-import { globMatch } from './policy.js';
+import { globMatch } from './policy-template.js';
 
 /**
  * Bucket CORS rules and how a request is matched against them, as AWS S3 does: the first

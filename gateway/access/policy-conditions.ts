@@ -14,7 +14,7 @@
  */
 import { cidrContains, parseCidr, parseIp, type CidrBlock } from './cidr.js';
 import { normalizeKey, type ConditionContext } from './condition-context.js';
-import { globSource, PolicyTemplate } from './policy-template.js';
+import { globMatch, PolicyTemplate } from './policy-template.js';
 
 /** A condition whose document is wrong: PutBucketPolicy answers MalformedPolicy with the message. */
 export class ConditionSyntaxError extends Error {
@@ -125,7 +125,7 @@ function arn(value: string, variables: boolean): Matcher {
     const want = t.resolve(ctx);
     const a = want === undefined ? undefined : arnParts(want);
     const b = arnParts(v);
-    return !!a && !!b && a.every((p, i) => new RegExp(`^${globSource(p)}$`, 's').test(b[i]!));
+    return !!a && !!b && a.every((p, i) => globMatch(p, b[i]!));
   };
 }
 

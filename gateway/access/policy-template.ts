@@ -97,3 +97,8 @@ function escapeRegExp(s: string): string {
 export function globSource(pattern: string): string {
   return pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
 }
+
+/** Whether `value` matches the whole `*`/`?` pattern (actions, ARN parts, CORS origins and headers). */
+export function globMatch(pattern: string, value: string, ignoreCase = false): boolean {
+  return new RegExp(`^${globSource(pattern)}$`, ignoreCase ? 'is' : 's').test(value);
+}

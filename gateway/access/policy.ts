@@ -1,7 +1,7 @@
 import { S3Error } from '../s3/errors.js';
 import { NO_CONDITION_KEYS, type ConditionContext } from './condition-context.js';
 import { conditionsHold, ConditionSyntaxError, ConditionUnsupportedError, parseConditions, type ConditionClause } from './policy-conditions.js';
-import { PolicyTemplate } from './policy-template.js';
+import { globMatch, PolicyTemplate } from './policy-template.js';
 import { keySupport } from './request-context.js';
 
 /**
@@ -133,12 +133,6 @@ function parsePrincipal(p: unknown): '*' | string[] {
   });
 }
 
-/** `*` any run of characters, `?` any one; everything else literal. */
-export function globMatch(pattern: string, value: string, ignoreCase = false): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', ignoreCase ? 'is' : 's');
-  return re.test(value);
-}
-
 export interface PolicyQuery {
   /** The caller's user id, or null for an anonymous request. */
   principal: string | null;
@@ -162,11 +156,9 @@ export function statementApplies(st: PolicyStatement, q: PolicyQuery): boolean {
 
 /** What the policy says about one request: an explicit Deny wins over any Allow. */
 export function evaluatePolicy(policy: BucketPolicy, q: PolicyQuery): 'deny' | 'allow' | 'none' {
-  let allowed = false;
   // Deny statements first: one that applies decides, and Allows need not read their conditions.
-  for (const st of policy.statements) if (st.effect === 'Deny' && statementApplies(st, q)) return 'deny';
-  for (const st of policy.statements) if (st.effect === 'Allow' && !allowed && statementApplies(st, q)) allowed = true;
-  return allowed ? 'allow' : 'none';
+  if (policy.statements.some((st) => st.effect === 'Deny' && statementApplies(st, q))) return 'deny';
+  return policy.statements.some((st) => st.effect === 'Allow' && statementApplies(st, q)) ? 'allow' : 'none';
 }
 
 const cache = new Map<string, BucketPolicy>();
