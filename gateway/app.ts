@@ -43,7 +43,7 @@ import { requestMetrics, type Metrics } from './metrics.js';
 import { authorize, type Principal } from './access/authorize.js';
 import { accessQuery, publicAccessBlockOf } from './access/query.js';
 import { httpRequestFacts, postObjectFacts, type RequestFacts } from './access/request-context.js';
-import { aclOnWrite } from './access/canned-acl.js';
+import { aclOnWrite } from './access/grant-headers.js';
 import type { StoredAcl } from './access/acl-grants.js';
 import { ANONYMOUS_OWNER, ROOT_OWNER, userExists } from './access/users.js';
 import { checkAclAllowed } from './access/public-access-block.js';

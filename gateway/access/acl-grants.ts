@@ -100,7 +100,10 @@ export function aclColumn(acl: StoredAcl | undefined): string | null {
   return JSON.stringify(doc);
 }
 
-const CANNED: ReadonlySet<string> = new Set(Object.keys(CANNED_GROUP_GRANTS));
+/** Whether `v` names one of the canned ACLs kept here (the keys of their grant table). */
+export function isCannedAcl(v: string): v is CannedAcl {
+  return Object.hasOwn(CANNED_GROUP_GRANTS, v);
+}
 
 /**
  * A stored ACL column: NULL (or anything unknown) is private; a canned name as written before
@@ -108,7 +111,7 @@ const CANNED: ReadonlySet<string> = new Set(Object.keys(CANNED_GROUP_GRANTS));
  */
 export function storedAcl(v: string | null | undefined): StoredAcl {
   if (v == null) return 'private';
-  if (CANNED.has(v)) return v as CannedAcl;
+  if (isCannedAcl(v)) return v;
   if (!v.startsWith('{')) return 'private';
   let doc: Partial<GrantsColumn>;
   try {

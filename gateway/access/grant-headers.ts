@@ -1,4 +1,5 @@
 import { S3Error } from '../s3/errors.js';
+import { OBJECT_WRITES } from '../s3/router.js';
 import { GROUP_URIS, type AclPermission, type Grant, type GroupUri, type StoredAcl } from './acl-grants.js';
 import { parseCannedAcl } from './canned-acl.js';
 
@@ -85,4 +86,16 @@ export function groupGrantee(uri: string): Grant['grantee'] {
 /** There are no e-mail addresses here, so none resolves: S3's answer for an unknown address. */
 export function unresolvableEmail(address: string): S3Error {
   return new S3Error('UnresolvableGrantByEmailAddress', { extra: { EmailAddress: address } });
+}
+
+/** Writes that take `x-amz-acl` or `x-amz-grant-*` and keep the ACL on what they create (a multipart upload: on completion). */
+const takesAcl = (kind: string): boolean => kind === 'CreateBucket' || OBJECT_WRITES.has(kind);
+
+/**
+ * The ACL a write asks for in its headers, checked before the write starts so that a bad value
+ * fails without writing. Other requests ignore the headers, as S3 does (PutBucketAcl and
+ * PutObjectAcl read theirs with their body, gateway/s3/acl.ts).
+ */
+export function aclOnWrite(kind: string, get: ValueOf, isUser: IsUser): StoredAcl | undefined {
+  return takesAcl(kind) ? aclFromHeaders(get, isUser) : undefined;
 }

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { aclColumn } from '../access/canned-acl.js';
+import { aclColumn } from '../access/acl-grants.js';
 import { MetaConflictError } from '../meta/errors.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';

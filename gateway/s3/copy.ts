@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { aclColumn } from '../access/canned-acl.js';
+import { aclColumn } from '../access/acl-grants.js';
 import { CHECKSUM_ALGORITHMS, ChecksumSet, type ChecksumAlgorithm } from '../checksums.js';
 import type { NewObject, PartRef, VersionRow } from '../meta/types.js';
 import { openObjectStream } from '../object/read.js';

@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import { createHash } from 'node:crypto';
-import { aclColumn } from '../access/canned-acl.js';
+import { aclColumn } from '../access/acl-grants.js';
 import { randomAlnum } from '../ids.js';
 import { ChecksumSet, completedObjectChecksum, type CompletedObjectChecksum } from '../checksums.js';
 import { combineBase64Crcs, CRC_SPECS } from '../crc-combine.js';

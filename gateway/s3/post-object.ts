@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type { Principal } from '../access/authorize.js';
-import { aclColumn } from '../access/canned-acl.js';
+import { aclColumn } from '../access/acl-grants.js';
 import { aclFromHeaders } from '../access/grant-headers.js';
 import { userExists } from '../access/users.js';
 import { parseAmzDate, parseCredential } from '../auth/credential.js';

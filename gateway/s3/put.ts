@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { aclColumn } from '../access/canned-acl.js';
+import { aclColumn } from '../access/acl-grants.js';
 import { answerStored, commitOrDiscard, receiveBody, storedChecksums } from '../object/receive.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { extractObjectHeaders, extractUserMetadata } from './headers.js';

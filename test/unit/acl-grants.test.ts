@@ -5,7 +5,7 @@
  */
 import { ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY, aclColumn, isPublicAcl, storedAcl, userGrant, type StoredAcl } from '../../gateway/access/acl-grants.js';
 import { decideAccess, type AccessQuery } from '../../gateway/access/authorize.js';
-import { aclOnWrite } from '../../gateway/access/canned-acl.js';
+import { aclOnWrite } from '../../gateway/access/grant-headers.js';
 import { aclFromHeaders, parseGrantHeaders } from '../../gateway/access/grant-headers.js';
 import { parseBucketPolicy } from '../../gateway/access/policy.js';
 import { checkAclAllowed, NO_BLOCK } from '../../gateway/access/public-access-block.js';
