@@ -18,8 +18,8 @@ import { checkPostPolicy, parsePostPolicy, postKey } from './post-policy.js';
 import { formBoundary, readPostForm } from './post-form.js';
 import { commitConditionally } from './preconditions.js';
 import { buildXml } from './xml.js';
-import { parseTagging, type TagEntry } from './documents.js';
-import { checkTagSet } from './tagging.js';
+import type { TagEntry } from './documents.js';
+import { parseTagSet } from './tagging.js';
 import { checkAclAllowed } from '../access/public-access-block.js';
 import { publicAccessBlockOf } from '../access/query.js';
 
@@ -169,10 +169,7 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
 
 /** The `tagging` field: a Tagging document, as PutObjectTagging takes it (not PutObject's query string). */
 function formTags(field: string | undefined): TagEntry[] | undefined {
-  if (field === undefined) return undefined;
-  const { tagSet } = parseTagging(field);
-  checkTagSet(tagSet, 'object');
-  return tagSet;
+  return field === undefined ? undefined : parseTagSet(field, 'object');
 }
 
 function answer(koa: Koa.Context, fields: ReadonlyMap<string, string>, bucket: string, key: string, etag: string): void {

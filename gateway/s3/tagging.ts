@@ -45,6 +45,13 @@ export function checkTagSet(tags: readonly TagEntry[], scope: 'object' | 'bucket
   }
 }
 
+/** A Tagging document (PutObjectTagging, PutBucketTagging, a POST form's `tagging` field), its tags checked. */
+export function parseTagSet(body: string | Buffer, scope: 'object' | 'bucket'): TagEntry[] {
+  const { tagSet } = parseTagging(body);
+  checkTagSet(tagSet, scope);
+  return tagSet;
+}
+
 /**
  * The `x-amz-tagging` header of PutObject, CreateMultipartUpload and CopyObject: tags as a
  * URL query string (`k1=v1&k2=v2`). Undefined when the header is absent.
@@ -96,8 +103,7 @@ export async function handleGetObjectTagging(koa: Koa.Context, rc: ReqCtx): Prom
 /** PutObjectTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html */
 export async function handlePutObjectTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const obj = taggedObject(koa, rc);
-  const { tagSet } = parseTagging(await readCheckedBody(koa, rc, { limit: MAX_TAGGING_BODY, requireDigest: false }));
-  checkTagSet(tagSet, 'object');
+  const tagSet = parseTagSet(await readCheckedBody(koa, rc, { limit: MAX_TAGGING_BODY, requireDigest: false }), 'object');
   // The version may have been deleted while the body was read.
   if (!rc.pipeline.meta.setVersionTags(obj.id, tagSet)) throw gone(rc, obj);
   koa.status = 200;
@@ -121,8 +127,7 @@ export async function handleGetBucketTagging(koa: Koa.Context, rc: ReqCtx): Prom
 /** PutBucketTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketTagging.html */
 export async function handlePutBucketTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const { tagSet } = parseTagging(await readCheckedBody(koa, rc, { limit: MAX_TAGGING_BODY, requireDigest: true }));
-  checkTagSet(tagSet, 'bucket');
+  const tagSet = parseTagSet(await readCheckedBody(koa, rc, { limit: MAX_TAGGING_BODY, requireDigest: true }), 'bucket');
   if (!rc.pipeline.meta.setBucketTags(bucket.name, tagSet)) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
   koa.status = 204;
 }
