@@ -338,6 +338,11 @@ export function verifyChecksums(
 
 // ---- CompleteMultipartUpload: the checksum of the object being completed ----
 
+/** The type S3 gives a stored object checksum: a composite one ends in "-<part count>". */
+export function checksumTypeOf(value: string): 'COMPOSITE' | 'FULL_OBJECT' {
+  return value.includes('-') ? 'COMPOSITE' : 'FULL_OBJECT';
+}
+
 /** The checksum a CompleteMultipartUpload says the completed object has. */
 export interface CompletedObjectChecksum {
   algorithm: ChecksumAlgorithm;

@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import { checksumTypeOf } from '../checksums.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
 import { S3Error } from './errors.js';
@@ -17,8 +18,7 @@ function checksumNode(checksums: Record<string, string>, withType: boolean): Xml
     const el = CHECKSUM_ELEMENTS[alg];
     if (!el) continue;
     out[el] = value;
-    // A checksum of part checksums carries its part count ("...-N").
-    if (withType) out.ChecksumType = value.includes('-') ? 'COMPOSITE' : 'FULL_OBJECT';
+    if (withType) out.ChecksumType = checksumTypeOf(value);
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import { checksumTypeOf } from '../checksums.js';
 import type { MetaStore } from '../meta/store.js';
 import type { ObjectRow, PartRef, VersionRow } from '../meta/types.js';
 import { openObjectStream, partRange } from '../object/read.js';
@@ -74,8 +75,7 @@ function setObjectHeaders(koa: Koa.Context, meta: MetaStore, { obj, range, parti
   if (koa.get('x-amz-checksum-mode').toUpperCase() === 'ENABLED' && !partial) {
     for (const [alg, value] of Object.entries(obj.checksums)) {
       headers[`x-amz-checksum-${alg}`] = value;
-      // A checksum of part checksums carries its part count ("...-N"), as AWS S3 labels it.
-      headers['x-amz-checksum-type'] = value.includes('-') ? 'COMPOSITE' : 'FULL_OBJECT';
+      headers['x-amz-checksum-type'] = checksumTypeOf(value);
     }
   }
   koa.set(headers);

@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import { createHash } from 'node:crypto';
 import { aclColumn } from '../access/acl-grants.js';
 import { randomAlnum } from '../ids.js';
-import { ChecksumSet, completedObjectChecksum, type CompletedObjectChecksum } from '../checksums.js';
+import { ChecksumSet, checksumTypeOf, completedObjectChecksum, type CompletedObjectChecksum } from '../checksums.js';
 import { combineBase64Crcs, CRC_SPECS } from '../crc-combine.js';
 import type { ObjectRow, UploadRow } from '../meta/types.js';
 import { answerStored, commitOrDiscard, receiveBody, storedChecksums } from '../object/receive.js';
@@ -11,7 +11,7 @@ import { readCheckedBody } from './body.js';
 import { sendXml } from './bucket.js';
 import {
   buildCompleteMultipartUploadResult, buildInitiateMultipartUploadResult, buildListPartsResult, parseCompleteMultipartUpload,
-  type ChecksumAlgorithm, type Checksums, type ChecksumType,
+  type ChecksumAlgorithm, type Checksums,
 } from './documents.js';
 import { S3Error } from './errors.js';
 import { extractObjectHeaders, extractUserMetadata, quoteEtag, unquoteEtag } from './headers.js';
@@ -209,16 +209,13 @@ function answerCompleted(
   const encryption = a.sse && !a.customerKey ? { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' } : encryptionHeaders(a.customerKey);
   koa.set({ ...writtenVersionHeader(rc.pipeline.meta, bucket.name, a.versionId), ...encryption });
   const host = koa.get('host') || 'localhost';
+  const [whole] = Object.values(a.checksums);
   sendXml(koa, buildCompleteMultipartUploadResult({
     location: `${koa.protocol}://${host}/${encodeURIComponent(bucket.name)}/${key.split('/').map(encodeURIComponent).join('/')}`,
     bucket: bucket.name, key, etag: a.etag, checksums: a.checksums,
-    ...(Object.keys(a.checksums).length > 0 && { checksumType: checksumTypeOf(a.checksums) }),
+    // A completed upload's checksum is of the upload's one algorithm, if any (objectChecksum).
+    ...(whole !== undefined && { checksumType: checksumTypeOf(whole) }),
   }));
-}
-
-/** A composite checksum ends in "-<part count>"; anything else covers the whole object. */
-function checksumTypeOf(checksums: Record<string, string>): ChecksumType {
-  return Object.values(checksums).some((v) => v.includes('-')) ? 'COMPOSITE' : 'FULL_OBJECT';
 }
 
 /**
