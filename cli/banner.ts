@@ -1,7 +1,8 @@
 import type { RunningGateway } from '../gateway/server.js';
 
-export function printBanner(gw: RunningGateway, detail: string): void {
+export function printBanner(gw: RunningGateway, detail: string, caFile?: string): void {
   const c = gw.rootCredentials;
+  const trust = caFile ? ` AWS_CA_BUNDLE='${caFile}'` : '';
   console.log(`
 shardgate is ready: ${detail}
   S3 endpoint:   ${gw.url}
@@ -11,7 +12,7 @@ shardgate is ready: ${detail}
   Engine:        ${gw.engineName}
 
 Try it:
-  export AWS_ACCESS_KEY_ID='${c.accessKeyId}' AWS_SECRET_ACCESS_KEY='${c.secretAccessKey}' AWS_DEFAULT_REGION=${gw.config.region}
+  export AWS_ACCESS_KEY_ID='${c.accessKeyId}' AWS_SECRET_ACCESS_KEY='${c.secretAccessKey}' AWS_DEFAULT_REGION=${gw.config.region}${trust}
   aws --endpoint-url ${gw.url} s3 mb s3://demo
   aws --endpoint-url ${gw.url} s3 cp ./README.md s3://demo/
 Press Ctrl-C to stop.`);

@@ -7,6 +7,7 @@ import { startGateway } from '../gateway/server.js';
 import { loadOrCreateGatewayKey } from '../gateway/shards/keys.js';
 import { spawnShardStore, stopProcess, type ShardStoreProcess } from './supervisor.js';
 import { printBanner, onShutdownSignals } from './banner.js';
+import { ensureDevCertificate } from '../gateway/tls/dev-ca.js';
 
 const HELP = `shardgate dev — the embedded default: one gateway and N shard-store processes on loopback
 
@@ -16,6 +17,10 @@ Options (environment variable in brackets):
   --shard-stores N       number of shard-store processes (default 16, at least 16)
   --zones Z              spread the shard-stores round-robin over Z zones (default 1)
   --host HOST            listen address [SHARDGATE_HOST] (default 127.0.0.1)
+  --tls                  serve S3 over HTTPS with a local CA and certificate made under DIR/tls
+                         (clients trust DIR/tls/ca.pem, e.g. AWS_CA_BUNDLE)
+  --tls-cert FILE        or with your own PEM certificate chain [SHARDGATE_TLS_CERT]
+  --tls-key FILE         ... and its PEM key [SHARDGATE_TLS_KEY]
 Credentials: [SHARDGATE_ROOT_USER] / [SHARDGATE_ROOT_PASSWORD]; generated and kept in
 DIR/gateway/root-credentials.json when not set. Master key: [SHARDGATE_MASTER_KEY] or DIR/gateway/master.key.`;
 
@@ -24,7 +29,8 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
     args: argv,
     options: {
       port: { type: 'string' }, data: { type: 'string' }, host: { type: 'string' },
-      'shard-stores': { type: 'string' }, zones: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'shard-stores': { type: 'string' }, zones: { type: 'string' }, tls: { type: 'boolean' },
+      'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(HELP);
@@ -33,8 +39,15 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
   if (!Number.isInteger(count) || count < 16 || count > 256) throw new ConfigError('--shard-stores must be an integer from 16 to 256');
   if (!Number.isInteger(zones) || zones < 1 || zones > count) throw new ConfigError('--zones must be an integer from 1 to the number of shard-stores');
 
-  const base = gatewayConfig({ port: values.port, data: values.data, host: values.host }, env, { host: '127.0.0.1', dataDir: './data' });
+  const flags = { port: values.port, data: values.data, host: values.host, 'tls-cert': values['tls-cert'], 'tls-key': values['tls-key'] };
+  const base = gatewayConfig(flags, env, { host: '127.0.0.1', dataDir: './data' });
   const root = base.dataDir;
+  let caFile: string | undefined;
+  if (values.tls && !base.tls) {
+    const made = ensureDevCertificate(join(root, 'tls'), [base.host]);
+    base.tls = { cert: made.cert, key: made.key };
+    caFile = made.ca;
+  }
   const gatewayDir = join(root, 'gateway');
   mkdirSync(gatewayDir, { recursive: true });
   const key = await loadOrCreateGatewayKey(gatewayDir);
@@ -73,7 +86,7 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
     await stopAll();
     throw err;
   }
-  printBanner(gateway, `${count} shard-stores in ${zones} zone(s), data in ${root}`);
+  printBanner(gateway, `${count} shard-stores in ${zones} zone(s), data in ${root}`, caFile);
   onShutdownSignals(async () => {
     stopping = true;
     await gateway.close();

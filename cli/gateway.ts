@@ -16,6 +16,8 @@ Options (environment variable in brackets):
   --region REGION        [SHARDGATE_REGION] (default us-east-1)
   --domain D[,D]         base domains for virtual-hosted-style buckets [SHARDGATE_DOMAIN]
   --write-quorum Q       pieces durable before a write is acknowledged [SHARDGATE_WRITE_QUORUM] (default 11)
+  --tls-cert FILE        serve S3 over HTTPS with this PEM certificate chain [SHARDGATE_TLS_CERT]
+  --tls-key FILE         ... and this PEM private key [SHARDGATE_TLS_KEY]; SIGHUP reloads both
   --init                 create the data folder, master key and gateway signing key, print the
                          public key file for the shard-stores' --trusted-key, and exit
 Credentials: [SHARDGATE_ROOT_USER] / [SHARDGATE_ROOT_PASSWORD]. Master key: [SHARDGATE_MASTER_KEY],
@@ -27,7 +29,8 @@ export async function runGateway(argv: string[], env: NodeJS.ProcessEnv): Promis
     options: {
       port: { type: 'string' }, host: { type: 'string' }, data: { type: 'string' }, region: { type: 'string' },
       domain: { type: 'string' }, 'shard-stores': { type: 'string' }, 'write-quorum': { type: 'string' },
-      'segment-size': { type: 'string' }, init: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'segment-size': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
+      init: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(HELP);

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '../codec/layout.js';
 import { K, N } from '../codec/erasure.js';
 import { ConfigError } from './secrets.js';
+import type { TlsFiles } from './tls/server-certs.js';
 
 export interface ShardStoreRef {
   id: string;
@@ -23,6 +24,8 @@ export interface GatewayConfig {
   hedgeMs: number;
   readTimeoutMs: number;
   writeStallMs: number;
+  /** Serve S3 over HTTPS with this certificate chain and key (PEM files); plain HTTP when absent. */
+  tls?: TlsFiles;
 }
 
 export const DEFAULT_PORT = 9000;
@@ -67,6 +70,8 @@ export interface GatewayFlags {
   'shard-stores'?: string;
   'segment-size'?: string;
   'write-quorum'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
 }
 
 export function gatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv, defaults: { host: string; dataDir: string }): GatewayConfig {
@@ -83,5 +88,12 @@ export function gatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv, defau
     hedgeMs: int('SHARDGATE_HEDGE_MS', env.SHARDGATE_HEDGE_MS, 250, 1, 60_000),
     readTimeoutMs: int('SHARDGATE_READ_TIMEOUT_MS', env.SHARDGATE_READ_TIMEOUT_MS, 5_000, 100, 600_000),
     writeStallMs: int('SHARDGATE_WRITE_STALL_MS', env.SHARDGATE_WRITE_STALL_MS, 10_000, 100, 600_000),
+    ...tlsFiles(flags['tls-cert'] ?? env.SHARDGATE_TLS_CERT, flags['tls-key'] ?? env.SHARDGATE_TLS_KEY),
   };
+}
+
+function tlsFiles(cert: string | undefined, key: string | undefined): { tls?: TlsFiles } {
+  if (!cert && !key) return {};
+  if (!cert || !key) throw new ConfigError('HTTPS needs both a certificate and its key: set --tls-cert and --tls-key (SHARDGATE_TLS_CERT, SHARDGATE_TLS_KEY)');
+  return { tls: { cert: resolve(cert), key: resolve(key) } };
 }

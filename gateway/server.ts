@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { getEngine } from '../codec/engine.js';
 import { buildApp } from './app.js';
@@ -18,6 +20,7 @@ import { choosePlacement } from './pipeline/placement.js';
 import { loadMasterKey, loadRootCredentials, type RootCredentials } from './secrets.js';
 import { loadOrCreateGatewayKey } from './shards/keys.js';
 import { deferContinue } from './object/request-body.js';
+import { readTlsFiles, reloadOnSighup } from './tls/server-certs.js';
 
 export interface RunningGateway {
   url: string;
@@ -86,7 +89,11 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
 
   const app = buildApp(ctx, { config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes });
   const handle = app.callback();
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handle);
+  const httpOptions = { keepAliveTimeout: 65_000, requestTimeout: 0 };
+  const server: Server = cfg.tls
+    ? createHttpsServer({ ...httpOptions, ...readTlsFiles(cfg.tls), minVersion: 'TLSv1.2' }, handle)
+    : createServer(httpOptions, handle);
+  const stopReloading = cfg.tls ? reloadOnSighup(server as unknown as TlsServer, cfg.tls) : () => undefined;
   // Expect: 100-continue is answered by the handler once it reads the body (request-body.ts).
   server.on('checkContinue', (req, res) => {
     deferContinue(req);
@@ -99,9 +106,10 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
 
   let closed: Promise<void> | undefined;
   return {
-    url: `http://${shownHost}:${port}`, config: { ...cfg, port }, rootCredentials, engineName: engine.name, ctx, server,
+    url: `${cfg.tls ? 'https' : 'http'}://${shownHost}:${port}`, config: { ...cfg, port }, rootCredentials, engineName: engine.name, ctx, server,
     close: () => closed ??= (async () => {
       // Finish in-flight requests (bounded), then release everything.
+      stopReloading();
       const done = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), 10_000);

@@ -1,7 +1,10 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ensureDevCertificate } from '../../gateway/tls/dev-ca.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -30,6 +33,8 @@ export interface Cluster {
   stores: StoreProc[];
   gateway: ChildProcess;
   env: NodeJS.ProcessEnv;
+  /** With `tls`: the CA that signed the gateway's certificate. */
+  caFile?: string;
   client(opts?: Partial<ConstructorParameters<typeof S3Client>[0]>): S3Client;
   /** SIGKILL the gateway and start it again on the same data (same port). */
   restartGateway(signal?: NodeJS.Signals): Promise<void>;
@@ -80,7 +85,11 @@ async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pr
  * The production topology on loopback: N `shardgate shard-store` processes and one
  * `shardgate gateway` process pointed at them, all state in a fresh temp folder.
  */
-export async function startCluster(opts: { stores?: number; zones?: number; env?: NodeJS.ProcessEnv; scope?: 'each' | 'file' } = {}): Promise<Cluster> {
+export async function startCluster(opts: {
+  stores?: number; zones?: number; env?: NodeJS.ProcessEnv; scope?: 'each' | 'file';
+  /** Serve S3 over HTTPS with a certificate from a CA made for the test (Cluster.caFile). */
+  tls?: boolean;
+} = {}): Promise<Cluster> {
   requireBuild();
   const dir = mkdtempSync(join(tmpdir(), 'shardgate-test-'));
   const env: NodeJS.ProcessEnv = {
@@ -93,6 +102,7 @@ export async function startCluster(opts: { stores?: number; zones?: number; env?
     ...opts.env,
   };
   const gwDir = join(dir, 'gateway');
+  const tls = opts.tls ? ensureDevCertificate(join(dir, 'tls')) : undefined;
   await spawnAndWait(['gateway', '--init', '--data', gwDir], env, /copy (\S+) to every shard-store/).then(({ child }) => once(child, 'exit'));
   const pubKey = join(gwDir, 'gateway-key.pub.jwk');
   const stores: StoreProc[] = [];
@@ -123,16 +133,19 @@ export async function startCluster(opts: { stores?: number; zones?: number; env?
   let port = '0';
   const startGw = async (): Promise<ChildProcess> => {
     const gwEnv = { ...env, SHARDGATE_SHARD_STORES: stores.map((s) => `${s.id}=${s.url}`).join(',') };
-    const { child, match } = await spawnAndWait(['gateway', '--data', gwDir, '--host', '127.0.0.1', '--port', port], gwEnv, /S3 endpoint:\s+(http:\/\/\S+)/);
+    const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : [];
+    const { child, match } = await spawnAndWait(['gateway', '--data', gwDir, '--host', '127.0.0.1', '--port', port, ...tlsArgs], gwEnv, /S3 endpoint:\s+(https?:\/\/\S+)/);
     port = new URL(match[1]!).port;
     return child;
   };
   const gateway = await startGw().catch(abandon);
   const cluster: Cluster = {
     dir, stores, gateway, env,
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    ...(tls && { caFile: tls.ca }),
     client: (o) => new S3Client({
       endpoint: cluster.endpoint, region: 'us-east-1', forcePathStyle: true,
+      ...(tls && { requestHandler: new NodeHttpHandler({ httpsAgent: new HttpsAgent({ ca: readFileSync(tls.ca) }) }) }),
       credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, maxAttempts: 1, ...o,
     }),
     restartGateway: async (signal = 'SIGKILL') => {
