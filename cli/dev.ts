@@ -79,7 +79,7 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
 
   let gateway;
   try {
-    gateway = await startGateway({ ...base, shardStores: stores.map((s) => ({ id: s.spec.id, url: s.url })) }, env, { dataDir: gatewayDir });
+    gateway = await startGateway({ ...base, shardStores: stores.map((s) => ({ id: s.spec.id, url: s.url, pin: s.fingerprint })) }, env, { dataDir: gatewayDir });
   } catch (err) {
     // Never leave the stores running without the gateway that owns them.
     stopping = true;

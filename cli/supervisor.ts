@@ -18,6 +18,8 @@ export interface ShardStoreSpec {
 export interface ShardStoreProcess {
   spec: ShardStoreSpec;
   url: string;
+  /** The store's TLS key fingerprint, which the gateway pins. */
+  fingerprint: string;
   child: ChildProcess;
   /** Resolves when the process exited, with its code or signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -43,13 +45,13 @@ export async function spawnShardStore(spec: ShardStoreSpec, opts: { startTimeout
     if (prefix) process.stderr.write(prefix + line + '\n');
   });
   const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
+  const { url, fingerprint } = await new Promise<{ url: string; fingerprint: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`shard-store ${spec.id} did not start within ${opts.startTimeoutMs ?? 15_000} ms`)), opts.startTimeoutMs ?? 15_000);
     lines.on('line', (line) => {
-      const m = / listening on (http:\/\/\S+)/.exec(line);
+      const m = / listening on (https:\/\/\S+) key (sha256:\S+)/.exec(line);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve({ url: m[1]!, fingerprint: m[2]! });
       } else if (prefix) {
         process.stdout.write(prefix + line + '\n');
       }
@@ -59,7 +61,7 @@ export async function spawnShardStore(spec: ShardStoreSpec, opts: { startTimeout
       reject(new Error(`shard-store ${spec.id} exited (${signal ?? code}) before listening: ${recentErr.join(' | ')}`));
     });
   });
-  return { spec, url, child, exited };
+  return { spec, url, fingerprint, child, exited };
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */

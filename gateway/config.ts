@@ -3,10 +3,13 @@ import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '../cod
 import { K, N } from '../codec/erasure.js';
 import { ConfigError } from './secrets.js';
 import type { TlsFiles } from './tls/server-certs.js';
+import { isFingerprint } from '../wire/identity.js';
 
 export interface ShardStoreRef {
   id: string;
   url: string;
+  /** The store's key fingerprint when given with its address (`#sha256:...`); else pinned on first contact. */
+  pin?: string;
 }
 
 /** Everything a gateway process is configured with. Flags win over environment variables. */
@@ -48,16 +51,27 @@ function size(name: string, v: string | undefined, dflt: number): number {
   return n;
 }
 
-/** "ss00=http://10.0.0.1:7000,ss01=http://10.0.0.2:7000" */
-export function parseShardStores(text: string | undefined): ShardStoreRef[] {
+/**
+ * "ss00=https://10.0.0.1:7000,ss01=https://10.0.0.2:7000#sha256:..." (the fingerprint a store
+ * prints at start, optional). Shard-stores speak only TLS: an http:// address from an older
+ * configuration is taken as https://, with a warning.
+ */
+export function parseShardStores(text: string | undefined, warn: (line: string) => void = console.error): ShardStoreRef[] {
   if (!text) return [];
   return text.split(/[\s,]+/).filter(Boolean).map((item) => {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new ConfigError(`shard-store "${item}" must be written id=url, e.g. ss00=http://10.0.0.1:7000`);
+    if (eq <= 0) throw new ConfigError(`shard-store "${item}" must be written id=url, e.g. ss00=https://10.0.0.1:7000`);
     const id = item.slice(0, eq);
-    const url = item.slice(eq + 1).replace(/\/+$/, '');
-    if (!/^https?:\/\/[^/]+$/.test(url)) throw new ConfigError(`shard-store ${id}: "${url}" is not an http(s)://host:port URL`);
-    return { id, url };
+    const hash = item.indexOf('#', eq);
+    let url = item.slice(eq + 1, hash < 0 ? undefined : hash).replace(/\/+$/, '');
+    const pin = hash < 0 ? undefined : item.slice(hash + 1);
+    if (!/^https?:\/\/[^/]+$/.test(url)) throw new ConfigError(`shard-store ${id}: "${url}" is not an https://host:port URL`);
+    if (pin !== undefined && !isFingerprint(pin)) throw new ConfigError(`shard-store ${id}: "#${pin}" is not a key fingerprint (sha256:... as the store prints at start)`);
+    if (url.startsWith('http://')) {
+      url = `https://${url.slice('http://'.length)}`;
+      warn(`shard-store ${id}: shard-stores speak TLS only; using ${url} (update SHARDGATE_SHARD_STORES)`);
+    }
+    return { id, url, ...(pin !== undefined && { pin }) };
   });
 }
 

@@ -12,6 +12,7 @@ import { GarbageCollector } from './pipeline/collector.js';
 import { LifecycleWorker, lifecycleOptionsFromEnv } from './s3/lifecycle-worker.js';
 import type { PipelineContext } from './pipeline/context.js';
 import { NodeStore } from './meta/nodes.js';
+import { NodePins } from './meta/node-pins.js';
 import { ObservedHealth } from './repair/node-monitor.js';
 import { startTrustLayer } from './repair/trust-layer.js';
 import { attachAuditLayer, startAuditLayer } from './audit/layer.js';
@@ -47,8 +48,16 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   const signingKey = await loadOrCreateGatewayKey(opts.dataDir);
   // A store that is down at start keeps the zone it last reported, for the zone rules.
   const known = new NodeStore(meta.db);
-  for (const s of cfg.shardStores) meta.upsertNode({ id: s.id, url: s.url, zone: known.get(s.id)?.zone ?? 'zone-1' });
-  const io = new HttpShardIO(signingKey, cfg.writeStallMs);
+  const pins = new NodePins(meta.db);
+  for (const s of cfg.shardStores) {
+    meta.upsertNode({ id: s.id, url: s.url, zone: known.get(s.id)?.zone ?? 'zone-1' });
+    if (s.pin) pins.set(s.id, s.pin);
+  }
+  // Shard-stores speak TLS only now: addresses registered by an older release move to https.
+  for (const n of meta.listNodes()) {
+    if (n.url.startsWith('http://')) meta.upsertNode({ id: n.id, url: `https://${n.url.slice('http://'.length)}`, zone: n.zone });
+  }
+  const io = new HttpShardIO(signingKey.tls, pins, cfg.writeStallMs);
   for (const n of meta.listNodes()) io.setNode({ id: n.id, url: n.url, zone: n.zone });
   const engine = getEngine();
   const health = new ObservedHealth();
@@ -76,10 +85,10 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   gc.start();
   const lifecycle = new LifecycleWorker(meta, lifecycleOptionsFromEnv(env));
   lifecycle.start();
-  const trust = startTrustLayer(ctx, { signingKey, rootCredentials, env, registerNode: (n) => io.setNode(n) });
+  const trust = startTrustLayer(ctx, { signingKey, pins, rootCredentials, env, registerNode: (n) => io.setNode(n) });
 
   const audit = startAuditLayer(ctx, {
-    dataDir: opts.dataDir, env, signingKey, rootCredentials, monitor: trust.monitor, repair: trust.repair, metrics: trust.metrics,
+    dataDir: opts.dataDir, env, signingKey, pins, rootCredentials, monitor: trust.monitor, repair: trust.repair, metrics: trust.metrics,
   });
   attachAuditLayer(trust.admin, audit);
   trust.metrics.collect(() => [{

@@ -23,12 +23,12 @@ export class RequestError extends StoreError {
   }
 }
 
-/** Missing, malformed, expired or untrusted token: HTTP 401. */
-export class TokenInvalidError extends StoreError {
-  override code = 'ERR_TOKEN_INVALID';
+/** No client certificate, or one whose key this store does not trust: HTTP 401. */
+export class UnauthenticatedError extends StoreError {
+  override code = 'ERR_UNAUTHENTICATED';
 }
 
-/** A valid token that does not allow this operation on this shard or this store: HTTP 403. */
-export class TokenScopeError extends StoreError {
-  override code = 'ERR_TOKEN_SCOPE';
+/** A trusted key that may not use this operation (a read-only recovery key writing): HTTP 403. */
+export class ForbiddenError extends StoreError {
+  override code = 'ERR_FORBIDDEN';
 }

@@ -6,14 +6,15 @@ import { addRecoveryKey } from './recovery-keys.js';
 import { STORED_LENGTH_HEADER, type ChallengeResponse, type ListPiecesResponse, type ShardStoreStatus } from './protocol.js';
 import { parseRange } from './routes.js';
 import type { PieceStore } from './store.js';
-import { authorize, type TrustedKey, type VerifiedToken } from './token.js';
+import type { TrustedKey } from './peers.js';
 
-/** What every handler gets; the token is already verified for the route's op and shard. */
+/** What every handler gets; the peer is already authenticated and allowed the route's op. */
 export interface HandlerCtx {
   req: IncomingMessage;
   res: ServerResponse;
   store: PieceStore;
-  token: VerifiedToken;
+  /** The client key this connection proved (mutual TLS). */
+  peer: TrustedKey;
   storeId: string;
   zone: string;
   version: string;
@@ -88,7 +89,6 @@ export async function handleChallenge(ctx: HandlerCtx): Promise<void> {
   const json = await readJson(ctx.req);
   if (typeof json === 'object' && json !== null && 'indices' in json) return handleAuditChallenge(ctx, json as Record<string, unknown>);
   const challenge = parseChallenge(json);
-  authorize(ctx.token, ctx.storeId, 'challenge', challenge.shardId);
   const piece = await ctx.store.openRead(challenge.shardId);
   if (!piece) throw notFound(challenge.shardId);
   try {
@@ -102,7 +102,6 @@ export async function handleChallenge(ctx: HandlerCtx): Promise<void> {
 /** POST /challenge with `indices`: records and their hash-tree proofs (audits). */
 async function handleAuditChallenge(ctx: HandlerCtx, json: Record<string, unknown>): Promise<void> {
   const challenge = parseAuditChallenge(json);
-  authorize(ctx.token, ctx.storeId, 'challenge', challenge.shardId);
   const piece = await ctx.store.openRead(challenge.shardId);
   if (!piece) throw notFound(challenge.shardId);
   try {

@@ -2,7 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { StoreError } from './errors.js';
 import { startShardStoreServer, type ShardStoreServer } from './server.js';
-import { loadTrustedKeys, type TrustedKey } from './token.js';
+import { loadTrustedKeys, type TrustedKey } from './peers.js';
 
 /** A mistake in flags or environment; the CLI prints its message as one line and exits non-zero. */
 export class ConfigError extends StoreError {
@@ -84,7 +84,8 @@ export function parseShardStoreArgs(argv: string[], env: NodeJS.ProcessEnv): Sha
 /**
  * `shardgate shard-store ...`: serve until SIGTERM or SIGINT, then finish in-flight requests
  * (bounded) and resolve. Prints exactly one line on stdout once listening, which a supervisor
- * parses: `shard-store <id> listening on http://<host>:<port>`. Configuration mistakes reject
+ * parses: `shard-store <id> listening on https://<host>:<port> key sha256:<fingerprint>` (the
+ * key is what the gateway pins: SHARDGATE_SHARD_STORES accepts `id=https://host:port#sha256:...`). Configuration mistakes reject
  * with a ConfigError (code ERR_CONFIG) whose message says what to do.
  */
 export async function runShardStore(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -113,7 +114,7 @@ export async function runShardStore(argv: string[], env: NodeJS.ProcessEnv): Pro
     }
     throw err;
   }
-  process.stdout.write(`shard-store ${store.id} listening on ${store.url}\n`);
+  process.stdout.write(`shard-store ${store.id} listening on ${store.url} key ${store.fingerprint}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGTERM', stop);

@@ -16,23 +16,12 @@ export function isShardId(value: unknown): value is string {
 /** Answer header of a PUT: the bytes the store made durable, so the client can check none were lost. */
 export const STORED_LENGTH_HEADER = 'x-shard-length';
 
-/** What a token allows; one token names one operation. */
+/**
+ * What a client may ask for. The gateway's key may use every operation; a recovery key only
+ * RECOVERY_OPS. Clients are known by the key they prove in the TLS handshake (wire/identity.ts).
+ */
 export const SHARD_OPS = ['put', 'get', 'head', 'delete', 'challenge', 'status', 'list', 'trust'] as const;
 export type ShardOp = (typeof SHARD_OPS)[number];
-
-export const TOKEN_ISSUER = 'shardgate';
-export const TOKEN_ALG = 'EdDSA';
-/** A shard-store refuses tokens that live longer than this: a leaked token stays useful only briefly. */
-export const MAX_TOKEN_TTL_SECONDS = 600;
-/** Clock skew we forgive between gateway and shard-store hosts. */
-export const TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
-
-/** Claims of a shard-store bearer token (besides iss, aud = shard-store id, iat, exp). */
-export interface ShardTokenClaims {
-  op: ShardOp;
-  /** Shard ids the token covers; empty for `status`. */
-  shards: string[];
-}
 
 /** Body of a range challenge (`POST /challenge` with `ranges`), the first protocol; audits use AuditChallengeRequest. */
 export interface ChallengeRequest {
@@ -78,7 +67,7 @@ export interface ListPiecesResponse {
 /**
  * Body of `POST /trusted-keys`: a gateway registers a public key (derived from its master
  * key) that may later read pieces (get, head, list, status) when the gateway's own disk,
- * with its signing key, is gone: `shardgate admin recover` signs with it.
+ * with its own key, is gone: `shardgate admin recover` connects with it.
  */
 export interface TrustKeyRequest {
   jwk: Record<string, unknown>;

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { RequestError } from './errors.js';
-import { RECOVERY_OPS, TOKEN_ALG, type ShardOp } from './protocol.js';
-import type { TrustedKey } from './token.js';
+import { RECOVERY_OPS, type ShardOp } from './protocol.js';
+import { trustedJwk, type TrustedKey } from './peers.js';
 
 /**
  * Read-only keys a trusted gateway registered (POST /trusted-keys), kept in the data
- * directory so they outlive restarts: when the gateway's disk is lost, so is its signing
- * key, and `shardgate admin recover` reads the metadata snapshot with a key derived from
- * the master key instead. Such keys may only read (RECOVERY_OPS).
+ * directory so they outlive restarts: when the gateway's disk is lost, so is its own key,
+ * and `shardgate admin recover` connects with a key derived from the master key instead.
+ * Such keys may only read (RECOVERY_OPS).
  */
 const FILE = 'recovery-keys.json';
 const OPS: ReadonlySet<ShardOp> = new Set(RECOVERY_OPS);
@@ -25,7 +25,7 @@ export async function loadRecoveryKeys(dir: string): Promise<TrustedKey[]> {
   const out: TrustedKey[] = [];
   for (const jwk of Array.isArray(list) ? list : []) {
     try {
-      out.push(await toTrusted(jwk));
+      out.push(toTrusted(jwk));
     } catch {
       // a damaged entry only costs the recovery path that key
     }
@@ -39,7 +39,7 @@ export async function addRecoveryKey(dir: string, value: unknown): Promise<Trust
   if (typeof value !== 'object' || value === null || jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string' || jwk.d !== undefined) {
     throw new RequestError(400, 'ERR_BAD_KEY', 'jwk must be a public Ed25519 JWK');
   }
-  const key = await toTrusted(jwk);
+  const key = toTrusted(jwk);
   const existing = await readList(dir);
   if (!existing.some((k) => k.x === jwk.x)) {
     existing.push({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid: key.kid });
@@ -68,9 +68,10 @@ async function readList(dir: string): Promise<JWK[]> {
   }
 }
 
-async function toTrusted(jwk: JWK): Promise<TrustedKey> {
-  const pub: JWK = { kty: 'OKP', crv: 'Ed25519', x: jwk.x };
-  const key = await importJWK(pub, TOKEN_ALG);
-  if (key instanceof Uint8Array) throw new RequestError(400, 'ERR_BAD_KEY', 'not an asymmetric key');
-  return { kid: jwk.kid ?? (await calculateJwkThumbprint(pub)), key, ops: OPS };
+function toTrusted(jwk: JWK): TrustedKey {
+  try {
+    return trustedJwk({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid: jwk.kid }, 'recovery key', OPS);
+  } catch (err) {
+    throw new RequestError(400, 'ERR_BAD_KEY', (err as Error).message, { cause: err });
+  }
 }

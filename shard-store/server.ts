@@ -1,7 +1,11 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { constants as cryptoConstants } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { RequestError, StoreFullError, TokenInvalidError, TokenScopeError } from './errors.js';
+import type { TLSSocket } from 'node:tls';
+import type { TlsIdentity } from '../wire/identity.js';
+import { ForbiddenError, RequestError, StoreFullError, UnauthenticatedError } from './errors.js';
 import {
   handleChallenge, handleDeletePiece, handleGetPiece, handleHeadPiece, handleListPieces, handlePutPiece, handleStatus, handleTrustKey,
   sendJson, type HandlerCtx,
@@ -10,14 +14,18 @@ import type { ShardStoreErrorBody } from './protocol.js';
 import { parseRoute, type Route } from './routes.js';
 import { loadRecoveryKeys } from './recovery-keys.js';
 import { PieceStore } from './store.js';
-import { authorize, TokenVerifier, type TrustedKey } from './token.js';
+import { authorize, PeerTrust, type TrustedKey } from './peers.js';
+import { loadOrCreateStoreIdentity } from './identity.js';
 import { packageVersion } from './version.js';
 
 export interface ShardStoreServerOptions {
   id: string;
   /** Data directory; ignored when `store` is given. */
   dir: string;
+  /** Client keys served (the gateway's); recovery keys the gateway registers are added from the data folder. */
   trustedKeys: readonly TrustedKey[];
+  /** This store's TLS key and certificate; default: made on first start in the data folder. */
+  identity?: TlsIdentity;
   zone?: string;
   /** Loopback by default: exposing a store is a deliberate choice. */
   host?: string;
@@ -40,8 +48,10 @@ export interface ShardStoreServer {
   readonly zone: string;
   readonly host: string;
   readonly port: number;
-  /** e.g. `http://127.0.0.1:41234` */
+  /** e.g. `https://127.0.0.1:41234` */
   readonly url: string;
+  /** The fingerprint of this store's TLS key, which the gateway pins. */
+  readonly fingerprint: string;
   readonly store: PieceStore;
   readonly server: Server;
   /** Stop accepting, let in-flight requests finish for up to `graceMs`, then cut what is left. */
@@ -54,24 +64,32 @@ const KEEP_ALIVE_MS = 60_000;
 const SOCKET_IDLE_MS = 120_000;
 const DEFAULT_GRACE_MS = 10_000;
 
-/** Start a shard-store HTTP server in this process (the CLI and tests both use it). */
+/** Start a shard-store HTTPS server in this process (the CLI and tests both use it). */
 export async function startShardStoreServer(opts: ShardStoreServerOptions): Promise<ShardStoreServer> {
   const store = opts.store ?? (await PieceStore.open({ dir: opts.dir, capacityBytes: opts.capacityBytes }));
-  const verifier = new TokenVerifier([...opts.trustedKeys, ...(await loadRecoveryKeys(store.dir))]);
+  const identity = opts.identity ?? (await loadOrCreateStoreIdentity(store.dir, opts.id));
+  const trust = new PeerTrust([...opts.trustedKeys, ...(await loadRecoveryKeys(store.dir))]);
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const zone = opts.zone ?? 'zone-1';
   const lieOnChallenge = opts.lieOnChallenge ?? process.env.SHARDGATE_TEST_LIE_ON_CHALLENGE === '1';
   const base = {
     store, storeId: opts.id, zone, version: packageVersion(), startedAt: Date.now(), lieOnChallenge,
-    trustKey: (key: TrustedKey) => verifier.addKey(key),
+    trustKey: (key: TrustedKey) => trust.addKey(key),
   };
   let inFlight = 0;
   let closing = false;
   let drained: (() => void) | undefined;
 
   const server = createServer(
-    // Uploads are long streams; the idle timeout below, not a whole-request deadline, catches stalls.
-    { keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout: 30_000, noDelay: true },
+    {
+      // Uploads are long streams; the idle timeout below, not a whole-request deadline, catches stalls.
+      keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout: 30_000, noDelay: true,
+      key: identity.key, cert: identity.cert, minVersion: 'TLSv1.3',
+      // Ask every client for its certificate and judge its key ourselves (PeerTrust): the
+      // keys are pinned, not issued by a CA. No session tickets, so every connection proves
+      // its key in a full handshake.
+      requestCert: true, rejectUnauthorized: false, secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+    },
     (req, res) => {
       inFlight++;
       if (closing) res.setHeader('connection', 'close');
@@ -90,9 +108,9 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const route = parseRoute(req.method, req.url);
-      const token = await verifier.authenticate(req.headers.authorization);
-      authorize(token, opts.id, route.op, 'shardId' in route ? route.shardId : undefined);
-      await dispatch(route, { ...base, req, res, token });
+      const peer = trust.authenticate(req.socket as TLSSocket);
+      authorize(peer, route.op);
+      await dispatch(route, { ...base, req, res, peer });
     } catch (err) {
       sendError(req, res, err, log);
     }
@@ -108,7 +126,8 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
     zone,
     host: address,
     port,
-    url: `http://${host}:${port}`,
+    url: `https://${host}:${port}`,
+    fingerprint: identity.fingerprint,
     store,
     server,
     async close(graceMs = DEFAULT_GRACE_MS) {
@@ -151,8 +170,8 @@ function assertNever(x: never): never {
 /** HTTP status and stable code of any error a handler throws; unknown errors are 500. */
 export function statusOf(err: unknown): { status: number; code: string } {
   if (err instanceof RequestError) return { status: err.status, code: err.code };
-  if (err instanceof TokenInvalidError) return { status: 401, code: err.code };
-  if (err instanceof TokenScopeError) return { status: 403, code: err.code };
+  if (err instanceof UnauthenticatedError) return { status: 401, code: err.code };
+  if (err instanceof ForbiddenError) return { status: 403, code: err.code };
   if (err instanceof StoreFullError) return { status: 507, code: err.code };
   return { status: 500, code: 'ERR_INTERNAL' };
 }
@@ -168,7 +187,6 @@ function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, log:
   }
   // An unread request body would otherwise be drained before the connection could be reused.
   if (!req.complete) res.setHeader('connection', 'close');
-  if (status === 401) res.setHeader('www-authenticate', 'Bearer');
   if (req.method === 'HEAD') {
     res.writeHead(status).end();
     return;

@@ -1,3 +1,4 @@
+import type { NodePins } from '../meta/node-pins.js';
 import type { NodeStore } from '../meta/nodes.js';
 import type { MetaStore } from '../meta/store.js';
 import type { Metrics } from '../metrics.js';
@@ -11,6 +12,8 @@ export interface AdminContext {
   rootCredentials: RootCredentials;
   meta: MetaStore;
   nodes: NodeStore;
+  /** The shard-stores' pinned TLS keys. */
+  pins: NodePins;
   monitor: NodeMonitor;
   repair: RepairWorker;
   metrics: Metrics;

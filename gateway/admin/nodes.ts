@@ -1,3 +1,4 @@
+import { isFingerprint } from '../../wire/identity.js';
 import type { NodeInfo, NodeState } from '../meta/nodes.js';
 import type { AdminContext, AdminRoute } from './context.js';
 import { AdminError } from './errors.js';
@@ -86,14 +87,19 @@ export const nodeRoutes: AdminRoute[] = [
     method: 'POST', path: '/nodes', name: 'JoinNode',
     handle: async (req, ctx) => {
       const { id, url } = (req.body ?? {}) as { id?: unknown; url?: unknown };
-      if (typeof id !== 'string' || !ID_RE.test(id)) throw new AdminError(400, 'InvalidRequest', 'body must be {"id": "ss16", "url": "http://host:port"}');
-      if (typeof url !== 'string' || !/^https?:\/\/[^/]+$/.test(url.replace(/\/+$/, ''))) {
-        throw new AdminError(400, 'InvalidRequest', `url must be http(s)://host:port, got ${JSON.stringify(url)}`);
+      if (typeof id !== 'string' || !ID_RE.test(id)) throw new AdminError(400, 'InvalidRequest', 'body must be {"id": "ss16", "url": "https://host:port"}');
+      if (typeof url !== 'string' || !/^https?:\/\/[^/#]+\/*(#.*)?$/.test(url)) {
+        throw new AdminError(400, 'InvalidRequest', `url must be https://host:port (optionally #sha256:... to pin its key), got ${JSON.stringify(url)}`);
       }
-      const address = url.replace(/\/+$/, '');
+      const [given, pin] = url.replace(/\/+$/, '').split('#') as [string, string | undefined];
+      if (pin !== undefined && !isFingerprint(pin)) throw new AdminError(400, 'InvalidRequest', `"#${pin}" is not a key fingerprint (sha256:... as the store prints at start)`);
+      // Shard-stores speak TLS only; an http:// address is the same store.
+      const address = given.replace(/^http:\/\//, 'https://');
       const known = ctx.nodes.get(id);
       // A new node starts offline: placement ignores it until its first /status answer.
       ctx.nodes.join(id, address, known?.zone ?? 'zone-1');
+      // (Re)joining pins the key given, or the one the store presents next (a replaced disk has a new key).
+      ctx.pins.set(id, pin ?? null);
       ctx.registerNode({ id, url: address, zone: known?.zone ?? 'zone-1' });
       if (!(await ctx.monitor.probe(id))) {
         throw new AdminError(502, 'NodeUnreachable', `${id} at ${address} does not answer /status yet; it stays offline until it does (start it with --trusted-key set to this gateway's public key)`);

@@ -2,7 +2,7 @@ import type { NodeInfo, NodeStore } from '../meta/nodes.js';
 import type { MetaStore } from '../meta/store.js';
 import type { Counter } from '../metrics.js';
 import { shardId } from '../pipeline/shard-io.js';
-import type { TokenMinter } from '../shards/tokens.js';
+import type { ShardClient } from '../shards/client.js';
 import { challengePiece, type ChallengeVerdict } from './challenge.js';
 import type { TrustConfig } from './config.js';
 import type { AuditOutcome, AuditStore } from './store.js';
@@ -49,7 +49,7 @@ export class Auditor {
     private readonly meta: MetaStore,
     private readonly nodes: NodeStore,
     private readonly store: AuditStore,
-    private readonly minter: TokenMinter,
+    private readonly client: ShardClient,
     private readonly cfg: TrustConfig,
     private readonly hooks: AuditorHooks = {},
   ) {}
@@ -85,7 +85,7 @@ export class Auditor {
     const outcomes: Record<AuditOutcome, number> = { pass: 0, wrong: 0, missing: 0, timeout: 0, error: 0 };
     let detail: string | null = null;
     const verdicts = await Promise.all(targets.map(async (t): Promise<ChallengeVerdict> => {
-      const v = await challengePiece(node, t, this.cfg.auditRecords, this.minter, this.cfg.auditTimeoutMs);
+      const v = await challengePiece(this.client, node, t, this.cfg.auditRecords, this.cfg.auditTimeoutMs);
       this.store.record(id, shardId(t.blobId, t.piece), v.outcome, v.detail);
       this.hooks.results?.inc({ node: id, outcome: v.outcome });
       if (v.outcome === 'wrong' || v.outcome === 'missing') {

@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { request } from 'undici';
 import { recordRange, segmentCount } from '../../codec/layout.js';
 import { verifyMerkleProof } from '../../shard-store/merkle.js';
 import type { AuditChallengeResponse } from '../../shard-store/protocol.js';
 import { shardId } from '../pipeline/shard-io.js';
-import type { TokenMinter } from '../shards/tokens.js';
+import type { ShardClient, ShardNode } from '../shards/client.js';
 import type { AuditOutcome, AuditTarget } from './store.js';
 
 export interface ChallengeVerdict {
@@ -19,7 +18,7 @@ export interface ChallengeVerdict {
  * proof up to the root. The store sends only the records named, never the whole file.
  */
 export async function challengePiece(
-  node: { id: string; url: string }, target: AuditTarget, records: number, minter: TokenMinter, timeoutMs: number,
+  client: ShardClient, node: ShardNode, target: AuditTarget, records: number, timeoutMs: number,
 ): Promise<ChallengeVerdict> {
   const shard = shardId(target.blobId, target.piece);
   const count = segmentCount(target.size, target.segmentSize);
@@ -28,30 +27,15 @@ export async function challengePiece(
   const indices = pick(count, records);
   let body: AuditChallengeResponse;
   try {
-    const token = await minter.token(node.id, 'challenge', shard);
-    const res = await request(`${node.url}/challenge`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ shardId: shard, nonce: randomBytes(16).toString('hex'), recordSize, indices }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (res.statusCode === 404) {
-      await res.body.dump();
-      return { outcome: 'missing', detail: `${shard}: the store does not have it` };
-    }
-    if (res.statusCode === 416) {
-      await res.body.dump();
-      return { outcome: 'missing', detail: `${shard}: the store's copy is shorter than what was written` };
-    }
-    if (res.statusCode !== 200) {
-      const text = await res.body.text().catch(() => '');
-      return { outcome: 'error', detail: `${shard}: HTTP ${res.statusCode} ${text.slice(0, 200)}` };
-    }
-    body = await res.body.json() as AuditChallengeResponse;
+    body = await client.auditChallenge(node, { shardId: shard, nonce: randomBytes(16).toString('hex'), recordSize, indices }, { timeoutMs });
   } catch (err) {
-    const e = err as Error;
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') return { outcome: 'timeout', detail: `${shard}: no answer within ${timeoutMs} ms` };
-    return { outcome: 'timeout', detail: `${shard}: unreachable (${(e.cause as Error | undefined)?.message ?? e.message})` };
+    const e = err as Error & { code?: string; status?: number };
+    if (e.code === 'ERR_SHARD_NOT_FOUND') return { outcome: 'missing', detail: `${shard}: the store does not have it` };
+    if (e.status === 416) return { outcome: 'missing', detail: `${shard}: the store's copy is shorter than what was written` };
+    if (e.code === 'ERR_SHARD_TIMEOUT') return { outcome: 'timeout', detail: `${shard}: no answer within ${timeoutMs} ms` };
+    if (e.code === 'ERR_SHARD_UNAVAILABLE') return { outcome: 'timeout', detail: `${shard}: unreachable (${e.message})` };
+    // An answer that is not one (bad status, malformed body, wrong key) is the store's fault.
+    return { outcome: 'error', detail: `${shard}: ${e.message.slice(0, 300)}` };
   }
   return checkAnswer(shard, target, indices, body, count);
 }

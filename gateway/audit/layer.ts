@@ -9,8 +9,9 @@ import { reportRoutes } from '../reports/http.js';
 import { ReportLog } from '../reports/log.js';
 import { ReportPublisher } from '../reports/publisher.js';
 import type { RootCredentials } from '../secrets.js';
+import { ShardClient } from '../shards/client.js';
 import type { GatewayKey } from '../shards/keys.js';
-import { TokenMinter } from '../shards/tokens.js';
+import type { PinBook } from '../shards/pins.js';
 import { Snapshotter } from '../snapshot/snapshotter.js';
 import { Auditor } from './auditor.js';
 import { trustConfig, type TrustConfig } from './config.js';
@@ -35,6 +36,7 @@ export interface AuditLayerOptions {
   dataDir: string;
   env: NodeJS.ProcessEnv;
   signingKey: GatewayKey;
+  pins: PinBook;
   rootCredentials: RootCredentials;
   monitor?: NodeMonitor;
   repair?: RepairWorker;
@@ -49,18 +51,19 @@ export function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOptions): 
   const nodes = new NodeStore(ctx.meta.db);
   const store = auditStoreFor(ctx.meta.db);
   store.dropStaleRoots();
-  const minter = new TokenMinter(opts.signingKey);
+  // Its own small pools: challenges never queue behind uploads.
+  const client = new ShardClient({ identity: opts.signingKey.tls, pins: opts.pins, connections: 2 });
   const results = opts.metrics?.counter('shardgate_audit_results_total', 'Audit challenges by node and outcome (pass, wrong, missing, timeout, error).');
   const scrubBad = opts.metrics?.counter('shardgate_scrub_bad_pieces_total', 'Pieces the scrub found damaged or missing, by node.');
-  const auditor = new Auditor(ctx.meta, nodes, store, minter, config, {
+  const auditor = new Auditor(ctx.meta, nodes, store, client, config, {
     results, log,
     onLost: () => opts.repair?.request('drain'),
   });
   const scrubber = new Scrubber(ctx.meta, nodes, store, ctx.io, config.scrubRate, config.scrubIntervalMs, { bad: scrubBad, log });
   const reports = new ReportLog(ctx.meta.db, opts.signingKey);
   const publisher = new ReportPublisher(nodes, store, opts.monitor, reports, config.reportPeriodMs);
-  const snapshotter = new Snapshotter(ctx, nodes, minter, {
-    dataDir: opts.dataDir, intervalMs: config.snapshotIntervalMs, kept: config.snapshotsKept, rootCredentials: opts.rootCredentials, log,
+  const snapshotter = new Snapshotter(ctx, nodes, client, {
+    dataDir: opts.dataDir, intervalMs: config.snapshotIntervalMs, kept: config.snapshotsKept, rootCredentials: opts.rootCredentials, pins: opts.pins, log,
   });
   opts.metrics?.collect(() => [
     { name: 'shardgate_report_log_entries', help: 'Entries in the signed report log.', type: 'gauge', samples: [{ value: reports.size() }] },
@@ -78,6 +81,7 @@ export function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOptions): 
       await scrubber.stop();
       await publisher.stop();
       await snapshotter.stop();
+      await client.close();
     },
   };
 }

@@ -331,4 +331,14 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX shard_orphans_by_shard ON shard_orphans(shard_id);
     `,
   },
+  {
+    version: 12,
+    name: 'pinned shard-store keys',
+    sql: `
+      -- The fingerprint (sha256:...) of the TLS key each shard-store proved on first contact,
+      -- or that the operator gave with its address; only that key is accepted from then on.
+      -- NULL until the gateway first reaches the store.
+      ALTER TABLE nodes ADD COLUMN tls_pin TEXT;
+    `,
+  },
 ];

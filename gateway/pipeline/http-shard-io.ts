@@ -1,19 +1,19 @@
 import type { MetaStore } from '../meta/store.js';
 import { ShardClient, type ShardNode } from '../shards/client.js';
-import type { GatewayKey } from '../shards/keys.js';
-import { TokenMinter } from '../shards/tokens.js';
+import type { PinBook } from '../shards/pins.js';
+import type { TlsIdentity } from '../../wire/identity.js';
 import type { ShardIO, ShardWriter } from './shard-io.js';
 
 /** Connections per store: every concurrent upload holds one for its whole shard file. */
 const CONNECTIONS_PER_STORE = 128;
 
-/** The pipeline's ShardIO over HTTP: node ids resolved to addresses, tokens minted per call. */
+/** The pipeline's ShardIO over the shard-store protocol: node ids resolved to addresses and pins. */
 export class HttpShardIO implements ShardIO {
   private readonly nodes = new Map<string, ShardNode>();
   private readonly client: ShardClient;
 
-  constructor(key: GatewayKey, private readonly stallTimeoutMs: number) {
-    this.client = new ShardClient({ minter: new TokenMinter(key), connections: CONNECTIONS_PER_STORE });
+  constructor(identity: TlsIdentity, pins: PinBook, private readonly stallTimeoutMs: number) {
+    this.client = new ShardClient({ identity, pins, connections: CONNECTIONS_PER_STORE });
   }
 
   setNode(node: ShardNode): void {

@@ -6,7 +6,7 @@ import type { PipelineContext } from '../pipeline/context.js';
 import type { RootCredentials } from '../secrets.js';
 import { ShardClient, type ShardNode } from '../shards/client.js';
 import type { GatewayKey } from '../shards/keys.js';
-import { TokenMinter } from '../shards/tokens.js';
+import type { NodePins } from '../meta/node-pins.js';
 import { repairConfig } from './config.js';
 import { DEFAULT_MONITOR_OPTIONS, NodeMonitor, ObservedHealth } from './node-monitor.js';
 import { RepairWorker } from './worker.js';
@@ -25,6 +25,7 @@ export interface TrustLayer {
  */
 export function startTrustLayer(ctx: PipelineContext, opts: {
   signingKey: GatewayKey;
+  pins: NodePins;
   rootCredentials: RootCredentials;
   env: NodeJS.ProcessEnv;
   registerNode: (node: ShardNode) => void;
@@ -34,7 +35,7 @@ export function startTrustLayer(ctx: PipelineContext, opts: {
   const repairs = new RepairStore(ctx.meta.db);
   const metrics = new Metrics();
   // Its own small pools: status probes and HEAD checks never queue behind uploads.
-  const client = new ShardClient({ minter: new TokenMinter(opts.signingKey), connections: 2 });
+  const client = new ShardClient({ identity: opts.signingKey.tls, pins: opts.pins, connections: 2 });
   let repair: RepairWorker | undefined;
   const monitor = new NodeMonitor(ctx.meta, nodes, repairs, client, DEFAULT_MONITOR_OPTIONS, {
     onOffline: () => repair?.nodeOffline(),
@@ -47,7 +48,7 @@ export function startTrustLayer(ctx: PipelineContext, opts: {
   void monitor.probeAll().catch(() => undefined);
   repair.start();
   const admin: AdminContext = {
-    rootCredentials: opts.rootCredentials, meta: ctx.meta, nodes, monitor, repair, metrics,
+    rootCredentials: opts.rootCredentials, meta: ctx.meta, nodes, pins: opts.pins, monitor, repair, metrics,
     metricsToken: opts.env.SHARDGATE_METRICS_TOKEN || undefined, registerNode: opts.registerNode,
   };
   const worker = repair;

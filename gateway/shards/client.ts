@@ -1,22 +1,28 @@
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
+import type { JWK } from 'jose';
 import {
-  isShardId, STORED_LENGTH_HEADER, type ChallengeResponse, type ShardOp, type ShardStoreErrorBody, type ShardStoreStatus,
+  isShardId, STORED_LENGTH_HEADER, type AuditChallengeRequest, type AuditChallengeResponse, type ChallengeResponse, type ListPiecesResponse,
+  type ShardStoreErrorBody, type ShardStoreStatus,
 } from '../../shard-store/protocol.js';
+import type { TlsIdentity } from '../../wire/identity.js';
 import { ShardProtocolError, ShardStoreError, ShardTimeoutError, fromStatus, fromTransportError } from './errors.js';
-import type { TokenMinter } from './tokens.js';
+import { pinnedConnector, type PinBook } from './pins.js';
 import { HttpShardWriter, type ShardWriter, type ShardWriterOptions } from './writer.js';
 
 /** A shard-store as the gateway addresses it. */
 export interface ShardNode {
   id: string;
-  /** Base URL, e.g. `http://10.0.0.7:7401`. */
+  /** Base URL, e.g. `https://10.0.0.7:7401`. */
   url: string;
   zone: string;
 }
 
 export interface ShardClientOptions {
-  minter: TokenMinter;
+  /** The key this client proves to the stores: the gateway's, or the recovery key. */
+  identity: TlsIdentity;
+  /** The store keys this client accepts, by node id (and where it learns new ones). */
+  pins: PinBook;
   /** Connections per store: uploads hold one each for the whole shard, reads briefly. */
   connections?: number;
   connectTimeoutMs?: number;
@@ -32,6 +38,14 @@ export type { ShardWriter, ShardWriterOptions };
 const DEFAULT_CONNECTIONS = 8;
 const DEFAULT_READ_TIMEOUT_MS = 30_000;
 const DEFAULT_SMALL_TIMEOUT_MS = 10_000;
+const DEFAULT_LIST_TIMEOUT_MS = 60_000;
+/** Bounds on what an (untrusted) store may make us buffer. */
+const MAX_ERROR_BODY_BYTES = 4 * 1024;
+const MAX_JSON_BODY_BYTES = 64 * 1024;
+/** 16 records of at most 8 MiB, base64, with their proofs. */
+const MAX_CHALLENGE_ANSWER_BYTES = 180 * 1024 * 1024;
+/** Shard ids are 35 characters: a few million of them. */
+const MAX_LIST_ANSWER_BYTES = 256 * 1024 * 1024;
 /** undici's own timers only back ours up, for a request whose deadline we failed to arm. */
 const BACKSTOP_TIMEOUT_MS = 10 * 60_000;
 
@@ -41,17 +55,21 @@ interface PoolEntry {
 }
 
 /**
- * The gateway's client for shard-stores: one keep-alive connection pool per store, tokens
- * from the minter's cache, and every failure turned into a ShardStoreError naming the store.
+ * The gateway's one client for the shard-store protocol: one keep-alive pool of mutually
+ * authenticated TLS connections per store (the store's key pinned, ours proved in each
+ * handshake, nothing replayable on the wire), deadlines on every call, and every failure
+ * turned into a ShardStoreError naming the store.
  */
 export class ShardClient {
   private readonly pools = new Map<string, PoolEntry>();
-  private readonly minter: TokenMinter;
+  private readonly identity: TlsIdentity;
+  private readonly pins: PinBook;
   private readonly connections: number;
   private readonly connectTimeoutMs: number;
 
   constructor(opts: ShardClientOptions) {
-    this.minter = opts.minter;
+    this.identity = opts.identity;
+    this.pins = opts.pins;
     this.connections = opts.connections ?? DEFAULT_CONNECTIONS;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
   }
@@ -62,8 +80,7 @@ export class ShardClient {
     const pool = this.pool(node);
     const backstop = BACKSTOP_TIMEOUT_MS;
     return new HttpShardWriter(node.id, shardId, async (body, signal) => {
-      const token = await this.minter.token(node.id, 'put', shardId);
-      const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' };
+      const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
       if (opts.contentLength !== undefined) headers['content-length'] = String(opts.contentLength);
       const res = await pool.request({
         method: 'PUT', path: piecePath(shardId), headers, signal, headersTimeout: backstop, bodyTimeout: backstop,
@@ -87,7 +104,7 @@ export class ShardClient {
     if (length === 0) return Buffer.alloc(0);
     const what = `GET ${shardId} ${offset}+${length}`;
     const last = offset + length - 1;
-    return this.call(node, what, 'get', shardId, {
+    return this.call(node, what, {
       method: 'GET', path: piecePath(shardId), headers: { range: `bytes=${offset}-${last}` },
     }, opts.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS, opts.signal, async (res) => {
       if (res.statusCode !== 206) throw await statusError(node, res, what);
@@ -112,7 +129,7 @@ export class ShardClient {
   async head(node: ShardNode, shardId: string, opts: CallOptions = {}): Promise<{ size: number } | null> {
     checkShardId(node, shardId);
     const what = `HEAD ${shardId}`;
-    return this.call(node, what, 'head', shardId, { method: 'HEAD', path: piecePath(shardId) },
+    return this.call(node, what, { method: 'HEAD', path: piecePath(shardId) },
       opts.timeoutMs ?? DEFAULT_SMALL_TIMEOUT_MS, opts.signal, async (res) => {
         await res.body.dump();
         if (res.statusCode === 404) return null;
@@ -127,7 +144,7 @@ export class ShardClient {
   async deleteShard(node: ShardNode, shardId: string, opts: CallOptions = {}): Promise<void> {
     checkShardId(node, shardId);
     const what = `DELETE ${shardId}`;
-    await this.call(node, what, 'delete', shardId, { method: 'DELETE', path: piecePath(shardId) },
+    await this.call(node, what, { method: 'DELETE', path: piecePath(shardId) },
       opts.timeoutMs ?? DEFAULT_SMALL_TIMEOUT_MS, opts.signal, async (res) => {
         if (res.statusCode !== 204 && res.statusCode !== 404) throw await statusError(node, res, what);
         await res.body.dump();
@@ -137,7 +154,7 @@ export class ShardClient {
   /** The store's identity, capacity and usage. */
   async status(node: ShardNode, opts: CallOptions = {}): Promise<ShardStoreStatus> {
     const what = 'GET /status';
-    return this.call(node, what, 'status', undefined, { method: 'GET', path: '/status' },
+    return this.call(node, what, { method: 'GET', path: '/status' },
       opts.timeoutMs ?? DEFAULT_SMALL_TIMEOUT_MS, opts.signal, async (res) => {
         if (res.statusCode !== 200) throw await statusError(node, res, what);
         const body = await readJson(node, res, what) as Partial<ShardStoreStatus>;
@@ -155,7 +172,7 @@ export class ShardClient {
     checkShardId(node, shardId);
     const what = `POST /challenge ${shardId}`;
     const body = JSON.stringify({ shardId, nonce: nonce.toString('hex'), ranges });
-    return this.call(node, what, 'challenge', shardId, {
+    return this.call(node, what, {
       method: 'POST', path: '/challenge', headers: { 'content-type': 'application/json' }, body,
     }, opts.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS, opts.signal, async (res) => {
       if (res.statusCode !== 200) throw await statusError(node, res, what);
@@ -164,6 +181,45 @@ export class ShardClient {
         throw new ShardProtocolError(node.id, `${what}: malformed proofs`);
       }
       return proofs.map((p) => Buffer.from(p, 'hex'));
+    });
+  }
+
+  /**
+   * Ask for some records of a shard with their hash-tree proofs (audits). The answer is
+   * returned as the store gave it: checking it against the root is the caller's job.
+   * Throws ShardNotFoundError when the store does not hold the shard, and a
+   * ShardStoreError with status 416 when it holds fewer records than asked for.
+   */
+  async auditChallenge(node: ShardNode, request: AuditChallengeRequest, opts: CallOptions = {}): Promise<AuditChallengeResponse> {
+    checkShardId(node, request.shardId);
+    const what = `POST /challenge ${request.shardId}`;
+    return this.call(node, what, {
+      method: 'POST', path: '/challenge', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request),
+    }, opts.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS, opts.signal, async (res) => {
+      if (res.statusCode !== 200) throw await statusError(node, res, what);
+      return await readJson(node, res, what, MAX_CHALLENGE_ANSWER_BYTES) as AuditChallengeResponse;
+    });
+  }
+
+  /** Every shard id the store holds (recovery compares them with the metadata). */
+  async listPieces(node: ShardNode, opts: CallOptions = {}): Promise<string[]> {
+    const what = 'GET /pieces';
+    return this.call(node, what, { method: 'GET', path: '/pieces' }, opts.timeoutMs ?? DEFAULT_LIST_TIMEOUT_MS, opts.signal, async (res) => {
+      if (res.statusCode !== 200) throw await statusError(node, res, what);
+      const { shards } = await readJson(node, res, what, MAX_LIST_ANSWER_BYTES) as Partial<ListPiecesResponse>;
+      if (!Array.isArray(shards) || !shards.every(isShardId)) throw new ShardProtocolError(node.id, `${what}: not a list of shard ids`);
+      return shards;
+    });
+  }
+
+  /** Register a read-only recovery key with the store (POST /trusted-keys). */
+  async trustKey(node: ShardNode, jwk: JWK, opts: CallOptions = {}): Promise<void> {
+    const what = 'POST /trusted-keys';
+    await this.call(node, what, {
+      method: 'POST', path: '/trusted-keys', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jwk }),
+    }, opts.timeoutMs ?? DEFAULT_SMALL_TIMEOUT_MS, opts.signal, async (res) => {
+      if (res.statusCode !== 200) throw await statusError(node, res, what);
+      await res.body.dump();
     });
   }
 
@@ -187,6 +243,7 @@ export class ShardClient {
     // The store moved: the old address's connections are of no further use.
     if (entry) void entry.pool.destroy().catch(() => undefined);
     const pool = new Pool(node.url, {
+      connect: pinnedConnector(node.id, this.identity, this.pins, this.connectTimeoutMs),
       connections: this.connections,
       pipelining: 1,
       keepAliveTimeout: 30_000,
@@ -204,7 +261,7 @@ export class ShardClient {
    * cancels it with the caller's reason; our deadline turns into a ShardTimeoutError.
    */
   private async call<T>(
-    node: ShardNode, what: string, op: ShardOp, shardId: string | undefined,
+    node: ShardNode, what: string,
     init: { method: Dispatcher.HttpMethod; path: string; headers?: Record<string, string>; body?: string },
     timeoutMs: number, signal: AbortSignal | undefined, onResponse: (res: Dispatcher.ResponseData) => Promise<T>,
   ): Promise<T> {
@@ -218,10 +275,7 @@ export class ShardClient {
     const onAbort = () => ac.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const token = await this.minter.token(node.id, op, shardId);
-      const res = await this.pool(node).request({
-        ...init, headers: { ...init.headers, authorization: `Bearer ${token}` }, signal: ac.signal,
-      });
+      const res = await this.pool(node).request({ ...init, signal: ac.signal });
       try {
         return await onResponse(res);
       } catch (err) {
@@ -252,19 +306,39 @@ function checkShardId(node: ShardNode, shardId: string): void {
 async function statusError(node: ShardNode, res: Dispatcher.ResponseData, what: string): Promise<ShardStoreError> {
   let detail: string | undefined;
   try {
-    const text = await res.body.text();
-    const body = JSON.parse(text) as Partial<ShardStoreErrorBody>;
-    detail = typeof body.error === 'string' ? `${body.error}: ${String(body.message)}` : undefined;
+    // Stores are untrusted: an error body is read only up to a small bound.
+    const body = JSON.parse((await readCapped(res, MAX_ERROR_BODY_BYTES)).toString('utf8')) as Partial<ShardStoreErrorBody>;
+    detail = typeof body.error === 'string' ? `${body.error.slice(0, 64)}: ${String(body.message).slice(0, 500)}` : undefined;
   } catch {
-    // no or non-JSON body: the status says enough
+    // no, overlong or non-JSON body: the status says enough
   }
   return fromStatus(node.id, res.statusCode, what, detail);
 }
 
-async function readJson(node: ShardNode, res: Dispatcher.ResponseData, what: string): Promise<unknown> {
+async function readJson(node: ShardNode, res: Dispatcher.ResponseData, what: string, maxBytes = MAX_JSON_BODY_BYTES): Promise<unknown> {
+  let raw: Buffer;
   try {
-    return await res.body.json();
+    raw = await readCapped(res, maxBytes);
+  } catch (err) {
+    throw new ShardProtocolError(node.id, `${what}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
   } catch (err) {
     throw new ShardProtocolError(node.id, `${what}: body is not JSON`, { cause: err });
   }
+}
+
+/** The whole body, or an error as soon as it passes `maxBytes` (the rest is not read). */
+async function readCapped(res: Dispatcher.ResponseData, maxBytes: number): Promise<Buffer> {
+  const declared = Number(res.headers['content-length']);
+  if (declared > maxBytes) throw new Error(`answer of ${declared} bytes is over the ${maxBytes}-byte limit`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new Error(`answer is over the ${maxBytes}-byte limit`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
 }

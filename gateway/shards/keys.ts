@@ -1,20 +1,39 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createPrivateKey } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
-import { TOKEN_ALG } from '../../shard-store/protocol.js';
+import { identityFromKey, type TlsIdentity } from '../../wire/identity.js';
+
+/** JOSE name of the key's algorithm (Ed25519 signatures): the signed reports use it. */
+export const KEY_ALG = 'EdDSA';
 
 export const GATEWAY_KEY_FILE = 'gateway-key.jwk';
 export const GATEWAY_PUBLIC_KEY_FILE = 'gateway-key.pub.jwk';
 
-/** The gateway's Ed25519 signing key for shard-store tokens. */
+/**
+ * The gateway's Ed25519 key: its TLS identity towards the shard-stores (mutual TLS) and the
+ * signer of the public report log.
+ */
 export interface GatewayKey {
-  /** JWK thumbprint; tokens carry it so a store trusting several gateways picks the right key. */
+  /** JWK thumbprint; reports carry it so a verifier trusting several gateways picks the right key. */
   kid: string;
   privateKey: CryptoKey;
   /** What shard-stores are configured with (`--trusted-key`, SHARDGATE_TRUSTED_KEYS). */
   publicJwk: JWK;
   publicKeyFile: string;
+  /** The same key as a TLS client certificate. */
+  tls: TlsIdentity;
+}
+
+/** A GatewayKey from an Ed25519 private JWK. */
+export async function gatewayKeyFromJwk(privateJwk: JWK, publicKeyFile: string): Promise<GatewayKey> {
+  const publicJwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, alg: KEY_ALG, use: 'sig' };
+  publicJwk.kid = privateJwk.kid ?? (await calculateJwkThumbprint(publicJwk));
+  const privateKey = await importJWK({ ...privateJwk, alg: KEY_ALG }, KEY_ALG);
+  if (privateKey instanceof Uint8Array) throw new GatewayKeyError('the gateway key is not an asymmetric key');
+  const tls = identityFromKey(createPrivateKey({ key: privateJwk as import('node:crypto').JsonWebKey, format: 'jwk' }), 'shardgate gateway');
+  return { kid: publicJwk.kid, privateKey, publicJwk, publicKeyFile, tls };
 }
 
 /** Gateway key problems (unreadable or wrong-type key file); the CLI prints them as one line. */
@@ -37,10 +56,10 @@ export async function loadOrCreateGatewayKey(dir: string): Promise<GatewayKey> {
   const publicPath = join(dir, GATEWAY_PUBLIC_KEY_FILE);
   let privateJwk = await readJwk(privatePath);
   if (!privateJwk) {
-    const { privateKey } = await generateKeyPair(TOKEN_ALG, { crv: 'Ed25519', extractable: true });
+    const { privateKey } = await generateKeyPair(KEY_ALG, { crv: 'Ed25519', extractable: true });
     const jwk = await exportJWK(privateKey);
     jwk.kid = await calculateJwkThumbprint(jwk);
-    jwk.alg = TOKEN_ALG;
+    jwk.alg = KEY_ALG;
     jwk.use = 'sig';
     await writeOnce(privatePath, jwk, 0o600);
     // Another process may have won the race: use whatever is on disk now.
@@ -49,12 +68,9 @@ export async function loadOrCreateGatewayKey(dir: string): Promise<GatewayKey> {
   if (privateJwk.kty !== 'OKP' || privateJwk.crv !== 'Ed25519' || typeof privateJwk.d !== 'string') {
     throw new GatewayKeyError(`${privatePath} is not an Ed25519 private JWK; move it away to let the gateway create a new key`);
   }
-  const publicJwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, alg: TOKEN_ALG, use: 'sig' };
-  publicJwk.kid = privateJwk.kid ?? (await calculateJwkThumbprint(publicJwk));
-  if (!(await readJwk(publicPath))) await writeOnce(publicPath, publicJwk, 0o644);
-  const privateKey = await importJWK(privateJwk, TOKEN_ALG);
-  if (privateKey instanceof Uint8Array) throw new GatewayKeyError(`${privatePath} is not an asymmetric key`);
-  return { kid: publicJwk.kid, privateKey, publicJwk, publicKeyFile: publicPath };
+  const key = await gatewayKeyFromJwk(privateJwk, publicPath);
+  if (!(await readJwk(publicPath))) await writeOnce(publicPath, key.publicJwk, 0o644);
+  return key;
 }
 
 async function readJwk(path: string): Promise<JWK | null> {

@@ -14,11 +14,12 @@ export interface SnapshotManifest {
   createdAt: number;
   /** The snapshot blob: the SQLite file, erasure-coded like any object. */
   blob: { id: string; size: number; segmentSize: number; wrappedKey: string; placement: string[] };
-  /** The gateway's token signing key (private JWK): the shard-stores trust only it for writes. */
+  /** The gateway's key (private JWK): the shard-stores trust only it for writes. */
   gatewayKey: JWK;
   /** Root credentials when they were generated into the data folder (not when set by environment). */
   rootCredentials?: { accessKeyId: string; secretAccessKey: string };
-  nodes: Array<{ id: string; url: string; zone: string }>;
+  /** The shard-stores and their pinned TLS keys, when pinned. */
+  nodes: Array<{ id: string; url: string; zone: string; pin?: string }>;
 }
 
 const MAGIC = Buffer.from('SGM1');

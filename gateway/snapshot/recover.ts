@@ -3,11 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { request } from 'undici';
 import type { JWK } from 'jose';
 import { getEngine } from '../../codec/engine.js';
 import { N } from '../../codec/erasure.js';
-import type { ListPiecesResponse } from '../../shard-store/protocol.js';
 import type { ShardStoreRef } from '../config.js';
 import type { MetaStore } from '../meta/store.js';
 import type { BlobRow } from '../meta/types.js';
@@ -17,7 +15,7 @@ import { readBlob } from '../pipeline/read-blob.js';
 import type { ShardIO } from '../pipeline/shard-io.js';
 import { ShardClient, type ShardNode } from '../shards/client.js';
 import { GATEWAY_KEY_FILE, GATEWAY_PUBLIC_KEY_FILE } from '../shards/keys.js';
-import { TokenMinter } from '../shards/tokens.js';
+import { MemoryPins } from '../shards/pins.js';
 import { manifestKey, manifestShardId, recoveryKey } from './keys.js';
 import { openManifest, type SnapshotManifest } from './manifest.js';
 
@@ -65,14 +63,22 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
   }
   if (opts.stores.length === 0) throw new RecoveryError('no shard-stores given: set SHARDGATE_SHARD_STORES (id=url,...) as for the gateway');
   const key = await recoveryKey(opts.masterKey);
-  const minter = new TokenMinter(key);
-  const client = new ShardClient({ minter, connections: 4 });
+  // Stores given with a pin must present that key; the others are pinned on first contact.
+  const pins = new MemoryPins(opts.stores.flatMap((s) => (s.pin ? [[s.id, s.pin] as const] : [])));
+  const client = new ShardClient({ identity: key.tls, pins, connections: 4 });
   try {
     const nodes = new Map<string, ShardNode>(opts.stores.map((s) => [s.id, { id: s.id, url: s.url, zone: '' }]));
     log(`asking ${nodes.size} shard-stores for the snapshot manifest…`);
     const { manifest, found, answering } = await newestManifest(client, [...nodes.values()], opts.masterKey);
     log(`${answering} of ${nodes.size} stores answer, ${found} hold a manifest; newest: snapshot ${manifest.seq} of ${new Date(manifest.createdAt).toISOString()}`);
-    for (const n of manifest.nodes) if (!nodes.has(n.id)) log(`note: the snapshot knows shard-store ${n.id} (${n.url}), which SHARDGATE_SHARD_STORES does not list`);
+    for (const n of manifest.nodes) {
+      if (!nodes.has(n.id)) log(`note: the snapshot knows shard-store ${n.id} (${n.url}), which SHARDGATE_SHARD_STORES does not list`);
+      const seen = pins.pinOf(n.id);
+      if (n.pin && seen && seen !== n.pin) {
+        log(`warning: shard-store ${n.id} now presents key ${seen}, not ${n.pin} as when the snapshot was taken: a replaced disk, or not the same store; ` +
+          `the recovered gateway will refuse it until \`shardgate admin join ${n.id} URL\``);
+      }
+    }
 
     const placement = await locatePieces(client, [...nodes.values()], manifest);
     const found16 = placement.filter((p) => p !== '').length;
@@ -104,7 +110,7 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
       log(`restored ${metaPath}: ${counts.buckets} buckets, ${counts.objects} object versions, ${counts.blobs} live blobs`);
 
       known.add(manifest.blob.id);
-      const atRisk = await unknownBlobs(minter, [...nodes.values()], known, manifestShardId(opts.masterKey));
+      const atRisk = await unknownBlobs(client, [...nodes.values()], known, manifestShardId(opts.masterKey));
       return {
         dataDir: opts.dataDir,
         snapshot: { seq: manifest.seq, createdAt: new Date(manifest.createdAt).toISOString(), bytes: manifest.blob.size },
@@ -221,16 +227,12 @@ async function restoreSecrets(dir: string, m: SnapshotManifest): Promise<void> {
 }
 
 /** Blob ids on the stores that the recovered metadata does not know (writes after the snapshot). */
-async function unknownBlobs(minter: TokenMinter, nodes: ShardNode[], known: Set<string>, manifestShard: string): Promise<RecoveryReport['atRisk']> {
+async function unknownBlobs(client: ShardClient, nodes: ShardNode[], known: Set<string>, manifestShard: string): Promise<RecoveryReport['atRisk']> {
   const blobs = new Set<string>();
   let shardFiles = 0;
   await Promise.all(nodes.map(async (n) => {
     try {
-      const token = await minter.token(n.id, 'list');
-      const res = await request(`${n.url}/pieces`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) });
-      if (res.statusCode !== 200) return void (await res.body.dump());
-      const { shards } = await res.body.json() as ListPiecesResponse;
-      for (const s of shards) {
+      for (const s of await client.listPieces(n)) {
         if (s === manifestShard) continue;
         const blob = s.slice(0, s.indexOf('.'));
         if (known.has(blob)) continue;

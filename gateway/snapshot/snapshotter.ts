@@ -3,14 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { request } from 'undici';
 import type { JWK } from 'jose';
 import type { NodeStore } from '../meta/nodes.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { putBlob } from '../pipeline/put-blob.js';
 import type { RootCredentials } from '../secrets.js';
 import { GATEWAY_KEY_FILE } from '../shards/keys.js';
-import type { TokenMinter } from '../shards/tokens.js';
+import type { ShardClient } from '../shards/client.js';
+import type { PinBook } from '../shards/pins.js';
 import { manifestKey, manifestShardId, recoveryKey } from './keys.js';
 import { sealManifest, type SnapshotManifest } from './manifest.js';
 
@@ -45,8 +45,10 @@ export class Snapshotter {
   constructor(
     private readonly ctx: PipelineContext,
     private readonly nodes: NodeStore,
-    private readonly minter: TokenMinter,
-    private readonly opts: { dataDir: string; intervalMs: number; kept: number; rootCredentials: RootCredentials; log?: (line: string) => void },
+    private readonly client: ShardClient,
+    private readonly opts: {
+      dataDir: string; intervalMs: number; kept: number; rootCredentials: RootCredentials; pins?: PinBook; log?: (line: string) => void;
+    },
   ) {
     const p = (sql: string): Statement => ctx.meta.db.prepare(sql);
     this.s = {
@@ -88,13 +90,8 @@ export class Snapshotter {
     let accepted = 0;
     await Promise.all(list.map(async (n) => {
       try {
-        const token = await this.minter.token(n.id, 'trust');
-        const res = await request(`${n.url}/trusted-keys`, {
-          method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ jwk: key.publicJwk }), signal: AbortSignal.timeout(5_000),
-        });
-        await res.body.dump();
-        if (res.statusCode === 200) accepted++;
+        await this.client.trustKey(n, key.publicJwk, { timeoutMs: 5_000 });
+        accepted++;
       } catch {
         // asked again before the next snapshot
       }
@@ -141,7 +138,10 @@ export class Snapshotter {
       v: 1, seq, createdAt,
       blob: { id: blob.id, size: blob.size, segmentSize: blob.segmentSize, wrappedKey: blob.wrappedKey.toString('base64'), placement: blob.placement },
       gatewayKey,
-      nodes: nodes.map((n) => ({ id: n.id, url: n.url, zone: n.zone })),
+      nodes: nodes.map((n) => {
+        const pin = this.opts.pins?.pinOf(n.id);
+        return { id: n.id, url: n.url, zone: n.zone, ...(pin && { pin }) };
+      }),
     };
     if (this.opts.rootCredentials.source !== 'env') {
       manifest.rootCredentials = { accessKeyId: this.opts.rootCredentials.accessKeyId, secretAccessKey: this.opts.rootCredentials.secretAccessKey };

@@ -22,6 +22,8 @@ export function requireBuild(): void {
 export interface StoreProc {
   id: string;
   url: string;
+  /** Its TLS key fingerprint (what the gateway pins). */
+  fingerprint: string;
   dataDir: string;
   child: ChildProcess;
   exited: Promise<unknown>;
@@ -121,8 +123,8 @@ export async function startCluster(opts: {
       const dataDir = join(dir, 'shards', id);
       const zone = `zone-${((i + j) % zones) + 1}`;
       const { child, match } = await spawnAndWait(
-        ['shard-store', '--id', id, '--port', '0', '--data', dataDir, '--zone', zone, '--trusted-key', pubKey], env, / listening on (http:\/\/\S+)/);
-      const store: StoreProc = { id, url: match[1]!, dataDir, child, exited: once(child, 'exit') };
+        ['shard-store', '--id', id, '--port', '0', '--data', dataDir, '--zone', zone, '--trusted-key', pubKey], env, / listening on (https:\/\/\S+) key (\S+)/);
+      const store: StoreProc = { id, url: match[1]!, fingerprint: match[2]!, dataDir, child, exited: once(child, 'exit') };
       stores.push(store);
       return store;
     }));

@@ -33,7 +33,7 @@ async function respawn(c: Cluster, s: StoreProc, zone: string, env: NodeJS.Proce
   await s.exited;
   const port = new URL(s.url).port;
   const { child } = await spawnAndWait(['shard-store', '--id', s.id, '--port', port, '--data', s.dataDir, '--zone', zone,
-    '--trusted-key', join(c.dir, 'gateway', 'gateway-key.pub.jwk')], { ...c.env, ...env }, / listening on (http:\/\/\S+)/);
+    '--trusted-key', join(c.dir, 'gateway', 'gateway-key.pub.jwk')], { ...c.env, ...env }, / listening on (https:\/\/\S+)/);
   s.child = child;
   s.exited = once(child, 'exit');
 }

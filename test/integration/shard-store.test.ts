@@ -10,13 +10,13 @@ import { describe, expect, it } from 'vitest';
 import { ShardClient, type ShardNode } from '../../gateway/shards/client.js';
 import { ShardTimeoutError } from '../../gateway/shards/errors.js';
 import { loadOrCreateGatewayKey, type GatewayKey } from '../../gateway/shards/keys.js';
-import { TokenMinter } from '../../gateway/shards/tokens.js';
+import { MemoryPins } from '../../gateway/shards/pins.js';
 import { onClose } from '../helpers/registry.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 // SHARDGATE_TEST_CLI points at another build of the CLI (e.g. compiled elsewhere).
 const CLI = process.env.SHARDGATE_TEST_CLI ?? join(ROOT, 'dist/cli/main.js');
-const LISTENING = /^shard-store (\S+) listening on (http:\/\/127\.0\.0\.1:\d+)$/;
+const LISTENING = /^shard-store (\S+) listening on (https:\/\/127\.0\.0\.1:\d+) key (sha256:[\w-]{43})$/;
 
 interface StoreProcess {
   child: ChildProcess;
@@ -64,8 +64,9 @@ async function spawnStore(args: string[]): Promise<StoreProcess> {
   return { child, node: { id: match[1]!, url: match[2]!, zone: 'zone-1' }, stdout, stderr, exited };
 }
 
+/** Files a store keeps for pieces (not its own key). */
 async function filesUnder(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && e.name !== 'store-key.pem').map((e) => e.name);
 }
 
 async function until(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -83,7 +84,7 @@ function newShardId(): string {
 async function setup(): Promise<{ dir: string; key: GatewayKey; client: ShardClient; dataDir: string; args: string[] }> {
   const dir = await tempDir();
   const key = await loadOrCreateGatewayKey(join(dir, 'gateway'));
-  const client = new ShardClient({ minter: new TokenMinter(key) });
+  const client = new ShardClient({ identity: key.tls, pins: new MemoryPins() });
   onClose(() => client.close());
   const dataDir = join(dir, 'data');
   const args = ['--id', 'ss-int', '--port', '0', '--data', dataDir, '--zone', 'zone-7', '--trusted-key', key.publicKeyFile];
@@ -161,6 +162,39 @@ describe.skipIf(!existsSync(CLI))('shard-store process (skipped without a built 
     await w.end();
     expect(await store.exited).toEqual([0, null]);
     expect(await filesUnder(s.dataDir)).toEqual([id]);
+  });
+
+  it('speaks only mutual TLS: an untrusted client key is refused, a store with another key is not talked to', async () => {
+    const s = await setup();
+    const store = await spawnStore(s.args);
+    const fingerprint = LISTENING.exec(store.stdout[0]!)![3]!;
+    const id = newShardId();
+    const w = s.client.openShardWriter(store.node, id);
+    await w.write([Buffer.from('pinned')]);
+    await w.end();
+
+    // A client whose key the store does not trust (another gateway's) gets 401 on every operation.
+    const stranger = await loadOrCreateGatewayKey(join(s.dir, 'stranger'));
+    const other = new ShardClient({ identity: stranger.tls, pins: new MemoryPins([[store.node.id, fingerprint]]) });
+    onClose(() => other.close());
+    await expect(other.readRange(store.node, id, 0, 6)).rejects.toMatchObject({ code: 'ERR_SHARD_REFUSED', status: 401 });
+    await expect(other.deleteShard(store.node, id)).rejects.toMatchObject({ code: 'ERR_SHARD_REFUSED' });
+    expect((await s.client.readRange(store.node, id, 0, 6)).toString()).toBe('pinned');
+
+    // Plain HTTP gets no answer at all.
+    const plain = await fetch(store.node.url.replace('https:', 'http:') + '/status').then((r) => `status ${r.status}`, (e: Error) => e.name);
+    expect(plain).not.toMatch(/^status 2/);
+
+    // A process with another key at the store's address is refused by a client that pinned the first.
+    const port = new URL(store.node.url).port;
+    store.child.kill('SIGKILL');
+    await store.exited;
+    const impostor = await spawnStore(['--id', 'ss-int', '--port', port, '--data', join(s.dir, 'impostor'), '--trusted-key', s.key.publicKeyFile]);
+    const pinned = new ShardClient({ identity: s.key.tls, pins: new MemoryPins([[store.node.id, fingerprint]]) });
+    onClose(() => pinned.close());
+    await expect(pinned.status(impostor.node)).rejects.toMatchObject({ code: 'ERR_SHARD_IDENTITY' });
+    // The client that pinned on first contact refuses it too.
+    await expect(s.client.status(impostor.node)).rejects.toMatchObject({ code: 'ERR_SHARD_IDENTITY' });
   });
 
   it('a missing trusted key is one line on stderr and a non-zero exit', async () => {

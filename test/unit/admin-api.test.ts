@@ -13,6 +13,7 @@ import type { NodeView } from '../../gateway/admin/nodes.js';
 import type { RepairJobView } from '../../gateway/admin/repair.js';
 import { adminMiddleware } from '../../gateway/admin/router.js';
 import { requestMetrics } from '../../gateway/metrics.js';
+import { NodePins } from '../../gateway/meta/node-pins.js';
 import { onClose } from '../helpers/registry.js';
 import { startFixture, type Fixture } from './admin-fixture.js';
 
@@ -21,7 +22,7 @@ const TOKEN = 'metrics-token-0123456789';
 
 async function serve(fx: Fixture): Promise<{ url: string; target: AdminTarget }> {
   const admin: AdminContext = {
-    rootCredentials: ROOT, meta: fx.meta, nodes: fx.nodes, monitor: fx.monitor, repair: fx.worker, metrics: fx.metrics,
+    rootCredentials: ROOT, meta: fx.meta, nodes: fx.nodes, pins: new NodePins(fx.meta.db), monitor: fx.monitor, repair: fx.worker, metrics: fx.metrics,
     metricsToken: TOKEN, registerNode: () => undefined,
   };
   const app = new Koa();

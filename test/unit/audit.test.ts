@@ -11,12 +11,12 @@ import { auditedSegmentEncoder, RootCollector } from '../../gateway/audit/roots.
 import type { AuditTarget } from '../../gateway/audit/store.js';
 import { ShardClient } from '../../gateway/shards/client.js';
 import { loadOrCreateGatewayKey } from '../../gateway/shards/keys.js';
-import { TokenMinter } from '../../gateway/shards/tokens.js';
+import { MemoryPins } from '../../gateway/shards/pins.js';
 import { recoveryKey } from '../../gateway/snapshot/keys.js';
 import { ManifestError, openManifest, sealManifest, type SnapshotManifest } from '../../gateway/snapshot/manifest.js';
 import { merkleProof, merkleRoot, verifyMerkleProof } from '../../shard-store/merkle.js';
 import { startShardStoreServer } from '../../shard-store/server.js';
-import { loadTrustedKeys } from '../../shard-store/token.js';
+import { loadTrustedKeys } from '../../shard-store/peers.js';
 import { onClose } from '../helpers/registry.js';
 
 const sha = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
@@ -73,8 +73,7 @@ describe('audit challenges against a shard-store', () => {
     const key = await loadOrCreateGatewayKey(join(dir, 'gw'));
     const server = await startShardStoreServer({ id: 'ss-a', dir: join(dir, 'data'), trustedKeys: await loadTrustedKeys([key.publicKeyFile]), lieOnChallenge: lie });
     onClose(() => server.close(200));
-    const minter = new TokenMinter(key);
-    const client = new ShardClient({ minter, connections: 2 });
+    const client = new ShardClient({ identity: key.tls, pins: new MemoryPins(), connections: 2 });
     onClose(() => client.close());
     const node = { id: 'ss-a', url: server.url, zone: 'zone-1' };
     const put = async (shard: string, bytes: Buffer): Promise<void> => {
@@ -82,7 +81,7 @@ describe('audit challenges against a shard-store', () => {
       await w.write([bytes]);
       await w.end();
     };
-    return { dir, server, minter, client, node, put };
+    return { dir, server, client, node, put };
   }
   // 5 segments of 4 KiB plus a short one: records of two sizes, an odd leaf count.
   const SIZE = 5 * 4096 + 123;
@@ -93,12 +92,12 @@ describe('audit challenges against a shard-store', () => {
     const blobId = randomBytes(16).toString('hex');
     await s.put(`${blobId}.7`, files[7]!);
     const target: AuditTarget = { blobId, piece: 7, size: SIZE, segmentSize: 4096, root: roots[7]! };
-    expect(await challengePiece(s.node, target, 6, s.minter, 5_000)).toEqual({ outcome: 'pass', detail: null });
+    expect(await challengePiece(s.client, s.node, target, 6, 5_000)).toEqual({ outcome: 'pass', detail: null });
     const path = s.server.store.pathOf(`${blobId}.7`);
     expect((await stat(`${path}.leaves`)).size).toBe(32 + 6 * 32);
-    expect(await challengePiece(s.node, target, 3, s.minter, 5_000)).toMatchObject({ outcome: 'pass' });
+    expect(await challengePiece(s.client, s.node, target, 3, 5_000)).toMatchObject({ outcome: 'pass' });
     // The wrong root (another piece's) fails.
-    expect(await challengePiece(s.node, { ...target, root: roots[6]! }, 1, s.minter, 5_000)).toMatchObject({ outcome: 'wrong' });
+    expect(await challengePiece(s.client, s.node, { ...target, root: roots[6]! }, 1, 5_000)).toMatchObject({ outcome: 'wrong' });
   });
 
   it('catches flipped bytes on disk (sidecar stale or not), a missing piece and a lying store', async () => {
@@ -107,34 +106,31 @@ describe('audit challenges against a shard-store', () => {
     const blobId = randomBytes(16).toString('hex');
     await s.put(`${blobId}.2`, files[2]!);
     const target: AuditTarget = { blobId, piece: 2, size: SIZE, segmentSize: 4096, root: roots[2]! };
-    expect(await challengePiece(s.node, target, 6, s.minter, 5_000)).toMatchObject({ outcome: 'pass' });
+    expect(await challengePiece(s.client, s.node, target, 6, 5_000)).toMatchObject({ outcome: 'pass' });
     const path = s.server.store.pathOf(`${blobId}.2`);
     const bytes = await readFile(path);
     bytes[420 + 100]! ^= 1; // record 1 (records of 4 KiB segments are 416 + 4 bytes)
     await writeFile(path, bytes);
-    expect(await challengePiece(s.node, target, 6, s.minter, 5_000)).toMatchObject({ outcome: 'wrong' });
-    expect(await challengePiece(s.node, { ...target, blobId: randomBytes(16).toString('hex') }, 1, s.minter, 5_000)).toMatchObject({ outcome: 'missing' });
+    expect(await challengePiece(s.client, s.node, target, 6, 5_000)).toMatchObject({ outcome: 'wrong' });
+    expect(await challengePiece(s.client, s.node, { ...target, blobId: randomBytes(16).toString('hex') }, 1, 5_000)).toMatchObject({ outcome: 'missing' });
 
     const liar = await setup(true);
     await liar.put(`${blobId}.2`, files[2]!);
-    expect(await challengePiece(liar.node, target, 2, liar.minter, 5_000)).toMatchObject({ outcome: 'wrong' });
+    expect(await challengePiece(liar.client, liar.node, target, 2, 5_000)).toMatchObject({ outcome: 'wrong' });
   });
 
   it('accepts a registered recovery key for reads only, across a restart, and lists pieces', async () => {
     const s = await setup();
     const master = randomBytes(32);
     const rk = await recoveryKey(master);
-    const token = await s.minter.token('ss-a', 'trust');
-    const res = await fetch(`${s.server.url}/trusted-keys`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ jwk: rk.publicJwk }) });
-    expect(res.status).toBe(200);
+    await s.client.trustKey(s.node, rk.publicJwk);
     const shard = `${randomBytes(16).toString('hex')}.0`;
     await s.put(shard, Buffer.from('hello'));
-    const rclient = new ShardClient({ minter: new TokenMinter(rk), connections: 1 });
+    const rclient = new ShardClient({ identity: rk.tls, pins: new MemoryPins(), connections: 1 });
     onClose(() => rclient.close());
     expect((await rclient.readRange(s.node, shard, 0, 5)).toString()).toBe('hello');
     await expect(rclient.deleteShard(s.node, shard)).rejects.toMatchObject({ status: 403 });
-    const list = await fetch(`${s.server.url}/pieces`, { headers: { authorization: `Bearer ${await new TokenMinter(rk).token('ss-a', 'list')}` } });
-    expect(await list.json()).toEqual({ shards: [shard] });
+    expect(await rclient.listPieces(s.node)).toEqual([shard]);
     // Same data folder, new process: the recovery key is still trusted.
     await s.server.close(100);
     const again = await startShardStoreServer({ id: 'ss-a', dir: join(s.dir, 'data'), trustedKeys: await loadTrustedKeys([join(s.dir, 'gw', 'gateway-key.pub.jwk')]) });

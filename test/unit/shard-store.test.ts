@@ -5,17 +5,20 @@ import { mkdir, mkdtemp, open, readdir, rm, stat, writeFile, type FileHandle } f
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { ShardClient, type ShardNode } from '../../gateway/shards/client.js';
 import { ShardFullError, ShardNotFoundError, ShardRefusedError, ShardTimeoutError, ShardUnavailableError } from '../../gateway/shards/errors.js';
 import { loadOrCreateGatewayKey, type GatewayKey } from '../../gateway/shards/keys.js';
-import { TokenMinter } from '../../gateway/shards/tokens.js';
+import { MemoryPins } from '../../gateway/shards/pins.js';
+import { recoveryKey } from '../../gateway/snapshot/keys.js';
+import { identityFromKey, newIdentityKey, type TlsIdentity } from '../../wire/identity.js';
 import { parseShardStoreArgs, parseSize } from '../../shard-store/main.js';
 import { parseRange } from '../../shard-store/routes.js';
 import { startShardStoreServer, type ShardStoreServer } from '../../shard-store/server.js';
 import { PieceStore } from '../../shard-store/store.js';
-import { loadTrustedKeys, TokenVerifier } from '../../shard-store/token.js';
+import { loadTrustedKeys, PeerTrust } from '../../shard-store/peers.js';
 import { onClose } from '../helpers/registry.js';
 
 const STORE_ID = 'ss-test';
@@ -30,11 +33,11 @@ function newShardId(piece = 3): string {
   return `${randomBytes(16).toString('hex')}.${piece}`;
 }
 
-/** Every file under `dir`, relative. */
+/** Every file under `dir` but the store's own key, relative. */
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out.push(join(e.parentPath, e.name).slice(dir.length + 1));
+    if (e.isFile() && e.name !== 'store-key.pem') out.push(join(e.parentPath, e.name).slice(dir.length + 1));
   }
   return out;
 }
@@ -52,7 +55,6 @@ interface Setup {
   dataDir: string;
   key: GatewayKey;
   server: ShardStoreServer;
-  minter: TokenMinter;
   client: ShardClient;
   node: ShardNode;
 }
@@ -65,30 +67,34 @@ async function setup(opts: { capacityBytes?: number; store?: PieceStore } = {}):
     id: STORE_ID, dir: dataDir, trustedKeys: await loadTrustedKeys([key.publicKeyFile]), ...opts,
   });
   onClose(() => server.close(200));
-  const minter = new TokenMinter(key);
-  const client = new ShardClient({ minter, connections: 4 });
+  const client = new ShardClient({ identity: key.tls, pins: new MemoryPins([[STORE_ID, server.fingerprint]]), connections: 4 });
   onClose(() => client.close());
-  return { dir, dataDir, key, server, minter, client, node: { id: STORE_ID, url: server.url, zone: 'zone-1' } };
+  return { dir, dataDir, key, server, client, node: { id: STORE_ID, url: server.url, zone: 'zone-1' } };
 }
 
-/** A raw request with a token minted for exactly what the test says. */
-async function raw(s: Setup, method: 'GET' | 'PUT' | 'HEAD' | 'DELETE' | 'POST', path: string, headers: Record<string, string> = {}, body?: Buffer | string) {
-  const res = await request(`${s.server.url}${path}`, { method, headers, body });
-  const data = method === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await res.body.arrayBuffer());
-  return { status: res.statusCode, headers: res.headers, data };
+/** A raw request over TLS as `identity` (default: the gateway's key; null: no client certificate). */
+async function raw(
+  s: Setup, method: 'GET' | 'PUT' | 'HEAD' | 'DELETE' | 'POST', path: string, headers: Record<string, string> = {}, body?: Buffer | string,
+  identity: TlsIdentity | null = s.key.tls,
+) {
+  const dispatcher = new Agent({ connect: { rejectUnauthorized: false, ...(identity && { key: identity.key, cert: identity.cert }) } });
+  try {
+    const res = await request(`${s.server.url}${path}`, { method, headers, body, dispatcher });
+    const data = method === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await res.body.arrayBuffer());
+    return { status: res.statusCode, headers: res.headers, data };
+  } finally {
+    await dispatcher.close();
+  }
 }
 
-/** Send exact bytes, return the whole answer as text. */
-async function rawBytes(port: number, text: string): Promise<string> {
-  const sock = connect(port, '127.0.0.1');
+/** Send exact bytes over TLS as the gateway, return the whole answer as text. */
+async function rawBytes(s: Setup, text: string): Promise<string> {
+  const sock = tlsConnect({ port: s.server.port, host: '127.0.0.1', rejectUnauthorized: false, key: s.key.tls.key, cert: s.key.tls.cert });
+  await once(sock, 'secureConnect');
   sock.end(text);
   const chunks: Buffer[] = [];
   for await (const c of sock) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('latin1');
-}
-
-async function bearer(s: Setup, op: Parameters<TokenMinter['mint']>[1], shards: string[], opts: { aud?: string; ttlSeconds?: number; issuedAt?: number } = {}) {
-  return { authorization: `Bearer ${await s.minter.mint(opts.aud ?? STORE_ID, op, shards, opts)}` };
 }
 
 async function putShard(s: Setup, shardId: string, data: Buffer, chunk = 64 * 1024): Promise<void> {
@@ -114,7 +120,7 @@ describe('shard-store: pieces', () => {
     expect((await s.client.readRange(s.node, id, 12_345, 1000)).equals(data.subarray(12_345, 13_345))).toBe(true);
     expect((await s.client.readRange(s.node, id, data.length - 1, 1)).equals(data.subarray(-1))).toBe(true);
 
-    const whole = await raw(s, 'GET', `/pieces/${id}`, await bearer(s, 'get', [id]));
+    const whole = await raw(s, 'GET', `/pieces/${id}`);
     expect(whole.status).toBe(200);
     expect(whole.data.equals(data)).toBe(true);
 
@@ -147,8 +153,7 @@ describe('shard-store: pieces', () => {
     const id = newShardId();
     const data = randomBytes(100);
     await putShard(s, id, data);
-    const auth = await bearer(s, 'get', [id]);
-    const get = (range: string) => raw(s, 'GET', `/pieces/${id}`, { ...auth, range });
+    const get = (range: string) => raw(s, 'GET', `/pieces/${id}`, { range });
     const suffix = await get('bytes=-10');
     expect(suffix.status).toBe(206);
     expect(suffix.headers['content-range']).toBe('bytes 90-99/100');
@@ -166,15 +171,14 @@ describe('shard-store: pieces', () => {
 
   it('refuses shard ids that are not <32 hex>.<index> with 400, before touching the disk', async () => {
     const s = await setup();
-    const auth = await bearer(s, 'get', []);
     for (const bad of ['../../etc/passwd', '..%2F..%2Fetc%2Fpasswd', `${'A'.repeat(32)}.1`, `${'a'.repeat(32)}.100`,
       `${'a'.repeat(31)}.1`, `${'a'.repeat(32)}`, `${'a'.repeat(32)}.1.tmp0a`, `${'a'.repeat(32)}.1%00`]) {
       // Raw bytes: an HTTP client would normalise the dot segments away before sending.
-      const head = await rawBytes(s.server.port, `GET /pieces/${bad} HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth.authorization}\r\nConnection: close\r\n\r\n`);
+      const head = await rawBytes(s, `GET /pieces/${bad} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
       expect(head, bad).toMatch(/^HTTP\/1\.1 400 /);
     }
-    expect((await raw(s, 'GET', '/nothing', auth)).status).toBe(404);
-    expect((await raw(s, 'POST', `/pieces/${newShardId()}`, auth)).status).toBe(405);
+    expect((await raw(s, 'GET', '/nothing')).status).toBe(404);
+    expect((await raw(s, 'POST', `/pieces/${newShardId()}`)).status).toBe(405);
   });
 
   it('answers a challenge with sha256(nonce || range) per range', async () => {
@@ -204,61 +208,40 @@ describe('shard-store: pieces', () => {
   });
 });
 
-describe('shard-store: tokens', () => {
-  it('refuses missing, malformed, expired, too long-lived and foreign tokens with 401', async () => {
-    const s = await setup();
-    const id = newShardId();
-    const path = `/pieces/${id}`;
-    const missing = await raw(s, 'GET', path);
-    expect(missing.status).toBe(401);
-    expect(missing.headers['www-authenticate']).toBe('Bearer');
-    expect(JSON.parse(missing.data.toString())).toMatchObject({ error: 'ERR_TOKEN_INVALID' });
-    expect((await raw(s, 'GET', path, { authorization: 'Bearer not.a.jwt' })).status).toBe(401);
-    expect((await raw(s, 'GET', path, { authorization: 'Basic Zm9vOmJhcg==' })).status).toBe(401);
-    // Expired well beyond the clock tolerance.
-    const expired = await bearer(s, 'get', [id], { issuedAt: Math.floor(Date.now() / 1000) - 700, ttlSeconds: 60 });
-    expect((await raw(s, 'GET', path, expired)).status).toBe(401);
-    // One hour: over the 10-minute limit.
-    const tooLong = await bearer(s, 'get', [id], { ttlSeconds: 3600 });
-    expect((await raw(s, 'GET', path, tooLong)).status).toBe(401);
-    // Signed by a gateway this store does not trust.
-    const other = new TokenMinter(await loadOrCreateGatewayKey(join(s.dir, 'other-gateway')));
-    const foreign = { authorization: `Bearer ${await other.mint(STORE_ID, 'get', [id])}` };
-    expect((await raw(s, 'GET', path, foreign)).status).toBe(401);
-  });
-
-  it('refuses valid tokens for another op, store or shard with 403', async () => {
+describe('shard-store: who may talk to it (mutual TLS)', () => {
+  it('refuses a client without a certificate, or with a key it does not trust, with 401', async () => {
     const s = await setup();
     const id = newShardId();
     await putShard(s, id, Buffer.from('hello'));
     const path = `/pieces/${id}`;
-    expect((await raw(s, 'GET', path, await bearer(s, 'get', [id]))).status).toBe(200);
-    expect((await raw(s, 'GET', path, await bearer(s, 'put', [id]))).status).toBe(403);
-    expect((await raw(s, 'DELETE', path, await bearer(s, 'get', [id]))).status).toBe(403);
-    expect((await raw(s, 'GET', path, await bearer(s, 'get', [id], { aud: 'ss-other' }))).status).toBe(403);
-    expect((await raw(s, 'GET', path, await bearer(s, 'get', [newShardId()]))).status).toBe(403);
-    expect((await raw(s, 'GET', '/status', await bearer(s, 'get', []))).status).toBe(403);
-    // A PUT refused before its body is read: nothing written, and the client sees the refusal.
-    const wrongStore = { ...s.node, id: 'ss-other' };
-    const w = s.client.openShardWriter(wrongStore, id, { stallTimeoutMs: 2_000 });
-    await w.write([randomBytes(1000)]);
-    await expect(w.end()).rejects.toBeInstanceOf(ShardRefusedError);
-    expect((await raw(s, 'GET', path, await bearer(s, 'get', [id]))).data.toString()).toBe('hello');
+    const anonymous = await raw(s, 'GET', path, {}, undefined, null);
+    expect(anonymous.status).toBe(401);
+    expect(JSON.parse(anonymous.data.toString())).toMatchObject({ error: 'ERR_UNAUTHENTICATED' });
+    // Another gateway's key: a valid handshake, but not a key this store serves.
+    const other = await loadOrCreateGatewayKey(join(s.dir, 'other-gateway'));
+    expect((await raw(s, 'GET', path, {}, undefined, other.tls)).status).toBe(401);
+    expect((await raw(s, 'DELETE', path, {}, undefined, other.tls)).status).toBe(401);
+    // A bearer token from the old protocol opens nothing either.
+    expect((await raw(s, 'GET', path, { authorization: 'Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln' }, undefined, null)).status).toBe(401);
+    expect((await raw(s, 'GET', path)).data.toString()).toBe('hello');
   });
 
-  it('reuses minted tokens per (node, op, shard) and caches verified ones', async () => {
+  it('lets a registered recovery key read, and only read (403 for the rest)', async () => {
     const s = await setup();
-    const a = newShardId();
-    const t1 = await s.minter.token('n1', 'get', a);
-    expect(await s.minter.token('n1', 'get', a)).toBe(t1);
-    expect(await s.minter.token('n1', 'put', a)).not.toBe(t1);
-    expect(await s.minter.token('n2', 'get', a)).not.toBe(t1);
-    expect(await s.minter.token('n1', 'get', newShardId())).not.toBe(t1);
-
-    const verifier = new TokenVerifier(await loadTrustedKeys([s.key.publicKeyFile]));
-    const v1 = await verifier.authenticate(`Bearer ${t1}`);
-    expect(await verifier.authenticate(`Bearer ${t1}`)).toBe(v1);
-    expect(v1).toMatchObject({ op: 'get', audience: ['n1'] });
+    const id = newShardId();
+    await putShard(s, id, Buffer.from('hello'));
+    const rk = await recoveryKey(randomBytes(32));
+    expect((await raw(s, 'GET', `/pieces/${id}`, {}, undefined, rk.tls)).status).toBe(401);
+    // Only a trusted key may register one.
+    expect((await raw(s, 'POST', '/trusted-keys', {}, JSON.stringify({ jwk: rk.publicJwk }), rk.tls)).status).toBe(401);
+    await s.client.trustKey(s.node, rk.publicJwk);
+    expect((await raw(s, 'GET', `/pieces/${id}`, {}, undefined, rk.tls)).data.toString()).toBe('hello');
+    expect((await raw(s, 'GET', '/status', {}, undefined, rk.tls)).status).toBe(200);
+    expect((await raw(s, 'GET', '/pieces', {}, undefined, rk.tls)).status).toBe(200);
+    expect((await raw(s, 'DELETE', `/pieces/${id}`, {}, undefined, rk.tls)).status).toBe(403);
+    expect((await raw(s, 'PUT', `/pieces/${newShardId()}`, {}, 'x', rk.tls)).status).toBe(403);
+    expect((await raw(s, 'POST', '/trusted-keys', {}, JSON.stringify({ jwk: rk.publicJwk }), rk.tls)).status).toBe(403);
+    expect((await raw(s, 'GET', `/pieces/${id}`)).data.toString()).toBe('hello');
   });
 
   it('loads trusted keys as JWK, SPKI PEM or env JSON, and refuses a private key', async () => {
@@ -266,12 +249,21 @@ describe('shard-store: tokens', () => {
     const pem = createPublicKey({ key: s.key.publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
     const pemPath = join(s.dir, 'gw.pem');
     await writeFile(pemPath, pem);
-    const token = await s.minter.token(STORE_ID, 'status');
-    for (const keys of [await loadTrustedKeys([pemPath]), await loadTrustedKeys([], JSON.stringify([s.key.publicJwk]))]) {
-      expect((await new TokenVerifier(keys).authenticate(`Bearer ${token}`)).op).toBe('status');
+    for (const keys of [await loadTrustedKeys([pemPath]), await loadTrustedKeys([], JSON.stringify([s.key.publicJwk])), await loadTrustedKeys([s.key.publicKeyFile])]) {
+      expect(keys.map((k) => k.fingerprint)).toEqual([s.key.tls.fingerprint]);
     }
     await expect(loadTrustedKeys([join(s.dir, 'gateway', 'gateway-key.jwk')])).rejects.toThrow(/private key/);
-    expect(() => new TokenVerifier([])).toThrow(/no trusted/);
+    expect(() => new PeerTrust([])).toThrow(/no trusted/);
+  });
+
+  it('keeps its own key for life, private, and prints it for pinning', async () => {
+    const s = await setup();
+    expect((await stat(join(s.dataDir, 'store-key.pem'))).mode & 0o777).toBe(0o600);
+    await s.server.close(100);
+    const again = await startShardStoreServer({ id: STORE_ID, dir: s.dataDir, trustedKeys: await loadTrustedKeys([s.key.publicKeyFile]) });
+    onClose(() => again.close(100));
+    expect(again.fingerprint).toBe(s.server.fingerprint);
+    expect(again.url).toMatch(/^https:\/\//);
   });
 
   it('creates the gateway key once, private file mode 0600', async () => {
@@ -302,7 +294,9 @@ describe('shard-store: failures', () => {
 
   it('a frozen store (accepts, never reads) makes the writer time out', async () => {
     const sockets: Socket[] = [];
-    const frozen = createServer((sock) => {
+    const me = identityFromKey(newIdentityKey(), 'frozen');
+    // Completes the TLS handshake, then never reads a byte.
+    const frozen = createTlsServer({ key: me.key, cert: me.cert, requestCert: true, rejectUnauthorized: false }, (sock) => {
       sockets.push(sock);
       sock.pause();
     });
@@ -314,9 +308,9 @@ describe('shard-store: failures', () => {
     });
     const { port } = frozen.address() as import('node:net').AddressInfo;
     const dir = await tempDir();
-    const client = new ShardClient({ minter: new TokenMinter(await loadOrCreateGatewayKey(dir)) });
+    const client = new ShardClient({ identity: (await loadOrCreateGatewayKey(dir)).tls, pins: new MemoryPins() });
     onClose(() => client.close());
-    const w = client.openShardWriter({ id: 'frozen', url: `http://127.0.0.1:${port}`, zone: 'z' }, newShardId(), { stallTimeoutMs: 300 });
+    const w = client.openShardWriter({ id: 'frozen', url: `https://127.0.0.1:${port}`, zone: 'z' }, newShardId(), { stallTimeoutMs: 300 });
     const chunk = Buffer.alloc(1024 * 1024);
     const started = Date.now();
     let err: unknown;
