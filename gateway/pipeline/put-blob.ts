@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { N } from '../../codec/erasure.js';
-import { ShardQuorumError } from '../../codec/errors.js';
 import { newDataKey, wrapKey } from '../../codec/keys.js';
-import { pieceRecord, type EncodedSegment, type SegmentEncoder } from '../../codec/segment.js';
+import type { EncodedSegment, SegmentEncoder } from '../../codec/segment.js';
 import { auditedSegmentEncoder, RootCollector } from '../audit/roots.js';
 import { auditStoreFor } from '../audit/store.js';
 import type { MissedPiece } from '../meta/types.js';
 import type { PipelineContext } from './context.js';
-import { shardId, type ShardWriter } from './shard-io.js';
+import { FanOut } from './fan-out.js';
 
 export interface WrittenBlob {
   /** null for an empty body: nothing is stored on the shard-stores. */
@@ -93,96 +91,4 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>,
 
 function encode(encoder: SegmentEncoder, seg: Buffer, index: number): Promise<EncodedSegment> {
   return encoder.encode(seg, index);
-}
-
-/** The 16 shard writers of one blob, with one error slot each; quorum is decided here. */
-class FanOut {
-  private readonly writers: (ShardWriter | null)[];
-  private readonly errors: (Error | null)[] = new Array<Error | null>(N).fill(null);
-
-  constructor(private readonly ctx: PipelineContext, private readonly blobId: string, private readonly placement: string[], offline: ReadonlySet<string>) {
-    this.writers = placement.map((nodeId, i) => {
-      if (offline.has(nodeId)) {
-        this.errors[i] = new Error(`shard-store ${nodeId} is offline`);
-        return null;
-      }
-      try {
-        return ctx.io.openWriter(nodeId, shardId(blobId, i));
-      } catch (err) {
-        this.errors[i] = err as Error;
-        return null;
-      }
-    });
-    this.checkQuorum();
-  }
-
-  private live(): number {
-    return this.errors.filter((e) => e === null).length;
-  }
-
-  private fail(i: number, err: Error): void {
-    if (this.errors[i]) return;
-    this.errors[i] = err;
-    this.ctx.health.failed(this.placement[i]!);
-    this.writers[i]?.abort(err);
-  }
-
-  private checkQuorum(): void {
-    if (this.live() < this.ctx.writeQuorum) {
-      const offline = N - this.live();
-      const first = this.errors.find((e) => e);
-      throw new ShardQuorumError(`write quorum lost: offline=${offline}/${N}, need ${this.ctx.writeQuorum} durable pieces: ${first?.message ?? ''}`, { cause: first });
-    }
-  }
-
-  /** Hand one segment's 16 records to the writers; resolves when all live writers accepted them. */
-  async send(seg: EncodedSegment): Promise<void> {
-    await Promise.all(this.writers.map(async (w, i) => {
-      if (!w || this.errors[i]) return;
-      try {
-        await w.write(pieceRecord(seg, i));
-      } catch (err) {
-        this.fail(i, err as Error);
-      }
-    }));
-    this.checkQuorum();
-  }
-
-  /**
-   * Finish every shard file. Resolves once the quorum is durable and the others have had
-   * `lateAckMs` more to finish; those that did not are aborted and reported as missed.
-   */
-  async end(): Promise<MissedPiece[]> {
-    const done: boolean[] = new Array<boolean>(N).fill(false);
-    let durable = 0;
-    let quorumReached: () => void = () => undefined;
-    const quorum = new Promise<void>((r) => (quorumReached = r));
-    const all = Promise.all(this.writers.map(async (w, i) => {
-      if (!w || this.errors[i]) return;
-      try {
-        await w.end();
-        done[i] = true;
-        if (++durable >= this.ctx.writeQuorum) quorumReached();
-      } catch (err) {
-        this.fail(i, err as Error);
-      }
-    }));
-    await Promise.race([all, quorum]);
-    if (durable < this.ctx.writeQuorum) {
-      const first = this.errors.find((e) => e);
-      throw new ShardQuorumError(`only ${durable} of ${N} pieces became durable (offline=${N - durable}/${N}), need ${this.ctx.writeQuorum}: ${first?.message ?? ''}`, { cause: first });
-    }
-    await Promise.race([all, new Promise((r) => setTimeout(r, this.ctx.lateAckMs).unref())]);
-    const missed: MissedPiece[] = [];
-    for (let i = 0; i < N; i++) {
-      if (done[i]) continue;
-      this.fail(i, this.errors[i] ?? new Error('no durable ack in time'));
-      missed.push({ blobId: this.blobId, piece: i, reason: `write: ${this.errors[i]?.message ?? 'not acknowledged'}` });
-    }
-    return missed;
-  }
-
-  abort(err: Error): void {
-    for (let i = 0; i < N; i++) this.writers[i]?.abort(err);
-  }
 }
