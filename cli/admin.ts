@@ -236,14 +236,21 @@ async function recover(env: NodeJS.ProcessEnv, dataFlag: string | undefined, for
       throw err;
     });
   if (json) return void console.log(JSON.stringify(report, null, 2));
-  console.log(`recovered snapshot ${report.snapshot.seq} of ${report.snapshot.createdAt} into ${report.dataDir}`);
+  const j = report.journal;
+  const upTo = j?.lastAt ? `, with the metadata journal up to ${j.lastAt}` : '';
+  console.log(`recovered snapshot ${report.snapshot.seq} of ${report.snapshot.createdAt}${upTo} into ${report.dataDir}`);
+  if (!j) console.log('note: this snapshot comes from a release without the metadata journal: changes after it are not restored');
+  if (j?.unreadable.length) {
+    console.log(`NOT RESTORED: ${j.unreadable.length} journal entr${j.unreadable.length === 1 ? 'y' : 'ies'} could not be read: ` +
+      'bring back the shard-stores that are down and run recover again (--force) to restore them');
+  }
   if (report.atRisk.blobs.length) {
-    console.log(`AT RISK: ${report.atRisk.blobs.length} blob(s) (${report.atRisk.shardFiles} shard files) on the stores were written after the snapshot` +
-      ' (or were about to be deleted); their objects are not in the recovered metadata:');
+    console.log(`AT RISK: ${report.atRisk.blobs.length} blob(s) (${report.atRisk.shardFiles} shard files) on the stores are not in the recovered metadata` +
+      ' (writes never acknowledged, garbage about to be deleted, or writes in the entries above):');
     for (const b of report.atRisk.blobs.slice(0, 50)) console.log(`  ${b}`);
     if (report.atRisk.blobs.length > 50) console.log(`  … and ${report.atRisk.blobs.length - 50} more (--json lists all)`);
   } else {
-    console.log('nothing on the stores is newer than the snapshot');
+    console.log('every blob on the stores is in the recovered metadata');
   }
   console.log(`start the gateway on ${report.dataDir} with the same master key and SHARDGATE_SHARD_STORES`);
 }

@@ -9,6 +9,7 @@ import { buildApp } from './app.js';
 import type { GatewayConfig } from './config.js';
 import { MetaStore } from './meta/store.js';
 import { GarbageCollector } from './pipeline/collector.js';
+import { JournalShipper } from './journal/shipper.js';
 import { LifecycleWorker, lifecycleOptionsFromEnv } from './s3/lifecycle-worker.js';
 import type { PipelineContext } from './pipeline/context.js';
 import { NodeStore } from './meta/nodes.js';
@@ -81,6 +82,10 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   // Learn each store's zone and free space before placing anything; from then on the node
   // monitor (trust layer) keeps them current with its own /status probes.
   await io.refreshStatus(meta);
+  // Every acknowledged change also reaches the shard-stores before its answer (gateway/journal/).
+  const journal = new JournalShipper(ctx, meta.db);
+  meta.attachJournal(() => journal.flush());
+  journal.start();
   const gc = new GarbageCollector(ctx);
   gc.start();
   const lifecycle = new LifecycleWorker(meta, lifecycleOptionsFromEnv(env));
@@ -88,12 +93,15 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   const trust = startTrustLayer(ctx, { signingKey, pins, rootCredentials, env, registerNode: (n) => io.setNode(n) });
 
   const audit = startAuditLayer(ctx, {
-    dataDir: opts.dataDir, env, signingKey, pins, rootCredentials, monitor: trust.monitor, repair: trust.repair, metrics: trust.metrics,
+    dataDir: opts.dataDir, env, signingKey, pins, journal, rootCredentials, monitor: trust.monitor, repair: trust.repair, metrics: trust.metrics,
   });
   attachAuditLayer(trust.admin, audit);
   trust.metrics.collect(() => [{
     name: 'shardgate_meta_flushes_total', type: 'counter', samples: [{ value: meta.flushCount() }],
     help: 'Metadata WAL flushes (group commit); with concurrent writes, fewer than the writes acknowledged.',
+  }, {
+    name: 'shardgate_journal_entries_total', type: 'counter', samples: [{ value: journal.entries }],
+    help: 'Metadata journal entries written to the shard-stores; with concurrent writes, fewer than the writes acknowledged.',
   }]);
 
   const app = buildApp(ctx, { config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes });
@@ -128,6 +136,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       await trust.close();
       await lifecycle.stop();
       await gc.stop();
+      await journal.stop();
       await io.close();
       meta.close();
     })(),

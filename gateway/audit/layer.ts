@@ -13,6 +13,7 @@ import { ShardClient } from '../shards/client.js';
 import type { GatewayKey } from '../shards/keys.js';
 import type { PinBook } from '../shards/pins.js';
 import { Snapshotter } from '../snapshot/snapshotter.js';
+import type { JournalShipper } from '../journal/shipper.js';
 import { Auditor } from './auditor.js';
 import { trustConfig, type TrustConfig } from './config.js';
 import { Scrubber } from './scrub.js';
@@ -40,6 +41,8 @@ export interface AuditLayerOptions {
   rootCredentials: RootCredentials;
   monitor?: NodeMonitor;
   repair?: RepairWorker;
+  /** The metadata journal, whose replay starts where a snapshot says. */
+  journal?: JournalShipper;
   metrics?: Metrics;
   log?: (line: string) => void;
 }
@@ -64,6 +67,7 @@ export function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOptions): 
   const publisher = new ReportPublisher(nodes, store, opts.monitor, reports, config.reportPeriodMs);
   const snapshotter = new Snapshotter(ctx, nodes, client, {
     dataDir: opts.dataDir, intervalMs: config.snapshotIntervalMs, kept: config.snapshotsKept, rootCredentials: opts.rootCredentials, pins: opts.pins, log,
+    ...(opts.journal && { journal: opts.journal }),
   });
   opts.metrics?.collect(() => [
     { name: 'shardgate_report_log_entries', help: 'Entries in the signed report log.', type: 'gauge', samples: [{ value: reports.size() }] },

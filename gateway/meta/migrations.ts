@@ -341,4 +341,107 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE nodes ADD COLUMN tls_pin TEXT;
     `,
   },
+  {
+    version: 13,
+    name: 'metadata journal shipped to the shard-stores',
+    sql: `
+      -- Rows changed since the journal last shipped (gateway/journal/): triggers note the table
+      -- and rowid, the shipper sends the rows as they are then. AUTOINCREMENT: numbers are never
+      -- reused, so "changes up to N" stays meaningful after shipped rows are deleted.
+      -- Nodes are noted when what the registry decides changes, not at every /status probe
+      -- (free space, last seen). Tables left out are rebuilt or refilled after a recovery (repair queue and jobs, audit
+      -- history, scrub and journal state, orphan hints). A new table that holds what users
+      -- wrote needs its three triggers in the migration that creates it.
+      CREATE TABLE journal_changes (
+        seq   INTEGER PRIMARY KEY AUTOINCREMENT,
+        tbl   TEXT NOT NULL,
+        row   INTEGER NOT NULL
+      );
+      -- Journal entries written to the shard-stores (every attempt), until snapshots make them unneeded.
+      CREATE TABLE journal_entries (
+        blob_id     TEXT PRIMARY KEY,
+        epoch       TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        size        INTEGER NOT NULL,
+        placement   TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+      );
+      CREATE INDEX journal_entries_by_seq ON journal_entries(epoch, seq);
+      -- Where replay starts for this snapshot: the journal epoch and the first entry it may miss.
+      ALTER TABLE snapshots ADD COLUMN journal_epoch TEXT;
+      ALTER TABLE snapshots ADD COLUMN journal_from INTEGER;
+      CREATE TRIGGER journal_buckets_insert AFTER INSERT ON buckets BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('buckets', NEW.rowid); END;
+      CREATE TRIGGER journal_buckets_update AFTER UPDATE ON buckets BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('buckets', NEW.rowid);
+        INSERT INTO journal_changes(tbl, row) SELECT 'buckets', OLD.rowid WHERE OLD.rowid != NEW.rowid;
+      END;
+      CREATE TRIGGER journal_buckets_delete AFTER DELETE ON buckets BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('buckets', OLD.rowid); END;
+      CREATE TRIGGER journal_nodes_insert AFTER INSERT ON nodes BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('nodes', NEW.rowid); END;
+      CREATE TRIGGER journal_nodes_update AFTER UPDATE OF id, url, zone, capacity, state, state_since, state_reason, score, tls_pin ON nodes BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('nodes', NEW.rowid);
+        INSERT INTO journal_changes(tbl, row) SELECT 'nodes', OLD.rowid WHERE OLD.rowid != NEW.rowid;
+      END;
+      CREATE TRIGGER journal_nodes_delete AFTER DELETE ON nodes BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('nodes', OLD.rowid); END;
+      CREATE TRIGGER journal_blobs_insert AFTER INSERT ON blobs BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('blobs', NEW.rowid); END;
+      CREATE TRIGGER journal_blobs_update AFTER UPDATE ON blobs BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('blobs', NEW.rowid);
+        INSERT INTO journal_changes(tbl, row) SELECT 'blobs', OLD.rowid WHERE OLD.rowid != NEW.rowid;
+      END;
+      CREATE TRIGGER journal_blobs_delete AFTER DELETE ON blobs BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('blobs', OLD.rowid); END;
+      CREATE TRIGGER journal_blob_roots_insert AFTER INSERT ON blob_roots BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('blob_roots', NEW.rowid); END;
+      CREATE TRIGGER journal_blob_roots_update AFTER UPDATE ON blob_roots BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('blob_roots', NEW.rowid);
+        INSERT INTO journal_changes(tbl, row) SELECT 'blob_roots', OLD.rowid WHERE OLD.rowid != NEW.rowid;
+      END;
+      CREATE TRIGGER journal_blob_roots_delete AFTER DELETE ON blob_roots BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('blob_roots', OLD.rowid); END;
+      CREATE TRIGGER journal_objects_insert AFTER INSERT ON objects BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('objects', NEW.rowid); END;
+      CREATE TRIGGER journal_objects_update AFTER UPDATE ON objects BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('objects', NEW.rowid);
+        INSERT INTO journal_changes(tbl, row) SELECT 'objects', OLD.rowid WHERE OLD.rowid != NEW.rowid;
+      END;
+      CREATE TRIGGER journal_objects_delete AFTER DELETE ON objects BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('objects', OLD.rowid); END;
+      CREATE TRIGGER journal_object_parts_insert AFTER INSERT ON object_parts BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('object_parts', NEW.rowid); END;
+      CREATE TRIGGER journal_object_parts_update AFTER UPDATE ON object_parts BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('object_parts', NEW.rowid);
+        INSERT INTO journal_changes(tbl, row) SELECT 'object_parts', OLD.rowid WHERE OLD.rowid != NEW.rowid;
+      END;
+      CREATE TRIGGER journal_object_parts_delete AFTER DELETE ON object_parts BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('object_parts', OLD.rowid); END;
+      CREATE TRIGGER journal_uploads_insert AFTER INSERT ON uploads BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('uploads', NEW.rowid); END;
+      CREATE TRIGGER journal_uploads_update AFTER UPDATE ON uploads BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('uploads', NEW.rowid);
+        INSERT INTO journal_changes(tbl, row) SELECT 'uploads', OLD.rowid WHERE OLD.rowid != NEW.rowid;
+      END;
+      CREATE TRIGGER journal_uploads_delete AFTER DELETE ON uploads BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('uploads', OLD.rowid); END;
+      CREATE TRIGGER journal_upload_parts_insert AFTER INSERT ON upload_parts BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('upload_parts', NEW.rowid); END;
+      CREATE TRIGGER journal_upload_parts_update AFTER UPDATE ON upload_parts BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('upload_parts', NEW.rowid);
+        INSERT INTO journal_changes(tbl, row) SELECT 'upload_parts', OLD.rowid WHERE OLD.rowid != NEW.rowid;
+      END;
+      CREATE TRIGGER journal_upload_parts_delete AFTER DELETE ON upload_parts BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('upload_parts', OLD.rowid); END;
+      CREATE TRIGGER journal_access_keys_insert AFTER INSERT ON access_keys BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('access_keys', NEW.rowid); END;
+      CREATE TRIGGER journal_access_keys_update AFTER UPDATE ON access_keys BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('access_keys', NEW.rowid);
+        INSERT INTO journal_changes(tbl, row) SELECT 'access_keys', OLD.rowid WHERE OLD.rowid != NEW.rowid;
+      END;
+      CREATE TRIGGER journal_access_keys_delete AFTER DELETE ON access_keys BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('access_keys', OLD.rowid); END;
+      CREATE TRIGGER journal_completed_uploads_insert AFTER INSERT ON completed_uploads BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('completed_uploads', NEW.rowid); END;
+      CREATE TRIGGER journal_completed_uploads_update AFTER UPDATE ON completed_uploads BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('completed_uploads', NEW.rowid);
+        INSERT INTO journal_changes(tbl, row) SELECT 'completed_uploads', OLD.rowid WHERE OLD.rowid != NEW.rowid;
+      END;
+      CREATE TRIGGER journal_completed_uploads_delete AFTER DELETE ON completed_uploads BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('completed_uploads', OLD.rowid); END;
+      CREATE TRIGGER journal_snapshots_insert AFTER INSERT ON snapshots BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('snapshots', NEW.rowid); END;
+      CREATE TRIGGER journal_snapshots_update AFTER UPDATE ON snapshots BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('snapshots', NEW.rowid);
+        INSERT INTO journal_changes(tbl, row) SELECT 'snapshots', OLD.rowid WHERE OLD.rowid != NEW.rowid;
+      END;
+      CREATE TRIGGER journal_snapshots_delete AFTER DELETE ON snapshots BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('snapshots', OLD.rowid); END;
+      CREATE TRIGGER journal_report_log_insert AFTER INSERT ON report_log BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('report_log', NEW.rowid); END;
+      CREATE TRIGGER journal_report_log_update AFTER UPDATE ON report_log BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('report_log', NEW.rowid);
+        INSERT INTO journal_changes(tbl, row) SELECT 'report_log', OLD.rowid WHERE OLD.rowid != NEW.rowid;
+      END;
+      CREATE TRIGGER journal_report_log_delete AFTER DELETE ON report_log BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('report_log', OLD.rowid); END;
+    `,
+  },
 ];

@@ -104,6 +104,8 @@ export class MetaStore {
    * committed state outside the metadata (deleting pieces), first awaits `durable()`. The
    * gateway server turns this on; tools and tests that open the metadata keep a flush per commit.
    */
+  private shipJournal: (() => Promise<void>) | undefined;
+
   enableGroupCommit(): void {
     this.groupCommit ??= new GroupCommit(this.db, `${this.file}-wal`, this.file);
   }
@@ -113,9 +115,20 @@ export class MetaStore {
     return this.groupCommit?.flushes ?? 0;
   }
 
-  /** Resolves once every commit made so far is on disk (at once without group commit: each was flushed). */
-  durable(): Promise<void> {
-    return this.groupCommit ? this.groupCommit.durable() : Promise.resolve();
+  /**
+   * Resolves once every commit made so far is on disk (at once without group commit: each was
+   * flushed) and, with a journal attached, shipped to the shard-stores too.
+   */
+  async durable(): Promise<void> {
+    const local = this.groupCommit ? this.groupCommit.durable() : Promise.resolve();
+    if (!this.shipJournal) return local;
+    // Both must hold before an answer; neither waits for the other.
+    await Promise.all([local, this.shipJournal()]);
+  }
+
+  /** From now on durable() also waits for the metadata journal (gateway/journal/shipper.ts). */
+  attachJournal(flush: () => Promise<void>): void {
+    this.shipJournal = flush;
   }
 
   /**

@@ -18,6 +18,11 @@ export interface SnapshotManifest {
   gatewayKey: JWK;
   /** Root credentials when they were generated into the data folder (not when set by environment). */
   rootCredentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * The metadata journal replayed over this snapshot: entries `from` on of `epoch`
+   * (gateway/journal/). Absent in manifests of older releases: nothing to replay.
+   */
+  journal?: { epoch: string; from: number };
   /** The shard-stores and their pinned TLS keys, when pinned. */
   nodes: Array<{ id: string; url: string; zone: string; pin?: string }>;
 }

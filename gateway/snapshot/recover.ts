@@ -8,6 +8,8 @@ import { getEngine } from '../../codec/engine.js';
 import { N } from '../../codec/erasure.js';
 import type { ShardStoreRef } from '../config.js';
 import type { MetaStore } from '../meta/store.js';
+import { openMetaDb, type Db } from '../meta/db.js';
+import { pieceMapOf, replayJournal, type PieceMap } from '../journal/replay.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { NodeHealth } from '../pipeline/health.js';
@@ -37,9 +39,12 @@ export interface RecoveryReport {
   buckets: number;
   objects: number;
   blobs: number;
+  /** The metadata journal replayed over the snapshot (null: the snapshot names none, from an older release). */
+  journal: { epoch: string; entries: number; rows: number; lastAt: string | null; unreadable: number[] } | null;
   /**
-   * Blobs found on the shard-stores that the snapshot does not know: writes after the
-   * snapshot (or not yet deleted garbage). Their objects are not in the recovered metadata.
+   * Blobs found on the shard-stores that the recovered metadata does not know: writes never
+   * acknowledged, or garbage not yet deleted (or, with unreadable journal entries, writes
+   * that were). Their objects are not in the recovered metadata.
    */
   atRisk: { blobs: string[]; shardFiles: number };
 }
@@ -88,16 +93,30 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
     try {
       await readSnapshot(client, nodes, manifest, placement, opts.masterKey, tmp);
       const check = new Database(tmp, { readonly: true, fileMustExist: true });
-      let counts: { buckets: number; objects: number; blobs: number };
-      let known: Set<string>;
       try {
         const ok = check.pragma('integrity_check', { simple: true });
         if (ok !== 'ok') throw new RecoveryError(`the snapshot is not a sound SQLite file (${String(ok)})`);
-        const one = (sql: string): number => Number((check.prepare(sql).get() as { n: number }).n);
-        counts = { buckets: one('SELECT COUNT(*) AS n FROM buckets'), objects: one('SELECT COUNT(*) AS n FROM objects'), blobs: one(`SELECT COUNT(*) AS n FROM blobs WHERE state = 'live'`) };
-        known = new Set((check.prepare('SELECT id FROM blobs').all() as Array<{ id: string }>).map((r) => r.id));
       } finally {
         check.close();
+      }
+      log('listing what every shard-store holds…');
+      const listings = await listAll(client, [...nodes.values()]);
+      const pieceMap = pieceMapOf(listings);
+      const db = openMetaDb(tmp);
+      let counts: { buckets: number; objects: number; blobs: number };
+      let known: Set<string>;
+      let journal: RecoveryReport['journal'] = null;
+      try {
+        if (manifest.journal) journal = await replayInto(db, manifest.journal, pieceMap, client, nodes, opts.masterKey, log);
+        // The recovered gateway writes a new epoch: entries of the old one past the last replayed may exist half-written.
+        db.prepare(`DELETE FROM trust_state WHERE key IN ('journal.epoch', 'journal.next')`).run();
+        db.prepare('DELETE FROM journal_changes').run();
+        const one = (sql: string): number => Number((db.prepare(sql).get() as { n: number }).n);
+        counts = { buckets: one('SELECT COUNT(*) AS n FROM buckets'), objects: one('SELECT COUNT(*) AS n FROM objects'), blobs: one(`SELECT COUNT(*) AS n FROM blobs WHERE state = 'live'`) };
+        known = new Set((db.prepare('SELECT id FROM blobs UNION SELECT blob_id FROM journal_entries').all() as Array<{ id: string }>).map((r) => r.id));
+        db.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        db.close();
       }
       if (existsSync(metaPath)) {
         const aside = `${metaPath}.before-recover-${Date.now()}`;
@@ -110,11 +129,11 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
       log(`restored ${metaPath}: ${counts.buckets} buckets, ${counts.objects} object versions, ${counts.blobs} live blobs`);
 
       known.add(manifest.blob.id);
-      const atRisk = await unknownBlobs(client, [...nodes.values()], known, manifestShardId(opts.masterKey));
+      const atRisk = unknownBlobs(listings, known, manifestShardId(opts.masterKey));
       return {
         dataDir: opts.dataDir,
         snapshot: { seq: manifest.seq, createdAt: new Date(manifest.createdAt).toISOString(), bytes: manifest.blob.size },
-        storesAsked: nodes.size, storesAnswering: answering, manifestsFound: found, ...counts, atRisk,
+        storesAsked: nodes.size, storesAnswering: answering, manifestsFound: found, ...counts, journal, atRisk,
       };
     } finally {
       await rm(tmp, { force: true });
@@ -187,8 +206,9 @@ async function locatePieces(client: ShardClient, nodes: ShardNode[], m: Snapshot
   return out;
 }
 
-async function readSnapshot(client: ShardClient, nodes: Map<string, ShardNode>, m: SnapshotManifest, placement: string[], master: Buffer, file: string): Promise<void> {
-  const io: ShardIO = {
+/** Reads only: recovery never writes or deletes a piece. */
+function recoveryIO(client: ShardClient, nodes: Map<string, ShardNode>): ShardIO {
+  return {
     openWriter: () => { throw new RecoveryError('recovery does not write pieces'); },
     deleteShard: () => Promise.reject(new RecoveryError('recovery does not delete pieces')),
     readRange: (nodeId, shardId, offset, length, signal) => {
@@ -197,6 +217,10 @@ async function readSnapshot(client: ShardClient, nodes: Map<string, ShardNode>, 
       return client.readRange(n, shardId, offset, length, { signal });
     },
   };
+}
+
+async function readSnapshot(client: ShardClient, nodes: Map<string, ShardNode>, m: SnapshotManifest, placement: string[], master: Buffer, file: string): Promise<void> {
+  const io = recoveryIO(client, nodes);
   // Reading needs only the engine, the keys and the io; the metadata it would queue repairs in does not exist yet.
   const meta = { queueRepair: () => undefined } as unknown as MetaStore;
   const ctx: PipelineContext = {
@@ -226,22 +250,68 @@ async function restoreSecrets(dir: string, m: SnapshotManifest): Promise<void> {
   }
 }
 
-/** Blob ids on the stores that the recovered metadata does not know (writes after the snapshot). */
-async function unknownBlobs(client: ShardClient, nodes: ShardNode[], known: Set<string>, manifestShard: string): Promise<RecoveryReport['atRisk']> {
-  const blobs = new Set<string>();
-  let shardFiles = 0;
+/** Every shard id each answering store holds; a store that does not answer is left out (the report says how many did). */
+async function listAll(client: ShardClient, nodes: ShardNode[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
   await Promise.all(nodes.map(async (n) => {
     try {
-      for (const s of await client.listPieces(n)) {
+      out.set(n.id, await client.listPieces(n));
+    } catch {
+      // a store that does not answer cannot tell us
+    }
+  }));
+  return out;
+}
+
+/**
+ * Replay the journal entries that follow the snapshot, and remember every journal blob seen
+ * so that the recovered gateway frees them once its own snapshots make them unneeded.
+ */
+async function replayInto(
+  db: Db, from: { epoch: string; from: number }, pieces: PieceMap, client: ShardClient, nodes: Map<string, ShardNode>, master: Buffer,
+  log: (line: string) => void,
+): Promise<RecoveryReport['journal']> {
+  const io: ShardIO = recoveryIO(client, nodes);
+  const meta = { queueRepair: () => undefined } as unknown as MetaStore;
+  const report = await replayJournal(db, from.epoch, from.from, {
+    ctx: { io, engine: getEngine(), health: new NodeHealth(), masterKey: master, hedgeMs: 500, readTimeoutMs: 15_000, meta },
+    pieces,
+    recordLength: async (nodeId, shardId) => {
+      const n = nodes.get(nodeId);
+      return n ? ((await client.head(n, shardId, { timeoutMs: 10_000 }))?.size ?? null) : null;
+    },
+    log,
+  });
+  const record = db.prepare('INSERT OR IGNORE INTO journal_entries(blob_id, epoch, seq, size, placement, created_at) VALUES (?, ?, ?, 0, ?, ?)');
+  for (const b of report.blobs) {
+    const held = pieces.get(b.id)!;
+    record.run(b.id, from.epoch, b.seq, JSON.stringify(Array.from({ length: N }, (_, i) => held.get(i)?.[0] ?? '')), Date.now());
+  }
+  const applied = report.last - report.from + 1;
+  log(applied > 0
+    ? `replayed ${applied} journal entr${applied === 1 ? 'y' : 'ies'} (${report.rows} rows), up to ${new Date(report.lastAt!).toISOString()}`
+    : 'no journal entries after the snapshot');
+  if (report.unreadable.length) {
+    log(`NOT RESTORED: journal entr${report.unreadable.length === 1 ? 'y' : 'ies'} ${report.unreadable.join(', ')} could not be read ` +
+      '(too few pieces on the stores that answered): the changes in them are missing');
+  }
+  return { epoch: report.epoch, entries: applied, rows: report.rows, lastAt: report.lastAt === null ? null : new Date(report.lastAt).toISOString(), unreadable: report.unreadable };
+}
+
+/** Blob ids on the stores that the recovered metadata does not know (writes after the last journal entry). */
+function unknownBlobs(listings: Map<string, string[]>, known: Set<string>, manifestShard: string): RecoveryReport['atRisk'] {
+  const blobs = new Set<string>();
+  let shardFiles = 0;
+  for (const shards of listings.values()) {
+    {
+      for (const s of shards) {
         if (s === manifestShard) continue;
         const blob = s.slice(0, s.indexOf('.'));
         if (known.has(blob)) continue;
         blobs.add(blob);
         shardFiles++;
       }
-    } catch {
-      // a store that does not answer cannot tell us; the report says how many answered
     }
-  }));
+  }
   return { blobs: [...blobs].sort(), shardFiles };
 }

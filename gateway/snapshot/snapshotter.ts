@@ -11,6 +11,7 @@ import type { RootCredentials } from '../secrets.js';
 import { GATEWAY_KEY_FILE } from '../shards/keys.js';
 import type { ShardClient } from '../shards/client.js';
 import type { PinBook } from '../shards/pins.js';
+import type { JournalPosition, JournalShipper } from '../journal/shipper.js';
 import { manifestKey, manifestShardId, recoveryKey } from './keys.js';
 import { sealManifest, type SnapshotManifest } from './manifest.js';
 
@@ -39,6 +40,8 @@ type SqlRow = Record<string, unknown>;
  */
 export class Snapshotter {
   private timer: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
   private running: Promise<SnapshotInfo> | undefined;
   private readonly s: Record<string, Statement>;
 
@@ -48,12 +51,18 @@ export class Snapshotter {
     private readonly client: ShardClient,
     private readonly opts: {
       dataDir: string; intervalMs: number; kept: number; rootCredentials: RootCredentials; pins?: PinBook; log?: (line: string) => void;
+      /** The metadata journal: a snapshot records where replay starts, and frees older entries. */
+      journal?: JournalShipper;
     },
   ) {
     const p = (sql: string): Statement => ctx.meta.db.prepare(sql);
     this.s = {
       live: p(`UPDATE blobs SET state = 'live', size = ? WHERE id = ?`),
-      insert: p('INSERT INTO snapshots(blob_id, size, created_at) VALUES (?, ?, ?)'),
+      insert: p('INSERT INTO snapshots(blob_id, size, created_at, journal_epoch, journal_from) VALUES (?, ?, ?, ?, ?)'),
+      coversEpoch: p('SELECT 1 FROM snapshots WHERE journal_epoch = ? LIMIT 1'),
+      keptFrom: p('SELECT journal_epoch AS epoch, MIN(journal_from) AS first FROM snapshots WHERE journal_epoch IS NOT NULL GROUP BY journal_epoch'),
+      entries: p('SELECT blob_id, epoch, seq, placement FROM journal_entries ORDER BY epoch, seq'),
+      dropEntry: p('DELETE FROM journal_entries WHERE blob_id = ?'),
       old: p('SELECT id, blob_id FROM snapshots ORDER BY id DESC LIMIT -1 OFFSET ?'),
       drop: p('DELETE FROM snapshots WHERE id = ?'),
       garbage: p(`UPDATE blobs SET state = 'garbage', garbage_at = ? WHERE id = ? AND state = 'live'`),
@@ -64,14 +73,33 @@ export class Snapshotter {
   start(): void {
     // Register the recovery key early: a gateway that dies before its first snapshot has nothing to recover anyway.
     void this.registerRecoveryKey().catch(() => undefined);
+    this.coverJournalEpoch();
     if (this.opts.intervalMs <= 0) return;
     this.timer = setInterval(() => void this.snapshot().catch((err: unknown) => this.opts.log?.(`snapshot: ${(err as Error).message}`)), this.opts.intervalMs);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.retry);
     await this.running?.catch(() => undefined);
+  }
+
+  /**
+   * Recovery replays the journal from the newest snapshot on; entries of an epoch that no
+   * snapshot names would never be found. So a new epoch (a new gateway, or one just
+   * recovered) starts with a snapshot, retried until the stores take it.
+   */
+  private coverJournalEpoch(): void {
+    const journal = this.opts.journal;
+    if (!journal || this.s.coversEpoch!.get(journal.position().epoch)) return;
+    void this.snapshot().catch((err: unknown) => {
+      if (this.stopped) return;
+      this.opts.log?.(`snapshot: the journal's new epoch is not covered yet (${(err as Error).message}); retrying in 30 s`);
+      this.retry = setTimeout(() => this.coverJournalEpoch(), 30_000);
+      this.retry.unref();
+    });
   }
 
   last(): { seq: number; blobId: string; size: number; createdAt: number } | undefined {
@@ -109,6 +137,9 @@ export class Snapshotter {
     const t0 = Date.now();
     await this.registerRecoveryKey();
     const tmp = join(this.opts.dataDir, `snapshot-${randomBytes(6).toString('hex')}.db.tmp`);
+    // Replay after this snapshot starts at the entry the journal would write next: every change
+    // it ships from now on may be missing from the copy below, none before.
+    const journal = this.opts.journal?.position();
     try {
       await this.ctx.meta.db.backup(tmp);
       const written = await putBlob(this.ctx, createReadStream(tmp, { highWaterMark: 1024 * 1024 }));
@@ -117,11 +148,12 @@ export class Snapshotter {
       const createdAt = Date.now();
       const seq = this.ctx.meta.db.transaction(() => {
         this.s.live!.run(written.size, blobId);
-        return Number(this.s.insert!.run(blobId, written.size, createdAt).lastInsertRowid);
+        return Number(this.s.insert!.run(blobId, written.size, createdAt, journal?.epoch ?? null, journal?.next ?? null).lastInsertRowid);
       }).immediate();
       if (written.missed.length) this.ctx.meta.queueRepair(written.missed);
-      const manifests = await this.writeManifest(seq, createdAt, blobId);
+      const manifests = await this.writeManifest(seq, createdAt, blobId, journal);
       this.dropOld(createdAt);
+      void this.dropOldJournal().catch((err: unknown) => this.opts.log?.(`snapshot: freeing old journal entries: ${(err as Error).message}`));
       const info: SnapshotInfo = { seq, blobId, size: written.size, createdAt, manifests, ms: Date.now() - t0 };
       this.opts.log?.(`snapshot ${seq}: ${written.size} bytes of metadata on the shard-stores, manifest on ${manifests} store(s), ${info.ms} ms`);
       return info;
@@ -130,7 +162,7 @@ export class Snapshotter {
     }
   }
 
-  private async writeManifest(seq: number, createdAt: number, blobId: string): Promise<number> {
+  private async writeManifest(seq: number, createdAt: number, blobId: string, journal: JournalPosition | undefined): Promise<number> {
     const blob = this.ctx.meta.getBlob(blobId)!;
     const gatewayKey = JSON.parse(await readFile(join(this.opts.dataDir, GATEWAY_KEY_FILE), 'utf8')) as JWK;
     const nodes = this.nodes.list().filter((n) => n.state !== 'removed');
@@ -138,6 +170,7 @@ export class Snapshotter {
       v: 1, seq, createdAt,
       blob: { id: blob.id, size: blob.size, segmentSize: blob.segmentSize, wrappedKey: blob.wrappedKey.toString('base64'), placement: blob.placement },
       gatewayKey,
+      ...(journal && { journal: { epoch: journal.epoch, from: journal.next } }),
       nodes: nodes.map((n) => {
         const pin = this.opts.pins?.pinOf(n.id);
         return { id: n.id, url: n.url, zone: n.zone, ...(pin && { pin }) };
@@ -162,6 +195,25 @@ export class Snapshotter {
     const count = ok.filter(Boolean).length;
     if (count === 0) throw new SnapshotError('no shard-store took the snapshot manifest');
     return count;
+  }
+
+  /**
+   * Journal entries that no kept snapshot replays (older epochs, and entries before the
+   * oldest kept snapshot of an epoch) are deleted from the stores. A store that does not
+   * answer keeps its piece until the next snapshot tries again.
+   */
+  private async dropOldJournal(): Promise<void> {
+    const keep = new Map((this.s.keptFrom!.all() as SqlRow[]).map((r) => [String(r.epoch), Number(r.first)]));
+    const old = (this.s.entries!.all() as SqlRow[]).filter((r) => {
+      const first = keep.get(String(r.epoch));
+      return first === undefined || Number(r.seq) < first;
+    });
+    for (const r of old) {
+      const blobId = String(r.blob_id);
+      const placement = JSON.parse(String(r.placement)) as string[];
+      const done = await Promise.all(placement.map((node, i) => this.ctx.io.deleteShard(node, `${blobId}.${i}`).then(() => true, () => false)));
+      if (done.every(Boolean)) this.s.dropEntry!.run(blobId);
+    }
   }
 
   private dropOld(now: number): void {
