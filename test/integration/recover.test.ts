@@ -62,6 +62,13 @@ describe('recover: a gateway whose data folder is gone comes back from the shard
     objects.set('before-3 é&+', replaced);
     const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: ['carol'] }, Action: 's3:GetObject', Resource: 'arn:aws:s3:::keep/*' }] };
     await s3.send(new PutBucketPolicyCommand({ Bucket: 'keep', Policy: JSON.stringify(policy) }));
+    // A burst: 48 writes, 16 in flight, every one acknowledged before the disk goes.
+    const burst = new Map(Array.from({ length: 48 }, (_, i) => [`burst/${i}`, randomBytes(1 + i * 997)] as const));
+    const queue = [...burst];
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      for (let item = queue.shift(); item; item = queue.shift()) await s3.send(new PutObjectCommand({ Bucket: 'keep', Key: item[0], Body: item[1] }));
+    }));
+    for (const [k, v] of burst) objects.set(k, v);
     const last = randomBytes(77);
     await s3.send(new PutObjectCommand({ Bucket: 'keep', Key: 'the-last-write', Body: last }));
 
