@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import type { JWK } from 'jose';
@@ -12,6 +12,7 @@ import type { ShardStoreRef } from '../config.js';
 import type { MetaStore } from '../meta/store.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
+import { ensurePrivateDir } from '../secrets.js';
 import { NodeHealth } from '../pipeline/health.js';
 import { readBlob } from '../pipeline/read-blob.js';
 import type { ShardIO } from '../pipeline/shard-io.js';
@@ -77,7 +78,7 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
     const placement = await locatePieces(client, [...nodes.values()], manifest);
     const found16 = placement.filter((p) => p !== '').length;
     log(`snapshot blob ${manifest.blob.id}: ${found16} of ${N} pieces found; reading ${manifest.blob.size} bytes…`);
-    await mkdir(opts.dataDir, { recursive: true });
+    ensurePrivateDir(opts.dataDir, log);
     const tmp = join(opts.dataDir, `meta.db.recover${randomBytes(4).toString('hex')}`);
     try {
       await readSnapshot(client, nodes, manifest, placement, opts.masterKey, tmp);

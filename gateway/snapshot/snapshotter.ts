@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, unlink } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import type { JWK } from 'jose';
@@ -113,6 +113,8 @@ export class Snapshotter {
     await this.registerRecoveryKey();
     const tmp = join(this.opts.dataDir, `snapshot-${randomBytes(6).toString('hex')}.db.tmp`);
     try {
+      // Created owner-only first: SQLite keeps an existing file's mode, and this is the whole metadata.
+      await (await open(tmp, 'wx', 0o600)).close();
       await this.ctx.meta.db.backup(tmp);
       const written = await putBlob(this.ctx, createReadStream(tmp, { highWaterMark: 1024 * 1024 }));
       if (!written.blobId) throw new SnapshotError('the metadata backup is empty');
