@@ -52,7 +52,11 @@ Commands:
                                           with the gateway stopped: rebuild its data folder (metadata,
                                           signing key) from the last snapshot on the shard-stores; needs
                                           SHARDGATE_SHARD_STORES and the master key (SHARDGATE_MASTER_KEY
-                                          or SHARDGATE_MASTER_KEY_FILE); lists writes after the snapshot
+                                          or SHARDGATE_MASTER_KEY_FILE); shows what each store offers and
+                                          refuses (exit 1) when too few offer the newest snapshot or some
+                                          hold it back, as stores rolling the metadata back would; --force
+                                          restores the newest anyway (and moves an existing meta.db aside);
+                                          lists writes after the snapshot
 
 Connection (same variables as the gateway):
   SHARDGATE_ENDPOINT      the gateway URL (default http://127.0.0.1:$SHARDGATE_PORT, port 9000)
@@ -237,6 +241,7 @@ async function recover(env: NodeJS.ProcessEnv, dataFlag: string | undefined, for
     });
   if (json) return void console.log(JSON.stringify(report, null, 2));
   console.log(`recovered snapshot ${report.snapshot.seq} of ${report.snapshot.createdAt} into ${report.dataDir}`);
+  if (report.heldBack.length) console.log(`held back by: ${report.heldBack.map((h) => `${h.store} (${h.offered})`).join(', ')}`);
   if (report.atRisk.blobs.length) {
     console.log(`AT RISK: ${report.atRisk.blobs.length} blob(s) (${report.atRisk.shardFiles} shard files) on the stores were written after the snapshot` +
       ' (or were about to be deleted); their objects are not in the recovered metadata:');

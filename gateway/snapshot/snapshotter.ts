@@ -139,18 +139,19 @@ export class Snapshotter {
     const blob = this.ctx.meta.getBlob(blobId)!;
     const gatewayKey = JSON.parse(await readFile(join(this.opts.dataDir, GATEWAY_KEY_FILE), 'utf8')) as JWK;
     const nodes = this.nodes.list().filter((n) => n.state !== 'removed');
+    const targets = nodes.filter((n) => n.state === 'active' || n.state === 'suspect' || n.state === 'draining');
     const manifest: SnapshotManifest = {
       v: 1, seq, createdAt,
       blob: { id: blob.id, size: blob.size, segmentSize: blob.segmentSize, wrappedKey: blob.wrappedKey.toString('base64'), placement: blob.placement },
       gatewayKey,
       nodes: nodes.map((n) => ({ id: n.id, url: n.url, zone: n.zone })),
+      targets: targets.map((n) => n.id),
     };
     if (this.opts.rootCredentials.source !== 'env') {
       manifest.rootCredentials = { accessKeyId: this.opts.rootCredentials.accessKeyId, secretAccessKey: this.opts.rootCredentials.secretAccessKey };
     }
     const sealed = sealManifest(manifestKey(this.ctx.masterKey), manifest);
     const shard = manifestShardId(this.ctx.masterKey);
-    const targets = nodes.filter((n) => n.state === 'active' || n.state === 'suspect' || n.state === 'draining');
     const ok = await Promise.all(targets.map(async (n) => {
       try {
         const w = this.ctx.io.openWriter(n.id, shard);
@@ -162,7 +163,10 @@ export class Snapshotter {
       }
     }));
     const count = ok.filter(Boolean).length;
-    if (count === 0) throw new SnapshotError('no shard-store took the snapshot manifest');
+    // Recovery trusts a manifest only when a majority of its targets offer it (snapshot/choose.ts):
+    // a snapshot that reached fewer is not one to count on, and the next one tries again.
+    const quorum = Math.floor(targets.length / 2) + 1;
+    if (count < quorum) throw new SnapshotError(`only ${count} of ${targets.length} shard-stores took the manifest of snapshot ${seq}; recovery needs ${quorum}`);
     return count;
   }
 
