@@ -87,17 +87,24 @@ export function ensurePrivateDir(dir: string, log: (line: string) => void = cons
 }
 
 /**
- * The gateway's data folder: owner-only (0700), and every file in it owner-only (0600) — the
- * metadata (meta.db and its -wal/-shm), the master key, the root credentials, the signing key,
- * snapshot files — except public keys (`*.pub.jwk`), which are given to the shard-stores.
- * Files an older release created readable by others are tightened, and the log says so.
+ * The files of a gateway's data folder that hold secrets or metadata: the metadata (meta.db,
+ * its -wal/-shm/-journal, copies kept or made by recovery and snapshots), the master key, the
+ * root credentials and the signing key. Not the public key, which the shard-stores are given;
+ * and nothing else, should the folder be one the operator also uses for other files.
+ */
+const PRIVATE_FILES = /^(?:meta\.db(?:-wal|-shm|-journal)?|meta\.db\.(?:before-recover-\d+|recover[0-9a-f]+)|master\.key|root-credentials\.json|gateway-key\.jwk(?:\.tmp[0-9a-f]+)?|snapshot-[0-9a-f]+\.db\.tmp(?:-journal|-wal)?)$/;
+
+/**
+ * The gateway's data folder: owner-only (0700), and each of its secret or metadata files
+ * (PRIVATE_FILES) owner-only (0600). A folder or files an older release created readable by
+ * others are tightened, and the log says so.
  */
 export function securePrivateFolder(dir: string, log: (line: string) => void = console.log): void {
   ensurePrivateDir(dir, log);
   if (isWindows) return;
   const tightened: string[] = [];
   for (const name of readdirSync(dir)) {
-    if (name.endsWith('.pub.jwk')) continue;
+    if (!PRIVATE_FILES.test(name)) continue;
     const path = join(dir, name);
     const st = lstatSync(path, { throwIfNoEntry: false });
     // Symbolic links are left alone: chmod would change what they point to.
