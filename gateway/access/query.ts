@@ -67,7 +67,13 @@ function existingTags(meta: MetaStore, bucket: string, key: string, versionId: s
  * the bucket owner may unless its policy denies it, and others only where the policy allows.
  */
 export function authorizeActions(rc: ReqCtx, actions: readonly string[], key: string, versionId?: string): void {
-  for (const action of actions) {
-    authorize({ ...accessQuery(rc.pipeline.meta, rc.endpoint.kind, 'write', rc.bucket, key, rc.principal, versionId, rc.facts), action });
-  }
+  authorizeActionsFor(rc.pipeline.meta, rc.endpoint.kind, rc.bucket, key, rc.principal, actions, versionId, rc.facts);
+}
+
+/** authorizeActions for a caller the request does not sign for itself (a POST form's, with the form's facts). */
+export function authorizeActionsFor(
+  meta: MetaStore, kind: EndpointKind, bucket: BucketRow | undefined, key: string, caller: Principal | null, actions: readonly string[],
+  versionId?: string, facts?: RequestFacts,
+): void {
+  for (const action of actions) authorize({ ...accessQuery(meta, kind, 'write', bucket, key, caller, versionId, facts), action });
 }

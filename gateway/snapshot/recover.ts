@@ -12,7 +12,7 @@ import type { ShardStoreRef } from '../config.js';
 import type { MetaStore } from '../meta/store.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
-import { ensurePrivateDir } from '../secrets.js';
+import { ensurePrivateDir, securePrivateFolder } from '../secrets.js';
 import { NodeHealth } from '../pipeline/health.js';
 import { readBlob } from '../pipeline/read-blob.js';
 import type { ShardIO } from '../pipeline/shard-io.js';
@@ -125,6 +125,8 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
       for (const ext of ['-wal', '-shm']) await rm(metaPath + ext, { force: true });
       await rename(tmp, metaPath);
       await restoreSecrets(opts.dataDir, manifest);
+      // A folder recovered over (--force) may hold files an older release left readable by others.
+      securePrivateFolder(opts.dataDir, log);
       log(`restored ${metaPath}: ${counts.buckets} buckets, ${counts.objects} object versions, ${counts.blobs} live blobs`);
 
       known.add(manifest.blob.id);
