@@ -18,8 +18,9 @@ import { buildXml, childOf, malformedXml, parseXml, textOf, type XmlObject } fro
  * (GOVERNANCE, which a caller holding s3:BypassGovernanceRetention may bypass with
  * `x-amz-bypass-governance-retention: true`, or COMPLIANCE, which nobody, root included, can
  * shorten or remove before it expires) and legal hold. Setting either needs its own permission
- * (s3:PutObjectRetention, s3:PutObjectLegalHold), on a new object's headers too. Deletes are refused in the metadata store (MetaObjectLockedError), so every
- * delete path is covered; with versioning always on, an overwrite never destroys a version.
+ * (s3:PutObjectRetention, s3:PutObjectLegalHold), on a new object's headers too. Deletes are
+ * refused in the metadata store (MetaObjectLockedError), so every delete path is covered; with
+ * versioning always on, an overwrite never destroys a version.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html
  */
 
