@@ -52,7 +52,11 @@ Commands:
                                           with the gateway stopped: rebuild its data folder (metadata,
                                           signing key) from the last snapshot on the shard-stores; needs
                                           SHARDGATE_SHARD_STORES and the master key (SHARDGATE_MASTER_KEY
-                                          or SHARDGATE_MASTER_KEY_FILE); lists writes after the snapshot
+                                          or SHARDGATE_MASTER_KEY_FILE); shows what each store offers and
+                                          refuses (exit 1) when too few offer the newest snapshot or some
+                                          hold it back, as stores rolling the metadata back would; --force
+                                          restores the newest anyway (and moves an existing meta.db aside);
+                                          lists writes after the snapshot
 
 Connection (same variables as the gateway):
   SHARDGATE_ENDPOINT      the gateway URL (default http://127.0.0.1:$SHARDGATE_PORT, port 9000)
@@ -244,6 +248,7 @@ async function recover(env: NodeJS.ProcessEnv, dataFlag: string | undefined, for
     console.log(`NOT RESTORED: ${j.unreadable.length} journal entr${j.unreadable.length === 1 ? 'y' : 'ies'} could not be read: ` +
       'bring back the shard-stores that are down and run recover again (--force) to restore them');
   }
+  if (report.heldBack.length) console.log(`held back by: ${report.heldBack.map((h) => `${h.store} (${h.offered})`).join(', ')}`);
   if (report.atRisk.blobs.length) {
     console.log(`AT RISK: ${report.atRisk.blobs.length} blob(s) (${report.atRisk.shardFiles} shard files) on the stores are not in the recovered metadata` +
       ' (writes never acknowledged, garbage about to be deleted, or writes in the entries above):');

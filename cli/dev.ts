@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gatewayConfig } from '../gateway/config.js';
-import { ConfigError } from '../gateway/secrets.js';
+import { ConfigError, ensurePrivateDir } from '../gateway/secrets.js';
 import { startGateway } from '../gateway/server.js';
 import { loadOrCreateGatewayKey } from '../gateway/shards/keys.js';
 import { spawnShardStore, stopProcess, type ShardStoreProcess } from './supervisor.js';
@@ -49,7 +48,11 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
     caFile = made.ca;
   }
   const gatewayDir = join(root, 'gateway');
-  mkdirSync(gatewayDir, { recursive: true });
+  // Everything under the data folder is for this user alone: the gateway's secrets and
+  // metadata, and the shard-stores' pieces (ciphertext, but nobody else's business).
+  ensurePrivateDir(root);
+  ensurePrivateDir(gatewayDir);
+  ensurePrivateDir(join(root, 'shards'));
   const key = await loadOrCreateGatewayKey(gatewayDir);
 
   const stores: ShardStoreProcess[] = [];
@@ -63,6 +66,7 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
       const id = `ss${String(i).padStart(2, '0')}`;
       return { id, dataDir: join(root, 'shards', id), zone: `zone-${(i % zones) + 1}`, trustedKeyFile: key.publicKeyFile };
     });
+    for (const s of specs) ensurePrivateDir(s.dataDir);
     // Start in small batches: 2 cores, and each store is a Node process.
     for (let i = 0; i < specs.length; i += 4) {
       stores.push(...await Promise.all(specs.slice(i, i + 4).map((s) => spawnShardStore(s))));

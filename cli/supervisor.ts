@@ -26,6 +26,20 @@ export interface ShardStoreProcess {
 }
 
 /**
+ * What a store process started here may see of this process's environment: what Node and the
+ * C library need (paths, locale, time zone, temp folder, Node's own options), nothing else.
+ * A store is told everything about its role by flags; it must never see the master key, the
+ * root credentials or any other SHARDGATE_* setting, nor the operator's other secrets
+ * (cloud keys, tokens) that happen to be in the environment. /proc/PID/environ of a store
+ * must show none of them.
+ */
+const STORE_ENV = /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|TMP|TEMP|NODE_OPTIONS|NODE_ENV|NODE_EXTRA_CA_CERTS|UV_THREADPOOL_SIZE|SYSTEMROOT|WINDIR)$/i;
+
+export function storeEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name, value]) => value !== undefined && STORE_ENV.test(name)));
+}
+
+/**
  * Start one `shardgate shard-store` OS process and wait until it prints its address.
  * Each store is its own process, as in production: one crashing never takes the others down.
  */
@@ -34,7 +48,7 @@ export async function spawnShardStore(spec: ShardStoreSpec, opts: { startTimeout
     CLI_ENTRY, 'shard-store', '--id', spec.id, '--data', spec.dataDir, '--zone', spec.zone,
     '--host', spec.host ?? '127.0.0.1', '--port', String(spec.port ?? 0), '--trusted-key', spec.trustedKeyFile,
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: storeEnvironment(process.env) });
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const prefix = opts.logPrefix === false ? null : `[${spec.id}] `;
   const errLines = createInterface({ input: child.stderr! });

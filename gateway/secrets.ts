@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export class ConfigError extends Error {
@@ -15,9 +15,15 @@ export function loadMasterKey(dir: string, env: NodeJS.ProcessEnv): { key: Buffe
   const inline = env.SHARDGATE_MASTER_KEY;
   if (inline) return { key: decodeKey(inline, 'SHARDGATE_MASTER_KEY'), source: 'SHARDGATE_MASTER_KEY', created: false };
   const file = env.SHARDGATE_MASTER_KEY_FILE ?? join(dir, 'master.key');
-  if (existsSync(file)) return { key: decodeKey(readFileSync(file, 'utf8').trim(), file), source: file, created: false };
+  if (existsSync(file)) {
+    // The operator's own file is the operator's to set; say so when others can read it.
+    if (env.SHARDGATE_MASTER_KEY_FILE && !isWindows && (statSync(file).mode & 0o077) !== 0) {
+      console.warn(`warning: the master key file ${file} is readable by other users (mode ${modeText(statSync(file).mode)}): chmod 600 it`);
+    }
+    return { key: decodeKey(readFileSync(file, 'utf8').trim(), file), source: file, created: false };
+  }
   if (env.SHARDGATE_MASTER_KEY_FILE) throw new ConfigError(`master key file ${file} does not exist`);
-  mkdirSync(dir, { recursive: true });
+  ensurePrivateDir(dir);
   const key = randomBytes(32);
   writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
   return { key, source: file, created: true };
@@ -56,9 +62,55 @@ export function loadRootCredentials(dir: string, env: NodeJS.ProcessEnv): RootCr
     const j = JSON.parse(readFileSync(file, 'utf8')) as { accessKeyId: string; secretAccessKey: string };
     return { ...j, source: 'file' };
   }
-  mkdirSync(dir, { recursive: true });
+  ensurePrivateDir(dir);
   const id = Array.from(randomBytes(20), (b) => ALNUM[b % ALNUM.length]).join('');
   const secret = randomBytes(30).toString('base64').replace(/[+/=]/g, '').slice(0, 40);
   writeFileSync(file, JSON.stringify({ accessKeyId: id, secretAccessKey: secret }, null, 2) + '\n', { mode: 0o600 });
   return { accessKeyId: id, secretAccessKey: secret, source: 'generated' };
+}
+
+const isWindows = process.platform === 'win32';
+const modeText = (mode: number): string => (mode & 0o777).toString(8).padStart(3, '0');
+
+/**
+ * Create `dir` (and its parents) so that only its owner may enter it: 0700. A folder that
+ * exists with wider rights (an older release, the default umask) is tightened, and the log
+ * says so. Everything under it is then out of other users' reach, whatever its own mode.
+ */
+export function ensurePrivateDir(dir: string, log: (line: string) => void = console.log): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (isWindows) return;
+  const mode = statSync(dir).mode;
+  if ((mode & 0o077) === 0) return;
+  chmodSync(dir, mode & 0o700);
+  log(`tightened ${dir} from mode ${modeText(mode)} to ${modeText(mode & 0o700)}: it holds secrets and metadata`);
+}
+
+/**
+ * The files of a gateway's data folder that hold secrets or metadata: the metadata (meta.db,
+ * its -wal/-shm/-journal, copies kept or made by recovery and snapshots), the master key, the
+ * root credentials and the signing key. Not the public key, which the shard-stores are given;
+ * and nothing else, should the folder be one the operator also uses for other files.
+ */
+const PRIVATE_FILES = /^(?:meta\.db(?:-wal|-shm|-journal)?|meta\.db\.(?:before-recover-\d+|recover[0-9a-f]+)|master\.key|root-credentials\.json|gateway-key\.jwk(?:\.tmp[0-9a-f]+)?|snapshot-[0-9a-f]+\.db\.tmp(?:-journal|-wal)?)$/;
+
+/**
+ * The gateway's data folder: owner-only (0700), and each of its secret or metadata files
+ * (PRIVATE_FILES) owner-only (0600). A folder or files an older release created readable by
+ * others are tightened, and the log says so.
+ */
+export function securePrivateFolder(dir: string, log: (line: string) => void = console.log): void {
+  ensurePrivateDir(dir, log);
+  if (isWindows) return;
+  const tightened: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!PRIVATE_FILES.test(name)) continue;
+    const path = join(dir, name);
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    // Symbolic links are left alone: chmod would change what they point to.
+    if (!st?.isFile() || (st.mode & 0o077) === 0) continue;
+    chmodSync(path, st.mode & 0o600);
+    tightened.push(`${name} (was ${modeText(st.mode)})`);
+  }
+  if (tightened.length) log(`tightened ${tightened.length} file(s) in ${dir} to owner-only (600): ${tightened.join(', ')}`);
 }

@@ -1,4 +1,5 @@
 import type { EndpointKind } from '../s3/router.js';
+import type { StoredAcl } from './acl-grants.js';
 
 /**
  * The IAM action a request is evaluated as, where it differs from `s3:<operation>`.
@@ -78,3 +79,37 @@ export function resourceOf(kind: EndpointKind, bucket: string, key: string | und
   if (kind === 'DeleteObjects' || kind === 'PostObject') return `arn:aws:s3:::${bucket}/*`;
   return `arn:aws:s3:::${bucket}`;
 }
+
+/** What a request that creates an object asks for besides its bytes, as far as permissions go. */
+export interface WriteExtras {
+  /** The ACL of `x-amz-acl` / `x-amz-grant-*`; undefined when it names none. */
+  acl?: StoredAcl;
+  /** It sets a non-empty tag set (`x-amz-tagging`). */
+  tags?: boolean;
+  /** It sets a retention (`x-amz-object-lock-mode`, `x-amz-object-lock-retain-until-date`). */
+  retention?: boolean;
+  /** It sets a legal hold (`x-amz-object-lock-legal-hold`). */
+  legalHold?: boolean;
+}
+
+/**
+ * The actions PutObject, CopyObject and CreateMultipartUpload need besides s3:PutObject for
+ * what their headers ask, as S3 asks for them: an ACL needs s3:PutObjectAcl, tags
+ * s3:PutObjectTagging, a retention s3:PutObjectRetention, a legal hold s3:PutObjectLegalHold.
+ * Without them anyone allowed to write could publish what they write, or lock it in
+ * COMPLIANCE mode for centuries where the bucket owner can never remove it.
+ * An ACL that gives nobody anything (`private`; `bucket-owner-full-control`, since the bucket
+ * owner owns every object here) needs nothing more.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html
+ */
+export function objectWriteActions(w: WriteExtras): string[] {
+  const out: string[] = [];
+  if (w.acl !== undefined && w.acl !== 'private') out.push('s3:PutObjectAcl');
+  if (w.tags) out.push('s3:PutObjectTagging');
+  if (w.retention) out.push('s3:PutObjectRetention');
+  if (w.legalHold) out.push('s3:PutObjectLegalHold');
+  return out;
+}
+
+/** Asking to bypass GOVERNANCE retention (`x-amz-bypass-governance-retention: true`) needs this, whoever asks. */
+export const BYPASS_GOVERNANCE = 's3:BypassGovernanceRetention';

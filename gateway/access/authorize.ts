@@ -22,6 +22,12 @@ export interface AccessQuery {
   key?: string;
   /** The version the request names, if any: it selects the `...Version` IAM actions. */
   versionId?: string;
+  /**
+   * An action the request needs besides its own (actions.ts objectWriteActions): what a header
+   * asks for, such as s3:BypassGovernanceRetention or s3:PutObjectRetention. Decided like any
+   * action, so a bucket policy grants or denies it; the owner holds it unless a Deny says otherwise.
+   */
+  action?: string;
   bucketAcl?: StoredAcl;
   /** The bucket's Block Public Access settings, when it has some. */
   publicAccessBlock?: PublicAccessBlock;
@@ -56,8 +62,8 @@ export function decideAccess(q: AccessQuery): Decision {
   }
   const owner = q.caller !== null && (q.caller.admin || q.caller.owner === q.bucket.owner);
   if (q.permission === 'owner' && !owner) return { allowed: false, why: q.caller ? 'not-owner' : 'anonymous' };
-  if (owner && OWNER_REPAIRS.has(q.kind)) return { allowed: true, via: 'owner' };
-  const action = actionOf(q.kind, q.versionId !== undefined);
+  if (owner && q.action === undefined && OWNER_REPAIRS.has(q.kind)) return { allowed: true, via: 'owner' };
+  const action = q.action ?? actionOf(q.kind, q.versionId !== undefined);
   const verdict = q.policy
     ? evaluatePolicy(q.policy, { principal: q.caller?.owner ?? null, action, resource: resourceOf(q.kind, q.bucket.name, q.key), ...(q.conditions && { context: q.conditions(action) }) })
     : 'none';

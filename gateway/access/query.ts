@@ -1,7 +1,8 @@
 import type { MetaStore } from '../meta/store.js';
 import type { BucketRow, Tag } from '../meta/types.js';
 import type { EndpointKind, Permission } from '../s3/router.js';
-import type { AccessQuery, Principal } from './authorize.js';
+import type { ReqCtx } from '../request.js';
+import { authorize, type AccessQuery, type Principal } from './authorize.js';
 import { storedAcl } from './acl-grants.js';
 import type { ConditionContext } from './condition-context.js';
 import { conditionContext, type RequestFacts } from './request-context.js';
@@ -57,4 +58,22 @@ export function accessQuery(
 function existingTags(meta: MetaStore, bucket: string, key: string, versionId: string | undefined): Tag[] | undefined {
   const v = versionId === undefined ? meta.getLatestVersion(bucket, key) : meta.getVersion(bucket, key, versionId);
   return v && !v.deleteMarker ? meta.objectTags(v.id) : undefined;
+}
+
+/**
+ * AccessDenied unless the caller may also do each of `actions` on `key` of the request's
+ * bucket: the actions a request needs besides its own for what its headers ask
+ * (actions.ts objectWriteActions, BYPASS_GOVERNANCE). Decided like the request itself, so
+ * the bucket owner may unless its policy denies it, and others only where the policy allows.
+ */
+export function authorizeActions(rc: ReqCtx, actions: readonly string[], key: string, versionId?: string): void {
+  authorizeActionsFor(rc.pipeline.meta, rc.endpoint.kind, rc.bucket, key, rc.principal, actions, versionId, rc.facts);
+}
+
+/** authorizeActions for a caller the request does not sign for itself (a POST form's, with the form's facts). */
+export function authorizeActionsFor(
+  meta: MetaStore, kind: EndpointKind, bucket: BucketRow | undefined, key: string, caller: Principal | null, actions: readonly string[],
+  versionId?: string, facts?: RequestFacts,
+): void {
+  for (const action of actions) authorize({ ...accessQuery(meta, kind, 'write', bucket, key, caller, versionId, facts), action });
 }

@@ -9,6 +9,9 @@ import { decodeEntry, entryPlainLength, journalDataKey, journalTag, type Journal
 /** Where every piece of every blob is, from the stores' listings: blob id → piece → store ids. */
 export type PieceMap = Map<string, Map<number, string[]>>;
 
+/** Entries read at once during a replay. */
+const READ_AHEAD = 8;
+
 export function pieceMapOf(listings: ReadonlyMap<string, readonly string[]>): PieceMap {
   const map: PieceMap = new Map();
   for (const [nodeId, shards] of listings) {
@@ -68,11 +71,25 @@ export async function replayJournal(db: Db, epoch: string, from: number, deps: R
     else byTag.set(tag, [id]);
   }
   const apply = new Applier(db);
+  // Entries are read ahead (their reads are independent) and applied strictly in order.
+  const reads = new Map<number, Promise<JournalEntry | null>>();
+  const readAhead = (seq: number): void => {
+    for (let s = seq; s < seq + READ_AHEAD; s++) {
+      if (reads.has(s)) continue;
+      const candidates = byTag.get(journalTag(master, epoch, s));
+      if (!candidates) break;
+      const p = newestReadable(candidates, epoch, s, deps);
+      p.catch(() => undefined);
+      reads.set(s, p);
+    }
+  };
   for (let seq = from; ; seq++) {
     const candidates = byTag.get(journalTag(master, epoch, seq)) ?? [];
     if (candidates.length === 0) break;
     for (const id of candidates) report.blobs.push({ id, seq });
-    const entry = await newestReadable(candidates, epoch, seq, deps);
+    readAhead(seq);
+    const entry = await reads.get(seq)!;
+    reads.delete(seq);
     if (!entry) {
       report.unreadable.push(seq);
       break;

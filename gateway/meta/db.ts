@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { securePrivateFolder } from '../secrets.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
@@ -8,9 +9,12 @@ export type Db = Database.Database;
 /**
  * The only place a metadata `Database` is opened. WAL lets readers (GET, LIST) run while a
  * write commits; `synchronous = FULL` because a commit is what acknowledges a client's write.
+ * Its folder is the gateway's private data folder (0700, files 0600); the file is created
+ * 0600 before SQLite opens it, as SQLite gives the -wal and -shm files the database's mode.
  */
 export function openMetaDb(file: string): Db {
-  mkdirSync(dirname(file), { recursive: true });
+  securePrivateFolder(dirname(file));
+  closeSync(openSync(file, 'a', 0o600));
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');

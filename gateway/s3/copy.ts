@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { aclColumn } from '../access/acl-grants.js';
+import { objectWriteActions } from '../access/actions.js';
 import { CHECKSUM_ALGORITHMS, ChecksumSet, type ChecksumAlgorithm } from '../checksums.js';
 import type { NewObject, PartRef, VersionRow } from '../meta/types.js';
 import { openObjectStream } from '../object/read.js';
@@ -9,7 +10,7 @@ import { sseCStoreFor } from '../meta/sse-c.js';
 import { newSseC, parseCustomerKey, readerFor, encryptionHeaders, uploadWrap, wrapFor } from './sse-c.js';
 import { commitOrDiscard, MAX_PUT_BYTES } from '../object/receive.js';
 import { authorize } from '../access/authorize.js';
-import { accessQuery } from '../access/query.js';
+import { accessQuery, authorizeActions } from '../access/query.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
 import { buildCopyObjectResult, buildCopyPartResult, type Checksums } from './documents.js';
@@ -18,7 +19,7 @@ import { extractObjectHeaders, extractUserMetadata, headerOf, type ByteRange, ty
 import { checkCopySourceConditions, checkWriteConditionOnArrival, commitConditionally, parseWriteCondition } from './preconditions.js';
 import type { CopySource } from './router.js';
 import { parseTaggingHeader } from './tagging.js';
-import { lockForNewObject } from './object-lock.js';
+import { lockForNewObject, lockHeadersAsked } from './object-lock.js';
 import { resolveVersion, writtenVersionHeader } from './versioning.js';
 
 /**
@@ -136,6 +137,8 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
   const condition = parseWriteCondition(headers);
   const customerKey = parseCustomerKey(headers);
   checkSelfCopy(rc, headers, copySource, metadataDirective);
+  // An ACL, new tags or a lock in the headers each need their own permission on the destination.
+  authorizeActions(rc, objectWriteActions({ acl: rc.acl, tags: Boolean(replacedTags?.length), ...lockHeadersAsked(headers) }), key);
 
   const src = resolveSource(rc, headers, copySource);
   if (src.obj.size > MAX_COPY_BYTES) {

@@ -1,7 +1,8 @@
 import type Koa from 'koa';
 import type { BatchDeleteOutcome, DeleteTarget } from '../meta/types.js';
 import { authorize } from '../access/authorize.js';
-import { accessQuery } from '../access/query.js';
+import { accessQuery, authorizeActions } from '../access/query.js';
+import { BYPASS_GOVERNANCE } from '../access/actions.js';
 import { bucketOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';
 import { sendXml } from './bucket.js';
@@ -25,13 +26,16 @@ const MAX_DELETE_BODY = 8 * 1024 * 1024;
 export async function handleDeleteObjects(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   const request = parseDelete(await readCheckedBody(koa, rc, { limit: MAX_DELETE_BODY, requireDigest: true }));
+  const bypass = bypassGovernance(koa.req.headersDistinct as HeaderBag);
   const errors: DeleteErrorEntry[] = [];
   const targets: DeleteTarget[] = [];
   for (const o of request.objects) {
     try {
       checkObjectKey(o.key);
-      // Each key is decided as its own DeleteObject (DeleteObjectVersion with a version id) would be.
+      // Each key is decided as its own DeleteObject (DeleteObjectVersion with a version id) would be,
+      // the governance bypass included: every key left in the batch may use it.
       authorize(accessQuery(rc.pipeline.meta, 'DeleteObject', 'write', bucket, o.key, rc.principal, o.versionId, rc.facts));
+      if (bypass) authorizeActions(rc, [BYPASS_GOVERNANCE], o.key, o.versionId);
     } catch (err) {
       if (!(err instanceof S3Error)) throw err;
       errors.push({ key: o.key, ...(o.versionId !== undefined && { versionId: o.versionId }), code: err.code, message: err.message });
@@ -39,7 +43,7 @@ export async function handleDeleteObjects(koa: Koa.Context, rc: ReqCtx): Promise
     }
     targets.push({ key: o.key, ...(o.versionId !== undefined && { versionId: o.versionId }), ...(o.etag !== undefined && { etag: unquoteEtag(o.etag) }) });
   }
-  const outcomes = rc.pipeline.meta.deleteVersionsBatch(bucket.name, targets, { bypassGovernance: bypassGovernance(koa.req.headersDistinct as HeaderBag) });
+  const outcomes = rc.pipeline.meta.deleteVersionsBatch(bucket.name, targets, { bypassGovernance: bypass });
   const deleted: DeletedEntry[] = [];
   targets.forEach((t, i) => {
     const outcome = outcomes[i]!;

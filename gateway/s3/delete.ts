@@ -2,22 +2,23 @@ import type Koa from 'koa';
 import type { DeletedVersion } from '../meta/types.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import type { HeaderBag } from './headers.js';
-import { bypassGovernance, lockedError } from './object-lock.js';
+import { authorizedBypass, lockedError } from './object-lock.js';
 import { versionIdOf } from './versioning.js';
 
 /**
  * DeleteObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html
  * Deleting a key or version that does not exist succeeds, as on AWS. On a versioned bucket
  * a delete without versionId adds a delete marker; with one, it removes that version for
- * good unless Object Lock protects it (403 AccessDenied).
+ * good unless Object Lock protects it (403 AccessDenied). Bypassing GOVERNANCE retention needs
+ * s3:BypassGovernanceRetention besides s3:DeleteObjectVersion.
  */
 export async function handleDeleteObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const versionId = versionIdOf(rc.endpoint);
+  const key = keyOf(rc);
+  const bypass = authorizedBypass(rc, koa.req.headersDistinct as HeaderBag, key, versionId);
   let done: DeletedVersion;
   try {
-    done = rc.pipeline.meta.deleteVersion(bucketOf(rc).name, keyOf(rc), {
-      ...(versionId !== undefined && { versionId }), bypassGovernance: bypassGovernance(koa.req.headersDistinct as HeaderBag),
-    });
+    done = rc.pipeline.meta.deleteVersion(bucketOf(rc).name, key, { ...(versionId !== undefined && { versionId }), bypassGovernance: bypass });
   } catch (err) {
     throw lockedError(err);
   }

@@ -1,6 +1,8 @@
 import type Koa from 'koa';
 import { createHash } from 'node:crypto';
 import { aclColumn } from '../access/acl-grants.js';
+import { objectWriteActions } from '../access/actions.js';
+import { authorizeActions } from '../access/query.js';
 import { randomAlnum } from '../ids.js';
 import { ChecksumSet, checksumTypeOf, completedObjectChecksum, type CompletedObjectChecksum } from '../checksums.js';
 import { combineBase64Crcs, CRC_SPECS } from '../crc-combine.js';
@@ -18,7 +20,7 @@ import { extractObjectHeaders, extractUserMetadata, quoteEtag, unquoteEtag } fro
 import { checkObjectKey } from './names.js';
 import { commitConditionally, writeOptionsOf } from './preconditions.js';
 import { parseTaggingHeader } from './tagging.js';
-import { lockForNewObject, requireLockDigest } from './object-lock.js';
+import { lockForNewObject, lockHeadersAsked, requireLockDigest } from './object-lock.js';
 import { writtenVersionHeader } from './versioning.js';
 import { completedUploadsFor, type CompletedUpload } from '../meta/completed-uploads.js';
 import { MetaNotFoundError } from '../meta/errors.js';
@@ -42,6 +44,9 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
   const key = keyOf(rc);
   checkObjectKey(key);
   const headers = koa.req.headersDistinct as Record<string, string[]>;
+  // What the completed object will get (ACL, tags, lock) is decided, and authorized, now.
+  const tags = parseTaggingHeader(headers);
+  authorizeActions(rc, objectWriteActions({ acl: rc.acl, tags: Boolean(tags?.length), ...lockHeadersAsked(headers) }), key);
   const objectHeaders = extractObjectHeaders(headers);
   const algorithm = koa.get('x-amz-checksum-algorithm').toUpperCase() || null;
   if (algorithm && !CHECKSUM_ALGORITHMS.has(algorithm)) {
@@ -63,7 +68,7 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
     id: uploadId, bucket: bucket.name, key, owner: rc.owner, createdAt: Date.now(),
     contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta: extractUserMetadata(headers),
     checksumAlgorithm: algorithm, checksumType, acl: aclColumn(rc.acl),
-  }, parseTaggingHeader(headers)));
+  }, tags));
   // The lock is decided now (a default retention counts from the upload's creation) and applied on completion.
   if (lock) rc.pipeline.meta.setUploadLock(uploadId, lock);
   if (algorithm) koa.set('x-amz-checksum-algorithm', algorithm);

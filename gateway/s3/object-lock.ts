@@ -1,4 +1,6 @@
 import type Koa from 'koa';
+import { BYPASS_GOVERNANCE } from '../access/actions.js';
+import { authorizeActions } from '../access/query.js';
 import { MetaObjectLockedError } from '../meta/errors.js';
 import { lockReason } from '../meta/rules.js';
 import { type MetaStore } from '../meta/store.js';
@@ -13,10 +15,12 @@ import { buildXml, childOf, malformedXml, parseXml, textOf, type XmlObject } fro
 
 /**
  * Object Lock: a bucket's lock configuration (default retention), each version's retention
- * (GOVERNANCE, which the owner may bypass with `x-amz-bypass-governance-retention: true`, or
- * COMPLIANCE, which nobody, root included, can shorten or remove before it expires) and
- * legal hold. Deletes are refused in the metadata store (MetaObjectLockedError), so every
- * delete path is covered; with versioning always on, an overwrite never destroys a version.
+ * (GOVERNANCE, which a caller holding s3:BypassGovernanceRetention may bypass with
+ * `x-amz-bypass-governance-retention: true`, or COMPLIANCE, which nobody, root included, can
+ * shorten or remove before it expires) and legal hold. Setting either needs its own permission
+ * (s3:PutObjectRetention, s3:PutObjectLegalHold), on a new object's headers too. Deletes are
+ * refused in the metadata store (MetaObjectLockedError), so every delete path is covered; with
+ * versioning always on, an overwrite never destroys a version.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html
  */
 
@@ -31,9 +35,29 @@ export function lockedError(err: unknown): unknown {
   return new S3Error('AccessDenied', { message: 'Access Denied because object protected by object lock.', cause: err });
 }
 
-/** Whether the request asks to bypass GOVERNANCE retention (the bucket owner holds that permission). */
+/** Whether the request asks to bypass GOVERNANCE retention. */
 export function bypassGovernance(headers: HeaderBag): boolean {
   return headerOf(headers, 'x-amz-bypass-governance-retention')?.trim().toLowerCase() === 'true';
+}
+
+/**
+ * Whether the request asks to bypass GOVERNANCE retention on `key`, once the caller is found
+ * to hold s3:BypassGovernanceRetention there (AccessDenied otherwise). Asking is what needs
+ * the permission, as on S3, whether or not the version turns out to be retained: the bucket
+ * owner holds it unless its policy denies it, others only where the policy allows it.
+ */
+export function authorizedBypass(rc: ReqCtx, headers: HeaderBag, key: string, versionId: string | undefined): boolean {
+  if (!bypassGovernance(headers)) return false;
+  authorizeActions(rc, [BYPASS_GOVERNANCE], key, versionId);
+  return true;
+}
+
+/** Which lock a new object's headers set, for the permissions that takes (actions.ts objectWriteActions). */
+export function lockHeadersAsked(headers: HeaderBag): { retention: boolean; legalHold: boolean } {
+  return {
+    retention: headerOf(headers, 'x-amz-object-lock-mode') !== undefined || headerOf(headers, 'x-amz-object-lock-retain-until-date') !== undefined,
+    legalHold: headerOf(headers, 'x-amz-object-lock-legal-hold') !== undefined,
+  };
 }
 
 function parseMode(v: string | undefined, malformed: () => S3Error): LockMode {
@@ -201,9 +225,9 @@ function needsUnlock(old: ObjectLockState, next: { mode: LockMode | null; retain
 /** PutObjectRetention — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectRetention.html */
 export async function handlePutObjectRetention(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   lockedVersion(rc); // NoSuchKey and friends before the body is read
+  const bypass = authorizedBypass(rc, koa.req.headersDistinct as HeaderBag, keyOf(rc), versionIdOf(rc.endpoint));
   const now = Date.now();
   const next = parseRetention(await readCheckedBody(koa, rc, { limit: MAX_LOCK_BODY, requireDigest: true }), now);
-  const bypass = bypassGovernance(koa.req.headersDistinct as HeaderBag);
   // Checked against the version as it is when written, in one transaction: a change that
   // raced in while the body arrived (a longer COMPLIANCE date, a legal hold) is never undone.
   rc.pipeline.meta.db.transaction(() => {

@@ -1,10 +1,13 @@
 import type Koa from 'koa';
 import { aclColumn } from '../access/acl-grants.js';
+import { objectWriteActions } from '../access/actions.js';
+import { authorizeActions } from '../access/query.js';
 import { answerStored, commitOrDiscard, receiveBody, storedChecksums } from '../object/receive.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { extractObjectHeaders, extractUserMetadata } from './headers.js';
 import { checkObjectKey } from './names.js';
-import { lockForNewObject } from './object-lock.js';
+import { lockForNewObject, lockHeadersAsked } from './object-lock.js';
+import { parseTaggingHeader } from './tagging.js';
 import { commitConditionally, writeOptionsOf } from './preconditions.js';
 import { writtenVersionHeader } from './versioning.js';
 import { sseCStoreFor } from '../meta/sse-c.js';
@@ -16,6 +19,8 @@ export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   const key = keyOf(rc);
   checkObjectKey(key);
   const headers = koa.req.headersDistinct as Record<string, string[]>;
+  // An ACL, tags or a lock in the headers each need their own permission besides s3:PutObject.
+  authorizeActions(rc, objectWriteActions({ acl: rc.acl, tags: Boolean(parseTaggingHeader(headers)?.length), ...lockHeadersAsked(headers) }), key);
   // Validate everything that can fail before taking the body.
   const objectHeaders = extractObjectHeaders(headers);
   const userMeta = extractUserMetadata(headers);

@@ -4,7 +4,9 @@ import type { JWK } from 'jose';
 /**
  * The small document that says where the last metadata snapshot is. A full copy sits on
  * every shard-store under the same shard id (snapshot/keys.ts), encrypted and authenticated
- * under a key derived from the master key; recovery takes the newest copy that opens.
+ * under a key derived from the master key, so a store cannot forge one, only withhold it or
+ * replay an older one: recovery takes the newest copy that opens, if enough stores agree
+ * (snapshot/choose.ts).
  * Format: "SGM1" | nonce (12) | AES-256-GCM ciphertext of the JSON | tag (16).
  */
 export interface SnapshotManifest {
@@ -25,6 +27,12 @@ export interface SnapshotManifest {
   journal?: { epoch: string; from: number };
   /** The shard-stores and their pinned TLS keys, when pinned. */
   nodes: Array<{ id: string; url: string; zone: string; pin?: string }>;
+  /**
+   * The stores this manifest is written to. Recovery wants it from a majority of them, and
+   * from every one of them that answers (snapshot/choose.ts). Absent in manifests written
+   * before it existed: then `nodes`.
+   */
+  targets?: string[];
 }
 
 const MAGIC = Buffer.from('SGM1');

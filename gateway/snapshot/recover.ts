@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { getEngine } from '../../codec/engine.js';
@@ -12,6 +12,7 @@ import { openMetaDb, type Db } from '../meta/db.js';
 import { pieceMapOf, replayJournal, type PieceMap } from '../journal/replay.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
+import { ensurePrivateDir, securePrivateFolder } from '../secrets.js';
 import { NodeHealth } from '../pipeline/health.js';
 import { readBlob } from '../pipeline/read-blob.js';
 import type { ShardIO } from '../pipeline/shard-io.js';
@@ -19,13 +20,17 @@ import { ShardClient, type ShardNode } from '../shards/client.js';
 import { GATEWAY_KEY_FILE, GATEWAY_PUBLIC_KEY_FILE } from '../shards/keys.js';
 import { MemoryPins } from '../shards/pins.js';
 import { manifestKey, manifestShardId, recoveryKey } from './keys.js';
+import { chooseManifest, describeManifest, describeOffer, type Offer } from './choose.js';
 import { openManifest, type SnapshotManifest } from './manifest.js';
 
 export interface RecoverOptions {
   dataDir: string;
   stores: ShardStoreRef[];
   masterKey: Buffer;
-  /** Replace an existing meta.db (it is moved aside, never deleted). */
+  /**
+   * Go on despite what would stop recovery: an existing meta.db (moved aside, never deleted),
+   * and stores that hold back the newest snapshot or too few that offer it (snapshot/choose.ts).
+   */
   force?: boolean;
   log?: (line: string) => void;
 }
@@ -36,6 +41,12 @@ export interface RecoveryReport {
   storesAsked: number;
   storesAnswering: number;
   manifestsFound: number;
+  /** What each store offered when asked for the manifest. */
+  offers: Array<{ store: string; offered: string }>;
+  /** Stores the snapshot was written to that answered without it. */
+  heldBack: Array<{ store: string; offered: string }>;
+  /** The objections --force went past; empty when there were none. */
+  forced: string[];
   buckets: number;
   objects: number;
   blobs: number;
@@ -55,7 +66,8 @@ export class RecoveryError extends Error {
 
 /**
  * Rebuild a gateway's data folder from the shard-stores and the master key: find the newest
- * snapshot manifest on the stores, read the snapshot blob from any 10 of its pieces (found
+ * snapshot manifest on the stores, refuse it when stores seem to hold a newer one back
+ * (snapshot/choose.ts) unless forced, read the snapshot blob from any 10 of its pieces (found
  * where the manifest says, else by asking every store), check it is a sound SQLite file,
  * and put it in place with the gateway's signing key, then list what the stores hold that
  * the snapshot does not know, as at risk. The gateway must be stopped.
@@ -74,8 +86,20 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
   try {
     const nodes = new Map<string, ShardNode>(opts.stores.map((s) => [s.id, { id: s.id, url: s.url, zone: '' }]));
     log(`asking ${nodes.size} shard-stores for the snapshot manifest…`);
-    const { manifest, found, answering } = await newestManifest(client, [...nodes.values()], opts.masterKey);
-    log(`${answering} of ${nodes.size} stores answer, ${found} hold a manifest; newest: snapshot ${manifest.seq} of ${new Date(manifest.createdAt).toISOString()}`);
+    const offers = await gatherOffers(client, [...nodes.values()], opts.masterKey);
+    for (const o of offers) log(`  ${o.store}: ${describeOffer(o)}`);
+    const choice = decide(offers, nodes.size);
+    const manifest = choice.manifest;
+    const answering = offers.filter((o) => o.kind !== 'silent').length;
+    const found = offers.filter((o) => o.kind === 'manifest').length;
+    log(`${answering} of ${nodes.size} stores answer, ${found} hold a manifest; newest: ${describeManifest(manifest)}`);
+    log(`${describeManifest(manifest)} was written to ${choice.expected.length} stores: ${choice.agreeing.length} offer it (${choice.quorum} needed)`);
+    if (choice.objections.length && !opts.force) {
+      throw new RecoveryError(`refusing to restore ${describeManifest(manifest)}: ${choice.objections.join('; ')}. ` +
+        'Bring the silent stores back and ask again; or, if you know why, run again with --force to restore it anyway');
+    }
+    for (const o of choice.objections) log(`--force: going on although ${o}`);
+    log(`restoring ${describeManifest(manifest)}`);
     for (const n of manifest.nodes) {
       if (!nodes.has(n.id)) log(`note: the snapshot knows shard-store ${n.id} (${n.url}), which SHARDGATE_SHARD_STORES does not list`);
       const seen = pins.pinOf(n.id);
@@ -88,7 +112,7 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
     const placement = await locatePieces(client, [...nodes.values()], manifest);
     const found16 = placement.filter((p) => p !== '').length;
     log(`snapshot blob ${manifest.blob.id}: ${found16} of ${N} pieces found; reading ${manifest.blob.size} bytes…`);
-    await mkdir(opts.dataDir, { recursive: true });
+    ensurePrivateDir(opts.dataDir, log);
     const tmp = join(opts.dataDir, `meta.db.recover${randomBytes(4).toString('hex')}`);
     try {
       await readSnapshot(client, nodes, manifest, placement, opts.masterKey, tmp);
@@ -126,6 +150,8 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
       for (const ext of ['-wal', '-shm']) await rm(metaPath + ext, { force: true });
       await rename(tmp, metaPath);
       await restoreSecrets(opts.dataDir, manifest);
+      // A folder recovered over (--force) may hold files an older release left readable by others.
+      securePrivateFolder(opts.dataDir, log);
       log(`restored ${metaPath}: ${counts.buckets} buckets, ${counts.objects} object versions, ${counts.blobs} live blobs`);
 
       known.add(manifest.blob.id);
@@ -134,6 +160,7 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
         dataDir: opts.dataDir,
         snapshot: { seq: manifest.seq, createdAt: new Date(manifest.createdAt).toISOString(), bytes: manifest.blob.size },
         storesAsked: nodes.size, storesAnswering: answering, manifestsFound: found, ...counts, journal, atRisk,
+        offers: offers.map((o) => ({ store: o.store, offered: describeOffer(o) })), heldBack: choice.heldBack, forced: opts.force ? choice.objections : [],
       };
     } finally {
       await rm(tmp, { force: true });
@@ -143,39 +170,44 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
   }
 }
 
-async function newestManifest(client: ShardClient, nodes: ShardNode[], master: Buffer): Promise<{ manifest: SnapshotManifest; found: number; answering: number }> {
+/** A manifest is a few kilobytes; a store offering more is not offering a manifest. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+/** Ask every store for its copy of the manifest: what each offers, in the order given. */
+async function gatherOffers(client: ShardClient, nodes: ShardNode[], master: Buffer): Promise<Array<Offer & { refused?: boolean }>> {
   const shard = manifestShardId(master);
   const key = manifestKey(master);
-  let answering = 0;
-  let refused = 0;
-  const got = await Promise.all(nodes.map(async (n) => {
+  return Promise.all(nodes.map(async (n): Promise<Offer & { refused?: boolean }> => {
     let head;
     try {
       head = await client.head(n, shard, { timeoutMs: 5_000 });
     } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_SHARD_REFUSED') refused++;
-      return null; // down: the others have a copy
+      const refused = (err as { code?: string }).code === 'ERR_SHARD_REFUSED';
+      return { store: n.id, kind: 'silent', why: refused ? 'refuses the recovery key' : (err as Error).message, ...(refused && { refused }) };
     }
-    answering++;
-    if (!head) return null;
+    if (!head) return { store: n.id, kind: 'none' };
+    if (head.size > MAX_MANIFEST_BYTES) return { store: n.id, kind: 'unreadable', why: `${head.size} bytes` };
     try {
-      return openManifest(key, await client.readRange(n, shard, 0, head.size, { timeoutMs: 10_000 }));
-    } catch {
-      return null; // a damaged copy: the others have one
+      return { store: n.id, kind: 'manifest', manifest: openManifest(key, await client.readRange(n, shard, 0, head.size, { timeoutMs: 10_000 })) };
+    } catch (err) {
+      return { store: n.id, kind: 'unreadable', why: (err as Error).message };
     }
   }));
-  const list = got.filter((m): m is SnapshotManifest => m !== null);
-  if (!list.length) {
-    if (refused > 0 && answering === 0) {
-      throw new RecoveryError(`${refused} shard-store(s) refuse the recovery key derived from this master key: is it the right master key? ` +
-        '(the gateway registers that key with every store at start and before each snapshot)');
-    }
-    throw new RecoveryError(answering === 0
-      ? 'no shard-store answered: check SHARDGATE_SHARD_STORES and that the stores run'
-      : 'no store holds a snapshot manifest that opens with this master key: is it the right master key, and did the gateway ever take a snapshot?');
+}
+
+/** chooseManifest, or the reason no manifest can be had at all. */
+function decide(offers: Array<Offer & { refused?: boolean }>, asked: number): NonNullable<ReturnType<typeof chooseManifest>> {
+  const choice = chooseManifest(offers);
+  if (choice) return choice;
+  const answering = offers.filter((o) => o.kind !== 'silent').length;
+  const refused = offers.filter((o) => o.refused).length;
+  if (refused > 0 && answering === 0) {
+    throw new RecoveryError(`${refused} shard-store(s) refuse the recovery key derived from this master key: is it the right master key? ` +
+      '(the gateway registers that key with every store at start and before each snapshot)');
   }
-  list.sort((a, b) => b.createdAt - a.createdAt || b.seq - a.seq);
-  return { manifest: list[0]!, found: list.length, answering };
+  throw new RecoveryError(answering === 0
+    ? `none of the ${asked} shard-stores answered: check SHARDGATE_SHARD_STORES and that the stores run`
+    : 'no store holds a snapshot manifest that opens with this master key: is it the right master key, and did the gateway ever take a snapshot?');
 }
 
 /** Which store holds each piece: the manifest's placement when it answers, else whoever has it. */

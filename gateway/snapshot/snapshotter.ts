@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, unlink } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import type { NodeStore } from '../meta/nodes.js';
@@ -43,6 +43,7 @@ export class Snapshotter {
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
   private running: Promise<SnapshotInfo> | undefined;
+  private queued: Promise<SnapshotInfo> | undefined;
   private readonly s: Record<string, Statement>;
 
   constructor(
@@ -127,10 +128,20 @@ export class Snapshotter {
     return accepted;
   }
 
-  /** Take a snapshot now (concurrent calls share one). */
+  /**
+   * Take a snapshot now. One that is already running may have copied the metadata before
+   * the caller's changes, so the caller gets the next one; callers arriving meanwhile share it.
+   */
   snapshot(): Promise<SnapshotInfo> {
-    this.running ??= this.take().finally(() => (this.running = undefined));
-    return this.running;
+    if (!this.running) {
+      this.running = this.take().finally(() => (this.running = undefined));
+      return this.running;
+    }
+    this.queued ??= this.running.catch(() => undefined).then(() => {
+      this.queued = undefined;
+      return this.snapshot();
+    });
+    return this.queued;
   }
 
   private async take(): Promise<SnapshotInfo> {
@@ -141,6 +152,8 @@ export class Snapshotter {
     // it ships from now on may be missing from the copy below, none before.
     const journal = this.opts.journal?.position();
     try {
+      // Created owner-only first: SQLite keeps an existing file's mode, and this is the whole metadata.
+      await (await open(tmp, 'wx', 0o600)).close();
       await this.ctx.meta.db.backup(tmp);
       const written = await putBlob(this.ctx, createReadStream(tmp, { highWaterMark: 1024 * 1024 }));
       if (!written.blobId) throw new SnapshotError('the metadata backup is empty');
@@ -166,6 +179,7 @@ export class Snapshotter {
     const blob = this.ctx.meta.getBlob(blobId)!;
     const gatewayKey = JSON.parse(await readFile(join(this.opts.dataDir, GATEWAY_KEY_FILE), 'utf8')) as JWK;
     const nodes = this.nodes.list().filter((n) => n.state !== 'removed');
+    const targets = nodes.filter((n) => n.state === 'active' || n.state === 'suspect' || n.state === 'draining');
     const manifest: SnapshotManifest = {
       v: 1, seq, createdAt,
       blob: { id: blob.id, size: blob.size, segmentSize: blob.segmentSize, wrappedKey: blob.wrappedKey.toString('base64'), placement: blob.placement },
@@ -175,13 +189,13 @@ export class Snapshotter {
         const pin = this.opts.pins?.pinOf(n.id);
         return { id: n.id, url: n.url, zone: n.zone, ...(pin && { pin }) };
       }),
+      targets: targets.map((n) => n.id),
     };
     if (this.opts.rootCredentials.source !== 'env') {
       manifest.rootCredentials = { accessKeyId: this.opts.rootCredentials.accessKeyId, secretAccessKey: this.opts.rootCredentials.secretAccessKey };
     }
     const sealed = sealManifest(manifestKey(this.ctx.masterKey), manifest);
     const shard = manifestShardId(this.ctx.masterKey);
-    const targets = nodes.filter((n) => n.state === 'active' || n.state === 'suspect' || n.state === 'draining');
     const ok = await Promise.all(targets.map(async (n) => {
       try {
         const w = this.ctx.io.openWriter(n.id, shard);
@@ -193,7 +207,10 @@ export class Snapshotter {
       }
     }));
     const count = ok.filter(Boolean).length;
-    if (count === 0) throw new SnapshotError('no shard-store took the snapshot manifest');
+    // Recovery trusts a manifest only when a majority of its targets offer it (snapshot/choose.ts):
+    // a snapshot that reached fewer is not one to count on, and the next one tries again.
+    const quorum = Math.floor(targets.length / 2) + 1;
+    if (count < quorum) throw new SnapshotError(`only ${count} of ${targets.length} shard-stores took the manifest of snapshot ${seq}; recovery needs ${quorum}`);
     return count;
   }
 

@@ -33,7 +33,7 @@ async function multipart(s3: S3Client, bucket: string, key: string, parts: Buffe
 }
 
 describe('recover: a gateway whose data folder is gone comes back from the shard-stores and the master key', () => {
-  it('restores every acknowledged write, with its metadata, through the last moment before the loss', async () => {
+  it('restores every acknowledged write, with its metadata, through the last moment before the loss', { timeout: 240_000 }, async () => {
     const master = randomBytes(32).toString('hex');
     // No scheduled snapshots: only the one every gateway takes when it starts a journal epoch,
     // and the one asked for below. Everything else comes back from the journal.

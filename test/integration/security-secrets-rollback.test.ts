@@ -1,0 +1,93 @@
+/**
+ * `admin recover` against shard-stores that roll the metadata back. A user's key is deleted
+ * between two snapshots; then the gateway's disk is lost, and stores replay the older
+ * manifest (copied from their own disks before the revocation) or withhold the newer one.
+ * Restoring the older snapshot silently would bring the revoked key back to life. Recovery
+ * shows what each store offers and refuses; with --force it restores the newest snapshot any
+ * store offers, never an older one.
+ */
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { manifestShardId } from '../../gateway/snapshot/keys.js';
+import { runAdmin, startCluster } from '../helpers/cluster.js';
+import { objectBytes, s3Error } from '../helpers/s3.js';
+
+/** The path of the shard file `name` under a store's data folder. */
+function shardFile(dir: string, name: string): string {
+  const rel = (readdirSync(dir, { recursive: true }) as string[]).find((p) => p.endsWith(name));
+  if (!rel) throw new Error(`${name} is not under ${dir}`);
+  return join(dir, rel);
+}
+
+/** What a store serves from now on for the manifest: these bytes, or nothing. */
+function serve(file: string, bytes: Buffer | null): void {
+  if (bytes === null) return void (existsSync(file) && unlinkSync(file));
+  writeFileSync(`${file}.swap`, bytes);
+  renameSync(`${file}.swap`, file);
+}
+
+describe('recover resists stores that roll the metadata back', () => {
+  it('refuses an old snapshot offered by a minority, names stores that hold the newest back, and with --force restores the newest', { timeout: 240_000 }, async () => {
+    const master = randomBytes(32).toString('hex');
+    // Snapshot 1 is the one every gateway takes when it starts its metadata journal.
+    const c = await startCluster({ stores: 16, env: { SHARDGATE_MASTER_KEY: master, SHARDGATE_SNAPSHOT_INTERVAL_MS: '0', SHARDGATE_AUDIT_INTERVAL_MS: '0' } });
+    const admin = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> => {
+      const r = await runAdmin(c, args, env);
+      if (r.code !== 0) throw new Error(`admin ${args.join(' ')}: ${r.all}`);
+      return r.out;
+    };
+    const root = c.client();
+    const alice = JSON.parse(await admin(['user', 'create', 'alice', '--json'])) as { accessKeyId: string; secretAccessKey: string };
+    await root.send(new CreateBucketCommand({ Bucket: 'keep' }));
+    await root.send(new PutObjectCommand({ Bucket: 'keep', Key: 'before', Body: 'b' }));
+    expect(await admin(['snapshot'])).toMatch(/snapshot 2: .* manifest on 16 stores/);
+    const shard = manifestShardId(Buffer.from(master, 'hex'));
+    const files = c.stores.map((s) => shardFile(s.dataDir, shard));
+    const first = files.map((f) => readFileSync(f));
+
+    // The key is revoked and more is written; the last snapshot knows it.
+    await admin(['user', 'delete', 'alice']);
+    await root.send(new PutObjectCommand({ Bucket: 'keep', Key: 'after', Body: 'a' }));
+    expect(await admin(['snapshot'])).toMatch(/snapshot 3: .* manifest on 16 stores/);
+    const second = files.map((f) => readFileSync(f));
+    expect(second.some((b, i) => b.equals(first[i]!))).toBe(false);
+
+    c.gateway.kill('SIGKILL');
+    await once(c.gateway, 'exit');
+    const gwDir = join(c.dir, 'gateway');
+    rmSync(gwDir, { recursive: true, force: true });
+    const env = { SHARDGATE_SHARD_STORES: c.stores.map((s) => `${s.id}=${s.url}`).join(','), SHARDGATE_MASTER_KEY: master };
+
+    // Six stores replay the first manifest, the ten others withhold the second.
+    files.forEach((f, i) => serve(f, i < 6 ? first[i]! : null));
+    const rollback = await runAdmin(c, ['recover', '--data', gwDir], env);
+    expect(rollback.code, rollback.all).not.toBe(0);
+    expect(rollback.all).toMatch(/ss00: snapshot 2 of /);
+    expect(rollback.all).toMatch(/ss15: no manifest/);
+    expect(rollback.all).toMatch(/refusing to restore snapshot 2 of .*: only 6 of the 16 stores .* and 9 are needed/);
+    expect(existsSync(join(gwDir, 'meta.db'))).toBe(false);
+
+    // Most stores offer the second again; three still replay the first and two withhold it.
+    files.forEach((f, i) => serve(f, i < 3 ? first[i]! : i < 5 ? null : second[i]!));
+    const heldBack = await runAdmin(c, ['recover', '--data', gwDir], env);
+    expect(heldBack.code, heldBack.all).not.toBe(0);
+    expect(heldBack.all).toMatch(/snapshot 3 of .* was written to 16 stores: 11 offer it \(9 needed\)/);
+    expect(heldBack.all).toMatch(/refusing to restore snapshot 3 of .*: 5 store\(s\) .* answer without it: ss00 \(snapshot 2 of .*\), .*ss04 \(no manifest\)/);
+    expect(existsSync(join(gwDir, 'meta.db'))).toBe(false);
+
+    const forced = await runAdmin(c, ['recover', '--data', gwDir, '--force'], env);
+    expect(forced.code, forced.all).toBe(0);
+    expect(forced.all).toMatch(/--force: going on although 5 store\(s\)/);
+    expect(forced.all).toMatch(/restoring snapshot 3 of /);
+    expect(forced.all).toMatch(/held back by: ss00 \(snapshot 2 of .*\), ss01/);
+
+    await c.restartGateway();
+    const s3 = c.client();
+    expect((await objectBytes(s3, 'keep', 'after')).toString()).toBe('a');
+    const revoked = c.client({ credentials: { accessKeyId: alice.accessKeyId, secretAccessKey: alice.secretAccessKey } });
+    expect(await s3Error(revoked.send(new ListObjectsV2Command({ Bucket: 'keep' })))).toEqual({ code: 'InvalidAccessKeyId', status: 403 });
+  });
+});
