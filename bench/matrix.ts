@@ -1,0 +1,132 @@
+/**
+ * `npm run bench`: the real system (`shardgate dev`: gateway + 16 shard-store processes, as a
+ * user starts it) beside a single-copy baseline measured in the same run
+ * (bench/baseline-server.ts: one process, one fsynced file per object), over a matrix of
+ * object sizes (4 KiB, 1 MiB, 64 MiB) × requests in flight (1, 16) × PUT and GET. Prints a
+ * table, then ONE JSON line. MB = 10^6 bytes. See bench/README.md.
+ */
+import { mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { runCell, parseSizeText, sizeLabel, type CellSpec, type Op } from './load.js';
+import { BenchError, childPids, children, cleanup, cpuSeconds, envInt, peakRssMiB, signalGroup, startChild, tmpDirs } from './procs.js';
+import { jsonLine, measured, printTable, type Row } from './report.js';
+import { BaselineTarget, dispatcherFor, S3Target, type Target } from './targets.js';
+
+const CLI_ENTRY = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const BASELINE_ENTRY = fileURLToPath(new URL('./baseline-server.js', import.meta.url));
+// Fixed bench-only credentials: the gateway lives only as long as this run, on loopback.
+const ROOT_USER = 'benchroot';
+const ROOT_PASSWORD = 'bench-secret-not-for-use-elsewhere';
+
+/** How long each cell runs, by object size: long enough to settle, short enough for the whole matrix to take minutes. */
+export function cellSpec(op: Op, size: number, concurrency: number, seconds: number): CellSpec {
+  if (size <= 64 * 1024) return { op, size, concurrency, minMs: seconds * 1000, minOps: 100, maxMs: seconds * 3000 };
+  if (size <= 4 * 1024 * 1024) return { op, size, concurrency, minMs: seconds * 1000, minOps: 2 * concurrency, maxMs: seconds * 4000 };
+  return { op, size, concurrency, minMs: 0, minOps: Math.max(3, concurrency), maxMs: 120_000 };
+}
+
+function list(name: string, dflt: string): string[] {
+  return (process.env[name] ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+async function main(): Promise<void> {
+  const sizes = list('SHARDGATE_BENCH_SIZES', '4KiB,1MiB,64MiB').map(parseSizeText);
+  const flights = list('SHARDGATE_BENCH_CONCURRENCY', '1,16').map(Number);
+  if (flights.some((c) => !Number.isInteger(c) || c < 1 || c > 256)) throw new BenchError('SHARDGATE_BENCH_CONCURRENCY: integers from 1 to 256');
+  const seconds = envInt('SHARDGATE_BENCH_SECONDS', 4, 1, 600);
+
+  const root = mkdtempSync(join(tmpdir(), 'shardgate-bench-'));
+  tmpDirs.push(root);
+  const env: NodeJS.ProcessEnv = { ...process.env, SHARDGATE_ROOT_USER: ROOT_USER, SHARDGATE_ROOT_PASSWORD: ROOT_PASSWORD };
+  console.log(`starting shardgate dev (16 shard-stores) and the baseline under ${root} ...`);
+  const [dev, base] = await Promise.all([
+    startChild('shardgate dev', [CLI_ENTRY, 'dev', '--port', '0', '--data', join(root, 'dev')], env,
+      [/S3 endpoint:\s+(http:\/\/\S+)/, /Region:\s+(\S+)/, /Engine:\s+(.+?)\s*$/]),
+    startChild('baseline', [BASELINE_ENTRY, mkdtempSync(join(root, 'baseline-'))], process.env, [/listening on (http:\/\/\S+)/]),
+  ]);
+  const [endpoint, region, engine] = dev.found as [string, string, string];
+  const dispatcher = dispatcherFor({ connections: Math.max(...flights) });
+  const gw = new S3Target('gateway', new URL(endpoint), region, { accessKeyId: ROOT_USER, secretAccessKey: ROOT_PASSWORD }, 'bench', dispatcher);
+  const bl = new BaselineTarget(new URL(base.found[0]!), dispatcher);
+  console.log(`gateway ${endpoint} (engine: ${engine}), baseline ${base.found[0]}; ${availableParallelism()} cores; ` +
+    `objects ${sizes.map(sizeLabel).join(', ')}; in flight ${flights.join(', ')}`);
+  await gw.createBucket();
+
+  const devPid = dev.child.proc.pid;
+  const storeCpu = (): number | null => {
+    const xs = childPids(devPid).map(cpuSeconds);
+    return xs.some((x) => x === null) || xs.length === 0 ? null : xs.reduce((a, b) => a! + b!, 0);
+  };
+  const diff = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : b - a);
+
+  const rows: Row[] = [];
+  for (const size of sizes) {
+    const body = randomBytes(size);
+    // Warm-up: JIT, connection pools, first-write paths.
+    for (const t of [gw, bl] as Target[]) {
+      await t.put(`warmup-${size}`, body);
+      await t.get(`warmup-${size}`);
+    }
+    const written = new Map<string, string[]>();
+    for (const op of ['PUT', 'GET'] as const) {
+      for (const c of flights) {
+        const spec = cellSpec(op, size, c, seconds);
+        process.stdout.write(`${sizeLabel(size)} ${op} × ${c} ... `);
+        // Alternate who goes first, so drift on a shared machine favours neither.
+        const order: Target[] = rows.length % 2 ? [bl, gw] : [gw, bl];
+        const row: Partial<Row> = { spec };
+        for (const t of order) {
+          const prefix = `${t.label}-${size}-c${c}-`;
+          const existing = op === 'GET' ? written.get(`${t.label}-${c}`) ?? written.get(`${t.label}-${flights[0]}`) : undefined;
+          const g0 = cpuSeconds(devPid);
+          const s0 = storeCpu();
+          const r = await runCell(t, spec, body, { prefix, ...(existing && { existing }) });
+          if (op === 'PUT') written.set(`${t.label}-${c}`, r.written);
+          if (t === gw) row.target = measured(r, { gateway: diff(g0, cpuSeconds(devPid)), stores: diff(s0, storeCpu()) });
+          else row.baseline = measured(r);
+        }
+        rows.push(row as Row);
+        const ratio = size < 1024 * 1024 ? row.target!.opsPerSec / row.baseline!.opsPerSec : row.target!.mbps / row.baseline!.mbps;
+        console.log(`ratio ${ratio.toFixed(3)}`);
+      }
+    }
+  }
+
+  const stores = childPids(devPid);
+  const gatewayRss = peakRssMiB(devPid);
+  const storeRss = stores.map(peakRssMiB).filter((x): x is number => x !== null);
+  printTable(rows, 'gateway');
+  console.log(`\nengine: ${engine}; peak RSS: gateway ${gatewayRss?.toFixed(0) ?? 'n/a'} MiB, shard-stores max ${storeRss.length ? Math.max(...storeRss).toFixed(0) : 'n/a'} MiB each`);
+  console.log(jsonLine(rows, {
+    engine, cores: availableParallelism(), gateway_peak_rss_mib: gatewayRss === null ? null : Math.round(gatewayRss),
+    shard_store_peak_rss_mib: storeRss.length ? Math.round(Math.max(...storeRss)) : null,
+  }));
+  await dispatcher.close();
+}
+
+let interrupted = false;
+process.once('SIGINT', () => {
+  interrupted = true;
+  console.error('\nSIGINT: stopping the gateway and the baseline ...');
+  void cleanup().finally(() => process.exit(130));
+});
+process.once('exit', () => {
+  // Last resort: nothing may outlive the bench.
+  for (const c of children) if (c.proc.pid !== undefined) signalGroup(c.proc.pid, 'SIGKILL');
+});
+
+try {
+  await main();
+} catch (err) {
+  if (!interrupted) {
+    console.error('\nbench failed:', err instanceof Error ? err.message : err);
+    if (err instanceof Error && err.cause) console.error('cause:', err.cause);
+    for (const c of children) if (c.tail.length) console.error(`--- last lines from ${c.name}:\n${c.tail.slice(-15).join('\n')}`);
+  }
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
