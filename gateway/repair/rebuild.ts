@@ -1,6 +1,5 @@
 import { crc32 } from 'node:zlib';
 import { K, M, N, pieceView } from '../../codec/erasure.js';
-import { ShardQuorumError } from '../../codec/errors.js';
 import { isCustomerWrapped, unwrapKey } from '../../codec/keys.js';
 import { PIECE_CRC_BYTES, recordRange, segmentCount, segmentPlainLength } from '../../codec/layout.js';
 import { decrypt, verifyRecord } from '../../codec/segment.js';
@@ -8,7 +7,7 @@ import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { shardId, type ShardWriter } from '../pipeline/shard-io.js';
 import type { RateLimiter } from './limiter.js';
-import { deadline } from '../deadline.js';
+import { PieceFetch, readRecord } from '../transfer/fetch-pieces.js';
 
 export interface RebuildPlan {
   blob: BlobRow;
@@ -63,7 +62,7 @@ export async function rebuildPieces(ctx: PipelineContext, plan: RebuildPlan, lim
   const fetch = async (index: number): Promise<(Buffer | null)[]> => {
     const { length } = recordRange(blob.size, blob.segmentSize, index);
     await limiter.take(K * length, signal);
-    const pieces = await fetchPieces(ctx, blob, index, plan.sources, signal);
+    const pieces = await fetchSources(ctx, blob, index, plan.sources, signal);
     bytesRead += K * length;
     return pieces;
   };
@@ -126,65 +125,13 @@ export async function rebuildPieces(ctx: PipelineContext, plan: RebuildPlan, lim
 }
 
 /**
- * K verified pieces of one segment, from the candidates in order; a failing or slow holder
- * (hedged after `hedgeMs`) makes the next one be asked. Pieces a holder lost or damaged are
- * queued for repair, as on the read path.
+ * K pieces of one segment whose checksums hold, from the sources in order; hedged one
+ * holder at a time, as repair traffic is rate-limited.
  */
-function fetchPieces(ctx: PipelineContext, blob: BlobRow, index: number, candidates: readonly number[], signal: AbortSignal): Promise<(Buffer | null)[]> {
-  const { offset, pieceSize, length } = recordRange(blob.size, blob.segmentSize, index);
-  // Holders that failed lately go last.
-  const order = [...candidates].sort((a, b) => Number(ctx.health.isSuspect(blob.placement[a]!)) - Number(ctx.health.isSuspect(blob.placement[b]!)));
-  const pieces: (Buffer | null)[] = new Array<Buffer | null>(N).fill(null);
-  const errors: Error[] = [];
-  const inflight = new Set<number>();
-  const abort = new AbortController();
-  const onAbort = (): void => abort.abort(signal.reason);
-  signal.addEventListener('abort', onAbort, { once: true });
-  let got = 0;
-  let cursor = 0;
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const hedge = setInterval(() => launch(Math.max(1, K - got - inflight.size)), ctx.hedgeMs);
-    const finish = (err: Error | null): void => {
-      if (settled) return;
-      settled = true;
-      clearInterval(hedge);
-      signal.removeEventListener('abort', onAbort);
-      for (const i of inflight) ctx.health.lagged(blob.placement[i]!);
-      abort.abort();
-      if (err) reject(err);
-      else resolve(pieces);
-    };
-    const launch = (count: number): void => {
-      for (let n = 0; n < count && cursor < order.length && !settled; n++) fetchOne(order[cursor++]!);
-      if (!settled && inflight.size === 0 && got < K) {
-        finish(new ShardQuorumError(`segment ${index} of blob ${blob.id}: only ${got} of ${K} source pieces readable`, { cause: errors[0] }));
-      }
-    };
-    const fetchOne = (i: number): void => {
-      const nodeId = blob.placement[i]!;
-      inflight.add(i);
-      const { signal, clear } = deadline(ctx.readTimeoutMs, abort.signal);
-      ctx.io.readRange(nodeId, shardId(blob.id, i), offset, length, signal).finally(clear).then((record) => {
-        inflight.delete(i);
-        if (settled) return;
-        pieces[i] = verifyRecord(record, pieceSize);
-        ctx.health.ok(nodeId);
-        if (++got === K) finish(null);
-      }).catch((err: Error) => {
-        inflight.delete(i);
-        if (settled) return;
-        if (signal.aborted) return finish(err);
-        errors.push(err);
-        const code = (err as { code?: string }).code;
-        if (code === 'ERR_PIECE_CHECKSUM' || code === 'ERR_SHARD_NOT_FOUND') {
-          ctx.meta.queueRepair([{ blobId: blob.id, piece: i, reason: `repair read: ${err.message}` }]);
-        } else {
-          ctx.health.failed(nodeId);
-        }
-        launch(1);
-      });
-    };
-    launch(K);
-  });
+function fetchSources(ctx: PipelineContext, blob: BlobRow, index: number, sources: readonly number[], signal: AbortSignal): Promise<(Buffer | null)[]> {
+  const { pieceSize } = recordRange(blob.size, blob.segmentSize, index);
+  return new PieceFetch(ctx, blob, index, {
+    candidates: sources, purpose: 'repair read', hedge: 'narrow', signal,
+    read: async (piece, s) => verifyRecord(await readRecord(ctx, blob, index, piece, s), pieceSize),
+  }).fill(K);
 }

@@ -9,7 +9,7 @@ import type { DecodedSegment } from '../../codec/segment-decode.js';
 import { JsSegmentEncoder, pieceRecord, type EncodedSegment } from '../../codec/segment.js';
 import type { BlobRow, MissedPiece } from '../../gateway/meta/types.js';
 import type { PipelineContext } from '../../gateway/pipeline/context.js';
-import { readSegment } from '../../gateway/pipeline/read-blob.js';
+import { readSegment } from '../../gateway/transfer/read-segment.js';
 import { requireNative } from './require-native.js';
 
 const binding = requireNative();
