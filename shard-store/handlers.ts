@@ -6,6 +6,7 @@ import { addRecoveryKey } from './recovery-keys.js';
 import { STORED_LENGTH_HEADER, type ChallengeResponse, type ListPiecesResponse, type ShardStoreStatus } from './protocol.js';
 import { parseRange } from './routes.js';
 import type { PieceStore } from './store.js';
+import { forgeRecord } from './test-liar.js';
 import { authorize, type TrustedKey, type VerifiedToken } from './token.js';
 
 /** What every handler gets; the token is already verified for the route's op and shard. */
@@ -20,6 +21,8 @@ export interface HandlerCtx {
   startedAt: number;
   /** Test only (SHARDGATE_TEST_LIE_ON_CHALLENGE=1): answer audit challenges with damaged records. */
   lieOnChallenge: boolean;
+  /** Test only (SHARDGATE_TEST_LIE_ON_READ=1): answer ranged reads with forged records (test-liar.ts). */
+  lieOnRead: boolean;
   /** Trust a recovery key registered by the gateway from now on. */
   trustKey(key: TrustedKey): void;
 }
@@ -51,7 +54,8 @@ export async function handleGetPiece(ctx: HandlerCtx, shardId: string): Promise<
     };
     if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${piece.size}`;
     const status = range ? 206 : 200;
-    if (length <= SMALL_READ_BYTES) {
+    const lie = ctx.lieOnRead && range !== null;
+    if (length <= SMALL_READ_BYTES || lie) {
       const buf = Buffer.allocUnsafe(length);
       let got = 0;
       while (got < length) {
@@ -59,6 +63,7 @@ export async function handleGetPiece(ctx: HandlerCtx, shardId: string): Promise<
         if (bytesRead === 0) throw new Error(`piece ${shardId} ended early at ${start + got}`);
         got += bytesRead;
       }
+      if (lie) forgeRecord(buf);
       ctx.res.writeHead(status, headers).end(buf);
       return;
     }

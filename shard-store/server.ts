@@ -10,6 +10,7 @@ import type { ShardStoreErrorBody } from './protocol.js';
 import { parseRoute, type Route } from './routes.js';
 import { loadRecoveryKeys } from './recovery-keys.js';
 import { PieceStore } from './store.js';
+import { lieOnReadFromEnv } from './test-liar.js';
 import { authorize, TokenVerifier, type TrustedKey } from './token.js';
 import { packageVersion } from './version.js';
 
@@ -31,6 +32,8 @@ export interface ShardStoreServerOptions {
    * guesses would. Default: SHARDGATE_TEST_LIE_ON_CHALLENGE=1 in the environment.
    */
   lieOnChallenge?: boolean;
+  /** Test only: answer ranged reads with forged records. Default: SHARDGATE_TEST_LIE_ON_READ=1. */
+  lieOnRead?: boolean;
   /** Where unexpected errors are reported; default stderr. */
   log?: (line: string) => void;
 }
@@ -61,8 +64,9 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const zone = opts.zone ?? 'zone-1';
   const lieOnChallenge = opts.lieOnChallenge ?? process.env.SHARDGATE_TEST_LIE_ON_CHALLENGE === '1';
+  const lieOnRead = opts.lieOnRead ?? lieOnReadFromEnv();
   const base = {
-    store, storeId: opts.id, zone, version: packageVersion(), startedAt: Date.now(), lieOnChallenge,
+    store, storeId: opts.id, zone, version: packageVersion(), startedAt: Date.now(), lieOnChallenge, lieOnRead,
     trustKey: (key: TrustedKey) => verifier.addKey(key),
   };
   let inFlight = 0;
