@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import {
-  isShardId, STORED_LENGTH_HEADER, type ChallengeResponse, type ShardOp, type ShardStoreErrorBody, type ShardStoreStatus,
+  isShardId, STORED_LENGTH_HEADER, type AuditChallengeResponse, type ChallengeResponse, type ShardOp, type ShardStoreErrorBody, type ShardStoreStatus,
 } from '../../shard-store/protocol.js';
 import { ShardProtocolError, ShardStoreError, ShardTimeoutError, fromStatus, fromTransportError } from './errors.js';
 import type { TokenMinter } from './tokens.js';
@@ -164,6 +165,31 @@ export class ShardClient {
         throw new ShardProtocolError(node.id, `${what}: malformed proofs`);
       }
       return proofs.map((p) => Buffer.from(p, 'hex'));
+    });
+  }
+
+  /**
+   * An audit challenge: records `indices` of a shard file cut in records of `recordSize`
+   * bytes, each with its hash-tree proof (shard-store/merkle.ts). Only the shape of the
+   * answer is checked here; the caller proves it against the root it kept.
+   */
+  async auditChallenge(
+    node: ShardNode, shardId: string, recordSize: number, indices: readonly number[], opts: CallOptions = {},
+  ): Promise<AuditChallengeResponse> {
+    checkShardId(node, shardId);
+    const what = `POST /challenge ${shardId} records ${indices.join(',')}`;
+    const body = JSON.stringify({ shardId, nonce: randomBytes(16).toString('hex'), recordSize, indices });
+    return this.call(node, what, 'challenge', shardId, {
+      method: 'POST', path: '/challenge', headers: { 'content-type': 'application/json' }, body,
+    }, opts.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS, opts.signal, async (res) => {
+      if (res.statusCode !== 200) throw await statusError(node, res, what);
+      const answer = await readJson(node, res, what) as Partial<AuditChallengeResponse> | null;
+      const records = answer?.records;
+      if (!Number.isSafeInteger(answer?.leafCount) || !Array.isArray(records) || records.length !== indices.length ||
+        !records.every((r, i) => r?.index === indices[i] && typeof r.data === 'string' && Array.isArray(r.proof) && r.proof.every((h) => typeof h === 'string'))) {
+        throw new ShardProtocolError(node.id, `${what}: malformed answer`);
+      }
+      return answer as AuditChallengeResponse;
     });
   }
 
