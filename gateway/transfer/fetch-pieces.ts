@@ -5,6 +5,7 @@ import { deadline } from '../deadline.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { shardId } from '../pipeline/shard-io.js';
+import { reportLie } from './lies.js';
 
 /** How one piece of the segment is obtained from its holder. */
 export type PieceReader = (piece: number, signal: AbortSignal) => Promise<Buffer>;
@@ -45,7 +46,8 @@ interface Waiter {
  * turns out bad (`discard`), the next `fill` may still need them.
  *
  * A holder that answers "not found" or with a damaged piece has its piece queued for
- * repair; one that fails otherwise (refused, timed out) is marked in `ctx.health`.
+ * repair; one whose piece fails its proof is reported as lying (lies.ts); one that fails
+ * otherwise (refused, timed out) is marked in `ctx.health`.
  */
 export class PieceFetch {
   /** Piece i's bytes as `read` returned them, null where not (or no longer) held. */
@@ -154,10 +156,12 @@ export class PieceFetch {
     });
   }
 
-  /** What a failed piece says about its holder: a lost or damaged piece, or a node in trouble. */
+  /** What a failed piece says about its holder: a lie, a lost or damaged piece, or a node in trouble. */
   private failed(pieces: readonly number[], err: Error): void {
     const code = (err as { code?: string }).code;
-    if (code === 'ERR_SHARD_NOT_FOUND' || code === 'ERR_PIECE_CHECKSUM') {
+    if (code === 'ERR_PIECE_PROOF') {
+      for (const i of pieces) reportLie(this.ctx, this.blob, i, err.message, this.opts.purpose);
+    } else if (code === 'ERR_SHARD_NOT_FOUND' || code === 'ERR_PIECE_CHECKSUM') {
       // The store answers but lost or damaged this piece: read around it, rebuild it later.
       if (pieces.length) {
         this.ctx.meta.queueRepair(pieces.map((piece) => ({ blobId: this.blob.id, piece, reason: `${this.opts.purpose}: ${err.message}` })));
