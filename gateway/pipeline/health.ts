@@ -36,9 +36,16 @@ export class NodeHealth {
   }
 
   isSuspect(nodeId: string, now = Date.now()): boolean {
-    const t = this.until.get(nodeId);
-    const d = this.distrustedUntil.get(nodeId);
-    return (t !== undefined && t > now) || (d !== undefined && d > now);
+    return this.rank(nodeId, now) > 0;
+  }
+
+  /**
+   * Order of preference: 0 nothing against it, 1 failed or lagged lately, 2 caught lying.
+   * A liar goes after nodes that are merely slow: under load many nodes lag at once.
+   */
+  rank(nodeId: string, now = Date.now()): 0 | 1 | 2 {
+    if ((this.distrustedUntil.get(nodeId) ?? 0) > now) return 2;
+    return (this.until.get(nodeId) ?? 0) > now ? 1 : 0;
   }
 
   /** Pieces each node was caught lying about since the gateway started. */

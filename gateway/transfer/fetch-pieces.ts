@@ -40,7 +40,7 @@ interface Waiter {
 
 /**
  * The hedged K-of-16 fetch of one segment's pieces, for reads and repair alike: holders
- * are asked in order, a failing holder makes the next one be asked, and a round slower
+ * are asked in order (those that failed lately, then those caught lying, last), a failing holder makes the next one be asked, and a round slower
  * than `hedgeMs` asks more. Once enough pieces arrived, the fetches still running are
  * cancelled, and those holders go back to the end of the line: if a piece in hand then
  * turns out bad (`discard`), the next `fill` may still need them.
@@ -63,8 +63,8 @@ export class PieceFetch {
   private hedge: NodeJS.Timeout | undefined;
 
   constructor(private readonly ctx: PipelineContext, readonly blob: BlobRow, readonly index: number, private readonly opts: FetchOptions) {
-    // A stable sort: the caller's order within the healthy and within the suspect holders.
-    this.queue = [...opts.candidates].sort((a, b) => this.suspect(a) - this.suspect(b));
+    // A stable sort: the caller's order among holders of the same standing.
+    this.queue = [...opts.candidates].sort((a, b) => this.rank(a) - this.rank(b));
     this.read = opts.read ?? ((piece, signal) => readRecord(ctx, blob, index, piece, signal));
   }
 
@@ -117,8 +117,8 @@ export class PieceFetch {
     this.failed(pieces, err);
   }
 
-  private suspect(piece: number): number {
-    return this.ctx.health.isSuspect(this.blob.placement[piece]!) ? 1 : 0;
+  private rank(piece: number): number {
+    return this.ctx.health.rank(this.blob.placement[piece]!);
   }
 
   private launch(count: number): void {

@@ -236,7 +236,7 @@ describe('readSegment with the engine verifying records', () => {
         return r;
       },
     };
-    const health = { isSuspect: () => false, ok: () => undefined, failed: () => undefined, lagged: () => undefined };
+    const health = { isSuspect: () => false, rank: () => 0, ok: () => undefined, failed: () => undefined, lagged: () => undefined };
     const ctx = {
       io, health, engine: native, hedgeMs: 60_000, readTimeoutMs: 60_000,
       meta: { queueRepair: (m: MissedPiece[]) => void repairs.push(...m) },
