@@ -11,7 +11,7 @@ import { reportLie } from './lies.js';
 export type PieceReader = (piece: number, signal: AbortSignal) => Promise<Buffer>;
 
 export interface FetchOptions {
-  /** Pieces that may be asked, best first; holders that failed lately are moved last. */
+  /** Pieces that may be asked, best first; holders that failed or lied lately are moved last. */
   candidates: readonly number[];
   /** Named in repair-queue reasons ("read", "repair read"). */
   purpose: string;
@@ -40,10 +40,11 @@ interface Waiter {
 
 /**
  * The hedged K-of-16 fetch of one segment's pieces, for reads and repair alike: holders
- * are asked in order (those that failed lately, then those caught lying, last), a failing holder makes the next one be asked, and a round slower
- * than `hedgeMs` asks more. Once enough pieces arrived, the fetches still running are
- * cancelled, and those holders go back to the end of the line: if a piece in hand then
- * turns out bad (`discard`), the next `fill` may still need them.
+ * are asked in order (those that failed lately, then those caught lying, last), a failing
+ * holder makes the next one be asked, and a round slower than `hedgeMs` asks more. Once
+ * enough pieces arrived, the fetches still running are cancelled, and those holders go
+ * back to the end of the line: if a piece in hand then turns out bad (`discard`), the next
+ * `fill` may still need them.
  *
  * A holder that answers "not found" or with a damaged piece has its piece queued for
  * repair; one whose piece fails its proof is reported as lying (lies.ts); one that fails
@@ -66,11 +67,6 @@ export class PieceFetch {
     // A stable sort: the caller's order among holders of the same standing.
     this.queue = [...opts.candidates].sort((a, b) => this.rank(a) - this.rank(b));
     this.read = opts.read ?? ((piece, signal) => readRecord(ctx, blob, index, piece, signal));
-  }
-
-  /** Pieces held right now. */
-  get count(): number {
-    return this.held;
   }
 
   /**
