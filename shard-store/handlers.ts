@@ -7,6 +7,7 @@ import { STORED_LENGTH_HEADER, type ChallengeResponse, type ListPiecesResponse, 
 import { parseRange } from './routes.js';
 import type { PieceStore } from './store.js';
 import type { TrustedKey } from './peers.js';
+import { forgeRecord } from './test-liar.js';
 
 /** What every handler gets; the peer is already authenticated and allowed the route's op. */
 export interface HandlerCtx {
@@ -21,6 +22,8 @@ export interface HandlerCtx {
   startedAt: number;
   /** Test only (SHARDGATE_TEST_LIE_ON_CHALLENGE=1): answer audit challenges with damaged records. */
   lieOnChallenge: boolean;
+  /** Test only (SHARDGATE_TEST_LIE_ON_READ=1): answer ranged reads with forged records (test-liar.ts). */
+  lieOnRead: boolean;
   /** Trust a recovery key registered by the gateway from now on. */
   trustKey(key: TrustedKey): void;
 }
@@ -52,7 +55,8 @@ export async function handleGetPiece(ctx: HandlerCtx, shardId: string): Promise<
     };
     if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${piece.size}`;
     const status = range ? 206 : 200;
-    if (length <= SMALL_READ_BYTES) {
+    const lie = ctx.lieOnRead && range !== null;
+    if (length <= SMALL_READ_BYTES || lie) {
       const buf = Buffer.allocUnsafe(length);
       let got = 0;
       while (got < length) {
@@ -60,6 +64,7 @@ export async function handleGetPiece(ctx: HandlerCtx, shardId: string): Promise<
         if (bytesRead === 0) throw new Error(`piece ${shardId} ended early at ${start + got}`);
         got += bytesRead;
       }
+      if (lie) forgeRecord(buf);
       ctx.res.writeHead(status, headers).end(buf);
       return;
     }

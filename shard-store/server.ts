@@ -16,6 +16,7 @@ import { loadRecoveryKeys } from './recovery-keys.js';
 import { PieceStore } from './store.js';
 import { authorize, PeerTrust, type TrustedKey } from './peers.js';
 import { loadOrCreateStoreIdentity } from './identity.js';
+import { lieOnReadFromEnv } from './test-liar.js';
 import { packageVersion } from './version.js';
 
 export interface ShardStoreServerOptions {
@@ -39,6 +40,8 @@ export interface ShardStoreServerOptions {
    * guesses would. Default: SHARDGATE_TEST_LIE_ON_CHALLENGE=1 in the environment.
    */
   lieOnChallenge?: boolean;
+  /** Test only: answer ranged reads with forged records. Default: SHARDGATE_TEST_LIE_ON_READ=1. */
+  lieOnRead?: boolean;
   /** Where unexpected errors are reported; default stderr. */
   log?: (line: string) => void;
 }
@@ -72,8 +75,9 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const zone = opts.zone ?? 'zone-1';
   const lieOnChallenge = opts.lieOnChallenge ?? process.env.SHARDGATE_TEST_LIE_ON_CHALLENGE === '1';
+  const lieOnRead = opts.lieOnRead ?? lieOnReadFromEnv();
   const base = {
-    store, storeId: opts.id, zone, version: packageVersion(), startedAt: Date.now(), lieOnChallenge,
+    store, storeId: opts.id, zone, version: packageVersion(), startedAt: Date.now(), lieOnChallenge, lieOnRead,
     trustKey: (key: TrustedKey) => trust.addKey(key),
   };
   let inFlight = 0;

@@ -1,10 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
 import { recordRange, segmentCount } from '../../codec/layout.js';
-import { verifyMerkleProof } from '../../shard-store/merkle.js';
 import type { AuditChallengeResponse } from '../../shard-store/protocol.js';
 import { shardId } from '../pipeline/shard-io.js';
 import type { ShardClient, ShardNode } from '../shards/client.js';
+import { recordFault } from '../transfer/prove.js';
 import type { AuditOutcome, AuditTarget } from './store.js';
 
 export interface ChallengeVerdict {
@@ -27,7 +26,7 @@ export async function challengePiece(
   const indices = pick(count, records);
   let body: AuditChallengeResponse;
   try {
-    body = await client.auditChallenge(node, { shardId: shard, nonce: randomBytes(16).toString('hex'), recordSize, indices }, { timeoutMs });
+    body = await client.auditChallenge(node, shard, recordSize, indices, { timeoutMs });
   } catch (err) {
     const e = err as Error & { code?: string; status?: number };
     if (e.code === 'ERR_SHARD_NOT_FOUND') return { outcome: 'missing', detail: `${shard}: the store does not have it` };
@@ -47,14 +46,10 @@ export function checkAnswer(shard: string, target: AuditTarget, indices: number[
   if (body.leafCount !== count) return wrong(`the store counts ${body.leafCount} records, ${count} were written`);
   for (const [i, rec] of body.records.entries()) {
     if (rec.index !== indices[i] || typeof rec.data !== 'string' || !Array.isArray(rec.proof)) return wrong('malformed answer');
-    const data = Buffer.from(rec.data, 'base64');
-    const { length, pieceSize } = recordRange(target.size, target.segmentSize, rec.index);
-    if (data.length !== length) return wrong(`record ${rec.index} is ${data.length} bytes, ${length} were written`);
-    const piece = data.subarray(0, pieceSize);
-    if (crc32(piece) !== data.readUInt32BE(pieceSize)) return wrong(`record ${rec.index} fails its checksum`);
-    const leaf = createHash('sha256').update(piece).digest();
+    const { pieceSize } = recordRange(target.size, target.segmentSize, rec.index);
     const proof = rec.proof.map((h) => Buffer.from(String(h), 'hex'));
-    if (!verifyMerkleProof(leaf, rec.index, count, proof, target.root)) return wrong(`record ${rec.index} does not match the root kept at write time`);
+    const fault = recordFault(Buffer.from(rec.data, 'base64'), pieceSize, rec.index, count, proof, target.root);
+    if (fault) return wrong(fault);
   }
   return { outcome: 'pass', detail: null };
 }

@@ -72,6 +72,8 @@ export function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOptions): 
   opts.metrics?.collect(() => [
     { name: 'shardgate_report_log_entries', help: 'Entries in the signed report log.', type: 'gauge', samples: [{ value: reports.size() }] },
     { name: 'shardgate_scrub_pieces_checked_total', help: 'Pieces the scrub has checked since the gateway started.', type: 'counter', samples: [{ value: scrubber.stats.piecesChecked }] },
+    { name: 'shardgate_lying_pieces_total', help: 'Pieces a shard-store served with a valid checksum that failed the proof against the root kept at write time, by node.', type: 'counter',
+      samples: [...ctx.health.liesSeen()].map(([node, value]) => ({ labels: { node }, value })) },
   ]);
   auditor.start();
   scrubber.start();

@@ -126,6 +126,11 @@ export class Scrubber {
         return `record ${s} fails its checksum`;
       }
     }
-    return merkleRoot(leaves).equals(blob.roots[piece]!) ? null : 'does not match the root kept at write time';
+    if (merkleRoot(leaves).equals(blob.roots[piece]!)) return null;
+    // Every record passed its checksum, yet the file is not the one written: bitrot does not
+    // recompute checksums, so the store lied (or lost the file and made one up).
+    const why = 'does not match the root kept at write time, though every record passes its checksum';
+    this.store.record(nodeId, shard, 'wrong', `scrub: ${why}`);
+    return why;
   }
 }

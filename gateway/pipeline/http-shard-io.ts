@@ -2,7 +2,7 @@ import type { MetaStore } from '../meta/store.js';
 import { ShardClient, type ShardNode } from '../shards/client.js';
 import type { PinBook } from '../shards/pins.js';
 import type { TlsIdentity } from '../../wire/identity.js';
-import type { ShardIO, ShardWriter } from './shard-io.js';
+import type { ProvenRecord, ShardIO, ShardWriter } from './shard-io.js';
 
 /** Connections per store: every concurrent upload holds one for its whole shard file. */
 const CONNECTIONS_PER_STORE = 128;
@@ -32,6 +32,12 @@ export class HttpShardIO implements ShardIO {
 
   readRange(nodeId: string, shardId: string, offset: number, length: number, signal: AbortSignal): Promise<Buffer> {
     return this.client.readRange(this.node(nodeId), shardId, offset, length, { signal });
+  }
+
+  async readProvenRecord(nodeId: string, shardId: string, index: number, recordSize: number, signal: AbortSignal): Promise<ProvenRecord> {
+    const answer = await this.client.auditChallenge(this.node(nodeId), shardId, recordSize, [index], { signal });
+    const r = answer.records[0]!;
+    return { leafCount: answer.leafCount, record: Buffer.from(r.data, 'base64'), proof: r.proof.map((h) => Buffer.from(h, 'hex')) };
   }
 
   deleteShard(nodeId: string, shardId: string): Promise<void> {

@@ -10,9 +10,24 @@ export interface ShardWriter {
   abort(err?: Error): void;
 }
 
+/** One record of a shard file with its hash-tree proof, as the store answered: not checked yet. */
+export interface ProvenRecord {
+  /** Records in the shard file, as the store counts them. */
+  leafCount: number;
+  record: Buffer;
+  /** Sibling hashes from the leaf up to the root (shard-store/merkle.ts). */
+  proof: Buffer[];
+}
+
 export interface ShardIO {
   openWriter(nodeId: string, shardId: string): ShardWriter;
   readRange(nodeId: string, shardId: string, offset: number, length: number, signal: AbortSignal): Promise<Buffer>;
+  /**
+   * Record `index` of a shard file cut in records of `recordSize` bytes, with its proof:
+   * what a read that must prove a piece against the root kept at write time asks for.
+   * Without it, pieces of multi-segment blobs cannot be proven one segment at a time.
+   */
+  readProvenRecord?(nodeId: string, shardId: string, index: number, recordSize: number, signal: AbortSignal): Promise<ProvenRecord>;
   deleteShard(nodeId: string, shardId: string): Promise<void>;
 }
 

@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { JWK } from 'jose';
 import {
-  isShardId, STORED_LENGTH_HEADER, type AuditChallengeRequest, type AuditChallengeResponse, type ChallengeResponse, type ListPiecesResponse,
+  isShardId, STORED_LENGTH_HEADER, type AuditChallengeResponse, type ChallengeResponse, type ListPiecesResponse,
   type ShardStoreErrorBody, type ShardStoreStatus,
 } from '../../shard-store/protocol.js';
 import type { TlsIdentity } from '../../wire/identity.js';
@@ -185,19 +186,27 @@ export class ShardClient {
   }
 
   /**
-   * Ask for some records of a shard with their hash-tree proofs (audits). The answer is
-   * returned as the store gave it: checking it against the root is the caller's job.
-   * Throws ShardNotFoundError when the store does not hold the shard, and a
-   * ShardStoreError with status 416 when it holds fewer records than asked for.
+   * An audit challenge: records `indices` of a shard file cut in records of `recordSize`
+   * bytes, each with its hash-tree proof (shard-store/merkle.ts). Only the shape of the
+   * answer is checked here; the caller proves it against the root it kept.
    */
-  async auditChallenge(node: ShardNode, request: AuditChallengeRequest, opts: CallOptions = {}): Promise<AuditChallengeResponse> {
-    checkShardId(node, request.shardId);
-    const what = `POST /challenge ${request.shardId}`;
+  async auditChallenge(
+    node: ShardNode, shardId: string, recordSize: number, indices: readonly number[], opts: CallOptions = {},
+  ): Promise<AuditChallengeResponse> {
+    checkShardId(node, shardId);
+    const what = `POST /challenge ${shardId} records ${indices.join(',')}`;
+    const body = JSON.stringify({ shardId, nonce: randomBytes(16).toString('hex'), recordSize, indices });
     return this.call(node, what, {
-      method: 'POST', path: '/challenge', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request),
+      method: 'POST', path: '/challenge', headers: { 'content-type': 'application/json' }, body,
     }, opts.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS, opts.signal, async (res) => {
       if (res.statusCode !== 200) throw await statusError(node, res, what);
-      return await readJson(node, res, what, MAX_CHALLENGE_ANSWER_BYTES) as AuditChallengeResponse;
+      const answer = await readJson(node, res, what, MAX_CHALLENGE_ANSWER_BYTES) as Partial<AuditChallengeResponse> | null;
+      const records = answer?.records;
+      if (!Number.isSafeInteger(answer?.leafCount) || !Array.isArray(records) || records.length !== indices.length ||
+        !records.every((r, i) => r?.index === indices[i] && typeof r.data === 'string' && Array.isArray(r.proof) && r.proof.every((h) => typeof h === 'string'))) {
+        throw new ShardProtocolError(node.id, `${what}: malformed answer`);
+      }
+      return answer as AuditChallengeResponse;
     });
   }
 

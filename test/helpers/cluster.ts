@@ -165,6 +165,20 @@ export async function startCluster(opts: {
 }
 
 /**
+ * Stop a store (SIGKILL) and start it again on the same address, data and key, with extra
+ * environment (e.g. one that makes it lie); the cluster's gateway reconnects by itself.
+ */
+export async function respawnStore(c: Cluster, s: StoreProc, opts: { zone?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  s.child.kill('SIGKILL');
+  await s.exited;
+  const port = new URL(s.url).port;
+  const { child } = await spawnAndWait(['shard-store', '--id', s.id, '--port', port, '--data', s.dataDir, '--zone', opts.zone ?? 'zone-1',
+    '--trusted-key', join(c.dir, 'gateway', 'gateway-key.pub.jwk')], { ...c.env, ...opts.env }, / listening on (https:\/\/\S+)/);
+  s.child = child;
+  s.exited = once(child, 'exit');
+}
+
+/**
  * Run `shardgate admin ...` as an operator would, against the cluster's gateway with the
  * root credentials; stdout and stderr apart (--json goes to stdout) and together.
  */

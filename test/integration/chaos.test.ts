@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { M, N } from '../../codec/erasure.js';
 import { shardFileLength } from '../../codec/layout.js';
 import type { NodeAuditResult } from '../../gateway/audit/auditor.js';
-import { ACCESS_KEY, SECRET_KEY, runAdmin, spawnAndWait, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
+import { ACCESS_KEY, SECRET_KEY, respawnStore, runAdmin, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
 import { onClose } from '../helpers/registry.js';
 import { md5Hex, seedBucket } from '../helpers/s3.js';
 
@@ -25,17 +25,6 @@ async function audit(c: Cluster): Promise<{ code: number | null; results: NodeAu
   const r = await runAdmin(c, ['audit', '--json']);
   const results = JSON.parse(r.out) as NodeAuditResult[];
   return { code: r.code, results, failed: results.filter((x) => !x.passed).map((x) => x.nodeId).sort() };
-}
-
-/** Stop a store and start it again on the same address, data and zone (with extra environment). */
-async function respawn(c: Cluster, s: StoreProc, zone: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
-  s.child.kill('SIGKILL');
-  await s.exited;
-  const port = new URL(s.url).port;
-  const { child } = await spawnAndWait(['shard-store', '--id', s.id, '--port', port, '--data', s.dataDir, '--zone', zone,
-    '--trusted-key', join(c.dir, 'gateway', 'gateway-key.pub.jwk')], { ...c.env, ...env }, / listening on (https:\/\/\S+)/);
-  s.child = child;
-  s.exited = once(child, 'exit');
 }
 
 /** Every shard file under a store's data folder. */
@@ -120,13 +109,13 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
 
     // 1. Wipe a disk (the store comes back empty), rot every piece of another, freeze a third, make a fourth lie.
     rmSync(store(wiped).dataDir, { recursive: true, force: true });
-    await respawn(c, store(wiped), zoneOf.get(wiped)!);
+    await respawnStore(c, store(wiped), { zone: zoneOf.get(wiped)! });
     for (const f of shardFiles(store(rotten).dataDir)) {
       const bytes = readFileSync(f);
       bytes[Math.floor(bytes.length / 2)]! ^= 0x20;
       writeFileSync(f, bytes);
     }
-    await respawn(c, store(liar), zoneOf.get(liar)!, { SHARDGATE_TEST_LIE_ON_CHALLENGE: '1' });
+    await respawnStore(c, store(liar), { zone: zoneOf.get(liar)!, env: { SHARDGATE_TEST_LIE_ON_CHALLENGE: '1' } });
     store(frozen).child.kill('SIGSTOP');
     await readAll('with a wiped, a rotten, a frozen and a lying store');
 

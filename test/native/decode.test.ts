@@ -9,7 +9,7 @@ import type { DecodedSegment } from '../../codec/segment-decode.js';
 import { JsSegmentEncoder, pieceRecord, type EncodedSegment } from '../../codec/segment.js';
 import type { BlobRow, MissedPiece } from '../../gateway/meta/types.js';
 import type { PipelineContext } from '../../gateway/pipeline/context.js';
-import { readSegment } from '../../gateway/pipeline/read-blob.js';
+import { readSegment } from '../../gateway/transfer/read-segment.js';
 import { requireNative } from './require-native.js';
 
 const binding = requireNative();
@@ -236,7 +236,7 @@ describe('readSegment with the engine verifying records', () => {
         return r;
       },
     };
-    const health = { isSuspect: () => false, ok: () => undefined, failed: () => undefined, lagged: () => undefined };
+    const health = { isSuspect: () => false, rank: () => 0, ok: () => undefined, failed: () => undefined, lagged: () => undefined };
     const ctx = {
       io, health, engine: native, hedgeMs: 60_000, readTimeoutMs: 60_000,
       meta: { queueRepair: (m: MissedPiece[]) => void repairs.push(...m) },

@@ -2,11 +2,12 @@
  * An in-process gateway core for the admin and repair unit tests: real metadata (SQLite in a
  * temp folder), the real codec, and shard-stores as in-memory maps that can be taken down.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEngine } from '../../codec/engine.js';
+import { PIECE_CRC_BYTES } from '../../codec/layout.js';
 import { NodeStore } from '../../gateway/meta/nodes.js';
 import { RepairStore } from '../../gateway/meta/repair.js';
 import { MetaStore } from '../../gateway/meta/store.js';
@@ -15,20 +16,30 @@ import type { PipelineContext } from '../../gateway/pipeline/context.js';
 import { choosePlacement } from '../../gateway/pipeline/placement.js';
 import { putBlob } from '../../gateway/pipeline/put-blob.js';
 import { readBlob } from '../../gateway/pipeline/read-blob.js';
-import type { ShardIO, ShardWriter } from '../../gateway/pipeline/shard-io.js';
+import type { ProvenRecord, ShardIO, ShardWriter } from '../../gateway/pipeline/shard-io.js';
 import type { RepairConfig } from '../../gateway/repair/config.js';
 import { NodeMonitor, ObservedHealth } from '../../gateway/repair/node-monitor.js';
 import { RepairWorker } from '../../gateway/repair/worker.js';
 import type { ShardClient } from '../../gateway/shards/client.js';
-import { ShardNotFoundError, ShardUnavailableError } from '../../gateway/shards/errors.js';
+import { ShardNotFoundError, ShardProtocolError, ShardUnavailableError } from '../../gateway/shards/errors.js';
+import { merkleProof } from '../../shard-store/merkle.js';
 import type { ShardStoreStatus } from '../../shard-store/protocol.js';
+import { forgeRecord } from '../../shard-store/test-liar.js';
 import { onClose } from '../helpers/registry.js';
 
-/** Shard-stores as maps of shard id → bytes; a node in `down` refuses everything. */
+/**
+ * Shard-stores as maps of shard id → bytes; a node in `down` refuses everything. A node in
+ * `lieOnRead` answers ranged reads with forged records (a byte flipped, the CRC recomputed),
+ * one in `lieOnProof` flips a byte of the records it proves, as SHARDGATE_TEST_LIE_ON_* do.
+ */
 export class MemoryStores implements ShardIO {
   readonly files = new Map<string, Map<string, Buffer>>();
   readonly down = new Set<string>();
+  readonly lieOnRead = new Set<string>();
+  readonly lieOnProof = new Set<string>();
   bytesWritten = 0;
+  /** Requests by kind and node, e.g. `read n03`, `proof n03`. */
+  readonly calls: string[] = [];
 
   private store(node: string): Map<string, Buffer> {
     let m = this.files.get(node);
@@ -63,10 +74,26 @@ export class MemoryStores implements ShardIO {
   }
 
   async readRange(node: string, shard: string, offset: number, length: number): Promise<Buffer> {
+    this.calls.push(`read ${node}`);
     this.check(node);
     const f = this.files.get(node)?.get(shard);
     if (!f || f.length < offset + length) throw new ShardNotFoundError(node, `no ${shard} on ${node}`);
-    return Buffer.from(f.subarray(offset, offset + length));
+    const out = Buffer.from(f.subarray(offset, offset + length));
+    if (this.lieOnRead.has(node)) forgeRecord(out);
+    return out;
+  }
+
+  async readProvenRecord(node: string, shard: string, index: number, recordSize: number): Promise<ProvenRecord> {
+    this.calls.push(`proof ${node}`);
+    this.check(node);
+    const f = this.files.get(node)?.get(shard);
+    if (!f) throw new ShardNotFoundError(node, `no ${shard} on ${node}`);
+    const records = Array.from({ length: Math.ceil(f.length / recordSize) }, (_, i) => f.subarray(i * recordSize, Math.min(f.length, (i + 1) * recordSize)));
+    if (index >= records.length) throw new ShardProtocolError(node, `record ${index} of ${records.length}`, { status: 416 });
+    const leaves = records.map((r) => createHash('sha256').update(r.subarray(0, r.length - PIECE_CRC_BYTES)).digest());
+    const record = Buffer.from(records[index]!);
+    if (this.lieOnProof.has(node)) record[0]! ^= 0x5a;
+    return { leafCount: records.length, record, proof: merkleProof(leaves, index) };
   }
 
   async deleteShard(node: string, shard: string): Promise<void> {
