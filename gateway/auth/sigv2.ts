@@ -12,6 +12,7 @@ import { AuthError } from './errors.js';
 import { parseAmzDate } from './credential.js';
 import { payloadModeOf } from './payload.js';
 import { checkClockSkew, secretOf, type SecretLookup } from './identity.js';
+import { checkHeadersSigned } from './unsigned-headers.js';
 import type { AuthResult, SignedRequest } from './sigv4.js';
 
 type V2Request = SignedRequest;
@@ -91,8 +92,12 @@ function stringsToSign(req: V2Request, dates: readonly string[], standard: { md5
   return out;
 }
 
+function matches(candidates: string[], secret: string, signature: string): boolean {
+  return candidates.some((sts) => base64SignatureEqual(sha1Base64(secret, sts), signature));
+}
+
 function check(candidates: string[], secret: string, signature: string, accessKeyId: string): void {
-  if (candidates.some((sts) => base64SignatureEqual(sha1Base64(secret, sts), signature))) return;
+  if (matches(candidates, secret, signature)) return;
   // As AWS S3 does, show the client what we signed so it can compare it with its own.
   throw new AuthError('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
     AWSAccessKeyId: accessKeyId, StringToSign: candidates[0]!, SignatureProvided: signature,
@@ -158,10 +163,16 @@ export function verifyV2Query(req: V2Request, params: ReadonlyArray<readonly [st
   }
   const fromQueryOrHeader = (name: string): string => (params.find(([n]) => n.toLowerCase() === name)?.[1] ?? headerValue(req.headers, name) ?? '').trim();
   const standard = { md5: fromQueryOrHeader('content-md5'), type: fromQueryOrHeader('content-type') };
-  // x-amz-* request headers count as signed (S3's rule), but a browser or proxy may add some
-  // the URL never saw: the query's own set is tried too.
-  const amz = new Set([amzHeaderLines(req.headers, signedInQuery), amzHeaderLines({}, signedInQuery)]);
-  check([...amz].flatMap((lines) => stringsToSign(req, [expires], standard, lines)), secret, signature, accessKeyId);
+  // Every x-amz-* header is part of the string to sign, the query's values first: a header the
+  // URL did not carry is one its signer never saw, and the request is refused, not obeyed.
+  const withHeaders = stringsToSign(req, [expires], standard, amzHeaderLines(req.headers, signedInQuery));
+  if (!matches(withHeaders, secret, signature)) {
+    // When the URL alone verifies, say which headers broke it, as SigV4 does.
+    if (matches(stringsToSign(req, [expires], standard, amzHeaderLines({}, signedInQuery)), secret, signature)) {
+      checkHeadersSigned(req.headers, (name) => signedInQuery.has(name));
+    }
+    check(withHeaders, secret, signature, accessKeyId);
+  }
   return result(accessKeyId, signature, req, true, expiresAt);
 }
 

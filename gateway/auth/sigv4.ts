@@ -14,10 +14,11 @@ import {
 } from './canonical.js';
 import { formatAmzDate, parseAmzDate, parseCredential, type Credential } from './credential.js';
 import { parsePayloadMode, type PayloadMode } from './payload-mode.js';
-import { parsePresignParams } from './presign.js';
+import { adoptedQueryHeaders, parsePresignParams, presignedQueryHeaders } from './presign.js';
 import { ALGORITHM, hmac, signaturesEqual, signingKey, stringToSign, type SigningContext } from './signing.js';
 import { checkClockSkew, MAX_CLOCK_SKEW_MS, secretOf, type SecretLookup } from './identity.js';
-import { verifyV2Header, verifyV2Query } from './sigv2.js';
+import { headersFromV2Query, verifyV2Header, verifyV2Query } from './sigv2.js';
+import { checkHeadersSigned } from './unsigned-headers.js';
 
 export type { PayloadMode } from './payload-mode.js';
 export type { SigningContext } from './signing.js';
@@ -69,8 +70,8 @@ export interface AuthResult {
 export function verifyRequest(req: SignedRequest, lookupSecret: SecretLookup, now: Date = new Date()): AuthResult | null {
   const authorization = headerValue(req.headers, 'authorization');
   const params = parseQuery(req.rawQuery);
-  const hasQueryAuth = params.some(([n]) => n === 'X-Amz-Algorithm' || n === 'X-Amz-Signature' || n === 'X-Amz-Credential');
-  const hasV2QueryAuth = params.some(([n]) => n === 'AWSAccessKeyId' || n === 'Signature');
+  const hasQueryAuth = isV4QueryAuth(params);
+  const hasV2QueryAuth = isV2QueryAuth(params);
   if (authorization !== undefined && (hasQueryAuth || hasV2QueryAuth)) {
     throw new AuthError('InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified');
   }
@@ -80,6 +81,25 @@ export function verifyRequest(req: SignedRequest, lookupSecret: SecretLookup, no
   if (hasQueryAuth) return verifyQueryAuth(req, params, lookupSecret, now);
   if (hasV2QueryAuth) return verifyV2Query(req, params, lookupSecret, now);
   return null;
+}
+
+const isV4QueryAuth = (params: ReadonlyArray<readonly [string, string]>): boolean =>
+  params.some(([n]) => n === 'X-Amz-Algorithm' || n === 'X-Amz-Signature' || n === 'X-Amz-Credential');
+const isV2QueryAuth = (params: ReadonlyArray<readonly [string, string]>): boolean =>
+  params.some(([n]) => n === 'AWSAccessKeyId' || n === 'Signature');
+
+/**
+ * The header values a presigned URL (either version) carries in its query, to be applied as
+ * request headers: what the signer chose. Apply them before routing (a signed
+ * `x-amz-copy-source` makes a copy) and pass verifyRequest the headers as the client sent
+ * them: it checks the query's values with the rest, and refuses a request whose own headers
+ * say something the signature does not cover.
+ */
+export function headersSignedInQuery(rawQuery: string): Map<string, string> {
+  const params = parseQuery(rawQuery);
+  if (isV4QueryAuth(params)) return adoptedQueryHeaders(params);
+  if (isV2QueryAuth(params)) return headersFromV2Query(rawQuery);
+  return new Map();
 }
 
 interface ParsedAuthorization {
@@ -149,6 +169,8 @@ function verifyHeaderAuth(req: SignedRequest, authorization: string, lookupSecre
     throw malformed('Invalid credential date. Date is not the same as X-Amz-Date.');
   }
   checkClockSkew(date, amzDate, now);
+  const signed = new Set(signedHeaders);
+  checkHeadersSigned(req.headers, (name) => signed.has(name), contentSha256);
   const signing = checkSignature(req, credential, secret, amzDate, signedHeaders, contentSha256, signature, undefined);
   return { accessKeyId: credential.accessKeyId, region: credential.region, presigned: false, signature, signedHeaders, payload, signatureVersion: 4, signing };
 }
@@ -170,6 +192,10 @@ function verifyQueryAuth(
   // A presigned URL signs its payload as UNSIGNED-PAYLOAD unless it says otherwise.
   const contentSha256 = p.contentSha256 ?? headerValue(req.headers, 'x-amz-content-sha256') ?? 'UNSIGNED-PAYLOAD';
   const payload = parsePayloadMode(contentSha256, p.signature);
+  // A header is covered when SignedHeaders names it, or when the signed query says the same.
+  const signed = new Set(p.signedHeaders);
+  const inQuery = presignedQueryHeaders(params);
+  checkHeadersSigned(req.headers, (name, value) => signed.has(name) || inQuery.get(name)?.trim() === value.trim(), contentSha256);
   const signing = checkSignature(req, p.credential, secret, p.amzDate, p.signedHeaders, contentSha256, p.signature, 'X-Amz-Signature');
   return {
     accessKeyId: p.credential.accessKeyId, region: p.credential.region, presigned: true, signature: p.signature,

@@ -1,0 +1,253 @@
+/**
+ * Request forgery against a real cluster: what the holder of a presigned URL, a signed POST form
+ * or a captured request can make the gateway do beyond what was signed. URLs, forms and signed
+ * requests come from real clients (boto3 for SigV4 and SigV2 presigning, the AWS SDK v3 for
+ * header signing, the SDK's own SigV4 signer for URLs in the JS SDK's shape); the tampering is
+ * done with raw HTTP, as an attacker would.
+ */
+import { CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListPartsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { HttpRequest, buildQueryString } from '@smithy/core/protocols';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ACCESS_KEY, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
+import { exec, onPath, run } from '../helpers/clients.js';
+import { onClose } from '../helpers/registry.js';
+import { bucketFactory, s3Error } from '../helpers/s3.js';
+
+let cluster: Cluster;
+let root: S3Client;
+let work: string;
+let newBucket: (tag: string) => Promise<string>;
+let hasBoto3 = false;
+
+beforeAll(async () => {
+  cluster = await startCluster({ scope: 'file' });
+  root = cluster.client();
+  newBucket = bucketFactory(() => root, 'forge');
+  work = mkdtempSync(join(tmpdir(), 'shardgate-forge-'));
+  onClose(() => rmSync(work, { recursive: true, force: true }), 'file');
+  writeFileSync(join(work, 'sign.py'), SIGN_PY);
+  hasBoto3 = onPath('python3') && (await exec('python3', ['-c', 'import boto3'], pyEnv())).code === 0;
+});
+
+/**
+ * boto3 as a web application uses it to hand out URLs and forms: each item of argv[1] is a
+ * presigned URL (`url`), a POST form (`post`) or a SigV2 header-signed request that a hook
+ * tampers with after signing (`v2-tamper`), made with signature_version `s3v4` or `s3` (V2).
+ */
+const SIGN_PY = String.raw`
+import json, os, sys, urllib.request, urllib.error
+import boto3
+from botocore.config import Config
+spec = json.loads(sys.argv[1])
+def client(sig):
+    return boto3.client('s3', endpoint_url=os.environ['SG_ENDPOINT'], region_name='us-east-1',
+                        aws_access_key_id=os.environ['SG_ACCESS_KEY'], aws_secret_access_key=os.environ['SG_SECRET_KEY'],
+                        config=Config(signature_version=sig, s3={'addressing_style': 'path'}))
+out = []
+for item in spec:
+    c = client(item['sig'])
+    if item['kind'] == 'url':
+        out.append(c.generate_presigned_url(item['method'], Params=item['params'], ExpiresIn=item.get('expires', 300)))
+    elif item['kind'] == 'post':
+        out.append(c.generate_presigned_post(item['bucket'], item['key'], Fields=item.get('fields'), Conditions=item.get('conditions'), ExpiresIn=300))
+    elif item['kind'] == 'v2-tamper':
+        def tamper(request, **kwargs):
+            request.headers.update(item['add'])
+        c.meta.events.register('before-send.s3.PutObject', tamper)
+        try:
+            c.put_object(Bucket=item['bucket'], Key=item['key'], Body=b'x')
+            out.append(['ok'])
+        except c.exceptions.ClientError as e:
+            out.append([e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']])
+print(json.dumps(out))
+`;
+
+function pyEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env, SG_ENDPOINT: cluster.endpoint, SG_ACCESS_KEY: ACCESS_KEY, SG_SECRET_KEY: SECRET_KEY,
+    AWS_CONFIG_FILE: join(work, 'no-config'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'), AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
+async function boto3<T>(items: object[]): Promise<T[]> {
+  return JSON.parse(await run('python3', [join(work, 'sign.py'), JSON.stringify(items)], pyEnv())) as T[];
+}
+
+// Bodies are Buffers: fetch labels a string body text/plain, which a SigV2 signature covers.
+const codeIn = (xml: string): string | undefined => /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
+const elementIn = (xml: string, name: string): string | undefined => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
+
+async function exists(bucket: string, key: string): Promise<boolean> {
+  try {
+    await root.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    throw err;
+  }
+}
+
+/** A bucket holding a private object that the signer (root) can read and nobody else can. */
+async function secretObject(): Promise<{ bucket: string; key: string; body: string }> {
+  const bucket = await newBucket('secret');
+  const body = `secret ${randomBytes(8).toString('hex')}`;
+  await root.send(new PutObjectCommand({ Bucket: bucket, Key: 'payroll.csv', Body: body }));
+  return { bucket, key: 'payroll.csv', body };
+}
+
+const ATTACK = (src: { bucket: string; key: string }) => ({ 'x-amz-copy-source': `/${src.bucket}/${src.key}`, 'x-amz-acl': 'public-read' });
+
+describe('unsigned x-amz-* headers are refused, not obeyed', () => {
+  test('SigV4 presigned PUT (boto3) + x-amz-copy-source + x-amz-acl: 403 naming both, nothing copied or published', async (ctx) => {
+    if (!hasBoto3) return ctx.skip('boto3 is not installed for python3');
+    const src = await secretObject();
+    const drop = await newBucket('drop');
+    const [url] = await boto3<string>([{ kind: 'url', sig: 's3v4', method: 'put_object', params: { Bucket: drop, Key: 'upload.bin' } }]);
+    expect(url).toContain('X-Amz-SignedHeaders=host');
+    const res = await fetch(url!, { method: 'PUT', headers: ATTACK(src), body: Buffer.alloc(0) });
+    const xml = await res.text();
+    expect([res.status, codeIn(xml)]).toEqual([403, 'AccessDenied']);
+    expect(elementIn(xml, 'Message')).toBe('There were headers present in the request which were not signed');
+    expect(elementIn(xml, 'HeadersNotSigned')).toBe('x-amz-acl, x-amz-copy-source');
+    expect(await exists(drop, 'upload.bin')).toBe(false);
+    const anon = await fetch(`${cluster.endpoint}/${drop}/upload.bin`);
+    expect(anon.status).toBe(403);
+    expect(await anon.text()).not.toContain(src.body);
+    // The URL itself still does what it was made for.
+    const put = await fetch(url!, { method: 'PUT', body: Buffer.from('mine') });
+    expect(put.status).toBe(200);
+    expect(await exists(drop, 'upload.bin')).toBe(true);
+  });
+
+  test('SigV2 presigned PUT (boto3) + the same headers: 403 naming both', async (ctx) => {
+    if (!hasBoto3) return ctx.skip('boto3 is not installed for python3');
+    const src = await secretObject();
+    const drop = await newBucket('dropv2');
+    const [url] = await boto3<string>([{ kind: 'url', sig: 's3', method: 'put_object', params: { Bucket: drop, Key: 'upload.bin' } }]);
+    expect(url).toContain('AWSAccessKeyId=');
+    const res = await fetch(url!, { method: 'PUT', headers: ATTACK(src), body: Buffer.alloc(0) });
+    const xml = await res.text();
+    expect([res.status, codeIn(xml), elementIn(xml, 'HeadersNotSigned')]).toEqual([403, 'AccessDenied', 'x-amz-acl, x-amz-copy-source']);
+    expect(await exists(drop, 'upload.bin')).toBe(false);
+    expect((await fetch(url!, { method: 'PUT', body: Buffer.from('mine') })).status).toBe(200);
+  });
+
+  test.each([
+    ['x-amz-grant-full-control', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'],
+    ['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'],
+    ['x-amz-object-lock-mode', 'COMPLIANCE'],
+    ['x-amz-tagging', 'owner=mallory'],
+    ['x-amz-meta-owner', 'mallory'],
+    ['x-amz-storage-class', 'STANDARD_IA'],
+  ])('SigV4 presigned PUT + %s: 403', async (name, value) => {
+    if (!hasBoto3) return;
+    const drop = await newBucket('one');
+    const [url] = await boto3<string>([{ kind: 'url', sig: 's3v4', method: 'put_object', params: { Bucket: drop, Key: 'k' } }]);
+    const res = await fetch(url!, { method: 'PUT', headers: { [name]: value }, body: Buffer.from('x') });
+    const xml = await res.text();
+    expect([res.status, codeIn(xml), elementIn(xml, 'HeadersNotSigned')]).toEqual([403, 'AccessDenied', name]);
+    expect(await exists(drop, 'k')).toBe(false);
+  });
+
+  test('SSE-C headers on a presigned PUT: 403, and the key is not echoed', async (ctx) => {
+    if (!hasBoto3) return ctx.skip('boto3 is not installed for python3');
+    const drop = await newBucket('ssec');
+    const [url] = await boto3<string>([{ kind: 'url', sig: 's3v4', method: 'put_object', params: { Bucket: drop, Key: 'k' } }]);
+    const key = randomBytes(32);
+    const res = await fetch(url!, {
+      method: 'PUT', body: Buffer.from('x'),
+      headers: {
+        'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key': key.toString('base64'),
+        'x-amz-server-side-encryption-customer-key-md5': createHash('md5').update(key).digest('base64'),
+      },
+    });
+    const xml = await res.text();
+    expect([res.status, codeIn(xml)]).toEqual([403, 'AccessDenied']);
+    expect(elementIn(xml, 'HeadersNotSigned')).toBe('x-amz-server-side-encryption-customer-algorithm, x-amz-server-side-encryption-customer-key, x-amz-server-side-encryption-customer-key-md5');
+    expect(xml).not.toContain(key.toString('base64'));
+    expect(await exists(drop, 'k')).toBe(false);
+  });
+
+  test('a presigned UploadPart cannot be turned into UploadPartCopy', async (ctx) => {
+    if (!hasBoto3) return ctx.skip('boto3 is not installed for python3');
+    const src = await secretObject();
+    const drop = await newBucket('part');
+    const { UploadId } = await root.send(new CreateMultipartUploadCommand({ Bucket: drop, Key: 'big' }));
+    const [url] = await boto3<string>([{ kind: 'url', sig: 's3v4', method: 'upload_part', params: { Bucket: drop, Key: 'big', UploadId, PartNumber: 1 } }]);
+    const res = await fetch(url!, { method: 'PUT', headers: { 'x-amz-copy-source': `/${src.bucket}/${src.key}` }, body: Buffer.alloc(0) });
+    const xml = await res.text();
+    expect([res.status, codeIn(xml), elementIn(xml, 'HeadersNotSigned')]).toEqual([403, 'AccessDenied', 'x-amz-copy-source']);
+    expect((await root.send(new ListPartsCommand({ Bucket: drop, Key: 'big', UploadId }))).Parts ?? []).toEqual([]);
+  });
+
+  test('SigV4 header auth (AWS SDK v3): a header added after signing is refused by name', async () => {
+    const src = await secretObject();
+    const drop = await newBucket('hdr');
+    const tampered = cluster.client();
+    tampered.middlewareStack.add((next) => async (args) => {
+      Object.assign((args.request as { headers: Record<string, string> }).headers, ATTACK(src));
+      return next(args);
+    }, { step: 'deserialize', name: 'afterSigning' });
+    expect(await s3Error(tampered.send(new PutObjectCommand({ Bucket: drop, Key: 'k', Body: 'x' })))).toEqual({ code: 'AccessDenied', status: 403 });
+    expect(await exists(drop, 'k')).toBe(false);
+  });
+
+  test('SigV2 header auth (boto3): every x-amz-* header is signed, an added one breaks the signature', async (ctx) => {
+    if (!hasBoto3) return ctx.skip('boto3 is not installed for python3');
+    const src = await secretObject();
+    const drop = await newBucket('hdrv2');
+    const [r] = await boto3<[string, number]>([{ kind: 'v2-tamper', sig: 's3', bucket: drop, key: 'k', add: ATTACK(src) }]);
+    expect(r).toEqual(['SignatureDoesNotMatch', 403]);
+    expect(await exists(drop, 'k')).toBe(false);
+  });
+
+  test('x-amz-* values a URL signed in its query (the JS SDK hoists them) are applied', async () => {
+    const drop = await newBucket('hoist');
+    const signer = new SignatureV4({
+      credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, region: 'us-east-1', service: 's3', uriEscapePath: false,
+      sha256: Sha256,
+    });
+    const { host, hostname, port } = new URL(cluster.endpoint);
+    const req = new HttpRequest({
+      method: 'PUT', protocol: 'http:', hostname, port: Number(port), path: `/${drop}/hoisted`, query: {},
+      headers: { host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD', 'x-amz-meta-color': 'blue', 'x-amz-tagging': 'a=1', 'x-amz-checksum-crc32': 'AAAAAA==' },
+    });
+    const signed = await signer.presign(req, { expiresIn: 300 });
+    const url = `${cluster.endpoint}/${drop}/hoisted?${buildQueryString(signed.query ?? {})}`;
+    expect(url).toContain('x-amz-meta-color=blue');
+    const res = await fetch(url, { method: 'PUT', body: Buffer.from('hoisted body') });
+    expect(res.status).toBe(200);
+    const head = await root.send(new HeadObjectCommand({ Bucket: drop, Key: 'hoisted' }));
+    expect(head.Metadata).toEqual({ color: 'blue' });
+    expect(head.TagCount).toBe(1);
+    // Contradicting what the URL signed is refused.
+    const bad = await fetch(url, { method: 'PUT', body: Buffer.from('x'), headers: { 'x-amz-meta-color': 'red' } });
+    expect([bad.status, elementIn(await bad.text(), 'HeadersNotSigned')]).toEqual([403, 'x-amz-meta-color']);
+    const got = await root.send(new GetObjectCommand({ Bucket: drop, Key: 'hoisted' }));
+    expect(await got.Body!.transformToString()).toBe('hoisted body');
+  });
+});
+
+/** SHA-256 for the SDK's signer, on node:crypto. */
+class Sha256 {
+  private readonly h;
+  constructor(secret?: string | Uint8Array | ArrayBuffer | ArrayBufferView) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', asBuffer(secret));
+  }
+  update(data: string | Uint8Array | ArrayBuffer | ArrayBufferView): void {
+    this.h.update(asBuffer(data));
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.h.digest()));
+  }
+  reset(): void {}
+}
+function asBuffer(d: string | Uint8Array | ArrayBuffer | ArrayBufferView): Buffer {
+  if (typeof d === 'string') return Buffer.from(d, 'utf8');
+  if (d instanceof ArrayBuffer) return Buffer.from(d);
+  return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+}
