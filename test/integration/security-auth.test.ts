@@ -251,3 +251,44 @@ function asBuffer(d: string | Uint8Array | ArrayBuffer | ArrayBufferView): Buffe
   if (d instanceof ArrayBuffer) return Buffer.from(d);
   return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 }
+
+describe('POST forms: every field must be named by the signed policy', () => {
+  interface Post { url: string; fields: Record<string, string> }
+
+  /** Fields in order, then the file, as a browser sends the form. */
+  async function submit(post: Post, extra: Record<string, string>, file: { name: string; type: string; data: string }): Promise<Response> {
+    const form = new FormData();
+    for (const [k, v] of Object.entries({ ...post.fields, ...extra })) form.append(k, v);
+    form.append('file', new Blob([file.data], { type: file.type }), file.name);
+    return fetch(post.url, { method: 'POST', body: form });
+  }
+
+  test.each(['s3v4', 's3'])('boto3 generate_presigned_post (%s): an added acl or x-amz-meta-* field is refused; x-ignore-* is not', async (sig) => {
+    if (!hasBoto3) return;
+    const drop = await newBucket(`form${sig === 's3' ? 'v2' : 'v4'}`);
+    const [post] = await boto3<Post>([{ kind: 'post', sig, bucket: drop, key: 'up/${filename}', conditions: [['starts-with', '$key', 'up/']] }]);
+    const file = { name: 'a.txt', type: 'text/plain', data: 'hello' };
+    for (const [extra, name] of [[{ acl: 'public-read' }, 'acl'], [{ 'x-amz-meta-owner': 'mallory' }, 'x-amz-meta-owner'], [{ 'x-amz-storage-class': 'GLACIER' }, 'x-amz-storage-class']] as const) {
+      const res = await submit(post!, extra, file);
+      const xml = await res.text();
+      expect([res.status, codeIn(xml), elementIn(xml, 'Message')]).toEqual([403, 'AccessDenied', `Invalid according to Policy: Extra input fields: ${name}`]);
+    }
+    expect(await exists(drop, 'up/a.txt')).toBe(false);
+    const ok = await submit(post!, { 'x-ignore-tracking': '1' }, file);
+    expect(ok.status).toBe(204);
+    expect(await exists(drop, 'up/a.txt')).toBe(true);
+  });
+
+  test('the file part\'s own Content-Type is not the object\'s: only a Content-Type field the policy names is', async (ctx) => {
+    if (!hasBoto3) return ctx.skip('boto3 is not installed for python3');
+    const drop = await newBucket('formtype');
+    const [plain, typed] = await boto3<Post>([
+      { kind: 'post', sig: 's3v4', bucket: drop, key: 'page.html' },
+      { kind: 'post', sig: 's3v4', bucket: drop, key: 'pic.png', fields: { 'Content-Type': 'image/png' }, conditions: [{ 'Content-Type': 'image/png' }] },
+    ]);
+    expect((await submit(plain!, {}, { name: 'page.html', type: 'text/html', data: '<script>alert(1)</script>' })).status).toBe(204);
+    expect((await root.send(new HeadObjectCommand({ Bucket: drop, Key: 'page.html' }))).ContentType).toBe('binary/octet-stream');
+    expect((await submit(typed!, {}, { name: 'pic.png', type: 'text/html', data: 'png' })).status).toBe(204);
+    expect((await root.send(new HeadObjectCommand({ Bucket: drop, Key: 'pic.png' }))).ContentType).toBe('image/png');
+  });
+});
