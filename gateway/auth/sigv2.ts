@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { headerValue, safeDecode, type RequestHeaders } from './canonical.js';
+import { canonicalUriCandidates, headerValue, safeDecode, type RequestHeaders } from './canonical.js';
 import { AuthError } from './errors.js';
 import { parseAmzDate } from './credential.js';
 import { payloadModeOf } from './payload.js';
@@ -43,9 +43,14 @@ export function base64SignatureEqual(expected: string, given: string): boolean {
 
 /**
  * The signed resource, best candidate first: `/bucket/key` (the bucket from the Host header
- * when virtual-hosted), the path exactly as sent, then the sub-resources sorted by name with
- * their values unescaped. A sub-resource sent as `acl=` is tried as `acl=` and as `acl`, and the
- * path as sent and decoded: clients differ there and all of them name the same resource.
+ * when virtual-hosted) with the path as sent, then the sub-resources sorted by name with their
+ * values unescaped. A sub-resource sent as `acl=` is tried as `acl=` and as `acl`.
+ *
+ * Every candidate names the resource the gateway serves, and only it. The path is the one sent
+ * or its RFC 3986 re-encoding (a client that sends a raw `(` it signed as `%28`), never its
+ * decoded form: a signature over `/b/a%20b` (key `a b`) would then also open `/b/a%2520b`
+ * (key `a%20b`). Sub-resource names and values are decoded as the router decodes the query
+ * (`+` is a space), so an escaped name (`versionI%64`) is signed like the plain one.
  */
 function resourceCandidates(req: V2Request): string[] {
   const path = (req.rawPath === '' ? '/' : req.rawPath);
@@ -53,9 +58,8 @@ function resourceCandidates(req: V2Request): string[] {
   const subs: Array<{ name: string; value: string | undefined }> = [];
   for (const piece of req.rawQuery.split('&')) {
     if (piece === '') continue;
-    const eq = piece.indexOf('=');
-    const name = eq < 0 ? piece : piece.slice(0, eq);
-    if (SUBRESOURCES.has(name)) subs.push({ name, value: eq < 0 ? undefined : safeDecode(piece.slice(eq + 1)) });
+    const [[name, value] = ['', '']] = new URLSearchParams(piece);
+    if (SUBRESOURCES.has(name)) subs.push({ name, value: piece.includes('=') ? value : undefined });
   }
   subs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const query = (bareEmpty: boolean): string => {
@@ -64,7 +68,7 @@ function resourceCandidates(req: V2Request): string[] {
   };
   const out = new Set<string>();
   // botocore signs a path-style bucket request (`/bucket`) as `/bucket/`.
-  const paths = /^\/[^/]+$/.test(prefixed) ? [prefixed, `${prefixed}/`] : [prefixed, safeDecode(prefixed)];
+  const paths = /^\/[^/]+$/.test(prefixed) ? [prefixed, `${prefixed}/`] : canonicalUriCandidates(prefixed);
   for (const p of paths) {
     out.add(p + query(false));
     out.add(p + query(true));
