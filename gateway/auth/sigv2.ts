@@ -12,6 +12,7 @@ import { AuthError } from './errors.js';
 import { parseAmzDate } from './credential.js';
 import { payloadModeOf } from './payload.js';
 import { checkClockSkew, secretOf, type SecretLookup } from './identity.js';
+import { isSecretHeader, REDACTED } from './redact.js';
 import { checkHeadersSigned } from './unsigned-headers.js';
 import type { AuthResult, SignedRequest } from './sigv4.js';
 
@@ -76,8 +77,11 @@ function resourceCandidates(req: V2Request): string[] {
   return [...out];
 }
 
-/** `x-amz-*` headers as `name:value` lines, sorted, repeated values joined by commas. */
-function amzHeaderLines(headers: RequestHeaders, extra: ReadonlyMap<string, string>): string {
+/**
+ * `x-amz-*` headers as `name:value` lines, sorted, repeated values joined by commas. `redact`
+ * replaces secret values (redact.ts), for the copy that goes into an error document.
+ */
+function amzHeaderLines(headers: RequestHeaders, extra: ReadonlyMap<string, string>, redact = false): string {
   const all = new Map<string, string>(extra);
   for (const name of Object.keys(headers)) {
     if (!name.startsWith('x-amz-') || all.has(name)) continue;
@@ -85,7 +89,7 @@ function amzHeaderLines(headers: RequestHeaders, extra: ReadonlyMap<string, stri
     if (v === undefined) continue;
     all.set(name, (typeof v === 'string' ? [v] : v).map((x) => x.trim().replace(/\s*\r?\n\s*/g, ' ')).join(','));
   }
-  return [...all.keys()].sort().map((k) => `${k}:${all.get(k)}\n`).join('');
+  return [...all.keys()].sort().map((k) => `${k}:${redact && isSecretHeader(k) ? REDACTED : all.get(k)}\n`).join('');
 }
 
 function stringsToSign(req: V2Request, dates: readonly string[], standard: { md5: string; type: string }, amz: string): string[] {
@@ -100,11 +104,15 @@ function matches(candidates: string[], secret: string, signature: string): boole
   return candidates.some((sts) => base64SignatureEqual(sha1Base64(secret, sts), signature));
 }
 
-function check(candidates: string[], secret: string, signature: string, accessKeyId: string): void {
+/**
+ * SignatureDoesNotMatch unless one candidate matches. As AWS S3 does, the error shows the
+ * client what we signed so it can compare it with its own: `shown`, the first candidate with
+ * its secrets redacted (a customer key is an x-amz-* line of the string to sign).
+ */
+function check(candidates: string[], shown: string, secret: string, signature: string, accessKeyId: string): void {
   if (matches(candidates, secret, signature)) return;
-  // As AWS S3 does, show the client what we signed so it can compare it with its own.
   throw new AuthError('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
-    AWSAccessKeyId: accessKeyId, StringToSign: candidates[0]!, SignatureProvided: signature,
+    AWSAccessKeyId: accessKeyId, StringToSign: shown, SignatureProvided: signature,
   });
 }
 
@@ -137,7 +145,8 @@ export function verifyV2Header(req: V2Request, authorization: string, lookupSecr
   const date = headerValue(req.headers, 'date')?.trim() ?? '';
   const dates = headerValue(req.headers, 'x-amz-date') !== undefined && date !== '' ? [date, ''] : [date];
   const standard = { md5: headerValue(req.headers, 'content-md5')?.trim() ?? '', type: headerValue(req.headers, 'content-type')?.trim() ?? '' };
-  check(stringsToSign(req, dates, standard, amzHeaderLines(req.headers, new Map())), secret, signature, accessKeyId);
+  const shown = stringsToSign(req, dates, standard, amzHeaderLines(req.headers, new Map(), true))[0]!;
+  check(stringsToSign(req, dates, standard, amzHeaderLines(req.headers, new Map())), shown, secret, signature, accessKeyId);
   return result(accessKeyId, signature, req, false);
 }
 
@@ -175,7 +184,7 @@ export function verifyV2Query(req: V2Request, params: ReadonlyArray<readonly [st
     if (matches(stringsToSign(req, [expires], standard, amzHeaderLines({}, signedInQuery)), secret, signature)) {
       checkHeadersSigned(req.headers, (name) => signedInQuery.has(name));
     }
-    check(withHeaders, secret, signature, accessKeyId);
+    check(withHeaders, stringsToSign(req, [expires], standard, amzHeaderLines(req.headers, signedInQuery, true))[0]!, secret, signature, accessKeyId);
   }
   return result(accessKeyId, signature, req, true, expiresAt);
 }

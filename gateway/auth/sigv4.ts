@@ -9,7 +9,7 @@
  */
 import { AuthError } from './errors.js';
 import {
-  canonicalHeaders, canonicalQueryCandidates, canonicalRequest, canonicalUriCandidates, headerValue, parseQuery,
+  canonicalHeaders, canonicalQuery, canonicalQueryCandidates, canonicalRequest, canonicalUriCandidates, headerValue, parseQuery,
   type RequestHeaders,
 } from './canonical.js';
 import { formatAmzDate, parseAmzDate, parseCredential, type Credential } from './credential.js';
@@ -224,8 +224,10 @@ function checkSignature(
       }
     }
   }
-  // As AWS S3 does, show the client what we signed so it can diff it with its own.
-  const canonical = canonicalRequest(req.method, uris[0]!, queries[0]!, canonicalHeaders(req.headers, signedHeaders, true), signedHeaders, payloadHash);
+  // As AWS S3 does, show the client what we signed so it can diff it with its own, but never
+  // a secret it sent (redact.ts).
+  const query = canonicalQuery(parseQuery(req.rawQuery), omitParam, true);
+  const canonical = canonicalRequest(req.method, uris[0]!, query, canonicalHeaders(req.headers, signedHeaders, true), signedHeaders, payloadHash);
   throw new AuthError('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
     AWSAccessKeyId: credential.accessKeyId, StringToSign: stringToSign(amzDate, credential.scope, canonical), CanonicalRequest: canonical,
   });

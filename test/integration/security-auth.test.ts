@@ -22,9 +22,13 @@ let root: S3Client;
 let work: string;
 let newBucket: (tag: string) => Promise<string>;
 let hasBoto3 = false;
+/** Everything the gateway process prints: no secret may ever appear there. */
+let gatewayLog = '';
 
 beforeAll(async () => {
   cluster = await startCluster({ scope: 'file' });
+  cluster.gateway.stdout!.on('data', (d: Buffer) => { gatewayLog += d.toString(); });
+  cluster.gateway.stderr!.on('data', (d: Buffer) => { gatewayLog += d.toString(); });
   root = cluster.client();
   newBucket = bucketFactory(() => root, 'forge');
   work = mkdtempSync(join(tmpdir(), 'shardgate-forge-'));
@@ -332,5 +336,61 @@ describe('SigV2: one signature names one object', () => {
       expect((await root.send(new GetObjectCommand({ Bucket: b, Key: key }))).ContentLength).toBe('via s3cmd v2'.length);
     }
     expect(await s3cmd(['ls', `s3://${b}/`])).toContain('paren (1).txt');
+  });
+});
+
+describe('secrets are never echoed or logged', () => {
+  const sseKey = randomBytes(32);
+  const sseHeaders = {
+    'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+    'x-amz-server-side-encryption-customer-key': sseKey.toString('base64'),
+    'x-amz-server-side-encryption-customer-key-md5': createHash('md5').update(sseKey).digest('base64'),
+  };
+  const secrets = [sseHeaders['x-amz-server-side-encryption-customer-key'], sseHeaders['x-amz-server-side-encryption-customer-key-md5']];
+
+  test('SigV2 SignatureDoesNotMatch shows the string to sign without the SSE-C key', async () => {
+    const b = await newBucket('echo2');
+    const date = new Date().toUTCString();
+    const wrong = createHmac('sha1', 'not the secret').update(`PUT\n\n\n${date}\n/${b}/k`).digest('base64');
+    const res = await fetch(`${cluster.endpoint}/${b}/k`, { method: 'PUT', body: Buffer.from('x'), headers: { date, authorization: `AWS ${ACCESS_KEY}:${wrong}`, ...sseHeaders } });
+    const xml = await res.text();
+    expect([res.status, codeIn(xml)]).toEqual([403, 'SignatureDoesNotMatch']);
+    expect(xml).toContain('x-amz-server-side-encryption-customer-key:&lt;redacted&gt;');
+    for (const s of secrets) expect(xml).not.toContain(s);
+  });
+
+  test('SigV4 SignatureDoesNotMatch (AWS SDK v3, wrong secret) shows neither the key nor its MD5', async () => {
+    const b = await newBucket('echo4');
+    const wrong = cluster.client({ credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: 'not the secret' } });
+    let body = '';
+    wrong.middlewareStack.add((next) => async (args) => {
+      const out = await next(args);
+      const res = out.response as { body?: NodeJS.ReadableStream };
+      if (res.body) {
+        const chunks: Buffer[] = [];
+        for await (const c of res.body) chunks.push(Buffer.from(c as Buffer));
+        body = Buffer.concat(chunks).toString();
+        (out.response as { body: unknown }).body = (await import('node:stream')).Readable.from([Buffer.from(body)]);
+      }
+      return out;
+    }, { step: 'deserialize', name: 'keepBody', priority: 'low' });
+    const k = sseKey;
+    expect(await s3Error(wrong.send(new PutObjectCommand({
+      Bucket: b, Key: 'k', Body: 'x', SSECustomerAlgorithm: 'AES256', SSECustomerKey: k.toString('base64'), SSECustomerKeyMD5: createHash('md5').update(k).digest('base64'),
+    })))).toEqual({ code: 'SignatureDoesNotMatch', status: 403 });
+    expect(body).toContain('<CanonicalRequest>');
+    expect(body).toContain('x-amz-server-side-encryption-customer-key:&lt;redacted&gt;');
+    for (const s of secrets) expect(body).not.toContain(s);
+  });
+
+  test('nothing the clients sent in secret reached the gateway\'s log', async (ctx) => {
+    if (!hasBoto3) return ctx.skip('boto3 is not installed for python3');
+    const b = await newBucket('logs');
+    const [url] = await boto3<string>([{ kind: 'url', sig: 's3v4', method: 'put_object', params: { Bucket: b, Key: 'k' } }]);
+    // Refused and accepted requests carrying a key, a signature and an Authorization header.
+    await fetch(url!, { method: 'PUT', body: Buffer.from('x'), headers: sseHeaders });
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'enc', Body: 'x', SSECustomerAlgorithm: 'AES256', SSECustomerKey: sseKey.toString('base64') }));
+    const signature = new URL(url!).searchParams.get('X-Amz-Signature')!;
+    for (const s of [...secrets, signature, SECRET_KEY, 'AWS4-HMAC-SHA256 Credential', 'X-Amz-Signature']) expect(gatewayLog).not.toContain(s);
   });
 });
