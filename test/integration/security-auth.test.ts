@@ -394,3 +394,30 @@ describe('secrets are never echoed or logged', () => {
     for (const s of [...secrets, signature, SECRET_KEY, 'AWS4-HMAC-SHA256 Credential', 'X-Amz-Signature']) expect(gatewayLog).not.toContain(s);
   });
 });
+
+describe('response-* overrides need a signed request', () => {
+  test('anonymous GET and HEAD with response-content-type: 400 InvalidRequest; signed ones keep them', async () => {
+    const b = await newBucket('override');
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'note.txt', Body: '<script>alert(1)</script>', ContentType: 'text/plain', ACL: 'public-read' }));
+    const plain = await fetch(`${cluster.endpoint}/${b}/note.txt`);
+    expect([plain.status, plain.headers.get('content-type')]).toEqual([200, 'text/plain']);
+    for (const [param, value] of [['response-content-type', 'text/html'], ['response-content-disposition', 'inline'], ['response-cache-control', 'no-cache'],
+      ['response-content-language', 'en'], ['response-expires', 'Thu, 01 Dec 1994 16:00:00 GMT'], ['response-content-encoding', 'identity']]) {
+      const res = await fetch(`${cluster.endpoint}/${b}/note.txt?${param}=${encodeURIComponent(value!)}`);
+      const xml = await res.text();
+      expect([res.status, codeIn(xml), elementIn(xml, 'Message')], param)
+        .toEqual([400, 'InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.']);
+      expect(res.headers.get('content-type')).toBe('application/xml');
+    }
+    const head = await fetch(`${cluster.endpoint}/${b}/note.txt?response-content-type=text%2Fhtml`, { method: 'HEAD' });
+    expect(head.status).toBe(400);
+    // The owner's signed request, and a URL the owner presigned, may.
+    const got = await root.send(new GetObjectCommand({ Bucket: b, Key: 'note.txt', ResponseContentType: 'text/html' }));
+    expect(got.ContentType).toBe('text/html');
+    if (hasBoto3) {
+      const [url] = await boto3<string>([{ kind: 'url', sig: 's3v4', method: 'get_object', params: { Bucket: b, Key: 'note.txt', ResponseContentType: 'text/html' } }]);
+      const res = await fetch(url!);
+      expect([res.status, res.headers.get('content-type')]).toEqual([200, 'text/html']);
+    }
+  });
+});
