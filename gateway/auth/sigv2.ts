@@ -11,7 +11,8 @@ import { canonicalUriCandidates, headerValue, safeDecode, type RequestHeaders } 
 import { AuthError } from './errors.js';
 import { parseAmzDate } from './credential.js';
 import { payloadModeOf } from './payload.js';
-import { checkClockSkew, secretOf, type SecretLookup } from './identity.js';
+import { checkClockSkew, MAX_CLOCK_SKEW_MS, secretOf, type SecretLookup } from './identity.js';
+import { MAX_PRESIGN_EXPIRES_SECONDS } from './presign.js';
 import { isSecretHeader, REDACTED } from './redact.js';
 import { checkHeadersSigned } from './unsigned-headers.js';
 import type { AuthResult, SignedRequest } from './sigv4.js';
@@ -168,6 +169,14 @@ export function verifyV2Query(req: V2Request, params: ReadonlyArray<readonly [st
   const secret = secretOf(lookupSecret, accessKeyId);
   if (now.getTime() > expiresAt.getTime()) {
     throw new AuthError('AccessDenied', 'Request has expired', { Expires: expiresAt.toISOString(), ServerTime: now.toISOString() });
+  }
+  // A V2 URL says only when it ends, not when it was made, so the week SigV4 allows is measured
+  // from now (with the clock skew SigV4 tolerates): a leaked URL dies within a week like any
+  // other, where S3 would honour it until its Expires, years away.
+  if (expiresAt.getTime() - now.getTime() > MAX_PRESIGN_EXPIRES_SECONDS * 1000 + MAX_CLOCK_SKEW_MS) {
+    throw new AuthError('AuthorizationQueryParametersError', `Expires must be at most ${MAX_PRESIGN_EXPIRES_SECONDS} seconds (a week) from now`, {
+      Expires: expiresAt.toISOString(), ServerTime: now.toISOString(),
+    });
   }
   const signedInQuery = new Map<string, string>();
   for (const [n, v] of params) {

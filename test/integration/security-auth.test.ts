@@ -421,3 +421,18 @@ describe('response-* overrides need a signed request', () => {
     }
   });
 });
+
+describe('SigV2 presigned URLs live a week at most', () => {
+  test('boto3 V2 URLs: seven days work, eight days are refused', async (ctx) => {
+    if (!hasBoto3) return ctx.skip('boto3 is not installed for python3');
+    const b = await newBucket('v2life');
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x' }));
+    const [week, more] = await boto3<string>([
+      { kind: 'url', sig: 's3', method: 'get_object', params: { Bucket: b, Key: 'k' }, expires: 7 * 24 * 3600 },
+      { kind: 'url', sig: 's3', method: 'get_object', params: { Bucket: b, Key: 'k' }, expires: 8 * 24 * 3600 },
+    ]);
+    expect((await fetch(week!)).status).toBe(200);
+    const res = await fetch(more!);
+    expect([res.status, codeIn(await res.text())]).toEqual([400, 'AuthorizationQueryParametersError']);
+  });
+});

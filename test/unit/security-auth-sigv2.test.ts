@@ -88,3 +88,25 @@ describe('sub-resources: decoded as the router decodes them', () => {
     expect(verdict(space)).toBe('none');
   });
 });
+
+describe('presigned lifetime', () => {
+  const at = (seconds: number): SignedRequest => {
+    const expires = String(Math.floor(NOW.getTime() / 1000) + seconds);
+    const sig = encodeURIComponent(sign(`GET\n\n\n${expires}\n/b/k`));
+    return { method: 'GET', rawPath: '/b/k', rawQuery: `AWSAccessKeyId=${AK}&Expires=${expires}&Signature=${sig}`, headers: { host: 'h' } };
+  };
+
+  test('a week from now is the longest a V2 URL may run, as for SigV4 (with its clock-skew allowance)', () => {
+    expect(verdict(at(7 * 24 * 3600))).toBe('none');
+    expect(verdict(at(7 * 24 * 3600 + 15 * 60))).toBe('none');
+    expect(verdict(at(7 * 24 * 3600 + 15 * 60 + 1))).toBe('AuthorizationQueryParametersError');
+    expect(verdict(at(10 * 365 * 24 * 3600))).toBe('AuthorizationQueryParametersError');
+  });
+
+  test('measured from now: a URL made to run a year is refused until its last week (V2 does not say when it was made)', () => {
+    const year = at(365 * 24 * 3600);
+    const later = new Date(NOW.getTime() + 360 * 24 * 3600 * 1000);
+    expect(codeOf(() => verifyRequest(year, lookup, NOW))).toBe('AuthorizationQueryParametersError');
+    expect(codeOf(() => verifyRequest(year, lookup, later))).toBe('none');
+  });
+});
