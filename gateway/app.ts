@@ -140,7 +140,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     // An unsigned request goes on as anonymous; resolve() lets it through only where a bucket policy or ACL allows.
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
     const acl = aclOnWrite(parsed.endpoint.kind, (name) => koa.get(name) || undefined, (id) => userExists(pipeline.meta, id));
-    const facts = httpRequestFacts(koa.req, query, auth);
+    const facts = httpRequestFacts(koa.req, query, auth, config.trustedProxies);
     const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl, facts);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
     const bucketName = rc.bucket?.name;
