@@ -125,18 +125,25 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     // The signature is checked against what the client sent; routing and handlers see the
     // header values a presigned URL signed in its query as well.
     const sent = { ...headers };
-    adoptQueryHeaders(koa.req, headersSignedInQuery(rawQuery));
-    const query = new URLSearchParams(rawQuery);
-    const parsed: ParsedEndpoint = parseEndpoint(
-      { method: koa.method, rawPath, query, headers, host: koa.get('host') || undefined },
-      { baseDomains: config.domains },
-    );
-    koa.state.operation = parsed.endpoint.kind; // the metrics label (gateway/metrics.ts)
+    const route = (plusIsLiteral: boolean): { query: URLSearchParams; parsed: ParsedEndpoint } => {
+      adoptQueryHeaders(koa.req, headersSignedInQuery(rawQuery, plusIsLiteral));
+      const query = new URLSearchParams(plusIsLiteral ? rawQuery.replace(/\+/g, '%2B') : rawQuery);
+      const parsed = parseEndpoint({ method: koa.method, rawPath, query, headers, host: koa.get('host') || undefined }, { baseDomains: config.domains });
+      koa.state.operation = parsed.endpoint.kind; // the metrics label (gateway/metrics.ts)
+      return { query, parsed };
+    };
+    let { query, parsed } = route(false);
     applyCorsHeaders(koa, pipeline.meta, parsed.bucket);
     const hostBucket = parsed.style === 'virtual-hosted' ? parsed.bucket : undefined;
     // A CORS preflight is never signed (browsers send no credentials with it): a presigned URL's
     // query, signed for the method that follows, must not make it fail.
     const auth = parsed.endpoint.kind === 'Options' ? null : verifyRequest({ method: koa.method, rawPath, rawQuery, headers: sent, ...(hostBucket !== undefined && { hostBucket }) }, (id) => lookupCaller(id)?.secret);
+    if (auth?.plusIsLiteral) {
+      // Signed with `+` as a plus sign: read the query so everywhere (koa.query too), or a `%2B`
+      // the signer meant could be sent raw and acted on as a space.
+      koa.req.url = `${rawPath}?${rawQuery.replace(/\+/g, '%2B')}`;
+      ({ query, parsed } = route(true));
+    }
     // An unsigned request goes on as anonymous; resolve() lets it through only where a bucket policy or ACL allows.
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
     const acl = aclOnWrite(parsed.endpoint.kind, (name) => koa.get(name) || undefined, (id) => userExists(pipeline.meta, id));

@@ -56,6 +56,12 @@ export interface AuthResult {
   signing?: SigningContext;
   /** When a presigned URL stops being valid. */
   expiresAt?: Date;
+  /**
+   * The signature covers the query read with `+` as a plus sign, not as the space S3 reads it
+   * as (canonicalQueryCandidates): the request's query must then be read that way, so that what
+   * the gateway acts on is what was signed.
+   */
+  plusIsLiteral?: true;
 }
 
 
@@ -95,8 +101,8 @@ const isV2QueryAuth = (params: ReadonlyArray<readonly [string, string]>): boolea
  * them: it checks the query's values with the rest, and refuses a request whose own headers
  * say something the signature does not cover.
  */
-export function headersSignedInQuery(rawQuery: string): Map<string, string> {
-  const params = parseQuery(rawQuery);
+export function headersSignedInQuery(rawQuery: string, plusIsLiteral = false): Map<string, string> {
+  const params = parseQuery(rawQuery, !plusIsLiteral);
   if (isV4QueryAuth(params)) return adoptedQueryHeaders(params);
   if (isV2QueryAuth(params)) return headersFromV2Query(rawQuery);
   return new Map();
@@ -171,8 +177,11 @@ function verifyHeaderAuth(req: SignedRequest, authorization: string, lookupSecre
   checkClockSkew(date, amzDate, now);
   const signed = new Set(signedHeaders);
   checkHeadersSigned(req.headers, (name) => signed.has(name), contentSha256);
-  const signing = checkSignature(req, credential, secret, amzDate, signedHeaders, contentSha256, signature, undefined);
-  return { accessKeyId: credential.accessKeyId, region: credential.region, presigned: false, signature, signedHeaders, payload, signatureVersion: 4, signing };
+  const { signing, plusIsLiteral } = checkSignature(req, credential, secret, amzDate, signedHeaders, contentSha256, signature, undefined);
+  return {
+    accessKeyId: credential.accessKeyId, region: credential.region, presigned: false, signature, signedHeaders, payload, signatureVersion: 4, signing,
+    ...(plusIsLiteral && { plusIsLiteral }),
+  };
 }
 
 function verifyQueryAuth(
@@ -194,12 +203,14 @@ function verifyQueryAuth(
   const payload = parsePayloadMode(contentSha256, p.signature);
   // A header is covered when SignedHeaders names it, or when the signed query says the same.
   const signed = new Set(p.signedHeaders);
-  const inQuery = presignedQueryHeaders(params);
-  checkHeadersSigned(req.headers, (name, value) => signed.has(name) || inQuery.get(name)?.trim() === value.trim(), contentSha256);
-  const signing = checkSignature(req, p.credential, secret, p.amzDate, p.signedHeaders, contentSha256, p.signature, 'X-Amz-Signature');
+  // The query may have been signed with `+` read as itself (checkSignature decides): either
+  // reading may be repeated as a header, and the one the signature covers is applied over it.
+  const readings = [presignedQueryHeaders(params), presignedQueryHeaders(parseQuery(req.rawQuery, false))];
+  checkHeadersSigned(req.headers, (name, value) => signed.has(name) || readings.some((q) => q.get(name)?.trim() === value.trim()), contentSha256);
+  const { signing, plusIsLiteral } = checkSignature(req, p.credential, secret, p.amzDate, p.signedHeaders, contentSha256, p.signature, 'X-Amz-Signature');
   return {
     accessKeyId: p.credential.accessKeyId, region: p.credential.region, presigned: true, signature: p.signature,
-    signedHeaders: p.signedHeaders, payload, signatureVersion: 4, signing, expiresAt,
+    signedHeaders: p.signedHeaders, payload, signatureVersion: 4, signing, expiresAt, ...(plusIsLiteral && { plusIsLiteral }),
   };
 }
 
@@ -211,16 +222,17 @@ function verifyQueryAuth(
 function checkSignature(
   req: SignedRequest, credential: Credential, secret: string, amzDate: string, signedHeaders: readonly string[],
   payloadHash: string, signature: string, omitParam: string | undefined,
-): SigningContext {
+): { signing: SigningContext; plusIsLiteral?: true } {
   const key = signingKey(secret, credential.date, credential.region, credential.service);
   const headers = canonicalHeaders(req.headers, signedHeaders);
   const uris = canonicalUriCandidates(req.rawPath);
   const queries = canonicalQueryCandidates(req.rawQuery, omitParam);
   for (const uri of uris) {
-    for (const query of queries) {
+    for (const [i, query] of queries.entries()) {
       const canonical = canonicalRequest(req.method, uri, query, headers, signedHeaders, payloadHash);
       if (signaturesEqual(hmac(key, stringToSign(amzDate, credential.scope, canonical)).toString('hex'), signature)) {
-        return { key, amzDate, scope: credential.scope };
+        // The second query candidate reads `+` as itself.
+        return { signing: { key, amzDate, scope: credential.scope }, ...(i === 1 && { plusIsLiteral: true as const }) };
       }
     }
   }

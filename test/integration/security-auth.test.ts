@@ -436,3 +436,24 @@ describe('SigV2 presigned URLs live a week at most', () => {
     expect([res.status, codeIn(await res.text())]).toEqual([400, 'AuthorizationQueryParametersError']);
   });
 });
+
+describe('SigV4: a signed "+" stays a "+"', () => {
+  test('a URL signed to list prefix "a+b/" cannot be made to list "a b/"', async () => {
+    const b = await newBucket('plus');
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'a+b/shared.txt', Body: 'x' }));
+    await root.send(new PutObjectCommand({ Bucket: b, Key: 'a b/private.txt', Body: 'x' }));
+    const signer = new SignatureV4({ credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, region: 'us-east-1', service: 's3', uriEscapePath: false, sha256: Sha256 });
+    const { host, hostname, port } = new URL(cluster.endpoint);
+    const req = new HttpRequest({
+      method: 'GET', protocol: 'http:', hostname, port: Number(port), path: `/${b}`, query: { 'list-type': '2', prefix: 'a+b/' },
+      headers: { host, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' },
+    });
+    const signed = await signer.presign(req, { expiresIn: 300 });
+    const url = `${cluster.endpoint}/${b}?${buildQueryString(signed.query ?? {})}`;
+    const keysOf = async (u: string) => [...(await (await fetch(u)).text()).matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
+    expect(await keysOf(url)).toEqual(['a+b/shared.txt']);
+    // The same URL with the plus sent raw, which S3 would read as a space.
+    expect(url).toContain('prefix=a%2Bb%2F');
+    expect(await keysOf(url.replace('prefix=a%2Bb', 'prefix=a+b'))).toEqual(['a+b/shared.txt']);
+  });
+});

@@ -205,3 +205,20 @@ describe('SigV2: every x-amz-* header is in the string to sign', () => {
     expect(headersSignedInQuery(req.rawQuery).get('x-amz-meta-a')).toBe('1');
   });
 });
+
+describe('SigV4: a signed "+" is read as "+"', () => {
+  test('a query signed with a literal plus says so, so the gateway reads it that way', async () => {
+    const r = new HttpRequest({ method: 'GET', protocol: 'http:', hostname: '127.0.0.1', port: 9000, path: '/mine', query: { prefix: 'a+b/' }, headers: { host: HOST, 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' } });
+    const signed = await signer.presign(r, { signingDate: NOW, expiresIn: 900 });
+    const url: SignedRequest = { method: 'GET', rawPath: '/mine', rawQuery: buildQueryString(signed.query ?? {}), headers: { host: HOST } };
+    expect(url.rawQuery).toContain('prefix=a%2Bb%2F');
+    expect(verifyRequest(url, lookup, NOW)!.plusIsLiteral).toBeUndefined();
+    const raw = { ...url, rawQuery: url.rawQuery.replace('a%2Bb', 'a+b') };
+    expect(verifyRequest(raw, lookup, NOW)!.plusIsLiteral).toBe(true);
+    // A value signed with a space and sent with "+" is a space to both.
+    const r2 = new HttpRequest({ ...r, query: { prefix: 'a b/' } });
+    const spaced = await signer.presign(r2, { signingDate: NOW, expiresIn: 900 });
+    const sent = { ...url, rawQuery: buildQueryString(spaced.query ?? {}).replace('a%20b', 'a+b') };
+    expect(verifyRequest(sent, lookup, NOW)!.plusIsLiteral).toBeUndefined();
+  });
+});
