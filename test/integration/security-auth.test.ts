@@ -283,6 +283,16 @@ describe('POST forms: every field must be named by the signed policy', () => {
     expect(await exists(drop, 'up/a.txt')).toBe(true);
   });
 
+  test('every content-length-range of the policy holds, not just the last', async (ctx) => {
+    if (!hasBoto3) return ctx.skip('boto3 is not installed for python3');
+    const drop = await newBucket('formrange');
+    const [post] = await boto3<Post>([{ kind: 'post', sig: 's3v4', bucket: drop, key: 'small', conditions: [['content-length-range', 0, 10], ['content-length-range', 0, 1000]] }]);
+    const res = await submit(post!, {}, { name: 'f', type: 'text/plain', data: 'x'.repeat(100) });
+    expect([res.status, codeIn(await res.text())]).toEqual([400, 'EntityTooLarge']);
+    expect(await exists(drop, 'small')).toBe(false);
+    expect((await submit(post!, {}, { name: 'f', type: 'text/plain', data: 'x'.repeat(10) })).status).toBe(204);
+  });
+
   test('the file part\'s own Content-Type is not the object\'s: only a Content-Type field the policy names is', async (ctx) => {
     if (!hasBoto3) return ctx.skip('boto3 is not installed for python3');
     const drop = await newBucket('formtype');
