@@ -222,3 +222,17 @@ describe('SigV4: a signed "+" is read as "+"', () => {
     expect(verifyRequest(sent, lookup, NOW)!.plusIsLiteral).toBeUndefined();
   });
 });
+
+describe('aws-chunked uploads: the framing headers are signed too', () => {
+  test('x-amz-trailer and x-amz-decoded-content-length added to a signed streaming upload are refused', async () => {
+    const req = await sdkSigned('PUT', '/mine/k', { 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'content-encoding': 'aws-chunked' });
+    expect(codeOf(() => verifyRequest(req, lookup, NOW))).toBe('none');
+    const e = denied(with_(req, { 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-decoded-content-length': '5' }));
+    expect(e.details.HeadersNotSigned).toBe('x-amz-decoded-content-length, x-amz-trailer');
+    // Signed, they pass (every SDK signs them).
+    const signed = await sdkSigned('PUT', '/mine/k', {
+      'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'x-amz-trailer': 'x-amz-checksum-crc32', 'x-amz-decoded-content-length': '5',
+    });
+    expect(codeOf(() => verifyRequest(signed, lookup, NOW))).toBe('none');
+  });
+});
