@@ -42,19 +42,14 @@ export function canonicalUriCandidates(rawPath: string): string[] {
   return reencoded === path ? [path] : [path, reencoded];
 }
 
-/** Query parameters in order, decoded. A `+` means a space, as in HTML forms and as S3 reads it. */
+/**
+ * Query parameters in order, decoded exactly as the router decodes them (URLSearchParams: `+` is
+ * a space, as in HTML forms and as S3 reads it; a `%` that starts no valid escape stays as it
+ * is). Decoding the signed query any other way would let one signature stand for two requests.
+ * `plusIsSpace` false reads `+` as a plus sign.
+ */
 export function parseQuery(rawQuery: string, plusIsSpace = true): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  if (rawQuery === '') return out;
-  for (const part of rawQuery.split('&')) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    const rawName = eq < 0 ? part : part.slice(0, eq);
-    const rawValue = eq < 0 ? '' : part.slice(eq + 1);
-    const dec = (s: string) => safeDecode(plusIsSpace ? s.replace(/\+/g, ' ') : s);
-    out.push([dec(rawName), dec(rawValue)]);
-  }
-  return out;
+  return [...new URLSearchParams(plusIsSpace ? rawQuery : rawQuery.replace(/\+/g, '%2B'))];
 }
 
 /**

@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { canonicalUriCandidates, headerValue, safeDecode, type RequestHeaders } from './canonical.js';
+import { canonicalUriCandidates, headerValue, parseQuery, type RequestHeaders } from './canonical.js';
 import { AuthError } from './errors.js';
 import { parseAmzDate } from './credential.js';
 import { payloadModeOf } from './payload.js';
@@ -206,13 +206,10 @@ export function verifyV2Query(req: V2Request, params: ReadonlyArray<readonly [st
  */
 export function headersFromV2Query(rawQuery: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const piece of rawQuery.split('&')) {
-    const eq = piece.indexOf('=');
-    if (eq < 0) continue;
-    const name = safeDecode(piece.slice(0, eq)).toLowerCase();
+  for (const [n, value] of parseQuery(rawQuery)) {
+    const name = n.toLowerCase();
     if (!(name.startsWith('x-amz-') || name === 'content-type' || name === 'content-md5')) continue;
-    if (out.has(name)) continue;
-    out.set(name, safeDecode(piece.slice(eq + 1).replace(/\+/g, ' ')));
+    if (!out.has(name)) out.set(name, value);
   }
   return out;
 }
