@@ -125,8 +125,11 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     // The signature is checked against what the client sent; routing and handlers see the
     // header values a presigned URL signed in its query as well.
     const sent = { ...headers };
+    let adopted: ReadonlyMap<string, string> = new Map();
     const route = (plusIsLiteral: boolean): { query: URLSearchParams; parsed: ParsedEndpoint } => {
-      adoptQueryHeaders(koa.req, headersSignedInQuery(rawQuery, plusIsLiteral));
+      dropAdopted(koa.req, adopted, sent);
+      adopted = headersSignedInQuery(rawQuery, plusIsLiteral);
+      adoptQueryHeaders(koa.req, adopted);
       const query = new URLSearchParams(plusIsLiteral ? rawQuery.replace(/\+/g, '%2B') : rawQuery);
       const parsed = parseEndpoint({ method: koa.method, rawPath, query, headers, host: koa.get('host') || undefined }, { baseDomains: config.domains });
       koa.state.operation = parsed.endpoint.kind; // the metrics label (gateway/metrics.ts)
@@ -212,6 +215,16 @@ function adoptQueryHeaders(req: Koa.Context['req'], fromQuery: ReadonlyMap<strin
   for (const [name, value] of fromQuery) {
     req.headers[name] = value;
     distinct[name] = [value];
+  }
+}
+
+/** Undoes adoptQueryHeaders for the headers the client did not send itself (to adopt another reading). */
+function dropAdopted(req: Koa.Context['req'], adopted: ReadonlyMap<string, string>, sent: Readonly<Record<string, unknown>>): void {
+  const distinct = req.headersDistinct as Record<string, string[]>;
+  for (const name of adopted.keys()) {
+    if (name in sent) continue;
+    delete req.headers[name];
+    delete distinct[name];
   }
 }
 
