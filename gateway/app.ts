@@ -1,10 +1,9 @@
 import Koa from 'koa';
 import { randomBytes } from 'node:crypto';
-import { headersFromV2Query } from './auth/sigv2.js';
 import { checkSseCTransport } from './s3/sse-c.js';
 import { checkStorageClass } from './s3/storage-class.js';
 import { checkServerSideEncryption, SSE_HEADER } from './s3/sse.js';
-import { verifyRequest, type AuthResult } from './auth/sigv4.js';
+import { headersSignedInQuery, verifyRequest, type AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
 import { toS3Error } from './errors.js';
 import type { BucketRow } from './meta/types.js';
@@ -123,22 +122,35 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     const rawPath = q < 0 ? raw : raw.slice(0, q);
     const rawQuery = q < 0 ? '' : raw.slice(q + 1);
     const headers = koa.req.headersDistinct as Record<string, string[]>;
-    if (/(?:^|&)AWSAccessKeyId=/.test(rawQuery)) adoptV2QueryHeaders(koa.req, rawQuery);
-    const query = new URLSearchParams(rawQuery);
-    const parsed: ParsedEndpoint = parseEndpoint(
-      { method: koa.method, rawPath, query, headers, host: koa.get('host') || undefined },
-      { baseDomains: config.domains },
-    );
-    koa.state.operation = parsed.endpoint.kind; // the metrics label (gateway/metrics.ts)
+    // The signature is checked against what the client sent; routing and handlers see the
+    // header values a presigned URL signed in its query as well.
+    const sent = { ...headers };
+    let adopted: ReadonlyMap<string, string> = new Map();
+    const route = (plusIsLiteral: boolean): { query: URLSearchParams; parsed: ParsedEndpoint } => {
+      dropAdopted(koa.req, adopted, sent);
+      adopted = headersSignedInQuery(rawQuery, plusIsLiteral);
+      adoptQueryHeaders(koa.req, adopted);
+      const query = new URLSearchParams(plusIsLiteral ? rawQuery.replace(/\+/g, '%2B') : rawQuery);
+      const parsed = parseEndpoint({ method: koa.method, rawPath, query, headers, host: koa.get('host') || undefined }, { baseDomains: config.domains });
+      koa.state.operation = parsed.endpoint.kind; // the metrics label (gateway/metrics.ts)
+      return { query, parsed };
+    };
+    let { query, parsed } = route(false);
     applyCorsHeaders(koa, pipeline.meta, parsed.bucket);
     const hostBucket = parsed.style === 'virtual-hosted' ? parsed.bucket : undefined;
     // A CORS preflight is never signed (browsers send no credentials with it): a presigned URL's
     // query, signed for the method that follows, must not make it fail.
-    const auth = parsed.endpoint.kind === 'Options' ? null : verifyRequest({ method: koa.method, rawPath, rawQuery, headers, ...(hostBucket !== undefined && { hostBucket }) }, (id) => lookupCaller(id)?.secret);
+    const auth = parsed.endpoint.kind === 'Options' ? null : verifyRequest({ method: koa.method, rawPath, rawQuery, headers: sent, ...(hostBucket !== undefined && { hostBucket }) }, (id) => lookupCaller(id)?.secret);
+    if (auth?.plusIsLiteral) {
+      // Signed with `+` as a plus sign: read the query so everywhere (koa.query too), or a `%2B`
+      // the signer meant could be sent raw and acted on as a space.
+      koa.req.url = `${rawPath}?${rawQuery.replace(/\+/g, '%2B')}`;
+      ({ query, parsed } = route(true));
+    }
     // An unsigned request goes on as anonymous; resolve() lets it through only where a bucket policy or ACL allows.
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
     const acl = aclOnWrite(parsed.endpoint.kind, (name) => koa.get(name) || undefined, (id) => userExists(pipeline.meta, id));
-    const facts = httpRequestFacts(koa.req, query, auth);
+    const facts = httpRequestFacts(koa.req, query, auth, config.trustedProxies);
     const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl, facts);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
     const bucketName = rc.bucket?.name;
@@ -194,15 +206,25 @@ function resolve(
 }
 
 /**
- * A V2 presigned URL's Content-Type, Content-MD5 and `x-amz-*` values (metadata, ACL) travel in
- * its query and are applied as headers (see headersFromV2Query). The signature check that
- * follows covers them: a URL that was not signed so fails there.
+ * A presigned URL's header values (metadata, ACL, and for SigV2 Content-Type and Content-MD5)
+ * travel in its query and are applied as headers (see headersSignedInQuery). The signature
+ * check that follows covers them: a URL that was not signed so fails there.
  */
-function adoptV2QueryHeaders(req: Koa.Context['req'], rawQuery: string): void {
+function adoptQueryHeaders(req: Koa.Context['req'], fromQuery: ReadonlyMap<string, string>): void {
   const distinct = req.headersDistinct as Record<string, string[]>;
-  for (const [name, value] of headersFromV2Query(rawQuery)) {
+  for (const [name, value] of fromQuery) {
     req.headers[name] = value;
     distinct[name] = [value];
+  }
+}
+
+/** Undoes adoptQueryHeaders for the headers the client did not send itself (to adopt another reading). */
+function dropAdopted(req: Koa.Context['req'], adopted: ReadonlyMap<string, string>, sent: Readonly<Record<string, unknown>>): void {
+  const distinct = req.headersDistinct as Record<string, string[]>;
+  for (const name of adopted.keys()) {
+    if (name in sent) continue;
+    delete req.headers[name];
+    delete distinct[name];
   }
 }
 

@@ -4,6 +4,7 @@ import { K, N } from '../codec/erasure.js';
 import { ConfigError } from './secrets.js';
 import type { TlsFiles } from './tls/server-certs.js';
 import { isFingerprint } from '../wire/identity.js';
+import { TrustedProxies } from './access/trusted-proxies.js';
 
 export interface ShardStoreRef {
   id: string;
@@ -29,6 +30,8 @@ export interface GatewayConfig {
   writeStallMs: number;
   /** Serve S3 over HTTPS with this certificate chain and key (PEM files); plain HTTP when absent. */
   tls?: TlsFiles;
+  /** Proxies whose X-Forwarded-Proto / X-Forwarded-For are believed (SHARDGATE_TRUSTED_PROXIES). */
+  trustedProxies: TrustedProxies;
 }
 
 export const DEFAULT_PORT = 9000;
@@ -49,6 +52,15 @@ function size(name: string, v: string | undefined, dflt: number): number {
   const n = Number(m[1]) * mult;
   if (n < MIN_SEGMENT_SIZE || n > MAX_SEGMENT_SIZE) throw new ConfigError(`${name} must be between 4KiB and 64MiB`);
   return n;
+}
+
+/** "10.0.0.5, 10.1.0.0/16, ::1": addresses and CIDR blocks; empty trusts no proxy. */
+function proxies(name: string, v: string | undefined): TrustedProxies {
+  try {
+    return TrustedProxies.parse(v);
+  } catch (err) {
+    throw new ConfigError(`${name}: ${(err as Error).message}`);
+  }
 }
 
 /**
@@ -102,6 +114,7 @@ export function gatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv, defau
     hedgeMs: int('SHARDGATE_HEDGE_MS', env.SHARDGATE_HEDGE_MS, 250, 1, 60_000),
     readTimeoutMs: int('SHARDGATE_READ_TIMEOUT_MS', env.SHARDGATE_READ_TIMEOUT_MS, 5_000, 100, 600_000),
     writeStallMs: int('SHARDGATE_WRITE_STALL_MS', env.SHARDGATE_WRITE_STALL_MS, 10_000, 100, 600_000),
+    trustedProxies: proxies('SHARDGATE_TRUSTED_PROXIES', env.SHARDGATE_TRUSTED_PROXIES),
     ...tlsFiles(flags['tls-cert'] ?? env.SHARDGATE_TLS_CERT, flags['tls-key'] ?? env.SHARDGATE_TLS_KEY),
   };
 }

@@ -11,9 +11,10 @@ import type { IncomingMessage } from 'node:http';
 import type { AuthResult } from '../auth/sigv4.js';
 import type { Tag } from '../meta/types.js';
 import { headerOf, type HeaderBag } from '../s3/headers.js';
-import { isSecureTransport, type Transport } from '../s3/sse-c.js';
+import { clientAddressOf, isSecureTransport, type Transport } from '../s3/sse-c.js';
 import type { Principal } from './authorize.js';
 import { normalizeKey, type ConditionContext } from './condition-context.js';
+import { transportOf, TrustedProxies } from './trusted-proxies.js';
 
 /** What one request says about itself, taken once before any access check. */
 export interface RequestFacts {
@@ -31,17 +32,14 @@ export function requestFacts(f: Omit<RequestFacts, 'now'> & { now?: Date }): Req
   return { ...f, now: f.now ?? new Date() };
 }
 
-/** The facts of an HTTP request as the S3 front end received it. */
-export function httpRequestFacts(req: IncomingMessage, query: URLSearchParams, auth: RequestFacts['auth']): RequestFacts {
-  const headers = req.headersDistinct as HeaderBag;
-  const socket = req.socket;
-  return requestFacts({
-    headers, query, auth,
-    transport: {
-      encrypted: 'encrypted' in socket && socket.encrypted === true, remoteAddress: socket.remoteAddress,
-      forwardedProto: headerOf(headers, 'x-forwarded-proto'),
-    },
-  });
+/**
+ * The facts of an HTTP request as the S3 front end received it. What it says of its own origin
+ * (X-Forwarded-Proto, X-Forwarded-For) counts only from a proxy in `trusted`.
+ */
+export function httpRequestFacts(
+  req: IncomingMessage, query: URLSearchParams, auth: RequestFacts['auth'], trusted: TrustedProxies = TrustedProxies.NONE,
+): RequestFacts {
+  return requestFacts({ headers: req.headersDistinct as HeaderBag, query, auth, transport: transportOf(req, trusted) });
 }
 
 /** The same request as a POST form upload: its fields are the headers, signed by the form. */
@@ -197,7 +195,7 @@ export function conditionContext(facts: RequestFacts, target: AccessTarget): Con
     const { caller } = target;
     switch (lower) {
       case 'aws:securetransport': return [String(isSecureTransport(facts.transport))];
-      case 'aws:sourceip': return one(sourceIp(facts.transport.remoteAddress));
+      case 'aws:sourceip': return one(sourceIp(clientAddressOf(facts.transport)));
       case 'aws:useragent': return one(header('user-agent'));
       case 'aws:referer': return one(header('referer'));
       case 'aws:currenttime': return [facts.now.toISOString().replace(/\.\d{3}Z$/, 'Z')];

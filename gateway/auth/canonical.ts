@@ -2,6 +2,7 @@
  * The pieces of the SigV4 canonical request, with S3's rules:
  * https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
  */
+import { isSecretHeader, REDACTED } from './redact.js';
 
 /** Request headers as Node gives them (`req.headers` or, better, `req.headersDistinct`). */
 export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -41,28 +42,27 @@ export function canonicalUriCandidates(rawPath: string): string[] {
   return reencoded === path ? [path] : [path, reencoded];
 }
 
-/** Query parameters in order, decoded. A `+` means a space, as in HTML forms and as S3 reads it. */
+/**
+ * Query parameters in order, decoded exactly as the router decodes them (URLSearchParams: `+` is
+ * a space, as in HTML forms and as S3 reads it; a `%` that starts no valid escape stays as it
+ * is). Decoding the signed query any other way would let one signature stand for two requests.
+ * `plusIsSpace` false reads `+` as a plus sign.
+ */
 export function parseQuery(rawQuery: string, plusIsSpace = true): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  if (rawQuery === '') return out;
-  for (const part of rawQuery.split('&')) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    const rawName = eq < 0 ? part : part.slice(0, eq);
-    const rawValue = eq < 0 ? '' : part.slice(eq + 1);
-    const dec = (s: string) => safeDecode(plusIsSpace ? s.replace(/\+/g, ' ') : s);
-    out.push([dec(rawName), dec(rawValue)]);
-  }
-  return out;
+  return [...new URLSearchParams(plusIsSpace ? rawQuery : rawQuery.replace(/\+/g, '%2B'))];
 }
 
-/** Canonical query string: pairs re-encoded from their decoded form, sorted by name then value. */
-export function canonicalQuery(params: ReadonlyArray<readonly [string, string]>, omit?: string): string {
+/**
+ * Canonical query string: pairs re-encoded from their decoded form, sorted by name then value.
+ * `redact` replaces secret values (a customer key sent as a query parameter), for the copy
+ * that goes into an error document.
+ */
+export function canonicalQuery(params: ReadonlyArray<readonly [string, string]>, omit?: string, redact = false): string {
   const omitLower = omit?.toLowerCase();
   const pairs: Array<[string, string]> = [];
   for (const [name, value] of params) {
     if (omitLower !== undefined && name.toLowerCase() === omitLower) continue;
-    pairs.push([uriEncode(name), uriEncode(value)]);
+    pairs.push([uriEncode(name), redact && isSecretHeader(name) ? REDACTED : uriEncode(value)]);
   }
   // Encoded strings are ASCII, so UTF-16 order is byte order, as SigV4 requires.
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
@@ -86,9 +86,6 @@ function canonicalHeaderValue(v: string | readonly string[] | undefined): string
   return values.map((x) => x.replace(/[ \t]+/g, ' ').replace(/^ | $/g, '')).join(',');
 }
 
-/** Headers whose values must not be echoed in error details: the SSE-C keys. */
-const SECRET_HEADER = /^x-amz-(copy-source-)?server-side-encryption-customer-key$/;
-
 /**
  * `name:value\n` for each signed header, in the order given (already sorted by the client).
  * `redact` replaces secret values, for the copy that goes into an error document.
@@ -96,7 +93,7 @@ const SECRET_HEADER = /^x-amz-(copy-source-)?server-side-encryption-customer-key
 export function canonicalHeaders(headers: RequestHeaders, signedHeaders: readonly string[], redact = false): string {
   let out = '';
   for (const name of signedHeaders) {
-    const value = redact && SECRET_HEADER.test(name) ? '<redacted>' : canonicalHeaderValue(headers[name]);
+    const value = redact && isSecretHeader(name) ? REDACTED : canonicalHeaderValue(headers[name]);
     out += `${name}:${value}\n`;
   }
   return out;

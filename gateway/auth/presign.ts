@@ -16,6 +16,40 @@ export interface PresignParams {
   contentSha256?: string;
 }
 
+/** The query parameters of SigV4 query authentication itself (lower case). */
+const AUTH_PARAMS = new Set([
+  'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-expires', 'x-amz-signedheaders', 'x-amz-signature',
+  'x-amz-security-token', 'x-amz-content-sha256',
+]);
+
+/**
+ * The `x-amz-*` values a presigned URL carries in its query: signers move headers there (the JS
+ * SDK hoists every `x-amz-*` header it can, so a URL made for `ACL: 'public-read'` says
+ * `x-amz-acl=public-read`), and the signature covers the whole query. Lower-case names, the
+ * first of repeated ones; the URL's own authentication parameters are not among them.
+ */
+export function presignedQueryHeaders(params: ReadonlyArray<readonly [string, string]>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [n, v] of params) {
+    const name = n.toLowerCase();
+    if (name.startsWith('x-amz-') && !AUTH_PARAMS.has(name) && !out.has(name)) out.set(name, v);
+  }
+  return out;
+}
+
+/**
+ * What of presignedQueryHeaders the gateway applies as request headers: all but the checksum
+ * ones. The JS SDK bakes the CRC32 of an empty body into presigned PUT URLs, which S3 ignores
+ * (a checksum meant to be checked is sent as a header, and signed); so does the gateway.
+ */
+export function adoptedQueryHeaders(params: ReadonlyArray<readonly [string, string]>): Map<string, string> {
+  const out = presignedQueryHeaders(params);
+  for (const name of [...out.keys()]) {
+    if (name.startsWith('x-amz-checksum-') || name === 'x-amz-sdk-checksum-algorithm') out.delete(name);
+  }
+  return out;
+}
+
 function fail(message: string): AuthError {
   return new AuthError('AuthorizationQueryParametersError', message);
 }

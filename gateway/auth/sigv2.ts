@@ -7,11 +7,14 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { headerValue, safeDecode, type RequestHeaders } from './canonical.js';
+import { canonicalUriCandidates, headerValue, parseQuery, type RequestHeaders } from './canonical.js';
 import { AuthError } from './errors.js';
 import { parseAmzDate } from './credential.js';
 import { payloadModeOf } from './payload.js';
-import { checkClockSkew, secretOf, type SecretLookup } from './identity.js';
+import { checkClockSkew, MAX_CLOCK_SKEW_MS, secretOf, type SecretLookup } from './identity.js';
+import { MAX_PRESIGN_EXPIRES_SECONDS } from './presign.js';
+import { isSecretHeader, REDACTED } from './redact.js';
+import { checkHeadersSigned } from './unsigned-headers.js';
 import type { AuthResult, SignedRequest } from './sigv4.js';
 
 type V2Request = SignedRequest;
@@ -42,9 +45,14 @@ export function base64SignatureEqual(expected: string, given: string): boolean {
 
 /**
  * The signed resource, best candidate first: `/bucket/key` (the bucket from the Host header
- * when virtual-hosted), the path exactly as sent, then the sub-resources sorted by name with
- * their values unescaped. A sub-resource sent as `acl=` is tried as `acl=` and as `acl`, and the
- * path as sent and decoded: clients differ there and all of them name the same resource.
+ * when virtual-hosted) with the path as sent, then the sub-resources sorted by name with their
+ * values unescaped. A sub-resource sent as `acl=` is tried as `acl=` and as `acl`.
+ *
+ * Every candidate names the resource the gateway serves, and only it. The path is the one sent
+ * or its RFC 3986 re-encoding (a client that sends a raw `(` it signed as `%28`), never its
+ * decoded form: a signature over `/b/a%20b` (key `a b`) would then also open `/b/a%2520b`
+ * (key `a%20b`). Sub-resource names and values are decoded as the router decodes the query
+ * (`+` is a space), so an escaped name (`versionI%64`) is signed like the plain one.
  */
 function resourceCandidates(req: V2Request): string[] {
   const path = (req.rawPath === '' ? '/' : req.rawPath);
@@ -52,9 +60,8 @@ function resourceCandidates(req: V2Request): string[] {
   const subs: Array<{ name: string; value: string | undefined }> = [];
   for (const piece of req.rawQuery.split('&')) {
     if (piece === '') continue;
-    const eq = piece.indexOf('=');
-    const name = eq < 0 ? piece : piece.slice(0, eq);
-    if (SUBRESOURCES.has(name)) subs.push({ name, value: eq < 0 ? undefined : safeDecode(piece.slice(eq + 1)) });
+    const [[name, value] = ['', '']] = new URLSearchParams(piece);
+    if (SUBRESOURCES.has(name)) subs.push({ name, value: piece.includes('=') ? value : undefined });
   }
   subs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const query = (bareEmpty: boolean): string => {
@@ -63,7 +70,7 @@ function resourceCandidates(req: V2Request): string[] {
   };
   const out = new Set<string>();
   // botocore signs a path-style bucket request (`/bucket`) as `/bucket/`.
-  const paths = /^\/[^/]+$/.test(prefixed) ? [prefixed, `${prefixed}/`] : [prefixed, safeDecode(prefixed)];
+  const paths = /^\/[^/]+$/.test(prefixed) ? [prefixed, `${prefixed}/`] : canonicalUriCandidates(prefixed);
   for (const p of paths) {
     out.add(p + query(false));
     out.add(p + query(true));
@@ -71,8 +78,11 @@ function resourceCandidates(req: V2Request): string[] {
   return [...out];
 }
 
-/** `x-amz-*` headers as `name:value` lines, sorted, repeated values joined by commas. */
-function amzHeaderLines(headers: RequestHeaders, extra: ReadonlyMap<string, string>): string {
+/**
+ * `x-amz-*` headers as `name:value` lines, sorted, repeated values joined by commas. `redact`
+ * replaces secret values (redact.ts), for the copy that goes into an error document.
+ */
+function amzHeaderLines(headers: RequestHeaders, extra: ReadonlyMap<string, string>, redact = false): string {
   const all = new Map<string, string>(extra);
   for (const name of Object.keys(headers)) {
     if (!name.startsWith('x-amz-') || all.has(name)) continue;
@@ -80,7 +90,7 @@ function amzHeaderLines(headers: RequestHeaders, extra: ReadonlyMap<string, stri
     if (v === undefined) continue;
     all.set(name, (typeof v === 'string' ? [v] : v).map((x) => x.trim().replace(/\s*\r?\n\s*/g, ' ')).join(','));
   }
-  return [...all.keys()].sort().map((k) => `${k}:${all.get(k)}\n`).join('');
+  return [...all.keys()].sort().map((k) => `${k}:${redact && isSecretHeader(k) ? REDACTED : all.get(k)}\n`).join('');
 }
 
 function stringsToSign(req: V2Request, dates: readonly string[], standard: { md5: string; type: string }, amz: string): string[] {
@@ -91,11 +101,19 @@ function stringsToSign(req: V2Request, dates: readonly string[], standard: { md5
   return out;
 }
 
-function check(candidates: string[], secret: string, signature: string, accessKeyId: string): void {
-  if (candidates.some((sts) => base64SignatureEqual(sha1Base64(secret, sts), signature))) return;
-  // As AWS S3 does, show the client what we signed so it can compare it with its own.
+function matches(candidates: string[], secret: string, signature: string): boolean {
+  return candidates.some((sts) => base64SignatureEqual(sha1Base64(secret, sts), signature));
+}
+
+/**
+ * SignatureDoesNotMatch unless one candidate matches. As AWS S3 does, the error shows the
+ * client what we signed so it can compare it with its own: `shown`, the first candidate with
+ * its secrets redacted (a customer key is an x-amz-* line of the string to sign).
+ */
+function check(candidates: string[], shown: string, secret: string, signature: string, accessKeyId: string): void {
+  if (matches(candidates, secret, signature)) return;
   throw new AuthError('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
-    AWSAccessKeyId: accessKeyId, StringToSign: candidates[0]!, SignatureProvided: signature,
+    AWSAccessKeyId: accessKeyId, StringToSign: shown, SignatureProvided: signature,
   });
 }
 
@@ -128,7 +146,8 @@ export function verifyV2Header(req: V2Request, authorization: string, lookupSecr
   const date = headerValue(req.headers, 'date')?.trim() ?? '';
   const dates = headerValue(req.headers, 'x-amz-date') !== undefined && date !== '' ? [date, ''] : [date];
   const standard = { md5: headerValue(req.headers, 'content-md5')?.trim() ?? '', type: headerValue(req.headers, 'content-type')?.trim() ?? '' };
-  check(stringsToSign(req, dates, standard, amzHeaderLines(req.headers, new Map())), secret, signature, accessKeyId);
+  const shown = stringsToSign(req, dates, standard, amzHeaderLines(req.headers, new Map(), true))[0]!;
+  check(stringsToSign(req, dates, standard, amzHeaderLines(req.headers, new Map())), shown, secret, signature, accessKeyId);
   return result(accessKeyId, signature, req, false);
 }
 
@@ -151,6 +170,14 @@ export function verifyV2Query(req: V2Request, params: ReadonlyArray<readonly [st
   if (now.getTime() > expiresAt.getTime()) {
     throw new AuthError('AccessDenied', 'Request has expired', { Expires: expiresAt.toISOString(), ServerTime: now.toISOString() });
   }
+  // A V2 URL says only when it ends, not when it was made, so the week SigV4 allows is measured
+  // from now (with the clock skew SigV4 tolerates): a leaked URL dies within a week like any
+  // other, where S3 would honour it until its Expires, years away.
+  if (expiresAt.getTime() - now.getTime() > MAX_PRESIGN_EXPIRES_SECONDS * 1000 + MAX_CLOCK_SKEW_MS) {
+    throw new AuthError('AuthorizationQueryParametersError', `Expires must be at most ${MAX_PRESIGN_EXPIRES_SECONDS} seconds (a week) from now`, {
+      Expires: expiresAt.toISOString(), ServerTime: now.toISOString(),
+    });
+  }
   const signedInQuery = new Map<string, string>();
   for (const [n, v] of params) {
     const name = n.toLowerCase();
@@ -158,10 +185,16 @@ export function verifyV2Query(req: V2Request, params: ReadonlyArray<readonly [st
   }
   const fromQueryOrHeader = (name: string): string => (params.find(([n]) => n.toLowerCase() === name)?.[1] ?? headerValue(req.headers, name) ?? '').trim();
   const standard = { md5: fromQueryOrHeader('content-md5'), type: fromQueryOrHeader('content-type') };
-  // x-amz-* request headers count as signed (S3's rule), but a browser or proxy may add some
-  // the URL never saw: the query's own set is tried too.
-  const amz = new Set([amzHeaderLines(req.headers, signedInQuery), amzHeaderLines({}, signedInQuery)]);
-  check([...amz].flatMap((lines) => stringsToSign(req, [expires], standard, lines)), secret, signature, accessKeyId);
+  // Every x-amz-* header is part of the string to sign, the query's values first: a header the
+  // URL did not carry is one its signer never saw, and the request is refused, not obeyed.
+  const withHeaders = stringsToSign(req, [expires], standard, amzHeaderLines(req.headers, signedInQuery));
+  if (!matches(withHeaders, secret, signature)) {
+    // When the URL alone verifies, say which headers broke it, as SigV4 does.
+    if (matches(stringsToSign(req, [expires], standard, amzHeaderLines({}, signedInQuery)), secret, signature)) {
+      checkHeadersSigned(req.headers, (name) => signedInQuery.has(name));
+    }
+    check(withHeaders, stringsToSign(req, [expires], standard, amzHeaderLines(req.headers, signedInQuery, true))[0]!, secret, signature, accessKeyId);
+  }
   return result(accessKeyId, signature, req, true, expiresAt);
 }
 
@@ -173,13 +206,10 @@ export function verifyV2Query(req: V2Request, params: ReadonlyArray<readonly [st
  */
 export function headersFromV2Query(rawQuery: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const piece of rawQuery.split('&')) {
-    const eq = piece.indexOf('=');
-    if (eq < 0) continue;
-    const name = safeDecode(piece.slice(0, eq)).toLowerCase();
+  for (const [n, value] of parseQuery(rawQuery)) {
+    const name = n.toLowerCase();
     if (!(name.startsWith('x-amz-') || name === 'content-type' || name === 'content-md5')) continue;
-    if (out.has(name)) continue;
-    out.set(name, safeDecode(piece.slice(eq + 1).replace(/\+/g, ' ')));
+    if (!out.has(name)) out.set(name, value);
   }
   return out;
 }

@@ -9,15 +9,16 @@
  */
 import { AuthError } from './errors.js';
 import {
-  canonicalHeaders, canonicalQueryCandidates, canonicalRequest, canonicalUriCandidates, headerValue, parseQuery,
+  canonicalHeaders, canonicalQuery, canonicalQueryCandidates, canonicalRequest, canonicalUriCandidates, headerValue, parseQuery,
   type RequestHeaders,
 } from './canonical.js';
 import { formatAmzDate, parseAmzDate, parseCredential, type Credential } from './credential.js';
 import { parsePayloadMode, type PayloadMode } from './payload-mode.js';
-import { parsePresignParams } from './presign.js';
+import { adoptedQueryHeaders, parsePresignParams, presignedQueryHeaders } from './presign.js';
 import { ALGORITHM, hmac, signaturesEqual, signingKey, stringToSign, type SigningContext } from './signing.js';
 import { checkClockSkew, MAX_CLOCK_SKEW_MS, secretOf, type SecretLookup } from './identity.js';
-import { verifyV2Header, verifyV2Query } from './sigv2.js';
+import { headersFromV2Query, verifyV2Header, verifyV2Query } from './sigv2.js';
+import { checkHeadersSigned } from './unsigned-headers.js';
 
 export type { PayloadMode } from './payload-mode.js';
 export type { SigningContext } from './signing.js';
@@ -55,6 +56,12 @@ export interface AuthResult {
   signing?: SigningContext;
   /** When a presigned URL stops being valid. */
   expiresAt?: Date;
+  /**
+   * The signature covers the query read with `+` as a plus sign, not as the space S3 reads it
+   * as (canonicalQueryCandidates): the request's query must then be read that way, so that what
+   * the gateway acts on is what was signed.
+   */
+  plusIsLiteral?: true;
 }
 
 
@@ -69,8 +76,8 @@ export interface AuthResult {
 export function verifyRequest(req: SignedRequest, lookupSecret: SecretLookup, now: Date = new Date()): AuthResult | null {
   const authorization = headerValue(req.headers, 'authorization');
   const params = parseQuery(req.rawQuery);
-  const hasQueryAuth = params.some(([n]) => n === 'X-Amz-Algorithm' || n === 'X-Amz-Signature' || n === 'X-Amz-Credential');
-  const hasV2QueryAuth = params.some(([n]) => n === 'AWSAccessKeyId' || n === 'Signature');
+  const hasQueryAuth = isV4QueryAuth(params);
+  const hasV2QueryAuth = isV2QueryAuth(params);
   if (authorization !== undefined && (hasQueryAuth || hasV2QueryAuth)) {
     throw new AuthError('InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified');
   }
@@ -80,6 +87,25 @@ export function verifyRequest(req: SignedRequest, lookupSecret: SecretLookup, no
   if (hasQueryAuth) return verifyQueryAuth(req, params, lookupSecret, now);
   if (hasV2QueryAuth) return verifyV2Query(req, params, lookupSecret, now);
   return null;
+}
+
+const isV4QueryAuth = (params: ReadonlyArray<readonly [string, string]>): boolean =>
+  params.some(([n]) => n === 'X-Amz-Algorithm' || n === 'X-Amz-Signature' || n === 'X-Amz-Credential');
+const isV2QueryAuth = (params: ReadonlyArray<readonly [string, string]>): boolean =>
+  params.some(([n]) => n === 'AWSAccessKeyId' || n === 'Signature');
+
+/**
+ * The header values a presigned URL (either version) carries in its query, to be applied as
+ * request headers: what the signer chose. Apply them before routing (a signed
+ * `x-amz-copy-source` makes a copy) and pass verifyRequest the headers as the client sent
+ * them: it checks the query's values with the rest, and refuses a request whose own headers
+ * say something the signature does not cover.
+ */
+export function headersSignedInQuery(rawQuery: string, plusIsLiteral = false): Map<string, string> {
+  const params = parseQuery(rawQuery, !plusIsLiteral);
+  if (isV4QueryAuth(params)) return adoptedQueryHeaders(params);
+  if (isV2QueryAuth(params)) return headersFromV2Query(rawQuery);
+  return new Map();
 }
 
 interface ParsedAuthorization {
@@ -149,8 +175,13 @@ function verifyHeaderAuth(req: SignedRequest, authorization: string, lookupSecre
     throw malformed('Invalid credential date. Date is not the same as X-Amz-Date.');
   }
   checkClockSkew(date, amzDate, now);
-  const signing = checkSignature(req, credential, secret, amzDate, signedHeaders, contentSha256, signature, undefined);
-  return { accessKeyId: credential.accessKeyId, region: credential.region, presigned: false, signature, signedHeaders, payload, signatureVersion: 4, signing };
+  const signed = new Set(signedHeaders);
+  checkHeadersSigned(req.headers, (name) => signed.has(name), contentSha256);
+  const { signing, plusIsLiteral } = checkSignature(req, credential, secret, amzDate, signedHeaders, contentSha256, signature, undefined);
+  return {
+    accessKeyId: credential.accessKeyId, region: credential.region, presigned: false, signature, signedHeaders, payload, signatureVersion: 4, signing,
+    ...(plusIsLiteral && { plusIsLiteral }),
+  };
 }
 
 function verifyQueryAuth(
@@ -170,10 +201,16 @@ function verifyQueryAuth(
   // A presigned URL signs its payload as UNSIGNED-PAYLOAD unless it says otherwise.
   const contentSha256 = p.contentSha256 ?? headerValue(req.headers, 'x-amz-content-sha256') ?? 'UNSIGNED-PAYLOAD';
   const payload = parsePayloadMode(contentSha256, p.signature);
-  const signing = checkSignature(req, p.credential, secret, p.amzDate, p.signedHeaders, contentSha256, p.signature, 'X-Amz-Signature');
+  // A header is covered when SignedHeaders names it, or when the signed query says the same.
+  const signed = new Set(p.signedHeaders);
+  // The query may have been signed with `+` read as itself (checkSignature decides): either
+  // reading may be repeated as a header, and the one the signature covers is applied over it.
+  const readings = [presignedQueryHeaders(params), presignedQueryHeaders(parseQuery(req.rawQuery, false))];
+  checkHeadersSigned(req.headers, (name, value) => signed.has(name) || readings.some((q) => q.get(name)?.trim() === value.trim()), contentSha256);
+  const { signing, plusIsLiteral } = checkSignature(req, p.credential, secret, p.amzDate, p.signedHeaders, contentSha256, p.signature, 'X-Amz-Signature');
   return {
     accessKeyId: p.credential.accessKeyId, region: p.credential.region, presigned: true, signature: p.signature,
-    signedHeaders: p.signedHeaders, payload, signatureVersion: 4, signing, expiresAt,
+    signedHeaders: p.signedHeaders, payload, signatureVersion: 4, signing, expiresAt, ...(plusIsLiteral && { plusIsLiteral }),
   };
 }
 
@@ -185,21 +222,24 @@ function verifyQueryAuth(
 function checkSignature(
   req: SignedRequest, credential: Credential, secret: string, amzDate: string, signedHeaders: readonly string[],
   payloadHash: string, signature: string, omitParam: string | undefined,
-): SigningContext {
+): { signing: SigningContext; plusIsLiteral?: true } {
   const key = signingKey(secret, credential.date, credential.region, credential.service);
   const headers = canonicalHeaders(req.headers, signedHeaders);
   const uris = canonicalUriCandidates(req.rawPath);
   const queries = canonicalQueryCandidates(req.rawQuery, omitParam);
   for (const uri of uris) {
-    for (const query of queries) {
+    for (const [i, query] of queries.entries()) {
       const canonical = canonicalRequest(req.method, uri, query, headers, signedHeaders, payloadHash);
       if (signaturesEqual(hmac(key, stringToSign(amzDate, credential.scope, canonical)).toString('hex'), signature)) {
-        return { key, amzDate, scope: credential.scope };
+        // The second query candidate reads `+` as itself.
+        return { signing: { key, amzDate, scope: credential.scope }, ...(i === 1 && { plusIsLiteral: true as const }) };
       }
     }
   }
-  // As AWS S3 does, show the client what we signed so it can diff it with its own.
-  const canonical = canonicalRequest(req.method, uris[0]!, queries[0]!, canonicalHeaders(req.headers, signedHeaders, true), signedHeaders, payloadHash);
+  // As AWS S3 does, show the client what we signed so it can diff it with its own, but never
+  // a secret it sent (redact.ts).
+  const query = canonicalQuery(parseQuery(req.rawQuery), omitParam, true);
+  const canonical = canonicalRequest(req.method, uris[0]!, query, canonicalHeaders(req.headers, signedHeaders, true), signedHeaders, payloadHash);
   throw new AuthError('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
     AWSAccessKeyId: credential.accessKeyId, StringToSign: stringToSign(amzDate, credential.scope, canonical), CanonicalRequest: canonical,
   });

@@ -28,8 +28,22 @@ interface Located {
   sseC: Record<string, string>;
 }
 
+/**
+ * The `response-*` overrides rewrite what a response says about the object (Content-Type,
+ * Content-Disposition, ...): from anyone, they would let any public object be served as
+ * text/html from this origin. As S3 does, only a signed request (the signer chose them; a
+ * presigned URL covers its whole query) may use them.
+ */
+function refuseAnonymousOverrides(koa: Koa.Context, rc: ReqCtx): void {
+  if (rc.auth !== null) return;
+  if (Object.keys(RESPONSE_OVERRIDE_PARAMS).some((param) => koa.query[param] !== undefined)) {
+    throw new S3Error('InvalidRequest', { message: 'Request specific response headers cannot be used for anonymous GET requests.' });
+  }
+}
+
 /** Find the object and the bytes a GET/HEAD asks for; shared by both operations. */
 function locate(koa: Koa.Context, rc: ReqCtx): Located {
+  refuseAnonymousOverrides(koa, rc);
   const bucket = bucketOf(rc);
   const key = keyOf(rc);
   const obj = resolveVersion(rc.pipeline.meta, bucket.name, key, versionIdOf(rc.endpoint));

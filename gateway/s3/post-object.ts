@@ -137,8 +137,9 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   access.authorizePut(caller, key, fields);
   const acl = aclFromHeaders((name) => fields.get(name === 'x-amz-acl' ? 'acl' : name), (id) => userExists(rc.pipeline.meta, id));
   checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
+  // Only a Content-Type field sets the object's type, as on S3: the file part's own header is
+  // whatever the uploader's browser says, and no policy condition covers it.
   const bag: Record<string, string> = Object.fromEntries(fields);
-  if (bag['content-type'] === undefined && file.contentType !== undefined) bag['content-type'] = file.contentType;
   const objectHeaders = extractObjectHeaders(bag);
   const userMeta = extractUserMetadata(bag);
   const plan = formChecksumPlan(fields);

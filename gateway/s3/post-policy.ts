@@ -96,7 +96,8 @@ export function checkPostPolicy(policy: PostPolicy, fields: ReadonlyMap<string, 
   let range: { min: number; max: number } | undefined;
   for (const c of policy.conditions) {
     if (c.kind === 'content-length-range') {
-      range = { min: c.min, max: c.max };
+      // Every range the signer wrote holds: several narrow each other, the last does not win.
+      range = range ? { min: Math.max(range.min, c.min), max: Math.min(range.max, c.max) } : { min: c.min, max: c.max };
       continue;
     }
     named.add(c.field);

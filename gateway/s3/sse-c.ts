@@ -19,31 +19,45 @@ import { SSE_ALGORITHM, SSE_HEADER } from './sse.js';
  * The key must never reach a log or an error document (STYLE.md, "Secrets"): no error here
  * carries a header value, and CustomerKey keeps the key out of JSON and inspection.
  *
- * As AWS S3 does, a key is refused over plain HTTP, where anyone on the path reads it. The
- * gateway speaks plain HTTP itself, so "secure" means: a TLS proxy in front that says so
- * (`X-Forwarded-Proto: https`), or a client on the same machine (loopback), as in `dev`.
+ * As AWS S3 does, a key is refused over plain HTTP, where anyone on the path reads it: the
+ * connection must be TLS, or a trusted proxy in front (SHARDGATE_TRUSTED_PROXIES) must say
+ * `X-Forwarded-Proto: https`, or the client must be on the same machine (loopback), as in `dev`.
  */
 
 const OBJECT_PREFIX = 'x-amz-server-side-encryption-customer-';
 const COPY_SOURCE_PREFIX = 'x-amz-copy-source-server-side-encryption-customer-';
 const ALGORITHM = 'AES256';
 
-/** Where a request came from, as far as the transport rule needs to know. */
+/** Where a request came from, as far as the transport rule needs to know (built by access/trusted-proxies.ts). */
 export interface Transport {
-  /** The connection itself is TLS. */
+  /** The connection to the gateway itself is TLS. */
   encrypted: boolean;
+  /** The TCP peer. */
   remoteAddress: string | undefined;
-  /** `X-Forwarded-Proto` set by a proxy in front. */
+  /** `X-Forwarded-Proto` as a trusted proxy said it; undefined when the peer is not one, or said nothing. */
   forwardedProto: string | undefined;
+  /**
+   * The client a trusted proxy named in `X-Forwarded-For`; null when what it named is not an
+   * address. Absent: the peer is the client.
+   */
+  clientAddress?: string | null;
+  /** The request says it was relayed for someone else (X-Forwarded-*, Forwarded), trusted or not. */
+  forwarded?: boolean;
 }
 
 /**
- * A TLS connection, or a proxy in front that says `X-Forwarded-Proto: https` (aws:SecureTransport
- * in policies, and the SSE-C rule). The header is taken from any peer: the gateway has no list of
- * trusted proxies, and a client that lies about its own transport only exposes its own traffic.
+ * Whether the client's own connection is TLS (aws:SecureTransport in policies, and the SSE-C
+ * rule). A trusted proxy speaks for that connection, whatever its own to us: every hop its
+ * `X-Forwarded-Proto` lists must be https. Otherwise the connection to us is the client's.
  */
 export function isSecureTransport(t: Transport): boolean {
-  return t.encrypted || t.forwardedProto?.split(',')[0]?.trim().toLowerCase() === 'https';
+  if (t.forwardedProto !== undefined) return t.forwardedProto.split(',').every((p) => p.trim().toLowerCase() === 'https');
+  return t.encrypted;
+}
+
+/** The client's address: the one a trusted proxy named, else the peer's; undefined when unknown. */
+export function clientAddressOf(t: Transport): string | undefined {
+  return t.clientAddress === undefined ? t.remoteAddress : t.clientAddress ?? undefined;
 }
 
 function isLoopback(address: string | undefined): boolean {
@@ -55,11 +69,13 @@ function isLoopback(address: string | undefined): boolean {
 /** Refuses a request that carries a customer key over a connection others can read. */
 export function checkSseCTransport(headers: HeaderBag, transport: Transport): void {
   const carriesKey = Object.keys(headers).some((h) => h.startsWith(OBJECT_PREFIX) || h.startsWith(COPY_SOURCE_PREFIX));
-  // Unlike aws:SecureTransport, a client on the same machine may send its key in the clear.
-  if (!carriesKey || isSecureTransport(transport) || isLoopback(transport.remoteAddress)) return;
+  // Unlike aws:SecureTransport, a client on the same machine may send its key in the clear; a
+  // proxy on this machine relaying for someone else is not that client.
+  const local = isLoopback(transport.remoteAddress) && !transport.forwarded;
+  if (!carriesKey || isSecureTransport(transport) || local) return;
   throw new S3Error('InvalidRequest', {
     message: 'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection. '
-      + 'Put a TLS proxy in front of the gateway that sets X-Forwarded-Proto: https.',
+      + 'Use HTTPS, or a TLS proxy listed in SHARDGATE_TRUSTED_PROXIES that sets X-Forwarded-Proto: https.',
   });
 }
 

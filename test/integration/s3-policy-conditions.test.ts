@@ -16,7 +16,8 @@ let bob: S3Client;
 let newBucket: (tag: string) => Promise<string>;
 
 beforeAll(async () => {
-  cluster = await startCluster({ scope: 'file' });
+  // Loopback plays the TLS proxy in front: its X-Forwarded-Proto counts.
+  cluster = await startCluster({ scope: 'file', env: { SHARDGATE_TRUSTED_PROXIES: '127.0.0.1' } });
   root = cluster.client();
   const r = await runAdmin(cluster, ['user', 'create', 'bob', '--json']);
   if (r.code !== 0) throw new Error(`shardgate admin user create failed: ${r.all}`);

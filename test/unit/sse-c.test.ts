@@ -106,7 +106,9 @@ describe('SSE-C transport rule', () => {
   test('TLS, a TLS proxy that says so, loopback, or no key at all pass', () => {
     expect(codeOf(() => checkSseCTransport(key, { ...plain, encrypted: true }))).toBe('none');
     expect(codeOf(() => checkSseCTransport(key, { ...plain, forwardedProto: 'https' }))).toBe('none');
-    expect(codeOf(() => checkSseCTransport(key, { ...plain, forwardedProto: 'HTTPS, http' }))).toBe('none');
+    expect(codeOf(() => checkSseCTransport(key, { ...plain, forwardedProto: 'HTTPS, https' }))).toBe('none');
+    // A chain is secure only if every hop it lists is.
+    expect(codeOf(() => checkSseCTransport(key, { ...plain, forwardedProto: 'HTTPS, http' }))).toBe('InvalidRequest');
     for (const remoteAddress of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) expect(codeOf(() => checkSseCTransport(key, { ...plain, remoteAddress }))).toBe('none');
     expect(codeOf(() => checkSseCTransport({ 'content-type': ['x'] }, plain))).toBe('none');
   });
