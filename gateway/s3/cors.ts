@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { corsHeaders, CORS_METHODS, matchPreflight, matchRequest, type CorsRule } from '../access/cors-rules.js';
+import { countStars } from '../access/wildcard.js';
 import type { MetaStore } from '../meta/store.js';
 import { bucketOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
@@ -41,8 +42,13 @@ export function parseCorsConfiguration(body: string | Buffer): CorsRule[] {
     for (const m of allowedMethods) {
       if (!CORS_METHODS.has(m)) throw new S3Error('InvalidRequest', { message: `Found unsupported HTTP method in CORS config. Unsupported method is ${m}` });
     }
+    // AWS S3's limits, which also bound what a request's Origin and headers are matched against.
     for (const o of allowedOrigins) {
-      if (o.split('*').length > 2) throw new S3Error('InvalidRequest', { message: `AllowedOrigin "${o}" can not have more than one wildcard.` });
+      if (countStars(o) > 1) throw new S3Error('InvalidRequest', { message: `AllowedOrigin "${o}" can not have more than one wildcard.` });
+    }
+    const allowedHeaders = texts(el, 'AllowedHeader');
+    for (const h of allowedHeaders) {
+      if (countStars(h) > 1) throw new S3Error('InvalidRequest', { message: `AllowedHeader "${h}" can not have more than one wildcard.` });
     }
     const id = textOf(el, 'ID');
     const maxAge = textOf(el, 'MaxAgeSeconds');
@@ -50,7 +56,7 @@ export function parseCorsConfiguration(body: string | Buffer): CorsRule[] {
     return {
       ...(id !== undefined && { id }),
       allowedOrigins, allowedMethods,
-      allowedHeaders: texts(el, 'AllowedHeader').map((h) => h.toLowerCase()),
+      allowedHeaders: allowedHeaders.map((h) => h.toLowerCase()),
       exposeHeaders: texts(el, 'ExposeHeader'),
       ...(maxAge !== undefined && { maxAgeSeconds: Number(maxAge.trim()) }),
     };
