@@ -76,9 +76,13 @@ const like = (value: string, variables: boolean): Matcher => {
   return (v, ctx) => t.like(v, ctx);
 };
 
+// Unambiguous (digits, then an optional fraction), so that a long run of digits from a
+// request cannot make the expression backtrack.
+const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 function parseNumber(text: string): number | undefined {
   const s = text.trim();
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return undefined;
+  if (!NUMBER.test(s)) return undefined;
   return Number(s);
 }
 
