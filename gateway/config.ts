@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '../codec/layout.js';
 import { K, N } from '../codec/erasure.js';
+import { httpLimits, type HttpLimits } from './http-limits.js';
 import { ConfigError } from './secrets.js';
 
 export interface ShardStoreRef {
@@ -23,6 +24,8 @@ export interface GatewayConfig {
   hedgeMs: number;
   readTimeoutMs: number;
   writeStallMs: number;
+  /** Timeouts, minimum body rate and connection cap of the S3 port. */
+  http: HttpLimits;
 }
 
 export const DEFAULT_PORT = 9000;
@@ -83,5 +86,6 @@ export function gatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv, defau
     hedgeMs: int('SHARDGATE_HEDGE_MS', env.SHARDGATE_HEDGE_MS, 250, 1, 60_000),
     readTimeoutMs: int('SHARDGATE_READ_TIMEOUT_MS', env.SHARDGATE_READ_TIMEOUT_MS, 5_000, 100, 600_000),
     writeStallMs: int('SHARDGATE_WRITE_STALL_MS', env.SHARDGATE_WRITE_STALL_MS, 10_000, 100, 600_000),
+    http: httpLimits(env),
   };
 }

@@ -18,6 +18,7 @@ import { choosePlacement } from './pipeline/placement.js';
 import { loadMasterKey, loadRootCredentials, type RootCredentials } from './secrets.js';
 import { loadOrCreateGatewayKey } from './shards/keys.js';
 import { deferContinue } from './object/request-body.js';
+import { HttpLimiter } from './http-limits.js';
 
 export interface RunningGateway {
   url: string;
@@ -85,8 +86,10 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   }]);
 
   const app = buildApp(ctx, { config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes });
-  const handle = app.callback();
+  const limiter = new HttpLimiter(cfg.http);
+  const handle = limiter.wrap(app.callback());
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handle);
+  limiter.attach(server);
   // Expect: 100-continue is answered by the handler once it reads the body (request-body.ts).
   server.on('checkContinue', (req, res) => {
     deferContinue(req);
