@@ -100,6 +100,7 @@ export class HttpLimiter {
   wrap(handle: Handler): Handler {
     return (req, res) => {
       const socket = req.socket;
+      res.once('finish', () => lingerIfUnread(req, socket));
       if (this.#overCap.has(socket)) return answerError(res, new S3Error('SlowDown'));
       this.#current.set(socket, req);
       this.#served.add(socket);
@@ -219,9 +220,9 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /**
- * Answer an S3 error on a response the application may still hold, then close the
- * connection: whatever the client sends next is not read. A client that does not read the
- * answer either is cut off shortly after.
+ * Answer an S3 error on a response the application may still hold, closing the connection:
+ * whatever the client sends next is not read (see lingerIfUnread). A client that does not read
+ * the answer either is cut off by the idle timeout.
  */
 function answerError(res: ServerResponse, err: S3Error): void {
   const socket = res.socket;
@@ -234,7 +235,33 @@ function answerError(res: ServerResponse, err: S3Error): void {
   res.writeHead(err.status, {
     'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), connection: 'close', 'x-amz-request-id': requestId,
   });
-  // Node closes the connection once the answer is written; this is for a client that reads nothing.
   res.end(body);
-  setTimeout(() => socket?.destroy(), 2_000).unref();
+}
+
+/** How long a closing connection still reads (and drops) what the client sends. */
+const LINGER_MS = 5_000;
+
+/**
+ * An answer that closes the connection before the request body was read (a refusal, a limit
+ * passed): Node closes the socket as soon as the answer is written, and closing a socket that
+ * has unread bytes sends a TCP reset, which can destroy the answer in the client's buffers
+ * before the client reads it. So the connection lingers, as nginx's does: the client has been
+ * sent the end of the stream, what it still sends is read and dropped, and the socket closes
+ * when the client closes its side, when the body ends, or after LINGER_MS.
+ */
+function lingerIfUnread(req: IncomingMessage, socket: Socket): void {
+  // Node's destroySoon() waits for the write side to finish, then destroys: take that over.
+  if (req.complete || socket.destroyed || !socket.listeners('finish').includes(socket.destroy)) return;
+  socket.removeListener('finish', socket.destroy);
+  const close = (): void => {
+    socket.destroy();
+  };
+  const timer = setTimeout(close, LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', close);
+  req.once('end', close);
+  req.unpipe();
+  req.removeAllListeners('data');
+  req.resume();
 }
