@@ -24,7 +24,7 @@ beforeEach(async () => {
   const fx = startFixture();
   const admin: AdminContext = {
     rootCredentials: ROOT, meta: fx.meta, nodes: fx.nodes, monitor: fx.monitor, repair: fx.worker, metrics: fx.metrics,
-    registerNode: () => undefined,
+    metricsToken: undefined, registerNode: () => undefined,
   };
   const app = new Koa();
   app.use(adminMiddleware(admin));
