@@ -16,6 +16,8 @@ import { buildXml, malformedXml, parseXml, textOf, type XmlObject } from './xml.
 const MAX_CORS_BODY = 64 * 1024;
 /** AWS S3 keeps at most 100 rules per bucket. */
 export const MAX_CORS_RULES = 100;
+/** Distinct headers one preflight may ask for. */
+export const MAX_PREFLIGHT_HEADERS = 100;
 
 /** Texts of every `name` child (the parser gives repeated CORS elements as arrays). */
 function texts(el: XmlObject, name: string): string[] {
@@ -114,7 +116,10 @@ export async function handleOptions(koa: Koa.Context, rc: ReqCtx): Promise<void>
   if (method === undefined) throw new S3Error('InvalidRequest', { message: 'Invalid Access-Control-Request-Method: null' });
   if (!CORS_METHODS.has(method)) throw new S3Error('InvalidRequest', { message: `Invalid Access-Control-Request-Method: ${method}` });
   if (!rc.bucket) throw corsForbidden();
-  const requested = (headerOf(headers, 'access-control-request-headers') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const requested = [...new Set((headerOf(headers, 'access-control-request-headers') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))];
+  // Each requested header is matched against every AllowedHeader of every rule: a bound on
+  // them bounds what one anonymous preflight costs. A page asks for a handful.
+  if (requested.length > MAX_PREFLIGHT_HEADERS) throw corsForbidden();
   const rule = matchPreflight(bucketCorsRules(rc.pipeline.meta, rc.bucket.name) ?? [], origin, method, requested);
   if (!rule) throw corsForbidden();
   koa.set(corsHeaders(rule, origin, requested));

@@ -84,6 +84,18 @@ test('a CORS preflight with a long Origin and request headers', async () => {
   expect(res.status).toBe(403);
 });
 
+test('a preflight is matched at once against a configuration of 1,500 AllowedHeaders, and may ask for at most 100', async () => {
+  const b = await newBucket('preflight');
+  const allowed = [...Array.from({ length: 1500 }, (_, i) => `x-h-${i}`), 'a*'];
+  await root.send(new PutBucketCorsCommand({ Bucket: b, CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['PUT'], AllowedHeaders: allowed }] } }));
+  const preflight = (n: number) => fetch(`${cluster.endpoint}/${b}/k`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://app.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': Array.from({ length: n }, (_, i) => `a${i}`).join(',') },
+  });
+  expect((await attackWhileServing(() => preflight(100))).status).toBe(200);
+  expect((await attackWhileServing(() => preflight(2000))).status).toBe(403);
+});
+
 test('patterns over the caps are refused when stored', async () => {
   const b = await newBucket('caps');
   const many = '*a'.repeat(MAX_PATTERN_WILDCARDS + 1);
