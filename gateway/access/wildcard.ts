@@ -57,7 +57,7 @@ export class Wildcard {
     this.#ignoreCase = ignoreCase;
     const stars = loops.filter(Boolean).length;
     const plain = tokens.every((t) => t !== 'any');
-    const text = (ts: readonly Token[]): string => String.fromCodePoint(...(ts as number[]));
+    const text = (ts: readonly Token[]): string => (ts as number[]).map((cp) => String.fromCodePoint(cp)).join('');
     // The shapes most policies use are plain comparisons.
     if (plain && stars === 0) this.#exact = text(tokens);
     else if (plain && stars === 1 && loops[tokens.length]) this.#prefix = text(tokens);
