@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '../codec/layout.js';
 import { K, N } from '../codec/erasure.js';
+import { httpLimits, type HttpLimits } from './http-limits.js';
 import { ConfigError } from './secrets.js';
 import type { TlsFiles } from './tls/server-certs.js';
 import { isFingerprint } from '../wire/identity.js';
@@ -32,6 +33,8 @@ export interface GatewayConfig {
   tls?: TlsFiles;
   /** Proxies whose X-Forwarded-Proto / X-Forwarded-For are believed (SHARDGATE_TRUSTED_PROXIES). */
   trustedProxies: TrustedProxies;
+  /** Timeouts, minimum body rate and connection cap of the S3 port. */
+  http: HttpLimits;
 }
 
 export const DEFAULT_PORT = 9000;
@@ -115,6 +118,7 @@ export function gatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv, defau
     readTimeoutMs: int('SHARDGATE_READ_TIMEOUT_MS', env.SHARDGATE_READ_TIMEOUT_MS, 5_000, 100, 600_000),
     writeStallMs: int('SHARDGATE_WRITE_STALL_MS', env.SHARDGATE_WRITE_STALL_MS, 10_000, 100, 600_000),
     trustedProxies: proxies('SHARDGATE_TRUSTED_PROXIES', env.SHARDGATE_TRUSTED_PROXIES),
+    http: httpLimits(env),
     ...tlsFiles(flags['tls-cert'] ?? env.SHARDGATE_TLS_CERT, flags['tls-key'] ?? env.SHARDGATE_TLS_KEY),
   };
 }

@@ -23,6 +23,7 @@ import { loadMasterKey, loadRootCredentials, type RootCredentials } from './secr
 import { loadOrCreateGatewayKey } from './shards/keys.js';
 import { deferContinue } from './object/request-body.js';
 import { readTlsFiles, reloadOnSighup } from './tls/server-certs.js';
+import { HttpLimiter } from './http-limits.js';
 
 export interface RunningGateway {
   url: string;
@@ -105,13 +106,14 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   }]);
 
   const app = buildApp(ctx, { config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes });
-  const handle = app.callback();
-  const httpOptions = { keepAliveTimeout: 65_000, requestTimeout: 0 };
+  // Timeouts, body rate and the connection cap are the limiter's (http-limits.ts), for HTTP and HTTPS alike.
+  const limiter = new HttpLimiter(cfg.http);
+  const handle = limiter.wrap(app.callback());
   const server: Server = cfg.tls
-    ? createHttpsServer({ ...httpOptions, ...readTlsFiles(cfg.tls), minVersion: 'TLSv1.2' }, handle)
-    : createServer(httpOptions, handle);
-  const stopReloading = cfg.tls ? reloadOnSighup(server as unknown as TlsServer, cfg.tls) : () => undefined;
-  // Expect: 100-continue is answered by the handler once it reads the body (request-body.ts).
+    ? createHttpsServer({ ...readTlsFiles(cfg.tls), minVersion: 'TLSv1.2' }, handle)
+    : createServer(handle);
+  limiter.attach(server);
+  const stopReloading = cfg.tls ? reloadOnSighup(server as unknown as TlsServer, cfg.tls) : () => undefined;  // Expect: 100-continue is answered by the handler once it reads the body (request-body.ts).
   server.on('checkContinue', (req, res) => {
     deferContinue(req);
     void handle(req, res);

@@ -38,7 +38,10 @@ function v6Bytes(text: string): Uint8Array {
 
 /** An address (zone id dropped), or undefined when it is not one. */
 export function parseIp(text: string): IpAddress | undefined {
-  const s = text.trim().replace(/%.*$/, '');
+  // The zone id is cut with indexOf: a pattern such as /%.*$/ backtracks on a long run of `%`.
+  const trimmed = text.trim();
+  const zone = trimmed.indexOf('%');
+  const s = zone < 0 ? trimmed : trimmed.slice(0, zone);
   if (isIPv4(s)) return { family: 4, bytes: v4Bytes(s) };
   if (!isIPv6(s)) return undefined;
   const bytes = v6Bytes(s);

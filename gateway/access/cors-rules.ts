@@ -1,4 +1,4 @@
-import { globMatch } from './policy-template.js';
+import { wildcardMatch } from './wildcard.js';
 
 /**
  * Bucket CORS rules and how a request is matched against them, as AWS S3 does: the first
@@ -19,13 +19,13 @@ export interface CorsRule {
 export const CORS_METHODS = new Set(['GET', 'PUT', 'HEAD', 'POST', 'DELETE']);
 
 function originMatches(rule: CorsRule, origin: string): boolean {
-  return rule.allowedOrigins.some((o) => o === '*' || globMatch(o, origin, true));
+  return rule.allowedOrigins.some((o) => o === '*' || wildcardMatch(o, origin, true));
 }
 
 /** The rule answering a preflight, or undefined (the preflight is then refused with 403). */
 export function matchPreflight(rules: readonly CorsRule[], origin: string, method: string, requestHeaders: readonly string[]): CorsRule | undefined {
   return rules.find((r) => originMatches(r, origin) && r.allowedMethods.includes(method)
-    && requestHeaders.every((h) => r.allowedHeaders.some((p) => globMatch(p, h, true))));
+    && requestHeaders.every((h) => r.allowedHeaders.some((p) => wildcardMatch(p, h, true))));
 }
 
 /** The rule that lets a browser read the answer to an actual request. */

@@ -14,7 +14,8 @@
  */
 import { cidrContains, parseCidr, parseIp, type CidrBlock } from './cidr.js';
 import { normalizeKey, type ConditionContext } from './condition-context.js';
-import { globMatch, PolicyTemplate } from './policy-template.js';
+import { PolicyTemplate } from './policy-template.js';
+import { MAX_PATTERN_WILDCARDS, Wildcard, type PatternPart } from './wildcard.js';
 
 /** A condition whose document is wrong: PutBucketPolicy answers MalformedPolicy with the message. */
 export class ConditionSyntaxError extends Error {
@@ -64,14 +65,24 @@ const string = (test: (a: string, b: string) => boolean) => (value: string, vari
     return p !== undefined && test(v, p);
   };
 };
-const like = (value: string, variables: boolean): Matcher => {
+/** A wildcard value of StringLike or ArnLike; too many wildcards are refused when the policy is put. */
+function wildcardTemplate(value: string, variables: boolean): PolicyTemplate {
   const t = PolicyTemplate.parse(value, variables);
+  if (t.stars() > MAX_PATTERN_WILDCARDS) throw new ConditionSyntaxError(`A condition value has more than ${MAX_PATTERN_WILDCARDS} wildcards: ${value.slice(0, 64)}`);
+  return t;
+}
+const like = (value: string, variables: boolean): Matcher => {
+  const t = wildcardTemplate(value, variables);
   return (v, ctx) => t.like(v, ctx);
 };
 
+// Unambiguous (digits, then an optional fraction), so that a long run of digits from a
+// request cannot make the expression backtrack.
+const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 function parseNumber(text: string): number | undefined {
   const s = text.trim();
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return undefined;
+  if (!NUMBER.test(s)) return undefined;
   return Number(s);
 }
 
@@ -118,14 +129,31 @@ function arnParts(arn: string): string[] | undefined {
   if (parts.length < 6 || parts[0] !== 'arn') return undefined;
   return [...parts.slice(0, 5), parts.slice(5).join(':')];
 }
+
+/** The same split of a pattern whose pieces may be literal (substituted variables). */
+function arnPatternParts(pieces: readonly PatternPart[]): PatternPart[][] | undefined {
+  const out: PatternPart[][] = [[]];
+  for (const piece of pieces) {
+    piece.text.split(':').forEach((text, i) => {
+      if (i > 0) out.push([]);
+      out[out.length - 1]!.push({ text, literal: piece.literal });
+    });
+  }
+  if (out.length < 6) return undefined;
+  const resource = out.slice(5).flatMap((p, i) => (i === 0 ? p : [{ text: ':', literal: true }, ...p]));
+  return [...out.slice(0, 5), resource];
+}
+
 /** ArnEquals and ArnLike are the same test: each part matched on its own, with wildcards. */
 function arn(value: string, variables: boolean): Matcher {
-  const t = PolicyTemplate.parse(value, variables);
+  const t = wildcardTemplate(value, variables);
   return (v, ctx) => {
-    const want = t.resolve(ctx);
-    const a = want === undefined ? undefined : arnParts(want);
-    const b = arnParts(v);
-    return !!a && !!b && a.every((p, i) => globMatch(p, b[i]!));
+    const pieces = t.parts(ctx);
+    const want = pieces && arnPatternParts(pieces);
+    const got = arnParts(v);
+    if (!want || !got) return false;
+    const head = want[0]!.map((p) => p.text).join('');
+    return head === 'arn' && want.every((p, i) => Wildcard.fromParts(p).matches(got[i]!));
   };
 }
 

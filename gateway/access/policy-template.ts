@@ -7,6 +7,7 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
  */
 import { normalizeKey, type ConditionContext } from './condition-context.js';
+import { countStars, Wildcard, type PatternPart } from './wildcard.js';
 
 type Part = { text: string; literal: boolean } | { key: string; fallback?: string };
 
@@ -16,7 +17,7 @@ export class PolicyTemplate {
   readonly #parts: readonly Part[];
   readonly #fixed: boolean;
   /** The compiled patterns of a template without variables, made once. */
-  readonly #cache = new Map<string, RegExp>();
+  readonly #cache = new Map<boolean, Wildcard>();
 
   private constructor(parts: Part[]) {
     this.#parts = parts;
@@ -59,46 +60,43 @@ export class PolicyTemplate {
     return out;
   }
 
-  /** As a `*`/`?` wildcard pattern, anchored; undefined when a variable has no value. */
-  pattern(ctx: ConditionContext, ignoreCase = false): RegExp | undefined {
-    const flags = ignoreCase ? 'is' : 's';
-    const cached = this.#fixed ? this.#cache.get(flags) : undefined;
-    if (cached) return cached;
-    let src = '';
+  /** The template's pieces with its variables substituted (as literal text); undefined when one has no value. */
+  parts(ctx: ConditionContext): PatternPart[] | undefined {
+    const out: PatternPart[] = [];
     for (const p of this.#parts) {
-      if ('text' in p) src += p.literal ? escapeRegExp(p.text) : globSource(p.text);
+      if ('text' in p) out.push(p);
       else {
         const v = valueOf(p, ctx);
         if (v === undefined) return undefined;
-        src += escapeRegExp(v);
+        out.push({ text: v, literal: true });
       }
     }
-    const re = new RegExp(`^${src}$`, flags);
-    if (this.#fixed) this.#cache.set(flags, re);
-    return re;
+    return out;
+  }
+
+  /** As a `*`/`?` wildcard pattern (gateway/access/wildcard.ts); undefined when a variable has no value. */
+  pattern(ctx: ConditionContext, ignoreCase = false): Wildcard | undefined {
+    const cached = this.#fixed ? this.#cache.get(ignoreCase) : undefined;
+    if (cached) return cached;
+    const parts = this.parts(ctx);
+    if (!parts) return undefined;
+    const w = Wildcard.fromParts(parts, ignoreCase);
+    if (this.#fixed) this.#cache.set(ignoreCase, w);
+    return w;
   }
 
   /** Whether `value` matches the template as a wildcard pattern. */
   like(value: string, ctx: ConditionContext, ignoreCase = false): boolean {
-    return this.pattern(ctx, ignoreCase)?.test(value) ?? false;
+    return this.pattern(ctx, ignoreCase)?.matches(value) ?? false;
+  }
+
+  /** The `*` wildcards the template holds (substituted values hold none). */
+  stars(): number {
+    return this.#parts.reduce((n, p) => n + ('text' in p && !p.literal ? countStars(p.text) : 0), 0);
   }
 }
 
 function valueOf(p: { key: string; fallback?: string }, ctx: ConditionContext): string | undefined {
   // Only single-valued keys make sense in a string; the first value of any other.
   return ctx.values(p.key)?.[0] ?? p.fallback;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** `*` any run of characters, `?` any one; everything else literal. */
-export function globSource(pattern: string): string {
-  return pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-}
-
-/** Whether `value` matches the whole `*`/`?` pattern (actions, ARN parts, CORS origins and headers). */
-export function globMatch(pattern: string, value: string, ignoreCase = false): boolean {
-  return new RegExp(`^${globSource(pattern)}$`, ignoreCase ? 'is' : 's').test(value);
 }

@@ -1,7 +1,8 @@
 import { S3Error } from '../s3/errors.js';
 import { NO_CONDITION_KEYS, type ConditionContext } from './condition-context.js';
 import { conditionsHold, ConditionSyntaxError, ConditionUnsupportedError, parseConditions, type ConditionClause } from './policy-conditions.js';
-import { globMatch, PolicyTemplate } from './policy-template.js';
+import { PolicyTemplate } from './policy-template.js';
+import { countStars, MAX_PATTERN_WILDCARDS, wildcardMatch } from './wildcard.js';
 import { keySupport } from './request-context.js';
 
 /**
@@ -88,13 +89,16 @@ function parseStatement(s: unknown, bucket: string, variables: boolean): PolicyS
   const action = either(st, 'Action');
   const resource = either(st, 'Resource');
   const actions = list(action.value, action.not ? 'NotAction' : 'Action').map((a) => {
-    if (!/^s3:[A-Za-z*?]+$/.test(a) && a !== '*') throw malformed('Policy has invalid action');
+    if ((!/^s3:[A-Za-z*?]+$/.test(a) && a !== '*') || countStars(a) > MAX_PATTERN_WILDCARDS) throw malformed('Policy has invalid action');
     return a === '*' ? 's3:*' : a;
   });
   const resources = list(resource.value, resource.not ? 'NotResource' : 'Resource').map((r) => {
     const m = /^arn:aws:s3:::([^/]+)(\/.*)?$/.exec(r);
-    if (!m || !globMatch(m[1]!, bucket)) throw malformed('Policy has invalid resource');
-    return PolicyTemplate.parse(r, variables);
+    if (!m || !wildcardMatch(m[1]!, bucket)) throw malformed('Policy has invalid resource');
+    const t = PolicyTemplate.parse(r, variables);
+    // Matching is linear whatever the pattern (wildcard.ts); the cap keeps patterns to what people write.
+    if (t.stars() > MAX_PATTERN_WILDCARDS) throw malformed(`Policy has invalid resource: more than ${MAX_PATTERN_WILDCARDS} wildcards`);
+    return t;
   });
   return {
     ...(typeof st.Sid === 'string' && { sid: st.Sid }),
@@ -149,7 +153,7 @@ export function statementApplies(st: PolicyStatement, q: PolicyQuery): boolean {
   const ctx = q.context ?? NO_CONDITION_KEYS;
   const named = st.principals === '*' || (q.principal !== null && st.principals.includes(q.principal));
   if (named === st.notPrincipal) return false;
-  if (st.actions.some((a) => globMatch(a, q.action, true)) === st.notAction) return false;
+  if (st.actions.some((a) => wildcardMatch(a, q.action, true)) === st.notAction) return false;
   if (st.resources.some((r) => r.like(q.resource, ctx)) === st.notResource) return false;
   return conditionsHold(st.conditions, ctx);
 }

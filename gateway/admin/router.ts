@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AuthError } from '../auth/errors.js';
+import type { PayloadMode } from '../auth/payload-mode.js';
 import { verifyRequest } from '../auth/sigv4.js';
 import type { AdminContext, AdminRoute } from './context.js';
 import { AdminError, toAdminError } from './errors.js';
@@ -26,7 +27,7 @@ function match(routes: readonly AdminRoute[], method: string, path: string): Mat
     const params: Record<string, string> = {};
     const ok = pattern.every((p, i) => {
       if (p.startsWith(':')) {
-        params[p.slice(1)] = decodeURIComponent(parts[i]!);
+        params[p.slice(1)] = decodeParam(parts[i]!);
         return true;
       }
       return p === parts[i];
@@ -37,6 +38,14 @@ function match(routes: readonly AdminRoute[], method: string, path: string): Mat
   }
   if (pathMatched) throw new AdminError(405, 'MethodNotAllowed', `${method} is not allowed on ${ADMIN_PREFIX}${path}`);
   throw new AdminError(404, 'NoSuchRoute', `no admin endpoint ${ADMIN_PREFIX}${path}`);
+}
+
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new AdminError(400, 'InvalidRequest', `the path segment ${JSON.stringify(raw)} is not valid percent-encoding`);
+  }
 }
 
 /**
@@ -60,7 +69,7 @@ export function adminMiddleware(ctx: AdminContext, routes: readonly AdminRoute[]
     try {
       if (rawPath === METRICS_PATH || metricsAlias) {
         if (koa.method !== 'GET') throw new AdminError(405, 'MethodNotAllowed', 'metrics are read with GET');
-        if (bearer === undefined) authenticate(koa, ctx, rawPath, rawQuery, Buffer.alloc(0));
+        if (bearer === undefined) checkBody(authenticate(koa, ctx, rawPath, rawQuery), Buffer.alloc(0));
         else if (!ctx.metricsToken || !tokenEquals(bearer, ctx.metricsToken)) {
           throw new AdminError(401, 'AccessDenied', ctx.metricsToken ? 'wrong metrics token' : 'no SHARDGATE_METRICS_TOKEN is set on the gateway; sign with SigV4 instead');
         }
@@ -69,9 +78,11 @@ export function adminMiddleware(ctx: AdminContext, routes: readonly AdminRoute[]
         return;
       }
       if (!rawPath.startsWith(ADMIN_PREFIX + '/')) throw new AdminError(404, 'NoSuchRoute', `no endpoint ${rawPath}; the admin API is under ${ADMIN_PREFIX}`);
-      const body = await readBody(koa);
-      authenticate(koa, ctx, rawPath, rawQuery, body);
+      // The signature is checked before anything of the body is asked for or read (no
+      // `100 Continue` to strangers), and the body against its signed hash once read.
+      const signed = authenticate(koa, ctx, rawPath, rawQuery);
       const { route, params } = match(routes, koa.method, rawPath.slice(ADMIN_PREFIX.length));
+      const body = await readBody(koa, signed);
       let json: unknown;
       if (body.length) {
         try {
@@ -87,6 +98,8 @@ export function adminMiddleware(ctx: AdminContext, routes: readonly AdminRoute[]
     } catch (err) {
       const e = toAdminError(err);
       if (e.status >= 500) console.error(`admin ${koa.method} ${rawPath}:`, err);
+      // A body left unread must not be taken for the next request on this connection.
+      if (!koa.req.complete) koa.set('connection', 'close');
       koa.status = e.status;
       if (e.status === 401) koa.set('www-authenticate', 'Bearer realm="shardgate metrics"');
       koa.type = 'application/json';
@@ -107,8 +120,8 @@ function tokenEquals(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-/** Only the root credentials may use the admin API; the signed body hash must match the body. */
-function authenticate(koa: Koa.Context, ctx: AdminContext, rawPath: string, rawQuery: string, body: Buffer): void {
+/** Only the root credentials may use the admin API: the request's signature, before its body is read. */
+function authenticate(koa: Koa.Context, ctx: AdminContext, rawPath: string, rawQuery: string): PayloadMode {
   const root = ctx.rootCredentials;
   const headers = koa.req.headersDistinct as Record<string, string[]>;
   let auth;
@@ -125,22 +138,46 @@ function authenticate(koa: Koa.Context, ctx: AdminContext, rawPath: string, rawQ
     const what = rawPath === METRICS_PATH || rawPath === '/metrics' ? 'SigV4 with the root credentials or Authorization: Bearer $SHARDGATE_METRICS_TOKEN' : 'SigV4 with the root credentials';
     throw new AdminError(401, 'AccessDenied', `authentication required: ${what}`);
   }
-  const mode = auth.payload;
+  return auth.payload;
+}
+
+/** The signed body hash must match the body. */
+function checkBody(mode: PayloadMode, body: Buffer): void {
   if (mode.kind === 'sha256') {
     if (createHash('sha256').update(body).digest('hex') !== mode.hex) throw new AdminError(403, 'AccessDenied', 'the body does not match its signed SHA-256');
   } else if (body.length) {
-    throw new AdminError(400, 'InvalidRequest', 'admin request bodies must be signed: send x-amz-content-sha256 with the body hash');
+    throw unsignedBody();
   }
 }
 
-async function readBody(koa: Koa.Context): Promise<Buffer> {
+function unsignedBody(): AdminError {
+  return new AdminError(400, 'InvalidRequest', 'admin request bodies must be signed: send x-amz-content-sha256 with the body hash');
+}
+
+function tooLarge(): AdminError {
+  return new AdminError(400, 'InvalidRequest', `admin request bodies are at most ${MAX_BODY} bytes`);
+}
+
+/** The body of an authenticated request, refused by its declared length before a byte is asked for. */
+async function readBody(koa: Koa.Context, mode: PayloadMode): Promise<Buffer> {
+  const length = koa.req.headers['content-length'];
+  const declared = length === undefined ? undefined : Number(length);
+  const hasBody = koa.req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared > 0);
+  if (!hasBody) {
+    checkBody(mode, Buffer.alloc(0));
+    return Buffer.alloc(0);
+  }
+  if (mode.kind !== 'sha256') throw unsignedBody();
+  if (declared !== undefined && declared > MAX_BODY) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   continueIfAsked(koa.req, koa.res);
   for await (const chunk of koa.req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY) throw new AdminError(400, 'InvalidRequest', `admin request bodies are at most ${MAX_BODY} bytes`);
+    if (size > MAX_BODY) throw tooLarge();
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  const body = Buffer.concat(chunks);
+  checkBody(mode, body);
+  return body;
 }

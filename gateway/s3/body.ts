@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { pipeline } from 'node:stream/promises';
+import { headerValue } from '../auth/canonical.js';
 import { createPayloadVerifier } from '../auth/payload.js';
 import { ChecksumSet, expectedChecksums, verifyChecksums, withoutObjectChecksumHeaders } from '../checksums.js';
 import { detachedBody } from '../object/request-body.js';
@@ -22,18 +23,36 @@ export async function readCheckedBody(
   if (opts.requireDigest && plan.contentMd5 === undefined && plan.expected === undefined) {
     throw new S3Error('InvalidRequest', { message: 'Missing required header for this request: Content-MD5' });
   }
+  // A document declared too large is refused before a byte of it is asked for, and the
+  // connection closed: its body is not worth reading to reuse it.
+  const declared = Number(headerValue(headers, 'x-amz-decoded-content-length') ?? headerValue(headers, 'content-length'));
+  if (declared > opts.limit) {
+    koa.set('connection', 'close');
+    throw new S3Error('MaxMessageLengthExceeded');
+  }
   const verifier = createPayloadVerifier(rc.auth, headers);
   const set = new ChecksumSet(plan.compute);
   const chunks: Buffer[] = [];
   let size = 0;
-  await pipeline(detachedBody(koa), verifier, async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) {
-      size += chunk.length;
-      if (size > opts.limit) throw new S3Error('MaxMessageLengthExceeded');
-      set.update(chunk);
-      chunks.push(chunk);
-    }
-  });
+  // pipeline() reports the abort of its source rather than what the last stage threw.
+  let failure: unknown;
+  try {
+    await pipeline(detachedBody(koa), verifier, async (source: AsyncIterable<Buffer>) => {
+      try {
+        for await (const chunk of source) {
+          size += chunk.length;
+          if (size > opts.limit) throw new S3Error('MaxMessageLengthExceeded');
+          set.update(chunk);
+          chunks.push(chunk);
+        }
+      } catch (err) {
+        failure = err;
+        throw err;
+      }
+    });
+  } catch (err) {
+    throw failure ?? err;
+  }
   verifyChecksums(plan, set.digest(), verifier.trailers);
   return Buffer.concat(chunks);
 }

@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { corsHeaders, CORS_METHODS, matchPreflight, matchRequest, type CorsRule } from '../access/cors-rules.js';
+import { countStars } from '../access/wildcard.js';
 import type { MetaStore } from '../meta/store.js';
 import { bucketOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
@@ -15,6 +16,8 @@ import { buildXml, malformedXml, parseXml, textOf, type XmlObject } from './xml.
 const MAX_CORS_BODY = 64 * 1024;
 /** AWS S3 keeps at most 100 rules per bucket. */
 export const MAX_CORS_RULES = 100;
+/** Distinct headers one preflight may ask for. */
+export const MAX_PREFLIGHT_HEADERS = 100;
 
 /** Texts of every `name` child (the parser gives repeated CORS elements as arrays). */
 function texts(el: XmlObject, name: string): string[] {
@@ -41,8 +44,13 @@ export function parseCorsConfiguration(body: string | Buffer): CorsRule[] {
     for (const m of allowedMethods) {
       if (!CORS_METHODS.has(m)) throw new S3Error('InvalidRequest', { message: `Found unsupported HTTP method in CORS config. Unsupported method is ${m}` });
     }
+    // AWS S3's limits, which also bound what a request's Origin and headers are matched against.
     for (const o of allowedOrigins) {
-      if (o.split('*').length > 2) throw new S3Error('InvalidRequest', { message: `AllowedOrigin "${o}" can not have more than one wildcard.` });
+      if (countStars(o) > 1) throw new S3Error('InvalidRequest', { message: `AllowedOrigin "${o}" can not have more than one wildcard.` });
+    }
+    const allowedHeaders = texts(el, 'AllowedHeader');
+    for (const h of allowedHeaders) {
+      if (countStars(h) > 1) throw new S3Error('InvalidRequest', { message: `AllowedHeader "${h}" can not have more than one wildcard.` });
     }
     const id = textOf(el, 'ID');
     const maxAge = textOf(el, 'MaxAgeSeconds');
@@ -50,7 +58,7 @@ export function parseCorsConfiguration(body: string | Buffer): CorsRule[] {
     return {
       ...(id !== undefined && { id }),
       allowedOrigins, allowedMethods,
-      allowedHeaders: texts(el, 'AllowedHeader').map((h) => h.toLowerCase()),
+      allowedHeaders: allowedHeaders.map((h) => h.toLowerCase()),
       exposeHeaders: texts(el, 'ExposeHeader'),
       ...(maxAge !== undefined && { maxAgeSeconds: Number(maxAge.trim()) }),
     };
@@ -108,7 +116,10 @@ export async function handleOptions(koa: Koa.Context, rc: ReqCtx): Promise<void>
   if (method === undefined) throw new S3Error('InvalidRequest', { message: 'Invalid Access-Control-Request-Method: null' });
   if (!CORS_METHODS.has(method)) throw new S3Error('InvalidRequest', { message: `Invalid Access-Control-Request-Method: ${method}` });
   if (!rc.bucket) throw corsForbidden();
-  const requested = (headerOf(headers, 'access-control-request-headers') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const requested = [...new Set((headerOf(headers, 'access-control-request-headers') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))];
+  // Each requested header is matched against every AllowedHeader of every rule: a bound on
+  // them bounds what one anonymous preflight costs. A page asks for a handful.
+  if (requested.length > MAX_PREFLIGHT_HEADERS) throw corsForbidden();
   const rule = matchPreflight(bucketCorsRules(rc.pipeline.meta, rc.bucket.name) ?? [], origin, method, requested);
   if (!rule) throw corsForbidden();
   koa.set(corsHeaders(rule, origin, requested));

@@ -61,7 +61,8 @@ export interface ByteRange {
  */
 export function parseRange(header: string | undefined, size: number): ByteRange | null {
   if (header === undefined) return null;
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  // No two `\s*` meet around an empty number: on a long run of spaces that backtracks.
+  const m = /^\s*bytes\s*=\s*(?:(\d+)\s*)?-\s*(?:(\d+)\s*)?$/i.exec(header);
   if (!m) return null;
   const [, first = '', last = ''] = m;
   if (first === '' && last === '') return null;

@@ -23,7 +23,11 @@ export async function handleGetBucketPolicy(koa: Koa.Context, rc: ReqCtx): Promi
 /** PutBucketPolicy — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html */
 export async function handlePutBucketPolicy(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const body = await readCheckedBody(koa, rc, { limit: MAX_POLICY_BYTES + 1, requireDigest: false });
+  const body = await readCheckedBody(koa, rc, { limit: MAX_POLICY_BYTES, requireDigest: false }).catch((err: unknown) => {
+    // Too large is said the same way whatever the size.
+    if (err instanceof S3Error && err.code === 'MaxMessageLengthExceeded') throw new S3Error('MalformedPolicy', { message: 'Policy exceeds the maximum allowed document size.' });
+    throw err;
+  });
   const text = body.toString('utf8');
   checkPolicyAllowed(parseBucketPolicy(text, bucket.name), () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
   if (!rc.pipeline.meta.setBucketAccess(bucket.name, 'policy', text)) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });

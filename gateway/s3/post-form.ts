@@ -7,8 +7,14 @@ import { S3Error } from './errors.js';
  * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html
  */
 
-/** AWS S3 refuses POST forms whose fields before the file exceed 20 KB. */
+/**
+ * AWS S3 refuses POST forms whose fields before the file exceed 20 KB. Everything before the
+ * file's bytes counts: boundaries, part headers, names and values (the gateway reads all of it
+ * before it can authenticate the form, so this is what an anonymous client can make it hold).
+ */
 export const MAX_PRE_DATA = 20 * 1024;
+/** Parts before the file; a real form has a dozen or two. */
+export const MAX_FORM_FIELDS = 200;
 const MAX_PART_HEAD = 8 * 1024;
 
 export interface FormFile {
@@ -68,7 +74,9 @@ export async function readPostForm(source: AsyncIterable<Buffer>, boundary: stri
   const it = source[Symbol.asyncIterator]();
   let buf: Buffer = Buffer.alloc(0);
   let ended = false;
+  /** Bytes of the body consumed before the file. */
   let preData = 0;
+  const tooLarge = (): S3Error => new S3Error('MaxPostPreDataLengthExceededError');
   const fill = async (): Promise<boolean> => {
     if (ended) return false;
     const next = await it.next();
@@ -79,12 +87,19 @@ export async function readPostForm(source: AsyncIterable<Buffer>, boundary: stri
     buf = buf.length ? Buffer.concat([buf, next.value]) : next.value;
     return true;
   };
-  /** Wait until `needle` is in the buffer; its index, or -1 at the end of the body. */
-  const find = async (needle: Buffer, limit: number): Promise<number> => {
+  /** Take `n` bytes off the front, counted against the pre-file limit. */
+  const consume = (n: number): void => {
+    preData += n;
+    if (preData > MAX_PRE_DATA) throw tooLarge();
+    buf = buf.subarray(n);
+  };
+  /** Wait until `needle` is in the buffer within what the limits leave; its index, or -1 at the end of the body. */
+  const find = async (needle: Buffer, limit = Infinity): Promise<number> => {
     for (;;) {
-      const i = buf.indexOf(needle);
+      const within = Math.min(limit, MAX_PRE_DATA - preData) + needle.length;
+      const i = buf.subarray(0, within).indexOf(needle);
       if (i >= 0) return i;
-      if (buf.length > limit + needle.length) throw new S3Error('MaxPostPreDataLengthExceededError');
+      if (buf.length >= within) throw tooLarge();
       if (!(await fill())) return -1;
     }
   };
@@ -94,30 +109,29 @@ export async function readPostForm(source: AsyncIterable<Buffer>, boundary: stri
 
   const first = Buffer.from(`--${boundary}`);
   const delimiter = Buffer.from(`\r\n--${boundary}`);
-  const start = await find(first, MAX_PRE_DATA);
+  const start = await find(first);
   if (start < 0) throw malformed();
-  buf = buf.subarray(start + first.length);
+  consume(start + first.length);
   const fields = new Map<string, string>();
-  for (;;) {
+  for (let parts = 0; ; parts++) {
     // After a boundary: `--` ends the form, CRLF starts a part.
     await need(2);
     if (buf[0] === 0x2d && buf[1] === 0x2d) return { fields, file: undefined };
     if (buf[0] !== 0x0d || buf[1] !== 0x0a) throw malformed();
-    buf = buf.subarray(2);
+    if (parts >= MAX_FORM_FIELDS) throw tooLarge();
+    consume(2);
     const headEnd = await find(Buffer.from('\r\n\r\n'), MAX_PART_HEAD);
     if (headEnd < 0) throw malformed();
     const head = parsePartHead(buf.subarray(0, headEnd).toString('utf8'));
-    buf = buf.subarray(headEnd + 4);
+    consume(headEnd + 4);
     if (head.name.toLowerCase() === 'file') {
       return { fields, file: { filename: head.filename ?? '', contentType: head.contentType, body: fileBody() } };
     }
-    const end = await find(delimiter, MAX_PRE_DATA - preData);
+    const end = await find(delimiter);
     if (end < 0) throw malformed();
-    preData += end;
-    if (preData > MAX_PRE_DATA) throw new S3Error('MaxPostPreDataLengthExceededError');
     const name = head.name.toLowerCase();
     if (!fields.has(name)) fields.set(name, buf.subarray(0, end).toString('utf8'));
-    buf = buf.subarray(end + delimiter.length);
+    consume(end + delimiter.length);
   }
 
   // The file's bytes up to the next delimiter, holding back what could be its start.

@@ -15,7 +15,7 @@ import { S3Error } from './errors.js';
 import { extractObjectHeaders, extractUserMetadata } from './headers.js';
 import { checkObjectKey } from './names.js';
 import { checkPostPolicy, parsePostPolicy, postKey } from './post-policy.js';
-import { formBoundary, readPostForm } from './post-form.js';
+import { formBoundary, readPostForm, type PostForm } from './post-form.js';
 import { commitConditionally } from './preconditions.js';
 import { buildXml } from './xml.js';
 import type { TagEntry } from './documents.js';
@@ -119,8 +119,8 @@ function formChecksumPlan(fields: ReadonlyMap<string, string>): ChecksumPlan {
  */
 export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: PostObjectAccess): Promise<void> {
   const bucket = bucketOf(rc);
-  const form = await readPostForm(detachedBody(koa), formBoundary(koa.get('content-type') || undefined));
-  const { fields, file } = form;
+  const boundary = formBoundary(koa.get('content-type') || undefined);
+  const { fields, file } = await readForm(koa, boundary);
   const rawKey = fields.get('key');
   if (rawKey === undefined) {
     throw new S3Error('InvalidArgument', { message: "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", extra: { ArgumentName: 'key', ArgumentValue: '' } });
@@ -166,6 +166,21 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   }, tags ? { tags } : {}, written.missed));
   answerStored(koa, etag, checksums);
   answer(koa, fields, bucket.name, key, etag);
+}
+
+/**
+ * The form's fields and file. A form refused part way (too large, malformed) leaves the rest
+ * of the body unread: the answer closes the connection, or the client would wait on it.
+ */
+async function readForm(koa: Koa.Context, boundary: string): Promise<PostForm> {
+  const body = detachedBody(koa);
+  try {
+    return await readPostForm(body, boundary);
+  } catch (err) {
+    koa.set('connection', 'close');
+    body.destroy();
+    throw err;
+  }
 }
 
 /** The `tagging` field: a Tagging document, as PutObjectTagging takes it (not PutObject's query string). */

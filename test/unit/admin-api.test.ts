@@ -13,18 +13,14 @@ import type { NodeView } from '../../gateway/admin/nodes.js';
 import type { RepairJobView } from '../../gateway/admin/repair.js';
 import { adminMiddleware } from '../../gateway/admin/router.js';
 import { requestMetrics } from '../../gateway/metrics.js';
-import { NodePins } from '../../gateway/meta/node-pins.js';
 import { onClose } from '../helpers/registry.js';
-import { startFixture, type Fixture } from './admin-fixture.js';
+import { adminContextOf, startFixture, type Fixture } from './admin-fixture.js';
 
 const ROOT = { accessKeyId: 'ADMINROOTKEY', secretAccessKey: 'admin-root-secret-123', source: 'env' as const };
 const TOKEN = 'metrics-token-0123456789';
 
 async function serve(fx: Fixture): Promise<{ url: string; target: AdminTarget }> {
-  const admin: AdminContext = {
-    rootCredentials: ROOT, meta: fx.meta, nodes: fx.nodes, pins: new NodePins(fx.meta.db), monitor: fx.monitor, repair: fx.worker, metrics: fx.metrics,
-    metricsToken: TOKEN, registerNode: () => undefined,
-  };
+  const admin: AdminContext = adminContextOf(fx, ROOT, TOKEN);
   const app = new Koa();
   app.use(requestMetrics(fx.metrics));
   app.use(adminMiddleware(admin));

@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEngine } from '../../codec/engine.js';
 import { PIECE_CRC_BYTES } from '../../codec/layout.js';
+import type { AdminContext } from '../../gateway/admin/context.js';
+import { NodePins } from '../../gateway/meta/node-pins.js';
 import { NodeStore } from '../../gateway/meta/nodes.js';
+import type { RootCredentials } from '../../gateway/secrets.js';
 import { RepairStore } from '../../gateway/meta/repair.js';
 import { MetaStore } from '../../gateway/meta/store.js';
 import { Metrics } from '../../gateway/metrics.js';
@@ -137,6 +140,14 @@ export interface Fixture {
   read(blobId: string): Promise<Buffer>;
   /** A new worker and monitor on the same metadata, as after a gateway restart. */
   restart(): RepairWorker;
+}
+
+/** The admin API's context over a fixture, as gateway/repair/trust-layer.ts builds it. */
+export function adminContextOf(fx: Fixture, rootCredentials: RootCredentials, metricsToken?: string): AdminContext {
+  return {
+    rootCredentials, meta: fx.meta, nodes: fx.nodes, pins: new NodePins(fx.meta.db), monitor: fx.monitor, repair: fx.worker,
+    metrics: fx.metrics, metricsToken, registerNode: () => undefined,
+  };
 }
 
 export const TEST_REPAIR: RepairConfig = {
