@@ -6,6 +6,7 @@ import { auditStoreFor } from '../audit/store.js';
 import type { MissedPiece } from '../meta/types.js';
 import type { PipelineContext } from './context.js';
 import { FanOut } from './fan-out.js';
+import { Segmenter } from './segmenter.js';
 
 export interface WrittenBlob {
   /** null for an empty body: nothing is stored on the shard-stores. */
@@ -38,8 +39,7 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>,
   let blobId: string | null = null;
   let size = 0;
   let index = 0;
-  let fill = Buffer.allocUnsafe(S);
-  let filled = 0;
+  const segments = new Segmenter(S);
   let sending: Promise<void> = Promise.resolve();
 
   const flush = async (seg: Buffer): Promise<void> => {
@@ -61,21 +61,11 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>,
 
   try {
     for await (const chunk of body) {
-      let off = 0;
-      while (off < chunk.length) {
-        const n = Math.min(S - filled, chunk.length - off);
-        chunk.copy(fill, filled, off, off + n);
-        filled += n;
-        off += n;
-        size += n;
-        if (filled === S) {
-          await flush(fill);
-          fill = Buffer.allocUnsafe(S);
-          filled = 0;
-        }
-      }
+      size += chunk.length;
+      for (const seg of segments.push(chunk)) await flush(seg);
     }
-    if (filled > 0) await flush(fill.subarray(0, filled));
+    const last = segments.end();
+    if (last) await flush(last);
     await sending;
     const missed = fan ? await fan.end() : [];
     if (blobId) auditStoreFor(ctx.meta.db).setRoots(blobId, roots.roots());
