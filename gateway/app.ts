@@ -100,14 +100,20 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     }
   });
 
-  // Nothing is answered before what it wrote is on disk (group commit: gateway/meta/group-commit.ts).
-  // An answer that waited here for a failed flush becomes a 500, never an acknowledgement.
-  app.use(async (_koa, next) => {
+  // Nothing that acknowledges a write is answered before the write is durable: on disk
+  // (group commit: gateway/meta/group-commit.ts) and shipped to the shard-stores (the metadata
+  // journal: gateway/journal/). An answer that waited for a failed flush becomes an error,
+  // never an acknowledgement. Reads acknowledge nothing: they neither wait nor fail for it.
+  app.use(async (koa, next) => {
+    if (koa.method === 'GET' || koa.method === 'HEAD' || koa.method === 'OPTIONS') return next();
     try {
       await next();
-    } finally {
-      await pipeline.meta.durable();
+    } catch (err) {
+      // The request failed on its own: its error is the answer, whatever the flush says.
+      await pipeline.meta.durable().catch(() => undefined);
+      throw err;
     }
+    await pipeline.meta.durable();
   });
 
   if (opts.publicRoutes) app.use(opts.publicRoutes);
