@@ -1,0 +1,153 @@
+import Database from 'better-sqlite3';
+import { closeSync, openSync } from 'node:fs';
+import type { Statement } from 'better-sqlite3';
+import type { NeedleKey } from './needle.js';
+
+/** Where a needle's data is: volume, offset of its header, data length; and its audit leaf. */
+export interface NeedleLocation {
+  seg: number;
+  vol: number;
+  off: number;
+  len: number;
+  leaf: Buffer;
+}
+
+export interface VolumeRow {
+  id: number;
+  /** Bytes of the volume covered by an fdatasync and fully indexed: a restart rescans from here. */
+  synced: number;
+  sealed: boolean;
+}
+
+/**
+ * The needle index of a volume store, persisted in SQLite beside the volumes: one row per
+ * live needle, keyed by (blob, piece, seg). It is a cache of what the volumes say, checked
+ * on every start: rows past a volume's synced checkpoint are dropped and the volume's tail
+ * is scanned again (volume-store.ts recover). Commits are not flushed one by one (WAL,
+ * synchronous NORMAL): a lost commit only makes a restart scan a little more.
+ */
+export class VolumeIndex {
+  private readonly db: Database.Database;
+  private readonly s: Record<string, Statement>;
+
+  constructor(file: string) {
+    // Created private before SQLite opens it; SQLite gives its -wal and -shm the same mode.
+    closeSync(openSync(file, 'a', 0o600));
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS needles (
+        blob BLOB NOT NULL, piece INTEGER NOT NULL, seg INTEGER NOT NULL,
+        vol INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL, leaf BLOB NOT NULL,
+        PRIMARY KEY (blob, piece, seg)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS needles_by_volume ON needles(vol, off);
+      CREATE TABLE IF NOT EXISTS volumes (id INTEGER PRIMARY KEY, synced INTEGER NOT NULL DEFAULT 0, sealed INTEGER NOT NULL DEFAULT 0);
+    `);
+    const p = (sql: string): Statement => this.db.prepare(sql);
+    this.s = {
+      get: p('SELECT seg, vol, off, len, leaf FROM needles WHERE blob = ? AND piece = ? AND seg = ?'),
+      shard: p('SELECT seg, vol, off, len, leaf FROM needles WHERE blob = ? AND piece = ? ORDER BY seg'),
+      has: p('SELECT 1 FROM needles WHERE blob = ? AND piece = ? LIMIT 1'),
+      put: p('INSERT OR REPLACE INTO needles(blob, piece, seg, vol, off, len, leaf) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      delShard: p('DELETE FROM needles WHERE blob = ? AND piece = ?'),
+      delOne: p('DELETE FROM needles WHERE blob = ? AND piece = ? AND seg = ?'),
+      moved: p('UPDATE needles SET vol = ?, off = ? WHERE blob = ? AND piece = ? AND seg = ? AND vol = ? AND off = ?'),
+      inVolume: p('SELECT blob, piece, seg, off, len, leaf FROM needles WHERE vol = ? AND off >= ? ORDER BY off LIMIT ?'),
+      dropFrom: p('DELETE FROM needles WHERE vol = ? AND off >= ?'),
+      shards: p('SELECT DISTINCT blob, piece FROM needles'),
+      liveBytes: p('SELECT vol, SUM(len) AS bytes, COUNT(*) AS n FROM needles GROUP BY vol'),
+      shardCount: p('SELECT COUNT(*) AS n FROM (SELECT DISTINCT blob, piece FROM needles)'),
+      volumes: p('SELECT id, synced, sealed FROM volumes ORDER BY id'),
+      addVolume: p('INSERT OR IGNORE INTO volumes(id) VALUES (?)'),
+      setSynced: p('UPDATE volumes SET synced = ? WHERE id = ?'),
+      seal: p('UPDATE volumes SET sealed = 1 WHERE id = ?'),
+      dropVolume: p('DELETE FROM volumes WHERE id = ?'),
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  get(k: NeedleKey): NeedleLocation | undefined {
+    return this.s.get!.get(k.blob, k.piece, k.seg) as NeedleLocation | undefined;
+  }
+
+  /** Every needle of a shard, by segment. */
+  shard(blob: Buffer, piece: number): NeedleLocation[] {
+    return this.s.shard!.all(blob, piece) as NeedleLocation[];
+  }
+
+  hasShard(blob: Buffer, piece: number): boolean {
+    return this.s.has!.get(blob, piece) !== undefined;
+  }
+
+  put(k: NeedleKey, at: { vol: number; off: number; len: number; leaf: Buffer }): void {
+    this.s.put!.run(k.blob, k.piece, k.seg, at.vol, at.off, at.len, at.leaf);
+  }
+
+  deleteShard(blob: Buffer, piece: number): number {
+    return this.s.delShard!.run(blob, piece).changes;
+  }
+
+  deleteNeedle(k: NeedleKey): void {
+    this.s.delOne!.run(k.blob, k.piece, k.seg);
+  }
+
+  /** Point a needle at its copy, unless it changed meanwhile (compaction). */
+  moved(k: NeedleKey, from: { vol: number; off: number }, to: { vol: number; off: number }): boolean {
+    return this.s.moved!.run(to.vol, to.off, k.blob, k.piece, k.seg, from.vol, from.off).changes === 1;
+  }
+
+  /** Live needles of a volume from `off` on, in file order. */
+  inVolume(vol: number, off: number, limit: number): Array<NeedleKey & { off: number; len: number; leaf: Buffer }> {
+    return this.s.inVolume!.all(vol, off, limit) as Array<NeedleKey & { off: number; len: number; leaf: Buffer }>;
+  }
+
+  dropFrom(vol: number, off: number): number {
+    return this.s.dropFrom!.run(vol, off).changes;
+  }
+
+  *shards(): IterableIterator<{ blob: Buffer; piece: number }> {
+    yield* this.s.shards!.iterate() as IterableIterator<{ blob: Buffer; piece: number }>;
+  }
+
+  liveBytes(): Map<number, { bytes: number; needles: number }> {
+    return new Map((this.s.liveBytes!.all() as Array<{ vol: number; bytes: number; n: number }>).map((r) => [r.vol, { bytes: r.bytes, needles: r.n }]));
+  }
+
+  shardCount(): number {
+    return (this.s.shardCount!.get() as { n: number }).n;
+  }
+
+  volumes(): VolumeRow[] {
+    return (this.s.volumes!.all() as Array<{ id: number; synced: number; sealed: number }>).map((r) => ({ id: r.id, synced: r.synced, sealed: r.sealed === 1 }));
+  }
+
+  addVolume(id: number): void {
+    this.s.addVolume!.run(id);
+  }
+
+  setSynced(id: number, synced: number): void {
+    this.s.setSynced!.run(synced, id);
+  }
+
+  seal(id: number): void {
+    this.s.seal!.run(id);
+  }
+
+  dropVolume(id: number): void {
+    this.s.dropVolume!.run(id);
+  }
+
+  /** Make every commit so far durable (before a compacted volume's file is removed). */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(FULL)');
+  }
+}
