@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
-import { answerAuditChallenge, answerChallenge, parseAuditChallenge, parseChallenge } from './challenge.js';
+import { answerAuditChallenge, parseAuditChallenge } from './challenge.js';
 import { RequestError } from './errors.js';
 import { addRecoveryKey } from './recovery-keys.js';
-import { STORED_LENGTH_HEADER, type ChallengeResponse, type ListPiecesResponse, type ShardStoreStatus } from './protocol.js';
+import type { ListPiecesResponse, ShardStoreStatus } from './protocol.js';
 import { parseRange } from './routes.js';
-import type { PieceStore } from './store.js';
+import type { ShardStore } from './pieces.js';
 import type { TrustedKey } from './peers.js';
 import { forgeRecord } from './test-liar.js';
 
@@ -13,7 +12,7 @@ import { forgeRecord } from './test-liar.js';
 export interface HandlerCtx {
   req: IncomingMessage;
   res: ServerResponse;
-  store: PieceStore;
+  store: ShardStore;
   /** The client key this connection proved (mutual TLS). */
   peer: TrustedKey;
   storeId: string;
@@ -28,55 +27,38 @@ export interface HandlerCtx {
   trustKey(key: TrustedKey): void;
 }
 
-/** Ranges up to this size are read into one buffer and sent in one write: the common piece-record read. */
-const SMALL_READ_BYTES = 1024 * 1024;
 const MAX_JSON_BODY = 64 * 1024;
-
-/** PUT /pieces/{id}: 201 only once the piece is durable under its name. */
-export async function handlePutPiece(ctx: HandlerCtx, shardId: string): Promise<void> {
-  const declared = ctx.req.headers['content-length'];
-  const length = await ctx.store.put(shardId, ctx.req, declared === undefined ? undefined : Number(declared));
-  ctx.res.writeHead(201, { [STORED_LENGTH_HEADER]: String(length), 'content-length': '0' }).end();
-}
+/** Bytes of one GET /pieces/{id} answer: whole shards are read through it by tools, not the data path. */
+const MAX_RANGE_BYTES = 64 * 1024 * 1024;
 
 /** GET /pieces/{id}, whole (200) or one range (206). */
 export async function handleGetPiece(ctx: HandlerCtx, shardId: string): Promise<void> {
-  const piece = await ctx.store.openRead(shardId);
-  if (!piece) throw notFound(shardId);
-  let closeFh = true;
-  try {
-    const range = parseRange(ctx.req.headers.range, piece.size);
-    const start = range?.start ?? 0;
-    const length = range ? range.end - range.start + 1 : piece.size;
-    const headers: Record<string, string> = {
-      'content-type': 'application/octet-stream',
-      'content-length': String(length),
-      'accept-ranges': 'bytes',
-    };
-    if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${piece.size}`;
-    const status = range ? 206 : 200;
-    const lie = ctx.lieOnRead && range !== null;
-    if (length <= SMALL_READ_BYTES || lie) {
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await piece.fh.read(buf, got, length - got, start + got);
-        if (bytesRead === 0) throw new Error(`piece ${shardId} ended early at ${start + got}`);
-        got += bytesRead;
-      }
-      if (lie) forgeRecord(buf);
-      ctx.res.writeHead(status, headers).end(buf);
-      return;
-    }
-    ctx.res.writeHead(status, headers);
-    closeFh = false; // the stream owns the handle now and closes it on end or error
-    await pipeline(piece.fh.createReadStream({ start, end: start + length - 1, highWaterMark: 256 * 1024 }), ctx.res);
-  } finally {
-    if (closeFh) await piece.fh.close();
-  }
+  const size = await ctx.store.size(shardId);
+  if (size === null) throw notFound(shardId);
+  const range = parseRange(ctx.req.headers.range, size);
+  const start = range?.start ?? 0;
+  const length = range ? range.end - range.start + 1 : size;
+  if (length > MAX_RANGE_BYTES) throw new RequestError(413, 'ERR_RANGE_TOO_LARGE', `read at most ${MAX_RANGE_BYTES} bytes at once`);
+  const buf = await readRange(ctx, shardId, start, length);
+  if (ctx.lieOnRead && range) forgeRecord(buf);
+  const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': String(length), 'accept-ranges': 'bytes' };
+  if (range) headers['content-range'] = `bytes ${range.start}-${range.end}/${size}`;
+  ctx.res.writeHead(range ? 206 : 200, headers).end(buf);
 }
 
-/** HEAD /pieces/{id}: the piece's size as Content-Length. */
+async function readRange(ctx: HandlerCtx, shardId: string, offset: number, length: number): Promise<Buffer> {
+  let buf: Buffer | null;
+  try {
+    buf = await ctx.store.readRange(shardId, offset, length);
+  } catch (err) {
+    if (err instanceof RangeError) throw new RequestError(416, 'ERR_RANGE_NOT_SATISFIABLE', err.message);
+    throw err;
+  }
+  if (!buf) throw notFound(shardId);
+  return buf;
+}
+
+/** HEAD /pieces/{id}: the shard's size as Content-Length. */
 export async function handleHeadPiece(ctx: HandlerCtx, shardId: string): Promise<void> {
   const size = await ctx.store.size(shardId);
   if (size === null) throw notFound(shardId);
@@ -89,31 +71,14 @@ export async function handleDeletePiece(ctx: HandlerCtx, shardId: string): Promi
   ctx.res.writeHead(204).end();
 }
 
-/** POST /challenge: prove the store holds the bytes of some ranges of a piece. */
+/** POST /challenge: records of a shard and their hash-tree proofs (audits). */
 export async function handleChallenge(ctx: HandlerCtx): Promise<void> {
   const json = await readJson(ctx.req);
-  if (typeof json === 'object' && json !== null && 'indices' in json) return handleAuditChallenge(ctx, json as Record<string, unknown>);
-  const challenge = parseChallenge(json);
-  const piece = await ctx.store.openRead(challenge.shardId);
-  if (!piece) throw notFound(challenge.shardId);
-  try {
-    const body: ChallengeResponse = { proofs: await answerChallenge(piece, challenge) };
-    sendJson(ctx.res, 200, body);
-  } finally {
-    await piece.fh.close();
-  }
-}
-
-/** POST /challenge with `indices`: records and their hash-tree proofs (audits). */
-async function handleAuditChallenge(ctx: HandlerCtx, json: Record<string, unknown>): Promise<void> {
-  const challenge = parseAuditChallenge(json);
-  const piece = await ctx.store.openRead(challenge.shardId);
-  if (!piece) throw notFound(challenge.shardId);
-  try {
-    sendJson(ctx.res, 200, await answerAuditChallenge(ctx.store.pathOf(challenge.shardId), piece, challenge, ctx.lieOnChallenge));
-  } finally {
-    await piece.fh.close();
-  }
+  if (typeof json !== 'object' || json === null) throw new RequestError(400, 'ERR_BAD_CHALLENGE', 'challenge must be a JSON object');
+  const challenge = parseAuditChallenge(json as Record<string, unknown>);
+  const answer = await answerAuditChallenge(ctx.store, challenge, ctx.lieOnChallenge);
+  if (!answer) throw notFound(challenge.shardId);
+  sendJson(ctx.res, 200, answer);
 }
 
 /** GET /pieces: every shard id held (recovery compares it with a metadata snapshot). */
@@ -140,6 +105,7 @@ export async function handleStatus(ctx: HandlerCtx): Promise<void> {
     freeBytes,
     usedBytes: ctx.store.usedBytes,
     pieces: ctx.store.pieces,
+    corruptRecords: ctx.store.volumes.corrupt,
     version: ctx.version,
     uptimeSeconds: Math.floor((Date.now() - ctx.startedAt) / 1000),
   };

@@ -13,28 +13,12 @@ export function isShardId(value: unknown): value is string {
   return typeof value === 'string' && SHARD_ID_RE.test(value);
 }
 
-/** Answer header of a PUT: the bytes the store made durable, so the client can check none were lost. */
-export const STORED_LENGTH_HEADER = 'x-shard-length';
-
 /**
  * What a client may ask for. The gateway's key may use every operation; a recovery key only
  * RECOVERY_OPS. Clients are known by the key they prove in the TLS handshake (wire/identity.ts).
  */
 export const SHARD_OPS = ['put', 'get', 'head', 'delete', 'challenge', 'status', 'list', 'trust'] as const;
 export type ShardOp = (typeof SHARD_OPS)[number];
-
-/** Body of a range challenge (`POST /challenge` with `ranges`), the first protocol; audits use AuditChallengeRequest. */
-export interface ChallengeRequest {
-  shardId: string;
-  /** Hex. */
-  nonce: string;
-  ranges: Array<{ offset: number; length: number }>;
-}
-
-/** Answer to a challenge: `proofs[i]` = hex sha256(nonce || bytes of ranges[i]). */
-export interface ChallengeResponse {
-  proofs: string[];
-}
 
 /**
  * Body of an audit challenge (`POST /challenge` with `indices`): the store answers the
@@ -77,8 +61,6 @@ export interface TrustKeyRequest {
 export const RECOVERY_OPS: readonly ShardOp[] = ['get', 'head', 'list', 'status'];
 
 /** Limits of a challenge, so an audit cannot make a store read without bound. */
-export const CHALLENGE_MAX_RANGES = 64;
-export const CHALLENGE_MAX_RANGE_BYTES = 16 * 1024 * 1024;
 export const CHALLENGE_MAX_NONCE_BYTES = 64;
 
 /** Body of `GET /status`. */
@@ -90,6 +72,8 @@ export interface ShardStoreStatus {
   freeBytes: number;
   usedBytes: number;
   pieces: number;
+  /** Records found rotten on read since the store started (taken out of service, to be rebuilt). */
+  corruptRecords?: number;
   version: string;
   uptimeSeconds: number;
 }

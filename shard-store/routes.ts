@@ -3,13 +3,13 @@ import { isShardId } from './protocol.js';
 
 /** Every request a shard-store answers, parsed before any handler runs; `op` is what the token must allow. */
 export type Route =
-  | { kind: 'PutPiece'; op: 'put'; shardId: string }
   | { kind: 'GetPiece'; op: 'get'; shardId: string }
   | { kind: 'HeadPiece'; op: 'head'; shardId: string }
   | { kind: 'DeletePiece'; op: 'delete'; shardId: string }
   | { kind: 'ListPieces'; op: 'list' }
   | { kind: 'TrustKey'; op: 'trust' }
   | { kind: 'Challenge'; op: 'challenge' }
+
   | { kind: 'Status'; op: 'status' };
 
 const PIECE_PREFIX = '/pieces/';
@@ -26,7 +26,6 @@ export function parseRoute(method: string | undefined, rawUrl: string | undefine
     const shardId = path.slice(PIECE_PREFIX.length);
     if (!isShardId(shardId)) throw new RequestError(400, 'ERR_BAD_SHARD_ID', 'shard id must be <32 hex>.<piece index>');
     switch (method) {
-      case 'PUT': return { kind: 'PutPiece', op: 'put', shardId };
       case 'GET': return { kind: 'GetPiece', op: 'get', shardId };
       case 'HEAD': return { kind: 'HeadPiece', op: 'head', shardId };
       case 'DELETE': return { kind: 'DeletePiece', op: 'delete', shardId };

@@ -1,19 +1,21 @@
 import { once } from 'node:events';
 import { constants as cryptoConstants } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { PIECE_PROTOCOL } from './batch-frames.js';
+import { servePieceStream, type PieceStream } from './batch.js';
 import type { TlsIdentity } from '../wire/identity.js';
 import { ForbiddenError, RequestError, StoreFullError, UnauthenticatedError } from './errors.js';
+import { CorruptNeedleError } from './volume/volume-store.js';
 import {
-  handleChallenge, handleDeletePiece, handleGetPiece, handleHeadPiece, handleListPieces, handlePutPiece, handleStatus, handleTrustKey,
+  handleChallenge, handleDeletePiece, handleGetPiece, handleHeadPiece, handleListPieces, handleStatus, handleTrustKey,
   sendJson, type HandlerCtx,
 } from './handlers.js';
 import type { ShardStoreErrorBody } from './protocol.js';
 import { parseRoute, type Route } from './routes.js';
 import { loadRecoveryKeys } from './recovery-keys.js';
-import { PieceStore } from './store.js';
+import { ShardStore } from './pieces.js';
 import { authorize, PeerTrust, type TrustedKey } from './peers.js';
 import { loadOrCreateStoreIdentity } from './identity.js';
 import { lieOnReadFromEnv } from './test-liar.js';
@@ -33,8 +35,8 @@ export interface ShardStoreServerOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   capacityBytes?: number;
-  /** An already open store (tests use a subclass to simulate a full disk). */
-  store?: PieceStore;
+  /** An already open store (tests open one themselves to look inside). */
+  store?: ShardStore;
   /**
    * Test only: answer audit challenges with damaged records, as a store that lost data and
    * guesses would. Default: SHARDGATE_TEST_LIE_ON_CHALLENGE=1 in the environment.
@@ -55,7 +57,7 @@ export interface ShardStoreServer {
   readonly url: string;
   /** The fingerprint of this store's TLS key, which the gateway pins. */
   readonly fingerprint: string;
-  readonly store: PieceStore;
+  readonly store: ShardStore;
   readonly server: Server;
   /** Stop accepting, let in-flight requests finish for up to `graceMs`, then cut what is left. */
   close(graceMs?: number): Promise<void>;
@@ -69,10 +71,10 @@ const DEFAULT_GRACE_MS = 10_000;
 
 /** Start a shard-store HTTPS server in this process (the CLI and tests both use it). */
 export async function startShardStoreServer(opts: ShardStoreServerOptions): Promise<ShardStoreServer> {
-  const store = opts.store ?? (await PieceStore.open({ dir: opts.dir, capacityBytes: opts.capacityBytes }));
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const store = opts.store ?? (await ShardStore.open({ dir: opts.dir, capacityBytes: opts.capacityBytes, log }));
   const identity = opts.identity ?? (await loadOrCreateStoreIdentity(store.dir, opts.id));
   const trust = new PeerTrust([...opts.trustedKeys, ...(await loadRecoveryKeys(store.dir))]);
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const zone = opts.zone ?? 'zone-1';
   const lieOnChallenge = opts.lieOnChallenge ?? process.env.SHARDGATE_TEST_LIE_ON_CHALLENGE === '1';
   const lieOnRead = opts.lieOnRead ?? lieOnReadFromEnv();
@@ -84,30 +86,51 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
   let closing = false;
   let drained: (() => void) | undefined;
 
-  const server = createServer(
-    {
-      // Uploads are long streams; the idle timeout below, not a whole-request deadline, catches stalls.
-      keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout: 30_000, noDelay: true,
-      key: identity.key, cert: identity.cert, minVersion: 'TLSv1.3',
-      // Ask every client for its certificate and judge its key ourselves (PeerTrust): the
-      // keys are pinned, not issued by a CA. No session tickets, so every connection proves
-      // its key in a full handshake.
-      requestCert: true, rejectUnauthorized: false, secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
-    },
+  // The HTTP side (status, audits, tools): fed the TLS connections that did not ask for the piece protocol.
+  const server = createHttpServer(
+    { keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout: 30_000 },
     (req, res) => {
       inFlight++;
       if (closing) res.setHeader('connection', 'close');
       res.once('close', () => {
         inFlight--;
-        if (closing) {
-          server.closeIdleConnections();
-          if (inFlight === 0) drained?.();
-        }
+        if (closing && inFlight === 0) drained?.();
       });
       void handle(req, res);
     },
   );
   server.setTimeout(SOCKET_IDLE_MS);
+
+  // One TLS port. Every client proves its key in the handshake (judged by PeerTrust: keys are
+  // pinned, not issued by a CA; no session tickets, so every connection does a full handshake).
+  // A client that asks for the piece protocol (ALPN) gets it on that connection; others get HTTP.
+  const pieceSockets = new Map<TLSSocket, PieceStream>();
+  const httpSockets = new Set<TLSSocket>();
+  const tlsServer = createTlsServer({
+    key: identity.key, cert: identity.cert, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: false,
+    secureOptions: cryptoConstants.SSL_OP_NO_TICKET, ALPNProtocols: [PIECE_PROTOCOL, 'http/1.1'],
+  }, (socket) => {
+    socket.setNoDelay(true);
+    if (socket.alpnProtocol !== PIECE_PROTOCOL) {
+      // The HTTP server never listens itself, so it does not track these: we do, to close them.
+      httpSockets.add(socket);
+      socket.once('close', () => httpSockets.delete(socket));
+      server.emit('connection', socket);
+      return;
+    }
+    if (closing) return void socket.destroy();
+    let peer: TrustedKey | Error;
+    try {
+      peer = trust.authenticate(socket);
+    } catch (err) {
+      // Answered, not dropped: the client learns it is refused, and why.
+      peer = err as Error;
+    }
+    socket.once('close', () => pieceSockets.delete(socket));
+    socket.setTimeout(SOCKET_IDLE_MS, () => socket.destroy());
+    pieceSockets.set(socket, servePieceStream(socket, peer, { store, lieOnRead, log }));
+  });
+  tlsServer.on('tlsClientError', () => undefined);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
@@ -120,9 +143,9 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
     }
   }
 
-  server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
-  await once(server, 'listening');
-  const { address, port } = server.address() as AddressInfo;
+  tlsServer.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+  await once(tlsServer, 'listening');
+  const { address, port } = tlsServer.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
 
   return {
@@ -137,25 +160,24 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
     async close(graceMs = DEFAULT_GRACE_MS) {
       if (closing) return;
       closing = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      if (inFlight > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await new Promise<void>((resolve) => {
-          drained = resolve;
-          timer = setTimeout(resolve, graceMs);
-        });
-        clearTimeout(timer);
-      }
-      server.closeAllConnections();
+      const closed = new Promise<void>((resolve) => tlsServer.close(() => resolve()));
+      // Let what was received be answered, for up to the grace period: HTTP requests in
+      // flight, and operations on piece connections.
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+      const httpDone = inFlight > 0 ? new Promise<void>((resolve) => (drained = resolve)) : Promise.resolve();
+      await Promise.race([Promise.all([httpDone, ...[...pieceSockets.values()].map((p) => p.idle())]), grace]);
+      clearTimeout(timer);
+      for (const sock of [...httpSockets, ...pieceSockets.keys()]) sock.destroy();
       await closed;
+      // A store opened here is ours to close: pending appends synced, the index closed.
+      if (!opts.store) await store.close();
     },
   };
 }
 
 async function dispatch(route: Route, ctx: HandlerCtx): Promise<void> {
   switch (route.kind) {
-    case 'PutPiece': return handlePutPiece(ctx, route.shardId);
     case 'GetPiece': return handleGetPiece(ctx, route.shardId);
     case 'HeadPiece': return handleHeadPiece(ctx, route.shardId);
     case 'DeletePiece': return handleDeletePiece(ctx, route.shardId);
@@ -177,6 +199,8 @@ export function statusOf(err: unknown): { status: number; code: string } {
   if (err instanceof UnauthenticatedError) return { status: 401, code: err.code };
   if (err instanceof ForbiddenError) return { status: 403, code: err.code };
   if (err instanceof StoreFullError) return { status: 507, code: err.code };
+  // The store found its own copy rotten: as good as not held; the gateway rebuilds it.
+  if (err instanceof CorruptNeedleError) return { status: 404, code: err.code };
   return { status: 500, code: 'ERR_INTERNAL' };
 }
 

@@ -110,7 +110,7 @@ export class Scrubber {
       let record: Buffer;
       const { signal, clear } = deadline(30_000, this.abort.signal);
       try {
-        record = await this.io.readRange(nodeId, shard, offset, length, signal);
+        record = await this.io.readRecord(nodeId, shard, s, offset, length, signal);
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code === 'ERR_SHARD_NOT_FOUND') return 'missing';

@@ -4,16 +4,16 @@ import type { PinBook } from '../shards/pins.js';
 import type { TlsIdentity } from '../../wire/identity.js';
 import type { ProvenRecord, ShardIO, ShardWriter } from './shard-io.js';
 
-/** Connections per store: every concurrent upload holds one for its whole shard file. */
-const CONNECTIONS_PER_STORE = 128;
+/** Connections per store: each carries one batch of piece operations (or another request) at a time. */
+const CONNECTIONS_PER_STORE = 16;
 
 /** The pipeline's ShardIO over the shard-store protocol: node ids resolved to addresses and pins. */
 export class HttpShardIO implements ShardIO {
   private readonly nodes = new Map<string, ShardNode>();
   private readonly client: ShardClient;
 
-  constructor(identity: TlsIdentity, pins: PinBook, private readonly stallTimeoutMs: number) {
-    this.client = new ShardClient({ identity, pins, connections: CONNECTIONS_PER_STORE });
+  constructor(identity: TlsIdentity, pins: PinBook, stallTimeoutMs: number) {
+    this.client = new ShardClient({ identity, pins, connections: CONNECTIONS_PER_STORE, link: { stallTimeoutMs } });
   }
 
   setNode(node: ShardNode): void {
@@ -27,11 +27,11 @@ export class HttpShardIO implements ShardIO {
   }
 
   openWriter(nodeId: string, shardId: string): ShardWriter {
-    return this.client.openShardWriter(this.node(nodeId), shardId, { stallTimeoutMs: this.stallTimeoutMs, responseTimeoutMs: this.stallTimeoutMs });
+    return this.client.openShardWriter(this.node(nodeId), shardId);
   }
 
-  readRange(nodeId: string, shardId: string, offset: number, length: number, signal: AbortSignal): Promise<Buffer> {
-    return this.client.readRange(this.node(nodeId), shardId, offset, length, { signal });
+  readRecord(nodeId: string, shardId: string, seg: number, offset: number, length: number, signal: AbortSignal): Promise<Buffer> {
+    return this.client.readRecord(this.node(nodeId), shardId, seg, offset, length, { signal });
   }
 
   async readProvenRecord(nodeId: string, shardId: string, index: number, recordSize: number, signal: AbortSignal): Promise<ProvenRecord> {

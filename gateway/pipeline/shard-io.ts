@@ -3,9 +3,12 @@
  * gateway/shards/ implements it; keeping it this small keeps the pipeline testable.
  */
 export interface ShardWriter {
-  /** Resolves once the bytes are accepted (backpressure); rejects if the store fails or stalls. */
+  /**
+   * Queue the next record of the shard (one call, one record: a piece and its CRC, one per
+   * segment); resolves once accepted (backpressure), rejects if the store fails or stalls.
+   */
   write(chunks: Buffer[]): Promise<void>;
-  /** Resolves when the store answered that the whole shard file is durable. */
+  /** Resolves when the store answered that every record of the shard is durable. */
   end(): Promise<void>;
   abort(err?: Error): void;
 }
@@ -21,7 +24,11 @@ export interface ProvenRecord {
 
 export interface ShardIO {
   openWriter(nodeId: string, shardId: string): ShardWriter;
-  readRange(nodeId: string, shardId: string, offset: number, length: number, signal: AbortSignal): Promise<Buffer>;
+  /**
+   * Record `seg` of a shard: `length` bytes at `offset` of the shard (its records end to
+   * end). Stores keep records by segment; shards written by an older release, by offset.
+   */
+  readRecord(nodeId: string, shardId: string, seg: number, offset: number, length: number, signal: AbortSignal): Promise<Buffer>;
   /**
    * Record `index` of a shard file cut in records of `recordSize` bytes, with its proof:
    * what a read that must prove a piece against the root kept at write time asks for.

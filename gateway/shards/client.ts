@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { JWK } from 'jose';
 import {
-  isShardId, STORED_LENGTH_HEADER, type AuditChallengeResponse, type ChallengeResponse, type ListPiecesResponse,
-  type ShardStoreErrorBody, type ShardStoreStatus,
+  isShardId, type AuditChallengeResponse, type ListPiecesResponse, type ShardStoreErrorBody, type ShardStoreStatus,
 } from '../../shard-store/protocol.js';
 import type { TlsIdentity } from '../../wire/identity.js';
 import { ShardProtocolError, ShardStoreError, ShardTimeoutError, fromStatus, fromTransportError } from './errors.js';
-import { pinnedConnector, type PinBook } from './pins.js';
-import { HttpShardWriter, type ShardWriter, type ShardWriterOptions } from './writer.js';
+import { StoreLink, type LinkOptions } from './link.js';
+import { connectPinned, pinnedConnector, type PinBook } from './pins.js';
+import type { TLSSocket } from 'node:tls';
+import { PIECE_PROTOCOL } from '../../shard-store/batch-frames.js';
+import { BatchShardWriter, type ShardWriter } from './writer.js';
 
 /** A shard-store as the gateway addresses it. */
 export interface ShardNode {
@@ -24,9 +25,11 @@ export interface ShardClientOptions {
   identity: TlsIdentity;
   /** The store keys this client accepts, by node id (and where it learns new ones). */
   pins: PinBook;
-  /** Connections per store: uploads hold one each for the whole shard, reads briefly. */
+  /** Connections per store: each holds one batch (or one other request) at a time. */
   connections?: number;
   connectTimeoutMs?: number;
+  /** How piece operations are batched per store (link.ts). */
+  link?: LinkOptions;
 }
 
 export interface CallOptions {
@@ -34,7 +37,7 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
-export type { ShardWriter, ShardWriterOptions };
+export type { ShardWriter };
 
 const DEFAULT_CONNECTIONS = 8;
 const DEFAULT_READ_TIMEOUT_MS = 30_000;
@@ -53,6 +56,7 @@ const BACKSTOP_TIMEOUT_MS = 10 * 60_000;
 interface PoolEntry {
   url: string;
   pool: Pool;
+  link: StoreLink;
 }
 
 /**
@@ -67,33 +71,30 @@ export class ShardClient {
   private readonly pins: PinBook;
   private readonly connections: number;
   private readonly connectTimeoutMs: number;
+  private readonly linkOptions: LinkOptions;
 
   constructor(opts: ShardClientOptions) {
     this.identity = opts.identity;
     this.pins = opts.pins;
     this.connections = opts.connections ?? DEFAULT_CONNECTIONS;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
+    this.linkOptions = opts.link ?? {};
   }
 
-  /** Start uploading a shard file; see ShardWriter. Throws only on a malformed id: store failures surface on write/end. */
-  openShardWriter(node: ShardNode, shardId: string, opts: ShardWriterOptions = {}): ShardWriter {
+  /** Write a shard record by record over the batched protocol; see ShardWriter. Throws only on a malformed id. */
+  openShardWriter(node: ShardNode, shardId: string): ShardWriter {
     checkShardId(node, shardId);
-    const pool = this.pool(node);
-    const backstop = BACKSTOP_TIMEOUT_MS;
-    return new HttpShardWriter(node.id, shardId, async (body, signal) => {
-      const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
-      if (opts.contentLength !== undefined) headers['content-length'] = String(opts.contentLength);
-      const res = await pool.request({
-        method: 'PUT', path: piecePath(shardId), headers, signal, headersTimeout: backstop, bodyTimeout: backstop,
-        // undici takes async iterables (documented), its types only list Readable.
-        body: body as unknown as Readable,
-      });
-      if (res.statusCode !== 201) throw await statusError(node, res, `PUT ${shardId}`);
-      await res.body.dump();
-      const stored = Number(res.headers[STORED_LENGTH_HEADER]);
-      if (!Number.isSafeInteger(stored)) throw new ShardProtocolError(node.id, `PUT ${shardId}: 201 without ${STORED_LENGTH_HEADER}`);
-      return stored;
-    }, opts);
+    return new BatchShardWriter(this.entry(node).link, shardId);
+  }
+
+  /**
+   * Record `seg` of a shard (`length` bytes at `offset` of the shard), over the batched
+   * protocol: reads of many pieces from one store share requests.
+   */
+  async readRecord(node: ShardNode, shardId: string, seg: number, offset: number, length: number, opts: CallOptions = {}): Promise<Buffer> {
+    checkShardId(node, shardId);
+    if (length === 0) return Buffer.alloc(0);
+    return this.entry(node).link.get(shardId, seg, offset, length, opts.signal);
   }
 
   /** `length` bytes of a shard from `offset`; the store must hold all of them. */
@@ -141,15 +142,11 @@ export class ShardClient {
       });
   }
 
-  /** Remove a shard; succeeds whether or not the store held it. */
+  /** Remove a shard; succeeds whether or not the store held it. Deletes to one store share requests. */
   async deleteShard(node: ShardNode, shardId: string, opts: CallOptions = {}): Promise<void> {
     checkShardId(node, shardId);
-    const what = `DELETE ${shardId}`;
-    await this.call(node, what, { method: 'DELETE', path: piecePath(shardId) },
-      opts.timeoutMs ?? DEFAULT_SMALL_TIMEOUT_MS, opts.signal, async (res) => {
-        if (res.statusCode !== 204 && res.statusCode !== 404) throw await statusError(node, res, what);
-        await res.body.dump();
-      });
+    const signal = opts.signal ?? AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_SMALL_TIMEOUT_MS);
+    await this.entry(node).link.delete(shardId, signal);
   }
 
   /** The store's identity, capacity and usage. */
@@ -164,25 +161,6 @@ export class ShardClient {
         }
         return body as ShardStoreStatus;
       });
-  }
-
-  /** Ask the store to prove it holds some ranges of a shard: proofs[i] = sha256(nonce || range i). */
-  async challenge(
-    node: ShardNode, shardId: string, nonce: Buffer, ranges: ReadonlyArray<{ offset: number; length: number }>, opts: CallOptions = {},
-  ): Promise<Buffer[]> {
-    checkShardId(node, shardId);
-    const what = `POST /challenge ${shardId}`;
-    const body = JSON.stringify({ shardId, nonce: nonce.toString('hex'), ranges });
-    return this.call(node, what, {
-      method: 'POST', path: '/challenge', headers: { 'content-type': 'application/json' }, body,
-    }, opts.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS, opts.signal, async (res) => {
-      if (res.statusCode !== 200) throw await statusError(node, res, what);
-      const { proofs } = await readJson(node, res, what) as Partial<ChallengeResponse>;
-      if (!Array.isArray(proofs) || proofs.length !== ranges.length || !proofs.every((p) => typeof p === 'string' && /^[0-9a-f]{64}$/.test(p))) {
-        throw new ShardProtocolError(node.id, `${what}: malformed proofs`);
-      }
-      return proofs.map((p) => Buffer.from(p, 'hex'));
-    });
   }
 
   /**
@@ -236,6 +214,7 @@ export class ShardClient {
   async forget(nodeId: string): Promise<void> {
     const entry = this.pools.get(nodeId);
     this.pools.delete(nodeId);
+    entry?.link.close(new ShardStoreError(nodeId, `shard-store ${nodeId} left the cluster`));
     await entry?.pool.destroy();
   }
 
@@ -243,14 +222,22 @@ export class ShardClient {
   async close(): Promise<void> {
     const entries = [...this.pools.values()];
     this.pools.clear();
+    for (const e of entries) e.link.close(new ShardStoreError('-', 'the shard-store client is closed'));
     await Promise.all(entries.map((e) => e.pool.destroy()));
   }
 
   private pool(node: ShardNode): Pool {
+    return this.entry(node).pool;
+  }
+
+  private entry(node: ShardNode): PoolEntry {
     const entry = this.pools.get(node.id);
-    if (entry && entry.url === node.url) return entry.pool;
+    if (entry && entry.url === node.url) return entry;
     // The store moved: the old address's connections are of no further use.
-    if (entry) void entry.pool.destroy().catch(() => undefined);
+    if (entry) {
+      entry.link.close(new ShardStoreError(node.id, `shard-store ${node.id} moved to ${node.url}`));
+      void entry.pool.destroy().catch(() => undefined);
+    }
     const pool = new Pool(node.url, {
       connect: pinnedConnector(node.id, this.identity, this.pins, this.connectTimeoutMs),
       connections: this.connections,
@@ -261,8 +248,10 @@ export class ShardClient {
       headersTimeout: BACKSTOP_TIMEOUT_MS,
       bodyTimeout: BACKSTOP_TIMEOUT_MS,
     });
-    this.pools.set(node.id, { url: node.url, pool });
-    return pool;
+    const connect = (): Promise<TLSSocket> => connectPinned(node.id, node.url, this.identity, this.pins, this.connectTimeoutMs, PIECE_PROTOCOL);
+    const created: PoolEntry = { url: node.url, pool, link: new StoreLink(node.id, connect, this.linkOptions) };
+    this.pools.set(node.id, created);
+    return created;
   }
 
   /**

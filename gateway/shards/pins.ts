@@ -1,4 +1,4 @@
-import type { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import { peerFingerprint, type TlsIdentity } from '../../wire/identity.js';
 import { ShardStoreError } from './errors.js';
@@ -51,15 +51,59 @@ export function pinnedConnector(nodeId: string, identity: TlsIdentity, pins: Pin
   });
   return (opts, callback) => base(opts, (err, socket) => {
     if (err || !socket) return callback(err ?? new Error('no socket'), null);
-    const presented = peerFingerprint(socket as TLSSocket);
-    const pinned = pins.pinOf(nodeId);
-    if (presented === undefined || (pinned !== undefined && presented !== pinned)) {
+    const refused = checkPin(nodeId, socket as TLSSocket, pins, `${opts.hostname}:${opts.port}`);
+    if (refused) {
       socket.destroy();
-      return callback(new ShardIdentityError(nodeId,
-        `shard-store ${nodeId} at ${opts.hostname}:${opts.port} presented key ${presented ?? '(none)'}, but the gateway pinned ${pinned}: ` +
-        `if its key was replaced on purpose (a new disk), run \`shardgate admin join ${nodeId} URL\` to pin the new one`), null);
+      return callback(refused, null);
     }
-    if (pinned === undefined) pins.learn(nodeId, presented);
     callback(null, socket);
+  });
+}
+
+/** The store's key against its pin (pinning it on first contact); the error to fail with, or null. */
+function checkPin(nodeId: string, socket: TLSSocket, pins: PinBook, where: string): ShardIdentityError | null {
+  const presented = peerFingerprint(socket);
+  const pinned = pins.pinOf(nodeId);
+  if (presented === undefined || (pinned !== undefined && presented !== pinned)) {
+    return new ShardIdentityError(nodeId,
+      `shard-store ${nodeId} at ${where} presented key ${presented ?? '(none)'}, but the gateway pinned ${pinned}: ` +
+      `if its key was replaced on purpose (a new disk), run \`shardgate admin join ${nodeId} URL\` to pin the new one`);
+  }
+  if (pinned === undefined) pins.learn(nodeId, presented);
+  return null;
+}
+
+/**
+ * A raw TLS connection to a store (for the piece protocol, asked for by ALPN), with our
+ * identity proved and the store's key checked against its pin, or an error.
+ */
+export function connectPinned(nodeId: string, url: string, identity: TlsIdentity, pins: PinBook, timeoutMs: number, alpn: string): Promise<TLSSocket> {
+  const { hostname, port } = new URL(url);
+  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  return new Promise<TLSSocket>((resolve, reject) => {
+    const socket = tlsConnect({
+      host, port: Number(port), key: identity.key, cert: identity.cert, rejectUnauthorized: false, minVersion: 'TLSv1.3',
+      ALPNProtocols: [alpn], servername: undefined,
+    });
+    const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`connect to ${url} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      const refused = checkPin(nodeId, socket, pins, `${host}:${port}`);
+      if (refused) {
+        socket.destroy();
+        return reject(refused);
+      }
+      if (socket.alpnProtocol !== alpn) {
+        socket.destroy();
+        return reject(new ShardStoreError(nodeId, `shard-store ${nodeId} at ${url} does not speak ${alpn}: is it an older release? Upgrade it`));
+      }
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
   });
 }

@@ -243,10 +243,10 @@ function recoveryIO(client: ShardClient, nodes: Map<string, ShardNode>): ShardIO
   return {
     openWriter: () => { throw new RecoveryError('recovery does not write pieces'); },
     deleteShard: () => Promise.reject(new RecoveryError('recovery does not delete pieces')),
-    readRange: (nodeId, shardId, offset, length, signal) => {
+    readRecord: (nodeId, shardId, seg, offset, length, signal) => {
       const n = nodes.get(nodeId);
       if (!n) return Promise.reject(new RecoveryError(`piece ${shardId} was not found on any store`));
-      return client.readRange(n, shardId, offset, length, { signal });
+      return client.readRecord(n, shardId, seg, offset, length, { signal });
     },
   };
 }

@@ -29,7 +29,7 @@ export interface FetchOptions {
 /** The record of segment `index` of piece `piece`, as its holder serves it: unverified. */
 export function readRecord(ctx: PipelineContext, blob: BlobRow, index: number, piece: number, signal: AbortSignal): Promise<Buffer> {
   const { offset, length } = recordRange(blob.size, blob.segmentSize, index);
-  return ctx.io.readRange(blob.placement[piece]!, shardId(blob.id, piece), offset, length, signal);
+  return ctx.io.readRecord(blob.placement[piece]!, shardId(blob.id, piece), index, offset, length, signal);
 }
 
 interface Waiter {

@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ensureDevCertificate } from '../../gateway/tls/dev-ca.js';
@@ -106,7 +106,10 @@ export async function startCluster(opts: {
   const gwDir = join(dir, 'gateway');
   const tls = opts.tls ? ensureDevCertificate(join(dir, 'tls')) : undefined;
   await spawnAndWait(['gateway', '--init', '--data', gwDir], env, /copy (\S+) to every shard-store/).then(({ child }) => once(child, 'exit'));
-  const pubKey = join(gwDir, 'gateway-key.pub.jwk');
+  // Stores trust a copy kept beside the cluster, as an operator would copy it to each
+  // store's machine: tests that wipe the gateway's directory can still respawn stores.
+  const pubKey = join(dir, 'gateway-key.pub.jwk');
+  copyFileSync(join(gwDir, 'gateway-key.pub.jwk'), pubKey);
   const stores: StoreProc[] = [];
   const n = opts.stores ?? 16;
   // Stores are spread round-robin over the zones, as `shardgate dev --zones` does.
@@ -173,7 +176,7 @@ export async function respawnStore(c: Cluster, s: StoreProc, opts: { zone?: stri
   await s.exited;
   const port = new URL(s.url).port;
   const { child } = await spawnAndWait(['shard-store', '--id', s.id, '--port', port, '--data', s.dataDir, '--zone', opts.zone ?? 'zone-1',
-    '--trusted-key', join(c.dir, 'gateway', 'gateway-key.pub.jwk')], { ...c.env, ...opts.env }, / listening on (https:\/\/\S+)/);
+    '--trusted-key', join(c.dir, 'gateway-key.pub.jwk')], { ...c.env, ...opts.env }, / listening on (https:\/\/\S+)/);
   s.child = child;
   s.exited = once(child, 'exit');
 }

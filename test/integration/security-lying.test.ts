@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { respawnStore, runAdmin, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
 import { md5Hex } from '../helpers/s3.js';
+import { readShardOnDisk } from '../helpers/shards-on-disk.js';
 
 const SEGMENT = 64 * 1024;
 const METRICS_TOKEN = 'lying-metrics-token';
@@ -77,9 +78,7 @@ async function lyingMetric(c: Cluster): Promise<Map<string, number>> {
   return out;
 }
 
-function shardPath(s: StoreProc, shard: string): string {
-  return join(s.dataDir, shard.slice(0, 2), shard.slice(2, 4), shard);
-}
+
 
 /** A cluster with 64 KiB segments and four objects (one segment, nine, and the same under SSE-C). */
 class LyingCluster {
@@ -236,7 +235,7 @@ describe('security: repair with lying sources (20 stores)', () => {
     for (const o of objects) {
       o.placement.forEach((id, piece) => {
         const shard = `${o.blobId}.${piece}`;
-        original.set(shard, readFileSync(shardPath(t.store(id), shard)));
+        original.set(shard, readShardOnDisk(t.store(id).dataDir, shard)!);
       });
     }
     // The victim holds a piece of every multi-segment object; a liar (on reads and proofs) holds the
@@ -268,8 +267,9 @@ describe('security: repair with lying sources (20 stores)', () => {
       expect(now, o.key).not.toContain(victim);
       now.forEach((id, piece) => {
         const shard = `${o.blobId}.${piece}`;
-        expect(existsSync(shardPath(t.store(id), shard)), `${shard} on ${id}`).toBe(true);
-        expect(sha256(readFileSync(shardPath(t.store(id), shard))), `${shard} on ${id}`).toBe(sha256(original.get(shard)!));
+        const now = readShardOnDisk(t.store(id).dataDir, shard);
+        expect(now, `${shard} on ${id}`).not.toBeNull();
+        expect(sha256(now!), `${shard} on ${id}`).toBe(sha256(original.get(shard)!));
       });
       rebuilt.set(o, new Set(now.flatMap((id, piece) => (id === o.placement[piece] ? [] : [piece]))));
       o.placement = now;

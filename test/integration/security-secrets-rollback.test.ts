@@ -9,24 +9,26 @@
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { manifestShardId } from '../../gateway/snapshot/keys.js';
-import { runAdmin, startCluster } from '../helpers/cluster.js';
+import { respawnStore, runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
+import { readShardOnDisk, replaceShardOffline } from '../helpers/shards-on-disk.js';
 import { objectBytes, s3Error } from '../helpers/s3.js';
 
-/** The path of the shard file `name` under a store's data folder. */
-function shardFile(dir: string, name: string): string {
-  const rel = (readdirSync(dir, { recursive: true }) as string[]).find((p) => p.endsWith(name));
-  if (!rel) throw new Error(`${name} is not under ${dir}`);
-  return join(dir, rel);
-}
-
-/** What a store serves from now on for the manifest: these bytes, or nothing. */
-function serve(file: string, bytes: Buffer | null): void {
-  if (bytes === null) return void (existsSync(file) && unlinkSync(file));
-  writeFileSync(`${file}.swap`, bytes);
-  renameSync(`${file}.swap`, file);
+/**
+ * What the stores serve from now on for the manifest: these bytes, or nothing (null), per
+ * store. Each store is stopped, its copy replaced on its disk, and started again.
+ */
+async function serve(c: Cluster, shard: string, copies: Array<Buffer | null>): Promise<void> {
+  for (let i = 0; i < c.stores.length; i += 4) {
+    await Promise.all(c.stores.slice(i, i + 4).map(async (s, j) => {
+      s.child.kill('SIGKILL');
+      await s.exited;
+      await replaceShardOffline(s.dataDir, shard, copies[i + j]!);
+      await respawnStore(c, s);
+    }));
+  }
 }
 
 describe('recover resists stores that roll the metadata back', () => {
@@ -45,14 +47,14 @@ describe('recover resists stores that roll the metadata back', () => {
     await root.send(new PutObjectCommand({ Bucket: 'keep', Key: 'before', Body: 'b' }));
     expect(await admin(['snapshot'])).toMatch(/snapshot 2: .* manifest on 16 stores/);
     const shard = manifestShardId(Buffer.from(master, 'hex'));
-    const files = c.stores.map((s) => shardFile(s.dataDir, shard));
-    const first = files.map((f) => readFileSync(f));
+    const copies = (): Buffer[] => c.stores.map((s) => readShardOnDisk(s.dataDir, shard)!);
+    const first = copies();
 
     // The key is revoked and more is written; the last snapshot knows it.
     await admin(['user', 'delete', 'alice']);
     await root.send(new PutObjectCommand({ Bucket: 'keep', Key: 'after', Body: 'a' }));
     expect(await admin(['snapshot'])).toMatch(/snapshot 3: .* manifest on 16 stores/);
-    const second = files.map((f) => readFileSync(f));
+    const second = copies();
     expect(second.some((b, i) => b.equals(first[i]!))).toBe(false);
 
     c.gateway.kill('SIGKILL');
@@ -62,7 +64,7 @@ describe('recover resists stores that roll the metadata back', () => {
     const env = { SHARDGATE_SHARD_STORES: c.stores.map((s) => `${s.id}=${s.url}`).join(','), SHARDGATE_MASTER_KEY: master };
 
     // Six stores replay the first manifest, the ten others withhold the second.
-    files.forEach((f, i) => serve(f, i < 6 ? first[i]! : null));
+    await serve(c, shard, first.map((b, i) => (i < 6 ? b : null)));
     const rollback = await runAdmin(c, ['recover', '--data', gwDir], env);
     expect(rollback.code, rollback.all).not.toBe(0);
     expect(rollback.all).toMatch(/ss00: snapshot 2 of /);
@@ -71,7 +73,7 @@ describe('recover resists stores that roll the metadata back', () => {
     expect(existsSync(join(gwDir, 'meta.db'))).toBe(false);
 
     // Most stores offer the second again; three still replay the first and two withhold it.
-    files.forEach((f, i) => serve(f, i < 3 ? first[i]! : i < 5 ? null : second[i]!));
+    await serve(c, shard, first.map((b, i) => (i < 3 ? b : i < 5 ? null : second[i]!)));
     const heldBack = await runAdmin(c, ['recover', '--data', gwDir], env);
     expect(heldBack.code, heldBack.all).not.toBe(0);
     expect(heldBack.all).toMatch(/snapshot 3 of .* was written to 16 stores: 11 offer it \(9 needed\)/);

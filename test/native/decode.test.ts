@@ -228,7 +228,7 @@ describe('readSegment with the engine verifying records', () => {
     const fetched: number[] = [];
     const repairs: MissedPiece[] = [];
     const io = {
-      readRange: async (nodeId: string): Promise<Buffer> => {
+      readRecord: async (nodeId: string): Promise<Buffer> => {
         const i = Number(nodeId.slice(1));
         fetched.push(i);
         const r = Buffer.from(all[i]!);
@@ -265,8 +265,8 @@ describe('readSegment with the engine verifying records', () => {
   it('asks again a holder whose fetch a decode cancelled, when a record then turns out corrupt', async () => {
     const f = await fixture([10]);
     const firstCall = new Set<number>();
-    const read = f.ctx.io.readRange.bind(f.ctx.io);
-    f.ctx.io.readRange = async (nodeId, shard, offset, length, signal) => {
+    const read = f.ctx.io.readRecord.bind(f.ctx.io);
+    f.ctx.io.readRecord = async (nodeId, shard, seg, offset, length, signal) => {
       const i = Number(nodeId.slice(1));
       // Piece 9 hangs the first time (a slow store); pieces 11..15 are lost.
       if (i === 9 && !firstCall.has(9)) {
@@ -274,7 +274,7 @@ describe('readSegment with the engine verifying records', () => {
         return new Promise<Buffer>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
       }
       if (i >= 11) throw Object.assign(new Error(`piece ${i} lost`), { code: 'ERR_SHARD_NOT_FOUND' });
-      return read(nodeId, shard, offset, length, signal);
+      return read(nodeId, shard, seg, offset, length, signal);
     };
     (f.ctx as { hedgeMs: number }).hedgeMs = 5;
     expect((await readSegment(f.ctx, f.blob, key, 0)).equals(f.plain)).toBe(true);

@@ -76,7 +76,7 @@ export class MemoryStores implements ShardIO {
     };
   }
 
-  async readRange(node: string, shard: string, offset: number, length: number): Promise<Buffer> {
+  async readRecord(node: string, shard: string, _seg: number, offset: number, length: number): Promise<Buffer> {
     this.calls.push(`read ${node}`);
     this.check(node);
     const f = this.files.get(node)?.get(shard);

@@ -23,7 +23,7 @@ class MemoryShards implements ShardIO {
   openWriter(): never {
     throw new Error('not used');
   }
-  async readRange(nodeId: string, shardId: string, offset: number, length: number): Promise<Buffer> {
+  async readRecord(nodeId: string, shardId: string, _seg: number, offset: number, length: number): Promise<Buffer> {
     if (this.down.has(nodeId)) throw Object.assign(new Error('refused'), { code: 'ERR_SHARD_UNAVAILABLE' });
     const f = this.files.get(`${nodeId}/${shardId}`);
     if (!f) throw new ShardNotFoundError(nodeId, `no ${shardId}`);

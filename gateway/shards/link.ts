@@ -1,0 +1,310 @@
+import type { TLSSocket } from 'node:tls';
+import {
+  BatchOp, BatchStatus, encodeRequestHeader, errorText, FLAG_SYNC, FrameError, FrameParser, MAX_PUT_BYTES, RESULT_HEADER_BYTES, resultPayload,
+} from '../../shard-store/batch-frames.js';
+import {
+  ShardFullError, ShardNotFoundError, ShardProtocolError, ShardRefusedError, ShardStoreError, ShardTimeoutError, ShardUnavailableError,
+  fromTransportError,
+} from './errors.js';
+import { keyParts } from './shard-key.js';
+
+export interface LinkOptions {
+  /** Bytes of PUT data sent to the store and not yet answered, per connection, before more waits. */
+  maxOutstandingBytes?: number;
+  /** Bytes of writes queued for the store before put() callers are held back (backpressure). */
+  maxQueuedBytes?: number;
+  /** A connection with operations outstanding and no answer for this long is given up. */
+  stallTimeoutMs?: number;
+}
+
+/** Opens a connection to the store speaking the piece protocol (its key already checked against its pin). */
+export type PieceConnector = () => Promise<TLSSocket>;
+
+interface Op {
+  op: BatchOp;
+  flags: number;
+  blob: Buffer;
+  piece: number;
+  seg: number;
+  offset: number;
+  length: number;
+  data: Buffer[] | null;
+  bytes: number;
+  id: number;
+  resolve(payload: Buffer): void;
+  reject(err: Error): void;
+  done: boolean;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const DEFAULTS = { maxOutstandingBytes: 32 * 1024 * 1024, maxQueuedBytes: 16 * 1024 * 1024, stallTimeoutMs: 10_000 };
+
+/**
+ * The gateway's side of the piece protocol to one shard-store (shard-store/batch-frames.ts):
+ * long-lived TLS connections that carry framed operations and results matched by id.
+ * Nothing waits to fill a batch: an operation goes out in the same turn of the event loop,
+ * and every operation queued in that turn, for any number of objects, travels in the same
+ * write (and the store handles them together: one append, one fdatasync). Writes and reads
+ * have a connection each, so a read never waits behind an fdatasync or a large upload. A
+ * frozen store fails only its own operations (stall timeout, callers' deadlines).
+ */
+export class StoreLink {
+  private readonly o: typeof DEFAULTS;
+  private readonly writes: Lane;
+  private readonly reads: Lane;
+  private readonly spaceWaiters: Array<() => void> = [];
+  private closed: Error | undefined;
+
+  constructor(readonly nodeId: string, connect: PieceConnector, opts: LinkOptions = {}) {
+    this.o = { ...DEFAULTS, ...opts };
+    this.writes = new Lane(nodeId, connect, this.o, () => this.wakeWriters());
+    this.reads = new Lane(nodeId, connect, this.o, () => undefined);
+  }
+
+  /** Operations sent and write batches (TLS writes) they travelled in: how well coalescing works. */
+  get stats(): { ops: number; writes: number } {
+    return { ops: this.writes.ops + this.reads.ops, writes: this.writes.flushes + this.reads.flushes };
+  }
+
+  /** Append record `seg` of a shard; with `sync`, resolves only once it and the store's earlier appends are durable. */
+  async put(shardId: string, seg: number, data: Buffer[], sync: boolean, signal?: AbortSignal): Promise<void> {
+    const length = data.reduce((n, b) => n + b.length, 0);
+    if (length > MAX_PUT_BYTES) throw new RangeError(`a record of ${length} bytes is over the ${MAX_PUT_BYTES}-byte limit`);
+    await this.submit(this.writes, { op: BatchOp.Put, flags: sync ? FLAG_SYNC : 0, ...keyParts(shardId), seg, offset: 0, length, data, bytes: length }, signal);
+  }
+
+  /** Record `seg` of a shard, `length` bytes (at `offset` in a shard an older release kept as one file). */
+  async get(shardId: string, seg: number, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+    const payload = await this.submit(this.reads, { op: BatchOp.Get, flags: 0, ...keyParts(shardId), seg, offset, length, data: null, bytes: 0 }, signal);
+    if (payload.length !== length) throw new ShardProtocolError(this.nodeId, `GET ${shardId}#${seg}: the store sent ${payload.length} bytes, ${length} were asked`);
+    return payload;
+  }
+
+  /** A shard's size, or null when the store does not hold it. */
+  async head(shardId: string, signal?: AbortSignal): Promise<number | null> {
+    try {
+      const payload = await this.submit(this.reads, { op: BatchOp.Head, flags: 0, ...keyParts(shardId), seg: 0, offset: 0, length: 0, data: null, bytes: 0 }, signal);
+      if (payload.length !== 8) throw new ShardProtocolError(this.nodeId, `HEAD ${shardId}: malformed answer`);
+      return Number(payload.readBigUInt64LE(0));
+    } catch (err) {
+      if (err instanceof ShardNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  /** Remove a shard; succeeds whether or not the store held it. */
+  async delete(shardId: string, signal?: AbortSignal): Promise<void> {
+    await this.submit(this.writes, { op: BatchOp.Delete, flags: 0, ...keyParts(shardId), seg: 0, offset: 0, length: 0, data: null, bytes: 0 }, signal);
+  }
+
+  /** Resolves when the write lane has room: callers streaming a shard wait here (backpressure). */
+  async space(): Promise<void> {
+    while (this.writes.queued > this.o.maxQueuedBytes && !this.closed) await new Promise<void>((r) => this.spaceWaiters.push(r));
+  }
+
+  /** Fail everything queued or outstanding and refuse new operations (the store left, or the gateway stops). */
+  close(err: Error): void {
+    this.closed = err;
+    this.writes.close(err);
+    this.reads.close(err);
+    this.wakeWriters();
+  }
+
+  private submit(lane: Lane, fields: Omit<Op, 'id' | 'resolve' | 'reject' | 'done' | 'signal' | 'onAbort'>, signal: AbortSignal | undefined): Promise<Buffer> {
+    if (this.closed) return Promise.reject(this.closed);
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    return new Promise<Buffer>((resolve, reject) => {
+      const op: Op = { ...fields, id: 0, resolve, reject, done: false, signal, onAbort: undefined };
+      if (signal) {
+        op.onAbort = () => lane.abort(op, signal.reason as Error);
+        signal.addEventListener('abort', op.onAbort, { once: true });
+      }
+      lane.enqueue(op);
+    });
+  }
+
+  private wakeWriters(): void {
+    if (this.writes.queued > this.o.maxQueuedBytes) return;
+    for (const w of this.spaceWaiters.splice(0)) w();
+  }
+}
+
+/** One connection to the store and the operations waiting for it or on it. */
+class Lane {
+  private socket: TLSSocket | undefined;
+  private connecting: Promise<void> | undefined;
+  private readonly queue: Op[] = [];
+  /** Sent and not yet answered, by id. */
+  private readonly inflight = new Map<number, Op>();
+  private outstanding = 0;
+  private nextId = 1;
+  private flushScheduled = false;
+  private parser = new FrameParser(RESULT_HEADER_BYTES, resultPayload, MAX_PUT_BYTES);
+  private stallTimer: NodeJS.Timeout | undefined;
+  queued = 0;
+  ops = 0;
+  flushes = 0;
+
+  constructor(
+    private readonly nodeId: string, private readonly connect: PieceConnector, private readonly o: typeof DEFAULTS,
+    private readonly onQueueDrained: () => void,
+  ) {}
+
+  enqueue(op: Op): void {
+    this.queue.push(op);
+    this.queued += op.bytes;
+    this.schedule();
+  }
+
+  abort(op: Op, err: Error): void {
+    const i = this.queue.indexOf(op);
+    if (i >= 0) {
+      // Never sent: it leaves no trace on the store.
+      this.queue.splice(i, 1);
+      this.queued -= op.bytes;
+      this.onQueueDrained();
+    }
+    // Sent: its answer will be dropped when it comes.
+    settle(op, err);
+  }
+
+  close(err: Error): void {
+    for (const op of this.queue.splice(0)) settle(op, err);
+    this.queued = 0;
+    this.fail(err);
+  }
+
+  /** Everything queued in this turn of the event loop goes out in one write, in the next. */
+  private schedule(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.queue.length) return;
+    if (!this.socket) {
+      this.connecting ??= this.open().finally(() => (this.connecting = undefined));
+      await this.connecting;
+      if (!this.socket) return;
+    }
+    const sock = this.socket;
+    const bufs: Buffer[] = [];
+    while (this.queue.length) {
+      const op = this.queue[0]!;
+      // Flow control: a store that is slow to answer gets no more data than it can hold.
+      if (op.bytes > 0 && this.outstanding > 0 && this.outstanding + op.bytes > this.o.maxOutstandingBytes) break;
+      this.queue.shift();
+      this.queued -= op.bytes;
+      if (op.done) continue;
+      op.id = this.nextId = (this.nextId % 0xffffffff) + 1;
+      this.inflight.set(op.id, op);
+      this.outstanding += op.bytes;
+      bufs.push(encodeRequestHeader(op));
+      if (op.data) for (const b of op.data) if (b.length) bufs.push(b);
+      this.ops++;
+    }
+    this.onQueueDrained();
+    if (!bufs.length) return;
+    this.flushes++;
+    sock.cork();
+    for (const b of bufs) sock.write(b);
+    sock.uncork();
+    this.armStall();
+  }
+
+  private async open(): Promise<void> {
+    let sock: TLSSocket;
+    try {
+      sock = await this.connect();
+    } catch (err) {
+      const e = err instanceof ShardStoreError ? err : fromTransportError(this.nodeId, err, 'piece connection');
+      for (const op of this.queue.splice(0)) settle(op, e);
+      this.queued = 0;
+      this.onQueueDrained();
+      return;
+    }
+    this.parser = new FrameParser(RESULT_HEADER_BYTES, resultPayload, MAX_PUT_BYTES);
+    sock.on('data', (chunk: Buffer) => this.onData(chunk));
+    sock.once('close', () => {
+      if (this.socket === sock) this.fail(new ShardUnavailableError(this.nodeId, `piece connection to shard-store ${this.nodeId} closed`));
+    });
+    sock.on('error', (err) => {
+      if (this.socket === sock) this.fail(fromTransportError(this.nodeId, err, 'piece connection'));
+    });
+    this.socket = sock;
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames;
+    try {
+      frames = this.parser.push(chunk);
+    } catch (err) {
+      this.fail(new ShardProtocolError(this.nodeId, `piece connection: ${(err as FrameError).message}`));
+      return;
+    }
+    for (const f of frames) {
+      const id = f.header.readUInt32LE(0);
+      const status = f.header.readUInt8(4) as BatchStatus;
+      const op = this.inflight.get(id);
+      if (!op) {
+        this.fail(new ShardProtocolError(this.nodeId, `piece connection: an answer to operation ${id}, which was never sent`));
+        return;
+      }
+      this.inflight.delete(id);
+      this.outstanding -= op.bytes;
+      const payload = f.payload.length === 1 ? f.payload[0]! : Buffer.concat(f.payload);
+      settle(op, status === BatchStatus.Ok ? null : errorOf(this.nodeId, op, status, payload), payload);
+    }
+    if (this.inflight.size) this.armStall();
+    else clearTimeout(this.stallTimer);
+    if (this.queue.length) this.schedule();
+  }
+
+  /** Outstanding operations and no answer for stallTimeoutMs: the store is frozen or gone. */
+  private armStall(): void {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => {
+      this.fail(new ShardTimeoutError(this.nodeId, `shard-store ${this.nodeId} answered none of ${this.inflight.size} operation(s) for ${this.o.stallTimeoutMs} ms`));
+    }, this.o.stallTimeoutMs);
+    this.stallTimer.unref();
+  }
+
+  /** The connection is lost: every operation on it fails; queued ones go out on a new one. */
+  private fail(err: Error): void {
+    clearTimeout(this.stallTimer);
+    const sock = this.socket;
+    this.socket = undefined;
+    sock?.destroy();
+    for (const op of this.inflight.values()) settle(op, err);
+    this.inflight.clear();
+    this.outstanding = 0;
+    if (this.queue.length) this.schedule();
+  }
+}
+
+function settle(op: Op, err: Error | null, payload?: Buffer): void {
+  if (op.done) return;
+  op.done = true;
+  if (op.onAbort) op.signal!.removeEventListener('abort', op.onAbort);
+  if (err) op.reject(err);
+  else op.resolve(payload!);
+}
+
+function errorOf(nodeId: string, op: Op, status: BatchStatus, payload: Buffer): ShardStoreError {
+  const what = `${BatchOp[op.op]} ${op.blob.toString('hex')}.${op.piece}#${op.seg} on shard-store ${nodeId}: ${errorText(payload)}`;
+  switch (status) {
+    // A copy the store itself found damaged is as good as none: read around it, rebuild it.
+    case BatchStatus.NotFound:
+    case BatchStatus.Corrupt: return new ShardNotFoundError(nodeId, what, { status: 404 });
+    case BatchStatus.Full: return new ShardFullError(nodeId, what, { status: 507 });
+    case BatchStatus.Forbidden: return new ShardRefusedError(nodeId, what, { status: 403 });
+    case BatchStatus.Unauthenticated: return new ShardRefusedError(nodeId, what, { status: 401 });
+    case BatchStatus.BadRequest: return new ShardProtocolError(nodeId, what, { status: 400 });
+    default: return new ShardProtocolError(nodeId, what, { status: 500 });
+  }
+}

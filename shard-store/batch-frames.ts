@@ -1,0 +1,170 @@
+/**
+ * The piece protocol between the gateway and a shard-store, shared by both sides: a
+ * long-lived, mutually authenticated TLS connection (ALPN `sgpiece/1`, on the store's one
+ * port) that carries framed operations on pieces of many shards, and framed results matched
+ * to them by id, in any order. Frames written in one go travel as one TLS write and are
+ * read by the store in one go: that is the batch. Changing anything here needs both sides
+ * updated.
+ *
+ * Request frame: a 40-byte header (little-endian), then `length` data bytes for a PUT:
+ *   op u8 | flags u8 | piece u8 | reserved u8 | id u32 | seg u32 | blob 16 bytes | offset u64 | length u32
+ * Result frame: a 12-byte header, then `length` payload bytes:
+ *   id u32 | status u8 | reserved 3 bytes | length u32
+ */
+export const PIECE_PROTOCOL = 'sgpiece/1';
+
+export enum BatchOp {
+  /** Append record `seg` of the shard (`length` bytes follow). */
+  Put = 1,
+  /** Read record `seg` (`length` bytes; `offset` is where it starts in a shard kept as one file by an older release). */
+  Get = 2,
+  /** Delete the shard (every record). */
+  Delete = 3,
+  /** The shard's size: the payload is a u64. */
+  Head = 4,
+}
+
+/** Answer this PUT only once it is durable, with every PUT the store received before it on this connection. */
+export const FLAG_SYNC = 1;
+
+export enum BatchStatus {
+  Ok = 0,
+  NotFound = 1,
+  BadRequest = 2,
+  Full = 3,
+  /** The store holds the record, but its bytes fail their checksum: it will not serve them. */
+  Corrupt = 4,
+  Error = 5,
+  /** The client's key may not do this (a read-only recovery key writing). */
+  Forbidden = 6,
+  /** The store does not trust the client's key at all. */
+  Unauthenticated = 7,
+}
+
+export const REQUEST_HEADER_BYTES = 40;
+export const RESULT_HEADER_BYTES = 12;
+/** Data bytes in one PUT at most. */
+export const MAX_PUT_BYTES = 64 * 1024 * 1024;
+
+export interface BatchRequest {
+  op: BatchOp;
+  flags: number;
+  id: number;
+  /** The shard: the blob id (16 bytes) and the piece index. */
+  blob: Buffer;
+  piece: number;
+  seg: number;
+  offset: number;
+  length: number;
+}
+
+export function encodeRequestHeader(r: BatchRequest): Buffer {
+  const b = Buffer.allocUnsafe(REQUEST_HEADER_BYTES);
+  b.writeUInt8(r.op, 0);
+  b.writeUInt8(r.flags, 1);
+  b.writeUInt8(r.piece, 2);
+  b.writeUInt8(0, 3);
+  b.writeUInt32LE(r.id, 4);
+  b.writeUInt32LE(r.seg, 8);
+  r.blob.copy(b, 12, 0, 16);
+  b.writeBigUInt64LE(BigInt(r.offset), 28);
+  b.writeUInt32LE(r.length, 36);
+  return b;
+}
+
+export function decodeRequestHeader(b: Buffer): BatchRequest {
+  return {
+    op: b.readUInt8(0), flags: b.readUInt8(1), piece: b.readUInt8(2), id: b.readUInt32LE(4), seg: b.readUInt32LE(8),
+    blob: Buffer.from(b.subarray(12, 28)), offset: Number(b.readBigUInt64LE(28)), length: b.readUInt32LE(36),
+  };
+}
+
+export function encodeResultHeader(id: number, status: BatchStatus, length: number): Buffer {
+  const b = Buffer.alloc(RESULT_HEADER_BYTES);
+  b.writeUInt32LE(id, 0);
+  b.writeUInt8(status, 4);
+  b.writeUInt32LE(length, 8);
+  return b;
+}
+
+export function shardIdOf(blob: Buffer, piece: number): string {
+  return `${blob.toString('hex')}.${piece}`;
+}
+
+/**
+ * Cuts a byte stream into frames: a fixed-size header that says how many payload bytes
+ * follow (`payloadOf`). Payloads that span reads are handed over as the slices they arrived
+ * in, never copied. Throws FrameError on a payload over `maxPayload`.
+ */
+export class FrameParser {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private header: Buffer | null = null;
+
+  constructor(private readonly headerBytes: number, private readonly payloadOf: (header: Buffer) => number, private readonly maxPayload: number) {}
+
+  /** Feed a chunk; returns the frames it completes. */
+  push(chunk: Buffer): Array<{ header: Buffer; payload: Buffer[] }> {
+    if (chunk.length) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
+    const out: Array<{ header: Buffer; payload: Buffer[] }> = [];
+    for (;;) {
+      if (!this.header) {
+        if (this.buffered < this.headerBytes) return out;
+        this.header = Buffer.concat(this.take(this.headerBytes), this.headerBytes);
+        const length = this.payloadOf(this.header);
+        if (length > this.maxPayload) throw new FrameError(`a frame announces ${length} bytes, over the ${this.maxPayload}-byte limit`);
+      }
+      const length = this.payloadOf(this.header);
+      if (this.buffered < length) return out;
+      out.push({ header: this.header, payload: this.take(length) });
+      this.header = null;
+    }
+  }
+
+  /** Bytes received but not yet part of a complete frame. */
+  get pending(): number {
+    return this.buffered;
+  }
+
+  private take(n: number): Buffer[] {
+    const out: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const c = this.chunks[0]!;
+      if (c.length <= left) {
+        out.push(c);
+        this.chunks.shift();
+        left -= c.length;
+      } else {
+        out.push(c.subarray(0, left));
+        this.chunks[0] = c.subarray(left);
+        left = 0;
+      }
+    }
+    this.buffered -= n;
+    return out;
+  }
+}
+
+/** Data bytes after a request header: a PUT's record, nothing for the other operations. */
+export function requestPayload(header: Buffer): number {
+  return header.readUInt8(0) === BatchOp.Put ? header.readUInt32LE(36) : 0;
+}
+
+/** Payload bytes after a result header. */
+export function resultPayload(header: Buffer): number {
+  return header.readUInt32LE(8);
+}
+
+export class FrameError extends Error {
+  code = 'ERR_BAD_FRAME';
+}
+
+/** An error payload as text (bounded: a store's words are for logs, not for trusting). */
+export function errorText(payload: Buffer | Buffer[]): string {
+  const b = Array.isArray(payload) ? Buffer.concat(payload) : payload;
+  return b.subarray(0, 500).toString('utf8');
+}

@@ -1,0 +1,232 @@
+import type { TLSSocket } from 'node:tls';
+import {
+  BatchOp, BatchStatus, decodeRequestHeader, encodeResultHeader, FLAG_SYNC, FrameError, FrameParser, MAX_PUT_BYTES, REQUEST_HEADER_BYTES, requestPayload,
+  shardIdOf, type BatchRequest,
+} from './batch-frames.js';
+import { ForbiddenError, RequestError, StoreFullError } from './errors.js';
+import { authorize, type TrustedKey } from './peers.js';
+import type { ShardStore } from './pieces.js';
+import type { ShardOp } from './protocol.js';
+import { forgeRecord } from './test-liar.js';
+import { CorruptNeedleError } from './volume/volume-store.js';
+
+export interface PieceStreamContext {
+  store: ShardStore;
+  /** Test only (SHARDGATE_TEST_LIE_ON_READ=1): answer reads with forged records. */
+  lieOnRead: boolean;
+  log: (line: string) => void;
+}
+
+/** A served connection: idle() resolves once every operation it received has been answered. */
+export interface PieceStream {
+  idle(): Promise<void>;
+}
+
+interface Result {
+  status: BatchStatus;
+  payload: Buffer;
+}
+
+interface Op {
+  req: BatchRequest;
+  name: ShardOp;
+  data: Buffer[];
+}
+
+const OP_NAMES: Record<number, ShardOp> = { [BatchOp.Put]: 'put', [BatchOp.Get]: 'get', [BatchOp.Delete]: 'delete', [BatchOp.Head]: 'head' };
+/** Bytes of PUT data received and not yet answered on one connection before the store stops reading from it. */
+const MAX_UNANSWERED_BYTES = 96 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * One piece-protocol connection (batch-frames.ts), from the client whose key `peer` proved
+ * in the TLS handshake. Frames that arrive together are handled together: their PUTs are
+ * appended with one write, then, if any asked for it, made durable by one fdatasync that
+ * concurrent connections share (group commit), and only then answered. Reads run in
+ * parallel and are answered as they finish. Writes and deletes keep their order.
+ */
+export function servePieceStream(socket: TLSSocket, peer: TrustedKey | Error, ctx: PieceStreamContext): PieceStream {
+  let busy = 0;
+  let idleWaiters: Array<() => void> = [];
+  const parser = new FrameParser(REQUEST_HEADER_BYTES, requestPayload, MAX_PUT_BYTES);
+  // Writes and deletes of this connection, in the order they arrived.
+  let writes: Promise<unknown> = Promise.resolve();
+  let unanswered = 0;
+  let out: Buffer[] = [];
+  let flushing = false;
+
+  const send = (id: number, r: Result): void => {
+    out.push(encodeResultHeader(id, r.status, r.payload.length));
+    if (r.payload.length) out.push(r.payload);
+    if (!flushing) {
+      flushing = true;
+      // Everything answered in this turn of the event loop goes out as one write.
+      setImmediate(() => {
+        flushing = false;
+        const bufs = out;
+        out = [];
+        if (socket.destroyed) return;
+        socket.cork();
+        for (const b of bufs) socket.write(b);
+        socket.uncork();
+      });
+    }
+  };
+
+  const answered = (bytes: number): void => {
+    unanswered -= bytes;
+    if (unanswered <= MAX_UNANSWERED_BYTES && socket.isPaused()) socket.resume();
+  };
+
+  socket.on('data', (chunk: Buffer) => {
+    let frames;
+    try {
+      frames = parser.push(chunk);
+    } catch (err) {
+      ctx.log(`piece stream: ${(err as Error).message}; closing the connection`);
+      socket.destroy();
+      return;
+    }
+    const ops: Op[] = [];
+    for (const f of frames) {
+      const req = decodeRequestHeader(f.header);
+      const name = OP_NAMES[req.op];
+      if (!name) {
+        send(req.id, text(BatchStatus.BadRequest, `unknown operation ${req.op}`));
+        continue;
+      }
+      ops.push({ req, name, data: f.payload });
+    }
+    if (!ops.length) return;
+    if (peer instanceof Error) {
+      // A key this store does not trust: every operation gets the refusal, and nothing else happens.
+      for (const op of ops) send(op.req.id, text(BatchStatus.Unauthenticated, peer.message));
+      return;
+    }
+    const trusted = peer;
+    const putBytes = ops.reduce((n, o) => n + (o.req.op === BatchOp.Put ? o.req.length : 0), 0);
+    unanswered += putBytes;
+    if (unanswered > MAX_UNANSWERED_BYTES) socket.pause();
+    busy++;
+    handle(ops, trusted).finally(() => {
+      answered(putBytes);
+      // Answers are flushed on the next turn: wait for it before calling the connection idle.
+      setImmediate(() => {
+        if (--busy === 0) for (const w of idleWaiters.splice(0)) w();
+      });
+    }).catch((err: unknown) => ctx.log(`piece stream: ${(err as Error).stack ?? String(err)}`));
+  });
+  socket.on('error', () => undefined);
+  socket.once('close', () => {
+    for (const w of idleWaiters.splice(0)) w();
+  });
+
+  return {
+    idle: () => (busy === 0 || socket.destroyed ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
+  };
+
+  /** The frames of one read: PUT runs appended in one write each, in order with deletes; reads at once. */
+  async function handle(ops: Op[], trusted: TrustedKey): Promise<void> {
+    const tasks: Promise<void>[] = [];
+    for (let i = 0; i < ops.length;) {
+      const op = ops[i]!;
+      if (op.req.op === BatchOp.Put) {
+        let j = i;
+        while (j < ops.length && ops[j]!.req.op === BatchOp.Put) j++;
+        const run = ops.slice(i, j);
+        const done = writes.then(() => putRun(run, trusted));
+        writes = done.catch(() => undefined);
+        tasks.push(done);
+        i = j;
+      } else if (op.req.op === BatchOp.Delete) {
+        const done = writes.then(async () => send(op.req.id, await runOne(op, trusted)));
+        writes = done.catch(() => undefined);
+        tasks.push(done);
+        i++;
+      } else {
+        tasks.push(runOne(op, trusted).then((r) => send(op.req.id, r)));
+        i++;
+      }
+    }
+    await Promise.all(tasks);
+  }
+
+  async function putRun(run: Op[], trusted: TrustedKey): Promise<void> {
+    const results: Result[] = run.map(() => OK);
+    const records: Array<{ shardId: string; seg: number; data: Buffer[] }> = [];
+    const index: number[] = [];
+    for (const [k, op] of run.entries()) {
+      try {
+        authorize(trusted, op.name);
+        records.push({ shardId: shardIdChecked(op.req), seg: op.req.seg, data: op.data });
+        index.push(k);
+      } catch (err) {
+        results[k] = resultOf(err);
+      }
+    }
+    if (records.length) {
+      const outcomes = await ctx.store.appendRecords(records).catch((err: unknown) => records.map(() => err as Error));
+      outcomes.forEach((err, n) => {
+        if (err) results[index[n]!] = resultOf(err);
+      });
+    }
+    // Durable before answered: one fdatasync after these appends (and every earlier one), shared with other connections.
+    if (run.some((o, k) => o.req.flags & FLAG_SYNC && results[k] === OK)) {
+      const failed = await ctx.store.sync().then(() => null, (err: unknown) => resultOf(err));
+      if (failed) run.forEach((o, k) => results[k] === OK && o.req.flags & FLAG_SYNC && (results[k] = failed));
+    }
+    run.forEach((o, k) => send(o.req.id, results[k]!));
+  }
+
+  async function runOne(op: Op, trusted: TrustedKey): Promise<Result> {
+    try {
+      authorize(trusted, op.name);
+      const r = op.req;
+      const shardId = shardIdChecked(r);
+      switch (r.op) {
+        case BatchOp.Get: {
+          const rec = await ctx.store.readRecord(shardId, r.seg, r.offset, r.length);
+          if (!rec) return text(BatchStatus.NotFound, `no record ${r.seg} of ${shardId}`);
+          if (!ctx.lieOnRead) return { status: BatchStatus.Ok, payload: rec };
+          const forged = Buffer.from(rec);
+          forgeRecord(forged);
+          return { status: BatchStatus.Ok, payload: forged };
+        }
+        case BatchOp.Delete:
+          await ctx.store.delete(shardId);
+          return OK;
+        case BatchOp.Head: {
+          const size = await ctx.store.size(shardId);
+          if (size === null) return text(BatchStatus.NotFound, `no shard ${shardId}`);
+          const payload = Buffer.alloc(8);
+          payload.writeBigUInt64LE(BigInt(size));
+          return { status: BatchStatus.Ok, payload };
+        }
+        default:
+          return text(BatchStatus.BadRequest, `unknown operation ${r.op}`);
+      }
+    } catch (err) {
+      return resultOf(err);
+    }
+  }
+}
+
+const OK: Result = { status: BatchStatus.Ok, payload: EMPTY };
+
+function shardIdChecked(r: BatchRequest): string {
+  if (r.piece > 99) throw new RequestError(400, 'ERR_BAD_SHARD_ID', `piece index ${r.piece} is out of range`);
+  return shardIdOf(r.blob, r.piece);
+}
+
+function resultOf(err: unknown): Result {
+  if (err instanceof StoreFullError) return text(BatchStatus.Full, err.message);
+  if (err instanceof CorruptNeedleError) return text(BatchStatus.Corrupt, err.message);
+  if (err instanceof ForbiddenError) return text(BatchStatus.Forbidden, err.message);
+  if (err instanceof RangeError || err instanceof FrameError) return text(BatchStatus.BadRequest, err.message);
+  if (err instanceof RequestError) return text(BatchStatus.BadRequest, `${err.code}: ${err.message}`);
+  return text(BatchStatus.Error, 'internal error');
+}
+
+function text(status: BatchStatus, message: string): Result {
+  return { status, payload: Buffer.from(message.slice(0, 500), 'utf8') };
+}
