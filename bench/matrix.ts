@@ -10,7 +10,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { runCell, parseSizeText, sizeLabel, type CellSpec, type Op } from './load.js';
+import { cellSpec } from './cells.js';
+import { runCell, parseSizeText, sizeLabel } from './load.js';
 import { BenchError, childPids, children, cleanup, cpuSeconds, envInt, peakRssMiB, signalGroup, startChild, tmpDirs } from './procs.js';
 import { jsonLine, measured, printTable, type Row } from './report.js';
 import { BaselineTarget, dispatcherFor, S3Target, type Target } from './targets.js';
@@ -20,13 +21,6 @@ const BASELINE_ENTRY = fileURLToPath(new URL('./baseline-server.js', import.meta
 // Fixed bench-only credentials: the gateway lives only as long as this run, on loopback.
 const ROOT_USER = 'benchroot';
 const ROOT_PASSWORD = 'bench-secret-not-for-use-elsewhere';
-
-/** How long each cell runs, by object size: long enough to settle, short enough for the whole matrix to take minutes. */
-export function cellSpec(op: Op, size: number, concurrency: number, seconds: number): CellSpec {
-  if (size <= 64 * 1024) return { op, size, concurrency, minMs: seconds * 1000, minOps: 100, maxMs: seconds * 3000 };
-  if (size <= 4 * 1024 * 1024) return { op, size, concurrency, minMs: seconds * 1000, minOps: 2 * concurrency, maxMs: seconds * 4000 };
-  return { op, size, concurrency, minMs: 0, minOps: Math.max(3, concurrency), maxMs: 120_000 };
-}
 
 function list(name: string, dflt: string): string[] {
   return (process.env[name] ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);

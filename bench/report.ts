@@ -44,12 +44,14 @@ function ratioOf(spec: CellSpec, row: Row): number | null {
 
 export function printTable(rows: Row[], label: string): void {
   const withBase = rows.some((r) => r.baseline);
-  console.log(`\n| object | op | in flight | ${label} | p50 / p99 ms |${withBase ? ' baseline | p50 / p99 ms | ratio |' : ''} ${label} CPU ms/req | store CPU ms/req |`);
-  console.log(`| --- | --- | --- | --- | --- |${withBase ? ' --- | --- | --- |' : ''} --- | --- |`);
+  const withCpu = rows.some((r) => r.target.gatewayCpuMs !== undefined);
+  console.log(`\n| object | op | in flight | ${label} | p50 / p99 ms |${withBase ? ' baseline | p50 / p99 ms | ratio |' : ''}${withCpu ? ` ${label} CPU ms/req | store CPU ms/req |` : ''}`);
+  console.log(`| --- | --- | --- | --- | --- |${withBase ? ' --- | --- | --- |' : ''}${withCpu ? ' --- | --- |' : ''}`);
   for (const r of rows) {
     const t = r.target;
     const base = r.baseline ? ` ${figure(r.spec, r.baseline)} | ${f1(r.baseline.p50Ms)} / ${f1(r.baseline.p99Ms)} | ${opt(ratioOf(r.spec, r))} |` : withBase ? ' | | |' : '';
-    console.log(`| ${sizeLabel(r.spec.size)} | ${r.spec.op} | ${r.spec.concurrency} | ${figure(r.spec, t)} | ${f1(t.p50Ms)} / ${f1(t.p99Ms)} |${base} ${opt(t.gatewayCpuMs)} | ${opt(t.storeCpuMs)} |`);
+    const cpu = withCpu ? ` ${opt(t.gatewayCpuMs)} | ${opt(t.storeCpuMs)} |` : '';
+    console.log(`| ${sizeLabel(r.spec.size)} | ${r.spec.op} | ${r.spec.concurrency} | ${figure(r.spec, t)} | ${f1(t.p50Ms)} / ${f1(t.p99Ms)} |${base}${cpu}`);
   }
 }
 

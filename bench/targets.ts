@@ -88,6 +88,13 @@ export class S3Target implements Target {
     return drain(res.body as AsyncIterable<Buffer>);
   }
 
+  async deleteBucket(): Promise<void> {
+    const path = `/${this.bucket}`;
+    const res = await request(this.url(path), { method: 'DELETE', headers: this.signed('DELETE', path), dispatcher: this.dispatcher });
+    await expectStatus(`DeleteBucket ${this.bucket}`, res, [204, 200]);
+    await res.body.dump();
+  }
+
   async delete(key: string): Promise<void> {
     const path = `/${this.bucket}/${key}`;
     const res = await request(this.url(path), { method: 'DELETE', headers: this.signed('DELETE', path), dispatcher: this.dispatcher });

@@ -9,6 +9,7 @@ Usage:
   shardgate gateway [options]       the S3 gateway, pointed at shard-stores (SHARDGATE_SHARD_STORES)
   shardgate shard-store [options]   one shard-store server keeping pieces on a local disk
   shardgate admin <command>         nodes, repair, drain: manage a running gateway
+  shardgate bench --endpoint URL    measure an S3 endpoint: PUT/GET by object size and requests in flight
   shardgate version                 version, erasure engine and CPU kernel in use
 
 Run 'shardgate <command> --help' for a command's options and environment variables.`;
@@ -22,6 +23,8 @@ async function main(argv: string[]): Promise<void> {
       return runGateway(rest, process.env);
     case 'admin':
       return (await import('./admin.js')).runAdminCli(rest, process.env);
+    case 'bench':
+      return (await import('./bench.js')).runBench(rest, process.env);
     case 'shard-store': {
       const { runShardStore } = await import('../shard-store/main.js');
       return runShardStore(rest, process.env);
