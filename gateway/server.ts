@@ -98,6 +98,12 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   });
   attachAuditLayer(trust.admin, audit);
   trust.metrics.collect(() => [{
+    name: 'shardgate_piece_ops_total', type: 'counter', samples: [{ value: io.pieceStats().ops }],
+    help: 'Piece operations (put, get, head, delete) sent to the shard-stores.',
+  }, {
+    name: 'shardgate_piece_batches_total', type: 'counter', samples: [{ value: io.pieceStats().batches }],
+    help: 'Batches the piece operations travelled in (one write to one store each); under load, far fewer than the operations.',
+  }, {
     name: 'shardgate_meta_flushes_total', type: 'counter', samples: [{ value: meta.flushCount() }],
     help: 'Metadata WAL flushes (group commit); with concurrent writes, fewer than the writes acknowledged.',
   }, {

@@ -16,6 +16,10 @@ export class HttpShardIO implements ShardIO {
     this.client = new ShardClient({ identity, pins, connections: CONNECTIONS_PER_STORE, link: { stallTimeoutMs } });
   }
 
+  pieceStats(): { ops: number; batches: number } {
+    return this.client.pieceStats();
+  }
+
   setNode(node: ShardNode): void {
     this.nodes.set(node.id, node);
   }

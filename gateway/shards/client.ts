@@ -81,6 +81,17 @@ export class ShardClient {
     this.linkOptions = opts.link ?? {};
   }
 
+  /** Piece operations sent to every store and the TLS writes (batches) they travelled in. */
+  pieceStats(): { ops: number; batches: number } {
+    let ops = 0;
+    let batches = 0;
+    for (const e of this.pools.values()) {
+      ops += e.link.stats.ops;
+      batches += e.link.stats.writes;
+    }
+    return { ops, batches };
+  }
+
   /** Write a shard record by record over the batched protocol; see ShardWriter. Throws only on a malformed id. */
   openShardWriter(node: ShardNode, shardId: string): ShardWriter {
     checkShardId(node, shardId);

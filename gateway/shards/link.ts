@@ -41,11 +41,20 @@ interface Op {
 const DEFAULTS = { maxOutstandingBytes: 32 * 1024 * 1024, maxQueuedBytes: 16 * 1024 * 1024, stallTimeoutMs: 10_000 };
 
 /**
+ * An operation moving at least this many bytes (a PUT's data, a GET's length) goes out at
+ * once even while the lane waits for answers: large transfers stream without gaps, and the
+ * small operations queued before it travel with it.
+ */
+const LARGE_OP_BYTES = 64 * 1024;
+
+/**
  * The gateway's side of the piece protocol to one shard-store (shard-store/batch-frames.ts):
  * long-lived TLS connections that carry framed operations and results matched by id.
- * Nothing waits to fill a batch: an operation goes out in the same turn of the event loop,
- * and every operation queued in that turn, for any number of objects, travels in the same
- * write (and the store handles them together: one append, one fdatasync). Writes and reads
+ * Nothing waits to fill a batch: on an idle lane an operation goes out in the next turn of
+ * the event loop. While a batch is out, small operations queue, and all of them go out
+ * together as soon as it is answered, for any number of objects, in one write; the store
+ * handles them together (one append, one fdatasync). Under load a store is woken once per
+ * batch, not once per piece, and at low load nothing waits. Writes and reads
  * have a connection each, so a read never waits behind an fdatasync or a large upload. A
  * frozen store fails only its own operations (stall timeout, callers' deadlines).
  */
@@ -140,6 +149,8 @@ class Lane {
   private outstanding = 0;
   private nextId = 1;
   private flushScheduled = false;
+  /** Queued operations that may go out while the lane waits for answers. */
+  private largeQueued = 0;
   private parser = new FrameParser(RESULT_HEADER_BYTES, resultPayload, MAX_PUT_BYTES);
   private stallTimer: NodeJS.Timeout | undefined;
   queued = 0;
@@ -154,7 +165,8 @@ class Lane {
   enqueue(op: Op): void {
     this.queue.push(op);
     this.queued += op.bytes;
-    this.schedule();
+    if (isLarge(op)) this.largeQueued++;
+    if (this.inflight.size === 0 || this.largeQueued > 0) this.schedule();
   }
 
   abort(op: Op, err: Error): void {
@@ -163,6 +175,7 @@ class Lane {
       // Never sent: it leaves no trace on the store.
       this.queue.splice(i, 1);
       this.queued -= op.bytes;
+      if (isLarge(op)) this.largeQueued--;
       this.onQueueDrained();
     }
     // Sent: its answer will be dropped when it comes.
@@ -172,6 +185,7 @@ class Lane {
   close(err: Error): void {
     for (const op of this.queue.splice(0)) settle(op, err);
     this.queued = 0;
+    this.largeQueued = 0;
     this.fail(err);
   }
 
@@ -200,6 +214,7 @@ class Lane {
       if (op.bytes > 0 && this.outstanding > 0 && this.outstanding + op.bytes > this.o.maxOutstandingBytes) break;
       this.queue.shift();
       this.queued -= op.bytes;
+      if (isLarge(op)) this.largeQueued--;
       if (op.done) continue;
       op.id = this.nextId = (this.nextId % 0xffffffff) + 1;
       this.inflight.set(op.id, op);
@@ -225,6 +240,7 @@ class Lane {
       const e = err instanceof ShardStoreError ? err : fromTransportError(this.nodeId, err, 'piece connection');
       for (const op of this.queue.splice(0)) settle(op, e);
       this.queued = 0;
+      this.largeQueued = 0;
       this.onQueueDrained();
       return;
     }
@@ -262,7 +278,8 @@ class Lane {
     }
     if (this.inflight.size) this.armStall();
     else clearTimeout(this.stallTimer);
-    if (this.queue.length) this.schedule();
+    // The batch is answered: what queued meanwhile goes out together.
+    if (this.queue.length && (this.inflight.size === 0 || this.largeQueued > 0)) this.schedule();
   }
 
   /** Outstanding operations and no answer for stallTimeoutMs: the store is frozen or gone. */
@@ -285,6 +302,10 @@ class Lane {
     this.outstanding = 0;
     if (this.queue.length) this.schedule();
   }
+}
+
+function isLarge(op: Op): boolean {
+  return op.length >= LARGE_OP_BYTES;
 }
 
 function settle(op: Op, err: Error | null, payload?: Buffer): void {

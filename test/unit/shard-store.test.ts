@@ -295,6 +295,33 @@ describe('shard-store: who may talk to it (mutual TLS)', () => {
   });
 });
 
+describe('shard-store: batching', () => {
+  it('sends at once on an idle link, and what queues while a batch is out goes in the next one', async () => {
+    const s = await setup();
+    const data = randomBytes(4096);
+    const before = s.client.pieceStats();
+    const write = async (): Promise<void> => {
+      const w = s.client.openShardWriter(s.node, newShardId());
+      await w.write([data]);
+      await w.end();
+    };
+    const first = write();
+    // One piece per turn of the event loop, while the first waits for its fdatasync.
+    const rest: Array<Promise<void>> = [];
+    for (let i = 0; i < 50; i++) {
+      rest.push(write());
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all([first, ...rest]);
+    const { ops, batches } = s.client.pieceStats();
+    expect(ops - before.ops).toBe(51);
+    // Each batch waits for the answer to the one before (an append and an fdatasync on the
+    // store); a turn of the event loop is far shorter, so pieces share batches.
+    expect(batches - before.batches).toBeLessThan(10);
+    expect(s.server.store.pieces).toBe(51);
+  });
+});
+
 describe('shard-store: failures', () => {
   it('a writer that gives up leaves no acknowledged shard, and its records are garbage the gateway deletes', async () => {
     const s = await setup();
