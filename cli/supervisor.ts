@@ -35,6 +35,9 @@ export interface ShardStoreProcess {
  */
 const STORE_ENV = /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|TMP|TEMP|NODE_OPTIONS|NODE_ENV|NODE_EXTRA_CA_CERTS|UV_THREADPOOL_SIZE|SYSTEMROOT|WINDIR)$/i;
 
+/** Set by the supervisor for its children: stop when the supervisor goes (shard-store/main.ts). */
+export const SUPERVISED_ENV = 'SHARDGATE_STORE_SUPERVISED';
+
 export function storeEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name, value]) => value !== undefined && STORE_ENV.test(name)));
 }
@@ -48,7 +51,9 @@ export async function spawnShardStore(spec: ShardStoreSpec, opts: { startTimeout
     CLI_ENTRY, 'shard-store', '--id', spec.id, '--data', spec.dataDir, '--zone', spec.zone,
     '--host', spec.host ?? '127.0.0.1', '--port', String(spec.port ?? 0), '--trusted-key', spec.trustedKeyFile,
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: storeEnvironment(process.env) });
+  // The store reads nothing from its stdin: it stops when the pipe closes, which is when this
+  // process exits however it exits (even kill -9), so a dev cluster never leaves orphans behind.
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...storeEnvironment(process.env), [SUPERVISED_ENV]: '1' } });
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const prefix = opts.logPrefix === false ? null : `[${spec.id}] `;
   const errLines = createInterface({ input: child.stderr! });

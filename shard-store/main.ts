@@ -123,6 +123,12 @@ export async function runShardStore(argv: string[], env: NodeJS.ProcessEnv): Pro
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    if (env.SHARDGATE_STORE_SUPERVISED === '1') {
+      // Started by `shardgate dev`: its end (even kill -9) closes our stdin, and we stop too.
+      process.stdin.on('data', () => undefined);
+      process.stdin.once('end', stop);
+      process.stdin.once('error', stop);
+    }
   });
   await store.close();
 }

@@ -59,4 +59,29 @@ describe('shardgate dev (the embedded default)', () => {
     const [code2] = await once(second.child, 'exit');
     expect(code2).toBe(0);
   });
+
+  it('leaves no shard-store running when it is killed with SIGKILL', async () => {
+    requireBuild();
+    const dir = mkdtempSync(join(tmpdir(), 'shardgate-dev-'));
+    onClose(() => rmSync(dir, { recursive: true, force: true }));
+    const env = { ...process.env, SHARDGATE_ROOT_USER: ACCESS_KEY, SHARDGATE_ROOT_PASSWORD: SECRET_KEY, SHARDGATE_DATA_DIR: dir, SHARDGATE_PORT: '0' };
+    const { child } = await spawnAndWait(['dev'], env, /S3 endpoint:\s+(http:\/\/\S+)/);
+    onClose(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    const stores = childrenOf(child.pid!).filter((p) => p.cmd.includes(' shard-store '));
+    expect(stores).toHaveLength(16);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    // Each store sees its stdin close and shuts down in its own time.
+    const deadline = Date.now() + 20_000;
+    const alive = (): number[] => stores.map((s) => s.pid).filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    while (alive().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toEqual([]);
+  });
 });
