@@ -48,7 +48,8 @@ export class PieceStore {
    * temp files: they are uploads a crash interrupted, never acknowledged, so nobody needs them.
    */
   static async open<T extends PieceStore>(this: new (dir: string, cap: number) => T, opts: PieceStoreOptions): Promise<T> {
-    await mkdir(opts.dir, { recursive: true });
+    // Private: pieces are ciphertext, but the store's key and index are nobody else's business.
+    await mkdir(opts.dir, { recursive: true, mode: 0o700 });
     const fs = await statfs(opts.dir);
     const store = new this(opts.dir, opts.capacityBytes ?? fs.blocks * fs.bsize);
     await store.scan();

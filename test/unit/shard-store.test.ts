@@ -277,6 +277,10 @@ describe('shard-store: who may talk to it (mutual TLS)', () => {
   it('keeps its own key for life, private, and prints it for pinning', async () => {
     const s = await setup();
     expect((await stat(join(s.dataDir, 'store-key.pem'))).mode & 0o777).toBe(0o600);
+    // The data folder, its volumes and their index are the store's alone.
+    expect((await stat(s.dataDir)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(s.dataDir, 'volumes'))).mode & 0o777).toBe(0o700);
+    for (const f of await readdir(join(s.dataDir, 'volumes'))) expect((await stat(join(s.dataDir, 'volumes', f))).mode & 0o077).toBe(0);
     await s.server.close(100);
     const again = await startShardStoreServer({ id: STORE_ID, dir: s.dataDir, trustedKeys: await loadTrustedKeys([s.key.publicKeyFile]) });
     onClose(() => again.close(100));
