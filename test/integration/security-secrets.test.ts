@@ -14,6 +14,9 @@ import { describe, expect, it } from 'vitest';
 import { requireBuild, spawnAndWait } from '../helpers/cluster.js';
 import { onClose } from '../helpers/registry.js';
 
+/** The one variable a store gets is the flag that it runs under dev's supervision: no secret. */
+const secretish = (v: string): boolean => (v.startsWith('SHARDGATE_') || v.startsWith('AWS_')) && v !== 'SHARDGATE_STORE_SUPERVISED=1';
+
 /** Live child processes of `pid`, with their command lines and environments. */
 function childrenOf(pid: number): Array<{ pid: number; cmd: string; env: string[] }> {
   const out: Array<{ pid: number; cmd: string; env: string[] }> = [];
@@ -83,7 +86,7 @@ describe('shardgate dev keeps its secrets to itself', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'keep', Key: 'k', Body: 'kept' }));
     for (const f of ['meta.db', 'meta.db-wal', 'meta.db-shm', 'master.key', 'root-credentials.json', 'gateway-key.jwk']) expect(mode(join(gw, f)), f).toBe('600');
     expect(exposed(data)).toEqual([]);
-    for (const s of storesOf(first.child)) expect(s.env.filter((v) => v.startsWith('SHARDGATE_') || v.startsWith('AWS_')), `store ${s.pid}`).toEqual([]);
+    for (const s of storesOf(first.child)) expect(s.env.filter(secretish), `store ${s.pid}`).toEqual([]);
     await stop(first.child);
 
     // An older release left the folder and its files readable by everyone; the secrets now come from the environment.
@@ -98,7 +101,7 @@ describe('shardgate dev keeps its secrets to itself', () => {
     for (const s of storesOf(second.child)) {
       const environ = s.env.join('\n');
       for (const secret of [master, creds.secretAccessKey, 'an-operator-cloud-secret']) expect(environ.includes(secret), `store ${s.pid}`).toBe(false);
-      expect(s.env.filter((v) => v.startsWith('SHARDGATE_')), `store ${s.pid}`).toEqual([]);
+      expect(s.env.filter(secretish), `store ${s.pid}`).toEqual([]);
     }
     const got = await new S3Client({ endpoint: second.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: creds, maxAttempts: 1 })
       .send(new GetObjectCommand({ Bucket: 'keep', Key: 'k' }));
