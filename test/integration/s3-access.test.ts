@@ -106,6 +106,9 @@ describe('ownership and bucket policies', () => {
     expect((await objectBytes(root, 'alice-own', 'a.txt')).toString()).toBe('alice');
   });
 
+  // compat: GetBucketPolicy
+  // compat: PutBucketPolicy
+  // compat: DeleteBucketPolicy
   test('a policy grants another user a prefix; an explicit Deny wins, for the owner too', async () => {
     const erin = await newUser('erin');
     const frank = await newUser('frank');
@@ -173,6 +176,7 @@ describe('ownership and bucket policies', () => {
     expect((await root.send(new ListObjectVersionsCommand({ Bucket: b }))).Versions?.length).toBe(3);
   });
 
+  // compat: GetBucketPolicyStatus
   test('GetBucketPolicyStatus: public through a public-read ACL or an Allow for "*", private otherwise', async () => {
     const b = 'root-status';
     await root.send(new CreateBucketCommand({ Bucket: b }));
@@ -187,6 +191,7 @@ describe('ownership and bucket policies', () => {
     expect(await isPublic()).toBe(true);
   });
 
+  // compat: Anonymous requests
   test('a policy with Principal "*" lets anonymous callers read', async () => {
     const b = 'root-anon-policy';
     await root.send(new CreateBucketCommand({ Bucket: b }));
@@ -205,6 +210,8 @@ function policyCommand(bucket: string, statement: Record<string, unknown>): PutB
 }
 
 describe('canned ACLs', () => {
+  // compat: PutObject x-amz-acl
+  // compat: Anonymous requests
   test('public-read objects are read anonymously; private ones and anonymous writes are refused', async () => {
     const b = 'acl-objects';
     await root.send(new CreateBucketCommand({ Bucket: b }));
@@ -280,6 +287,9 @@ describe('canned ACLs', () => {
     expect(await s3Error(jill.send(new PutObjectCommand({ Bucket: a, Key: 'x', Body: 'no' })))).toEqual({ code: 'AccessDenied', status: 403 });
   });
 
+  // compat: GetPublicAccessBlock
+  // compat: PutPublicAccessBlock
+  // compat: DeletePublicAccessBlock
   test('Block Public Access: set, read, enforced on ACLs and policies, removed', async () => {
     const b = 'acl-blocked';
     await root.send(new CreateBucketCommand({ Bucket: b }));
@@ -329,6 +339,11 @@ describe('CORS', () => {
     { AllowedOrigins: ['https://*.wild.example'], AllowedMethods: ['GET'] },
   ];
 
+  // compat: GetBucketCors
+  // compat: PutBucketCors
+  // compat: DeleteBucketCors
+  // compat: OPTIONS preflight
+  // compat: CORS on actual requests
   test('configuration round trip; preflights answered per the rules; headers on actual requests', async () => {
     const b = 'cors-bucket';
     await root.send(new CreateBucketCommand({ Bucket: b, ACL: 'public-read' }));
@@ -373,6 +388,7 @@ describe('CORS', () => {
     expect((await preflight('https://app.example', 'GET')).status).toBe(403);
   });
 
+  // compat: PutBucketCors
   test('bad CORS configurations are refused', async () => {
     const b = 'cors-bad';
     await root.send(new CreateBucketCommand({ Bucket: b }));
@@ -381,6 +397,7 @@ describe('CORS', () => {
   });
 });
 
+// compat: PostObject
 describe('PostObject (browser form uploads)', () => {
   const boundary = '----shardgate-form-7MA4YWxkTrZu0gW';
 
