@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crc32.h"
+#include "crc.h"
 #include "isal_bench.h"
 #include "rs.h"
 #include "segment.h"
@@ -446,7 +446,7 @@ static napi_value string_array(napi_env env, int supported_only) {
   return arr;
 }
 
-/* info() → { kernel, kernels, supportedKernels, cpu, crc } */
+/* info() → { kernel, kernels, supportedKernels, cpu, crc, supportedCrcKernels } */
 static napi_value info_js(napi_env env, napi_callback_info info) {
   (void) info;
   napi_value obj;
@@ -455,7 +455,15 @@ static napi_value info_js(napi_env env, napi_callback_info info) {
   set_string(env, obj, "cpu", cpu_features());
   OK(napi_set_named_property(env, obj, "kernels", string_array(env, 0)));
   OK(napi_set_named_property(env, obj, "supportedKernels", string_array(env, 1)));
-  set_string(env, obj, "crc", crc32_fast_supported() ? "vpclmulqdq" : "zlib");
+  set_string(env, obj, "crc", crc_kernel_names[crc_kernel_current()]);
+  napi_value crcs, v;
+  OK(napi_create_array(env, &crcs));
+  for (uint32_t k = 0, n = 0; k < CRC_KERNEL_COUNT; k++) {
+    if (!crc_kernel_supported((crc_kernel) k)) continue;
+    OK(napi_create_string_utf8(env, crc_kernel_names[k], NAPI_AUTO_LENGTH, &v));
+    OK(napi_set_element(env, crcs, n++, v));
+  }
+  OK(napi_set_named_property(env, obj, "supportedCrcKernels", crcs));
   return obj;
 }
 
@@ -508,32 +516,85 @@ static napi_value gcm_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* crc32(buffer, offset, length) → number: synchronous, for tests. */
-static napi_value crc32_js(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], out;
+/* ---- object checksums ---------------------------------------------------------------- */
+
+/* Synchronous: a request chunk (16-64 KiB) takes a few microseconds, less than a trip
+ * through the threadpool. (buffer, offset, length, previous) → (bytes, length). */
+static const char *arg_crc_input(napi_env env, size_t argc, napi_value *argv, uint8_t **bytes, size_t *n) {
   uint8_t *buf;
   size_t len;
-  double off, n;
-  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 3 || !arg_view(env, argv[0], &buf, &len) || !arg_uint(env, argv[1], 9007199254740991.0, &off) ||
-      !arg_uint(env, argv[2], 9007199254740991.0, &n)) {
-    THROW(env, "bad arguments, expected: (buffer, offset, length)");
+  double off, count;
+  if (argc != 4 || !arg_view(env, argv[0], &buf, &len) || !arg_uint(env, argv[1], 9007199254740991.0, &off) ||
+      !arg_uint(env, argv[2], 9007199254740991.0, &count)) {
+    return "bad arguments, expected: (buffer, offset, length, previous)";
   }
-  if (off + n > (double) len) THROW(env, "offset + length > buffer.length");
-  OK(napi_create_uint32(env, crc32_piece(buf + (size_t) off, (size_t) n), &out));
+  if (off + count > (double) len) return "offset + length > buffer.length";
+  *bytes = buf + (size_t) off;
+  *n = (size_t) count;
+  return NULL;
+}
+
+typedef uint32_t (*crc32_fn)(uint32_t, const uint8_t *, size_t);
+
+static napi_value crc32_common(napi_env env, napi_callback_info info, crc32_fn fn) {
+  size_t argc = 4;
+  napi_value argv[4], out;
+  uint8_t *bytes;
+  size_t n;
+  double previous;
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const char *err = arg_crc_input(env, argc, argv, &bytes, &n);
+  if (err) THROW(env, err);
+  if (!arg_uint(env, argv[3], 4294967295.0, &previous)) THROW(env, "previous must be a uint32");
+  OK(napi_create_uint32(env, fn((uint32_t) previous, bytes, n), &out));
   return out;
 }
 
-/* setCrcFast(on): test hook, to check the folding kernel against zlib's table code. */
-static napi_value set_crc_fast_js(napi_env env, napi_callback_info info) {
+/* crc32(buffer, offset, length, previous) → number (zlib's CRC-32) */
+static napi_value crc32_js(napi_env env, napi_callback_info info) {
+  return crc32_common(env, info, crc32_update);
+}
+
+/* crc32c(buffer, offset, length, previous) → number */
+static napi_value crc32c_js(napi_env env, napi_callback_info info) {
+  return crc32_common(env, info, crc32c_update);
+}
+
+/* crc64nvme(buffer, offset, length, previous: bigint) → bigint */
+static napi_value crc64nvme_js(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], out;
+  uint8_t *bytes;
+  size_t n;
+  uint64_t previous = 0;
+  bool lossless = false;
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const char *err = arg_crc_input(env, argc, argv, &bytes, &n);
+  if (err) THROW(env, err);
+  if (napi_get_value_bigint_uint64(env, argv[3], &previous, &lossless) != napi_ok || !lossless) {
+    THROW(env, "previous must be a uint64 bigint");
+  }
+  OK(napi_create_bigint_uint64(env, crc64nvme_update(previous, bytes, n), &out));
+  return out;
+}
+
+/* setCrcKernel(name): process-wide, for tests and benchmarks. */
+static napi_value set_crc_kernel_js(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  bool on = false;
+  char name[32];
+  size_t len = 0;
   OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) THROW(env, "bad arguments, expected: (boolean)");
-  crc32_set_fast(on);
-  return NULL;
+  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok) {
+    THROW(env, "bad arguments, expected: (CRC kernel name)");
+  }
+  for (int k = 0; k < CRC_KERNEL_COUNT; k++) {
+    if (strcmp(name, crc_kernel_names[k]) != 0) continue;
+    if (!crc_kernel_supported((crc_kernel) k)) THROW(env, "CRC kernel is not supported by this CPU");
+    crc_kernel_set((crc_kernel) k);
+    return NULL;
+  }
+  THROW(env, "unknown CRC kernel");
 }
 
 static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn) {
@@ -550,6 +611,7 @@ static napi_value init(napi_env env, napi_value exports) {
     if (rs_matrix_init() != 426) THROW(env, "Reed-Solomon matrix does not match the reference");
     (void) rs_encode_program();
     current_kernel = kernel_best();
+    crc_init();
     ready = 1;
   }
   export_fn(env, exports, "info", info_js);
@@ -564,7 +626,9 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "isalRun", isal_run_js);
   export_fn(env, exports, "isalAvailable", isal_available_js);
   export_fn(env, exports, "crc32", crc32_js);
-  export_fn(env, exports, "setCrcFast", set_crc_fast_js);
+  export_fn(env, exports, "crc32c", crc32c_js);
+  export_fn(env, exports, "crc64nvme", crc64nvme_js);
+  export_fn(env, exports, "setCrcKernel", set_crc_kernel_js);
   return exports;
 }
 

@@ -3,7 +3,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-#include "crc32.h"
+#include "crc.h"
 #include "rs.h"
 
 /* codec/layout.ts segmentNonce: 4 zero bytes, then the index as a big-endian uint64. */

@@ -3,7 +3,7 @@
 #include <limits.h>
 #include <openssl/evp.h>
 
-#include "crc32.h"
+#include "crc.h"
 #include "rs.h"
 #include "segment.h"
 
