@@ -7,6 +7,7 @@
         "src/cpu.c",
         "src/crc.c",
         "src/crc_fold.c",
+        "src/crypto.c",
         "src/isal_bench.c",
         "src/rs.c",
         "src/rs_matrix.c",

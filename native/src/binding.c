@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "crc.h"
+#include "crypto.h"
 #include "isal_bench.h"
 #include "rs.h"
 #include "segment.h"
@@ -371,7 +372,7 @@ static napi_value md5_create_js(napi_env env, napi_callback_info info) {
   md5_state *s = calloc(1, sizeof(md5_state));
   if (!s) THROW(env, "out of memory");
   s->ctx = EVP_MD_CTX_new();
-  if (!s->ctx || EVP_DigestInit_ex(s->ctx, EVP_md5(), NULL) != 1) {
+  if (!s->ctx || CRYPTO_DIGEST_INIT(s->ctx, crypto_md5()) != 1) {
     EVP_MD_CTX_free(s->ctx);
     free(s);
     THROW(env, "MD5 init failed");
@@ -610,6 +611,8 @@ static napi_value init(napi_env env, napi_value exports) {
      * time that we build the very matrix it does. */
     if (rs_matrix_init() != 426) THROW(env, "Reed-Solomon matrix does not match the reference");
     (void) rs_encode_program();
+    const char *err = crypto_init();
+    if (err) THROW(env, err);
     current_kernel = kernel_best();
     crc_init();
     ready = 1;
