@@ -8,8 +8,9 @@ import { checkLayout } from './ronomon.js';
 
 /**
  * The project's N-API addon (native/): XOR kernels for the 10+6 code, the fused per-segment
- * call and MD5, all on the libuv threadpool. This module finds it, types it and validates
- * every argument before C sees it (C checks again, and asserts its own invariants).
+ * call with MD5 (on the libuv threadpool, small segments synchronously) and the CRCs. This
+ * module finds it, types it and validates every argument before C sees it (C checks again,
+ * and asserts its own invariants).
  */
 
 /** XOR kernels, slowest to fastest. The code is a GF(2^4) bit-matrix code (see native/src/rs_matrix.h). */
@@ -52,9 +53,10 @@ export interface NativeBinding {
   isalAvailable(): boolean;
   isalRun(data: Buffer, dataOffset: number, parity: Buffer, parityOffset: number, pieceSize: number,
     sources: number, targets: number, done: Done): void;
+  /** With md5, the object's MD5 advances over the plaintext in the same pass; without `done`, runs synchronously. */
   segmentEncode(key: Buffer, index: number, plain: Buffer, plainOffset: number, plainLength: number,
     data: Buffer, dataOffset: number, parity: Buffer, parityOffset: number, pieceSize: number,
-    crcOut: Uint32Array, hashOut: Buffer | null, done: Done): void;
+    crcOut: Uint32Array, hashOut: Buffer | null, md5: NativeMd5 | null, done: Done | null): void;
   /** result ← [status (0 ok, 1 fewer than K good records, 2 GCM refused), mask of records failing their CRC]. */
   segmentDecode(key: Buffer, index: number, plainLength: number, records: ReadonlyArray<Buffer | null>,
     out: Buffer, outOffset: number, pieceSize: number, result: Uint32Array, done: Done): void;

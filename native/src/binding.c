@@ -85,7 +85,7 @@ typedef struct {
   xor_kernel_fn kernel;
   union {
     struct { rs_program program; uint8_t *data, *parity; uint32_t piece_size; } rs;
-    struct { segment_job job; uint8_t key[SEGMENT_KEY_BYTES]; } seg;
+    struct { segment_job job; uint8_t key[SEGMENT_KEY_BYTES]; md5_state *md5; } seg;
     struct { decode_job job; uint8_t key[SEGMENT_KEY_BYTES]; uint32_t *result; } dec;
     struct { md5_state *state; const uint8_t *buf; size_t len; } md5;
     struct { uint32_t sources, targets; uint8_t *data, *parity; uint32_t piece_size; } isal;
@@ -123,6 +123,7 @@ static void task_execute(napi_env env, void *data) {
 static void task_complete(napi_env env, napi_status status, void *data) {
   task *t = data;
   if (t->kind == TASK_MD5) t->u.md5.state->busy = 0;
+  if (t->kind == TASK_SEGMENT && t->u.seg.md5) t->u.seg.md5->busy = 0;
   napi_value callback, global, argv[1];
   OK(napi_get_reference_value(env, t->callback, &callback));
   OK(napi_get_global(env, &global));
@@ -247,50 +248,68 @@ static napi_value isal_run_js(napi_env env, napi_callback_info info) {
   return task_queue(env, t, argv[7], "shardgate:isal");
 }
 
+static md5_state *arg_md5(napi_env env, napi_value v);
+
 /* segmentEncode(key, index, plain, plainOffset, plainLength, data, dataOffset, parity,
- *               parityOffset, pieceSize, crcOut, hashOut | null, callback) */
+ *               parityOffset, pieceSize, crcOut, hashOut | null, md5 | null, callback | null)
+ * With md5, the object's MD5 advances over the plaintext in the same pass. Without a
+ * callback the call runs synchronously, on this thread: for small segments, where the work
+ * costs less than a trip through the threadpool. */
 static napi_value segment_encode_js(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value argv[13];
+  size_t argc = 14;
+  napi_value argv[14];
   OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint8_t *key, *plain, *crc, *hash = NULL;
   size_t key_len, plain_len, crc_len, hash_len = 0;
   double index, poff, plen;
-  if (argc != 13 || !arg_view(env, argv[0], &key, &key_len) || !arg_uint(env, argv[1], 9007199254740991.0, &index) ||
+  md5_state *md5 = NULL;
+  if (argc != 14 || !arg_view(env, argv[0], &key, &key_len) || !arg_uint(env, argv[1], 9007199254740991.0, &index) ||
       !arg_view(env, argv[2], &plain, &plain_len) || !arg_uint(env, argv[3], 9007199254740991.0, &poff) ||
       !arg_uint(env, argv[4], 9007199254740991.0, &plen) || !arg_view(env, argv[10], &crc, &crc_len) ||
-      !(is_null(env, argv[11]) || arg_view(env, argv[11], &hash, &hash_len)) || !arg_function(env, argv[12])) {
+      !(is_null(env, argv[11]) || arg_view(env, argv[11], &hash, &hash_len)) ||
+      !(is_null(env, argv[12]) || (md5 = arg_md5(env, argv[12])) != NULL) ||
+      !(is_null(env, argv[13]) || arg_function(env, argv[13]))) {
     THROW(env, "bad arguments, expected: (key, index, plain, plainOffset, plainLength, data, dataOffset, "
-               "parity, parityOffset, pieceSize, crcOut, hashOut | null, callback)");
+               "parity, parityOffset, pieceSize, crcOut, hashOut | null, md5 | null, callback | null)");
   }
   if (key_len != SEGMENT_KEY_BYTES) THROW(env, "key must be 32 bytes");
   if (poff + plen > (double) plain_len) THROW(env, "plainOffset + plainLength > plain.length");
   if (crc_len < 4 * RS_N) THROW(env, "crcOut must hold 16 CRC-32s");
   if (hash && hash_len < SEGMENT_HASH_BYTES * RS_N) THROW(env, "hashOut must hold 16 SHA-256s");
+  if (md5 && md5->busy) THROW(env, "MD5 updates must not overlap");
+  if (md5 && md5->finished) THROW(env, "MD5 already finished");
   uint8_t *data, *parity;
   uint32_t piece_size;
   const char *err = arg_layout(env, argv + 5, &data, &parity, &piece_size);
   if (err) THROW(env, err);
   if (plen + SEGMENT_TAG_BYTES > (double) RS_K * piece_size) THROW(env, "pieceSize is too small for the segment");
+  segment_job job = {
+    .key = key, .index = (uint64_t) index, .plain = plain + (size_t) poff, .plain_len = (size_t) plen,
+    .data = data, .parity = parity, .piece_size = piece_size, .crc_out = crc, .hash_out = hash,
+    .md5 = md5 ? md5->ctx : NULL,
+  };
+  if (is_null(env, argv[13])) {
+    err = segment_encode(&job, kernel_fns[current_kernel]);
+    if (err) napi_throw_error(env, "ERR_NATIVE", err);
+    return NULL;
+  }
   task *t = task_new(TASK_SEGMENT);
   if (!t) THROW(env, "out of memory");
+  /* The caller may reuse its key buffer: the task keeps a copy. */
   memcpy(t->u.seg.key, key, SEGMENT_KEY_BYTES);
-  segment_job *job = &t->u.seg.job;
-  job->key = t->u.seg.key;
-  job->index = (uint64_t) index;
-  job->plain = plain + (size_t) poff;
-  job->plain_len = (size_t) plen;
-  job->data = data;
-  job->parity = parity;
-  job->piece_size = piece_size;
-  job->crc_out = crc;
-  job->hash_out = hash;
+  job.key = t->u.seg.key;
+  t->u.seg.job = job;
+  t->u.seg.md5 = md5;
   task_hold(env, t, argv[2]);
   task_hold(env, t, argv[5]);
   task_hold(env, t, argv[7]);
   task_hold(env, t, argv[10]);
   if (hash) task_hold(env, t, argv[11]);
-  return task_queue(env, t, argv[12], "shardgate:segment");
+  if (md5) {
+    md5->busy = 1;
+    task_hold(env, t, argv[12]);
+  }
+  return task_queue(env, t, argv[13], "shardgate:segment");
 }
 
 /* segmentDecode(key, index, plainLength, records, out, outOffset, pieceSize, result, callback)

@@ -6,6 +6,9 @@
 #include "crypto.h"
 #include "rs.h"
 
+/* Plaintext bytes hashed (MD5) then encrypted at a time: GCM reads what MD5 just left in L1. */
+#define MD5_STEP (16 * 1024)
+
 /* codec/layout.ts segmentNonce: 4 zero bytes, then the index as a big-endian uint64. */
 void segment_nonce(uint64_t index, uint8_t nonce[12]) {
   memset(nonce, 0, 4);
@@ -42,6 +45,21 @@ static const char *gcm_finish(EVP_CIPHER_CTX *ctx, uint8_t *tag) {
   return NULL;
 }
 
+/* Encrypt, and advance the object's MD5 over the same plaintext when asked. */
+static const char *encrypt_span(EVP_CIPHER_CTX *ctx, EVP_MD_CTX *md5, const uint8_t *in, size_t len, uint8_t *out) {
+  if (!md5) return gcm_update(ctx, in, len, out);
+  while (len > 0) {
+    const size_t n = len < MD5_STEP ? len : MD5_STEP;
+    if (EVP_DigestUpdate(md5, in, n) != 1) return "MD5 update failed";
+    const char *err = gcm_update(ctx, in, n, out);
+    if (err) return err;
+    in += n;
+    out += n;
+    len -= n;
+  }
+  return NULL;
+}
+
 const char *segment_gcm(const uint8_t *key, uint64_t index, const uint8_t *plain, size_t len, uint8_t *out) {
   EVP_CIPHER_CTX *ctx = crypto_thread_cipher();
   const char *err = gcm_start(ctx, key, index);
@@ -64,10 +82,10 @@ const char *segment_encode(const segment_job *job, xor_kernel_fn kernel) {
   /* Encrypt piece by piece and checksum each piece while it is still in cache. */
   int i = 0;
   for (; !err && i < RS_K && (size_t) (i + 1) * p <= len; i++) {
-    err = gcm_update(ctx, job->plain + i * p, p, job->data + i * p);
+    err = encrypt_span(ctx, job->md5, job->plain + i * p, p, job->data + i * p);
     if (!err) err = seal_piece(job, i, job->data + i * p);
   }
-  if (!err) err = gcm_update(ctx, job->plain + i * p, len - i * p, job->data + i * p);
+  if (!err) err = encrypt_span(ctx, job->md5, job->plain + i * p, len - i * p, job->data + i * p);
   if (!err) err = gcm_finish(ctx, job->data + len);
   if (err) return err;
   memset(job->data + len + SEGMENT_TAG_BYTES, 0, RS_K * p - len - SEGMENT_TAG_BYTES);

@@ -1,5 +1,5 @@
 import { createCipheriv, createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { deterministicBytes, deterministicInts } from '../../codec/erasure.case.js';
 import { N, pieceView } from '../../codec/erasure.js';
 import { DEFAULT_SEGMENT_SIZE, segmentNonce } from '../../codec/layout.js';
@@ -46,6 +46,54 @@ describe('native fused segment call', () => {
     const segs = await Promise.all(plains.map((p, i) => nat.encode(p, i)));
     expect(nat.md5()).toEqual(createHash('md5').update(Buffer.concat(plains)).digest());
     expect(segs.map((s) => s.index)).toEqual(plains.map((_, i) => i));
+  });
+
+  // Small thresholds so that one run takes every path: synchronous (<= 1000 bytes), MD5 in
+  // the segment's call, and MD5 as its own chained task (> 50,000 bytes, or calls overlapping).
+  const paths = { syncSegmentMax: 1000, fusedMd5Max: 50_000 };
+
+  it('keeps MD5 in call order when synchronous, fused and chained calls overlap', async () => {
+    const rand = deterministicInts('mixed paths');
+    const sizes = Array.from({ length: 40 }, (_, i) => [0, 1, 999, 1000, 1001, 49_999, 50_001, 120_000][i % 8]! + (i >= 8 ? rand(3000) : 0));
+    const plains = sizes.map((n, i) => deterministicBytes(`mixed ${i}`, n));
+    const nat = new NativeSegmentEncoder(binding, key, { ...paths, hashes: true });
+    const js = new JsSegmentEncoder(ronomon, key);
+    // Waves of 1 to 5 calls in flight at once, so each path starts both idle and behind others.
+    const segs = [];
+    for (let at = 0; at < plains.length;) {
+      const wave = plains.slice(at, at + 1 + rand(5)).map((p, j) => nat.encode(p, at + j));
+      at += wave.length;
+      segs.push(...(await Promise.all(wave)));
+    }
+    for (const [i, p] of plains.entries()) {
+      const want = await js.encode(p, i);
+      expect(segs[i]!.data.equals(want.data), `segment ${i}`).toBe(true);
+      expect(segs[i]!.parity.equals(want.parity), `segment ${i}`).toBe(true);
+      expect([...segs[i]!.checksums]).toEqual([...want.checksums]);
+    }
+    expect(nat.md5()).toEqual(createHash('md5').update(Buffer.concat(plains)).digest());
+  });
+
+  it('gives each segment its own buffers: an earlier segment is not overwritten by a later one', async () => {
+    const nat = new NativeSegmentEncoder(binding, key, { ...paths, hashes: true });
+    const first = await nat.encode(deterministicBytes('own 0', 700), 0);
+    const copy = { data: Buffer.from(first.data), parity: Buffer.from(first.parity), checksums: [...first.checksums], hashes: first.hashes!.map((h) => Buffer.from(h)) };
+    for (let i = 1; i < 6; i++) await nat.encode(deterministicBytes(`own ${i}`, 700), i);
+    expect(first.data.equals(copy.data) && first.parity.equals(copy.parity)).toBe(true);
+    expect([...first.checksums]).toEqual(copy.checksums);
+    expect(first.hashes).toEqual(copy.hashes);
+  });
+
+  it('refuses to advance one MD5 from two calls at once', () => {
+    const md5 = binding.md5Create();
+    const plain = Buffer.alloc(100_000);
+    const out = Buffer.alloc(16 * 10_008);
+    const args = [key, 0, plain, 0, plain.length, out, 0, out, 10 * 10_008, 10_008, new Uint32Array(16), null, md5] as const;
+    let finished = false;
+    binding.segmentEncode(...args, () => void (finished = true));
+    expect(() => binding.segmentEncode(...args, null)).toThrow(/MD5 updates must not overlap/);
+    expect(() => binding.md5Digest(md5)).toThrow(/still in flight/);
+    return vi.waitFor(() => expect(finished).toBe(true));
   });
 
   it('writes pieces either engine decodes, and decodes pieces the reference wrote', async () => {
