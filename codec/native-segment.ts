@@ -35,8 +35,7 @@ export interface NativeSegmentOptions {
 /**
  * The fused path: one call per segment encrypts (AES-256-GCM, OpenSSL as Node links it),
  * advances the object's MD5 (the ETag), computes parity and checksums each piece, writing
- * straight into one buffer that holds the 16 pieces and their checksums. Output bytes are
- * JsSegmentEncoder's, byte for byte.
+ * straight into the segment's buffers. Output bytes are JsSegmentEncoder's, byte for byte.
  *
  * MD5 is serial: segment s's MD5 must follow s-1's. When no MD5 work of this encoder is in
  * flight (always, when segments are encoded one after the other, as putBlob does), the
@@ -115,27 +114,27 @@ interface SegmentBuffers {
 }
 
 /**
- * One allocation for the 16 pieces, their SHA-256s and their CRC-32s: the addon writes
- * every byte of it (ciphertext, tag, zero padding, parity, checksums), so it need not be
- * zeroed. The pieces go to the shard writers, which hold them until acknowledged, so the
- * buffer is never reused; the checksums sharing it live exactly as long.
+ * Two allocations per segment: the 16 pieces, which the addon writes whole (ciphertext,
+ * tag, zero padding, parity), so they need not be zeroed; and their CRC-32s and SHA-256s,
+ * small enough to come from Node's buffer pool. The pieces go to the shard writers, which
+ * hold them until acknowledged, so they are never reused; and the checksums are kept apart
+ * so that whoever keeps a hash or a CRC longer does not keep 16 pieces alive with it.
  */
 function allocateSegment(index: number, plainLength: number, hashes: boolean): SegmentBuffers {
   const pieceSize = pieceSizeFor(plainLength);
-  const pieceBytes = N * pieceSize;
+  const pieces = Buffer.allocUnsafe(N * pieceSize);
+  const data = pieces.subarray(0, K * pieceSize);
+  const parity = pieces.subarray(K * pieceSize);
   const hashBytes = hashes ? N * PIECE_HASH_BYTES : 0;
-  const block = Buffer.allocUnsafe(pieceBytes + hashBytes + 4 * N);
-  const data = block.subarray(0, K * pieceSize);
-  const parity = block.subarray(K * pieceSize, pieceBytes);
-  // pieceBytes and hashBytes are multiples of 8, and Node aligns buffers to 8 bytes.
-  const crcAt = block.byteOffset + pieceBytes + hashBytes;
-  const checksums = crcAt % 4 === 0 ? new Uint32Array(block.buffer, crcAt, N) : new Uint32Array(N);
+  const sums = Buffer.allocUnsafe(4 * N + hashBytes);
+  // Node's pool hands out 8-byte aligned slices; a Uint32Array view needs 4.
+  const checksums = sums.byteOffset % 4 === 0 ? new Uint32Array(sums.buffer, sums.byteOffset, N) : new Uint32Array(N);
   const result: EncodedSegment = { index, plainLength, pieceSize, data, parity, checksums };
   let hashOut: Buffer | null = null;
   if (hashes) {
-    hashOut = block.subarray(pieceBytes, pieceBytes + hashBytes);
-    const views: Buffer[] = new Array<Buffer>(N);
-    for (let i = 0; i < N; i++) views[i] = Buffer.from(block.buffer, block.byteOffset + pieceBytes + i * PIECE_HASH_BYTES, PIECE_HASH_BYTES);
+    hashOut = sums.subarray(4 * N);
+    const views = new Array<Buffer>(N);
+    for (let i = 0; i < N; i++) views[i] = hashOut.subarray(i * PIECE_HASH_BYTES, (i + 1) * PIECE_HASH_BYTES);
     result.hashes = views;
   }
   return { data, parity, pieceSize, checksums, hashBytes: hashOut, result };
