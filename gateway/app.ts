@@ -40,7 +40,7 @@ import { adminMiddleware } from './admin/router.js';
 import type { AdminContext } from './admin/context.js';
 import { requestMetrics, type Metrics } from './metrics.js';
 import { authorize, type Principal } from './access/authorize.js';
-import { accessQuery, publicAccessBlockOf } from './access/query.js';
+import { accessQuery, authorizeActionsFor, publicAccessBlockOf } from './access/query.js';
 import { httpRequestFacts, postObjectFacts, type RequestFacts } from './access/request-context.js';
 import { aclOnWrite } from './access/grant-headers.js';
 import type { StoredAcl } from './access/acl-grants.js';
@@ -163,6 +163,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
         return c && { secret: c.secret, principal: c };
       },
       authorizePut: (who, key, fields) => authorize(accessQuery(pipeline.meta, 'PutObject', 'write', rc.bucket, key, who, undefined, postObjectFacts(facts, fields ?? new Map()))),
+      authorizeActions: (who, key, actions, fields) => authorizeActionsFor(pipeline.meta, 'PutObject', rc.bucket, key, who, actions, undefined, postObjectFacts(facts, fields)),
     };
     await dispatch(koa, rc, postAccess);
     // S3 success answers without a document have an empty body, not Koa's status text. Not
