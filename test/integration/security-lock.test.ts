@@ -8,7 +8,7 @@
  */
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketPolicyCommand,
-  DeleteObjectCommand, DeleteObjectsCommand, GetObjectAclCommand, GetObjectRetentionCommand, GetObjectTaggingCommand, HeadObjectCommand,
+  DeleteObjectCommand, DeleteObjectsCommand, GetObjectAclCommand, GetObjectCommand, GetObjectRetentionCommand, GetObjectTaggingCommand, HeadObjectCommand,
   PutBucketPolicyCommand, PutObjectCommand, PutObjectLockConfigurationCommand, PutObjectRetentionCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
@@ -208,3 +208,33 @@ describe('PostObject form fields need the permissions of the headers they stand 
   });
 });
 
+describe('GET and HEAD tell the lock and the tag count only to who may read them', () => {
+  test('retention needs s3:GetObjectRetention, legal hold s3:GetObjectLegalHold, the tag count s3:GetObjectTagging', async () => {
+    const b = await lockedBucket();
+    const until = inAYear();
+    await owner.send(new PutObjectCommand({
+      Bucket: b, Key: 'k', Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until, ObjectLockLegalHoldStatus: 'ON', Tagging: 'a=1&b=2',
+    }));
+    const seen = async (s3: S3Client): Promise<unknown[]> => {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'k' }));
+      const get = await s3.send(new GetObjectCommand({ Bucket: b, Key: 'k' }));
+      await get.Body?.transformToString();
+      expect([get.ObjectLockMode, get.ObjectLockRetainUntilDate?.getTime(), get.ObjectLockLegalHoldStatus])
+        .toEqual([head.ObjectLockMode, head.ObjectLockRetainUntilDate?.getTime(), head.ObjectLockLegalHoldStatus]);
+      return [head.ObjectLockMode, head.ObjectLockRetainUntilDate?.getTime(), head.ObjectLockLegalHoldStatus, get.TagCount];
+    };
+    expect(await seen(owner)).toEqual(['GOVERNANCE', until.getTime(), 'ON', 2]);
+    await grant(b, ['s3:GetObject']);
+    expect(await seen(mallory)).toEqual([undefined, undefined, undefined, undefined]);
+    await grant(b, ['s3:GetObject', 's3:GetObjectRetention']);
+    expect(await seen(mallory)).toEqual(['GOVERNANCE', until.getTime(), undefined, undefined]);
+    await grant(b, ['s3:GetObject', 's3:GetObjectLegalHold', 's3:GetObjectTagging']);
+    expect(await seen(mallory)).toEqual([undefined, undefined, 'ON', 2]);
+
+    // Anonymous readers of a public object see none of it either (no ACL grants these actions).
+    await grant(b, ['s3:GetObject'], [], '*');
+    const res = await fetch(`${cluster.endpoint}/${b}/k`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect([...res.headers.keys()].filter((h) => h.startsWith('x-amz-object-lock') || h === 'x-amz-tagging-count')).toEqual([]);
+  });
+});
