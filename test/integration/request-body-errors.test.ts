@@ -1,0 +1,86 @@
+/**
+ * Errors that happen while a request body is on the wire, over raw sockets against real
+ * processes: a write quorum lost in the middle of a chunked upload is answered 503
+ * ServiceUnavailable, not a 500 (Node 20's pipeline() reported its own AbortError instead).
+ */
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { once } from 'node:events';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { respawnStore, startCluster, type Cluster } from '../helpers/cluster.js';
+import { signed } from '../helpers/stream-put.js';
+
+interface Raw {
+  socket: net.Socket;
+  /** Resolves with the status line's code and the text received up to the end of the answer's head. */
+  head: Promise<{ status: number; text: () => string }>;
+  /** The gateway ended its side of the connection. */
+  ended: Promise<void>;
+  closed: Promise<void>;
+  isClosed(): boolean;
+}
+
+/** A raw connection; `allowHalfOpen` keeps sending after the gateway ends its side, as a client that does not read would. */
+async function open(c: Cluster, requestHead: string, allowHalfOpen = false): Promise<Raw> {
+  const u = new URL(c.endpoint);
+  const socket = net.connect({ port: Number(u.port), host: u.hostname, allowHalfOpen });
+  await once(socket, 'connect');
+  let received = '';
+  let closed = false;
+  socket.on('error', () => {});
+  const head = new Promise<{ status: number; text: () => string }>((resolve, reject) => {
+    const onData = (d: Buffer): void => {
+      received += d.toString('latin1');
+      if (!received.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      socket.on('data', (more: Buffer) => { received += more.toString('latin1'); });
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(received)?.[1]), text: () => received });
+    };
+    socket.on('data', onData);
+    socket.once('close', () => reject(new Error(`closed before an answer: ${received}`)));
+  });
+  head.catch(() => undefined);
+  const closedP = new Promise<void>((r) => socket.once('close', () => { closed = true; r(); }));
+  const ended = new Promise<void>((r) => socket.once('end', r));
+  socket.write(requestHead);
+  return { socket, head, ended, closed: closedP, isClosed: () => closed };
+}
+
+function requestHead(method: string, path: string, headers: Record<string, string>): string {
+  return `${method} ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
+}
+
+/** Keeps sending body bytes at a steady pace until the socket closes or `stop()` says so. */
+async function keepSending(raw: Raw, piece: Buffer, stop: () => boolean): Promise<number> {
+  let sent = 0;
+  while (!raw.isClosed() && !stop()) {
+    // once() rejects on the socket's 'error' (EPIPE once the gateway has closed): that ends it too.
+    if (!raw.socket.write(piece)) await Promise.race([once(raw.socket, 'drain').catch(() => undefined), raw.closed]);
+    sent += piece.length;
+    await sleep(10);
+  }
+  return sent;
+}
+
+test('a write quorum lost in the middle of a chunked upload is answered 503 ServiceUnavailable', async () => {
+  // Small segments: the lost quorum shows at the next segment, not 4 MiB later.
+  const c = await startCluster({ scope: 'each', env: { SHARDGATE_SEGMENT_SIZE: '256KiB' } });
+  await c.client().send(new CreateBucketCommand({ Bucket: 'fragile' }));
+  // Six stores offer 2 MiB each: past about 20 MiB of body they refuse this upload's pieces
+  // (507), leaving 10 where 11 must be durable. They still take the metadata journal, so the
+  // answer is the upload's own error (with stores killed instead, the journal's failure
+  // would answer for it).
+  for (const s of c.stores.slice(0, 6)) await respawnStore(c, s, { args: ['--capacity', '2M'] });
+  const path = '/fragile/streamed';
+  const raw = await open(c, requestHead('PUT', path, signed(c.endpoint, 'PUT', path, { 'transfer-encoding': 'chunked' }).headers));
+  const piece = Buffer.alloc(256 * 1024, 0x61);
+  const chunk = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]);
+  let answered = false;
+  void raw.head.then(() => { answered = true; }, () => undefined);
+  // The client keeps sending (up to 200 MiB) until it is answered.
+  let sent = 0;
+  await keepSending(raw, chunk, () => answered || (sent += piece.length) > 200 * 1024 * 1024);
+  const { status, text } = await raw.head;
+  await Promise.race([raw.closed, sleep(10_000)]);
+  expect([status, /<Code>([^<]*)<\/Code>/.exec(text())?.[1]]).toEqual([503, 'ServiceUnavailable']);
+});
