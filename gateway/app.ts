@@ -316,6 +316,10 @@ function renderError(koa: Koa.Context, err: unknown, requestId: string): void {
     return;
   }
   for (const name of Object.keys(koa.response.headers)) if (!KEEP.test(name)) koa.remove(name);
+  // Answered before its body was read (a refused upload): on a kept-alive connection Node
+  // would read and drop the whole body before the next request. Closing lingers briefly
+  // instead, so the answer still reaches the client (http-limits.ts lingerIfUnread).
+  if (!koa.req.complete) koa.set('connection', 'close');
   koa.set(e.headers);
   koa.status = e.status;
   // For HEAD, Koa sends the headers and drops the body.

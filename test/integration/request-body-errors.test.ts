@@ -1,6 +1,7 @@
 /**
  * Errors that happen while a request body is on the wire, over raw sockets against real
- * processes: a write quorum lost in the middle of a chunked upload is answered 503
+ * processes: a refused upload is answered at once and its connection closed, rather than
+ * read to its end; a write quorum lost in the middle of a chunked upload is answered 503
  * ServiceUnavailable, not a 500 (Node 20's pipeline() reported its own AbortError instead).
  */
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
@@ -61,6 +62,36 @@ async function keepSending(raw: Raw, piece: Buffer, stop: () => boolean): Promis
   }
   return sent;
 }
+
+describe('one gateway', () => {
+  let c: Cluster;
+  let host: string;
+
+  beforeAll(async () => {
+    c = await startCluster({ scope: 'file' });
+    host = new URL(c.endpoint).host;
+    await c.client().send(new CreateBucketCommand({ Bucket: 'closed-doors' }));
+  });
+
+  test('a refused 1 GiB upload is answered before its body is sent, and its connection closed', async () => {
+    const raw = await open(c, requestHead('PUT', '/closed-doors/big', { host, 'content-length': String(1024 ** 3) }), true);
+    raw.socket.write(Buffer.alloc(256 * 1024));
+    const { status, text } = await raw.head;
+    expect(status).toBe(403);
+    expect(text()).toMatch(/\r\nconnection: close\r\n/i);
+    // The client goes on sending as if it had not read the answer. The gateway ends its side at
+    // once, reads and drops what still comes for a few seconds (so that the answer is not lost
+    // to a reset), then closes. Kept alive, it would have read the whole gigabyte first.
+    const deadline = Date.now() + 40_000;
+    let ended = false;
+    void raw.ended.then(() => { ended = true; });
+    const sent = await keepSending(raw, Buffer.alloc(64 * 1024), () => Date.now() > deadline);
+    expect(ended).toBe(true);
+    expect(raw.isClosed()).toBe(true);
+    expect(sent).toBeLessThan(1024 ** 3);
+    expect(text()).toContain('<Code>AccessDenied</Code>');
+  });
+});
 
 test('a write quorum lost in the middle of a chunked upload is answered 503 ServiceUnavailable', async () => {
   // Small segments: the lost quorum shows at the next segment, not 4 MiB later.
