@@ -175,6 +175,11 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
   // mid-object): cut the connection so the client sees a short read, never a hang.
   app.on('error', (err: unknown, koa?: Koa.Context) => {
     if (koa?.headerSent) koa.req.socket.destroy();
+    // Anyone can open uploads and drop them: a line each would let them flood the log.
+    if (isClientDisconnect(err)) {
+      opts.metrics?.clientDisconnects.inc({ operation: (koa?.state.operation as string | undefined) ?? 'Unknown' });
+      return;
+    }
     console.error(`${(koa?.state.requestId as string | undefined) ?? '-'} ${koa?.method ?? ''} ${koa?.path ?? ''}:`, (err as Error)?.message ?? err);
   });
 
@@ -294,6 +299,19 @@ async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAcce
     default:
       throw new S3Error('NotImplemented', { message: `${ep.kind} is not implemented yet` });
   }
+}
+
+/** Socket error codes of a client that closed the connection mid-request. */
+const CLIENT_GONE: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * An error of the client's connection, not of the gateway: it went away mid-request, or broke
+ * HTTP framing (Node's parser errors, `HPE_*`: a body cut short, a bad chunk size). Faults of
+ * the gateway's own streams (shard-store reads) carry other codes.
+ */
+export function isClientDisconnect(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (CLIENT_GONE.has(code) || code.startsWith('HPE_'));
 }
 
 /** Headers an error answer keeps; everything a handler set for a success is dropped. */

@@ -1,7 +1,8 @@
 /**
  * Errors that happen while a request body is on the wire, over raw sockets against real
  * processes: a refused upload is answered at once and its connection closed, rather than
- * read to its end; a write quorum lost in the middle of a chunked upload is answered 503
+ * read to its end; clients that drop uploads or break their framing cost a metric, not a log
+ * line each; a write quorum lost in the middle of a chunked upload is answered 503
  * ServiceUnavailable, not a 500 (Node 20's pipeline() reported its own AbortError instead).
  */
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
@@ -10,6 +11,8 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { respawnStore, startCluster, type Cluster } from '../helpers/cluster.js';
 import { signed } from '../helpers/stream-put.js';
+
+const METRICS_TOKEN = 'body-errors-metrics';
 
 interface Raw {
   socket: net.Socket;
@@ -66,10 +69,12 @@ async function keepSending(raw: Raw, piece: Buffer, stop: () => boolean): Promis
 describe('one gateway', () => {
   let c: Cluster;
   let host: string;
+  const stderr: string[] = [];
 
   beforeAll(async () => {
-    c = await startCluster({ scope: 'file' });
+    c = await startCluster({ scope: 'file', env: { SHARDGATE_METRICS_TOKEN: METRICS_TOKEN } });
     host = new URL(c.endpoint).host;
+    c.gateway.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
     await c.client().send(new CreateBucketCommand({ Bucket: 'closed-doors' }));
   });
 
@@ -90,6 +95,30 @@ describe('one gateway', () => {
     expect(raw.isClosed()).toBe(true);
     expect(sent).toBeLessThan(1024 ** 3);
     expect(text()).toContain('<Code>AccessDenied</Code>');
+  });
+
+  test('uploads dropped mid-body or with broken framing are counted, not logged one line each', async () => {
+    const before = stderr.length;
+    for (let i = 0; i < 5; i++) {
+      const path = `/closed-doors/dropped-${i}`;
+      const cut = await open(c, requestHead('PUT', path, signed(c.endpoint, 'PUT', path, { 'content-length': String(50_000_000) }).headers));
+      cut.socket.write(Buffer.alloc(512 * 1024));
+      await sleep(100);
+      cut.socket.destroy();
+      const garbled = await open(c, requestHead('PUT', `${path}-chunked`, signed(c.endpoint, 'PUT', `${path}-chunked`, { 'transfer-encoding': 'chunked' }).headers));
+      garbled.socket.write('10\r\n0123456789abcdef\r\nzz\r\n');
+      await garbled.closed;
+    }
+    // Each socket is gone on the gateway's side once its metric is counted.
+    const counted = async (): Promise<number> => {
+      const res = await fetch(`${c.endpoint}/_shardgate/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      const text = await res.text();
+      return [...text.matchAll(/^shardgate_s3_client_disconnects_total\{operation="PutObject"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    const deadline = Date.now() + 20_000;
+    while ((await counted()) < 10 && Date.now() < deadline) await sleep(100);
+    expect(await counted()).toBe(10);
+    expect(stderr.slice(before).join('')).not.toMatch(/dropped-|Parse Error|aborted/);
   });
 });
 
