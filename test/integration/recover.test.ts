@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { respawnStore, runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
 import { md5Hex, objectBytes, s3Error, seedBucket } from '../helpers/s3.js';
+import { shardsOnDisk } from '../helpers/shards-on-disk.js';
 
 // Sizes on the thresholds: 1 byte, one 4 MiB segment exactly, one segment + 1 byte.
 const SIZES = [1, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 200_000];
@@ -134,7 +135,7 @@ describe('recover: a gateway whose data folder is gone comes back from the shard
     const { blob_id: blobId } = db.prepare('SELECT blob_id FROM snapshots ORDER BY id DESC LIMIT 1').get() as { blob_id: string };
     db.close();
     // The holder of data piece 0: reads ask the data holders first, so its forged piece is decoded.
-    const holder = c.stores.find((s) => findFile(s.dataDir, `${blobId}.0`));
+    const holder = c.stores.find((s) => shardsOnDisk(s.dataDir).includes(`${blobId}.0`));
     expect(holder).toBeDefined();
     await respawnStore(c, holder!, { env: { SHARDGATE_TEST_LIE_ON_READ: '1' } });
     const gwDir = await loseGatewayDisk(c);
@@ -152,11 +153,3 @@ describe('recover: a gateway whose data folder is gone comes back from the shard
     expect(ok.code, ok.all).toBe(0);
   });
 });
-
-/** Whether a file of that name is anywhere under `dir`. */
-function findFile(dir: string, name: string): boolean {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.isDirectory() ? findFile(join(dir, e.name), name) : e.name === name) return true;
-  }
-  return false;
-}
