@@ -123,6 +123,17 @@ export function valueOf<T>(o: Outcome<T>): T {
   return o.value;
 }
 
+/** The error of an outcome that must have failed. */
+export function errorOf(o: Outcome<unknown>): Error {
+  if (o.ok) throw new Error(`expected an error, got ${String(o.value)}`);
+  return o.error;
+}
+
+/** The S3-style code of an outcome: 'ok' or the error's `code`, for one-line expectations. */
+export function codeOf(o: Outcome<unknown>): string {
+  return o.ok ? 'ok' : String((o.error as { code?: unknown }).code ?? o.error.name);
+}
+
 // ---------------------------------------------------------------------------------------
 // Hostile text
 
