@@ -103,14 +103,29 @@ export function outcome<T>(fn: () => T, allowed: readonly ErrorClass[], bound = 
   return result;
 }
 
-/** `outcome` for an async function. */
+/** A call that did not settle in its time bound. */
+export class HangError extends Error {
+  constructor(bound: number) {
+    super(`no answer within ${bound} ms: hung on hostile input`);
+    this.name = 'HangError';
+  }
+}
+
+/** `outcome` for an async function; one that has not settled after `bound` has hung. */
 export async function outcomeAsync<T>(fn: () => Promise<T>, allowed: readonly ErrorClass[], bound = SLOW_INPUT_MS): Promise<Outcome<T>> {
   const start = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HangError(bound)), bound);
+  });
   let result: Outcome<T>;
   try {
-    result = { ok: true, value: await fn() };
+    result = { ok: true, value: await Promise.race([fn(), hung]) };
   } catch (err) {
+    if (err instanceof HangError) throw err;
     result = classify<T>(err, allowed);
+  } finally {
+    clearTimeout(timer);
   }
   const ms = performance.now() - start;
   if (ms > bound) throw slow(ms, bound);

@@ -92,7 +92,8 @@ type SourceData = string | ArrayBuffer | ArrayBufferView;
 const toBuf = (d: SourceData): Buffer =>
   typeof d === 'string' ? Buffer.from(d, 'utf8') : d instanceof ArrayBuffer ? Buffer.from(d) : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 
-class NodeSha256 {
+/** node:crypto in the shape the SDK's signer wants. */
+export class NodeSha256 {
   private readonly h;
   constructor(secret?: SourceData) {
     this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuf(secret));
