@@ -45,12 +45,15 @@ function replayHint(err: unknown): never {
   throw err;
 }
 
-/** fc.assert with the environment's budget and seed, and a replay hint on failure. */
-export function check<Ts>(property: fc.IProperty<Ts>, weight?: number): void;
-export function check<Ts>(property: fc.IAsyncProperty<Ts>, weight?: number): Promise<void>;
-export function check<Ts>(property: fc.IProperty<Ts> | fc.IAsyncProperty<Ts>, weight = 1): void | Promise<void> {
+/**
+ * fc.assert with the environment's budget and seed, and a replay hint on failure. `extra`
+ * overrides parameters (e.g. `endOnFailure` where one failing run takes seconds).
+ */
+export function check<Ts>(property: fc.IProperty<Ts>, weight?: number, extra?: fc.Parameters<Ts>): void;
+export function check<Ts>(property: fc.IAsyncProperty<Ts>, weight?: number, extra?: fc.Parameters<Ts>): Promise<void>;
+export function check<Ts>(property: fc.IProperty<Ts> | fc.IAsyncProperty<Ts>, weight = 1, extra: fc.Parameters<Ts> = {}): void | Promise<void> {
   try {
-    const out = fc.assert(property as fc.IProperty<Ts>, params<Ts>(weight)) as void | Promise<void>;
+    const out = fc.assert(property as fc.IProperty<Ts>, { ...params<Ts>(weight), ...extra }) as void | Promise<void>;
     return out instanceof Promise ? out.catch(replayHint) : out;
   } catch (err) {
     replayHint(err);
