@@ -9,7 +9,7 @@ import {
 import type { ShardStoreErrorBody } from './protocol.js';
 import { parseRoute, type Route } from './routes.js';
 import { loadRecoveryKeys } from './recovery-keys.js';
-import { PieceStore } from './store.js';
+import { errCode, PieceStore } from './store.js';
 import { authorize, TokenVerifier, type TrustedKey } from './token.js';
 import { packageVersion } from './version.js';
 
@@ -158,7 +158,9 @@ export function statusOf(err: unknown): { status: number; code: string } {
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, log: (line: string) => void): void {
-  if (req.destroyed && !req.complete) return; // the client went away mid-request: nobody to answer
+  // The client went away mid-request, or its connection was cut (junk after a whole request
+  // makes Node's parser drop the socket, aborting what was still being handled): nobody to answer.
+  if (req.destroyed && (!req.complete || errCode(err) === 'ECONNRESET')) return;
   const { status, code } = statusOf(err);
   if (status >= 500 && status !== 507) log(`shard-store: ${req.method} ${req.url?.slice(0, 120)}: ${(err as Error).stack ?? String(err)}`);
   if (res.headersSent) {

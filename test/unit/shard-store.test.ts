@@ -177,6 +177,22 @@ describe('shard-store: pieces', () => {
     expect((await raw(s, 'POST', `/pieces/${newShardId()}`, auth)).status).toBe(405);
   });
 
+  it('a connection cut while a whole PUT is handled is not an internal error (junk after it, or the client half-closing)', async () => {
+    const dir = await tempDir();
+    const key = await loadOrCreateGatewayKey(join(dir, 'gateway'));
+    const logged: string[] = [];
+    const server = await startShardStoreServer({ id: STORE_ID, dir: join(dir, 'data'), trustedKeys: await loadTrustedKeys([key.publicKeyFile]), log: (l) => logged.push(l) });
+    onClose(() => server.close(200));
+    const minter = new TokenMinter(key);
+    for (const tail of ['junk', '']) {
+      const id = newShardId();
+      await rawBytes(server.port, `PUT /pieces/${id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await minter.mint(STORE_ID, 'put', [id])}\r\nContent-Length: 1\r\n\r\nx${tail}`);
+    }
+    // The aborted handlers settle after the connection is gone.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(logged).toEqual([]);
+  });
+
   it('answers a challenge with sha256(nonce || range) per range', async () => {
     const s = await setup();
     const id = newShardId();
