@@ -26,14 +26,21 @@ export async function readCheckedBody(
   const set = new ChecksumSet(plan.compute);
   const chunks: Buffer[] = [];
   let size = 0;
-  await pipeline(detachedBody(koa), verifier, async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) {
-      size += chunk.length;
-      if (size > opts.limit) throw new S3Error('MaxMessageLengthExceeded');
-      set.update(chunk);
-      chunks.push(chunk);
-    }
-  });
+  let tooLarge: S3Error | undefined;
+  try {
+    await pipeline(detachedBody(koa), verifier, async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) {
+        size += chunk.length;
+        if (size > opts.limit) throw (tooLarge = new S3Error('MaxMessageLengthExceeded'));
+        set.update(chunk);
+        chunks.push(chunk);
+      }
+    });
+  } catch (err) {
+    // Stopping while the body still streams makes pipeline reject with the AbortError of the
+    // streams it tears down, not with the reason it was stopped.
+    throw tooLarge ?? err;
+  }
   verifyChecksums(plan, set.digest(), verifier.trailers);
   return Buffer.concat(chunks);
 }
