@@ -57,8 +57,9 @@ describe('POST policy: a policy or S3Error, in bounded time', () => {
 
   // BUG (gateway/s3/post-policy.ts parseCondition, the `JSON.stringify(c)` in its error
   // message): a condition nested a few thousand arrays deep (10 KB of "[", well under the 20 KB
-  // a form may carry before the file) overflows the stack in JSON.stringify: RangeError, so an
-  // anonymous POST gets a 500. Unskip once the message no longer serializes the condition whole.
+  // a form may carry before the file) overflows the stack in JSON.stringify: RangeError, so a
+  // POST signed by any user gets a 500. Unskip once the message no longer serializes the
+  // condition whole.
   it.skip('parsePostPolicy on conditions nested thousands deep', () => {
     check(fc.property(fc.integer({ min: 1_000, max: 7_000 }), fc.constantFrom('[', '{"a":'), (depth, open) => {
       const close = open === '[' ? ']' : '}';
