@@ -146,6 +146,15 @@ export async function outcomeAsync<T>(fn: () => Promise<T>, allowed: readonly Er
   return result;
 }
 
+/**
+ * Let the event loop turn. A test that computes for a minute without one starves the test
+ * runner's link to its worker (vitest fails the run when a worker is silent for 60 s), so
+ * properties with costly inputs await this between runs.
+ */
+export function breathe(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** The value of an outcome that must have succeeded (round trips). */
 export function valueOf<T>(o: Outcome<T>): T {
   if (!o.ok) throw new Error(`expected a value, got ${o.error.name}: ${o.error.message}`, { cause: o.error });

@@ -20,7 +20,7 @@ import { parseTagSet } from '../../gateway/s3/tagging.js';
 import { buildVersioningConfiguration, parseVersioningConfiguration } from '../../gateway/s3/versioning.js';
 import { buildXml, childrenOf, childOf, parseXml, textOf, type XmlElement, type XmlObject, type XmlValue } from '../../gateway/s3/xml.js';
 import type { StoredAcl } from '../../gateway/access/acl-grants.js';
-import { check, outcome, valueOf, type ErrorClass } from './fuzz.js';
+import { breathe, check, outcome, valueOf, type ErrorClass } from './fuzz.js';
 import { documents, VOCABULARIES, type Vocabulary } from './xml-generators.js';
 
 const NOW = Date.parse('2026-03-14T15:09:26Z');
@@ -74,10 +74,11 @@ const DOCS: readonly Doc[] = VOCABULARIES.map((v) => ({ ...v, parse: PARSERS[v.r
 
 describe('XML request documents: a value or S3Error, in bounded time', () => {
   for (const doc of DOCS) {
-    it(doc.root, () => {
-      check(fc.property(documents(doc), fc.boolean(), (text, asBuffer) => {
+    it(doc.root, async () => {
+      await check(fc.asyncProperty(documents(doc), fc.boolean(), async (text, asBuffer) => {
+        await breathe();
         outcome(() => doc.parse(asBuffer ? (Buffer.from(text) as unknown as string) : text), doc.errors ?? [S3Error]);
-      }), 0.5);
+      }), 0.4);
     });
   }
 });
