@@ -7,7 +7,7 @@ import { getEngine, referenceEngine, type Engine } from '../../codec/engine.js';
 import { N } from '../../codec/erasure.js';
 import { pieceRecord } from '../../codec/segment.js';
 import { Auditor } from '../../gateway/audit/auditor.js';
-import { challengePiece } from '../../gateway/audit/challenge.js';
+import { challengePiece, checkAnswer } from '../../gateway/audit/challenge.js';
 import type { TrustConfig } from '../../gateway/audit/config.js';
 import { auditedSegmentEncoder, RootCollector } from '../../gateway/audit/roots.js';
 import { auditStoreFor, type AuditTarget } from '../../gateway/audit/store.js';
@@ -17,6 +17,7 @@ import { MemoryPins } from '../../gateway/shards/pins.js';
 import { recoveryKey } from '../../gateway/snapshot/keys.js';
 import { ManifestError, openManifest, sealManifest, type SnapshotManifest } from '../../gateway/snapshot/manifest.js';
 import { merkleProof, merkleRoot, verifyMerkleProof } from '../../shard-store/merkle.js';
+import type { AuditChallengeResponse } from '../../shard-store/protocol.js';
 import { startShardStoreServer } from '../../shard-store/server.js';
 import { loadTrustedKeys } from '../../shard-store/peers.js';
 import { onClose } from '../helpers/registry.js';
@@ -135,6 +136,19 @@ describe('audit challenges against a shard-store', () => {
     const again = await startShardStoreServer({ id: 'ss-a', dir: join(s.dir, 'data'), trustedKeys: await loadTrustedKeys([join(s.dir, 'gw', 'gateway-key.pub.jwk')]) });
     onClose(() => again.close(100));
     expect((await rclient.readRange({ ...s.node, url: again.url }, shard, 0, 5)).toString()).toBe('hello');
+  });
+});
+
+describe('audit answers from an untrusted store', () => {
+  it('any JSON in place of a record, its proof or its count is a wrong answer, not a TypeError', () => {
+    const target: AuditTarget = { blobId: '0'.repeat(32), piece: 3, size: 40_000, segmentSize: 4096, root: Buffer.alloc(32) };
+    const record = { index: 2, data: 'AAAA', proof: [] as unknown[] };
+    // JSON.parse makes own properties named toString: String() of such a value throws.
+    const hostile = JSON.parse('{"toString":1,"valueOf":1}') as unknown;
+    for (const body of [null, 7, 'x', [], { leafCount: 10, records: [null] }, { leafCount: 10, records: [3] }, { leafCount: 10, records: [[record]] },
+      { leafCount: hostile, records: [record] }, { leafCount: 10, records: [{ ...record, proof: [hostile] }] }, { leafCount: 10, records: [{ ...record, proof: [1] }] }]) {
+      expect(checkAnswer('s', target, [2], body as unknown as AuditChallengeResponse, 10), JSON.stringify(body)).toMatchObject({ outcome: 'wrong' });
+    }
   });
 });
 
