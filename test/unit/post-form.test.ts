@@ -94,6 +94,8 @@ describe('post policy', () => {
     ['no conditions', b64({ expiration: '2030-01-01T00:00:00Z' })],
     ['an unknown operator', b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['like', '$key', 'x']] })],
     ['a bad range', b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['content-length-range', 5, 1]] })],
+    // Too deep for JSON.stringify: the error message must not serialize the condition whole.
+    ['a condition nested 10,000 arrays deep', Buffer.from(`{"expiration":"2030-01-01T00:00:00Z","conditions":[${'['.repeat(10_000)}${']'.repeat(10_000)}]}`).toString('base64')],
   ])('%s is InvalidPolicyDocument', (_what, text) => {
     expect(() => parsePostPolicy(text)).toThrow(expect.objectContaining({ code: 'InvalidPolicyDocument' }));
   });
