@@ -6,6 +6,7 @@ import { checkServerSideEncryption, SSE_HEADER } from './s3/sse.js';
 import { headersSignedInQuery, verifyRequest, type AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
 import { toS3Error } from './errors.js';
+import { hasUnmetExpectation } from './object/request-body.js';
 import type { BucketRow } from './meta/types.js';
 import type { PipelineContext } from './pipeline/context.js';
 import type { ReqCtx } from './request.js';
@@ -98,6 +99,13 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     } catch (err) {
       renderError(koa, err, requestId);
     }
+  });
+
+  // An Expect other than 100-continue (gateway/server.ts) is refused before anything else, the
+  // admin API included: the client may be holding its body back until it hears from us.
+  app.use(async (koa, next) => {
+    if (hasUnmetExpectation(koa.req)) throw new S3Error('ExpectationFailed');
+    await next();
   });
 
   // Nothing that acknowledges a write is answered before the write is durable: on disk
