@@ -6,6 +6,7 @@ import { checkServerSideEncryption, SSE_HEADER } from './s3/sse.js';
 import { headersSignedInQuery, verifyRequest, type AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
 import { toS3Error } from './errors.js';
+import { hasUnmetExpectation } from './object/request-body.js';
 import type { BucketRow } from './meta/types.js';
 import type { PipelineContext } from './pipeline/context.js';
 import type { ReqCtx } from './request.js';
@@ -40,7 +41,7 @@ import { adminMiddleware } from './admin/router.js';
 import type { AdminContext } from './admin/context.js';
 import { requestMetrics, type Metrics } from './metrics.js';
 import { authorize, type Principal } from './access/authorize.js';
-import { accessQuery, publicAccessBlockOf } from './access/query.js';
+import { accessQuery, authorizeActionsFor, publicAccessBlockOf } from './access/query.js';
 import { httpRequestFacts, postObjectFacts, type RequestFacts } from './access/request-context.js';
 import { aclOnWrite } from './access/grant-headers.js';
 import type { StoredAcl } from './access/acl-grants.js';
@@ -98,6 +99,13 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     } catch (err) {
       renderError(koa, err, requestId);
     }
+  });
+
+  // An Expect other than 100-continue (gateway/server.ts) is refused before anything else, the
+  // admin API included: the client may be holding its body back until it hears from us.
+  app.use(async (koa, next) => {
+    if (hasUnmetExpectation(koa.req)) throw new S3Error('ExpectationFailed');
+    await next();
   });
 
   // Nothing that acknowledges a write is answered before the write is durable: on disk
@@ -169,6 +177,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
         return c && { secret: c.secret, principal: c };
       },
       authorizePut: (who, key, fields) => authorize(accessQuery(pipeline.meta, 'PutObject', 'write', rc.bucket, key, who, undefined, postObjectFacts(facts, fields ?? new Map()))),
+      authorizeActions: (who, key, actions, fields) => authorizeActionsFor(pipeline.meta, 'PutObject', rc.bucket, key, who, actions, undefined, postObjectFacts(facts, fields)),
     };
     await dispatch(koa, rc, postAccess);
     // S3 success answers without a document have an empty body, not Koa's status text. Not
@@ -180,6 +189,11 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
   // mid-object): cut the connection so the client sees a short read, never a hang.
   app.on('error', (err: unknown, koa?: Koa.Context) => {
     if (koa?.headerSent) koa.req.socket.destroy();
+    // Anyone can open uploads and drop them: a line each would let them flood the log.
+    if (isClientDisconnect(err)) {
+      opts.metrics?.clientDisconnects.inc({ operation: (koa?.state.operation as string | undefined) ?? 'Unknown' });
+      return;
+    }
     console.error(`${(koa?.state.requestId as string | undefined) ?? '-'} ${koa?.method ?? ''} ${koa?.path ?? ''}:`, (err as Error)?.message ?? err);
   });
 
@@ -301,6 +315,19 @@ async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAcce
   }
 }
 
+/** Socket error codes of a client that closed the connection mid-request. */
+const CLIENT_GONE: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * An error of the client's connection, not of the gateway: it went away mid-request, or broke
+ * HTTP framing (Node's parser errors, `HPE_*`: a body cut short, a bad chunk size). Faults of
+ * the gateway's own streams (shard-store reads) carry other codes.
+ */
+export function isClientDisconnect(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (CLIENT_GONE.has(code) || code.startsWith('HPE_'));
+}
+
 /** Headers an error answer keeps; everything a handler set for a success is dropped. */
 const KEEP = /^(x-amz-request-id|x-amz-id-2|server|access-control-.*|vary|connection)$/i;
 
@@ -321,6 +348,10 @@ function renderError(koa: Koa.Context, err: unknown, requestId: string): void {
     return;
   }
   for (const name of Object.keys(koa.response.headers)) if (!KEEP.test(name)) koa.remove(name);
+  // Answered before its body was read (a refused upload): on a kept-alive connection Node
+  // would read and drop the whole body before the next request. Closing lingers briefly
+  // instead, so the answer still reaches the client (http-limits.ts lingerIfUnread).
+  if (!koa.req.complete) koa.set('connection', 'close');
   koa.set(e.headers);
   koa.status = e.status;
   // For HEAD, Koa sends the headers and drops the body.

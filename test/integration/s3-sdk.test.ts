@@ -469,6 +469,28 @@ describe('objects', () => {
     expect(continued).toBe(false);
   });
 
+  // compat: Expect 100-continue
+  test('an Expect other than 100-continue is 417 ExpectationFailed, an S3 error document, and nothing is stored', async () => {
+    const b = await newBucket('expect-unknown');
+    const { host, port } = new URL(cluster.endpoint);
+    const signed = aws4.sign({
+      host, method: 'PUT', path: `/${b}/odd`, service: 's3', region: 'us-east-1',
+      headers: { 'content-length': '1', expect: '200-ok', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    }, { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY });
+    const req = request({ host: '127.0.0.1', port: Number(port), method: 'PUT', path: signed.path, headers: signed.headers as Record<string, string> });
+    const answered = once(req, 'response') as Promise<[IncomingMessage]>;
+    req.end('x');
+    const [res] = await answered;
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    expect(res.statusCode).toBe(417);
+    expect(res.headers['content-type']).toBe('application/xml');
+    expect(body).toContain('<Code>ExpectationFailed</Code>');
+    expect(body).toContain(`<RequestId>${res.headers['x-amz-request-id']}</RequestId>`);
+    expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'odd' })))).toEqual({ code: 'NotFound', status: 404 });
+  });
+
   // compat: Transfer-Encoding chunked
   test('a body sent with Transfer-Encoding: chunked and no length (curl -T - from a pipe) is stored', async () => {
     const b = await newBucket('chunked');
