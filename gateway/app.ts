@@ -237,7 +237,7 @@ function dropAdopted(req: Koa.Context['req'], adopted: ReadonlyMap<string, strin
 async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAccess): Promise<void> {
   const ep: Endpoint = rc.endpoint;
   switch (ep.kind) {
-    case 'ListBuckets': return handleListBuckets(koa, rc);
+    case 'ListBuckets': return handleListBuckets(koa, rc, ep);
     case 'CreateBucket': return handleCreateBucket(koa, rc);
     case 'HeadBucket': return handleHeadBucket(koa, rc);
     case 'DeleteBucket': return handleDeleteBucket(koa, rc);
