@@ -118,7 +118,7 @@ describe('stored object headers', () => {
   });
 
   test('Content-Encoding keeps its spelling: only aws-chunked codings are taken out', () => {
-    // compat: PutObject Content-Encoding
+    // The PutObject system metadata row: Content-Encoding as sent.
     expect(withoutAwsChunked('deflate, gzip')).toBe('deflate, gzip');
     expect(withoutAwsChunked('deflate,gzip')).toBe('deflate,gzip');
     expect(withoutAwsChunked('br ,  GZIP')).toBe('br ,  GZIP');

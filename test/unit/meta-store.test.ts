@@ -59,7 +59,6 @@ describe('metadata store', () => {
   });
 
   it('pages an owner\'s buckets in the query: after a name, under a prefix, in a region', () => {
-    // compat: ListBuckets max-buckets
     for (const n of ['a1', 'a2', 'a3', 'ab', 'c']) meta.createBucket(n, 'alice', 'us-east-1');
     meta.createBucket('a0', 'bob', 'us-east-1');
     meta.createBucket('a4', 'alice', 'eu-west-1');

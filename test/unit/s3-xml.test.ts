@@ -66,7 +66,6 @@ describe('documents: one golden string each', () => {
         + `<Bucket><Name>b2</Name><CreationDate>${TS}</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>`);
     expect(d.buildListAllMyBucketsResult({ owner: { id: 'o' }, buckets: [] }))
       .toBe(`${HEAD}<ListAllMyBucketsResult ${NS}><Owner><ID>o</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>`);
-    // compat: ListBuckets continuation-token
     expect(d.buildListAllMyBucketsResult({ owner: { id: 'o' }, buckets: [], continuationToken: 'YjE', prefix: 'b' }))
       .toBe(`${HEAD}<ListAllMyBucketsResult ${NS}><Owner><ID>o</ID></Owner><Buckets></Buckets>`
         + '<ContinuationToken>YjE</ContinuationToken><Prefix>b</Prefix></ListAllMyBucketsResult>');
