@@ -47,6 +47,7 @@ import { aclOnWrite } from './access/grant-headers.js';
 import type { StoredAcl } from './access/acl-grants.js';
 import { ANONYMOUS_OWNER, ROOT_OWNER, userExists } from './access/users.js';
 import { checkAclAllowed } from './access/public-access-block.js';
+import { checkExpectedBucketOwner, EXPECTED_BUCKET_OWNER } from './access/expected-owner.js';
 import { openSecret } from './access/secret-box.js';
 import { attachMasterKey } from './admin/keys.js';
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './s3/acl.js';
@@ -165,7 +166,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
     const acl = aclOnWrite(parsed.endpoint.kind, (name) => koa.get(name) || undefined, (id) => userExists(pipeline.meta, id));
     const facts = httpRequestFacts(koa.req, query, auth, config.trustedProxies);
-    const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl, facts);
+    const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl, facts, koa.get(EXPECTED_BUCKET_OWNER) || undefined);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
     const bucketName = rc.bucket?.name;
     if (bucketName !== undefined) checkAclAllowed(acl, () => publicAccessBlockOf(pipeline.meta, bucketName));
@@ -202,7 +203,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
 
 function resolve(
   pipeline: PipelineContext, config: GatewayConfig, requestId: string, parsed: ParsedEndpoint, auth: AuthResult | null, caller: Caller | null,
-  acl: StoredAcl | undefined, facts: RequestFacts,
+  acl: StoredAcl | undefined, facts: RequestFacts, expectedOwner: string | undefined,
 ): ReqCtx {
   const { endpoint } = parsed;
   const permission = permissionOf(endpoint);
@@ -210,6 +211,7 @@ function resolve(
   if (parsed.bucket !== undefined && endpoint.kind !== 'CreateBucket') {
     bucket = pipeline.meta.getBucket(parsed.bucket);
     if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: parsed.bucket } });
+    checkExpectedBucketOwner(expectedOwner, bucket);
   }
   const key = parsed.key;
   // Requests whose keys are in the body are authorized key by key by their handlers: a POST
@@ -251,7 +253,7 @@ function dropAdopted(req: Koa.Context['req'], adopted: ReadonlyMap<string, strin
 async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAccess): Promise<void> {
   const ep: Endpoint = rc.endpoint;
   switch (ep.kind) {
-    case 'ListBuckets': return handleListBuckets(koa, rc);
+    case 'ListBuckets': return handleListBuckets(koa, rc, ep);
     case 'CreateBucket': return handleCreateBucket(koa, rc);
     case 'HeadBucket': return handleHeadBucket(koa, rc);
     case 'DeleteBucket': return handleDeleteBucket(koa, rc);

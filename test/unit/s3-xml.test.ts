@@ -72,6 +72,9 @@ describe('documents: one golden string each', () => {
         + `<Bucket><Name>b2</Name><CreationDate>${TS}</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>`);
     expect(d.buildListAllMyBucketsResult({ owner: { id: 'o' }, buckets: [] }))
       .toBe(`${HEAD}<ListAllMyBucketsResult ${NS}><Owner><ID>o</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>`);
+    expect(d.buildListAllMyBucketsResult({ owner: { id: 'o' }, buckets: [], continuationToken: 'YjE', prefix: 'b' }))
+      .toBe(`${HEAD}<ListAllMyBucketsResult ${NS}><Owner><ID>o</ID></Owner><Buckets></Buckets>`
+        + '<ContinuationToken>YjE</ContinuationToken><Prefix>b</Prefix></ListAllMyBucketsResult>');
   });
 
   test('ListBucketResult (v2)', () => {
