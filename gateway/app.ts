@@ -23,7 +23,7 @@ import {
 import { handleCopyObject, handleUploadPartCopy } from './s3/copy.js';
 import { handleDeleteObjects } from './s3/delete-objects.js';
 import { handlePutObject } from './s3/put.js';
-import { parseEndpoint, permissionOf, type Endpoint, type ParsedEndpoint } from './s3/router.js';
+import { bucketOfRequest, parseEndpoint, permissionOf, type Endpoint, type ParsedEndpoint } from './s3/router.js';
 import {
   handleDeleteBucketTagging, handleDeleteObjectTagging, handleGetBucketTagging, handleGetObjectTagging, handlePutBucketTagging,
   handlePutObjectTagging,
@@ -122,6 +122,13 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     app.use(adminMiddleware(opts.admin));
   }
 
+  // A request from an origin the bucket's CORS rules allow gets their headers on every answer:
+  // set before anything can fail, the routing included (the error hook keeps Access-Control-*).
+  app.use(async (koa, next) => {
+    applyCorsHeaders(koa, pipeline.meta, bucketOfRequest({ rawPath: koa.req.url ?? '/', host: koa.get('host') || undefined }, { baseDomains: config.domains }));
+    return next();
+  });
+
   app.use(async (koa) => {
     const raw = koa.req.url ?? '/';
     const q = raw.indexOf('?');
@@ -142,7 +149,6 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
       return { query, parsed };
     };
     let { query, parsed } = route(false);
-    applyCorsHeaders(koa, pipeline.meta, parsed.bucket);
     const hostBucket = parsed.style === 'virtual-hosted' ? parsed.bucket : undefined;
     // A CORS preflight is never signed (browsers send no credentials with it): a presigned URL's
     // query, signed for the method that follows, must not make it fail.
