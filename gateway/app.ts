@@ -23,7 +23,7 @@ import {
 import { handleCopyObject, handleUploadPartCopy } from './s3/copy.js';
 import { handleDeleteObjects } from './s3/delete-objects.js';
 import { handlePutObject } from './s3/put.js';
-import { bucketOfRequest, parseEndpoint, permissionOf, type Endpoint, type ParsedEndpoint } from './s3/router.js';
+import { bucketOfRequest, OBJECT_WRITES, parseEndpoint, permissionOf, type Endpoint, type ParsedEndpoint } from './s3/router.js';
 import {
   handleDeleteBucketTagging, handleDeleteObjectTagging, handleGetBucketTagging, handleGetObjectTagging, handlePutBucketTagging,
   handlePutObjectTagging,
@@ -40,7 +40,8 @@ import { adminMiddleware } from './admin/router.js';
 import type { AdminContext } from './admin/context.js';
 import { requestMetrics, type Metrics } from './metrics.js';
 import { authorize, type Principal } from './access/authorize.js';
-import { accessQuery, publicAccessBlockOf } from './access/query.js';
+import { accessQuery, objectOwnershipOf, publicAccessBlockOf } from './access/query.js';
+import { checkAclUnderOwnership } from './access/object-ownership.js';
 import { httpRequestFacts, postObjectFacts, type RequestFacts } from './access/request-context.js';
 import { aclOnWrite } from './access/grant-headers.js';
 import type { StoredAcl } from './access/acl-grants.js';
@@ -51,6 +52,7 @@ import { attachMasterKey } from './admin/keys.js';
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './s3/acl.js';
 import { applyCorsHeaders, handleDeleteBucketCors, handleGetBucketCors, handleOptions, handlePutBucketCors } from './s3/cors.js';
 import { handlePostObject, type PostObjectAccess } from './s3/post-object.js';
+import { handleDeleteBucketOwnershipControls, handleGetBucketOwnershipControls, handlePutBucketOwnershipControls } from './s3/ownership-controls.js';
 import { handleDeleteBucketPolicy, handleGetBucketPolicy, handleGetBucketPolicyStatus, handlePutBucketPolicy } from './s3/policy.js';
 
 
@@ -167,6 +169,10 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
     const bucketName = rc.bucket?.name;
     if (bucketName !== undefined) checkAclAllowed(acl, () => publicAccessBlockOf(pipeline.meta, bucketName));
+    // An ACL a bucket with ACLs disabled refuses is refused before any byte is written.
+    if (rc.bucket && OBJECT_WRITES.has(parsed.endpoint.kind)) {
+      checkAclUnderOwnership(objectOwnershipOf(pipeline.meta, rc.bucket.name), { canned: koa.get('x-amz-acl') || undefined, acl }, rc.bucket.owner, 'object');
+    }
     checkServerSideEncryption(parsed.endpoint.kind, koa.get(SSE_HEADER) || undefined);
     checkSseCTransport(headers, facts.transport);
     const postAccess: PostObjectAccess = {
@@ -302,6 +308,9 @@ async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAcce
     case 'GetBucketCors': return handleGetBucketCors(koa, rc);
     case 'PutBucketCors': return handlePutBucketCors(koa, rc);
     case 'DeleteBucketCors': return handleDeleteBucketCors(koa, rc);
+    case 'GetBucketOwnershipControls': return handleGetBucketOwnershipControls(koa, rc);
+    case 'PutBucketOwnershipControls': return handlePutBucketOwnershipControls(koa, rc);
+    case 'DeleteBucketOwnershipControls': return handleDeleteBucketOwnershipControls(koa, rc);
     default:
       throw new S3Error('NotImplemented', { message: `${ep.kind} is not implemented yet` });
   }
