@@ -24,7 +24,7 @@ import {
 import { handleCopyObject, handleUploadPartCopy } from './s3/copy.js';
 import { handleDeleteObjects } from './s3/delete-objects.js';
 import { handlePutObject } from './s3/put.js';
-import { parseEndpoint, permissionOf, type Endpoint, type ParsedEndpoint } from './s3/router.js';
+import { bucketOfRequest, OBJECT_WRITES, parseEndpoint, permissionOf, type Endpoint, type ParsedEndpoint } from './s3/router.js';
 import {
   handleDeleteBucketTagging, handleDeleteObjectTagging, handleGetBucketTagging, handleGetObjectTagging, handlePutBucketTagging,
   handlePutObjectTagging,
@@ -41,7 +41,8 @@ import { adminMiddleware } from './admin/router.js';
 import type { AdminContext } from './admin/context.js';
 import { requestMetrics, type Metrics } from './metrics.js';
 import { authorize, type Principal } from './access/authorize.js';
-import { accessQuery, authorizeActionsFor, publicAccessBlockOf } from './access/query.js';
+import { accessQuery, authorizeActionsFor, objectOwnershipOf, publicAccessBlockOf } from './access/query.js';
+import { checkAclUnderOwnership } from './access/object-ownership.js';
 import { httpRequestFacts, postObjectFacts, type RequestFacts } from './access/request-context.js';
 import { aclOnWrite } from './access/grant-headers.js';
 import type { StoredAcl } from './access/acl-grants.js';
@@ -53,6 +54,7 @@ import { attachMasterKey } from './admin/keys.js';
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './s3/acl.js';
 import { applyCorsHeaders, handleDeleteBucketCors, handleGetBucketCors, handleOptions, handlePutBucketCors } from './s3/cors.js';
 import { handlePostObject, type PostObjectAccess } from './s3/post-object.js';
+import { handleDeleteBucketOwnershipControls, handleGetBucketOwnershipControls, handlePutBucketOwnershipControls } from './s3/ownership-controls.js';
 import { handleDeleteBucketPolicy, handleGetBucketPolicy, handleGetBucketPolicyStatus, handlePutBucketPolicy } from './s3/policy.js';
 
 
@@ -131,6 +133,13 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     app.use(adminMiddleware(opts.admin));
   }
 
+  // A request from an origin the bucket's CORS rules allow gets their headers on every answer:
+  // set before anything can fail, the routing included (the error hook keeps Access-Control-*).
+  app.use(async (koa, next) => {
+    applyCorsHeaders(koa, pipeline.meta, bucketOfRequest({ rawPath: koa.req.url ?? '/', host: koa.get('host') || undefined }, { baseDomains: config.domains }));
+    return next();
+  });
+
   app.use(async (koa) => {
     const raw = koa.req.url ?? '/';
     const q = raw.indexOf('?');
@@ -151,7 +160,6 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
       return { query, parsed };
     };
     let { query, parsed } = route(false);
-    applyCorsHeaders(koa, pipeline.meta, parsed.bucket);
     const hostBucket = parsed.style === 'virtual-hosted' ? parsed.bucket : undefined;
     // A CORS preflight is never signed (browsers send no credentials with it): a presigned URL's
     // query, signed for the method that follows, must not make it fail.
@@ -170,6 +178,10 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
     const bucketName = rc.bucket?.name;
     if (bucketName !== undefined) checkAclAllowed(acl, () => publicAccessBlockOf(pipeline.meta, bucketName));
+    // An ACL a bucket with ACLs disabled refuses is refused before any byte is written.
+    if (rc.bucket && OBJECT_WRITES.has(parsed.endpoint.kind)) {
+      checkAclUnderOwnership(objectOwnershipOf(pipeline.meta, rc.bucket.name), { canned: koa.get('x-amz-acl') || undefined, acl }, rc.bucket.owner, 'object');
+    }
     checkServerSideEncryption(parsed.endpoint.kind, koa.get(SSE_HEADER) || undefined);
     checkSseCTransport(headers, facts.transport);
     const postAccess: PostObjectAccess = {
@@ -312,6 +324,9 @@ async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAcce
     case 'GetBucketCors': return handleGetBucketCors(koa, rc);
     case 'PutBucketCors': return handlePutBucketCors(koa, rc);
     case 'DeleteBucketCors': return handleDeleteBucketCors(koa, rc);
+    case 'GetBucketOwnershipControls': return handleGetBucketOwnershipControls(koa, rc);
+    case 'PutBucketOwnershipControls': return handlePutBucketOwnershipControls(koa, rc);
+    case 'DeleteBucketOwnershipControls': return handleDeleteBucketOwnershipControls(koa, rc);
     default:
       throw new S3Error('NotImplemented', { message: `${ep.kind} is not implemented yet` });
   }

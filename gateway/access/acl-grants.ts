@@ -26,9 +26,10 @@ export interface Grant {
 /**
  * An ACL as an ACL column keeps it: a canned ACL by name (its grants follow from the owner),
  * or an explicit list of grants, the owner's own included when it has one (an explicit list
- * may leave the owner out, as S3 allows; the owner keeps its rights as owner).
+ * may leave the owner out, as S3 allows; the owner keeps its rights as owner). `owner` names the
+ * owner of an object that is not its bucket owner's (object-ownership.ts); absent, the bucket owner.
  */
-export type StoredAcl = CannedAcl | { grants: Grant[] };
+export type StoredAcl = CannedAcl | { grants: Grant[]; owner?: string };
 
 /** The group grants each canned ACL adds to the owner's FULL_CONTROL, in the order S3 lists them. */
 const CANNED_GROUP_GRANTS: Record<CannedAcl, readonly Grant[]> = {
@@ -73,6 +74,8 @@ export function isPublicAcl(acl: StoredAcl | undefined): boolean {
  */
 export function aclGrants(acl: StoredAcl | undefined, caller: string | null, permission: AclPermission, ignorePublic = false): boolean {
   if (acl === undefined) return false;
+  // The user who owns an object (another than the bucket owner) holds every permission on it.
+  if (typeof acl !== 'string' && acl.owner !== undefined && acl.owner === caller) return true;
   return grantsOf(acl).some((g) => {
     if (g.permission !== permission && g.permission !== 'FULL_CONTROL') return false;
     if (ignorePublic && isPublicGrant(g)) return false;
@@ -84,8 +87,9 @@ export function aclGrants(acl: StoredAcl | undefined, caller: string | null, per
 
 // ---- storage: the `acl` TEXT column of buckets, objects and uploads
 
-/** The column: NULL for private, a canned ACL's name, or `{"grants":[{"id"|"uri":…,"permission":…}]}`. */
+/** The column: NULL for private, a canned ACL's name, or `{"owner"?:…,"grants":[{"id"|"uri":…,"permission":…}]}`. */
 interface GrantsColumn {
+  owner?: string;
   grants: Array<{ id?: string; uri?: string; permission: string }>;
 }
 
@@ -93,6 +97,7 @@ export function aclColumn(acl: StoredAcl | undefined): string | null {
   if (acl === undefined || acl === 'private') return null;
   if (typeof acl === 'string') return acl;
   const doc: GrantsColumn = {
+    ...(acl.owner !== undefined && { owner: acl.owner }),
     grants: acl.grants.map((g) => ({
       ...(g.grantee.type === 'CanonicalUser' ? { id: g.grantee.id } : { uri: g.grantee.uri }), permission: g.permission,
     })),
@@ -126,5 +131,10 @@ export function storedAcl(v: string | null | undefined): StoredAcl {
     if (typeof g.id === 'string') grants.push(userGrant(g.id, permission));
     else if (typeof g.uri === 'string' && GROUP_URIS.has(g.uri)) grants.push(group(g.uri as GroupUri, permission));
   }
-  return { grants };
+  return typeof doc.owner === 'string' ? { owner: doc.owner, grants } : { grants };
+}
+
+/** The owner of what an ACL is on: the one it names (an object another user owns), else `fallback` (the bucket owner). */
+export function aclOwner(acl: StoredAcl | undefined, fallback: string): string {
+  return acl !== undefined && typeof acl !== 'string' && acl.owner !== undefined ? acl.owner : fallback;
 }

@@ -4,7 +4,7 @@ import type { EndpointKind, Permission } from '../s3/router.js';
 import { actionOf, resourceOf } from './actions.js';
 import { aclGrants, type AclPermission, type StoredAcl } from './acl-grants.js';
 import { isPublicPolicy, type PublicAccessBlock } from './public-access-block.js';
-import type { ConditionContext } from './condition-context.js';
+import { NO_CONDITION_KEYS, type ConditionContext } from './condition-context.js';
 import { evaluatePolicy, type BucketPolicy } from './policy.js';
 
 /** Who is asking: a user id with `admin` for the root credentials, or null when unsigned. */
@@ -88,15 +88,31 @@ export function decideAccess(q: AccessQuery): Decision {
   return { allowed: false, why: q.caller ? 'no-grant' : 'anonymous' };
 }
 
-/** Whether the caller may list the bucket: its ACL, or a policy Allow of s3:ListBucket. */
+/**
+ * Whether the caller may list the place of the missing key `q.key`: the bucket's ACL, or a policy
+ * Allow of s3:ListBucket for a listing with the key as its prefix (what S3 asks, so that a grant
+ * limited by `s3:prefix` to `home/alice/*` reveals missing keys under it and no others).
+ */
 function mayList(q: AccessQuery): boolean {
-  if (!q.bucket) return false;
+  if (!q.bucket || q.key === undefined) return false;
   if (aclGrants(q.bucketAcl, q.caller?.owner ?? null, 'READ', q.publicAccessBlock?.ignorePublicAcls)) return true;
   return q.policy !== undefined
     && evaluatePolicy(q.policy, {
       principal: q.caller?.owner ?? null, action: 's3:ListBucket', resource: resourceOf('ListObjects', q.bucket.name, undefined),
-      ...(q.conditions && { context: q.conditions('s3:ListBucket') }),
+      context: listingOf(q.key, q.conditions?.('s3:ListBucket') ?? NO_CONDITION_KEYS),
     }) === 'allow';
+}
+
+/** The keys of a listing of `prefix` alone: the request's other keys stay, its list parameters do not. */
+function listingOf(prefix: string, request: ConditionContext): ConditionContext {
+  return {
+    values(key) {
+      const k = key.toLowerCase();
+      if (k === 's3:prefix') return [prefix];
+      if (k === 's3:delimiter' || k === 's3:max-keys') return undefined;
+      return request.values(key);
+    },
+  };
 }
 
 /**

@@ -3,7 +3,9 @@ import type { BucketRow, Tag } from '../meta/types.js';
 import type { EndpointKind, Permission } from '../s3/router.js';
 import type { ReqCtx } from '../request.js';
 import { authorize, decideAccess, type AccessQuery, type Principal } from './authorize.js';
-import { storedAcl } from './acl-grants.js';
+import { aclColumn, storedAcl, type StoredAcl } from './acl-grants.js';
+import { headerOf } from '../s3/headers.js';
+import { aclsEnabled, checkAclUnderOwnership, effectiveOwnership, objectAclOnWrite, type ObjectOwnership } from './object-ownership.js';
 import type { ConditionContext } from './condition-context.js';
 import { conditionContext, type RequestFacts } from './request-context.js';
 import { storedPolicy } from './policy.js';
@@ -26,6 +28,8 @@ export function accessQuery(
   versionId?: string, facts?: RequestFacts,
 ): AccessQuery {
   const settings = bucket && meta.bucketAccess(bucket.name);
+  // With ACLs disabled (BucketOwnerEnforced) the ACLs kept from before count for nothing.
+  const acls = aclsEnabled(effectiveOwnership(settings?.objectOwnership));
   const contexts = new Map<string, ConditionContext>();
   const conditions = (action: string): ConditionContext => {
     let ctx = contexts.get(action);
@@ -43,12 +47,12 @@ export function accessQuery(
     ...(bucket && { bucket }),
     ...(key !== undefined && { key }),
     ...(versionId !== undefined && { versionId }),
-    ...(settings && { bucketAcl: storedAcl(settings.acl) }),
+    ...(settings && { bucketAcl: acls ? storedAcl(settings.acl) : 'private' }),
     ...(settings?.policy && bucket && { policy: storedPolicy(settings.policy, bucket.name) }),
     ...(settings?.publicAccessBlock && { publicAccessBlock: storedPublicAccessBlock(settings.publicAccessBlock)! }),
     objectAcl: () => {
       const v = bucket && key !== undefined ? meta.objectAcl(bucket.name, key, versionId) : undefined;
-      return v === undefined ? undefined : storedAcl(v);
+      return v === undefined ? undefined : acls ? storedAcl(v) : 'private';
     },
     ...(facts && { conditions }),
   };
@@ -85,4 +89,24 @@ export function authorizeActionsFor(
  */
 export function permitsAction(rc: ReqCtx, action: string, key: string, versionId?: string): boolean {
   return decideAccess({ ...accessQuery(rc.pipeline.meta, rc.endpoint.kind, 'read', rc.bucket, key, rc.principal, versionId, rc.facts), action }).allowed;
+}
+
+/** A bucket's Object Ownership setting (NULL, deleted: ObjectWriter). */
+export function objectOwnershipOf(meta: MetaStore, bucket: string): ObjectOwnership {
+  return effectiveOwnership(meta.bucketAccess(bucket)?.objectOwnership);
+}
+
+/**
+ * The ACL column of an object `writer` writes into the request's bucket: refused when the bucket
+ * has ACLs disabled and the request sets one (AccessControlListNotSupported), else the ACL the
+ * bucket's Object Ownership gives it (object-ownership.ts objectAclOnWrite). `canned` is the raw
+ * `x-amz-acl` (or a form's `acl` field), which tells bucket-owner-full-control from private.
+ */
+export function objectAclColumn(
+  rc: ReqCtx, acl: StoredAcl | undefined = rc.acl, canned = headerOf(rc.facts.headers, 'x-amz-acl'), writer = rc.owner,
+): string | null {
+  const bucket = rc.bucket!;
+  const ownership = objectOwnershipOf(rc.pipeline.meta, bucket.name);
+  checkAclUnderOwnership(ownership, { canned, acl }, bucket.owner, 'object');
+  return aclColumn(objectAclOnWrite(ownership, { canned, acl }, writer, bucket.owner));
 }

@@ -444,4 +444,17 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE TRIGGER journal_report_log_delete AFTER DELETE ON report_log BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('report_log', OLD.rowid); END;
     `,
   },
+  {
+    version: 14,
+    name: 'object ownership of a bucket',
+    sql: `
+      -- S3 Object Ownership (gateway/access/object-ownership.ts): BucketOwnerEnforced,
+      -- BucketOwnerPreferred or ObjectWriter; NULL once DeleteBucketOwnershipControls removed it.
+      -- New buckets get BucketOwnerEnforced (S3's default). Buckets made before had ACLs that
+      -- counted and the bucket owner owning every object: BucketOwnerPreferred keeps both, so
+      -- the grants their users rely on go on working.
+      ALTER TABLE buckets ADD COLUMN object_ownership TEXT;
+      UPDATE buckets SET object_ownership = 'BucketOwnerPreferred';
+    `,
+  },
 ];

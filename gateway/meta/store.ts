@@ -43,7 +43,7 @@ export class MetaStore {
     this.db = openMetaDb(file);
     const p = (sql: string): Statement => this.db.prepare(sql);
     this.s = {
-      insertBucket: p('INSERT INTO buckets(name, owner, region, created_at) VALUES (?, ?, ?, ?)'),
+      insertBucket: p('INSERT INTO buckets(name, owner, region, created_at, object_ownership) VALUES (?, ?, ?, ?, ?)'),
       getBucket: p('SELECT * FROM buckets WHERE name = ?'),
       listBuckets: p('SELECT * FROM buckets ORDER BY name'),
       listBucketsPage: p(`SELECT * FROM buckets WHERE owner = @owner AND name > @after AND name >= @prefix
@@ -144,11 +144,12 @@ export class MetaStore {
 
   // ---- buckets
 
-  createBucket(name: string, owner: string, region: string, now = Date.now()): void {
+  /** `objectOwnership`: the bucket's Object Ownership setting (gateway/access/object-ownership.ts). */
+  createBucket(name: string, owner: string, region: string, now = Date.now(), objectOwnership = 'BucketOwnerEnforced'): void {
     this.db.transaction(() => {
       const existing = this.getBucket(name);
       if (existing) throw new MetaConflictError(`bucket ${name} exists`, existing.owner);
-      this.s.insertBucket!.run(name, owner, region, now);
+      this.s.insertBucket!.run(name, owner, region, now, objectOwnership);
     }).immediate();
   }
 
@@ -364,9 +365,9 @@ export class MetaStore {
   }
 
   /** CreateBucket with x-amz-bucket-object-lock-enabled: the bucket, lock and versioning in one commit. */
-  createLockedBucket(name: string, owner: string, region: string, now = Date.now()): void {
+  createLockedBucket(name: string, owner: string, region: string, now = Date.now(), objectOwnership = 'BucketOwnerEnforced'): void {
     this.db.transaction(() => {
-      this.createBucket(name, owner, region, now);
+      this.createBucket(name, owner, region, now, objectOwnership);
       this.setBucketObjectLock(name, {});
     }).immediate();
   }
@@ -663,14 +664,16 @@ export class MetaStore {
 
   /** A bucket's access settings: canned ACL, policy JSON, CORS rules JSON, public access block JSON (null when unset). */
   bucketAccess(name: string): BucketAccess | undefined {
-    const r = this.stmt('SELECT acl, policy, cors, public_access_block FROM buckets WHERE name = ?').get(name) as SqlRow | undefined;
+    const r = this.stmt('SELECT acl, policy, cors, public_access_block, object_ownership FROM buckets WHERE name = ?').get(name) as SqlRow | undefined;
     const text = (v: unknown): string | null => (v as string | null) ?? null;
-    return r && { acl: text(r.acl), policy: text(r.policy), cors: text(r.cors), publicAccessBlock: text(r.public_access_block) };
+    return r && {
+      acl: text(r.acl), policy: text(r.policy), cors: text(r.cors), publicAccessBlock: text(r.public_access_block), objectOwnership: text(r.object_ownership),
+    };
   }
 
   /** Set one access setting of a bucket (null removes it); false when the bucket is gone. */
   setBucketAccess(name: string, field: keyof BucketAccess, value: string | null): boolean {
-    const column = { acl: 'acl', policy: 'policy', cors: 'cors', publicAccessBlock: 'public_access_block' }[field];
+    const column = { acl: 'acl', policy: 'policy', cors: 'cors', publicAccessBlock: 'public_access_block', objectOwnership: 'object_ownership' }[field];
     return this.stmt(`UPDATE buckets SET ${column} = ? WHERE name = ?`).run(value, name).changes > 0;
   }
 

@@ -163,6 +163,8 @@ export interface BucketAccess {
   cors: string | null;
   /** PublicAccessBlockConfiguration as JSON (gateway/access/public-access-block.ts). */
   publicAccessBlock: string | null;
+  /** BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter; null when deleted (gateway/access/object-ownership.ts). */
+  objectOwnership: string | null;
 }
 
 /** An object tag (or bucket tag), as S3 names its parts. */

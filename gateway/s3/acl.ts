@@ -1,8 +1,9 @@
 import type Koa from 'koa';
-import { aclColumn, grantsOf, storedAcl, type AclPermission, type Grant, type StoredAcl, ACL_PERMISSIONS } from '../access/acl-grants.js';
+import { aclColumn, aclOwner, grantsOf, storedAcl, type AclPermission, type Grant, type StoredAcl, ACL_PERMISSIONS } from '../access/acl-grants.js';
 import { aclFromHeaders, groupGrantee, unresolvableEmail, userGrantee, type IsUser } from '../access/grant-headers.js';
 import { checkAclAllowed } from '../access/public-access-block.js';
-import { publicAccessBlockOf } from '../access/query.js';
+import { objectOwnershipOf, publicAccessBlockOf } from '../access/query.js';
+import { aclsEnabled, checkAclUnderOwnership, objectAclOnWrite } from '../access/object-ownership.js';
 import { userExists } from '../access/users.js';
 import { bucketOf, keyOf, ownerOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
@@ -62,6 +63,11 @@ function parseGrant(g: XmlObject, isUser: IsUser): Grant {
   throw new S3Error('MalformedACLError');
 }
 
+/** The raw `x-amz-acl` of a request: it tells bucket-owner-full-control from private. */
+function cannedOf(koa: Koa.Context): string | undefined {
+  return headerOf(koa.req.headersDistinct as HeaderBag, 'x-amz-acl');
+}
+
 /** The ACL a PutBucketAcl/PutObjectAcl asks for: the headers (canned or grants), else the body. */
 async function requestedAcl(koa: Koa.Context, rc: ReqCtx): Promise<StoredAcl> {
   const isUser: IsUser = (id) => userExists(rc.pipeline.meta, id);
@@ -76,16 +82,25 @@ async function requestedAcl(koa: Koa.Context, rc: ReqCtx): Promise<StoredAcl> {
   return parseAccessControlPolicy(body, isUser);
 }
 
+/**
+ * A stored ACL as it counts: with ACLs disabled (BucketOwnerEnforced) every ACL reads as the
+ * bucket owner's FULL_CONTROL, whatever was kept from before.
+ */
+function effectiveAcl(rc: ReqCtx, stored: string | null | undefined): StoredAcl {
+  return aclsEnabled(objectOwnershipOf(rc.pipeline.meta, bucketOf(rc).name)) ? storedAcl(stored) : 'private';
+}
+
 /** GetBucketAcl — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html */
 export async function handleGetBucketAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  sendXml(koa, buildAccessControlPolicy(bucket.owner, storedAcl(rc.pipeline.meta.bucketAccess(bucket.name)?.acl)));
+  sendXml(koa, buildAccessControlPolicy(bucket.owner, effectiveAcl(rc, rc.pipeline.meta.bucketAccess(bucket.name)?.acl)));
 }
 
 /** PutBucketAcl — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketAcl.html */
 export async function handlePutBucketAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   const acl = await requestedAcl(koa, rc);
+  checkAclUnderOwnership(objectOwnershipOf(rc.pipeline.meta, bucket.name), { canned: cannedOf(koa), acl }, bucket.owner, 'bucket');
   checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
   rc.pipeline.meta.setBucketAccess(bucket.name, 'acl', aclColumn(acl));
   koa.status = 200;
@@ -95,20 +110,25 @@ export async function handlePutBucketAcl(koa: Koa.Context, rc: ReqCtx): Promise<
 export async function handleGetObjectAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   const row = resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint));
-  const acl = rc.pipeline.meta.objectAcl(bucket.name, row.key, row.versionId);
+  const acl = effectiveAcl(rc, rc.pipeline.meta.objectAcl(bucket.name, row.key, row.versionId));
   koa.set(versionHeader(rc.pipeline.meta, bucket.name, row.versionId));
-  // Objects here belong to their bucket's owner.
-  sendXml(koa, buildAccessControlPolicy(bucket.owner, storedAcl(acl)));
+  // An object belongs to its bucket's owner unless its ACL names another (object-ownership.ts).
+  sendXml(koa, buildAccessControlPolicy(aclOwner(acl, bucket.owner), acl));
 }
 
 /** PutObjectAcl (of the current version or of `versionId`) — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html */
 export async function handlePutObjectAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint)); // errors before the body is read
-  const acl = await requestedAcl(koa, rc);
-  checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
+  const requested = await requestedAcl(koa, rc);
+  const ownership = objectOwnershipOf(rc.pipeline.meta, bucket.name);
+  checkAclUnderOwnership(ownership, { canned: cannedOf(koa), acl: requested }, bucket.owner, 'object');
+  checkAclAllowed(requested, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
   // Resolved again after the body: the current version may have changed meanwhile.
   const row = resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint));
+  // The object keeps its owner: a new ACL replaces the grants, never the ownership.
+  const owner = aclOwner(storedAcl(rc.pipeline.meta.objectAcl(bucket.name, row.key, row.versionId)), bucket.owner);
+  const acl = objectAclOnWrite(ownership === 'BucketOwnerPreferred' ? 'ObjectWriter' : ownership, { canned: cannedOf(koa), acl: requested }, owner, bucket.owner);
   if (!rc.pipeline.meta.setObjectAcl(row.id, aclColumn(acl))) throw new S3Error('NoSuchKey', { extra: { Key: keyOf(rc) } });
   koa.set(versionHeader(rc.pipeline.meta, bucket.name, row.versionId));
   koa.status = 200;

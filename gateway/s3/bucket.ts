@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { aclColumn } from '../access/acl-grants.js';
+import { aclsEnabled, checkBucketAclDisableable, parseObjectOwnershipHeader } from '../access/object-ownership.js';
 import { MetaConflictError } from '../meta/errors.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';
@@ -66,10 +67,13 @@ export async function handleCreateBucket(koa: Koa.Context, rc: ReqCtx): Promise<
     });
   }
   const objectLock = koa.get('x-amz-bucket-object-lock-enabled').trim().toLowerCase() === 'true';
+  const ownership = parseObjectOwnershipHeader(koa.get('x-amz-object-ownership') || undefined);
+  // S3 refuses a bucket made with ACLs disabled and an ACL of its own.
+  if (!aclsEnabled(ownership) && rc.acl !== undefined) checkBucketAclDisableable(rc.acl, rc.owner);
   try {
     // A lock-enabled bucket starts with versioning on, as on AWS S3.
-    if (objectLock) rc.pipeline.meta.createLockedBucket(name, rc.owner, rc.config.region);
-    else rc.pipeline.meta.createBucket(name, rc.owner, rc.config.region);
+    if (objectLock) rc.pipeline.meta.createLockedBucket(name, rc.owner, rc.config.region, Date.now(), ownership);
+    else rc.pipeline.meta.createBucket(name, rc.owner, rc.config.region, Date.now(), ownership);
   } catch (err) {
     if (err instanceof MetaConflictError) {
       // us-east-1 answers 200 to the owner re-creating a bucket; every other region says BucketAlreadyOwnedByYou.

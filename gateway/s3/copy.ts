@@ -1,5 +1,4 @@
 import type Koa from 'koa';
-import { aclColumn } from '../access/acl-grants.js';
 import { objectWriteActions } from '../access/actions.js';
 import { CHECKSUM_ALGORITHMS, ChecksumSet, type ChecksumAlgorithm } from '../checksums.js';
 import type { NewObject, PartRef, VersionRow } from '../meta/types.js';
@@ -11,7 +10,7 @@ import { newSseC, parseCustomerKey, readerFor, encryptionHeaders, uploadWrap, wr
 import { commitOrDiscard, MAX_PUT_BYTES } from '../object/receive.js';
 import { authorize } from '../access/authorize.js';
 import { checkExpectedBucketOwner, SOURCE_EXPECTED_BUCKET_OWNER } from '../access/expected-owner.js';
-import { accessQuery, authorizeActions } from '../access/query.js';
+import { accessQuery, authorizeActions, objectAclColumn } from '../access/query.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
 import { buildCopyObjectResult, buildCopyPartResult, type Checksums } from './documents.js';
@@ -160,7 +159,7 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
     headers: { ...objectHeaders }, userMeta: replaced?.userMeta ?? src.obj.userMeta, checksums: copied.checksums, partsCount: null,
     parts: [{ partNumber: 1, blobId, size: copied.blob.size, etag: copied.md5Hex, checksums: copied.checksums }],
     // ACLs are not copied: the new object is private unless the copy asks otherwise, as on S3.
-    ...(lock && { lock }), acl: aclColumn(rc.acl),
+    ...(lock && { lock }), acl: objectAclColumn(rc),
   };
   const row = commitOrDiscard(rc.pipeline, copied.blob, () => sseCStoreFor(rc.pipeline.meta.db).commitWith(sse, () => (
     commitConditionally(rc.pipeline.meta, o, { ...(condition && { condition }), tags }, copied.blob.missed))));

@@ -1,8 +1,7 @@
 import type Koa from 'koa';
 import { createHash } from 'node:crypto';
-import { aclColumn } from '../access/acl-grants.js';
 import { objectWriteActions } from '../access/actions.js';
-import { authorizeActions } from '../access/query.js';
+import { authorizeActions, objectAclColumn } from '../access/query.js';
 import { randomAlnum } from '../ids.js';
 import { ChecksumSet, checksumTypeOf, completedObjectChecksum, type CompletedObjectChecksum } from '../checksums.js';
 import { combineBase64Crcs, CRC_SPECS } from '../crc-combine.js';
@@ -67,7 +66,7 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
   sseCStoreFor(rc.pipeline.meta.db).createUploadWith(uploadId, customerKey ? newSseC(customerKey) : null, () => rc.pipeline.meta.createUploadWith({
     id: uploadId, bucket: bucket.name, key, owner: rc.owner, createdAt: Date.now(),
     contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta: extractUserMetadata(headers),
-    checksumAlgorithm: algorithm, checksumType, acl: aclColumn(rc.acl),
+    checksumAlgorithm: algorithm, checksumType, acl: objectAclColumn(rc),
   }, tags));
   // The lock is decided now (a default retention counts from the upload's creation) and applied on completion.
   if (lock) rc.pipeline.meta.setUploadLock(uploadId, lock);

@@ -1,9 +1,8 @@
 import type Koa from 'koa';
 import type { Principal } from '../access/authorize.js';
-import { aclColumn } from '../access/acl-grants.js';
 import { objectWriteActions } from '../access/actions.js';
 import { aclFromHeaders } from '../access/grant-headers.js';
-import { userExists } from '../access/users.js';
+import { ANONYMOUS_OWNER, userExists } from '../access/users.js';
 import { parseAmzDate, parseCredential } from '../auth/credential.js';
 import { ALGORITHM, hmac, signaturesEqual, signingKey } from '../auth/signing.js';
 import { base64SignatureEqual, sha1Base64 } from '../auth/sigv2.js';
@@ -23,7 +22,7 @@ import { buildXml } from './xml.js';
 import type { TagEntry } from './documents.js';
 import { parseTagSet } from './tagging.js';
 import { checkAclAllowed } from '../access/public-access-block.js';
-import { publicAccessBlockOf } from '../access/query.js';
+import { objectAclColumn, publicAccessBlockOf } from '../access/query.js';
 
 /** What the PostObject handler needs from the authentication layer: the form is its own credential. */
 export interface PostObjectAccess {
@@ -141,6 +140,7 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   access.authorizePut(caller, key, fields);
   const acl = aclFromHeaders((name) => fields.get(name === 'x-amz-acl' ? 'acl' : name), (id) => userExists(rc.pipeline.meta, id));
   checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
+  const aclColumnOfForm = objectAclColumn(rc, acl, fields.get('acl'), caller?.owner ?? ANONYMOUS_OWNER);
   // Only a Content-Type field sets the object's type, as on S3: the file part's own header is
   // whatever the uploader's browser says, and no policy condition covers it.
   const bag: Record<string, string> = Object.fromEntries(fields);
@@ -171,7 +171,7 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   commitOrDiscard(rc.pipeline, written, () => commitConditionally(rc.pipeline.meta, {
     bucket: bucket.name, key, size: written.size, etag, contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders },
     userMeta, checksums, partsCount: null, parts: [{ partNumber: 1, blobId: written.blobId, size: written.size, etag, checksums }],
-    ...(lock && { lock }), acl: aclColumn(acl),
+    ...(lock && { lock }), acl: aclColumnOfForm,
   }, tags ? { tags } : {}, written.missed));
   answerStored(koa, etag, checksums);
   answer(koa, fields, bucket.name, key, etag);

@@ -1,7 +1,6 @@
 import type Koa from 'koa';
-import { aclColumn } from '../access/acl-grants.js';
 import { objectWriteActions } from '../access/actions.js';
-import { authorizeActions } from '../access/query.js';
+import { authorizeActions, objectAclColumn } from '../access/query.js';
 import { answerStored, commitOrDiscard, receiveBody, storedChecksums } from '../object/receive.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { extractObjectHeaders, extractUserMetadata } from './headers.js';
@@ -34,7 +33,7 @@ export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
       bucket: bucket.name, key, size: body.blob.size, etag: body.md5Hex,
       contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta, checksums, partsCount: null,
       parts: [{ partNumber: 1, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums }],
-      ...(lock && { lock }), acl: aclColumn(rc.acl),
+      ...(lock && { lock }), acl: objectAclColumn(rc),
   }, writeOptions, body.blob.missed)));
   answerStored(koa, body.md5Hex, checksums);
   koa.set({ ...writtenVersionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...encryptionHeaders(customerKey) });

@@ -268,6 +268,23 @@ export function parseEndpoint(input: EndpointInput, options: RouterOptions = {})
   return { ...(bucket !== undefined && { bucket }), ...(key !== undefined && { key }), endpoint, style };
 }
 
+/**
+ * The bucket a request is addressed to, read as parseEndpoint reads it but never refusing:
+ * undefined where the path or host names none or does not decode. For what must hold even
+ * when the request itself is refused, such as the bucket's CORS headers on an error answer.
+ */
+export function bucketOfRequest(input: Pick<EndpointInput, 'rawPath' | 'host'>, options: RouterOptions = {}): string | undefined {
+  const hostBucket = bucketFromHost(input.host, options.baseDomains);
+  if (hostBucket !== undefined) return hostBucket;
+  const rest = stripQuery(input.rawPath).replace(/^\//, '');
+  const slash = rest.indexOf('/');
+  try {
+    return nonEmpty(decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash)));
+  } catch {
+    return undefined;
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Host and path
 

@@ -27,12 +27,17 @@ export async function s3Error(p: Promise<unknown>): Promise<{ code: string; stat
   throw new Error('expected the request to fail');
 }
 
-/** A maker of fresh buckets, one per test, named `<prefix>-<tag>-<n>`. */
-export function bucketFactory(client: () => S3Client, prefix: string): (tag: string) => Promise<string> {
+/**
+ * A maker of fresh buckets, one per test, named `<prefix>-<tag>-<n>`. `objectOwnership`: for
+ * tests of ACLs, which new buckets have disabled (BucketOwnerEnforced) unless made otherwise.
+ */
+export function bucketFactory(
+  client: () => S3Client, prefix: string, objectOwnership?: 'ObjectWriter' | 'BucketOwnerPreferred' | 'BucketOwnerEnforced',
+): (tag: string) => Promise<string> {
   let seq = 0;
   return async (tag) => {
     const name = `${prefix}-${tag}-${++seq}`;
-    await client().send(new CreateBucketCommand({ Bucket: name }));
+    await client().send(new CreateBucketCommand({ Bucket: name, ...(objectOwnership && { ObjectOwnership: objectOwnership }) }));
     return name;
   };
 }

@@ -72,7 +72,7 @@ describe('users and keys', () => {
 
   test('a disabled or deleted key answers InvalidAccessKeyId; enabled again it works', async () => {
     const { key, s3 } = await newUser('dave');
-    await s3.send(new CreateBucketCommand({ Bucket: 'dave-bucket' }));
+    await s3.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: 'dave-bucket' }));
     await admin(['key', 'disable', key.accessKeyId]);
     expect(await s3Error(s3.send(new ListBucketsCommand({})))).toEqual({ code: 'InvalidAccessKeyId', status: 403 });
     await admin(['key', 'enable', key.accessKeyId]);
@@ -92,16 +92,16 @@ describe('ownership and bucket policies', () => {
   test("one user's keys cannot list, read or write another user's bucket", async () => {
     const alice = await newUser('alice');
     const bob = await newUser('bob');
-    await alice.s3.send(new CreateBucketCommand({ Bucket: 'alice-own' }));
+    await alice.s3.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: 'alice-own' }));
     await alice.s3.send(new PutObjectCommand({ Bucket: 'alice-own', Key: 'a.txt', Body: 'alice' }));
-    await bob.s3.send(new CreateBucketCommand({ Bucket: 'bob-own' }));
+    await bob.s3.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: 'bob-own' }));
     expect((await bob.s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toEqual(['bob-own']);
     expect((await alice.s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toEqual(['alice-own']);
     expect(await s3Error(bob.s3.send(new ListObjectsV2Command({ Bucket: 'alice-own' })))).toEqual({ code: 'AccessDenied', status: 403 });
     expect(await s3Error(objectBytes(bob.s3, 'alice-own', 'a.txt'))).toEqual({ code: 'AccessDenied', status: 403 });
     expect(await s3Error(bob.s3.send(new PutObjectCommand({ Bucket: 'alice-own', Key: 'b', Body: 'x' })))).toEqual({ code: 'AccessDenied', status: 403 });
     expect(await s3Error(bob.s3.send(new GetBucketPolicyCommand({ Bucket: 'alice-own' })))).toEqual({ code: 'AccessDenied', status: 403 });
-    expect(await s3Error(bob.s3.send(new CreateBucketCommand({ Bucket: 'alice-own' })))).toEqual({ code: 'BucketAlreadyExists', status: 409 });
+    expect(await s3Error(bob.s3.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: 'alice-own' })))).toEqual({ code: 'BucketAlreadyExists', status: 409 });
     // The root user administers every bucket.
     expect((await objectBytes(root, 'alice-own', 'a.txt')).toString()).toBe('alice');
   });
@@ -113,7 +113,7 @@ describe('ownership and bucket policies', () => {
     const erin = await newUser('erin');
     const frank = await newUser('frank');
     const b = 'erin-shared';
-    await erin.s3.send(new CreateBucketCommand({ Bucket: b }));
+    await erin.s3.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b }));
     for (const k of ['pub/a', 'pub/secret-1', 'priv/x']) await erin.s3.send(new PutObjectCommand({ Bucket: b, Key: k, Body: k }));
     expect(await s3Error(erin.s3.send(new GetBucketPolicyCommand({ Bucket: b })))).toEqual({ code: 'NoSuchBucketPolicy', status: 404 });
     const policy = JSON.stringify({
@@ -151,7 +151,7 @@ describe('ownership and bucket policies', () => {
   test('batch deletes and version deletes obey the policy key by key (ransomware protection)', async () => {
     const grace = await newUser('grace');
     const b = 'root-protected';
-    await root.send(new CreateBucketCommand({ Bucket: b }));
+    await root.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b }));
     await root.send(new PutBucketVersioningCommand({ Bucket: b, VersioningConfiguration: { Status: 'Enabled' } }));
     const v = (await root.send(new PutObjectCommand({ Bucket: b, Key: 'locked/a', Body: 'a' }))).VersionId!;
     await root.send(new PutObjectCommand({ Bucket: b, Key: 'scratch/b', Body: 'b' }));
@@ -179,7 +179,7 @@ describe('ownership and bucket policies', () => {
   // compat: GetBucketPolicyStatus
   test('GetBucketPolicyStatus: public through a public-read ACL or an Allow for "*", private otherwise', async () => {
     const b = 'root-status';
-    await root.send(new CreateBucketCommand({ Bucket: b }));
+    await root.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b }));
     const isPublic = async () => (await root.send(new GetBucketPolicyStatusCommand({ Bucket: b }))).PolicyStatus?.IsPublic;
     expect(await isPublic()).toBe(false);
     await root.send(policyCommand(b, { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 's3:ListBucket', Resource: `arn:aws:s3:::${b}` }));
@@ -194,7 +194,7 @@ describe('ownership and bucket policies', () => {
   // compat: Anonymous requests
   test('a policy with Principal "*" lets anonymous callers read', async () => {
     const b = 'root-anon-policy';
-    await root.send(new CreateBucketCommand({ Bucket: b }));
+    await root.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b }));
     await root.send(new PutObjectCommand({ Bucket: b, Key: 'open/x', Body: 'open' }));
     await root.send(policyCommand(b, { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/open/*` }));
     const res = await anon(`/${b}/open/x`);
@@ -214,7 +214,7 @@ describe('canned ACLs', () => {
   // compat: Anonymous requests
   test('public-read objects are read anonymously; private ones and anonymous writes are refused', async () => {
     const b = 'acl-objects';
-    await root.send(new CreateBucketCommand({ Bucket: b }));
+    await root.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b }));
     await root.send(new PutObjectCommand({ Bucket: b, Key: 'open key &+é', Body: 'hello', ACL: 'public-read' }));
     await root.send(new PutObjectCommand({ Bucket: b, Key: 'closed', Body: 'secret' }));
     const path = `/${b}/${encodeURIComponent('open key &+é')}`;
@@ -243,7 +243,7 @@ describe('canned ACLs', () => {
 
   test('x-amz-acl on CreateMultipartUpload is given to the completed object; a copy is private unless it asks', async () => {
     const b = 'acl-multipart';
-    await root.send(new CreateBucketCommand({ Bucket: b }));
+    await root.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b }));
     for (const [key, acl] of [['mp-public', 'public-read'], ['mp-private', undefined]] as const) {
       const { UploadId } = await root.send(new CreateMultipartUploadCommand({ Bucket: b, Key: key, ...(acl && { ACL: acl }) }));
       // Readable by nobody else while in progress: there is no object yet.
@@ -266,7 +266,7 @@ describe('canned ACLs', () => {
 
   test('public-read-write lets anyone write into the bucket; authenticated-read lets any user read', async () => {
     const b = 'acl-open-bucket';
-    await root.send(new CreateBucketCommand({ Bucket: b, ACL: 'public-read-write' }));
+    await root.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b, ACL: 'public-read-write' }));
     expect((await anon(`/${b}/dropped`, { method: 'PUT', body: 'from anyone' })).status).toBe(200);
     expect((await anon(`/${b}?list-type=2`)).status).toBe(200);
     expect((await objectBytes(root, b, 'dropped')).toString()).toBe('from anyone');
@@ -277,7 +277,7 @@ describe('canned ACLs', () => {
 
     const { s3: jill } = await newUser('jill');
     const a = 'acl-auth-read';
-    await root.send(new CreateBucketCommand({ Bucket: a }));
+    await root.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: a }));
     await root.send(new PutObjectCommand({ Bucket: a, Key: 'k', Body: 'members only', ACL: 'authenticated-read' }));
     expect((await objectBytes(jill, a, 'k')).toString()).toBe('members only');
     expect((await anon(`/${a}/k`)).status).toBe(403);
@@ -292,7 +292,7 @@ describe('canned ACLs', () => {
   // compat: DeletePublicAccessBlock
   test('Block Public Access: set, read, enforced on ACLs and policies, removed', async () => {
     const b = 'acl-blocked';
-    await root.send(new CreateBucketCommand({ Bucket: b }));
+    await root.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b }));
     expect(await s3Error(root.send(new GetPublicAccessBlockCommand({ Bucket: b })))).toEqual({ code: 'NoSuchPublicAccessBlockConfiguration', status: 404 });
     await root.send(new PutObjectCommand({ Bucket: b, Key: 'was-public', Body: 'x', ACL: 'public-read' }));
     expect((await anon(`/${b}/was-public`)).status).toBe(200);
@@ -312,7 +312,7 @@ describe('canned ACLs', () => {
 
   test('a public-read bucket is listed anonymously; only its public-read objects are read', async () => {
     const b = 'acl-bucket';
-    await root.send(new CreateBucketCommand({ Bucket: b, ACL: 'public-read' }));
+    await root.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b, ACL: 'public-read' }));
     await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v', ACL: 'public-read' }));
     await root.send(new PutObjectCommand({ Bucket: b, Key: 'private', Body: 'p' }));
     expect((await anon(`/${b}/private`)).status).toBe(403);
@@ -328,7 +328,7 @@ describe('canned ACLs', () => {
     expect(await list.text()).toContain('<Key>k</Key>');
     expect((await anon(`/${b}/k`, { method: 'DELETE' })).status).toBe(403);
     expect((await anon(`/${b}?acl`)).status).toBe(403);
-    const bad = await s3Error(root.send(new CreateBucketCommand({ Bucket: 'acl-bad', ACL: 'nonsense' as 'private' })));
+    const bad = await s3Error(root.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: 'acl-bad', ACL: 'nonsense' as 'private' })));
     expect(bad.code).toBe('InvalidArgument');
   });
 });
@@ -346,7 +346,7 @@ describe('CORS', () => {
   // compat: CORS on actual requests
   test('configuration round trip; preflights answered per the rules; headers on actual requests', async () => {
     const b = 'cors-bucket';
-    await root.send(new CreateBucketCommand({ Bucket: b, ACL: 'public-read' }));
+    await root.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b, ACL: 'public-read' }));
     await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v', ACL: 'public-read' }));
     const preflight = (origin: string, method: string, headers?: string): Promise<Response> => anon(`/${b}/k`, {
       method: 'OPTIONS',
@@ -391,7 +391,7 @@ describe('CORS', () => {
   // compat: PutBucketCors
   test('bad CORS configurations are refused', async () => {
     const b = 'cors-bad';
-    await root.send(new CreateBucketCommand({ Bucket: b }));
+    await root.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b }));
     const bad = await s3Error(root.send(new PutBucketCorsCommand({ Bucket: b, CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['*'], AllowedMethods: ['PATCH'] }] } })));
     expect(bad).toEqual({ code: 'InvalidRequest', status: 400 });
   });
@@ -435,7 +435,7 @@ describe('PostObject (browser form uploads)', () => {
     const gina = await newUser('gina');
     const hank = await newUser('hank');
     const b = 'gina-forms';
-    await gina.s3.send(new CreateBucketCommand({ Bucket: b }));
+    await gina.s3.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b }));
     const conditions = [{ bucket: b }, ['starts-with', '$key', 'uploads/'], ['starts-with', '$Content-Type', 'text/'], { success_action_status: '201' }, ['content-length-range', 1, 100]];
     const data = Buffer.from(`line one\r\n--${boundary.slice(0, 10)} not a boundary\r\n`);
     const fields = (extra: Array<[string, string]> = []): Array<[string, string]> => [
@@ -478,7 +478,7 @@ describe('PostObject (browser form uploads)', () => {
   test('the policy sees the key with ${filename} replaced; checksum fields are verified and stored; expiration must be ISO 8601', async () => {
     const ivy = await newUser('ivy');
     const b = 'ivy-forms';
-    await ivy.s3.send(new CreateBucketCommand({ Bucket: b }));
+    await ivy.s3.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b }));
     const data = Buffer.from('bar');
     const file = (filename: string, bytes = data): { filename: string; type: string; data: Buffer } => ({ filename, type: 'text/plain', data: bytes });
     const send = async (fields: Array<[string, string]>, f: ReturnType<typeof file>): Promise<[number, string | undefined, Headers]> => {
@@ -520,7 +520,7 @@ describe('PostObject (browser form uploads)', () => {
 
   test('an anonymous form into a public-read-write bucket: a 201 PostResponse without namespace; tags only where a policy allows them', async () => {
     const b = 'open-forms';
-    await root.send(new CreateBucketCommand({ Bucket: b, ACL: 'public-read-write' }));
+    await root.send(new CreateBucketCommand({ ObjectOwnership: 'ObjectWriter', Bucket: b, ACL: 'public-read-write' }));
     const file = { filename: 'x', type: 'text/plain', data: Buffer.from('bar') };
     const res = await post(b, form([['key', 'plain.txt'], ['success_action_status', '201']], file));
     const xml = await res.text();

@@ -30,7 +30,7 @@ beforeAll(async () => {
   root = cluster.client();
   bob = await userClient('bob');
   carol = await userClient('carol');
-  newBucket = bucketFactory(() => root, 'grants');
+  newBucket = bucketFactory(() => root, 'grants', 'ObjectWriter');
 });
 
 const anon = (path: string, init: RequestInit = {}): Promise<Response> => fetch(`${cluster.endpoint}${path}`, init);
@@ -108,8 +108,9 @@ test('bucket grants: WRITE lets bob put and delete, READ lets carol list, READ_A
   expect(await s3Error(carol.send(new PutObjectCommand({ Bucket: b, Key: 'from-carol', Body: 'c' })))).toEqual(denied);
   expect((await carol.send(new ListObjectsV2Command({ Bucket: b }))).Contents?.map((o) => o.Key)).toEqual(['from-bob']);
   expect(await s3Error(bob.send(new ListObjectsV2Command({ Bucket: b })))).toEqual(denied);
-  // The object belongs to the bucket owner; bob's WRITE on the bucket does not let him read it.
-  expect(await s3Error(get(bob, b, 'from-bob'))).toEqual(denied);
+  // Under ObjectWriter the object is bob's own: he reads it as its owner, carol may not.
+  expect((await get(bob, b, 'from-bob')).$metadata.httpStatusCode).toBe(200);
+  expect(await s3Error(get(carol, b, 'from-bob'))).toEqual(denied);
   await bob.send(new DeleteObjectCommand({ Bucket: b, Key: 'from-bob' }));
   expect((await carol.send(new ListObjectsV2Command({ Bucket: b }))).KeyCount).toBe(0);
   expect(summary((await bob.send(new GetBucketAclCommand({ Bucket: b }))).Grants)).toEqual([
@@ -131,7 +132,7 @@ test('bucket grants: WRITE lets bob put and delete, READ lets carol list, READ_A
 
 test('CreateBucket with grant headers; the ACL stays the owner\'s to repair', async () => {
   const b = 'grants-created';
-  await root.send(new CreateBucketCommand({ Bucket: b, GrantFullControl: 'id="bob"' }));
+  await root.send(new CreateBucketCommand({ Bucket: b, ObjectOwnership: 'ObjectWriter', GrantFullControl: 'id="bob"' }));
   await bob.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x' }));
   expect(summary((await root.send(new GetBucketAclCommand({ Bucket: b }))).Grants)).toEqual([['CanonicalUser', 'bob', 'FULL_CONTROL']]);
 });

@@ -122,6 +122,21 @@ describe('decideAccess', () => {
     expect(decideAccess({ ...base, policy: publicPolicy, publicAccessBlock: restrict }).allowed).toBe(true);
   });
 
+  // compat: HeadObject missing key
+  // compat: GetObject missing key
+  test('a missing key: 404 to who may list its place (s3:prefix = the key), 403 to who may not', () => {
+    const homes = parseBucketPolicy(JSON.stringify({ Statement: [
+      { Effect: 'Allow', Principal: { AWS: 'bob' }, Action: 's3:ListBucket', Resource: 'arn:aws:s3:::b', Condition: { StringLike: { 's3:prefix': 'home/bob/*' } } },
+    ] }), 'b');
+    const missing = { ...base, policy: homes, objectAcl: () => undefined };
+    expect(decideAccess({ ...missing, key: 'home/bob/none' })).toEqual({ allowed: true, via: 'acl' });
+    expect(decideAccess({ ...missing, kind: 'HeadObject', key: 'home/bob/a/b' })).toEqual({ allowed: true, via: 'acl' });
+    expect(decideAccess({ ...missing, key: 'home/carol/none' })).toEqual({ allowed: false, why: 'no-grant' });
+    expect(decideAccess({ ...missing, key: 'home/bob' })).toEqual({ allowed: false, why: 'no-grant' });
+    // The key exists (its ACL is read): listing never opens an object.
+    expect(decideAccess({ ...missing, key: 'home/bob/there', objectAcl: () => 'private' })).toEqual({ allowed: false, why: 'no-grant' });
+  });
+
   test('a request naming a version is its own action: denying DeleteObjectVersion keeps versions, even from the owner', () => {
     const protect = parseBucketPolicy(JSON.stringify({ Statement: [
       { Effect: 'Deny', Principal: '*', Action: ['s3:DeleteObjectVersion', 's3:PutObjectVersionAcl'], Resource: 'arn:aws:s3:::b/*' },

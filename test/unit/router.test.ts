@@ -1,6 +1,6 @@
 import { S3Error } from '../../gateway/s3/errors.js';
 import {
-  ENDPOINT_KINDS, endpointName, parseCopySource, parseEndpoint, permissionOf,
+  bucketOfRequest, ENDPOINT_KINDS, endpointName, parseCopySource, parseEndpoint, permissionOf,
   type EndpointKind, type ParsedEndpoint, type Permission, type RouterOptions,
 } from '../../gateway/s3/router.js';
 
@@ -232,6 +232,19 @@ describe('refusals', () => {
   test('a subresource wins over unknown parameters, which are ignored as AWS S3 does', () => {
     expect(route('GET', '/b?cachebuster=1&X-Amz-Signature=s').endpoint.kind).toBe('ListObjects');
     expect(route('PUT', '/b/k?uploadId=u&partNumber=1&tagging').endpoint.kind).toBe('UploadPart');
+  });
+});
+
+describe('bucketOfRequest: the bucket of a request the router may refuse', () => {
+  test.each([
+    ['/b/k?uploadId=x&partNumber=zero', '127.0.0.1:9000', 'b'],
+    ['/b%20x/%ZZ', '127.0.0.1:9000', 'b x'],
+    ['/%ZZ/k', '127.0.0.1:9000', undefined],
+    ['/', '127.0.0.1:9000', undefined],
+    ['//k', '127.0.0.1:9000', undefined],
+    ['/k', 'vb.localhost:9000', 'vb'],
+  ])('%s (Host %s) -> %s', (rawPath, host, bucket) => {
+    expect(bucketOfRequest({ rawPath, host })).toBe(bucket);
   });
 });
 
