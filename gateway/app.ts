@@ -180,7 +180,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     if (bucketName !== undefined) checkAclAllowed(acl, () => publicAccessBlockOf(pipeline.meta, bucketName));
     // An ACL a bucket with ACLs disabled refuses is refused before any byte is written.
     if (rc.bucket && OBJECT_WRITES.has(parsed.endpoint.kind)) {
-      checkAclUnderOwnership(objectOwnershipOf(pipeline.meta, rc.bucket.name), { canned: koa.get('x-amz-acl') || undefined, acl }, rc.bucket.owner, 'object');
+      checkAclUnderOwnership(objectOwnershipOf(pipeline.meta, rc.bucket.name), { canned: koa.get('x-amz-acl') || undefined, acl }, rc.bucket.owner, 'object', rc.owner);
     }
     checkServerSideEncryption(parsed.endpoint.kind, koa.get(SSE_HEADER) || undefined);
     checkSseCTransport(headers, facts.transport);

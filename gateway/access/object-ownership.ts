@@ -48,15 +48,22 @@ function ownerFullControlOnly(acl: StoredAcl, owner: string): boolean {
   return typeof acl !== 'string' && acl.grants.every((g) => g.permission === 'FULL_CONTROL' && g.grantee.type === 'CanonicalUser' && g.grantee.id === owner);
 }
 
+/** Canned ACLs that, written by the bucket owner itself, mean the owner's full control and nothing else. */
+const OWNER_ONLY_CANNED = new Set(['private', 'bucket-owner-read', 'bucket-owner-full-control']);
+
 /**
  * With ACLs disabled, S3 takes only no ACL at all or the bucket owner's full control
- * (bucket-owner-full-control, or grants of FULL_CONTROL to the owner alone); a bucket's own ACL
- * may also be `private`. Anything else: 400 AccessControlListNotSupported.
+ * (bucket-owner-full-control, or grants of FULL_CONTROL to the owner alone, "or an equivalent
+ * form"); a bucket's own ACL may also be `private`. An object the bucket owner writes itself
+ * (`writer`) may also say `private`: for that writer it is the same ACL, and clients such as
+ * rclone send `x-amz-acl: private` on every upload by default. Anything else: 400
+ * AccessControlListNotSupported.
  */
-export function checkAclUnderOwnership(ownership: ObjectOwnership, req: AclRequest, bucketOwner: string, on: 'bucket' | 'object'): void {
+export function checkAclUnderOwnership(ownership: ObjectOwnership, req: AclRequest, bucketOwner: string, on: 'bucket' | 'object', writer?: string): void {
   if (aclsEnabled(ownership) || req.acl === undefined) return;
   const canned = req.canned?.trim();
   if (canned === 'bucket-owner-full-control' || (on === 'bucket' && canned === 'private')) return;
+  if (canned !== undefined && writer === bucketOwner && OWNER_ONLY_CANNED.has(canned)) return;
   if (canned === undefined && ownerFullControlOnly(req.acl, bucketOwner)) return;
   throw new S3Error('AccessControlListNotSupported');
 }

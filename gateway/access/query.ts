@@ -107,6 +107,6 @@ export function objectAclColumn(
 ): string | null {
   const bucket = rc.bucket!;
   const ownership = objectOwnershipOf(rc.pipeline.meta, bucket.name);
-  checkAclUnderOwnership(ownership, { canned, acl }, bucket.owner, 'object');
+  checkAclUnderOwnership(ownership, { canned, acl }, bucket.owner, 'object', writer);
   return aclColumn(objectAclOnWrite(ownership, { canned, acl }, writer, bucket.owner));
 }

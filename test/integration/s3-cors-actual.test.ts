@@ -61,8 +61,7 @@ function expectCors(h: Record<string, string> | Headers, what: string): void {
   expect(get('vary'), what).toContain('Origin');
 }
 
-// compat: GetObject CORS
-// compat: HeadObject CORS
+// compat: CORS on actual requests
 test('GET and HEAD: 200, 206, 304, 404 and 412 answers all carry the CORS headers', async () => {
   const b = await corsBucket('get');
   const put = await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'hello world' }));
@@ -82,10 +81,7 @@ test('GET and HEAD: 200, 206, 304, 404 and 412 answers all carry the CORS header
   expectCors(ranged.headers, 'anonymous 403');
 });
 
-// compat: CreateMultipartUpload CORS
-// compat: UploadPart CORS
-// compat: CompleteMultipartUpload CORS
-// compat: DeleteObjects CORS
+// compat: CORS on actual requests
 test('multipart operations, DeleteObject and DeleteObjects carry the CORS headers', async () => {
   const b = await corsBucket('mpu');
   const up = await root.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'm' }));
@@ -103,7 +99,7 @@ test('multipart operations, DeleteObject and DeleteObjects carry the CORS header
   expectCors(await lastHeaders(root.send(new DeleteObjectCommand({ Bucket: b, Key: 'm' }))), 'DeleteObject');
 });
 
-// compat: PostObject CORS
+// compat: CORS on actual requests
 test('form uploads: the 204, the 201 and the 303 redirect carry the CORS headers, and so does a refused form', async () => {
   const b = await corsBucket('post');
   await cluster.client().send(new PutBucketPolicyCommand({
@@ -129,7 +125,7 @@ test('form uploads: the 204, the 201 and the 303 redirect carry the CORS headers
   expectCors(refused.headers, 'PostObject 403');
 });
 
-// compat: UploadPart CORS
+// compat: CORS on actual requests
 test('requests the router refuses and authorizations that fail still carry the CORS headers of the bucket', async () => {
   const b = await corsBucket('refused');
   const bad = await fetch(`${cluster.endpoint}/${b}/k?uploadId=x&partNumber=zero`, { method: 'PUT', body: 'x', headers: { origin: ORIGIN } });

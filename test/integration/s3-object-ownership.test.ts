@@ -46,13 +46,13 @@ const read = (c: S3Client, Bucket: string, Key: string) => c.send(new GetObjectC
 // compat: PutObjectAcl
 // compat: PutBucketAcl
 // compat: GetObjectAcl
-// compat: CopyObject x-amz-acl
-// compat: CreateMultipartUpload x-amz-acl
+// compat: PutObject x-amz-acl
 test('a new bucket is BucketOwnerEnforced: ACLs other than the owner\'s full control are refused, and read back as it', async () => {
   const b = await bucket('enforced');
   expect((await root.send(new GetBucketOwnershipControlsCommand({ Bucket: b }))).OwnershipControls?.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
   expect(await s3Error(root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x', ACL: 'public-read' })))).toEqual(NOT_SUPPORTED);
-  expect(await s3Error(root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x', ACL: 'private' })))).toEqual(NOT_SUPPORTED);
+  // The owner's own `private` (rclone sends it on every upload) is its full control: taken.
+  await root.send(new PutObjectCommand({ Bucket: b, Key: 'own-private', Body: 'x', ACL: 'private' }));
   expect(await s3Error(root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x', GrantRead: 'id="bob"' })))).toEqual(NOT_SUPPORTED);
   expect(await s3Error(root.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'm', ACL: 'authenticated-read' })))).toEqual(NOT_SUPPORTED);
   await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x', ACL: 'bucket-owner-full-control' }));
@@ -69,6 +69,8 @@ test('a new bucket is BucketOwnerEnforced: ACLs other than the owner\'s full con
   // Bob writes through a policy; the bucket owner owns what he wrote.
   await letBobWrite(b);
   await bob.send(new PutObjectCommand({ Bucket: b, Key: 'bobs', Body: 'z' }));
+  // Another writer's `private` would make the object his: refused.
+  expect(await s3Error(bob.send(new PutObjectCommand({ Bucket: b, Key: 'bobs-private', Body: 'z', ACL: 'private' })))).toEqual(NOT_SUPPORTED);
   expect((await root.send(new GetObjectAclCommand({ Bucket: b, Key: 'bobs' }))).Owner?.ID).toBe('root');
   expect(await s3Error(read(bob, b, 'bobs'))).toEqual({ code: 'AccessDenied', status: 403 });
 });
@@ -96,7 +98,7 @@ test('CreateBucket x-amz-object-ownership, PutBucketOwnershipControls and Delete
   expect((await read(bob, b, 'k')).$metadata.httpStatusCode).toBe(200);
 });
 
-// compat: PutObject x-amz-grant-read
+// compat: PutObject x-amz-acl
 // compat: GetObjectAcl
 test('ObjectWriter: ACL grants open objects to the other user; the writer owns what it writes', async () => {
   const b = await bucket('writer', 'ObjectWriter');
@@ -109,6 +111,8 @@ test('ObjectWriter: ACL grants open objects to the other user; the writer owns w
   // Bob's upload is his: he reads its ACL and changes it, as its owner.
   await letBobWrite(b);
   await bob.send(new PutObjectCommand({ Bucket: b, Key: 'bobs', Body: 'z' }));
+  // Another writer's `private` would make the object his: refused.
+  expect(await s3Error(bob.send(new PutObjectCommand({ Bucket: b, Key: 'bobs-private', Body: 'z', ACL: 'private' })))).toEqual(NOT_SUPPORTED);
   const acl = await bob.send(new GetObjectAclCommand({ Bucket: b, Key: 'bobs' }));
   expect(acl.Owner?.ID).toBe('bob');
   expect(acl.Grants?.map((g) => [g.Grantee?.ID, g.Permission])).toEqual([['bob', 'FULL_CONTROL']]);
@@ -122,7 +126,7 @@ test('ObjectWriter: ACL grants open objects to the other user; the writer owns w
   expect(bfc.Grants?.map((g) => [g.Grantee?.ID, g.Permission])).toEqual([['bob', 'FULL_CONTROL'], ['root', 'FULL_CONTROL']]);
 });
 
-// compat: PutBucketOwnershipControls BucketOwnerPreferred
+// compat: PutBucketOwnershipControls
 test('BucketOwnerPreferred: bucket-owner-full-control hands the object to the bucket owner; without it the writer keeps it', async () => {
   const b = await bucket('preferred', 'BucketOwnerPreferred');
   await letBobWrite(b);

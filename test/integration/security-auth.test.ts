@@ -30,7 +30,8 @@ beforeAll(async () => {
   cluster.gateway.stdout!.on('data', (d: Buffer) => { gatewayLog += d.toString(); });
   cluster.gateway.stderr!.on('data', (d: Buffer) => { gatewayLog += d.toString(); });
   root = cluster.client();
-  newBucket = bucketFactory(() => root, 'forge');
+  // Some attacks try to publish with an ACL: their buckets keep ACLs enabled, as ObjectWriter.
+  newBucket = bucketFactory(() => root, 'forge', 'ObjectWriter');
   work = mkdtempSync(join(tmpdir(), 'shardgate-forge-'));
   onClose(() => rmSync(work, { recursive: true, force: true }), 'file');
   writeFileSync(join(work, 'sign.py'), SIGN_PY);

@@ -34,7 +34,8 @@ const farFuture = new Date('2999-01-01T00:00:00Z');
 let seq = 0;
 async function lockedBucket(): Promise<string> {
   const b = `sec-lock-${++seq}`;
-  await owner.send(new CreateBucketCommand({ Bucket: b, ObjectLockEnabledForBucket: true }));
+  // ObjectWriter: some of these tests publish with ACLs, which new buckets have disabled.
+  await owner.send(new CreateBucketCommand({ Bucket: b, ObjectLockEnabledForBucket: true, ObjectOwnership: 'ObjectWriter' }));
   return b;
 }
 
@@ -132,7 +133,7 @@ describe('Object Lock needs its own permissions', () => {
 describe('ACL and tagging headers on a write need their own permissions', () => {
   test('a writer cannot publish or tag what it writes until granted s3:PutObjectAcl / s3:PutObjectTagging', async () => {
     const b = `sec-acl-${++seq}`;
-    await owner.send(new CreateBucketCommand({ Bucket: b }));
+    await owner.send(new CreateBucketCommand({ Bucket: b, ObjectOwnership: 'ObjectWriter' }));
     await grant(b, WRITER);
     await owner.send(new PutObjectCommand({ Bucket: b, Key: 'source', Body: 'copy me' }));
     const attempts: Array<[string, () => Promise<unknown>]> = [
