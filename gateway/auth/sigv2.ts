@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { canonicalUriCandidates, headerValue, parseQuery, type RequestHeaders } from './canonical.js';
+import { canonicalUriCandidates, headerReadings, headerValue, parseQuery, type RequestHeaders } from './canonical.js';
 import { AuthError } from './errors.js';
 import { parseAmzDate } from './credential.js';
 import { payloadModeOf } from './payload.js';
@@ -146,8 +146,10 @@ export function verifyV2Header(req: V2Request, authorization: string, lookupSecr
   const date = headerValue(req.headers, 'date')?.trim() ?? '';
   const dates = headerValue(req.headers, 'x-amz-date') !== undefined && date !== '' ? [date, ''] : [date];
   const standard = { md5: headerValue(req.headers, 'content-md5')?.trim() ?? '', type: headerValue(req.headers, 'content-type')?.trim() ?? '' };
-  const shown = stringsToSign(req, dates, standard, amzHeaderLines(req.headers, new Map(), true))[0]!;
-  check(stringsToSign(req, dates, standard, amzHeaderLines(req.headers, new Map())), shown, secret, signature, accessKeyId);
+  // Non-ASCII x-amz-* values have two readings (canonical.ts headerReadings): try both.
+  const readings = headerReadings(req.headers);
+  const shown = stringsToSign(req, dates, standard, amzHeaderLines(readings[0]!, new Map(), true))[0]!;
+  check(readings.flatMap((h) => stringsToSign(req, dates, standard, amzHeaderLines(h, new Map()))), shown, secret, signature, accessKeyId);
   return result(accessKeyId, signature, req, false);
 }
 

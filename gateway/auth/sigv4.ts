@@ -9,8 +9,8 @@
  */
 import { AuthError } from './errors.js';
 import {
-  canonicalHeaders, canonicalQuery, canonicalQueryCandidates, canonicalRequest, canonicalUriCandidates, headerValue, parseQuery,
-  type RequestHeaders,
+  canonicalHeaders, canonicalQuery, canonicalQueryCandidates, canonicalRequest, canonicalUriCandidates, headerReadings, headerValue,
+  parseQuery, type RequestHeaders,
 } from './canonical.js';
 import { formatAmzDate, parseAmzDate, parseCredential, type Credential } from './credential.js';
 import { parsePayloadMode, type PayloadMode } from './payload-mode.js';
@@ -224,22 +224,25 @@ function checkSignature(
   payloadHash: string, signature: string, omitParam: string | undefined,
 ): { signing: SigningContext; plusIsLiteral?: true } {
   const key = signingKey(secret, credential.date, credential.region, credential.service);
-  const headers = canonicalHeaders(req.headers, signedHeaders);
   const uris = canonicalUriCandidates(req.rawPath);
   const queries = canonicalQueryCandidates(req.rawQuery, omitParam);
-  for (const uri of uris) {
-    for (const [i, query] of queries.entries()) {
-      const canonical = canonicalRequest(req.method, uri, query, headers, signedHeaders, payloadHash);
-      if (signaturesEqual(hmac(key, stringToSign(amzDate, credential.scope, canonical)).toString('hex'), signature)) {
-        // The second query candidate reads `+` as itself.
-        return { signing: { key, amzDate, scope: credential.scope }, ...(i === 1 && { plusIsLiteral: true as const }) };
+  for (const reading of headerReadings(req.headers)) {
+    const headers = canonicalHeaders(reading, signedHeaders);
+    for (const uri of uris) {
+      for (const [i, query] of queries.entries()) {
+        const canonical = canonicalRequest(req.method, uri, query, headers, signedHeaders, payloadHash);
+        if (signaturesEqual(hmac(key, stringToSign(amzDate, credential.scope, canonical)).toString('hex'), signature)) {
+          // The second query candidate reads `+` as itself.
+          return { signing: { key, amzDate, scope: credential.scope }, ...(i === 1 && { plusIsLiteral: true as const }) };
+        }
       }
     }
   }
   // As AWS S3 does, show the client what we signed so it can diff it with its own, but never
   // a secret it sent (redact.ts).
   const query = canonicalQuery(parseQuery(req.rawQuery), omitParam, true);
-  const canonical = canonicalRequest(req.method, uris[0]!, query, canonicalHeaders(req.headers, signedHeaders, true), signedHeaders, payloadHash);
+  const shownHeaders = canonicalHeaders(headerReadings(req.headers)[0]!, signedHeaders, true);
+  const canonical = canonicalRequest(req.method, uris[0]!, query, shownHeaders, signedHeaders, payloadHash);
   throw new AuthError('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
     AWSAccessKeyId: credential.accessKeyId, StringToSign: stringToSign(amzDate, credential.scope, canonical), CanonicalRequest: canonical,
   });
