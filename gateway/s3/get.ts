@@ -67,7 +67,26 @@ function locate(koa: Koa.Context, rc: ReqCtx): Located {
   return { obj, parts, range, partial: range !== null, unwrap, sseC };
 }
 
-function setObjectHeaders(koa: Koa.Context, meta: MetaStore, { obj, range, partial, sseC }: Located): void {
+/**
+ * The checksum headers of a GET/HEAD with checksum mode on: the object's, with its type. A
+ * part of a multipart object (`partNumber`) gets that part's checksum, with the object's type,
+ * as S3 answers it (the SDKs validate the part's bytes against it); a Range gets none, as no
+ * stored checksum covers it.
+ */
+function checksumHeaders(koa: Koa.Context, { obj, parts, partial }: Located): Record<string, string> {
+  const [stored] = Object.entries(obj.checksums);
+  if (!stored) return {};
+  const [alg, value] = stored;
+  const type = { 'x-amz-checksum-type': checksumTypeOf(value) };
+  if (!partial) return { [`x-amz-checksum-${alg}`]: value, ...type };
+  if (koa.query.partNumber === undefined) return {};
+  const part = parts.find((p) => p.partNumber === Number(koa.query.partNumber));
+  const partValue = part?.checksums[alg];
+  return partValue === undefined ? {} : { [`x-amz-checksum-${alg}`]: partValue, ...type };
+}
+
+function setObjectHeaders(koa: Koa.Context, meta: MetaStore, loc: Located): void {
+  const { obj, range, partial, sseC } = loc;
   const overrides: ResponseOverrides = {};
   for (const [param, header] of Object.entries(RESPONSE_OVERRIDE_PARAMS)) {
     const v = koa.query[param];
@@ -86,12 +105,7 @@ function setObjectHeaders(koa: Koa.Context, meta: MetaStore, { obj, range, parti
   if (obj.partsCount !== null) headers['x-amz-mp-parts-count'] = String(obj.partsCount);
   const tagCount = meta.objectTags(obj.id).length;
   if (tagCount > 0) headers['x-amz-tagging-count'] = String(tagCount);
-  if (koa.get('x-amz-checksum-mode').toUpperCase() === 'ENABLED' && !partial) {
-    for (const [alg, value] of Object.entries(obj.checksums)) {
-      headers[`x-amz-checksum-${alg}`] = value;
-      headers['x-amz-checksum-type'] = checksumTypeOf(value);
-    }
-  }
+  if (koa.get('x-amz-checksum-mode').toUpperCase() === 'ENABLED') Object.assign(headers, checksumHeaders(koa, loc));
   koa.set(headers);
   const length = range ? range.end - range.start + 1 : obj.size;
   if (partial && range) {
