@@ -74,15 +74,19 @@ export interface AuthResult {
  * (here we are more lenient than AWS S3, which answers AuthorizationHeaderMalformed).
  */
 export function verifyRequest(req: SignedRequest, lookupSecret: SecretLookup, now: Date = new Date()): AuthResult | null {
-  const authorization = headerValue(req.headers, 'authorization');
+  const sent = headerValue(req.headers, 'authorization');
   const params = parseQuery(req.rawQuery);
   const hasQueryAuth = isV4QueryAuth(params);
   const hasV2QueryAuth = isV2QueryAuth(params);
-  if (authorization !== undefined && (hasQueryAuth || hasV2QueryAuth)) {
+  if (sent !== undefined && (hasQueryAuth || hasV2QueryAuth)) {
     throw new AuthError('InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified');
   }
+  // An empty Authorization header claims no identity: the request is anonymous, and S3
+  // answers it 403 AccessDenied wherever anonymous access is not granted.
+  const authorization = sent?.trim() === '' ? undefined : sent;
   if (authorization !== undefined) {
-    return authorization.startsWith('AWS ') ? verifyV2Header(req, authorization, lookupSecret, now) : verifyHeaderAuth(req, authorization, lookupSecret, now);
+    // `AWS` alone (Node drops the trailing space) is a V2 header without its key and signature.
+    return /^AWS(\s|$)/.test(authorization) ? verifyV2Header(req, authorization, lookupSecret, now) : verifyHeaderAuth(req, authorization, lookupSecret, now);
   }
   if (hasQueryAuth) return verifyQueryAuth(req, params, lookupSecret, now);
   if (hasV2QueryAuth) return verifyV2Query(req, params, lookupSecret, now);
