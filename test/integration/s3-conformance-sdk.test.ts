@@ -128,7 +128,7 @@ function rawPut(path: string, headers: Record<string, string>): Promise<{ status
 }
 
 // compat: SigV4 non-ASCII metadata
-// compat: SigV2 non-ASCII metadata
+// compat: SigV2
 describe('non-ASCII user metadata', () => {
   test('boto3 (SigV4 and SigV2) puts a unicode x-amz-meta-* and reads back the same text', async (ctx) => {
     if (!hasBoto3) return ctx.skip('boto3 is not installed for python3');
@@ -188,11 +188,13 @@ describe('checksum mismatches: 400 BadDigest, nothing committed', () => {
   });
 });
 
-// compat: PutObject x-amz-checksum-type
+// compat: PutObject x-amz-checksum
 // compat: GetObject x-amz-checksum-mode
-// compat: HeadObject x-amz-checksum-mode
-// compat: CompleteMultipartUpload x-amz-checksum-type
-// compat: GetObjectAttributes Checksum
+// compat: GetObject partNumber
+// compat: HeadObject
+// compat: CreateMultipartUpload
+// compat: CompleteMultipartUpload
+// compat: GetObjectAttributes
 describe('ChecksumType', () => {
   test('JS SDK: PutObject answers it, and GET/HEAD with checksum mode', async () => {
     const b = await newBucket('type');
@@ -243,8 +245,7 @@ describe('ChecksumType', () => {
   });
 });
 
-// compat: SigV2 Authorization header
-// compat: SigV2 Date
+// compat: SigV2
 describe('SigV2: malformed authorization and bad dates (s3-tests auth_aws2)', () => {
   test('boto3 V2 client, x-amz-date set before signing: PutObject and CreateBucket', async (ctx) => {
     if (!hasBoto3) return ctx.skip('boto3 is not installed for python3');

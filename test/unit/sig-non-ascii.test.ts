@@ -81,7 +81,7 @@ describe('SigV4: non-ASCII header values', () => {
   });
 });
 
-// compat: SigV2 non-ASCII metadata
+// compat: SigV2
 describe('SigV2: non-ASCII x-amz-* values', () => {
   const DATE = 'Sat, 14 Mar 2026 15:09:26 GMT';
   // botocore HmacV1Auth: HMAC-SHA1 over the UTF-8 of the string to sign.

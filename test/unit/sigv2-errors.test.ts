@@ -39,7 +39,7 @@ function error(req: SignedRequest): AuthError {
   throw new Error('expected an AuthError');
 }
 
-// compat: SigV2 Authorization header
+// compat: SigV2
 describe('SigV2 Authorization header: malformed', () => {
   test.each(['AWS HAHAHA', 'AWS', `AWS ${AK}:`, `AWS ${AK}:a:b`, `AWS ${AK}`])('%j: 400 InvalidArgument, Expected AwsAccessKeyId:signature', (authorization) => {
     const e = error(put(authorization));
@@ -63,7 +63,7 @@ describe('SigV2 Authorization header: malformed', () => {
   });
 });
 
-// compat: SigV2 Date
+// compat: SigV2
 describe('SigV2 dates, signed as boto3 signs them', () => {
   test.each([
     ['Bad Date', 'AccessDenied'],
