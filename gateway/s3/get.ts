@@ -73,20 +73,19 @@ function locate(koa: Koa.Context, rc: ReqCtx): Located {
  * as S3 answers it (the SDKs validate the part's bytes against it); a Range gets none, as no
  * stored checksum covers it.
  */
-function checksumHeaders(koa: Koa.Context, { obj, parts, partial }: Located): Record<string, string> {
+function checksumHeaders(koa: Koa.Context, obj: VersionRow, partial: boolean, parts: () => PartRef[]): Record<string, string> {
   const [stored] = Object.entries(obj.checksums);
   if (!stored) return {};
   const [alg, value] = stored;
   const type = { 'x-amz-checksum-type': checksumTypeOf(value) };
   if (!partial) return { [`x-amz-checksum-${alg}`]: value, ...type };
   if (koa.query.partNumber === undefined) return {};
-  const part = parts.find((p) => p.partNumber === Number(koa.query.partNumber));
+  const part = parts().find((p) => p.partNumber === Number(koa.query.partNumber));
   const partValue = part?.checksums[alg];
   return partValue === undefined ? {} : { [`x-amz-checksum-${alg}`]: partValue, ...type };
 }
 
-function setObjectHeaders(koa: Koa.Context, meta: MetaStore, loc: Located): void {
-  const { obj, range, partial, sseC } = loc;
+function setObjectHeaders(koa: Koa.Context, meta: MetaStore, { obj, range, partial, sseC }: Located): void {
   const overrides: ResponseOverrides = {};
   for (const [param, header] of Object.entries(RESPONSE_OVERRIDE_PARAMS)) {
     const v = koa.query[param];
@@ -105,7 +104,7 @@ function setObjectHeaders(koa: Koa.Context, meta: MetaStore, loc: Located): void
   if (obj.partsCount !== null) headers['x-amz-mp-parts-count'] = String(obj.partsCount);
   const tagCount = meta.objectTags(obj.id).length;
   if (tagCount > 0) headers['x-amz-tagging-count'] = String(tagCount);
-  if (koa.get('x-amz-checksum-mode').toUpperCase() === 'ENABLED') Object.assign(headers, checksumHeaders(koa, loc));
+  if (koa.get('x-amz-checksum-mode').toUpperCase() === 'ENABLED') Object.assign(headers, checksumHeaders(koa, obj, partial, () => meta.objectParts(obj.id)));
   koa.set(headers);
   const length = range ? range.end - range.start + 1 : obj.size;
   if (partial && range) {
