@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     globals: true,
+    // test/fuzz/*.fuzz.test.ts are included: they run here with the small budget of
+    // test/fuzz/fuzz.ts (SHARDGATE_FUZZ_RUNS), and longer with `npm run fuzz`.
     include: ['test/**/*.test.ts', 'codec/**/*.test.ts', 'gateway/**/*.test.ts', 'shard-store/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],

@@ -3,21 +3,25 @@
  * the native engine, @ronomon/reed-solomon and (when libisal-dev is installed) ISA-L, on
  * the same buffers, for 64 KiB, 256 KiB and 1 MiB pieces, with one call in flight and one
  * per core; then the fused segment call against the JS path, and the one-call segment decode
- * (checksums, rebuild, decryption) against the JS read path. Prints a table, then one JSON
- * line with every figure. Throughput counts data bytes (10 pieces) per second; segment rows
- * count plaintext bytes.
+ * (checksums, rebuild, decryption) against the JS read path; the object checksums (CRC32,
+ * CRC32C, CRC64NVME) by the addon against the JS fallback; the cost of one 4 KiB object
+ * through the segment encoder; and the PUT receive path with and without a CRC64NVME
+ * checksum (bench/checksum-put.ts). Prints tables, then one JSON line with every figure.
+ * Throughput counts data bytes (10 pieces) per second; segment rows count plaintext bytes.
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { DATA_MASK, K, M, PARITY_MASK, type ErasureCoder } from '../codec/erasure.js';
 import { DEFAULT_SEGMENT_SIZE, GCM_TAG_BYTES } from '../codec/layout.js';
 import { nativeDecodeSegment } from '../codec/native-decode.js';
-import { NativeSegmentEncoder } from '../codec/native-segment.js';
-import { isalRun, loadNative, NativeCoder, nativeLoadError, setKernel, type NativeBinding } from '../codec/native.js';
+import { NativeSegmentEncoder, type NativeSegmentOptions } from '../codec/native-segment.js';
+import { isalRun, loadNative, NativeCoder, nativeLoadError, setCrcKernel, setKernel, type NativeBinding } from '../codec/native.js';
 import { RonomonCoder } from '../codec/ronomon.js';
 import { jsDecodeSegment, type SegmentDecoder } from '../codec/segment-decode.js';
 import { JsSegmentEncoder, pieceRecord, type SegmentEncoder } from '../codec/segment.js';
 import { createCipheriv, createHash } from 'node:crypto';
+import { ChecksumSet, type ChecksumAlgorithm } from '../gateway/checksums.js';
+import { printPutPath, putPathRows, type PutPathRow } from './checksum-put.js';
 
 const cores = availableParallelism();
 // One libuv worker per in-flight call at least (the default pool has 4).
@@ -189,9 +193,92 @@ async function decodeRows(binding: NativeBinding | null): Promise<void> {
   }
 }
 
+/** Object checksums: one ChecksumSet fed the same buffer over and over, as a body's chunks; GB/s. */
+function checksumRate(alg: ChecksumAlgorithm, native: NativeBinding | null, size: number): number {
+  const data = bytes(`checksum ${size}`, size);
+  let best = 0;
+  for (let run = 0; run < RUNS; run++) {
+    const set = new ChecksumSet([alg], { native });
+    let done = 0;
+    const start = performance.now();
+    while (performance.now() - start < RUN_MS) {
+      set.update(data);
+      done += size;
+    }
+    set.digest();
+    best = Math.max(best, done / ((performance.now() - start) / 1000) / 1e9);
+  }
+  return best;
+}
+
+const CHECKSUM_SIZES = [4 * 1024, 64 * 1024, 4 * MIB];
+const CHECKSUMS: ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME'];
+
+function checksumRows(binding: NativeBinding | null): void {
+  for (const alg of CHECKSUMS) {
+    for (const size of CHECKSUM_SIZES) {
+      rows.push({ what: `checksum-${alg}`, engine: 'js', piece: label(size), inFlight: '1', gbps: checksumRate(alg, null, size) });
+      if (binding) rows.push({ what: `checksum-${alg}`, engine: 'native', piece: label(size), inFlight: '1', gbps: checksumRate(alg, binding, size) });
+    }
+  }
+  if (!binding) return;
+  // The kernels a CPU without AVX-512 (pclmulqdq) or without PCLMULQDQ (table) would run.
+  const best = binding.info().crc;
+  for (const kernel of binding.info().supportedCrcKernels) {
+    setCrcKernel(binding, kernel);
+    for (const alg of CHECKSUMS) {
+      rows.push({ what: `checksum-${alg}`, engine: `native/${kernel}`, piece: '64KiB', inFlight: '1', gbps: checksumRate(alg, binding, 64 * 1024) });
+    }
+  }
+  setCrcKernel(binding, best);
+}
+
+const DEFAULT_PATH = 'default (in place up to 8 KiB, else fused on the threadpool)';
+
+/** One small object through the segment encoder: new encoder, one encode with piece hashes (as putBlob asks), md5(). */
+interface SmallObjectRow { path: string; size: number; usPerObject: number; loopUsPerObject: number; cpuUsPerObject: number }
+const smallRows: SmallObjectRow[] = [];
+
+async function smallObjectRows(binding: NativeBinding | null): Promise<void> {
+  if (!binding) return;
+  const key = bytes('key', 32);
+  const paths: Array<[string, NativeSegmentOptions]> = [
+    // The flow before MD5 moved into the segment call: two threadpool tasks per segment.
+    ['separate MD5 task', { syncSegmentMax: 0, fusedMd5Max: 0 }],
+    ['fused MD5, threadpool', { syncSegmentMax: 0 }],
+    [DEFAULT_PATH, {}],
+  ];
+  for (const size of [4 * 1024, 64 * 1024]) {
+    const plain = bytes(`small ${size}`, size);
+    const best = paths.map(() => ({ us: Infinity, loop: Infinity, cpu: Infinity }));
+    for (let run = 0; run < RUNS * 2; run++) {
+      for (const [i, [, options]] of paths.entries()) {
+        let n = 0;
+        const elu0 = performance.eventLoopUtilization();
+        const cpu0 = process.cpuUsage();
+        const start = performance.now();
+        while (performance.now() - start < RUN_MS) {
+          const enc = new NativeSegmentEncoder(binding, key, { hashes: true, ...options });
+          await enc.encode(plain, 0);
+          enc.md5();
+          n++;
+        }
+        const us = ((performance.now() - start) * 1000) / n;
+        const loop = (performance.eventLoopUtilization(elu0).active * 1000) / n;
+        const c = process.cpuUsage(cpu0);
+        const cpu = (c.user + c.system) / n;
+        best[i] = { us: Math.min(best[i]!.us, us), loop: Math.min(best[i]!.loop, loop), cpu: Math.min(best[i]!.cpu, cpu) };
+      }
+    }
+    for (const [i, [path]] of paths.entries()) smallRows.push({ path, size, usPerObject: best[i]!.us, loopUsPerObject: best[i]!.loop, cpuUsPerObject: best[i]!.cpu });
+  }
+}
+
 function find(what: string, engine: string, piece: string, inFlight = /^(segment|decode)/.test(what) ? '1x1' : '1'): number | null {
   return rows.find((r) => r.what === what && r.engine === engine && r.piece === piece && r.inFlight === inFlight)?.gbps ?? null;
 }
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
 
 function ratio(a: number | null, b: number | null): number | null {
   return a !== null && b ? Math.round((a / b) * 100) / 100 : null;
@@ -202,13 +289,38 @@ async function main(): Promise<void> {
   if (!binding) console.error(`native addon missing, measuring the reference only: ${nativeLoadError()?.message}`);
   const info = binding?.info();
   console.log(`cores: ${cores}, kernel: ${info?.kernel ?? 'none'}, cpu: ${info?.cpu ?? '?'}, crc: ${info?.crc ?? '?'}, ISA-L: ${binding?.isalAvailable() ? 'yes' : 'no'}`);
-  await coderRows(binding);
-  await segmentRows(binding);
-  await decodeRows(binding);
+  const only = process.env.BENCH_ONLY; // e.g. "checksum,small,put" for a quick run of those sections
+  const want = (section: string) => !only || only.split(',').includes(section);
+  if (want('coder')) await coderRows(binding);
+  if (want('segment')) await segmentRows(binding);
+  if (want('decode')) await decodeRows(binding);
+  if (want('checksum')) checksumRows(binding);
+  if (want('small')) await smallObjectRows(binding);
+  const putPath: PutPathRow[] = want('put') ? await putPathRows(binding) : [];
   console.log('\n| op | engine | piece | in flight | GB/s | event loop s/GB |\n| --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(`| ${r.what} | ${r.engine} | ${r.piece} | ${r.inFlight} | ${r.gbps.toFixed(2)} | ${r.loopSPerGB?.toFixed(3) ?? ''} |`);
   }
+  if (rows.some((r) => r.what.startsWith('checksum-'))) {
+    console.log('\nObject checksums, native against JS (ratio of GB/s):\n| checksum | 4KiB | 64KiB | 4MiB |\n| --- | --- | --- | --- |');
+    for (const alg of CHECKSUMS) {
+      const r = CHECKSUM_SIZES.map((size) => ratio(find(`checksum-${alg}`, 'native', label(size)), find(`checksum-${alg}`, 'js', label(size))));
+      console.log(`| ${alg} | ${r.join(' | ')} |`);
+    }
+  }
+  if (smallRows.length) {
+    console.log('\nOne object through the segment encoder (new encoder, encode with piece hashes, md5), best of runs:');
+    console.log('| object | path | us per object | separate / this | event loop us | CPU us (all threads) | separate / this |\n| --- | --- | --- | --- | --- | --- | --- |');
+    for (const r of smallRows) {
+      const base = smallRows.find((x) => x.size === r.size && x.path === 'separate MD5 task')!;
+      console.log(`| ${label(r.size)} | ${r.path} | ${r.usPerObject.toFixed(1)} | ${(base.usPerObject / r.usPerObject).toFixed(2)} | ${r.loopUsPerObject.toFixed(1)} | ${r.cpuUsPerObject.toFixed(1)} | ${(base.cpuUsPerObject / r.cpuUsPerObject).toFixed(2)} |`);
+    }
+  }
+  if (putPath.length) printPutPath(putPath);
+  const small = (path: string, size: number) => smallRows.find((r) => r.path === path && r.size === size)?.usPerObject ?? null;
+  const putRow = (stage: string, checksum: string, crc: string) => putPath.find((r) => r.stage === stage && r.checksum === checksum && r.crc === crc);
+  const put = (stage: string, checksum: string, crc: string) => putRow(stage, checksum, crc)?.mbps ?? null;
+  const putCpu = (stage: string, checksum: string, crc: string) => putRow(stage, checksum, crc)?.cpuSPerGB ?? null;
   const summary = {
     kernel: info?.kernel ?? null,
     cores,
@@ -224,6 +336,18 @@ async function main(): Promise<void> {
     decode_rebuild_vs_js: ratio(find('decode-rebuild4', 'native', '1MiB'), find('decode-rebuild4', 'js', '1MiB')),
     decode_vs_js_per_core: ratio(find('decode-data', 'native', '1MiB', `${cores}x1`), find('decode-data', 'js', '1MiB', `${cores}x1`)),
     decode_4MiB_vs_js: ratio(find('decode-data', 'native', '4MiB seg'), find('decode-data', 'js', '4MiB seg')),
+    crc32_64KiB_native_vs_js: ratio(find('checksum-CRC32', 'native', '64KiB'), find('checksum-CRC32', 'js', '64KiB')),
+    crc32c_64KiB_native_vs_js: ratio(find('checksum-CRC32C', 'native', '64KiB'), find('checksum-CRC32C', 'js', '64KiB')),
+    crc64nvme_64KiB_native_vs_js: ratio(find('checksum-CRC64NVME', 'native', '64KiB'), find('checksum-CRC64NVME', 'js', '64KiB')),
+    object_4KiB_us: small(DEFAULT_PATH, 4096),
+    object_4KiB_separate_md5_us: small('separate MD5 task', 4096),
+    object_4KiB_speedup: ratio(small('separate MD5 task', 4096), small(DEFAULT_PATH, 4096)),
+    put_crc64nvme_vs_none: ratio(put('checksum+encode', 'CRC64NVME', 'native'), put('checksum+encode', 'none', '-')),
+    put_crc64nvme_js_vs_none: ratio(put('checksum+encode', 'CRC64NVME', 'js'), put('checksum+encode', 'none', '-')),
+    put_crc64nvme_cpu_vs_none: ratio(putCpu('checksum+encode', 'CRC64NVME', 'native'), putCpu('checksum+encode', 'none', '-')),
+    put_crc64nvme_js_cpu_vs_none: ratio(putCpu('checksum+encode', 'CRC64NVME', 'js'), putCpu('checksum+encode', 'none', '-')),
+    small_objects: smallRows.map((r) => ({ ...r, usPerObject: round1(r.usPerObject), loopUsPerObject: round1(r.loopUsPerObject), cpuUsPerObject: round1(r.cpuUsPerObject) })),
+    put_path: putPath.map((r) => ({ ...r, mbps: Math.round(r.mbps), cpuSPerGB: Math.round(r.cpuSPerGB * 100) / 100 })),
     results: rows.map((r) => ({ ...r, gbps: Math.round(r.gbps * 1000) / 1000, loopSPerGB: r.loopSPerGB === undefined ? undefined : Math.round(r.loopSPerGB * 1000) / 1000 })),
   };
   console.log(JSON.stringify(summary));

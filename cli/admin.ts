@@ -191,8 +191,8 @@ async function audit(t: AdminTarget, node: string | undefined, json: boolean): P
   if (json) console.log(JSON.stringify(results, null, 2));
   else {
     const rows = results.map((r) => [
-      r.nodeId, r.zone, r.challenged === 0 ? 'nothing to audit' : r.passed ? 'pass' : 'FAIL',
-      AUDIT_OUTCOMES.filter((o) => r.outcomes[o]).map((o) => `${o}=${r.outcomes[o]}`).join(' ') || '-',
+      r.nodeId, r.zone, r.challenged === 0 && r.passed ? 'nothing to audit' : r.passed ? 'pass' : 'FAIL',
+      [...AUDIT_OUTCOMES.filter((o) => r.outcomes[o]).map((o) => `${o}=${r.outcomes[o]}`), ...(r.servedWrong ? [`served-wrong=${r.servedWrong}`] : [])].join(' ') || '-',
       `${r.scoreBefore.toFixed(2)}→${r.score.toFixed(2)}`, r.state === r.stateBefore ? r.state : `${r.stateBefore}→${r.state}`, r.detail ?? '',
     ]);
     console.log(table(['ID', 'ZONE', 'RESULT', 'CHALLENGES', 'SCORE', 'STATE', 'FIRST FAILURE'], rows));

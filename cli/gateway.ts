@@ -9,17 +9,24 @@ const HELP = `shardgate gateway — the S3 front end, in front of shard-store se
 
 Options (environment variable in brackets):
   --shard-stores LIST    id=url pairs, comma-separated [SHARDGATE_SHARD_STORES], at least 16
-                         e.g. ss00=http://10.0.0.1:7000,ss01=http://10.0.0.2:7000,...
+                         e.g. ss00=https://10.0.0.1:7000,ss01=https://10.0.0.2:7000,...
   --port PORT            S3 endpoint port [SHARDGATE_PORT] (default 9000)
   --host HOST            listen address [SHARDGATE_HOST] (default 0.0.0.0)
   --data DIR             metadata, keys and credentials [SHARDGATE_DATA_DIR] (default ./data)
   --region REGION        [SHARDGATE_REGION] (default us-east-1)
   --domain D[,D]         base domains for virtual-hosted-style buckets [SHARDGATE_DOMAIN]
   --write-quorum Q       pieces durable before a write is acknowledged [SHARDGATE_WRITE_QUORUM] (default 11)
+  --segment-size SIZE    plaintext bytes per segment of new objects [SHARDGATE_SEGMENT_SIZE] (default 4MiB)
   --tls-cert FILE        serve S3 over HTTPS with this PEM certificate chain [SHARDGATE_TLS_CERT]
   --tls-key FILE         ... and this PEM private key [SHARDGATE_TLS_KEY]; SIGHUP reloads both
   --init                 create the data folder, master key and gateway signing key, print the
                          public key file for the shard-stores' --trusted-key, and exit
+The S3 port, by environment only:
+  [SHARDGATE_TRUSTED_PROXIES]    addresses or CIDR blocks whose X-Forwarded-Proto/-For count (default none)
+  [SHARDGATE_HEADER_TIMEOUT_MS]  time a client has to send a request's headers (default 60000)
+  [SHARDGATE_IDLE_TIMEOUT_MS]    a connection or body silent this long is closed (default 65000)
+  [SHARDGATE_MIN_BODY_RATE]      bytes/s a body must average over each idle window; 0 = none (default 1KiB)
+  [SHARDGATE_MAX_CONNECTIONS]    open connections served; past it, 503 SlowDown (default 4096)
 Credentials: [SHARDGATE_ROOT_USER] / [SHARDGATE_ROOT_PASSWORD]. Master key: [SHARDGATE_MASTER_KEY],
 [SHARDGATE_MASTER_KEY_FILE], or DIR/master.key (created on first start: back it up, it cannot be recovered).`;
 

@@ -79,16 +79,26 @@ export interface EngineDescription {
   kernel: string | null;
   /** CPU features the addon saw; null when it is not loaded. */
   cpu: string | null;
-  /** Piece checksum code of the native engine ("vpclmulqdq" or "zlib"); null for the reference. */
+  /** CRC kernel of the native engine ("vpclmulqdq", "pclmulqdq" or "table"); null for the reference. */
   crc: string | null;
   /** The same, as one line for `shardgate --version`. */
   summary: string;
 }
 
+/**
+ * The addon when the process's engine is the native one, else null: what else computes with
+ * the addon (object checksums) follows the engine, so SHARDGATE_ENGINE=reference means no
+ * native code at all.
+ */
+export function engineBinding(): NativeBinding | null {
+  const engine = getEngine();
+  return engine.coder instanceof NativeCoder ? loadNative() : null;
+}
+
 /** Which engine, kernel and CPU features this process uses (loads the engine if needed). */
 export function describeEngine(): EngineDescription {
   const engine = getEngine();
-  const binding = engine.coder instanceof NativeCoder ? loadNative() : null;
+  const binding = engineBinding();
   if (!binding) {
     return { engine: 'reference', kernel: null, cpu: null, crc: null, summary: `engine: ${engine.name}` };
   }

@@ -8,8 +8,9 @@ import { checkLayout } from './ronomon.js';
 
 /**
  * The project's N-API addon (native/): XOR kernels for the 10+6 code, the fused per-segment
- * call and MD5, all on the libuv threadpool. This module finds it, types it and validates
- * every argument before C sees it (C checks again, and asserts its own invariants).
+ * call with MD5 (on the libuv threadpool, small segments synchronously) and the CRCs. This
+ * module finds it, types it and validates every argument before C sees it (C checks again,
+ * and asserts its own invariants).
  */
 
 /** XOR kernels, slowest to fastest. The code is a GF(2^4) bit-matrix code (see native/src/rs_matrix.h). */
@@ -24,9 +25,19 @@ export interface NativeInfo {
   supportedKernels: RsKernel[];
   /** CPU features seen at load, comma separated. */
   cpu: string;
-  /** Piece checksum kernel: "vpclmulqdq" (carry-less multiply folding) or "zlib" (Node's table code). */
-  crc: 'vpclmulqdq' | 'zlib';
+  /** CRC kernel (piece checksums and object checksums alike); see CRC_KERNELS. */
+  crc: CrcKernel;
+  /** The CRC kernels this CPU can run, slowest first. */
+  supportedCrcKernels: CrcKernel[];
 }
+
+/**
+ * CRC kernels, slowest to fastest: slice-by-8 tables (zlib's code for CRC-32), 128-bit
+ * PCLMULQDQ folding (with SSE4.2's crc32 instruction for short CRC-32C inputs), 512-bit
+ * VPCLMULQDQ folding. Picked at load from the CPU.
+ */
+export const CRC_KERNELS = ['table', 'pclmulqdq', 'vpclmulqdq'] as const;
+export type CrcKernel = (typeof CRC_KERNELS)[number];
 
 type Done = (error: Error | undefined) => void;
 /** Opaque MD5 state owned by the addon (freed by the garbage collector). */
@@ -42,18 +53,22 @@ export interface NativeBinding {
   isalAvailable(): boolean;
   isalRun(data: Buffer, dataOffset: number, parity: Buffer, parityOffset: number, pieceSize: number,
     sources: number, targets: number, done: Done): void;
+  /** With md5, the object's MD5 advances over the plaintext in the same pass; without `done`, runs synchronously. */
   segmentEncode(key: Buffer, index: number, plain: Buffer, plainOffset: number, plainLength: number,
     data: Buffer, dataOffset: number, parity: Buffer, parityOffset: number, pieceSize: number,
-    crcOut: Uint32Array, hashOut: Buffer | null, done: Done): void;
+    crcOut: Uint32Array, hashOut: Buffer | null, md5: NativeMd5 | null, done: Done | null): void;
   /** result ← [status (0 ok, 1 fewer than K good records, 2 GCM refused), mask of records failing their CRC]. */
   segmentDecode(key: Buffer, index: number, plainLength: number, records: ReadonlyArray<Buffer | null>,
     out: Buffer, outOffset: number, pieceSize: number, result: Uint32Array, done: Done): void;
   md5Create(): NativeMd5;
   md5Update(md5: NativeMd5, buffer: Buffer, offset: number, length: number, done: Done): void;
   md5Digest(md5: NativeMd5): Buffer;
-  crc32(buffer: Buffer, offset: number, length: number): number;
-  /** Test hook: false forces zlib's CRC-32 code even where the folding kernel runs. */
-  setCrcFast(on: boolean): void;
+  /** Each continues `previous` (0 to start) over buffer[offset, offset + length), synchronously. */
+  crc32(buffer: Uint8Array, offset: number, length: number, previous: number): number;
+  crc32c(buffer: Uint8Array, offset: number, length: number, previous: number): number;
+  crc64nvme(buffer: Uint8Array, offset: number, length: number, previous: bigint): bigint;
+  /** Process-wide; tests and benchmarks compare the kernels. */
+  setCrcKernel(name: CrcKernel): void;
   gcm(key: Buffer, index: number, plain: Buffer, plainOffset: number, plainLength: number, out: Buffer, outOffset: number): void;
 }
 
@@ -119,6 +134,17 @@ export function loadNative(): NativeBinding | null {
 export function nativeLoadError(): Error | undefined {
   loadNative();
   return loaded?.error;
+}
+
+/** Force a CRC kernel for every later call (tests and benchmarks). */
+export function setCrcKernel(binding: NativeBinding, name: string): void {
+  if (!(CRC_KERNELS as readonly string[]).includes(name)) {
+    throw new CodecArgumentError(`unknown CRC kernel "${name}", expected one of ${CRC_KERNELS.join(', ')}`);
+  }
+  if (!binding.info().supportedCrcKernels.includes(name as CrcKernel)) {
+    throw new CodecArgumentError(`CRC kernel "${name}" is not supported by this CPU (${binding.info().cpu})`);
+  }
+  binding.setCrcKernel(name as CrcKernel);
 }
 
 /** Force a kernel for every later call (tests, benchmarks, SHARDGATE_RS_KERNEL). */

@@ -6,6 +6,7 @@ import { checkServerSideEncryption, SSE_HEADER } from './s3/sse.js';
 import { headersSignedInQuery, verifyRequest, type AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
 import { toS3Error } from './errors.js';
+import { hasUnmetExpectation } from './object/request-body.js';
 import type { BucketRow } from './meta/types.js';
 import type { PipelineContext } from './pipeline/context.js';
 import type { ReqCtx } from './request.js';
@@ -40,12 +41,13 @@ import { adminMiddleware } from './admin/router.js';
 import type { AdminContext } from './admin/context.js';
 import { requestMetrics, type Metrics } from './metrics.js';
 import { authorize, type Principal } from './access/authorize.js';
-import { accessQuery, publicAccessBlockOf } from './access/query.js';
+import { accessQuery, authorizeActionsFor, publicAccessBlockOf } from './access/query.js';
 import { httpRequestFacts, postObjectFacts, type RequestFacts } from './access/request-context.js';
 import { aclOnWrite } from './access/grant-headers.js';
 import type { StoredAcl } from './access/acl-grants.js';
 import { ANONYMOUS_OWNER, ROOT_OWNER, userExists } from './access/users.js';
 import { checkAclAllowed } from './access/public-access-block.js';
+import { checkExpectedBucketOwner, EXPECTED_BUCKET_OWNER } from './access/expected-owner.js';
 import { openSecret } from './access/secret-box.js';
 import { attachMasterKey } from './admin/keys.js';
 import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutObjectAcl } from './s3/acl.js';
@@ -98,6 +100,13 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     } catch (err) {
       renderError(koa, err, requestId);
     }
+  });
+
+  // An Expect other than 100-continue (gateway/server.ts) is refused before anything else, the
+  // admin API included: the client may be holding its body back until it hears from us.
+  app.use(async (koa, next) => {
+    if (hasUnmetExpectation(koa.req)) throw new S3Error('ExpectationFailed');
+    await next();
   });
 
   // Nothing that acknowledges a write is answered before the write is durable: on disk
@@ -157,7 +166,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
     const acl = aclOnWrite(parsed.endpoint.kind, (name) => koa.get(name) || undefined, (id) => userExists(pipeline.meta, id));
     const facts = httpRequestFacts(koa.req, query, auth, config.trustedProxies);
-    const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl, facts);
+    const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl, facts, koa.get(EXPECTED_BUCKET_OWNER) || undefined);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
     const bucketName = rc.bucket?.name;
     if (bucketName !== undefined) checkAclAllowed(acl, () => publicAccessBlockOf(pipeline.meta, bucketName));
@@ -169,6 +178,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
         return c && { secret: c.secret, principal: c };
       },
       authorizePut: (who, key, fields) => authorize(accessQuery(pipeline.meta, 'PutObject', 'write', rc.bucket, key, who, undefined, postObjectFacts(facts, fields ?? new Map()))),
+      authorizeActions: (who, key, actions, fields) => authorizeActionsFor(pipeline.meta, 'PutObject', rc.bucket, key, who, actions, undefined, postObjectFacts(facts, fields)),
     };
     await dispatch(koa, rc, postAccess);
     // S3 success answers without a document have an empty body, not Koa's status text. Not
@@ -180,6 +190,11 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
   // mid-object): cut the connection so the client sees a short read, never a hang.
   app.on('error', (err: unknown, koa?: Koa.Context) => {
     if (koa?.headerSent) koa.req.socket.destroy();
+    // Anyone can open uploads and drop them: a line each would let them flood the log.
+    if (isClientDisconnect(err)) {
+      opts.metrics?.clientDisconnects.inc({ operation: (koa?.state.operation as string | undefined) ?? 'Unknown' });
+      return;
+    }
     console.error(`${(koa?.state.requestId as string | undefined) ?? '-'} ${koa?.method ?? ''} ${koa?.path ?? ''}:`, (err as Error)?.message ?? err);
   });
 
@@ -188,7 +203,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
 
 function resolve(
   pipeline: PipelineContext, config: GatewayConfig, requestId: string, parsed: ParsedEndpoint, auth: AuthResult | null, caller: Caller | null,
-  acl: StoredAcl | undefined, facts: RequestFacts,
+  acl: StoredAcl | undefined, facts: RequestFacts, expectedOwner: string | undefined,
 ): ReqCtx {
   const { endpoint } = parsed;
   const permission = permissionOf(endpoint);
@@ -196,6 +211,7 @@ function resolve(
   if (parsed.bucket !== undefined && endpoint.kind !== 'CreateBucket') {
     bucket = pipeline.meta.getBucket(parsed.bucket);
     if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: parsed.bucket } });
+    checkExpectedBucketOwner(expectedOwner, bucket);
   }
   const key = parsed.key;
   // Requests whose keys are in the body are authorized key by key by their handlers: a POST
@@ -237,7 +253,7 @@ function dropAdopted(req: Koa.Context['req'], adopted: ReadonlyMap<string, strin
 async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAccess): Promise<void> {
   const ep: Endpoint = rc.endpoint;
   switch (ep.kind) {
-    case 'ListBuckets': return handleListBuckets(koa, rc);
+    case 'ListBuckets': return handleListBuckets(koa, rc, ep);
     case 'CreateBucket': return handleCreateBucket(koa, rc);
     case 'HeadBucket': return handleHeadBucket(koa, rc);
     case 'DeleteBucket': return handleDeleteBucket(koa, rc);
@@ -301,6 +317,19 @@ async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAcce
   }
 }
 
+/** Socket error codes of a client that closed the connection mid-request. */
+const CLIENT_GONE: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * An error of the client's connection, not of the gateway: it went away mid-request, or broke
+ * HTTP framing (Node's parser errors, `HPE_*`: a body cut short, a bad chunk size). Faults of
+ * the gateway's own streams (shard-store reads) carry other codes.
+ */
+export function isClientDisconnect(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (CLIENT_GONE.has(code) || code.startsWith('HPE_'));
+}
+
 /** Headers an error answer keeps; everything a handler set for a success is dropped. */
 const KEEP = /^(x-amz-request-id|x-amz-id-2|server|access-control-.*|vary|connection)$/i;
 
@@ -321,6 +350,10 @@ function renderError(koa: Koa.Context, err: unknown, requestId: string): void {
     return;
   }
   for (const name of Object.keys(koa.response.headers)) if (!KEEP.test(name)) koa.remove(name);
+  // Answered before its body was read (a refused upload): on a kept-alive connection Node
+  // would read and drop the whole body before the next request. Closing lingers briefly
+  // instead, so the answer still reaches the client (http-limits.ts lingerIfUnread).
+  if (!koa.req.complete) koa.set('connection', 'close');
   koa.set(e.headers);
   koa.status = e.status;
   // For HEAD, Koa sends the headers and drops the body.

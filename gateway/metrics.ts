@@ -88,7 +88,10 @@ export class Metrics {
   readonly latency = new Histogram('shardgate_s3_request_duration_seconds', 'Time from request start to the last response byte, by S3 operation.');
   readonly bytesIn = new Counter('shardgate_s3_received_bytes_total', 'Bytes received from S3 clients (headers and bodies), by operation.');
   readonly bytesOut = new Counter('shardgate_s3_sent_bytes_total', 'Bytes sent to S3 clients (headers and bodies), by operation.');
-  private readonly owned: Array<Counter | Histogram> = [this.requests, this.latency, this.bytesIn, this.bytesOut];
+  readonly clientDisconnects = new Counter(
+    'shardgate_s3_client_disconnects_total', 'S3 requests whose client closed the connection or broke HTTP framing mid-request, by operation.',
+  );
+  private readonly owned: Array<Counter | Histogram> = [this.requests, this.latency, this.bytesIn, this.bytesOut, this.clientDisconnects];
   private readonly collectors: Array<() => GaugeFamily[] | Promise<GaugeFamily[]>> = [];
 
   counter(name: string, help: string): Counter {

@@ -21,7 +21,7 @@ import { HttpShardIO } from './pipeline/http-shard-io.js';
 import { choosePlacement } from './pipeline/placement.js';
 import { loadMasterKey, loadRootCredentials, type RootCredentials } from './secrets.js';
 import { loadOrCreateGatewayKey } from './shards/keys.js';
-import { deferContinue } from './object/request-body.js';
+import { deferContinue, markUnmetExpectation } from './object/request-body.js';
 import { readTlsFiles, reloadOnSighup } from './tls/server-certs.js';
 import { HttpLimiter } from './http-limits.js';
 
@@ -119,9 +119,15 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
     ? createHttpsServer({ ...readTlsFiles(cfg.tls), minVersion: 'TLSv1.2' }, handle)
     : createServer(handle);
   limiter.attach(server);
-  const stopReloading = cfg.tls ? reloadOnSighup(server as unknown as TlsServer, cfg.tls) : () => undefined;  // Expect: 100-continue is answered by the handler once it reads the body (request-body.ts).
+  const stopReloading = cfg.tls ? reloadOnSighup(server as unknown as TlsServer, cfg.tls) : () => undefined;
+  // Expect: 100-continue is answered by the handler once it reads the body (request-body.ts).
   server.on('checkContinue', (req, res) => {
     deferContinue(req);
+    void handle(req, res);
+  });
+  // Any other expectation: the app answers with an S3 error document, not Node's bare 417.
+  server.on('checkExpectation', (req, res) => {
+    markUnmetExpectation(req);
     void handle(req, res);
   });
   server.listen(cfg.port, cfg.host);

@@ -5,7 +5,9 @@
       "sources": [
         "src/binding.c",
         "src/cpu.c",
-        "src/crc32.c",
+        "src/crc.c",
+        "src/crc_fold.c",
+        "src/crypto.c",
         "src/isal_bench.c",
         "src/rs.c",
         "src/rs_matrix.c",

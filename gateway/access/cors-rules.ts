@@ -18,6 +18,13 @@ export interface CorsRule {
 
 export const CORS_METHODS = new Set(['GET', 'PUT', 'HEAD', 'POST', 'DELETE']);
 
+/** An HTTP field name (RFC 9110 token): what an AllowedHeader pattern or an ExposeHeader may be. */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export function isFieldName(value: string): boolean {
+  return FIELD_NAME.test(value);
+}
+
 function originMatches(rule: CorsRule, origin: string): boolean {
   return rule.allowedOrigins.some((o) => o === '*' || wildcardMatch(o, origin, true));
 }
@@ -44,7 +51,10 @@ export function corsHeaders(rule: CorsRule, origin: string, preflightHeaders?: r
   // Credentials may not go with a `*` origin (Fetch standard); AWS S3 sends them otherwise.
   if (!wildcard) h['access-control-allow-credentials'] = 'true';
   if (preflightHeaders?.length) h['access-control-allow-headers'] = preflightHeaders.join(', ');
-  if (rule.exposeHeaders.length) h['access-control-expose-headers'] = rule.exposeHeaders.join(', ');
+  // PutBucketCors refuses names that are not tokens; rules stored before it did may hold some,
+  // which Node would refuse to send, failing every answer to that Origin.
+  const expose = rule.exposeHeaders.filter(isFieldName);
+  if (expose.length) h['access-control-expose-headers'] = expose.join(', ');
   if (rule.maxAgeSeconds !== undefined) h['access-control-max-age'] = String(rule.maxAgeSeconds);
   return h;
 }

@@ -28,12 +28,15 @@ export class PolicyTemplate {
   static parse(text: string, variables: boolean): PolicyTemplate {
     if (!variables || !text.includes('${')) return new PolicyTemplate([{ text, literal: false }]);
     const parts: Part[] = [];
-    const re = /\$\{([^}]*)\}/g;
     let last = 0;
-    for (let m = re.exec(text); m; m = re.exec(text)) {
-      if (m.index > last) parts.push({ text: text.slice(last, m.index), literal: false });
-      last = re.lastIndex;
-      const body = m[1]!.trim();
+    // Scanned with indexOf: /\$\{([^}]*)\}/g rescans to the end from every `${` when no `}`
+    // follows, quadratic in a policy of `${${${…` (a 20 KB one took a third of a second).
+    for (let open = text.indexOf('${'); open >= 0; open = text.indexOf('${', last)) {
+      const close = text.indexOf('}', open + 2);
+      if (close < 0) break;
+      if (open > last) parts.push({ text: text.slice(last, open), literal: false });
+      last = close + 1;
+      const body = text.slice(open + 2, close).trim();
       const escaped = ESCAPES[body];
       if (escaped !== undefined) {
         parts.push({ text: escaped, literal: true });

@@ -2,7 +2,7 @@ import type { MetaStore } from '../meta/store.js';
 import type { BucketRow, Tag } from '../meta/types.js';
 import type { EndpointKind, Permission } from '../s3/router.js';
 import type { ReqCtx } from '../request.js';
-import { authorize, type AccessQuery, type Principal } from './authorize.js';
+import { authorize, decideAccess, type AccessQuery, type Principal } from './authorize.js';
 import { storedAcl } from './acl-grants.js';
 import type { ConditionContext } from './condition-context.js';
 import { conditionContext, type RequestFacts } from './request-context.js';
@@ -76,4 +76,13 @@ export function authorizeActionsFor(
   versionId?: string, facts?: RequestFacts,
 ): void {
   for (const action of actions) authorize({ ...accessQuery(meta, kind, 'write', bucket, key, caller, versionId, facts), action });
+}
+
+/**
+ * Whether the caller may also do `action` on `key`, decided as authorizeActions decides it, for
+ * what a read answers only to those who may read it (a version's retention, legal hold, tag
+ * count on GetObject and HeadObject).
+ */
+export function permitsAction(rc: ReqCtx, action: string, key: string, versionId?: string): boolean {
+  return decideAccess({ ...accessQuery(rc.pipeline.meta, rc.endpoint.kind, 'read', rc.bucket, key, rc.principal, versionId, rc.facts), action }).allowed;
 }

@@ -14,6 +14,11 @@ export interface NodeAuditResult {
   /** Shard files challenged, and how each answered. */
   challenged: number;
   outcomes: Record<AuditOutcome, number>;
+  /**
+   * Wrong pieces the node served outside audits since its previous round (reads, repair, the
+   * scrub: transfer/lies.ts, scrub.ts); any fails the round, however it answered challenges.
+   */
+  servedWrong: number;
   passed: boolean;
   scoreBefore: number;
   score: number;
@@ -33,17 +38,28 @@ export interface AuditorHooks {
 /** Nodes an audit round challenges: those expected to hold pieces and answer. */
 const AUDITED = new Set<NodeInfo['state']>(['active', 'suspect', 'offline']);
 
+/** Where a node's previous round started, and how many wrong answers it recorded itself. */
+interface RoundMark {
+  at: number;
+  wrong: number;
+}
+
 /**
  * Challenges nodes for random records of pieces they should hold and keeps their score:
- * an exponential average of passed rounds. Below `suspectBelow` a node is suspect (placement
- * and repair prefer others); below `lostBelow` it is treated as lost: it is set draining,
- * so repair rebuilds its pieces elsewhere from the other holders and then removes it.
- * Missing and wrong pieces are queued for repair right away.
+ * an exponential average of passed rounds. A round fails on any challenge not passed, and on
+ * any wrong piece the node served to reads, repair or the scrub since its previous round: a
+ * store that lies on plain reads yet answers challenges honestly is not left at score 1.
+ * Below `suspectBelow` a node is suspect (placement and repair prefer others); below
+ * `lostBelow` it is treated as lost: it is set draining, so repair rebuilds its pieces
+ * elsewhere from the other holders and then removes it. Missing and wrong pieces are queued
+ * for repair right away.
  */
 export class Auditor {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<NodeAuditResult[]> | undefined;
   private stopped = false;
+  /** Before a node's first round, wrong pieces count from here: this process's start. */
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly meta: MetaStore,
@@ -81,6 +97,8 @@ export class Auditor {
   async auditNode(id: string): Promise<NodeAuditResult | undefined> {
     const node = this.nodes.get(id);
     if (!node || this.stopped) return undefined;
+    const started = Date.now();
+    const servedWrong = this.servedWrongSince(id, started);
     const targets = this.store.sampleOn(id, this.cfg.auditPieces);
     const outcomes: Record<AuditOutcome, number> = { pass: 0, wrong: 0, missing: 0, timeout: 0, error: 0 };
     let detail: string | null = null;
@@ -98,14 +116,28 @@ export class Auditor {
       outcomes[v.outcome]++;
       detail ??= v.detail;
     }
-    if (!targets.length) {
-      return { nodeId: id, zone: node.zone, challenged: 0, outcomes, passed: true, scoreBefore: node.score, score: node.score, stateBefore: node.state, state: node.state, detail: null };
+    this.store.setState(roundKey(id), JSON.stringify({ at: started, wrong: outcomes.wrong } satisfies RoundMark));
+    if (servedWrong > 0) detail ??= `served ${servedWrong} wrong piece(s) outside audits since the previous round`;
+    if (!targets.length && servedWrong === 0) {
+      return {
+        nodeId: id, zone: node.zone, challenged: 0, outcomes, servedWrong, passed: true,
+        scoreBefore: node.score, score: node.score, stateBefore: node.state, state: node.state, detail: null,
+      };
     }
-    const passed = outcomes.pass === targets.length;
+    const passed = outcomes.pass === targets.length && servedWrong === 0;
     const score = round(node.score * (1 - this.cfg.scoreAlpha) + (passed ? this.cfg.scoreAlpha : 0));
     this.store.setScore(id, score);
     const state = this.applyScore(node, score, detail);
-    return { nodeId: id, zone: node.zone, challenged: targets.length, outcomes, passed, scoreBefore: node.score, score, stateBefore: node.state, state, detail };
+    return { nodeId: id, zone: node.zone, challenged: targets.length, outcomes, servedWrong, passed, scoreBefore: node.score, score, stateBefore: node.state, state, detail };
+  }
+
+  /**
+   * Wrong pieces recorded against the node since its previous round started, but for those
+   * that round recorded itself: what reads, repair and the scrub caught it serving.
+   */
+  private servedWrongSince(id: string, now: number): number {
+    const mark = parseMark(this.store.getState(roundKey(id))) ?? { at: this.startedAt, wrong: 0 };
+    return Math.max(0, this.store.counts(id, mark.at, now).wrong - mark.wrong);
   }
 
   private applyScore(node: NodeInfo, score: number, detail: string | null): NodeInfo['state'] {
@@ -127,6 +159,18 @@ export class Auditor {
       return 'active';
     }
     return node.state;
+  }
+}
+
+const roundKey = (id: string): string => `audit.round.${id}`;
+
+function parseMark(text: string | undefined): RoundMark | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const m = JSON.parse(text) as Partial<RoundMark>;
+    return typeof m.at === 'number' && typeof m.wrong === 'number' ? { at: m.at, wrong: m.wrong } : undefined;
+  } catch {
+    return undefined;
   }
 }
 

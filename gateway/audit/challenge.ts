@@ -39,19 +39,29 @@ export async function challengePiece(
   return checkAnswer(shard, target, indices, body, count);
 }
 
-/** Verify an answer; exported for unit tests. */
+/**
+ * Verify an answer; exported for unit tests. The body is whatever JSON the store sent, typed
+ * or not: every part of it is checked for its shape before it is used.
+ */
 export function checkAnswer(shard: string, target: AuditTarget, indices: number[], body: AuditChallengeResponse, count: number): ChallengeVerdict {
   const wrong = (why: string): ChallengeVerdict => ({ outcome: 'wrong', detail: `${shard}: ${why}` });
-  if (!body || !Array.isArray(body.records) || body.records.length !== indices.length) return wrong('malformed answer');
-  if (body.leafCount !== count) return wrong(`the store counts ${body.leafCount} records, ${count} were written`);
-  for (const [i, rec] of body.records.entries()) {
-    if (rec.index !== indices[i] || typeof rec.data !== 'string' || !Array.isArray(rec.proof)) return wrong('malformed answer');
-    const { pieceSize } = recordRange(target.size, target.segmentSize, rec.index);
-    const proof = rec.proof.map((h) => Buffer.from(String(h), 'hex'));
-    const fault = recordFault(Buffer.from(rec.data, 'base64'), pieceSize, rec.index, count, proof, target.root);
+  if (!isObject(body) || !Array.isArray(body.records) || body.records.length !== indices.length) return wrong('malformed answer');
+  if (body.leafCount !== count) return wrong(`the store counts ${JSON.stringify(body.leafCount)?.slice(0, 40)} records, ${count} were written`);
+  for (const [i, rec] of (body.records as unknown[]).entries()) {
+    const index = indices[i]!;
+    if (!isObject(rec) || rec.index !== index || typeof rec.data !== 'string' || !Array.isArray(rec.proof) || !rec.proof.every((h) => typeof h === 'string')) {
+      return wrong('malformed answer');
+    }
+    const { pieceSize } = recordRange(target.size, target.segmentSize, index);
+    const proof = (rec.proof as string[]).map((h) => Buffer.from(h, 'hex'));
+    const fault = recordFault(Buffer.from(rec.data, 'base64'), pieceSize, index, count, proof, target.root);
     if (fault) return wrong(fault);
   }
   return { outcome: 'pass', detail: null };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Up to `n` distinct random record numbers below `count`. */

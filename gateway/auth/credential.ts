@@ -33,10 +33,11 @@ export function parseAmzDate(value: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
-  const t = Date.UTC(y, mo - 1, d, h, mi, s);
-  const date = new Date(t);
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  // Date.UTC takes years 0-99 for 1900-1999: set the year written.
+  date.setUTCFullYear(y, mo - 1, d);
   // Reject out-of-range fields (month 13, hour 25) that Date.UTC would roll over.
-  if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || date.getUTCHours() !== h || date.getUTCMinutes() !== mi) {
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || date.getUTCHours() !== h || date.getUTCMinutes() !== mi || date.getUTCSeconds() !== s) {
     return undefined;
   }
   return date;

@@ -2,7 +2,7 @@
  * SQLite rows to the metadata types, and the JSON columns' encoding. Every column name of
  * the schema (migrations.ts) that the gateway reads is mapped here.
  */
-import type { AccessKeyRecord, BlobRow, LockMode, ObjectRow, Tag, UploadPartRow, UploadRow, VersionRow } from './types.js';
+import type { AccessKeyRecord, BlobRow, BucketRow, LockMode, ObjectRow, Tag, UploadPartRow, UploadRow, VersionRow } from './types.js';
 
 export type SqlRow = Record<string, unknown>;
 export const json = (v: unknown): string => JSON.stringify(v ?? {});
@@ -15,6 +15,10 @@ export function toObject(r: SqlRow): ObjectRow {
     contentType: (r.content_type as string | null) ?? null, headers: parse(r.headers), userMeta: parse(r.user_meta),
     checksums: parse(r.checksums), partsCount: r.parts_count == null ? null : Number(r.parts_count),
   };
+}
+
+export function toBucket(r: SqlRow): BucketRow {
+  return { name: String(r.name), owner: String(r.owner), region: String(r.region), createdAt: Number(r.created_at) };
 }
 
 export function toBlob(r: SqlRow): BlobRow {

@@ -3,10 +3,10 @@ import { randomAlnum } from '../ids.js';
 import { openMetaDb, withoutFsync, type Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
 import { MetaConflictError, MetaNotFoundError, MetaObjectLockedError, MetaPreconditionError } from './errors.js';
-import { json, parse, parseTags, toAccessKeyRecord, toBlob, toObject, toPart, toUpload, toVersion, type SqlRow } from './rows.js';
+import { json, parse, parseTags, toAccessKeyRecord, toBlob, toBucket, toObject, toPart, toUpload, toVersion, type SqlRow } from './rows.js';
 import { checkLock, writeConditionFailure } from './rules.js';
 import type {
-  AccessKeyRecord, BatchDeleteOutcome, BlobRow, BucketAccess, BucketLockConfig, BucketRow, DeletedVersion, DeleteOutcome,
+  AccessKeyRecord, BatchDeleteOutcome, BlobRow, BucketAccess, BucketPageQuery, BucketLockConfig, BucketRow, DeletedVersion, DeleteOutcome,
   DeleteTarget, DeleteVersionOptions, ListedObject, MissedPiece, NewObject, NodeRow, ObjectLockState, ObjectRow,
   ObjectWriteOptions, PartRef, Tag, UploadBound, UploadPartRow, UploadRow, VersionBound, VersioningState, VersionRow,
 } from './types.js';
@@ -46,6 +46,8 @@ export class MetaStore {
       insertBucket: p('INSERT INTO buckets(name, owner, region, created_at) VALUES (?, ?, ?, ?)'),
       getBucket: p('SELECT * FROM buckets WHERE name = ?'),
       listBuckets: p('SELECT * FROM buckets ORDER BY name'),
+      listBucketsPage: p(`SELECT * FROM buckets WHERE owner = @owner AND name > @after AND name >= @prefix
+        AND (@prefixEnd IS NULL OR name < @prefixEnd) AND (@region IS NULL OR region = @region) ORDER BY name LIMIT @limit`),
       deleteBucket: p('DELETE FROM buckets WHERE name = ?'),
       bucketHasObjects: p('SELECT 1 FROM objects WHERE bucket = ? LIMIT 1'),
       bucketUploads: p('SELECT id FROM uploads WHERE bucket = ?'),
@@ -152,13 +154,19 @@ export class MetaStore {
 
   getBucket(name: string): BucketRow | undefined {
     const r = this.s.getBucket!.get(name) as SqlRow | undefined;
-    return r && { name: String(r.name), owner: String(r.owner), region: String(r.region), createdAt: Number(r.created_at) };
+    return r && toBucket(r);
   }
 
   listBuckets(): BucketRow[] {
-    return (this.s.listBuckets!.all() as SqlRow[]).map((r) => ({
-      name: String(r.name), owner: String(r.owner), region: String(r.region), createdAt: Number(r.created_at),
-    }));
+    return (this.s.listBuckets!.all() as SqlRow[]).map(toBucket);
+  }
+
+  /** One page of an owner's buckets in name order (ListBuckets), paged in the query. */
+  listBucketsPage(q: BucketPageQuery): BucketRow[] {
+    const prefix = q.prefix ?? '';
+    return (this.s.listBucketsPage!.all({
+      owner: q.owner, after: q.after ?? '', prefix, prefixEnd: prefix === '' ? null : prefixUpperBound(prefix), region: q.region ?? null, limit: q.limit,
+    }) as SqlRow[]).map(toBucket);
   }
 
   /** Deletes an empty bucket (aborting its unfinished uploads); false if it still holds objects. */

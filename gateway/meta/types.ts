@@ -7,6 +7,15 @@ export interface BucketRow {
   createdAt: number;
 }
 
+/** A page of ListBuckets: an owner's buckets named after `after`, starting with `prefix`, in `region`. */
+export interface BucketPageQuery {
+  owner: string;
+  limit: number;
+  after?: string;
+  prefix?: string;
+  region?: string;
+}
+
 export interface NodeRow {
   id: string;
   url: string;

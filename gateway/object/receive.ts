@@ -6,6 +6,7 @@ import { ChecksumSet, expectedChecksums, verifyChecksums, type VerifiedChecksums
 import type { PipelineContext } from '../pipeline/context.js';
 import { putBlob, type KeyWrap, type WrittenBlob } from '../pipeline/put-blob.js';
 import { detachedBody } from './request-body.js';
+import { StageErrors } from './stage-errors.js';
 import type { ReqCtx } from '../request.js';
 import { S3Error } from '../s3/errors.js';
 
@@ -41,17 +42,18 @@ export async function receiveBody(koa: Koa.Context, rc: ReqCtx, wrap?: KeyWrap):
   const set = new ChecksumSet(plan.compute.filter((n) => n !== 'MD5'));
   let blob: WrittenBlob | undefined;
   const ctx: PipelineContext = rc.pipeline;
+  const stages = new StageErrors();
   try {
-    await pipeline(detachedBody(koa), verifier, async function* (source: AsyncIterable<Buffer>) {
+    await pipeline(detachedBody(koa), verifier, stages.through(async function* (source: AsyncIterable<Buffer>) {
       for await (const chunk of source) {
         // A chunked body declares no length: the limit holds as it arrives.
         if ((received += chunk.length) > MAX_PUT_BYTES) throw tooLarge(received);
         set.update(chunk);
         yield chunk;
       }
-    }, async (source: AsyncIterable<Buffer>) => {
+    }), stages.sink(async (source: AsyncIterable<Buffer>) => {
       blob = await putBlob(ctx, source, wrap);
-    });
+    })).catch((err: unknown) => stages.rethrow(err));
     const written = blob!;
     const computed = { ...set.digest(), MD5: written.md5.toString('base64') };
     const checksums = verifyChecksums(plan, computed, verifier.trailers);

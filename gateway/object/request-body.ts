@@ -14,6 +14,22 @@ export function deferContinue(req: IncomingMessage): void {
   awaitingContinue.add(req);
 }
 
+/** Requests whose `Expect` names something other than 100-continue. */
+const unmetExpectation = new WeakSet<IncomingMessage>();
+
+/**
+ * For the server's 'checkExpectation' event (an `Expect` other than 100-continue): the request
+ * goes to the app, which refuses it with an S3 error document (417 ExpectationFailed) instead
+ * of Node's bare 417. RFC 9110 section 10.1.1: an unknown expectation may be answered 417.
+ */
+export function markUnmetExpectation(req: IncomingMessage): void {
+  unmetExpectation.add(req);
+}
+
+export function hasUnmetExpectation(req: IncomingMessage): boolean {
+  return unmetExpectation.has(req);
+}
+
 /** Sends the deferred "100 Continue" of a request about to have its body read (once). */
 export function continueIfAsked(req: IncomingMessage, res: ServerResponse | undefined): void {
   if (!awaitingContinue.delete(req) || !res || res.headersSent) return;

@@ -17,7 +17,10 @@ export interface RebuildPlan {
   blob: BlobRow;
   /** Piece index → the node that gets the rebuilt shard file. */
   targets: ReadonlyMap<number, string>;
-  /** Pieces that may be read (healthy holders), best first. */
+  /**
+   * Pieces that may be read, best first. A target may be among them (a piece queued for
+   * repair that still reads): read and verified, it is written as it was, not rebuilt.
+   */
   sources: readonly number[];
 }
 

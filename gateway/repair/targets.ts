@@ -27,24 +27,32 @@ export function zoneCap(nodes: readonly RepairNode[]): number {
 
 /** How one blob stands: which pieces need a new home, and why. */
 export interface BlobAssessment {
-  /** Pieces on offline, removed or unknown nodes, and pieces queued as missing or damaged. */
+  /** Pieces on offline, removed or unknown nodes: none of them can be read. */
   lost: number[];
+  /**
+   * Pieces queued for repair (missed a write, failed a read or an audit) on nodes that are up:
+   * rebuilt elsewhere, yet still tried as sources, as a piece queued for a passing reason
+   * reads fine (the fetch verifies what it reads).
+   */
+  queued: number[];
   /** Pieces on draining nodes: readable, but they must move. */
   draining: number[];
   /** Healthy pieces over the zone cap of their zone. */
   excess: number[];
-  /** N minus lost and draining pieces (draining ones count as unhealthy). */
+  /** N minus lost, queued and draining pieces (draining ones count as unhealthy). */
   healthy: number;
 }
 
-export function assessBlob(placement: readonly string[], nodes: ReadonlyMap<string, RepairNode>, queued: ReadonlySet<number> | undefined, cap: number): BlobAssessment {
+export function assessBlob(placement: readonly string[], nodes: ReadonlyMap<string, RepairNode>, queuedPieces: ReadonlySet<number> | undefined, cap: number): BlobAssessment {
   const lost: number[] = [];
+  const queued: number[] = [];
   const draining: number[] = [];
   const byZone = new Map<string, number[]>();
   for (let i = 0; i < N; i++) {
     const node = nodes.get(placement[i] ?? '');
     if (node?.state === 'draining') draining.push(i);
-    else if (!node || !holdsHealthy(node.state) || queued?.has(i)) lost.push(i);
+    else if (!node || !holdsHealthy(node.state)) lost.push(i);
+    else if (queuedPieces?.has(i)) queued.push(i);
     else {
       const list = byZone.get(node.zone) ?? [];
       list.push(i);
@@ -58,7 +66,7 @@ export function assessBlob(placement: readonly string[], nodes: ReadonlyMap<stri
     const ranked = [...list].sort((a, b) => suspectRank(nodes, placement[b]!) - suspectRank(nodes, placement[a]!) || b - a);
     excess.push(...ranked.slice(0, list.length - cap));
   }
-  return { lost, draining, excess, healthy: N - lost.length - draining.length };
+  return { lost, queued, draining, excess, healthy: N - lost.length - queued.length - draining.length };
 }
 
 function suspectRank(nodes: ReadonlyMap<string, RepairNode>, id: string): number {
@@ -72,7 +80,17 @@ export function needsRepair(a: BlobAssessment, threshold: number): boolean {
 
 /** Pieces a repair of this blob rewrites elsewhere: all that are not healthy and well placed. */
 export function piecesToMove(a: BlobAssessment): number[] {
-  return [...a.lost, ...a.draining, ...a.excess].sort((x, y) => x - y);
+  return [...a.lost, ...a.queued, ...a.draining, ...a.excess].sort((x, y) => x - y);
+}
+
+/**
+ * The pieces a repair that moves `moving` may read, best first: those staying where they are
+ * (in piece order, so data pieces first), then the queued ones, which may read fine though
+ * they are rebuilt. Lost pieces never; draining and misplaced ones that move, neither.
+ */
+export function repairSources(a: BlobAssessment, moving: readonly number[]): number[] {
+  const skip = new Set([...a.lost, ...moving]);
+  return [...[...Array(N).keys()].filter((i) => !skip.has(i)), ...a.queued];
 }
 
 /**

@@ -8,7 +8,7 @@ import type { RepairConfig } from './config.js';
 import { RateLimiter } from './limiter.js';
 import type { NodeMonitor } from './node-monitor.js';
 import { rebuildPieces } from './rebuild.js';
-import { assessBlob, chooseTargets, holdsHealthy, needsRepair, piecesToMove, zoneCap, type RepairNode } from './targets.js';
+import { assessBlob, chooseTargets, holdsHealthy, needsRepair, piecesToMove, repairSources, zoneCap, type RepairNode } from './targets.js';
 
 /** How all live blobs stand right now (one scan over the metadata). */
 export interface Backlog {
@@ -236,14 +236,13 @@ export class RepairWorker {
     const byId = new Map(nodes.map((n) => [n.id, n]));
     const a = assessBlob(ref.placement, byId, queued, zoneCap(nodes));
     if (!needsRepair(a, job.threshold)) return;
-    const lost = new Set(a.lost);
-    if (N - lost.size < K) {
+    if (N - a.lost.length < K) {
       tally.unreadable++;
       return;
     }
     // Readable pieces that must move (draining, misplaced) wait when the blob needs them as sources.
     let moving = piecesToMove(a);
-    if (N - moving.length < K) moving = a.lost;
+    if (repairSources(a, moving).length < K) moving = [...a.lost, ...a.queued];
     const chosen = chooseTargets(ref.placement, moving, nodes, this.repairs.orphanNodesOf(ref.id));
     const targets = new Map<number, string>();
     for (const [piece, node] of chosen) if (node) targets.set(piece, node);
@@ -251,9 +250,8 @@ export class RepairWorker {
     if (!targets.size) return;
     const blob = this.ctx.meta.getBlob(ref.id);
     if (!blob || blob.state !== 'live') return;
-    const movingSet = new Set(moving);
     // Data pieces first: fewer pieces to reconstruct before the segment can be checked.
-    const sources = [...Array(N).keys()].filter((i) => !lost.has(i) && !movingSet.has(i));
+    const sources = repairSources(a, moving);
     try {
       const result = await rebuildPieces(this.ctx, { blob, targets, sources }, this.limiter, this.abort.signal);
       const moves = result.written.map((piece) => ({ piece, from: blob.placement[piece]!, to: targets.get(piece)! }));

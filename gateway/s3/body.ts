@@ -4,6 +4,7 @@ import { headerValue } from '../auth/canonical.js';
 import { createPayloadVerifier } from '../auth/payload.js';
 import { ChecksumSet, expectedChecksums, verifyChecksums, withoutObjectChecksumHeaders } from '../checksums.js';
 import { detachedBody } from '../object/request-body.js';
+import { StageErrors } from '../object/stage-errors.js';
 import type { ReqCtx } from '../request.js';
 import { S3Error } from './errors.js';
 
@@ -34,25 +35,15 @@ export async function readCheckedBody(
   const set = new ChecksumSet(plan.compute);
   const chunks: Buffer[] = [];
   let size = 0;
-  // pipeline() reports the abort of its source rather than what the last stage threw.
-  let failure: unknown;
-  try {
-    await pipeline(detachedBody(koa), verifier, async (source: AsyncIterable<Buffer>) => {
-      try {
-        for await (const chunk of source) {
-          size += chunk.length;
-          if (size > opts.limit) throw new S3Error('MaxMessageLengthExceeded');
-          set.update(chunk);
-          chunks.push(chunk);
-        }
-      } catch (err) {
-        failure = err;
-        throw err;
-      }
-    });
-  } catch (err) {
-    throw failure ?? err;
-  }
+  const stages = new StageErrors();
+  await pipeline(detachedBody(koa), verifier, stages.sink(async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) {
+      size += chunk.length;
+      if (size > opts.limit) throw new S3Error('MaxMessageLengthExceeded');
+      set.update(chunk);
+      chunks.push(chunk);
+    }
+  })).catch((err: unknown) => stages.rethrow(err));
   verifyChecksums(plan, set.digest(), verifier.trailers);
   return Buffer.concat(chunks);
 }

@@ -6,6 +6,7 @@ import { readCheckedBody } from './body.js';
 import { buildListAllMyBucketsResult, buildLocationConstraint, parseCreateBucketConfiguration } from './documents.js';
 import { S3Error } from './errors.js';
 import { buildXml } from './xml.js';
+import type { Endpoint } from './router.js';
 import { checkBucketName } from './names.js';
 
 function sendXml(koa: Koa.Context, xml: string, status = 200): void {
@@ -15,13 +16,41 @@ function sendXml(koa: Koa.Context, xml: string, status = 200): void {
 }
 export { sendXml };
 
-/** ListBuckets — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html */
-export async function handleListBuckets(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  const buckets = rc.pipeline.meta.listBuckets().filter((b) => b.owner === rc.owner);
+/**
+ * ListBuckets — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html
+ * The caller's own buckets in name order, paged in the metadata query. Without max-buckets
+ * a page holds up to the AWS account quota (10,000), which is every bucket of a usual owner.
+ */
+export async function handleListBuckets(koa: Koa.Context, rc: ReqCtx, ep: Extract<Endpoint, { kind: 'ListBuckets' }>): Promise<void> {
+  const limit = ep.maxBuckets ?? MAX_BUCKETS_PAGE;
+  // One more than the page, to know whether another page follows.
+  const rows = rc.pipeline.meta.listBucketsPage({
+    owner: rc.owner, limit: limit + 1,
+    ...(ep.continuationToken !== undefined && { after: decodeBucketToken(ep.continuationToken) }),
+    ...(ep.prefix !== undefined && { prefix: ep.prefix }),
+    ...(ep.bucketRegion !== undefined && { region: ep.bucketRegion }),
+  });
+  const page = rows.slice(0, limit);
   sendXml(koa, buildListAllMyBucketsResult({
     owner: ownerOf(rc.owner),
-    buckets: buckets.map((b) => ({ name: b.name, creationDate: b.createdAt, region: b.region })),
+    buckets: page.map((b) => ({ name: b.name, creationDate: b.createdAt, region: b.region })),
+    ...(rows.length > limit && { continuationToken: encodeBucketToken(page[page.length - 1]!.name) }),
+    ...(ep.prefix !== undefined && { prefix: ep.prefix }),
   }));
+}
+
+const MAX_BUCKETS_PAGE = 10_000;
+
+// The token names the last bucket of the page; opaque to clients, as on AWS.
+function encodeBucketToken(lastName: string): string {
+  return Buffer.from(lastName, 'utf8').toString('base64url');
+}
+
+function decodeBucketToken(token: string): string {
+  const name = Buffer.from(token, 'base64url').toString('utf8');
+  // Only a token this gateway gave out decodes and encodes back to itself.
+  if (name !== '' && encodeBucketToken(name) === token) return name;
+  throw new S3Error('InvalidArgument', { message: 'The continuation token provided is incorrect', extra: { ArgumentName: 'continuation-token', ArgumentValue: token } });
 }
 
 /** CreateBucket — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html */

@@ -10,6 +10,7 @@ import { sseCStoreFor } from '../meta/sse-c.js';
 import { newSseC, parseCustomerKey, readerFor, encryptionHeaders, uploadWrap, wrapFor } from './sse-c.js';
 import { commitOrDiscard, MAX_PUT_BYTES } from '../object/receive.js';
 import { authorize } from '../access/authorize.js';
+import { checkExpectedBucketOwner, SOURCE_EXPECTED_BUCKET_OWNER } from '../access/expected-owner.js';
 import { accessQuery, authorizeActions } from '../access/query.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
@@ -44,6 +45,7 @@ function resolveSource(rc: ReqCtx, headers: HeaderBag, src: CopySource): Source 
   const meta = rc.pipeline.meta;
   const bucket = meta.getBucket(src.bucket);
   if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: src.bucket } });
+  checkExpectedBucketOwner(headerOf(headers, SOURCE_EXPECTED_BUCKET_OWNER), bucket);
   // Reading the source needs GetObject on it, decided as for any GET (owner, policy, ACL).
   authorize(accessQuery(meta, 'GetObject', 'read', bucket, src.key, rc.principal, src.versionId, rc.facts));
   let obj: VersionRow;

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { corsHeaders, CORS_METHODS, matchPreflight, matchRequest, type CorsRule } from '../access/cors-rules.js';
+import { corsHeaders, CORS_METHODS, isFieldName, matchPreflight, matchRequest, type CorsRule } from '../access/cors-rules.js';
 import { countStars } from '../access/wildcard.js';
 import type { MetaStore } from '../meta/store.js';
 import { bucketOf, type ReqCtx } from '../request.js';
@@ -51,7 +51,11 @@ export function parseCorsConfiguration(body: string | Buffer): CorsRule[] {
     const allowedHeaders = texts(el, 'AllowedHeader');
     for (const h of allowedHeaders) {
       if (countStars(h) > 1) throw new S3Error('InvalidRequest', { message: `AllowedHeader "${h}" can not have more than one wildcard.` });
+      if (!isFieldName(h)) throw notFieldName('AllowedHeader', h);
     }
+    // Sent back in Access-Control-Expose-Headers: anything but a header name could not be sent.
+    const exposeHeaders = texts(el, 'ExposeHeader');
+    for (const h of exposeHeaders) if (!isFieldName(h)) throw notFieldName('ExposeHeader', h);
     const id = textOf(el, 'ID');
     const maxAge = textOf(el, 'MaxAgeSeconds');
     if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge.trim())) throw malformedXml('MaxAgeSeconds must be an integer');
@@ -59,10 +63,14 @@ export function parseCorsConfiguration(body: string | Buffer): CorsRule[] {
       ...(id !== undefined && { id }),
       allowedOrigins, allowedMethods,
       allowedHeaders: allowedHeaders.map((h) => h.toLowerCase()),
-      exposeHeaders: texts(el, 'ExposeHeader'),
+      exposeHeaders,
       ...(maxAge !== undefined && { maxAgeSeconds: Number(maxAge.trim()) }),
     };
   });
+}
+
+function notFieldName(element: string, value: string): S3Error {
+  return new S3Error('InvalidRequest', { message: `${element} "${value.slice(0, 64)}" is not a valid HTTP header name.` });
 }
 
 export function buildCorsConfiguration(rules: readonly CorsRule[]): string {

@@ -20,6 +20,8 @@ const S3_ERRORS = {
   CredentialsNotSupported: [400, 'This request does not support credentials.'],
   EntityTooLarge: [400, 'Your proposed upload exceeds the maximum allowed object size.'],
   EntityTooSmall: [400, 'Your proposed upload is smaller than the minimum allowed object size.'],
+  // Not in S3's list: HTTP's name for the 417 an `Expect` other than 100-continue gets.
+  ExpectationFailed: [417, 'The expectation given in the Expect header cannot be met; only 100-continue is supported.'],
   ExpiredToken: [400, 'The provided token has expired.'],
   IllegalLocationConstraintException: [400, 'The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.'],
   IllegalVersioningConfigurationException: [400, 'The versioning configuration specified in the request is invalid.'],

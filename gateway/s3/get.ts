@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { checksumTypeOf } from '../checksums.js';
-import type { MetaStore } from '../meta/store.js';
+import { actionOf } from '../access/actions.js';
+import { permitsAction } from '../access/query.js';
 import type { ObjectRow, PartRef, VersionRow } from '../meta/types.js';
 import { openObjectStream, partRange } from '../object/read.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
@@ -68,6 +69,27 @@ function locate(koa: Koa.Context, rc: ReqCtx): Located {
 }
 
 /**
+ * What a GET or HEAD tells about a version's lock and tags, each only to a caller who may read
+ * it: the retention (mode, retain-until date) with s3:GetObjectRetention, the legal hold with
+ * s3:GetObjectLegalHold, the tag count with s3:GetObjectTagging, as S3 answers. A public-read
+ * object otherwise tells anyone how long it is locked and how many tags it has.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
+ */
+function guardedHeaders(rc: ReqCtx, obj: VersionRow): Record<string, string> {
+  const versionId = versionIdOf(rc.endpoint);
+  const may = (action: string): boolean => permitsAction(rc, action, obj.key, versionId);
+  const out = lockHeaders(obj.lock);
+  if (out['x-amz-object-lock-mode'] !== undefined && !may('s3:GetObjectRetention')) {
+    delete out['x-amz-object-lock-mode'];
+    delete out['x-amz-object-lock-retain-until-date'];
+  }
+  if (out['x-amz-object-lock-legal-hold'] !== undefined && !may('s3:GetObjectLegalHold')) delete out['x-amz-object-lock-legal-hold'];
+  const tagCount = rc.pipeline.meta.objectTags(obj.id).length;
+  if (tagCount > 0 && may(actionOf('GetObjectTagging', versionId !== undefined))) out['x-amz-tagging-count'] = String(tagCount);
+  return out;
+}
+
+/**
  * The checksum headers of a GET/HEAD with checksum mode on: the object's, with its type. A
  * part of a multipart object (`partNumber`) gets that part's checksum, with the object's type,
  * as S3 answers it (the SDKs validate the part's bytes against it); a Range gets none, as no
@@ -85,7 +107,8 @@ function checksumHeaders(koa: Koa.Context, obj: VersionRow, partial: boolean, pa
   return partValue === undefined ? {} : { [`x-amz-checksum-${alg}`]: partValue, ...type };
 }
 
-function setObjectHeaders(koa: Koa.Context, meta: MetaStore, { obj, range, partial, sseC }: Located): void {
+function setObjectHeaders(koa: Koa.Context, rc: ReqCtx, { obj, range, partial, sseC }: Located): void {
+  const meta = rc.pipeline.meta;
   const overrides: ResponseOverrides = {};
   for (const [param, header] of Object.entries(RESPONSE_OVERRIDE_PARAMS)) {
     const v = koa.query[param];
@@ -98,12 +121,10 @@ function setObjectHeaders(koa: Koa.Context, meta: MetaStore, { obj, range, parti
     'last-modified': formatHttpDate(obj.lastModified),
     'accept-ranges': 'bytes',
     ...versionHeader(meta, obj.bucket, obj.versionId),
-    ...lockHeaders(obj.lock),
+    ...guardedHeaders(rc, obj),
     ...sseC,
   };
   if (obj.partsCount !== null) headers['x-amz-mp-parts-count'] = String(obj.partsCount);
-  const tagCount = meta.objectTags(obj.id).length;
-  if (tagCount > 0) headers['x-amz-tagging-count'] = String(tagCount);
   if (koa.get('x-amz-checksum-mode').toUpperCase() === 'ENABLED') Object.assign(headers, checksumHeaders(koa, obj, partial, () => meta.objectParts(obj.id)));
   koa.set(headers);
   const length = range ? range.end - range.start + 1 : obj.size;
@@ -123,7 +144,7 @@ export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   const start = loc.range?.start ?? 0;
   const end = loc.range?.end ?? loc.obj.size - 1;
   const stream = await openObjectStream(rc.pipeline, loc.parts, start, end, loc.unwrap);
-  setObjectHeaders(koa, rc.pipeline.meta, loc);
+  setObjectHeaders(koa, rc, loc);
   koa.body = stream;
   // Koa would otherwise replace the stored Content-Type with its guess for a stream.
   koa.set('content-type', (koa.response.headers['content-type'] as string | undefined) ?? 'binary/octet-stream');
@@ -133,7 +154,7 @@ export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
 export async function handleHeadObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const loc = locate(koa, rc);
   if (checkReadConditions(koa, loc.obj.etag, loc.obj.lastModified)) return notModified(koa, loc.obj);
-  setObjectHeaders(koa, rc.pipeline.meta, loc);
+  setObjectHeaders(koa, rc, loc);
 }
 
 function notModified(koa: Koa.Context, obj: ObjectRow): void {

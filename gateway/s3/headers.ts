@@ -133,9 +133,8 @@ const STORED: ReadonlyArray<readonly [keyof ObjectHeaders, string]> = [
 export const DEFAULT_CONTENT_TYPE = 'binary/octet-stream';
 
 /**
- * The headers to store from a PutObject/CreateMultipartUpload/CopyObject (REPLACE) request.
- * `aws-chunked` is a transfer detail of SigV4 streaming, not of the object: AWS S3 drops it
- * from the stored Content-Encoding.
+ * The headers to store from a PutObject/CreateMultipartUpload/CopyObject (REPLACE) request,
+ * kept as sent: AWS S3 returns them byte for byte (`deflate, gzip` stays `deflate, gzip`).
  */
 export function extractObjectHeaders(headers: HeaderBag): ObjectHeaders {
   const out: ObjectHeaders = {};
@@ -144,11 +143,23 @@ export function extractObjectHeaders(headers: HeaderBag): ObjectHeaders {
     if (v !== undefined) out[field] = v;
   }
   if (out.contentEncoding !== undefined) {
-    const kept = out.contentEncoding.split(',').map((s) => s.trim()).filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked');
-    if (kept.length > 0) out.contentEncoding = kept.join(',');
+    const kept = withoutAwsChunked(out.contentEncoding);
+    if (kept !== '') out.contentEncoding = kept;
     else delete out.contentEncoding;
   }
   return out;
+}
+
+/**
+ * A Content-Encoding without its `aws-chunked` codings: that is a transfer detail of SigV4
+ * streaming, not of the object, and AWS S3 drops it from what it stores. The other codings
+ * keep their spelling and separators.
+ */
+export function withoutAwsChunked(contentEncoding: string): string {
+  const codings = contentEncoding.split(',');
+  const kept = codings.filter((c) => c.trim().toLowerCase() !== 'aws-chunked');
+  if (kept.length === codings.length) return contentEncoding;
+  return kept.join(',').trim();
 }
 
 /** `response-*` query overrides of GetObject/HeadObject, by the header they replace. */

@@ -60,13 +60,50 @@ function parsePartHead(block: string): PartHead {
     else if (name === 'content-type') contentType = value;
   }
   if (!disposition || !/^form-data\b/i.test(disposition)) throw malformed();
-  const param = (p: string): string | undefined => {
-    const m = new RegExp(`;\\s*${p}="((?:[^"\\\\]|\\\\.)*)"`, 'i').exec(disposition!) ?? new RegExp(`;\\s*${p}=([^;\\s]+)`, 'i').exec(disposition!);
-    return m?.[1]?.replace(/\\(.)/g, '$1');
-  };
-  const name = param('name');
+  const params = dispositionParams(disposition.slice('form-data'.length));
+  const name = params.get('name');
   if (name === undefined) throw malformed();
-  return { name, filename: param('filename'), contentType };
+  return { name, filename: params.get('filename'), contentType };
+}
+
+/**
+ * The parameters after `form-data` in a Content-Disposition (names lower-cased, the first of a
+ * repeated name wins). Browsers and fetch write names and filenames as the HTML form encoding
+ * says: in quotes, with `"`, CR and LF percent-escaped and backslashes left as they are, so a
+ * file picked as `C:\dir\` is sent as `filename="C:\dir\"`. A quoted value therefore ends at
+ * the first `"` that closes the parameter (followed by `;` or the end), and a backslash is an
+ * escape only in a value that holds quotes too, which the HTML encoding never writes: that is
+ * an RFC 2616 quoted-string from another client (`"a \"b\".txt"`).
+ * https://html.spec.whatwg.org/multipage/form-control-infrastructure.html#multipart-form-data
+ */
+function dispositionParams(rest: string): Map<string, string> {
+  const params = new Map<string, string>();
+  const at = (re: RegExp): RegExpExecArray | null => {
+    re.lastIndex = i;
+    const m = re.exec(rest);
+    if (m) i = m.index + m[0].length;
+    return m;
+  };
+  let i = 0;
+  for (;;) {
+    at(/[ \t]*/y);
+    if (i >= rest.length) return params;
+    const name = at(/;[ \t]*([^=;\s]*)[ \t]*(=[ \t]*)?/y);
+    if (!name) throw malformed();
+    if (name[2] === undefined) continue;
+    let value: string;
+    if (rest[i] === '"') {
+      const start = ++i;
+      const closing = at(/"[ \t]*(?=;|$)/g);
+      if (!closing) throw malformed();
+      const raw = rest.slice(start, closing.index);
+      value = raw.includes('"') ? raw.replace(/\\(.)/g, '$1') : raw;
+    } else {
+      value = at(/[^;\s]*/y)![0];
+    }
+    const key = name[1]!.toLowerCase();
+    if (key && !params.has(key)) params.set(key, value);
+  }
 }
 
 /** Read the fields and open the file of a POST form. The file's body must be consumed before anything else reads the request. */

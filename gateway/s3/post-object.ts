@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import type { Principal } from '../access/authorize.js';
 import { aclColumn } from '../access/acl-grants.js';
+import { objectWriteActions } from '../access/actions.js';
 import { aclFromHeaders } from '../access/grant-headers.js';
 import { userExists } from '../access/users.js';
 import { parseAmzDate, parseCredential } from '../auth/credential.js';
@@ -16,6 +17,7 @@ import { extractObjectHeaders, extractUserMetadata } from './headers.js';
 import { checkObjectKey } from './names.js';
 import { checkPostPolicy, parsePostPolicy, postKey } from './post-policy.js';
 import { formBoundary, readPostForm, type PostForm } from './post-form.js';
+import { lockForNewObject, lockHeadersAsked } from './object-lock.js';
 import { commitConditionally } from './preconditions.js';
 import { buildXml } from './xml.js';
 import type { TagEntry } from './documents.js';
@@ -29,6 +31,8 @@ export interface PostObjectAccess {
   lookup(accessKeyId: string): { secret: string; principal: Principal } | undefined;
   /** Throws AccessDenied unless `caller` may PutObject `key` into the request's bucket; `fields` give the policy its condition keys. */
   authorizePut(caller: Principal | null, key: string, fields?: ReadonlyMap<string, string>): void;
+  /** Throws AccessDenied unless `caller` may also do each of `actions` on `key` (actions.ts objectWriteActions). */
+  authorizeActions(caller: Principal | null, key: string, actions: readonly string[], fields: ReadonlyMap<string, string>): void;
 }
 
 interface SizeRange {
@@ -140,10 +144,15 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   // Only a Content-Type field sets the object's type, as on S3: the file part's own header is
   // whatever the uploader's browser says, and no policy condition covers it.
   const bag: Record<string, string> = Object.fromEntries(fields);
+  const tags = formTags(fields.get('tagging'));
+  // The fields are PutObject's headers: an ACL, tags or a lock each need their own permission,
+  // and the bucket's default retention applies when the form names no lock.
+  access.authorizeActions(caller, key, objectWriteActions({ acl, tags: Boolean(tags?.length), ...lockHeadersAsked(bag) }), fields);
+  // No digest is asked for, unlike PutObject's lock headers: a form has no Content-MD5 header.
+  const lock = lockForNewObject(rc.pipeline.meta, bucket.name, bag, false);
   const objectHeaders = extractObjectHeaders(bag);
   const userMeta = extractUserMetadata(bag);
   const plan = formChecksumPlan(fields);
-  const tags = formTags(fields.get('tagging'));
   // MD5 is the ETag: the segment encoder computes it already, so it is not hashed twice.
   const set = new ChecksumSet(plan.compute.filter((n) => n !== 'MD5'));
 
@@ -162,7 +171,7 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   commitOrDiscard(rc.pipeline, written, () => commitConditionally(rc.pipeline.meta, {
     bucket: bucket.name, key, size: written.size, etag, contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders },
     userMeta, checksums, partsCount: null, parts: [{ partNumber: 1, blobId: written.blobId, size: written.size, etag, checksums }],
-    acl: aclColumn(acl),
+    ...(lock && { lock }), acl: aclColumn(acl),
   }, tags ? { tags } : {}, written.missed));
   answerStored(koa, etag, checksums);
   answer(koa, fields, bucket.name, key, etag);

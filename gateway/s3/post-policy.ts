@@ -72,14 +72,30 @@ function parseCondition(c: unknown): PostCondition {
     if ((op === 'eq' || op === 'starts-with') && c.length === 3 && typeof c[1] === 'string' && c[1].startsWith('$') && typeof c[2] === 'string') {
       return { kind: op, field: c[1].slice(1).toLowerCase(), value: c[2] };
     }
-    throw invalidPolicy(`Invalid condition ${JSON.stringify(c)}.`);
+    throw invalidPolicy(`Invalid condition ${brief(c)}.`);
   }
   if (c !== null && typeof c === 'object') {
     const entries = Object.entries(c);
     const [name, value] = entries[0] ?? [];
     if (entries.length === 1 && name !== undefined && typeof value === 'string') return { kind: 'eq', field: name.toLowerCase(), value };
   }
-  throw invalidPolicy(`Invalid condition ${JSON.stringify(c)}.`);
+  throw invalidPolicy(`Invalid condition ${brief(c)}.`);
+}
+
+/**
+ * A condition as JSON for an error message, cut at a few levels and items: the document is
+ * the signer's, and JSON.stringify of one nested thousands of arrays deep overflows the stack.
+ */
+function brief(v: unknown, depth = 0): string {
+  const MAX_ITEMS = 4;
+  if (Array.isArray(v) || (v !== null && typeof v === 'object')) {
+    if (depth >= 2) return Array.isArray(v) ? '[…]' : '{…}';
+    const all: Array<[string, unknown]> = Array.isArray(v) ? v.map((x) => ['', x]) : Object.entries(v).map(([k, x]) => [`${JSON.stringify(k)}:`, x]);
+    const inner = all.slice(0, MAX_ITEMS).map(([name, x]) => name + brief(x, depth + 1)).join(',') + (all.length > MAX_ITEMS ? ',…' : '');
+    return Array.isArray(v) ? `[${inner}]` : `{${inner}}`;
+  }
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
 }
 
 /**

@@ -59,7 +59,11 @@ class EntityError extends Error {}
 
 /**
  * XML's five named entities plus character references, nothing else: no DOCTYPE-declared
- * entities (so no expansion attacks) and no HTML names, which AWS S3 rejects too.
+ * entities (so no expansion attacks) and no HTML names, which AWS S3 rejects too. A reference
+ * may name any Unicode scalar value, control characters included: keys may hold them,
+ * escapeXmlText writes them as references (as AWS S3 does), and the same characters sent raw
+ * are read as they are; refusing only their escaped form would make a key our own listings
+ * return impossible to name in DeleteObjects.
  */
 const entityDecoder: EntityDecoderOptions = {
   setExternalEntities: () => undefined,
@@ -74,13 +78,14 @@ const entityDecoder: EntityDecoderOptions = {
     if (named !== undefined) return named;
     const m = /^#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}))$/.exec(name);
     const cp = m ? (m[1] !== undefined ? parseInt(m[1], 16) : Number(m[2])) : NaN;
-    if (!isXmlChar(cp)) throw new EntityError(`unknown or invalid reference ${ref}`);
+    if (!isScalarValue(cp)) throw new EntityError(`unknown or invalid reference ${ref}`);
     return String.fromCodePoint(cp);
   }),
 };
 
-function isXmlChar(cp: number): boolean {
-  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+/** A code point a string can hold on its own: not a surrogate half, not past U+10FFFF. */
+function isScalarValue(cp: number): boolean {
+  return cp >= 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
 }
 
 const parser = new XMLParser({

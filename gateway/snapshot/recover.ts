@@ -7,7 +7,7 @@ import type { JWK } from 'jose';
 import { getEngine } from '../../codec/engine.js';
 import { N } from '../../codec/erasure.js';
 import type { ShardStoreRef } from '../config.js';
-import type { MetaStore } from '../meta/store.js';
+import { MetaStore } from '../meta/store.js';
 import { openMetaDb, type Db } from '../meta/db.js';
 import { pieceMapOf, replayJournal, type PieceMap } from '../journal/replay.js';
 import type { BlobRow } from '../meta/types.js';
@@ -114,8 +114,9 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
     log(`snapshot blob ${manifest.blob.id}: ${found16} of ${N} pieces found; reading ${manifest.blob.size} bytes…`);
     ensurePrivateDir(opts.dataDir, log);
     const tmp = join(opts.dataDir, `meta.db.recover${randomBytes(4).toString('hex')}`);
+    const scratch = scratchMeta(opts.dataDir);
     try {
-      await readSnapshot(client, nodes, manifest, placement, opts.masterKey, tmp);
+      await readSnapshot(client, nodes, manifest, placement, opts.masterKey, tmp, scratch.meta);
       const check = new Database(tmp, { readonly: true, fileMustExist: true });
       try {
         const ok = check.pragma('integrity_check', { simple: true });
@@ -131,7 +132,7 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
       let known: Set<string>;
       let journal: RecoveryReport['journal'] = null;
       try {
-        if (manifest.journal) journal = await replayInto(db, manifest.journal, pieceMap, client, nodes, opts.masterKey, log);
+        if (manifest.journal) journal = await replayInto(db, manifest.journal, pieceMap, client, nodes, opts.masterKey, scratch.meta, log);
         // The recovered gateway writes a new epoch: entries of the old one past the last replayed may exist half-written.
         db.prepare(`DELETE FROM trust_state WHERE key IN ('journal.epoch', 'journal.next')`).run();
         db.prepare('DELETE FROM journal_changes').run();
@@ -164,10 +165,30 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
       };
     } finally {
       await rm(tmp, { force: true });
+      await scratch.drop();
     }
   } finally {
     await client.close();
   }
+}
+
+/**
+ * The metadata the read path works with while there is none yet: a scratch MetaStore beside
+ * the folder being restored, dropped when recovery ends. Reading records there what it finds
+ * (a piece queued for repair, a forged piece counted against its store); the roots it would
+ * prove pieces with are not there, so a piece that fails authentication stops the read with
+ * that error: bytes are never guessed.
+ */
+function scratchMeta(dir: string): { meta: MetaStore; drop(): Promise<void> } {
+  const file = join(dir, `meta.db.scratch${randomBytes(4).toString('hex')}`);
+  const meta = new MetaStore(file);
+  return {
+    meta,
+    drop: async () => {
+      meta.close();
+      for (const ext of ['', '-wal', '-shm']) await rm(file + ext, { force: true });
+    },
+  };
 }
 
 /** A manifest is a few kilobytes; a store offering more is not offering a manifest. */
@@ -251,10 +272,10 @@ function recoveryIO(client: ShardClient, nodes: Map<string, ShardNode>): ShardIO
   };
 }
 
-async function readSnapshot(client: ShardClient, nodes: Map<string, ShardNode>, m: SnapshotManifest, placement: string[], master: Buffer, file: string): Promise<void> {
+async function readSnapshot(
+  client: ShardClient, nodes: Map<string, ShardNode>, m: SnapshotManifest, placement: string[], master: Buffer, file: string, meta: MetaStore,
+): Promise<void> {
   const io = recoveryIO(client, nodes);
-  // Reading needs only the engine, the keys and the io; the metadata it would queue repairs in does not exist yet.
-  const meta = { queueRepair: () => undefined } as unknown as MetaStore;
   const ctx: PipelineContext = {
     meta, io, engine: getEngine(), health: new NodeHealth(), masterKey: master, segmentSize: m.blob.segmentSize,
     writeQuorum: N, lateAckMs: 0, hedgeMs: 500, readTimeoutMs: 15_000, place: () => ({ nodes: placement, offline: new Set() }),
@@ -267,6 +288,11 @@ async function readSnapshot(client: ShardClient, nodes: Map<string, ShardNode>, 
   try {
     if (m.blob.size > 0) for await (const chunk of readBlob(ctx, blob, 0, m.blob.size - 1)) await fh.write(chunk);
     await fh.sync();
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_DECRYPT') throw err;
+    // Recovery keys may not ask for proven records, and the manifest keeps no roots: which piece lied cannot be told here.
+    throw new RecoveryError(`the snapshot blob does not authenticate (${(err as Error).message}): a shard-store served a forged or damaged piece. ` +
+      'Any 10 stores rebuild it: run again with the stores you suspect left out of SHARDGATE_SHARD_STORES', { cause: err });
   } finally {
     await fh.close();
   }
@@ -301,10 +327,9 @@ async function listAll(client: ShardClient, nodes: ShardNode[]): Promise<Map<str
  */
 async function replayInto(
   db: Db, from: { epoch: string; from: number }, pieces: PieceMap, client: ShardClient, nodes: Map<string, ShardNode>, master: Buffer,
-  log: (line: string) => void,
+  meta: MetaStore, log: (line: string) => void,
 ): Promise<RecoveryReport['journal']> {
   const io: ShardIO = recoveryIO(client, nodes);
-  const meta = { queueRepair: () => undefined } as unknown as MetaStore;
   const report = await replayJournal(db, from.epoch, from.from, {
     ctx: { io, engine: getEngine(), health: new NodeHealth(), masterKey: master, hedgeMs: 500, readTimeoutMs: 15_000, meta },
     pieces,

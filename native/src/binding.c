@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crc32.h"
+#include "crc.h"
+#include "crypto.h"
 #include "isal_bench.h"
 #include "rs.h"
 #include "segment.h"
@@ -84,7 +85,7 @@ typedef struct {
   xor_kernel_fn kernel;
   union {
     struct { rs_program program; uint8_t *data, *parity; uint32_t piece_size; } rs;
-    struct { segment_job job; uint8_t key[SEGMENT_KEY_BYTES]; } seg;
+    struct { segment_job job; uint8_t key[SEGMENT_KEY_BYTES]; md5_state *md5; } seg;
     struct { decode_job job; uint8_t key[SEGMENT_KEY_BYTES]; uint32_t *result; } dec;
     struct { md5_state *state; const uint8_t *buf; size_t len; } md5;
     struct { uint32_t sources, targets; uint8_t *data, *parity; uint32_t piece_size; } isal;
@@ -122,6 +123,7 @@ static void task_execute(napi_env env, void *data) {
 static void task_complete(napi_env env, napi_status status, void *data) {
   task *t = data;
   if (t->kind == TASK_MD5) t->u.md5.state->busy = 0;
+  if (t->kind == TASK_SEGMENT && t->u.seg.md5) t->u.seg.md5->busy = 0;
   napi_value callback, global, argv[1];
   OK(napi_get_reference_value(env, t->callback, &callback));
   OK(napi_get_global(env, &global));
@@ -246,50 +248,68 @@ static napi_value isal_run_js(napi_env env, napi_callback_info info) {
   return task_queue(env, t, argv[7], "shardgate:isal");
 }
 
+static md5_state *arg_md5(napi_env env, napi_value v);
+
 /* segmentEncode(key, index, plain, plainOffset, plainLength, data, dataOffset, parity,
- *               parityOffset, pieceSize, crcOut, hashOut | null, callback) */
+ *               parityOffset, pieceSize, crcOut, hashOut | null, md5 | null, callback | null)
+ * With md5, the object's MD5 advances over the plaintext in the same pass. Without a
+ * callback the call runs synchronously, on this thread: for small segments, where the work
+ * costs less than a trip through the threadpool. */
 static napi_value segment_encode_js(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value argv[13];
+  size_t argc = 14;
+  napi_value argv[14];
   OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint8_t *key, *plain, *crc, *hash = NULL;
   size_t key_len, plain_len, crc_len, hash_len = 0;
   double index, poff, plen;
-  if (argc != 13 || !arg_view(env, argv[0], &key, &key_len) || !arg_uint(env, argv[1], 9007199254740991.0, &index) ||
+  md5_state *md5 = NULL;
+  if (argc != 14 || !arg_view(env, argv[0], &key, &key_len) || !arg_uint(env, argv[1], 9007199254740991.0, &index) ||
       !arg_view(env, argv[2], &plain, &plain_len) || !arg_uint(env, argv[3], 9007199254740991.0, &poff) ||
       !arg_uint(env, argv[4], 9007199254740991.0, &plen) || !arg_view(env, argv[10], &crc, &crc_len) ||
-      !(is_null(env, argv[11]) || arg_view(env, argv[11], &hash, &hash_len)) || !arg_function(env, argv[12])) {
+      !(is_null(env, argv[11]) || arg_view(env, argv[11], &hash, &hash_len)) ||
+      !(is_null(env, argv[12]) || (md5 = arg_md5(env, argv[12])) != NULL) ||
+      !(is_null(env, argv[13]) || arg_function(env, argv[13]))) {
     THROW(env, "bad arguments, expected: (key, index, plain, plainOffset, plainLength, data, dataOffset, "
-               "parity, parityOffset, pieceSize, crcOut, hashOut | null, callback)");
+               "parity, parityOffset, pieceSize, crcOut, hashOut | null, md5 | null, callback | null)");
   }
   if (key_len != SEGMENT_KEY_BYTES) THROW(env, "key must be 32 bytes");
   if (poff + plen > (double) plain_len) THROW(env, "plainOffset + plainLength > plain.length");
   if (crc_len < 4 * RS_N) THROW(env, "crcOut must hold 16 CRC-32s");
   if (hash && hash_len < SEGMENT_HASH_BYTES * RS_N) THROW(env, "hashOut must hold 16 SHA-256s");
+  if (md5 && md5->busy) THROW(env, "MD5 updates must not overlap");
+  if (md5 && md5->finished) THROW(env, "MD5 already finished");
   uint8_t *data, *parity;
   uint32_t piece_size;
   const char *err = arg_layout(env, argv + 5, &data, &parity, &piece_size);
   if (err) THROW(env, err);
   if (plen + SEGMENT_TAG_BYTES > (double) RS_K * piece_size) THROW(env, "pieceSize is too small for the segment");
+  segment_job job = {
+    .key = key, .index = (uint64_t) index, .plain = plain + (size_t) poff, .plain_len = (size_t) plen,
+    .data = data, .parity = parity, .piece_size = piece_size, .crc_out = crc, .hash_out = hash,
+    .md5 = md5 ? md5->ctx : NULL,
+  };
+  if (is_null(env, argv[13])) {
+    err = segment_encode(&job, kernel_fns[current_kernel]);
+    if (err) napi_throw_error(env, "ERR_NATIVE", err);
+    return NULL;
+  }
   task *t = task_new(TASK_SEGMENT);
   if (!t) THROW(env, "out of memory");
+  /* The caller may reuse its key buffer: the task keeps a copy. */
   memcpy(t->u.seg.key, key, SEGMENT_KEY_BYTES);
-  segment_job *job = &t->u.seg.job;
-  job->key = t->u.seg.key;
-  job->index = (uint64_t) index;
-  job->plain = plain + (size_t) poff;
-  job->plain_len = (size_t) plen;
-  job->data = data;
-  job->parity = parity;
-  job->piece_size = piece_size;
-  job->crc_out = crc;
-  job->hash_out = hash;
+  job.key = t->u.seg.key;
+  t->u.seg.job = job;
+  t->u.seg.md5 = md5;
   task_hold(env, t, argv[2]);
   task_hold(env, t, argv[5]);
   task_hold(env, t, argv[7]);
   task_hold(env, t, argv[10]);
   if (hash) task_hold(env, t, argv[11]);
-  return task_queue(env, t, argv[12], "shardgate:segment");
+  if (md5) {
+    md5->busy = 1;
+    task_hold(env, t, argv[12]);
+  }
+  return task_queue(env, t, argv[13], "shardgate:segment");
 }
 
 /* segmentDecode(key, index, plainLength, records, out, outOffset, pieceSize, result, callback)
@@ -371,7 +391,7 @@ static napi_value md5_create_js(napi_env env, napi_callback_info info) {
   md5_state *s = calloc(1, sizeof(md5_state));
   if (!s) THROW(env, "out of memory");
   s->ctx = EVP_MD_CTX_new();
-  if (!s->ctx || EVP_DigestInit_ex(s->ctx, EVP_md5(), NULL) != 1) {
+  if (!s->ctx || CRYPTO_DIGEST_INIT(s->ctx, crypto_md5()) != 1) {
     EVP_MD_CTX_free(s->ctx);
     free(s);
     THROW(env, "MD5 init failed");
@@ -446,7 +466,7 @@ static napi_value string_array(napi_env env, int supported_only) {
   return arr;
 }
 
-/* info() → { kernel, kernels, supportedKernels, cpu, crc } */
+/* info() → { kernel, kernels, supportedKernels, cpu, crc, supportedCrcKernels } */
 static napi_value info_js(napi_env env, napi_callback_info info) {
   (void) info;
   napi_value obj;
@@ -455,7 +475,15 @@ static napi_value info_js(napi_env env, napi_callback_info info) {
   set_string(env, obj, "cpu", cpu_features());
   OK(napi_set_named_property(env, obj, "kernels", string_array(env, 0)));
   OK(napi_set_named_property(env, obj, "supportedKernels", string_array(env, 1)));
-  set_string(env, obj, "crc", crc32_fast_supported() ? "vpclmulqdq" : "zlib");
+  set_string(env, obj, "crc", crc_kernel_names[crc_kernel_current()]);
+  napi_value crcs, v;
+  OK(napi_create_array(env, &crcs));
+  for (uint32_t k = 0, n = 0; k < CRC_KERNEL_COUNT; k++) {
+    if (!crc_kernel_supported((crc_kernel) k)) continue;
+    OK(napi_create_string_utf8(env, crc_kernel_names[k], NAPI_AUTO_LENGTH, &v));
+    OK(napi_set_element(env, crcs, n++, v));
+  }
+  OK(napi_set_named_property(env, obj, "supportedCrcKernels", crcs));
   return obj;
 }
 
@@ -508,32 +536,85 @@ static napi_value gcm_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* crc32(buffer, offset, length) → number: synchronous, for tests. */
-static napi_value crc32_js(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], out;
+/* ---- object checksums ---------------------------------------------------------------- */
+
+/* Synchronous: a request chunk (16-64 KiB) takes a few microseconds, less than a trip
+ * through the threadpool. (buffer, offset, length, previous) → (bytes, length). */
+static const char *arg_crc_input(napi_env env, size_t argc, napi_value *argv, uint8_t **bytes, size_t *n) {
   uint8_t *buf;
   size_t len;
-  double off, n;
-  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 3 || !arg_view(env, argv[0], &buf, &len) || !arg_uint(env, argv[1], 9007199254740991.0, &off) ||
-      !arg_uint(env, argv[2], 9007199254740991.0, &n)) {
-    THROW(env, "bad arguments, expected: (buffer, offset, length)");
+  double off, count;
+  if (argc != 4 || !arg_view(env, argv[0], &buf, &len) || !arg_uint(env, argv[1], 9007199254740991.0, &off) ||
+      !arg_uint(env, argv[2], 9007199254740991.0, &count)) {
+    return "bad arguments, expected: (buffer, offset, length, previous)";
   }
-  if (off + n > (double) len) THROW(env, "offset + length > buffer.length");
-  OK(napi_create_uint32(env, crc32_piece(buf + (size_t) off, (size_t) n), &out));
+  if (off + count > (double) len) return "offset + length > buffer.length";
+  *bytes = buf + (size_t) off;
+  *n = (size_t) count;
+  return NULL;
+}
+
+typedef uint32_t (*crc32_fn)(uint32_t, const uint8_t *, size_t);
+
+static napi_value crc32_common(napi_env env, napi_callback_info info, crc32_fn fn) {
+  size_t argc = 4;
+  napi_value argv[4], out;
+  uint8_t *bytes;
+  size_t n;
+  double previous;
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const char *err = arg_crc_input(env, argc, argv, &bytes, &n);
+  if (err) THROW(env, err);
+  if (!arg_uint(env, argv[3], 4294967295.0, &previous)) THROW(env, "previous must be a uint32");
+  OK(napi_create_uint32(env, fn((uint32_t) previous, bytes, n), &out));
   return out;
 }
 
-/* setCrcFast(on): test hook, to check the folding kernel against zlib's table code. */
-static napi_value set_crc_fast_js(napi_env env, napi_callback_info info) {
+/* crc32(buffer, offset, length, previous) → number (zlib's CRC-32) */
+static napi_value crc32_js(napi_env env, napi_callback_info info) {
+  return crc32_common(env, info, crc32_update);
+}
+
+/* crc32c(buffer, offset, length, previous) → number */
+static napi_value crc32c_js(napi_env env, napi_callback_info info) {
+  return crc32_common(env, info, crc32c_update);
+}
+
+/* crc64nvme(buffer, offset, length, previous: bigint) → bigint */
+static napi_value crc64nvme_js(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], out;
+  uint8_t *bytes;
+  size_t n;
+  uint64_t previous = 0;
+  bool lossless = false;
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const char *err = arg_crc_input(env, argc, argv, &bytes, &n);
+  if (err) THROW(env, err);
+  if (napi_get_value_bigint_uint64(env, argv[3], &previous, &lossless) != napi_ok || !lossless) {
+    THROW(env, "previous must be a uint64 bigint");
+  }
+  OK(napi_create_bigint_uint64(env, crc64nvme_update(previous, bytes, n), &out));
+  return out;
+}
+
+/* setCrcKernel(name): process-wide, for tests and benchmarks. */
+static napi_value set_crc_kernel_js(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  bool on = false;
+  char name[32];
+  size_t len = 0;
   OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) THROW(env, "bad arguments, expected: (boolean)");
-  crc32_set_fast(on);
-  return NULL;
+  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok) {
+    THROW(env, "bad arguments, expected: (CRC kernel name)");
+  }
+  for (int k = 0; k < CRC_KERNEL_COUNT; k++) {
+    if (strcmp(name, crc_kernel_names[k]) != 0) continue;
+    if (!crc_kernel_supported((crc_kernel) k)) THROW(env, "CRC kernel is not supported by this CPU");
+    crc_kernel_set((crc_kernel) k);
+    return NULL;
+  }
+  THROW(env, "unknown CRC kernel");
 }
 
 static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback fn) {
@@ -549,7 +630,10 @@ static napi_value init(napi_env env, napi_value exports) {
      * time that we build the very matrix it does. */
     if (rs_matrix_init() != 426) THROW(env, "Reed-Solomon matrix does not match the reference");
     (void) rs_encode_program();
+    const char *err = crypto_init();
+    if (err) THROW(env, err);
     current_kernel = kernel_best();
+    crc_init();
     ready = 1;
   }
   export_fn(env, exports, "info", info_js);
@@ -564,7 +648,9 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "isalRun", isal_run_js);
   export_fn(env, exports, "isalAvailable", isal_available_js);
   export_fn(env, exports, "crc32", crc32_js);
-  export_fn(env, exports, "setCrcFast", set_crc_fast_js);
+  export_fn(env, exports, "crc32c", crc32c_js);
+  export_fn(env, exports, "crc64nvme", crc64nvme_js);
+  export_fn(env, exports, "setCrcKernel", set_crc_kernel_js);
   return exports;
 }
 

@@ -12,7 +12,7 @@
 #define XCR0_AVX512 0xe0u
 
 typedef struct {
-  int sse2, ssse3, avx2, avx512f, avx512bw, gfni, vaes, vpclmulqdq, sha, os_avx, os_avx512;
+  int sse2, ssse3, sse41, sse42, pclmul, avx2, avx512f, avx512bw, gfni, vaes, vpclmulqdq, sha, os_avx, os_avx512;
 } cpu_info;
 
 static cpu_info detect(void) {
@@ -23,6 +23,9 @@ static cpu_info detect(void) {
   if (!__get_cpuid(1, &a, &b, &cx, &d)) return c;
   c.sse2 = (d >> 26) & 1;
   c.ssse3 = (cx >> 9) & 1;
+  c.sse41 = (cx >> 19) & 1;
+  c.sse42 = (cx >> 20) & 1;
+  c.pclmul = (cx >> 1) & 1;
   int osxsave = (cx >> 27) & 1;
   if (osxsave) {
     unsigned lo, hi;
@@ -70,6 +73,10 @@ int cpu_has_vpclmulqdq(void) {
   return info()->vpclmulqdq && info()->os_avx512;
 }
 
+int cpu_has_pclmul_sse42(void) {
+  return info()->pclmul && info()->sse41 && info()->sse42;
+}
+
 kernel_id kernel_best(void) {
   for (int id = KERNEL_COUNT - 1; id > 0; id--)
     if (kernel_supported((kernel_id) id)) return (kernel_id) id;
@@ -77,11 +84,11 @@ kernel_id kernel_best(void) {
 }
 
 const char *cpu_features(void) {
-  static char buf[160];
+  static char buf[200];
   const cpu_info *c = info();
   buf[0] = 0;
   struct { int on; const char *name; } list[] = {
-    { c->sse2, "sse2" }, { c->ssse3, "ssse3" }, { c->avx2 && c->os_avx, "avx2" },
+    { c->sse2, "sse2" }, { c->ssse3, "ssse3" }, { c->sse42, "sse4.2" }, { c->pclmul, "pclmulqdq" }, { c->avx2 && c->os_avx, "avx2" },
     { c->avx512f && c->os_avx512, "avx512f" }, { c->avx512bw && c->os_avx512, "avx512bw" },
     { c->gfni, "gfni" }, { c->vaes, "vaes" }, { c->vpclmulqdq, "vpclmulqdq" }, { c->sha, "sha" },
   };

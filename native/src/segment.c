@@ -1,10 +1,13 @@
 #include "segment.h"
 
-#include <openssl/evp.h>
 #include <string.h>
 
-#include "crc32.h"
+#include "crc.h"
+#include "crypto.h"
 #include "rs.h"
+
+/* Plaintext bytes hashed (MD5) then encrypted at a time: GCM reads what MD5 just left in L1. */
+#define MD5_STEP (16 * 1024)
 
 /* codec/layout.ts segmentNonce: 4 zero bytes, then the index as a big-endian uint64. */
 void segment_nonce(uint64_t index, uint8_t nonce[12]) {
@@ -12,26 +15,21 @@ void segment_nonce(uint64_t index, uint8_t nonce[12]) {
   for (int i = 0; i < 8; i++) nonce[4 + i] = (uint8_t) (index >> (56 - 8 * i));
 }
 
-typedef struct {
-  EVP_CIPHER_CTX *ctx;
-} gcm;
-
-static const char *gcm_start(gcm *g, const uint8_t *key, uint64_t index) {
+static const char *gcm_start(EVP_CIPHER_CTX *ctx, const uint8_t *key, uint64_t index) {
   uint8_t nonce[12];
   segment_nonce(index, nonce);
-  g->ctx = EVP_CIPHER_CTX_new();
-  if (!g->ctx) return "EVP_CIPHER_CTX_new failed";
+  if (!ctx) return "out of memory";
   /* The default GCM IV length is 12 bytes, the nonce we use. */
-  if (EVP_EncryptInit_ex(g->ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1) return "AES-256-GCM init failed";
+  if (CRYPTO_CIPHER_INIT(ctx, crypto_aes_256_gcm(), key, nonce, 1) != 1) return "AES-256-GCM init failed";
   return NULL;
 }
 
-static const char *gcm_update(gcm *g, const uint8_t *in, size_t len, uint8_t *out) {
+static const char *gcm_update(EVP_CIPHER_CTX *ctx, const uint8_t *in, size_t len, uint8_t *out) {
   /* EVP takes int lengths; segments are at most 64 MiB but stay general. */
   while (len > 0) {
     int n = len > (1u << 30) ? (1 << 30) : (int) len;
     int wrote = 0;
-    if (EVP_EncryptUpdate(g->ctx, out, &wrote, in, n) != 1 || wrote != n) return "AES-256-GCM update failed";
+    if (EVP_EncryptUpdate(ctx, out, &wrote, in, n) != 1 || wrote != n) return "AES-256-GCM update failed";
     in += n;
     out += n;
     len -= (size_t) n;
@@ -39,55 +37,56 @@ static const char *gcm_update(gcm *g, const uint8_t *in, size_t len, uint8_t *ou
   return NULL;
 }
 
-static const char *gcm_finish(gcm *g, uint8_t *tag) {
+static const char *gcm_finish(EVP_CIPHER_CTX *ctx, uint8_t *tag) {
   uint8_t spare[32];
   int wrote = 0;
-  if (EVP_EncryptFinal_ex(g->ctx, spare, &wrote) != 1 || wrote != 0) return "AES-256-GCM final failed";
-  if (EVP_CIPHER_CTX_ctrl(g->ctx, EVP_CTRL_GCM_GET_TAG, SEGMENT_TAG_BYTES, tag) != 1) return "AES-256-GCM tag failed";
+  if (EVP_EncryptFinal_ex(ctx, spare, &wrote) != 1 || wrote != 0) return "AES-256-GCM final failed";
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEGMENT_TAG_BYTES, tag) != 1) return "AES-256-GCM tag failed";
   return NULL;
 }
 
-static void gcm_free(gcm *g) {
-  if (g->ctx) EVP_CIPHER_CTX_free(g->ctx);
-  g->ctx = NULL;
+/* Encrypt, and advance the object's MD5 over the same plaintext when asked. */
+static const char *encrypt_span(EVP_CIPHER_CTX *ctx, EVP_MD_CTX *md5, const uint8_t *in, size_t len, uint8_t *out) {
+  if (!md5) return gcm_update(ctx, in, len, out);
+  while (len > 0) {
+    const size_t n = len < MD5_STEP ? len : MD5_STEP;
+    if (EVP_DigestUpdate(md5, in, n) != 1) return "MD5 update failed";
+    const char *err = gcm_update(ctx, in, n, out);
+    if (err) return err;
+    in += n;
+    out += n;
+    len -= n;
+  }
+  return NULL;
 }
 
 const char *segment_gcm(const uint8_t *key, uint64_t index, const uint8_t *plain, size_t len, uint8_t *out) {
-  gcm g = { NULL };
-  const char *err = gcm_start(&g, key, index);
-  if (!err) err = gcm_update(&g, plain, len, out);
-  if (!err) err = gcm_finish(&g, out + len);
-  gcm_free(&g);
+  EVP_CIPHER_CTX *ctx = crypto_thread_cipher();
+  const char *err = gcm_start(ctx, key, index);
+  if (!err) err = gcm_update(ctx, plain, len, out);
+  if (!err) err = gcm_finish(ctx, out + len);
   return err;
 }
 
 static const char *seal_piece(const segment_job *job, int i, const uint8_t *piece) {
   uint32_t crc = crc32_piece(piece, job->piece_size);
   memcpy(job->crc_out + 4 * i, &crc, 4);
-  if (job->hash_out) {
-    unsigned int n = 0;
-    if (EVP_Digest(piece, job->piece_size, job->hash_out + SEGMENT_HASH_BYTES * i, &n, EVP_sha256(), NULL) != 1 ||
-        n != SEGMENT_HASH_BYTES) {
-      return "SHA-256 failed";
-    }
-  }
-  return NULL;
+  return job->hash_out ? crypto_sha256(piece, job->piece_size, job->hash_out + SEGMENT_HASH_BYTES * i) : NULL;
 }
 
 const char *segment_encode(const segment_job *job, xor_kernel_fn kernel) {
   const size_t p = job->piece_size;
   const size_t len = job->plain_len;
-  gcm g = { NULL };
-  const char *err = gcm_start(&g, job->key, job->index);
+  EVP_CIPHER_CTX *ctx = crypto_thread_cipher();
+  const char *err = gcm_start(ctx, job->key, job->index);
   /* Encrypt piece by piece and checksum each piece while it is still in cache. */
   int i = 0;
   for (; !err && i < RS_K && (size_t) (i + 1) * p <= len; i++) {
-    err = gcm_update(&g, job->plain + i * p, p, job->data + i * p);
+    err = encrypt_span(ctx, job->md5, job->plain + i * p, p, job->data + i * p);
     if (!err) err = seal_piece(job, i, job->data + i * p);
   }
-  if (!err) err = gcm_update(&g, job->plain + i * p, len - i * p, job->data + i * p);
-  if (!err) err = gcm_finish(&g, job->data + len);
-  gcm_free(&g);
+  if (!err) err = encrypt_span(ctx, job->md5, job->plain + i * p, len - i * p, job->data + i * p);
+  if (!err) err = gcm_finish(ctx, job->data + len);
   if (err) return err;
   memset(job->data + len + SEGMENT_TAG_BYTES, 0, RS_K * p - len - SEGMENT_TAG_BYTES);
   for (; i < RS_K; i++) {

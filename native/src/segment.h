@@ -1,6 +1,7 @@
 #ifndef SHARDGATE_SEGMENT_H
 #define SHARDGATE_SEGMENT_H
 #include <stddef.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 #include "xor_kernels.h"
 
@@ -19,6 +20,7 @@ typedef struct {
   uint32_t piece_size;
   uint8_t *crc_out;           /* 16 x CRC-32, little-endian host order (a Uint32Array) */
   uint8_t *hash_out;          /* NULL, or 16 x SHA-256 */
+  EVP_MD_CTX *md5;            /* NULL, or the object's running MD5, advanced over the plaintext */
 } segment_job;
 
 /* codec/layout.ts segmentNonce: the 12-byte GCM nonce of segment `index`. */

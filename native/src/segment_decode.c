@@ -3,7 +3,8 @@
 #include <limits.h>
 #include <openssl/evp.h>
 
-#include "crc32.h"
+#include "crc.h"
+#include "crypto.h"
 #include "rs.h"
 #include "segment.h"
 
@@ -42,10 +43,10 @@ const char *segment_decode(decode_job *job, xor_kernel_fn kernel) {
   job->status = DECODE_OK;
   uint8_t nonce[12];
   segment_nonce(job->index, nonce);
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-  if (!ctx) return "EVP_CIPHER_CTX_new failed";
+  EVP_CIPHER_CTX *ctx = crypto_thread_cipher();
+  if (!ctx) return "out of memory";
   const char *err = NULL;
-  if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, job->key, nonce) != 1) err = "AES-256-GCM init failed";
+  if (CRYPTO_CIPHER_INIT(ctx, crypto_aes_256_gcm(), job->key, nonce, 0) != 1) err = "AES-256-GCM init failed";
 
   /* Check each record and, while the leading data pieces are all good, decrypt each one
    * right after its CRC, while it is still in cache. GCM is sequential, so decryption
@@ -66,7 +67,6 @@ const char *segment_decode(decode_job *job, xor_kernel_fn kernel) {
   }
   if (!err && __builtin_popcount(valid) < RS_K) {
     job->status = DECODE_TOO_FEW;
-    EVP_CIPHER_CTX_free(ctx);
     return NULL;
   }
 
@@ -89,6 +89,5 @@ const char *segment_decode(decode_job *job, xor_kernel_fn kernel) {
     if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEGMENT_TAG_BYTES, tag) != 1) err = "AES-256-GCM tag failed";
     else if (EVP_DecryptFinal_ex(ctx, spare, &wrote) != 1) job->status = DECODE_AUTH;
   }
-  EVP_CIPHER_CTX_free(ctx);
   return err;
 }

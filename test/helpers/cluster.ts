@@ -169,14 +169,15 @@ export async function startCluster(opts: {
 
 /**
  * Stop a store (SIGKILL) and start it again on the same address, data and key, with extra
- * environment (e.g. one that makes it lie); the cluster's gateway reconnects by itself.
+ * environment (e.g. one that makes it lie) or flags (`--capacity 1M`); the cluster's gateway
+ * reconnects by itself.
  */
-export async function respawnStore(c: Cluster, s: StoreProc, opts: { zone?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+export async function respawnStore(c: Cluster, s: StoreProc, opts: { zone?: string; env?: NodeJS.ProcessEnv; args?: string[] } = {}): Promise<void> {
   s.child.kill('SIGKILL');
   await s.exited;
   const port = new URL(s.url).port;
   const { child } = await spawnAndWait(['shard-store', '--id', s.id, '--port', port, '--data', s.dataDir, '--zone', opts.zone ?? 'zone-1',
-    '--trusted-key', join(c.dir, 'gateway-key.pub.jwk')], { ...c.env, ...opts.env }, / listening on (https:\/\/\S+)/);
+    '--trusted-key', join(c.dir, 'gateway-key.pub.jwk'), ...(opts.args ?? [])], { ...c.env, ...opts.env }, / listening on (https:\/\/\S+)/);
   s.child = child;
   s.exited = once(child, 'exit');
 }

@@ -96,6 +96,7 @@ describe('aws-cli', () => {
     expect(await aws(['s3', 'ls'])).not.toContain('cli-aws-s3');
   });
 
+  // compat: SigV2
   test('s3 presign: the URL (Signature Version 2, as aws-cli v1 makes it) fetches the object until it expires', async (ctx) => {
     ctx.skip(!HAS_AWS, NO_AWS);
     await aws(['s3', 'mb', 's3://cli-presign']);

@@ -2,13 +2,15 @@ import {
   CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetBucketPolicyCommand, GetObjectTaggingCommand,
   HeadObjectCommand, PutBucketPolicyCommand, PutObjectCommand, PutObjectTaggingCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
+import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
+import { respawnStore, runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
 import { md5Hex, objectBytes, s3Error, seedBucket } from '../helpers/s3.js';
+import { shardsOnDisk } from '../helpers/shards-on-disk.js';
 
 // Sizes on the thresholds: 1 byte, one 4 MiB segment exactly, one segment + 1 byte.
 const SIZES = [1, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 200_000];
@@ -121,5 +123,33 @@ describe('recover: a gateway whose data folder is gone comes back from the shard
     s3 = c.client();
     expect(md5Hex(await objectBytes(s3, 'keep', 'after-recovery'))).toBe(md5Hex(fresh));
     expect(md5Hex(await objectBytes(s3, 'keep', 'the-last-write'))).toBe(md5Hex(last));
+  });
+
+  it('a store that forges pieces of the snapshot blob makes recovery fail with a clear error, never a TypeError', { timeout: 240_000 }, async () => {
+    const master = randomBytes(32).toString('hex');
+    const c = await startCluster({ stores: 16, scope: 'each', env: { SHARDGATE_MASTER_KEY: master, SHARDGATE_SNAPSHOT_INTERVAL_MS: '0', SHARDGATE_AUDIT_INTERVAL_MS: '0' } });
+    await seedBucket(c.client(), 'forged', [1, 70_000], (i) => `k${i}`);
+    const snap = await runAdmin(c, ['snapshot']);
+    expect(snap.code, snap.all).toBe(0);
+    const db = new Database(join(c.dir, 'gateway', 'meta.db'), { readonly: true, fileMustExist: true });
+    const { blob_id: blobId } = db.prepare('SELECT blob_id FROM snapshots ORDER BY id DESC LIMIT 1').get() as { blob_id: string };
+    db.close();
+    // The holder of data piece 0: reads ask the data holders first, so its forged piece is decoded.
+    const holder = c.stores.find((s) => shardsOnDisk(s.dataDir).includes(`${blobId}.0`));
+    expect(holder).toBeDefined();
+    await respawnStore(c, holder!, { env: { SHARDGATE_TEST_LIE_ON_READ: '1' } });
+    const gwDir = await loseGatewayDisk(c);
+    const stores = c.stores.map((s) => `${s.id}=${s.url}`).join(',');
+    // --force: the liar's copy of the manifest does not open either, which alone would stop recovery.
+    const rec = await runAdmin(c, ['recover', '--force', '--data', gwDir], { SHARDGATE_SHARD_STORES: stores, SHARDGATE_MASTER_KEY: master });
+    expect(rec.all).not.toMatch(/TypeError|weak ?map/i);
+    expect(rec.code, rec.all).not.toBe(0);
+    expect(rec.all).toMatch(/the snapshot blob does not authenticate/);
+    expect(existsSync(join(gwDir, 'meta.db'))).toBe(false);
+    expect(readdirSync(gwDir).filter((f) => f.startsWith('meta.db'))).toEqual([]);
+    // Left out, the liar costs nothing: any 10 stores rebuild the snapshot.
+    const without = c.stores.filter((s) => s !== holder).map((s) => `${s.id}=${s.url}`).join(',');
+    const ok = await runAdmin(c, ['recover', '--force', '--data', gwDir], { SHARDGATE_SHARD_STORES: without, SHARDGATE_MASTER_KEY: master });
+    expect(ok.code, ok.all).toBe(0);
   });
 });

@@ -38,6 +38,8 @@ const get = (client: S3Client, Bucket: string, Key: string) => client.send(new G
 const denied = { code: 'AccessDenied', status: 403 };
 const summary = (grants: Grant[] | undefined) => grants?.map((g) => [g.Grantee?.Type, g.Grantee?.ID ?? g.Grantee?.URI, g.Permission]);
 
+// compat: GetObjectAcl
+// compat: PutObject x-amz-acl
 test('GrantRead by header: bob reads the object, carol and anonymous callers do not; GetObjectAcl lists exactly the grant', async () => {
   const b = await newBucket('read');
   await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'for bob', GrantRead: 'id="bob"' }));
@@ -64,6 +66,8 @@ test('grant headers on CreateMultipartUpload are given to the completed object; 
   expect((await get(carol, b, 'copy')).$metadata.httpStatusCode).toBe(200);
 });
 
+// compat: PutObjectAcl
+// compat: GetObjectAcl
 test('an AccessControlPolicy body with any grants: stored, listed, and READ_ACP / WRITE_ACP enforced', async () => {
   const b = await newBucket('body');
   await root.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x' }));
@@ -95,6 +99,8 @@ test('an AccessControlPolicy body with any grants: stored, listed, and READ_ACP 
   expect((await get(root, b, 'k')).$metadata.httpStatusCode).toBe(200);
 });
 
+// compat: GetBucketAcl
+// compat: PutBucketAcl
 test('bucket grants: WRITE lets bob put and delete, READ lets carol list, READ_ACP / WRITE_ACP the bucket ACL', async () => {
   const b = await newBucket('bucket');
   await root.send(new PutBucketAclCommand({ Bucket: b, GrantWrite: 'id="bob"', GrantRead: 'id=carol', GrantReadACP: 'id="bob"' }));

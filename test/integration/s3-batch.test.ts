@@ -45,6 +45,7 @@ async function rawSigned(method: string, path: string, body: string, headers: Re
 
 const codeIn = (xml: string): string | undefined => /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
 
+// compat: DeleteObjects
 describe('DeleteObjects', () => {
   test('deletes up to 1000 keys in one request; missing keys succeed; Quiet answers only errors', async () => {
     const b = await newBucket('del');
@@ -108,6 +109,7 @@ describe('DeleteObjects', () => {
   });
 });
 
+// compat: ListMultipartUploads
 describe('ListMultipartUploads', () => {
   test('prefix, delimiter, CommonPrefixes, and paging with key and upload-id markers', async () => {
     const b = await newBucket('mpu');
@@ -151,6 +153,8 @@ describe('ListMultipartUploads', () => {
 });
 
 describe('conditional writes', () => {
+  // compat: PutObject If-None-Match
+  // compat: PutObject If-Match
   test('If-None-Match: * and If-Match on PutObject: 412, 404 NoSuchKey, or success', async () => {
     const b = await newBucket('cw');
     const first = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'one', IfNoneMatch: '*' }));
@@ -180,6 +184,7 @@ describe('conditional writes', () => {
     expect(md5Hex(Buffer.from(await got.Body!.transformToByteArray()))).toBe(md5Hex(bodies[winners[0]!]!));
   });
 
+  // compat: CompleteMultipartUpload If-None-Match
   test('CompleteMultipartUpload with If-None-Match: * : two racing uploads of a key, one wins', async () => {
     const b = await newBucket('cw-mpu');
     const complete = async (seed: string) => {
@@ -201,6 +206,10 @@ describe('conditional writes', () => {
 });
 
 describe('tagging', () => {
+  // compat: GetObjectTagging
+  // compat: PutObjectTagging
+  // compat: DeleteObjectTagging
+  // compat: PutObject x-amz-tagging
   test('Put/Get/DeleteObjectTagging, x-amz-tagging on PutObject, x-amz-tagging-count on GET and HEAD', async () => {
     const b = await newBucket('tag');
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x', Tagging: 'a=1&b=two%20words' }));
@@ -248,6 +257,9 @@ describe('tagging', () => {
     expect((await s3.send(new GetObjectTaggingCommand({ Bucket: b, Key: 'm' }))).TagSet).toEqual([{ Key: 'from', Value: 'upload' }]);
   });
 
+  // compat: GetBucketTagging
+  // compat: PutBucketTagging
+  // compat: DeleteBucketTagging
   test('Put/Get/DeleteBucketTagging; a bucket without tags answers NoSuchTagSet', async () => {
     const b = await newBucket('btag');
     expect(await s3Error(s3.send(new GetBucketTaggingCommand({ Bucket: b })))).toEqual({ code: 'NoSuchTagSet', status: 404 });

@@ -45,6 +45,7 @@ function peakRssBytes(pid: number): number {
 // Keys with the characters that trip encoders: & + - é " and spaces.
 const NASTY = 'dir/a & b+c-é "q" x.bin';
 
+// compat: CopyObject
 describe('CopyObject', () => {
   test('COPY keeps content type, user metadata and tags; the ETag is the MD5 of the bytes', async () => {
     const b = await newBucket('meta');
@@ -172,6 +173,7 @@ describe('CopyObject', () => {
   });
 });
 
+// compat: UploadPartCopy
 describe('UploadPartCopy', () => {
   test('copies ranges of a source into parts; the completed object is byte-identical', async () => {
     const b = await newBucket('upc');

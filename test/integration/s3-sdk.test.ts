@@ -6,7 +6,7 @@
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand,
   DeleteBucketCommand, DeleteObjectCommand, GetBucketLocationCommand, GetObjectCommand, HeadBucketCommand,
-  DeleteBucketEncryptionCommand, GetBucketEncryptionCommand, PutBucketEncryptionCommand, GetObjectAttributesCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand,
+  DeleteBucketEncryptionCommand, GetBucketEncryptionCommand, PutBucketEncryptionCommand, GetBucketRequestPaymentCommand, GetObjectAttributesCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand,
   S3Client, UploadPartCommand, type ChecksumAlgorithm, type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import aws4 from 'aws4';
@@ -57,6 +57,12 @@ async function listAllV2(bucket: string, extra: { Prefix?: string; Delimiter?: s
 }
 
 describe('buckets', () => {
+  // compat: ListBuckets
+  // compat: CreateBucket
+  // compat: HeadBucket
+  // compat: DeleteBucket
+  // compat: GetBucketLocation
+  // compat: GetBucketRequestPayment
   test('CreateBucket, ListBuckets, HeadBucket, GetBucketLocation, DeleteBucket', async () => {
     const name = await newBucket('life');
     const list = await s3.send(new ListBucketsCommand({}));
@@ -68,6 +74,7 @@ describe('buckets', () => {
     // us-east-1 answers an empty LocationConstraint, as AWS does.
     const loc = await s3.send(new GetBucketLocationCommand({ Bucket: name }));
     expect(loc.LocationConstraint ?? '').toBe('');
+    expect((await s3.send(new GetBucketRequestPaymentCommand({ Bucket: name }))).Payer).toBe('BucketOwner');
     const del = await s3.send(new DeleteBucketCommand({ Bucket: name }));
     expect(del.$metadata.httpStatusCode).toBe(204);
     expect(await s3Error(s3.send(new HeadBucketCommand({ Bucket: name })))).toEqual({ code: 'NotFound', status: 404 });
@@ -75,6 +82,7 @@ describe('buckets', () => {
     expect(await s3Error(s3.send(new ListObjectsV2Command({ Bucket: name })))).toEqual({ code: 'NoSuchBucket', status: 404 });
   });
 
+  // compat: CreateBucket
   test('bucket name rules: InvalidBucketName', async () => {
     const bad = ['ab', 'a'.repeat(64), 'Upper-Case', 'under_score', 'a..b', '192.168.5.4', '-lead', 'trail-', 'xn--idn', 'name-s3alias'];
     for (const name of bad) {
@@ -87,11 +95,15 @@ describe('buckets', () => {
     }
   });
 
+  // compat: CreateBucket LocationConstraint
   test('a location constraint other than the gateway region is refused', async () => {
     const err = await s3Error(s3.send(new CreateBucketCommand({ Bucket: 'sdk-elsewhere', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })));
     expect(err).toEqual({ code: 'IllegalLocationConstraintException', status: 400 });
   });
 
+  // compat: GetBucketEncryption
+  // compat: PutBucketEncryption
+  // compat: DeleteBucketEncryption
   test('bucket encryption: every bucket reports AES256, accepts it again, refuses KMS', async () => {
     const b = await newBucket('enc');
     const rules = async () => (await s3.send(new GetBucketEncryptionCommand({ Bucket: b }))).ServerSideEncryptionConfiguration?.Rules
@@ -114,6 +126,8 @@ describe('buckets', () => {
   });
 });
 
+// compat: ListObjectsV2
+// compat: ListObjects
 describe('ListObjectsV2 and ListObjects', () => {
   test('30 keys in pages of 7: every truncated page carries NextContinuationToken', async () => {
     const b = await newBucket('page');
@@ -255,6 +269,7 @@ describe('objects', () => {
     expect(head.AcceptRanges).toBe('bytes');
   });
 
+  // compat: SigV4 aws-chunked
   test('a streamed body (aws-chunked with a CRC32 or CRC64NVME trailer): the trailer never ends up in the object', async () => {
     const b = await newBucket('stream');
     const data = bytes(SEGMENT + 12345, 'stream');
@@ -273,6 +288,8 @@ describe('objects', () => {
     expect((await bodyOf(back)).equals(data)).toBe(true);
   });
 
+  // compat: GetObject
+  // compat: HeadObject
   test('GetObject/HeadObject of a missing key: NoSuchKey / 404', async () => {
     const b = await newBucket('missing');
     expect(await s3Error(s3.send(new GetObjectCommand({ Bucket: b, Key: 'nope' })))).toEqual({ code: 'NoSuchKey', status: 404 });
@@ -281,6 +298,8 @@ describe('objects', () => {
     expect((await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'nope' }))).$metadata.httpStatusCode).toBe(204);
   });
 
+  // compat: PutObject
+  // compat: DeleteObject
   test('overwrite replaces the object, delete removes it', async () => {
     const b = await newBucket('overwrite');
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'first' }));
@@ -291,6 +310,7 @@ describe('objects', () => {
     expect(await listAllV2(b)).toEqual([]);
   });
 
+  // compat: PutObject system metadata
   test('Content-Type, Content-Encoding, Cache-Control, Content-Disposition, Expires and x-amz-meta-* round-trip', async () => {
     const b = await newBucket('meta');
     const expires = new Date('2031-05-06T07:08:09Z');
@@ -320,6 +340,7 @@ describe('objects', () => {
     await bodyOf(over);
   });
 
+  // compat: PutObject Content-MD5
   test('Content-MD5 is verified: good, mismatched (BadDigest), malformed (InvalidDigest)', async () => {
     const b = await newBucket('md5');
     const data = Buffer.from('checked bytes');
@@ -333,6 +354,8 @@ describe('objects', () => {
   });
 
   test.each(['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as ChecksumAlgorithm[])(
+    // compat: PutObject x-amz-checksum
+    // compat: GetObject x-amz-checksum-mode
     'x-amz-checksum-%s is verified, stored and returned with ChecksumMode ENABLED', async (alg) => {
       const b = await newBucket(`ck-${alg.toLowerCase()}`);
       const data = bytes(100_000, alg);
@@ -348,6 +371,7 @@ describe('objects', () => {
       expect(head[field]).toBe(put[field]);
     });
 
+  // compat: PutObject x-amz-checksum
   test('a wrong x-amz-checksum value: BadDigest, nothing stored', async () => {
     const b = await newBucket('ck-bad');
     const data = Buffer.from('some bytes');
@@ -368,6 +392,7 @@ describe('objects', () => {
     expect(await s3Error(s3.send(new PutObjectCommand({ Bucket: b, Key: `${longest}a`, Body: 'x' })))).toEqual({ code: 'KeyTooLongError', status: 400 });
   });
 
+  // compat: PutObject x-amz-storage-class
   test('x-amz-storage-class: any class S3 knows is taken (and stored as STANDARD); an unknown one is InvalidStorageClass', async () => {
     const b = await newBucket('class');
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'ia', Body: 'x', StorageClass: 'STANDARD_IA' }));
@@ -379,6 +404,7 @@ describe('objects', () => {
     expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'bad' })))).toEqual({ code: 'NotFound', status: 404 });
   });
 
+  // compat: PutObject x-amz-server-side-encryption
   test('every object reports AES256 server-side encryption; asking for AES256 works, for KMS is refused', async () => {
     const b = await newBucket('sse');
     expect((await s3.send(new PutObjectCommand({ Bucket: b, Key: 'plain', Body: 'x' }))).ServerSideEncryption).toBe('AES256');
@@ -390,6 +416,7 @@ describe('objects', () => {
       .toEqual({ code: 'InvalidArgument', status: 400 });
   });
 
+  // compat: GetObject conditional headers
   test('conditional GET/HEAD: If-None-Match → 304, If-Match mismatch → 412 PreconditionFailed', async () => {
     const b = await newBucket('cond');
     const put = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'c', Body: 'conditional' }));
@@ -402,6 +429,7 @@ describe('objects', () => {
     expect(await s3Error(s3.send(new GetObjectCommand({ Bucket: b, Key: 'c', IfUnmodifiedSince: new Date(Date.now() - 3600_000) })))).toEqual({ code: 'PreconditionFailed', status: 412 });
   });
 
+  // compat: Expect 100-continue
   test('Expect: 100-continue: the gateway asks for the body and stores it', async () => {
     const b = await newBucket('expect');
     const data = bytes(300_000, 'expect');
@@ -441,6 +469,29 @@ describe('objects', () => {
     expect(continued).toBe(false);
   });
 
+  // compat: Expect 100-continue
+  test('an Expect other than 100-continue is 417 ExpectationFailed, an S3 error document, and nothing is stored', async () => {
+    const b = await newBucket('expect-unknown');
+    const { host, port } = new URL(cluster.endpoint);
+    const signed = aws4.sign({
+      host, method: 'PUT', path: `/${b}/odd`, service: 's3', region: 'us-east-1',
+      headers: { 'content-length': '1', expect: '200-ok', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    }, { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY });
+    const req = request({ host: '127.0.0.1', port: Number(port), method: 'PUT', path: signed.path, headers: signed.headers as Record<string, string> });
+    const answered = once(req, 'response') as Promise<[IncomingMessage]>;
+    req.end('x');
+    const [res] = await answered;
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    expect(res.statusCode).toBe(417);
+    expect(res.headers['content-type']).toBe('application/xml');
+    expect(body).toContain('<Code>ExpectationFailed</Code>');
+    expect(body).toContain(`<RequestId>${res.headers['x-amz-request-id']}</RequestId>`);
+    expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'odd' })))).toEqual({ code: 'NotFound', status: 404 });
+  });
+
+  // compat: Transfer-Encoding chunked
   test('a body sent with Transfer-Encoding: chunked and no length (curl -T - from a pipe) is stored', async () => {
     const b = await newBucket('chunked');
     const { host, port } = new URL(cluster.endpoint);
@@ -487,6 +538,7 @@ describe('objects', () => {
   });
 });
 
+// compat: GetObject Range
 describe('Range', () => {
   test('single, suffix and open ranges; 416 InvalidRange', async () => {
     const b = await newBucket('range');
@@ -529,6 +581,11 @@ describe('Range', () => {
   });
 });
 
+// compat: CreateMultipartUpload
+// compat: UploadPart
+// compat: CompleteMultipartUpload
+// compat: ListParts
+// compat: GetObject partNumber
 describe('multipart', () => {
   async function uploadParts(b: string, key: string, parts: Buffer[]): Promise<{ uploadId: string; etags: string[] }> {
     const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: key, ContentType: 'application/x-parts', Metadata: { origin: 'multipart' } }));
@@ -641,6 +698,7 @@ describe('multipart', () => {
     expect((await bodyOf(res)).equals(Buffer.concat(parts))).toBe(true);
   });
 
+  // compat: GetObjectAttributes
   test('with CRC64NVME (FULL_OBJECT): the object checksum is the CRC of the whole object, combined from the parts', async () => {
     const b = await newBucket('mpu-crc64');
     const parts = [bytes(MIN_PART + 17, 'n1'), bytes(MIN_PART, 'n2'), bytes(1000, 'n3')];
@@ -676,6 +734,7 @@ describe('multipart', () => {
       .toEqual({ code: 'InvalidRequest', status: 400 });
   });
 
+  // compat: AbortMultipartUpload
   test('AbortMultipartUpload discards the upload and its parts', async () => {
     const b = await newBucket('mpu-abort');
     const { uploadId } = await uploadParts(b, 'a', [bytes(2048, 'a1')]);
@@ -693,6 +752,8 @@ describe('multipart', () => {
   });
 });
 
+// compat: SigV4 headers
+// compat: Error documents
 describe('authentication', () => {
   test('a wrong secret: SignatureDoesNotMatch; an unknown key: InvalidAccessKeyId', async () => {
     const b = await newBucket('auth');
@@ -728,6 +789,7 @@ describe('authentication', () => {
 
   const codeOf = (xml: string): string | undefined => /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
 
+  // compat: SigV4 presigned URLs
   test('presigned PUT and GET; an expired presign: AccessDenied', async () => {
     const b = await newBucket('presign');
     const data = bytes(70_000, 'presign');
@@ -755,6 +817,7 @@ describe('authentication', () => {
     expect(codeOf(await tampered.text())).toBe('SignatureDoesNotMatch');
   });
 
+  // compat: Virtual-hosted-style addressing
   test('virtual-hosted-style addressing (bucket.localhost)', async () => {
     const b = await newBucket('vhost');
     const port = new URL(cluster.endpoint).port;

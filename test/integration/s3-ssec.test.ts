@@ -51,6 +51,7 @@ async function signedFetch(method: string, path: string, headers: Record<string,
 }
 const codeOf = (xml: string): string | undefined => /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
 
+// compat: PutObject SSE-C
 describe('SSE-C', () => {
   test('PUT and GET round trip across segments; HEAD and range GET with the key; the key is echoed', async () => {
     const b = await newBucket('rt');

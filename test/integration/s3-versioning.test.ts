@@ -53,6 +53,8 @@ async function rawSigned(method: string, path: string): Promise<Response> {
   return fetch(`${cluster.endpoint}${path}`, { method, headers: signed.headers as Record<string, string> });
 }
 
+// compat: GetBucketVersioning
+// compat: PutBucketVersioning
 describe('bucket versioning', () => {
   test('GetBucketVersioning: no status until configured; Enabled and Suspended round-trip; anything else is MalformedXML', async () => {
     const b = await newBucket('cfg');
@@ -145,6 +147,7 @@ describe('bucket versioning', () => {
     expect(after.DeleteMarkers?.map((m) => [m.VersionId, m.IsLatest])).toEqual([['null', true]]);
   });
 
+  // compat: ListObjectVersions
   test('ListObjectVersions pages with key and version-id markers, and rolls common prefixes up', async () => {
     const b = await versionedBucket('list');
     const written: Array<[string, string]> = [];
@@ -235,6 +238,9 @@ describe('deleting while listing versions', () => {
 });
 
 describe('Object Lock', () => {
+  // compat: CreateBucket x-amz-bucket-object-lock-enabled
+  // compat: GetObjectLockConfiguration
+  // compat: PutObjectLockConfiguration
   test('a lock-enabled bucket is versioned, has a lock configuration, and cannot be suspended', async () => {
     const b = await lockedBucket('cfg');
     expect((await s3.send(new GetBucketVersioningCommand({ Bucket: b }))).Status).toBe('Enabled');
@@ -249,6 +255,8 @@ describe('Object Lock', () => {
       .toEqual({ code: 'InvalidRequest', status: 400 });
   });
 
+  // compat: GetObjectRetention
+  // compat: PutObjectRetention
   test('COMPLIANCE: root can neither delete the version nor shorten its retention until it expires', async () => {
     const b = await lockedBucket('compliance');
     // A few seconds ahead: long enough for the refusals below on a loaded CI machine, short
@@ -303,6 +311,8 @@ describe('Object Lock', () => {
     expect((await s3.send(new ListObjectVersionsCommand({ Bucket: b }))).Versions ?? []).toEqual([]);
   });
 
+  // compat: GetObjectLegalHold
+  // compat: PutObjectLegalHold
   test('legal hold blocks deletes until it is removed', async () => {
     const b = await lockedBucket('hold');
     const v = await put(b, 'k', 'held', { ObjectLockLegalHoldStatus: 'ON' });
@@ -398,6 +408,9 @@ describe('Object Lock', () => {
   });
 });
 
+// compat: GetBucketLifecycleConfiguration
+// compat: PutBucketLifecycleConfiguration
+// compat: DeleteBucketLifecycle
 describe('lifecycle configuration', () => {
   test('Put, Get and Delete round-trip; a bucket without one answers NoSuchLifecycleConfiguration', async () => {
     const b = await versionedBucket('lc');

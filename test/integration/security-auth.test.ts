@@ -200,6 +200,7 @@ describe('unsigned x-amz-* headers are refused, not obeyed', () => {
     expect(await exists(drop, 'k')).toBe(false);
   });
 
+  // compat: SigV2
   test('SigV2 header auth (boto3): every x-amz-* header is signed, an added one breaks the signature', async (ctx) => {
     if (!hasBoto3) return ctx.skip('boto3 is not installed for python3');
     const src = await secretObject();
@@ -209,6 +210,7 @@ describe('unsigned x-amz-* headers are refused, not obeyed', () => {
     expect(await exists(drop, 'k')).toBe(false);
   });
 
+  // compat: SigV4 presigned URLs
   test('x-amz-* values a URL signed in its query (the JS SDK hoists them) are applied', async () => {
     const drop = await newBucket('hoist');
     const signer = new SignatureV4({
@@ -405,6 +407,7 @@ describe('secrets are never echoed or logged', () => {
   });
 });
 
+// compat: GetObject response overrides
 describe('response-* overrides need a signed request', () => {
   test('anonymous GET and HEAD with response-content-type: 400 InvalidRequest; signed ones keep them', async () => {
     const b = await newBucket('override');

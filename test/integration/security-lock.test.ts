@@ -8,8 +8,8 @@
  */
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketPolicyCommand,
-  DeleteObjectCommand, DeleteObjectsCommand, GetObjectAclCommand, GetObjectRetentionCommand, GetObjectTaggingCommand, HeadObjectCommand,
-  PutBucketPolicyCommand, PutObjectCommand, PutObjectRetentionCommand, UploadPartCommand, type S3Client,
+  DeleteObjectCommand, DeleteObjectsCommand, GetObjectAclCommand, GetObjectCommand, GetObjectRetentionCommand, GetObjectTaggingCommand, HeadObjectCommand,
+  PutBucketPolicyCommand, PutObjectCommand, PutObjectLockConfigurationCommand, PutObjectRetentionCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
 import { s3Error } from '../helpers/s3.js';
@@ -38,11 +38,11 @@ async function lockedBucket(): Promise<string> {
   return b;
 }
 
-/** Let mallory do `actions` on every key of `bucket`, and nothing else. */
-async function grant(bucket: string, actions: string[], extra: object[] = []): Promise<void> {
+/** Let mallory (or `principal`) do `actions` on every key of `bucket`, and nothing else. */
+async function grant(bucket: string, actions: string[], extra: object[] = [], principal: unknown = { AWS: 'mallory' }): Promise<void> {
   const Policy = JSON.stringify({
     Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { AWS: 'mallory' }, Action: actions, Resource: `arn:aws:s3:::${bucket}/*` }, ...extra],
+    Statement: [{ Effect: 'Allow', Principal: principal, Action: actions, Resource: `arn:aws:s3:::${bucket}/*` }, ...extra],
   });
   await owner.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy }));
 }
@@ -155,5 +155,86 @@ describe('ACL and tagging headers on a write need their own permissions', () => 
     expect(await (await fetch(`${cluster.endpoint}/${b}/p`)).text()).toBe('public now');
     expect((await owner.send(new GetObjectTaggingCommand({ Bucket: b, Key: 'p' }))).TagSet).toEqual([{ Key: 'team', Value: 'a' }]);
     expect((await owner.send(new GetObjectAclCommand({ Bucket: b, Key: 'p' }))).Grants?.some((g) => g.Grantee?.URI?.endsWith('/AllUsers'))).toBe(true);
+  });
+});
+
+describe('PostObject form fields need the permissions of the headers they stand for', () => {
+  const boundary = '----shardgate-lock-form-3kd9';
+  const codeIn = (xml: string): string | undefined => /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
+
+  /** An anonymous browser form: the fields, then a small file. */
+  async function postForm(bucket: string, fields: Array<[string, string]>): Promise<[number, string | undefined]> {
+    const parts = fields.map(([n, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${n}"\r\n\r\n${v}\r\n`);
+    parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\nContent-Type: text/plain\r\n\r\nform bytes\r\n--${boundary}--\r\n`);
+    const res = await fetch(`${cluster.endpoint}/${bucket}`, { method: 'POST', body: parts.join(''), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+    return [res.status, codeIn(await res.text())];
+  }
+
+  test('a form may not publish, tag or lock what it uploads without s3:PutObjectAcl / Tagging / Retention / LegalHold', async () => {
+    const b = await lockedBucket();
+    await grant(b, ['s3:PutObject'], [], '*');
+    const tagging = '<Tagging><TagSet><Tag><Key>expire</Key><Value>now</Value></Tag></TagSet></Tagging>';
+    const attempts: Array<[string, Array<[string, string]>]> = [
+      ['acl', [['acl', 'public-read']]],
+      ['grant', [['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"']]],
+      ['tagging', [['tagging', tagging]]],
+      ['compliance', [['x-amz-object-lock-mode', 'COMPLIANCE'], ['x-amz-object-lock-retain-until-date', farFuture.toISOString()]]],
+      ['legal hold', [['x-amz-object-lock-legal-hold', 'ON']]],
+    ];
+    for (const [what, fields] of attempts) expect(await postForm(b, [['key', 'trap'], ...fields]), what).toEqual([403, 'AccessDenied']);
+    expect(await s3Error(owner.send(new HeadObjectCommand({ Bucket: b, Key: 'trap' })))).toMatchObject({ status: 404 });
+    expect(await postForm(b, [['key', 'plain'], ['acl', 'private']])).toEqual([204, undefined]);
+
+    await grant(b, ['s3:PutObject', 's3:PutObjectRetention', 's3:PutObjectLegalHold'], [], '*');
+    const until = inAYear();
+    expect(await postForm(b, [['key', 'kept'], ['x-amz-object-lock-mode', 'GOVERNANCE'], ['x-amz-object-lock-retain-until-date', until.toISOString()], ['x-amz-object-lock-legal-hold', 'ON']])).toEqual([204, undefined]);
+    const head = await owner.send(new HeadObjectCommand({ Bucket: b, Key: 'kept' }));
+    expect([head.ObjectLockMode, head.ObjectLockRetainUntilDate?.getTime(), head.ObjectLockLegalHoldStatus]).toEqual(['GOVERNANCE', until.getTime(), 'ON']);
+    expect(await postForm(b, [['key', 'bad'], ['x-amz-object-lock-mode', 'GOVERNANCE']])).toEqual([400, 'InvalidArgument']);
+  });
+
+  test("a form upload gets the bucket's default retention, as PutObject does", async () => {
+    const b = await lockedBucket();
+    await owner.send(new PutObjectLockConfigurationCommand({
+      Bucket: b, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 1 } } },
+    }));
+    await grant(b, ['s3:PutObject'], [], '*');
+    const before = Date.now();
+    expect(await postForm(b, [['key', 'posted']])).toEqual([204, undefined]);
+    const head = await owner.send(new HeadObjectCommand({ Bucket: b, Key: 'posted' }));
+    expect(head.ObjectLockMode).toBe('COMPLIANCE');
+    expect(head.ObjectLockRetainUntilDate!.getTime()).toBeGreaterThanOrEqual(before + 86_400_000 - 1000);
+    expect(await s3Error(owner.send(new DeleteObjectCommand({ Bucket: b, Key: 'posted', VersionId: head.VersionId })))).toEqual(denied);
+  });
+});
+
+describe('GET and HEAD tell the lock and the tag count only to who may read them', () => {
+  test('retention needs s3:GetObjectRetention, legal hold s3:GetObjectLegalHold, the tag count s3:GetObjectTagging', async () => {
+    const b = await lockedBucket();
+    const until = inAYear();
+    await owner.send(new PutObjectCommand({
+      Bucket: b, Key: 'k', Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until, ObjectLockLegalHoldStatus: 'ON', Tagging: 'a=1&b=2',
+    }));
+    const seen = async (s3: S3Client): Promise<unknown[]> => {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'k' }));
+      const get = await s3.send(new GetObjectCommand({ Bucket: b, Key: 'k' }));
+      await get.Body?.transformToString();
+      expect([get.ObjectLockMode, get.ObjectLockRetainUntilDate?.getTime(), get.ObjectLockLegalHoldStatus])
+        .toEqual([head.ObjectLockMode, head.ObjectLockRetainUntilDate?.getTime(), head.ObjectLockLegalHoldStatus]);
+      return [head.ObjectLockMode, head.ObjectLockRetainUntilDate?.getTime(), head.ObjectLockLegalHoldStatus, get.TagCount];
+    };
+    expect(await seen(owner)).toEqual(['GOVERNANCE', until.getTime(), 'ON', 2]);
+    await grant(b, ['s3:GetObject']);
+    expect(await seen(mallory)).toEqual([undefined, undefined, undefined, undefined]);
+    await grant(b, ['s3:GetObject', 's3:GetObjectRetention']);
+    expect(await seen(mallory)).toEqual(['GOVERNANCE', until.getTime(), undefined, undefined]);
+    await grant(b, ['s3:GetObject', 's3:GetObjectLegalHold', 's3:GetObjectTagging']);
+    expect(await seen(mallory)).toEqual([undefined, undefined, 'ON', 2]);
+
+    // Anonymous readers of a public object see none of it either (no ACL grants these actions).
+    await grant(b, ['s3:GetObject'], [], '*');
+    const res = await fetch(`${cluster.endpoint}/${b}/k`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect([...res.headers.keys()].filter((h) => h.startsWith('x-amz-object-lock') || h === 'x-amz-tagging-count')).toEqual([]);
   });
 });

@@ -1,12 +1,12 @@
 import { createCipheriv, createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { deterministicBytes, deterministicInts } from '../../codec/erasure.case.js';
-import { N, pieceView } from '../../codec/erasure.js';
-import { DEFAULT_SEGMENT_SIZE, segmentNonce } from '../../codec/layout.js';
-import { NativeSegmentEncoder, nativeEncrypt } from '../../codec/native-segment.js';
-import { NativeCoder } from '../../codec/native.js';
+import { K, N, pieceView } from '../../codec/erasure.js';
+import { DEFAULT_SEGMENT_SIZE, GCM_TAG_BYTES, pieceSizeFor, segmentNonce } from '../../codec/layout.js';
+import { FUSED_MD5_MAX, NativeSegmentEncoder, nativeEncrypt, SYNC_SEGMENT_MAX } from '../../codec/native-segment.js';
+import { NativeCoder, setCrcKernel } from '../../codec/native.js';
 import { RonomonCoder } from '../../codec/ronomon.js';
-import { decodeSegment, JsSegmentEncoder, pieceRecord, verifyRecord } from '../../codec/segment.js';
+import { decodeSegment, type EncodedSegment, JsSegmentEncoder, pieceRecord, verifyRecord } from '../../codec/segment.js';
 import { requireNative } from './require-native.js';
 
 const binding = requireNative();
@@ -46,6 +46,54 @@ describe('native fused segment call', () => {
     const segs = await Promise.all(plains.map((p, i) => nat.encode(p, i)));
     expect(nat.md5()).toEqual(createHash('md5').update(Buffer.concat(plains)).digest());
     expect(segs.map((s) => s.index)).toEqual(plains.map((_, i) => i));
+  });
+
+  // Small thresholds so that one run takes every path: synchronous (<= 1000 bytes), MD5 in
+  // the segment's call, and MD5 as its own chained task (> 50,000 bytes, or calls overlapping).
+  const paths = { syncSegmentMax: 1000, fusedMd5Max: 50_000 };
+
+  it('keeps MD5 in call order when synchronous, fused and chained calls overlap', async () => {
+    const rand = deterministicInts('mixed paths');
+    const sizes = Array.from({ length: 40 }, (_, i) => [0, 1, 999, 1000, 1001, 49_999, 50_001, 120_000][i % 8]! + (i >= 8 ? rand(3000) : 0));
+    const plains = sizes.map((n, i) => deterministicBytes(`mixed ${i}`, n));
+    const nat = new NativeSegmentEncoder(binding, key, { ...paths, hashes: true });
+    const js = new JsSegmentEncoder(ronomon, key);
+    // Waves of 1 to 5 calls in flight at once, so each path starts both idle and behind others.
+    const segs = [];
+    for (let at = 0; at < plains.length;) {
+      const wave = plains.slice(at, at + 1 + rand(5)).map((p, j) => nat.encode(p, at + j));
+      at += wave.length;
+      segs.push(...(await Promise.all(wave)));
+    }
+    for (const [i, p] of plains.entries()) {
+      const want = await js.encode(p, i);
+      expect(segs[i]!.data.equals(want.data), `segment ${i}`).toBe(true);
+      expect(segs[i]!.parity.equals(want.parity), `segment ${i}`).toBe(true);
+      expect([...segs[i]!.checksums]).toEqual([...want.checksums]);
+    }
+    expect(nat.md5()).toEqual(createHash('md5').update(Buffer.concat(plains)).digest());
+  });
+
+  it('gives each segment its own buffers: an earlier segment is not overwritten by a later one', async () => {
+    const nat = new NativeSegmentEncoder(binding, key, { ...paths, hashes: true });
+    const first = await nat.encode(deterministicBytes('own 0', 700), 0);
+    const copy = { data: Buffer.from(first.data), parity: Buffer.from(first.parity), checksums: [...first.checksums], hashes: first.hashes!.map((h) => Buffer.from(h)) };
+    for (let i = 1; i < 6; i++) await nat.encode(deterministicBytes(`own ${i}`, 700), i);
+    expect(first.data.equals(copy.data) && first.parity.equals(copy.parity)).toBe(true);
+    expect([...first.checksums]).toEqual(copy.checksums);
+    expect(first.hashes).toEqual(copy.hashes);
+  });
+
+  it('refuses to advance one MD5 from two calls at once', () => {
+    const md5 = binding.md5Create();
+    const plain = Buffer.alloc(100_000);
+    const out = Buffer.alloc(16 * 10_008);
+    const args = [key, 0, plain, 0, plain.length, out, 0, out, 10 * 10_008, 10_008, new Uint32Array(16), null, md5] as const;
+    let finished = false;
+    binding.segmentEncode(...args, () => void (finished = true));
+    expect(() => binding.segmentEncode(...args, null)).toThrow(/MD5 updates must not overlap/);
+    expect(() => binding.md5Digest(md5)).toThrow(/still in flight/);
+    return vi.waitFor(() => expect(finished).toBe(true));
   });
 
   it('writes pieces either engine decodes, and decodes pieces the reference wrote', async () => {
@@ -94,6 +142,65 @@ describe('native fused segment call', () => {
     }
     await Promise.all(parts);
     expect(nat.md5()).toEqual(createHash('md5').update(whole).digest());
+  });
+
+  // The default paths' thresholds on both sides, and lengths whose ciphertext and tag fill
+  // the ten data pieces exactly (no zero padding) just below and above each of them.
+  const EXACT_FILLS = [64, 8144, 8224, 1_048_544, 1_048_624];
+  const EDGES = [...EXACT_FILLS, ...EXACT_FILLS.map((n) => n + 1),
+    SYNC_SEGMENT_MAX - 1, SYNC_SEGMENT_MAX, SYNC_SEGMENT_MAX + 1, FUSED_MD5_MAX - 1, FUSED_MD5_MAX, FUSED_MD5_MAX + 1];
+
+  it('writes the reference\'s bytes, checksums, SHA-256s and MD5 at the default thresholds, under every CRC kernel', async () => {
+    for (const n of EXACT_FILLS) expect(K * pieceSizeFor(n), `${n} fills its pieces`).toBe(n + GCM_TAG_BYTES);
+    const plains = EDGES.map((n) => deterministicBytes(`edge ${n}`, n));
+    const js = new JsSegmentEncoder(ronomon, key);
+    const want: EncodedSegment[] = [];
+    for (const [i, p] of plains.entries()) want.push(await js.encode(p, i));
+    const md5 = createHash('md5').update(Buffer.concat(plains)).digest();
+    const bestCrc = binding.info().crc;
+    try {
+      for (const kernel of binding.info().supportedCrcKernels) {
+        setCrcKernel(binding, kernel);
+        // One after the other, as putBlob encodes: every segment up to FUSED_MD5_MAX carries the MD5.
+        const nat = new NativeSegmentEncoder(binding, key, { hashes: true });
+        for (const [i, p] of plains.entries()) {
+          const got = await nat.encode(p, i);
+          const what = `${p.length} bytes, CRC kernel ${kernel}`;
+          expect(got.pieceSize, what).toBe(want[i]!.pieceSize);
+          expect(got.data.equals(want[i]!.data), what).toBe(true);
+          expect(got.parity.equals(want[i]!.parity), what).toBe(true);
+          expect([...got.checksums], what).toEqual([...want[i]!.checksums]);
+          for (let piece = 0; piece < N; piece++) {
+            expect(got.hashes![piece], `${what}, piece ${piece}`).toEqual(createHash('sha256').update(pieceView(got.data, got.parity, got.pieceSize, piece)).digest());
+          }
+        }
+        expect(nat.md5(), `MD5, CRC kernel ${kernel}`).toEqual(md5);
+      }
+    } finally {
+      setCrcKernel(binding, bestCrc);
+    }
+  });
+
+  it('encodes segments up to SYNC_SEGMENT_MAX in place and fuses MD5 up to FUSED_MD5_MAX', async () => {
+    const encodeSpy = vi.spyOn(binding, 'segmentEncode');
+    const md5Spy = vi.spyOn(binding, 'md5Update');
+    try {
+      const nat = new NativeSegmentEncoder(binding, key);
+      const sizes = [0, SYNC_SEGMENT_MAX, SYNC_SEGMENT_MAX + 1, FUSED_MD5_MAX, FUSED_MD5_MAX + 1];
+      const plains = sizes.map((n) => deterministicBytes(`paths ${n}`, n));
+      for (const [i, p] of plains.entries()) await nat.encode(p, i);
+      const calls = encodeSpy.mock.calls;
+      expect(calls).toHaveLength(sizes.length);
+      // Argument 12 is the MD5 to advance in the call, 13 the callback (null: run now).
+      expect(calls.map((c) => c[13] === null)).toEqual([true, true, false, false, false]);
+      expect(calls.map((c) => c[12] !== null)).toEqual([true, true, true, true, false]);
+      expect(md5Spy).toHaveBeenCalledTimes(1);
+      expect(md5Spy.mock.calls[0]![0]).toBe(calls[0]![12]);
+      expect(nat.md5()).toEqual(createHash('md5').update(Buffer.concat(plains)).digest());
+    } finally {
+      encodeSpy.mockRestore();
+      md5Spy.mockRestore();
+    }
   });
 
   it('refuses bad arguments with typed errors', async () => {

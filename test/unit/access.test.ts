@@ -177,6 +177,19 @@ describe('CORS', () => {
     expect(codeOf(() => parseCorsConfiguration('<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>'))).toBe('MalformedXML');
     expect(codeOf(() => parseCorsConfiguration('<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod></CORSRule></CORSConfiguration>'))).toBe('InvalidRequest');
   });
+
+  test('AllowedHeader and ExposeHeader must be header names: what Node cannot send never gets stored', () => {
+    const rule = (inner: string): string => `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>${inner}</CORSRule></CORSConfiguration>`;
+    for (const bad of ['日本', 'a&#x1;b', 'x y', 'a:b', '', 'a"b']) {
+      expect(codeOf(() => parseCorsConfiguration(rule(`<ExposeHeader>${bad}</ExposeHeader>`))), bad).toBe('InvalidRequest');
+      expect(codeOf(() => parseCorsConfiguration(rule(`<AllowedHeader>${bad}</AllowedHeader>`))), bad).toBe('InvalidRequest');
+    }
+    expect(parseCorsConfiguration(rule('<AllowedHeader>*</AllowedHeader><AllowedHeader>x-amz-*</AllowedHeader><ExposeHeader>x-amz-request-id</ExposeHeader>'))[0])
+      .toMatchObject({ allowedHeaders: ['*', 'x-amz-*'], exposeHeaders: ['x-amz-request-id'] });
+    // A rule stored before names were checked: the names Node could not send are left out.
+    const stored: CorsRule = { allowedOrigins: ['*'], allowedMethods: ['GET'], allowedHeaders: [], exposeHeaders: ['日本', 'ETag', 'a\u0001'] };
+    expect(corsHeaders(stored, 'https://a.example')['access-control-expose-headers']).toBe('ETag');
+  });
 });
 
 describe('sealed secrets', () => {

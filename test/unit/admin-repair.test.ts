@@ -121,6 +121,31 @@ describe('repair worker', () => {
     expect((await fx.read(blobId)).equals(body)).toBe(true);
   });
 
+  it('rebuilds a blob with more than 6 pieces queued, reading the queued pieces that still read', async () => {
+    const fx = startFixture({ nodes: 24, zones: 4 });
+    const { blobId, body } = await fx.put('k', 70_000);
+    const blob = fx.meta.getBlob(blobId)!;
+    // Eight pieces queued (say, after a store restart), six of them intact, two really gone:
+    // 14 pieces still read, though only 8 are outside the queue.
+    const queued = [0, 2, 4, 6, 8, 10, 12, 14];
+    fx.meta.queueRepair(queued.map((piece) => ({ blobId, piece, reason: 'test: transient' })));
+    for (const piece of [2, 10]) fx.stores.files.get(blob.placement[piece]!)!.delete(shardId(blobId, piece));
+    const before = await fx.worker.assess(true);
+    expect(before.unreadable).toBe(0);
+    expect(before.piecesUnhealthy).toBe(queued.length);
+    const job = fx.worker.request('admin', { full: true });
+    await fx.worker.idle();
+    const done = fx.worker.job(job.id)!;
+    expect(done.state, done.message ?? '').toBe('complete');
+    expect(done.piecesRebuilt).toBe(queued.length);
+    expectFullyHealthy(fx);
+    expect(fx.repairs.queueLength()).toBe(0);
+    // The rebuilt pieces are real ones: with the six untouched holders of the old placement down, the blob still reads.
+    const now = fx.meta.getBlob(blobId)!.placement;
+    for (const piece of [1, 3, 5, 7, 9, 11]) fx.stores.down.add(now[piece]!);
+    expect((await fx.read(blobId)).equals(body)).toBe(true);
+  });
+
   it('reports what it cannot do instead of claiming success', async () => {
     // 16 nodes exactly: a lost one has no replacement.
     const fx = startFixture({ nodes: 16, zones: 4 });

@@ -6,19 +6,23 @@ import { describe, expect, it } from 'vitest';
 import { getEngine, referenceEngine, type Engine } from '../../codec/engine.js';
 import { N } from '../../codec/erasure.js';
 import { pieceRecord } from '../../codec/segment.js';
-import { challengePiece } from '../../gateway/audit/challenge.js';
+import { Auditor } from '../../gateway/audit/auditor.js';
+import { challengePiece, checkAnswer } from '../../gateway/audit/challenge.js';
+import type { TrustConfig } from '../../gateway/audit/config.js';
 import { auditedSegmentEncoder, RootCollector } from '../../gateway/audit/roots.js';
-import type { AuditTarget } from '../../gateway/audit/store.js';
+import { auditStoreFor, type AuditTarget } from '../../gateway/audit/store.js';
 import { ShardClient } from '../../gateway/shards/client.js';
 import { loadOrCreateGatewayKey } from '../../gateway/shards/keys.js';
 import { MemoryPins } from '../../gateway/shards/pins.js';
 import { recoveryKey } from '../../gateway/snapshot/keys.js';
 import { ManifestError, openManifest, sealManifest, type SnapshotManifest } from '../../gateway/snapshot/manifest.js';
 import { merkleProof, merkleRoot, verifyMerkleProof } from '../../shard-store/merkle.js';
+import type { AuditChallengeResponse } from '../../shard-store/protocol.js';
 import { startShardStoreServer } from '../../shard-store/server.js';
 import { loadTrustedKeys } from '../../shard-store/peers.js';
 import { onClose } from '../helpers/registry.js';
 import { rotShardOnDisk } from '../helpers/shards-on-disk.js';
+import { startFixture, type Fixture } from './admin-fixture.js';
 
 const sha = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
 
@@ -135,6 +139,19 @@ describe('audit challenges against a shard-store', () => {
   });
 });
 
+describe('audit answers from an untrusted store', () => {
+  it('any JSON in place of a record, its proof or its count is a wrong answer, not a TypeError', () => {
+    const target: AuditTarget = { blobId: '0'.repeat(32), piece: 3, size: 40_000, segmentSize: 4096, root: Buffer.alloc(32) };
+    const record = { index: 2, data: 'AAAA', proof: [] as unknown[] };
+    // JSON.parse makes own properties named toString: String() of such a value throws.
+    const hostile = JSON.parse('{"toString":1,"valueOf":1}') as unknown;
+    for (const body of [null, 7, 'x', [], { leafCount: 10, records: [null] }, { leafCount: 10, records: [3] }, { leafCount: 10, records: [[record]] },
+      { leafCount: hostile, records: [record] }, { leafCount: 10, records: [{ ...record, proof: [hostile] }] }, { leafCount: 10, records: [{ ...record, proof: [1] }] }]) {
+      expect(checkAnswer('s', target, [2], body as unknown as AuditChallengeResponse, 10), JSON.stringify(body)).toMatchObject({ outcome: 'wrong' });
+    }
+  });
+});
+
 describe('snapshot manifest', () => {
   it('opens only with the master key it was sealed with', async () => {
     const m: SnapshotManifest = {
@@ -147,5 +164,58 @@ describe('snapshot manifest', () => {
     expect(() => openManifest(randomBytes(32), sealed)).toThrow(ManifestError);
     sealed[20]! ^= 1;
     expect(() => openManifest(k, sealed)).toThrow(ManifestError);
+  });
+});
+
+describe('audit scores', () => {
+  const CFG: TrustConfig = {
+    auditIntervalMs: 0, auditPieces: 4, auditRecords: 2, auditTimeoutMs: 2_000, scoreAlpha: 0.25, suspectBelow: 0.8, lostBelow: 0.45,
+    scrubRate: 0, scrubIntervalMs: 0, reportPeriodMs: 86_400_000, snapshotIntervalMs: 0, snapshotsKept: 3,
+  };
+
+  /** The fixture's in-memory stores answering audit challenges as a shard-store does (honestly, unless lieOnProof). */
+  function challengeClient(fx: Fixture): ShardClient {
+    return {
+      auditChallenge: async (node: { id: string }, shard: string, recordSize: number, indices: number[]) => {
+        const proven = await Promise.all(indices.map((i) => fx.stores.readProvenRecord(node.id, shard, i, recordSize)));
+        return {
+          leafCount: proven[0]!.leafCount,
+          records: proven.map((r, k) => ({ index: indices[k]!, data: r.record.toString('base64'), proof: r.proof.map((h) => h.toString('hex')) })),
+        };
+      },
+    } as unknown as ShardClient;
+  }
+
+  it('a store that lies on reads but answers challenges honestly fails its next round', async () => {
+    const fx = startFixture({ nodes: 16, zones: 4 });
+    const { body, blobId } = await fx.put('k', 10_000);
+    const liar = fx.meta.getBlob(blobId)!.placement[2]!;
+    const honest = fx.meta.getBlob(blobId)!.placement[3]!;
+    const auditor = new Auditor(fx.meta, fx.nodes, auditStoreFor(fx.meta.db), challengeClient(fx), CFG);
+    expect(await auditor.auditNode(liar)).toMatchObject({ challenged: 1, servedWrong: 0, passed: true, score: 1, state: 'active' });
+
+    // A read catches the liar's forged piece (reads around it), which transfer/lies.ts records as a wrong answer.
+    fx.stores.lieOnRead.add(liar);
+    expect((await fx.read(blobId)).equals(body)).toBe(true);
+    const failed = await auditor.auditNode(liar);
+    expect(failed).toMatchObject({ challenged: 1, outcomes: { pass: 1, wrong: 0 }, servedWrong: 1, passed: false, score: 0.75, state: 'suspect' });
+    expect(failed!.detail).toMatch(/served 1 wrong piece/);
+    // Another holder of the same blob keeps its score.
+    expect(await auditor.auditNode(honest)).toMatchObject({ servedWrong: 0, passed: true, score: 1 });
+
+    // Counted once: the next round, by this process or a restarted one, starts after it.
+    const restarted = new Auditor(fx.meta, fx.nodes, auditStoreFor(fx.meta.db), challengeClient(fx), CFG);
+    expect(await restarted.auditNode(liar)).toMatchObject({ servedWrong: 0, passed: true, score: 0.8125, state: 'active' });
+  });
+
+  it("a round's own wrong answers are not counted again as served", async () => {
+    const fx = startFixture({ nodes: 16, zones: 4 });
+    const { blobId } = await fx.put('k', 10_000);
+    const node = fx.meta.getBlob(blobId)!.placement[5]!;
+    const auditor = new Auditor(fx.meta, fx.nodes, auditStoreFor(fx.meta.db), challengeClient(fx), CFG);
+    fx.stores.lieOnProof.add(node);
+    expect(await auditor.auditNode(node)).toMatchObject({ outcomes: { wrong: 1 }, servedWrong: 0, passed: false, score: 0.75 });
+    fx.stores.lieOnProof.delete(node);
+    expect(await auditor.auditNode(node)).toMatchObject({ outcomes: { pass: 1, wrong: 0 }, servedWrong: 0, passed: true, score: 0.8125 });
   });
 });

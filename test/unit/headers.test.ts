@@ -2,7 +2,7 @@ import { S3Error } from '../../gateway/s3/errors.js';
 import {
   contentRange, DEFAULT_CONTENT_TYPE, extractObjectHeaders, extractUserMetadata, formatHttpDate, formatIsoDate, headerOf,
   MAX_USER_METADATA_BYTES, objectResponseHeaders, parseCopySourceRange, parseHttpDate, parseRange, quoteEtag, unquoteEtag,
-  userMetadataHeaders, userMetadataSize,
+  userMetadataHeaders, userMetadataSize, withoutAwsChunked,
 } from '../../gateway/s3/headers.js';
 
 function thrown(fn: () => unknown): S3Error {
@@ -115,6 +115,18 @@ describe('stored object headers', () => {
     });
     expect(extractObjectHeaders({ 'content-encoding': 'aws-chunked' })).toEqual({});
     expect(extractObjectHeaders({})).toEqual({});
+  });
+
+  test('Content-Encoding keeps its spelling: only aws-chunked codings are taken out', () => {
+    // The PutObject system metadata row: Content-Encoding as sent.
+    expect(withoutAwsChunked('deflate, gzip')).toBe('deflate, gzip');
+    expect(withoutAwsChunked('deflate,gzip')).toBe('deflate,gzip');
+    expect(withoutAwsChunked('br ,  GZIP')).toBe('br ,  GZIP');
+    expect(withoutAwsChunked('aws-chunked, deflate, gzip')).toBe('deflate, gzip');
+    expect(withoutAwsChunked('deflate, AWS-Chunked, gzip')).toBe('deflate, gzip');
+    expect(withoutAwsChunked('gzip,aws-chunked')).toBe('gzip');
+    expect(withoutAwsChunked('aws-chunked')).toBe('');
+    expect(extractObjectHeaders({ 'content-encoding': ['deflate, gzip'] })).toEqual({ contentEncoding: 'deflate, gzip' });
   });
 
   test('response headers: default content type, response-* overrides win', () => {

@@ -58,6 +58,21 @@ describe('metadata store', () => {
     expect(underA).toEqual(['a/1', 'a/2', 'P:a/b/']);
   });
 
+  it('pages an owner\'s buckets in the query: after a name, under a prefix, in a region', () => {
+    for (const n of ['a1', 'a2', 'a3', 'ab', 'c']) meta.createBucket(n, 'alice', 'us-east-1');
+    meta.createBucket('a0', 'bob', 'us-east-1');
+    meta.createBucket('a4', 'alice', 'eu-west-1');
+    const names = (q: Omit<Parameters<MetaStore['listBucketsPage']>[0], 'owner'>): string[] => meta.listBucketsPage({ owner: 'alice', ...q }).map((b) => b.name);
+    expect(names({ limit: 100 })).toEqual(['a1', 'a2', 'a3', 'a4', 'ab', 'c']);
+    expect(names({ limit: 2 })).toEqual(['a1', 'a2']);
+    expect(names({ limit: 2, after: 'a2' })).toEqual(['a3', 'a4']);
+    expect(names({ limit: 100, prefix: 'a', after: 'a3' })).toEqual(['a4', 'ab']);
+    expect(names({ limit: 100, region: 'us-east-1', prefix: 'a' })).toEqual(['a1', 'a2', 'a3', 'ab']);
+    expect(names({ limit: 100, region: 'eu-west-1' })).toEqual(['a4']);
+    expect(names({ limit: 100, region: 'ap-south-1' })).toEqual([]);
+    expect(meta.listBucketsPage({ owner: 'root', limit: 100 }).map((b) => b.name)).toEqual(['b']);
+  });
+
   it('computes prefix upper bounds', () => {
     expect(prefixUpperBound('a/')).toBe('a0');
     expect(prefixUpperBound('a\u{10FFFF}')).toBe('b');

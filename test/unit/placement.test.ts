@@ -82,7 +82,9 @@ describe('repair targets', () => {
     states.get('n01')!.state = 'draining';
     states.get('n02')!.state = 'suspect';
     const a = assessBlob(placement, states, new Set([5]), M);
-    expect(a.lost).toEqual([0, 5]);
+    expect(a.lost).toEqual([0]);
+    // Queued pieces are rebuilt, yet stay sources: they may well read.
+    expect(a.queued).toEqual([5]);
     expect(a.draining).toEqual([1]);
     expect(a.excess).toEqual([]);
     expect(a.healthy).toBe(13);

@@ -57,6 +57,25 @@ describe('readPostForm', () => {
     expect(await codeOf(read(cut, 2))).toBe('IncompleteBody');
   });
 
+  // Browsers leave backslashes as they are and percent-escape `"`; a value with inner quotes
+  // is a backslash-escaped quoted-string from another kind of client (as in the form above).
+  test.each([
+    ['name="a\\b"; filename="C:\\dir\\a.txt"', 'a\\b', 'C:\\dir\\a.txt'],
+    ['name="a\\"; filename="C:\\dir\\"', 'a\\', 'C:\\dir\\'],
+    ['name="%22x%22"; filename="a %22b%22.txt"', '%22x%22', 'a %22b%22.txt'],
+    ['name=plain; filename="x\\\\y"', 'plain', 'x\\\\y'],
+    ['filename="a; name=b"; name="c"', 'c', 'a; name=b'],
+  ])('Content-Disposition: form-data; %s', async (params, name, filename) => {
+    const form = await readPostForm(chunks(Buffer.from(`--${B}\r\nContent-Disposition: form-data; ${params}\r\n\r\nv\r\n--${B}--\r\n`), 3), B);
+    expect(form.fields).toEqual(new Map([[name, 'v']]));
+    const file = await readPostForm(chunks(Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n\r\nv\r\n--${B}--\r\n`), 3), B);
+    expect(file.file?.filename).toBe(filename);
+  });
+
+  test.each(['name="unterminated', 'name="a"b', 'name="a" junk'])('Content-Disposition: form-data; %s is MalformedPOSTRequest', async (params) => {
+    expect(await codeOf(read(Buffer.from(`--${B}\r\nContent-Disposition: form-data; ${params}\r\n\r\nv\r\n--${B}--\r\n`), 3))).toBe('MalformedPOSTRequest');
+  });
+
   test('formBoundary', () => {
     expect(formBoundary('multipart/form-data; boundary=abc')).toBe('abc');
     expect(formBoundary('Multipart/Form-Data; charset=utf-8; boundary="a b"')).toBe('a b');
@@ -94,6 +113,8 @@ describe('post policy', () => {
     ['no conditions', b64({ expiration: '2030-01-01T00:00:00Z' })],
     ['an unknown operator', b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['like', '$key', 'x']] })],
     ['a bad range', b64({ expiration: '2030-01-01T00:00:00Z', conditions: [['content-length-range', 5, 1]] })],
+    // Too deep for JSON.stringify: the error message must not serialize the condition whole.
+    ['a condition nested 10,000 arrays deep', Buffer.from(`{"expiration":"2030-01-01T00:00:00Z","conditions":[${'['.repeat(10_000)}${']'.repeat(10_000)}]}`).toString('base64')],
   ])('%s is InvalidPolicyDocument', (_what, text) => {
     expect(() => parsePostPolicy(text)).toThrow(expect.objectContaining({ code: 'InvalidPolicyDocument' }));
   });

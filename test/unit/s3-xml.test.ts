@@ -29,6 +29,11 @@ describe('parseXml', () => {
     const root = parseXml(`<?xml version="1.0"?>\n<Delete ${NS}>\n  <Object>\n    <Key>  007 &amp; &#x41;&#66;&#xD; </Key>\n  </Object>\n</Delete>`, 'Delete');
     expect(root).toEqual({ Object: [{ Key: '  007 & AB\r ' }] });
   });
+  test('control characters the builder writes as references parse back (a listed key can be deleted by name)', () => {
+    const key = 'a\u0000\u0001\u001f\u007f b';
+    expect(parseXml(buildXml('Delete', { Object: [{ Key: key }] }), 'Delete')).toEqual({ Object: [{ Key: key }] });
+    expect(parseXml('<Delete><Object><Key>&#0;&#x1;&#31;</Key></Object></Delete>', 'Delete')).toEqual({ Object: [{ Key: '\u0000\u0001\u001f' }] });
+  });
   test('a UTF-8 byte order mark before the document is accepted', () => {
     expect(parseXml(Buffer.from('\uFEFF<Delete><Object><Key>k</Key></Object></Delete>'), 'Delete')).toEqual({ Object: [{ Key: 'k' }] });
   });
@@ -46,7 +51,8 @@ describe('parseXml', () => {
     ['unclosed element', '<Delete><Object><Key>a</Key></Delete>'],
     ['bare ampersand', '<Delete><Object><Key>a & b</Key></Object></Delete>'],
     ['unknown entity', '<Delete><Object><Key>&nbsp;</Key></Object></Delete>'],
-    ['reference to a non-XML character', '<Delete><Object><Key>&#0;</Key></Object></Delete>'],
+    ['reference to a surrogate half', '<Delete><Object><Key>&#xD800;</Key></Object></Delete>'],
+    ['reference past U+10FFFF', '<Delete><Object><Key>&#x110000;</Key></Object></Delete>'],
     ['DOCTYPE with an entity expansion', '<!DOCTYPE d [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><Delete><Object><Key>&b;</Key></Object></Delete>'],
     ['DOCTYPE with an external entity', '<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Delete><Object><Key>&x;</Key></Object></Delete>'],
     ['wrong root', '<Remove><Object><Key>a</Key></Object></Remove>'],
@@ -66,6 +72,9 @@ describe('documents: one golden string each', () => {
         + `<Bucket><Name>b2</Name><CreationDate>${TS}</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>`);
     expect(d.buildListAllMyBucketsResult({ owner: { id: 'o' }, buckets: [] }))
       .toBe(`${HEAD}<ListAllMyBucketsResult ${NS}><Owner><ID>o</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>`);
+    expect(d.buildListAllMyBucketsResult({ owner: { id: 'o' }, buckets: [], continuationToken: 'YjE', prefix: 'b' }))
+      .toBe(`${HEAD}<ListAllMyBucketsResult ${NS}><Owner><ID>o</ID></Owner><Buckets></Buckets>`
+        + '<ContinuationToken>YjE</ContinuationToken><Prefix>b</Prefix></ListAllMyBucketsResult>');
   });
 
   test('ListBucketResult (v2)', () => {

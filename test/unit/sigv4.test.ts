@@ -3,6 +3,7 @@ import aws4 from 'aws4';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest, buildQueryString, extendedEncodeURIComponent } from '@smithy/core/protocols';
 import { AuthError } from '../../gateway/auth/errors.js';
+import { parseAmzDate } from '../../gateway/auth/credential.js';
 import { signingKey } from '../../gateway/auth/signing.js';
 import { verifyRequest, type AuthResult, type SignedRequest } from '../../gateway/auth/sigv4.js';
 
@@ -353,5 +354,21 @@ describe('verifyRequest: presigned URLs', () => {
     }
     const sig = authError(() => verifyRequest({ ...req, rawQuery: req.rawQuery.replace(/X-Amz-Signature=[0-9a-f]{4}/, 'X-Amz-Signature=0000') }, lookup, NOW));
     expect(sig.code).toBe('SignatureDoesNotMatch');
+  });
+});
+
+describe('parseAmzDate', () => {
+  // Date.UTC reads years 0-99 as 1900-1999; a date parsed must be the one written or none.
+  test.each([
+    ['20260314T150926Z', '2026-03-14T15:09:26.000Z'],
+    ['00000808T000000Z', '0000-08-08T00:00:00.000Z'],
+    ['00990101T235959Z', '0099-01-01T23:59:59.000Z'],
+    ['00000229T000000Z', '0000-02-29T00:00:00.000Z'],
+  ])('%s is %s', (value, iso) => {
+    expect(parseAmzDate(value)?.toISOString()).toBe(iso);
+  });
+
+  test.each(['20261314T000000Z', '20260230T000000Z', '20260314T250000Z', '20260314T006000Z', '20260314T000060Z', '19000229T000000Z', '2026-03-14T00:00:00Z'])('%s is refused', (value) => {
+    expect(parseAmzDate(value)).toBeUndefined();
   });
 });
