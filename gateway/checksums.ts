@@ -289,7 +289,7 @@ export function expectedChecksums(headers: RequestHeaders, opts: { defaultAlgori
   const plan: ChecksumPlan = { compute: [] };
   const found: Array<{ algorithm: ChecksumAlgorithm; expected: NonNullable<ChecksumPlan['expected']> }> = [];
 
-  for (const { name, algorithm, value } of checksumHeaders(headers)) {
+  for (const { algorithm, value } of checksumHeaders(headers)) {
     found.push({ algorithm, expected: { from: 'header', value } });
   }
   const trailer = headerValue(headers, 'x-amz-trailer');
