@@ -247,6 +247,14 @@ function invalidRequest(message: string): PayloadError {
   return new PayloadError('InvalidRequest', message);
 }
 
+/**
+ * A checksum value that is no digest of the algorithm ("bad", a CRC32 of 8 bytes) cannot match
+ * the body: S3 answers BadDigest, as for a well-formed value that does not match.
+ */
+function mismatch(algorithm: ChecksumAlgorithm, details: Record<string, string> = {}): PayloadError {
+  return new PayloadError('BadDigest', `The ${algorithm} you specified did not match the calculated checksum.`, details);
+}
+
 function algorithmOfName(headerName: string): ChecksumAlgorithm | undefined {
   const suffix = headerName.slice('x-amz-checksum-'.length).toUpperCase();
   return (CHECKSUM_ALGORITHMS as readonly string[]).includes(suffix) ? (suffix as ChecksumAlgorithm) : undefined;
@@ -273,16 +281,15 @@ function* checksumHeaders(headers: RequestHeaders): Generator<{ name: string; al
 
 /**
  * Reads x-amz-checksum-*, x-amz-sdk-checksum-algorithm, x-amz-trailer and Content-MD5.
- * Throws PayloadError: InvalidRequest (unknown or conflicting algorithms, malformed value),
- * InvalidDigest (malformed Content-MD5). `defaultAlgorithm` is computed and stored when the
+ * Throws PayloadError: InvalidRequest (unknown or conflicting algorithms), BadDigest (a value
+ * that is no digest of its algorithm), InvalidDigest (malformed Content-MD5). `defaultAlgorithm` is computed and stored when the
  * request names none (AWS S3 does so with CRC64NVME).
  */
 export function expectedChecksums(headers: RequestHeaders, opts: { defaultAlgorithm?: ChecksumAlgorithm } = {}): ChecksumPlan {
   const plan: ChecksumPlan = { compute: [] };
   const found: Array<{ algorithm: ChecksumAlgorithm; expected: NonNullable<ChecksumPlan['expected']> }> = [];
 
-  for (const { name, algorithm, value } of checksumHeaders(headers)) {
-    if (!wellFormed(value, DIGEST_BYTES[algorithm])) throw invalidRequest(`Value for ${name} header is invalid.`);
+  for (const { algorithm, value } of checksumHeaders(headers)) {
     found.push({ algorithm, expected: { from: 'header', value } });
   }
   const trailer = headerValue(headers, 'x-amz-trailer');
@@ -294,6 +301,8 @@ export function expectedChecksums(headers: RequestHeaders, opts: { defaultAlgori
     found.push({ algorithm, expected: { from: 'trailer', name } });
   }
   if (found.length > 1) throw invalidRequest('Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  const given = found[0];
+  if (given?.expected.from === 'header' && !wellFormed(given.expected.value, DIGEST_BYTES[given.algorithm])) throw mismatch(given.algorithm);
 
   const sdk = headerValue(headers, 'x-amz-sdk-checksum-algorithm')?.trim().toUpperCase();
   if (sdk !== undefined && !(CHECKSUM_ALGORITHMS as readonly string[]).includes(sdk)) {
@@ -332,8 +341,8 @@ export interface VerifiedChecksums {
 
 /**
  * Compares what was computed with what the request said, once the body has ended (trailers
- * included). Throws PayloadError BadDigest on a mismatch, InvalidRequest for a malformed
- * trailer value, MalformedTrailerError when an announced checksum trailer never came.
+ * included). Throws PayloadError BadDigest on a mismatch (a malformed trailer value included),
+ * MalformedTrailerError when an announced checksum trailer never came.
  */
 export function verifyChecksums(
   plan: ChecksumPlan, computed: Partial<Record<DigestName, string>>, trailers: ReadonlyMap<string, string> = new Map(),
@@ -354,13 +363,8 @@ export function verifyChecksums(
     if (expected === undefined) {
       throw new PayloadError('MalformedTrailerError', `The trailer ${plan.expected.name} announced in x-amz-trailer was not sent.`);
     }
-    if (!wellFormed(expected, DIGEST_BYTES[plan.algorithm])) throw invalidRequest(`Value for ${plan.expected.name} trailing header is invalid.`);
   }
-  if (expected !== undefined && expected !== value) {
-    throw new PayloadError('BadDigest', `The ${plan.algorithm} you specified did not match the calculated checksum.`, {
-      ClientComputedChecksum: expected, S3ComputedChecksum: value,
-    });
-  }
+  if (expected !== undefined && expected !== value) throw mismatch(plan.algorithm, { ClientComputedChecksum: expected, S3ComputedChecksum: value });
   out.algorithm = plan.algorithm;
   out.value = value;
   return out;
@@ -385,18 +389,17 @@ export interface CompletedObjectChecksum {
 /**
  * On CompleteMultipartUpload, x-amz-checksum-* states the checksum of the object being
  * completed, not of the request document: a full-object value (the digest in base64) or a
- * composite one, "<base64 digest>-<part count>", as S3 answers it. Throws InvalidRequest
- * for a malformed value or for more than one such header.
+ * composite one, "<base64 digest>-<part count>", as S3 answers it. Throws BadDigest for a
+ * malformed value, InvalidRequest for more than one such header.
  */
 export function completedObjectChecksum(headers: RequestHeaders): CompletedObjectChecksum | undefined {
-  const found: CompletedObjectChecksum[] = [];
-  for (const { name, algorithm, value } of checksumHeaders(headers)) {
-    const m = /^([^-]*)(?:-([1-9]\d{0,4}))?$/.exec(value);
-    if (!m || !wellFormed(m[1]!, DIGEST_BYTES[algorithm])) throw invalidRequest(`Value for ${name} header is invalid.`);
-    found.push({ algorithm, header: name, value });
-  }
+  const found = [...checksumHeaders(headers)];
   if (found.length > 1) throw invalidRequest('Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
-  return found[0];
+  const [one] = found;
+  if (!one) return undefined;
+  const m = /^([^-]*)(?:-([1-9]\d{0,4}))?$/.exec(one.value);
+  if (!m || !wellFormed(m[1]!, DIGEST_BYTES[one.algorithm])) throw mismatch(one.algorithm);
+  return { algorithm: one.algorithm, header: one.name, value: one.value };
 }
 
 /**

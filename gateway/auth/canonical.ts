@@ -80,6 +80,41 @@ export function canonicalQueryCandidates(rawQuery: string, omit?: string): strin
   return second === first ? [first] : [first, second];
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Header values as the client signed them, best first. Node hands a header value over as
+ * latin1, one character per byte on the wire, and signatures are computed over UTF-8. Most
+ * clients (botocore, the Go and Java SDKs, curl) sign the bytes they send: non-ASCII text goes
+ * out as its UTF-8, so the value read back as UTF-8 is what they signed. Node clients (the JS
+ * SDK) sign the UTF-8 of their string but send each character of it as one latin1 byte (`é` as
+ * 0xE9): for them the value as Node gives it is what was signed. Both readings are of the
+ * same bytes, so either denotes the request that is served. Only headers with a byte over 0x7F
+ * have two readings.
+ */
+export function headerReadings(headers: RequestHeaders): RequestHeaders[] {
+  let changed = false;
+  const asUtf8: Record<string, string | readonly string[] | undefined> = {};
+  for (const [name, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    const values = typeof v === 'string' ? [v] : v;
+    const decoded = values.map(wireUtf8);
+    if (decoded.some((d, i) => d !== values[i])) changed = true;
+    asUtf8[name] = typeof v === 'string' ? decoded[0] : decoded;
+  }
+  return changed ? [asUtf8, headers] : [headers];
+}
+
+/** A latin1 header value read as the UTF-8 bytes it is, or as it is when they are not UTF-8. */
+function wireUtf8(value: string): string {
+  if (!/[\u0080-\u00ff]/.test(value) || /[^\u0000-\u00ff]/.test(value)) return value;
+  try {
+    return strictUtf8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
+}
+
 function canonicalHeaderValue(v: string | readonly string[] | undefined): string {
   if (v === undefined) return '';
   const values = typeof v === 'string' ? [v] : v;

@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { canonicalUriCandidates, headerValue, parseQuery, type RequestHeaders } from './canonical.js';
+import { canonicalUriCandidates, headerReadings, headerValue, parseQuery, type RequestHeaders } from './canonical.js';
 import { AuthError } from './errors.js';
 import { parseAmzDate } from './credential.js';
 import { payloadModeOf } from './payload.js';
@@ -139,24 +139,40 @@ function requestTime(headers: RequestHeaders): Date {
   const amz = headerValue(headers, 'x-amz-date')?.trim();
   const raw = amz ?? headerValue(headers, 'date')?.trim();
   const t = raw === undefined ? NaN : (parseAmzDate(raw)?.getTime() ?? Date.parse(raw));
-  if (Number.isNaN(t)) throw new AuthError('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  // S3 reads no date before the epoch (s3-tests: 1950 is AccessDenied, 2010 RequestTimeTooSkewed).
+  if (Number.isNaN(t) || t < 0) throw new AuthError('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
   return new Date(t);
+}
+
+/**
+ * The key and signature of `Authorization: AWS AccessKeyId:Signature`, refused as S3 refuses
+ * them: a second space, then anything but one colon between a key and a non-empty signature
+ * (400 InvalidArgument). An empty key is a key (403 InvalidAccessKeyId, once the date passed).
+ */
+function parseV2Authorization(authorization: string): { accessKeyId: string; signature: string } {
+  const invalid = (message: string) => new AuthError('InvalidArgument', message, { ArgumentName: 'Authorization', ArgumentValue: authorization });
+  const rest = authorization.trim().slice('AWS'.length);
+  if (/^\s\s/.test(rest)) throw invalid('Authorization header is invalid -- one and only one \' \' (space) required');
+  const m = /^\s([^:\s]*):([^:\s]+)$/.exec(rest);
+  if (!m) throw invalid('AWS authorization header is invalid.  Expected AwsAccessKeyId:signature');
+  return { accessKeyId: m[1]!, signature: m[2]! };
 }
 
 /** `Authorization: AWS AccessKeyId:Signature` */
 export function verifyV2Header(req: V2Request, authorization: string, lookupSecret: SecretLookup, now: Date): AuthResult {
-  const m = /^AWS ([^:\s]+):(\S+)$/.exec(authorization.trim());
-  if (!m) throw new AuthError('InvalidArgument', 'Authorization header is invalid -- one and only one \' \' (space) required', { ArgumentName: 'Authorization', ArgumentValue: authorization });
-  const [, accessKeyId, signature] = m as unknown as [string, string, string];
-  const secret = secretOf(lookupSecret, accessKeyId);
+  const { accessKeyId, signature } = parseV2Authorization(authorization);
+  // S3 judges the date before the key: a bad or skewed date is answered as such whoever signs.
   const time = requestTime(req.headers);
   checkClockSkew(time, time.toUTCString(), now);
+  const secret = secretOf(lookupSecret, accessKeyId);
   // S3 says the Date line is empty when x-amz-date is sent; some clients sign the Date header anyway.
   const date = headerValue(req.headers, 'date')?.trim() ?? '';
   const dates = headerValue(req.headers, 'x-amz-date') !== undefined && date !== '' ? [date, ''] : [date];
   const standard = { md5: headerValue(req.headers, 'content-md5')?.trim() ?? '', type: headerValue(req.headers, 'content-type')?.trim() ?? '' };
-  const shown = stringsToSign(req, dates, standard, amzHeaderLines(req.headers, new Map(), true))[0]!;
-  check(stringsToSign(req, dates, standard, amzHeaderLines(req.headers, new Map())), shown, secret, signature, accessKeyId);
+  // Non-ASCII x-amz-* values have two readings (canonical.ts headerReadings): try both.
+  const readings = headerReadings(req.headers);
+  const shown = stringsToSign(req, dates, standard, amzHeaderLines(readings[0]!, new Map(), true))[0]!;
+  check(readings.flatMap((h) => stringsToSign(req, dates, standard, amzHeaderLines(h, new Map()))), shown, secret, signature, accessKeyId);
   return result(accessKeyId, signature, req, false);
 }
 

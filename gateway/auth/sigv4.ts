@@ -9,8 +9,8 @@
  */
 import { AuthError } from './errors.js';
 import {
-  canonicalHeaders, canonicalQuery, canonicalQueryCandidates, canonicalRequest, canonicalUriCandidates, headerValue, parseQuery,
-  type RequestHeaders,
+  canonicalHeaders, canonicalQuery, canonicalQueryCandidates, canonicalRequest, canonicalUriCandidates, headerReadings, headerValue,
+  parseQuery, type RequestHeaders,
 } from './canonical.js';
 import { formatAmzDate, parseAmzDate, parseCredential, type Credential } from './credential.js';
 import { parsePayloadMode, type PayloadMode } from './payload-mode.js';
@@ -74,15 +74,19 @@ export interface AuthResult {
  * (here we are more lenient than AWS S3, which answers AuthorizationHeaderMalformed).
  */
 export function verifyRequest(req: SignedRequest, lookupSecret: SecretLookup, now: Date = new Date()): AuthResult | null {
-  const authorization = headerValue(req.headers, 'authorization');
+  const sent = headerValue(req.headers, 'authorization');
   const params = parseQuery(req.rawQuery);
   const hasQueryAuth = isV4QueryAuth(params);
   const hasV2QueryAuth = isV2QueryAuth(params);
-  if (authorization !== undefined && (hasQueryAuth || hasV2QueryAuth)) {
+  if (sent !== undefined && (hasQueryAuth || hasV2QueryAuth)) {
     throw new AuthError('InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified');
   }
+  // An empty Authorization header claims no identity: the request is anonymous, and S3
+  // answers it 403 AccessDenied wherever anonymous access is not granted.
+  const authorization = sent?.trim() === '' ? undefined : sent;
   if (authorization !== undefined) {
-    return authorization.startsWith('AWS ') ? verifyV2Header(req, authorization, lookupSecret, now) : verifyHeaderAuth(req, authorization, lookupSecret, now);
+    // `AWS` alone (Node drops the trailing space) is a V2 header without its key and signature.
+    return /^AWS(\s|$)/.test(authorization) ? verifyV2Header(req, authorization, lookupSecret, now) : verifyHeaderAuth(req, authorization, lookupSecret, now);
   }
   if (hasQueryAuth) return verifyQueryAuth(req, params, lookupSecret, now);
   if (hasV2QueryAuth) return verifyV2Query(req, params, lookupSecret, now);
@@ -224,22 +228,25 @@ function checkSignature(
   payloadHash: string, signature: string, omitParam: string | undefined,
 ): { signing: SigningContext; plusIsLiteral?: true } {
   const key = signingKey(secret, credential.date, credential.region, credential.service);
-  const headers = canonicalHeaders(req.headers, signedHeaders);
   const uris = canonicalUriCandidates(req.rawPath);
   const queries = canonicalQueryCandidates(req.rawQuery, omitParam);
-  for (const uri of uris) {
-    for (const [i, query] of queries.entries()) {
-      const canonical = canonicalRequest(req.method, uri, query, headers, signedHeaders, payloadHash);
-      if (signaturesEqual(hmac(key, stringToSign(amzDate, credential.scope, canonical)).toString('hex'), signature)) {
-        // The second query candidate reads `+` as itself.
-        return { signing: { key, amzDate, scope: credential.scope }, ...(i === 1 && { plusIsLiteral: true as const }) };
+  for (const reading of headerReadings(req.headers)) {
+    const headers = canonicalHeaders(reading, signedHeaders);
+    for (const uri of uris) {
+      for (const [i, query] of queries.entries()) {
+        const canonical = canonicalRequest(req.method, uri, query, headers, signedHeaders, payloadHash);
+        if (signaturesEqual(hmac(key, stringToSign(amzDate, credential.scope, canonical)).toString('hex'), signature)) {
+          // The second query candidate reads `+` as itself.
+          return { signing: { key, amzDate, scope: credential.scope }, ...(i === 1 && { plusIsLiteral: true as const }) };
+        }
       }
     }
   }
   // As AWS S3 does, show the client what we signed so it can diff it with its own, but never
   // a secret it sent (redact.ts).
   const query = canonicalQuery(parseQuery(req.rawQuery), omitParam, true);
-  const canonical = canonicalRequest(req.method, uris[0]!, query, canonicalHeaders(req.headers, signedHeaders, true), signedHeaders, payloadHash);
+  const shownHeaders = canonicalHeaders(headerReadings(req.headers)[0]!, signedHeaders, true);
+  const canonical = canonicalRequest(req.method, uris[0]!, query, shownHeaders, signedHeaders, payloadHash);
   throw new AuthError('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
     AWSAccessKeyId: credential.accessKeyId, StringToSign: stringToSign(amzDate, credential.scope, canonical), CanonicalRequest: canonical,
   });

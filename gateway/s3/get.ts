@@ -89,6 +89,24 @@ function guardedHeaders(rc: ReqCtx, obj: VersionRow): Record<string, string> {
   return out;
 }
 
+/**
+ * The checksum headers of a GET/HEAD with checksum mode on: the object's, with its type. A
+ * part of a multipart object (`partNumber`) gets that part's checksum, with the object's type,
+ * as S3 answers it (the SDKs validate the part's bytes against it); a Range gets none, as no
+ * stored checksum covers it.
+ */
+function checksumHeaders(koa: Koa.Context, obj: VersionRow, partial: boolean, parts: () => PartRef[]): Record<string, string> {
+  const [stored] = Object.entries(obj.checksums);
+  if (!stored) return {};
+  const [alg, value] = stored;
+  const type = { 'x-amz-checksum-type': checksumTypeOf(value) };
+  if (!partial) return { [`x-amz-checksum-${alg}`]: value, ...type };
+  if (koa.query.partNumber === undefined) return {};
+  const part = parts().find((p) => p.partNumber === Number(koa.query.partNumber));
+  const partValue = part?.checksums[alg];
+  return partValue === undefined ? {} : { [`x-amz-checksum-${alg}`]: partValue, ...type };
+}
+
 function setObjectHeaders(koa: Koa.Context, rc: ReqCtx, { obj, range, partial, sseC }: Located): void {
   const meta = rc.pipeline.meta;
   const overrides: ResponseOverrides = {};
@@ -107,12 +125,7 @@ function setObjectHeaders(koa: Koa.Context, rc: ReqCtx, { obj, range, partial, s
     ...sseC,
   };
   if (obj.partsCount !== null) headers['x-amz-mp-parts-count'] = String(obj.partsCount);
-  if (koa.get('x-amz-checksum-mode').toUpperCase() === 'ENABLED' && !partial) {
-    for (const [alg, value] of Object.entries(obj.checksums)) {
-      headers[`x-amz-checksum-${alg}`] = value;
-      headers['x-amz-checksum-type'] = checksumTypeOf(value);
-    }
-  }
+  if (koa.get('x-amz-checksum-mode').toUpperCase() === 'ENABLED') Object.assign(headers, checksumHeaders(koa, obj, partial, () => meta.objectParts(obj.id)));
   koa.set(headers);
   const length = range ? range.end - range.start + 1 : obj.size;
   if (partial && range) {

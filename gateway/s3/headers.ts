@@ -209,9 +209,17 @@ function fromWire(value: string): string {
   }
 }
 
-/** The reverse of `fromWire`: a header value whose bytes on the wire are the UTF-8 of `value`. */
+/**
+ * A stored value as a response header. HTTP clients read header bytes as ISO-8859-1 (Python's
+ * http.client under boto3, Node under the JS SDK), so text that Latin-1 can spell goes out in
+ * it and reads back exactly as it was put (`é` from boto3 reads back as `é`). Anything else,
+ * and control characters that a header cannot carry, goes out as an RFC 2047 encoded-word of
+ * its UTF-8, as AWS S3 documents for non-ASCII metadata, so no value can break the response.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html
+ */
 function toWire(value: string): string {
-  return /[^\u0000-\u007f]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
+  if (!/[^\t\u0020-\u007e\u0080-\u00ff]/.test(value)) return value;
+  return `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
 /**
@@ -250,7 +258,7 @@ export function checkUserMetadataSize(bytes: number): void {
   }
 }
 
-/** Response headers for stored user metadata, non-ASCII values sent as their UTF-8 bytes. */
+/** Response headers for stored user metadata (toWire says how non-ASCII values are sent). */
 export function userMetadataHeaders(meta: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(meta)) out[META_PREFIX + k] = toWire(v);

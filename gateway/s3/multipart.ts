@@ -70,7 +70,10 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
   }, tags));
   // The lock is decided now (a default retention counts from the upload's creation) and applied on completion.
   if (lock) rc.pipeline.meta.setUploadLock(uploadId, lock);
-  if (algorithm) koa.set('x-amz-checksum-algorithm', algorithm);
+  if (algorithm) {
+    // The type the object will get: CRC64NVME is always FULL_OBJECT, the others COMPOSITE unless asked (objectChecksum).
+    koa.set({ 'x-amz-checksum-algorithm': algorithm, 'x-amz-checksum-type': checksumType ?? (algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE') });
+  }
   koa.set(encryptionHeaders(customerKey));
   sendXml(koa, buildInitiateMultipartUploadResult({ bucket: bucket.name, key, uploadId }));
 }

@@ -36,5 +36,7 @@ export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
       ...(lock && { lock }), acl: objectAclColumn(rc),
   }, writeOptions, body.blob.missed)));
   answerStored(koa, body.md5Hex, checksums);
+  // A single PUT's checksum is of the whole object; S3 says so (UploadPart's answer does not).
+  if (Object.keys(checksums).length) koa.set('x-amz-checksum-type', 'FULL_OBJECT');
   koa.set({ ...writtenVersionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...encryptionHeaders(customerKey) });
 }
