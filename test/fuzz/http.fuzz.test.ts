@@ -405,7 +405,7 @@ async function sdkSetup(): Promise<void> {
   const { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
   const s3 = c.client();
   try {
-    for (const b of ['fuzz', 'fuzz-ver']) await s3.send(new CreateBucketCommand({ Bucket: b })).catch(() => undefined);
+    for (const b of ['fuzz', 'fuzz-ver']) await s3.send(new CreateBucketCommand({ Bucket: b, ObjectOwnership: 'ObjectWriter' })).catch(() => undefined);
     await s3.send(new PutBucketVersioningCommand({ Bucket: 'fuzz-ver', VersioningConfiguration: { Status: 'Enabled' } }));
     for (const b of ['fuzz', 'fuzz-ver']) {
       for (const k of OBJECTS) await s3.send(new PutObjectCommand({ Bucket: b, Key: k, Body: `body of ${k}`, ...(k === 'public' && { ACL: 'public-read' }) }));
@@ -425,7 +425,7 @@ async function repair(): Promise<void> {
   const s3 = c.client();
   try {
     for (const b of ['fuzz', 'fuzz-ver']) {
-      await s3.send(new CreateBucketCommand({ Bucket: b })).catch(() => undefined);
+      await s3.send(new CreateBucketCommand({ Bucket: b, ObjectOwnership: 'ObjectWriter' })).catch(() => undefined);
       await s3.send(new DeleteBucketPolicyCommand({ Bucket: b })).catch(() => undefined);
     }
     await s3.send(new PutObjectCommand({ Bucket: 'fuzz', Key: 'a', Body: 'body of a' })).catch(() => undefined);

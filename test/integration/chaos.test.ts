@@ -82,7 +82,8 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
     objects = await seedBucket(s3, 'chaos', SIZES, (i) => `obj-${i} é&+`);
   });
 
-  it('keeps every object readable, flags exactly the misbehaving stores, repairs to 16 pieces and reports it all', async () => {
+  // 28 stores and three audit and repair passes: about 35 s on a quiet 2-core machine.
+  it('keeps every object readable, flags exactly the misbehaving stores, repairs to 16 pieces and reports it all', { timeout: 180_000 }, async () => {
     const t0 = Date.now();
     const before = await nodes(c);
     const zoneOf = new Map(before.map((n) => [n.id, n.zone]));
@@ -122,7 +123,8 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
     expect(outcome(frozen).timeout).toBeGreaterThan(0);
     for (const r of first.results.filter((r) => !bad.includes(r.nodeId))) expect(r.score, r.nodeId).toBe(1);
     const second = await audit(c);
-    expect(second.failed).toEqual(bad.filter((id) => second.results.some((r) => r.nodeId === id)));
+    // A bad store the repair worker already emptied between the rounds has nothing left to challenge.
+    expect(second.failed).toEqual(bad.filter((id) => second.results.some((r) => r.nodeId === id && r.challenged > 0)));
     for (const id of [wiped, rotten, liar]) expect(second.results.find((r) => r.nodeId === id)!.state).toBe('draining');
     console.log(`audits flagged ${bad.join(', ')} (${Date.now() - t0} ms in)`);
 
