@@ -15,6 +15,7 @@ import { bucketOf, type ReqCtx } from '../request.js';
 import { S3Error } from './errors.js';
 import { extractObjectHeaders, extractUserMetadata } from './headers.js';
 import { checkObjectKey } from './names.js';
+import { refuseSosapiWrite } from './sosapi.js';
 import { checkPostPolicy, parsePostPolicy, postKey } from './post-policy.js';
 import { formBoundary, readPostForm, type PostForm } from './post-form.js';
 import { lockForNewObject, lockHeadersAsked } from './object-lock.js';
@@ -139,6 +140,7 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   const key = postKey(rawKey, file.filename);
   const { caller, range } = authenticateForm(new Map(fields).set('key', key), bucket.name, access);
   checkObjectKey(key);
+  refuseSosapiWrite(key);
   access.authorizePut(caller, key, fields);
   const acl = aclFromHeaders((name) => fields.get(name === 'x-amz-acl' ? 'acl' : name), (id) => userExists(rc.pipeline.meta, id));
   checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
