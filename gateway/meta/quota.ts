@@ -16,13 +16,16 @@ export interface BucketQuota {
  * the room its further parts may take. One instance per database (bucketQuotasFor).
  */
 export class BucketQuotas {
-  private readonly s: Record<'get' | 'set' | 'uploadBytes', Statement>;
+  private readonly s: Record<'get' | 'set' | 'uploadBytes' | 'replaced', Statement>;
 
   constructor(db: Db) {
     const p = (sql: string): Statement => db.prepare(sql);
     this.s = {
       get: p('SELECT b.quota AS quota, COALESCE(u.bytes, 0) AS used FROM buckets b LEFT JOIN bucket_usage u ON u.bucket = b.name WHERE b.name = ?'),
       set: p('UPDATE buckets SET quota = ? WHERE name = ?'),
+      // The version a write of the key replaces: the "null" one, unless versioning is on.
+      replaced: p(`SELECT o.size AS n FROM objects o JOIN buckets b ON b.name = o.bucket
+        WHERE o.bucket = ? AND o.key = ? AND o.version_id = 'null' AND (b.versioning IS NULL OR b.versioning != 'Enabled')`),
       uploadBytes: p('SELECT COALESCE(SUM(size), 0) AS n FROM upload_parts WHERE upload_id = ? AND part_number != ?'),
     };
   }
@@ -41,13 +44,15 @@ export class BucketQuotas {
   /**
    * The bucket's quota and the bytes that count against it for a new write: with `upload`,
    * the upload's parts other than `partNumber` count as stored (they will be once it
-   * completes, and a part sent again replaces its old bytes). undefined: no quota.
+   * completes, and a part sent again replaces its old bytes); with `key`, the version a new
+   * write of it replaces does not (as the commit will find). undefined: no quota.
    */
-  limitFor(bucket: string, upload?: { id: string; partNumber: number }): { quota: number; used: number } | undefined {
+  limitFor(bucket: string, upload?: { id: string; partNumber: number }, key?: string): { quota: number; used: number } | undefined {
     const q = this.get(bucket);
     if (!q || q.quota === null) return undefined;
     const pending = upload ? Number((this.s.uploadBytes.get(upload.id, upload.partNumber) as { n: number }).n) : 0;
-    return { quota: q.quota, used: q.used + pending };
+    const replaced = key === undefined ? 0 : Number((this.s.replaced.get(bucket, key) as { n: number } | undefined)?.n ?? 0);
+    return { quota: q.quota, used: q.used + pending - replaced };
   }
 
   /** Throws MetaQuotaError when `incoming` more bytes would take the bucket past its quota (see limitFor). */

@@ -152,7 +152,7 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
   const objectHeaders = replaced?.headers ?? src.obj.headers;
   const sse = customerKey ? newSseC(customerKey) : null;
   const wrap = sse && customerKey ? wrapFor(sse, customerKey) : undefined;
-  checkQuota(rc, bucket.name, src.obj.size);
+  checkQuota(rc, bucket.name, src.obj.size, { key });
   const copied = await copyBytes(rc, src, 0, src.obj.size - 1, copyAlgorithm(headers, src.obj.checksums), wrap);
   const blobId = copied.blob.blobId;
   const o: NewObject = {
@@ -199,7 +199,7 @@ export async function handleUploadPartCopy(
   if (end - start + 1 > MAX_PUT_BYTES) {
     throw new S3Error('EntityTooLarge', { extra: { ProposedSize: String(end - start + 1), MaxSizeAllowed: String(MAX_PUT_BYTES) } });
   }
-  checkQuota(rc, upload.bucket, end - start + 1, { id: uploadId, partNumber });
+  checkQuota(rc, upload.bucket, end - start + 1, { upload: { id: uploadId, partNumber } });
   // A part carries the checksum its upload was created with, so CompleteMultipartUpload can combine them.
   const algorithm = upload.checksumAlgorithm ? (upload.checksumAlgorithm as ChecksumAlgorithm) : undefined;
   const copied = await copyBytes(rc, src, start, end, algorithm, wrap);

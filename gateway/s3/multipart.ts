@@ -86,7 +86,7 @@ export async function handleUploadPart(koa: Koa.Context, rc: ReqCtx, uploadId: s
   if (rc.pipeline.meta.uploadLock(uploadId)) requireLockDigest(headers, 'Put Part');
   const customerKey = parseCustomerKey(headers);
   const wrap = uploadWrap(sseCStoreFor(rc.pipeline.meta.db).uploadSseC(uploadId), customerKey, true);
-  const body = await receiveBody(koa, rc, wrap, quotaRoom(rc, bucketOf(rc).name, { id: uploadId, partNumber }));
+  const body = await receiveBody(koa, rc, wrap, quotaRoom(rc, bucketOf(rc).name, { upload: { id: uploadId, partNumber } }));
   const checksums = storedChecksums(body.checksums);
   commitOrDiscard(rc.pipeline, body.blob, () => rc.pipeline.meta.putPart(uploadId, {
     partNumber, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums, lastModified: Date.now(),

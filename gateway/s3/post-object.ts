@@ -163,7 +163,7 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   let blob: WrittenBlob | undefined;
   let checksums: Record<string, string>;
   try {
-    blob = await putBlob(rc.pipeline, limited(file.body, Math.min(range?.max ?? MAX_PUT_BYTES, MAX_PUT_BYTES), set, quotaRoom(rc, bucket.name)));
+    blob = await putBlob(rc.pipeline, limited(file.body, Math.min(range?.max ?? MAX_PUT_BYTES, MAX_PUT_BYTES), set, quotaRoom(rc, bucket.name, { key })));
     if (range && blob.size < range.min) throw new S3Error('EntityTooSmall', { extra: { MinSizeAllowed: String(range.min), ProposedSize: String(blob.size) } });
     checksums = storedChecksums(verifyChecksums(plan, { ...set.digest(), MD5: blob.md5.toString('base64') }));
   } catch (err) {

@@ -58,6 +58,11 @@ describe('bucket quotas and bytes per bucket', () => {
     put('a', 60);
     expect(used()).toBe(100);
     expect(() => quotas.assertRoom('b', 1)).toThrow(MetaQuotaError);
+    // Before the body comes, a write of a key counts net of the version it would replace...
+    expect(quotas.limitFor('b', undefined, 'a')).toEqual({ quota: 100, used: 40 });
+    // ...which a versioned bucket keeps.
+    meta.setBucketVersioning('b', 'Enabled');
+    expect(quotas.limitFor('b', undefined, 'a')).toEqual({ quota: 100, used: 100 });
     quotas.set('b', null);
     put('d', 1000);
     expect(quotas.get('b')).toEqual({ quota: null, used: 1100 });
