@@ -105,7 +105,7 @@ function documentOf(rc: ReqCtx, key: string): { body: Buffer; lastModified: numb
  * A request on a key under the SOSAPI prefix: GET and HEAD of the two documents are answered
  * here (true); anything else that would change a key there is AccessDenied, since the
  * documents are the store's to write. Reads of other keys and subresources go on as usual
- * (false), and find nothing.
+ * (false), and find nothing; so does a CORS preflight.
  */
 export function handleSosapi(koa: Koa.Context, rc: ReqCtx, key: string): boolean {
   const kind = rc.endpoint.kind;
@@ -115,7 +115,8 @@ export function handleSosapi(koa: Koa.Context, rc: ReqCtx, key: string): boolean
     serve(koa, doc.body, doc.lastModified, kind === 'HeadObject');
     return true;
   }
-  if (permissionOf(rc.endpoint) !== 'read') refuseSosapiWrite(key);
+  const permission = permissionOf(rc.endpoint);
+  if (permission === 'write' || permission === 'owner') refuseSosapiWrite(key);
   return false;
 }
 
