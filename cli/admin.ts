@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { AccessKeyView, NewAccessKey, UserView } from '../gateway/admin/keys.js';
+import type { BucketQuotaView } from '../gateway/admin/buckets.js';
 import type { NodeView } from '../gateway/admin/nodes.js';
 import type { RepairJobView } from '../gateway/admin/repair.js';
 import type { Backlog } from '../gateway/repair/worker.js';
@@ -15,6 +16,7 @@ import { fetchReportLog } from '../gateway/reports/http.js';
 import { verifyReportLog } from '../gateway/reports/verify.js';
 import { loadMasterKey } from '../gateway/secrets.js';
 import { recoverGateway } from '../gateway/snapshot/recover.js';
+import { sizeInBytes } from '../wire/size.js';
 
 const ADMIN_PREFIX = '/_shardgate/admin/v1';
 
@@ -48,6 +50,10 @@ Commands:
   shardgate admin key list [--user USER] [--json]
   shardgate admin key disable|enable ID   refuse or accept one access key again
   shardgate admin key delete ID           delete one access key for good
+  shardgate admin bucket quota BUCKET [SIZE|none] [--json]
+                                          show a bucket's quota and the bytes it holds, or set a hard
+                                          quota (500G, 1.5T, binary units) or remove it (none); writes
+                                          past it are refused with 403 QuotaExceeded
   shardgate admin recover [--data DIR] [--force]
                                           with the gateway stopped: rebuild its data folder (metadata,
                                           signing key) from the last snapshot on the shard-stores; needs
@@ -108,7 +114,7 @@ export function adminTarget(env: NodeJS.ProcessEnv): AdminTarget {
 }
 
 /** One SigV4-signed JSON request to the admin API. */
-export async function adminRequest<T>(t: AdminTarget, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+export async function adminRequest<T>(t: AdminTarget, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const url = new URL(ADMIN_PREFIX + path, t.endpoint);
   const text = body === undefined ? undefined : JSON.stringify(body);
   const req: aws4.Request = {
@@ -171,6 +177,7 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv): Promise<
     case 'nodes': return listNodes(t, Boolean(values.json));
     case 'user': return userCommand(t, args, Boolean(values.json));
     case 'key': return keyCommand(t, args, values.user, Boolean(values.json));
+    case 'bucket': return bucketCommand(t, args, Boolean(values.json));
     case 'repair': return repair(t, Boolean(values.wait), Boolean(values.json));
     case 'drain': return setState(t, needId(args, 'drain'), 'draining', Boolean(values.wait));
     case 'activate': return setState(t, needId(args, 'activate'), 'active', false);
@@ -326,6 +333,26 @@ async function keyCommand(t: AdminTarget, args: string[], user: string | undefin
     default:
       throw new AdminCliError('usage: shardgate admin key create USER | list [--user USER] | disable ID | enable ID | delete ID', 2);
   }
+}
+
+const QUOTA_USAGE = 'usage: shardgate admin bucket quota BUCKET [SIZE|none] (SIZE like 500G or 1.5T)';
+
+async function bucketCommand(t: AdminTarget, args: string[], json: boolean): Promise<void> {
+  const [sub, bucket, size, ...rest] = args;
+  if (sub !== 'quota' || !bucket || rest.length) throw new AdminCliError(QUOTA_USAGE, 2);
+  const path = `/buckets/${encodeURIComponent(bucket)}/quota`;
+  let view: BucketQuotaView;
+  if (size === undefined) {
+    view = await adminRequest<BucketQuotaView>(t, 'GET', path);
+  } else {
+    const quotaBytes = size.toLowerCase() === 'none' ? null : sizeInBytes(size);
+    if (quotaBytes === undefined) throw new AdminCliError(`"${size}" is not a size: ${QUOTA_USAGE}`, 2);
+    view = await adminRequest<BucketQuotaView>(t, 'PUT', path, { quotaBytes });
+  }
+  if (json) return void console.log(JSON.stringify(view, null, 2));
+  const quota = view.quotaBytes === null ? 'none' : `${bytes(view.quotaBytes)} (${view.quotaBytes} bytes)`;
+  const share = view.quotaBytes === null ? '' : `, ${(100 * view.usedBytes / view.quotaBytes).toFixed(1)}% of the quota`;
+  console.log(`bucket ${view.bucket}: quota ${quota}; used ${bytes(view.usedBytes)} (${view.usedBytes} bytes)${share}`);
 }
 
 function needId(args: string[], cmd: string): string {

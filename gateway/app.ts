@@ -24,6 +24,7 @@ import {
 import { handleCopyObject, handleUploadPartCopy } from './s3/copy.js';
 import { handleDeleteObjects } from './s3/delete-objects.js';
 import { handlePutObject } from './s3/put.js';
+import { handleSosapi, SOSAPI_PREFIX } from './s3/sosapi.js';
 import { bucketOfRequest, OBJECT_WRITES, parseEndpoint, permissionOf, type Endpoint, type ParsedEndpoint } from './s3/router.js';
 import {
   handleDeleteBucketTagging, handleDeleteObjectTagging, handleGetBucketTagging, handleGetObjectTagging, handlePutBucketTagging,
@@ -264,6 +265,7 @@ function dropAdopted(req: Koa.Context['req'], adopted: ReadonlyMap<string, strin
 
 async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAccess): Promise<void> {
   const ep: Endpoint = rc.endpoint;
+  if (rc.key?.startsWith(SOSAPI_PREFIX) && handleSosapi(koa, rc, rc.key)) return;
   switch (ep.kind) {
     case 'ListBuckets': return handleListBuckets(koa, rc, ep);
     case 'CreateBucket': return handleCreateBucket(koa, rc);

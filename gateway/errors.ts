@@ -1,5 +1,5 @@
 import { AuthError } from './auth/errors.js';
-import { MetaNotFoundError } from './meta/errors.js';
+import { MetaNotFoundError, MetaQuotaError } from './meta/errors.js';
 import { isS3ErrorCode, S3Error } from './s3/errors.js';
 
 /**
@@ -21,6 +21,9 @@ export function toS3Error(err: unknown): S3Error {
       if (err instanceof MetaNotFoundError && err.what === 'upload') return new S3Error('NoSuchUpload', { cause: err });
       if (err instanceof MetaNotFoundError && err.what === 'bucket') return new S3Error('NoSuchBucket', { cause: err });
       break;
+    case 'ERR_META_QUOTA':
+      if (err instanceof MetaQuotaError) return quotaExceeded(err);
+      break;
     case 'ECONNRESET':
     case 'ERR_STREAM_PREMATURE_CLOSE':
     case 'ECONNABORTED':
@@ -28,4 +31,17 @@ export function toS3Error(err: unknown): S3Error {
       return new S3Error('IncompleteBody', { cause: err });
   }
   return new S3Error('InternalError', { cause: err });
+}
+
+/**
+ * A write past a bucket's quota. AWS S3 has no bucket quotas; Ceph RGW answers 403
+ * QuotaExceeded for the same refusal, and MinIO 400 XMinioAdminBucketQuotaExceeded. 403
+ * QuotaExceeded is what S3 clients treat as final (no retry), as a full bucket is.
+ */
+export function quotaExceeded(err: MetaQuotaError): S3Error {
+  return new S3Error('QuotaExceeded', {
+    message: `The bucket's quota of ${err.quota} bytes would be exceeded (${err.used} bytes are stored).`,
+    extra: { BucketName: err.bucket, Quota: String(err.quota), Used: String(err.used) },
+    cause: err,
+  });
 }

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { StoreError } from './errors.js';
 import { startShardStoreServer, type ShardStoreServer } from './server.js';
 import { loadTrustedKeys, type TrustedKey } from './peers.js';
+import { sizeInBytes } from '../wire/size.js';
 
 /** A mistake in flags or environment; the CLI prints its message as one line and exits non-zero. */
 export class ConfigError extends StoreError {
@@ -20,15 +21,12 @@ export const SHARD_STORE_USAGE = `Usage: shardgate shard-store --id ID --data DI
   --zone ZONE         failure zone, default zone-1 (env SHARDGATE_ZONE)
   --capacity SIZE     bytes to offer, e.g. 500G; default the disk's size`;
 
-const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
-
-/** "100G", "1.5T", "512MiB" or plain bytes; units are binary (G = 2^30), as disks are sized by most tools. */
+/** "100G", "1.5T", "512MiB" or plain bytes (wire/size.ts). */
 export function parseSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(text.trim());
-  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new ConfigError(`--capacity ${text}: use bytes or a size like 500G or 2T`);
-  const bytes = Math.floor(Number(m[1]) * unit);
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new ConfigError(`--capacity ${text}: must be a positive size`);
+  const bytes = sizeInBytes(text);
+  if (bytes === undefined) {
+    throw new ConfigError(/^\s*\d+(\.\d+)?\s*([kmgtp]?)(i?b)?\s*$/i.test(text) ? `--capacity ${text}: must be a positive size` : `--capacity ${text}: use bytes or a size like 500G or 2T`);
+  }
   return bytes;
 }
 

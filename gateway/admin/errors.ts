@@ -15,6 +15,7 @@ export type AdminErrorCode =
   | 'NoSuchRoute'
   | 'MethodNotAllowed'
   | 'NoSuchNode'
+  | 'NoSuchBucket'
   | 'NoSuchJob'
   | 'InvalidStateChange'
   | 'NodeUnreachable'

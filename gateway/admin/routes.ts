@@ -1,8 +1,9 @@
 import { auditRoutes } from '../audit/admin-routes.js';
+import { bucketRoutes } from './buckets.js';
 import type { AdminRoute } from './context.js';
 import { keyRoutes } from './keys.js';
 import { nodeRoutes } from './nodes.js';
 import { repairRoutes } from './repair.js';
 
 /** Every admin endpoint, one family per file. */
-export const ADMIN_ROUTES: readonly AdminRoute[] = [...nodeRoutes, ...repairRoutes, ...auditRoutes, ...keyRoutes];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [...nodeRoutes, ...repairRoutes, ...auditRoutes, ...keyRoutes, ...bucketRoutes];

@@ -39,3 +39,12 @@ export class MetaObjectLockedError extends Error {
     this.name = 'MetaObjectLockedError';
   }
 }
+
+/** A write that would take a bucket past its quota (gateway/meta/quota.ts). */
+export class MetaQuotaError extends Error {
+  code = 'ERR_META_QUOTA';
+  constructor(readonly bucket: string, readonly quota: number, readonly used: number, message: string) {
+    super(message);
+    this.name = 'MetaQuotaError';
+  }
+}

@@ -457,4 +457,36 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       UPDATE buckets SET object_ownership = 'BucketOwnerPreferred';
     `,
   },
+  {
+    version: 15,
+    name: 'bucket quotas and bytes stored per bucket',
+    sql: `
+      -- A hard quota in bytes (gateway/meta/quota.ts); NULL: none.
+      ALTER TABLE buckets ADD COLUMN quota INTEGER;
+      -- Bytes of every version of every object of a bucket, kept by the triggers below so a
+      -- write checks its quota without summing the bucket. Not journaled: derived from
+      -- objects, and counted again after a recovery (recountBucketUsage).
+      CREATE TABLE bucket_usage (
+        bucket  TEXT PRIMARY KEY,
+        bytes   INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO bucket_usage(bucket, bytes)
+        SELECT name, (SELECT COALESCE(SUM(size), 0) FROM objects WHERE objects.bucket = buckets.name) FROM buckets;
+      CREATE TRIGGER usage_objects_insert AFTER INSERT ON objects BEGIN
+        INSERT INTO bucket_usage(bucket, bytes) VALUES (NEW.bucket, NEW.size)
+          ON CONFLICT(bucket) DO UPDATE SET bytes = bytes + excluded.bytes;
+      END;
+      CREATE TRIGGER usage_objects_delete AFTER DELETE ON objects BEGIN
+        UPDATE bucket_usage SET bytes = bytes - OLD.size WHERE bucket = OLD.bucket;
+      END;
+      CREATE TRIGGER usage_objects_update AFTER UPDATE OF bucket, size ON objects BEGIN
+        UPDATE bucket_usage SET bytes = bytes - OLD.size WHERE bucket = OLD.bucket;
+        INSERT INTO bucket_usage(bucket, bytes) VALUES (NEW.bucket, NEW.size)
+          ON CONFLICT(bucket) DO UPDATE SET bytes = bytes + excluded.bytes;
+      END;
+      CREATE TRIGGER usage_buckets_delete AFTER DELETE ON buckets BEGIN
+        DELETE FROM bucket_usage WHERE bucket = OLD.name;
+      END;
+    `,
+  },
 ];

@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import { randomAlnum } from '../ids.js';
 import { openMetaDb, withoutFsync, type Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
+import { bucketQuotasFor } from './quota.js';
 import { MetaConflictError, MetaNotFoundError, MetaObjectLockedError, MetaPreconditionError } from './errors.js';
 import { json, parse, parseTags, toAccessKeyRecord, toBlob, toBucket, toObject, toPart, toUpload, toVersion, type SqlRow } from './rows.js';
 import { checkLock, writeConditionFailure } from './rules.js';
@@ -268,6 +269,8 @@ export class MetaStore {
         this.s.insertObjectPart!.run(id, p.partNumber, p.blobId, p.size, p.etag, json(p.checksums));
         if (p.blobId) this.s.setBlobLive!.run(p.size, p.blobId);
       }
+      // Checked once the rows are in: the counter then has the replaced version taken off.
+      bucketQuotasFor(this.db).assertWithin(o.bucket, o.size);
       for (const m of missed) this.s.queueRepair!.run(m.blobId, m.piece, m.reason, now);
       if (o.lock) this.setObjectLock(id, o.lock);
       return toObject(this.s.getLatest!.get(o.bucket, o.key) as SqlRow);
@@ -460,7 +463,9 @@ export class MetaStore {
   /** Attach a written part; a part uploaded again under the same number replaces the old one. */
   putPart(uploadId: string, part: UploadPartRow, missed: MissedPiece[] = []): void {
     this.db.transaction(() => {
-      if (!this.s.getUpload!.get(uploadId)) throw new MetaNotFoundError('upload', `upload ${uploadId} is gone`);
+      const upload = this.s.getUpload!.get(uploadId) as SqlRow | undefined;
+      if (!upload) throw new MetaNotFoundError('upload', `upload ${uploadId} is gone`);
+      bucketQuotasFor(this.db).assertRoom(String(upload.bucket), part.size, { id: uploadId, partNumber: part.partNumber });
       const old = this.s.getPart!.get(uploadId, part.partNumber) as SqlRow | undefined;
       if (old?.blob_id) this.s.setBlobGarbage!.run(Date.now(), old.blob_id);
       this.s.upsertPart!.run(uploadId, part.partNumber, part.blobId, part.size, part.etag, json(part.checksums), part.lastModified);

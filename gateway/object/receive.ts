@@ -10,6 +10,12 @@ import { StageErrors } from './stage-errors.js';
 import type { ReqCtx } from '../request.js';
 import { S3Error } from '../s3/errors.js';
 
+/** How many bytes a write may still add to its bucket, and the error past that. */
+export interface QuotaRoom {
+  room: number;
+  refuse(size: number): Error;
+}
+
 /** Largest single PUT or part, as on AWS. */
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
 
@@ -30,11 +36,13 @@ export function storedChecksums(v: VerifiedChecksums): Record<string, string> {
  * SHA-256), additional checksums and Content-MD5 are verified on the way. Nothing becomes
  * visible here; on any failure the blob is discarded and the error thrown.
  */
-export async function receiveBody(koa: Koa.Context, rc: ReqCtx, wrap?: KeyWrap): Promise<ReceivedBody> {
+export async function receiveBody(koa: Koa.Context, rc: ReqCtx, wrap?: KeyWrap, quota?: QuotaRoom): Promise<ReceivedBody> {
   const headers = koa.req.headersDistinct as Record<string, string[]>;
   const declared = declaredLength(koa);
   const tooLarge = (size: number): S3Error => new S3Error('EntityTooLarge', { extra: { ProposedSize: String(size), MaxSizeAllowed: String(MAX_PUT_BYTES) } });
   if (declared !== undefined && declared > MAX_PUT_BYTES) throw tooLarge(declared);
+  // A body past the bucket's quota is refused before it is stored; the commit checks again.
+  if (declared !== undefined && quota && declared > quota.room) throw quota.refuse(declared);
   let received = 0;
   const plan = expectedChecksums(headers);
   const verifier = createPayloadVerifier(rc.auth, headers);
@@ -48,6 +56,7 @@ export async function receiveBody(koa: Koa.Context, rc: ReqCtx, wrap?: KeyWrap):
       for await (const chunk of source) {
         // A chunked body declares no length: the limit holds as it arrives.
         if ((received += chunk.length) > MAX_PUT_BYTES) throw tooLarge(received);
+        if (quota && received > quota.room) throw quota.refuse(received);
         set.update(chunk);
         yield chunk;
       }

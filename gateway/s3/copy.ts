@@ -12,6 +12,7 @@ import { authorize } from '../access/authorize.js';
 import { checkExpectedBucketOwner, SOURCE_EXPECTED_BUCKET_OWNER } from '../access/expected-owner.js';
 import { accessQuery, authorizeActions, objectAclColumn } from '../access/query.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
+import { checkQuota } from './quota.js';
 import { sendXml } from './bucket.js';
 import { buildCopyObjectResult, buildCopyPartResult, type Checksums } from './documents.js';
 import { S3Error } from './errors.js';
@@ -151,6 +152,7 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
   const objectHeaders = replaced?.headers ?? src.obj.headers;
   const sse = customerKey ? newSseC(customerKey) : null;
   const wrap = sse && customerKey ? wrapFor(sse, customerKey) : undefined;
+  checkQuota(rc, bucket.name, src.obj.size, { key });
   const copied = await copyBytes(rc, src, 0, src.obj.size - 1, copyAlgorithm(headers, src.obj.checksums), wrap);
   const blobId = copied.blob.blobId;
   const o: NewObject = {
@@ -197,6 +199,7 @@ export async function handleUploadPartCopy(
   if (end - start + 1 > MAX_PUT_BYTES) {
     throw new S3Error('EntityTooLarge', { extra: { ProposedSize: String(end - start + 1), MaxSizeAllowed: String(MAX_PUT_BYTES) } });
   }
+  checkQuota(rc, upload.bucket, end - start + 1, { upload: { id: uploadId, partNumber } });
   // A part carries the checksum its upload was created with, so CompleteMultipartUpload can combine them.
   const algorithm = upload.checksumAlgorithm ? (upload.checksumAlgorithm as ChecksumAlgorithm) : undefined;
   const copied = await copyBytes(rc, src, start, end, algorithm, wrap);

@@ -82,6 +82,8 @@ const S3_ERRORS = {
   OwnershipControlsNotFoundError: [404, 'The bucket ownership controls were not found'],
   PermanentRedirect: [301, 'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.'],
   PreconditionFailed: [412, 'At least one of the pre-conditions you specified did not hold'],
+  // Not an AWS code (S3 has no bucket quotas): Ceph RGW's, for a write past a bucket's quota.
+  QuotaExceeded: [403, 'The bucket quota has been exceeded.'],
   ReplicationConfigurationNotFoundError: [404, 'The replication configuration was not found'],
   RequestHeaderSectionTooLarge: [400, 'Your request header section exceeds the maximum allowed size.'],
   RequestIsNotMultiPartContent: [400, 'Bucket POST must be of the enclosure-type multipart/form-data.'],

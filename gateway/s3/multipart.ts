@@ -8,6 +8,7 @@ import { combineBase64Crcs, CRC_SPECS } from '../crc-combine.js';
 import type { ObjectRow, UploadRow } from '../meta/types.js';
 import { answerStored, commitOrDiscard, receiveBody, storedChecksums } from '../object/receive.js';
 import { bucketOf, keyOf, ownerOf, type ReqCtx } from '../request.js';
+import { quotaRoom } from './quota.js';
 import { readCheckedBody } from './body.js';
 import { sendXml } from './bucket.js';
 import {
@@ -85,7 +86,7 @@ export async function handleUploadPart(koa: Koa.Context, rc: ReqCtx, uploadId: s
   if (rc.pipeline.meta.uploadLock(uploadId)) requireLockDigest(headers, 'Put Part');
   const customerKey = parseCustomerKey(headers);
   const wrap = uploadWrap(sseCStoreFor(rc.pipeline.meta.db).uploadSseC(uploadId), customerKey, true);
-  const body = await receiveBody(koa, rc, wrap);
+  const body = await receiveBody(koa, rc, wrap, quotaRoom(rc, bucketOf(rc).name, { upload: { id: uploadId, partNumber } }));
   const checksums = storedChecksums(body.checksums);
   commitOrDiscard(rc.pipeline, body.blob, () => rc.pipeline.meta.putPart(uploadId, {
     partNumber, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums, lastModified: Date.now(),

@@ -7,13 +7,15 @@ import { parseAmzDate, parseCredential } from '../auth/credential.js';
 import { ALGORITHM, hmac, signaturesEqual, signingKey } from '../auth/signing.js';
 import { base64SignatureEqual, sha1Base64 } from '../auth/sigv2.js';
 import { CHECKSUM_ALGORITHMS, ChecksumSet, expectedChecksums, verifyChecksums, type ChecksumAlgorithm, type ChecksumPlan } from '../checksums.js';
-import { answerStored, commitOrDiscard, MAX_PUT_BYTES, storedChecksums } from '../object/receive.js';
+import { answerStored, commitOrDiscard, MAX_PUT_BYTES, storedChecksums, type QuotaRoom } from '../object/receive.js';
+import { quotaRoom } from './quota.js';
 import { detachedBody } from '../object/request-body.js';
 import { putBlob, type WrittenBlob } from '../pipeline/put-blob.js';
 import { bucketOf, type ReqCtx } from '../request.js';
 import { S3Error } from './errors.js';
 import { extractObjectHeaders, extractUserMetadata } from './headers.js';
 import { checkObjectKey } from './names.js';
+import { refuseSosapiWrite } from './sosapi.js';
 import { checkPostPolicy, parsePostPolicy, postKey } from './post-policy.js';
 import { formBoundary, readPostForm, type PostForm } from './post-form.js';
 import { lockForNewObject, lockHeadersAsked } from './object-lock.js';
@@ -84,12 +86,13 @@ function authenticateFormV2(fields: ReadonlyMap<string, string>, policyB64: stri
   return { caller: key.principal, ...(range && { range }) };
 }
 
-/** The file's bytes, refused once they pass the policy's or S3's size limit, fed to `set` on the way. */
-async function* limited(body: AsyncIterable<Buffer>, max: number, set: ChecksumSet): AsyncGenerator<Buffer> {
+/** The file's bytes, refused once they pass the policy's or S3's size limit or the bucket's quota, fed to `set` on the way. */
+async function* limited(body: AsyncIterable<Buffer>, max: number, set: ChecksumSet, quota: QuotaRoom | undefined): AsyncGenerator<Buffer> {
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
     if (size > max) throw new S3Error('EntityTooLarge', { extra: { MaxSizeAllowed: String(max) } });
+    if (quota && size > quota.room) throw quota.refuse(size);
     set.update(chunk);
     yield chunk;
   }
@@ -137,6 +140,7 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   const key = postKey(rawKey, file.filename);
   const { caller, range } = authenticateForm(new Map(fields).set('key', key), bucket.name, access);
   checkObjectKey(key);
+  refuseSosapiWrite(key);
   access.authorizePut(caller, key, fields);
   const acl = aclFromHeaders((name) => fields.get(name === 'x-amz-acl' ? 'acl' : name), (id) => userExists(rc.pipeline.meta, id));
   checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
@@ -159,7 +163,7 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   let blob: WrittenBlob | undefined;
   let checksums: Record<string, string>;
   try {
-    blob = await putBlob(rc.pipeline, limited(file.body, Math.min(range?.max ?? MAX_PUT_BYTES, MAX_PUT_BYTES), set));
+    blob = await putBlob(rc.pipeline, limited(file.body, Math.min(range?.max ?? MAX_PUT_BYTES, MAX_PUT_BYTES), set, quotaRoom(rc, bucket.name, { key })));
     if (range && blob.size < range.min) throw new S3Error('EntityTooSmall', { extra: { MinSizeAllowed: String(range.min), ProposedSize: String(blob.size) } });
     checksums = storedChecksums(verifyChecksums(plan, { ...set.digest(), MD5: blob.md5.toString('base64') }));
   } catch (err) {

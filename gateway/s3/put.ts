@@ -9,6 +9,7 @@ import { lockForNewObject, lockHeadersAsked } from './object-lock.js';
 import { parseTaggingHeader } from './tagging.js';
 import { commitConditionally, writeOptionsOf } from './preconditions.js';
 import { writtenVersionHeader } from './versioning.js';
+import { quotaRoom } from './quota.js';
 import { sseCStoreFor } from '../meta/sse-c.js';
 import { newSseC, parseCustomerKey, encryptionHeaders, wrapFor } from './sse-c.js';
 
@@ -27,7 +28,7 @@ export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   const lock = lockForNewObject(rc.pipeline.meta, bucket.name, headers, true);
   const customerKey = parseCustomerKey(headers);
   const sse = customerKey ? newSseC(customerKey) : null;
-  const body = await receiveBody(koa, rc, sse && customerKey ? wrapFor(sse, customerKey) : undefined);
+  const body = await receiveBody(koa, rc, sse && customerKey ? wrapFor(sse, customerKey) : undefined, quotaRoom(rc, bucket.name, { key }));
   const checksums = storedChecksums(body.checksums);
   const row = commitOrDiscard(rc.pipeline, body.blob, () => sseCStoreFor(rc.pipeline.meta.db).commitWith(sse, () => commitConditionally(rc.pipeline.meta, {
       bucket: bucket.name, key, size: body.blob.size, etag: body.md5Hex,

@@ -10,6 +10,7 @@ import type { ShardStoreRef } from '../config.js';
 import { MetaStore } from '../meta/store.js';
 import { openMetaDb, type Db } from '../meta/db.js';
 import { pieceMapOf, replayJournal, type PieceMap } from '../journal/replay.js';
+import { recountBucketUsage } from '../meta/quota.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { ensurePrivateDir, securePrivateFolder } from '../secrets.js';
@@ -339,6 +340,7 @@ async function replayInto(
     },
     log,
   });
+  recountBucketUsage(db);
   const record = db.prepare('INSERT OR IGNORE INTO journal_entries(blob_id, epoch, seq, size, placement, created_at) VALUES (?, ?, ?, 0, ?, ?)');
   for (const b of report.blobs) {
     const held = pieces.get(b.id)!;

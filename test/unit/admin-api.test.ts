@@ -151,6 +151,20 @@ describe('shardgate admin: endpoint and credentials', () => {
     expect(adminTarget({ SHARDGATE_DATA_DIR: dir }).accessKeyId).toBe('DEV');
   });
 
+  it('sets, shows and removes a bucket quota, root only', async () => {
+    const { target } = await serve(startFixture());
+    const path = '/buckets/bucket/quota';
+    await expect(adminRequest(target, 'GET', path)).resolves.toEqual({ bucket: 'bucket', quotaBytes: null, usedBytes: 0 });
+    await expect(adminRequest(target, 'PUT', path, { quotaBytes: 500 * 2 ** 30 })).resolves.toEqual({ bucket: 'bucket', quotaBytes: 500 * 2 ** 30, usedBytes: 0 });
+    await expect(adminRequest(target, 'GET', path)).resolves.toMatchObject({ quotaBytes: 500 * 2 ** 30 });
+    await expect(adminRequest(target, 'PUT', path, { quotaBytes: null })).resolves.toMatchObject({ quotaBytes: null });
+    for (const bad of [0, -1, 1.5, '10G', undefined]) {
+      await expect(adminRequest(target, 'PUT', path, { quotaBytes: bad })).rejects.toThrow(/InvalidRequest/);
+    }
+    await expect(adminRequest(target, 'GET', '/buckets/nope/quota')).rejects.toThrow(/NoSuchBucket/);
+    await expect(adminRequest({ ...target, accessKeyId: 'SOMEUSERKEY' }, 'PUT', path, { quotaBytes: 1 })).rejects.toThrow(/only the root credentials/);
+  });
+
   it('explains an unreachable gateway', async () => {
     const t: AdminTarget = { endpoint: 'http://127.0.0.1:1', region: 'us-east-1', accessKeyId: 'a', secretAccessKey: 'b' };
     await expect(adminRequest(t, 'GET', '/nodes')).rejects.toThrow(/cannot reach the gateway at http:\/\/127\.0\.0\.1:1.*SHARDGATE_ENDPOINT/);
