@@ -17,7 +17,7 @@ import type { JournalShipper } from '../journal/shipper.js';
 import { Auditor } from './auditor.js';
 import { trustConfig, type TrustConfig } from './config.js';
 import { Scrubber } from './scrub.js';
-import { auditStoreFor, type AuditStore } from './store.js';
+import { auditStoreFor, type AuditStore } from '../meta/audit-store.js';
 
 /** The second half of the trust layer: audits, scrub, signed reports, metadata snapshots. */
 export interface AuditLayer {

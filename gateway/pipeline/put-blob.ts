@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { newDataKey, wrapKey } from '../../codec/keys.js';
 import type { EncodedSegment, SegmentEncoder } from '../../codec/segment.js';
 import { auditedSegmentEncoder, RootCollector } from '../audit/roots.js';
-import { auditStoreFor } from '../audit/store.js';
+import { auditStoreFor } from '../meta/audit-store.js';
 import type { MissedPiece } from '../meta/types.js';
 import type { PipelineContext } from './context.js';
 import { FanOut } from './fan-out.js';

@@ -1,4 +1,4 @@
-import { auditStoreFor } from '../audit/store.js';
+import { auditStoreFor } from '../meta/audit-store.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { shardId } from '../pipeline/shard-io.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { PIECE_CRC_BYTES, recordRange, segmentCount } from '../../codec/layout.js';
 import { verifyMerkleProof } from '../../shard-store/merkle.js';
-import { auditStoreFor } from '../audit/store.js';
+import { auditStoreFor } from '../meta/audit-store.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { shardId } from '../pipeline/shard-io.js';

@@ -9,7 +9,7 @@ import { wrapKey } from '../../codec/keys.js';
 import { pieceRecord } from '../../codec/segment.js';
 import { auditedSegmentEncoder, RootCollector } from '../../gateway/audit/roots.js';
 import { Scrubber } from '../../gateway/audit/scrub.js';
-import { auditStoreFor } from '../../gateway/audit/store.js';
+import { auditStoreFor } from '../../gateway/meta/audit-store.js';
 import { NodeStore } from '../../gateway/meta/nodes.js';
 import { MetaStore } from '../../gateway/meta/store.js';
 import type { ShardIO } from '../../gateway/pipeline/shard-io.js';

@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { N } from '../../codec/erasure.js';
-import { withoutFsync, type Db } from '../meta/db.js';
+import { withoutFsync, type Db } from './db.js';
 
 /** How one challenged shard file answered. */
 export type AuditOutcome = 'pass' | 'wrong' | 'missing' | 'timeout' | 'error';
