@@ -7,7 +7,8 @@ import type { JWK } from 'jose';
 import { getEngine } from '../../codec/engine.js';
 import { N } from '../../codec/erasure.js';
 import type { ShardStoreRef } from '../config.js';
-import { MetaStore } from '../meta/store.js';
+import type { MetaStore } from '../meta/meta-store.js';
+import { openMetaStore } from '../meta/open.js';
 import { openMetaDb, type Db } from '../meta/db.js';
 import { pieceMapOf, replayJournal, type PieceMap } from '../journal/replay.js';
 import type { BlobRow } from '../meta/types.js';
@@ -181,7 +182,7 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
  */
 function scratchMeta(dir: string): { meta: MetaStore; drop(): Promise<void> } {
   const file = join(dir, `meta.db.scratch${randomBytes(4).toString('hex')}`);
-  const meta = new MetaStore(file);
+  const meta = openMetaStore(file);
   return {
     meta,
     drop: async () => {
