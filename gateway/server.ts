@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { getEngine } from '../codec/engine.js';
 import { buildApp } from './app.js';
 import type { GatewayConfig } from './config.js';
-import { SqliteMetaStore } from './meta/store.js';
+import { openMetaStore } from './meta/open.js';
 import { GarbageCollector } from './pipeline/collector.js';
 import { JournalShipper } from './journal/shipper.js';
 import { LifecycleWorker, lifecycleOptionsFromEnv } from './s3/lifecycle-worker.js';
@@ -39,7 +39,7 @@ export interface RunningGateway {
  */
 export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, opts: { dataDir: string }): Promise<RunningGateway> {
   const startedAt = Date.now();
-  const meta = new SqliteMetaStore(join(opts.dataDir, 'meta.db'));
+  const meta = openMetaStore(join(opts.dataDir, 'meta.db'));
   // Commits share WAL flushes; every answer waits for its own (gateway/app.ts).
   meta.enableGroupCommit();
   const master = loadMasterKey(opts.dataDir, env);
@@ -82,7 +82,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   // monitor (trust layer) keeps them current with its own /status probes.
   await io.refreshStatus(meta);
   // Every acknowledged change also reaches the shard-stores before its answer (gateway/journal/).
-  const journal = new JournalShipper(ctx, meta.db);
+  const journal = new JournalShipper(ctx, meta.journal);
   meta.attachJournal(() => journal.flush());
   journal.start();
   const gc = new GarbageCollector(ctx);

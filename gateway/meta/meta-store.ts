@@ -1,5 +1,6 @@
 import type { AuditStore } from './audit-store.js';
 import type { CompletedUploadStore } from './completed-uploads.js';
+import type { JournalStore } from './journal.js';
 import type { NodePins } from './node-pins.js';
 import type { NodeStore } from './nodes.js';
 import type { RepairStore } from './repair.js';
@@ -36,6 +37,8 @@ export interface MetaStore {
   readonly reports: ReportStore;
   /** Metadata snapshots on the shard-stores and the journal entries they free (snapshots.ts). */
   readonly snapshots: SnapshotStore;
+  /** The metadata journal's changes, position and entries (journal.ts). */
+  readonly journal: JournalStore;
   /** The shard-stores' key pins; `log` hears of a key pinned on first contact (node-pins.ts). */
   nodePins(log?: (line: string) => void): NodePins;
 

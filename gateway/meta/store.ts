@@ -4,6 +4,7 @@ import { openMetaDb, withoutFsync, type Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
 import { auditStoreFor, type AuditStore } from './audit-store.js';
 import { completedUploadsFor, type CompletedUploadStore } from './completed-uploads.js';
+import { SqliteJournalStore, type JournalStore } from './journal.js';
 import type { MetaStore } from './meta-store.js';
 import { SqliteNodePins, type NodePins } from './node-pins.js';
 import { SqliteNodeStore, type NodeStore } from './nodes.js';
@@ -49,6 +50,7 @@ export class SqliteMetaStore implements MetaStore {
   private repairStore: SqliteRepairStore | undefined;
   private reportStore: SqliteReportStore | undefined;
   private snapshotStore: SqliteSnapshotStore | undefined;
+  private journalStore: SqliteJournalStore | undefined;
 
   private readonly file: string;
   private groupCommit: GroupCommit | undefined;
@@ -130,6 +132,10 @@ export class SqliteMetaStore implements MetaStore {
 
   get snapshots(): SnapshotStore {
     return (this.snapshotStore ??= new SqliteSnapshotStore(this.db));
+  }
+
+  get journal(): JournalStore {
+    return (this.journalStore ??= new SqliteJournalStore(this.db));
   }
 
   get audit(): AuditStore {
