@@ -22,6 +22,11 @@ export type OutcomeCounts = Record<AuditOutcome, number>;
 type SqlRow = Record<string, unknown>;
 const ROOT_BYTES = 32;
 
+/**
+ * Metadata of audits and scrubs (migration 4): the roots kept at write time, the audit
+ * results, node scores, and small persistent state. One instance per database: the write
+ * path asks for it per blob, so statements are prepared once (auditStoreFor).
+ */
 export interface AuditStore {
   /** Keep a blob's 16 roots (piece order). Not fsynced: the object commit that follows is. */
   setRoots(blobId: string, roots: readonly Buffer[]): void;
@@ -54,11 +59,6 @@ export interface AuditStore {
   setState(key: string, value: string): void;
 }
 
-/**
- * Metadata of audits and scrubs (migration 4): the roots kept at write time, the audit
- * results, node scores, and small persistent state. One instance per database: the write
- * path asks for it per blob, so statements are prepared once (auditStoreFor).
- */
 export class SqliteAuditStore implements AuditStore {
   private readonly s: Record<string, Statement>;
 

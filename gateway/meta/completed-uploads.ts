@@ -22,6 +22,11 @@ export interface CompletedUpload {
 
 type SqlRow = Record<string, unknown>;
 
+/**
+ * Records of completed multipart uploads. A client whose Complete answer was lost (a timeout)
+ * retries it; the upload is gone by then, and AWS S3 answers the retry as it answered the
+ * first call. One instance per database (completedUploadsFor).
+ */
 export interface CompletedUploadStore {
   /**
    * Run `commit` (which completes upload `uploadId` into an object row and returns it) and
@@ -33,11 +38,6 @@ export interface CompletedUploadStore {
   lookup(uploadId: string, bucket: string, key: string, now?: number): CompletedUpload | undefined;
 }
 
-/**
- * Records of completed multipart uploads. A client whose Complete answer was lost (a timeout)
- * retries it; the upload is gone by then, and AWS S3 answers the retry as it answered the
- * first call. One instance per database (completedUploadsFor).
- */
 export class SqliteCompletedUploadStore implements CompletedUploadStore {
   private readonly s: Record<'insert' | 'prune' | 'lookup', Statement>;
 

@@ -22,6 +22,11 @@ function toNode(r: SqlRow): NodeInfo {
   };
 }
 
+/**
+ * The node registry's writes beyond MetaStore.upsertNode: states and what /status said.
+ * Pieces held are counted from the blobs' placements (json_each), so they never drift from
+ * what reads and repairs use.
+ */
 export interface NodeStore {
   get(id: string): NodeInfo | undefined;
   list(): NodeInfo[];
@@ -43,11 +48,6 @@ export interface NodeStore {
   holdsPieces(id: string): boolean;
 }
 
-/**
- * The node registry's writes beyond MetaStore.upsertNode: states and what /status said.
- * Pieces held are counted from the blobs' placements (json_each), so they never drift from
- * what reads and repairs use.
- */
 export class SqliteNodeStore implements NodeStore {
   private readonly s: Record<string, Statement>;
 

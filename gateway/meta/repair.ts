@@ -65,6 +65,7 @@ function toJob(r: SqlRow): RepairJobRow {
   };
 }
 
+/** Metadata of the repair worker: jobs, the scan over live blobs, placement moves, orphans. */
 export interface RepairStore {
   /** Live blobs after `cursor` in id order, with their placement. */
   liveBlobsAfter(cursor: string, limit: number): LiveBlobRef[];
@@ -112,7 +113,6 @@ export interface RepairStore {
   finishJob(id: number, state: Exclude<RepairJobState, 'running'>, message: string | null, now?: number): void;
 }
 
-/** Metadata of the repair worker: jobs, the scan over live blobs, placement moves, orphans. */
 export class SqliteRepairStore implements RepairStore {
   private readonly s: Record<string, Statement>;
 

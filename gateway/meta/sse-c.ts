@@ -13,6 +13,7 @@ export interface StoredSseC {
   keyHmac: Buffer;
 }
 
+/** Reads and writes the `sse_c` columns; one instance per database (sseCStoreFor). */
 export interface SseCStore {
   objectSseC(objectId: number): StoredSseC | null;
   uploadSseC(uploadId: string): StoredSseC | null;
@@ -27,7 +28,6 @@ export interface SseCStore {
   createUploadWith(uploadId: string, sse: StoredSseC | null, create: () => void): void;
 }
 
-/** Reads and writes the `sse_c` columns; one instance per database (sseCStoreFor). */
 export class SqliteSseCStore implements SseCStore {
   private readonly s: Record<'getObject' | 'setObject' | 'getUpload' | 'setUpload', Statement>;
 
