@@ -10,7 +10,7 @@ import type { RepairJobView } from '../gateway/admin/repair.js';
 import type { Backlog } from '../gateway/repair/worker.js';
 import type { NodeAuditView } from '../gateway/audit/admin-routes.js';
 import type { NodeAuditResult } from '../gateway/audit/auditor.js';
-import { AUDIT_OUTCOMES } from '../gateway/audit/store.js';
+import { AUDIT_OUTCOMES } from '../gateway/meta/audit-store.js';
 import { parseShardStores } from '../gateway/config.js';
 import { fetchReportLog } from '../gateway/reports/http.js';
 import { verifyReportLog } from '../gateway/reports/verify.js';

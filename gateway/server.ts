@@ -7,13 +7,11 @@ import { join } from 'node:path';
 import { getEngine } from '../codec/engine.js';
 import { buildApp } from './app.js';
 import type { GatewayConfig } from './config.js';
-import { MetaStore } from './meta/store.js';
+import { openMetaStore } from './meta/open.js';
 import { GarbageCollector } from './pipeline/collector.js';
 import { JournalShipper } from './journal/shipper.js';
 import { LifecycleWorker, lifecycleOptionsFromEnv } from './s3/lifecycle-worker.js';
 import type { PipelineContext } from './pipeline/context.js';
-import { NodeStore } from './meta/nodes.js';
-import { NodePins } from './meta/node-pins.js';
 import { ObservedHealth } from './repair/node-monitor.js';
 import { startTrustLayer } from './repair/trust-layer.js';
 import { attachAuditLayer, startAuditLayer } from './audit/layer.js';
@@ -41,7 +39,7 @@ export interface RunningGateway {
  */
 export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, opts: { dataDir: string }): Promise<RunningGateway> {
   const startedAt = Date.now();
-  const meta = new MetaStore(join(opts.dataDir, 'meta.db'));
+  const meta = openMetaStore(join(opts.dataDir, 'meta.db'));
   // Commits share WAL flushes; every answer waits for its own (gateway/app.ts).
   meta.enableGroupCommit();
   const master = loadMasterKey(opts.dataDir, env);
@@ -49,8 +47,8 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   const rootCredentials = loadRootCredentials(opts.dataDir, env);
   const signingKey = await loadOrCreateGatewayKey(opts.dataDir);
   // A store that is down at start keeps the zone it last reported, for the zone rules.
-  const known = new NodeStore(meta.db);
-  const pins = new NodePins(meta.db);
+  const known = meta.nodes;
+  const pins = meta.nodePins();
   for (const s of cfg.shardStores) {
     meta.upsertNode({ id: s.id, url: s.url, zone: known.get(s.id)?.zone ?? 'zone-1' });
     if (s.pin) pins.set(s.id, s.pin);
@@ -84,7 +82,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   // monitor (trust layer) keeps them current with its own /status probes.
   await io.refreshStatus(meta);
   // Every acknowledged change also reaches the shard-stores before its answer (gateway/journal/).
-  const journal = new JournalShipper(ctx, meta.db);
+  const journal = new JournalShipper(ctx, meta.journal);
   meta.attachJournal(() => journal.flush());
   journal.start();
   const gc = new GarbageCollector(ctx);

@@ -1,4 +1,3 @@
-import { bucketQuotasFor } from '../meta/quota.js';
 import type { AdminContext, AdminRoute } from './context.js';
 import { AdminError } from './errors.js';
 
@@ -12,7 +11,7 @@ export interface BucketQuotaView {
 }
 
 function quotaView(ctx: AdminContext, bucket: string | undefined): BucketQuotaView {
-  const q = bucket === undefined ? undefined : bucketQuotasFor(ctx.meta.db).get(bucket);
+  const q = bucket === undefined ? undefined : ctx.meta.quotas.get(bucket);
   if (!q) throw new AdminError(404, 'NoSuchBucket', `no bucket "${bucket}"`);
   return { bucket: bucket!, quotaBytes: q.quota, usedBytes: q.used };
 }
@@ -31,7 +30,7 @@ export const bucketRoutes: AdminRoute[] = [
         throw new AdminError(400, 'InvalidRequest', 'body must be {"quotaBytes": N} with N a positive whole number of bytes, or {"quotaBytes": null} to remove the quota');
       }
       quotaView(ctx, req.params.name);
-      bucketQuotasFor(ctx.meta.db).set(req.params.name!, quotaBytes);
+      ctx.meta.quotas.set(req.params.name!, quotaBytes);
       return { body: quotaView(ctx, req.params.name) };
     },
   },

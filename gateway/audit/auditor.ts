@@ -5,7 +5,7 @@ import { shardId } from '../pipeline/shard-io.js';
 import type { ShardClient } from '../shards/client.js';
 import { challengePiece, type ChallengeVerdict } from './challenge.js';
 import type { TrustConfig } from './config.js';
-import type { AuditOutcome, AuditStore } from './store.js';
+import type { AuditOutcome, AuditStore } from '../meta/audit-store.js';
 
 /** One node's audit round, as the admin API and CLI show it. */
 export interface NodeAuditResult {

@@ -4,7 +4,7 @@ import type { AuditChallengeResponse } from '../../shard-store/protocol.js';
 import { shardId } from '../pipeline/shard-io.js';
 import type { ShardClient, ShardNode } from '../shards/client.js';
 import { recordFault } from '../transfer/prove.js';
-import type { AuditOutcome, AuditTarget } from './store.js';
+import type { AuditOutcome, AuditTarget } from '../meta/audit-store.js';
 
 export interface ChallengeVerdict {
   outcome: AuditOutcome;

@@ -1,6 +1,5 @@
 import type Koa from 'koa';
 import type { AdminContext } from '../admin/context.js';
-import { NodeStore } from '../meta/nodes.js';
 import type { Metrics } from '../metrics.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import type { NodeMonitor } from '../repair/node-monitor.js';
@@ -17,7 +16,7 @@ import type { JournalShipper } from '../journal/shipper.js';
 import { Auditor } from './auditor.js';
 import { trustConfig, type TrustConfig } from './config.js';
 import { Scrubber } from './scrub.js';
-import { auditStoreFor, type AuditStore } from './store.js';
+import type { AuditStore } from '../meta/audit-store.js';
 
 /** The second half of the trust layer: audits, scrub, signed reports, metadata snapshots. */
 export interface AuditLayer {
@@ -51,8 +50,8 @@ export interface AuditLayerOptions {
 export function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOptions): AuditLayer {
   const config = trustConfig(opts.env);
   const log = opts.log ?? ((line: string) => console.log(line));
-  const nodes = new NodeStore(ctx.meta.db);
-  const store = auditStoreFor(ctx.meta.db);
+  const nodes = ctx.meta.nodes;
+  const store = ctx.meta.audit;
   store.dropStaleRoots();
   // Its own small pools: challenges never queue behind uploads.
   const client = new ShardClient({ identity: opts.signingKey.tls, pins: opts.pins, connections: 2 });
@@ -63,7 +62,7 @@ export function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOptions): 
     onLost: () => opts.repair?.request('drain'),
   });
   const scrubber = new Scrubber(ctx.meta, nodes, store, ctx.io, config.scrubRate, config.scrubIntervalMs, { bad: scrubBad, log });
-  const reports = new ReportLog(ctx.meta.db, opts.signingKey);
+  const reports = new ReportLog(ctx.meta.reports, opts.signingKey);
   const publisher = new ReportPublisher(nodes, store, opts.monitor, reports, config.reportPeriodMs);
   const snapshotter = new Snapshotter(ctx, nodes, client, {
     dataDir: opts.dataDir, intervalMs: config.snapshotIntervalMs, kept: config.snapshotsKept, rootCredentials: opts.rootCredentials, pins: opts.pins, log,

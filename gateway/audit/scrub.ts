@@ -10,7 +10,7 @@ import type { Counter } from '../metrics.js';
 import type { ShardIO } from '../pipeline/shard-io.js';
 import { shardId } from '../pipeline/shard-io.js';
 import { RateLimiter } from '../repair/limiter.js';
-import type { AuditStore } from './store.js';
+import type { AuditStore } from '../meta/audit-store.js';
 import { deadline } from '../deadline.js';
 
 const CURSOR_KEY = 'scrub.cursor';

@@ -1,6 +1,5 @@
-import type { Statement } from 'better-sqlite3';
 import { N } from '../../codec/erasure.js';
-import type { Db } from '../meta/db.js';
+import type { RecoveredMeta } from '../meta/recovered.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { readBlob } from '../pipeline/read-blob.js';
@@ -56,11 +55,11 @@ export interface ReplayReport {
 }
 
 /**
- * Apply the journal entries of `epoch` from `from` on, in order, to `db` (a restored
+ * Apply the journal entries of `epoch` from `from` on, in order, to `meta` (a restored
  * snapshot). Stops at the first entry number with no readable write; entries found beyond
  * it are reported, not applied, since a gap means their changes lack what came between.
  */
-export async function replayJournal(db: Db, epoch: string, from: number, deps: ReplayDeps): Promise<ReplayReport> {
+export async function replayJournal(meta: Pick<RecoveredMeta, 'applyChanges'>, epoch: string, from: number, deps: ReplayDeps): Promise<ReplayReport> {
   const master = deps.ctx.masterKey;
   const report: ReplayReport = { epoch, from, last: from - 1, lastAt: null, rows: 0, unreadable: [], blobs: [] };
   const byTag = new Map<string, string[]>();
@@ -70,7 +69,6 @@ export async function replayJournal(db: Db, epoch: string, from: number, deps: R
     if (list) list.push(id);
     else byTag.set(tag, [id]);
   }
-  const apply = new Applier(db);
   // Entries are read ahead (their reads are independent) and applied strictly in order.
   const reads = new Map<number, Promise<JournalEntry | null>>();
   const readAhead = (seq: number): void => {
@@ -94,7 +92,7 @@ export async function replayJournal(db: Db, epoch: string, from: number, deps: R
       report.unreadable.push(seq);
       break;
     }
-    report.rows += apply.entry(entry);
+    report.rows += applyEntry(meta, entry);
     report.last = seq;
     report.lastAt = entry.at;
     deps.log?.(`journal entry ${seq}: ${entry.ops.length} row(s) of ${new Date(entry.at).toISOString()}`);
@@ -142,50 +140,8 @@ async function readEntry(id: string, deps: ReplayDeps): Promise<JournalEntry> {
   return decodeEntry(Buffer.concat(chunks));
 }
 
-/** Writes entries' rows into the restored database, by rowid, foreign keys off (rows arrive in table order). */
-class Applier {
-  private readonly upserts = new Map<string, Statement>();
-  private readonly deletes = new Map<string, Statement>();
-
-  constructor(private readonly db: Db) {}
-
-  entry(e: JournalEntry): number {
-    this.db.pragma('foreign_keys = OFF');
-    try {
-      this.db.transaction(() => {
-        for (const [table, rowid, row] of e.ops) {
-          if (!/^[a-z_]+$/.test(table)) throw new Error(`journal entry ${e.seq} names table ${JSON.stringify(table)}`);
-          if (row === null) this.del(table).run(rowid);
-          else this.upsert(table, Object.keys(row)).run(rowid, ...Object.values(row).map(toSql));
-        }
-      })();
-    } finally {
-      this.db.pragma('foreign_keys = ON');
-    }
-    return e.ops.length;
-  }
-
-  private upsert(table: string, cols: string[]): Statement {
-    for (const c of cols) if (!/^[a-z_][a-z0-9_]*$/.test(c)) throw new Error(`journal: bad column name ${JSON.stringify(c)}`);
-    const key = `${table}(${cols.join(',')})`;
-    let st = this.upserts.get(key);
-    if (!st) {
-      st = this.db.prepare(`INSERT OR REPLACE INTO ${table}(rowid, ${cols.join(', ')}) VALUES (?${', ?'.repeat(cols.length)})`);
-      this.upserts.set(key, st);
-    }
-    return st;
-  }
-
-  private del(table: string): Statement {
-    let st = this.deletes.get(table);
-    if (!st) {
-      st = this.db.prepare(`DELETE FROM ${table} WHERE rowid = ?`);
-      this.deletes.set(table, st);
-    }
-    return st;
-  }
-}
-
-function toSql(v: unknown): unknown {
-  return typeof v === 'boolean' ? Number(v) : v;
+/** An entry's rows into the restored metadata, in one transaction. */
+function applyEntry(meta: Pick<RecoveredMeta, 'applyChanges'>, e: JournalEntry): number {
+  for (const [table] of e.ops) if (!/^[a-z_]+$/.test(table)) throw new Error(`journal entry ${e.seq} names table ${JSON.stringify(table)}`);
+  return meta.applyChanges(e.ops);
 }

@@ -1,7 +1,6 @@
-import type { Statement } from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { N } from '../../codec/erasure.js';
-import type { Db } from '../meta/db.js';
+import type { JournalStore } from '../meta/journal.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { FanOut } from '../pipeline/fan-out.js';
 import { encodeEntry, journalDataKey, newJournalBlobId, type JournalEntry, type JournalOp } from './entry.js';
@@ -12,9 +11,6 @@ const MAX_OPS_PER_ENTRY = 2_000;
 const BACKGROUND_FLUSH_MS = 1_000;
 /** Attempts at one entry within one flush before the flush fails (the next flush tries again). */
 const ATTEMPTS = 2;
-
-const STATE_EPOCH = 'journal.epoch';
-const STATE_NEXT = 'journal.next';
 
 export interface JournalPosition {
   epoch: string;
@@ -31,8 +27,6 @@ export interface JournalPosition {
  * follow the last snapshot (replay.ts).
  */
 export class JournalShipper {
-  private readonly s: Record<string, Statement>;
-  private readonly rowStatements = new Map<string, Statement>();
   private epoch: string;
   private next: number;
   private shippedUpTo = 0;
@@ -41,24 +35,15 @@ export class JournalShipper {
   /** Entries written since start (metrics, tests). */
   entries = 0;
 
-  constructor(private readonly ctx: PipelineContext, private readonly db: Db, private readonly log: (line: string) => void = console.log) {
-    const p = (sql: string): Statement => db.prepare(sql);
-    this.s = {
-      upTo: p(`SELECT seq FROM sqlite_sequence WHERE name = 'journal_changes'`).pluck(),
-      changed: p('SELECT DISTINCT tbl, row FROM journal_changes WHERE seq <= ? ORDER BY tbl, row'),
-      shipped: p('DELETE FROM journal_changes WHERE seq <= ?'),
-      getState: p('SELECT value FROM trust_state WHERE key = ?').pluck(),
-      setState: p('INSERT INTO trust_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-      record: p('INSERT OR REPLACE INTO journal_entries(epoch, seq, blob_id, size, placement, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
-    };
-    const epoch = this.s.getState!.get(STATE_EPOCH) as string | undefined;
-    if (epoch === undefined) {
+  constructor(private readonly ctx: PipelineContext, private readonly store: JournalStore, private readonly log: (line: string) => void = console.log) {
+    const at = store.position();
+    if (at === undefined) {
       this.epoch = '';
       this.next = 0;
       this.newEpoch();
     } else {
-      this.epoch = epoch;
-      this.next = Number(this.s.getState!.get(STATE_NEXT) ?? 0);
+      this.epoch = at.epoch;
+      this.next = at.next;
     }
   }
 
@@ -74,10 +59,7 @@ export class JournalShipper {
   newEpoch(): void {
     this.epoch = randomBytes(8).toString('hex');
     this.next = 0;
-    this.db.transaction(() => {
-      this.s.setState!.run(STATE_EPOCH, this.epoch);
-      this.s.setState!.run(STATE_NEXT, '0');
-    })();
+    this.store.startEpoch(this.epoch);
   }
 
   start(): void {
@@ -102,34 +84,17 @@ export class JournalShipper {
   }
 
   private pending(): number {
-    return Number(this.s.upTo!.get() ?? 0);
+    return this.store.lastChange();
   }
 
   private async ship(): Promise<void> {
     const upTo = this.pending();
-    const changed = this.s.changed!.all(upTo) as Array<{ tbl: string; row: number }>;
-    const ops: JournalOp[] = changed.map(({ tbl, row }) => {
-      const r = this.rowOf(tbl).get(row) as Record<string, unknown> | undefined;
-      if (!r) return [tbl, row, null];
-      const { __rowid: _rowid, ...cols } = r;
-      return [tbl, row, cols];
-    });
+    const ops: JournalOp[] = this.store.changedRows(upTo);
     for (let i = 0; i < ops.length; i += MAX_OPS_PER_ENTRY) {
       await this.write({ v: 1, epoch: this.epoch, seq: this.next, at: Date.now(), ops: ops.slice(i, i + MAX_OPS_PER_ENTRY) });
     }
-    this.s.shipped!.run(upTo);
+    this.store.shipped(upTo);
     this.shippedUpTo = Math.max(this.shippedUpTo, upTo);
-  }
-
-  private rowOf(table: string): Statement {
-    let st = this.rowStatements.get(table);
-    if (!st) {
-      // Table names come from our own triggers (migration 13), never from a request.
-      if (!/^[a-z_]+$/.test(table)) throw new Error(`journal: bad table name ${table}`);
-      st = this.db.prepare(`SELECT rowid AS __rowid, * FROM ${table} WHERE rowid = ?`);
-      this.rowStatements.set(table, st);
-    }
-    return st;
   }
 
   private async write(entry: JournalEntry): Promise<void> {
@@ -139,7 +104,7 @@ export class JournalShipper {
       try {
         await this.writeAttempt(entry, plain);
         this.next = entry.seq + 1;
-        this.s.setState!.run(STATE_NEXT, String(this.next));
+        this.store.setNext(this.next);
         this.entries++;
         return;
       } catch (err) {
@@ -155,7 +120,7 @@ export class JournalShipper {
     const seg = await this.ctx.engine.newSegmentEncoder(journalDataKey(master, blobId)).encode(plain, 0);
     const { nodes: placement, offline } = this.ctx.place();
     // Recorded before the write, so that the pieces of an attempt that fails are cleaned up too.
-    this.s.record!.run(entry.epoch, entry.seq, blobId, plain.length, JSON.stringify(placement.slice(0, N)), Date.now());
+    this.store.recordEntry({ epoch: entry.epoch, seq: entry.seq, blobId, size: plain.length, placement: placement.slice(0, N), createdAt: Date.now() });
     const fan = new FanOut(this.ctx, blobId, placement, offline);
     try {
       await fan.send(seg);

@@ -27,7 +27,18 @@ type SqlRow = Record<string, unknown>;
  * retries it; the upload is gone by then, and AWS S3 answers the retry as it answered the
  * first call. One instance per database (completedUploadsFor).
  */
-export class CompletedUploadStore {
+export interface CompletedUploadStore {
+  /**
+   * Run `commit` (which completes upload `uploadId` into an object row and returns it) and
+   * record the completion in the same transaction, so a completed upload always has its
+   * record. Records older than the TTL are forgotten on the way.
+   */
+  commitWith(uploadId: string, commit: () => ObjectRow, now?: number): ObjectRow;
+  /** The completion of `uploadId` into bucket/key, if recorded within the TTL and its object version still stands. */
+  lookup(uploadId: string, bucket: string, key: string, now?: number): CompletedUpload | undefined;
+}
+
+export class SqliteCompletedUploadStore implements CompletedUploadStore {
   private readonly s: Record<'insert' | 'prune' | 'lookup', Statement>;
 
   constructor(private readonly db: Db) {
@@ -78,6 +89,6 @@ const stores = new WeakMap<Db, CompletedUploadStore>();
 
 export function completedUploadsFor(db: Db): CompletedUploadStore {
   let s = stores.get(db);
-  if (!s) stores.set(db, (s = new CompletedUploadStore(db)));
+  if (!s) stores.set(db, (s = new SqliteCompletedUploadStore(db)));
   return s;
 }

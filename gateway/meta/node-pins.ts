@@ -3,7 +3,12 @@ import type { PinBook } from '../shards/pins.js';
 import type { Db } from './db.js';
 
 /** The shard-store key pins, kept in the node registry (nodes.tls_pin, migration 12). */
-export class NodePins implements PinBook {
+export interface NodePins extends PinBook {
+  /** Pin a given key (from the operator), or forget the pin (null) so the next contact pins anew. */
+  set(nodeId: string, fingerprint: string | null): void;
+}
+
+export class SqliteNodePins implements NodePins {
   private readonly s: Record<string, Statement>;
 
   constructor(db: Db, private readonly log: (line: string) => void = console.log) {

@@ -27,7 +27,28 @@ function toNode(r: SqlRow): NodeInfo {
  * Pieces held are counted from the blobs' placements (json_each), so they never drift from
  * what reads and repairs use.
  */
-export class NodeStore {
+export interface NodeStore {
+  get(id: string): NodeInfo | undefined;
+  list(): NodeInfo[];
+  /** Register a node, offline until it answers (or move a known one to a new address, keeping its state). */
+  join(id: string, url: string, zone: string, now?: number): void;
+  setState(id: string, state: NodeState, reason: string, now?: number): void;
+  /** What a successful /status answer told us. */
+  recordSeen(id: string, st: {
+    zone: string;
+    capacity: number;
+    freeBytes: number;
+  }, now?: number): void;
+  /**
+   * Pieces of in-flight ('writing') blobs per node: few, found through the state index. Live
+   * pieces are counted by RepairWorker.assess, which yields as it scans every blob.
+   */
+  writingPiecesHeld(): Map<string, number>;
+  /** Whether any live or in-flight blob still has a piece on the node (a drain is not over). */
+  holdsPieces(id: string): boolean;
+}
+
+export class SqliteNodeStore implements NodeStore {
   private readonly s: Record<string, Statement>;
 
   constructor(private readonly db: Db) {

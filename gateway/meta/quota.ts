@@ -10,12 +10,20 @@ export interface BucketQuota {
   used: number;
 }
 
+/** Bucket quotas as the rest of the gateway sees them (BucketQuotas below is the SQLite one). */
+export interface BucketQuotaStore {
+  get(bucket: string): BucketQuota | undefined;
+  set(bucket: string, quota: number | null): boolean;
+  limitFor(bucket: string, upload?: { id: string; partNumber: number }, key?: string): { quota: number; used: number } | undefined;
+  assertRoom(bucket: string, incoming: number, upload?: { id: string; partNumber: number }): void;
+}
+
 /**
  * Bucket quotas (migration 15): a hard limit on the bytes a bucket's object versions hold.
  * Multipart parts count once their upload completes; an upload's own parts count against
  * the room its further parts may take. One instance per database (bucketQuotasFor).
  */
-export class BucketQuotas {
+export class BucketQuotas implements BucketQuotaStore {
   private readonly s: Record<'get' | 'set' | 'uploadBytes' | 'replaced', Statement>;
 
   constructor(db: Db) {

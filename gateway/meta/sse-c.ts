@@ -14,7 +14,21 @@ export interface StoredSseC {
 }
 
 /** Reads and writes the `sse_c` columns; one instance per database (sseCStoreFor). */
-export class SseCStore {
+export interface SseCStore {
+  objectSseC(objectId: number): StoredSseC | null;
+  uploadSseC(uploadId: string): StoredSseC | null;
+  /**
+   * Run `commit` (which inserts the object row and returns it) and record the row's SSE-C
+   * parameters in the same transaction, so the version is never visible without them.
+   */
+  commitWith<T extends {
+    id: number;
+  }>(sse: StoredSseC | null, commit: () => T): T;
+  /** As commitWith, for the row of a new multipart upload. */
+  createUploadWith(uploadId: string, sse: StoredSseC | null, create: () => void): void;
+}
+
+export class SqliteSseCStore implements SseCStore {
   private readonly s: Record<'getObject' | 'setObject' | 'getUpload' | 'setUpload', Statement>;
 
   constructor(private readonly db: Db) {
@@ -72,6 +86,6 @@ const stores = new WeakMap<Db, SseCStore>();
 
 export function sseCStoreFor(db: Db): SseCStore {
   let s = stores.get(db);
-  if (!s) stores.set(db, (s = new SseCStore(db)));
+  if (!s) stores.set(db, (s = new SqliteSseCStore(db)));
   return s;
 }

@@ -2,7 +2,17 @@ import type { Statement } from 'better-sqlite3';
 import { randomAlnum } from '../ids.js';
 import { openMetaDb, withoutFsync, type Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
-import { bucketQuotasFor } from './quota.js';
+import { bucketQuotasFor, type BucketQuotaStore } from './quota.js';
+import { auditStoreFor, type AuditStore } from './audit-store.js';
+import { completedUploadsFor, type CompletedUploadStore } from './completed-uploads.js';
+import { SqliteJournalStore, type JournalStore } from './journal.js';
+import type { MetaStore } from './meta-store.js';
+import { SqliteNodePins, type NodePins } from './node-pins.js';
+import { SqliteNodeStore, type NodeStore } from './nodes.js';
+import { SqliteRepairStore, type RepairStore } from './repair.js';
+import { SqliteReportStore, type ReportStore } from './reports.js';
+import { SqliteSnapshotStore, type SnapshotStore } from './snapshots.js';
+import { sseCStoreFor, type SseCStore } from './sse-c.js';
 import { MetaConflictError, MetaNotFoundError, MetaObjectLockedError, MetaPreconditionError } from './errors.js';
 import { json, parse, parseTags, toAccessKeyRecord, toBlob, toBucket, toObject, toPart, toUpload, toVersion, type SqlRow } from './rows.js';
 import { checkLock, writeConditionFailure } from './rules.js';
@@ -28,13 +38,20 @@ export function prefixUpperBound(prefix: string): string | null {
   return null;
 }
 
+export type { MetaStore } from './meta-store.js';
+
 /**
- * Metadata behind one interface: the gateway never writes SQL elsewhere, so a deployment
- * can move this to a distributed SQL engine later. Statements are prepared once.
+ * The metadata on SQLite (better-sqlite3), the embedded default. Statements are prepared
+ * once; `db` is for tests and tools of this package only, never for the rest of the gateway.
  */
-export class MetaStore {
+export class SqliteMetaStore implements MetaStore {
   readonly db: Db;
   private readonly s: Record<string, Statement>;
+  private nodeStore: SqliteNodeStore | undefined;
+  private repairStore: SqliteRepairStore | undefined;
+  private reportStore: SqliteReportStore | undefined;
+  private snapshotStore: SqliteSnapshotStore | undefined;
+  private journalStore: SqliteJournalStore | undefined;
 
   private readonly file: string;
   private groupCommit: GroupCommit | undefined;
@@ -100,6 +117,46 @@ export class MetaStore {
 
   close(): void {
     this.db.close();
+  }
+
+  get nodes(): NodeStore {
+    return (this.nodeStore ??= new SqliteNodeStore(this.db));
+  }
+
+  get repairs(): RepairStore {
+    return (this.repairStore ??= new SqliteRepairStore(this.db));
+  }
+
+  get reports(): ReportStore {
+    return (this.reportStore ??= new SqliteReportStore(this.db));
+  }
+
+  get snapshots(): SnapshotStore {
+    return (this.snapshotStore ??= new SqliteSnapshotStore(this.db));
+  }
+
+  get journal(): JournalStore {
+    return (this.journalStore ??= new SqliteJournalStore(this.db));
+  }
+
+  get audit(): AuditStore {
+    return auditStoreFor(this.db);
+  }
+
+  get sseC(): SseCStore {
+    return sseCStoreFor(this.db);
+  }
+
+  get quotas(): BucketQuotaStore {
+    return bucketQuotasFor(this.db);
+  }
+
+  get completedUploads(): CompletedUploadStore {
+    return completedUploadsFor(this.db);
+  }
+
+  nodePins(log?: (line: string) => void): NodePins {
+    return new SqliteNodePins(this.db, log);
   }
 
   /**
@@ -405,6 +462,13 @@ export class MetaStore {
   setObjectLock(objectId: number, lock: ObjectLockState): void {
     this.stmt('UPDATE objects SET lock_mode = ?, lock_until = ?, legal_hold = ? WHERE id = ?')
       .run(lock.mode, lock.retainUntil, lock.legalHold === null ? null : lock.legalHold ? 1 : 0, objectId);
+  }
+
+  changeObjectLock(find: () => VersionRow, change: (row: VersionRow) => ObjectLockState): void {
+    this.db.transaction(() => {
+      const row = find();
+      this.setObjectLock(row.id, change(row));
+    }).immediate();
   }
 
   /** Replace (or with null remove) the tag set of one version; false when that version is gone. */

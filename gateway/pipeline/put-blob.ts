@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { newDataKey, wrapKey } from '../../codec/keys.js';
 import type { EncodedSegment, SegmentEncoder } from '../../codec/segment.js';
 import { auditedSegmentEncoder, RootCollector } from '../audit/roots.js';
-import { auditStoreFor } from '../audit/store.js';
 import type { MissedPiece } from '../meta/types.js';
 import type { PipelineContext } from './context.js';
 import { FanOut } from './fan-out.js';
@@ -68,7 +67,7 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>,
     if (last) await flush(last);
     await sending;
     const missed = fan ? await fan.end() : [];
-    if (blobId) auditStoreFor(ctx.meta.db).setRoots(blobId, roots.roots());
+    if (blobId) ctx.meta.audit.setRoots(blobId, roots.roots());
     return { blobId, size, md5: encoder.md5(), missed };
   } catch (err) {
     fan?.abort(err instanceof Error ? err : new Error(String(err)));

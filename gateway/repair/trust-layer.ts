@@ -1,6 +1,4 @@
 import type { AdminContext } from '../admin/context.js';
-import { NodeStore } from '../meta/nodes.js';
-import { RepairStore } from '../meta/repair.js';
 import { Metrics } from '../metrics.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import type { RootCredentials } from '../secrets.js';
@@ -31,8 +29,8 @@ export function startTrustLayer(ctx: PipelineContext, opts: {
   registerNode: (node: ShardNode) => void;
 }): TrustLayer {
   const cfg = repairConfig(opts.env);
-  const nodes = new NodeStore(ctx.meta.db);
-  const repairs = new RepairStore(ctx.meta.db);
+  const nodes = ctx.meta.nodes;
+  const repairs = ctx.meta.repairs;
   const metrics = new Metrics();
   // Its own small pools: status probes and HEAD checks never queue behind uploads.
   const client = new ShardClient({ identity: opts.signingKey.tls, pins: opts.pins, connections: 2 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { OutcomeCounts } from '../audit/store.js';
+import type { OutcomeCounts } from '../meta/audit-store.js';
 
 /** The JWS header `typ` of a report; a verifier refuses anything else. */
 export const REPORT_TYP = 'shardgate-report+jws';

@@ -1,6 +1,6 @@
 import type { NodeMonitor } from '../repair/node-monitor.js';
 import type { NodeStore } from '../meta/nodes.js';
-import type { AuditStore } from '../audit/store.js';
+import type { AuditStore } from '../meta/audit-store.js';
 import type { ReportLog } from './log.js';
 import type { ReportEntry } from './format.js';
 

@@ -5,7 +5,6 @@ import type { NewObject, PartRef, VersionRow } from '../meta/types.js';
 import { openObjectStream } from '../object/read.js';
 import { putBlob, type KeyWrap, type WrittenBlob } from '../pipeline/put-blob.js';
 import type { KeyUnwrap } from '../pipeline/read-blob.js';
-import { sseCStoreFor } from '../meta/sse-c.js';
 import { newSseC, parseCustomerKey, readerFor, encryptionHeaders, uploadWrap, wrapFor } from './sse-c.js';
 import { commitOrDiscard, MAX_PUT_BYTES } from '../object/receive.js';
 import { authorize } from '../access/authorize.js';
@@ -58,7 +57,7 @@ function resolveSource(rc: ReqCtx, headers: HeaderBag, src: CopySource): Source 
     }
     throw err;
   }
-  const unwrap = readerFor(sseCStoreFor(meta.db).objectSseC(obj.id), parseCustomerKey(headers, 'copy-source'));
+  const unwrap = readerFor(meta.sseC.objectSseC(obj.id), parseCustomerKey(headers, 'copy-source'));
   checkCopySourceConditions(headers, obj);
   return { obj, parts: meta.objectParts(obj.id), unwrap };
 }
@@ -163,7 +162,7 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
     // ACLs are not copied: the new object is private unless the copy asks otherwise, as on S3.
     ...(lock && { lock }), acl: objectAclColumn(rc),
   };
-  const row = commitOrDiscard(rc.pipeline, copied.blob, () => sseCStoreFor(rc.pipeline.meta.db).commitWith(sse, () => (
+  const row = commitOrDiscard(rc.pipeline, copied.blob, () => rc.pipeline.meta.sseC.commitWith(sse, () => (
     commitConditionally(rc.pipeline.meta, o, { ...(condition && { condition }), tags }, copied.blob.missed))));
   koa.set({
     ...encryptionHeaders(customerKey),
@@ -185,7 +184,7 @@ export async function handleUploadPartCopy(
   const upload = meta.getUpload(uploadId);
   if (!upload || upload.bucket !== bucketOf(rc).name || upload.key !== keyOf(rc)) throw new S3Error('NoSuchUpload', { extra: { UploadId: uploadId } });
   const customerKey = parseCustomerKey(headers);
-  const wrap = uploadWrap(sseCStoreFor(meta.db).uploadSseC(uploadId), customerKey, true);
+  const wrap = uploadWrap(meta.sseC.uploadSseC(uploadId), customerKey, true);
   const src = resolveSource(rc, headers, copySource);
   const size = src.obj.size;
   if (range && (range.start >= size || range.end >= size)) {

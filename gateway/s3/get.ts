@@ -9,7 +9,6 @@ import { checkReadConditions } from './conditions.js';
 import { S3Error } from './errors.js';
 import { lockHeaders } from './object-lock.js';
 import { resolveVersion, versionHeader, versionIdOf } from './versioning.js';
-import { sseCStoreFor } from '../meta/sse-c.js';
 import type { KeyUnwrap } from '../pipeline/read-blob.js';
 import { parseCustomerKey, readerFor, encryptionHeaders } from './sse-c.js';
 import {
@@ -49,7 +48,7 @@ function locate(koa: Koa.Context, rc: ReqCtx): Located {
   const key = keyOf(rc);
   const obj = resolveVersion(rc.pipeline.meta, bucket.name, key, versionIdOf(rc.endpoint));
   const customerKey = parseCustomerKey(koa.req.headersDistinct as Record<string, string[]>);
-  const unwrap = readerFor(sseCStoreFor(rc.pipeline.meta.db).objectSseC(obj.id), customerKey);
+  const unwrap = readerFor(rc.pipeline.meta.sseC.objectSseC(obj.id), customerKey);
   const sseC = encryptionHeaders(customerKey);
   const parts = rc.pipeline.meta.objectParts(obj.id);
   const partParam = koa.query.partNumber;

@@ -22,9 +22,8 @@ import { commitConditionally, writeOptionsOf } from './preconditions.js';
 import { parseTaggingHeader } from './tagging.js';
 import { lockForNewObject, lockHeadersAsked, requireLockDigest } from './object-lock.js';
 import { writtenVersionHeader } from './versioning.js';
-import { completedUploadsFor, type CompletedUpload } from '../meta/completed-uploads.js';
+import type { CompletedUpload } from '../meta/completed-uploads.js';
 import { MetaNotFoundError } from '../meta/errors.js';
-import { sseCStoreFor } from '../meta/sse-c.js';
 import { newSseC, parseCustomerKey, encryptionHeaders, uploadWrap, type CustomerKey } from './sse-c.js';
 
 /** Every part but the last must be at least this big, as on AWS. */
@@ -64,7 +63,7 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
   }
   const uploadId = randomAlnum(64);
   // Every part and the completed object take this salt: one key-encryption key per object.
-  sseCStoreFor(rc.pipeline.meta.db).createUploadWith(uploadId, customerKey ? newSseC(customerKey) : null, () => rc.pipeline.meta.createUploadWith({
+  rc.pipeline.meta.sseC.createUploadWith(uploadId, customerKey ? newSseC(customerKey) : null, () => rc.pipeline.meta.createUploadWith({
     id: uploadId, bucket: bucket.name, key, owner: rc.owner, createdAt: Date.now(),
     contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta: extractUserMetadata(headers),
     checksumAlgorithm: algorithm, checksumType, acl: objectAclColumn(rc),
@@ -85,7 +84,7 @@ export async function handleUploadPart(koa: Koa.Context, rc: ReqCtx, uploadId: s
   const headers = koa.req.headersDistinct as Record<string, string[]>;
   if (rc.pipeline.meta.uploadLock(uploadId)) requireLockDigest(headers, 'Put Part');
   const customerKey = parseCustomerKey(headers);
-  const wrap = uploadWrap(sseCStoreFor(rc.pipeline.meta.db).uploadSseC(uploadId), customerKey, true);
+  const wrap = uploadWrap(rc.pipeline.meta.sseC.uploadSseC(uploadId), customerKey, true);
   const body = await receiveBody(koa, rc, wrap, quotaRoom(rc, bucketOf(rc).name, { upload: { id: uploadId, partNumber } }));
   const checksums = storedChecksums(body.checksums);
   commitOrDiscard(rc.pipeline, body.blob, () => rc.pipeline.meta.putPart(uploadId, {
@@ -103,7 +102,7 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
   if (!upload || upload.bucket !== bucket.name || upload.key !== key) return answerRetriedComplete(koa, rc, uploadId);
   const headers = koa.req.headersDistinct as Record<string, string[]>;
   const customerKey = parseCustomerKey(headers);
-  const ssec = sseCStoreFor(rc.pipeline.meta.db);
+  const ssec = rc.pipeline.meta.sseC;
   const sse = ssec.uploadSseC(uploadId);
   uploadWrap(sse, customerKey, false);
   const claimed = completedObjectChecksum(headers);
@@ -132,7 +131,7 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
   checkClaimedChecksum(claimed, upload.checksumAlgorithm, checksums);
   const lock = rc.pipeline.meta.uploadLock(uploadId);
   const now = Date.now();
-  const completed = completedUploadsFor(rc.pipeline.meta.db);
+  const completed = rc.pipeline.meta.completedUploads;
   let row: ObjectRow;
   try {
     // The completion is recorded with the object, in one transaction, for a retried Complete.
@@ -159,7 +158,7 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
  * The write conditions are not checked again: they held for the write being answered.
  */
 async function answerRetriedComplete(koa: Koa.Context, rc: ReqCtx, uploadId: string): Promise<void> {
-  const done = completedUploadsFor(rc.pipeline.meta.db).lookup(uploadId, bucketOf(rc).name, keyOf(rc));
+  const done = rc.pipeline.meta.completedUploads.lookup(uploadId, bucketOf(rc).name, keyOf(rc));
   if (!done) throw new S3Error('NoSuchUpload', { extra: { UploadId: uploadId } });
   const headers = koa.req.headersDistinct as Record<string, string[]>;
   const customerKey = parseCustomerKey(headers);
@@ -173,7 +172,7 @@ async function answerRetriedComplete(koa: Koa.Context, rc: ReqCtx, uploadId: str
 function answerRecorded(
   koa: Koa.Context, rc: ReqCtx, done: CompletedUpload, claimed: CompletedObjectChecksum | undefined, customerKey: CustomerKey | undefined,
 ): void {
-  const sse = sseCStoreFor(rc.pipeline.meta.db).objectSseC(done.objectId);
+  const sse = rc.pipeline.meta.sseC.objectSseC(done.objectId);
   uploadWrap(sse, customerKey, false);
   const algorithm = Object.keys(done.checksums)[0]?.toUpperCase() ?? null;
   checkClaimedChecksum(claimed, algorithm, done.checksums);

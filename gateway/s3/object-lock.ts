@@ -230,13 +230,12 @@ export async function handlePutObjectRetention(koa: Koa.Context, rc: ReqCtx): Pr
   const next = parseRetention(await readCheckedBody(koa, rc, { limit: MAX_LOCK_BODY, requireDigest: true }), now);
   // Checked against the version as it is when written, in one transaction: a change that
   // raced in while the body arrived (a longer COMPLIANCE date, a legal hold) is never undone.
-  rc.pipeline.meta.db.transaction(() => {
-    const row = lockedVersion(rc);
+  rc.pipeline.meta.changeObjectLock(() => lockedVersion(rc), (row) => {
     // Only an unexpired retention constrains the change; a legal hold does not.
     const reason = lockReason({ ...row.lock, legalHold: null }, bypass, now);
     if (reason && needsUnlock(row.lock, next)) throw lockedError(new MetaObjectLockedError(reason, `retention of ${row.key} may not be changed without lifting it`));
-    rc.pipeline.meta.setObjectLock(row.id, { ...row.lock, ...next });
-  }).immediate();
+    return { ...row.lock, ...next };
+  });
   koa.status = 200;
 }
 
@@ -254,10 +253,7 @@ export async function handlePutObjectLegalHold(koa: Koa.Context, rc: ReqCtx): Pr
   const status = textOf(root, 'Status');
   if (status !== 'ON' && status !== 'OFF') throw malformedXml('Status must be ON or OFF');
   // Re-read after the body: a retention set meanwhile must survive this write.
-  rc.pipeline.meta.db.transaction(() => {
-    const row = lockedVersion(rc);
-    rc.pipeline.meta.setObjectLock(row.id, { ...row.lock, legalHold: status === 'ON' });
-  }).immediate();
+  rc.pipeline.meta.changeObjectLock(() => lockedVersion(rc), (row) => ({ ...row.lock, legalHold: status === 'ON' }));
   koa.status = 200;
 }
 

@@ -10,7 +10,6 @@ import { parseTaggingHeader } from './tagging.js';
 import { commitConditionally, writeOptionsOf } from './preconditions.js';
 import { writtenVersionHeader } from './versioning.js';
 import { quotaRoom } from './quota.js';
-import { sseCStoreFor } from '../meta/sse-c.js';
 import { newSseC, parseCustomerKey, encryptionHeaders, wrapFor } from './sse-c.js';
 
 /** PutObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html */
@@ -30,7 +29,7 @@ export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   const sse = customerKey ? newSseC(customerKey) : null;
   const body = await receiveBody(koa, rc, sse && customerKey ? wrapFor(sse, customerKey) : undefined, quotaRoom(rc, bucket.name, { key }));
   const checksums = storedChecksums(body.checksums);
-  const row = commitOrDiscard(rc.pipeline, body.blob, () => sseCStoreFor(rc.pipeline.meta.db).commitWith(sse, () => commitConditionally(rc.pipeline.meta, {
+  const row = commitOrDiscard(rc.pipeline, body.blob, () => rc.pipeline.meta.sseC.commitWith(sse, () => commitConditionally(rc.pipeline.meta, {
       bucket: bucket.name, key, size: body.blob.size, etag: body.md5Hex,
       contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta, checksums, partsCount: null,
       parts: [{ partNumber: 1, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums }],

@@ -1,5 +1,5 @@
 import { quotaExceeded } from '../errors.js';
-import { bucketQuotasFor, quotaError } from '../meta/quota.js';
+import { quotaError } from '../meta/quota.js';
 import type { QuotaRoom } from '../object/receive.js';
 import type { ReqCtx } from '../request.js';
 import type { S3Error } from './errors.js';
@@ -9,7 +9,7 @@ export type QuotaTarget = { key: string } | { upload: { id: string; partNumber: 
 
 /** Room left under the bucket's quota for a write to it (undefined: no quota); see BucketQuotas.limitFor. */
 export function quotaRoom(rc: ReqCtx, bucket: string, target: QuotaTarget): QuotaRoom | undefined {
-  const limit = bucketQuotasFor(rc.pipeline.meta.db).limitFor(bucket, 'upload' in target ? target.upload : undefined, 'key' in target ? target.key : undefined);
+  const limit = rc.pipeline.meta.quotas.limitFor(bucket, 'upload' in target ? target.upload : undefined, 'key' in target ? target.key : undefined);
   if (!limit) return undefined;
   return {
     room: Math.max(0, limit.quota - limit.used),

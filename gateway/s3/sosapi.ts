@@ -2,7 +2,6 @@ import type Koa from 'koa';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { K, N } from '../../codec/erasure.js';
-import { bucketQuotasFor } from '../meta/quota.js';
 import type { NodeRow } from '../meta/types.js';
 import { bucketOf, type ReqCtx } from '../request.js';
 import { checkReadConditions } from './conditions.js';
@@ -96,7 +95,7 @@ function documentOf(rc: ReqCtx, key: string): { body: Buffer; lastModified: numb
   if (key === SOSAPI_SYSTEM) return { body: Buffer.from(systemXml()), lastModified: STARTED };
   if (key !== SOSAPI_CAPACITY) return undefined;
   const bucket = bucketOf(rc).name;
-  const q = bucketQuotasFor(rc.pipeline.meta.db).get(bucket) ?? { quota: null, used: 0 };
+  const q = rc.pipeline.meta.quotas.get(bucket) ?? { quota: null, used: 0 };
   const body = Buffer.from(capacityXml(capacityOf(rc.pipeline.meta.listNodes(), q.quota, q.used)));
   return { body, lastModified: Math.floor(Date.now() / 1000) * 1000 };
 }

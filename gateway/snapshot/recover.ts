@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
@@ -7,10 +6,10 @@ import type { JWK } from 'jose';
 import { getEngine } from '../../codec/engine.js';
 import { N } from '../../codec/erasure.js';
 import type { ShardStoreRef } from '../config.js';
-import { MetaStore } from '../meta/store.js';
-import { openMetaDb, type Db } from '../meta/db.js';
+import type { MetaStore } from '../meta/meta-store.js';
+import { openMetaStore } from '../meta/open.js';
+import { checkMetaFile, openRecoveredMeta, type RecoveredMeta } from '../meta/recovered.js';
 import { pieceMapOf, replayJournal, type PieceMap } from '../journal/replay.js';
-import { recountBucketUsage } from '../meta/quota.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { ensurePrivateDir, securePrivateFolder } from '../secrets.js';
@@ -118,29 +117,21 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
     const scratch = scratchMeta(opts.dataDir);
     try {
       await readSnapshot(client, nodes, manifest, placement, opts.masterKey, tmp, scratch.meta);
-      const check = new Database(tmp, { readonly: true, fileMustExist: true });
-      try {
-        const ok = check.pragma('integrity_check', { simple: true });
-        if (ok !== 'ok') throw new RecoveryError(`the snapshot is not a sound SQLite file (${String(ok)})`);
-      } finally {
-        check.close();
-      }
+      const ok = checkMetaFile(tmp);
+      if (ok !== 'ok') throw new RecoveryError(`the snapshot is not a sound SQLite file (${ok})`);
       log('listing what every shard-store holds…');
       const listings = await listAll(client, [...nodes.values()]);
       const pieceMap = pieceMapOf(listings);
-      const db = openMetaDb(tmp);
+      const db = openRecoveredMeta(tmp);
       let counts: { buckets: number; objects: number; blobs: number };
       let known: Set<string>;
       let journal: RecoveryReport['journal'] = null;
       try {
         if (manifest.journal) journal = await replayInto(db, manifest.journal, pieceMap, client, nodes, opts.masterKey, scratch.meta, log);
         // The recovered gateway writes a new epoch: entries of the old one past the last replayed may exist half-written.
-        db.prepare(`DELETE FROM trust_state WHERE key IN ('journal.epoch', 'journal.next')`).run();
-        db.prepare('DELETE FROM journal_changes').run();
-        const one = (sql: string): number => Number((db.prepare(sql).get() as { n: number }).n);
-        counts = { buckets: one('SELECT COUNT(*) AS n FROM buckets'), objects: one('SELECT COUNT(*) AS n FROM objects'), blobs: one(`SELECT COUNT(*) AS n FROM blobs WHERE state = 'live'`) };
-        known = new Set((db.prepare('SELECT id FROM blobs UNION SELECT blob_id FROM journal_entries').all() as Array<{ id: string }>).map((r) => r.id));
-        db.pragma('wal_checkpoint(TRUNCATE)');
+        db.forgetJournalPosition();
+        counts = db.counts();
+        known = db.knownBlobIds();
       } finally {
         db.close();
       }
@@ -182,7 +173,7 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
  */
 function scratchMeta(dir: string): { meta: MetaStore; drop(): Promise<void> } {
   const file = join(dir, `meta.db.scratch${randomBytes(4).toString('hex')}`);
-  const meta = new MetaStore(file);
+  const meta = openMetaStore(file);
   return {
     meta,
     drop: async () => {
@@ -327,7 +318,7 @@ async function listAll(client: ShardClient, nodes: ShardNode[]): Promise<Map<str
  * so that the recovered gateway frees them once its own snapshots make them unneeded.
  */
 async function replayInto(
-  db: Db, from: { epoch: string; from: number }, pieces: PieceMap, client: ShardClient, nodes: Map<string, ShardNode>, master: Buffer,
+  db: RecoveredMeta, from: { epoch: string; from: number }, pieces: PieceMap, client: ShardClient, nodes: Map<string, ShardNode>, master: Buffer,
   meta: MetaStore, log: (line: string) => void,
 ): Promise<RecoveryReport['journal']> {
   const io: ShardIO = recoveryIO(client, nodes);
@@ -340,12 +331,11 @@ async function replayInto(
     },
     log,
   });
-  recountBucketUsage(db);
-  const record = db.prepare('INSERT OR IGNORE INTO journal_entries(blob_id, epoch, seq, size, placement, created_at) VALUES (?, ?, ?, 0, ?, ?)');
-  for (const b of report.blobs) {
+  db.recountBucketUsage();
+  db.recordJournalBlobs(from.epoch, report.blobs.map((b) => {
     const held = pieces.get(b.id)!;
-    record.run(b.id, from.epoch, b.seq, JSON.stringify(Array.from({ length: N }, (_, i) => held.get(i)?.[0] ?? '')), Date.now());
-  }
+    return { id: b.id, seq: b.seq, placement: Array.from({ length: N }, (_, i) => held.get(i)?.[0] ?? '') };
+  }), Date.now());
   const applied = report.last - report.from + 1;
   log(applied > 0
     ? `replayed ${applied} journal entr${applied === 1 ? 'y' : 'ies'} (${report.rows} rows), up to ${new Date(report.lastAt!).toISOString()}`

@@ -1,4 +1,3 @@
-import type { Statement } from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, unlink } from 'node:fs/promises';
@@ -29,8 +28,6 @@ export class SnapshotError extends Error {
   code = 'ERR_SNAPSHOT';
 }
 
-type SqlRow = Record<string, unknown>;
-
 /**
  * Metadata snapshots onto the shard-stores: a consistent copy of meta.db (SQLite's online
  * backup, readers and writers carry on meanwhile) is written with the object pipeline, so
@@ -44,7 +41,6 @@ export class Snapshotter {
   private stopped = false;
   private running: Promise<SnapshotInfo> | undefined;
   private queued: Promise<SnapshotInfo> | undefined;
-  private readonly s: Record<string, Statement>;
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -55,21 +51,7 @@ export class Snapshotter {
       /** The metadata journal: a snapshot records where replay starts, and frees older entries. */
       journal?: JournalShipper;
     },
-  ) {
-    const p = (sql: string): Statement => ctx.meta.db.prepare(sql);
-    this.s = {
-      live: p(`UPDATE blobs SET state = 'live', size = ? WHERE id = ?`),
-      insert: p('INSERT INTO snapshots(blob_id, size, created_at, journal_epoch, journal_from) VALUES (?, ?, ?, ?, ?)'),
-      coversEpoch: p('SELECT 1 FROM snapshots WHERE journal_epoch = ? LIMIT 1'),
-      keptFrom: p('SELECT journal_epoch AS epoch, MIN(journal_from) AS first FROM snapshots WHERE journal_epoch IS NOT NULL GROUP BY journal_epoch'),
-      entries: p('SELECT blob_id, epoch, seq, placement FROM journal_entries ORDER BY epoch, seq'),
-      dropEntry: p('DELETE FROM journal_entries WHERE blob_id = ?'),
-      old: p('SELECT id, blob_id FROM snapshots ORDER BY id DESC LIMIT -1 OFFSET ?'),
-      drop: p('DELETE FROM snapshots WHERE id = ?'),
-      garbage: p(`UPDATE blobs SET state = 'garbage', garbage_at = ? WHERE id = ? AND state = 'live'`),
-      last: p('SELECT id, blob_id, size, created_at FROM snapshots ORDER BY id DESC LIMIT 1'),
-    };
-  }
+  ) {}
 
   start(): void {
     // Register the recovery key early: a gateway that dies before its first snapshot has nothing to recover anyway.
@@ -94,7 +76,7 @@ export class Snapshotter {
    */
   private coverJournalEpoch(): void {
     const journal = this.opts.journal;
-    if (!journal || this.s.coversEpoch!.get(journal.position().epoch)) return;
+    if (!journal || this.ctx.meta.snapshots.coversEpoch(journal.position().epoch)) return;
     void this.snapshot().catch((err: unknown) => {
       if (this.stopped) return;
       this.opts.log?.(`snapshot: the journal's new epoch is not covered yet (${(err as Error).message}); retrying in 30 s`);
@@ -104,8 +86,7 @@ export class Snapshotter {
   }
 
   last(): { seq: number; blobId: string; size: number; createdAt: number } | undefined {
-    const r = this.s.last!.get() as SqlRow | undefined;
-    return r && { seq: Number(r.id), blobId: String(r.blob_id), size: Number(r.size), createdAt: Number(r.created_at) };
+    return this.ctx.meta.snapshots.last();
   }
 
   /**
@@ -154,15 +135,12 @@ export class Snapshotter {
     try {
       // Created owner-only first: SQLite keeps an existing file's mode, and this is the whole metadata.
       await (await open(tmp, 'wx', 0o600)).close();
-      await this.ctx.meta.db.backup(tmp);
+      await this.ctx.meta.snapshots.backupTo(tmp);
       const written = await putBlob(this.ctx, createReadStream(tmp, { highWaterMark: 1024 * 1024 }));
       if (!written.blobId) throw new SnapshotError('the metadata backup is empty');
       const blobId = written.blobId;
       const createdAt = Date.now();
-      const seq = this.ctx.meta.db.transaction(() => {
-        this.s.live!.run(written.size, blobId);
-        return Number(this.s.insert!.run(blobId, written.size, createdAt, journal?.epoch ?? null, journal?.next ?? null).lastInsertRowid);
-      }).immediate();
+      const seq = this.ctx.meta.snapshots.record(blobId, written.size, createdAt, journal);
       if (written.missed.length) this.ctx.meta.queueRepair(written.missed);
       const manifests = await this.writeManifest(seq, createdAt, blobId, journal);
       this.dropOld(createdAt);
@@ -220,25 +198,19 @@ export class Snapshotter {
    * answer keeps its piece until the next snapshot tries again.
    */
   private async dropOldJournal(): Promise<void> {
-    const keep = new Map((this.s.keptFrom!.all() as SqlRow[]).map((r) => [String(r.epoch), Number(r.first)]));
-    const old = (this.s.entries!.all() as SqlRow[]).filter((r) => {
-      const first = keep.get(String(r.epoch));
-      return first === undefined || Number(r.seq) < first;
+    const snapshots = this.ctx.meta.snapshots;
+    const keep = snapshots.keptJournalFrom();
+    const old = snapshots.journalEntries().filter((r) => {
+      const first = keep.get(r.epoch);
+      return first === undefined || r.seq < first;
     });
-    for (const r of old) {
-      const blobId = String(r.blob_id);
-      const placement = JSON.parse(String(r.placement)) as string[];
+    for (const { blobId, placement } of old) {
       const done = await Promise.all(placement.map((node, i) => this.ctx.io.deleteShard(node, `${blobId}.${i}`).then(() => true, () => false)));
-      if (done.every(Boolean)) this.s.dropEntry!.run(blobId);
+      if (done.every(Boolean)) snapshots.dropJournalEntry(blobId);
     }
   }
 
   private dropOld(now: number): void {
-    this.ctx.meta.db.transaction(() => {
-      for (const r of this.s.old!.all(this.opts.kept) as SqlRow[]) {
-        this.s.garbage!.run(now, String(r.blob_id));
-        this.s.drop!.run(Number(r.id));
-      }
-    }).immediate();
+    this.ctx.meta.snapshots.dropOld(this.opts.kept, now);
   }
 }

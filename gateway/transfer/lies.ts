@@ -1,4 +1,3 @@
-import { auditStoreFor } from '../audit/store.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { shardId } from '../pipeline/shard-io.js';
@@ -14,6 +13,6 @@ export function reportLie(ctx: PipelineContext, blob: BlobRow, piece: number, de
   const nodeId = blob.placement[piece]!;
   const why = `${purpose}: ${detail}`;
   ctx.meta.queueRepair([{ blobId: blob.id, piece, reason: why }]);
-  auditStoreFor(ctx.meta.db).record(nodeId, shardId(blob.id, piece), 'wrong', why);
+  ctx.meta.audit.record(nodeId, shardId(blob.id, piece), 'wrong', why);
   if (ctx.health.lied(nodeId)) console.log(`shard-store ${nodeId} served a wrong piece (${why}); reading around it, its piece is queued for repair`);
 }

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { PIECE_CRC_BYTES, recordRange, segmentCount } from '../../codec/layout.js';
 import { verifyMerkleProof } from '../../shard-store/merkle.js';
-import { auditStoreFor } from '../audit/store.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { shardId } from '../pipeline/shard-io.js';
@@ -81,7 +80,7 @@ export class PieceProver {
  * ask for proofs.
  */
 export function proverFor(ctx: PipelineContext, blob: BlobRow): PieceProver | null {
-  const roots = auditStoreFor(ctx.meta.db).getRoots(blob.id);
+  const roots = ctx.meta.audit.getRoots(blob.id);
   if (!roots) return null;
   if (segmentCount(blob.size, blob.segmentSize) > 1 && !ctx.io.readProvenRecord) return null;
   return new PieceProver(ctx, blob, roots);

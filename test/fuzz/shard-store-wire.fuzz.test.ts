@@ -17,7 +17,7 @@ import { recordRange, segmentCount } from '../../codec/layout.js';
 import { referenceEngine } from '../../codec/engine.js';
 import { pieceRecord } from '../../codec/segment.js';
 import { checkAnswer } from '../../gateway/audit/challenge.js';
-import type { AuditTarget } from '../../gateway/audit/store.js';
+import type { AuditTarget } from '../../gateway/meta/audit-store.js';
 import { loadOrCreateGatewayKey, type GatewayKey } from '../../gateway/shards/keys.js';
 import {
   BatchOp, BatchStatus, decodeRequestHeader, encodeRequestHeader, FrameError, FrameParser, PIECE_PROTOCOL, REQUEST_HEADER_BYTES, RESULT_HEADER_BYTES,

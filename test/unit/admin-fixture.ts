@@ -9,11 +9,10 @@ import { join } from 'node:path';
 import { getEngine } from '../../codec/engine.js';
 import { PIECE_CRC_BYTES } from '../../codec/layout.js';
 import type { AdminContext } from '../../gateway/admin/context.js';
-import { NodePins } from '../../gateway/meta/node-pins.js';
-import { NodeStore } from '../../gateway/meta/nodes.js';
+import type { NodeStore } from '../../gateway/meta/nodes.js';
 import type { RootCredentials } from '../../gateway/secrets.js';
-import { RepairStore } from '../../gateway/meta/repair.js';
-import { MetaStore } from '../../gateway/meta/store.js';
+import type { RepairStore } from '../../gateway/meta/repair.js';
+import { SqliteMetaStore } from '../../gateway/meta/store.js';
 import { Metrics } from '../../gateway/metrics.js';
 import type { PipelineContext } from '../../gateway/pipeline/context.js';
 import { choosePlacement } from '../../gateway/pipeline/placement.js';
@@ -126,7 +125,7 @@ export class MemoryStores implements ShardIO {
 
 export interface Fixture {
   dir: string;
-  meta: MetaStore;
+  meta: SqliteMetaStore;
   nodes: NodeStore;
   repairs: RepairStore;
   stores: MemoryStores;
@@ -145,7 +144,7 @@ export interface Fixture {
 /** The admin API's context over a fixture, as gateway/repair/trust-layer.ts builds it. */
 export function adminContextOf(fx: Fixture, rootCredentials: RootCredentials, metricsToken?: string): AdminContext {
   return {
-    rootCredentials, meta: fx.meta, nodes: fx.nodes, pins: new NodePins(fx.meta.db), monitor: fx.monitor, repair: fx.worker,
+    rootCredentials, meta: fx.meta, nodes: fx.nodes, pins: fx.meta.nodePins(), monitor: fx.monitor, repair: fx.worker,
     metrics: fx.metrics, metricsToken, registerNode: () => undefined,
   };
 }
@@ -157,9 +156,9 @@ export const TEST_REPAIR: RepairConfig = {
 /** `count` nodes n00.. spread round-robin over `zoneCount` zones. */
 export function startFixture(opts: { nodes?: number; zones?: number; repair?: Partial<RepairConfig> } = {}): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'shardgate-admin-'));
-  const meta = new MetaStore(join(dir, 'meta.db'));
-  const nodes = new NodeStore(meta.db);
-  const repairs = new RepairStore(meta.db);
+  const meta = new SqliteMetaStore(join(dir, 'meta.db'));
+  const nodes = meta.nodes;
+  const repairs = meta.repairs;
   const stores = new MemoryStores();
   const zones = new Map<string, string>();
   for (let i = 0; i < (opts.nodes ?? 20); i++) {

@@ -10,7 +10,7 @@ import { Auditor } from '../../gateway/audit/auditor.js';
 import { challengePiece, checkAnswer } from '../../gateway/audit/challenge.js';
 import type { TrustConfig } from '../../gateway/audit/config.js';
 import { auditedSegmentEncoder, RootCollector } from '../../gateway/audit/roots.js';
-import { auditStoreFor, type AuditTarget } from '../../gateway/audit/store.js';
+import { auditStoreFor, type AuditTarget } from '../../gateway/meta/audit-store.js';
 import { ShardClient } from '../../gateway/shards/client.js';
 import { loadOrCreateGatewayKey } from '../../gateway/shards/keys.js';
 import { MemoryPins } from '../../gateway/shards/pins.js';

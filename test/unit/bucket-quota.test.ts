@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MetaQuotaError } from '../../gateway/meta/errors.js';
 import { bucketQuotasFor, recountBucketUsage, type BucketQuotas } from '../../gateway/meta/quota.js';
-import { MetaStore } from '../../gateway/meta/store.js';
+import { SqliteMetaStore } from '../../gateway/meta/store.js';
 
 describe('bucket quotas and bytes per bucket', () => {
   let dir: string;
-  let meta: MetaStore;
+  let meta: SqliteMetaStore;
   let quotas: BucketQuotas;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'quota-'));
-    meta = new MetaStore(join(dir, 'meta.db'));
+    meta = new SqliteMetaStore(join(dir, 'meta.db'));
     meta.createBucket('b', 'root', 'us-east-1');
     meta.createBucket('other', 'root', 'us-east-1');
     quotas = bucketQuotasFor(meta.db);

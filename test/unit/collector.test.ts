@@ -2,14 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { NodeStore } from '../../gateway/meta/nodes.js';
-import { MetaStore } from '../../gateway/meta/store.js';
+import { SqliteMetaStore } from '../../gateway/meta/store.js';
 import { GarbageCollector } from '../../gateway/pipeline/collector.js';
 import type { PipelineContext } from '../../gateway/pipeline/context.js';
 
 describe('garbage collector', () => {
   let dir: string;
-  let meta: MetaStore;
+  let meta: SqliteMetaStore;
   let deletes: string[];
   let down: Set<string>;
   let gc: GarbageCollector;
@@ -17,7 +16,7 @@ describe('garbage collector', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'gc-'));
-    meta = new MetaStore(join(dir, 'meta.db'));
+    meta = new SqliteMetaStore(join(dir, 'meta.db'));
     for (const id of ids) meta.upsertNode({ id, url: `http://127.0.0.1:1/${id}`, zone: 'z' });
     deletes = [];
     down = new Set();
@@ -67,7 +66,7 @@ describe('garbage collector', () => {
 
   test('does not wait forever on a store an admin removed', async () => {
     down.add('ss03');
-    new NodeStore(meta.db).setState('ss03', 'removed', 'retired');
+    meta.nodes.setState('ss03', 'removed', 'retired');
     expect(await gc.runOnce(Date.now() + 1)).toBe(1);
     expect(deletes).toHaveLength(15);
     expect(meta.getBlob('a'.repeat(32))).toBeUndefined();

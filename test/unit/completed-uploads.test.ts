@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { completedObjectChecksum, withoutObjectChecksumHeaders } from '../../gateway/checksums.js';
 import { COMPLETED_UPLOAD_TTL_MS, completedUploadsFor, type CompletedUploadStore } from '../../gateway/meta/completed-uploads.js';
-import { MetaStore } from '../../gateway/meta/store.js';
+import { SqliteMetaStore } from '../../gateway/meta/store.js';
 import type { ObjectRow } from '../../gateway/meta/types.js';
 
 describe('completed uploads store', () => {
   let dir: string;
-  let meta: MetaStore;
+  let meta: SqliteMetaStore;
   let done: CompletedUploadStore;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'completed-'));
-    meta = new MetaStore(join(dir, 'meta.db'));
+    meta = new SqliteMetaStore(join(dir, 'meta.db'));
     meta.createBucket('b', 'root', 'us-east-1');
     done = completedUploadsFor(meta.db);
   });

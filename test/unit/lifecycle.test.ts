@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetaObjectLockedError } from '../../gateway/meta/errors.js';
-import { MetaStore } from '../../gateway/meta/store.js';
+import { SqliteMetaStore } from '../../gateway/meta/store.js';
 import { buildLifecycleConfiguration, parseLifecycleConfiguration, type LifecycleRule } from '../../gateway/s3/lifecycle.js';
 import { LifecycleWorker } from '../../gateway/s3/lifecycle-worker.js';
 
@@ -17,10 +17,10 @@ const T0 = 1_700_000_000_000;
 
 describe('lifecycle worker', () => {
   let dir: string;
-  let meta: MetaStore;
+  let meta: SqliteMetaStore;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'lifecycle-'));
-    meta = new MetaStore(join(dir, 'meta.db'));
+    meta = new SqliteMetaStore(join(dir, 'meta.db'));
     meta.createBucket('b', 'root', 'us-east-1');
   });
   afterEach(() => {

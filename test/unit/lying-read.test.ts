@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { nativeEngine, referenceEngine, type Engine } from '../../codec/engine.js';
 import { loadNative } from '../../codec/native.js';
-import { auditStoreFor } from '../../gateway/audit/store.js';
+import { auditStoreFor } from '../../gateway/meta/audit-store.js';
 import { readBlob } from '../../gateway/pipeline/read-blob.js';
 import { startFixture, type Fixture } from './admin-fixture.js';
 

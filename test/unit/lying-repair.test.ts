@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deriveCustomerKek, newCustomerSalt, unwrapKeyForCustomer, wrapKeyForCustomer } from '../../codec/keys.js';
-import { auditStoreFor } from '../../gateway/audit/store.js';
+import { auditStoreFor } from '../../gateway/meta/audit-store.js';
 import { putBlob } from '../../gateway/pipeline/put-blob.js';
 import { readBlob } from '../../gateway/pipeline/read-blob.js';
 import { shardId } from '../../gateway/pipeline/shard-io.js';

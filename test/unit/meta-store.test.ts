@@ -2,15 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MetaStore, prefixUpperBound } from '../../gateway/meta/store.js';
+import { SqliteMetaStore, prefixUpperBound } from '../../gateway/meta/store.js';
 import { walk } from '../../gateway/s3/list.js';
 
 describe('metadata store', () => {
   let dir: string;
-  let meta: MetaStore;
+  let meta: SqliteMetaStore;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'meta-'));
-    meta = new MetaStore(join(dir, 'meta.db'));
+    meta = new SqliteMetaStore(join(dir, 'meta.db'));
     meta.createBucket('b', 'root', 'us-east-1');
   });
   afterEach(() => {
@@ -62,7 +62,7 @@ describe('metadata store', () => {
     for (const n of ['a1', 'a2', 'a3', 'ab', 'c']) meta.createBucket(n, 'alice', 'us-east-1');
     meta.createBucket('a0', 'bob', 'us-east-1');
     meta.createBucket('a4', 'alice', 'eu-west-1');
-    const names = (q: Omit<Parameters<MetaStore['listBucketsPage']>[0], 'owner'>): string[] => meta.listBucketsPage({ owner: 'alice', ...q }).map((b) => b.name);
+    const names = (q: Omit<Parameters<SqliteMetaStore['listBucketsPage']>[0], 'owner'>): string[] => meta.listBucketsPage({ owner: 'alice', ...q }).map((b) => b.name);
     expect(names({ limit: 100 })).toEqual(['a1', 'a2', 'a3', 'a4', 'ab', 'c']);
     expect(names({ limit: 2 })).toEqual(['a1', 'a2']);
     expect(names({ limit: 2, after: 'a2' })).toEqual(['a3', 'a4']);

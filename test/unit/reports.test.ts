@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openMetaDb } from '../../gateway/meta/db.js';
 import type { ReportEntry } from '../../gateway/reports/format.js';
+import { SqliteReportStore } from '../../gateway/meta/reports.js';
 import { ReportLog } from '../../gateway/reports/log.js';
 import { verifyReportLog } from '../../gateway/reports/verify.js';
 import { loadOrCreateGatewayKey } from '../../gateway/shards/keys.js';
@@ -15,7 +16,7 @@ async function setup() {
   const db = openMetaDb(join(dir, 'meta.db'));
   onClose(() => void db.close());
   const key = await loadOrCreateGatewayKey(dir);
-  const log = new ReportLog(db, key);
+  const log = new ReportLog(new SqliteReportStore(db), key);
   const report = (node: string, start: number, wrong = 0) => ({
     node, zone: 'zone-1', periodStart: start, periodEnd: start + 1000, audits: { pass: 3, wrong, missing: 0, timeout: 0, error: 0 },
     uptime: { samples: 10, up: 10, ratio: 1 }, score: 1, state: 'active', issuedAt: start + 1000,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetaPreconditionError } from '../../gateway/meta/errors.js';
 import { writeConditionFailure } from '../../gateway/meta/rules.js';
-import { MetaStore } from '../../gateway/meta/store.js';
+import { SqliteMetaStore } from '../../gateway/meta/store.js';
 import type { NewObject } from '../../gateway/meta/types.js';
 import { buildTagging, parseTagging } from '../../gateway/s3/documents.js';
 import { checkCopySourceConditions, parseWriteCondition } from '../../gateway/s3/preconditions.js';
@@ -19,10 +19,10 @@ import { codeOf } from '../helpers/errors.js';
 
 describe('metadata: conditional commits, tags, batch deletes, upload listing', () => {
   let dir: string;
-  let meta: MetaStore;
+  let meta: SqliteMetaStore;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'meta-breadth-'));
-    meta = new MetaStore(join(dir, 'meta.db'));
+    meta = new SqliteMetaStore(join(dir, 'meta.db'));
     meta.createBucket('b', 'root', 'us-east-1');
   });
   afterEach(() => {

@@ -9,9 +9,8 @@ import { wrapKey } from '../../codec/keys.js';
 import { pieceRecord } from '../../codec/segment.js';
 import { auditedSegmentEncoder, RootCollector } from '../../gateway/audit/roots.js';
 import { Scrubber } from '../../gateway/audit/scrub.js';
-import { auditStoreFor } from '../../gateway/audit/store.js';
-import { NodeStore } from '../../gateway/meta/nodes.js';
-import { MetaStore } from '../../gateway/meta/store.js';
+import { auditStoreFor } from '../../gateway/meta/audit-store.js';
+import { SqliteMetaStore } from '../../gateway/meta/store.js';
 import type { ShardIO } from '../../gateway/pipeline/shard-io.js';
 import { ShardNotFoundError } from '../../gateway/shards/errors.js';
 import { onClose } from '../helpers/registry.js';
@@ -36,7 +35,7 @@ describe('bitrot scrub', () => {
   it('queues exactly the damaged, short and missing pieces, skips unreachable stores, and resumes from its cursor', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'shardgate-scrub-'));
     onClose(() => rm(dir, { recursive: true, force: true }));
-    const meta = new MetaStore(join(dir, 'meta.db'));
+    const meta = new SqliteMetaStore(join(dir, 'meta.db'));
     onClose(() => meta.close());
     const nodes = Array.from({ length: N }, (_, i) => `n${i}`);
     for (const id of nodes) meta.upsertNode({ id, url: 'http://127.0.0.1:1', zone: 'zone-1' });
@@ -70,7 +69,7 @@ describe('bitrot scrub', () => {
     io.files.set(`n6/${sorted[1]}.6`, io.files.get(`n6/${sorted[1]}.6`)!.subarray(0, 100));
     io.down.add('n9');
 
-    const scrub = new Scrubber(meta, new NodeStore(meta.db), store, io, 0, 60_000);
+    const scrub = new Scrubber(meta, meta.nodes, store, io, 0, 60_000);
     // One blob per step would be resumable too; here the batch covers all three.
     while (!(await scrub.step()));
     const queued = (meta.db.prepare('SELECT blob_id, piece FROM repair_queue ORDER BY blob_id, piece').all() as Array<{ blob_id: string; piece: number }>)

@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { N } from '../../codec/erasure.js';
-import { withoutFsync, type Db } from '../meta/db.js';
+import { withoutFsync, type Db } from './db.js';
 
 /** How one challenged shard file answered. */
 export type AuditOutcome = 'pass' | 'wrong' | 'missing' | 'timeout' | 'error';
@@ -27,7 +27,39 @@ const ROOT_BYTES = 32;
  * results, node scores, and small persistent state. One instance per database: the write
  * path asks for it per blob, so statements are prepared once (auditStoreFor).
  */
-export class AuditStore {
+export interface AuditStore {
+  /** Keep a blob's 16 roots (piece order). Not fsynced: the object commit that follows is. */
+  setRoots(blobId: string, roots: readonly Buffer[]): void;
+  getRoots(blobId: string): Buffer[] | undefined;
+  dropStaleRoots(): number;
+  /**
+   * Up to `limit` live pieces placed on the node that have roots: consecutive ones from a
+   * random point of the blob id space (ids are random, so each round looks somewhere else).
+   */
+  sampleOn(nodeId: string, limit: number): AuditTarget[];
+  /** Live blobs with roots after `cursor`, in id order (the scrub's walk). */
+  liveAfter(cursor: string, limit: number): Array<{
+    id: string;
+    size: number;
+    segmentSize: number;
+    placement: string[];
+    roots: Buffer[];
+  }>;
+  record(nodeId: string, shardId: string, outcome: AuditOutcome, detail: string | null, at?: number): void;
+  /** Audit outcomes of a node in [from, to). */
+  counts(nodeId: string, from: number, to: number): OutcomeCounts;
+  last(nodeId: string, failuresOnly?: boolean): {
+    at: number;
+    outcome: AuditOutcome;
+    shardId: string;
+    detail: string | null;
+  } | undefined;
+  setScore(nodeId: string, score: number): void;
+  getState(key: string): string | undefined;
+  setState(key: string, value: string): void;
+}
+
+export class SqliteAuditStore implements AuditStore {
   private readonly s: Record<string, Statement>;
 
   constructor(private readonly db: Db) {
@@ -129,6 +161,6 @@ const stores = new WeakMap<Db, AuditStore>();
 /** The AuditStore of a database, created on first use. */
 export function auditStoreFor(db: Db): AuditStore {
   let s = stores.get(db);
-  if (!s) stores.set(db, (s = new AuditStore(db)));
+  if (!s) stores.set(db, (s = new SqliteAuditStore(db)));
   return s;
 }

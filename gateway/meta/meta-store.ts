@@ -1,0 +1,213 @@
+import type { AuditStore } from './audit-store.js';
+import type { CompletedUploadStore } from './completed-uploads.js';
+import type { JournalStore } from './journal.js';
+import type { NodePins } from './node-pins.js';
+import type { NodeStore } from './nodes.js';
+import type { RepairStore } from './repair.js';
+import type { ReportStore } from './reports.js';
+import type { SnapshotStore } from './snapshots.js';
+import type { SseCStore } from './sse-c.js';
+import type { BucketQuotaStore } from './quota.js';
+import type {
+  AccessKeyRecord, BatchDeleteOutcome, BlobRow, BucketAccess, BucketPageQuery, BucketLockConfig, BucketRow, DeletedVersion, DeleteOutcome,
+  DeleteTarget, DeleteVersionOptions, ListedObject, MissedPiece, NewObject, NodeRow, ObjectLockState, ObjectRow,
+  ObjectWriteOptions, PartRef, Tag, UploadBound, UploadPartRow, UploadRow, VersionBound, VersioningState, VersionRow,
+} from './types.js';
+
+/**
+ * The metadata as the rest of the gateway sees it: every read and write is a method, and a
+ * change that spans several rows is one method that commits it whole (or not at all), so an
+ * implementation on another database keeps the same guarantees. SQLite implements it
+ * (store.ts, SqliteMetaStore); nothing outside gateway/meta/ holds a database handle.
+ */
+export interface MetaStore {
+  close(): void;
+
+  // ---- concerns kept in their own files, one instance per store
+  /** The node registry: states, /status answers, pieces held (nodes.ts). */
+  readonly nodes: NodeStore;
+  /** Repair jobs, the walk over live blobs, placement moves, orphans (repair.ts). */
+  readonly repairs: RepairStore;
+  /** Audit roots, results, node scores and small persistent state (audit-store.ts). */
+  readonly audit: AuditStore;
+  /** SSE-C parameters of versions and uploads (sse-c.ts). */
+  readonly sseC: SseCStore;
+  /** Answers of completed multipart uploads, for retries (completed-uploads.ts). */
+  readonly completedUploads: CompletedUploadStore;
+  /** The signed report log (reports.ts; gateway/reports/log.ts signs). */
+  readonly reports: ReportStore;
+  /** Metadata snapshots on the shard-stores and the journal entries they free (snapshots.ts). */
+  readonly snapshots: SnapshotStore;
+  /** The metadata journal's changes, position and entries (journal.ts). */
+  readonly journal: JournalStore;
+  /** Bucket hard quotas and the bytes each bucket holds (quota.ts). */
+  readonly quotas: BucketQuotaStore;
+  /** The shard-stores' key pins; `log` hears of a key pinned on first contact (node-pins.ts). */
+  nodePins(log?: (line: string) => void): NodePins;
+
+  /**
+   * From now on commits are not flushed one by one: whoever acknowledges a write, or acts on
+   * committed state outside the metadata (deleting pieces), first awaits `durable()`.
+   */
+  enableGroupCommit(): void;
+  /** WAL flushes done by group commit since the gateway started (0 without it). */
+  flushCount(): number;
+  /**
+   * Resolves once every commit made so far is on disk (at once without group commit: each was
+   * flushed) and, with a journal attached, shipped to the shard-stores too.
+   */
+  durable(): Promise<void>;
+  /** From now on durable() also waits for the metadata journal (gateway/journal/shipper.ts). */
+  attachJournal(flush: () => Promise<void>): void;
+  /** `objectOwnership`: the bucket's Object Ownership setting (gateway/access/object-ownership.ts). */
+  createBucket(name: string, owner: string, region: string, now?: number, objectOwnership?: string): void;
+  getBucket(name: string): BucketRow | undefined;
+  listBuckets(): BucketRow[];
+  /** One page of an owner's buckets in name order (ListBuckets), paged in the query. */
+  listBucketsPage(q: BucketPageQuery): BucketRow[];
+  /** Deletes an empty bucket (aborting its unfinished uploads); false if it still holds objects. */
+  deleteBucket(name: string): boolean;
+  upsertNode(n: {
+    id: string;
+    url: string;
+    zone: string;
+    capacity?: number | null;
+    freeBytes?: number | null;
+  }, now?: number): void;
+  listNodes(): NodeRow[];
+  /** Record a blob before any of its pieces is written, so a crash leaves a trace to clean up. */
+  insertWritingBlob(b: Omit<BlobRow, 'state'>): void;
+  /** A blob whose write failed (or whose delete must be retried): the collector deletes its pieces after `at` plus its grace. */
+  discardBlob(id: string, at?: number): void;
+  getBlob(id: string): BlobRow | undefined;
+  /** Garbage blobs that became garbage before `before`, oldest first. */
+  garbageBlobs(before: number, limit: number): BlobRow[];
+  forgetBlob(id: string): void;
+  /** Blobs left 'writing' by a crashed or killed gateway become garbage. */
+  sweepStaleWrites(olderThan: number): number;
+  /** The key's current version; undefined when it has none or the current one is a delete marker. */
+  getObject(bucket: string, key: string): ObjectRow | undefined;
+  objectParts(objectId: number): PartRef[];
+  /**
+   * Make a fully written object visible, atomically: its blobs become live, the key's
+   * previous version (and its blobs) goes away, missed pieces are queued for repair.
+   * This commit is the moment the write is acknowledged.
+   */
+  commitObject(o: NewObject, missed?: MissedPiece[], now?: number, uploadId?: string): ObjectRow;
+  /**
+   * DeleteObject without a versionId, as the bucket's versioning state says (see
+   * `deleteVersion`); true if the key had a current version or a delete marker was added.
+   */
+  deleteObject(bucket: string, key: string): boolean;
+  /**
+   * DeleteObject as S3 does it. With `versionId`: that version goes for good (its blobs
+   * become garbage) unless Object Lock protects it; if it was current, the next newest
+   * becomes current. Without: an unversioned bucket loses the key's version, a versioned
+   * one gets a delete marker, a suspended one gets a "null" marker in place of its "null"
+   * version. Throws MetaObjectLockedError when a lock forbids it.
+   */
+  deleteVersion(bucket: string, key: string, opts: DeleteVersionOptions): DeletedVersion;
+  bucketVersioning(bucket: string): VersioningState;
+  setBucketVersioning(bucket: string, state: 'Enabled' | 'Suspended'): void;
+  /** The Object Lock configuration of a lock-enabled bucket; null for any other bucket. */
+  bucketObjectLock(bucket: string): BucketLockConfig | null;
+  /** Enable Object Lock on a bucket (with its default rule, if any); versioning goes on with it. */
+  setBucketObjectLock(bucket: string, config: BucketLockConfig): void;
+  /** CreateBucket with x-amz-bucket-object-lock-enabled: the bucket, lock and versioning in one commit. */
+  createLockedBucket(name: string, owner: string, region: string, now?: number, objectOwnership?: string): void;
+  /** The current version of a key, delete markers included. */
+  getLatestVersion(bucket: string, key: string): VersionRow | undefined;
+  getVersion(bucket: string, key: string, versionId: string): VersionRow | undefined;
+  /** Versions in ListObjectVersions order (key, then newest first), from a bound. */
+  listVersions(bucket: string, bound: VersionBound, limit: number): VersionRow[];
+  /** Replace the retention and legal hold of a version. */
+  setObjectLock(objectId: number, lock: ObjectLockState): void;
+  /**
+   * Change the lock of one version as one unit of work: \`find\` reads the version as it is
+   * now, \`change\` decides its new lock (or throws), and no other write comes between.
+   */
+  changeObjectLock(find: () => VersionRow, change: (row: VersionRow) => ObjectLockState): void;
+  /** Replace (or with null remove) the tag set of one version; false when that version is gone. */
+  setVersionTags(objectId: number, tags: Tag[] | null): boolean;
+  /** A bucket's lifecycle rules as stored (gateway/s3/lifecycle.ts), or null when it has none. */
+  bucketLifecycle<T>(bucket: string): T | null;
+  /** Replace (or with null remove) a bucket's lifecycle rules. */
+  setBucketLifecycle(bucket: string, rules: unknown): void;
+  /** Names of the buckets that have lifecycle rules, for the lifecycle worker. */
+  bucketsWithLifecycle(): string[];
+  /** The lock a CreateMultipartUpload asked for, kept for CompleteMultipartUpload. */
+  setUploadLock(uploadId: string, lock: ObjectLockState): void;
+  uploadLock(uploadId: string): ObjectLockState | undefined;
+  /** Latest objects in key order after `after` (exclusive) or from `from` (inclusive). */
+  listObjects(bucket: string, bound: {
+    after: string;
+  } | {
+    from: string;
+  }, limit: number): ListedObject[];
+  createUpload(u: UploadRow): void;
+  getUpload(id: string): UploadRow | undefined;
+  /** Attach a written part; a part uploaded again under the same number replaces the old one. */
+  putPart(uploadId: string, part: UploadPartRow, missed?: MissedPiece[]): void;
+  listParts(uploadId: string, afterPart: number, limit: number): UploadPartRow[];
+  allParts(uploadId: string): UploadPartRow[];
+  abortUpload(id: string): boolean;
+  queueRepair(missed: MissedPiece[], now?: number): void;
+  repairBacklog(): number;
+  /**
+   * `commitObject` with a write condition checked inside the same transaction, so of two
+   * racing writes exactly one sees the condition hold, and with the object's tags. Without
+   * `tags`, a completed upload passes on the tags of its CreateMultipartUpload.
+   * Throws MetaPreconditionError when the condition does not hold at commit time.
+   */
+  commitObjectWith(o: NewObject, opts: ObjectWriteOptions, missed?: MissedPiece[], now?: number, uploadId?: string): ObjectRow;
+  /** Record a new upload with the tags its object will get on completion. */
+  createUploadWith(u: UploadRow, tags: Tag[] | undefined): void;
+  /** Tags of an object version (empty when it has none). */
+  objectTags(objectId: number): Tag[];
+  /**
+   * Replace (or with null remove) the tag set of a key's latest version. Returns the
+   * version changed, or undefined when the key has none.
+   */
+  setObjectTags(bucket: string, key: string, tags: Tag[] | null): ObjectRow | undefined;
+  /** A bucket's tag set; null when it has none (NoSuchTagSet). */
+  bucketTags(name: string): Tag[] | null;
+  /** Replace a bucket's tag set; null removes it. False when the bucket is gone. */
+  setBucketTags(name: string, tags: Tag[] | null): boolean;
+  /**
+   * Delete several keys in one transaction (one commit, one fsync, for up to 1000 keys).
+   * Each target is decided on its own: a failed ETag condition does not stop the others.
+   * A versionId that is not the key's current version deletes nothing and succeeds, as
+   * deleting a version that does not exist does on S3.
+   */
+  deleteObjectsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>): DeleteOutcome[];
+  /**
+   * DeleteObjects with versions and Object Lock: each target as `deleteVersion` decides it
+   * (a locked version is refused on its own), all in one transaction.
+   */
+  deleteVersionsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>, opts: {
+    bypassGovernance: boolean;
+    now?: number;
+  }): BatchDeleteOutcome[];
+  /**
+   * Unfinished uploads of a bucket in listing order (key, then initiation time, then id),
+   * strictly after `after` or, with `fromKey`, starting at that key.
+   */
+  listUploads(bucket: string, bound: UploadBound, limit: number): UploadRow[];
+  /** A new access key whose secret is stored only sealed (gateway/access/secret-box.ts). */
+  createAccessKey(id: string, sealedSecret: Buffer, owner: string, now?: number): void;
+  /** One key with its sealed secret (null for a key stored before migration 6, whose `secret` is clear). */
+  getAccessKeyRecord(id: string): AccessKeyRecord | undefined;
+  /** Every key, or one user's, by user then key id. */
+  listAccessKeys(owner?: string): AccessKeyRecord[];
+  /** False when the key does not exist. */
+  setAccessKeyDisabled(id: string, disabled: boolean): boolean;
+  deleteAccessKey(id: string): boolean;
+  /** A bucket's access settings: canned ACL, policy JSON, CORS rules JSON, public access block JSON (null when unset). */
+  bucketAccess(name: string): BucketAccess | undefined;
+  /** Set one access setting of a bucket (null removes it); false when the bucket is gone. */
+  setBucketAccess(name: string, field: keyof BucketAccess, value: string | null): boolean;
+  /** The canned ACL of a key's latest version, or of `versionId` (null: private); undefined when there is none. */
+  objectAcl(bucket: string, key: string, versionId?: string): string | null | undefined;
+  /** Set the canned ACL of one version (by row id); false when it is gone. */
+  setObjectAcl(objectId: number, acl: string | null): boolean;
+}
