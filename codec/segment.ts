@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, type Hash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 import { K, M, N, pieceView, popcount, type ErasureCoder } from './erasure.js';
 import { DecryptError, PieceChecksumError, ShardQuorumError } from './errors.js';
 import { GCM_TAG_BYTES, PIECE_CRC_BYTES, pieceSizeFor, segmentNonce } from './layout.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../../codec/crc32.js';
 import { K, M, N, pieceView } from '../../codec/erasure.js';
 import { isCustomerWrapped, unwrapKey } from '../../codec/keys.js';
 import { PIECE_CRC_BYTES, recordRange, segmentCount, segmentPlainLength } from '../../codec/layout.js';

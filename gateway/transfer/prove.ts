@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../../codec/crc32.js';
 import { PIECE_CRC_BYTES, recordRange, segmentCount } from '../../codec/layout.js';
 import { verifyMerkleProof } from '../../shard-store/merkle.js';
 import type { BlobRow } from '../meta/types.js';

@@ -1,4 +1,4 @@
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../../codec/crc32.js';
 
 /**
  * One record in a volume file: the needle of the Haystack / SeaweedFS-volume family. A piece

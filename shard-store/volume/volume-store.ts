@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, rm, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../../codec/crc32.js';
 import { StoreFullError } from '../errors.js';
 import { RECORD_TRAILER_BYTES } from '../sidecar.js';
 import {
