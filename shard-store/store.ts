@@ -4,6 +4,7 @@ import { mkdir, open, readdir, rename, stat, statfs, unlink, type FileHandle } f
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { errCode, isNoSpace, syncDir } from './disk.js';
 import { StoreFullError } from './errors.js';
 import { isShardId } from './protocol.js';
 import { sidecarPath } from './sidecar.js';
@@ -267,22 +268,4 @@ async function sizeOf(path: string): Promise<number | null> {
     if (errCode(err) === 'ENOENT') return null;
     throw err;
   }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, fsConstants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-function isNoSpace(err: unknown): boolean {
-  const code = errCode(err);
-  return code === 'ENOSPC' || code === 'EDQUOT';
-}
-
-export function errCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }

@@ -3,6 +3,7 @@ import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, rm, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from '../../codec/crc32.js';
+import { isNoSpace, syncDir } from '../disk.js';
 import { StoreFullError } from '../errors.js';
 import { RECORD_TRAILER_BYTES } from '../sidecar.js';
 import {
@@ -522,16 +523,3 @@ async function readFullyAt(fh: FileHandle, buf: Buffer, position: number): Promi
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, fsConstants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-function isNoSpace(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
-}
