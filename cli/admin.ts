@@ -15,7 +15,6 @@ import { parseShardStores } from '../gateway/config.js';
 import { fetchReportLog } from '../gateway/reports/http.js';
 import { verifyReportLog } from '../gateway/reports/verify.js';
 import { loadMasterKey } from '../gateway/secrets.js';
-import { recoverGateway } from '../gateway/snapshot/recover.js';
 import { sizeInBytes } from '../wire/size.js';
 
 const ADMIN_PREFIX = '/_shardgate/admin/v1';
@@ -241,6 +240,8 @@ async function recover(env: NodeJS.ProcessEnv, dataFlag: string | undefined, for
     throw new AdminCliError('recover needs the master key: set SHARDGATE_MASTER_KEY or SHARDGATE_MASTER_KEY_FILE (the backup you kept)', 2);
   }
   const master = loadMasterKey(dataDir, env);
+  // Loaded here only: recovery pulls in the whole metadata layer, which no other admin command needs.
+  const { recoverGateway } = await import('../gateway/snapshot/recover.js');
   const report = await recoverGateway({ dataDir, stores, masterKey: master.key, force, log: json ? undefined : (l) => console.log(l) })
     .catch((err: unknown) => {
       if ((err as { code?: string }).code === 'ERR_RECOVERY') throw new AdminCliError((err as Error).message);
