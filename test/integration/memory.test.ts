@@ -39,5 +39,7 @@ describe('bounded memory', () => {
     const growth = peak - before;
     console.log(`gateway RSS ${Math.round(before / MiB)} MiB -> peak ${Math.round(peak / MiB)} MiB (+${Math.round(growth / MiB)} MiB) for a ${Math.round(total / MiB)} MiB object`);
     expect(growth).toBeLessThan(192 * MiB);
-  });
+  // 34 s on an idle 2-core machine, over 60 s in CI beside the other suites: the claim is the
+  // gateway's memory, not its speed (bench/ measures that).
+  }, 180_000);
 });

@@ -255,7 +255,10 @@ describe('security: repair with lying sources (20 stores)', () => {
     const run = await runAdmin(c, ['repair', '--wait']);
     expect(run.code, run.all).toBe(0);
     const db = meta(c);
-    const caught = db.prepare(`SELECT node_id, shard_id FROM audits WHERE outcome = 'wrong' AND detail LIKE 'repair read: %'`).all() as Array<{ node_id: string; shard_id: string }>;
+    // Pieces of objects only: repair also rebuilds the gateway's metadata snapshots, whose
+    // pieces a liar may hold too (those are checked by the recover tests).
+    const caught = db.prepare(`SELECT node_id, shard_id FROM audits WHERE outcome = 'wrong' AND detail LIKE 'repair read: %'
+      AND substr(shard_id, 1, 32) NOT IN (SELECT blob_id FROM snapshots)`).all() as Array<{ node_id: string; shard_id: string }>;
     db.close();
     // The liars holding the first source pieces at least (once caught, a liar is asked last,
     // so it may be caught on one blob only); the read liar if a source was its.
