@@ -19,7 +19,10 @@ export const SHARD_STORE_USAGE = `Usage: shardgate shard-store --id ID --data DI
   --host HOST         listen address, default 127.0.0.1 (env SHARDGATE_HOST)
   --port PORT         listen port, 0 picks one (env SHARDGATE_PORT)
   --zone ZONE         failure zone, default zone-1 (env SHARDGATE_ZONE)
-  --capacity SIZE     bytes to offer, e.g. 500G; default the disk's size`;
+  --capacity SIZE     bytes to offer, e.g. 500G; default the disk's size
+  --stores JSON       host several stores in this one process instead of --id/--data/--zone,
+                      as \`shardgate dev\` does: [{"id":"ss00","data":"DIR","zone":"zone-1"}, ...];
+                      each has its own port, key and data folder, and prints its own line`;
 
 /** "100G", "1.5T", "512MiB" or plain bytes (wire/size.ts). */
 export function parseSize(text: string): number {
@@ -30,12 +33,18 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
-export interface ShardStoreConfig {
+/** One store of a process: most processes host one, `shardgate dev` hosts several in one. */
+export interface HostedStore {
   id: string;
-  host: string;
-  port: number;
   dir: string;
   zone: string;
+}
+
+export interface ShardStoreConfig extends HostedStore {
+  /** More stores this process serves beside the first (--stores); empty for a single store. */
+  more: HostedStore[];
+  host: string;
+  port: number;
   capacityBytes?: number;
   trustedKeyPaths: string[];
   trustedKeysJson?: string;
@@ -52,6 +61,7 @@ export function parseShardStoreArgs(argv: string[], env: NodeJS.ProcessEnv): Sha
       data: { type: 'string' },
       zone: { type: 'string' },
       capacity: { type: 'string' },
+      stores: { type: 'string' },
       'trusted-key': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
@@ -59,24 +69,55 @@ export function parseShardStoreArgs(argv: string[], env: NodeJS.ProcessEnv): Sha
     allowPositionals: false,
   });
   if (values.help) return 'help';
-  const id = values.id ?? env.SHARDGATE_SHARD_ID;
-  if (!id) throw new ConfigError('shard-store needs --id ID (or SHARDGATE_SHARD_ID)');
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new ConfigError(`--id ${id}: use 1 to 64 letters, digits, '.', '_' or '-'`);
-  const dir = values.data ?? env.SHARDGATE_DATA;
-  if (!dir) throw new ConfigError('shard-store needs --data DIR (or SHARDGATE_DATA)');
+  const stores = values.stores === undefined ? [singleStore(values, env)] : storesFromJson(values.stores, values);
+  const [first, ...more] = stores as [HostedStore, ...HostedStore[]];
   const portText = values.port ?? env.SHARDGATE_PORT ?? '0';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port ${portText}: use 0 to 65535`);
+  if (more.length && port !== 0) throw new ConfigError('--stores: each store picks its own port; leave --port unset (or 0)');
   return {
-    id,
-    dir,
+    ...first,
+    more,
     port,
     host: values.host ?? env.SHARDGATE_HOST ?? '127.0.0.1',
-    zone: values.zone ?? env.SHARDGATE_ZONE ?? 'zone-1',
     capacityBytes: values.capacity === undefined ? undefined : parseSize(values.capacity),
     trustedKeyPaths: values['trusted-key'] ?? [],
     trustedKeysJson: env.SHARDGATE_TRUSTED_KEYS,
   };
+}
+
+const ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function singleStore(values: { id?: string; data?: string; zone?: string }, env: NodeJS.ProcessEnv): HostedStore {
+  const id = values.id ?? env.SHARDGATE_SHARD_ID;
+  if (!id) throw new ConfigError('shard-store needs --id ID (or SHARDGATE_SHARD_ID)');
+  if (!ID.test(id)) throw new ConfigError(`--id ${id}: use 1 to 64 letters, digits, '.', '_' or '-'`);
+  const dir = values.data ?? env.SHARDGATE_DATA;
+  if (!dir) throw new ConfigError('shard-store needs --data DIR (or SHARDGATE_DATA)');
+  return { id, dir, zone: values.zone ?? env.SHARDGATE_ZONE ?? 'zone-1' };
+}
+
+function storesFromJson(text: string, values: { id?: string; data?: string; zone?: string }): HostedStore[] {
+  if (values.id !== undefined || values.data !== undefined || values.zone !== undefined) {
+    throw new ConfigError('--stores replaces --id, --data and --zone: give one or the other');
+  }
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch {
+    throw new ConfigError('--stores: not JSON; expected [{"id":"ss00","data":"DIR","zone":"zone-1"}, ...]');
+  }
+  if (!Array.isArray(list) || list.length === 0 || list.length > 256) throw new ConfigError('--stores: a JSON array of 1 to 256 stores');
+  const seen = new Set<string>();
+  return list.map((e: unknown, i) => {
+    const o = (e ?? {}) as Record<string, unknown>;
+    if (typeof o.id !== 'string' || !ID.test(o.id)) throw new ConfigError(`--stores[${i}].id: use 1 to 64 letters, digits, '.', '_' or '-'`);
+    if (typeof o.data !== 'string' || !o.data) throw new ConfigError(`--stores[${i}].data: the store's data folder`);
+    if (o.zone !== undefined && typeof o.zone !== 'string') throw new ConfigError(`--stores[${i}].zone: a zone name`);
+    if (seen.has(o.id) || seen.has(`dir:${o.data}`)) throw new ConfigError(`--stores[${i}]: id and data folder must be unique`);
+    seen.add(o.id).add(`dir:${o.data}`);
+    return { id: o.id, dir: o.data, zone: (o.zone as string | undefined) ?? 'zone-1' };
+  });
 }
 
 /**
@@ -101,18 +142,28 @@ export async function runShardStore(argv: string[], env: NodeJS.ProcessEnv): Pro
   if (keys.length === 0) {
     throw new ConfigError('shard-store needs the gateway public key: --trusted-key <gateway data dir>/gateway-key.pub.jwk (or SHARDGATE_TRUSTED_KEYS)');
   }
-  if (config.capacityBytes !== undefined) await checkCapacity(config.dir, config.capacityBytes);
-  let store: ShardStoreServer;
-  try {
-    store = await startShardStoreServer({ ...config, trustedKeys: keys });
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'EROFS' || code === 'ENOTDIR') {
-      throw new ConfigError(`cannot start: ${(err as Error).message}; pick another --port/--host or --data`, { cause: err });
+  const hosted = [config, ...config.more];
+  const several = hosted.length > 1;
+  const servers: ShardStoreServer[] = [];
+  const closeAll = () => Promise.all(servers.map((s) => s.close()));
+  for (const h of hosted) {
+    if (config.capacityBytes !== undefined) await checkCapacity(h.dir, config.capacityBytes);
+    let store: ShardStoreServer;
+    try {
+      // Several stores share stderr: each line names its store.
+      const log = several ? (line: string) => process.stderr.write(`[${h.id}] ${line}\n`) : undefined;
+      store = await startShardStoreServer({ ...config, ...h, trustedKeys: keys, log });
+    } catch (err) {
+      await closeAll();
+      const code = (err as { code?: string }).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'EROFS' || code === 'ENOTDIR') {
+        throw new ConfigError(`cannot start${several ? ` ${h.id}` : ''}: ${(err as Error).message}; pick another --port/--host or --data`, { cause: err });
+      }
+      throw err;
     }
-    throw err;
+    servers.push(store);
+    process.stdout.write(`shard-store ${store.id} listening on ${store.url} key ${store.fingerprint}\n`);
   }
-  process.stdout.write(`shard-store ${store.id} listening on ${store.url} key ${store.fingerprint}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGTERM', stop);
@@ -128,7 +179,7 @@ export async function runShardStore(argv: string[], env: NodeJS.ProcessEnv): Pro
       process.stdin.once('error', stop);
     }
   });
-  await store.close();
+  await closeAll();
 }
 
 /** A capacity larger than the disk would promise space that is not there; say so at start rather than at 507 time. */

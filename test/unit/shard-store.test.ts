@@ -466,4 +466,20 @@ describe('shard-store: parsing', () => {
     expect(() => parseShardStoreArgs(['--id', 'x', '--data', 'd', '--port', '70000'], {})).toThrow(/--port/);
     expect(() => parseShardStoreArgs(['--nope'], {})).toThrow(expect.objectContaining({ code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' }));
   });
+
+  it('hosts several stores in one process with --stores, each checked', () => {
+    const stores = JSON.stringify([{ id: 'ss00', data: '/d/0', zone: 'z1' }, { id: 'ss01', data: '/d/1' }]);
+    const cfg = parseShardStoreArgs(['--stores', stores, '--trusted-key', 'k'], {});
+    expect(cfg).toMatchObject({ id: 'ss00', dir: '/d/0', zone: 'z1', port: 0, more: [{ id: 'ss01', dir: '/d/1', zone: 'zone-1' }] });
+    expect(parseShardStoreArgs(['--id', 'a', '--data', '/a'], {})).toMatchObject({ more: [] });
+    const bad = (json: string, re: RegExp) => expect(() => parseShardStoreArgs(['--stores', json], {})).toThrow(re);
+    bad('nope', /not JSON/);
+    bad('[]', /1 to 256/);
+    bad('[{"id":"../x","data":"/d"}]', /\.id/);
+    bad('[{"id":"a"}]', /\.data/);
+    bad('[{"id":"a","data":"/d"},{"id":"a","data":"/e"}]', /unique/);
+    bad('[{"id":"a","data":"/d"},{"id":"b","data":"/d"}]', /unique/);
+    expect(() => parseShardStoreArgs(['--stores', stores, '--id', 'x'], {})).toThrow(/replaces/);
+    expect(() => parseShardStoreArgs(['--stores', stores, '--port', '9000'], {})).toThrow(/own port/);
+  });
 });
