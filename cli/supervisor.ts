@@ -43,44 +43,63 @@ export function storeEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /**
- * Start one `shardgate shard-store` OS process and wait until it prints its address.
- * Each store is its own process, as in production: one crashing never takes the others down.
+ * Start one `shardgate shard-store` OS process hosting `specs` (one store, or several with
+ * --stores) and wait until each has printed its address. The stores of one process share its
+ * event loop and fate, as the disks of one machine do; each keeps its own port, TLS key and
+ * data folder, so the gateway sees independent stores either way.
  */
-export async function spawnShardStore(spec: ShardStoreSpec, opts: { startTimeoutMs?: number; logPrefix?: boolean } = {}): Promise<ShardStoreProcess> {
-  const args = [
-    CLI_ENTRY, 'shard-store', '--id', spec.id, '--data', spec.dataDir, '--zone', spec.zone,
-    '--host', spec.host ?? '127.0.0.1', '--port', String(spec.port ?? 0), '--trusted-key', spec.trustedKeyFile,
-  ];
+export async function spawnShardStores(specs: ShardStoreSpec[], opts: { startTimeoutMs?: number; logPrefix?: boolean } = {}): Promise<ShardStoreProcess[]> {
+  const first = specs[0];
+  if (!first) throw new RangeError('spawnShardStores needs at least one store');
+  const single = specs.length === 1;
+  const common = ['--host', first.host ?? '127.0.0.1', '--trusted-key', first.trustedKeyFile];
+  const args = single
+    ? [CLI_ENTRY, 'shard-store', '--id', first.id, '--data', first.dataDir, '--zone', first.zone, '--port', String(first.port ?? 0), ...common]
+    : [CLI_ENTRY, 'shard-store', '--stores', JSON.stringify(specs.map((s) => ({ id: s.id, data: s.dataDir, zone: s.zone }))), ...common];
+  const name = single ? `shard-store ${first.id}` : `shard-stores ${first.id}..${specs[specs.length - 1]!.id}`;
   // The store reads nothing from its stdin: it stops when the pipe closes, which is when this
   // process exits however it exits (even kill -9), so a dev cluster never leaves orphans behind.
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...storeEnvironment(process.env), [SUPERVISED_ENV]: '1' } });
+  const env: NodeJS.ProcessEnv = { ...storeEnvironment(process.env), [SUPERVISED_ENV]: '1' };
+  // Every store's file I/O and fdatasync run on libuv's threadpool (4 threads by default): with
+  // several stores per process, one store's fdatasync must not hold up the others' appends.
+  if (!single && !env.UV_THREADPOOL_SIZE) env.UV_THREADPOOL_SIZE = String(Math.min(128, 4 * specs.length));
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
-  const prefix = opts.logPrefix === false ? null : `[${spec.id}] `;
+  // A process hosting several stores prefixes its lines with the store's id itself.
+  const prefix = opts.logPrefix === false ? null : single ? `[${first.id}] ` : '';
   const errLines = createInterface({ input: child.stderr! });
   const recentErr: string[] = [];
   errLines.on('line', (line) => {
     recentErr.push(line);
     if (recentErr.length > 20) recentErr.shift();
-    if (prefix) process.stderr.write(prefix + line + '\n');
+    if (prefix !== null) process.stderr.write(prefix + line + '\n');
   });
   const lines = createInterface({ input: child.stdout! });
-  const { url, fingerprint } = await new Promise<{ url: string; fingerprint: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`shard-store ${spec.id} did not start within ${opts.startTimeoutMs ?? 15_000} ms`)), opts.startTimeoutMs ?? 15_000);
+  const found = new Map<string, { url: string; fingerprint: string }>();
+  const timeoutMs = opts.startTimeoutMs ?? 15_000 + 1_000 * (specs.length - 1);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within ${timeoutMs} ms: ${recentErr.join(' | ')}`));
+    }, timeoutMs);
     lines.on('line', (line) => {
-      const m = / listening on (https:\/\/\S+) key (sha256:\S+)/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1]!, fingerprint: m[2]! });
-      } else if (prefix) {
+      const m = /^shard-store (\S+) listening on (https:\/\/\S+) key (sha256:\S+)/.exec(line);
+      if (m && specs.some((s) => s.id === m[1])) {
+        found.set(m[1]!, { url: m[2]!, fingerprint: m[3]! });
+        if (found.size === specs.length) {
+          clearTimeout(timer);
+          resolve();
+        }
+      } else if (prefix !== null) {
         process.stdout.write(prefix + line + '\n');
       }
     });
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`shard-store ${spec.id} exited (${signal ?? code}) before listening: ${recentErr.join(' | ')}`));
+      reject(new Error(`${name} exited (${signal ?? code}) before listening: ${recentErr.join(' | ')}`));
     });
   });
-  return { spec, url, fingerprint, child, exited };
+  return specs.map((spec) => ({ spec, ...found.get(spec.id)!, child, exited }));
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */

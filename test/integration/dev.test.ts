@@ -25,8 +25,8 @@ function childrenOf(pid: number): Array<{ pid: number; cmd: string }> {
 }
 
 describe('shardgate dev (the embedded default)', () => {
-  // Two starts of 17 processes and a clean stop: about 40 s on a quiet 2-core machine, more under load.
-  it('runs 16 shard-store processes, stops cleanly on SIGTERM, and serves old objects after a restart', { timeout: 150_000 }, async () => {
+  // Two starts of a gateway and 16 shard-stores and a clean stop: about 20 s on a quiet 2-core machine, more under load.
+  it('hosts 16 shard-stores in one process, stops cleanly on SIGTERM, and serves old objects after a restart', { timeout: 150_000 }, async () => {
     requireBuild();
     const dir = mkdtempSync(join(tmpdir(), 'shardgate-dev-'));
     onClose(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,7 +42,8 @@ describe('shardgate dev (the embedded default)', () => {
 
     const first = await start();
     const stores = childrenOf(first.child.pid!).filter((p) => p.cmd.includes(' shard-store '));
-    expect(stores).toHaveLength(16);
+    expect(stores).toHaveLength(1);
+    for (let i = 0; i < 16; i++) expect(stores[0]!.cmd).toContain(`"id":"ss${String(i).padStart(2, '0')}"`);
     const body = randomBytes(5 * 1024 * 1024 + 3);
     const s3 = client(first.endpoint);
     await s3.send(new CreateBucketCommand({ Bucket: 'keep' }));
@@ -61,12 +62,13 @@ describe('shardgate dev (the embedded default)', () => {
     expect(code2).toBe(0);
   });
 
-  it('leaves no shard-store running when it is killed with SIGKILL', async () => {
+  // --store-processes 16: each store in a process of its own (to kill one alone), as before.
+  it('with --store-processes 16, leaves no shard-store running when it is killed with SIGKILL', { timeout: 120_000 }, async () => {
     requireBuild();
     const dir = mkdtempSync(join(tmpdir(), 'shardgate-dev-'));
     onClose(() => rmSync(dir, { recursive: true, force: true }));
     const env = { ...process.env, SHARDGATE_ROOT_USER: ACCESS_KEY, SHARDGATE_ROOT_PASSWORD: SECRET_KEY, SHARDGATE_DATA_DIR: dir, SHARDGATE_PORT: '0' };
-    const { child } = await spawnAndWait(['dev'], env, /S3 endpoint:\s+(http:\/\/\S+)/);
+    const { child } = await spawnAndWait(['dev', '--store-processes', '16'], env, /S3 endpoint:\s+(http:\/\/\S+)/);
     onClose(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
     const stores = childrenOf(child.pid!).filter((p) => p.cmd.includes(' shard-store '));
     expect(stores).toHaveLength(16);
