@@ -67,6 +67,8 @@ class Lane {
   private pulling = false;
   private again = false;
   private failing = false;
+  /** The queue could not be read (the metadata not durable): said once until it can again. */
+  private stalled = false;
 
   constructor(
     private readonly target: WebhookTarget, private readonly meta: MetaStore, private readonly cfg: NotifyConfig, private readonly region: string,
@@ -96,6 +98,7 @@ class Lane {
         // a crash must not have been announced.
         await this.meta.durable();
         if (this.stopping.aborted) return;
+        this.stalled = false;
         const room = this.cfg.concurrency - this.inFlight.size;
         if (room <= 0) return;
         for (const e of this.meta.notifications.due(this.target.id, Date.now(), room, new Set(this.inFlight.keys()))) {
@@ -107,7 +110,9 @@ class Lane {
         }
       } while (this.again);
     } catch (err) {
-      this.log(`notifications: ${this.target.id}: ${(err as Error).message}`);
+      // The next tick tries again; one line per outage, not one per tick.
+      if (!this.stalled) this.log(`notifications: ${this.target.id}: cannot read the queue now (${(err as Error).message}); will retry`);
+      this.stalled = true;
     } finally {
       this.pulling = false;
     }
