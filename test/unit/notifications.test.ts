@@ -93,6 +93,20 @@ describe('the event outbox commits with the change it reports', () => {
     expect(meta.notifications.setRules('missing', [rule()])).toBe(false);
   });
 
+  test('queued events are journaled, so a gateway recovered from the shard-stores still delivers them; retry bookkeeping is not', () => {
+    meta.notifications.setRules('b', [rule()]);
+    meta.journal.shipped(meta.journal.lastChange());
+    meta.commitObjectWith(object('b', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
+    const [e] = queued();
+    const tables = (): string[] => meta.journal.changedRows(meta.journal.lastChange()).map(([t]) => t);
+    expect(tables()).toContain('notification_events');
+    meta.journal.shipped(meta.journal.lastChange());
+    meta.notifications.failed(e!.id, Date.now() + 1000, 'HTTP 500');
+    expect(tables()).toEqual([]);
+    meta.notifications.delivered(e!.id);
+    expect(meta.journal.changedRows(meta.journal.lastChange())).toEqual([['notification_events', e!.id, null]]);
+  });
+
   test('a failed attempt waits for its retry; pending counts by target', () => {
     meta.notifications.setRules('b', [rule()]);
     meta.commitObjectWith(object('b', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
