@@ -1,3 +1,4 @@
+import { webhookArn } from '../gateway/config.js';
 import type { RunningGateway } from '../gateway/server.js';
 
 export function printBanner(gw: RunningGateway, detail: string, caFile?: string): void {
@@ -9,7 +10,7 @@ shardgate is ready: ${detail}
   Access key:    ${c.accessKeyId}
   Secret key:    ${c.secretAccessKey}${c.source === 'generated' ? '   (generated; set SHARDGATE_ROOT_USER/SHARDGATE_ROOT_PASSWORD to choose)' : ''}
   Region:        ${gw.config.region}
-  Engine:        ${gw.engineName}
+  Engine:        ${gw.engineName}${webhooks(gw)}
 
 Try it:
   export AWS_ACCESS_KEY_ID='${c.accessKeyId}' AWS_SECRET_ACCESS_KEY='${c.secretAccessKey}' AWS_DEFAULT_REGION=${gw.config.region}${trust}
@@ -35,4 +36,10 @@ export function onShutdownSignals(stop: () => Promise<void>): void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+}
+
+/** The webhook targets' ARNs, which a bucket's notification configuration names. */
+function webhooks(gw: RunningGateway): string {
+  const ids = gw.config.notify.webhooks.map((w) => w.id);
+  return ids.length ? `\n  Webhooks:      ${ids.map(webhookArn).join(', ')}` : '';
 }

@@ -56,6 +56,7 @@ import { handleGetBucketAcl, handleGetObjectAcl, handlePutBucketAcl, handlePutOb
 import { applyCorsHeaders, handleDeleteBucketCors, handleGetBucketCors, handleOptions, handlePutBucketCors } from './s3/cors.js';
 import { handlePostObject, type PostObjectAccess } from './s3/post-object.js';
 import { handleDeleteBucketOwnershipControls, handleGetBucketOwnershipControls, handlePutBucketOwnershipControls } from './s3/ownership-controls.js';
+import { handleGetBucketNotificationConfiguration, handlePutBucketNotificationConfiguration } from './s3/notification.js';
 import { handleDeleteBucketPolicy, handleGetBucketPolicy, handleGetBucketPolicyStatus, handlePutBucketPolicy } from './s3/policy.js';
 
 
@@ -329,6 +330,8 @@ async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAcce
     case 'GetBucketOwnershipControls': return handleGetBucketOwnershipControls(koa, rc);
     case 'PutBucketOwnershipControls': return handlePutBucketOwnershipControls(koa, rc);
     case 'DeleteBucketOwnershipControls': return handleDeleteBucketOwnershipControls(koa, rc);
+    case 'GetBucketNotificationConfiguration': return handleGetBucketNotificationConfiguration(koa, rc);
+    case 'PutBucketNotificationConfiguration': return handlePutBucketNotificationConfiguration(koa, rc);
     default:
       throw new S3Error('NotImplemented', { message: `${ep.kind} is not implemented yet` });
   }

@@ -35,6 +35,84 @@ export interface GatewayConfig {
   trustedProxies: TrustedProxies;
   /** Timeouts, minimum body rate and connection cap of the S3 port. */
   http: HttpLimits;
+  /** Webhook targets of bucket event notifications and how their delivery is paced. */
+  notify: NotifyConfig;
+}
+
+/** A webhook target of bucket notifications, set by the operator (SHARDGATE_NOTIFY_WEBHOOK_<ID>). */
+export interface WebhookTarget {
+  id: string;
+  url: string;
+  /** Sent as `Authorization: Bearer <token>` (SHARDGATE_NOTIFY_WEBHOOK_<ID>_TOKEN). */
+  token?: string;
+}
+
+export interface NotifyConfig {
+  webhooks: WebhookTarget[];
+  /** How often each target's queue is looked at besides the wake-up after each queued event. */
+  intervalMs: number;
+  /** The first retry's delay; it doubles per failed attempt up to `retryMaxMs`, with jitter. */
+  retryMs: number;
+  retryMaxMs: number;
+  /** One delivery attempt's limit, connection to answer. */
+  timeoutMs: number;
+  /** Deliveries in flight per target. */
+  concurrency: number;
+}
+
+/** The ARN a bucket's QueueConfiguration names a webhook target by, in the form MinIO uses. */
+export function webhookArn(id: string): string {
+  return `arn:shardgate:sqs::${id}:webhook`;
+}
+
+const WEBHOOK_PREFIX = 'SHARDGATE_NOTIFY_WEBHOOK_';
+const TOKEN_SUFFIX = '_TOKEN';
+
+/**
+ * `SHARDGATE_NOTIFY_WEBHOOK_<ID>=https://host/path` and optionally
+ * `SHARDGATE_NOTIFY_WEBHOOK_<ID>_TOKEN=...`; ID: letters, digits, '-' and '_' (and not ending
+ * in _TOKEN, which names a token).
+ */
+export function parseWebhooks(env: NodeJS.ProcessEnv): WebhookTarget[] {
+  const urls = new Map<string, string>();
+  const tokens = new Map<string, string>();
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(WEBHOOK_PREFIX) || value === undefined) continue;
+    const rest = name.slice(WEBHOOK_PREFIX.length);
+    const isToken = rest.endsWith(TOKEN_SUFFIX);
+    const id = isToken ? rest.slice(0, -TOKEN_SUFFIX.length) : rest;
+    if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new ConfigError(`${name}: the target ID "${id}" may hold only letters, digits, '-' and '_'`);
+    if (isToken) {
+      if (value === '') throw new ConfigError(`${name} is empty: remove it or give the token`);
+      tokens.set(id, value);
+      continue;
+    }
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new ConfigError(`${name}: "${value}" is not a URL (expected e.g. https://host/path)`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${name}: "${value}" is not an http:// or https:// URL`);
+    urls.set(id, value);
+  }
+  for (const id of tokens.keys()) {
+    if (!urls.has(id)) throw new ConfigError(`${WEBHOOK_PREFIX}${id}${TOKEN_SUFFIX} is set but ${WEBHOOK_PREFIX}${id} (the target's URL) is not`);
+  }
+  return [...urls].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, url]) => ({ id, url, ...(tokens.has(id) && { token: tokens.get(id)! }) }));
+}
+
+/** The webhook targets and the delivery knobs (the latter for tests and tuning). */
+export function notifyConfig(env: NodeJS.ProcessEnv): NotifyConfig {
+  const retryMs = int('SHARDGATE_NOTIFY_RETRY_MS', env.SHARDGATE_NOTIFY_RETRY_MS, 1_000, 1, 3_600_000);
+  return {
+    webhooks: parseWebhooks(env),
+    intervalMs: int('SHARDGATE_NOTIFY_INTERVAL_MS', env.SHARDGATE_NOTIFY_INTERVAL_MS, 1_000, 10, 3_600_000),
+    retryMs,
+    retryMaxMs: int('SHARDGATE_NOTIFY_RETRY_MAX_MS', env.SHARDGATE_NOTIFY_RETRY_MAX_MS, Math.max(300_000, retryMs), retryMs, 86_400_000),
+    timeoutMs: int('SHARDGATE_NOTIFY_TIMEOUT_MS', env.SHARDGATE_NOTIFY_TIMEOUT_MS, 10_000, 100, 600_000),
+    concurrency: int('SHARDGATE_NOTIFY_CONCURRENCY', env.SHARDGATE_NOTIFY_CONCURRENCY, 4, 1, 256),
+  };
 }
 
 export const DEFAULT_PORT = 9000;
@@ -119,6 +197,7 @@ export function gatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv, defau
     writeStallMs: int('SHARDGATE_WRITE_STALL_MS', env.SHARDGATE_WRITE_STALL_MS, 10_000, 100, 600_000),
     trustedProxies: proxies('SHARDGATE_TRUSTED_PROXIES', env.SHARDGATE_TRUSTED_PROXIES),
     http: httpLimits(env),
+    notify: notifyConfig(env),
     ...tlsFiles(flags['tls-cert'] ?? env.SHARDGATE_TLS_CERT, flags['tls-key'] ?? env.SHARDGATE_TLS_KEY),
   };
 }

@@ -22,6 +22,8 @@ import { loadOrCreateGatewayKey } from './shards/keys.js';
 import { deferContinue, markUnmetExpectation } from './object/request-body.js';
 import { readTlsFiles, reloadOnSighup } from './tls/server-certs.js';
 import { HttpLimiter } from './http-limits.js';
+import { NotificationWorker } from './notify/worker.js';
+import { notifyMetrics } from './notify/metrics.js';
 
 export interface RunningGateway {
   url: string;
@@ -109,6 +111,10 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
     help: 'Metadata journal entries written to the shard-stores; with concurrent writes, fewer than the writes acknowledged.',
   }]);
 
+  // Bucket event notifications: queued with each write's commit, delivered from here.
+  const notifications = new NotificationWorker(meta, cfg.notify, cfg.region, notifyMetrics(trust.metrics, meta.notifications, cfg.notify.webhooks.map((w) => w.id)));
+  notifications.start();
+
   const app = buildApp(ctx, { config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes });
   // Timeouts, body rate and the connection cap are the limiter's (http-limits.ts), for HTTP and HTTPS alike.
   const limiter = new HttpLimiter(cfg.http);
@@ -147,6 +153,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       await audit.close();
       await trust.close();
       await lifecycle.stop();
+      await notifications.stop();
       await gc.stop();
       await journal.stop();
       await io.close();

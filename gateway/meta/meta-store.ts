@@ -8,6 +8,7 @@ import type { ReportStore } from './reports.js';
 import type { SnapshotStore } from './snapshots.js';
 import type { SseCStore } from './sse-c.js';
 import type { BucketQuotaStore } from './quota.js';
+import type { EventOrigin, NotificationStore } from './notifications.js';
 import type {
   AccessKeyRecord, BatchDeleteOutcome, BlobRow, BucketAccess, BucketPageQuery, BucketLockConfig, BucketRow, DeletedVersion, DeleteOutcome,
   DeleteTarget, DeleteVersionOptions, ListedObject, MissedPiece, NewObject, NodeRow, ObjectLockState, ObjectRow,
@@ -42,6 +43,12 @@ export interface MetaStore {
   readonly journal: JournalStore;
   /** Bucket hard quotas and the bytes each bucket holds (quota.ts). */
   readonly quotas: BucketQuotaStore;
+  /**
+   * Bucket notification rules and the event outbox (notifications.ts). Events are queued by
+   * `commitObjectWith` (opts.event), `deleteVersion` and `deleteVersionsBatch` (event) in the
+   * commit of the change they report.
+   */
+  readonly notifications: NotificationStore;
   /** The shard-stores' key pins; `log` hears of a key pinned on first contact (node-pins.ts). */
   nodePins(log?: (line: string) => void): NodePins;
 
@@ -187,6 +194,8 @@ export interface MetaStore {
   deleteVersionsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>, opts: {
     bypassGovernance: boolean;
     now?: number;
+    /** Who deletes, for the bucket's event notifications. */
+    event?: EventOrigin;
   }): BatchDeleteOutcome[];
   /**
    * Unfinished uploads of a bucket in listing order (key, then initiation time, then id),

@@ -489,4 +489,49 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       END;
     `,
   },
+  {
+    version: 16,
+    name: 'bucket event notifications and their outbox',
+    sql: `
+      -- The bucket's notification rules as JSON (gateway/meta/notifications.ts); NULL: none.
+      ALTER TABLE buckets ADD COLUMN notification TEXT;
+      -- Events waiting for delivery to a webhook target (gateway/notify/). A row is inserted in
+      -- the transaction that commits the change it reports, so an acknowledged write always has
+      -- its event and a failed one none; it is deleted once the target answered 2xx. No foreign
+      -- key: an event outlives its object and its bucket. AUTOINCREMENT: the id is the event's
+      -- sequencer, never reused.
+      CREATE TABLE notification_events (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        target        TEXT NOT NULL,
+        config_id     TEXT NOT NULL,
+        bucket        TEXT NOT NULL,
+        bucket_owner  TEXT NOT NULL,
+        key           TEXT NOT NULL,
+        event_name    TEXT NOT NULL,
+        event_time    INTEGER NOT NULL,
+        size          INTEGER,
+        etag          TEXT,
+        version_id    TEXT,
+        principal     TEXT NOT NULL,
+        source_ip     TEXT NOT NULL,
+        request_id    TEXT NOT NULL,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        next_at       INTEGER NOT NULL,
+        last_error    TEXT
+      );
+      CREATE INDEX notification_events_due ON notification_events(target, next_at);
+      -- Journaled as what users wrote (migration 13): a recovered gateway still delivers what it
+      -- acknowledged. Retry bookkeeping (attempts, next_at, last_error) is not worth shipping.
+      CREATE TRIGGER journal_notification_events_insert AFTER INSERT ON notification_events BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('notification_events', NEW.rowid);
+      END;
+      CREATE TRIGGER journal_notification_events_update AFTER UPDATE OF target, config_id, bucket, bucket_owner, key, event_name,
+        event_time, size, etag, version_id, principal, source_ip, request_id ON notification_events BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('notification_events', NEW.rowid);
+      END;
+      CREATE TRIGGER journal_notification_events_delete AFTER DELETE ON notification_events BEGIN
+        INSERT INTO journal_changes(tbl, row) VALUES ('notification_events', OLD.rowid);
+      END;
+    `,
+  },
 ];

@@ -13,6 +13,7 @@ import { SqliteRepairStore, type RepairStore } from './repair.js';
 import { SqliteReportStore, type ReportStore } from './reports.js';
 import { SqliteSnapshotStore, type SnapshotStore } from './snapshots.js';
 import { sseCStoreFor, type SseCStore } from './sse-c.js';
+import { SqliteNotificationStore, type EventOrigin, type NotificationStore } from './notifications.js';
 import { MetaConflictError, MetaNotFoundError, MetaObjectLockedError, MetaPreconditionError } from './errors.js';
 import { json, parse, parseTags, toAccessKeyRecord, toBlob, toBucket, toObject, toPart, toUpload, toVersion, type SqlRow } from './rows.js';
 import { checkLock, writeConditionFailure } from './rules.js';
@@ -52,6 +53,7 @@ export class SqliteMetaStore implements MetaStore {
   private reportStore: SqliteReportStore | undefined;
   private snapshotStore: SqliteSnapshotStore | undefined;
   private journalStore: SqliteJournalStore | undefined;
+  private notificationStore: SqliteNotificationStore | undefined;
 
   private readonly file: string;
   private groupCommit: GroupCommit | undefined;
@@ -139,6 +141,14 @@ export class SqliteMetaStore implements MetaStore {
     return (this.journalStore ??= new SqliteJournalStore(this.db));
   }
 
+  get notifications(): NotificationStore {
+    return this.notify;
+  }
+
+  private get notify(): SqliteNotificationStore {
+    return (this.notificationStore ??= new SqliteNotificationStore(this.db));
+  }
+
   get audit(): AuditStore {
     return auditStoreFor(this.db);
   }
@@ -207,6 +217,7 @@ export class SqliteMetaStore implements MetaStore {
     this.db.transaction(() => {
       const existing = this.getBucket(name);
       if (existing) throw new MetaConflictError(`bucket ${name} exists`, existing.owner);
+      this.notify.forget(name);
       this.s.insertBucket!.run(name, owner, region, now, objectOwnership);
     }).immediate();
   }
@@ -233,6 +244,7 @@ export class SqliteMetaStore implements MetaStore {
     return this.db.transaction(() => {
       if (this.s.bucketHasObjects!.get(name)) return false;
       for (const u of this.s.bucketUploads!.all(name) as SqlRow[]) this.abortUploadTx(String(u.id));
+      this.notify.forget(name);
       this.s.deleteBucket!.run(name);
       return true;
     }).immediate();
@@ -352,36 +364,46 @@ export class SqliteMetaStore implements MetaStore {
   deleteVersion(bucket: string, key: string, opts: DeleteVersionOptions): DeletedVersion {
     const now = opts.now ?? Date.now();
     return this.db.transaction((): DeletedVersion => {
-      if (opts.versionId !== undefined) {
-        const row = this.getVersion(bucket, key, opts.versionId);
-        if (!row) return { existed: false, versionId: opts.versionId, deleteMarker: false };
-        checkLock(row, opts.bypassGovernance === true, now);
-        this.purge(row.id, now);
-        if (row.isLatest) this.stmt(`UPDATE objects SET is_latest = 1 WHERE id =
-          (SELECT id FROM objects WHERE bucket = ? AND key = ? ORDER BY id DESC LIMIT 1)`).run(bucket, key);
-        return { existed: true, versionId: row.versionId, deleteMarker: row.deleteMarker };
+      const done = this.deleteVersionTx(bucket, key, opts, now);
+      if (done.existed) {
+        const name = done.deleteMarker && opts.versionId === undefined ? 'ObjectRemoved:DeleteMarkerCreated' : 'ObjectRemoved:Delete';
+        const versionId = done.versionId ?? opts.versionId;
+        this.notify.record(bucket, { name, key, ...(versionId !== undefined && versionId !== 'null' && { versionId }) }, opts.event, now);
       }
-      if (opts.ifCurrentId !== undefined && this.getLatestVersion(bucket, key)?.id !== opts.ifCurrentId) {
-        return { existed: false, deleteMarker: false };
-      }
-      const versioning = this.bucketVersioning(bucket);
-      if (versioning === null) {
-        const row = this.getLatestVersion(bucket, key);
-        if (!row) return { existed: false, deleteMarker: false };
-        checkLock(row, opts.bypassGovernance === true, now);
-        this.purge(row.id, now);
-        return { existed: true, deleteMarker: false };
-      }
-      const markerId = versioning === 'Enabled' ? newVersionId() : 'null';
-      if (markerId === 'null') {
-        const nullRow = this.getVersion(bucket, key, 'null');
-        if (nullRow) checkLock(nullRow, opts.bypassGovernance === true, now);
-      }
-      this.supersede(bucket, key, markerId, now);
-      this.stmt(`INSERT INTO objects(bucket, key, version_id, is_latest, size, etag, last_modified, is_delete_marker)
-        VALUES (?, ?, ?, 1, 0, '', ?, 1)`).run(bucket, key, markerId, now);
-      return { existed: true, versionId: markerId, deleteMarker: true };
+      return done;
     }).immediate();
+  }
+
+  private deleteVersionTx(bucket: string, key: string, opts: DeleteVersionOptions, now: number): DeletedVersion {
+    if (opts.versionId !== undefined) {
+      const row = this.getVersion(bucket, key, opts.versionId);
+      if (!row) return { existed: false, versionId: opts.versionId, deleteMarker: false };
+      checkLock(row, opts.bypassGovernance === true, now);
+      this.purge(row.id, now);
+      if (row.isLatest) this.stmt(`UPDATE objects SET is_latest = 1 WHERE id =
+        (SELECT id FROM objects WHERE bucket = ? AND key = ? ORDER BY id DESC LIMIT 1)`).run(bucket, key);
+      return { existed: true, versionId: row.versionId, deleteMarker: row.deleteMarker };
+    }
+    if (opts.ifCurrentId !== undefined && this.getLatestVersion(bucket, key)?.id !== opts.ifCurrentId) {
+      return { existed: false, deleteMarker: false };
+    }
+    const versioning = this.bucketVersioning(bucket);
+    if (versioning === null) {
+      const row = this.getLatestVersion(bucket, key);
+      if (!row) return { existed: false, deleteMarker: false };
+      checkLock(row, opts.bypassGovernance === true, now);
+      this.purge(row.id, now);
+      return { existed: true, deleteMarker: false };
+    }
+    const markerId = versioning === 'Enabled' ? newVersionId() : 'null';
+    if (markerId === 'null') {
+      const nullRow = this.getVersion(bucket, key, 'null');
+      if (nullRow) checkLock(nullRow, opts.bypassGovernance === true, now);
+    }
+    this.supersede(bucket, key, markerId, now);
+    this.stmt(`INSERT INTO objects(bucket, key, version_id, is_latest, size, etag, last_modified, is_delete_marker)
+      VALUES (?, ?, ?, 1, 0, '', ?, 1)`).run(bucket, key, markerId, now);
+    return { existed: true, versionId: markerId, deleteMarker: true };
   }
 
   /**
@@ -603,6 +625,11 @@ export class SqliteMetaStore implements MetaStore {
       // Nested in this transaction, commitObject's own transaction becomes a savepoint.
       const row = this.commitObject(o, missed, now, uploadId);
       if (tags?.length) this.stmt('UPDATE objects SET tags = ? WHERE id = ?').run(JSON.stringify(tags), row.id);
+      if (opts.event) {
+        const { name, ...origin } = opts.event;
+        const change = { name, key: o.key, size: row.size, etag: row.etag, ...(row.versionId !== 'null' && { versionId: row.versionId }) };
+        this.notify.record(o.bucket, change, origin, now);
+      }
       return row;
     }).immediate();
   }
@@ -670,7 +697,7 @@ export class SqliteMetaStore implements MetaStore {
    * DeleteObjects with versions and Object Lock: each target as `deleteVersion` decides it
    * (a locked version is refused on its own), all in one transaction.
    */
-  deleteVersionsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>, opts: { bypassGovernance: boolean; now?: number }): BatchDeleteOutcome[] {
+  deleteVersionsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>, opts: { bypassGovernance: boolean; now?: number; event?: EventOrigin }): BatchDeleteOutcome[] {
     const now = opts.now ?? Date.now();
     return this.db.transaction(() => targets.map((t): BatchDeleteOutcome => {
       if (t.etag !== undefined) {
@@ -679,7 +706,12 @@ export class SqliteMetaStore implements MetaStore {
         if (t.etag !== '*' && t.etag !== current.etag) return { kind: 'precondition-failed' };
       }
       try {
-        return { kind: 'deleted', ...this.deleteVersion(bucket, t.key, { ...(t.versionId !== undefined && { versionId: t.versionId }), bypassGovernance: opts.bypassGovernance, now }) };
+        return {
+          kind: 'deleted',
+          ...this.deleteVersion(bucket, t.key, {
+            ...(t.versionId !== undefined && { versionId: t.versionId }), bypassGovernance: opts.bypassGovernance, now, ...(opts.event && { event: opts.event }),
+          }),
+        };
       } catch (err) {
         if (err instanceof MetaObjectLockedError) return { kind: 'locked', reason: err.reason };
         throw err;

@@ -1,3 +1,4 @@
+import type { EventOrigin, ObjectCreatedEvent } from './notifications.js';
 /** Rows of the metadata store as the gateway sees them (camelCase, JSON columns parsed). */
 
 export interface BucketRow {
@@ -185,6 +186,8 @@ export interface WriteCondition {
 export interface ObjectWriteOptions {
   condition?: WriteCondition;
   tags?: Tag[];
+  /** What the write is and who made it, for the bucket's event notifications (queued in the same commit). */
+  event?: EventOrigin & { name: ObjectCreatedEvent };
 }
 
 export type WriteConditionFailure = 'exists' | 'absent' | 'etag-mismatch';
@@ -204,6 +207,8 @@ export interface DeleteVersionOptions {
   now?: number;
   /** Without versionId: act only if this row is still the key's current version (lifecycle). */
   ifCurrentId?: number;
+  /** Who deletes, for the bucket's event notifications (queued in the same commit); none without it. */
+  event?: EventOrigin;
 }
 
 /** What a DeleteObject did: the version removed or the delete marker added (`versionId`). */

@@ -16,6 +16,7 @@ import { sendXml } from './bucket.js';
 import { buildCopyObjectResult, buildCopyPartResult, type Checksums } from './documents.js';
 import { S3Error } from './errors.js';
 import { extractObjectHeaders, extractUserMetadata, headerOf, type ByteRange, type HeaderBag } from './headers.js';
+import { eventOrigin } from './notification.js';
 import { checkCopySourceConditions, checkWriteConditionOnArrival, commitConditionally, parseWriteCondition } from './preconditions.js';
 import type { CopySource } from './router.js';
 import { parseTaggingHeader } from './tagging.js';
@@ -163,7 +164,7 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
     ...(lock && { lock }), acl: objectAclColumn(rc),
   };
   const row = commitOrDiscard(rc.pipeline, copied.blob, () => rc.pipeline.meta.sseC.commitWith(sse, () => (
-    commitConditionally(rc.pipeline.meta, o, { ...(condition && { condition }), tags }, copied.blob.missed))));
+    commitConditionally(rc.pipeline.meta, o, { ...(condition && { condition }), tags, event: { name: 'ObjectCreated:Copy', ...eventOrigin(rc) } }, copied.blob.missed))));
   koa.set({
     ...encryptionHeaders(customerKey),
     ...writtenVersionHeader(rc.pipeline.meta, bucket.name, row.versionId),

@@ -11,6 +11,7 @@ import { S3Error } from './errors.js';
 import { unquoteEtag, type HeaderBag } from './headers.js';
 import { checkObjectKey } from './names.js';
 import { bypassGovernance } from './object-lock.js';
+import { eventOrigin } from './notification.js';
 
 /**
  * A Delete body holds at most 1000 keys of up to 1024 bytes each, and each may grow six
@@ -43,7 +44,7 @@ export async function handleDeleteObjects(koa: Koa.Context, rc: ReqCtx): Promise
     }
     targets.push({ key: o.key, ...(o.versionId !== undefined && { versionId: o.versionId }), ...(o.etag !== undefined && { etag: unquoteEtag(o.etag) }) });
   }
-  const outcomes = rc.pipeline.meta.deleteVersionsBatch(bucket.name, targets, { bypassGovernance: bypass });
+  const outcomes = rc.pipeline.meta.deleteVersionsBatch(bucket.name, targets, { bypassGovernance: bypass, event: eventOrigin(rc) });
   const deleted: DeletedEntry[] = [];
   targets.forEach((t, i) => {
     const outcome = outcomes[i]!;

@@ -4,6 +4,7 @@ import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import type { HeaderBag } from './headers.js';
 import { authorizedBypass, lockedError } from './object-lock.js';
 import { versionIdOf } from './versioning.js';
+import { eventOrigin } from './notification.js';
 
 /**
  * DeleteObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html
@@ -18,7 +19,9 @@ export async function handleDeleteObject(koa: Koa.Context, rc: ReqCtx): Promise<
   const bypass = authorizedBypass(rc, koa.req.headersDistinct as HeaderBag, key, versionId);
   let done: DeletedVersion;
   try {
-    done = rc.pipeline.meta.deleteVersion(bucketOf(rc).name, key, { ...(versionId !== undefined && { versionId }), bypassGovernance: bypass });
+    done = rc.pipeline.meta.deleteVersion(bucketOf(rc).name, key, {
+      ...(versionId !== undefined && { versionId }), bypassGovernance: bypass, event: eventOrigin(rc),
+    });
   } catch (err) {
     throw lockedError(err);
   }

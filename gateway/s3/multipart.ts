@@ -19,6 +19,7 @@ import { S3Error } from './errors.js';
 import { extractObjectHeaders, extractUserMetadata, quoteEtag, unquoteEtag } from './headers.js';
 import { checkObjectKey } from './names.js';
 import { commitConditionally, writeOptionsOf } from './preconditions.js';
+import { eventOrigin } from './notification.js';
 import { parseTaggingHeader } from './tagging.js';
 import { lockForNewObject, lockHeadersAsked, requireLockDigest } from './object-lock.js';
 import { writtenVersionHeader } from './versioning.js';
@@ -140,7 +141,7 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
       contentType: upload.contentType, headers: upload.headers, userMeta: upload.userMeta, checksums, partsCount: parts.length,
       parts: parts.map((p) => ({ partNumber: p.partNumber, blobId: p.blobId, size: p.size, etag: p.etag, checksums: p.checksums })),
       ...(lock && { lock }), acl: upload.acl,
-    }, writeOptions, [], now, uploadId), now));
+    }, { ...writeOptions, event: { name: 'ObjectCreated:CompleteMultipartUpload', ...eventOrigin(rc) } }, [], now, uploadId), now));
   } catch (err) {
     // A retry that overtook the call it retries (still reading its document when the retry
     // came) finds the upload completed at commit: it gets that call's answer.

@@ -20,6 +20,7 @@ import { checkPostPolicy, parsePostPolicy, postKey } from './post-policy.js';
 import { formBoundary, readPostForm, type PostForm } from './post-form.js';
 import { lockForNewObject, lockHeadersAsked } from './object-lock.js';
 import { commitConditionally } from './preconditions.js';
+import { eventOrigin } from './notification.js';
 import { buildXml } from './xml.js';
 import type { TagEntry } from './documents.js';
 import { parseTagSet } from './tagging.js';
@@ -176,7 +177,7 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
     bucket: bucket.name, key, size: written.size, etag, contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders },
     userMeta, checksums, partsCount: null, parts: [{ partNumber: 1, blobId: written.blobId, size: written.size, etag, checksums }],
     ...(lock && { lock }), acl: aclColumnOfForm,
-  }, tags ? { tags } : {}, written.missed));
+  }, { ...(tags && { tags }), event: { name: 'ObjectCreated:Post', ...eventOrigin(rc, caller?.owner) } }, written.missed));
   answerStored(koa, etag, checksums);
   answer(koa, fields, bucket.name, key, etag);
 }

@@ -8,6 +8,7 @@ import { checkObjectKey } from './names.js';
 import { lockForNewObject, lockHeadersAsked } from './object-lock.js';
 import { parseTaggingHeader } from './tagging.js';
 import { commitConditionally, writeOptionsOf } from './preconditions.js';
+import { eventOrigin } from './notification.js';
 import { writtenVersionHeader } from './versioning.js';
 import { quotaRoom } from './quota.js';
 import { newSseC, parseCustomerKey, encryptionHeaders, wrapFor } from './sse-c.js';
@@ -34,7 +35,7 @@ export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
       contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta, checksums, partsCount: null,
       parts: [{ partNumber: 1, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums }],
       ...(lock && { lock }), acl: objectAclColumn(rc),
-  }, writeOptions, body.blob.missed)));
+  }, { ...writeOptions, event: { name: 'ObjectCreated:Put', ...eventOrigin(rc) } }, body.blob.missed)));
   answerStored(koa, body.md5Hex, checksums);
   // A single PUT's checksum is of the whole object; S3 says so (UploadPart's answer does not).
   if (Object.keys(checksums).length) koa.set('x-amz-checksum-type', 'FULL_OBJECT');

@@ -1,0 +1,152 @@
+import { Agent, request } from 'undici';
+import type { NotifyConfig, WebhookTarget } from '../config.js';
+import type { MetaStore } from '../meta/meta-store.js';
+import type { QueuedEvent } from '../meta/notifications.js';
+import { eventMessage } from './event.js';
+import type { NotifyCounters } from './metrics.js';
+
+/**
+ * The delay before retry number `attempt` (1 for the first retry): `first` doubling per
+ * attempt up to `max`, then drawn from its upper half, so that targets coming back are not
+ * hit by every queued event at the same instant.
+ */
+export function backoffMs(attempt: number, first: number, max: number, random: () => number = Math.random): number {
+  const full = Math.min(max, first * 2 ** Math.min(attempt - 1, 40));
+  return Math.round(full / 2 + random() * (full / 2));
+}
+
+/**
+ * Delivers queued bucket events (the outbox in MetaStore.notifications) to the webhook
+ * targets, at least once: an event leaves the queue only once its target answered 2xx, so a
+ * gateway killed mid-delivery sends it again after its restart. Each target has its own lane
+ * with bounded concurrency, so a slow or dead target delays only its own events. Order is not
+ * kept: the sequencer tells consumers which of two events on a key came last.
+ */
+export class NotificationWorker {
+  private readonly lanes: Lane[];
+  private readonly agent: Agent;
+  private readonly stopping = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly meta: MetaStore, private readonly cfg: NotifyConfig, region: string, counters: NotifyCounters,
+    private readonly log: (line: string) => void = console.error,
+  ) {
+    this.agent = new Agent({ connections: cfg.concurrency, headersTimeout: cfg.timeoutMs, bodyTimeout: cfg.timeoutMs, connectTimeout: cfg.timeoutMs });
+    this.lanes = cfg.webhooks.map((t) => new Lane(t, meta, cfg, region, counters, this.agent, this.stopping.signal, log));
+  }
+
+  start(): void {
+    const configured = new Set(this.cfg.webhooks.map((w) => w.id));
+    for (const [target, n] of this.meta.notifications.pendingByTarget()) {
+      if (!configured.has(target)) this.log(`notifications: ${n} event(s) wait for webhook target ${target}, which is not configured (SHARDGATE_NOTIFY_WEBHOOK_${target})`);
+    }
+    if (this.lanes.length === 0) return;
+    this.meta.notifications.onQueued(() => this.kick());
+    this.timer = setInterval(() => this.kick(), this.cfg.intervalMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  private kick(): void {
+    for (const lane of this.lanes) lane.kick();
+  }
+
+  /** Stop taking events and abandon deliveries under way (they stay queued and go again after a restart). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.stopping.abort();
+    await Promise.all(this.lanes.map((l) => l.idle()));
+    await this.agent.close();
+  }
+}
+
+/** One target's deliveries. */
+class Lane {
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private pulling = false;
+  private again = false;
+  private failing = false;
+  /** The queue could not be read (the metadata not durable): said once until it can again. */
+  private stalled = false;
+
+  constructor(
+    private readonly target: WebhookTarget, private readonly meta: MetaStore, private readonly cfg: NotifyConfig, private readonly region: string,
+    private readonly counters: NotifyCounters, private readonly agent: Agent, private readonly stopping: AbortSignal,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  kick(): void {
+    if (this.stopping.aborted) return;
+    if (this.pulling) {
+      this.again = true;
+      return;
+    }
+    void this.pull();
+  }
+
+  async idle(): Promise<void> {
+    await Promise.all(this.inFlight.values());
+  }
+
+  private async pull(): Promise<void> {
+    this.pulling = true;
+    try {
+      do {
+        this.again = false;
+        // An event is announced only once the write it reports is durable: a write lost in
+        // a crash must not have been announced.
+        await this.meta.durable();
+        if (this.stopping.aborted) return;
+        this.stalled = false;
+        const room = this.cfg.concurrency - this.inFlight.size;
+        if (room <= 0) return;
+        for (const e of this.meta.notifications.due(this.target.id, Date.now(), room, new Set(this.inFlight.keys()))) {
+          const p = this.deliver(e).finally(() => {
+            this.inFlight.delete(e.id);
+            this.kick();
+          });
+          this.inFlight.set(e.id, p);
+        }
+      } while (this.again);
+    } catch (err) {
+      // The next tick tries again; one line per outage, not one per tick.
+      if (!this.stalled) this.log(`notifications: ${this.target.id}: cannot read the queue now (${(err as Error).message}); will retry`);
+      this.stalled = true;
+    } finally {
+      this.pulling = false;
+    }
+  }
+
+  private async deliver(e: QueuedEvent): Promise<void> {
+    let failure: string;
+    try {
+      const res = await request(this.target.url, {
+        method: 'POST',
+        dispatcher: this.agent,
+        headers: { 'content-type': 'application/json', ...(this.target.token !== undefined && { authorization: `Bearer ${this.target.token}` }) },
+        body: JSON.stringify(eventMessage(e, this.region)),
+        signal: AbortSignal.any([this.stopping, AbortSignal.timeout(this.cfg.timeoutMs)]),
+      });
+      await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        this.meta.notifications.delivered(e.id);
+        this.counters.delivered.inc({ target: this.target.id });
+        if (this.failing) this.log(`notifications: ${this.target.id}: delivering again`);
+        this.failing = false;
+        return;
+      }
+      failure = `HTTP ${res.statusCode}`;
+    } catch (err) {
+      // Stopping: the event stays queued as it was; it is not this target's failure.
+      if (this.stopping.aborted) return;
+      failure = (err as Error).message || String(err);
+    }
+    this.counters.failedAttempts.inc({ target: this.target.id });
+    const attempt = e.attempts + 1;
+    this.meta.notifications.failed(e.id, Date.now() + backoffMs(attempt, this.cfg.retryMs, this.cfg.retryMaxMs), failure);
+    // One line when a target starts failing, not one per event.
+    if (!this.failing) this.log(`notifications: ${this.target.id}: delivery failed (${failure}); retrying with back-off`);
+    this.failing = true;
+  }
+}
