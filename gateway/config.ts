@@ -6,6 +6,7 @@ import { ConfigError } from './secrets.js';
 import type { TlsFiles } from './tls/server-certs.js';
 import { isFingerprint } from '../wire/identity.js';
 import { TrustedProxies } from './access/trusted-proxies.js';
+import { logConfig, type LogConfig } from './log.js';
 
 export interface ShardStoreRef {
   id: string;
@@ -35,6 +36,8 @@ export interface GatewayConfig {
   trustedProxies: TrustedProxies;
   /** Timeouts, minimum body rate and connection cap of the S3 port. */
   http: HttpLimits;
+  /** The access log's level and format (SHARDGATE_LOG_LEVEL, SHARDGATE_LOG_FORMAT). */
+  log: LogConfig;
 }
 
 export const DEFAULT_PORT = 9000;
@@ -119,6 +122,7 @@ export function gatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv, defau
     writeStallMs: int('SHARDGATE_WRITE_STALL_MS', env.SHARDGATE_WRITE_STALL_MS, 10_000, 100, 600_000),
     trustedProxies: proxies('SHARDGATE_TRUSTED_PROXIES', env.SHARDGATE_TRUSTED_PROXIES),
     http: httpLimits(env),
+    log: logConfig(env),
     ...tlsFiles(flags['tls-cert'] ?? env.SHARDGATE_TLS_CERT, flags['tls-key'] ?? env.SHARDGATE_TLS_KEY),
   };
 }

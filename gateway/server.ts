@@ -22,6 +22,7 @@ import { loadOrCreateGatewayKey } from './shards/keys.js';
 import { deferContinue, markUnmetExpectation } from './object/request-body.js';
 import { readTlsFiles, reloadOnSighup } from './tls/server-certs.js';
 import { HttpLimiter } from './http-limits.js';
+import { createGatewayLog } from './log.js';
 
 export interface RunningGateway {
   url: string;
@@ -109,7 +110,11 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
     help: 'Metadata journal entries written to the shard-stores; with concurrent writes, fewer than the writes acknowledged.',
   }]);
 
-  const app = buildApp(ctx, { config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes });
+  const log = createGatewayLog(cfg.log);
+
+  const app = buildApp(ctx, {
+    config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes, log: log.logger,
+  });
   // Timeouts, body rate and the connection cap are the limiter's (http-limits.ts), for HTTP and HTTPS alike.
   const limiter = new HttpLimiter(cfg.http);
   const handle = limiter.wrap(app.callback());
@@ -151,6 +156,8 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       await journal.stop();
       await io.close();
       meta.close();
+      // The last requests' lines, before the process exits (cli/banner.ts onShutdownSignals).
+      log.flush();
     })(),
   };
 }
