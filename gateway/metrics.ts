@@ -100,6 +100,11 @@ export class Metrics {
     return c;
   }
 
+  /** Adds a counter or histogram kept elsewhere (gateway/runtime-metrics.ts) to the exposition. */
+  register(m: Counter | Histogram): void {
+    this.owned.push(m);
+  }
+
   /** Families computed at each scrape (a long computation yields to the event loop: return a promise). */
   collect(fn: () => GaugeFamily[] | Promise<GaugeFamily[]>): void {
     this.collectors.push(fn);

@@ -23,6 +23,7 @@ import { deferContinue, markUnmetExpectation } from './object/request-body.js';
 import { readTlsFiles, reloadOnSighup } from './tls/server-certs.js';
 import { HttpLimiter } from './http-limits.js';
 import { createGatewayLog } from './log.js';
+import { EventLoopLag, PieceLatency, registerRuntimeMetrics } from './runtime-metrics.js';
 
 export interface RunningGateway {
   url: string;
@@ -58,7 +59,8 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   for (const n of meta.listNodes()) {
     if (n.url.startsWith('http://')) meta.upsertNode({ id: n.id, url: `https://${n.url.slice('http://'.length)}`, zone: n.zone });
   }
-  const io = new HttpShardIO(signingKey.tls, pins, cfg.writeStallMs);
+  const pieceLatency = new PieceLatency();
+  const io = new HttpShardIO(signingKey.tls, pins, cfg.writeStallMs, (store, op, seconds) => pieceLatency.observe(store, op, seconds));
   for (const n of meta.listNodes()) io.setNode({ id: n.id, url: n.url, zone: n.zone });
   const engine = getEngine();
   const health = new ObservedHealth();
@@ -111,6 +113,8 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   }]);
 
   const log = createGatewayLog(cfg.log);
+  const lag = new EventLoopLag();
+  registerRuntimeMetrics(trust.metrics, { lag, pieces: pieceLatency, droppedLogLines: log.dropped });
 
   const app = buildApp(ctx, {
     config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes, log: log.logger,
@@ -156,6 +160,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       await journal.stop();
       await io.close();
       meta.close();
+      lag.stop();
       // The last requests' lines, before the process exits (cli/banner.ts onShutdownSignals).
       log.flush();
     })(),
