@@ -56,7 +56,10 @@ export function createGatewayLog(cfg: LogConfig, stdoutIsTty: boolean = process.
   });
   const format = cfg.format ?? (stdoutIsTty ? 'pretty' : 'json');
   const stream = format === 'pretty'
-    ? pretty({ destination: dest, colorize: stdoutIsTty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true })
+    ? pretty({
+      destination: dest, colorize: stdoutIsTty, translateTime: 'SYS:HH:MM:ss.l', singleLine: true,
+      ignore: ['pid', 'hostname', ...ACCESS_FIELDS].join(','), messageFormat: prettyMessage,
+    })
     : dest;
   const logger = pino({
     level: cfg.level,
@@ -79,6 +82,22 @@ export function createGatewayLog(cfg: LogConfig, stdoutIsTty: boolean = process.
       }
     },
   };
+}
+
+/**
+ * Fields of an access line (access-log.ts) that the pretty format puts into its message. pino-pretty
+ * hides ignored fields on every line: other lines should not use these names (JSON keeps all).
+ */
+const ACCESS_FIELDS = ['req_id', 'operation', 'bucket', 'key', 'path', 'status', 'error', 'aborted', 'bytes_in', 'bytes_out', 'duration_ms', 'user'];
+
+/** An access line for a person: `PutObject photos/cat.jpg 200 in=70000 out=0 12.3ms user=AK... id=...`. */
+export function prettyMessage(log: Record<string, unknown>, messageKey: string): string {
+  if (log[messageKey] !== 'request') return String(log[messageKey] ?? '');
+  const target = log.bucket === undefined ? String(log.path ?? '') : `${String(log.bucket)}${log.key === undefined ? '' : `/${String(log.key)}`}`;
+  const error = log.error === undefined ? '' : ` ${String(log.error)}`;
+  const aborted = log.aborted ? ' (aborted)' : '';
+  return `${String(log.operation)} ${target} ${String(log.status)}${error}${aborted} in=${String(log.bytes_in)} out=${String(log.bytes_out)} `
+    + `${String(log.duration_ms)}ms user=${String(log.user)} id=${String(log.req_id)}`;
 }
 
 const SECRET_HEADERS = [
