@@ -14,6 +14,8 @@ export interface AccessState {
   key?: string;
   user?: string;
   errorCode?: string;
+  /** The client a trusted proxy (SHARDGATE_TRUSTED_PROXIES) relayed for, when it named one. */
+  client?: string;
 }
 
 /** Keys are at most 1024 bytes; longer values are cut here, so a line stays a line. */
@@ -59,6 +61,7 @@ export function accessLog(logger: Logger): Koa.Middleware {
         duration_ms: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
         user: s.user ?? 'anonymous',
         remote: req.socket.remoteAddress,
+        ...(s.client !== undefined && { client: s.client }),
         agent: cap(req.headers['user-agent'], MAX_AGENT),
       }, 'request');
     });

@@ -183,6 +183,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     if (caller) (koa.state as AccessState).user = caller.accessKeyId;
     const acl = aclOnWrite(parsed.endpoint.kind, (name) => koa.get(name) || undefined, (id) => userExists(pipeline.meta, id));
     const facts = httpRequestFacts(koa.req, query, auth, config.trustedProxies);
+    if (facts.transport.clientAddress) (koa.state as AccessState).client = facts.transport.clientAddress;
     const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl, facts, koa.get(EXPECTED_BUCKET_OWNER) || undefined);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
     const bucketName = rc.bucket?.name;

@@ -38,6 +38,7 @@ interface Line {
   duration_ms: number;
   user: string;
   remote?: string;
+  client?: string;
   agent?: string;
 }
 
@@ -48,7 +49,8 @@ let s3: S3Client;
 const secrets: string[] = [METRICS_TOKEN];
 
 beforeAll(async () => {
-  cluster = await startCluster({ scope: 'file', env: { SHARDGATE_METRICS_TOKEN: METRICS_TOKEN } });
+  // Loopback is a trusted proxy here, so that a request can say whom it was relayed for.
+  cluster = await startCluster({ scope: 'file', env: { SHARDGATE_METRICS_TOKEN: METRICS_TOKEN, SHARDGATE_TRUSTED_PROXIES: '127.0.0.1' } });
   const made = await runAdmin(cluster, ['user', 'create', 'logger', '--json']);
   expect(made.code, made.all).toBe(0);
   user = JSON.parse(made.out) as typeof user;
@@ -147,9 +149,12 @@ describe('access log', () => {
   test('refusals: anonymous, a bad signature, a refusal before routing', async () => {
     const anon = await fetch(`${cluster.endpoint}/logs/dir/x`);
     expect(anon.status).toBe(403);
-    expect(await lineOf(anon.headers.get('x-amz-request-id'))).toMatchObject({
-      operation: 'GetObject', bucket: 'logs', key: 'dir/x', status: 403, error: 'AccessDenied', user: 'anonymous',
-    });
+    const anonLine = await lineOf(anon.headers.get('x-amz-request-id'));
+    expect(anonLine).toMatchObject({ operation: 'GetObject', bucket: 'logs', key: 'dir/x', status: 403, error: 'AccessDenied', user: 'anonymous' });
+    expect(anonLine.client).toBeUndefined();
+    // Relayed by a trusted proxy: the client it names as well as the proxy's address.
+    const relayed = await fetch(`${cluster.endpoint}/logs/dir/x`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect(await lineOf(relayed.headers.get('x-amz-request-id'))).toMatchObject({ status: 403, remote: '127.0.0.1', client: '203.0.113.9' });
 
     const wrong = 'not-the-secret-of-this-key-0123456789';
     secrets.push(wrong);
