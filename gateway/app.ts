@@ -199,7 +199,13 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
         const c = lookupCaller(id);
         return c && { secret: c.secret, principal: c };
       },
-      authorizePut: (who, key, fields) => authorize(accessQuery(pipeline.meta, 'PutObject', 'write', rc.bucket, key, who, undefined, postObjectFacts(facts, fields ?? new Map()))),
+      authorizePut: (who, key, fields) => {
+        // The form's signature is verified by now: its signer and key are the request's.
+        const state = koa.state as AccessState;
+        state.key = key;
+        if (who && 'accessKeyId' in who) state.user = (who as Caller).accessKeyId;
+        authorize(accessQuery(pipeline.meta, 'PutObject', 'write', rc.bucket, key, who, undefined, postObjectFacts(facts, fields ?? new Map())));
+      },
       authorizeActions: (who, key, actions, fields) => authorizeActionsFor(pipeline.meta, 'PutObject', rc.bucket, key, who, actions, undefined, postObjectFacts(facts, fields)),
     };
     await dispatch(koa, rc, postAccess);

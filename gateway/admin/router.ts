@@ -75,8 +75,7 @@ export function adminMiddleware(ctx: AdminContext, routes: readonly AdminRoute[]
         if (bearer === undefined) {
           checkBody(authenticate(koa, ctx, rawPath, rawQuery), Buffer.alloc(0));
           state.user = ctx.rootCredentials.accessKeyId;
-        }
-        else if (!ctx.metricsToken || !tokenEquals(bearer, ctx.metricsToken)) {
+        } else if (!ctx.metricsToken || !tokenEquals(bearer, ctx.metricsToken)) {
           throw new AdminError(401, 'AccessDenied', ctx.metricsToken ? 'wrong metrics token' : 'no SHARDGATE_METRICS_TOKEN is set on the gateway; sign with SigV4 instead');
         }
         koa.type = 'text/plain; version=0.0.4; charset=utf-8';

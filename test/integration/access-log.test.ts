@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, requireBuild, runAdmin, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
 import { bytes, s3Error } from '../helpers/s3.js';
+import { hmac, signingKey } from '../../gateway/auth/signing.js';
 import { dashboardMetricNames } from '../helpers/dashboard.js';
 
 const METRICS_TOKEN = 'metrics-bearer-token-5f1e0c2a9b7d';
@@ -144,6 +145,30 @@ describe('access log', () => {
     const l = await lineOf(res.headers.get('x-amz-request-id'));
     expect(l).toMatchObject({ operation: 'GetObject', bucket: 'logs', key: 'dir/obj é+1', status: 200, bytes_out: 70_000, user: user.accessKeyId });
     expect(JSON.stringify(l)).not.toMatch(/X-Amz-|Expires|Credential/i);
+  });
+
+  test('a browser form upload is logged as its signer and key; its policy and signature are not', async () => {
+    const boundary = '----access-log-form-0b1c2d';
+    const now = new Date();
+    const amzDate = now.toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const credential = `${user.accessKeyId}/${amzDate.slice(0, 8)}/us-east-1/s3/aws4_request`;
+    const policy = Buffer.from(JSON.stringify({
+      expiration: new Date(now.getTime() + 60_000).toISOString(),
+      conditions: [{ bucket: 'logs' }, ['starts-with', '$key', 'forms/'], { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': amzDate }],
+    })).toString('base64');
+    const signature = hmac(signingKey(user.secretAccessKey, amzDate.slice(0, 8), 'us-east-1', 's3'), policy).toString('hex');
+    secrets.push(policy, signature);
+    const fields: Array<[string, string]> = [
+      ['key', 'forms/${filename}'], ['x-amz-algorithm', 'AWS4-HMAC-SHA256'], ['x-amz-credential', credential], ['x-amz-date', amzDate], ['policy', policy], ['x-amz-signature', signature],
+    ];
+    const body = Buffer.concat([
+      ...fields.map(([n, v]) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${n}"\r\n\r\n${v}\r\n`)),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\nContent-Type: text/plain\r\n\r\nform data\r\n--${boundary}--\r\n`),
+    ]);
+    const res = await fetch(`${cluster.endpoint}/logs`, { method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+    expect(res.status).toBe(204);
+    const l = await lineOf(res.headers.get('x-amz-request-id'));
+    expect(l).toMatchObject({ operation: 'PostObject', bucket: 'logs', key: 'forms/f.txt', status: 204, bytes_in: body.length, user: user.accessKeyId });
   });
 
   test('refusals: anonymous, a bad signature, a refusal before routing', async () => {
