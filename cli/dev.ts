@@ -23,6 +23,8 @@ Options (environment variable in brackets):
                          (clients trust DIR/tls/ca.pem, e.g. AWS_CA_BUNDLE)
   --tls-cert FILE        or with your own PEM certificate chain [SHARDGATE_TLS_CERT]
   --tls-key FILE         ... and its PEM key [SHARDGATE_TLS_KEY]
+Access log on stdout: [SHARDGATE_LOG_LEVEL] trace|debug|info|warn|error|silent (default info),
+[SHARDGATE_LOG_FORMAT] json|pretty (default: pretty on a terminal, JSON lines otherwise).
 Credentials: [SHARDGATE_ROOT_USER] / [SHARDGATE_ROOT_PASSWORD]; generated and kept in
 DIR/gateway/root-credentials.json when not set. Master key: [SHARDGATE_MASTER_KEY] or DIR/gateway/master.key.`;
 

@@ -27,6 +27,9 @@ The S3 port, by environment only:
   [SHARDGATE_IDLE_TIMEOUT_MS]    a connection or body silent this long is closed (default 65000)
   [SHARDGATE_MIN_BODY_RATE]      bytes/s a body must average over each idle window; 0 = none (default 1KiB)
   [SHARDGATE_MAX_CONNECTIONS]    open connections served; past it, 503 SlowDown (default 4096)
+The access log on stdout, one line per request, by environment only:
+  [SHARDGATE_LOG_LEVEL]          trace, debug, info, warn, error or silent (default info)
+  [SHARDGATE_LOG_FORMAT]         json or pretty (default: pretty on a terminal, JSON lines otherwise)
 Credentials: [SHARDGATE_ROOT_USER] / [SHARDGATE_ROOT_PASSWORD]. Master key: [SHARDGATE_MASTER_KEY],
 [SHARDGATE_MASTER_KEY_FILE], or DIR/master.key (created on first start: back it up, it cannot be recovered).`;
 

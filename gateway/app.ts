@@ -41,6 +41,8 @@ import type { RootCredentials } from './secrets.js';
 import { adminMiddleware } from './admin/router.js';
 import type { AdminContext } from './admin/context.js';
 import { requestMetrics, type Metrics } from './metrics.js';
+import { accessLog, type AccessState } from './access-log.js';
+import type { Logger } from './log.js';
 import { authorize, type Principal } from './access/authorize.js';
 import { accessQuery, authorizeActionsFor, objectOwnershipOf, publicAccessBlockOf } from './access/query.js';
 import { checkAclUnderOwnership } from './access/object-ownership.js';
@@ -69,6 +71,8 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Public read-only endpoints (the signed report log), mounted before the admin API. */
   publicRoutes?: Koa.Middleware;
+  /** The access log: one line per request (gateway/access-log.ts). */
+  log?: Logger;
 }
 
 interface Caller extends Principal {
@@ -82,6 +86,7 @@ interface Caller extends Principal {
 export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
   const app = new Koa({ proxy: false });
   const { config, rootCredentials } = opts;
+  if (opts.log) app.use(accessLog(opts.log));
   if (opts.metrics) app.use(requestMetrics(opts.metrics));
 
   const lookupCaller = (accessKeyId: string): (Caller & { secret: string }) | undefined => {
@@ -159,6 +164,8 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
       const query = new URLSearchParams(plusIsLiteral ? rawQuery.replace(/\+/g, '%2B') : rawQuery);
       const parsed = parseEndpoint({ method: koa.method, rawPath, query, headers, host: koa.get('host') || undefined }, { baseDomains: config.domains });
       koa.state.operation = parsed.endpoint.kind; // the metrics label (gateway/metrics.ts)
+      (koa.state as AccessState).bucket = parsed.bucket;
+      (koa.state as AccessState).key = parsed.key;
       return { query, parsed };
     };
     let { query, parsed } = route(false);
@@ -174,8 +181,10 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     }
     // An unsigned request goes on as anonymous; resolve() lets it through only where a bucket policy or ACL allows.
     const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
+    if (caller) (koa.state as AccessState).user = caller.accessKeyId;
     const acl = aclOnWrite(parsed.endpoint.kind, (name) => koa.get(name) || undefined, (id) => userExists(pipeline.meta, id));
     const facts = httpRequestFacts(koa.req, query, auth, config.trustedProxies);
+    if (facts.transport.clientAddress) (koa.state as AccessState).client = facts.transport.clientAddress;
     const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl, facts, koa.get(EXPECTED_BUCKET_OWNER) || undefined);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
     const bucketName = rc.bucket?.name;
@@ -191,7 +200,13 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
         const c = lookupCaller(id);
         return c && { secret: c.secret, principal: c };
       },
-      authorizePut: (who, key, fields) => authorize(accessQuery(pipeline.meta, 'PutObject', 'write', rc.bucket, key, who, undefined, postObjectFacts(facts, fields ?? new Map()))),
+      authorizePut: (who, key, fields) => {
+        // The form's signature is verified by now: its signer and key are the request's.
+        const state = koa.state as AccessState;
+        state.key = key;
+        if (who && 'accessKeyId' in who) state.user = (who as Caller).accessKeyId;
+        authorize(accessQuery(pipeline.meta, 'PutObject', 'write', rc.bucket, key, who, undefined, postObjectFacts(facts, fields ?? new Map())));
+      },
       authorizeActions: (who, key, actions, fields) => authorizeActionsFor(pipeline.meta, 'PutObject', rc.bucket, key, who, actions, undefined, postObjectFacts(facts, fields)),
     };
     await dispatch(koa, rc, postAccess);
@@ -355,6 +370,7 @@ const KEEP = /^(x-amz-request-id|x-amz-id-2|server|access-control-.*|vary|connec
 
 function renderError(koa: Koa.Context, err: unknown, requestId: string): void {
   const e = toS3Error(err);
+  (koa.state as AccessState).errorCode = e.code;
   // A fault gets its stack; an answer given on purpose (501 for what is not implemented, 503
   // with too few stores) is one line, so that clients probing features cannot flood the log.
   if (e.status >= 500) {

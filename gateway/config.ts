@@ -6,6 +6,7 @@ import { ConfigError } from './secrets.js';
 import type { TlsFiles } from './tls/server-certs.js';
 import { isFingerprint } from '../wire/identity.js';
 import { TrustedProxies } from './access/trusted-proxies.js';
+import { logConfig, type LogConfig } from './log.js';
 
 export interface ShardStoreRef {
   id: string;
@@ -37,6 +38,8 @@ export interface GatewayConfig {
   http: HttpLimits;
   /** Webhook targets of bucket event notifications and how their delivery is paced. */
   notify: NotifyConfig;
+  /** The access log's level and format (SHARDGATE_LOG_LEVEL, SHARDGATE_LOG_FORMAT). */
+  log: LogConfig;
 }
 
 /** A webhook target of bucket notifications, set by the operator (SHARDGATE_NOTIFY_WEBHOOK_<ID>). */
@@ -198,6 +201,7 @@ export function gatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv, defau
     trustedProxies: proxies('SHARDGATE_TRUSTED_PROXIES', env.SHARDGATE_TRUSTED_PROXIES),
     http: httpLimits(env),
     notify: notifyConfig(env),
+    log: logConfig(env),
     ...tlsFiles(flags['tls-cert'] ?? env.SHARDGATE_TLS_CERT, flags['tls-key'] ?? env.SHARDGATE_TLS_KEY),
   };
 }

@@ -60,14 +60,35 @@ export class Counter {
 /** Latency buckets in seconds, from a cached small GET to a multi-GiB upload. */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
+interface HistogramSeries {
+  labels: Labels;
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
 export class Histogram {
-  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  private readonly series = new Map<string, HistogramSeries>();
   constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[] = LATENCY_BUCKETS) {}
 
   observe(labels: Labels, value: number): void {
+    this.add(this.seriesOf(labels), value);
+  }
+
+  /** An observer of one label set, for hot paths: it skips the lookup by labels. */
+  bind(labels: Labels): (value: number) => void {
+    const s = this.seriesOf(labels);
+    return (value) => this.add(s, value);
+  }
+
+  private seriesOf(labels: Labels): HistogramSeries {
     const k = labelKey(labels);
     let s = this.series.get(k);
     if (!s) this.series.set(k, (s = { labels, counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 }));
+    return s;
+  }
+
+  private add(s: HistogramSeries, value: number): void {
     for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
     s.sum += value;
     s.count++;
@@ -98,6 +119,11 @@ export class Metrics {
     const c = new Counter(name, help);
     this.owned.push(c);
     return c;
+  }
+
+  /** Adds a counter or histogram kept elsewhere (gateway/runtime-metrics.ts) to the exposition. */
+  register(m: Counter | Histogram): void {
+    this.owned.push(m);
   }
 
   /** Families computed at each scrape (a long computation yields to the event loop: return a promise). */

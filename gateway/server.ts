@@ -24,6 +24,8 @@ import { readTlsFiles, reloadOnSighup } from './tls/server-certs.js';
 import { HttpLimiter } from './http-limits.js';
 import { NotificationWorker } from './notify/worker.js';
 import { notifyMetrics } from './notify/metrics.js';
+import { createGatewayLog } from './log.js';
+import { EventLoopLag, PieceLatency, registerRuntimeMetrics } from './runtime-metrics.js';
 
 export interface RunningGateway {
   url: string;
@@ -59,7 +61,8 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   for (const n of meta.listNodes()) {
     if (n.url.startsWith('http://')) meta.upsertNode({ id: n.id, url: `https://${n.url.slice('http://'.length)}`, zone: n.zone });
   }
-  const io = new HttpShardIO(signingKey.tls, pins, cfg.writeStallMs);
+  const pieceLatency = new PieceLatency();
+  const io = new HttpShardIO(signingKey.tls, pins, cfg.writeStallMs, (store, op, seconds) => pieceLatency.observe(store, op, seconds));
   for (const n of meta.listNodes()) io.setNode({ id: n.id, url: n.url, zone: n.zone });
   const engine = getEngine();
   const health = new ObservedHealth();
@@ -115,7 +118,13 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   const notifications = new NotificationWorker(meta, cfg.notify, cfg.region, notifyMetrics(trust.metrics, meta.notifications, cfg.notify.webhooks.map((w) => w.id)));
   notifications.start();
 
-  const app = buildApp(ctx, { config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes });
+  const log = createGatewayLog(cfg.log);
+  const lag = new EventLoopLag();
+  registerRuntimeMetrics(trust.metrics, { lag, pieces: pieceLatency, droppedLogLines: log.dropped });
+
+  const app = buildApp(ctx, {
+    config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes, log: log.logger,
+  });
   // Timeouts, body rate and the connection cap are the limiter's (http-limits.ts), for HTTP and HTTPS alike.
   const limiter = new HttpLimiter(cfg.http);
   const handle = limiter.wrap(app.callback());
@@ -158,6 +167,9 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       await journal.stop();
       await io.close();
       meta.close();
+      lag.stop();
+      // The last requests' lines, before the process exits (cli/banner.ts onShutdownSignals).
+      log.flush();
     })(),
   };
 }

@@ -7,6 +7,7 @@ import type { AdminContext, AdminRoute } from './context.js';
 import { AdminError, toAdminError } from './errors.js';
 import { ADMIN_ROUTES } from './routes.js';
 import { continueIfAsked } from '../object/request-body.js';
+import type { AccessState } from '../access-log.js';
 
 /** Bucket names cannot start with `_`, so nothing under this prefix is an S3 path. */
 export const ADMIN_PREFIX = '/_shardgate/admin/v1';
@@ -66,11 +67,15 @@ export function adminMiddleware(ctx: AdminContext, routes: readonly AdminRoute[]
     const metricsAlias = rawPath === '/metrics' && bearer !== undefined;
     if (!rawPath.startsWith('/_shardgate/') && !metricsAlias) return next();
     koa.state.admin = true;
+    const state = koa.state as AccessState;
     try {
       if (rawPath === METRICS_PATH || metricsAlias) {
+        state.operation = 'admin:GetMetrics';
         if (koa.method !== 'GET') throw new AdminError(405, 'MethodNotAllowed', 'metrics are read with GET');
-        if (bearer === undefined) checkBody(authenticate(koa, ctx, rawPath, rawQuery), Buffer.alloc(0));
-        else if (!ctx.metricsToken || !tokenEquals(bearer, ctx.metricsToken)) {
+        if (bearer === undefined) {
+          checkBody(authenticate(koa, ctx, rawPath, rawQuery), Buffer.alloc(0));
+          state.user = ctx.rootCredentials.accessKeyId;
+        } else if (!ctx.metricsToken || !tokenEquals(bearer, ctx.metricsToken)) {
           throw new AdminError(401, 'AccessDenied', ctx.metricsToken ? 'wrong metrics token' : 'no SHARDGATE_METRICS_TOKEN is set on the gateway; sign with SigV4 instead');
         }
         koa.type = 'text/plain; version=0.0.4; charset=utf-8';
@@ -80,8 +85,11 @@ export function adminMiddleware(ctx: AdminContext, routes: readonly AdminRoute[]
       if (!rawPath.startsWith(ADMIN_PREFIX + '/')) throw new AdminError(404, 'NoSuchRoute', `no endpoint ${rawPath}; the admin API is under ${ADMIN_PREFIX}`);
       // The signature is checked before anything of the body is asked for or read (no
       // `100 Continue` to strangers), and the body against its signed hash once read.
+      state.operation = 'admin:Unknown';
       const signed = authenticate(koa, ctx, rawPath, rawQuery);
+      state.user = ctx.rootCredentials.accessKeyId;
       const { route, params } = match(routes, koa.method, rawPath.slice(ADMIN_PREFIX.length));
+      state.operation = `admin:${route.name}`;
       const body = await readBody(koa, signed);
       let json: unknown;
       if (body.length) {
@@ -97,6 +105,7 @@ export function adminMiddleware(ctx: AdminContext, routes: readonly AdminRoute[]
       koa.body = JSON.stringify(res.body) + '\n';
     } catch (err) {
       const e = toAdminError(err);
+      state.errorCode = e.code;
       if (e.status >= 500) console.error(`admin ${koa.method} ${rawPath}:`, err);
       // A body left unread must not be taken for the next request on this connection.
       if (!koa.req.complete) koa.set('connection', 'close');

@@ -1,6 +1,7 @@
 import type { MetaStore } from '../meta/store.js';
 import { ShardClient, type ShardNode } from '../shards/client.js';
 import type { PinBook } from '../shards/pins.js';
+import type { ObserveLatency } from '../shards/link.js';
 import type { TlsIdentity } from '../../wire/identity.js';
 import type { ProvenRecord, ShardIO, ShardWriter } from './shard-io.js';
 
@@ -12,8 +13,8 @@ export class HttpShardIO implements ShardIO {
   private readonly nodes = new Map<string, ShardNode>();
   private readonly client: ShardClient;
 
-  constructor(identity: TlsIdentity, pins: PinBook, stallTimeoutMs: number) {
-    this.client = new ShardClient({ identity, pins, connections: CONNECTIONS_PER_STORE, link: { stallTimeoutMs } });
+  constructor(identity: TlsIdentity, pins: PinBook, stallTimeoutMs: number, observe?: ObserveLatency) {
+    this.client = new ShardClient({ identity, pins, connections: CONNECTIONS_PER_STORE, link: { stallTimeoutMs, ...(observe && { observe }) } });
   }
 
   pieceStats(): { ops: number; batches: number } {

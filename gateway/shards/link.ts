@@ -15,7 +15,13 @@ export interface LinkOptions {
   maxQueuedBytes?: number;
   /** A connection with operations outstanding and no answer for this long is given up. */
   stallTimeoutMs?: number;
+  /** Told the time from sending each operation to its answer (gateway/runtime-metrics.ts PieceLatency). */
+  observe?: ObserveLatency;
 }
+
+export type ObserveLatency = (store: string, op: 'put' | 'get' | 'delete' | 'head', seconds: number) => void;
+
+const OP_NAMES = { [BatchOp.Put]: 'put', [BatchOp.Get]: 'get', [BatchOp.Delete]: 'delete', [BatchOp.Head]: 'head' } as const;
 
 /** Opens a connection to the store speaking the piece protocol (its key already checked against its pin). */
 export type PieceConnector = () => Promise<TLSSocket>;
@@ -31,6 +37,8 @@ interface Op {
   data: Buffer[] | null;
   bytes: number;
   id: number;
+  /** process.hrtime.bigint() when it went out on the connection. */
+  sentAt: bigint;
   resolve(payload: Buffer): void;
   reject(err: Error): void;
   done: boolean;
@@ -38,7 +46,9 @@ interface Op {
   onAbort: (() => void) | undefined;
 }
 
-const DEFAULTS = { maxOutstandingBytes: 32 * 1024 * 1024, maxQueuedBytes: 16 * 1024 * 1024, stallTimeoutMs: 10_000 };
+const DEFAULTS: Required<Omit<LinkOptions, 'observe'>> & Pick<LinkOptions, 'observe'> = {
+  maxOutstandingBytes: 32 * 1024 * 1024, maxQueuedBytes: 16 * 1024 * 1024, stallTimeoutMs: 10_000,
+};
 
 /**
  * An operation moving at least this many bytes (a PUT's data, a GET's length) goes out at
@@ -120,11 +130,11 @@ export class StoreLink {
     this.wakeWriters();
   }
 
-  private submit(lane: Lane, fields: Omit<Op, 'id' | 'resolve' | 'reject' | 'done' | 'signal' | 'onAbort'>, signal: AbortSignal | undefined): Promise<Buffer> {
+  private submit(lane: Lane, fields: Omit<Op, 'id' | 'sentAt' | 'resolve' | 'reject' | 'done' | 'signal' | 'onAbort'>, signal: AbortSignal | undefined): Promise<Buffer> {
     if (this.closed) return Promise.reject(this.closed);
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     return new Promise<Buffer>((resolve, reject) => {
-      const op: Op = { ...fields, id: 0, resolve, reject, done: false, signal, onAbort: undefined };
+      const op: Op = { ...fields, id: 0, sentAt: 0n, resolve, reject, done: false, signal, onAbort: undefined };
       if (signal) {
         op.onAbort = () => lane.abort(op, signal.reason as Error);
         signal.addEventListener('abort', op.onAbort, { once: true });
@@ -208,6 +218,8 @@ class Lane {
     }
     const sock = this.socket;
     const bufs: Buffer[] = [];
+    // Everything in this batch is written below, in this same turn.
+    const sentAt = this.o.observe ? process.hrtime.bigint() : 0n;
     while (this.queue.length) {
       const op = this.queue[0]!;
       // Flow control: a store that is slow to answer gets no more data than it can hold.
@@ -217,6 +229,7 @@ class Lane {
       if (isLarge(op)) this.largeQueued--;
       if (op.done) continue;
       op.id = this.nextId = (this.nextId % 0xffffffff) + 1;
+      op.sentAt = sentAt;
       this.inflight.set(op.id, op);
       this.outstanding += op.bytes;
       bufs.push(encodeRequestHeader(op));
@@ -273,6 +286,8 @@ class Lane {
       }
       this.inflight.delete(id);
       this.outstanding -= op.bytes;
+      // An answer is an answer, an error status too: it measures the store, not the outcome.
+      if (this.o.observe) this.o.observe(this.nodeId, OP_NAMES[op.op], Number(process.hrtime.bigint() - op.sentAt) / 1e9);
       const payload = f.payload.length === 1 ? f.payload[0]! : Buffer.concat(f.payload);
       settle(op, status === BatchStatus.Ok ? null : errorOf(this.nodeId, op, status, payload), payload);
     }

@@ -37,19 +37,29 @@ export interface Cluster {
   env: NodeJS.ProcessEnv;
   /** With `tls`: the CA that signed the gateway's certificate. */
   caFile?: string;
+  /** The running gateway's output lines so far (since its last start), stdout and stderr apart. */
+  gatewayOutput: { stdout: string[]; stderr: string[] };
   client(opts?: Partial<ConstructorParameters<typeof S3Client>[0]>): S3Client;
-  /** SIGKILL the gateway and start it again on the same data (same port). */
-  restartGateway(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGKILL the gateway and start it again on the same data (same port), with `env` added to the cluster's for this start. */
+  restartGateway(signal?: NodeJS.Signals, env?: NodeJS.ProcessEnv): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Spawn a CLI child and resolve with the first stdout match of `pattern`. */
-export async function spawnAndWait(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp, timeoutMs = 30_000): Promise<{ child: ChildProcess; match: RegExpExecArray; output: string[] }> {
+/**
+ * Spawn a CLI child and resolve with the first stdout match of `pattern`. `output` keeps every
+ * line, stdout and stderr interleaved as they came; `stdout` and `stderr` keep them apart.
+ */
+export async function spawnAndWait(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp, timeoutMs = 30_000): Promise<{
+  child: ChildProcess; match: RegExpExecArray; output: string[]; stdout: string[]; stderr: string[];
+}> {
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
+  const stdout: string[] = [];
+  const stderr: string[] = [];
   const lines = createInterface({ input: child.stdout! });
   createInterface({ input: child.stderr! }).on('line', (l) => {
     output.push(l);
+    stderr.push(l);
     if (process.env.SHARDGATE_TEST_VERBOSE) console.error(l);
   });
   const match = await new Promise<RegExpExecArray>((res, rej) => {
@@ -59,6 +69,7 @@ export async function spawnAndWait(args: string[], env: NodeJS.ProcessEnv, patte
     }, timeoutMs);
     lines.on('line', (l) => {
       output.push(l);
+      stdout.push(l);
       const m = pattern.exec(l);
       if (m) {
         clearTimeout(t);
@@ -70,7 +81,7 @@ export async function spawnAndWait(args: string[], env: NodeJS.ProcessEnv, patte
       rej(new Error(`shardgate ${args[0]} exited (${sig ?? code}):\n${output.join('\n')}`));
     });
   });
-  return { child, match, output };
+  return { child, match, output, stdout, stderr };
 }
 
 async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -136,11 +147,13 @@ export async function startCluster(opts: {
   }
   stores.sort((a, b) => a.id.localeCompare(b.id));
   let port = '0';
-  const startGw = async (): Promise<ChildProcess> => {
-    const gwEnv = { ...env, SHARDGATE_SHARD_STORES: stores.map((s) => `${s.id}=${s.url}`).join(',') };
+  let gatewayOutput: Cluster['gatewayOutput'] = { stdout: [], stderr: [] };
+  const startGw = async (extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildProcess> => {
+    const gwEnv = { ...env, ...extraEnv, SHARDGATE_SHARD_STORES: stores.map((s) => `${s.id}=${s.url}`).join(',') };
     const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : [];
-    const { child, match } = await spawnAndWait(['gateway', '--data', gwDir, '--host', '127.0.0.1', '--port', port, ...tlsArgs], gwEnv, /S3 endpoint:\s+(https?:\/\/\S+)/);
+    const { child, match, stdout, stderr } = await spawnAndWait(['gateway', '--data', gwDir, '--host', '127.0.0.1', '--port', port, ...tlsArgs], gwEnv, /S3 endpoint:\s+(https?:\/\/\S+)/);
     port = new URL(match[1]!).port;
+    gatewayOutput = { stdout, stderr };
     return child;
   };
   const gateway = await startGw().catch(abandon);
@@ -148,14 +161,17 @@ export async function startCluster(opts: {
     dir, stores, gateway, env,
     endpoint: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     ...(tls && { caFile: tls.ca }),
+    get gatewayOutput() {
+      return gatewayOutput;
+    },
     client: (o) => new S3Client({
       endpoint: cluster.endpoint, region: 'us-east-1', forcePathStyle: true,
       ...(tls && { requestHandler: new NodeHttpHandler({ httpsAgent: new HttpsAgent({ ca: readFileSync(tls.ca) }) }) }),
       credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, maxAttempts: 1, ...o,
     }),
-    restartGateway: async (signal = 'SIGKILL') => {
+    restartGateway: async (signal = 'SIGKILL', extraEnv) => {
       await kill(cluster.gateway, signal);
-      cluster.gateway = await startGw();
+      cluster.gateway = await startGw(extraEnv);
     },
     stop: async () => {
       await kill(cluster.gateway);
