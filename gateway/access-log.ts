@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from './log.js';
+import { countBodies } from './body-counts.js';
 
 /**
  * What the request path leaves in `koa.state` for the access log, set where it becomes known:
@@ -73,35 +74,4 @@ function pathOf(url: string | undefined): string {
   const raw = url ?? '/';
   const q = raw.indexOf('?');
   return q < 0 ? raw : raw.slice(0, q);
-}
-
-/**
- * Counts body bytes where Node hands them over: the parser pushes each chunk of the request
- * body into the request (read or not), and every response byte goes through write or end.
- */
-function countBodies(req: IncomingMessage, res: ServerResponse): { in: number; out: number } {
-  const counts = { in: 0, out: 0 };
-  const push = req.push;
-  req.push = function (chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (chunk != null) counts.in += byteLength(chunk);
-    return push.call(this, chunk, encoding);
-  };
-  if (req.method === 'HEAD') return counts;
-  const write = res.write;
-  const end = res.end;
-  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]): boolean {
-    if (chunk != null && !this.destroyed) counts.out += byteLength(chunk);
-    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as ServerResponse['write'];
-  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]): ServerResponse {
-    if (chunk != null && typeof chunk !== 'function' && !this.destroyed && !this.writableEnded) counts.out += byteLength(chunk);
-    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
-  } as ServerResponse['end'];
-  return counts;
-}
-
-function byteLength(chunk: unknown): number {
-  if (typeof chunk === 'string') return Buffer.byteLength(chunk);
-  if (ArrayBuffer.isView(chunk)) return chunk.byteLength;
-  return 0;
 }
