@@ -1,5 +1,4 @@
 import type Koa from 'koa';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from './log.js';
 import { countBodies } from './body-counts.js';
 

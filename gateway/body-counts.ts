@@ -4,8 +4,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * Counts body bytes where Node hands them over: the parser pushes each chunk of the request
  * body into the request (read or not), and every response byte goes through write or end.
  */
+const counted = new WeakMap<IncomingMessage, { in: number; out: number }>();
+
 export function countBodies(req: IncomingMessage, res: ServerResponse): { in: number; out: number } {
+  // The access log and the request metrics both count: one wrapping per request, shared.
+  const known = counted.get(req);
+  if (known) return known;
   const counts = { in: 0, out: 0 };
+  counted.set(req, counts);
   const push = req.push;
   req.push = function (chunk: unknown, encoding?: BufferEncoding): boolean {
     if (chunk != null) counts.in += byteLength(chunk);

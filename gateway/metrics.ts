@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import { countBodies } from './body-counts.js';
 
 /**
  * A small Prometheus registry and text exposition (format 0.0.4):
@@ -153,21 +154,19 @@ export class Metrics {
 
 /**
  * Koa middleware counting every S3 request once its response is over (the body included),
- * by the operation the S3 handler put in `koa.state.operation`. Bytes are the socket's
- * deltas: HTTP/1.1 runs one request at a time per connection, so they belong to this one.
+ * by the operation the S3 handler put in `koa.state.operation`. Bytes are the bodies' (as S3
+ * counts them): the socket's counters miss a small body, which Node reads with the headers.
  * Admin and metrics requests are not S3 operations and are not counted.
  */
 export function requestMetrics(metrics: Metrics): Koa.Middleware {
   return async (koa, next) => {
     const started = process.hrtime.bigint();
-    const sock = koa.req.socket;
-    const read0 = sock.bytesRead;
-    const written0 = sock.bytesWritten;
+    const counts = countBodies(koa.req, koa.res);
     koa.res.once('close', () => {
       if (koa.state.admin) return;
       const operation = koa.state.operation as string | undefined;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.observeRequest(operation ?? 'Unknown', koa.status, seconds, sock.bytesRead - read0, sock.bytesWritten - written0);
+      metrics.observeRequest(operation ?? 'Unknown', koa.status, seconds, counts.in, counts.out);
     });
     await next();
   };

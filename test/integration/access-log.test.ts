@@ -273,6 +273,17 @@ describe('metrics', () => {
     expect(sample(text, 'shardgate_log_dropped_lines_total')).toBe(0);
   });
 
+  test('received and sent bytes count bodies, even a small one read with the headers', async () => {
+    const series = (dir: string) => `shardgate_s3_${dir}_bytes_total{operation="PutObject"}`;
+    const get = (dir: string) => `shardgate_s3_${dir}_bytes_total{operation="GetObject"}`;
+    const before = await scrape();
+    await s3.send(new PutObjectCommand({ Bucket: 'logs', Key: 'counted', Body: bytes(5000, 'counted') }));
+    await s3.send(new GetObjectCommand({ Bucket: 'logs', Key: 'counted' })).then((r) => r.Body!.transformToByteArray());
+    const after = await scrape();
+    expect((sample(after, series('received')) ?? 0) - (sample(before, series('received')) ?? 0)).toBe(5000);
+    expect((sample(after, get('sent')) ?? 0) - (sample(before, get('sent')) ?? 0)).toBe(5000);
+  });
+
   test('every metric the Grafana dashboard queries is one the gateway exports', async () => {
     const exported = new Set([...(await scrape()).matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
     const queried = dashboardMetricNames();
