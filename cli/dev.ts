@@ -86,10 +86,11 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
     await stopAll();
     throw err;
   }
+  // A store process that dies is started again on the same ports, data and keys (the gateway
+  // reconnects by itself); until then the stores it hosted are down and writes go around them.
   for (const group of byProcess(stores)) {
-    const name = group.length === 1 ? `shard-store ${group[0]!.spec.id}` : `shard-stores ${group[0]!.spec.id}..${group[group.length - 1]!.spec.id}`;
-    void group[0]!.exited.then(({ code, signal }) => {
-      if (!stopping) console.error(`${name} exited (${signal ?? `code ${code}`}); the others carry on. Restart \`shardgate dev\` to bring ${group.length === 1 ? 'it' : 'them'} back.`);
+    keepRunning(group, () => stopping, (next) => {
+      for (const s of next) stores[stores.findIndex((o) => o.spec.id === s.spec.id)] = s;
     });
   }
 
@@ -107,6 +108,46 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
     stopping = true;
     await gateway.close();
     await stopAll();
+  });
+}
+
+const RESTART_MIN_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
+/** A process that stayed up this long crashed afresh: its next restart waits the minimum again. */
+const STABLE_MS = 60_000;
+
+/**
+ * Restart `group`'s process whenever it exits while dev runs, with a back-off that doubles
+ * (to RESTART_MAX_MS) while it keeps dying young, so a store that cannot start does not spin.
+ */
+function keepRunning(group: ShardStoreProcess[], stopping: () => boolean, replaced: (next: ShardStoreProcess[]) => void, delayMs = RESTART_MIN_MS): void {
+  const first = group[0]!;
+  const name = group.length === 1 ? `shard-store ${first.spec.id}` : `shard-stores ${first.spec.id}..${group[group.length - 1]!.spec.id}`;
+  const startedAt = Date.now();
+  void first.exited.then(async ({ code, signal }) => {
+    if (stopping()) return;
+    let delay = Date.now() - startedAt > STABLE_MS ? RESTART_MIN_MS : delayMs;
+    console.error(`${name} exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s`);
+    // Same ports as before: the gateway knows the stores by address.
+    const specs = group.map((s) => ({ ...s.spec, port: Number(new URL(s.url).port) }));
+    for (;;) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (stopping()) return;
+      try {
+        const next = await spawnShardStores(specs);
+        if (stopping()) {
+          await stopProcess(next[0]!);
+          return;
+        }
+        replaced(next);
+        console.error(`${name} restarted`);
+        keepRunning(next, stopping, replaced, Math.min(RESTART_MAX_MS, delay * 2));
+        return;
+      } catch (err) {
+        delay = Math.min(RESTART_MAX_MS, delay * 2);
+        console.error(`${name} did not restart (${(err as Error).message}); trying again in ${delay / 1000} s`);
+      }
+    }
   });
 }
 

@@ -55,7 +55,7 @@ export async function spawnShardStores(specs: ShardStoreSpec[], opts: { startTim
   const common = ['--host', first.host ?? '127.0.0.1', '--trusted-key', first.trustedKeyFile];
   const args = single
     ? [CLI_ENTRY, 'shard-store', '--id', first.id, '--data', first.dataDir, '--zone', first.zone, '--port', String(first.port ?? 0), ...common]
-    : [CLI_ENTRY, 'shard-store', '--stores', JSON.stringify(specs.map((s) => ({ id: s.id, data: s.dataDir, zone: s.zone }))), ...common];
+    : [CLI_ENTRY, 'shard-store', '--stores', JSON.stringify(specs.map((s) => ({ id: s.id, data: s.dataDir, zone: s.zone, ...(s.port && { port: s.port }) }))), ...common];
   const name = single ? `shard-store ${first.id}` : `shard-stores ${first.id}..${specs[specs.length - 1]!.id}`;
   // The store reads nothing from its stdin: it stops when the pipe closes, which is when this
   // process exits however it exits (even kill -9), so a dev cluster never leaves orphans behind.

@@ -38,6 +38,8 @@ export interface HostedStore {
   id: string;
   dir: string;
   zone: string;
+  /** Its own port (--stores entries only; a restarted store keeps the address the gateway knows). */
+  port?: number;
 }
 
 export interface ShardStoreConfig extends HostedStore {
@@ -74,7 +76,7 @@ export function parseShardStoreArgs(argv: string[], env: NodeJS.ProcessEnv): Sha
   const portText = values.port ?? env.SHARDGATE_PORT ?? '0';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port ${portText}: use 0 to 65535`);
-  if (more.length && port !== 0) throw new ConfigError('--stores: each store picks its own port; leave --port unset (or 0)');
+  if (more.length && port !== 0) throw new ConfigError('--stores: each store has its own port (a "port" in its entry, or one picked); leave --port unset (or 0)');
   return {
     ...first,
     more,
@@ -114,9 +116,10 @@ function storesFromJson(text: string, values: { id?: string; data?: string; zone
     if (typeof o.id !== 'string' || !ID.test(o.id)) throw new ConfigError(`--stores[${i}].id: use 1 to 64 letters, digits, '.', '_' or '-'`);
     if (typeof o.data !== 'string' || !o.data) throw new ConfigError(`--stores[${i}].data: the store's data folder`);
     if (o.zone !== undefined && typeof o.zone !== 'string') throw new ConfigError(`--stores[${i}].zone: a zone name`);
+    if (o.port !== undefined && !(Number.isInteger(o.port) && (o.port as number) >= 0 && (o.port as number) <= 65535)) throw new ConfigError(`--stores[${i}].port: 0 to 65535`);
     if (seen.has(o.id) || seen.has(`dir:${o.data}`)) throw new ConfigError(`--stores[${i}]: id and data folder must be unique`);
     seen.add(o.id).add(`dir:${o.data}`);
-    return { id: o.id, dir: o.data, zone: (o.zone as string | undefined) ?? 'zone-1' };
+    return { id: o.id, dir: o.data, zone: (o.zone as string | undefined) ?? 'zone-1', ...(o.port !== undefined && { port: o.port as number }) };
   });
 }
 
@@ -152,7 +155,7 @@ export async function runShardStore(argv: string[], env: NodeJS.ProcessEnv): Pro
     try {
       // Several stores share stderr: each line names its store.
       const log = several ? (line: string) => process.stderr.write(`[${h.id}] ${line}\n`) : undefined;
-      store = await startShardStoreServer({ ...config, ...h, trustedKeys: keys, log });
+      store = await startShardStoreServer({ ...config, ...h, port: h.port ?? config.port, trustedKeys: keys, log });
     } catch (err) {
       await closeAll();
       const code = (err as { code?: string }).code;

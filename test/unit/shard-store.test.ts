@@ -481,5 +481,9 @@ describe('shard-store: parsing', () => {
     bad('[{"id":"a","data":"/d"},{"id":"b","data":"/d"}]', /unique/);
     expect(() => parseShardStoreArgs(['--stores', stores, '--id', 'x'], {})).toThrow(/replaces/);
     expect(() => parseShardStoreArgs(['--stores', stores, '--port', '9000'], {})).toThrow(/own port/);
+    // A restarted host keeps each store's address: ports per entry.
+    expect(parseShardStoreArgs(['--stores', '[{"id":"a","data":"/a","port":7001},{"id":"b","data":"/b","port":7002}]'], {}))
+      .toMatchObject({ id: 'a', port: 0, more: [{ id: 'b', port: 7002 }] });
+    bad('[{"id":"a","data":"/d","port":70000}]', /\.port/);
   });
 });
