@@ -15,6 +15,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { ACCESS_KEY, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
+import { run } from '../helpers/clients.js';
 import { bucketFactory, s3Error } from '../helpers/s3.js';
 
 const DAY_MS = 86_400_000;
@@ -205,6 +206,9 @@ describe('Veeam Backup & Replication: versioning and Object Lock', () => {
     expect((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'old' }))).ObjectLockMode).toBeUndefined();
     expect(before.VersionId).toBeUndefined();
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'old', VersionId: 'null' }));
+    // From now on this bucket is a lock bucket like any other: versioning stays on.
+    expect(await s3Error(s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } }))))
+      .toEqual({ code: 'InvalidBucketState', status: 409 });
   });
 
   // compat: GetObjectLockConfiguration
@@ -254,6 +258,22 @@ describe('Veeam Backup & Replication: versioning and Object Lock', () => {
     expect(await s3Error(s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: tooMany } })))).toEqual({ code: 'MalformedXML', status: 400 });
     expect((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount).toBe(1000);
 
+    // By key alone, Quiet: 1000 delete markers, and nothing to report.
+    const quiet = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
+    expect([quiet.Deleted, quiet.Errors]).toEqual([undefined, undefined]);
+    expect((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount).toBe(0);
+    const markers: Array<{ Key: string; VersionId: string }> = [];
+    for (let KeyMarker: string | undefined, VersionIdMarker: string | undefined; ;) {
+      const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker, VersionIdMarker }));
+      markers.push(...(page.DeleteMarkers ?? []).map((m) => ({ Key: m.Key!, VersionId: m.VersionId! })));
+      if (!page.IsTruncated) break;
+      [KeyMarker, VersionIdMarker] = [page.NextKeyMarker, page.NextVersionIdMarker];
+    }
+    expect(markers.map((m) => m.Key).sort()).toEqual(keys);
+    const unmarked = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: markers } }));
+    expect(unmarked.Deleted?.filter((d) => d.DeleteMarker && d.DeleteMarkerVersionId === d.VersionId)).toHaveLength(1000);
+
+    // By version, as Veeam deletes: each named version goes.
     const res = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: versions } }));
     expect(res.Errors ?? []).toEqual([]);
     expect(res.Deleted).toHaveLength(1000);
@@ -315,6 +335,17 @@ describe('rclone', () => {
     // a space as `+` as AWS writes it (botocore decodes them with unquote_plus).
     const enc = await s3.send(new ListObjectsCommand({ Bucket: bucket, Delimiter: '/', MaxKeys: 1, Marker: 'top-8', EncodingType: 'url' }));
     expect([enc.Marker, enc.Contents?.map((c) => c.Key), enc.NextMarker, enc.IsTruncated]).toEqual(['top-8', ['with+space%2Bplus'], 'with+space%2Bplus', true]);
+
+    // boto3's paginator pages v1 the same way (NextMarker, else the last Key), url-encoded.
+    const out = JSON.parse(await boto3(`
+pages = lambda **kw: list(s3.get_paginator('list_objects').paginate(Bucket=BUCKET, **kw))
+flat = pages(PaginationConfig={'PageSize': 4})
+level = pages(Delimiter='/', PaginationConfig={'PageSize': 3})
+print(json.dumps({
+    'flat': [o['Key'] for p in flat for o in p.get('Contents', [])], 'flatPages': len(flat),
+    'level': sorted([o['Key'] for p in level for o in p.get('Contents', [])] + [c['Prefix'] for p in level for c in p.get('CommonPrefixes', [])]),
+}))`, { BUCKET: bucket })) as { flat: string[]; flatPages: number; level: string[] };
+    expect(out).toEqual({ flat: keys, flatPages: Math.ceil(keys.length / 4), level: entries.sort() });
   });
 
   // compat: PutObject
@@ -347,6 +378,24 @@ describe('rclone', () => {
     expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'photos/' })))).toMatchObject({ status: 404 });
   });
 });
+
+/**
+ * Run a boto3 script against the cluster, with `s3` a client (path style, no retries), `json`
+ * imported and `vars` as Python globals; its stdout.
+ */
+async function boto3(body: string, vars: Record<string, string>): Promise<string> {
+  const script = [
+    'import json, boto3',
+    'from botocore.config import Config',
+    "s3 = boto3.client('s3', endpoint_url=ENDPOINT, region_name='us-east-1', aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,",
+    "                  config=Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 1}))",
+    body,
+  ].join('\n');
+  const globals = { ENDPOINT: cluster.endpoint, ACCESS_KEY, SECRET_KEY, ...vars };
+  const prelude = Object.entries(globals).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n');
+  const env = { ...process.env, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_EC2_METADATA_DISABLED: 'true' };
+  return run('python3', ['-c', `${prelude}\n${script}`], env, { timeout: 60_000 });
+}
 
 /** Piece reads (get and head) the gateway has had answered by any store, from its metrics. */
 async function pieceReads(): Promise<number> {
@@ -399,11 +448,14 @@ describe('Kopia', () => {
         expect(get.status, key).toBe(404);
         expect(get.body.toString(), key).toContain('<Code>NoSuchKey</Code>');
       }
-      // The key under a delete marker says so, as AWS does.
-      const marked = await signedRaw('HEAD', `/${bucket}/p/marked`);
-      expect(marked.headers['x-amz-delete-marker']).toBe('true');
-      expect(marked.headers['x-amz-version-id']).toMatch(/^[\w.-]+$/);
-      expect(marked.headers['x-amz-version-id']).not.toBe(a.VersionId);
+      // The key under a delete marker says so, on GET and HEAD, as AWS does; the purged one has none.
+      for (const method of ['GET', 'HEAD'] as const) {
+        const marked = await signedRaw(method, `/${bucket}/p/marked`);
+        expect(marked.headers['x-amz-delete-marker'], method).toBe('true');
+        expect(marked.headers['x-amz-version-id'], method).toMatch(/^[\w.-]+$/);
+        expect(marked.headers['x-amz-version-id'], method).not.toBe(a.VersionId);
+        expect((await signedRaw(method, `/${bucket}/p/purged`)).headers['x-amz-delete-marker'], method).toBeUndefined();
+      }
       // The control: a live object's bytes cannot be read with the stores stopped, so the
       // answers above came without asking them.
       const ctl = new AbortController();
