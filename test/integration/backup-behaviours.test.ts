@@ -111,6 +111,7 @@ describe('Veeam Backup & Replication: versioning and Object Lock', () => {
     }
     const copy = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'blk-copy', CopySource: `${bucket}/blk` }));
     ids.push(copy.VersionId!);
+    expect(copy.CopySourceVersionId).toBe(ids[1]);
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'big' }));
     const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'big', UploadId, PartNumber: 1, Body: 'part' }));
     const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'big', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] } }));
@@ -129,9 +130,9 @@ describe('Veeam Backup & Replication: versioning and Object Lock', () => {
 
   // compat: DeleteObject
   it('lets a key whose current version is COMPLIANCE-locked take a new version and a delete marker', async () => {
-    // Veeam rewrites its metadata objects (checkpoints, indexes) under the same keys in an
-    // immutable bucket and deletes them when a restore point ages out: both must succeed while
-    // the locked versions stay, and only deleting a locked version itself is refused.
+    // Veeam writes some of its metadata objects again under the same key in an immutable
+    // bucket, and deletes keys as restore points age out: both must succeed (a new version, a
+    // delete marker) while the locked versions stay; only deleting a locked version is refused.
     const bucket = await lockBucket('compliance');
     const until = new Date(Date.now() + DAY_MS);
     const locked = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'meta', Body: 'v1', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until }));
@@ -331,8 +332,9 @@ describe('rclone', () => {
     }
     expect(entries.sort()).toEqual(['dir a/', 'dir b/', 'dir c/', ...keys.filter((k) => !k.includes('/'))].sort());
 
-    // rclone asks for url-encoded listings: keys, Marker and NextMarker come form-encoded,
-    // a space as `+` as AWS writes it (botocore decodes them with unquote_plus).
+    // Asked for url-encoded listings (rclone --s3-list-url-encode, boto3 always), keys, Marker
+    // and NextMarker come form-encoded, a space as `+`, as AWS writes them (botocore decodes
+    // them with unquote_plus).
     const enc = await s3.send(new ListObjectsCommand({ Bucket: bucket, Delimiter: '/', MaxKeys: 1, Marker: 'top-8', EncodingType: 'url' }));
     expect([enc.Marker, enc.Contents?.map((c) => c.Key), enc.NextMarker, enc.IsTruncated]).toEqual(['top-8', ['with+space%2Bplus'], 'with+space%2Bplus', true]);
 
