@@ -231,9 +231,10 @@ describe('backup clients cut by a gateway SIGKILL, then run again', () => {
     const poll = freshClient();
     const sync = ['sync', src, dst, '--transfers', '16', '--checkers', '16'];
 
-    const { first, interrupted } = await cutByGatewayKill(exec('rclone', sync, env, { timeout: 90_000, cwd: work }), async () => (await objectCount(poll, bucket)) >= 120);
+    // -vv on the interrupted run only: rclone logs its low-level retries (requests the kill cut) at debug level.
+    const { first, interrupted } = await cutByGatewayKill(exec('rclone', [...sync, '-vv'], env, { timeout: 90_000, cwd: work }), async () => (await objectCount(poll, bucket)) >= 120);
     expect(interrupted, `rclone finished before the kill: ${first.stderr.slice(-2000)}`).toBe(true);
-    console.info(`rclone sync cut by the gateway kill exited ${first.code}`);
+    console.info(`rclone sync cut by the gateway kill exited ${first.code} after ${first.stderr.split('\n').filter((l) => /low level retry/.test(l)).length} low-level retries`);
     // Run again as a user would after a failure (or to be sure): it must complete.
     await rclone(sync);
     // check compares sizes and MD5s (single-part ETags); --download compares the bytes.
@@ -259,10 +260,13 @@ describe('backup clients cut by a gateway SIGKILL, then run again', () => {
     smallFiles(src, 300);
     await restic(['init']);
     // The smallest packs restic makes (4 MiB), so ~10 MB of files are a few packs, and the
-    // gateway dies once the first has landed, with the rest still to come.
+    // gateway dies once the first has landed, with the rest still to come. The first run's
+    // uploads are throttled so that the rest, the index and the snapshot take seconds, not
+    // milliseconds, after the first pack: the kill lands in the middle on any machine.
     const poll = freshClient();
     const backup = ['backup', '--host', 'test', '--pack-size', '4', src];
-    const { first, interrupted } = await cutByGatewayKill(exec('restic', backup, env, { timeout: 120_000, cwd: work }), async () => (await objectCount(poll, bucket, 'data/')) >= 1);
+    const throttled = [...backup, '--limit-upload', '4096'];
+    const { first, interrupted } = await cutByGatewayKill(exec('restic', throttled, env, { timeout: 120_000, cwd: work }), async () => (await objectCount(poll, bucket, 'data/')) >= 1);
     expect(interrupted, `restic finished before the kill: ${first.stderr.slice(-2000)}`).toBe(true);
     console.info(`restic backup cut by the gateway kill exited ${first.code}`);
     await restic(backup);
