@@ -98,7 +98,8 @@ export class LoadWriter {
         this.acked++;
         // A key whose PUT failed is never written again: see expectedOutcomes.
         this.idle.push(key);
-        this.waiters = this.waiters.filter((w) => (this.acked >= w.count ? (w.resolve(), false) : true));
+        for (const w of this.waiters.filter((x) => this.acked >= x.count)) w.resolve();
+        this.waiters = this.waiters.filter((x) => this.acked < x.count);
       } else {
         this.failed++;
         // While the gateway restarts every request is refused at once: do not spin.
