@@ -68,6 +68,9 @@ export class VolumeStore {
   private rolling: Promise<void> | undefined;
   /** Volumes written since their last fdatasync. */
   private readonly dirty = new Set<Volume>();
+  /** Volumes whose checkpoint moved in memory and not yet in the index (persistCheckpoints). */
+  private readonly checkpointsDue = new Set<Volume>();
+  private checkpointTimer: NodeJS.Timeout | undefined;
   private liveBytes = 0;
   private shardCount = 0;
   private reserved = 0;
@@ -109,6 +112,8 @@ export class VolumeStore {
   async close(): Promise<void> {
     await Promise.allSettled([...this.inflight]);
     await this.sync().catch(() => undefined);
+    clearTimeout(this.checkpointTimer);
+    this.index.transaction(() => this.persistCheckpoints());
     for (const v of this.volumes.values()) await v.fh.close().catch(() => undefined);
     this.index.close();
   }
@@ -153,6 +158,7 @@ export class VolumeStore {
     try {
       const { vol, off } = await this.write(bufs, span);
       this.index.transaction(() => {
+        this.persistCheckpoints();
         let at = off;
         for (const p of planned) {
           const key = items[p.i]!.key;
@@ -219,12 +225,28 @@ export class VolumeStore {
       throw err;
     }
     this.syncs++;
-    this.index.transaction(() => {
-      for (const [v, size] of upTo) {
-        v.synced = Math.max(v.synced, size);
-        this.index.setSynced(v.id, v.synced);
+    for (const [v, size] of upTo) {
+      v.synced = Math.max(v.synced, size);
+      this.checkpointsDue.add(v);
+    }
+    // The checkpoint rides in the next append's transaction, or is written within a second:
+    // a commit of its own per fdatasync was a third of a busy store's SQLite work. A
+    // checkpoint that lags only makes a restart scan a little more of a tail (recover).
+    this.checkpointTimer ??= setTimeout(() => {
+      this.checkpointTimer = undefined;
+      try {
+        if (this.checkpointsDue.size) this.index.transaction(() => this.persistCheckpoints());
+      } catch (err) {
+        // Closed meanwhile, or the disk refused: the next append or close tries again.
+        this.log(`volume checkpoint: ${(err as Error).message}`);
       }
-    });
+    }, 1000).unref();
+  }
+
+  /** Write the checkpoints that moved since the last call (inside a transaction). */
+  private persistCheckpoints(): void {
+    for (const v of this.checkpointsDue) if (this.volumes.has(v.id)) this.index.setSynced(v.id, v.synced);
+    this.checkpointsDue.clear();
   }
 
   /** Write buffers as one span at the end of the active volume; positions are taken in call order. */
