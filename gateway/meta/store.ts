@@ -57,6 +57,9 @@ export class SqliteMetaStore implements MetaStore {
 
   private readonly file: string;
   private groupCommit: GroupCommit | undefined;
+  /** Moved by every write to the nodes table (a temporary trigger), for listNodes' cache. */
+  private nodesVersion = 0;
+  private nodesCache: { version: number; at: number; rows: NodeRow[] } | undefined;
 
   constructor(file: string) {
     this.file = file;
@@ -115,6 +118,15 @@ export class SqliteMetaStore implements MetaStore {
       upsertAccessKey: p(`INSERT INTO access_keys(access_key_id, secret, owner, created_at) VALUES (?, ?, ?, ?)
         ON CONFLICT(access_key_id) DO UPDATE SET secret = excluded.secret, disabled = 0`),
     };
+    // Every write to the nodes table through this connection, whichever module makes it,
+    // moves nodesVersion (temporary triggers: nothing is added to the file's schema).
+    this.db.function('shardgate_nodes_changed', { deterministic: false, directOnly: true }, () => {
+      this.nodesVersion++;
+      return null;
+    });
+    for (const ev of ['INSERT', 'UPDATE', 'DELETE']) {
+      this.db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS nodes_changed_${ev.toLowerCase()} AFTER ${ev} ON main.nodes BEGIN SELECT shardgate_nodes_changed(); END`);
+    }
   }
 
   close(): void {
@@ -256,12 +268,21 @@ export class SqliteMetaStore implements MetaStore {
     this.relaxed(() => this.s.upsertNode!.run({ id: n.id, url: n.url, zone: n.zone, capacity: n.capacity ?? null, freeBytes: n.freeBytes ?? null, now }));
   }
 
+  /**
+   * Every node. Each PUT's placement starts here, so the rows are kept until a write to the
+   * table (nodesVersion) or a second passes (another process may have written the file).
+   */
   listNodes(): NodeRow[] {
-    return (this.s.listNodes!.all() as SqlRow[]).map((r) => ({
+    const now = performance.now();
+    const c = this.nodesCache;
+    if (c && c.version === this.nodesVersion && now - c.at < 1000) return c.rows.map((r) => ({ ...r }));
+    const rows = (this.s.listNodes!.all() as SqlRow[]).map((r): NodeRow => ({
       id: String(r.id), url: String(r.url), zone: String(r.zone), capacity: r.capacity == null ? null : Number(r.capacity),
       freeBytes: r.free_bytes == null ? null : Number(r.free_bytes), state: r.state as NodeRow['state'], score: Number(r.score),
       addedAt: Number(r.added_at), lastSeen: r.last_seen == null ? null : Number(r.last_seen),
     }));
+    this.nodesCache = { version: this.nodesVersion, at: now, rows };
+    return rows.map((r) => ({ ...r }));
   }
 
   // ---- blobs
