@@ -32,6 +32,9 @@ export function readRecord(ctx: PipelineContext, blob: BlobRow, index: number, p
   return ctx.io.readRecord(blob.placement[piece]!, shardId(blob.id, piece), index, offset, length, signal);
 }
 
+/** Why the reads still running when a round ends are cancelled (their outcome is ignored). */
+const ROUND_OVER = new Error('enough pieces arrived; this read is no longer needed');
+
 interface Waiter {
   want: number;
   resolve: (records: (Buffer | null)[]) => void;
@@ -177,8 +180,10 @@ export class PieceFetch {
       this.ctx.health.lagged(this.blob.placement[i]!);
       this.queue.push(i);
     }
+    // Most rounds end with nothing left in flight: no abort to send (each one cost an
+    // exception object and an event to every piece read of the round).
+    if (this.inflight.size) this.round.abort(ROUND_OVER);
     this.inflight.clear();
-    this.round.abort();
     if (err) w.reject(err);
     else w.resolve(this.records);
   }
