@@ -19,6 +19,31 @@ export async function openObjectStream(ctx: PipelineContext, parts: PartRef[], s
   return Readable.from(all(), { objectMode: false, highWaterMark: 1 });
 }
 
+/**
+ * The same bytes as openObjectStream, as one Buffer when they all came in the first piece
+ * of work (an object of one segment, a small range): no stream, generator or pipeline per
+ * request, which is most of what a small GET cost. Larger reads stream as before.
+ */
+export async function openObjectBody(ctx: PipelineContext, parts: PartRef[], start: number, end: number, unwrap?: KeyUnwrap): Promise<Readable | Buffer> {
+  const gen = objectBytes(ctx, parts, start, end, unwrap);
+  const first = await gen.next();
+  if (first.done) return Buffer.alloc(0);
+  if (first.value.length < end - start + 1) return streamOf(first.value, gen);
+  // Everything is in hand; run the reader to its end (anything it checks after the last bytes).
+  const rest = await gen.next();
+  if (rest.done) return first.value;
+  return streamOf(first.value, gen, rest.value);
+}
+
+function streamOf(first: Buffer, gen: AsyncGenerator<Buffer>, second?: Buffer): Readable {
+  async function* all(): AsyncGenerator<Buffer> {
+    yield first;
+    if (second) yield second;
+    yield* gen;
+  }
+  return Readable.from(all(), { objectMode: false, highWaterMark: 1 });
+}
+
 async function* objectBytes(ctx: PipelineContext, parts: PartRef[], start: number, end: number, unwrap?: KeyUnwrap): AsyncGenerator<Buffer> {
   let offset = 0;
   for (const part of parts) {

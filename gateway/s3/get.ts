@@ -3,7 +3,7 @@ import { checksumTypeOf } from '../checksums.js';
 import { actionOf } from '../access/actions.js';
 import { permitsAction } from '../access/query.js';
 import type { ObjectRow, PartRef, VersionRow } from '../meta/types.js';
-import { openObjectStream, partRange } from '../object/read.js';
+import { openObjectBody, partRange } from '../object/read.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
 import { checkReadConditions } from './conditions.js';
 import { S3Error } from './errors.js';
@@ -142,10 +142,10 @@ export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   if (checkReadConditions(koa, loc.obj.etag, loc.obj.lastModified)) return notModified(koa, loc.obj);
   const start = loc.range?.start ?? 0;
   const end = loc.range?.end ?? loc.obj.size - 1;
-  const stream = await openObjectStream(rc.pipeline, loc.parts, start, end, loc.unwrap);
+  const body = await openObjectBody(rc.pipeline, loc.parts, start, end, loc.unwrap);
   setObjectHeaders(koa, rc, loc);
-  koa.body = stream;
-  // Koa would otherwise replace the stored Content-Type with its guess for a stream.
+  koa.body = body;
+  // Koa would otherwise replace the stored Content-Type with its guess for the body.
   koa.set('content-type', (koa.response.headers['content-type'] as string | undefined) ?? 'binary/octet-stream');
 }
 
