@@ -90,12 +90,12 @@ export class StoreLink {
   async put(shardId: string, seg: number, data: Buffer[], sync: boolean, signal?: AbortSignal): Promise<void> {
     const length = data.reduce((n, b) => n + b.length, 0);
     if (length > MAX_PUT_BYTES) throw new RangeError(`a record of ${length} bytes is over the ${MAX_PUT_BYTES}-byte limit`);
-    await this.submit(this.writes, { op: BatchOp.Put, flags: sync ? FLAG_SYNC : 0, ...keyParts(shardId), seg, offset: 0, length, data, bytes: length }, signal);
+    await this.submit(this.writes, BatchOp.Put, sync ? FLAG_SYNC : 0, shardId, seg, 0, length, data, length, signal);
   }
 
   /** Record `seg` of a shard, `length` bytes (at `offset` in a shard an older release kept as one file). */
   async get(shardId: string, seg: number, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
-    const payload = await this.submit(this.reads, { op: BatchOp.Get, flags: 0, ...keyParts(shardId), seg, offset, length, data: null, bytes: 0 }, signal);
+    const payload = await this.submit(this.reads, BatchOp.Get, 0, shardId, seg, offset, length, null, 0, signal);
     if (payload.length !== length) throw new ShardProtocolError(this.nodeId, `GET ${shardId}#${seg}: the store sent ${payload.length} bytes, ${length} were asked`);
     return payload;
   }
@@ -103,7 +103,7 @@ export class StoreLink {
   /** A shard's size, or null when the store does not hold it. */
   async head(shardId: string, signal?: AbortSignal): Promise<number | null> {
     try {
-      const payload = await this.submit(this.reads, { op: BatchOp.Head, flags: 0, ...keyParts(shardId), seg: 0, offset: 0, length: 0, data: null, bytes: 0 }, signal);
+      const payload = await this.submit(this.reads, BatchOp.Head, 0, shardId, 0, 0, 0, null, 0, signal);
       if (payload.length !== 8) throw new ShardProtocolError(this.nodeId, `HEAD ${shardId}: malformed answer`);
       return Number(payload.readBigUInt64LE(0));
     } catch (err) {
@@ -114,7 +114,7 @@ export class StoreLink {
 
   /** Remove a shard; succeeds whether or not the store held it. */
   async delete(shardId: string, signal?: AbortSignal): Promise<void> {
-    await this.submit(this.writes, { op: BatchOp.Delete, flags: 0, ...keyParts(shardId), seg: 0, offset: 0, length: 0, data: null, bytes: 0 }, signal);
+    await this.submit(this.writes, BatchOp.Delete, 0, shardId, 0, 0, 0, null, 0, signal);
   }
 
   /** Resolves when the write lane has room: callers streaming a shard wait here (backpressure). */
@@ -130,11 +130,19 @@ export class StoreLink {
     this.wakeWriters();
   }
 
-  private submit(lane: Lane, fields: Omit<Op, 'id' | 'sentAt' | 'resolve' | 'reject' | 'done' | 'signal' | 'onAbort'>, signal: AbortSignal | undefined): Promise<Buffer> {
+  // One Op literal of a fixed shape, built here: this runs for every piece of every object.
+  private submit(
+    lane: Lane, kind: BatchOp, flags: number, shardId: string, seg: number, offset: number, length: number,
+    data: Buffer[] | null, bytes: number, signal: AbortSignal | undefined,
+  ): Promise<Buffer> {
     if (this.closed) return Promise.reject(this.closed);
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    const { blob, piece } = keyParts(shardId);
     return new Promise<Buffer>((resolve, reject) => {
-      const op: Op = { ...fields, id: 0, sentAt: 0n, resolve, reject, done: false, signal, onAbort: undefined };
+      const op: Op = {
+        op: kind, flags, blob, piece, seg, offset, length, data, bytes,
+        id: 0, sentAt: 0n, resolve, reject, done: false, signal, onAbort: undefined,
+      };
       if (signal) {
         op.onAbort = () => lane.abort(op, signal.reason as Error);
         signal.addEventListener('abort', op.onAbort, { once: true });
