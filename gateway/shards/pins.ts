@@ -1,4 +1,4 @@
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import { peerFingerprint, type TlsIdentity } from '../../wire/identity.js';
 import { ShardStoreError } from './errors.js';
@@ -35,6 +35,17 @@ export class MemoryPins implements PinBook {
   }
 }
 
+/**
+ * One TLS context per identity: building one parses the key and certificate (about 10 ms of
+ * CPU), and every connection to every store would otherwise build its own.
+ */
+const contexts = new WeakMap<TlsIdentity, SecureContext>();
+function contextOf(identity: TlsIdentity): SecureContext {
+  let c = contexts.get(identity);
+  if (!c) contexts.set(identity, (c = createSecureContext({ key: identity.key, cert: identity.cert, minVersion: 'TLSv1.3' })));
+  return c;
+}
+
 /** A store answered with a key other than the one pinned for it. */
 export class ShardIdentityError extends ShardStoreError {
   override code = 'ERR_SHARD_IDENTITY';
@@ -47,8 +58,8 @@ export class ShardIdentityError extends ShardStoreError {
  */
 export function pinnedConnector(nodeId: string, identity: TlsIdentity, pins: PinBook, timeoutMs: number): buildConnector.connector {
   const base = buildConnector({
-    key: identity.key, cert: identity.cert, rejectUnauthorized: false, maxCachedSessions: 0, timeout: timeoutMs, minVersion: 'TLSv1.3',
-  });
+    secureContext: contextOf(identity), rejectUnauthorized: false, maxCachedSessions: 0, timeout: timeoutMs, minVersion: 'TLSv1.3',
+  } as buildConnector.BuildOptions);
   return (opts, callback) => base(opts, (err, socket) => {
     if (err || !socket) return callback(err ?? new Error('no socket'), null);
     const refused = checkPin(nodeId, socket as TLSSocket, pins, `${opts.hostname}:${opts.port}`);
@@ -82,7 +93,7 @@ export function connectPinned(nodeId: string, url: string, identity: TlsIdentity
   const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
   return new Promise<TLSSocket>((resolve, reject) => {
     const socket = tlsConnect({
-      host, port: Number(port), key: identity.key, cert: identity.cert, rejectUnauthorized: false, minVersion: 'TLSv1.3',
+      host, port: Number(port), secureContext: contextOf(identity), rejectUnauthorized: false, minVersion: 'TLSv1.3',
       ALPNProtocols: [alpn], servername: undefined,
     });
     const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`connect to ${url} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
