@@ -19,16 +19,30 @@ export interface VolumeRow {
   sealed: boolean;
 }
 
+/** Index writes are committed together, at most this long after the first of them. */
+const COMMIT_WINDOW_MS = 100;
+
 /**
  * The needle index of a volume store, persisted in SQLite beside the volumes: one row per
  * live needle, keyed by (blob, piece, seg). It is a cache of what the volumes say, checked
  * on every start: rows past a volume's synced checkpoint are dropped and the volume's tail
  * is scanned again (volume-store.ts recover). Commits are not flushed one by one (WAL,
  * synchronous NORMAL): a lost commit only makes a restart scan a little more.
+ *
+ * For the same reason writes are not committed one batch at a time either: they join a
+ * transaction that is committed COMMIT_WINDOW_MS after it began (or at close and before a WAL
+ * checkpoint). A busy store wrote the same index pages to the WAL dozens of times a second;
+ * now once per window. Reads on this connection see the uncommitted rows. A checkpoint row
+ * is written in the same window as the needles it covers, so a commit lost to a crash loses
+ * both together and the restart rescans from the older checkpoint. A commit that fails
+ * while the store runs (a full or failing disk) is reported to `onLostCommit`: the rows it
+ * held are gone from this process's view, and only a restart rebuilds them from the volumes.
  */
 export class VolumeIndex {
   private readonly db: Database.Database;
   private readonly s: Record<string, Statement>;
+  private commitTimer: NodeJS.Timeout | undefined;
+  onLostCommit: (err: Error) => void = () => undefined;
 
   constructor(file: string) {
     // Created private before SQLite opens it; SQLite gives its -wal and -shm the same mode.
@@ -68,11 +82,34 @@ export class VolumeIndex {
   }
 
   close(): void {
+    if (!this.db.open) return;
+    this.commit();
     this.db.close();
   }
 
+  /** `fn`'s writes, all or none, in the current commit window (a savepoint inside it). */
   transaction<T>(fn: () => T): T {
+    this.begin();
     return this.db.transaction(fn)();
+  }
+
+  /** Commit the window now (before a checkpoint, at close; tests). */
+  commit(): void {
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    if (!this.db.inTransaction) return;
+    try {
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.onLostCommit(err as Error);
+    }
+  }
+
+  private begin(): void {
+    if (this.db.inTransaction) return;
+    this.db.exec('BEGIN');
+    this.commitTimer = setTimeout(() => this.commit(), COMMIT_WINDOW_MS);
   }
 
   get(k: NeedleKey): NeedleLocation | undefined {
@@ -89,19 +126,23 @@ export class VolumeIndex {
   }
 
   put(k: NeedleKey, at: { vol: number; off: number; len: number; leaf: Buffer }): void {
+    this.begin();
     this.s.put!.run(k.blob, k.piece, k.seg, at.vol, at.off, at.len, at.leaf);
   }
 
   deleteShard(blob: Buffer, piece: number): number {
+    this.begin();
     return this.s.delShard!.run(blob, piece).changes;
   }
 
   deleteNeedle(k: NeedleKey): void {
+    this.begin();
     this.s.delOne!.run(k.blob, k.piece, k.seg);
   }
 
   /** Point a needle at its copy, unless it changed meanwhile (compaction). */
   moved(k: NeedleKey, from: { vol: number; off: number }, to: { vol: number; off: number }): boolean {
+    this.begin();
     return this.s.moved!.run(to.vol, to.off, k.blob, k.piece, k.seg, from.vol, from.off).changes === 1;
   }
 
@@ -111,6 +152,7 @@ export class VolumeIndex {
   }
 
   dropFrom(vol: number, off: number): number {
+    this.begin();
     return this.s.dropFrom!.run(vol, off).changes;
   }
 
@@ -131,23 +173,28 @@ export class VolumeIndex {
   }
 
   addVolume(id: number): void {
+    this.begin();
     this.s.addVolume!.run(id);
   }
 
   setSynced(id: number, synced: number): void {
+    this.begin();
     this.s.setSynced!.run(synced, id);
   }
 
   seal(id: number): void {
+    this.begin();
     this.s.seal!.run(id);
   }
 
   dropVolume(id: number): void {
+    this.begin();
     this.s.dropVolume!.run(id);
   }
 
   /** Make every commit so far durable (before a compacted volume's file is removed). */
   checkpoint(): void {
+    this.commit();
     this.db.pragma('wal_checkpoint(FULL)');
   }
 }

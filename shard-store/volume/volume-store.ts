@@ -80,9 +80,20 @@ export class VolumeStore {
   /** Records found rotten on read since start (quarantined). */
   corrupt = 0;
 
+  /** Set when an index commit failed while running: this process's index is no longer whole. */
+  private lostIndex: Error | undefined;
+
   private constructor(opts: VolumeStoreOptions, index: VolumeIndex) {
     this.dir = opts.dir;
     this.index = index;
+    // The volumes still hold every piece (they are written and fdatasynced before any answer);
+    // the rows of the lost commit window are what is missing, and the next start rebuilds
+    // them from the volumes. Until then the store refuses work rather than answer from a
+    // partial index (a piece it holds reported as missing).
+    index.onLostCommit = (err) => {
+      this.lostIndex = new Error(`the needle index of ${opts.dir} could not be committed (${err.message}); restart the shard-store to rebuild it from the volumes`, { cause: err });
+      (opts.log ?? console.error)(this.lostIndex.message);
+    };
     this.capacityBytes = opts.capacityBytes;
     this.volumeBytes = opts.volumeBytes ?? DEFAULT_VOLUME_BYTES;
     this.log = opts.log ?? (() => undefined);
@@ -113,7 +124,7 @@ export class VolumeStore {
     await Promise.allSettled([...this.inflight]);
     await this.sync().catch(() => undefined);
     clearTimeout(this.checkpointTimer);
-    this.index.transaction(() => this.persistCheckpoints());
+    if (this.checkpointsDue.size) this.index.transaction(() => this.persistCheckpoints());
     for (const v of this.volumes.values()) await v.fh.close().catch(() => undefined);
     this.index.close();
   }
@@ -136,6 +147,7 @@ export class VolumeStore {
    * record over the capacity fails alone); null means written and indexed.
    */
   async appendMany(items: ReadonlyArray<{ key: NeedleKey; data: Buffer[] }>): Promise<Array<Error | null>> {
+    if (this.lostIndex) throw this.lostIndex;
     const outcome: Array<Error | null> = items.map(() => null);
     const planned: Array<{ i: number; length: number; leaf: Buffer; reserved: number; span: number }> = [];
     const bufs: Buffer[] = [];
@@ -185,6 +197,7 @@ export class VolumeStore {
 
   /** Forget a shard (every segment): tombstones, made durable by the next sync. True if it held any. */
   async deleteShard(blob: Buffer, piece: number): Promise<boolean> {
+    if (this.lostIndex) throw this.lostIndex;
     const needles = this.index.shard(blob, piece);
     if (!needles.length) return false;
     this.index.deleteShard(blob, piece);
@@ -311,10 +324,12 @@ export class VolumeStore {
 
   /** The needles of a shard, by segment; empty when the store holds none. */
   shard(blob: Buffer, piece: number): NeedleLocation[] {
+    if (this.lostIndex) throw this.lostIndex;
     return this.index.shard(blob, piece);
   }
 
   location(key: NeedleKey): NeedleLocation | undefined {
+    if (this.lostIndex) throw this.lostIndex;
     return this.index.get(key);
   }
 
@@ -323,6 +338,7 @@ export class VolumeStore {
    * Throws CorruptNeedleError when the bytes on disk no longer match: never served.
    */
   async read(at: NeedleLocation, key: NeedleKey): Promise<Buffer> {
+    if (this.lostIndex) throw this.lostIndex;
     const v = this.volumes.get(at.vol);
     if (!v) throw new CorruptNeedleError(`volume ${at.vol} of needle ${describe(key)} is gone`);
     const buf = Buffer.allocUnsafe(NEEDLE_HEADER_BYTES + at.len);

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, openSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +160,40 @@ describe('volume store', () => {
       if (live) expect((await readBack(s, k))!.equals(Buffer.alloc(1000, k.blob[0]))).toBe(true);
     }
     expect(s.usedBytes).toBe((keys.length - inFirst.length + 1) * 1000);
+  });
+
+  it('finds every synced piece after a crash that lost the open index commit window', async () => {
+    const dir = await tempDir();
+    const s = await open(dir);
+    const keys = Array.from({ length: 20 }, () => key());
+    for (const [i, k] of keys.entries()) await s.append(k, [Buffer.alloc(700, i)]);
+    await s.sync();
+    // What a crash leaves: the volumes and the index as committed so far, the window not.
+    const crashed = await tempDir();
+    cpSync(join(dir, 'volumes'), join(crashed, 'volumes'), { recursive: true });
+    const db = indexDb(crashed);
+    expect((db.prepare('SELECT COUNT(*) AS n FROM needles').get() as { n: number }).n).toBeLessThan(keys.length);
+    db.close();
+    const logs: string[] = [];
+    const again = await open(crashed, undefined, logs);
+    for (const [i, k] of keys.entries()) expect((await readBack(again, k))!.equals(Buffer.alloc(700, i))).toBe(true);
+    expect(again.pieces).toBe(keys.length);
+    expect(logs.join('\n')).toMatch(/checked its tail/);
+  });
+
+  it('refuses work once an index commit is lost, until a restart rebuilds the index', async () => {
+    const dir = await tempDir();
+    const logs: string[] = [];
+    const s = await open(dir, undefined, logs);
+    const k = key();
+    await s.append(k, [randomBytes(500)]);
+    await s.sync();
+    // Reach into the index as a failing disk would: the window's COMMIT throws.
+    const index = (s as unknown as { index: { onLostCommit(err: Error): void } }).index;
+    index.onLostCommit(new Error('disk I/O error'));
+    await expect(s.append(key(), [randomBytes(10)])).rejects.toThrow(/restart the shard-store/);
+    expect(() => s.location(k)).toThrow(/restart the shard-store/);
+    expect(logs.join('\n')).toMatch(/could not be committed \(disk I\/O error\)/);
   });
 
   it('refuses a piece past its capacity, and the refusal costs nothing', async () => {
