@@ -170,7 +170,9 @@ describe('CopyObject', () => {
     // (read-ahead, pieces in flight) plus GC slack: measured +41..94 MiB whatever the size, never the object.
     expect(grew).toBeLessThan(160 * MiB);
     expect(md5Hex(await getBytes(b, 'dst'))).toBe(md5Hex(data));
-  });
+    // The claim is memory, not speed: 320 MiB written, copied and read back took 26 s alone on a
+    // loaded 2-core machine, and passed 60 s beside other suites.
+  }, 180_000);
 });
 
 // compat: UploadPartCopy
