@@ -139,6 +139,7 @@ export class HttpLimiter {
       }
     });
     server.on('timeout', (socket: Socket) => this.#onIdle(socket));
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket));
     this.#tick = setInterval(() => this.#measureBodies(), clamp(Math.floor(idleTimeoutMs / 8), 50, 5_000));
     this.#tick.unref();
     server.once('close', () => clearInterval(this.#tick));
@@ -236,6 +237,53 @@ function answerError(res: ServerResponse, err: S3Error): void {
     'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), connection: 'close', 'x-amz-request-id': requestId,
   });
   res.end(body);
+}
+
+/**
+ * Bytes Node's HTTP parser could not read as a request (a body longer than its
+ * Content-Length runs into the next request, a header section over the limit, a request
+ * that never finished its headers): Node's own answer is a bare status line. The client gets
+ * an S3 error document instead, as for any other refusal, and the connection is closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const current = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  // The request being served was itself cut short (its client left mid-body): nothing to say.
+  if (current && !current.writableFinished && !current.req.complete) {
+    socket.destroy();
+    return;
+  }
+  // A complete request before the bad bytes is still being answered: that answer first, then this one.
+  if (current && !current.writableFinished) {
+    current.once('finish', () => answerClientError(err, socket));
+    current.once('close', () => {
+      if (!current.writableFinished) socket.destroy();
+    });
+    return;
+  }
+  let status: number;
+  let e: S3Error;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    // Node's status for headers that never finished, kept; the document is S3's.
+    status = 408;
+    e = new S3Error('RequestTimeout');
+  } else if (err.code === 'HPE_HEADER_OVERFLOW') {
+    e = new S3Error('RequestHeaderSectionTooLarge');
+    status = e.status;
+  } else {
+    e = new S3Error('InvalidRequest', 'The request could not be read as HTTP/1.1 (a body longer than its Content-Length, or a malformed request line or header).');
+    status = e.status;
+  }
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const body = e.toXml(requestId);
+  const reason = status === 408 ? 'Request Timeout' : 'Bad Request';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `Connection: close\r\nx-amz-request-id: ${requestId}\r\n\r\n${body}`);
+  // Closed once the answer is out, as Node does after its own: the connection cap counts it until then.
+  socket.once('finish', () => socket.destroy());
 }
 
 /** How long a closing connection still reads (and drops) what the client sends. */

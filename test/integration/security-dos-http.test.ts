@@ -104,8 +104,27 @@ test('half a request header is answered 408 and closed', async () => {
     const c = await connect();
     c.socket.write(`GET /${bucket}/k HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
     expectOneWindow(await c.closed, HEADER_MS);
-    expect(c.text()).toMatch(/^HTTP\/1\.1 408 /);
+    expect(c.text()).toMatch(/^HTTP\/1\.1 408 [\s\S]*<Code>RequestTimeout<\/Code>/);
   });
+});
+
+test('a body longer than its Content-Length gets an S3 error document, not a bare status line', async () => {
+  const c = await connect();
+  // Three bytes announced, eleven sent: the rest is read as the next request, which it is not.
+  c.socket.write(putHead('overlong', 3) + 'abcdefghijk');
+  await c.closed;
+  const answers = c.text().split(/(?=HTTP\/1\.1 )/);
+  expect(answers[0]).toMatch(/^HTTP\/1\.1 200 /);
+  expect(answers[1]).toMatch(/^HTTP\/1\.1 400 [\s\S]*Content-Type: application\/xml[\s\S]*<Code>InvalidRequest<\/Code>/);
+  // The object is what the Content-Length said.
+  expect((await objectBytes(root, bucket, 'overlong')).toString()).toBe('abc');
+});
+
+test('a header section over the limit is answered 400 RequestHeaderSectionTooLarge', async () => {
+  const c = await connect();
+  c.socket.write(`GET /${bucket}/k HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amz-meta-big: ${'v'.repeat(20_000)}\r\n\r\n`);
+  await c.closed;
+  expect(c.text()).toMatch(/^HTTP\/1\.1 400 [\s\S]*<Code>RequestHeaderSectionTooLarge<\/Code>/);
 });
 
 test('an upload whose body stops is answered 400 RequestTimeout and closed', async () => {
