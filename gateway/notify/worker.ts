@@ -2,6 +2,7 @@ import { Agent, request } from 'undici';
 import type { NotifyConfig, WebhookTarget } from '../config.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import type { QueuedEvent } from '../meta/notifications.js';
+import { deadline } from '../deadline.js';
 import { eventMessage } from './event.js';
 import type { NotifyCounters } from './metrics.js';
 
@@ -120,13 +121,15 @@ class Lane {
 
   private async deliver(e: QueuedEvent): Promise<void> {
     let failure: string;
+    // Not AbortSignal.any with AbortSignal.timeout: Node 20 may collect that timeout before it fires (deadline.ts).
+    const limit = deadline(this.cfg.timeoutMs, this.stopping);
     try {
       const res = await request(this.target.url, {
         method: 'POST',
         dispatcher: this.agent,
         headers: { 'content-type': 'application/json', ...(this.target.token !== undefined && { authorization: `Bearer ${this.target.token}` }) },
         body: JSON.stringify(eventMessage(e, this.region)),
-        signal: AbortSignal.any([this.stopping, AbortSignal.timeout(this.cfg.timeoutMs)]),
+        signal: limit.signal,
       });
       await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       if (res.statusCode >= 200 && res.statusCode < 300) {
@@ -141,6 +144,8 @@ class Lane {
       // Stopping: the event stays queued as it was; it is not this target's failure.
       if (this.stopping.aborted) return;
       failure = (err as Error).message || String(err);
+    } finally {
+      limit.clear();
     }
     this.counters.failedAttempts.inc({ target: this.target.id });
     const attempt = e.attempts + 1;
