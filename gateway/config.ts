@@ -61,6 +61,8 @@ export interface NotifyConfig {
   timeoutMs: number;
   /** Deliveries in flight per target. */
   concurrency: number;
+  /** Events kept waiting per target; past it the oldest are dropped (a target gone for good must not fill the disk). */
+  maxPending: number;
 }
 
 /** The ARN a bucket's QueueConfiguration names a webhook target by, in the form MinIO uses. */
@@ -115,6 +117,7 @@ export function notifyConfig(env: NodeJS.ProcessEnv): NotifyConfig {
     retryMaxMs: int('SHARDGATE_NOTIFY_RETRY_MAX_MS', env.SHARDGATE_NOTIFY_RETRY_MAX_MS, Math.max(300_000, retryMs), retryMs, 86_400_000),
     timeoutMs: int('SHARDGATE_NOTIFY_TIMEOUT_MS', env.SHARDGATE_NOTIFY_TIMEOUT_MS, 10_000, 100, 600_000),
     concurrency: int('SHARDGATE_NOTIFY_CONCURRENCY', env.SHARDGATE_NOTIFY_CONCURRENCY, 4, 1, 256),
+    maxPending: int('SHARDGATE_NOTIFY_MAX_PENDING', env.SHARDGATE_NOTIFY_MAX_PENDING, 100_000, 1, 100_000_000),
   };
 }
 

@@ -15,6 +15,8 @@ export const NOTIFICATION_EVENTS = [
 export type ObjectCreatedEvent = 'ObjectCreated:Put' | 'ObjectCreated:Post' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload';
 export type ObjectRemovedEvent = 'ObjectRemoved:Delete' | 'ObjectRemoved:DeleteMarkerCreated';
 export type EventName = ObjectCreatedEvent | ObjectRemovedEvent;
+/** The message S3 sends a destination when a configuration naming it is put (no object, no record). */
+export const TEST_EVENT = 'TestEvent';
 
 /** One QueueConfiguration of a bucket: events of `events` on keys with `prefix` and `suffix` go to `target`. */
 export interface NotificationRule {
@@ -47,8 +49,9 @@ export interface ObjectChange {
   versionId?: string;
 }
 
-/** One event waiting for delivery. */
-export interface QueuedEvent extends ObjectChange, EventOrigin {
+/** One event waiting for delivery (`name` TestEvent: the configuration's test message; no key). */
+export interface QueuedEvent extends Omit<ObjectChange, 'name'>, EventOrigin {
+  name: EventName | typeof TEST_EVENT;
   /** Also the event's sequencer: ids grow in commit order. */
   id: number;
   target: string;
@@ -75,8 +78,13 @@ export function ruleMatches(rule: NotificationRule, name: EventName, key: string
 export interface NotificationStore {
   /** The bucket's rules; empty when it has none. */
   rules(bucket: string): readonly NotificationRule[];
-  /** Replace the bucket's rules (empty removes them); false when the bucket is gone. */
-  setRules(bucket: string, rules: readonly NotificationRule[]): boolean;
+  /**
+   * Replace the bucket's rules (empty removes them); false when the bucket is gone. With
+   * `origin`, each target the rules name is sent S3's test message, queued in the same commit.
+   */
+  setRules(bucket: string, rules: readonly NotificationRule[], origin?: EventOrigin, now?: number): boolean;
+  /** Drop the oldest events of `target` past the newest `keep`; how many were dropped. */
+  dropOldest(target: string, keep: number): number;
   /** Events for `target` due at `now`, oldest first, without the ids in `skip`. */
   due(target: string, now: number, limit: number, skip: ReadonlySet<number>): QueuedEvent[];
   /** The target took the event (2xx): it leaves the queue. */
@@ -91,7 +99,7 @@ export interface NotificationStore {
 
 /** The SQLite notification store; one per database, kept by SqliteMetaStore. */
 export class SqliteNotificationStore implements NotificationStore {
-  private readonly s: Record<'rules' | 'setRules' | 'insert' | 'due' | 'delivered' | 'failed' | 'pending', Statement>;
+  private readonly s: Record<'rules' | 'setRules' | 'insert' | 'due' | 'delivered' | 'failed' | 'pending' | 'count' | 'dropOldest', Statement>;
   /**
    * Each bucket's rules and owner, read once: a write to a bucket without rules then costs no
    * query. Every change of a bucket's row that matters (rules set, bucket created or deleted)
@@ -101,7 +109,7 @@ export class SqliteNotificationStore implements NotificationStore {
   private readonly listeners: Array<() => void> = [];
   private wakeScheduled = false;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     const p = (sql: string): Statement => db.prepare(sql);
     this.s = {
       rules: p('SELECT owner, notification FROM buckets WHERE name = ?'),
@@ -113,6 +121,9 @@ export class SqliteNotificationStore implements NotificationStore {
       delivered: p('DELETE FROM notification_events WHERE id = ?'),
       failed: p('UPDATE notification_events SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?'),
       pending: p('SELECT target, COUNT(*) AS n FROM notification_events GROUP BY target'),
+      count: p('SELECT COUNT(*) AS n FROM notification_events WHERE target = ?'),
+      dropOldest: p(`DELETE FROM notification_events WHERE target = @target AND id <= (
+        SELECT id FROM notification_events WHERE target = @target ORDER BY id DESC LIMIT 1 OFFSET @keep)`),
     };
   }
 
@@ -130,9 +141,36 @@ export class SqliteNotificationStore implements NotificationStore {
     return this.entry(bucket)?.rules ?? [];
   }
 
-  setRules(bucket: string, rules: readonly NotificationRule[]): boolean {
+  setRules(bucket: string, rules: readonly NotificationRule[], origin?: EventOrigin, now = Date.now()): boolean {
     this.cache.delete(bucket);
-    return this.s.setRules.run(rules.length ? JSON.stringify(rules) : null, bucket).changes > 0;
+    try {
+      return this.setRulesAndTest(bucket, rules, origin, now);
+    } finally {
+      // Read again after the commit (or the rollback), never from inside it.
+      this.cache.delete(bucket);
+    }
+  }
+
+  private setRulesAndTest(bucket: string, rules: readonly NotificationRule[], origin: EventOrigin | undefined, now: number): boolean {
+    return this.db.transaction(() => {
+      if (this.s.setRules.run(rules.length ? JSON.stringify(rules) : null, bucket).changes === 0) return false;
+      const owner = origin && this.entry(bucket)?.owner;
+      if (origin && owner !== undefined) {
+        for (const target of new Set(rules.map((r) => r.target))) {
+          this.s.insert.run({
+            target, configId: '', bucket, bucketOwner: owner, key: '', name: TEST_EVENT, eventTime: now,
+            size: null, etag: null, versionId: null, ...origin,
+          });
+        }
+        if (rules.length) this.wake();
+      }
+      return true;
+    })();
+  }
+
+  dropOldest(target: string, keep: number): number {
+    if ((this.s.count.get(target) as { n: number }).n <= keep) return 0;
+    return this.s.dropOldest.run({ target, keep }).changes;
   }
 
   /** The bucket was created or deleted: its cached rules no longer hold. */
@@ -195,7 +233,7 @@ export class SqliteNotificationStore implements NotificationStore {
 function toQueuedEvent(r: SqlRow): QueuedEvent {
   return {
     id: Number(r.id), target: String(r.target), configId: String(r.config_id), bucket: String(r.bucket), bucketOwner: String(r.bucket_owner),
-    key: String(r.key), name: r.event_name as EventName, eventTime: Number(r.event_time),
+    key: String(r.key), name: r.event_name as QueuedEvent['name'], eventTime: Number(r.event_time),
     ...(r.size != null && { size: Number(r.size) }), ...(r.etag != null && { etag: String(r.etag) }),
     ...(r.version_id != null && { versionId: String(r.version_id) }),
     principal: String(r.principal), sourceIp: String(r.source_ip), requestId: String(r.request_id), attempts: Number(r.attempts),

@@ -1,4 +1,4 @@
-import type { QueuedEvent } from '../meta/notifications.js';
+import { TEST_EVENT, type QueuedEvent } from '../meta/notifications.js';
 
 /**
  * An event as S3 delivers it: a message with one record, event structure version 2.1.
@@ -41,7 +41,24 @@ export function sequencerOf(id: number): string {
   return id.toString(16).toUpperCase().padStart(16, '0');
 }
 
-export function eventMessage(e: QueuedEvent, region: string): S3EventMessage {
+/**
+ * What S3 sends a destination when a notification configuration naming it is put, so the
+ * consumer can check it is reachable; it carries no record. Consumers written for S3 skip it
+ * by its `Event` field.
+ */
+export interface S3TestMessage {
+  Service: 'Amazon S3';
+  Event: 's3:TestEvent';
+  Time: string;
+  Bucket: string;
+  RequestId: string;
+  HostId: string;
+}
+
+export function eventMessage(e: QueuedEvent, region: string): S3EventMessage | S3TestMessage {
+  if (e.name === TEST_EVENT) {
+    return { Service: 'Amazon S3', Event: 's3:TestEvent', Time: new Date(e.eventTime).toISOString(), Bucket: e.bucket, RequestId: e.requestId, HostId: 'shardgate' };
+  }
   return {
     Records: [{
       eventVersion: '2.1',

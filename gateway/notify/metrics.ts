@@ -5,6 +5,8 @@ import type { NotificationStore } from '../meta/notifications.js';
 export interface NotifyCounters {
   delivered: Counter;
   failedAttempts: Counter;
+  /** Dropped undelivered because the target's queue passed SHARDGATE_NOTIFY_MAX_PENDING. */
+  dropped: Counter;
 }
 
 /**
@@ -16,10 +18,14 @@ export function notifyMetrics(metrics: Metrics, store: NotificationStore, target
   const failedAttempts = metrics.counter(
     'shardgate_notifications_failed_attempts_total', 'Delivery attempts of bucket event notifications that failed (no answer, timeout or not 2xx) and will be retried, by target.',
   );
+  const dropped = metrics.counter(
+    'shardgate_notifications_dropped_total', 'Bucket event notifications dropped undelivered, oldest first, because their target\'s queue passed SHARDGATE_NOTIFY_MAX_PENDING, by target.',
+  );
   // Present from the start, so a rate() over them works before the first event.
   for (const target of targets) {
     delivered.inc({ target }, 0);
     failedAttempts.inc({ target }, 0);
+    dropped.inc({ target }, 0);
   }
   metrics.collect(() => {
     const pending = store.pendingByTarget();
@@ -30,5 +36,5 @@ export function notifyMetrics(metrics: Metrics, store: NotificationStore, target
       samples: [...pending].map(([target, value]) => ({ labels: { target }, value })),
     }];
   });
-  return { delivered, failedAttempts };
+  return { delivered, failedAttempts, dropped };
 }

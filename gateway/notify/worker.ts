@@ -6,6 +6,9 @@ import { deadline } from '../deadline.js';
 import { eventMessage } from './event.js';
 import type { NotifyCounters } from './metrics.js';
 
+/** How often the queues are held to SHARDGATE_NOTIFY_MAX_PENDING (a count per target costs a scan). */
+const PRUNE_INTERVAL_MS = 60_000;
+
 /**
  * The delay before retry number `attempt` (1 for the first retry): `first` doubling per
  * attempt up to `max`, then drawn from its upper half, so that targets coming back are not
@@ -28,9 +31,10 @@ export class NotificationWorker {
   private readonly agent: Agent;
   private readonly stopping = new AbortController();
   private timer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly meta: MetaStore, private readonly cfg: NotifyConfig, region: string, counters: NotifyCounters,
+    private readonly meta: MetaStore, private readonly cfg: NotifyConfig, region: string, private readonly counters: NotifyCounters,
     private readonly log: (line: string) => void = console.error,
   ) {
     this.agent = new Agent({ connections: cfg.concurrency, headersTimeout: cfg.timeoutMs, bodyTimeout: cfg.timeoutMs, connectTimeout: cfg.timeoutMs });
@@ -42,6 +46,10 @@ export class NotificationWorker {
     for (const [target, n] of this.meta.notifications.pendingByTarget()) {
       if (!configured.has(target)) this.log(`notifications: ${n} event(s) wait for webhook target ${target}, which is not configured (SHARDGATE_NOTIFY_WEBHOOK_${target})`);
     }
+    // Queues of every target, configured or not (a target removed from the configuration keeps its events).
+    this.prune();
+    this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL_MS);
+    this.pruneTimer.unref();
     if (this.lanes.length === 0) return;
     this.meta.notifications.onQueued(() => this.kick());
     this.timer = setInterval(() => this.kick(), this.cfg.intervalMs);
@@ -53,9 +61,28 @@ export class NotificationWorker {
     for (const lane of this.lanes) lane.kick();
   }
 
+  /**
+   * A target that is down for good, or was removed, must not fill the gateway's disk: past
+   * maxPending events, the oldest are dropped, counted and said. Writes never wait for it.
+   */
+  prune(): void {
+    try {
+      for (const [target, n] of this.meta.notifications.pendingByTarget()) {
+        if (n <= this.cfg.maxPending) continue;
+        const dropped = this.meta.notifications.dropOldest(target, this.cfg.maxPending);
+        if (dropped === 0) continue;
+        this.counters.dropped.inc({ target }, dropped);
+        this.log(`notifications: ${target}: ${dropped} undelivered event(s) dropped, oldest first: the queue passed SHARDGATE_NOTIFY_MAX_PENDING (${this.cfg.maxPending})`);
+      }
+    } catch (err) {
+      this.log(`notifications: could not trim the queues now (${(err as Error).message}); will retry`);
+    }
+  }
+
   /** Stop taking events and abandon deliveries under way (they stay queued and go again after a restart). */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.pruneTimer);
     this.stopping.abort();
     await Promise.all(this.lanes.map((l) => l.idle()));
     await this.agent.close();

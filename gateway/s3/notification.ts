@@ -170,7 +170,8 @@ export function eventOrigin(rc: ReqCtx, caller?: string | null): EventOrigin {
 export async function handlePutBucketNotificationConfiguration(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   const rules = parseNotificationConfiguration(await readCheckedBody(koa, rc, { limit: MAX_NOTIFICATION_BODY, requireDigest: false }), rc.config.notify.webhooks);
-  if (!rc.pipeline.meta.notifications.setRules(bucket.name, rules)) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
+  // As S3 does, each destination is sent a test message (s3:TestEvent) once the configuration is stored.
+  if (!rc.pipeline.meta.notifications.setRules(bucket.name, rules, eventOrigin(rc))) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
   koa.status = 200;
 }
 

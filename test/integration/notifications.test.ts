@@ -28,8 +28,10 @@ interface Received {
   status: number;
 }
 
-/** Every request the receiver got, answered or not, in arrival order. */
+/** Every request the receiver got, answered or not, in arrival order (test messages aside). */
 const received: Received[] = [];
+/** The s3:TestEvent messages each configuration put sent, by target path; always answered 200. */
+const tests: Array<{ path: string; body: Record<string, any> }> = [];
 /** FLAKY answers 500 to the first two attempts of each key; HOLD answers 503 while `holding`. */
 const flakyAttempts = new Map<string, number>();
 let holding = true;
@@ -52,7 +54,12 @@ async function startReceiver(): Promise<string> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Received['body'];
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Received['body'] & { Event?: string };
+      if (body.Event === 's3:TestEvent') {
+        tests.push({ path: req.url ?? '', body });
+        res.writeHead(200).end();
+        return;
+      }
       const status = answer(req.url ?? '', String(body.Records[0]?.s3?.object?.key));
       received.push({ path: req.url ?? '', headers: req.headers, body, status });
       res.writeHead(status).end();
@@ -202,6 +209,9 @@ describe('events', () => {
     }));
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'copy' }));
     const events = await waitForEvents(bucket, 4);
+    // Putting the configuration sent S3's test message first (its id is the lowest).
+    expect(tests.filter((m) => m.path === '/main' && m.body.Bucket === bucket).map((m) => m.body))
+      .toEqual([{ Service: 'Amazon S3', Event: 's3:TestEvent', Time: expect.any(String), Bucket: bucket, RequestId: expect.stringMatching(/^[0-9A-F]{16}$/), HostId: 'shardgate' }]);
     const byName = new Map(events.map((e) => [e.eventName as string, e]));
     expect([...byName.keys()].sort()).toEqual(['ObjectCreated:CompleteMultipartUpload', 'ObjectCreated:Copy', 'ObjectCreated:Put', 'ObjectRemoved:Delete']);
 
@@ -310,8 +320,10 @@ print(json.dumps(c.generate_presigned_post(os.environ['SG_BUCKET'], 'form.txt', 
 
 describe('delivery', () => {
   test('a target answering 500 twice then 200 gets the event, retried; the metrics count both', async () => {
-    const before = await metrics();
     const bucket = await bucketWith('flaky', everything('FLAKY'));
+    // The configuration's own test message first, so that the counts below are the event's.
+    await metricsWhen((t) => tests.some((m) => m.path === '/flaky' && m.body.Bucket === bucket) && metric(t, 'shardgate_notifications_pending', 'FLAKY') === 0);
+    const before = await metrics();
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'retried', Body: 'r' }));
     await waitForEvents(bucket, 1, '/flaky');
     const attempts = received.filter((r) => r.path === '/flaky' && r.body.Records[0]!.s3.bucket.name === bucket);

@@ -50,6 +50,30 @@ describe('the event outbox commits with the change it reports', () => {
     expect(del!.id).toBeGreaterThan(put!.id);
   });
 
+  test('a configuration put with its request\'s origin queues S3\'s test message, once per target', () => {
+    meta.notifications.setRules('b', [rule(), rule({ id: 'r2', events: ['s3:ObjectRemoved:*'], prefix: 'x/' })], origin, 1_700_000_000_000);
+    const [test, ...rest] = queued();
+    expect(rest).toEqual([]);
+    expect(test).toMatchObject({ name: 'TestEvent', bucket: 'b', key: '', ...origin });
+    expect(eventMessage(test!, 'us-east-1')).toEqual({
+      Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2023-11-14T22:13:20.000Z', Bucket: 'b', RequestId: 'REQ', HostId: 'shardgate',
+    });
+    // Removing the configuration sends nothing; a bucket that is gone queues nothing either.
+    meta.notifications.delivered(test!.id);
+    meta.notifications.setRules('b', [], origin);
+    expect(meta.notifications.setRules('missing', [rule()], origin)).toBe(false);
+    expect(queued()).toEqual([]);
+  });
+
+  test('past the cap, a target\'s oldest events are dropped and the newest kept', () => {
+    meta.notifications.setRules('b', [rule()]);
+    for (const key of ['k1', 'k2', 'k3', 'k4', 'k5']) meta.commitObjectWith(object('b', key), { event: { name: 'ObjectCreated:Put', ...origin } });
+    expect(meta.notifications.dropOldest('T', 5)).toBe(0);
+    expect(meta.notifications.dropOldest('T', 2)).toBe(3);
+    expect(queued().map((e) => e.key)).toEqual(['k4', 'k5']);
+    expect(meta.notifications.dropOldest('other', 0)).toBe(0);
+  });
+
   test('a failed write queues nothing: the event is rolled back with it', () => {
     meta.notifications.setRules('b', [rule()]);
     meta.commitObjectWith(object('b', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
@@ -166,7 +190,7 @@ describe('webhook targets from the environment', () => {
     expect(parseWebhooks({
       SHARDGATE_NOTIFY_WEBHOOK_b: 'https://h/b', SHARDGATE_NOTIFY_WEBHOOK_a_1: 'http://h:8080/a', SHARDGATE_NOTIFY_WEBHOOK_a_1_TOKEN: 't', OTHER: 'x',
     })).toEqual([{ id: 'a_1', url: 'http://h:8080/a', token: 't' }, { id: 'b', url: 'https://h/b' }]);
-    expect(notifyConfig({})).toEqual({ webhooks: [], intervalMs: 1000, retryMs: 1000, retryMaxMs: 300_000, timeoutMs: 10_000, concurrency: 4 });
+    expect(notifyConfig({})).toEqual({ webhooks: [], intervalMs: 1000, retryMs: 1000, retryMaxMs: 300_000, timeoutMs: 10_000, concurrency: 4, maxPending: 100_000 });
   });
 
   test.each([
