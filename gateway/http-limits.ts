@@ -246,14 +246,16 @@ function answerError(res: ServerResponse, err: S3Error): void {
  * an S3 error document instead, as for any other refusal, and the connection is closed.
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  // Destroyed with the error, as Node's own handler does: a request still reading its body
+  // fails with it (and is counted as a client disconnect) instead of waiting.
   if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
+    socket.destroy(err);
     return;
   }
   const current = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
   // The request being served was itself cut short (its client left mid-body): nothing to say.
   if (current && !current.writableFinished && !current.req.complete) {
-    socket.destroy();
+    socket.destroy(err);
     return;
   }
   // A complete request before the bad bytes is still being answered: that answer first, then this one.
