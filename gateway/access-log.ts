@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Koa from 'koa';
 import type { Logger } from './log.js';
 import { countBodies } from './body-counts.js';
@@ -67,6 +68,30 @@ export function accessLog(logger: Logger): Koa.Middleware {
     });
     await next();
   };
+}
+
+/**
+ * The line of a request refused before it reached the S3 layer (the connection cap's 503
+ * SlowDown, http-limits.ts): anyone can cause those, and an operator watching for overload
+ * must see them in the same log as the rest.
+ */
+export function logRefusal(logger: Logger, req: IncomingMessage, res: ServerResponse, code: string): void {
+  if (!logger.isLevelEnabled('info')) return;
+  const started = process.hrtime.bigint();
+  res.once('close', () => {
+    logger.info({
+      operation: 'Unknown',
+      path: cap(pathOf(req.url)),
+      status: res.statusCode,
+      error: code,
+      ...(!res.writableFinished && { aborted: true }),
+      bytes_in: 0,
+      duration_ms: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
+      user: 'anonymous',
+      remote: req.socket.remoteAddress,
+      agent: cap(req.headers['user-agent'], MAX_AGENT),
+    }, 'request');
+  });
 }
 
 function pathOf(url: string | undefined): string {

@@ -92,8 +92,12 @@ export class HttpLimiter {
   #open = 0;
   #tick: NodeJS.Timeout | undefined;
 
-  constructor(limits: HttpLimits) {
+  readonly #onRefusal: ((req: IncomingMessage, res: ServerResponse, err: S3Error) => void) | undefined;
+
+  /** `onRefusal` is told of each request the limiter answers itself (the access log). */
+  constructor(limits: HttpLimits, onRefusal?: (req: IncomingMessage, res: ServerResponse, err: S3Error) => void) {
     this.#limits = limits;
+    this.#onRefusal = onRefusal;
   }
 
   /** The request handler, with over-cap connections answered here and every request tracked. */
@@ -101,7 +105,11 @@ export class HttpLimiter {
     return (req, res) => {
       const socket = req.socket;
       res.once('finish', () => lingerIfUnread(req, socket));
-      if (this.#overCap.has(socket)) return answerError(res, new S3Error('SlowDown'));
+      if (this.#overCap.has(socket)) {
+        const err = new S3Error('SlowDown');
+        this.#onRefusal?.(req, res, err);
+        return answerError(res, err);
+      }
       this.#current.set(socket, req);
       this.#served.add(socket);
       res.once('close', () => {

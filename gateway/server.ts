@@ -21,6 +21,7 @@ import { loadMasterKey, loadRootCredentials, type RootCredentials } from './secr
 import { loadOrCreateGatewayKey } from './shards/keys.js';
 import { deferContinue, markUnmetExpectation } from './object/request-body.js';
 import { readTlsFiles, reloadOnSighup } from './tls/server-certs.js';
+import { logRefusal } from './access-log.js';
 import { HttpLimiter } from './http-limits.js';
 import { NotificationWorker } from './notify/worker.js';
 import { notifyMetrics } from './notify/metrics.js';
@@ -126,7 +127,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
     config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes, log: log.logger,
   });
   // Timeouts, body rate and the connection cap are the limiter's (http-limits.ts), for HTTP and HTTPS alike.
-  const limiter = new HttpLimiter(cfg.http);
+  const limiter = new HttpLimiter(cfg.http, (req, res, err) => logRefusal(log.logger, req, res, err.code));
   const handle = limiter.wrap(app.callback());
   const server: Server = cfg.tls
     ? createHttpsServer({ ...readTlsFiles(cfg.tls), minVersion: 'TLSv1.2' }, handle)

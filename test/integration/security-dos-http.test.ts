@@ -176,6 +176,8 @@ test('past the connection cap, a new connection is answered 503 SlowDown; open o
       over.socket.write(`GET /${bucket}/steady HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
       await over.closed;
       expect(over.text()).toMatch(/^HTTP\/1\.1 503 [\s\S]*<Code>SlowDown<\/Code>/);
+      // The refusal is in the access log, like any other answer.
+      await expect.poll(() => cluster.gatewayOutput.stdout.join('').split('\n').some((l) => /"status":503/.test(l) && /"error":"SlowDown"/.test(l) && /"path":"\/[^"]*\/steady"/.test(l))).toBe(true);
       // The other client's connection, open before the cap was reached, is served meanwhile.
       await sleep(1_000);
     } finally {
