@@ -14,6 +14,7 @@ import { SqliteReportStore, type ReportStore } from './reports.js';
 import { SqliteSnapshotStore, type SnapshotStore } from './snapshots.js';
 import { sseCStoreFor, type SseCStore } from './sse-c.js';
 import { SqliteNotificationStore, type EventOrigin, type NotificationStore } from './notifications.js';
+import { prefixUpperBound } from './key-order.js';
 import { MetaConflictError, MetaNotFoundError, MetaObjectLockedError, MetaPreconditionError } from './errors.js';
 import { json, parse, parseTags, toAccessKeyRecord, toBlob, toBucket, toObject, toPart, toUpload, toVersion, type SqlRow } from './rows.js';
 import { checkLock, writeConditionFailure } from './rules.js';
@@ -23,23 +24,8 @@ import type {
   ObjectWriteOptions, PartRef, Tag, UploadBound, UploadPartRow, UploadRow, VersionBound, VersioningState, VersionRow,
 } from './types.js';
 
-/**
- * The smallest string greater than every string that starts with `prefix`, in the byte
- * order SQLite uses for TEXT (UTF-8 byte order equals code point order).
- */
-export function prefixUpperBound(prefix: string): string | null {
-  const cps = Array.from(prefix);
-  while (cps.length) {
-    const cp = cps.pop()!.codePointAt(0)!;
-    if (cp < 0x10ffff) {
-      const next = cp + 1 === 0xd800 ? 0xe000 : cp + 1;
-      return cps.join('') + String.fromCodePoint(next);
-    }
-  }
-  return null;
-}
-
 export type { MetaStore } from './meta-store.js';
+export { prefixUpperBound } from './key-order.js';
 
 /**
  * The metadata on SQLite (better-sqlite3), the embedded default. Statements are prepared
