@@ -13,3 +13,24 @@ export function prefixUpperBound(prefix: string): string | null {
   }
   return null;
 }
+
+/**
+ * Compare two keys in the order listings return them: SQLite's BINARY collation compares
+ * UTF-8 bytes, which is code point order. JavaScript's `<` compares UTF-16 code units,
+ * which differs once a key holds a character above U+FFFF (a surrogate pair, 0xD800-0xDFFF,
+ * sorts below U+E000-U+FFFF as code units but above them as code points).
+ */
+export function compareKeys(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** A UTF-16 code unit moved so that surrogates rank above every other BMP unit. */
+function codePointRank(u: number): number {
+  return u >= 0xe000 ? u - 0x800 : u >= 0xd800 ? u + 0x2000 : u;
+}

@@ -534,4 +534,16 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       END;
     `,
   },
+  {
+    version: 17,
+    name: 'versions listed newest first from the index',
+    sql: `
+      -- ListObjectVersions reads each key's versions newest first (ORDER BY key, id DESC). With
+      -- id descending in the index, a page is one range scan that stops at its LIMIT; ascending,
+      -- SQLite sorted every key's versions in a temporary b-tree. Lookups of a key's newest or
+      -- oldest version use it either way.
+      DROP INDEX objects_versions;
+      CREATE INDEX objects_versions ON objects(bucket, key, id DESC);
+    `,
+  },
 ];
