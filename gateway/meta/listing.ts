@@ -25,12 +25,16 @@ function objectsSql(start: 'after' | 'from', below: boolean): string {
     ORDER BY key LIMIT @limit`;
 }
 
+/** What toVersion reads (rows.ts), and no more: tags, ACLs and SSE-C parameters stay in the table. */
+const VERSION_COLUMNS = `id, bucket, key, version_id, size, etag, last_modified, content_type, headers, user_meta, checksums, parts_count,
+  is_latest, is_delete_marker, lock_mode, lock_until, legal_hold`;
+
 /** Every version, by key then newest first: index objects_versions (bucket, key, id DESC), migration 17. */
 function versionsSql(start: Variant, below: boolean): string {
   // After a version: the rest of its key (older ids), then later keys. `key >= @key` is what
   // the index range starts from; the OR only sorts out the first key's rows.
   const from = start === 'after' ? 'key > @key' : start === 'from' ? 'key >= @key' : 'key >= @key AND ((key = @key AND id < @beforeId) OR key > @key)';
-  return `SELECT * FROM objects WHERE bucket = @bucket AND ${from}${until(below)} ORDER BY key, id DESC LIMIT @limit`;
+  return `SELECT ${VERSION_COLUMNS} FROM objects WHERE bucket = @bucket AND ${from}${until(below)} ORDER BY key, id DESC LIMIT @limit`;
 }
 
 /** Unfinished uploads by key, then initiation, then id: index uploads_by_key (bucket, key, created_at). */
