@@ -221,7 +221,9 @@ async function main(): Promise<void> {
   console.log(`| metadata commits/s, small PUT, 16 in flight | ${fmt(Math.round(commits.perSec))} | ${pg} |`);
   for (const w of walks) {
     // A delimiter listing is counted in the keys it covers: every key sits under one of its prefixes.
-    const unit = w.expect.prefixes ? `keys/s (${fmt(w.walk.prefixes)} prefixes, ${w.walk.pages} pages, ${(w.walk.seconds * 1000).toFixed(0)} ms)` : 'keys/s';
+    const unit = w.expect.prefixes
+      ? `keys covered/s (${fmt(w.walk.prefixes)} prefixes, ${w.walk.pages} page${w.walk.pages === 1 ? '' : 's'}, ${(w.walk.seconds * 1000).toFixed(0)} ms)`
+      : 'keys/s';
     console.log(`| ${w.name} | ${fmt(rate(keys, w.walk.seconds))} ${unit} | ${pg} |`);
   }
   const result: Record<string, unknown> = {
