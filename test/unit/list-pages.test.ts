@@ -252,6 +252,9 @@ describe('ListObjectsV2 and ListObjects pages', () => {
     expect([v1.NextMarker, v1.IsTruncated]).toEqual(['p/', 'true']);
     // From a common prefix as marker, v1 goes on past everything under it.
     expect(entriesOf(await list('b', { delimiter: '/', 'max-keys': '1', marker: 'p/' }))).toEqual(['q']);
+    // Without a delimiter v1 has no NextMarker: clients go on from the last key, as AWS documents.
+    const flat = await list('b', { 'max-keys': '1' });
+    expect([keysOf(flat), flat.NextMarker, flat.IsTruncated]).toEqual([['p/1'], undefined, 'true']);
   });
 
   it('a key that ends with the delimiter is a key under its own prefix, and paging on from it skips nothing', async () => {
@@ -334,6 +337,16 @@ describe('ListObjectVersions pages', () => {
     const next = await list('v', { versions: '', delimiter: '/', 'key-marker': 'p/' });
     expect(versionsOf(next).map((v) => v.split('@')[0])).toEqual(['q']);
     expect(prefixesOf(next)).toEqual([]);
+  });
+
+  it('EncodingType=url encodes keys, prefixes and key markers of versions', async () => {
+    bucket('v', ['a b/1', 'c+d', 'c+d'], true);
+    const d = await list('v', { versions: '', delimiter: '/', 'encoding-type': 'url', 'max-keys': '2' });
+    expect([prefixesOf(d), versionsOf(d).map((v) => v.split('@')[0]), d.NextKeyMarker]).toEqual([['a+b/'], ['c%2Bd'], 'c%2Bd']);
+    const next = await list('v', {
+      versions: '', delimiter: '/', 'encoding-type': 'url', 'key-marker': 'c+d', 'version-id-marker': String(d.NextVersionIdMarker),
+    });
+    expect([versionsOf(next).map((v) => v.split('@')[0]), next.KeyMarker, next.IsTruncated]).toEqual([['c%2Bd'], 'c%2Bd', 'false']);
   });
 });
 
