@@ -18,7 +18,7 @@ type Variant = 'after' | 'from' | 'afterVersion';
 
 const until = (below: boolean): string => (below ? ' AND key < @below' : '');
 
-/** Latest versions that are not delete markers, by key: index objects_latest (bucket, key) WHERE is_latest = 1. */
+/** Latest versions that are not delete markers, by key: index objects_listed (migration 17), which holds only those. */
 function objectsSql(start: 'after' | 'from', below: boolean): string {
   return `SELECT key, size, etag, last_modified, checksums FROM objects
     WHERE bucket = @bucket AND is_latest = 1 AND is_delete_marker = 0 AND key ${start === 'after' ? '>' : '>='} @key${until(below)}
