@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import { parse, toUpload, toVersion, type SqlRow } from './rows.js';
-import type { ListedObject, UploadBound, UploadRow, VersionBound, VersionRow } from './types.js';
+import { parse, toUpload, type SqlRow } from './rows.js';
+import type { ListedObject, LockMode, UploadBound, UploadRow, VersionBound, VersionRow } from './types.js';
 
 /**
  * The listing queries (ListObjects v1/v2, ListObjectVersions, ListMultipartUploads). Each page
@@ -25,16 +25,35 @@ function objectsSql(start: 'after' | 'from', below: boolean): string {
     ORDER BY key LIMIT @limit`;
 }
 
-/** What toVersion reads (rows.ts), and no more: tags, ACLs and SSE-C parameters stay in the table. */
-const VERSION_COLUMNS = `id, bucket, key, version_id, size, etag, last_modified, content_type, headers, user_meta, checksums, parts_count,
-  is_latest, is_delete_marker, lock_mode, lock_until, legal_hold`;
+/**
+ * What a version row holds (rows.ts toVersion), and no more: tags, ACLs and SSE-C parameters
+ * stay in the table. Read as arrays (better-sqlite3 `raw`), which halves the cost of a page
+ * against an object per row; `versionOf` maps them by position.
+ */
+const VERSION_COLUMNS = [
+  'id', 'bucket', 'key', 'version_id', 'size', 'etag', 'last_modified', 'content_type', 'headers', 'user_meta', 'checksums', 'parts_count',
+  'is_latest', 'is_delete_marker', 'lock_mode', 'lock_until', 'legal_hold',
+] as const;
+
+/** toVersion (rows.ts) for a row read as an array of VERSION_COLUMNS; a test checks they agree. */
+function versionOf(r: unknown[]): VersionRow {
+  const [id, bucket, key, versionId, size, etag, lastModified, contentType, headers, userMeta, checksums, partsCount, isLatest, deleteMarker,
+    lockMode, lockUntil, legalHold] = r;
+  return {
+    id: Number(id), bucket: String(bucket), key: String(key), versionId: String(versionId), size: Number(size), etag: String(etag),
+    lastModified: Number(lastModified), contentType: (contentType as string | null) ?? null, headers: parse(headers), userMeta: parse(userMeta),
+    checksums: parse(checksums), partsCount: partsCount == null ? null : Number(partsCount),
+    isLatest: Number(isLatest) === 1, deleteMarker: Number(deleteMarker) === 1,
+    lock: { mode: (lockMode as LockMode | null) ?? null, retainUntil: lockUntil == null ? null : Number(lockUntil), legalHold: legalHold == null ? null : Number(legalHold) === 1 },
+  };
+}
 
 /** Every version, by key then newest first: index objects_versions (bucket, key, id DESC), migration 17. */
 function versionsSql(start: Variant, below: boolean): string {
   // After a version: the rest of its key (older ids), then later keys. `key >= @key` is what
   // the index range starts from; the OR only sorts out the first key's rows.
   const from = start === 'after' ? 'key > @key' : start === 'from' ? 'key >= @key' : 'key >= @key AND ((key = @key AND id < @beforeId) OR key > @key)';
-  return `SELECT ${VERSION_COLUMNS} FROM objects WHERE bucket = @bucket AND ${from}${until(below)} ORDER BY key, id DESC LIMIT @limit`;
+  return `SELECT ${VERSION_COLUMNS.join(', ')} FROM objects WHERE bucket = @bucket AND ${from}${until(below)} ORDER BY key, id DESC LIMIT @limit`;
 }
 
 /** Unfinished uploads by key, then initiation, then id: index uploads_by_key (bucket, key, created_at). */
@@ -65,10 +84,10 @@ export class SqliteListing {
 
   constructor(private readonly db: Db) {}
 
-  private stmt(sql: string): Statement {
+  private stmt(sql: string, raw = false): Statement {
     let st = this.prepared.get(sql);
     if (!st) {
-      st = this.db.prepare(sql);
+      st = this.db.prepare(sql).raw(raw);
       this.prepared.set(sql, st);
     }
     return st;
@@ -76,21 +95,22 @@ export class SqliteListing {
 
   objects(bucket: string, bound: ObjectBound, limit: number, below?: string): ListedObject[] {
     const after = 'after' in bound;
-    const rows = this.stmt(objectsSql(after ? 'after' : 'from', below !== undefined))
-      .all({ bucket, key: after ? bound.after : bound.from, limit, ...(below !== undefined && { below }) }) as SqlRow[];
-    return rows.map((r) => ({
-      key: String(r.key), size: Number(r.size), etag: String(r.etag), lastModified: Number(r.last_modified), checksumAlgorithm: firstAlgorithm(r.checksums),
+    // Rows as arrays (key, size, etag, last_modified, checksums), as for versions.
+    const rows = this.stmt(objectsSql(after ? 'after' : 'from', below !== undefined), true)
+      .all({ bucket, key: after ? bound.after : bound.from, limit, ...(below !== undefined && { below }) }) as unknown[][];
+    return rows.map(([key, size, etag, lastModified, checksums]) => ({
+      key: String(key), size: Number(size), etag: String(etag), lastModified: Number(lastModified), checksumAlgorithm: firstAlgorithm(checksums),
     }));
   }
 
   versions(bucket: string, bound: VersionBound, limit: number, below?: string): VersionRow[] {
     const b = below !== undefined ? { below } : {};
     const rows = 'fromKey' in bound
-      ? this.stmt(versionsSql('from', below !== undefined)).all({ bucket, key: bound.fromKey, limit, ...b })
+      ? this.stmt(versionsSql('from', below !== undefined), true).all({ bucket, key: bound.fromKey, limit, ...b })
       : 'afterKey' in bound
-        ? this.stmt(versionsSql('after', below !== undefined)).all({ bucket, key: bound.afterKey, limit, ...b })
-        : this.stmt(versionsSql('afterVersion', below !== undefined)).all({ bucket, key: bound.key, beforeId: bound.beforeId, limit, ...b });
-    return (rows as SqlRow[]).map(toVersion);
+        ? this.stmt(versionsSql('after', below !== undefined), true).all({ bucket, key: bound.afterKey, limit, ...b })
+        : this.stmt(versionsSql('afterVersion', below !== undefined), true).all({ bucket, key: bound.key, beforeId: bound.beforeId, limit, ...b });
+    return (rows as unknown[][]).map(versionOf);
   }
 
   uploads(bucket: string, bound: UploadBound, limit: number, below?: string): UploadRow[] {

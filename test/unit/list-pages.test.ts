@@ -332,6 +332,17 @@ describe('ListObjectVersions pages', () => {
     }
   });
 
+  it('lists each version as reading it by id does: every field, locks and JSON columns included', () => {
+    bucket('v', ['a', 'a', 'b'], true);
+    meta.setBucketObjectLock('v', {});
+    const locked = meta.commitObjectWith({ ...obj('v', 'c'), headers: { 'cache-control': 'no' }, userMeta: { m: '1' }, checksums: { crc32: 'AAAAAA==' }, partsCount: 2 }, {});
+    meta.setObjectLock(locked.id, { mode: 'GOVERNANCE', retainUntil: Date.now() + 60_000, legalHold: true });
+    meta.deleteObject('v', 'b');
+    const listed = meta.listVersions('v', { fromKey: '' }, 100);
+    expect(listed).toHaveLength(5);
+    for (const v of listed) expect(v).toEqual(meta.getVersion('v', v.key, v.versionId));
+  });
+
   it('a page ending on a common prefix names it as NextKeyMarker, with no version id', async () => {
     bucket('v', ['p/1', 'p/2', 'q'], true);
     const d = await list('v', { versions: '', delimiter: '/', 'max-keys': '1' });
