@@ -4,11 +4,13 @@ import { parse, toUpload, type SqlRow } from './rows.js';
 import type { ListedObject, LockMode, UploadBound, UploadRow, VersionBound, VersionRow } from './types.js';
 
 /**
- * The listing queries (ListObjects v1/v2, ListObjectVersions, ListMultipartUploads). Each page
- * is one range scan of an index on (bucket, key, ...): it starts at the page's bound, and a
+ * The listing queries (ListObjects v1/v2, ListObjectVersions, ListMultipartUploads). Each
+ * query is one range scan of an index on (bucket, key, ...): it starts at its bound, and a
  * prefix ends it (`key < below`, the prefix's upper bound, gateway/meta/key-order.ts), so no
- * page reads a row before its start or after its prefix, however large the bucket. Plain
- * comparisons and ORDER BY on indexed columns only, so the same SQL runs on PostgreSQL.
+ * query reads a row before its start or after its prefix, however large the bucket (the walk
+ * over them, with its jumps past common prefixes, is gateway/s3/rollup.ts). Plain comparisons
+ * and ORDER BY on indexed columns only, so the same SQL runs on PostgreSQL, given a key
+ * column that compares bytes as SQLite's BINARY collation does (COLLATE "C").
  */
 
 /** Where a page of latest objects starts: after a key (exclusive) or from one (inclusive). */
