@@ -212,7 +212,7 @@ async function main(): Promise<void> {
   const run = async (name: string, json: string, fn: () => Promise<Walk>, expect: { keys: number; prefixes: number }): Promise<void> => {
     process.stdout.write(`${name} ... `);
     const walk = await fn();
-    console.log(`${walk.pages} pages, ${fmt(walk.keys)} keys, ${fmt(walk.prefixes)} prefixes in ${walk.seconds.toFixed(2)} s (${walk.cpuSeconds.toFixed(2)} s of CPU)`);
+    console.log(`${walk.pages} page${walk.pages === 1 ? '' : 's'}, ${fmt(walk.keys)} keys, ${fmt(walk.prefixes)} prefixes in ${walk.seconds.toFixed(2)} s (${walk.cpuSeconds.toFixed(2)} s of CPU)`);
     if (walk.keys !== expect.keys || walk.prefixes !== expect.prefixes) {
       throw new BenchError(`${name}: expected ${expect.keys} keys and ${expect.prefixes} prefixes`);
     }
