@@ -125,8 +125,11 @@ export interface MetaStore {
   /** The current version of a key, delete markers included. */
   getLatestVersion(bucket: string, key: string): VersionRow | undefined;
   getVersion(bucket: string, key: string, versionId: string): VersionRow | undefined;
-  /** Versions in ListObjectVersions order (key, then newest first), from a bound. */
-  listVersions(bucket: string, bound: VersionBound, limit: number): VersionRow[];
+  /**
+   * Versions in ListObjectVersions order (key, then newest first), from a bound and, with
+   * `below`, only keys before it (a prefix's upper bound): one index range scan per page.
+   */
+  listVersions(bucket: string, bound: VersionBound, limit: number, below?: string): VersionRow[];
   /** Replace the retention and legal hold of a version. */
   setObjectLock(objectId: number, lock: ObjectLockState): void;
   /**
@@ -145,12 +148,11 @@ export interface MetaStore {
   /** The lock a CreateMultipartUpload asked for, kept for CompleteMultipartUpload. */
   setUploadLock(uploadId: string, lock: ObjectLockState): void;
   uploadLock(uploadId: string): ObjectLockState | undefined;
-  /** Latest objects in key order after `after` (exclusive) or from `from` (inclusive). */
-  listObjects(bucket: string, bound: {
-    after: string;
-  } | {
-    from: string;
-  }, limit: number): ListedObject[];
+  /**
+   * Latest objects in key order after `after` (exclusive) or from `from` (inclusive) and, with
+   * `below`, before it (exclusive): one index range scan per page.
+   */
+  listObjects(bucket: string, bound: { after: string } | { from: string }, limit: number, below?: string): ListedObject[];
   createUpload(u: UploadRow): void;
   getUpload(id: string): UploadRow | undefined;
   /** Attach a written part; a part uploaded again under the same number replaces the old one. */
@@ -201,7 +203,7 @@ export interface MetaStore {
    * Unfinished uploads of a bucket in listing order (key, then initiation time, then id),
    * strictly after `after` or, with `fromKey`, starting at that key.
    */
-  listUploads(bucket: string, bound: UploadBound, limit: number): UploadRow[];
+  listUploads(bucket: string, bound: UploadBound, limit: number, below?: string): UploadRow[];
   /** A new access key whose secret is stored only sealed (gateway/access/secret-box.ts). */
   createAccessKey(id: string, sealedSecret: Buffer, owner: string, now?: number): void;
   /** One key with its sealed secret (null for a key stored before migration 6, whose `secret` is clear). */

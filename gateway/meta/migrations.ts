@@ -534,4 +534,21 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       END;
     `,
   },
+  {
+    version: 17,
+    name: 'listing indexes',
+    sql: `
+      -- ListObjectVersions reads each key's versions newest first (ORDER BY key, id DESC). With
+      -- id descending in the index, a page is one range scan that stops at its LIMIT; ascending,
+      -- SQLite sorted every key's versions in a temporary b-tree. Lookups of a key's newest or
+      -- oldest version use it either way.
+      DROP INDEX objects_versions;
+      CREATE INDEX objects_versions ON objects(bucket, key, id DESC);
+      -- ListObjects reads only current versions that are not delete markers. From objects_latest
+      -- it stepped over every key whose current version is a delete marker, so a versioned
+      -- bucket where a million keys were deleted took seconds a page; this index holds only
+      -- what is listed.
+      CREATE INDEX objects_listed ON objects(bucket, key) WHERE is_latest = 1 AND is_delete_marker = 0;
+    `,
+  },
 ];

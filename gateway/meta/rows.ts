@@ -6,7 +6,8 @@ import type { AccessKeyRecord, BlobRow, BucketRow, LockMode, ObjectRow, Tag, Upl
 
 export type SqlRow = Record<string, unknown>;
 export const json = (v: unknown): string => JSON.stringify(v ?? {});
-export const parse = <T>(v: unknown): T => JSON.parse(String(v)) as T;
+// Most JSON columns hold '{}': a listing of a thousand versions parses three a row.
+export const parse = <T>(v: unknown): T => (v === '{}' ? {} : JSON.parse(String(v))) as T;
 
 export function toObject(r: SqlRow): ObjectRow {
   return {

@@ -6,6 +6,7 @@ import { bucketQuotasFor, type BucketQuotaStore } from './quota.js';
 import { auditStoreFor, type AuditStore } from './audit-store.js';
 import { completedUploadsFor, type CompletedUploadStore } from './completed-uploads.js';
 import { SqliteJournalStore, type JournalStore } from './journal.js';
+import { SqliteListing } from './listing.js';
 import type { MetaStore } from './meta-store.js';
 import { SqliteNodePins, type NodePins } from './node-pins.js';
 import { SqliteNodeStore, type NodeStore } from './nodes.js';
@@ -14,6 +15,7 @@ import { SqliteReportStore, type ReportStore } from './reports.js';
 import { SqliteSnapshotStore, type SnapshotStore } from './snapshots.js';
 import { sseCStoreFor, type SseCStore } from './sse-c.js';
 import { SqliteNotificationStore, type EventOrigin, type NotificationStore } from './notifications.js';
+import { prefixUpperBound } from './key-order.js';
 import { MetaConflictError, MetaNotFoundError, MetaObjectLockedError, MetaPreconditionError } from './errors.js';
 import { json, parse, parseTags, toAccessKeyRecord, toBlob, toBucket, toObject, toPart, toUpload, toVersion, type SqlRow } from './rows.js';
 import { checkLock, writeConditionFailure } from './rules.js';
@@ -23,23 +25,8 @@ import type {
   ObjectWriteOptions, PartRef, Tag, UploadBound, UploadPartRow, UploadRow, VersionBound, VersioningState, VersionRow,
 } from './types.js';
 
-/**
- * The smallest string greater than every string that starts with `prefix`, in the byte
- * order SQLite uses for TEXT (UTF-8 byte order equals code point order).
- */
-export function prefixUpperBound(prefix: string): string | null {
-  const cps = Array.from(prefix);
-  while (cps.length) {
-    const cp = cps.pop()!.codePointAt(0)!;
-    if (cp < 0x10ffff) {
-      const next = cp + 1 === 0xd800 ? 0xe000 : cp + 1;
-      return cps.join('') + String.fromCodePoint(next);
-    }
-  }
-  return null;
-}
-
 export type { MetaStore } from './meta-store.js';
+export { prefixUpperBound } from './key-order.js';
 
 /**
  * The metadata on SQLite (better-sqlite3), the embedded default. Statements are prepared
@@ -53,6 +40,7 @@ export class SqliteMetaStore implements MetaStore {
   private reportStore: SqliteReportStore | undefined;
   private snapshotStore: SqliteSnapshotStore | undefined;
   private journalStore: SqliteJournalStore | undefined;
+  private listingQueries: SqliteListing | undefined;
   private notificationStore: SqliteNotificationStore | undefined;
 
   private readonly file: string;
@@ -96,10 +84,6 @@ export class SqliteMetaStore implements MetaStore {
       insertObjectPart: p('INSERT INTO object_parts(object_id, part_number, blob_id, size, etag, checksums) VALUES (?, ?, ?, ?, ?, ?)'),
       deleteObjectRow: p('DELETE FROM objects WHERE id = ?'),
       garbageObjectBlobs: p(`UPDATE blobs SET state = 'garbage', garbage_at = ? WHERE id IN (SELECT blob_id FROM object_parts WHERE object_id = ?)`),
-      listFrom: p(`SELECT key, size, etag, last_modified, checksums FROM objects
-        WHERE bucket = ? AND is_latest = 1 AND is_delete_marker = 0 AND key > ? ORDER BY key LIMIT ?`),
-      listFromIncl: p(`SELECT key, size, etag, last_modified, checksums FROM objects
-        WHERE bucket = ? AND is_latest = 1 AND is_delete_marker = 0 AND key >= ? ORDER BY key LIMIT ?`),
 
       insertUpload: p(`INSERT INTO uploads(id, bucket, key, owner, created_at, content_type, headers, user_meta, checksum_algorithm, checksum_type, acl)
         VALUES (@id, @bucket, @key, @owner, @createdAt, @contentType, @headers, @userMeta, @checksumAlgorithm, @checksumType, @acl)`),
@@ -147,6 +131,11 @@ export class SqliteMetaStore implements MetaStore {
 
   get snapshots(): SnapshotStore {
     return (this.snapshotStore ??= new SqliteSnapshotStore(this.db));
+  }
+
+  /** The listing queries (listing.ts). */
+  private get listing(): SqliteListing {
+    return (this.listingQueries ??= new SqliteListing(this.db));
   }
 
   get journal(): JournalStore {
@@ -487,18 +476,8 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   /** Versions in ListObjectVersions order (key, then newest first), from a bound. */
-  listVersions(bucket: string, bound: VersionBound, limit: number): VersionRow[] {
-    let rows: unknown[];
-    if ('fromKey' in bound) {
-      rows = this.stmt('SELECT * FROM objects WHERE bucket = ? AND key >= ? ORDER BY key, id DESC LIMIT ?').all(bucket, bound.fromKey, limit);
-    } else if ('afterKey' in bound) {
-      rows = this.stmt('SELECT * FROM objects WHERE bucket = ? AND key > ? ORDER BY key, id DESC LIMIT ?').all(bucket, bound.afterKey, limit);
-    } else {
-      // `key >= ?` gives the index a starting point: the OR alone made every page scan the bucket from its first key.
-      rows = this.stmt(`SELECT * FROM objects WHERE bucket = ? AND key >= ? AND ((key = ? AND id < ?) OR key > ?) ORDER BY key, id DESC LIMIT ?`)
-        .all(bucket, bound.key, bound.key, bound.beforeId, bound.key, limit);
-    }
-    return (rows as SqlRow[]).map(toVersion);
+  listVersions(bucket: string, bound: VersionBound, limit: number, below?: string): VersionRow[] {
+    return this.listing.versions(bucket, bound, limit, below);
   }
 
   /** Replace the retention and legal hold of a version. */
@@ -545,15 +524,9 @@ export class SqliteMetaStore implements MetaStore {
     return r?.object_lock == null ? undefined : parse<ObjectLockState>(r.object_lock);
   }
 
-  /** Latest objects in key order after `after` (exclusive) or from `from` (inclusive). */
-  listObjects(bucket: string, bound: { after: string } | { from: string }, limit: number): ListedObject[] {
-    const rows = 'after' in bound
-      ? this.s.listFrom!.all(bucket, bound.after, limit) as SqlRow[]
-      : this.s.listFromIncl!.all(bucket, bound.from, limit) as SqlRow[];
-    return rows.map((r) => {
-      const algs = Object.keys(parse<Record<string, string>>(r.checksums));
-      return { key: String(r.key), size: Number(r.size), etag: String(r.etag), lastModified: Number(r.last_modified), checksumAlgorithm: algs[0] ?? null };
-    });
+  /** Latest objects in key order after `after` (exclusive) or from `from` (inclusive), before `below`. */
+  listObjects(bucket: string, bound: { after: string } | { from: string }, limit: number, below?: string): ListedObject[] {
+    return this.listing.objects(bucket, bound, limit, below);
   }
 
   // ---- multipart uploads
@@ -744,13 +717,8 @@ export class SqliteMetaStore implements MetaStore {
    * Unfinished uploads of a bucket in listing order (key, then initiation time, then id),
    * strictly after `after` or, with `fromKey`, starting at that key.
    */
-  listUploads(bucket: string, bound: UploadBound, limit: number): UploadRow[] {
-    const rows = 'fromKey' in bound
-      ? this.stmt(`SELECT * FROM uploads WHERE bucket = ? AND key >= ? ORDER BY key, created_at, id LIMIT ?`).all(bucket, bound.fromKey, limit)
-      // `key >= ?` gives the index a starting point, as in listVersions.
-      : this.stmt(`SELECT * FROM uploads WHERE bucket = ? AND key >= ? AND (key > ? OR (key = ? AND (created_at > ? OR (created_at = ? AND id > ?))))
-          ORDER BY key, created_at, id LIMIT ?`).all(bucket, bound.key, bound.key, bound.key, bound.createdAt, bound.createdAt, bound.id, limit);
-    return (rows as SqlRow[]).map(toUpload);
+  listUploads(bucket: string, bound: UploadBound, limit: number, below?: string): UploadRow[] {
+    return this.listing.uploads(bucket, bound, limit, below);
   }
 
   // ---- access: several users' keys, ACLs, policies, CORS (migration 6)

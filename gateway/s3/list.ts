@@ -1,6 +1,7 @@
 import type Koa from 'koa';
-import { prefixUpperBound, type MetaStore } from '../meta/store.js';
-import { rollUp, type RollupSource } from './rollup.js';
+import { prefixUpperBound } from '../meta/key-order.js';
+import type { MetaStore } from '../meta/store.js';
+import { isCommonPrefix, rollUp, type RollupSource } from './rollup.js';
 import type { ListedObject } from '../meta/types.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
@@ -13,16 +14,17 @@ type Bound = { after: string } | { from: string };
 
 /**
  * Keys of a bucket in order, under `prefix`, with everything between `prefix` and the
- * next `delimiter` rolled into one common prefix. Pages through the store lazily.
+ * next `delimiter` rolled into one common prefix. Pages through the store lazily; `want`
+ * bounds the rows any one query reads (MaxKeys + 1).
  */
-export function* walk(meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: Bound): Generator<Entry> {
+export function* walk(meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: Bound, want = Infinity): Generator<Entry> {
   const source: RollupSource<ListedObject, Bound> = {
-    page: (bound, limit) => meta.listObjects(bucket, bound, limit),
+    page: (bound, limit, below) => meta.listObjects(bucket, bound, limit, below),
     keyOf: (obj) => obj.key,
     after: (obj) => ({ after: obj.key }),
     from: (key) => ({ from: key }),
   };
-  for (const e of rollUp(source, prefix, delimiter, start, 'after' in start ? start.after : start.from)) {
+  for (const e of rollUp(source, prefix, delimiter, start, 'after' in start ? start.after : start.from, want)) {
     yield e.kind === 'prefix' ? e : { kind: 'object', obj: e.row };
   }
 }
@@ -79,7 +81,7 @@ export async function handleListObjectsV2(koa: Koa.Context, rc: ReqCtx, ep: List
   const bucket = bucketOf(rc);
   // An empty token starts from the beginning (and is echoed), as on AWS S3.
   const start: Bound = ep.continuationToken ? decodeToken(ep.continuationToken) : { after: ep.startAfter ?? '' };
-  const { items, truncated } = page(walk(rc.pipeline.meta, bucket.name, ep.prefix, ep.delimiter ?? '', start), ep.maxKeys);
+  const { items, truncated } = page(walk(rc.pipeline.meta, bucket.name, ep.prefix, ep.delimiter ?? '', start, ep.maxKeys + 1), ep.maxKeys);
   sendXml(koa, buildListObjectsV2Result({
     name: bucket.name,
     prefix: ep.prefix,
@@ -100,9 +102,9 @@ export async function handleListObjects(koa: Koa.Context, rc: ReqCtx, ep: ListV1
   const delimiter = ep.delimiter ?? '';
   const marker = ep.marker;
   // A marker that is a common prefix resumes past everything under it, as AWS does.
-  const upper = delimiter && marker.endsWith(delimiter) ? prefixUpperBound(marker) : null;
+  const upper = isCommonPrefix(marker, ep.prefix, delimiter) ? prefixUpperBound(marker) : null;
   const start: Bound = upper !== null ? { from: upper } : { after: marker };
-  const { items, truncated } = page(walk(rc.pipeline.meta, bucket.name, ep.prefix, delimiter, start), ep.maxKeys);
+  const { items, truncated } = page(walk(rc.pipeline.meta, bucket.name, ep.prefix, delimiter, start, ep.maxKeys + 1), ep.maxKeys);
   const last = items[items.length - 1];
   sendXml(koa, buildListObjectsV1Result({
     name: bucket.name,

@@ -1,7 +1,8 @@
 import type Koa from 'koa';
-import { prefixUpperBound, type MetaStore } from '../meta/store.js';
+import { prefixUpperBound } from '../meta/key-order.js';
+import type { MetaStore } from '../meta/store.js';
 import type { UploadBound, UploadRow } from '../meta/types.js';
-import { rollUp, type RollupSource } from './rollup.js';
+import { isCommonPrefix, rollUp, type RollupSource } from './rollup.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
 import { buildListMultipartUploadsResult, type ChecksumAlgorithm, type ChecksumType, type UploadEntry } from './documents.js';
@@ -24,14 +25,16 @@ function boundKey(b: UploadBound): string {
  * the next `delimiter` rolled into one common prefix (as ListObjects does for keys).
  * Pages through the store lazily.
  */
-export function* walkUploads(meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: UploadBound): Generator<Entry> {
+export function* walkUploads(
+  meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: UploadBound, want = Infinity,
+): Generator<Entry> {
   const source: RollupSource<UploadRow, UploadBound> = {
-    page: (bound, limit) => meta.listUploads(bucket, bound, limit),
+    page: (bound, limit, below) => meta.listUploads(bucket, bound, limit, below),
     keyOf: (upload) => upload.key,
     after: (upload) => ({ key: upload.key, createdAt: upload.createdAt, id: upload.id }),
     from: (key) => ({ fromKey: key }),
   };
-  for (const e of rollUp(source, prefix, delimiter, start, boundKey(start))) {
+  for (const e of rollUp(source, prefix, delimiter, start, boundKey(start), want)) {
     yield e.kind === 'prefix' ? e : { kind: 'upload', upload: e.row };
   }
 }
@@ -47,7 +50,7 @@ function startOf(meta: MetaStore, bucket: string, ep: ListMultipartUploads): Upl
     const marker = meta.getUpload(uploadIdMarker);
     if (marker && marker.bucket === bucket && marker.key === keyMarker) return { key: marker.key, createdAt: marker.createdAt, id: marker.id };
   }
-  const upper = delimiter && keyMarker.endsWith(delimiter) ? prefixUpperBound(keyMarker) : null;
+  const upper = isCommonPrefix(keyMarker, ep.prefix, delimiter ?? '') ? prefixUpperBound(keyMarker) : null;
   return upper !== null ? { fromKey: upper } : afterKey(keyMarker);
 }
 
@@ -65,7 +68,7 @@ export async function handleListMultipartUploads(koa: Koa.Context, rc: ReqCtx, e
   const items: Entry[] = [];
   let truncated = false;
   if (ep.maxUploads > 0) {
-    for (const e of walkUploads(rc.pipeline.meta, bucket.name, ep.prefix, ep.delimiter ?? '', startOf(rc.pipeline.meta, bucket.name, ep))) {
+    for (const e of walkUploads(rc.pipeline.meta, bucket.name, ep.prefix, ep.delimiter ?? '', startOf(rc.pipeline.meta, bucket.name, ep), ep.maxUploads + 1)) {
       if (items.length === ep.maxUploads) {
         truncated = true;
         break;

@@ -1,7 +1,8 @@
 import type Koa from 'koa';
-import { prefixUpperBound, type MetaStore } from '../meta/store.js';
+import { prefixUpperBound } from '../meta/key-order.js';
+import type { MetaStore } from '../meta/store.js';
 import type { VersionBound, VersionRow } from '../meta/types.js';
-import { rollUp, type RollupSource } from './rollup.js';
+import { isCommonPrefix, rollUp, type RollupSource } from './rollup.js';
 import { bucketOf, ownerOf, type ReqCtx } from '../request.js';
 import { readCheckedBody } from './body.js';
 import { sendXml } from './bucket.js';
@@ -107,15 +108,17 @@ export async function handleGetBucketVersioning(koa: Koa.Context, rc: ReqCtx): P
 type VersionEntry = { kind: 'version'; row: VersionRow } | { kind: 'prefix'; prefix: string };
 
 /** Versions in listing order (key, newest first) under `prefix`, common prefixes rolled up. */
-export function* walkVersions(meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: VersionBound): Generator<VersionEntry> {
+export function* walkVersions(
+  meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: VersionBound, want = Infinity,
+): Generator<VersionEntry> {
   const source: RollupSource<VersionRow, VersionBound> = {
-    page: (bound, limit) => meta.listVersions(bucket, bound, limit),
+    page: (bound, limit, below) => meta.listVersions(bucket, bound, limit, below),
     keyOf: (row) => row.key,
     after: (row) => ({ key: row.key, beforeId: row.id }),
     from: (key) => ({ fromKey: key }),
   };
   const startKey = 'fromKey' in start ? start.fromKey : 'afterKey' in start ? start.afterKey : start.key;
-  for (const e of rollUp(source, prefix, delimiter, start, startKey)) {
+  for (const e of rollUp(source, prefix, delimiter, start, startKey, want)) {
     yield e.kind === 'prefix' ? e : { kind: 'version', row: e.row };
   }
 }
@@ -133,7 +136,7 @@ function startOf(meta: MetaStore, bucket: string, ep: ListVersions): VersionBoun
   }
   if (versionIdMarker === undefined || versionIdMarker === '') {
     // A key marker that is a common prefix resumes past everything under it.
-    const upper = ep.delimiter && keyMarker.endsWith(ep.delimiter) ? prefixUpperBound(keyMarker) : null;
+    const upper = isCommonPrefix(keyMarker, ep.prefix, ep.delimiter ?? '') ? prefixUpperBound(keyMarker) : null;
     return upper !== null ? { fromKey: upper } : { afterKey: keyMarker };
   }
   const row = meta.getVersion(bucket, keyMarker, versionIdMarker);
@@ -148,7 +151,7 @@ function startOf(meta: MetaStore, bucket: string, ep: ListVersions): VersionBoun
 export async function handleListObjectVersions(koa: Koa.Context, rc: ReqCtx, ep: ListVersions): Promise<void> {
   const bucket = bucketOf(rc);
   const meta = rc.pipeline.meta;
-  const entries = walkVersions(meta, bucket.name, ep.prefix, ep.delimiter ?? '', startOf(meta, bucket.name, ep));
+  const entries = walkVersions(meta, bucket.name, ep.prefix, ep.delimiter ?? '', startOf(meta, bucket.name, ep), ep.maxKeys + 1);
   const items: VersionEntry[] = [];
   let truncated = false;
   if (ep.maxKeys > 0) {
