@@ -16,7 +16,33 @@ function quotaView(ctx: AdminContext, bucket: string | undefined): BucketQuotaVi
   return { bucket: bucket!, quotaBytes: q.quota, usedBytes: q.used };
 }
 
+/** A bucket as `GET /buckets` shows it: the console's bucket list for root. */
+export interface BucketUsageView {
+  name: string;
+  owner: string;
+  createdAt: string;
+  /** Bytes of every version of every object. */
+  usedBytes: number;
+  /** Current objects (delete markers and older versions not counted). */
+  objects: number;
+  quotaBytes: number | null;
+}
+
+function usageViews(ctx: AdminContext): BucketUsageView[] {
+  return ctx.meta.listBuckets().map((b) => {
+    const q = ctx.meta.quotas.get(b.name);
+    return {
+      name: b.name, owner: b.owner, createdAt: new Date(b.createdAt).toISOString(),
+      usedBytes: q?.used ?? 0, objects: ctx.meta.quotas.objectCount(b.name), quotaBytes: q?.quota ?? null,
+    };
+  });
+}
+
 export const bucketRoutes: AdminRoute[] = [
+  {
+    method: 'GET', path: '/buckets', name: 'ListBucketUsage',
+    handle: (_req, ctx) => ({ body: { buckets: usageViews(ctx) } }),
+  },
   {
     method: 'GET', path: '/buckets/:name/quota', name: 'GetBucketQuota',
     handle: (req, ctx) => ({ body: quotaView(ctx, req.params.name) }),
