@@ -1,0 +1,205 @@
+/**
+ * The web console in a real browser: Debian's Chromium, headless, driven by playwright-core
+ * against a real cluster. Everything goes through the page (sign-in, bucket creation, a
+ * 20 MiB upload, download, versioning), and the S3 API checks what the page did. A non-root
+ * user sees neither the root pages nor another user's buckets, and the secret stays out of
+ * every storage the browser keeps.
+ */
+import { CreateBucketCommand, GetBucketVersioningCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ACCESS_KEY, runAdmin, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
+import { bytes } from '../helpers/s3.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const HAS_CHROMIUM = existsSync(CHROMIUM);
+const NO_CHROMIUM = `Chromium is not installed at ${CHROMIUM} (apt-get install -y --no-install-recommends chromium, or set CHROMIUM_PATH)`;
+const CONSOLE = '/_shardgate/console/';
+
+let cluster: Cluster;
+let s3: S3Client;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!HAS_CHROMIUM) return;
+  [cluster, browser] = await Promise.all([
+    startCluster({ scope: 'file' }),
+    chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] }),
+  ]);
+  s3 = cluster.client();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+interface Opened {
+  context: BrowserContext;
+  page: Page;
+  /** Page errors and console errors (a CSP violation is one). */
+  problems: string[];
+}
+
+async function open(): Promise<Opened> {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // A 4xx the page expects and shows as a sentence (e.g. no policy yet) is logged by Chromium as a failed resource.
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  await page.goto(cluster.endpoint + CONSOLE);
+  return { context, page, problems };
+}
+
+async function signIn(page: Page, id: string, secret: string): Promise<void> {
+  await page.fill('#access-key-id', id);
+  await page.fill('#secret-access-key', secret);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#sign-out');
+}
+
+/** Every place a browser keeps things for a site: the secret must be in none of them. */
+async function storedEverywhere(o: Opened): Promise<string> {
+  const inPage = await o.page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie, url: location.href }));
+  const cookies = JSON.stringify(await o.context.cookies());
+  return inPage + cookies;
+}
+
+describe('web console', () => {
+  test('root: sign in, create a bucket, upload 20 MiB, browse, download the same bytes, change versioning, sign out', async (ctx) => {
+    ctx.skip(!HAS_CHROMIUM, NO_CHROMIUM);
+    const o = await open();
+    const { page } = o;
+    // A wrong secret is refused with a sentence, not signed in.
+    await page.fill('#access-key-id', ACCESS_KEY);
+    await page.fill('#secret-access-key', 'not-the-secret');
+    await page.click('button[type=submit]');
+    await expect(page.locator('.signin .error').textContent()).resolves.toMatch(/secret does not match/);
+
+    await signIn(page, ACCESS_KEY, SECRET_KEY);
+    expect(await storedEverywhere(o)).not.toContain(SECRET_KEY);
+    for (const tab of ['Users', 'Cluster', 'Activity']) await expect(page.locator('header nav a', { hasText: tab }).count()).resolves.toBe(1);
+
+    // Create a bucket through the form: the page goes to its (empty) object browser.
+    const bucket = 'console-root-1';
+    await page.fill('#create-bucket input[name=bucket-name]', bucket);
+    await page.click('#create-bucket button[type=submit]');
+    await page.waitForSelector('text=This folder is empty');
+
+    // 20 MiB: over the multipart threshold (16 MiB), so three parts of 8, 8 and 4 MiB.
+    const data = bytes(20 * 1024 * 1024, 'console-upload');
+    await page.setInputFiles('#file-input', { name: 'big file é+&.bin', mimeType: 'application/octet-stream', buffer: data });
+    await page.waitForSelector('#uploads li[data-state=done]', { timeout: 60_000 });
+    await expect(page.locator('#upload-total').textContent()).resolves.toMatch(/all finished, 20\.0 MiB of 20\.0 MiB/);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'big file é+&.bin' }));
+    expect(head.ContentLength).toBe(data.length);
+    expect(head.ETag).toMatch(/-3"$/);
+
+    // The listing shows it (after the upload the page lists again); download it through the page.
+    const row = page.locator('#objects tr[data-key="big file é+&.bin"]');
+    await row.waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), row.locator('button.download').click()]);
+    expect(download.suggestedFilename()).toBe('big file é+&.bin');
+    const saved = await download.path();
+    expect(createHash('sha256').update(readFileSync(saved)).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+
+    // Versioning from the settings page, checked with the S3 API.
+    await page.click('text=Bucket settings');
+    await page.waitForSelector('#versioning-state');
+    await expect(page.locator('#versioning-state').textContent()).resolves.toBe('never enabled');
+    await page.click('text=Enable versioning');
+    await page.waitForFunction(() => document.querySelector('#versioning-state')?.textContent === 'enabled');
+    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status).toBe('Enabled');
+    await page.click('text=Suspend versioning');
+    await page.waitForFunction(() => document.querySelector('#versioning-state')?.textContent === 'suspended');
+    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status).toBe('Suspended');
+
+    // Deleting a bucket that is not empty says what to do.
+    await page.click('header nav a:has-text("Buckets")');
+    page.once('dialog', (d) => void d.accept());
+    await page.locator(`#buckets tr[data-bucket="${bucket}"] button.danger`).click();
+    await expect(page.locator('.error').first().textContent()).resolves.toMatch(/not empty.*first/);
+
+    // Sign-out forgets the secret: the page asks again, and nothing kept it.
+    await page.click('#sign-out');
+    await page.waitForSelector('#secret-access-key');
+    await expect(page.inputValue('#secret-access-key')).resolves.toBe('');
+    await page.goto(cluster.endpoint + CONSOLE + '#/buckets');
+    await page.reload();
+    await page.waitForSelector('#secret-access-key');
+    expect(await storedEverywhere(o)).not.toContain(SECRET_KEY);
+    expect(o.problems).toEqual([]);
+    await o.context.close();
+  });
+
+  test('root pages: users, cluster with 16 stores, activity; a long key does not break the browser', async (ctx) => {
+    ctx.skip(!HAS_CHROMIUM, NO_CHROMIUM);
+    await s3.send(new CreateBucketCommand({ Bucket: 'console-root-2' }));
+    const longKey = 'deep/' + 'k'.repeat(1000);
+    await s3.send(new PutObjectCommand({ Bucket: 'console-root-2', Key: longKey, Body: 'x' }));
+    const o = await open();
+    const { page } = o;
+    await signIn(page, ACCESS_KEY, SECRET_KEY);
+    await page.goto(cluster.endpoint + CONSOLE + '#/b/console-root-2/deep%2F');
+    const cell = page.locator(`#objects tr[data-key="${longKey}"] td.name`);
+    await cell.waitFor();
+    // The key wraps inside its column: the page does not scroll sideways.
+    const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, view: window.innerWidth }));
+    expect(widths.doc).toBeLessThanOrEqual(widths.view);
+
+    await page.click('header nav a:has-text("Cluster")');
+    await page.waitForSelector('table.nodes');
+    await expect(page.locator('table.nodes tr[data-node]').count()).resolves.toBe(16);
+    await expect(page.locator('#capacity').textContent()).resolves.toMatch(/Usable at 10\/16/);
+
+    await page.click('header nav a:has-text("Users")');
+    await page.fill('#create-user input[name=user]', 'console-made');
+    await page.click('#create-user button[type=submit]');
+    await page.waitForSelector('#new-key');
+    await expect(page.locator('#new-key').textContent()).resolves.toMatch(/shown this once/);
+    await expect(page.locator('#users').textContent()).resolves.toContain('console-made');
+
+    await page.click('header nav a:has-text("Activity")');
+    await page.waitForSelector('text=The last hour');
+    expect(o.problems).toEqual([]);
+    await o.context.close();
+  });
+
+  test('a non-root user: no root pages, only their own buckets', async (ctx) => {
+    ctx.skip(!HAS_CHROMIUM, NO_CHROMIUM);
+    const made = await runAdmin(cluster, ['user', 'create', 'console-alice', '--json']);
+    expect(made.code, made.all).toBe(0);
+    const key = JSON.parse(made.out) as { accessKeyId: string; secretAccessKey: string };
+    await s3.send(new CreateBucketCommand({ Bucket: 'console-root-private' }));
+    const alice = cluster.client({ credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey } });
+    await alice.send(new CreateBucketCommand({ Bucket: 'console-alice-own' }));
+
+    const o = await open();
+    const { page } = o;
+    await signIn(page, key.accessKeyId, key.secretAccessKey);
+    await page.waitForSelector('#buckets');
+    await expect(page.locator('#buckets tbody tr').allTextContents()).resolves.toEqual([expect.stringContaining('console-alice-own')]);
+    await expect(page.locator('header nav a').allTextContents()).resolves.toEqual(['Buckets']);
+    expect(await storedEverywhere(o)).not.toContain(key.secretAccessKey);
+
+    // Typing a root page's address shows a sentence, not the page.
+    await page.goto(cluster.endpoint + CONSOLE + '#/cluster');
+    await page.reload();
+    await signIn(page, key.accessKeyId, key.secretAccessKey);
+    await expect(page.locator('main').textContent()).resolves.toMatch(/root credentials only/);
+    // Another user's bucket: the browser shows S3's refusal as a sentence.
+    await page.goto(cluster.endpoint + CONSOLE + '#/b/console-root-private');
+    await expect(page.locator('main .error').textContent()).resolves.toMatch(/may not do this/);
+    // What alice uploads lands in her bucket, through her keys.
+    await page.goto(cluster.endpoint + CONSOLE + '#/b/console-alice-own');
+    await page.waitForSelector('text=This folder is empty');
+    await page.setInputFiles('#file-input', { name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await page.waitForSelector('#objects tr[data-key="note.txt"]');
+    expect((await alice.send(new ListObjectsV2Command({ Bucket: 'console-alice-own' }))).Contents?.map((c) => c.Key)).toEqual(['note.txt']);
+    expect(o.problems).toEqual([]);
+    await o.context.close();
+  });
+});
