@@ -130,9 +130,25 @@ export async function listVersions(bucket: string, key: string): Promise<Version
   }
 }
 
-/** Make an old version current again: copy it onto its own key (a new version). */
+/** Headers a copy with a REPLACE directive must carry again to keep the version as it was. */
+const KEPT_HEADERS = ['content-type', 'content-disposition', 'content-encoding', 'content-language', 'cache-control', 'expires'];
+
+/**
+ * Make an old version current again: copy it onto its own key (a new version). The metadata
+ * is sent again with REPLACE, because a copy onto its own key with COPY is refused as "a copy
+ * to itself" by stores that do not look at the version id.
+ */
 export async function restoreVersion(bucket: string, key: string, versionId: string): Promise<void> {
-  await s3('PUT', objectPath(bucket, key), { headers: { 'x-amz-copy-source': `${objectPath(bucket, key)}?versionId=${encodeURIComponent(versionId)}` } });
+  const path = objectPath(bucket, key);
+  const head = (await s3('HEAD', path, { query: { versionId } })).headers;
+  const headers: Record<string, string> = {
+    'x-amz-copy-source': `${path}?versionId=${encodeURIComponent(versionId)}`,
+    'x-amz-metadata-directive': 'REPLACE',
+  };
+  head.forEach((v, k) => {
+    if (KEPT_HEADERS.includes(k) || k.startsWith('x-amz-meta-')) headers[k] = v;
+  });
+  await s3('PUT', path, { headers });
 }
 
 export async function getTags(path: string, versionId?: string): Promise<Array<[string, string]>> {
