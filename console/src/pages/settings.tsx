@@ -156,6 +156,7 @@ export function TagEditor({ title, tags, error, save }: { title: string; tags: A
   useEffect(() => {
     if (tags) setValue(tags.map(([k, v]) => `${k}=${v}`).join('\n'));
   }, [tags]);
+  if (!tags) return <div class="card"><h2>{title}</h2>{error ? <ErrorLine error={error} /> : <p class="muted">Loading…</p>}</div>;
   return (
     <form class="card" onSubmit={(e) => {
       e.preventDefault();
@@ -212,6 +213,8 @@ function DocEditor({ bucket, sub, title, kind, template, missing }: { bucket: st
   const action = useAction();
   useEffect(() => setValue(doc.data ?? ''), [doc.data]);
   const problem = value.trim() ? (kind === 'json' ? jsonProblem(value) : xmlProblem(value)) : null;
+  // Nothing to edit before the current document is in: typing would be overwritten by it.
+  if (doc.data === undefined) return <div class="card"><h2>{title}</h2>{doc.error ? <ErrorLine error={doc.error} /> : <p class="muted">Loading…</p>}</div>;
   return (
     <form class="card" id={`doc-${sub}`} onSubmit={(e) => {
       e.preventDefault();
