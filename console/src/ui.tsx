@@ -17,7 +17,7 @@ export function formatBytes(n: number | null | undefined): string {
 export function formatDate(s: string | null | undefined): string {
   if (!s) return '—';
   const d = new Date(s);
-  return Number.isNaN(d.getTime()) ? s : d.toLocaleString();
+  return Number.isNaN(d.getTime()) ? s : d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 /** Hash routes: `#/b/<bucket>/<prefix>`, each part URI-encoded, so keys never meet the router's `/`. */

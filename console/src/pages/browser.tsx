@@ -154,7 +154,7 @@ export function BrowserPage({ bucket, prefix }: { bucket: string; prefix: string
       <p class="muted drop-hint">Drop files or folders here to upload them to {prefix || 'the top of the bucket'}.</p>
       {page && (
         <table class="list objects" id="objects">
-          <thead><tr><th class="check" /><th>Name</th><th class="num">Size</th><th>Last modified</th><th /></tr></thead>
+          <thead><tr><th class="check" /><th>Name</th><th class="num">Size</th><th class="date">Last modified</th><th class="actions" /></tr></thead>
           <tbody>
             {prefix && !applied && tokens.length === 1 && (
               <tr><td /><td class="name"><a href={href('b', bucket, prefix.slice(0, prefix.slice(0, -1).lastIndexOf('/') + 1))}>..</a></td><td /><td /><td /></tr>

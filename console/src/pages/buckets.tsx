@@ -32,7 +32,7 @@ export function BucketsPage() {
       {rows.data && (rows.data.length === 0 ? <p class="muted">No buckets yet: create one above.</p> : (
         <table class="list" id="buckets">
           <thead>
-            <tr><th>Name</th>{root && <th>Owner</th>}<th>Created</th>{root && <th class="num">Objects</th>}{root && <th class="num">Size</th>}{root && <th class="num">Quota</th>}<th /></tr>
+            <tr><th>Name</th>{root && <th>Owner</th>}<th class="date">Created</th>{root && <th class="num">Objects</th>}{root && <th class="num">Size</th>}{root && <th class="num">Quota</th>}<th class="actions" /></tr>
           </thead>
           <tbody>
             {rows.data.map((b) => (

@@ -120,7 +120,7 @@ export function ClusterPage() {
             <div class="card" key={zone}>
               <h2>{zone}</h2>
               <table class="list nodes">
-                <thead><tr><th>Store</th><th>State</th><th class="num">Free</th><th class="num">Capacity</th><th class="num">Score</th><th class="num">Pieces</th><th>Last audit</th><th>Last seen</th></tr></thead>
+                <thead><tr><th>Store</th><th>State</th><th class="num">Free</th><th class="num">Capacity</th><th class="num">Score</th><th class="num">Pieces</th><th>Last audit</th><th class="date">Last seen</th></tr></thead>
                 <tbody>
                   {nodes.map((n) => {
                     const a = d.audits.get(n.id);

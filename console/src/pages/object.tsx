@@ -149,7 +149,7 @@ function Versions({ bucket, objectKey: key, onChange }: { bucket: string; object
       <ErrorLine error={versions.error ?? action.error} />
       {list && (
         <table class="list">
-          <thead><tr><th>Version</th><th>Last modified</th><th class="num">Size</th><th /></tr></thead>
+          <thead><tr><th>Version</th><th class="date">Last modified</th><th class="num">Size</th><th class="actions" /></tr></thead>
           <tbody>
             {list.map((v) => (
               <tr key={v.versionId}>

@@ -66,7 +66,7 @@ export function UsersPage() {
       <ErrorLine error={users.error ?? keys.error ?? action.error} />
       {users.data && (
         <table class="list" id="users">
-          <thead><tr><th>User</th><th class="num">Keys (active)</th><th class="num">Buckets</th><th /></tr></thead>
+          <thead><tr><th>User</th><th class="num">Keys (active)</th><th class="num">Buckets</th><th class="actions" /></tr></thead>
           <tbody>
             {users.data.map((u) => (
               <tr key={u.user}>
@@ -90,7 +90,7 @@ export function UsersPage() {
       <h2>Access keys</h2>
       {keys.data && (
         <table class="list" id="keys">
-          <thead><tr><th>Access key id</th><th>User</th><th>State</th><th>Created</th><th /></tr></thead>
+          <thead><tr><th>Access key id</th><th>User</th><th>State</th><th class="date">Created</th><th class="actions" /></tr></thead>
           <tbody>
             {keys.data.map((k) => (
               <tr key={k.accessKeyId}>
