@@ -100,6 +100,11 @@ export function consoleMiddleware(opts: { dir?: string } = {}): Koa.Middleware {
     // Vite names every asset after its content: it never changes under that name.
     koa.set('cache-control', rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
     koa.set('last-modified', st.mtime.toUTCString());
+    // index.html is revalidated on every load (no-cache): unchanged, it costs a 304.
+    if (koa.fresh) {
+      koa.status = 304;
+      return;
+    }
     // Koa answers HEAD without a body; a stream opened for it would only hold a descriptor.
     if (koa.method === 'GET') koa.body = createReadStream(file);
   };

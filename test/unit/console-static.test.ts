@@ -19,9 +19,9 @@ interface Answer {
 }
 
 /** A request with the path sent byte for byte (fetch would normalise `..` away). */
-function raw(port: number, method: string, path: string): Promise<Answer> {
+function raw(port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path }, (res) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
@@ -83,6 +83,14 @@ describe('console static files', () => {
     expect(bare.headers.location).toBe('/_shardgate/console/');
     expectSecurityHeaders(bare);
     expect((await raw(port, 'GET', '/_shardgate/console?x=1')).headers.location).toBe('/_shardgate/console/?x=1');
+  });
+
+  test('an unchanged index.html revalidates with a 304', async () => {
+    const first = await raw(port, 'GET', '/_shardgate/console/');
+    const again = await raw(port, 'GET', '/_shardgate/console/', { 'if-modified-since': String(first.headers['last-modified']) });
+    expect(again.status).toBe(304);
+    expect(again.body).toBe('');
+    expectSecurityHeaders(again);
   });
 
   test('hashed assets: their content type and an immutable cache; HEAD has the length and no body', async () => {
