@@ -4,7 +4,7 @@ import { deleteObjects, listPage, type ListPage } from '../s3ops';
 import { ErrorLine, formatBytes, formatDate, go, href, Notice, useAction, useLoad } from '../ui';
 import { pendingResumes, uploader } from '../upload';
 
-const PAGE = 200;
+const PAGE_SIZES = [50, 200, 1000];
 
 /** Download through a presigned link: the browser streams it to disk, nothing is held in the page. */
 export async function download(bucket: string, key: string, versionId?: string): Promise<void> {
@@ -59,9 +59,10 @@ export function BrowserPage({ bucket, prefix }: { bucket: string; prefix: string
   const [tokens, setTokens] = useState<Array<string | undefined>>([undefined]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [dragging, setDragging] = useState(false);
+  const [pageSize, setPageSize] = useState(200);
   const action = useAction();
   const token = tokens[tokens.length - 1];
-  const listed = useLoad<ListPage>(() => listPage(bucket, prefix + applied, token, PAGE), [bucket, prefix, applied, token]);
+  const listed = useLoad<ListPage>(() => listPage(bucket, prefix + applied, token, pageSize), [bucket, prefix, applied, token, pageSize]);
   const fileInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
 
@@ -94,8 +95,11 @@ export function BrowserPage({ bucket, prefix }: { bucket: string; prefix: string
   const onDrop = (e: DragEvent): void => {
     e.preventDefault();
     setDragging(false);
-    const items = e.dataTransfer?.items;
-    if (items) void droppedFiles(items).then(upload, (err: unknown) => action.setError(String(err)));
+    const dt = e.dataTransfer;
+    if (!dt) return;
+    // Without entries (no folder support, or a synthetic drop) the plain file list still works.
+    const plain = Array.from(dt.files, (file) => ({ path: file.name, file }));
+    void droppedFiles(dt.items).then((walked) => upload(walked.length ? walked : plain), (err: unknown) => action.setError(String(err)));
   };
   const toggle = (key: string): void => {
     const next = new Set(selected);
@@ -187,6 +191,10 @@ export function BrowserPage({ bucket, prefix }: { bucket: string; prefix: string
         <button type="button" disabled={tokens.length <= 1 || listed.loading} onClick={() => setTokens(tokens.slice(0, -1))}>Previous</button>
         <span class="muted">Page {tokens.length}{listed.loading ? ' (loading…)' : ''}</span>
         <button type="button" disabled={!page?.nextToken || listed.loading} onClick={() => setTokens([...tokens, page!.nextToken])}>Next</button>
+        <label class="muted">Per page <select name="page-size" value={pageSize} onChange={(e) => {
+          setTokens([undefined]);
+          setPageSize(Number(e.currentTarget.value));
+        }}>{PAGE_SIZES.map((n) => <option key={n} value={n}>{n}</option>)}</select></label>
       </div>
     </section>
   );
