@@ -61,12 +61,20 @@ export interface S3Request {
   body?: string | ArrayBuffer;
   /** Statuses that are answers, not errors (e.g. 404 for a missing configuration). */
   accept?: number[];
+  /** false: no x-amz-checksum-sha256 of the body (on CompleteMultipartUpload it would name the object's checksum). */
+  checksum?: boolean;
 }
 
 /** A signed S3 request to this gateway (path-style, same origin); S3 error answers throw as sentences. */
 export async function s3(method: string, path: string, req: S3Request = {}): Promise<Response> {
   const headers: Record<string, string> = { ...req.headers };
-  if (req.body !== undefined) headers['x-amz-content-sha256'] = hex(await sha256(req.body));
+  if (req.body !== undefined) {
+    // Signed, and as the checksum that S3 requires on some configuration bodies (Object Lock,
+    // DeleteObjects) in place of Content-MD5, which WebCrypto cannot compute.
+    const digest = await sha256(req.body);
+    headers['x-amz-content-sha256'] = hex(digest);
+    if (req.checksum !== false) headers['x-amz-checksum-sha256'] ??= base64(digest);
+  }
   let res: Response;
   try {
     res = await client().fetch(url(path, req.query), { method, headers, body: req.body ?? null, aws: { service: 's3', region: REGION } });

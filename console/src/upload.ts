@@ -291,7 +291,7 @@ export class Uploader {
         .map(([n, etag]) => `<Part><PartNumber>${n}</PartNumber><ETag>${escapeXml(etag)}</ETag>${checksums.get(n) ? `<ChecksumSHA256>${checksums.get(n)}</ChecksumSHA256>` : ''}</Part>`)
         .join('')}</CompleteMultipartUpload>`;
       // CompleteMultipartUpload can answer 200 with an error in its body.
-      const res = await s3('POST', path, { query: { uploadId: id }, body });
+      const res = await s3('POST', path, { query: { uploadId: id }, body, checksum: false });
       const answer = await res.text();
       const doc = parseXml(answer);
       if (doc.documentElement.localName === 'Error') throw fromS3Xml(500, answer);

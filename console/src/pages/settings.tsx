@@ -89,7 +89,7 @@ function ObjectLock({ bucket }: { bucket: string }) {
     });
   };
   return (
-    <form class="card" onSubmit={save}>
+    <form class="card" id="object-lock" onSubmit={save}>
       <h2>Object Lock default retention</h2>
       <p class="muted">New objects are locked for this long unless their upload says otherwise. COMPLIANCE cannot be shortened or removed by anyone, root included.</p>
       <label>Mode <select value={mode} onChange={(e) => setMode(e.currentTarget.value)}>
