@@ -6,7 +6,7 @@
  * every storage the browser keeps.
  */
 import {
-  CreateBucketCommand, GetBucketVersioningCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand,
+  CreateBucketCommand, GetBucketVersioningCommand, GetObjectLockConfigurationCommand, GetObjectRetentionCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand,
   PutBucketVersioningCommand, PutObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
@@ -23,6 +23,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const HAS_CHROMIUM = existsSync(CHROMIUM);
 const NO_CHROMIUM = `Chromium is not installed at ${CHROMIUM} (apt-get install -y --no-install-recommends chromium, or set CHROMIUM_PATH)`;
 const CONSOLE = '/_shardgate/console/';
+// A 20 MiB upload through a browser and a gateway sharing two loaded cores: room for it.
+const UPLOAD_TEST = { timeout: 180_000 };
 
 let cluster: Cluster;
 let s3: S3Client;
@@ -77,7 +79,7 @@ async function storedEverywhere(o: Opened): Promise<string> {
 }
 
 describe('web console', () => {
-  test('root: sign in, create a bucket, upload 20 MiB, browse, download the same bytes, change versioning, sign out', async (ctx) => {
+  test('root: sign in, create a bucket, upload 20 MiB, browse, download the same bytes, change versioning, sign out', UPLOAD_TEST, async (ctx) => {
     ctx.skip(!HAS_CHROMIUM, NO_CHROMIUM);
     const o = await open();
     const { page } = o;
@@ -100,7 +102,7 @@ describe('web console', () => {
     // 20 MiB: over the multipart threshold (16 MiB), so three parts of 8, 8 and 4 MiB.
     const data = bytes(20 * 1024 * 1024, 'console-upload');
     await page.setInputFiles('#file-input', { name: 'big file é+&.bin', mimeType: 'application/octet-stream', buffer: data });
-    await page.waitForSelector('#uploads li[data-state=done]', { timeout: 60_000 });
+    await page.waitForSelector('#uploads li[data-state=done]', { timeout: 150_000 });
     await expect(page.locator('#upload-total').textContent()).resolves.toMatch(/all finished, 20\.0 MiB of 20\.0 MiB/);
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'big file é+&.bin' }));
     expect(head.ContentLength).toBe(data.length);
@@ -217,6 +219,37 @@ describe('web console', () => {
     await o.context.close();
   });
 
+  test('Object Lock: made with the bucket, a default retention set on its page, an upload through the page is locked', async (ctx) => {
+    ctx.skip(!HAS_CHROMIUM, NO_CHROMIUM);
+    const bucket = 'console-lock-1';
+    const o = await open();
+    const { page } = o;
+    await signIn(page, ACCESS_KEY, SECRET_KEY);
+    await page.fill('#create-bucket input[name=bucket-name]', bucket);
+    await page.check('#create-bucket input[name=object-lock]');
+    await page.click('#create-bucket button[type=submit]');
+    await page.waitForSelector('text=This folder is empty');
+    await page.goto(cluster.endpoint + CONSOLE + `#/settings/${bucket}`);
+    await page.locator('#versioning-state', { hasText: /^enabled$/ }).waitFor();
+    await page.selectOption('#object-lock select', 'GOVERNANCE');
+    await page.fill('#object-lock input[type=number]', '2');
+    await page.click('#object-lock button[type=submit]');
+    await expect.poll(async () => (await s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }))).ObjectLockConfiguration?.Rule?.DefaultRetention)
+      .toEqual({ Mode: 'GOVERNANCE', Days: 2 });
+    // A write under a default retention must carry a digest (the page sends x-amz-checksum-sha256).
+    await page.goto(cluster.endpoint + CONSOLE + `#/b/${bucket}`);
+    await page.setInputFiles('#file-input', { name: 'locked.txt', mimeType: 'text/plain', buffer: Buffer.from('keep me') });
+    await page.locator('#uploads li[data-key="locked.txt"][data-state=done]').waitFor();
+    const retention = await s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: 'locked.txt' }));
+    expect(retention.Retention?.Mode).toBe('GOVERNANCE');
+    // Suspending versioning is refused on a lock bucket: the refusal is a sentence on the page.
+    await page.goto(cluster.endpoint + CONSOLE + `#/settings/${bucket}`);
+    await page.click('text=Suspend versioning');
+    await expect(page.locator('#versioning .error').textContent()).resolves.toMatch(/\w+.*\./);
+    expect(o.problems).toEqual([]);
+    await o.context.close();
+  });
+
   test('browsing: pages with a continuation token, search by prefix, a dropped file, a share link', async (ctx) => {
     ctx.skip(!HAS_CHROMIUM, NO_CHROMIUM);
     const bucket = 'console-root-5';
@@ -270,7 +303,7 @@ describe('web console', () => {
     await o.context.close();
   });
 
-  test('a multipart upload cut off by a reload resumes from the parts already sent', async (ctx) => {
+  test('a multipart upload cut off by a reload resumes from the parts already sent', UPLOAD_TEST, async (ctx) => {
     ctx.skip(!HAS_CHROMIUM, NO_CHROMIUM);
     const bucket = 'console-root-4';
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -295,14 +328,14 @@ describe('web console', () => {
       if (!uploadId) return [];
       const parts = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'resume.bin', UploadId: uploadId }));
       return parts.Parts?.map((p) => p.PartNumber);
-    }, { timeout: 30_000 }).toEqual([1, 3]);
+    }, { timeout: 120_000 }).toEqual([1, 3]);
 
     await page.unroute(/partNumber=2&/);
     await page.reload();
     await signIn(page, ACCESS_KEY, SECRET_KEY);
     await page.waitForSelector('text=was interrupted (resume.bin)');
     await page.setInputFiles('#file-input', file);
-    await page.waitForSelector('#uploads li[data-state=done]', { timeout: 60_000 });
+    await page.waitForSelector('#uploads li[data-state=done]', { timeout: 150_000 });
     const got = await objectBytes(s3, bucket, 'resume.bin');
     expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
     // The same upload was completed, not a new one: nothing is left in progress.
