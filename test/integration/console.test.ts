@@ -6,7 +6,7 @@
  * every storage the browser keeps.
  */
 import {
-  CreateBucketCommand, GetBucketVersioningCommand, GetObjectLockConfigurationCommand, GetObjectRetentionCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand,
+  CreateBucketCommand, GetBucketVersioningCommand, GetObjectLegalHoldCommand, GetObjectLockConfigurationCommand, GetObjectRetentionCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand,
   PutBucketVersioningCommand, PutObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
@@ -242,6 +242,11 @@ describe('web console', () => {
     await page.locator('#uploads li[data-key="locked.txt"][data-state=done]').waitFor();
     const retention = await s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: 'locked.txt' }));
     expect(retention.Retention?.Mode).toBe('GOVERNANCE');
+    // Legal hold from the object's page.
+    await page.goto(cluster.endpoint + CONSOLE + `#/object/${bucket}/locked.txt`);
+    await page.click('text=Place legal hold');
+    await page.locator('text=Release legal hold').waitFor();
+    expect((await s3.send(new GetObjectLegalHoldCommand({ Bucket: bucket, Key: 'locked.txt' }))).LegalHold?.Status).toBe('ON');
     // Suspending versioning is refused on a lock bucket: the refusal is a sentence on the page.
     await page.goto(cluster.endpoint + CONSOLE + `#/settings/${bucket}`);
     await page.click('text=Suspend versioning');
