@@ -26,6 +26,8 @@ export interface UploadJob {
   error?: string;
   /** Parts found already uploaded when the upload was resumed. */
   resumedParts?: number;
+  /** Aborted by cancel(). */
+  readonly signal: AbortSignal;
   cancel(): void;
 }
 
@@ -146,14 +148,13 @@ export class Uploader {
   add(bucket: string, files: Array<{ key: string; file: File }>): void {
     for (const { key, file } of files) {
       const ctl = new AbortController();
-      const job: UploadJob = { id: this.nextId++, bucket, key, file, loaded: 0, state: 'queued', cancel: () => ctl.abort() };
+      const job: UploadJob = { id: this.nextId++, bucket, key, file, loaded: 0, state: 'queued', signal: ctl.signal, cancel: () => ctl.abort() };
       ctl.signal.addEventListener('abort', () => {
         if (job.state === 'queued') {
           job.state = 'cancelled';
           this.changed();
         }
       });
-      (job as UploadJob & { signal: AbortSignal }).signal = ctl.signal;
       this.jobs.push(job);
     }
     this.changed();
@@ -195,7 +196,7 @@ export class Uploader {
   }
 
   private async run(job: UploadJob): Promise<void> {
-    const signal = (job as UploadJob & { signal: AbortSignal }).signal;
+    const { signal } = job;
     try {
       if (job.file.size < MULTIPART_FROM) await this.single(job, signal);
       else await this.multipart(job, signal);

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { admin, children, currentUser, objectPath, s3, s3Xml, text } from '../api';
+import { admin, currentUser, objectPath, s3, text } from '../api';
 import { getTags, getVersioning, parseTagLines, putTags, putVersioning } from '../s3ops';
 import { ErrorLine, formatBytes, href, Notice, useAction, useLoad } from '../ui';
 
@@ -238,4 +238,3 @@ function DocEditor({ bucket, sub, title, kind, template, missing }: { bucket: st
   );
 }
 
-export { children, s3Xml };
