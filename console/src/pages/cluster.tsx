@@ -1,4 +1,5 @@
 import { admin } from '../api';
+import { checkReportLog } from '../reports';
 import { ErrorLine, formatBytes, formatDate, useAction, useInterval, useLoad } from '../ui';
 
 interface NodeView {
@@ -132,7 +133,10 @@ export function ClusterPage() {
                         <td class="num">{formatBytes(n.capacityBytes)}</td>
                         <td class="num">{n.score.toFixed(2)}</td>
                         <td class="num">{n.piecesHeld.toLocaleString()}</td>
-                        <td>{a?.lastAudit ? `${a.lastAudit.outcome}, ${formatDate(a.lastAudit.at)}` : 'never'}</td>
+                        <td>
+                          {a?.lastAudit ? `${a.lastAudit.outcome}, ${formatDate(a.lastAudit.at)}` : 'never'}
+                          {a?.lastFailure && <span class="error small" title={a.lastFailure.detail ?? ''}> (last failed: {a.lastFailure.outcome}, {formatDate(a.lastFailure.at)})</span>}
+                        </td>
                         <td>{formatDate(n.lastSeen)}{n.failedProbes > 0 && <span class="error small"> ({n.failedProbes} probes failed)</span>}</td>
                       </tr>
                     );
@@ -141,8 +145,52 @@ export function ClusterPage() {
               </table>
             </div>
           ))}
+          <ReportLog />
         </>
       )}
     </section>
+  );
+}
+
+const SHOWN_REPORTS = 32;
+
+/** The signed report log, checked here in the browser; its latest entries. */
+function ReportLog() {
+  const log = useLoad(checkReportLog, []);
+  const d = log.data;
+  return (
+    <div class="card" id="reports">
+      <h2>Signed report log</h2>
+      <ErrorLine error={log.error} />
+      {!d && !log.error && <p class="muted">Checking…</p>}
+      {d && (
+        <>
+          <p>
+            {d.entries.toLocaleString()} entries;{' '}
+            {d.ok === true && <strong class="notice">every signature and the hash chain verify.</strong>}
+            {d.ok === false && <strong class="error">the log does NOT verify: {d.errors[0]}</strong>}
+            {d.ok === null && <span class="muted">this browser cannot check Ed25519 signatures: run <code>shardgate admin verify-reports</code>.</span>}
+            {' '}<button type="button" class="link" onClick={log.reload}>Check again</button>
+          </p>
+          {d.reports.length > 0 && (
+            <table class="list">
+              <thead><tr><th>Store</th><th>Zone</th><th class="date">Period end</th><th class="num">Audits passed</th><th class="num">Failed</th><th class="num">Uptime</th><th class="num">Score</th><th>State</th></tr></thead>
+              <tbody>
+                {d.reports.slice(-SHOWN_REPORTS).reverse().map((r) => {
+                  const failed = r.audits.wrong + r.audits.missing + r.audits.timeout + r.audits.error;
+                  return (
+                    <tr key={r.seq}>
+                      <td>{r.node}</td><td>{r.zone}</td><td>{formatDate(new Date(r.periodEnd).toISOString())}</td>
+                      <td class="num">{r.audits.pass}</td><td class={failed ? 'num error' : 'num'}>{failed}</td>
+                      <td class="num">{(r.uptime.ratio * 100).toFixed(1)}%</td><td class="num">{r.score.toFixed(2)}</td><td>{r.state}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
+    </div>
   );
 }
