@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ACCESS_KEY, runAdmin, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
+import { adminRequest } from '../../cli/admin.js';
 import { mapLimit } from '../../gateway/map-limit.js';
 import { onClose } from '../helpers/registry.js';
 import { bytes, objectBytes } from '../helpers/s3.js';
@@ -160,10 +161,31 @@ describe('web console', () => {
     const widths = await page.evaluate<{ doc: number; view: number }>('({ doc: document.documentElement.scrollWidth, view: window.innerWidth })');
     expect(widths.doc).toBeLessThanOrEqual(widths.view);
 
+    // An audit round and a report period closed now: the cluster page shows both, the log verified in the browser.
+    const admin = { endpoint: cluster.endpoint, region: 'us-east-1', accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY };
+    await adminRequest(admin, 'POST', '/audit', {});
+    await adminRequest(admin, 'POST', '/reports/publish', {});
     await page.click('header nav a:has-text("Cluster")');
     await page.waitForSelector('table.nodes');
     await expect(page.locator('table.nodes tr[data-node]').count()).resolves.toBe(16);
     await expect(page.locator('#capacity').textContent()).resolves.toMatch(/Usable at 10\/16/);
+    await expect(page.locator('table.nodes tr[data-node=ss00]').textContent()).resolves.toMatch(/pass, /);
+    await page.locator('#reports', { hasText: 'every signature and the hash chain verify' }).waitFor();
+    await expect(page.locator('#reports tbody tr').count()).resolves.toBeGreaterThanOrEqual(16);
+    // An entry altered on the way (its payload re-encoded with another score) is caught by the signature.
+    await page.route('**/_shardgate/reports?*', async (route) => {
+      const res = await route.fetch();
+      const body = await res.json() as { entries: Array<{ seq: number; jws: string }> };
+      const e = body.entries[1]!;
+      const [h, p, sig] = e.jws.split('.') as [string, string, string];
+      const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as { score: number };
+      payload.score = 0.01;
+      e.jws = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${sig}`;
+      await route.fulfill({ response: res, json: body });
+    });
+    await page.click('#reports >> text=Check again');
+    await page.locator('#reports', { hasText: 'does NOT verify: entry 2 (seq 2): signature does not verify' }).waitFor();
+    await page.unroute('**/_shardgate/reports?*');
 
     await page.click('header nav a:has-text("Users")');
     await page.fill('#create-user input[name=user]', 'console-made');
