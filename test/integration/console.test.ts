@@ -193,6 +193,11 @@ describe('web console', () => {
     await page.waitForSelector('#new-key');
     await expect(page.locator('#new-key').textContent()).resolves.toMatch(/shown this once/);
     await expect(page.locator('#users').textContent()).resolves.toContain('console-made');
+    const made = page.locator('#users tr', { hasText: 'console-made' });
+    await made.locator('text=Disable').click();
+    await made.locator('text=Enable').waitFor();
+    const listed = await adminRequest<{ keys: Array<{ status: string }> }>(admin, 'GET', '/keys?user=console-made');
+    expect(listed.keys.map((k) => k.status)).toEqual(['disabled']);
 
     await page.click('header nav a:has-text("Activity")');
     await page.waitForSelector('text=The last hour');
@@ -368,6 +373,29 @@ describe('web console', () => {
     // The same upload was completed, not a new one: nothing is left in progress.
     expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).toEqual([]);
     await expect(page.evaluate<number>('localStorage.length')).resolves.toBe(0);
+    expect(o.problems).toEqual([]);
+    await o.context.close();
+  });
+
+  test('a cancelled multipart upload is aborted on the gateway', async (ctx) => {
+    ctx.skip(!HAS_CHROMIUM, NO_CHROMIUM);
+    const bucket = 'console-root-6';
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const o = await open();
+    const { page } = o;
+    await signIn(page, ACCESS_KEY, SECRET_KEY);
+    await page.goto(cluster.endpoint + CONSOLE + `#/b/${bucket}`);
+    await page.waitForSelector('text=This folder is empty');
+    // No part gets an answer: the upload stays in progress until cancelled.
+    await page.route(/partNumber=/, () => undefined);
+    await page.setInputFiles('#file-input', { name: 'cancel.bin', mimeType: 'application/octet-stream', buffer: bytes(17 * 1024 * 1024, 'cancel') });
+    const uploads = async (): Promise<number> => (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.length ?? 0;
+    await expect.poll(uploads, { timeout: 60_000 }).toBe(1);
+    await page.locator('#uploads li[data-key="cancel.bin"] button', { hasText: 'Cancel' }).click();
+    await page.locator('#uploads li[data-key="cancel.bin"][data-state=cancelled]').waitFor();
+    await expect.poll(uploads, { timeout: 30_000 }).toBe(0);
+    await expect(page.evaluate<number>('localStorage.length')).resolves.toBe(0);
+    await page.unroute(/partNumber=/);
     expect(o.problems).toEqual([]);
     await o.context.close();
   });
