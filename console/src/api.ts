@@ -33,7 +33,13 @@ export function rfc3986(s: string): string {
 }
 
 export function objectPath(bucket: string, key?: string): string {
-  return '/' + rfc3986(bucket) + (key === undefined ? '' : '/' + key.split('/').map(rfc3986).join('/'));
+  const segments = key === undefined ? [] : key.split('/');
+  // A browser resolves `.` and `..` path segments (even percent-encoded) before it sends the
+  // request, so such a key would name another object: refuse rather than act on that one.
+  if (segments.some((s) => s === '.' || s === '..')) {
+    throw new ConsoleError(`The key "${key}" has a "." or ".." segment, which a browser cannot send as it is. Use an S3 client (aws, rclone) for this object.`);
+  }
+  return '/' + rfc3986(bucket) + (key === undefined ? '' : '/' + segments.map(rfc3986).join('/'));
 }
 
 export type Query = Record<string, string | undefined>;

@@ -92,16 +92,17 @@ function Share({ bucket, objectKey: key }: { bucket: string; objectKey: string }
 }
 
 function ObjectTags({ bucket, objectKey: key }: { bucket: string; objectKey: string }) {
-  const path = objectPath(bucket, key);
-  const tags = useLoad(() => getTags(path), [bucket, key]);
+  // Computed when used: objectPath throws (a sentence) for keys a browser cannot address.
+  const path = (): string => objectPath(bucket, key);
+  const tags = useLoad(() => getTags(path()), [bucket, key]);
   return <TagEditor title="Tags" tags={tags.data} error={tags.error} save={async (t) => {
-    await putTags(path, t);
+    await putTags(path(), t);
     tags.reload();
   }} />;
 }
 
 function Lock({ bucket, objectKey: key, head: h, onChange }: { bucket: string; objectKey: string; head: Head; onChange: () => void }) {
-  const path = objectPath(bucket, key);
+  const path = (): string => objectPath(bucket, key);
   const lock = useLoad(async () => {
     const res = await s3('GET', objectPath(bucket), { query: { 'object-lock': '' }, accept: [404] });
     return res.status !== 404 && text(new DOMParser().parseFromString(await res.text(), 'application/xml'), 'ObjectLockEnabled') === 'Enabled';
@@ -118,7 +119,7 @@ function Lock({ bucket, objectKey: key, head: h, onChange }: { bucket: string; o
       <form class="inline" onSubmit={(e) => {
         e.preventDefault();
         void action.run(async () => {
-          await s3('PUT', path, {
+          await s3('PUT', path(), {
             query: { retention: '', ...q },
             body: `<Retention xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Mode>${mode}</Mode><RetainUntilDate>${new Date(until).toISOString()}</RetainUntilDate></Retention>`,
           });
@@ -130,7 +131,7 @@ function Lock({ bucket, objectKey: key, head: h, onChange }: { bucket: string; o
         <button type="submit" disabled={action.busy}>Set retention</button>
       </form>
       <button type="button" disabled={action.busy} onClick={() => void action.run(async () => {
-        await s3('PUT', path, { query: { 'legal-hold': '', ...q }, body: `<LegalHold xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>${h.legalHold === 'ON' ? 'OFF' : 'ON'}</Status></LegalHold>` });
+        await s3('PUT', path(), { query: { 'legal-hold': '', ...q }, body: `<LegalHold xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>${h.legalHold === 'ON' ? 'OFF' : 'ON'}</Status></LegalHold>` });
         onChange();
       })}>{h.legalHold === 'ON' ? 'Release legal hold' : 'Place legal hold'}</button>
       <ErrorLine error={lock.error ?? action.error} />
