@@ -10,7 +10,13 @@ import { SettingsPage } from './pages/settings';
 import { SignIn } from './pages/signin';
 import { UsersPage } from './pages/users';
 import { href } from './ui';
+import { uploader } from './upload';
 import { UploadPanel } from './upload-panel';
+
+// Leaving with uploads in progress asks first; a multipart upload cut off can still be resumed.
+addEventListener('beforeunload', (e) => {
+  if (uploader.totals().active) e.preventDefault();
+});
 
 function route(): string[] {
   return location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map((p) => {
@@ -71,8 +77,12 @@ function App() {
         </nav>
         <span class="who" title={user.accessKeyId}>{user.root ? 'root' : user.accessKeyId}</span>
         <button type="button" id="sign-out" onClick={() => {
-          signOut();
-          setUser(null);
+          if (uploader.totals().active && !confirm('Uploads are in progress. Signing out cancels them. Sign out?')) return;
+          // The uploads' multipart aborts are signed: they go before the keys are dropped.
+          void uploader.cancelAll().finally(() => {
+            signOut();
+            setUser(null);
+          });
         }}>Sign out</button>
       </header>
       <main>

@@ -132,6 +132,7 @@ export class Uploader {
   private listeners = new Set<Listener>();
   private nextId = 1;
   private running = 0;
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly parallelFiles = 2;
   /** Called when a file of a bucket finishes (the object browser refreshes). */
   onDone: ((bucket: string) => void) | undefined;
@@ -161,6 +162,14 @@ export class Uploader {
     this.pump();
   }
 
+  /** Cancel every upload and wait until their multipart uploads are aborted (before sign-out drops the keys). */
+  async cancelAll(): Promise<void> {
+    for (const j of this.jobs) if (j.state === 'queued' || j.state === 'uploading') j.cancel();
+    await Promise.allSettled([...this.inFlight]);
+    this.jobs.splice(0);
+    this.changed();
+  }
+
   clearFinished(): void {
     const keep = this.jobs.filter((j) => j.state === 'queued' || j.state === 'uploading');
     this.jobs.splice(0, this.jobs.length, ...keep);
@@ -187,11 +196,13 @@ export class Uploader {
       this.running++;
       job.state = 'uploading';
       this.changed();
-      void this.run(job).finally(() => {
+      const run = this.run(job).finally(() => {
+        this.inFlight.delete(run);
         this.running--;
         this.changed();
         this.pump();
       });
+      this.inFlight.add(run);
     }
   }
 

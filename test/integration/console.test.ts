@@ -378,6 +378,8 @@ describe('web console', () => {
     }, { timeout: 120_000 }).toEqual([1, 3]);
 
     await page.unroute(/partNumber=2&/);
+    // Leaving with an upload in progress asks first (beforeunload).
+    page.once('dialog', (d) => void d.accept());
     await page.reload();
     await signIn(page, ACCESS_KEY, SECRET_KEY);
     await page.waitForSelector('text=was interrupted (resume.bin)');
