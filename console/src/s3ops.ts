@@ -25,7 +25,7 @@ export interface BucketUsage {
   owner: string;
   createdAt: string;
   usedBytes: number;
-  objects: number;
+  objects: number | null;
   quotaBytes: number | null;
 }
 

@@ -177,6 +177,8 @@ describe('shardgate admin: endpoint and credentials', () => {
       { name: 'bucket', owner: 'root', createdAt: expect.stringMatching(/^\d{4}-/), usedBytes: 1024, objects: 2, quotaBytes: null },
       { name: 'other', owner: 'alice', createdAt: expect.stringMatching(/^\d{4}-/), usedBytes: 0, objects: 0, quotaBytes: null },
     ]);
+    const light = await adminRequest<{ buckets: Array<Record<string, unknown>> }>(target, 'GET', '/buckets?objects=false');
+    expect(light.buckets.map((b) => [b.name, b.usedBytes, b.objects])).toEqual([['bucket', 1024, null], ['other', 0, null]]);
     await expect(adminRequest({ ...target, accessKeyId: 'SOMEUSERKEY' }, 'GET', '/buckets')).rejects.toThrow(/only the root credentials/);
   });
 

@@ -40,7 +40,7 @@ export function BucketsPage() {
                 <td class="name"><a href={href('b', b.name)}>{b.name}</a></td>
                 {root && <td>{b.usage?.owner}</td>}
                 <td>{formatDate(b.createdAt)}</td>
-                {root && <td class="num">{b.usage?.objects.toLocaleString()}</td>}
+                {root && <td class="num">{b.usage?.objects?.toLocaleString()}</td>}
                 {root && <td class="num">{formatBytes(b.usage?.usedBytes)}</td>}
                 {root && <td class="num">{b.usage?.quotaBytes ? formatBytes(b.usage.quotaBytes) : 'none'}</td>}
                 <td class="actions">

@@ -58,7 +58,7 @@ async function load(): Promise<ClusterData> {
     admin<{ nodes: NodeView[] }>('GET', '/nodes'),
     admin<{ nodes: AuditView[] }>('GET', '/audit').catch(() => ({ nodes: [] as AuditView[] })),
     admin<RepairStatus>('GET', '/repair'),
-    admin<{ buckets: Array<{ usedBytes: number }> }>('GET', '/buckets').catch(() => undefined),
+    admin<{ buckets: Array<{ usedBytes: number }> }>('GET', '/buckets?objects=false').catch(() => undefined),
   ]);
   return {
     nodes: nodes.nodes, audits: new Map(audit.nodes.map((a) => [a.id, a])), repair,
