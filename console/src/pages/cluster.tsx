@@ -166,8 +166,9 @@ function ReportLog() {
       {d && (
         <>
           <p>
-            {d.entries.toLocaleString()} entries;{' '}
-            {d.ok === true && <strong class="notice">every signature and the hash chain verify.</strong>}
+            {d.entries === 0 && <span class="muted">No reports yet: each store gets one signed report per period. </span>}
+            {d.entries > 0 && <>{d.entries.toLocaleString()} entries;{' '}</>}
+            {d.ok === true && d.entries > 0 && <strong class="notice">every signature and the hash chain verify.</strong>}
             {d.ok === false && <strong class="error">the log does NOT verify: {d.errors[0]}</strong>}
             {d.ok === null && <span class="muted">this browser cannot check Ed25519 signatures: run <code>shardgate admin verify-reports</code>.</span>}
             {' '}<button type="button" class="link" onClick={log.reload}>Check again</button>
