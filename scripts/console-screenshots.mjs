@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
+import { adminRequest } from '../dist/cli/admin.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'docs', 'console');
@@ -77,9 +78,19 @@ try {
   await page.goto(`${endpoint}/_shardgate/console/#/object/backups/db%2Fdump.sql.gz`);
   await page.waitForSelector('#versions table');
   await page.screenshot({ path: join(OUT, 'object.png'), fullPage: true });
+  await page.goto(`${endpoint}/_shardgate/console/#/settings/backups`);
+  await page.waitForSelector('#versioning-state');
+  await page.screenshot({ path: join(OUT, 'settings.png') });
+  // An audit round and a closed report period, for the cluster page to show.
+  const target = { endpoint, region: 'us-east-1', accessKeyId: KEY, secretAccessKey: SECRET };
+  await adminRequest(target, 'POST', '/audit', {});
+  await adminRequest(target, 'POST', '/reports/publish', {});
+  await page.setViewportSize({ width: 1200, height: 1000 });
   await page.goto(`${endpoint}/_shardgate/console/#/cluster`);
   await page.waitForSelector('table.nodes');
-  await page.screenshot({ path: join(OUT, 'cluster.png'), fullPage: true });
+  await page.waitForSelector('#reports table');
+  await page.screenshot({ path: join(OUT, 'cluster.png') });
+  await page.setViewportSize({ width: 1200, height: 720 });
   // The activity charts sample every 10 s: some traffic for three samples.
   const until = Date.now() + 32_000;
   for (let i = 0; Date.now() < until; i++) {
