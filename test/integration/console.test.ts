@@ -405,7 +405,11 @@ describe('web console', () => {
     await page.waitForSelector('text=This folder is empty');
     // No part gets an answer: the upload stays in progress until cancelled.
     await page.route(/partNumber=/, () => undefined);
-    await page.setInputFiles('#file-input', { name: 'cancel.bin', mimeType: 'application/octet-stream', buffer: bytes(17 * 1024 * 1024, 'cancel') });
+    // From disk: a buffer would cross the DevTools protocol as base64 first.
+    const dir = mkdtempSync(join(tmpdir(), 'shardgate-console-'));
+    onClose(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'cancel.bin'), bytes(17 * 1024 * 1024, 'cancel'));
+    await page.setInputFiles('#file-input', join(dir, 'cancel.bin'));
     const uploads = async (): Promise<number> => (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.length ?? 0;
     await expect.poll(uploads, { timeout: 60_000 }).toBe(1);
     await page.locator('#uploads li[data-key="cancel.bin"] button', { hasText: 'Cancel' }).click();
