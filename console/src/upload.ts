@@ -37,7 +37,7 @@ type Listener = () => void;
 
 const RESUME_PREFIX = 'shardgate.upload.';
 
-interface ResumeRecord {
+export interface ResumeRecord {
   uploadId: string;
   bucket: string;
   key: string;
@@ -46,7 +46,7 @@ interface ResumeRecord {
   name: string;
 }
 
-function resumeKey(bucket: string, key: string, file: File): string {
+function resumeKey(bucket: string, key: string, file: Pick<File, 'name' | 'size' | 'lastModified'>): string {
   return RESUME_PREFIX + JSON.stringify([bucket, key, file.name, file.size, file.lastModified]);
 }
 
@@ -67,12 +67,18 @@ function saveResume(r: ResumeRecord, file: File): void {
   }
 }
 
-function dropResume(bucket: string, key: string, file: File): void {
+function dropResume(bucket: string, key: string, file: Pick<File, 'name' | 'size' | 'lastModified'>): void {
   try {
     localStorage.removeItem(resumeKey(bucket, key, file));
   } catch {
     // as above
   }
+}
+
+/** Give up an interrupted upload: abort it on the gateway (its parts are freed) and forget it. */
+export async function abortInterrupted(r: ResumeRecord): Promise<void> {
+  await s3('DELETE', objectPath(r.bucket, r.key), { query: { uploadId: r.uploadId }, accept: [404] });
+  dropResume(r.bucket, r.key, r);
 }
 
 /** Uploads the page knows of that a reload interrupted: shown so the user can pick the files again. */

@@ -394,7 +394,7 @@ describe('web console', () => {
     await o.context.close();
   });
 
-  test('a cancelled multipart upload is aborted on the gateway', async (ctx) => {
+  test('a cancelled or given-up multipart upload is aborted on the gateway', async (ctx) => {
     ctx.skip(!HAS_CHROMIUM, NO_CHROMIUM);
     const bucket = 'console-root-6';
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -415,6 +415,17 @@ describe('web console', () => {
     await page.locator('#uploads li[data-key="cancel.bin"] button', { hasText: 'Cancel' }).click();
     await page.locator('#uploads li[data-key="cancel.bin"][data-state=cancelled]').waitFor();
     await expect.poll(uploads, { timeout: 30_000 }).toBe(0);
+    await expect(page.evaluate<number>('localStorage.length')).resolves.toBe(0);
+
+    // Cut off by a reload instead, the upload can also be given up from the notice that offers to resume it.
+    await page.setInputFiles('#file-input', join(dir, 'cancel.bin'));
+    await expect.poll(uploads, { timeout: 60_000 }).toBe(1);
+    page.once('dialog', (d) => void d.accept());
+    await page.reload();
+    await signIn(page, ACCESS_KEY, SECRET_KEY);
+    await page.click('#abort-interrupted');
+    await page.locator('#abort-interrupted').waitFor({ state: 'detached' });
+    expect(await uploads()).toBe(0);
     await expect(page.evaluate<number>('localStorage.length')).resolves.toBe(0);
     await page.unroute(/partNumber=/);
     expect(o.problems).toEqual([]);

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { objectPath, presign } from '../api';
 import { deleteObjects, listPage, type ListPage } from '../s3ops';
 import { ErrorLine, formatBytes, formatDate, go, href, Notice, useAction, useLoad } from '../ui';
-import { pendingResumes, uploader } from '../upload';
+import { abortInterrupted, pendingResumes, uploader } from '../upload';
 
 const PAGE_SIZES = [50, 200, 1000];
 
@@ -151,7 +151,11 @@ export function BrowserPage({ bucket, prefix }: { bucket: string; prefix: string
       </div>
       {resumable.length > 0 && (
         <Notice>
-          {resumable.length} upload{resumable.length > 1 ? 's were' : ' was'} interrupted ({resumable.map((r) => r.name).join(', ')}). Choose the same file{resumable.length > 1 ? 's' : ''} again in the same folder to continue where {resumable.length > 1 ? 'they' : 'it'} stopped.
+          {resumable.length} upload{resumable.length > 1 ? 's were' : ' was'} interrupted ({resumable.map((r) => r.name).join(', ')}). Choose the same file{resumable.length > 1 ? 's' : ''} again in the same folder to continue where {resumable.length > 1 ? 'they' : 'it'} stopped,
+          {' '}or <button type="button" class="link" id="abort-interrupted" onClick={() => void action.run(async () => {
+            for (const r of resumable) await abortInterrupted(r);
+            listed.reload();
+          })}>abort {resumable.length > 1 ? 'them' : 'it'}</button>.
         </Notice>
       )}
       <ErrorLine error={listed.error ?? action.error} />
