@@ -161,7 +161,7 @@ describe('web console', () => {
     const widths = await page.evaluate<{ doc: number; view: number }>('({ doc: document.documentElement.scrollWidth, view: window.innerWidth })');
     expect(widths.doc).toBeLessThanOrEqual(widths.view);
 
-    // An audit round and a report period closed now: the cluster page shows both, the log verified in the browser.
+    // A report period closed now, and an audit round from the page: the cluster page shows both, the log verified in the browser.
     const admin = { endpoint: cluster.endpoint, region: 'us-east-1', accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY };
     await adminRequest(admin, 'POST', '/audit', {});
     await adminRequest(admin, 'POST', '/reports/publish', {});

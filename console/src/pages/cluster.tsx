@@ -1,3 +1,4 @@
+import { useState } from 'preact/hooks';
 import { admin } from '../api';
 import { checkReportLog } from '../reports';
 import { ErrorLine, formatBytes, formatDate, useAction, useInterval, useLoad } from '../ui';
@@ -70,8 +71,16 @@ const K = 10;
 const N = 16;
 
 /** Shard-stores by zone, the repair backlog and job, and capacity; refreshed every 5 s. */
+/** What each state change does, asked before it is made (%s: the store). */
+const STATE_CHANGES: Record<string, string> = {
+  active: 'Make %s active again? New pieces will be placed on it.',
+  draining: 'Drain %s? Its pieces are copied to the other stores, then it is removed.',
+  removed: 'Remove %s from the cluster? It holds no pieces any more.',
+};
+
 export function ClusterPage() {
   const data = useLoad(load, []);
+  const [notice, setNotice] = useState<string | null>(null);
   useInterval(data.reload, 5000);
   const action = useAction();
   const d = data.data;
@@ -116,12 +125,19 @@ export function ClusterPage() {
               await admin('POST', '/repair', { full: true });
               data.reload();
             })}>Repair everything now</button>
+            <button type="button" id="audit-now" disabled={action.busy} onClick={() => void action.run(async () => {
+              const { results } = await admin<{ results: Array<{ passed: boolean }> }>('POST', '/audit', {});
+              const failed = results.filter((r) => !r.passed).length;
+              setNotice(failed ? `${failed} of ${results.length} stores failed the audit: see their last failure below.` : `All ${results.length} stores passed the audit.`);
+              data.reload();
+            })}>Audit every store now</button>
+            {notice && <span class="notice" role="status"> {notice}</span>}
           </div>
           {[...zones.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([zone, nodes]) => (
             <div class="card" key={zone}>
               <h2>{zone}</h2>
               <table class="list nodes">
-                <thead><tr><th>Store</th><th>State</th><th class="num">Free</th><th class="num">Capacity</th><th class="num">Score</th><th class="num">Pieces</th><th>Last audit</th><th class="date">Last seen</th></tr></thead>
+                <thead><tr><th>Store</th><th>State</th><th class="num">Free</th><th class="num">Capacity</th><th class="num">Score</th><th class="num">Pieces</th><th>Last audit</th><th class="date">Last seen</th><th class="node-actions" /></tr></thead>
                 <tbody>
                   {nodes.map((n) => {
                     const a = d.audits.get(n.id);
@@ -138,6 +154,23 @@ export function ClusterPage() {
                           {a?.lastFailure && <span class="error small" title={a.lastFailure.detail ?? ''}> (last failed: {a.lastFailure.outcome}, {formatDate(a.lastFailure.at)})</span>}
                         </td>
                         <td>{formatDate(n.lastSeen)}{n.failedProbes > 0 && <span class="error small"> ({n.failedProbes} probes failed)</span>}</td>
+                        <td class="node-actions">
+                          <select aria-label={`Change the state of ${n.id}`} value="" disabled={action.busy} onChange={(e) => {
+                            const to = e.currentTarget.value;
+                            e.currentTarget.value = '';
+                            if (!to || !confirm(STATE_CHANGES[to]!.replace('%s', n.id))) return;
+                            void action.run(async () => {
+                              const res = await admin<{ message: string }>('POST', `/nodes/${encodeURIComponent(n.id)}/state`, { state: to });
+                              setNotice(res.message);
+                              data.reload();
+                            });
+                          }}>
+                            <option value="">Change…</option>
+                            {n.state !== 'active' && <option value="active">Make active</option>}
+                            {n.state !== 'draining' && n.state !== 'removed' && <option value="draining">Drain</option>}
+                            {n.state === 'draining' || n.piecesHeld === 0 ? <option value="removed">Remove</option> : null}
+                          </select>
+                        </td>
                       </tr>
                     );
                   })}
