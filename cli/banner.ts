@@ -7,6 +7,7 @@ export function printBanner(gw: RunningGateway, detail: string, caFile?: string)
   console.log(`
 shardgate is ready: ${detail}
   S3 endpoint:   ${gw.url}
+  Web console:   ${gw.url}/_shardgate/console/   (sign in with the keys below)
   Access key:    ${c.accessKeyId}
   Secret key:    ${c.secretAccessKey}${c.source === 'generated' ? '   (generated; set SHARDGATE_ROOT_USER/SHARDGATE_ROOT_PASSWORD to choose)' : ''}
   Region:        ${gw.config.region}

@@ -39,6 +39,7 @@ import {
 } from './s3/object-lock.js';
 import type { RootCredentials } from './secrets.js';
 import { adminMiddleware } from './admin/router.js';
+import { consoleMiddleware } from './console/static.js';
 import type { AdminContext } from './admin/context.js';
 import { requestMetrics, type Metrics } from './metrics.js';
 import { accessLog, type AccessState } from './access-log.js';
@@ -73,6 +74,8 @@ export interface AppOptions {
   publicRoutes?: Koa.Middleware;
   /** The access log: one line per request (gateway/access-log.ts). */
   log?: Logger;
+  /** The web console's built files (default: dist/console of this package); false: no console. */
+  consoleDir?: string | false;
 }
 
 interface Caller extends Principal {
@@ -134,6 +137,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     await pipeline.meta.durable();
   });
 
+  if (opts.consoleDir !== false) app.use(consoleMiddleware(opts.consoleDir === undefined ? {} : { dir: opts.consoleDir }));
   if (opts.publicRoutes) app.use(opts.publicRoutes);
   if (opts.admin) {
     attachMasterKey(opts.admin, pipeline.masterKey);

@@ -52,6 +52,11 @@ export class Counter {
     return this.values.get(labelKey(labels))?.value ?? 0;
   }
 
+  /** Every label set and its value so far. */
+  entries(): Array<{ labels: Labels; value: number }> {
+    return [...this.values.values()].map(({ labels, value }) => ({ labels, value }));
+  }
+
   render(out: string[]): void {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
     for (const { labels, value } of this.values.values()) out.push(`${this.name}${formatLabels(labels)} ${formatValue(value)}`);
@@ -74,6 +79,11 @@ export class Histogram {
 
   observe(labels: Labels, value: number): void {
     this.add(this.seriesOf(labels), value);
+  }
+
+  /** Every label set's count and sum so far. */
+  totals(): Array<{ labels: Labels; count: number; sum: number }> {
+    return [...this.series.values()].map(({ labels, count, sum }) => ({ labels, count, sum }));
   }
 
   /** An observer of one label set, for hot paths: it skips the lookup by labels. */
@@ -120,6 +130,11 @@ export class Metrics {
     const c = new Counter(name, help);
     this.owned.push(c);
     return c;
+  }
+
+  /** A counter made with counter(), by its name. */
+  counterNamed(name: string): Counter | undefined {
+    return this.owned.find((m): m is Counter => m instanceof Counter && m.name === name);
   }
 
   /** Adds a counter or histogram kept elsewhere (gateway/runtime-metrics.ts) to the exposition. */

@@ -16,7 +16,35 @@ function quotaView(ctx: AdminContext, bucket: string | undefined): BucketQuotaVi
   return { bucket: bucket!, quotaBytes: q.quota, usedBytes: q.used };
 }
 
+/** A bucket as `GET /buckets` shows it: the console's bucket list for root. */
+export interface BucketUsageView {
+  name: string;
+  owner: string;
+  createdAt: string;
+  /** Bytes of every version of every object. */
+  usedBytes: number;
+  /** Current objects (delete markers and older versions not counted); null when not asked for. */
+  objects: number | null;
+  quotaBytes: number | null;
+}
+
+/** `counts`: count each bucket's objects (a scan of its current versions; the bytes are a counter). */
+function usageViews(ctx: AdminContext, counts: boolean): BucketUsageView[] {
+  return ctx.meta.listBuckets().map((b) => {
+    const q = ctx.meta.quotas.get(b.name);
+    return {
+      name: b.name, owner: b.owner, createdAt: new Date(b.createdAt).toISOString(),
+      usedBytes: q?.used ?? 0, objects: counts ? ctx.meta.quotas.objectCount(b.name) : null, quotaBytes: q?.quota ?? null,
+    };
+  });
+}
+
 export const bucketRoutes: AdminRoute[] = [
+  {
+    // ?objects=false leaves the counts out: what a page refreshed every few seconds asks.
+    method: 'GET', path: '/buckets', name: 'ListBucketUsage',
+    handle: (req, ctx) => ({ body: { buckets: usageViews(ctx, req.query.get('objects') !== 'false') } }),
+  },
   {
     method: 'GET', path: '/buckets/:name/quota', name: 'GetBucketQuota',
     handle: (req, ctx) => ({ body: quotaView(ctx, req.params.name) }),

@@ -1,6 +1,7 @@
 import type { NodePins } from '../meta/node-pins.js';
 import type { NodeStore } from '../meta/nodes.js';
 import type { MetaStore } from '../meta/store.js';
+import type { MetricsHistory } from '../metrics-history.js';
 import type { Metrics } from '../metrics.js';
 import type { NodeMonitor } from '../repair/node-monitor.js';
 import type { RepairWorker } from '../repair/worker.js';
@@ -17,6 +18,8 @@ export interface AdminContext {
   monitor: NodeMonitor;
   repair: RepairWorker;
   metrics: Metrics;
+  /** The last hour of the request metrics, for the console's activity charts. */
+  activity?: MetricsHistory;
   /** SHARDGATE_METRICS_TOKEN: a bearer token that may read the metrics (and nothing else). */
   metricsToken: string | undefined;
   /** Make a node that just joined addressable by the data path. */

@@ -1,4 +1,5 @@
 import { auditRoutes } from '../audit/admin-routes.js';
+import { activityRoutes } from './activity.js';
 import { bucketRoutes } from './buckets.js';
 import type { AdminRoute } from './context.js';
 import { keyRoutes } from './keys.js';
@@ -6,4 +7,4 @@ import { nodeRoutes } from './nodes.js';
 import { repairRoutes } from './repair.js';
 
 /** Every admin endpoint, one family per file. */
-export const ADMIN_ROUTES: readonly AdminRoute[] = [...nodeRoutes, ...repairRoutes, ...auditRoutes, ...keyRoutes, ...bucketRoutes];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [...nodeRoutes, ...repairRoutes, ...auditRoutes, ...keyRoutes, ...bucketRoutes, ...activityRoutes];

@@ -14,6 +14,8 @@ export interface BucketQuota {
 export interface BucketQuotaStore {
   get(bucket: string): BucketQuota | undefined;
   set(bucket: string, quota: number | null): boolean;
+  /** Objects whose current version is not a delete marker (what a listing shows). */
+  objectCount(bucket: string): number;
   limitFor(bucket: string, upload?: { id: string; partNumber: number }, key?: string): { quota: number; used: number } | undefined;
   assertRoom(bucket: string, incoming: number, upload?: { id: string; partNumber: number }): void;
 }
@@ -24,7 +26,7 @@ export interface BucketQuotaStore {
  * the room its further parts may take. One instance per database (bucketQuotasFor).
  */
 export class BucketQuotas implements BucketQuotaStore {
-  private readonly s: Record<'get' | 'set' | 'uploadBytes' | 'replaced', Statement>;
+  private readonly s: Record<'get' | 'set' | 'uploadBytes' | 'replaced' | 'objects', Statement>;
 
   constructor(db: Db) {
     const p = (sql: string): Statement => db.prepare(sql);
@@ -35,6 +37,8 @@ export class BucketQuotas implements BucketQuotaStore {
       replaced: p(`SELECT o.size AS n FROM objects o JOIN buckets b ON b.name = o.bucket
         WHERE o.bucket = ? AND o.key = ? AND o.version_id = 'null' AND (b.versioning IS NULL OR b.versioning != 'Enabled')`),
       uploadBytes: p('SELECT COALESCE(SUM(size), 0) AS n FROM upload_parts WHERE upload_id = ? AND part_number != ?'),
+      // objects_latest covers (bucket, key) of current versions; the marker flag is read per row.
+      objects: p('SELECT COUNT(*) AS n FROM objects WHERE bucket = ? AND is_latest = 1 AND is_delete_marker = 0'),
     };
   }
 
@@ -47,6 +51,10 @@ export class BucketQuotas implements BucketQuotaStore {
   /** Set (bytes) or remove (null) a bucket's quota; false when there is no such bucket. */
   set(bucket: string, quota: number | null): boolean {
     return this.s.set.run(quota, bucket).changes > 0;
+  }
+
+  objectCount(bucket: string): number {
+    return Number((this.s.objects.get(bucket) as { n: number }).n);
   }
 
   /**

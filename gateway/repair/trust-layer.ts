@@ -1,4 +1,5 @@
 import type { AdminContext } from '../admin/context.js';
+import { MetricsHistory } from '../metrics-history.js';
 import { Metrics } from '../metrics.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import type { RootCredentials } from '../secrets.js';
@@ -45,14 +46,17 @@ export function startTrustLayer(ctx: PipelineContext, opts: {
   // The first round learns who is up before the first scheduled pass can count on it.
   void monitor.probeAll().catch(() => undefined);
   repair.start();
+  const activity = new MetricsHistory(metrics);
+  activity.start();
   const admin: AdminContext = {
-    rootCredentials: opts.rootCredentials, meta: ctx.meta, nodes, pins: opts.pins, monitor, repair, metrics,
+    rootCredentials: opts.rootCredentials, meta: ctx.meta, nodes, pins: opts.pins, monitor, repair, metrics, activity,
     metricsToken: opts.env.SHARDGATE_METRICS_TOKEN || undefined, registerNode: opts.registerNode,
   };
   const worker = repair;
   return {
     admin, metrics, monitor, repair: worker,
     close: async () => {
+      activity.stop();
       await worker.stop();
       await monitor.stop();
       await client.close();

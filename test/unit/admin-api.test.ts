@@ -12,6 +12,7 @@ import type { AdminContext } from '../../gateway/admin/context.js';
 import type { NodeView } from '../../gateway/admin/nodes.js';
 import type { RepairJobView } from '../../gateway/admin/repair.js';
 import { adminMiddleware } from '../../gateway/admin/router.js';
+import { MetricsHistory } from '../../gateway/metrics-history.js';
 import { requestMetrics } from '../../gateway/metrics.js';
 import { onClose } from '../helpers/registry.js';
 import { adminContextOf, startFixture, type Fixture } from './admin-fixture.js';
@@ -163,6 +164,42 @@ describe('shardgate admin: endpoint and credentials', () => {
     }
     await expect(adminRequest(target, 'GET', '/buckets/nope/quota')).rejects.toThrow(/NoSuchBucket/);
     await expect(adminRequest({ ...target, accessKeyId: 'SOMEUSERKEY' }, 'PUT', path, { quotaBytes: 1 })).rejects.toThrow(/only the root credentials/);
+  });
+
+  it('lists every bucket with its owner, bytes and current object count, root only', async () => {
+    const fx = startFixture();
+    fx.meta.createBucket('other', 'alice', 'us-east-1');
+    await fx.put('a', 1000);
+    await fx.put('b', 24);
+    const { target } = await serve(fx);
+    const { buckets } = await adminRequest<{ buckets: Array<Record<string, unknown>> }>(target, 'GET', '/buckets');
+    expect(buckets).toEqual([
+      { name: 'bucket', owner: 'root', createdAt: expect.stringMatching(/^\d{4}-/), usedBytes: 1024, objects: 2, quotaBytes: null },
+      { name: 'other', owner: 'alice', createdAt: expect.stringMatching(/^\d{4}-/), usedBytes: 0, objects: 0, quotaBytes: null },
+    ]);
+    const light = await adminRequest<{ buckets: Array<Record<string, unknown>> }>(target, 'GET', '/buckets?objects=false');
+    expect(light.buckets.map((b) => [b.name, b.usedBytes, b.objects])).toEqual([['bucket', 1024, null], ['other', 0, null]]);
+    await expect(adminRequest({ ...target, accessKeyId: 'SOMEUSERKEY' }, 'GET', '/buckets')).rejects.toThrow(/only the root credentials/);
+  });
+
+  it('answers the activity history, or says there is none', async () => {
+    const fx = startFixture();
+    const { target } = await serve(fx);
+    await expect(adminRequest(target, 'GET', '/activity')).rejects.toThrow(/no activity history/);
+    const admin = adminContextOf(fx, ROOT, TOKEN);
+    admin.activity = new MetricsHistory(fx.metrics, 10_000);
+    fx.metrics.observeRequest('GetObject', 200, 0.5, 0, 100);
+    admin.activity.sample(1_000);
+    const app = new Koa();
+    app.use(adminMiddleware(admin));
+    const server = createServer(app.callback()).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    onClose(() => new Promise<void>((r) => server.close(() => r())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await expect(adminRequest({ ...target, endpoint: url }, 'GET', '/activity')).resolves.toEqual({
+      intervalMs: 10_000,
+      samples: [{ at: 1_000, ops: { GetObject: { requests: 1, errors: 0, bytesIn: 0, bytesOut: 100, latencySum: 0.5 } }, repairBytes: 0 }],
+    });
   });
 
   it('explains an unreachable gateway', async () => {
