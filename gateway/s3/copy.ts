@@ -112,9 +112,11 @@ function directive(headers: HeaderBag, name: 'x-amz-metadata-directive' | 'x-amz
 /**
  * A copy onto its own source must change something, or AWS S3 refuses it. The storage
  * class, encryption and website redirect headers count as changes there, so they do here.
+ * A source named by its versionId is not "itself": copying an older version onto its key is
+ * how S3 documents restoring it.
  */
 function checkSelfCopy(rc: ReqCtx, headers: HeaderBag, src: CopySource, metadataDirective: 'COPY' | 'REPLACE'): void {
-  if (src.bucket !== bucketOf(rc).name || src.key !== keyOf(rc) || metadataDirective === 'REPLACE') return;
+  if (src.bucket !== bucketOf(rc).name || src.key !== keyOf(rc) || metadataDirective === 'REPLACE' || src.versionId !== undefined) return;
   const changes = ['x-amz-storage-class', 'x-amz-server-side-encryption', 'x-amz-website-redirect-location', 'x-amz-server-side-encryption-customer-algorithm'];
   if (changes.some((h) => headerOf(headers, h) !== undefined)) return;
   throw new S3Error('InvalidRequest', {

@@ -4,7 +4,7 @@
  */
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, GetObjectCommand,
-  GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand, S3Client, UploadPartCommand,
+  GetObjectTaggingCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
@@ -99,6 +99,18 @@ describe('CopyObject', () => {
     const head = await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'k' }));
     expect(head.Metadata).toEqual({ v: '2' });
     expect((await getBytes(b, 'k')).equals(data)).toBe(true);
+  });
+
+  test('an older version copied onto its own key restores it (no metadata change needed)', async () => {
+    const b = await newBucket('restore');
+    await s3.send(new PutBucketVersioningCommand({ Bucket: b, VersioningConfiguration: { Status: 'Enabled' } }));
+    const old = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'old', Metadata: { v: '1' } }));
+    await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'new' }));
+    const restored = await s3.send(new CopyObjectCommand({ Bucket: b, Key: 'k', CopySource: `${source(b, 'k')}?versionId=${old.VersionId}` }));
+    expect(restored.VersionId).toBeDefined();
+    expect(restored.CopySourceVersionId).toBe(old.VersionId);
+    expect((await getBytes(b, 'k')).toString()).toBe('old');
+    expect((await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'k' }))).Metadata).toEqual({ v: '1' });
   });
 
   test('a missing source is NoSuchKey, a missing source bucket NoSuchBucket', async () => {
