@@ -5,7 +5,7 @@
  * layout of older releases.
  */
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShardStore, keyOf } from '../../shard-store/pieces.js';
 import { NEEDLE_HEADER_BYTES } from '../../shard-store/volume/needle.js';
@@ -21,10 +21,26 @@ function volumePath(dataDir: string, vol: number): string {
   return join(dataDir, 'volumes', `v${String(vol).padStart(6, '0')}.dat`);
 }
 
+/**
+ * A running store commits its index in windows of up to 100 ms (volume-index.ts), so rows for
+ * the newest appends may not be visible from outside yet. Appends and tombstones reach the
+ * volume files first: when one was written in the last 200 ms, wait until the window that
+ * follows it has been committed.
+ */
+function settleIndex(dataDir: string): void {
+  const dir = join(dataDir, 'volumes');
+  if (!existsSync(dir)) return;
+  let newest = 0;
+  for (const f of readdirSync(dir)) if (f.endsWith('.dat')) newest = Math.max(newest, statSync(join(dir, f)).mtimeMs);
+  const wait = newest + 200 - Date.now();
+  if (wait > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+}
+
 /** The needles of a shard, by segment, from the store's index (readable while the store runs). */
 function needles(dataDir: string, shardId: string): NeedleRow[] {
   const file = join(dataDir, 'volumes', 'index.db');
   if (!existsSync(file)) return [];
+  settleIndex(dataDir);
   const db = new Database(file, { fileMustExist: true });
   try {
     const k = keyOf(shardId);
@@ -49,6 +65,7 @@ export function shardsOnDisk(dataDir: string): string[] {
   const out = new Set(legacyFiles(dataDir).keys());
   const file = join(dataDir, 'volumes', 'index.db');
   if (existsSync(file)) {
+    settleIndex(dataDir);
     const db = new Database(file, { fileMustExist: true });
     try {
       for (const r of db.prepare('SELECT DISTINCT blob, piece FROM needles').all() as Array<{ blob: Buffer; piece: number }>) out.add(`${r.blob.toString('hex')}.${r.piece}`);

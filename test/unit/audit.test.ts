@@ -110,6 +110,9 @@ describe('audit challenges against a shard-store', () => {
     await s.put(`${blobId}.2`, files[2]!);
     const target: AuditTarget = { blobId, piece: 2, size: SIZE, segmentSize: 4096, root: roots[2]! };
     expect(await challengePiece(s.client, s.node, target, 6, 5_000)).toMatchObject({ outcome: 'pass' });
+    // The store runs in this process: let its index commit window (100 ms) close before the
+    // index is read from outside (a synchronous wait in the helper would hold the commit up).
+    await new Promise((r) => setTimeout(r, 250));
     expect(rotShardOnDisk(join(s.dir, 'data'), `${blobId}.2`, 420 + 100)).toBe(true); // record 1 (records of 4 KiB segments are 416 + 4 bytes)
     expect(await challengePiece(s.client, s.node, target, 6, 5_000)).toMatchObject({ outcome: 'missing' });
     expect(await challengePiece(s.client, s.node, { ...target, blobId: randomBytes(16).toString('hex') }, 1, 5_000)).toMatchObject({ outcome: 'missing' });
