@@ -1,6 +1,7 @@
 import type { AdminContext, AdminRoute } from '../admin/context.js';
 import { AdminError } from '../admin/errors.js';
 import { auditLayerOf, type AuditLayer } from './layer.js';
+import type { ScrubPass } from './scrub.js';
 
 /** A node's audit standing, as `GET /audit` shows it. */
 export interface NodeAuditView {
@@ -45,7 +46,10 @@ export const auditRoutes: AdminRoute[] = [
           lastFailure: fail ? { at: iso(fail.at), outcome: fail.outcome, shardId: fail.shardId, detail: fail.detail } : null,
         };
       });
-      return { body: { nodes } };
+      // The bitrot scrub's passes since the gateway started (kept in memory), newest first.
+      const scrub = layer(ctx).scrubber;
+      const pass = (p: ScrubPass) => ({ ...p, startedAt: iso(p.startedAt), endedAt: p.endedAt === undefined ? null : iso(p.endedAt) });
+      return { body: { nodes, scrub: { totals: scrub.stats, current: pass(scrub.current), history: scrub.history.map(pass) } } };
     },
   },
   {

@@ -24,6 +24,19 @@ export interface ScrubStats {
   passes: number;
 }
 
+/** One walk over every live piece (or the part of one a restart or RunScrub cut short). */
+export interface ScrubPass {
+  startedAt: number;
+  /** Undefined while it runs. */
+  endedAt?: number;
+  piecesChecked: number;
+  piecesBad: number;
+  bytesRead: number;
+}
+
+/** Passes kept in memory for the admin API and the console (since the gateway started). */
+const HISTORY = 20;
+
 /**
  * The background bitrot scrub: walks every live piece, record by record, at a bounded rate,
  * checks each record's CRC and the shard file's hash-tree root against the one kept at
@@ -36,6 +49,9 @@ export class Scrubber {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   readonly stats: ScrubStats = { piecesChecked: 0, piecesBad: 0, bytesRead: 0, passes: 0 };
+  /** The pass under way, then the ones before it, newest first. */
+  current: ScrubPass = { startedAt: Date.now(), piecesChecked: 0, piecesBad: 0, bytesRead: 0 };
+  readonly history: ScrubPass[] = [];
 
   constructor(
     private readonly meta: MetaStore,
@@ -76,6 +92,9 @@ export class Scrubber {
     const cursor = this.store.getState(CURSOR_KEY) ?? '';
     const batch = this.store.liveAfter(cursor, BATCH);
     if (!batch.length) {
+      this.history.unshift({ ...this.current, endedAt: Date.now() });
+      this.history.length = Math.min(this.history.length, HISTORY);
+      this.current = { startedAt: Date.now(), piecesChecked: 0, piecesBad: 0, bytesRead: 0 };
       this.store.setState(CURSOR_KEY, '');
       // Roots of blobs deleted since the last pass are of no further use.
       this.store.dropStaleRoots();
@@ -88,8 +107,10 @@ export class Scrubber {
         const bad = await this.checkPiece(nodeId, blob, piece);
         if (bad === UNREACHABLE) return;
         this.stats.piecesChecked++;
+        this.current.piecesChecked++;
         if (bad) {
           this.stats.piecesBad++;
+          this.current.piecesBad++;
           this.hooks.bad?.inc({ node: nodeId });
           this.meta.queueRepair([{ blobId: blob.id, piece, reason: `scrub: ${bad}` }]);
           this.hooks.log?.(`scrub: ${shardId(blob.id, piece)} on ${nodeId}: ${bad}; queued for repair`);
@@ -120,6 +141,7 @@ export class Scrubber {
         clear();
       }
       this.stats.bytesRead += length;
+      this.current.bytesRead += length;
       try {
         leaves.push(createHash('sha256').update(verifyRecord(record, pieceSize)).digest());
       } catch {

@@ -47,23 +47,39 @@ interface RepairStatus {
   config: { threshold: number; rateBytesPerSecond: number; intervalMs: number };
 }
 
+/** One pass of the bitrot scrub over every live piece (kept by the gateway since it started). */
+interface ScrubPass {
+  startedAt: string;
+  endedAt: string | null;
+  piecesChecked: number;
+  piecesBad: number;
+  bytesRead: number;
+}
+
+interface ScrubView {
+  current: ScrubPass;
+  history: ScrubPass[];
+}
+
 interface ClusterData {
   nodes: NodeView[];
   audits: Map<string, AuditView>;
   repair: RepairStatus;
   stored: number | null;
+  scrub: ScrubView | null;
 }
 
 async function load(): Promise<ClusterData> {
   const [nodes, audit, repair, buckets] = await Promise.all([
     admin<{ nodes: NodeView[] }>('GET', '/nodes'),
-    admin<{ nodes: AuditView[] }>('GET', '/audit').catch(() => ({ nodes: [] as AuditView[] })),
+    admin<{ nodes: AuditView[]; scrub?: ScrubView }>('GET', '/audit').catch(() => ({ nodes: [] as AuditView[], scrub: undefined })),
     admin<RepairStatus>('GET', '/repair'),
     admin<{ buckets: Array<{ usedBytes: number }> }>('GET', '/buckets?objects=false').catch(() => undefined),
   ]);
   return {
     nodes: nodes.nodes, audits: new Map(audit.nodes.map((a) => [a.id, a])), repair,
     stored: buckets ? buckets.buckets.reduce((n, b) => n + b.usedBytes, 0) : null,
+    scrub: audit.scrub ?? null,
   };
 }
 
@@ -133,6 +149,32 @@ export function ClusterPage() {
             })}>Audit every store now</button>
             {notice && <span class="notice" role="status"> {notice}</span>}
           </div>
+          {d.scrub && (
+            <div class="card" id="scrub">
+              <h2>Scrub</h2>
+              <p>
+                Every live piece is read back at a bounded rate and checked against what was written; damaged or
+                missing pieces go to repair. This pass, since {formatDate(d.scrub.current.startedAt)}:
+                {' '}{d.scrub.current.piecesChecked.toLocaleString()} pieces checked ({formatBytes(d.scrub.current.bytesRead)}),
+                {' '}{d.scrub.current.piecesBad.toLocaleString()} damaged.
+              </p>
+              {d.scrub.history.length > 0 ? (
+                <table class="list">
+                  <thead><tr><th class="date">Pass ended</th><th class="num">Pieces checked</th><th class="num">Damaged</th><th class="num">Read</th></tr></thead>
+                  <tbody>
+                    {d.scrub.history.map((p) => (
+                      <tr key={p.startedAt}>
+                        <td class="date">{p.endedAt ? formatDate(p.endedAt) : ''}</td>
+                        <td class="num">{p.piecesChecked.toLocaleString()}</td>
+                        <td class={p.piecesBad ? 'num error' : 'num'}>{p.piecesBad.toLocaleString()}</td>
+                        <td class="num">{formatBytes(p.bytesRead)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              ) : <p>No pass has finished since the gateway started.</p>}
+            </div>
+          )}
           {[...zones.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([zone, nodes]) => (
             <div class="card" key={zone}>
               <h2>{zone}</h2>
