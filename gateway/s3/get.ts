@@ -145,6 +145,10 @@ export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   const body = await openObjectBody(rc.pipeline, loc.parts, start, end, loc.unwrap);
   setObjectHeaders(koa, rc, loc);
   koa.body = body;
+  // Objects are served on the same origin as the web console: an HTML object opened in a
+  // browser must not run as that origin (its storage, its service workers). A sandboxed
+  // document is an origin of its own; S3 clients ignore the header.
+  koa.set('content-security-policy', 'sandbox');
   // Koa would otherwise replace the stored Content-Type with its guess for the body.
   koa.set('content-type', (koa.response.headers['content-type'] as string | undefined) ?? 'binary/octet-stream');
 }
