@@ -165,12 +165,16 @@ describe('web console', () => {
     const admin = { endpoint: cluster.endpoint, region: 'us-east-1', accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY };
     await adminRequest(admin, 'POST', '/audit', {});
     await adminRequest(admin, 'POST', '/reports/publish', {});
+    const scrubbed = await adminRequest<{ stats: { piecesChecked: number } }>(admin, 'POST', '/scrub', {});
+    expect(scrubbed.stats.piecesChecked).toBeGreaterThan(0);
     await page.click('header nav a:has-text("Cluster")');
     await page.waitForSelector('table.nodes');
     await expect(page.locator('table.nodes tr[data-node]').count()).resolves.toBe(16);
     await expect(page.locator('#capacity').textContent()).resolves.toMatch(/Usable at 10\/16/);
     await expect(page.locator('table.nodes tr[data-node=ss00]').textContent()).resolves.toMatch(/pass, /);
     await page.locator('#reports', { hasText: 'every signature and the hash chain verify' }).waitFor();
+    // The scrub pass run above is in the page's scrub history, with the pieces it checked.
+    await expect(page.locator('#scrub tbody tr').first().locator('td').nth(1).textContent()).resolves.toMatch(/^[1-9][\d,]*$/);
     await expect(page.locator('#reports tbody tr').count()).resolves.toBeGreaterThanOrEqual(16);
     // An entry altered on the way (its payload re-encoded with another score) is caught by the signature.
     await page.route('**/_shardgate/reports?*', async (route) => {
@@ -345,6 +349,8 @@ describe('web console', () => {
     expect(link).toContain('X-Amz-Expires=3600');
     const shared = await fetch(link);
     expect(shared.status).toBe(200);
+    // Objects share the console's origin: a browser runs what they hold as an origin of its own.
+    expect(shared.headers.get('content-security-policy')).toBe('sandbox');
     await expect(shared.text()).resolves.toBe('many/k0007');
     expect(o.problems).toEqual([]);
     await o.context.close();
