@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SlowFirstSequencer from './test/helpers/slow-first-sequencer.js';
 
 // Integration suites start real gateway and shard-store processes; on a 2-core machine
 // running many of them at once only makes every suite slower and timeouts flaky.
@@ -15,5 +16,6 @@ export default defineConfig({
     minWorkers: 1,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    sequence: { sequencer: SlowFirstSequencer },
   },
 });
