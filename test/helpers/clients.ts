@@ -1,6 +1,7 @@
 import { execFile, type ExecFileException } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -33,6 +34,20 @@ export async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, o
   if (process.env.SG_DEBUG_CLIENTS && r.stderr.trim()) console.error(`[${cmd} ${args.slice(0, 3).join(' ')}] ${r.stderr}`);
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-1000)}`);
   return r.stdout;
+}
+
+/** Every regular file under `root`, by relative path, with its SHA-256: two trees compare equal when a client copied one into the other byte for byte. */
+export function treeDigest(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(root, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(root);
+  return out;
 }
 
 /** Write `files` (relative path → content) under `root`, creating folders: a source tree for a client to copy. */

@@ -7,12 +7,11 @@
  * package that provides it.
  */
 import { CreateMultipartUploadCommand, HeadObjectCommand, PutBucketOwnershipControlsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { ACCESS_KEY, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
-import { exec as execClient, onPath, run as runClient, writeTree } from '../helpers/clients.js';
+import { exec as execClient, onPath, run as runClient, treeDigest, writeTree } from '../helpers/clients.js';
 import { onClose } from '../helpers/registry.js';
 import { bytes, md5Hex } from '../helpers/s3.js';
 
@@ -30,20 +29,6 @@ beforeAll(async () => {
   onClose(() => rmSync(work, { recursive: true, force: true }), 'file');
 });
 
-
-/** Every regular file under `root`, by relative path, with its MD5. */
-function treeDigest(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const p = join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(root, p)] = createHash('md5').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(root);
-  return out;
-}
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

@@ -11,11 +11,11 @@
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { ACCESS_KEY, SECRET_KEY, respawnStore, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
-import { exec, onPath, run, writeTree, type RunResult } from '../helpers/clients.js';
+import { exec, onPath, run, treeDigest, writeTree, type RunResult } from '../helpers/clients.js';
 import { LoadWriter, expectedOutcomes, readBack } from '../helpers/load-writer.js';
 import { onClose } from '../helpers/registry.js';
 
@@ -177,20 +177,6 @@ function smallFiles(root: string, count: number): void {
   const files: Record<string, Buffer> = {};
   for (let i = 0; i < count; i++) files[`d${i % 7}/sub${i % 3}/f${i}.bin`] = randomBytes(1 + randomInt(64 * 1024));
   writeTree(root, files);
-}
-
-/** Every regular file under `root`, by relative path, with its sha256. */
-function treeDigest(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const p = join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(root, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(root);
-  return out;
 }
 
 /** How many objects under `prefix` the bucket holds now (0 while the gateway is away). */
