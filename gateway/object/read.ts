@@ -11,12 +11,7 @@ import { readBlob, type KeyUnwrap } from '../pipeline/read-blob.js';
 export async function openObjectStream(ctx: PipelineContext, parts: PartRef[], start: number, end: number, unwrap?: KeyUnwrap): Promise<Readable> {
   const gen = objectBytes(ctx, parts, start, end, unwrap);
   const first = await gen.next();
-  async function* all(): AsyncGenerator<Buffer> {
-    if (first.done) return;
-    yield first.value;
-    yield* gen;
-  }
-  return Readable.from(all(), { objectMode: false, highWaterMark: 1 });
+  return first.done ? Readable.from([], { objectMode: false }) : streamOf(first.value, gen);
 }
 
 /**
