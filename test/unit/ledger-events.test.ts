@@ -1,9 +1,9 @@
 /** Events: locks on withdrawals, activation by collateral, parameter changes, refusals of bad input. */
 import {
   account, openLedger, parseEvent, settleEra, storeStatus, DEFAULT_PARAMS,
-  type EraServiceInput, type LedgerEvent, type LedgerState,
+  type EraServiceInput, type LedgerState,
 } from '../../gateway/ledger/index.js';
-import { at, DAY, ev, rec, T0, TB, TOKEN } from './ledger-fixture.js';
+import { at, DAY, ev, rec, T0, TB, TOKEN, type EventBody } from './ledger-fixture.js';
 
 const NONE: EraServiceInput = { stores: [], monitors: [], zones: [] };
 const bal = (s: LedgerState, a: string): bigint => s.balances.get(a) ?? 0n;
@@ -17,7 +17,7 @@ function genesis(params: Record<string, bigint> = {}): LedgerState {
   return g.state;
 }
 
-function settle(s: LedgerState, era: number, events: Array<Omit<LedgerEvent, 'v' | 'at'> & { k?: number }>, service = NONE): ReturnType<typeof settleEra> {
+function settle(s: LedgerState, era: number, events: Array<EventBody & { k?: number }>, service = NONE): ReturnType<typeof settleEra> {
   return settleEra(s, { era, events: events.map(({ k, ...e }, i) => ev(at(era, k ?? i + 1), e as never)), service });
 }
 

@@ -21,8 +21,9 @@ export function rec(store: string, r: Partial<EraServiceRecord> = {}): EraServic
   return { store, zone: 'eu', storedByteHours: 0n, servedBytes: 0n, uptime: { samples: 24, up: 24 }, audits: counts({ pass: 20 }), lost: false, ...r };
 }
 
-type Omit1<T> = T extends unknown ? Omit<T, 'v' | 'at'> : never;
+/** An event without its version and time, one member of the union at a time. */
+export type EventBody = LedgerEvent extends infer E ? (E extends LedgerEvent ? Omit<E, 'v' | 'at'> : never) : never;
 /** An event at time `t` with the version filled in. */
-export function ev(t: number, e: Omit1<LedgerEvent>): LedgerEvent {
+export function ev(t: number, e: EventBody): LedgerEvent {
   return { v: 1, at: t, ...e } as LedgerEvent;
 }

@@ -1,16 +1,16 @@
 /** Passports: linear decay paid to the holder, stake on a store, and faster decay after a slash. */
-import { account, openLedger, settleEra, stakeOf, type EraServiceInput, type LedgerEvent, type LedgerState } from '../../gateway/ledger/index.js';
-import { at, ev, rec, T0, TOKEN } from './ledger-fixture.js';
+import { account, openLedger, settleEra, stakeOf, type EraServiceInput, type LedgerState } from '../../gateway/ledger/index.js';
+import { at, ev, rec, T0, TOKEN, type EventBody } from './ledger-fixture.js';
 
 const NONE: EraServiceInput = { stores: [], monitors: [], zones: [] };
 const bal = (s: LedgerState, a: string): bigint => s.balances.get(a) ?? 0n;
 
-function run(eras: Array<{ events?: Array<Omit<LedgerEvent, 'v' | 'at'>>; service?: EraServiceInput }>): Array<ReturnType<typeof settleEra>> {
+function run(eras: Array<{ events?: Array<EventBody>; service?: EraServiceInput }>): Array<ReturnType<typeof settleEra>> {
   const g = openLedger(ev(T0, { type: 'genesis', allocations: [{ account: 'treasury', amount: 100n * TOKEN }, { account: 'provider:p', amount: 100n * TOKEN }] }));
   if (!g.ok) throw new Error(g.reason);
   let state = g.state;
   return eras.map((e, era) => {
-    const out = settleEra(state, { era, events: (e.events ?? []).map((x, i) => ev(at(era, i + 1), x as never)), service: e.service ?? NONE });
+    const out = settleEra(state, { era, events: (e.events ?? []).map((x, i) => ev(at(era, i + 1), x)), service: e.service ?? NONE });
     expect(out.rejections).toEqual([]);
     state = out.state;
     return out;

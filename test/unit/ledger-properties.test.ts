@@ -7,7 +7,7 @@ import {
   balancesFromEntries, canonicalJson, checkConservation, openLedger, replay, settleEra, stateToJson,
   type EraServiceInput, type LedgerEvent, type LedgerState,
 } from '../../gateway/ledger/index.js';
-import { at, counts, DAY, ev, T0, TOKEN } from './ledger-fixture.js';
+import { at, counts, DAY, ev, T0, TOKEN, type EventBody } from './ledger-fixture.js';
 
 const ERAS = 4;
 const PROVIDERS = ['a', 'b'];
@@ -20,7 +20,7 @@ const era = fc.integer({ min: 0, max: ERAS - 1 });
 const offset = fc.integer({ min: 0, max: DAY - 1 });
 const name = (xs: string[]): fc.Arbitrary<string> => fc.constantFrom(...xs);
 
-const eventArb: fc.Arbitrary<[number, number, Omit<LedgerEvent, 'v' | 'at'>]> = fc.tuple(era, offset, fc.oneof(
+const eventArb: fc.Arbitrary<[number, number, EventBody]> = fc.tuple(era, offset, fc.oneof(
   { weight: 4, arbitrary: fc.record({ type: fc.constant('deposit' as const), provider: name(PROVIDERS), store: name(STORES), amount }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('withdraw' as const), provider: name(PROVIDERS), store: name(STORES), amount }) },
   { weight: 3, arbitrary: fc.record({ type: fc.constant('delegate' as const), delegator: name(DELEGATORS), store: name(STORES), amount }) },
@@ -30,7 +30,7 @@ const eventArb: fc.Arbitrary<[number, number, Omit<LedgerEvent, 'v' | 'at'>]> = 
   { weight: 2, arbitrary: fc.record({ type: fc.constant('fee' as const), operator: fc.constant('op'), storedByteHours: fc.bigInt({ min: 0n, max: 10n ** 14n }), servedBytes: fc.bigInt({ min: 0n, max: 10n ** 12n }) }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('params' as const), fromEra: fc.integer({ min: 0, max: ERAS }), changes: fc.record({ auditSlashPpm: fc.bigInt({ min: 0n, max: 1_000_000n }), commissionPpm: fc.bigInt({ min: 0n, max: 1_000_000n }) }, { requiredKeys: [] }) }) },
   // Garbage in the log must be refused, not crash anything.
-  { weight: 1, arbitrary: fc.record({ type: fc.constantFrom('deposit', 'nonsense'), provider: fc.string(), amount: fc.constant(-5n) }) as unknown as fc.Arbitrary<Omit<LedgerEvent, 'v' | 'at'>> },
+  { weight: 1, arbitrary: fc.record({ type: fc.constantFrom('deposit', 'nonsense'), provider: fc.string(), amount: fc.constant(-5n) }) as unknown as fc.Arbitrary<EventBody> },
 ));
 
 const countsArb = fc.oneof(
@@ -54,7 +54,7 @@ const serviceArb: fc.Arbitrary<EraServiceInput> = fc.record({
 
 const historyArb = fc.record({
   events: fc.array(eventArb, { minLength: 10, maxLength: 40 }).map((xs) => xs
-    .map(([e, k, body]) => ev(at(e, k), body as Omit<LedgerEvent, 'v' | 'at'> & { type: 'deposit' }))
+    .map(([e, k, body]) => ev(at(e, k), body as EventBody & { type: 'deposit' }))
     .sort((x, y) => x.at - y.at)),
   services: fc.array(serviceArb, { minLength: ERAS, maxLength: ERAS }),
 });

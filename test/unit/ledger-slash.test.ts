@@ -4,21 +4,21 @@
  */
 import {
   account, openLedger, settleEra, slashRatePpm, storeStatus, DEFAULT_PARAMS,
-  type EraServiceInput, type LedgerEvent, type LedgerState, type Params,
+  type EraServiceInput, type LedgerState, type Params,
 } from '../../gateway/ledger/index.js';
-import { at, counts, ev, rec, T0, TOKEN } from './ledger-fixture.js';
+import { at, counts, ev, rec, T0, TOKEN, type EventBody } from './ledger-fixture.js';
 
 const NONE: EraServiceInput = { stores: [], monitors: [], zones: [] };
 
 /** Genesis with `params`, then era 0 with `events` and no service (nothing paid or slashed). */
-function start(params: Partial<Params>, events: Array<Omit<LedgerEvent, 'v' | 'at'>>): LedgerState {
+function start(params: Partial<Params>, events: Array<EventBody>): LedgerState {
   const g = openLedger(ev(T0, { type: 'genesis', params, allocations: [
     { account: 'provider:p', amount: 1000n * TOKEN },
     { account: 'delegator:d1', amount: 1000n * TOKEN },
     { account: 'delegator:d2', amount: 1000n * TOKEN },
   ] }));
   if (!g.ok) throw new Error(g.reason);
-  const out = settleEra(g.state, { era: 0, events: events.map((e, i) => ev(at(0, i + 1), e as never)), service: NONE });
+  const out = settleEra(g.state, { era: 0, events: events.map((e, i) => ev(at(0, i + 1), e)), service: NONE });
   expect(out.rejections).toEqual([]);
   return out.state;
 }
