@@ -135,3 +135,15 @@ export function applyScheduled(s: LedgerState, era: number): void {
   for (const c of due) Object.assign(s.params, c.changes);
   s.scheduled = s.scheduled.filter((c) => c.fromEra > era);
 }
+
+/** Every store with its provider, status, stake and required collateral, sorted: for placement and the admin view. */
+export function storeStatuses(s: LedgerState): Array<{ store: string; provider: string; status: StoreStatus; lost: boolean; stake: bigint; required: bigint }> {
+  return [...s.stores.keys()].sort().map((store) => ({
+    store,
+    provider: s.stores.get(store)!.provider,
+    status: storeStatus(s, store),
+    lost: s.stores.get(store)!.lost,
+    stake: stakeOf(s, store).total,
+    required: requiredCollateral(s, store),
+  }));
+}

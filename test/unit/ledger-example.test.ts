@@ -3,7 +3,7 @@
  * changes, the document changes with it.
  */
 import {
-  account, checkConservation, openLedger, settleEra, storeStatus, requiredCollateral, stakeOf,
+  account, checkConservation, openLedger, settleEra, storeStatus, storeStatuses, requiredCollateral, stakeOf,
   type EraServiceInput, type LedgerState,
 } from '../../gateway/ledger/index.js';
 import { at, counts, ev, rec, T0, TB, GB, TOKEN } from './ledger-fixture.js';
@@ -89,5 +89,9 @@ describe('the worked example of docs/economy.md', () => {
     expect(storeStatus(s, 's1')).toBe('active');
     expect(requiredCollateral(s, 's2')).toBe(11_250_000n);
     expect(storeStatus(s, 's2')).toBe('active');
+    expect(storeStatuses(s)).toEqual([
+      { store: 's1', provider: 'alice', status: 'active', lost: false, stake: 49n * TOKEN, required: 45n * TOKEN },
+      { store: 's2', provider: 'bob', status: 'active', lost: false, stake: 19_800_000n, required: 11_250_000n },
+    ]);
   });
 });
