@@ -2,8 +2,9 @@
  * The worked example of docs/economy.md ("One era, worked"), number by number: if this test
  * changes, the document changes with it.
  */
+import { readFileSync } from 'node:fs';
 import {
-  account, checkConservation, openLedger, settleEra, storeStatus, storeStatuses, requiredCollateral, stakeOf,
+  account, DEFAULT_PARAMS, PARAM_NAMES, checkConservation, openLedger, settleEra, storeStatus, storeStatuses, requiredCollateral, stakeOf,
   type EraServiceInput, type LedgerState,
 } from '../../gateway/ledger/index.js';
 import { at, counts, ev, rec, T0, TB, GB, TOKEN } from './ledger-fixture.js';
@@ -93,5 +94,14 @@ describe('the worked example of docs/economy.md', () => {
       { store: 's1', provider: 'alice', status: 'active', lost: false, stake: 49n * TOKEN, required: 45n * TOKEN },
       { store: 's2', provider: 'bob', status: 'active', lost: false, stake: 19_800_000n, required: 11_250_000n },
     ]);
+  });
+});
+
+describe('docs/economy.md', () => {
+  it('lists every parameter with its default', () => {
+    const doc = readFileSync(new URL('../../docs/economy.md', import.meta.url), 'utf8').split('\n## Parameters\n')[1]!.split('\n## ')[0]!;
+    const rows = new Map([...doc.matchAll(/^\| `(\w+)` \| ([0-9 ]+)/gm)].map((m) => [m[1]!, BigInt(m[2]!.replace(/ /g, ''))]));
+    expect([...rows.keys()].sort()).toEqual(PARAM_NAMES);
+    for (const name of PARAM_NAMES) expect([name, rows.get(name)]).toEqual([name, DEFAULT_PARAMS[name]]);
   });
 });
