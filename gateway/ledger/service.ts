@@ -111,33 +111,34 @@ export function cmp(a: string, b: string): number {
 /**
  * The input as settlement reads it: records of one store merged (summed; the smallest zone
  * name; lost if any), monitors merged by id, zones by name; everything sorted, so the order
- * the records came in never matters.
+ * the records came in never matters. Missing or malformed counts read as zero: the records
+ * come from a log, and a bad one must not stop an era.
  */
 export function normaliseService(input: EraServiceInput): EraServiceInput {
   const stores = new Map<string, EraServiceRecord>();
   for (const r of input.stores) {
     const c = stores.get(r.store);
     if (c === undefined) {
-      stores.set(r.store, { ...r, uptime: { samples: count(r.uptime.samples), up: count(r.uptime.up) }, audits: addCounts(zeroCounts(), r.audits), storedByteHours: pos(r.storedByteHours), servedBytes: pos(r.servedBytes) });
+      stores.set(r.store, { store: r.store, zone: String(r.zone), lost: r.lost === true, uptime: { samples: count(r.uptime?.samples), up: count(r.uptime?.up) }, audits: addCounts(zeroCounts(), r.audits ?? {}), storedByteHours: pos(r.storedByteHours), servedBytes: pos(r.servedBytes) });
       continue;
     }
-    c.zone = cmp(r.zone, c.zone) < 0 ? r.zone : c.zone;
+    c.zone = cmp(String(r.zone), c.zone) < 0 ? String(r.zone) : c.zone;
     c.storedByteHours += pos(r.storedByteHours);
     c.servedBytes += pos(r.servedBytes);
-    c.uptime = { samples: c.uptime.samples + count(r.uptime.samples), up: c.uptime.up + count(r.uptime.up) };
-    c.audits = addCounts(c.audits, r.audits);
-    c.lost ||= r.lost;
+    c.uptime = { samples: c.uptime.samples + count(r.uptime?.samples), up: c.uptime.up + count(r.uptime?.up) };
+    c.audits = addCounts(c.audits, r.audits ?? {});
+    c.lost ||= r.lost === true;
   }
   const monitors = new Map<string, MonitorRecord>();
   for (const m of input.monitors) {
     const c = monitors.get(m.monitor) ?? { monitor: m.monitor, challenges: 0, results: [] };
     c.challenges += count(m.challenges);
-    c.results = [...c.results, ...m.results];
+    c.results = [...c.results, ...(Array.isArray(m.results) ? m.results : [])];
     monitors.set(m.monitor, c);
   }
   for (const m of monitors.values()) {
     const per = new Map<string, OutcomeCounts>();
-    for (const r of m.results) per.set(r.store, addCounts(per.get(r.store) ?? zeroCounts(), r.audits));
+    for (const r of m.results) per.set(r.store, addCounts(per.get(r.store) ?? zeroCounts(), r.audits ?? {}));
     m.results = [...per.entries()].sort(([a], [b]) => cmp(a, b)).map(([store, audits]) => ({ store, audits }));
   }
   const zones = new Map<string, ZoneCapacity>();

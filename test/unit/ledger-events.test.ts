@@ -151,6 +151,14 @@ describe('parseEvent', () => {
     expect(out.state.stores.has('s')).toBe(true);
   });
 
+  it('reads malformed service records as no service rather than stopping the era', () => {
+    const e0 = settle(genesis(), 0, [{ type: 'deposit', provider: 'p', store: 's', amount: 50n * TOKEN }]);
+    const bad = { stores: [{ store: 's', zone: 7 }, { store: 's', storedByteHours: 5, uptime: null, audits: { pass: 'x' } }], monitors: [{ monitor: 'm', challenges: -3 }], zones: [] };
+    const out = settleEra(e0.state, { era: 1, events: [], service: bad as never });
+    expect(out.summary!.stores[0]).toMatchObject({ downtime: false, slashed: 0n, gross: 0n });
+    expect(out.summary!.monitors).toEqual([{ monitor: 'm', challenges: 0, owed: 0n, paid: 0n }]);
+  });
+
   it('refuses an event timed outside the era being settled', () => {
     const out = settle(genesis(), 0, [{ type: 'deposit', provider: 'p', store: 's', amount: 1n, k: DAY }]);
     expect(out.rejections[0]!.reason).toMatch(/is in era 1, not 0/);
