@@ -55,6 +55,8 @@ export class RepairWorker {
   private readonly limiter: RateLimiter;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
+  /** The check at start for a job a previous process left running (start). */
+  private resuming: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private generation = 0;
   private backlog: Backlog | undefined;
@@ -88,8 +90,8 @@ export class RepairWorker {
 
   /** Resume a job a previous process left running, and start the schedule. */
   start(): void {
-    void this.repairs.runningJob().then((job) => {
-      if (job) this.kick();
+    this.resuming = this.repairs.runningJob().then((job) => {
+      if (job && !this.abort.signal.aborted) this.kick();
     }, (err: unknown) => this.log(`repair: ${(err as Error).message}`));
     const every = (ms: number, fn: () => void): void => {
       const t = setInterval(fn, ms);
@@ -104,6 +106,7 @@ export class RepairWorker {
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.offlineKick);
     this.abort.abort(new Error('gateway stopping'));
+    await this.resuming;
     await this.loop;
   }
 
@@ -143,6 +146,7 @@ export class RepairWorker {
 
   /** Wait for the job loop to go idle (tests). */
   async idle(): Promise<void> {
+    await this.resuming;
     while (this.loop) await this.loop;
   }
 
