@@ -194,7 +194,7 @@ describe('shardgate admin: endpoint and credentials', () => {
     const app = new Koa();
     app.use(adminMiddleware(admin));
     const handle = app.callback();
-  const server = createServer((req, res) => void handle(req, res)).listen(0, '127.0.0.1');
+    const server = createServer((req, res) => void handle(req, res)).listen(0, '127.0.0.1');
     await once(server, 'listening');
     onClose(() => new Promise<void>((r) => server.close(() => r())));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
