@@ -15,14 +15,14 @@ export interface StoredReport {
 /** The append-only report log (table report_log). */
 export interface ReportStore {
   /** The last entry's sequence number and hash; undefined while the log is empty. */
-  tail(): { seq: number; hash: string } | undefined;
+  tail(): Promise<{ seq: number; hash: string } | undefined>;
   /**
    * Append entries signed against the tail `afterSeq` (0: empty log), all or none, in one
    * transaction. Throws if the tail moved meanwhile.
    */
-  append(afterSeq: number, entries: readonly StoredReport[]): void;
-  page(after: number, limit: number): Array<{ seq: number; jws: string }>;
-  size(): number;
+  append(afterSeq: number, entries: readonly StoredReport[]): Promise<void>;
+  page(after: number, limit: number): Promise<Array<{ seq: number; jws: string }>>;
+  size(): Promise<number>;
 }
 
 type SqlRow = Record<string, unknown>;
@@ -41,23 +41,27 @@ export class SqliteReportStore implements ReportStore {
     };
   }
 
-  tail(): { seq: number; hash: string } | undefined {
+  async tail(): Promise<{ seq: number; hash: string } | undefined> {
+    return this.tailTx();
+  }
+
+  private tailTx(): { seq: number; hash: string } | undefined {
     const r = this.s.last!.get() as SqlRow | undefined;
     return r && { seq: Number(r.seq), hash: String(r.hash) };
   }
 
-  append(afterSeq: number, entries: readonly StoredReport[]): void {
+  async append(afterSeq: number, entries: readonly StoredReport[]): Promise<void> {
     this.db.transaction(() => {
-      if ((this.tail()?.seq ?? 0) !== afterSeq) throw new Error('report log changed while signing');
+      if ((this.tailTx()?.seq ?? 0) !== afterSeq) throw new Error('report log changed while signing');
       for (const e of entries) this.s.insert!.run(e.seq, e.node, e.periodStart, e.periodEnd, e.jws, e.hash);
     }).immediate();
   }
 
-  page(after: number, limit: number): Array<{ seq: number; jws: string }> {
+  async page(after: number, limit: number): Promise<Array<{ seq: number; jws: string }>> {
     return (this.s.page!.all(after, limit) as SqlRow[]).map((r) => ({ seq: Number(r.seq), jws: String(r.jws) }));
   }
 
-  size(): number {
+  async size(): Promise<number> {
     return Number((this.s.count!.get() as SqlRow).n);
   }
 }

@@ -33,7 +33,7 @@ export function reportRoutes(log: ReportLog, publicJwk: JWK): Koa.Middleware {
     }
     const after = Math.max(0, Math.floor(Number(koa.query.after ?? 0)) || 0);
     const limit = Math.min(MAX_PAGE, Math.max(1, Math.floor(Number(koa.query.limit ?? MAX_PAGE)) || MAX_PAGE));
-    const entries = log.page(after, limit + 1);
+    const entries = await log.page(after, limit + 1);
     const page: ReportPage = { key: REPORT_KEY_PATH, entries: entries.slice(0, limit) };
     if (entries.length > limit) page.next = entries[limit - 1]!.seq;
     koa.type = 'application/json';
