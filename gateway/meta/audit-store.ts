@@ -29,34 +29,34 @@ const ROOT_BYTES = 32;
  */
 export interface AuditStore {
   /** Keep a blob's 16 roots (piece order). Not fsynced: the object commit that follows is. */
-  setRoots(blobId: string, roots: readonly Buffer[]): void;
-  getRoots(blobId: string): Buffer[] | undefined;
-  dropStaleRoots(): number;
+  setRoots(blobId: string, roots: readonly Buffer[]): Promise<void>;
+  getRoots(blobId: string): Promise<Buffer[] | undefined>;
+  dropStaleRoots(): Promise<number>;
   /**
    * Up to `limit` live pieces placed on the node that have roots: consecutive ones from a
    * random point of the blob id space (ids are random, so each round looks somewhere else).
    */
-  sampleOn(nodeId: string, limit: number): AuditTarget[];
+  sampleOn(nodeId: string, limit: number): Promise<AuditTarget[]>;
   /** Live blobs with roots after `cursor`, in id order (the scrub's walk). */
-  liveAfter(cursor: string, limit: number): Array<{
+  liveAfter(cursor: string, limit: number): Promise<Array<{
     id: string;
     size: number;
     segmentSize: number;
     placement: string[];
     roots: Buffer[];
-  }>;
-  record(nodeId: string, shardId: string, outcome: AuditOutcome, detail: string | null, at?: number): void;
+  }>>;
+  record(nodeId: string, shardId: string, outcome: AuditOutcome, detail: string | null, at?: number): Promise<void>;
   /** Audit outcomes of a node in [from, to). */
-  counts(nodeId: string, from: number, to: number): OutcomeCounts;
-  last(nodeId: string, failuresOnly?: boolean): {
+  counts(nodeId: string, from: number, to: number): Promise<OutcomeCounts>;
+  last(nodeId: string, failuresOnly?: boolean): Promise<{
     at: number;
     outcome: AuditOutcome;
     shardId: string;
     detail: string | null;
-  } | undefined;
-  setScore(nodeId: string, score: number): void;
-  getState(key: string): string | undefined;
-  setState(key: string, value: string): void;
+  } | undefined>;
+  setScore(nodeId: string, score: number): Promise<void>;
+  getState(key: string): Promise<string | undefined>;
+  setState(key: string, value: string): Promise<void>;
 }
 
 export class SqliteAuditStore implements AuditStore {

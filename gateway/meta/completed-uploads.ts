@@ -28,14 +28,9 @@ type SqlRow = Record<string, unknown>;
  * first call. One instance per database (completedUploadsFor).
  */
 export interface CompletedUploadStore {
-  /**
-   * Run `commit` (which completes upload `uploadId` into an object row and returns it) and
-   * record the completion in the same transaction, so a completed upload always has its
-   * record. Records older than the TTL are forgotten on the way.
-   */
-  commitWith(uploadId: string, commit: () => ObjectRow, now?: number): ObjectRow;
+  // Recorded with the object: ObjectWriteOptions.recordCompletion.
   /** The completion of `uploadId` into bucket/key, if recorded within the TTL and its object version still stands. */
-  lookup(uploadId: string, bucket: string, key: string, now?: number): CompletedUpload | undefined;
+  lookup(uploadId: string, bucket: string, key: string, now?: number): Promise<CompletedUpload | undefined>;
 }
 
 export class SqliteCompletedUploadStore implements CompletedUploadStore {

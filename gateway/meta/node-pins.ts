@@ -3,9 +3,13 @@ import type { PinBook } from '../shards/pins.js';
 import type { Db } from './db.js';
 
 /** The shard-store key pins, kept in the node registry (nodes.tls_pin, migration 12). */
+/**
+ * `pinOf` and `learn` stay synchronous: they run inside a TLS handshake. A backend whose reads
+ * are asynchronous answers them from memory, loaded when the pins are opened and kept current.
+ */
 export interface NodePins extends PinBook {
   /** Pin a given key (from the operator), or forget the pin (null) so the next contact pins anew. */
-  set(nodeId: string, fingerprint: string | null): void;
+  set(nodeId: string, fingerprint: string | null): Promise<void>;
 }
 
 export class SqliteNodePins implements NodePins {

@@ -28,24 +28,24 @@ function toNode(r: SqlRow): NodeInfo {
  * what reads and repairs use.
  */
 export interface NodeStore {
-  get(id: string): NodeInfo | undefined;
-  list(): NodeInfo[];
+  get(id: string): Promise<NodeInfo | undefined>;
+  list(): Promise<NodeInfo[]>;
   /** Register a node, offline until it answers (or move a known one to a new address, keeping its state). */
-  join(id: string, url: string, zone: string, now?: number): void;
-  setState(id: string, state: NodeState, reason: string, now?: number): void;
+  join(id: string, url: string, zone: string, now?: number): Promise<void>;
+  setState(id: string, state: NodeState, reason: string, now?: number): Promise<void>;
   /** What a successful /status answer told us. */
   recordSeen(id: string, st: {
     zone: string;
     capacity: number;
     freeBytes: number;
-  }, now?: number): void;
+  }, now?: number): Promise<void>;
   /**
    * Pieces of in-flight ('writing') blobs per node: few, found through the state index. Live
    * pieces are counted by RepairWorker.assess, which yields as it scans every blob.
    */
-  writingPiecesHeld(): Map<string, number>;
+  writingPiecesHeld(): Promise<Map<string, number>>;
   /** Whether any live or in-flight blob still has a piece on the node (a drain is not over). */
-  holdsPieces(id: string): boolean;
+  holdsPieces(id: string): Promise<boolean>;
 }
 
 export class SqliteNodeStore implements NodeStore {

@@ -77,22 +77,22 @@ export function ruleMatches(rule: NotificationRule, name: EventName, key: string
  */
 export interface NotificationStore {
   /** The bucket's rules; empty when it has none. */
-  rules(bucket: string): readonly NotificationRule[];
+  rules(bucket: string): Promise<readonly NotificationRule[]>;
   /**
    * Replace the bucket's rules (empty removes them); false when the bucket is gone. With
    * `origin`, each target the rules name is sent S3's test message, queued in the same commit.
    */
-  setRules(bucket: string, rules: readonly NotificationRule[], origin?: EventOrigin, now?: number): boolean;
+  setRules(bucket: string, rules: readonly NotificationRule[], origin?: EventOrigin, now?: number): Promise<boolean>;
   /** Drop the oldest events of `target` past the newest `keep`; how many were dropped. */
-  dropOldest(target: string, keep: number): number;
+  dropOldest(target: string, keep: number): Promise<number>;
   /** Events for `target` due at `now`, oldest first, without the ids in `skip`. */
-  due(target: string, now: number, limit: number, skip: ReadonlySet<number>): QueuedEvent[];
+  due(target: string, now: number, limit: number, skip: ReadonlySet<number>): Promise<QueuedEvent[]>;
   /** The target took the event (2xx): it leaves the queue. */
-  delivered(id: number): void;
+  delivered(id: number): Promise<void>;
   /** An attempt failed: try again at `nextAt`. */
-  failed(id: number, nextAt: number, error: string): void;
+  failed(id: number, nextAt: number, error: string): Promise<void>;
   /** Events waiting, by target. */
-  pendingByTarget(): Map<string, number>;
+  pendingByTarget(): Promise<Map<string, number>>;
   /** `fn` runs soon after each commit that queued an event (the worker wakes up on it). */
   onQueued(fn: () => void): void;
 }

@@ -1,7 +1,14 @@
 import type { MetaStore } from './meta-store.js';
 import { SqliteMetaStore } from './store.js';
 
-/** The metadata of a gateway: SQLite in `file` (the embedded default). */
-export function openMetaStore(file: string): MetaStore {
-  return new SqliteMetaStore(file);
+/**
+ * The metadata of a gateway. `where` is a `postgres://` (or `postgresql://`) URL for the
+ * PostgreSQL backend several gateways share, or else the path of the SQLite file (the
+ * embedded default).
+ */
+export async function openMetaStore(where: string): Promise<MetaStore> {
+  if (/^postgres(?:ql)?:\/\//i.test(where)) {
+    throw new Error('the PostgreSQL metadata backend is not built yet');
+  }
+  return new SqliteMetaStore(where);
 }

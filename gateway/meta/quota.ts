@@ -12,12 +12,12 @@ export interface BucketQuota {
 
 /** Bucket quotas as the rest of the gateway sees them (BucketQuotas below is the SQLite one). */
 export interface BucketQuotaStore {
-  get(bucket: string): BucketQuota | undefined;
-  set(bucket: string, quota: number | null): boolean;
+  get(bucket: string): Promise<BucketQuota | undefined>;
+  set(bucket: string, quota: number | null): Promise<boolean>;
   /** Objects whose current version is not a delete marker (what a listing shows). */
-  objectCount(bucket: string): number;
-  limitFor(bucket: string, upload?: { id: string; partNumber: number }, key?: string): { quota: number; used: number } | undefined;
-  assertRoom(bucket: string, incoming: number, upload?: { id: string; partNumber: number }): void;
+  objectCount(bucket: string): Promise<number>;
+  limitFor(bucket: string, upload?: { id: string; partNumber: number }, key?: string): Promise<{ quota: number; used: number } | undefined>;
+  assertRoom(bucket: string, incoming: number, upload?: { id: string; partNumber: number }): Promise<void>;
 }
 
 /**

@@ -68,49 +68,49 @@ function toJob(r: SqlRow): RepairJobRow {
 /** Metadata of the repair worker: jobs, the scan over live blobs, placement moves, orphans. */
 export interface RepairStore {
   /** Live blobs after `cursor` in id order, with their placement. */
-  liveBlobsAfter(cursor: string, limit: number): LiveBlobRef[];
-  countLive(): number;
+  liveBlobsAfter(cursor: string, limit: number): Promise<LiveBlobRef[]>;
+  countLive(): Promise<number>;
   /** Live blobs with a piece on `nodeId`, after `cursor`: for checking a node still has them. */
-  livePiecesOn(nodeId: string, cursor: string, limit: number): Array<{
+  livePiecesOn(nodeId: string, cursor: string, limit: number): Promise<Array<{
     blobId: string;
     size: number;
     segmentSize: number;
     piece: number;
-  }>;
+  }>>;
   /** Queued-missing pieces of the blobs with ids in [from, to], or of all blobs. */
   queuedPieces(range?: {
     from: string;
     to: string;
-  }): Map<string, Set<number>>;
-  queueLength(): number;
+  }): Promise<Map<string, Set<number>>>;
+  queueLength(): Promise<number>;
   /** Queue entries of blobs that were deleted meanwhile. */
-  dropStaleQueue(): number;
+  dropStaleQueue(): Promise<number>;
   /**
    * Point the blob's pieces at their new nodes, in one transaction, once the new shard files
    * are durable. A move whose piece changed hands meanwhile, or of a blob that is no longer
    * live, is not applied and its new file becomes an orphan. Old files become orphans
    * after `graceMs`, so reads that started on the old placement can finish.
    */
-  commitMoves(blobId: string, moves: PieceMove[], jobId: number | null, progress: JobProgress, graceMs: number, now?: number): PieceMove[];
+  commitMoves(blobId: string, moves: PieceMove[], jobId: number | null, progress: JobProgress, graceMs: number, now?: number): Promise<PieceMove[]>;
   /** Nodes that still have an old shard file of this blob waiting for deletion. */
-  orphanNodesOf(blobId: string): Set<string>;
-  dueOrphans(now: number, limit: number): Array<{
+  orphanNodesOf(blobId: string): Promise<Set<string>>;
+  dueOrphans(now: number, limit: number): Promise<Array<{
     nodeId: string;
     shardId: string;
     attempts: number;
-  }>;
-  orphanDeleted(nodeId: string, shardId: string): void;
-  orphanRetry(nodeId: string, shardId: string, notBefore: number): void;
-  createJob(trigger: RepairTrigger, threshold: number, now?: number): RepairJobRow;
-  getJob(id: number): RepairJobRow | undefined;
-  runningJob(): RepairJobRow | undefined;
-  lastJob(): RepairJobRow | undefined;
-  bump(id: number, p: JobProgress, now?: number): void;
-  setCursor(id: number, cursor: string, now?: number): void;
-  startPass(id: number, pass: number, blobsTotal: number, now?: number): void;
+  }>>;
+  orphanDeleted(nodeId: string, shardId: string): Promise<void>;
+  orphanRetry(nodeId: string, shardId: string, notBefore: number): Promise<void>;
+  createJob(trigger: RepairTrigger, threshold: number, now?: number): Promise<RepairJobRow>;
+  getJob(id: number): Promise<RepairJobRow | undefined>;
+  runningJob(): Promise<RepairJobRow | undefined>;
+  lastJob(): Promise<RepairJobRow | undefined>;
+  bump(id: number, p: JobProgress, now?: number): Promise<void>;
+  setCursor(id: number, cursor: string, now?: number): Promise<void>;
+  startPass(id: number, pass: number, blobsTotal: number, now?: number): Promise<void>;
   /** A stricter request joins the running job: it starts its pass over with the higher target. */
-  raiseJob(id: number, threshold: number, trigger: RepairTrigger, now?: number): void;
-  finishJob(id: number, state: Exclude<RepairJobState, 'running'>, message: string | null, now?: number): void;
+  raiseJob(id: number, threshold: number, trigger: RepairTrigger, now?: number): Promise<void>;
+  finishJob(id: number, state: Exclude<RepairJobState, 'running'>, message: string | null, now?: number): Promise<void>;
 }
 
 export class SqliteRepairStore implements RepairStore {

@@ -15,14 +15,14 @@ export interface StoredReport {
 /** The append-only report log (table report_log). */
 export interface ReportStore {
   /** The last entry's sequence number and hash; undefined while the log is empty. */
-  tail(): { seq: number; hash: string } | undefined;
+  tail(): Promise<{ seq: number; hash: string } | undefined>;
   /**
    * Append entries signed against the tail `afterSeq` (0: empty log), all or none, in one
    * transaction. Throws if the tail moved meanwhile.
    */
-  append(afterSeq: number, entries: readonly StoredReport[]): void;
-  page(after: number, limit: number): Array<{ seq: number; jws: string }>;
-  size(): number;
+  append(afterSeq: number, entries: readonly StoredReport[]): Promise<void>;
+  page(after: number, limit: number): Promise<Array<{ seq: number; jws: string }>>;
+  size(): Promise<number>;
 }
 
 type SqlRow = Record<string, unknown>;

@@ -15,17 +15,9 @@ export interface StoredSseC {
 
 /** Reads and writes the `sse_c` columns; one instance per database (sseCStoreFor). */
 export interface SseCStore {
-  objectSseC(objectId: number): StoredSseC | null;
-  uploadSseC(uploadId: string): StoredSseC | null;
-  /**
-   * Run `commit` (which inserts the object row and returns it) and record the row's SSE-C
-   * parameters in the same transaction, so the version is never visible without them.
-   */
-  commitWith<T extends {
-    id: number;
-  }>(sse: StoredSseC | null, commit: () => T): T;
-  /** As commitWith, for the row of a new multipart upload. */
-  createUploadWith(uploadId: string, sse: StoredSseC | null, create: () => void): void;
+  objectSseC(objectId: number): Promise<StoredSseC | null>;
+  uploadSseC(uploadId: string): Promise<StoredSseC | null>;
+  // Written with the object or upload row: ObjectWriteOptions.sse, MetaStore.createUploadWith.
 }
 
 export class SqliteSseCStore implements SseCStore {

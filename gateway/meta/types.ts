@@ -1,4 +1,5 @@
 import type { EventOrigin, ObjectCreatedEvent } from './notifications.js';
+import type { StoredSseC } from './sse-c.js';
 /** Rows of the metadata store as the gateway sees them (camelCase, JSON columns parsed). */
 
 export interface BucketRow {
@@ -188,6 +189,13 @@ export interface ObjectWriteOptions {
   tags?: Tag[];
   /** What the write is and who made it, for the bucket's event notifications (queued in the same commit). */
   event?: EventOrigin & { name: ObjectCreatedEvent };
+  /** The version's SSE-C parameters, recorded in the same commit (never visible without them). */
+  sse?: StoredSseC | null;
+  /**
+   * With the commit's `uploadId`: record the completion (gateway/meta/completed-uploads.ts) in
+   * the same commit, so a retried CompleteMultipartUpload gets the same answer.
+   */
+  recordCompletion?: boolean;
 }
 
 export type WriteConditionFailure = 'exists' | 'absent' | 'etag-mismatch';
