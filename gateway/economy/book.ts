@@ -89,6 +89,11 @@ export class LedgerBook {
     return this.previewState && storeStatus(this.previewState, store);
   }
 
+  /** The genesis as logged (undefined while the economy is off). */
+  get genesis(): EventRecord | undefined {
+    return this.records[0] as EventRecord | undefined;
+  }
+
   summary(era: number): EraSummary | undefined {
     return this.view?.summaries.find((s) => s.era === era);
   }
