@@ -58,10 +58,10 @@ function newObject(bucket: string, key: string, blobId: string): NewObject {
 }
 
 /** A blob's 'writing' row and audit roots, as putBlob records them before the commit. */
-function recordBlob(meta: SqliteMetaStore, blobId: string, wrappedKey: Buffer, roots: Buffer[]): void {
+async function recordBlob(meta: SqliteMetaStore, blobId: string, wrappedKey: Buffer, roots: Buffer[]): Promise<void> {
   const placement = Array.from({ length: 16 }, (_, i) => `node-${i}`);
-  meta.insertWritingBlob({ id: blobId, size: 0, segmentSize: 1 << 20, wrappedKey, placement, createdAt: Date.now() });
-  meta.audit.setRoots(blobId, roots);
+  await meta.insertWritingBlob({ id: blobId, size: 0, segmentSize: 1 << 20, wrappedKey, placement, createdAt: Date.now() });
+  await meta.audit.setRoots(blobId, roots);
 }
 
 function fill(meta: SqliteMetaStore, keys: number): number {
@@ -91,10 +91,10 @@ async function commitRate(meta: SqliteMetaStore, inFlight: number, seconds: numb
   const worker = async (w: number): Promise<void> => {
     for (let i = 0; performance.now() < until; i++) {
       const blobId = randomBytes(16).toString('hex');
-      recordBlob(meta, blobId, wrapped, roots);
+      await recordBlob(meta, blobId, wrapped, roots);
       // The pieces' writes would come between; a turn of the event loop stands for them.
       await new Promise<void>((r) => setImmediate(r));
-      meta.commitObjectWith(newObject(COMMIT_BUCKET, `w${w}/k${i}`, blobId), {});
+      await meta.commitObjectWith(newObject(COMMIT_BUCKET, `w${w}/k${i}`, blobId), {});
       await meta.durable();
       n++;
     }
@@ -178,7 +178,8 @@ async function serve(meta: SqliteMetaStore, root: string): Promise<{ server: Ser
   // Only what a listing touches: the metadata (and the master key the app's key lookup may open).
   const ctx = { meta, masterKey: randomBytes(32) } as unknown as PipelineContext;
   const app = buildApp(ctx, { config, rootCredentials: { ...CREDS, source: 'env' } });
-  const server = createServer(app.callback());
+  const handle = app.callback();
+  const server = createServer((req, res) => void handle(req, res));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { server, url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), region: config.region };
@@ -193,9 +194,9 @@ async function main(): Promise<void> {
   console.log(`SQLite metadata under ${root}: ${fmt(keys)} keys in ${fmt(folders)} folders of ${fmt(perFolder)}`);
 
   const meta = new SqliteMetaStore(join(root, 'meta.db'));
-  meta.createBucket(BUCKET, OWNER, 'us-east-1');
-  meta.setBucketVersioning(BUCKET, 'Enabled');
-  meta.createBucket(COMMIT_BUCKET, OWNER, 'us-east-1');
+  await meta.createBucket(BUCKET, OWNER, 'us-east-1');
+  await meta.setBucketVersioning(BUCKET, 'Enabled');
+  await meta.createBucket(COMMIT_BUCKET, OWNER, 'us-east-1');
   // As the gateway runs: commits written to the WAL, flushed together before answers.
   meta.enableGroupCommit();
   const fillSeconds = fill(meta, keys);
@@ -223,7 +224,7 @@ async function main(): Promise<void> {
   await run('ListObjectVersions, full walk', 'list_versions_walk', () => walkVersions(lister), { keys, prefixes: 0 });
   await run("ListObjectVersions, delimiter '/'", 'list_versions_delimiter', () => walkVersions(lister, '/'), { keys: 0, prefixes: folders });
   server.close();
-  meta.close();
+  await meta.close();
 
   const pg = 'not built yet';
   // On a shared machine wall time swings with whatever else runs; the CPU figure (keys per

@@ -51,6 +51,7 @@ import { httpRequestFacts, postObjectFacts, type RequestFacts } from './access/r
 import { aclOnWrite } from './access/grant-headers.js';
 import type { StoredAcl } from './access/acl-grants.js';
 import { ANONYMOUS_OWNER, ROOT_OWNER, userExists } from './access/users.js';
+import { decideWithLookups } from './lookups.js';
 import { checkAclAllowed } from './access/public-access-block.js';
 import { checkExpectedBucketOwner, EXPECTED_BUCKET_OWNER } from './access/expected-owner.js';
 import { openSecret } from './access/secret-box.js';
@@ -92,10 +93,10 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
   if (opts.log) app.use(accessLog(opts.log));
   if (opts.metrics) app.use(requestMetrics(opts.metrics));
 
-  const lookupCaller = (accessKeyId: string): (Caller & { secret: string }) | undefined => {
+  const lookupCaller = async (accessKeyId: string): Promise<(Caller & { secret: string }) | undefined> => {
     if (accessKeyId === rootCredentials.accessKeyId) return { accessKeyId, owner: ROOT_OWNER, admin: true, secret: rootCredentials.secretAccessKey };
     // Disabled and deleted keys are unknown keys: InvalidAccessKeyId.
-    const k = pipeline.meta.getAccessKeyRecord(accessKeyId);
+    const k = await pipeline.meta.getAccessKeyRecord(accessKeyId);
     if (!k || k.disabled) return undefined;
     const secret = k.sealedSecret ? openSecret(pipeline.masterKey, accessKeyId, k.sealedSecret) : k.secret;
     return { accessKeyId, owner: k.owner, admin: false, secret };
@@ -147,7 +148,7 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
   // A request from an origin the bucket's CORS rules allow gets their headers on every answer:
   // set before anything can fail, the routing included (the error hook keeps Access-Control-*).
   app.use(async (koa, next) => {
-    applyCorsHeaders(koa, pipeline.meta, bucketOfRequest({ rawPath: koa.req.url ?? '/', host: koa.get('host') || undefined }, { baseDomains: config.domains }));
+    await applyCorsHeaders(koa, pipeline.meta, bucketOfRequest({ rawPath: koa.req.url ?? '/', host: koa.get('host') || undefined }, { baseDomains: config.domains }));
     return next();
   });
 
@@ -176,7 +177,17 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     const hostBucket = parsed.style === 'virtual-hosted' ? parsed.bucket : undefined;
     // A CORS preflight is never signed (browsers send no credentials with it): a presigned URL's
     // query, signed for the method that follows, must not make it fail.
-    const auth = parsed.endpoint.kind === 'Options' ? null : verifyRequest({ method: koa.method, rawPath, rawQuery, headers: sent, ...(hostBucket !== undefined && { hostBucket }) }, (id) => lookupCaller(id)?.secret);
+    // The caller's key is read from the metadata once the signature names it (decideWithLookups).
+    const callers = new Map<string, (Caller & { secret: string }) | undefined>();
+    const knownCaller = async (id: string): Promise<(Caller & { secret: string }) | undefined> => {
+      if (!callers.has(id)) callers.set(id, await lookupCaller(id));
+      return callers.get(id);
+    };
+    const now = new Date();
+    const auth = parsed.endpoint.kind === 'Options' ? null : await decideWithLookups(
+      async (id: string) => (await knownCaller(id))?.secret,
+      (secretOf) => verifyRequest({ method: koa.method, rawPath, rawQuery, headers: sent, ...(hostBucket !== undefined && { hostBucket }) }, secretOf, now),
+    );
     if (auth?.plusIsLiteral) {
       // Signed with `+` as a plus sign: read the query so everywhere (koa.query too), or a `%2B`
       // the signer meant could be sent raw and acted on as a space.
@@ -184,32 +195,32 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
       ({ query, parsed } = route(true));
     }
     // An unsigned request goes on as anonymous; resolve() lets it through only where a bucket policy or ACL allows.
-    const caller = auth ? lookupCaller(auth.accessKeyId)! : null;
+    const caller = auth ? (await knownCaller(auth.accessKeyId))! : null;
     if (caller) (koa.state as AccessState).user = caller.accessKeyId;
-    const acl = aclOnWrite(parsed.endpoint.kind, (name) => koa.get(name) || undefined, (id) => userExists(pipeline.meta, id));
+    const acl = await decideWithLookups((id: string) => userExists(pipeline.meta, id), (isUser) => aclOnWrite(parsed.endpoint.kind, (name) => koa.get(name) || undefined, isUser), { value: true });
     const facts = httpRequestFacts(koa.req, query, auth, config.trustedProxies);
     if (facts.transport.clientAddress) (koa.state as AccessState).client = facts.transport.clientAddress;
-    const rc = resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl, facts, koa.get(EXPECTED_BUCKET_OWNER) || undefined);
+    const rc = await resolve(pipeline, config, koa.state.requestId as string, parsed, auth, caller, acl, facts, koa.get(EXPECTED_BUCKET_OWNER) || undefined);
     checkStorageClass(parsed.endpoint.kind, koa.get('x-amz-storage-class') || undefined);
     const bucketName = rc.bucket?.name;
-    if (bucketName !== undefined) checkAclAllowed(acl, () => publicAccessBlockOf(pipeline.meta, bucketName));
+    if (bucketName !== undefined) await checkAclAllowed(acl, () => publicAccessBlockOf(pipeline.meta, bucketName));
     // An ACL a bucket with ACLs disabled refuses is refused before any byte is written.
     if (rc.bucket && OBJECT_WRITES.has(parsed.endpoint.kind)) {
-      checkAclUnderOwnership(objectOwnershipOf(pipeline.meta, rc.bucket.name), { canned: koa.get('x-amz-acl') || undefined, acl }, rc.bucket.owner, 'object', rc.owner);
+      checkAclUnderOwnership(await objectOwnershipOf(pipeline.meta, rc.bucket.name), { canned: koa.get('x-amz-acl') || undefined, acl }, rc.bucket.owner, 'object', rc.owner);
     }
     checkServerSideEncryption(parsed.endpoint.kind, koa.get(SSE_HEADER) || undefined);
     checkSseCTransport(headers, facts.transport);
     const postAccess: PostObjectAccess = {
-      lookup: (id) => {
-        const c = lookupCaller(id);
+      lookup: async (id) => {
+        const c = await knownCaller(id);
         return c && { secret: c.secret, principal: c };
       },
-      authorizePut: (who, key, fields) => {
+      authorizePut: async (who, key, fields) => {
         // The form's signature is verified by now: its signer and key are the request's.
         const state = koa.state as AccessState;
         state.key = key;
         if (who && 'accessKeyId' in who) state.user = (who as Caller).accessKeyId;
-        authorize(accessQuery(pipeline.meta, 'PutObject', 'write', rc.bucket, key, who, undefined, postObjectFacts(facts, fields ?? new Map())));
+        authorize(await accessQuery(pipeline.meta, 'PutObject', 'write', rc.bucket, key, who, undefined, postObjectFacts(facts, fields ?? new Map())));
       },
       authorizeActions: (who, key, actions, fields) => authorizeActionsFor(pipeline.meta, 'PutObject', rc.bucket, key, who, actions, undefined, postObjectFacts(facts, fields)),
     };
@@ -234,15 +245,15 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
   return app;
 }
 
-function resolve(
+async function resolve(
   pipeline: PipelineContext, config: GatewayConfig, requestId: string, parsed: ParsedEndpoint, auth: AuthResult | null, caller: Caller | null,
   acl: StoredAcl | undefined, facts: RequestFacts, expectedOwner: string | undefined,
-): ReqCtx {
+): Promise<ReqCtx> {
   const { endpoint } = parsed;
   const permission = permissionOf(endpoint);
   let bucket: BucketRow | undefined;
   if (parsed.bucket !== undefined && endpoint.kind !== 'CreateBucket') {
-    bucket = pipeline.meta.getBucket(parsed.bucket);
+    bucket = await pipeline.meta.getBucket(parsed.bucket);
     if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: parsed.bucket } });
     checkExpectedBucketOwner(expectedOwner, bucket);
   }
@@ -251,7 +262,7 @@ function resolve(
   // form upload (unsigned at the HTTP level) and DeleteObjects, so that a policy denying
   // deletes under a prefix holds for batch deletes too.
   if (endpoint.kind !== 'PostObject' && endpoint.kind !== 'DeleteObjects') {
-    authorize(accessQuery(pipeline.meta, endpoint.kind, permission, bucket, key, caller, versionIdOf(endpoint), facts));
+    authorize(await accessQuery(pipeline.meta, endpoint.kind, permission, bucket, key, caller, versionIdOf(endpoint), facts));
   }
   return {
     requestId, endpoint, bucketName: parsed.bucket, bucket, key,
@@ -285,7 +296,7 @@ function dropAdopted(req: Koa.Context['req'], adopted: ReadonlyMap<string, strin
 
 async function dispatch(koa: Koa.Context, rc: ReqCtx, postAccess: PostObjectAccess): Promise<void> {
   const ep: Endpoint = rc.endpoint;
-  if (rc.key?.startsWith(SOSAPI_PREFIX) && handleSosapi(koa, rc, rc.key)) return;
+  if (rc.key?.startsWith(SOSAPI_PREFIX) && await handleSosapi(koa, rc, rc.key)) return;
   switch (ep.kind) {
     case 'ListBuckets': return handleListBuckets(koa, rc, ep);
     case 'CreateBucket': return handleCreateBucket(koa, rc);

@@ -46,7 +46,7 @@ export interface RunningGateway {
  */
 export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, opts: { dataDir: string }): Promise<RunningGateway> {
   const startedAt = Date.now();
-  const meta = openMetaStore(join(opts.dataDir, 'meta.db'));
+  const meta = await openMetaStore(join(opts.dataDir, 'meta.db'));
   // Commits share WAL flushes; every answer waits for its own (gateway/app.ts).
   meta.enableGroupCommit();
   const master = loadMasterKey(opts.dataDir, env);
@@ -55,18 +55,18 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   const signingKey = await loadOrCreateGatewayKey(opts.dataDir);
   // A store that is down at start keeps the zone it last reported, for the zone rules.
   const known = meta.nodes;
-  const pins = meta.nodePins();
+  const pins = await meta.nodePins();
   for (const s of cfg.shardStores) {
-    meta.upsertNode({ id: s.id, url: s.url, zone: known.get(s.id)?.zone ?? 'zone-1' });
-    if (s.pin) pins.set(s.id, s.pin);
+    await meta.upsertNode({ id: s.id, url: s.url, zone: (await known.get(s.id))?.zone ?? 'zone-1' });
+    if (s.pin) await pins.set(s.id, s.pin);
   }
   // Shard-stores speak TLS only now: addresses registered by an older release move to https.
-  for (const n of meta.listNodes()) {
-    if (n.url.startsWith('http://')) meta.upsertNode({ id: n.id, url: `https://${n.url.slice('http://'.length)}`, zone: n.zone });
+  for (const n of await meta.listNodes()) {
+    if (n.url.startsWith('http://')) await meta.upsertNode({ id: n.id, url: `https://${n.url.slice('http://'.length)}`, zone: n.zone });
   }
   const pieceLatency = new PieceLatency();
   const io = new HttpShardIO(signingKey.tls, pins, cfg.writeStallMs, (store, op, seconds) => pieceLatency.observe(store, op, seconds));
-  for (const n of meta.listNodes()) io.setNode({ id: n.id, url: n.url, zone: n.zone });
+  for (const n of await meta.listNodes()) io.setNode({ id: n.id, url: n.url, zone: n.zone });
   const engine = getEngine();
   const health = new ObservedHealth();
 
@@ -79,31 +79,34 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
     meta, io, engine, health, masterKey: master.key,
     segmentSize: cfg.segmentSize, writeQuorum: cfg.writeQuorum, lateAckMs: 2_000,
     hedgeMs: cfg.hedgeMs, readTimeoutMs: cfg.readTimeoutMs,
-    place: () => {
+    place: async () => {
       // Stores pending in the economy take no new pieces (pipeline/placement.ts); with the economy off, no store is.
-      const nodes = meta.listNodes().map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1), ...ledgerStatus(n.id) }));
+      const nodes = (await meta.listNodes()).map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1), ...ledgerStatus(n.id) }));
       return { nodes: choosePlacement(nodes), offline: notWritten(nodes) };
     },
   };
 
   // Writes the previous process left half done can never be committed now.
-  const swept = meta.sweepStaleWrites(startedAt);
+  const swept = await meta.sweepStaleWrites(startedAt);
   if (swept) console.log(`discarding ${swept} unfinished write(s) from before the restart`);
   // Learn each store's zone and free space before placing anything; from then on the node
   // monitor (trust layer) keeps them current with its own /status probes.
   await io.refreshStatus(meta);
   // Every acknowledged change also reaches the shard-stores before its answer (gateway/journal/).
-  const journal = new JournalShipper(ctx, meta.journal);
-  meta.attachJournal(() => journal.flush());
-  journal.start();
+  // Only a backend that ships its journal has one (SQLite); a shared database keeps its own copies.
+  const journal = meta.journal && new JournalShipper(ctx, meta.journal);
+  if (journal) {
+    meta.attachJournal(() => journal.flush());
+    journal.start();
+  }
   const gc = new GarbageCollector(ctx);
   gc.start();
   const lifecycle = new LifecycleWorker(meta, lifecycleOptionsFromEnv(env));
   lifecycle.start();
   const trust = startTrustLayer(ctx, { signingKey, pins, rootCredentials, env, registerNode: (n) => io.setNode(n) });
 
-  const audit = startAuditLayer(ctx, {
-    dataDir: opts.dataDir, env, signingKey, pins, journal, rootCredentials, monitor: trust.monitor, repair: trust.repair, metrics: trust.metrics,
+  const audit = await startAuditLayer(ctx, {
+    dataDir: opts.dataDir, env, signingKey, pins, ...(journal && { journal }), rootCredentials, monitor: trust.monitor, repair: trust.repair, metrics: trust.metrics,
     service: { bytesHeld: () => meta.ledger.bytesHeld(), bytesRead: () => io.bytesRead() },
   });
   attachAuditLayer(trust.admin, audit);
@@ -120,13 +123,13 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
     name: 'shardgate_meta_flushes_total', type: 'counter', samples: [{ value: meta.flushCount() }],
     help: 'Metadata WAL flushes (group commit); with concurrent writes, fewer than the writes acknowledged.',
   }, {
-    name: 'shardgate_journal_entries_total', type: 'counter', samples: [{ value: journal.entries }],
+    name: 'shardgate_journal_entries_total', type: 'counter', samples: [{ value: journal?.entries ?? 0 }],
     help: 'Metadata journal entries written to the shard-stores; with concurrent writes, fewer than the writes acknowledged.',
   }]);
 
   // Bucket event notifications: queued with each write's commit, delivered from here.
   const notifications = new NotificationWorker(meta, cfg.notify, cfg.region, notifyMetrics(trust.metrics, meta.notifications, cfg.notify.webhooks.map((w) => w.id)));
-  notifications.start();
+  await notifications.start();
 
   const log = createGatewayLog(cfg.log);
   const lag = new EventLoopLag();
@@ -175,9 +178,9 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       await lifecycle.stop();
       await notifications.stop();
       await gc.stop();
-      await journal.stop();
+      await journal?.stop();
       await io.close();
-      meta.close();
+      await meta.close();
       lag.stop();
       // The last requests' lines, before the process exits (cli/banner.ts onShutdownSignals).
       log.flush();

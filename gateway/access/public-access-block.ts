@@ -77,16 +77,16 @@ function limits(c: ConditionClause): boolean {
  * BlockPublicAcls: a public ACL may not be set (403), on the bucket or an object in it.
  * `block` is read only for a public ACL, so a private write costs no lookup.
  */
-export function checkAclAllowed(acl: StoredAcl | undefined, block: () => PublicAccessBlock | undefined): void {
-  if (isPublicAcl(acl) && block()?.blockPublicAcls) {
+export async function checkAclAllowed(acl: StoredAcl | undefined, block: () => Promise<PublicAccessBlock | undefined>): Promise<void> {
+  if (isPublicAcl(acl) && (await block())?.blockPublicAcls) {
     const what = typeof acl === 'string' ? `the ${acl} ACL` : 'a grant to AllUsers or AuthenticatedUsers';
     throw new S3Error('AccessDenied', { message: `Access Denied: the bucket's public access block refuses ${what}` });
   }
 }
 
 /** BlockPublicPolicy: a public policy may not be set (403); `block` is read only for a public one. */
-export function checkPolicyAllowed(policy: BucketPolicy, block: () => PublicAccessBlock | undefined): void {
-  if (isPublicPolicy(policy) && block()?.blockPublicPolicy) {
+export async function checkPolicyAllowed(policy: BucketPolicy, block: () => Promise<PublicAccessBlock | undefined>): Promise<void> {
+  if (isPublicPolicy(policy) && (await block())?.blockPublicPolicy) {
     throw new S3Error('AccessDenied', { message: "Access Denied: the bucket's public access block refuses a public policy" });
   }
 }

@@ -12,55 +12,82 @@ import { storedPolicy } from './policy.js';
 import { storedPublicAccessBlock, type PublicAccessBlock } from './public-access-block.js';
 
 /** A bucket's Block Public Access settings, when it has some. */
-export function publicAccessBlockOf(meta: MetaStore, bucket: string): PublicAccessBlock | undefined {
-  return storedPublicAccessBlock(meta.bucketAccess(bucket)?.publicAccessBlock);
+export async function publicAccessBlockOf(meta: MetaStore, bucket: string): Promise<PublicAccessBlock | undefined> {
+  return storedPublicAccessBlock((await meta.bucketAccess(bucket))?.publicAccessBlock);
 }
 
 /**
  * Everything decideAccess needs about one request, from the metadata: the bucket's ACL and
- * policy now, the object's ACL and tags only if asked. Also for checks a handler makes on a
- * second bucket (a CopyObject source: `accessQuery(meta, 'GetObject', 'read', src, key, caller)`).
+ * policy now, the object's ACL and tags only if the decision asks for them. Also for checks a
+ * handler makes on a second bucket (a CopyObject source: `accessQuery(meta, 'GetObject', 'read', src, key, caller)`).
  * `facts` (request-context.ts) gives the policy its condition keys; without them a condition
- * sees every key absent.
+ * sees every key absent. `action`: an action the request needs besides its own (AccessQuery.action).
  */
-export function accessQuery(
+export async function accessQuery(
   meta: MetaStore, kind: EndpointKind, permission: Permission, bucket: BucketRow | undefined, key: string | undefined, caller: Principal | null,
-  versionId?: string, facts?: RequestFacts,
-): AccessQuery {
-  const settings = bucket && meta.bucketAccess(bucket.name);
+  versionId?: string, facts?: RequestFacts, action?: string,
+): Promise<AccessQuery> {
+  const settings = bucket && await meta.bucketAccess(bucket.name);
   // With ACLs disabled (BucketOwnerEnforced) the ACLs kept from before count for nothing.
   const acls = aclsEnabled(effectiveOwnership(settings?.objectOwnership));
+  // The object's ACL and tags, once read; `asked` records what a decision wanted before they were.
+  let objectAcl: { value: StoredAcl | undefined } | undefined;
+  let tags: { value: Tag[] | undefined } | undefined;
+  const asked = { acl: false, tags: false };
   const contexts = new Map<string, ConditionContext>();
-  const conditions = (action: string): ConditionContext => {
-    let ctx = contexts.get(action);
+  const conditions = (a: string): ConditionContext => {
+    let ctx = contexts.get(a);
     if (!ctx) {
       ctx = conditionContext(facts!, {
-        caller, action, ...(versionId !== undefined && { versionId }),
-        existingTags: () => (bucket && key !== undefined ? existingTags(meta, bucket.name, key, versionId) : undefined),
+        caller, action: a, ...(versionId !== undefined && { versionId }),
+        existingTags: () => {
+          if (tags) return tags.value;
+          asked.tags = true;
+          return undefined;
+        },
       });
-      contexts.set(action, ctx);
+      contexts.set(a, ctx);
     }
     return ctx;
   };
-  return {
+  const q: AccessQuery = {
     caller, kind, permission,
     ...(bucket && { bucket }),
     ...(key !== undefined && { key }),
     ...(versionId !== undefined && { versionId }),
+    ...(action !== undefined && { action }),
     ...(settings && { bucketAcl: acls ? storedAcl(settings.acl) : 'private' }),
     ...(settings?.policy && bucket && { policy: storedPolicy(settings.policy, bucket.name) }),
     ...(settings?.publicAccessBlock && { publicAccessBlock: storedPublicAccessBlock(settings.publicAccessBlock)! }),
     objectAcl: () => {
-      const v = bucket && key !== undefined ? meta.objectAcl(bucket.name, key, versionId) : undefined;
-      return v === undefined ? undefined : acls ? storedAcl(v) : 'private';
+      if (objectAcl) return objectAcl.value;
+      asked.acl = true;
+      return undefined;
     },
     ...(facts && { conditions }),
   };
+  if (bucket && key !== undefined) {
+    // decideAccess is synchronous and needs the object's ACL or tags on few paths (a caller
+    // other than the owner, a policy on existing tags): decide once without them and read
+    // only what that asked for, until nothing more is asked. Each round reads something new.
+    for (;;) {
+      asked.acl = asked.tags = false;
+      decideAccess(q);
+      contexts.clear(); // a condition context keeps the tags it was given
+      if (!asked.acl && !asked.tags) break;
+      if (asked.tags) tags = { value: await existingTags(meta, bucket.name, key, versionId) };
+      if (asked.acl) {
+        const v = await meta.objectAcl(bucket.name, key, versionId);
+        objectAcl = { value: v === undefined ? undefined : acls ? storedAcl(v) : 'private' };
+      }
+    }
+  }
+  return q;
 }
 
 /** The tags of the version a request is about (the current one unless named); undefined when there is none or it is a delete marker. */
-function existingTags(meta: MetaStore, bucket: string, key: string, versionId: string | undefined): Tag[] | undefined {
-  const v = versionId === undefined ? meta.getLatestVersion(bucket, key) : meta.getVersion(bucket, key, versionId);
+async function existingTags(meta: MetaStore, bucket: string, key: string, versionId: string | undefined): Promise<Tag[] | undefined> {
+  const v = versionId === undefined ? await meta.getLatestVersion(bucket, key) : await meta.getVersion(bucket, key, versionId);
   return v && !v.deleteMarker ? meta.objectTags(v.id) : undefined;
 }
 
@@ -70,16 +97,16 @@ function existingTags(meta: MetaStore, bucket: string, key: string, versionId: s
  * (actions.ts objectWriteActions, BYPASS_GOVERNANCE). Decided like the request itself, so
  * the bucket owner may unless its policy denies it, and others only where the policy allows.
  */
-export function authorizeActions(rc: ReqCtx, actions: readonly string[], key: string, versionId?: string): void {
-  authorizeActionsFor(rc.pipeline.meta, rc.endpoint.kind, rc.bucket, key, rc.principal, actions, versionId, rc.facts);
+export async function authorizeActions(rc: ReqCtx, actions: readonly string[], key: string, versionId?: string): Promise<void> {
+  await authorizeActionsFor(rc.pipeline.meta, rc.endpoint.kind, rc.bucket, key, rc.principal, actions, versionId, rc.facts);
 }
 
 /** authorizeActions for a caller the request does not sign for itself (a POST form's, with the form's facts). */
-export function authorizeActionsFor(
+export async function authorizeActionsFor(
   meta: MetaStore, kind: EndpointKind, bucket: BucketRow | undefined, key: string, caller: Principal | null, actions: readonly string[],
   versionId?: string, facts?: RequestFacts,
-): void {
-  for (const action of actions) authorize({ ...accessQuery(meta, kind, 'write', bucket, key, caller, versionId, facts), action });
+): Promise<void> {
+  for (const action of actions) authorize(await accessQuery(meta, kind, 'write', bucket, key, caller, versionId, facts, action));
 }
 
 /**
@@ -87,13 +114,13 @@ export function authorizeActionsFor(
  * what a read answers only to those who may read it (a version's retention, legal hold, tag
  * count on GetObject and HeadObject).
  */
-export function permitsAction(rc: ReqCtx, action: string, key: string, versionId?: string): boolean {
-  return decideAccess({ ...accessQuery(rc.pipeline.meta, rc.endpoint.kind, 'read', rc.bucket, key, rc.principal, versionId, rc.facts), action }).allowed;
+export async function permitsAction(rc: ReqCtx, action: string, key: string, versionId?: string): Promise<boolean> {
+  return decideAccess(await accessQuery(rc.pipeline.meta, rc.endpoint.kind, 'read', rc.bucket, key, rc.principal, versionId, rc.facts, action)).allowed;
 }
 
 /** A bucket's Object Ownership setting (NULL, deleted: ObjectWriter). */
-export function objectOwnershipOf(meta: MetaStore, bucket: string): ObjectOwnership {
-  return effectiveOwnership(meta.bucketAccess(bucket)?.objectOwnership);
+export async function objectOwnershipOf(meta: MetaStore, bucket: string): Promise<ObjectOwnership> {
+  return effectiveOwnership((await meta.bucketAccess(bucket))?.objectOwnership);
 }
 
 /**
@@ -102,11 +129,11 @@ export function objectOwnershipOf(meta: MetaStore, bucket: string): ObjectOwners
  * bucket's Object Ownership gives it (object-ownership.ts objectAclOnWrite). `canned` is the raw
  * `x-amz-acl` (or a form's `acl` field), which tells bucket-owner-full-control from private.
  */
-export function objectAclColumn(
+export async function objectAclColumn(
   rc: ReqCtx, acl: StoredAcl | undefined = rc.acl, canned = headerOf(rc.facts.headers, 'x-amz-acl'), writer = rc.owner,
-): string | null {
+): Promise<string | null> {
   const bucket = rc.bucket!;
-  const ownership = objectOwnershipOf(rc.pipeline.meta, bucket.name);
+  const ownership = await objectOwnershipOf(rc.pipeline.meta, bucket.name);
   checkAclUnderOwnership(ownership, { canned, acl }, bucket.owner, 'object', writer);
   return aclColumn(objectAclOnWrite(ownership, { canned, acl }, writer, bucket.owner));
 }

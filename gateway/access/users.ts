@@ -10,6 +10,6 @@ export const ANONYMOUS_OWNER = '*anonymous*';
  * user, or a user with at least one access key (gateway/admin/keys.ts: a user exists while it
  * has keys).
  */
-export function userExists(meta: MetaStore, id: string): boolean {
-  return id === ROOT_OWNER || meta.listAccessKeys(id).length > 0;
+export async function userExists(meta: MetaStore, id: string): Promise<boolean> {
+  return id === ROOT_OWNER || (await meta.listAccessKeys(id)).length > 0;
 }

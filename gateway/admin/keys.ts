@@ -63,23 +63,23 @@ function userOf(body: unknown): string {
 }
 
 /** Create a key for `user`; the caller prints the secret once. */
-export function createAccessKey(ctx: AdminContext, user: string): NewAccessKey {
+export async function createAccessKey(ctx: AdminContext, user: string): Promise<NewAccessKey> {
   const master = masterKeys.get(ctx);
   if (!master) throw new AdminError(500, 'InternalError', 'this gateway cannot seal access key secrets (no master key attached)');
   const id = newKeyId();
   const secret = newSecret();
-  ctx.meta.createAccessKey(id, sealSecret(master, id, secret), user);
-  return { ...view(ctx.meta.getAccessKeyRecord(id)!), secretAccessKey: secret };
+  await ctx.meta.createAccessKey(id, sealSecret(master, id, secret), user);
+  return { ...view((await ctx.meta.getAccessKeyRecord(id))!), secretAccessKey: secret };
 }
 
-function keyOf(ctx: AdminContext, id: string | undefined): AccessKeyRecord {
-  const k = id === undefined ? undefined : ctx.meta.getAccessKeyRecord(id);
+async function keyOf(ctx: AdminContext, id: string | undefined): Promise<AccessKeyRecord> {
+  const k = id === undefined ? undefined : await ctx.meta.getAccessKeyRecord(id);
   if (!k) throw new AdminError(404, 'NoSuchAccessKey', `no access key "${id}"; \`shardgate admin key list\` lists them`);
   return k;
 }
 
-function keysOfUser(ctx: AdminContext, user: string | undefined): AccessKeyRecord[] {
-  const keys = user === undefined ? [] : ctx.meta.listAccessKeys(user);
+async function keysOfUser(ctx: AdminContext, user: string | undefined): Promise<AccessKeyRecord[]> {
+  const keys = user === undefined ? [] : await ctx.meta.listAccessKeys(user);
   if (!keys.length) throw new AdminError(404, 'NoSuchUser', `no user "${user}"; \`shardgate admin user list\` lists them`);
   return keys;
 }
@@ -90,15 +90,15 @@ function disabledFrom(body: unknown): boolean {
   return state === 'disabled';
 }
 
-function users(ctx: AdminContext): UserView[] {
+async function users(ctx: AdminContext): Promise<UserView[]> {
   const byUser = new Map<string, UserView>();
-  for (const k of ctx.meta.listAccessKeys()) {
+  for (const k of await ctx.meta.listAccessKeys()) {
     const u = byUser.get(k.owner) ?? { user: k.owner, keys: 0, activeKeys: 0, buckets: 0 };
     u.keys++;
     if (!k.disabled) u.activeKeys++;
     byUser.set(k.owner, u);
   }
-  for (const b of ctx.meta.listBuckets()) {
+  for (const b of await ctx.meta.listBuckets()) {
     const u = byUser.get(b.owner);
     if (u) u.buckets++;
   }
@@ -108,58 +108,58 @@ function users(ctx: AdminContext): UserView[] {
 export const keyRoutes: AdminRoute[] = [
   {
     method: 'GET', path: '/users', name: 'ListUsers',
-    handle: (_req, ctx) => ({ body: { users: users(ctx) } }),
+    handle: async (_req, ctx) => ({ body: { users: await users(ctx) } }),
   },
   {
     // A new user with its first key.
     method: 'POST', path: '/users', name: 'CreateUser',
-    handle: (req, ctx) => {
+    handle: async (req, ctx) => {
       const user = userOf(req.body);
-      if (ctx.meta.listAccessKeys(user).length || ctx.meta.listBuckets().some((b) => b.owner === user)) {
+      if ((await ctx.meta.listAccessKeys(user)).length || (await ctx.meta.listBuckets()).some((b) => b.owner === user)) {
         throw new AdminError(409, 'UserExists', `user "${user}" exists; add a key with \`shardgate admin key create ${user}\``);
       }
-      return { status: 201, body: { key: createAccessKey(ctx, user) } };
+      return { status: 201, body: { key: await createAccessKey(ctx, user) } };
     },
   },
   {
     method: 'POST', path: '/users/:user/state', name: 'SetUserState',
-    handle: (req, ctx) => {
-      const keys = keysOfUser(ctx, req.params.user);
+    handle: async (req, ctx) => {
+      const keys = await keysOfUser(ctx, req.params.user);
       const disabled = disabledFrom(req.body);
-      for (const k of keys) ctx.meta.setAccessKeyDisabled(k.accessKeyId, disabled);
-      return { body: { keys: ctx.meta.listAccessKeys(req.params.user).map(view) } };
+      for (const k of keys) await ctx.meta.setAccessKeyDisabled(k.accessKeyId, disabled);
+      return { body: { keys: (await ctx.meta.listAccessKeys(req.params.user)).map(view) } };
     },
   },
   {
     // Its buckets stay, owned by the same id: a user created again under that id gets them back.
     method: 'DELETE', path: '/users/:user', name: 'DeleteUser',
-    handle: (req, ctx) => {
-      const keys = keysOfUser(ctx, req.params.user);
-      for (const k of keys) ctx.meta.deleteAccessKey(k.accessKeyId);
+    handle: async (req, ctx) => {
+      const keys = await keysOfUser(ctx, req.params.user);
+      for (const k of keys) await ctx.meta.deleteAccessKey(k.accessKeyId);
       return { body: { deleted: keys.map((k) => k.accessKeyId) } };
     },
   },
   {
     method: 'GET', path: '/keys', name: 'ListAccessKeys',
-    handle: (req, ctx) => ({ body: { keys: ctx.meta.listAccessKeys(req.query.get('user') ?? undefined).map(view) } }),
+    handle: async (req, ctx) => ({ body: { keys: (await ctx.meta.listAccessKeys(req.query.get('user') ?? undefined)).map(view) } }),
   },
   {
     method: 'POST', path: '/keys', name: 'CreateAccessKey',
-    handle: (req, ctx) => ({ status: 201, body: { key: createAccessKey(ctx, userOf(req.body)) } }),
+    handle: async (req, ctx) => ({ status: 201, body: { key: await createAccessKey(ctx, userOf(req.body)) } }),
   },
   {
     method: 'POST', path: '/keys/:id/state', name: 'SetAccessKeyState',
-    handle: (req, ctx) => {
-      const k = keyOf(ctx, req.params.id);
-      ctx.meta.setAccessKeyDisabled(k.accessKeyId, disabledFrom(req.body));
-      return { body: { key: view(keyOf(ctx, k.accessKeyId)) } };
+    handle: async (req, ctx) => {
+      const k = await keyOf(ctx, req.params.id);
+      await ctx.meta.setAccessKeyDisabled(k.accessKeyId, disabledFrom(req.body));
+      return { body: { key: view(await keyOf(ctx, k.accessKeyId)) } };
     },
   },
   {
     method: 'DELETE', path: '/keys/:id', name: 'DeleteAccessKey',
-    handle: (req, ctx) => {
-      const k = keyOf(ctx, req.params.id);
-      ctx.meta.deleteAccessKey(k.accessKeyId);
+    handle: async (req, ctx) => {
+      const k = await keyOf(ctx, req.params.id);
+      await ctx.meta.deleteAccessKey(k.accessKeyId);
       return { body: { deleted: k.accessKeyId } };
     },
   },

@@ -31,8 +31,8 @@ export function nodeView(n: NodeInfo, held: ReadonlyMap<string, number>, ctx: Ad
   };
 }
 
-function nodeOf(ctx: AdminContext, id: string | undefined): NodeInfo {
-  const n = id === undefined ? undefined : ctx.nodes.get(id);
+async function nodeOf(ctx: AdminContext, id: string | undefined): Promise<NodeInfo> {
+  const n = id === undefined ? undefined : await ctx.nodes.get(id);
   if (!n) throw new AdminError(404, 'NoSuchNode', `no shard-store "${id}"; \`shardgate admin nodes\` lists them`);
   return n;
 }
@@ -40,26 +40,26 @@ function nodeOf(ctx: AdminContext, id: string | undefined): NodeInfo {
 /** States an operator may ask for; offline and suspect are what the gateway observes. */
 const SETTABLE = new Set<string>(['active', 'draining', 'removed']);
 
-function changeState(ctx: AdminContext, n: NodeInfo, to: string, held: ReadonlyMap<string, number>): string {
+async function changeState(ctx: AdminContext, n: NodeInfo, to: string, held: ReadonlyMap<string, number>): Promise<string> {
   if (!SETTABLE.has(to)) {
     throw new AdminError(400, 'InvalidRequest', `state must be one of active, draining, removed (offline and suspect are set by the gateway), got "${to}"`);
   }
   if (to === n.state) return `${n.id} is already ${to}`;
   if (to === 'draining') {
     if (n.state === 'removed') throw new AdminError(409, 'InvalidStateChange', `${n.id} is removed; make it active first`);
-    ctx.nodes.setState(n.id, 'draining', 'drain requested by an admin');
-    const job = ctx.repair.request('drain');
+    await ctx.nodes.setState(n.id, 'draining', 'drain requested by an admin');
+    const job = await ctx.repair.request('drain');
     return `${n.id} is draining: its ${held.get(n.id) ?? 0} pieces move to other nodes (repair job ${job.id}), then it is removed`;
   }
   if (to === 'removed') {
-    if (ctx.nodes.holdsPieces(n.id)) {
+    if (await ctx.nodes.holdsPieces(n.id)) {
       throw new AdminError(409, 'InvalidStateChange', `${n.id} still holds pieces; drain it first (shardgate admin drain ${n.id}) and it is removed when empty`);
     }
-    ctx.nodes.setState(n.id, 'removed', 'removed by an admin');
+    await ctx.nodes.setState(n.id, 'removed', 'removed by an admin');
     return `${n.id} is removed`;
   }
-  ctx.nodes.setState(n.id, 'active', `made active by an admin (was ${n.state})`);
-  void ctx.monitor.probe(n.id);
+  await ctx.nodes.setState(n.id, 'active', `made active by an admin (was ${n.state})`);
+  void ctx.monitor.probe(n.id).catch(() => undefined); // the monitor probes it again on its own
   return `${n.id} is active`;
 }
 
@@ -72,13 +72,13 @@ export const nodeRoutes: AdminRoute[] = [
     method: 'GET', path: '/nodes', name: 'ListNodes',
     handle: async (_req, ctx) => {
       const { held } = await ctx.repair.assess(true);
-      return { body: { nodes: ctx.nodes.list().map((n) => nodeView(n, held, ctx)) } };
+      return { body: { nodes: (await ctx.nodes.list()).map((n) => nodeView(n, held, ctx)) } };
     },
   },
   {
     method: 'GET', path: '/nodes/:id', name: 'GetNode',
     handle: async (req, ctx) => {
-      const n = nodeOf(ctx, req.params.id);
+      const n = await nodeOf(ctx, req.params.id);
       return { body: { node: nodeView(n, (await ctx.repair.assess(true)).held, ctx) } };
     },
   },
@@ -95,16 +95,16 @@ export const nodeRoutes: AdminRoute[] = [
       if (pin !== undefined && !isFingerprint(pin)) throw new AdminError(400, 'InvalidRequest', `"#${pin}" is not a key fingerprint (sha256:... as the store prints at start)`);
       // Shard-stores speak TLS only; an http:// address is the same store.
       const address = given.replace(/^http:\/\//, 'https://');
-      const known = ctx.nodes.get(id);
+      const known = await ctx.nodes.get(id);
       // A new node starts offline: placement ignores it until its first /status answer.
-      ctx.nodes.join(id, address, known?.zone ?? 'zone-1');
+      await ctx.nodes.join(id, address, known?.zone ?? 'zone-1');
       // (Re)joining pins the key given, or the one the store presents next (a replaced disk has a new key).
-      ctx.pins.set(id, pin ?? null);
+      await ctx.pins.set(id, pin ?? null);
       ctx.registerNode({ id, url: address, zone: known?.zone ?? 'zone-1' });
       if (!(await ctx.monitor.probe(id))) {
         throw new AdminError(502, 'NodeUnreachable', `${id} at ${address} does not answer /status yet; it stays offline until it does (start it with --trusted-key set to this gateway's public key)`);
       }
-      const joined = nodeOf(ctx, id);
+      const joined = await nodeOf(ctx, id);
       ctx.registerNode({ id, url: joined.url, zone: joined.zone });
       return { status: 201, body: { node: nodeView(joined, (await ctx.repair.assess(true)).held, ctx) } };
     },
@@ -112,12 +112,12 @@ export const nodeRoutes: AdminRoute[] = [
   {
     method: 'POST', path: '/nodes/:id/state', name: 'SetNodeState',
     handle: async (req, ctx) => {
-      const n = nodeOf(ctx, req.params.id);
+      const n = await nodeOf(ctx, req.params.id);
       const { state } = (req.body ?? {}) as { state?: unknown };
       if (typeof state !== 'string') throw new AdminError(400, 'InvalidRequest', 'body must be {"state": "draining" | "active" | "removed"}');
       const { held } = await ctx.repair.assess(true);
-      const message = changeState(ctx, n, state, held);
-      return { body: { message, node: nodeView(nodeOf(ctx, n.id), held, ctx) } };
+      const message = await changeState(ctx, n, state, held);
+      return { body: { message, node: nodeView(await nodeOf(ctx, n.id), held, ctx) } };
     },
   },
 ];

@@ -40,24 +40,24 @@ export const repairRoutes: AdminRoute[] = [
   {
     // Start a repair job (or join the running one). Default: full, every blob back to 16 pieces.
     method: 'POST', path: '/repair', name: 'StartRepair',
-    handle: (req, ctx) => {
+    handle: async (req, ctx) => {
       const { full } = (req.body ?? {}) as { full?: unknown };
       if (full !== undefined && typeof full !== 'boolean') throw new AdminError(400, 'InvalidRequest', 'body must be {"full": true|false}');
-      const job = ctx.repair.request('admin', { full: full ?? true });
+      const job = await ctx.repair.request('admin', { full: full ?? true });
       return { status: 202, body: { job: jobView(job) } };
     },
   },
   {
     method: 'GET', path: '/repair', name: 'GetRepairStatus',
     handle: async (_req, ctx) => {
-      const job = ctx.repair.currentJob();
+      const job = await ctx.repair.currentJob();
       const cfg = ctx.repair.config;
       const { held: _held, liveHeld: _liveHeld, ...backlog } = await ctx.repair.assess();
       return {
         body: {
           job: job ? jobView(job) : null,
           backlog,
-          queuedPieces: ctx.meta.repairBacklog(),
+          queuedPieces: await ctx.meta.repairBacklog(),
           config: { threshold: cfg.threshold, rateBytesPerSecond: cfg.rateBytesPerSec, intervalMs: cfg.intervalMs },
         },
       };
@@ -65,8 +65,8 @@ export const repairRoutes: AdminRoute[] = [
   },
   {
     method: 'GET', path: '/repair/jobs/:id', name: 'GetRepairJob',
-    handle: (req, ctx) => {
-      const job = ctx.repair.job(Number(req.params.id));
+    handle: async (req, ctx) => {
+      const job = await ctx.repair.job(Number(req.params.id));
       if (!job) throw new AdminError(404, 'NoSuchJob', `no repair job ${req.params.id}`);
       return { body: { job: jobView(job) } };
     },

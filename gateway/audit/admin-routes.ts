@@ -28,24 +28,24 @@ export const auditRoutes: AdminRoute[] = [
     handle: async (req, ctx) => {
       const { node } = (req.body ?? {}) as { node?: unknown };
       if (node !== undefined && typeof node !== 'string') throw new AdminError(400, 'InvalidRequest', 'body must be {} or {"node": "ID"}');
-      if (node !== undefined && !ctx.nodes.get(node)) throw new AdminError(404, 'NoSuchNode', `no shard-store "${node}"; \`shardgate admin nodes\` lists them`);
+      if (node !== undefined && !await ctx.nodes.get(node)) throw new AdminError(404, 'NoSuchNode', `no shard-store "${node}"; \`shardgate admin nodes\` lists them`);
       const results = await layer(ctx).auditor.auditAll({ node });
       return { body: { results } };
     },
   },
   {
     method: 'GET', path: '/audit', name: 'GetAuditStatus',
-    handle: (_req, ctx) => {
+    handle: async (_req, ctx) => {
       const store = layer(ctx).store;
-      const nodes: NodeAuditView[] = ctx.nodes.list().map((n) => {
-        const last = store.last(n.id);
-        const fail = store.last(n.id, true);
+      const nodes: NodeAuditView[] = await Promise.all((await ctx.nodes.list()).map(async (n) => {
+        const last = await store.last(n.id);
+        const fail = await store.last(n.id, true);
         return {
           id: n.id, zone: n.zone, state: n.state, score: n.score,
           lastAudit: last ? { at: iso(last.at), outcome: last.outcome } : null,
           lastFailure: fail ? { at: iso(fail.at), outcome: fail.outcome, shardId: fail.shardId, detail: fail.detail } : null,
         };
-      });
+      }));
       // The bitrot scrub's passes since the gateway started (kept in memory), newest first.
       const scrub = layer(ctx).scrubber;
       const pass = (p: ScrubPass) => ({ ...p, startedAt: iso(p.startedAt), endedAt: p.endedAt === undefined ? null : iso(p.endedAt) });
@@ -59,14 +59,18 @@ export const auditRoutes: AdminRoute[] = [
   },
   {
     method: 'POST', path: '/snapshot', name: 'TakeSnapshot',
-    handle: async (_req, ctx) => ({ body: { snapshot: await layer(ctx).snapshotter.snapshot() } }),
+    handle: async (_req, ctx) => {
+      const snapshotter = layer(ctx).snapshotter;
+      if (!snapshotter) throw new AdminError(409, 'InvalidRequest', 'this metadata backend takes no snapshots: its database keeps its own copies');
+      return { body: { snapshot: await snapshotter.snapshot() } };
+    },
   },
   {
     method: 'POST', path: '/scrub', name: 'RunScrub',
     handle: async (_req, ctx) => {
       const l = layer(ctx);
       // One full pass from the start, now (tests and operators after a disk incident).
-      l.store.setState('scrub.cursor', '');
+      await l.store.setState('scrub.cursor', '');
       while (!(await l.scrubber.step()));
       return { body: { stats: l.scrubber.stats } };
     },

@@ -87,7 +87,7 @@ export class Auditor {
   auditAll(opts: { node?: string } = {}): Promise<NodeAuditResult[]> {
     if (opts.node !== undefined) return this.auditNode(opts.node).then((r) => (r ? [r] : []));
     this.running ??= (async () => {
-      const list = this.nodes.list().filter((n) => AUDITED.has(n.state));
+      const list = (await this.nodes.list()).filter((n) => AUDITED.has(n.state));
       const out = await Promise.all(list.map((n) => this.auditNode(n.id)));
       return out.filter((r): r is NodeAuditResult => r !== undefined);
     })().finally(() => (this.running = undefined));
@@ -96,20 +96,20 @@ export class Auditor {
 
   /** Challenge one node now; undefined when the node is unknown or holds nothing to audit. */
   async auditNode(id: string): Promise<NodeAuditResult | undefined> {
-    const node = this.nodes.get(id);
+    const node = await this.nodes.get(id);
     if (!node || this.stopped) return undefined;
     const started = Date.now();
-    const servedWrong = this.servedWrongSince(id, started);
-    const targets = this.store.sampleOn(id, this.cfg.auditPieces);
+    const servedWrong = await this.servedWrongSince(id, started);
+    const targets = await this.store.sampleOn(id, this.cfg.auditPieces);
     const outcomes: Record<AuditOutcome, number> = { pass: 0, wrong: 0, missing: 0, timeout: 0, error: 0 };
     let detail: string | null = null;
     const verdicts = await Promise.all(targets.map(async (t): Promise<ChallengeVerdict> => {
       const v = await challengePiece(this.client, node, t, this.cfg.auditRecords, this.cfg.auditTimeoutMs);
-      this.store.record(id, shardId(t.blobId, t.piece), v.outcome, v.detail);
+      await this.store.record(id, shardId(t.blobId, t.piece), v.outcome, v.detail);
       this.hooks.results?.inc({ node: id, outcome: v.outcome });
       if (v.outcome === 'wrong' || v.outcome === 'missing') {
         // The piece is gone or damaged whatever the node's fate: rebuild it from the others.
-        this.meta.queueRepair([{ blobId: t.blobId, piece: t.piece, reason: `audit: ${v.detail ?? v.outcome}` }]);
+        await this.meta.queueRepair([{ blobId: t.blobId, piece: t.piece, reason: `audit: ${v.detail ?? v.outcome}` }]);
       }
       return v;
     }));
@@ -117,7 +117,7 @@ export class Auditor {
       outcomes[v.outcome]++;
       detail ??= v.detail;
     }
-    this.store.setState(roundKey(id), JSON.stringify({ at: started, wrong: outcomes.wrong } satisfies RoundMark));
+    await this.store.setState(roundKey(id), JSON.stringify({ at: started, wrong: outcomes.wrong } satisfies RoundMark));
     if (servedWrong > 0) detail ??= `served ${servedWrong} wrong piece(s) outside audits since the previous round`;
     if (!targets.length && servedWrong === 0) {
       return {
@@ -127,8 +127,8 @@ export class Auditor {
     }
     const passed = outcomes.pass === targets.length && servedWrong === 0;
     const score = round(node.score * (1 - this.cfg.scoreAlpha) + (passed ? this.cfg.scoreAlpha : 0));
-    this.store.setScore(id, score);
-    const state = this.applyScore(node, score, detail);
+    await this.store.setScore(id, score);
+    const state = await this.applyScore(node, score, detail);
     return { nodeId: id, zone: node.zone, challenged: targets.length, outcomes, servedWrong, passed, scoreBefore: node.score, score, stateBefore: node.state, state, detail };
   }
 
@@ -136,27 +136,27 @@ export class Auditor {
    * Wrong pieces recorded against the node since its previous round started, but for those
    * that round recorded itself: what reads, repair and the scrub caught it serving.
    */
-  private servedWrongSince(id: string, now: number): number {
-    const mark = parseMark(this.store.getState(roundKey(id))) ?? { at: this.startedAt, wrong: 0 };
-    return Math.max(0, this.store.counts(id, mark.at, now).wrong - mark.wrong);
+  private async servedWrongSince(id: string, now: number): Promise<number> {
+    const mark = parseMark(await this.store.getState(roundKey(id))) ?? { at: this.startedAt, wrong: 0 };
+    return Math.max(0, (await this.store.counts(id, mark.at, now)).wrong - mark.wrong);
   }
 
-  private applyScore(node: NodeInfo, score: number, detail: string | null): NodeInfo['state'] {
+  private async applyScore(node: NodeInfo, score: number, detail: string | null): Promise<NodeInfo['state']> {
     // Offline, draining and removed nodes keep their state: the monitor and the operator own those.
     if (node.state !== 'active' && node.state !== 'suspect') return node.state;
     if (score < this.cfg.lostBelow) {
-      this.nodes.setState(node.id, 'draining', `${LOST_REASON_PREFIX} (score ${score}): treated as lost, its pieces move away; last failure: ${detail ?? '-'}`);
+      await this.nodes.setState(node.id, 'draining', `${LOST_REASON_PREFIX} (score ${score}): treated as lost, its pieces move away; last failure: ${detail ?? '-'}`);
       this.hooks.log?.(`shard-store ${node.id} failed its audits (score ${score}): treated as lost, moving its pieces`);
       this.hooks.onLost?.(node.id);
       return 'draining';
     }
     if (score < this.cfg.suspectBelow && node.state === 'active') {
-      this.nodes.setState(node.id, 'suspect', `failed an audit (score ${score}): ${detail ?? '-'}`);
+      await this.nodes.setState(node.id, 'suspect', `failed an audit (score ${score}): ${detail ?? '-'}`);
       this.hooks.log?.(`shard-store ${node.id} is suspect: ${detail ?? ''}`);
       return 'suspect';
     }
     if (score >= this.cfg.suspectBelow && node.state === 'suspect') {
-      this.nodes.setState(node.id, 'active', `passes audits again (score ${score})`);
+      await this.nodes.setState(node.id, 'active', `passes audits again (score ${score})`);
       return 'active';
     }
     return node.state;

@@ -26,7 +26,8 @@ export interface AuditLayer {
   scrubber: Scrubber;
   reports: ReportLog;
   publisher: ReportPublisher;
-  snapshotter: Snapshotter;
+  /** Only where the metadata ships snapshots (MetaStore.snapshots). */
+  snapshotter: Snapshotter | undefined;
   /** The public report log and its key (mounted before the admin API). */
   publicRoutes: Koa.Middleware;
   close(): Promise<void>;
@@ -49,29 +50,30 @@ export interface AuditLayerOptions {
 }
 
 /** Start audits, scrub, report publishing and snapshots; stop them with close(). */
-export function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOptions): AuditLayer {
+export async function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOptions): Promise<AuditLayer> {
   const config = trustConfig(opts.env);
   const log = opts.log ?? ((line: string) => console.log(line));
   const nodes = ctx.meta.nodes;
   const store = ctx.meta.audit;
-  store.dropStaleRoots();
+  await store.dropStaleRoots();
   // Its own small pools: challenges never queue behind uploads.
   const client = new ShardClient({ identity: opts.signingKey.tls, pins: opts.pins, connections: 2 });
   const results = opts.metrics?.counter('shardgate_audit_results_total', 'Audit challenges by node and outcome (pass, wrong, missing, timeout, error).');
   const scrubBad = opts.metrics?.counter('shardgate_scrub_bad_pieces_total', 'Pieces the scrub found damaged or missing, by node.');
   const auditor = new Auditor(ctx.meta, nodes, store, client, config, {
     results, log,
-    onLost: () => opts.repair?.request('drain'),
+    onLost: () => opts.repair?.requestInBackground('drain'),
   });
   const scrubber = new Scrubber(ctx.meta, nodes, store, ctx.io, config.scrubRate, config.scrubIntervalMs, { bad: scrubBad, log });
   const reports = new ReportLog(ctx.meta.reports, opts.signingKey);
   const publisher = new ReportPublisher(nodes, store, opts.monitor, reports, config.reportPeriodMs, undefined, opts.service);
-  const snapshotter = new Snapshotter(ctx, nodes, client, {
+  const snapshots = ctx.meta.snapshots;
+  const snapshotter = snapshots && new Snapshotter(ctx, snapshots, nodes, client, {
     dataDir: opts.dataDir, intervalMs: config.snapshotIntervalMs, kept: config.snapshotsKept, rootCredentials: opts.rootCredentials, pins: opts.pins, log,
     ...(opts.journal && { journal: opts.journal }),
   });
-  opts.metrics?.collect(() => [
-    { name: 'shardgate_report_log_entries', help: 'Entries in the signed report log.', type: 'gauge', samples: [{ value: reports.size() }] },
+  opts.metrics?.collect(async () => [
+    { name: 'shardgate_report_log_entries', help: 'Entries in the signed report log.', type: 'gauge', samples: [{ value: await reports.size() }] },
     { name: 'shardgate_scrub_pieces_checked_total', help: 'Pieces the scrub has checked since the gateway started.', type: 'counter', samples: [{ value: scrubber.stats.piecesChecked }] },
     { name: 'shardgate_lying_pieces_total', help: 'Pieces a shard-store served with a valid checksum that failed the proof against the root kept at write time, by node.', type: 'counter',
       samples: [...ctx.health.liesSeen()].map(([node, value]) => ({ labels: { node }, value })) },
@@ -79,7 +81,7 @@ export function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOptions): 
   auditor.start();
   scrubber.start();
   publisher.start();
-  snapshotter.start();
+  snapshotter?.start();
   return {
     config, store, auditor, scrubber, reports, publisher, snapshotter,
     publicRoutes: reportRoutes(reports, opts.signingKey.publicJwk),
@@ -87,7 +89,7 @@ export function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOptions): 
       await auditor.stop();
       await scrubber.stop();
       await publisher.stop();
-      await snapshotter.stop();
+      await snapshotter?.stop();
       await client.close();
     },
   };

@@ -89,18 +89,18 @@ export class Scrubber {
 
   /** Check the next batch of blobs; true when the walk wrapped around (a pass is over). */
   async step(): Promise<boolean> {
-    const cursor = this.store.getState(CURSOR_KEY) ?? '';
-    const batch = this.store.liveAfter(cursor, BATCH);
+    const cursor = (await this.store.getState(CURSOR_KEY)) ?? '';
+    const batch = await this.store.liveAfter(cursor, BATCH);
     if (!batch.length) {
       this.history.unshift({ ...this.current, endedAt: Date.now() });
       this.history.length = Math.min(this.history.length, HISTORY);
       this.current = { startedAt: Date.now(), piecesChecked: 0, piecesBad: 0, bytesRead: 0 };
-      this.store.setState(CURSOR_KEY, '');
+      await this.store.setState(CURSOR_KEY, '');
       // Roots of blobs deleted since the last pass are of no further use.
-      this.store.dropStaleRoots();
+      await this.store.dropStaleRoots();
       return true;
     }
-    const up = new Set(this.nodes.list().filter((n) => n.state === 'active' || n.state === 'suspect' || n.state === 'draining').map((n) => n.id));
+    const up = new Set((await this.nodes.list()).filter((n) => n.state === 'active' || n.state === 'suspect' || n.state === 'draining').map((n) => n.id));
     for (const blob of batch) {
       await Promise.all(blob.placement.slice(0, N).map(async (nodeId, piece) => {
         if (!up.has(nodeId)) return;
@@ -112,11 +112,11 @@ export class Scrubber {
           this.stats.piecesBad++;
           this.current.piecesBad++;
           this.hooks.bad?.inc({ node: nodeId });
-          this.meta.queueRepair([{ blobId: blob.id, piece, reason: `scrub: ${bad}` }]);
+          await this.meta.queueRepair([{ blobId: blob.id, piece, reason: `scrub: ${bad}` }]);
           this.hooks.log?.(`scrub: ${shardId(blob.id, piece)} on ${nodeId}: ${bad}; queued for repair`);
         }
       }));
-      this.store.setState(CURSOR_KEY, blob.id);
+      await this.store.setState(CURSOR_KEY, blob.id);
     }
     return false;
   }
@@ -152,7 +152,7 @@ export class Scrubber {
     // Every record passed its checksum, yet the file is not the one written: bitrot does not
     // recompute checksums, so the store lied (or lost the file and made one up).
     const why = 'does not match the root kept at write time, though every record passes its checksum';
-    this.store.record(nodeId, shard, 'wrong', `scrub: ${why}`);
+    await this.store.record(nodeId, shard, 'wrong', `scrub: ${why}`);
     return why;
   }
 }

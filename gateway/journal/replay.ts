@@ -134,7 +134,7 @@ async function readEntry(id: string, deps: ReplayDeps): Promise<JournalEntry> {
   if (length === null) throw new Error('its pieces went away');
   const size = entryPlainLength(length - 4);
   const blob: BlobRow = { id, size, segmentSize: size, wrappedKey: Buffer.alloc(0), placement, state: 'live', createdAt: 0 };
-  const ctx = { ...deps.ctx, segmentSize: size, writeQuorum: N, lateAckMs: 0, place: () => ({ nodes: placement, offline: new Set<string>() }) } as PipelineContext;
+  const ctx = { ...deps.ctx, segmentSize: size, writeQuorum: N, lateAckMs: 0, place: async () => ({ nodes: placement, offline: new Set<string>() }) } as PipelineContext;
   const chunks: Buffer[] = [];
   for await (const chunk of readBlob(ctx, blob, 0, size - 1, () => journalDataKey(deps.ctx.masterKey, id))) chunks.push(chunk);
   return decodeEntry(Buffer.concat(chunks));

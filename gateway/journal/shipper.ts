@@ -118,7 +118,7 @@ export class JournalShipper {
     const master = this.ctx.masterKey;
     const blobId = newJournalBlobId(master, entry.epoch, entry.seq);
     const seg = await this.ctx.engine.newSegmentEncoder(journalDataKey(master, blobId)).encode(plain, 0);
-    const { nodes: placement, offline } = this.ctx.place();
+    const { nodes: placement, offline } = await this.ctx.place();
     // Recorded before the write, so that the pieces of an attempt that fails are cleaned up too.
     this.store.recordEntry({ epoch: entry.epoch, seq: entry.seq, blobId, size: plain.length, placement: placement.slice(0, N), createdAt: Date.now() });
     const fan = new FanOut(this.ctx, blobId, placement, offline);

@@ -87,16 +87,16 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   /** Keep a blob's 16 roots (piece order). Not fsynced: the object commit that follows is. */
-  setRoots(blobId: string, roots: readonly Buffer[]): void {
+  async setRoots(blobId: string, roots: readonly Buffer[]): Promise<void> {
     withoutFsync(this.db, () => this.s.setRoots!.run(blobId, Buffer.concat(roots as Buffer[])));
   }
 
-  getRoots(blobId: string): Buffer[] | undefined {
+  async getRoots(blobId: string): Promise<Buffer[] | undefined> {
     const r = this.s.getRoots!.get(blobId) as SqlRow | undefined;
     return r ? splitRoots(r.roots as Buffer) : undefined;
   }
 
-  dropStaleRoots(): number {
+  async dropStaleRoots(): Promise<number> {
     return this.s.dropStaleRoots!.run().changes;
   }
 
@@ -104,7 +104,7 @@ export class SqliteAuditStore implements AuditStore {
    * Up to `limit` live pieces placed on the node that have roots: consecutive ones from a
    * random point of the blob id space (ids are random, so each round looks somewhere else).
    */
-  sampleOn(nodeId: string, limit: number): AuditTarget[] {
+  async sampleOn(nodeId: string, limit: number): Promise<AuditTarget[]> {
     const from = randomBytes(16).toString('hex');
     const rows = this.s.sampleFrom!.all(from, nodeId, limit) as SqlRow[];
     if (rows.length < limit) rows.push(...(this.s.sampleBefore!.all(from, nodeId, limit - rows.length) as SqlRow[]));
@@ -115,39 +115,39 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   /** Live blobs with roots after `cursor`, in id order (the scrub's walk). */
-  liveAfter(cursor: string, limit: number): Array<{ id: string; size: number; segmentSize: number; placement: string[]; roots: Buffer[] }> {
+  async liveAfter(cursor: string, limit: number): Promise<Array<{ id: string; size: number; segmentSize: number; placement: string[]; roots: Buffer[] }>> {
     return (this.s.liveAfter!.all(cursor, limit) as SqlRow[]).map((r) => ({
       id: String(r.id), size: Number(r.size), segmentSize: Number(r.segment_size),
       placement: JSON.parse(String(r.placement)) as string[], roots: splitRoots(r.roots as Buffer),
     }));
   }
 
-  record(nodeId: string, shardId: string, outcome: AuditOutcome, detail: string | null, at = Date.now()): void {
+  async record(nodeId: string, shardId: string, outcome: AuditOutcome, detail: string | null, at = Date.now()): Promise<void> {
     withoutFsync(this.db, () => this.s.record!.run(nodeId, at, shardId, outcome, detail));
   }
 
   /** Audit outcomes of a node in [from, to). */
-  counts(nodeId: string, from: number, to: number): OutcomeCounts {
+  async counts(nodeId: string, from: number, to: number): Promise<OutcomeCounts> {
     const out: OutcomeCounts = { pass: 0, wrong: 0, missing: 0, timeout: 0, error: 0 };
     for (const r of this.s.counts!.all(nodeId, from, to) as SqlRow[]) out[r.outcome as AuditOutcome] = Number(r.n);
     return out;
   }
 
-  last(nodeId: string, failuresOnly = false): { at: number; outcome: AuditOutcome; shardId: string; detail: string | null } | undefined {
+  async last(nodeId: string, failuresOnly = false): Promise<{ at: number; outcome: AuditOutcome; shardId: string; detail: string | null } | undefined> {
     const r = (failuresOnly ? this.s.lastFailure! : this.s.last!).get(nodeId) as SqlRow | undefined;
     return r && { at: Number(r.at), outcome: r.outcome as AuditOutcome, shardId: String(r.shard_id), detail: (r.detail as string | null) ?? null };
   }
 
-  setScore(nodeId: string, score: number): void {
+  async setScore(nodeId: string, score: number): Promise<void> {
     withoutFsync(this.db, () => this.s.setScore!.run(score, nodeId));
   }
 
-  getState(key: string): string | undefined {
+  async getState(key: string): Promise<string | undefined> {
     const r = this.s.getState!.get(key) as SqlRow | undefined;
     return r === undefined ? undefined : String(r.value);
   }
 
-  setState(key: string, value: string): void {
+  async setState(key: string, value: string): Promise<void> {
     withoutFsync(this.db, () => this.s.setState!.run(key, value));
   }
 }

@@ -36,7 +36,7 @@ export interface CompletedUploadStore {
 export class SqliteCompletedUploadStore implements CompletedUploadStore {
   private readonly s: Record<'insert' | 'prune' | 'lookup', Statement>;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     const p = (sql: string): Statement => db.prepare(sql);
     this.s = {
       insert: p(`INSERT OR REPLACE INTO completed_uploads(upload_id, bucket, key, object_id, version_id, etag, checksums, completed_at)
@@ -52,24 +52,20 @@ export class SqliteCompletedUploadStore implements CompletedUploadStore {
   }
 
   /**
-   * Run `commit` (which completes upload `uploadId` into an object row and returns it) and
-   * record the completion in the same transaction, so a completed upload always has its
-   * record. Records older than the TTL are forgotten on the way.
+   * Record that upload `uploadId` completed into `row`, inside the transaction that commits
+   * the row (store.ts), so a completed upload always has its record. Records older than the
+   * TTL are forgotten on the way.
    */
-  commitWith(uploadId: string, commit: () => ObjectRow, now = Date.now()): ObjectRow {
-    return this.db.transaction(() => {
-      const row = commit();
-      this.s.prune.run(now - COMPLETED_UPLOAD_TTL_MS);
-      this.s.insert.run({
-        uploadId, bucket: row.bucket, key: row.key, objectId: row.id, versionId: row.versionId, etag: row.etag,
-        checksums: JSON.stringify(row.checksums), completedAt: now,
-      });
-      return row;
-    }).immediate();
+  recordTx(uploadId: string, row: ObjectRow, now: number): void {
+    this.s.prune.run(now - COMPLETED_UPLOAD_TTL_MS);
+    this.s.insert.run({
+      uploadId, bucket: row.bucket, key: row.key, objectId: row.id, versionId: row.versionId, etag: row.etag,
+      checksums: JSON.stringify(row.checksums), completedAt: now,
+    });
   }
 
   /** The completion of `uploadId` into bucket/key, if recorded within the TTL and its object version still stands. */
-  lookup(uploadId: string, bucket: string, key: string, now = Date.now()): CompletedUpload | undefined {
+  async lookup(uploadId: string, bucket: string, key: string, now = Date.now()): Promise<CompletedUpload | undefined> {
     const r = this.s.lookup.get(uploadId, bucket, key, now - COMPLETED_UPLOAD_TTL_MS) as SqlRow | undefined;
     if (!r) return undefined;
     return {
@@ -80,9 +76,9 @@ export class SqliteCompletedUploadStore implements CompletedUploadStore {
   }
 }
 
-const stores = new WeakMap<Db, CompletedUploadStore>();
+const stores = new WeakMap<Db, SqliteCompletedUploadStore>();
 
-export function completedUploadsFor(db: Db): CompletedUploadStore {
+export function completedUploadsFor(db: Db): SqliteCompletedUploadStore {
   let s = stores.get(db);
   if (!s) stores.set(db, (s = new SqliteCompletedUploadStore(db)));
   return s;

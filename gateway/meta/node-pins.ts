@@ -34,7 +34,7 @@ export class SqliteNodePins implements NodePins {
   }
 
   /** Pin a given key (from the operator), or forget the pin (null) so the next contact pins anew. */
-  set(nodeId: string, fingerprint: string | null): void {
+  async set(nodeId: string, fingerprint: string | null): Promise<void> {
     this.s.set!.run(fingerprint, nodeId);
   }
 }

@@ -67,26 +67,26 @@ export class SqliteNodeStore implements NodeStore {
     };
   }
 
-  get(id: string): NodeInfo | undefined {
+  async get(id: string): Promise<NodeInfo | undefined> {
     const r = this.s.get!.get(id) as SqlRow | undefined;
     return r && toNode(r);
   }
 
-  list(): NodeInfo[] {
+  async list(): Promise<NodeInfo[]> {
     return (this.s.list!.all() as SqlRow[]).map(toNode);
   }
 
   /** Register a node, offline until it answers (or move a known one to a new address, keeping its state). */
-  join(id: string, url: string, zone: string, now = Date.now()): void {
+  async join(id: string, url: string, zone: string, now = Date.now()): Promise<void> {
     this.s.insert!.run(id, url, zone, now, now);
   }
 
-  setState(id: string, state: NodeState, reason: string, now = Date.now()): void {
+  async setState(id: string, state: NodeState, reason: string, now = Date.now()): Promise<void> {
     this.s.setState!.run(state, now, reason, id);
   }
 
   /** What a successful /status answer told us. */
-  recordSeen(id: string, st: { zone: string; capacity: number; freeBytes: number }, now = Date.now()): void {
+  async recordSeen(id: string, st: { zone: string; capacity: number; freeBytes: number }, now = Date.now()): Promise<void> {
     // Every probe of every node lands here: not worth an fsync each.
     withoutFsync(this.db, () => this.s.seen!.run({ id, zone: st.zone, capacity: st.capacity, freeBytes: st.freeBytes, now }));
   }
@@ -95,14 +95,14 @@ export class SqliteNodeStore implements NodeStore {
    * Pieces of in-flight ('writing') blobs per node: few, found through the state index. Live
    * pieces are counted by RepairWorker.assess, which yields as it scans every blob.
    */
-  writingPiecesHeld(): Map<string, number> {
+  async writingPiecesHeld(): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     for (const r of this.s.heldWriting!.all() as SqlRow[]) out.set(String(r.node), Number(r.n));
     return out;
   }
 
   /** Whether any live or in-flight blob still has a piece on the node (a drain is not over). */
-  holdsPieces(id: string): boolean {
+  async holdsPieces(id: string): Promise<boolean> {
     return this.s.holds!.get(id) !== undefined;
   }
 }

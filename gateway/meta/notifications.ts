@@ -137,11 +137,11 @@ export class SqliteNotificationStore implements NotificationStore {
     return e;
   }
 
-  rules(bucket: string): readonly NotificationRule[] {
+  async rules(bucket: string): Promise<readonly NotificationRule[]> {
     return this.entry(bucket)?.rules ?? [];
   }
 
-  setRules(bucket: string, rules: readonly NotificationRule[], origin?: EventOrigin, now = Date.now()): boolean {
+  async setRules(bucket: string, rules: readonly NotificationRule[], origin?: EventOrigin, now = Date.now()): Promise<boolean> {
     this.cache.delete(bucket);
     try {
       return this.setRulesAndTest(bucket, rules, origin, now);
@@ -168,7 +168,7 @@ export class SqliteNotificationStore implements NotificationStore {
     })();
   }
 
-  dropOldest(target: string, keep: number): number {
+  async dropOldest(target: string, keep: number): Promise<number> {
     if ((this.s.count.get(target) as { n: number }).n <= keep) return 0;
     return this.s.dropOldest.run({ target, keep }).changes;
   }
@@ -208,20 +208,20 @@ export class SqliteNotificationStore implements NotificationStore {
     });
   }
 
-  due(target: string, now: number, limit: number, skip: ReadonlySet<number>): QueuedEvent[] {
+  async due(target: string, now: number, limit: number, skip: ReadonlySet<number>): Promise<QueuedEvent[]> {
     const rows = this.s.due.all(target, now, limit + skip.size) as SqlRow[];
     return rows.filter((r) => !skip.has(Number(r.id))).slice(0, limit).map(toQueuedEvent);
   }
 
-  delivered(id: number): void {
+  async delivered(id: number): Promise<void> {
     this.s.delivered.run(id);
   }
 
-  failed(id: number, nextAt: number, error: string): void {
+  async failed(id: number, nextAt: number, error: string): Promise<void> {
     this.s.failed.run(nextAt, error.slice(0, 500), id);
   }
 
-  pendingByTarget(): Map<string, number> {
+  async pendingByTarget(): Promise<Map<string, number>> {
     return new Map((this.s.pending.all() as SqlRow[]).map((r) => [String(r.target), Number(r.n)]));
   }
 

@@ -43,17 +43,22 @@ export class BucketQuotas implements BucketQuotaStore {
   }
 
   /** undefined when the bucket does not exist. */
-  get(bucket: string): BucketQuota | undefined {
+  async get(bucket: string): Promise<BucketQuota | undefined> {
+    return this.getTx(bucket);
+  }
+
+  /** get, inside the caller's transaction. */
+  private getTx(bucket: string): BucketQuota | undefined {
     const r = this.s.get.get(bucket) as { quota: number | null; used: number } | undefined;
     return r && { quota: r.quota === null ? null : Number(r.quota), used: Number(r.used) };
   }
 
   /** Set (bytes) or remove (null) a bucket's quota; false when there is no such bucket. */
-  set(bucket: string, quota: number | null): boolean {
+  async set(bucket: string, quota: number | null): Promise<boolean> {
     return this.s.set.run(quota, bucket).changes > 0;
   }
 
-  objectCount(bucket: string): number {
+  async objectCount(bucket: string): Promise<number> {
     return Number((this.s.objects.get(bucket) as { n: number }).n);
   }
 
@@ -63,8 +68,12 @@ export class BucketQuotas implements BucketQuotaStore {
    * completes, and a part sent again replaces its old bytes); with `key`, the version a new
    * write of it replaces does not (as the commit will find). undefined: no quota.
    */
-  limitFor(bucket: string, upload?: { id: string; partNumber: number }, key?: string): { quota: number; used: number } | undefined {
-    const q = this.get(bucket);
+  async limitFor(bucket: string, upload?: { id: string; partNumber: number }, key?: string): Promise<{ quota: number; used: number } | undefined> {
+    return this.limitForTx(bucket, upload, key);
+  }
+
+  private limitForTx(bucket: string, upload?: { id: string; partNumber: number }, key?: string): { quota: number; used: number } | undefined {
+    const q = this.getTx(bucket);
     if (!q || q.quota === null) return undefined;
     const pending = upload ? Number((this.s.uploadBytes.get(upload.id, upload.partNumber) as { n: number }).n) : 0;
     const replaced = key === undefined ? 0 : Number((this.s.replaced.get(bucket, key) as { n: number } | undefined)?.n ?? 0);
@@ -72,8 +81,13 @@ export class BucketQuotas implements BucketQuotaStore {
   }
 
   /** Throws MetaQuotaError when `incoming` more bytes would take the bucket past its quota (see limitFor). */
-  assertRoom(bucket: string, incoming: number, upload?: { id: string; partNumber: number }): void {
-    const l = this.limitFor(bucket, upload);
+  async assertRoom(bucket: string, incoming: number, upload?: { id: string; partNumber: number }): Promise<void> {
+    this.assertRoomTx(bucket, incoming, upload);
+  }
+
+  /** assertRoom, inside the caller's transaction (store.ts putPart). */
+  assertRoomTx(bucket: string, incoming: number, upload?: { id: string; partNumber: number }): void {
+    const l = this.limitForTx(bucket, upload);
     if (l && l.used + incoming > l.quota) throw quotaError(bucket, l.quota, l.used, incoming);
   }
 
@@ -83,7 +97,7 @@ export class BucketQuotas implements BucketQuotaStore {
    * replaced "null" version is already taken off.
    */
   assertWithin(bucket: string, added: number): void {
-    const q = this.get(bucket);
+    const q = this.getTx(bucket);
     if (!q || q.quota === null || added === 0) return;
     if (q.used > q.quota) {
       throw quotaError(bucket, q.quota, q.used - added, added);

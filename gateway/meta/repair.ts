@@ -102,6 +102,12 @@ export interface RepairStore {
   orphanDeleted(nodeId: string, shardId: string): Promise<void>;
   orphanRetry(nodeId: string, shardId: string, notBefore: number): Promise<void>;
   createJob(trigger: RepairTrigger, threshold: number, now?: number): Promise<RepairJobRow>;
+  /**
+   * A repair asked for, as one unit of work: with no job running, a new one; else the running
+   * one, raised (its pass started over, `raised`) when this request is stricter: a higher
+   * threshold, or a drain joining a scheduled job.
+   */
+  joinOrCreateJob(trigger: RepairTrigger, threshold: number, now?: number): Promise<{ job: RepairJobRow; raised: boolean }>;
   getJob(id: number): Promise<RepairJobRow | undefined>;
   runningJob(): Promise<RepairJobRow | undefined>;
   lastJob(): Promise<RepairJobRow | undefined>;
@@ -157,25 +163,25 @@ export class SqliteRepairStore implements RepairStore {
   // ---- the scan
 
   /** Live blobs after `cursor` in id order, with their placement. */
-  liveBlobsAfter(cursor: string, limit: number): LiveBlobRef[] {
+  async liveBlobsAfter(cursor: string, limit: number): Promise<LiveBlobRef[]> {
     return (this.s.liveAfter!.all(cursor, limit) as SqlRow[]).map((r) => ({
       id: String(r.id), size: Number(r.size), placement: JSON.parse(String(r.placement)) as string[],
     }));
   }
 
-  countLive(): number {
+  async countLive(): Promise<number> {
     return Number((this.s.countLive!.get() as SqlRow).n);
   }
 
   /** Live blobs with a piece on `nodeId`, after `cursor`: for checking a node still has them. */
-  livePiecesOn(nodeId: string, cursor: string, limit: number): Array<{ blobId: string; size: number; segmentSize: number; piece: number }> {
+  async livePiecesOn(nodeId: string, cursor: string, limit: number): Promise<Array<{ blobId: string; size: number; segmentSize: number; piece: number }>> {
     return (this.s.liveOn!.all(nodeId, cursor, limit) as SqlRow[]).map((r) => ({
       blobId: String(r.id), size: Number(r.size), segmentSize: Number(r.segment_size), piece: Number(r.piece),
     }));
   }
 
   /** Queued-missing pieces of the blobs with ids in [from, to], or of all blobs. */
-  queuedPieces(range?: { from: string; to: string }): Map<string, Set<number>> {
+  async queuedPieces(range?: { from: string; to: string }): Promise<Map<string, Set<number>>> {
     const rows = (range ? this.s.queueRange!.all(range.from, range.to) : this.s.queueAll!.all()) as SqlRow[];
     const out = new Map<string, Set<number>>();
     for (const r of rows) {
@@ -187,12 +193,12 @@ export class SqliteRepairStore implements RepairStore {
     return out;
   }
 
-  queueLength(): number {
+  async queueLength(): Promise<number> {
     return Number((this.s.queueCount!.get() as SqlRow).n);
   }
 
   /** Queue entries of blobs that were deleted meanwhile. */
-  dropStaleQueue(): number {
+  async dropStaleQueue(): Promise<number> {
     return this.s.dropStaleQueue!.run().changes;
   }
 
@@ -204,7 +210,7 @@ export class SqliteRepairStore implements RepairStore {
    * live, is not applied and its new file becomes an orphan. Old files become orphans
    * after `graceMs`, so reads that started on the old placement can finish.
    */
-  commitMoves(blobId: string, moves: PieceMove[], jobId: number | null, progress: JobProgress, graceMs: number, now = Date.now()): PieceMove[] {
+  async commitMoves(blobId: string, moves: PieceMove[], jobId: number | null, progress: JobProgress, graceMs: number, now = Date.now()): Promise<PieceMove[]> {
     return this.db.transaction(() => {
       const row = this.s.getBlob!.get(blobId) as SqlRow | undefined;
       const applied: PieceMove[] = [];
@@ -226,74 +232,98 @@ export class SqliteRepairStore implements RepairStore {
           this.s.addOrphan!.run(m.to, shard, now);
         }
       }
-      if (jobId !== null) this.bump(jobId, { ...progress, piecesRebuilt: applied.length, blobsRepaired: applied.length ? 1 : 0 }, now);
+      if (jobId !== null) this.bumpTx(jobId, { ...progress, piecesRebuilt: applied.length, blobsRepaired: applied.length ? 1 : 0 }, now);
       return applied;
     }).immediate();
   }
 
   /** Nodes that still have an old shard file of this blob waiting for deletion. */
-  orphanNodesOf(blobId: string): Set<string> {
+  async orphanNodesOf(blobId: string): Promise<Set<string>> {
     // Shard ids are `${blobId}.${piece}`: the range covers exactly this blob's.
     return new Set((this.s.orphanNodes!.all(`${blobId}.`, `${blobId}/`) as SqlRow[]).map((r) => String(r.node_id)));
   }
 
-  dueOrphans(now: number, limit: number): Array<{ nodeId: string; shardId: string; attempts: number }> {
+  async dueOrphans(now: number, limit: number): Promise<Array<{ nodeId: string; shardId: string; attempts: number }>> {
     return (this.s.dueOrphans!.all(now, limit) as SqlRow[]).map((r) => ({
       nodeId: String(r.node_id), shardId: String(r.shard_id), attempts: Number(r.attempts),
     }));
   }
 
-  orphanDeleted(nodeId: string, shardId: string): void {
+  async orphanDeleted(nodeId: string, shardId: string): Promise<void> {
     this.s.dropOrphan!.run(nodeId, shardId);
   }
 
-  orphanRetry(nodeId: string, shardId: string, notBefore: number): void {
+  async orphanRetry(nodeId: string, shardId: string, notBefore: number): Promise<void> {
     this.s.retryOrphan!.run(notBefore, nodeId, shardId);
   }
 
   // ---- jobs
 
-  createJob(trigger: RepairTrigger, threshold: number, now = Date.now()): RepairJobRow {
-    const id = Number(this.s.insertJob!.run(trigger, threshold, now, now).lastInsertRowid);
-    return this.getJob(id)!;
+  async createJob(trigger: RepairTrigger, threshold: number, now = Date.now()): Promise<RepairJobRow> {
+    return this.createJobTx(trigger, threshold, now);
   }
 
-  getJob(id: number): RepairJobRow | undefined {
+  private createJobTx(trigger: RepairTrigger, threshold: number, now: number): RepairJobRow {
+    const id = Number(this.s.insertJob!.run(trigger, threshold, now, now).lastInsertRowid);
+    return this.jobTx(id)!;
+  }
+
+  async joinOrCreateJob(trigger: RepairTrigger, threshold: number, now = Date.now()): Promise<{ job: RepairJobRow; raised: boolean }> {
+    return this.db.transaction(() => {
+      const r = this.s.running!.get() as SqlRow | undefined;
+      if (!r) return { job: this.createJobTx(trigger, threshold, now), raised: false };
+      const running = toJob(r);
+      const raised = running.threshold < threshold || (trigger === 'drain' && running.trigger === 'schedule');
+      if (raised) this.s.raise!.run(Math.max(threshold, running.threshold), trigger === 'schedule' ? running.trigger : trigger, now, running.id);
+      return { job: this.jobTx(running.id)!, raised };
+    }).immediate();
+  }
+
+  async getJob(id: number): Promise<RepairJobRow | undefined> {
+    return this.jobTx(id);
+  }
+
+  private jobTx(id: number): RepairJobRow | undefined {
     const r = this.s.getJob!.get(id) as SqlRow | undefined;
     return r && toJob(r);
   }
 
-  runningJob(): RepairJobRow | undefined {
+  async runningJob(): Promise<RepairJobRow | undefined> {
     const r = this.s.running!.get() as SqlRow | undefined;
     return r && toJob(r);
   }
 
-  lastJob(): RepairJobRow | undefined {
+  async lastJob(): Promise<RepairJobRow | undefined> {
     const r = this.s.last!.get() as SqlRow | undefined;
     return r && toJob(r);
   }
 
-  bump(id: number, p: JobProgress, now = Date.now()): void {
+  async bump(id: number, p: JobProgress, now = Date.now()): Promise<void> {
+    this.bumpTx(id, p, now);
+  }
+
+  /** bump, inside the caller's transaction. */
+  private bumpTx(id: number, p: JobProgress, now: number): void {
     this.s.progress!.run({
       id, now, blobsChecked: p.blobsChecked ?? 0, blobsRepaired: p.blobsRepaired ?? 0, blobsFailed: p.blobsFailed ?? 0,
       piecesRebuilt: p.piecesRebuilt ?? 0, bytesRead: p.bytesRead ?? 0, bytesWritten: p.bytesWritten ?? 0, activeMs: p.activeMs ?? 0,
     });
   }
 
-  setCursor(id: number, cursor: string, now = Date.now()): void {
+  async setCursor(id: number, cursor: string, now = Date.now()): Promise<void> {
     this.s.cursor!.run(cursor, now, id);
   }
 
-  startPass(id: number, pass: number, blobsTotal: number, now = Date.now()): void {
+  async startPass(id: number, pass: number, blobsTotal: number, now = Date.now()): Promise<void> {
     this.s.newPass!.run(pass, blobsTotal, now, id);
   }
 
   /** A stricter request joins the running job: it starts its pass over with the higher target. */
-  raiseJob(id: number, threshold: number, trigger: RepairTrigger, now = Date.now()): void {
+  async raiseJob(id: number, threshold: number, trigger: RepairTrigger, now = Date.now()): Promise<void> {
     this.s.raise!.run(threshold, trigger, now, id);
   }
 
-  finishJob(id: number, state: Exclude<RepairJobState, 'running'>, message: string | null, now = Date.now()): void {
+  async finishJob(id: number, state: Exclude<RepairJobState, 'running'>, message: string | null, now = Date.now()): Promise<void> {
     this.s.finish!.run(state, message, now, now, id);
   }
 }

@@ -41,23 +41,27 @@ export class SqliteReportStore implements ReportStore {
     };
   }
 
-  tail(): { seq: number; hash: string } | undefined {
+  async tail(): Promise<{ seq: number; hash: string } | undefined> {
+    return this.tailTx();
+  }
+
+  private tailTx(): { seq: number; hash: string } | undefined {
     const r = this.s.last!.get() as SqlRow | undefined;
     return r && { seq: Number(r.seq), hash: String(r.hash) };
   }
 
-  append(afterSeq: number, entries: readonly StoredReport[]): void {
+  async append(afterSeq: number, entries: readonly StoredReport[]): Promise<void> {
     this.db.transaction(() => {
-      if ((this.tail()?.seq ?? 0) !== afterSeq) throw new Error('report log changed while signing');
+      if ((this.tailTx()?.seq ?? 0) !== afterSeq) throw new Error('report log changed while signing');
       for (const e of entries) this.s.insert!.run(e.seq, e.node, e.periodStart, e.periodEnd, e.jws, e.hash);
     }).immediate();
   }
 
-  page(after: number, limit: number): Array<{ seq: number; jws: string }> {
+  async page(after: number, limit: number): Promise<Array<{ seq: number; jws: string }>> {
     return (this.s.page!.all(after, limit) as SqlRow[]).map((r) => ({ seq: Number(r.seq), jws: String(r.jws) }));
   }
 
-  size(): number {
+  async size(): Promise<number> {
     return Number((this.s.count!.get() as SqlRow).n);
   }
 }

@@ -23,7 +23,7 @@ export interface SseCStore {
 export class SqliteSseCStore implements SseCStore {
   private readonly s: Record<'getObject' | 'setObject' | 'getUpload' | 'setUpload', Statement>;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     const p = (sql: string): Statement => db.prepare(sql);
     this.s = {
       getObject: p('SELECT sse_c FROM objects WHERE id = ?'),
@@ -33,34 +33,22 @@ export class SqliteSseCStore implements SseCStore {
     };
   }
 
-  objectSseC(objectId: number): StoredSseC | null {
+  async objectSseC(objectId: number): Promise<StoredSseC | null> {
     return decode((this.s.getObject.get(objectId) as { sse_c: unknown } | undefined)?.sse_c);
   }
 
-  uploadSseC(uploadId: string): StoredSseC | null {
+  async uploadSseC(uploadId: string): Promise<StoredSseC | null> {
     return decode((this.s.getUpload.get(uploadId) as { sse_c: unknown } | undefined)?.sse_c);
   }
 
-  /**
-   * Run `commit` (which inserts the object row and returns it) and record the row's SSE-C
-   * parameters in the same transaction, so the version is never visible without them.
-   */
-  commitWith<T extends { id: number }>(sse: StoredSseC | null, commit: () => T): T {
-    if (!sse) return commit();
-    return this.db.transaction(() => {
-      const row = commit();
-      this.s.setObject.run(encode(sse), row.id);
-      return row;
-    }).immediate();
+  /** Record an object row's SSE-C parameters, inside the transaction that inserts it (store.ts). */
+  setObjectTx(objectId: number, sse: StoredSseC): void {
+    this.s.setObject.run(encode(sse), objectId);
   }
 
-  /** As commitWith, for the row of a new multipart upload. */
-  createUploadWith(uploadId: string, sse: StoredSseC | null, create: () => void): void {
-    if (!sse) return create();
-    this.db.transaction(() => {
-      create();
-      this.s.setUpload.run(encode(sse), uploadId);
-    }).immediate();
+  /** Record a new upload's SSE-C parameters, inside the transaction that creates it (store.ts). */
+  setUploadTx(uploadId: string, sse: StoredSseC): void {
+    this.s.setUpload.run(encode(sse), uploadId);
   }
 }
 
@@ -74,9 +62,9 @@ function decode(v: unknown): StoredSseC | null {
   return { algorithm: o.algorithm, salt: Buffer.from(o.salt, 'base64'), keyHmac: Buffer.from(o.keyHmac, 'base64') };
 }
 
-const stores = new WeakMap<Db, SseCStore>();
+const stores = new WeakMap<Db, SqliteSseCStore>();
 
-export function sseCStoreFor(db: Db): SseCStore {
+export function sseCStoreFor(db: Db): SqliteSseCStore {
   let s = stores.get(db);
   if (!s) stores.set(db, (s = new SqliteSseCStore(db)));
   return s;

@@ -14,7 +14,7 @@ import { SqliteRepairStore, type RepairStore } from './repair.js';
 import { SqliteReportStore, type ReportStore } from './reports.js';
 import { SqliteLedgerLogStore, type LedgerLogStore } from './ledger-log.js';
 import { SqliteSnapshotStore, type SnapshotStore } from './snapshots.js';
-import { sseCStoreFor, type SseCStore } from './sse-c.js';
+import { sseCStoreFor, type SseCStore, type StoredSseC } from './sse-c.js';
 import { SqliteNotificationStore, type EventOrigin, type NotificationStore } from './notifications.js';
 import { prefixUpperBound } from './key-order.js';
 import { MetaConflictError, MetaNotFoundError, MetaObjectLockedError, MetaPreconditionError } from './errors.js';
@@ -115,7 +115,9 @@ export class SqliteMetaStore implements MetaStore {
     }
   }
 
-  close(): void {
+  readonly backend = 'sqlite' as const;
+
+  async close(): Promise<void> {
     this.db.close();
   }
 
@@ -172,7 +174,7 @@ export class SqliteMetaStore implements MetaStore {
     return completedUploadsFor(this.db);
   }
 
-  nodePins(log?: (line: string) => void): NodePins {
+  async nodePins(log?: (line: string) => void): Promise<NodePins> {
     return new SqliteNodePins(this.db, log);
   }
 
@@ -220,26 +222,33 @@ export class SqliteMetaStore implements MetaStore {
   // ---- buckets
 
   /** `objectOwnership`: the bucket's Object Ownership setting (gateway/access/object-ownership.ts). */
-  createBucket(name: string, owner: string, region: string, now = Date.now(), objectOwnership = 'BucketOwnerEnforced'): void {
-    this.db.transaction(() => {
-      const existing = this.getBucket(name);
-      if (existing) throw new MetaConflictError(`bucket ${name} exists`, existing.owner);
-      this.notify.forget(name);
-      this.s.insertBucket!.run(name, owner, region, now, objectOwnership);
-    }).immediate();
+  async createBucket(name: string, owner: string, region: string, now = Date.now(), objectOwnership = 'BucketOwnerEnforced'): Promise<void> {
+    this.db.transaction(() => this.createBucketTx(name, owner, region, now, objectOwnership)).immediate();
   }
 
-  getBucket(name: string): BucketRow | undefined {
+  private createBucketTx(name: string, owner: string, region: string, now: number, objectOwnership: string): void {
+    const existing = this.getBucketTx(name);
+    if (existing) throw new MetaConflictError(`bucket ${name} exists`, existing.owner);
+    this.notify.forget(name);
+    this.s.insertBucket!.run(name, owner, region, now, objectOwnership);
+  }
+
+  async getBucket(name: string): Promise<BucketRow | undefined> {
+    return this.getBucketTx(name);
+  }
+
+  /** The synchronous form of a public method, for use inside another one's transaction (never awaited there). */
+  private getBucketTx(name: string): BucketRow | undefined {
     const r = this.s.getBucket!.get(name) as SqlRow | undefined;
     return r && toBucket(r);
   }
 
-  listBuckets(): BucketRow[] {
+  async listBuckets(): Promise<BucketRow[]> {
     return (this.s.listBuckets!.all() as SqlRow[]).map(toBucket);
   }
 
   /** One page of an owner's buckets in name order (ListBuckets), paged in the query. */
-  listBucketsPage(q: BucketPageQuery): BucketRow[] {
+  async listBucketsPage(q: BucketPageQuery): Promise<BucketRow[]> {
     const prefix = q.prefix ?? '';
     return (this.s.listBucketsPage!.all({
       owner: q.owner, after: q.after ?? '', prefix, prefixEnd: prefix === '' ? null : prefixUpperBound(prefix), region: q.region ?? null, limit: q.limit,
@@ -247,7 +256,7 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   /** Deletes an empty bucket (aborting its unfinished uploads); false if it still holds objects. */
-  deleteBucket(name: string): boolean {
+  async deleteBucket(name: string): Promise<boolean> {
     return this.db.transaction(() => {
       if (this.s.bucketHasObjects!.get(name)) return false;
       for (const u of this.s.bucketUploads!.all(name) as SqlRow[]) this.abortUploadTx(String(u.id));
@@ -259,7 +268,7 @@ export class SqliteMetaStore implements MetaStore {
 
   // ---- nodes
 
-  upsertNode(n: { id: string; url: string; zone: string; capacity?: number | null; freeBytes?: number | null }, now = Date.now()): void {
+  async upsertNode(n: { id: string; url: string; zone: string; capacity?: number | null; freeBytes?: number | null }, now = Date.now()): Promise<void> {
     this.relaxed(() => this.s.upsertNode!.run({ id: n.id, url: n.url, zone: n.zone, capacity: n.capacity ?? null, freeBytes: n.freeBytes ?? null, now }));
   }
 
@@ -267,7 +276,7 @@ export class SqliteMetaStore implements MetaStore {
    * Every node. Each PUT's placement starts here, so the rows are kept until a write to the
    * table (nodesVersion) or a second passes (another process may have written the file).
    */
-  listNodes(): NodeRow[] {
+  async listNodes(): Promise<NodeRow[]> {
     const now = performance.now();
     const c = this.nodesCache;
     if (c && c.version === this.nodesVersion && now - c.at < 1000) return c.rows.map((r) => ({ ...r }));
@@ -283,43 +292,47 @@ export class SqliteMetaStore implements MetaStore {
   // ---- blobs
 
   /** Record a blob before any of its pieces is written, so a crash leaves a trace to clean up. */
-  insertWritingBlob(b: Omit<BlobRow, 'state'>): void {
+  async insertWritingBlob(b: Omit<BlobRow, 'state'>): Promise<void> {
     this.relaxed(() => this.s.insertBlob!.run({ ...b, placement: JSON.stringify(b.placement) }));
   }
 
   /** A blob whose write failed (or whose delete must be retried): the collector deletes its pieces after `at` plus its grace. */
-  discardBlob(id: string, at = Date.now()): void {
+  async discardBlob(id: string, at = Date.now()): Promise<void> {
     this.relaxed(() => this.s.setBlobGarbage!.run(at, id));
   }
 
-  getBlob(id: string): BlobRow | undefined {
+  async getBlob(id: string): Promise<BlobRow | undefined> {
     const r = this.s.getBlob!.get(id) as SqlRow | undefined;
     return r && toBlob(r);
   }
 
   /** Garbage blobs that became garbage before `before`, oldest first. */
-  garbageBlobs(before: number, limit: number): BlobRow[] {
+  async garbageBlobs(before: number, limit: number): Promise<BlobRow[]> {
     return (this.s.garbageBlobs!.all(before, limit) as SqlRow[]).map(toBlob);
   }
 
-  forgetBlob(id: string): void {
+  async forgetBlob(id: string): Promise<void> {
     this.relaxed(() => this.s.deleteBlob!.run(id));
   }
 
   /** Blobs left 'writing' by a crashed or killed gateway become garbage. */
-  sweepStaleWrites(olderThan: number): number {
+  async sweepStaleWrites(olderThan: number): Promise<number> {
     return this.s.staleWriting!.run(Date.now(), olderThan).changes;
   }
 
   // ---- objects
 
   /** The key's current version; undefined when it has none or the current one is a delete marker. */
-  getObject(bucket: string, key: string): ObjectRow | undefined {
+  async getObject(bucket: string, key: string): Promise<ObjectRow | undefined> {
+    return this.getObjectTx(bucket, key);
+  }
+
+  private getObjectTx(bucket: string, key: string): ObjectRow | undefined {
     const r = this.s.getLatest!.get(bucket, key) as SqlRow | undefined;
     return r && !r.is_delete_marker ? toObject(r) : undefined;
   }
 
-  objectParts(objectId: number): PartRef[] {
+  async objectParts(objectId: number): Promise<PartRef[]> {
     return (this.s.objectParts!.all(objectId) as SqlRow[]).map(toPart);
   }
 
@@ -328,46 +341,48 @@ export class SqliteMetaStore implements MetaStore {
    * previous version (and its blobs) goes away, missed pieces are queued for repair.
    * This commit is the moment the write is acknowledged.
    */
-  commitObject(o: NewObject, missed: MissedPiece[] = [], now = Date.now(), uploadId?: string): ObjectRow {
-    return this.db.transaction(() => {
-      if (!this.getBucket(o.bucket)) throw new MetaNotFoundError('bucket', `bucket ${o.bucket} is gone`);
-      if (uploadId !== undefined) {
-        if (!this.s.getUpload!.get(uploadId)) throw new MetaNotFoundError('upload', `upload ${uploadId} is gone`);
-        // Parts not named in the completed object are garbage; the named ones move to the object.
-        const used = new Set(o.parts.map((p) => p.blobId));
-        for (const p of this.s.allParts!.all(uploadId) as SqlRow[]) {
-          if (p.blob_id && !used.has(String(p.blob_id))) this.s.setBlobGarbage!.run(now, p.blob_id);
-        }
-        this.s.deleteUpload!.run(uploadId);
+  async commitObject(o: NewObject, missed: MissedPiece[] = [], now = Date.now(), uploadId?: string): Promise<ObjectRow> {
+    return this.db.transaction(() => this.commitObjectTx(o, missed, now, uploadId)).immediate();
+  }
+
+  private commitObjectTx(o: NewObject, missed: MissedPiece[], now: number, uploadId: string | undefined): ObjectRow {
+    if (!this.getBucketTx(o.bucket)) throw new MetaNotFoundError('bucket', `bucket ${o.bucket} is gone`);
+    if (uploadId !== undefined) {
+      if (!this.s.getUpload!.get(uploadId)) throw new MetaNotFoundError('upload', `upload ${uploadId} is gone`);
+      // Parts not named in the completed object are garbage; the named ones move to the object.
+      const used = new Set(o.parts.map((p) => p.blobId));
+      for (const p of this.s.allParts!.all(uploadId) as SqlRow[]) {
+        if (p.blob_id && !used.has(String(p.blob_id))) this.s.setBlobGarbage!.run(now, p.blob_id);
       }
-      // Versioning on: a new version id, the old versions stay. Otherwise the new version is
-      // "null" and replaces the key's "null" version, as S3 does.
-      const versionId = this.bucketVersioning(o.bucket) === 'Enabled' ? newVersionId() : 'null';
-      this.supersede(o.bucket, o.key, versionId);
-      const info = this.s.insertObject!.run({
-        bucket: o.bucket, key: o.key, versionId, size: o.size, etag: o.etag, lastModified: now,
-        contentType: o.contentType, headers: json(o.headers), userMeta: json(o.userMeta), checksums: json(o.checksums),
-        partsCount: o.partsCount, acl: o.acl ?? null,
-      });
-      const id = Number(info.lastInsertRowid);
-      for (const p of o.parts) {
-        this.s.insertObjectPart!.run(id, p.partNumber, p.blobId, p.size, p.etag, json(p.checksums));
-        if (p.blobId) this.s.setBlobLive!.run(p.size, p.blobId);
-      }
-      // Checked once the rows are in: the counter then has the replaced version taken off.
-      bucketQuotasFor(this.db).assertWithin(o.bucket, o.size);
-      for (const m of missed) this.s.queueRepair!.run(m.blobId, m.piece, m.reason, now);
-      if (o.lock) this.setObjectLock(id, o.lock);
-      return toObject(this.s.getLatest!.get(o.bucket, o.key) as SqlRow);
-    }).immediate();
+      this.s.deleteUpload!.run(uploadId);
+    }
+    // Versioning on: a new version id, the old versions stay. Otherwise the new version is
+    // "null" and replaces the key's "null" version, as S3 does.
+    const versionId = this.bucketVersioningTx(o.bucket) === 'Enabled' ? newVersionId() : 'null';
+    this.supersede(o.bucket, o.key, versionId);
+    const info = this.s.insertObject!.run({
+      bucket: o.bucket, key: o.key, versionId, size: o.size, etag: o.etag, lastModified: now,
+      contentType: o.contentType, headers: json(o.headers), userMeta: json(o.userMeta), checksums: json(o.checksums),
+      partsCount: o.partsCount, acl: o.acl ?? null,
+    });
+    const id = Number(info.lastInsertRowid);
+    for (const p of o.parts) {
+      this.s.insertObjectPart!.run(id, p.partNumber, p.blobId, p.size, p.etag, json(p.checksums));
+      if (p.blobId) this.s.setBlobLive!.run(p.size, p.blobId);
+    }
+    // Checked once the rows are in: the counter then has the replaced version taken off.
+    bucketQuotasFor(this.db).assertWithin(o.bucket, o.size);
+    for (const m of missed) this.s.queueRepair!.run(m.blobId, m.piece, m.reason, now);
+    if (o.lock) this.setObjectLockTx(id, o.lock);
+    return toObject(this.s.getLatest!.get(o.bucket, o.key) as SqlRow);
   }
 
   /**
    * DeleteObject without a versionId, as the bucket's versioning state says (see
    * `deleteVersion`); true if the key had a current version or a delete marker was added.
    */
-  deleteObject(bucket: string, key: string): boolean {
-    return this.deleteVersion(bucket, key, {}).existed;
+  async deleteObject(bucket: string, key: string): Promise<boolean> {
+    return (await this.deleteVersion(bucket, key, {})).existed;
   }
 
   /**
@@ -377,22 +392,25 @@ export class SqliteMetaStore implements MetaStore {
    * one gets a delete marker, a suspended one gets a "null" marker in place of its "null"
    * version. Throws MetaObjectLockedError when a lock forbids it.
    */
-  deleteVersion(bucket: string, key: string, opts: DeleteVersionOptions): DeletedVersion {
+  async deleteVersion(bucket: string, key: string, opts: DeleteVersionOptions): Promise<DeletedVersion> {
     const now = opts.now ?? Date.now();
-    return this.db.transaction((): DeletedVersion => {
-      const done = this.deleteVersionTx(bucket, key, opts, now);
-      if (done.existed) {
-        const name = done.deleteMarker && opts.versionId === undefined ? 'ObjectRemoved:DeleteMarkerCreated' : 'ObjectRemoved:Delete';
-        const versionId = done.versionId ?? opts.versionId;
-        this.notify.record(bucket, { name, key, ...(versionId !== undefined && versionId !== 'null' && { versionId }) }, opts.event, now);
-      }
-      return done;
-    }).immediate();
+    return this.db.transaction(() => this.deleteVersionTx(bucket, key, opts, now)).immediate();
   }
 
+  /** deleteVersion with its events, inside the caller's transaction. */
   private deleteVersionTx(bucket: string, key: string, opts: DeleteVersionOptions, now: number): DeletedVersion {
+    const done = this.removeVersionTx(bucket, key, opts, now);
+    if (done.existed) {
+      const name = done.deleteMarker && opts.versionId === undefined ? 'ObjectRemoved:DeleteMarkerCreated' : 'ObjectRemoved:Delete';
+      const versionId = done.versionId ?? opts.versionId;
+      this.notify.record(bucket, { name, key, ...(versionId !== undefined && versionId !== 'null' && { versionId }) }, opts.event, now);
+    }
+    return done;
+  }
+
+  private removeVersionTx(bucket: string, key: string, opts: DeleteVersionOptions, now: number): DeletedVersion {
     if (opts.versionId !== undefined) {
-      const row = this.getVersion(bucket, key, opts.versionId);
+      const row = this.getVersionTx(bucket, key, opts.versionId);
       if (!row) return { existed: false, versionId: opts.versionId, deleteMarker: false };
       checkLock(row, opts.bypassGovernance === true, now);
       this.purge(row.id, now);
@@ -400,12 +418,12 @@ export class SqliteMetaStore implements MetaStore {
         (SELECT id FROM objects WHERE bucket = ? AND key = ? ORDER BY id DESC LIMIT 1)`).run(bucket, key);
       return { existed: true, versionId: row.versionId, deleteMarker: row.deleteMarker };
     }
-    if (opts.ifCurrentId !== undefined && this.getLatestVersion(bucket, key)?.id !== opts.ifCurrentId) {
+    if (opts.ifCurrentId !== undefined && this.getLatestVersionTx(bucket, key)?.id !== opts.ifCurrentId) {
       return { existed: false, deleteMarker: false };
     }
-    const versioning = this.bucketVersioning(bucket);
+    const versioning = this.bucketVersioningTx(bucket);
     if (versioning === null) {
-      const row = this.getLatestVersion(bucket, key);
+      const row = this.getLatestVersionTx(bucket, key);
       if (!row) return { existed: false, deleteMarker: false };
       checkLock(row, opts.bypassGovernance === true, now);
       this.purge(row.id, now);
@@ -413,7 +431,7 @@ export class SqliteMetaStore implements MetaStore {
     }
     const markerId = versioning === 'Enabled' ? newVersionId() : 'null';
     if (markerId === 'null') {
-      const nullRow = this.getVersion(bucket, key, 'null');
+      const nullRow = this.getVersionTx(bucket, key, 'null');
       if (nullRow) checkLock(nullRow, opts.bypassGovernance === true, now);
     }
     this.supersede(bucket, key, markerId, now);
@@ -442,116 +460,143 @@ export class SqliteMetaStore implements MetaStore {
 
   // ---- versioning and Object Lock (migration 5)
 
-  bucketVersioning(bucket: string): VersioningState {
+  async bucketVersioning(bucket: string): Promise<VersioningState> {
+    return this.bucketVersioningTx(bucket);
+  }
+
+  private bucketVersioningTx(bucket: string): VersioningState {
     const r = this.stmt('SELECT versioning FROM buckets WHERE name = ?').get(bucket) as SqlRow | undefined;
     return (r?.versioning as VersioningState | undefined) ?? null;
   }
 
-  setBucketVersioning(bucket: string, state: 'Enabled' | 'Suspended'): void {
+  async setBucketVersioning(bucket: string, state: 'Enabled' | 'Suspended'): Promise<void> {
     this.stmt('UPDATE buckets SET versioning = ? WHERE name = ?').run(state, bucket);
   }
 
   /** The Object Lock configuration of a lock-enabled bucket; null for any other bucket. */
-  bucketObjectLock(bucket: string): BucketLockConfig | null {
+  async bucketObjectLock(bucket: string): Promise<BucketLockConfig | null> {
     const r = this.stmt('SELECT object_lock FROM buckets WHERE name = ?').get(bucket) as SqlRow | undefined;
     return r?.object_lock == null ? null : parse<BucketLockConfig>(r.object_lock);
   }
 
   /** Enable Object Lock on a bucket (with its default rule, if any); versioning goes on with it. */
-  setBucketObjectLock(bucket: string, config: BucketLockConfig): void {
+  async setBucketObjectLock(bucket: string, config: BucketLockConfig): Promise<void> {
+    this.setBucketObjectLockTx(bucket, config);
+  }
+
+  private setBucketObjectLockTx(bucket: string, config: BucketLockConfig): void {
     this.stmt(`UPDATE buckets SET object_lock = ?, versioning = 'Enabled' WHERE name = ?`).run(JSON.stringify(config), bucket);
   }
 
   /** CreateBucket with x-amz-bucket-object-lock-enabled: the bucket, lock and versioning in one commit. */
-  createLockedBucket(name: string, owner: string, region: string, now = Date.now(), objectOwnership = 'BucketOwnerEnforced'): void {
+  async createLockedBucket(name: string, owner: string, region: string, now = Date.now(), objectOwnership = 'BucketOwnerEnforced'): Promise<void> {
     this.db.transaction(() => {
-      this.createBucket(name, owner, region, now, objectOwnership);
-      this.setBucketObjectLock(name, {});
+      this.createBucketTx(name, owner, region, now, objectOwnership);
+      this.setBucketObjectLockTx(name, {});
     }).immediate();
   }
 
   /** The current version of a key, delete markers included. */
-  getLatestVersion(bucket: string, key: string): VersionRow | undefined {
+  async getLatestVersion(bucket: string, key: string): Promise<VersionRow | undefined> {
+    return this.getLatestVersionTx(bucket, key);
+  }
+
+  private getLatestVersionTx(bucket: string, key: string): VersionRow | undefined {
     const r = this.s.getLatest!.get(bucket, key) as SqlRow | undefined;
     return r && toVersion(r);
   }
 
-  getVersion(bucket: string, key: string, versionId: string): VersionRow | undefined {
+  async getVersion(bucket: string, key: string, versionId: string): Promise<VersionRow | undefined> {
+    return this.getVersionTx(bucket, key, versionId);
+  }
+
+  private getVersionTx(bucket: string, key: string, versionId: string): VersionRow | undefined {
     const r = this.stmt('SELECT * FROM objects WHERE bucket = ? AND key = ? AND version_id = ?').get(bucket, key, versionId) as SqlRow | undefined;
     return r && toVersion(r);
   }
 
   /** Versions in ListObjectVersions order (key, then newest first), from a bound. */
-  listVersions(bucket: string, bound: VersionBound, limit: number, below?: string): VersionRow[] {
+  async listVersions(bucket: string, bound: VersionBound, limit: number, below?: string): Promise<VersionRow[]> {
     return this.listing.versions(bucket, bound, limit, below);
   }
 
   /** Replace the retention and legal hold of a version. */
-  setObjectLock(objectId: number, lock: ObjectLockState): void {
+  async setObjectLock(objectId: number, lock: ObjectLockState): Promise<void> {
+    this.setObjectLockTx(objectId, lock);
+  }
+
+  private setObjectLockTx(objectId: number, lock: ObjectLockState): void {
     this.stmt('UPDATE objects SET lock_mode = ?, lock_until = ?, legal_hold = ? WHERE id = ?')
       .run(lock.mode, lock.retainUntil, lock.legalHold === null ? null : lock.legalHold ? 1 : 0, objectId);
   }
 
-  changeObjectLock(find: () => VersionRow, change: (row: VersionRow) => ObjectLockState): void {
+  async changeObjectLock(bucket: string, key: string, versionId: string | undefined,
+    change: (row: VersionRow | undefined) => ObjectLockState): Promise<void> {
     this.db.transaction(() => {
-      const row = find();
-      this.setObjectLock(row.id, change(row));
+      const row = versionId === undefined ? this.getLatestVersionTx(bucket, key) : this.getVersionTx(bucket, key, versionId);
+      const lock = change(row);
+      // `change` refuses a version that is not there; should it not, there is nothing to change.
+      if (row) this.setObjectLockTx(row.id, lock);
     }).immediate();
   }
 
   /** Replace (or with null remove) the tag set of one version; false when that version is gone. */
-  setVersionTags(objectId: number, tags: Tag[] | null): boolean {
+  async setVersionTags(objectId: number, tags: Tag[] | null): Promise<boolean> {
     return this.stmt('UPDATE objects SET tags = ? WHERE id = ? AND is_delete_marker = 0').run(tags?.length ? JSON.stringify(tags) : null, objectId).changes > 0;
   }
 
   /** A bucket's lifecycle rules as stored (gateway/s3/lifecycle.ts), or null when it has none. */
-  bucketLifecycle<T>(bucket: string): T | null {
+  async bucketLifecycle<T>(bucket: string): Promise<T | null> {
     const r = this.stmt('SELECT lifecycle FROM buckets WHERE name = ?').get(bucket) as SqlRow | undefined;
     return r?.lifecycle == null ? null : parse<T>(r.lifecycle);
   }
 
   /** Replace (or with null remove) a bucket's lifecycle rules. */
-  setBucketLifecycle(bucket: string, rules: unknown): void {
+  async setBucketLifecycle(bucket: string, rules: unknown): Promise<void> {
     this.stmt('UPDATE buckets SET lifecycle = ? WHERE name = ?').run(rules === null ? null : JSON.stringify(rules), bucket);
   }
 
   /** Names of the buckets that have lifecycle rules, for the lifecycle worker. */
-  bucketsWithLifecycle(): string[] {
+  async bucketsWithLifecycle(): Promise<string[]> {
     return (this.stmt('SELECT name FROM buckets WHERE lifecycle IS NOT NULL ORDER BY name').all() as SqlRow[]).map((r) => String(r.name));
   }
 
   /** The lock a CreateMultipartUpload asked for, kept for CompleteMultipartUpload. */
-  setUploadLock(uploadId: string, lock: ObjectLockState): void {
+  async setUploadLock(uploadId: string, lock: ObjectLockState): Promise<void> {
     this.stmt('UPDATE uploads SET object_lock = ? WHERE id = ?').run(JSON.stringify(lock), uploadId);
   }
 
-  uploadLock(uploadId: string): ObjectLockState | undefined {
+  async uploadLock(uploadId: string): Promise<ObjectLockState | undefined> {
     const r = this.stmt('SELECT object_lock FROM uploads WHERE id = ?').get(uploadId) as SqlRow | undefined;
     return r?.object_lock == null ? undefined : parse<ObjectLockState>(r.object_lock);
   }
 
   /** Latest objects in key order after `after` (exclusive) or from `from` (inclusive), before `below`. */
-  listObjects(bucket: string, bound: { after: string } | { from: string }, limit: number, below?: string): ListedObject[] {
+  async listObjects(bucket: string, bound: { after: string } | { from: string }, limit: number, below?: string): Promise<ListedObject[]> {
     return this.listing.objects(bucket, bound, limit, below);
   }
 
   // ---- multipart uploads
 
-  createUpload(u: UploadRow): void {
+  async createUpload(u: UploadRow): Promise<void> {
+    this.createUploadTx(u);
+  }
+
+  private createUploadTx(u: UploadRow): void {
     this.s.insertUpload!.run({ ...u, headers: json(u.headers), userMeta: json(u.userMeta) });
   }
 
-  getUpload(id: string): UploadRow | undefined {
+  async getUpload(id: string): Promise<UploadRow | undefined> {
     const r = this.s.getUpload!.get(id) as SqlRow | undefined;
     return r && toUpload(r);
   }
 
   /** Attach a written part; a part uploaded again under the same number replaces the old one. */
-  putPart(uploadId: string, part: UploadPartRow, missed: MissedPiece[] = []): void {
+  async putPart(uploadId: string, part: UploadPartRow, missed: MissedPiece[] = []): Promise<void> {
     this.db.transaction(() => {
       const upload = this.s.getUpload!.get(uploadId) as SqlRow | undefined;
       if (!upload) throw new MetaNotFoundError('upload', `upload ${uploadId} is gone`);
-      bucketQuotasFor(this.db).assertRoom(String(upload.bucket), part.size, { id: uploadId, partNumber: part.partNumber });
+      bucketQuotasFor(this.db).assertRoomTx(String(upload.bucket), part.size, { id: uploadId, partNumber: part.partNumber });
       const old = this.s.getPart!.get(uploadId, part.partNumber) as SqlRow | undefined;
       if (old?.blob_id) this.s.setBlobGarbage!.run(Date.now(), old.blob_id);
       this.s.upsertPart!.run(uploadId, part.partNumber, part.blobId, part.size, part.etag, json(part.checksums), part.lastModified);
@@ -560,15 +605,15 @@ export class SqliteMetaStore implements MetaStore {
     }).immediate();
   }
 
-  listParts(uploadId: string, afterPart: number, limit: number): UploadPartRow[] {
+  async listParts(uploadId: string, afterPart: number, limit: number): Promise<UploadPartRow[]> {
     return (this.s.listParts!.all(uploadId, afterPart, limit) as SqlRow[]).map(toPart);
   }
 
-  allParts(uploadId: string): UploadPartRow[] {
+  async allParts(uploadId: string): Promise<UploadPartRow[]> {
     return (this.s.allParts!.all(uploadId) as SqlRow[]).map(toPart);
   }
 
-  abortUpload(id: string): boolean {
+  async abortUpload(id: string): Promise<boolean> {
     return this.db.transaction(() => this.abortUploadTx(id)).immediate();
   }
 
@@ -581,13 +626,13 @@ export class SqliteMetaStore implements MetaStore {
 
   // ---- repair
 
-  queueRepair(missed: MissedPiece[], now = Date.now()): void {
+  async queueRepair(missed: MissedPiece[], now = Date.now()): Promise<void> {
     this.relaxed(() => this.db.transaction(() => {
       for (const m of missed) this.s.queueRepair!.run(m.blobId, m.piece, m.reason, now);
     })());
   }
 
-  repairBacklog(): number {
+  async repairBacklog(): Promise<number> {
     return Number((this.s.repairBacklog!.get() as SqlRow).n);
   }
 
@@ -611,10 +656,10 @@ export class SqliteMetaStore implements MetaStore {
    * `tags`, a completed upload passes on the tags of its CreateMultipartUpload.
    * Throws MetaPreconditionError when the condition does not hold at commit time.
    */
-  commitObjectWith(o: NewObject, opts: ObjectWriteOptions, missed: MissedPiece[] = [], now = Date.now(), uploadId?: string): ObjectRow {
+  async commitObjectWith(o: NewObject, opts: ObjectWriteOptions, missed: MissedPiece[] = [], now = Date.now(), uploadId?: string): Promise<ObjectRow> {
     return this.db.transaction(() => {
       if (opts.condition) {
-        const failure = writeConditionFailure(this.getObject(o.bucket, o.key), opts.condition);
+        const failure = writeConditionFailure(this.getObjectTx(o.bucket, o.key), opts.condition);
         if (failure) throw new MetaPreconditionError(failure, `${o.bucket}/${o.key}: write condition failed (${failure})`);
       }
       let tags = opts.tags;
@@ -622,9 +667,10 @@ export class SqliteMetaStore implements MetaStore {
         const r = this.stmt('SELECT tags FROM uploads WHERE id = ?').get(uploadId) as SqlRow | undefined;
         tags = parseTags(r?.tags);
       }
-      // Nested in this transaction, commitObject's own transaction becomes a savepoint.
-      const row = this.commitObject(o, missed, now, uploadId);
+      const row = this.commitObjectTx(o, missed, now, uploadId);
       if (tags?.length) this.stmt('UPDATE objects SET tags = ? WHERE id = ?').run(JSON.stringify(tags), row.id);
+      if (opts.recordCompletion && uploadId !== undefined) completedUploadsFor(this.db).recordTx(uploadId, row, now);
+      if (opts.sse) sseCStoreFor(this.db).setObjectTx(row.id, opts.sse);
       if (opts.event) {
         const { name, ...origin } = opts.event;
         const change = { name, key: o.key, size: row.size, etag: row.etag, ...(row.versionId !== 'null' && { versionId: row.versionId }) };
@@ -634,16 +680,17 @@ export class SqliteMetaStore implements MetaStore {
     }).immediate();
   }
 
-  /** Record a new upload with the tags its object will get on completion. */
-  createUploadWith(u: UploadRow, tags: Tag[] | undefined): void {
+  /** Record a new upload with the tags its object will get on completion and its SSE-C parameters. */
+  async createUploadWith(u: UploadRow, tags: Tag[] | undefined, sse?: StoredSseC | null): Promise<void> {
     this.db.transaction(() => {
-      this.createUpload(u);
+      this.createUploadTx(u);
       if (tags?.length) this.stmt('UPDATE uploads SET tags = ? WHERE id = ?').run(JSON.stringify(tags), u.id);
-    })();
+      if (sse) sseCStoreFor(this.db).setUploadTx(u.id, sse);
+    }).immediate();
   }
 
   /** Tags of an object version (empty when it has none). */
-  objectTags(objectId: number): Tag[] {
+  async objectTags(objectId: number): Promise<Tag[]> {
     const r = this.stmt('SELECT tags FROM objects WHERE id = ?').get(objectId) as SqlRow | undefined;
     return parseTags(r?.tags) ?? [];
   }
@@ -652,9 +699,9 @@ export class SqliteMetaStore implements MetaStore {
    * Replace (or with null remove) the tag set of a key's latest version. Returns the
    * version changed, or undefined when the key has none.
    */
-  setObjectTags(bucket: string, key: string, tags: Tag[] | null): ObjectRow | undefined {
+  async setObjectTags(bucket: string, key: string, tags: Tag[] | null): Promise<ObjectRow | undefined> {
     return this.db.transaction(() => {
-      const obj = this.getObject(bucket, key);
+      const obj = this.getObjectTx(bucket, key);
       if (!obj) return undefined;
       this.stmt('UPDATE objects SET tags = ? WHERE id = ?').run(tags?.length ? JSON.stringify(tags) : null, obj.id);
       return obj;
@@ -662,13 +709,13 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   /** A bucket's tag set; null when it has none (NoSuchTagSet). */
-  bucketTags(name: string): Tag[] | null {
+  async bucketTags(name: string): Promise<Tag[] | null> {
     const r = this.stmt('SELECT tags FROM buckets WHERE name = ?').get(name) as SqlRow | undefined;
     return parseTags(r?.tags) ?? null;
   }
 
   /** Replace a bucket's tag set; null removes it. False when the bucket is gone. */
-  setBucketTags(name: string, tags: Tag[] | null): boolean {
+  async setBucketTags(name: string, tags: Tag[] | null): Promise<boolean> {
     return this.stmt('UPDATE buckets SET tags = ? WHERE name = ?').run(tags === null ? null : JSON.stringify(tags), name).changes > 0;
   }
 
@@ -678,18 +725,18 @@ export class SqliteMetaStore implements MetaStore {
    * A versionId that is not the key's current version deletes nothing and succeeds, as
    * deleting a version that does not exist does on S3.
    */
-  deleteObjectsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>): DeleteOutcome[] {
+  async deleteObjectsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>): Promise<DeleteOutcome[]> {
     return this.db.transaction(() => targets.map((t): DeleteOutcome => {
-      const current = this.getObject(bucket, t.key);
+      const current = this.getObjectTx(bucket, t.key);
       if (t.etag !== undefined) {
         if (!current) return 'no-such-key';
         if (t.etag !== '*' && t.etag !== current.etag) return 'precondition-failed';
       }
       if (t.versionId !== undefined) {
-        this.deleteVersion(bucket, t.key, { versionId: t.versionId });
+        this.deleteVersionTx(bucket, t.key, { versionId: t.versionId }, Date.now());
         return 'deleted';
       }
-      return this.deleteVersion(bucket, t.key, {}).existed ? 'deleted' : 'absent';
+      return this.deleteVersionTx(bucket, t.key, {}, Date.now()).existed ? 'deleted' : 'absent';
     })).immediate();
   }
 
@@ -697,20 +744,21 @@ export class SqliteMetaStore implements MetaStore {
    * DeleteObjects with versions and Object Lock: each target as `deleteVersion` decides it
    * (a locked version is refused on its own), all in one transaction.
    */
-  deleteVersionsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>, opts: { bypassGovernance: boolean; now?: number; event?: EventOrigin }): BatchDeleteOutcome[] {
+  async deleteVersionsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>, opts: { bypassGovernance: boolean; now?: number; event?: EventOrigin }): Promise<BatchDeleteOutcome[]> {
     const now = opts.now ?? Date.now();
     return this.db.transaction(() => targets.map((t): BatchDeleteOutcome => {
       if (t.etag !== undefined) {
-        const current = this.getObject(bucket, t.key);
+        const current = this.getObjectTx(bucket, t.key);
         if (!current) return { kind: 'no-such-key' };
         if (t.etag !== '*' && t.etag !== current.etag) return { kind: 'precondition-failed' };
       }
       try {
         return {
           kind: 'deleted',
-          ...this.deleteVersion(bucket, t.key, {
+          // A savepoint of its own: a refused version leaves the batch as it was.
+          ...this.db.transaction(() => this.deleteVersionTx(bucket, t.key, {
             ...(t.versionId !== undefined && { versionId: t.versionId }), bypassGovernance: opts.bypassGovernance, now, ...(opts.event && { event: opts.event }),
-          }),
+          }, now))(),
         };
       } catch (err) {
         if (err instanceof MetaObjectLockedError) return { kind: 'locked', reason: err.reason };
@@ -723,26 +771,26 @@ export class SqliteMetaStore implements MetaStore {
    * Unfinished uploads of a bucket in listing order (key, then initiation time, then id),
    * strictly after `after` or, with `fromKey`, starting at that key.
    */
-  listUploads(bucket: string, bound: UploadBound, limit: number, below?: string): UploadRow[] {
+  async listUploads(bucket: string, bound: UploadBound, limit: number, below?: string): Promise<UploadRow[]> {
     return this.listing.uploads(bucket, bound, limit, below);
   }
 
   // ---- access: several users' keys, ACLs, policies, CORS (migration 6)
 
   /** A new access key whose secret is stored only sealed (gateway/access/secret-box.ts). */
-  createAccessKey(id: string, sealedSecret: Buffer, owner: string, now = Date.now()): void {
+  async createAccessKey(id: string, sealedSecret: Buffer, owner: string, now = Date.now()): Promise<void> {
     this.stmt(`INSERT INTO access_keys(access_key_id, secret, sealed_secret, owner, created_at) VALUES (?, '', ?, ?, ?)`)
       .run(id, sealedSecret, owner, now);
   }
 
   /** One key with its sealed secret (null for a key stored before migration 6, whose `secret` is clear). */
-  getAccessKeyRecord(id: string): AccessKeyRecord | undefined {
+  async getAccessKeyRecord(id: string): Promise<AccessKeyRecord | undefined> {
     const r = this.stmt('SELECT * FROM access_keys WHERE access_key_id = ?').get(id) as SqlRow | undefined;
     return r && toAccessKeyRecord(r);
   }
 
   /** Every key, or one user's, by user then key id. */
-  listAccessKeys(owner?: string): AccessKeyRecord[] {
+  async listAccessKeys(owner?: string): Promise<AccessKeyRecord[]> {
     const rows = owner === undefined
       ? this.stmt('SELECT * FROM access_keys ORDER BY owner, access_key_id').all()
       : this.stmt('SELECT * FROM access_keys WHERE owner = ? ORDER BY access_key_id').all(owner);
@@ -750,16 +798,16 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   /** False when the key does not exist. */
-  setAccessKeyDisabled(id: string, disabled: boolean): boolean {
+  async setAccessKeyDisabled(id: string, disabled: boolean): Promise<boolean> {
     return this.stmt('UPDATE access_keys SET disabled = ? WHERE access_key_id = ?').run(disabled ? 1 : 0, id).changes > 0;
   }
 
-  deleteAccessKey(id: string): boolean {
+  async deleteAccessKey(id: string): Promise<boolean> {
     return this.stmt('DELETE FROM access_keys WHERE access_key_id = ?').run(id).changes > 0;
   }
 
   /** A bucket's access settings: canned ACL, policy JSON, CORS rules JSON, public access block JSON (null when unset). */
-  bucketAccess(name: string): BucketAccess | undefined {
+  async bucketAccess(name: string): Promise<BucketAccess | undefined> {
     const r = this.stmt('SELECT acl, policy, cors, public_access_block, object_ownership FROM buckets WHERE name = ?').get(name) as SqlRow | undefined;
     const text = (v: unknown): string | null => (v as string | null) ?? null;
     return r && {
@@ -768,13 +816,13 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   /** Set one access setting of a bucket (null removes it); false when the bucket is gone. */
-  setBucketAccess(name: string, field: keyof BucketAccess, value: string | null): boolean {
+  async setBucketAccess(name: string, field: keyof BucketAccess, value: string | null): Promise<boolean> {
     const column = { acl: 'acl', policy: 'policy', cors: 'cors', publicAccessBlock: 'public_access_block', objectOwnership: 'object_ownership' }[field];
     return this.stmt(`UPDATE buckets SET ${column} = ? WHERE name = ?`).run(value, name).changes > 0;
   }
 
   /** The canned ACL of a key's latest version, or of `versionId` (null: private); undefined when there is none. */
-  objectAcl(bucket: string, key: string, versionId?: string): string | null | undefined {
+  async objectAcl(bucket: string, key: string, versionId?: string): Promise<string | null | undefined> {
     const r = (versionId === undefined
       ? this.stmt('SELECT acl FROM objects WHERE bucket = ? AND key = ? AND is_latest = 1').get(bucket, key)
       : this.stmt('SELECT acl FROM objects WHERE bucket = ? AND key = ? AND version_id = ?').get(bucket, key, versionId)) as SqlRow | undefined;
@@ -782,7 +830,7 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   /** Set the canned ACL of one version (by row id); false when it is gone. */
-  setObjectAcl(objectId: number, acl: string | null): boolean {
+  async setObjectAcl(objectId: number, acl: string | null): Promise<boolean> {
     return this.stmt('UPDATE objects SET acl = ? WHERE id = ? AND is_delete_marker = 0').run(acl, objectId).changes > 0;
   }
 }

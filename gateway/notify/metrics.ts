@@ -27,8 +27,8 @@ export function notifyMetrics(metrics: Metrics, store: NotificationStore, target
     failedAttempts.inc({ target }, 0);
     dropped.inc({ target }, 0);
   }
-  metrics.collect(() => {
-    const pending = store.pendingByTarget();
+  metrics.collect(async () => {
+    const pending = await store.pendingByTarget();
     for (const target of targets) if (!pending.has(target)) pending.set(target, 0);
     return [{
       name: 'shardgate_notifications_pending', type: 'gauge',

@@ -41,14 +41,14 @@ export class NotificationWorker {
     this.lanes = cfg.webhooks.map((t) => new Lane(t, meta, cfg, region, counters, this.agent, this.stopping.signal, log));
   }
 
-  start(): void {
+  async start(): Promise<void> {
     const configured = new Set(this.cfg.webhooks.map((w) => w.id));
-    for (const [target, n] of this.meta.notifications.pendingByTarget()) {
+    for (const [target, n] of await this.meta.notifications.pendingByTarget()) {
       if (!configured.has(target)) this.log(`notifications: ${n} event(s) wait for webhook target ${target}, which is not configured (SHARDGATE_NOTIFY_WEBHOOK_${target})`);
     }
     // Queues of every target, configured or not (a target removed from the configuration keeps its events).
-    this.prune();
-    this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL_MS);
+    await this.prune();
+    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
     if (this.lanes.length === 0) return;
     this.meta.notifications.onQueued(() => this.kick());
@@ -65,11 +65,11 @@ export class NotificationWorker {
    * A target that is down for good, or was removed, must not fill the gateway's disk: past
    * maxPending events, the oldest are dropped, counted and said. Writes never wait for it.
    */
-  prune(): void {
+  async prune(): Promise<void> {
     try {
-      for (const [target, n] of this.meta.notifications.pendingByTarget()) {
+      for (const [target, n] of await this.meta.notifications.pendingByTarget()) {
         if (n <= this.cfg.maxPending) continue;
-        const dropped = this.meta.notifications.dropOldest(target, this.cfg.maxPending);
+        const dropped = await this.meta.notifications.dropOldest(target, this.cfg.maxPending);
         if (dropped === 0) continue;
         this.counters.dropped.inc({ target }, dropped);
         this.log(`notifications: ${target}: ${dropped} undelivered event(s) dropped, oldest first: the queue passed SHARDGATE_NOTIFY_MAX_PENDING (${this.cfg.maxPending})`);
@@ -129,8 +129,10 @@ class Lane {
         this.stalled = false;
         const room = this.cfg.concurrency - this.inFlight.size;
         if (room <= 0) return;
-        for (const e of this.meta.notifications.due(this.target.id, Date.now(), room, new Set(this.inFlight.keys()))) {
-          const p = this.deliver(e).finally(() => {
+        for (const e of await this.meta.notifications.due(this.target.id, Date.now(), room, new Set(this.inFlight.keys()))) {
+          const p = this.deliver(e).catch((err: unknown) => {
+            this.log(`notifications: ${this.target.id}: event ${e.id}: ${(err as Error).message}`);
+          }).finally(() => {
             this.inFlight.delete(e.id);
             this.kick();
           });
@@ -160,7 +162,7 @@ class Lane {
       });
       await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       if (res.statusCode >= 200 && res.statusCode < 300) {
-        this.meta.notifications.delivered(e.id);
+        await this.meta.notifications.delivered(e.id);
         this.counters.delivered.inc({ target: this.target.id });
         if (this.failing) this.log(`notifications: ${this.target.id}: delivering again`);
         this.failing = false;
@@ -176,7 +178,7 @@ class Lane {
     }
     this.counters.failedAttempts.inc({ target: this.target.id });
     const attempt = e.attempts + 1;
-    this.meta.notifications.failed(e.id, Date.now() + backoffMs(attempt, this.cfg.retryMs, this.cfg.retryMaxMs), failure);
+    await this.meta.notifications.failed(e.id, Date.now() + backoffMs(attempt, this.cfg.retryMs, this.cfg.retryMaxMs), failure);
     // One line when a target starts failing, not one per event.
     if (!this.failing) this.log(`notifications: ${this.target.id}: delivery failed (${failure}); retrying with back-off`);
     this.failing = true;

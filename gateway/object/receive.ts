@@ -68,7 +68,7 @@ export async function receiveBody(koa: Koa.Context, rc: ReqCtx, wrap?: KeyWrap, 
     const checksums = verifyChecksums(plan, computed, verifier.trailers);
     return { blob: written, md5Hex: written.md5.toString('hex'), checksums };
   } catch (err) {
-    if (blob?.blobId) ctx.meta.discardBlob(blob.blobId);
+    if (blob?.blobId) await ctx.meta.discardBlob(blob.blobId);
     throw err;
   }
 }
@@ -99,11 +99,11 @@ function declaredLength(koa: Koa.Context): number | undefined {
  * (a lost condition, an upload aborted meanwhile), nothing refers to the blob: it is
  * garbage, and its shard files are collected.
  */
-export function commitOrDiscard<T>(ctx: PipelineContext, blob: WrittenBlob, commit: () => T): T {
+export async function commitOrDiscard<T>(ctx: PipelineContext, blob: WrittenBlob, commit: () => Promise<T>): Promise<T> {
   try {
-    return commit();
+    return await commit();
   } catch (err) {
-    if (blob.blobId) ctx.meta.discardBlob(blob.blobId);
+    if (blob.blobId) await ctx.meta.discardBlob(blob.blobId);
     throw err;
   }
 }

@@ -54,13 +54,13 @@ export class GarbageCollector {
     await this.ctx.meta.durable();
     // A removed store is gone for good (its disk wiped or the machine retired): its copies need
     // no delete, and asking would keep the blob in the queue forever.
-    const removed = new Set(this.ctx.meta.listNodes().filter((n) => n.state === 'removed').map((n) => n.id));
+    const removed = new Set((await this.ctx.meta.listNodes()).filter((n) => n.state === 'removed').map((n) => n.id));
     const deadline = Date.now() + this.opts.budgetMs;
     const seen = new Set<string>();
     let deleted = 0;
     for (;;) {
       // A blob put back in the queue below gets a garbage time of at least `now`: it waits for the next pass.
-      const batch = this.ctx.meta.garbageBlobs(now - this.opts.graceMs, this.opts.batch).filter((b) => !seen.has(b.id));
+      const batch = (await this.ctx.meta.garbageBlobs(now - this.opts.graceMs, this.opts.batch)).filter((b) => !seen.has(b.id));
       if (!batch.length) break;
       await mapLimit(batch, this.opts.concurrency, async (blob) => {
         seen.add(blob.id);
@@ -69,11 +69,11 @@ export class GarbageCollector {
         );
         // A store that is down keeps its copy until a later pass; deletes are idempotent.
         if (results.every((r) => r.status === 'fulfilled')) {
-          this.ctx.meta.forgetBlob(blob.id);
+          await this.ctx.meta.forgetBlob(blob.id);
           deleted++;
         } else {
           // Back of the queue, so it cannot starve the others, and past this pass's cutoff.
-          this.ctx.meta.discardBlob(blob.id, Math.max(Date.now(), now));
+          await this.ctx.meta.discardBlob(blob.id, Math.max(Date.now(), now));
         }
       });
       if (batch.length < this.opts.batch || Date.now() > deadline) break;

@@ -21,7 +21,7 @@ export interface PipelineContext {
   /** Give up on one piece read after this long. */
   readTimeoutMs: number;
   /** Placement for a new blob: N node ids, and which of them are offline right now. */
-  place(): NewPlacement;
+  place(): Promise<NewPlacement>;
 }
 
 export interface NewPlacement {

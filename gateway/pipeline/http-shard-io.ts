@@ -68,7 +68,7 @@ export class HttpShardIO implements ShardIO {
     await Promise.all([...this.nodes.values()].map(async (n) => {
       try {
         const s = await this.client.status(n, { timeoutMs: 5_000 });
-        meta.upsertNode({ id: n.id, url: n.url, zone: s.zone, capacity: s.capacityBytes, freeBytes: s.freeBytes });
+        await meta.upsertNode({ id: n.id, url: n.url, zone: s.zone, capacity: s.capacityBytes, freeBytes: s.freeBytes });
         this.nodes.set(n.id, { ...n, zone: s.zone });
       } catch {
         // A store that is down now is asked again on the next refresh.

@@ -44,8 +44,8 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>,
   const flush = async (seg: Buffer): Promise<void> => {
     if (!fan) {
       blobId = randomBytes(16).toString('hex');
-      const { nodes: placement, offline } = ctx.place();
-      ctx.meta.insertWritingBlob({ id: blobId, size: 0, segmentSize: S, wrappedKey: wrap(ctx.masterKey, key), placement, createdAt: Date.now() });
+      const { nodes: placement, offline } = await ctx.place();
+      await ctx.meta.insertWritingBlob({ id: blobId, size: 0, segmentSize: S, wrappedKey: wrap(ctx.masterKey, key), placement, createdAt: Date.now() });
       fan = new FanOut(ctx, blobId, placement, offline);
     }
     const encoded = encode(encoder, seg, index++);
@@ -67,11 +67,11 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>,
     if (last) await flush(last);
     await sending;
     const missed = fan ? await fan.end() : [];
-    if (blobId) ctx.meta.audit.setRoots(blobId, roots.roots());
+    if (blobId) await ctx.meta.audit.setRoots(blobId, roots.roots());
     return { blobId, size, md5: encoder.md5(), missed };
   } catch (err) {
     fan?.abort(err instanceof Error ? err : new Error(String(err)));
-    if (blobId) ctx.meta.discardBlob(blobId);
+    if (blobId) await ctx.meta.discardBlob(blobId);
     // Let a pending encode/send settle so nothing rejects unobserved.
     await sending.catch(() => undefined);
     throw err;

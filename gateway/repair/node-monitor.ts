@@ -94,7 +94,7 @@ export class NodeMonitor {
    * after a node died sees it gone.
    */
   async probeAll(opts: { confirm?: boolean } = {}): Promise<void> {
-    await Promise.all(this.nodes.list().filter((n) => n.state !== 'removed').map(async (n) => {
+    await Promise.all((await this.nodes.list()).filter((n) => n.state !== 'removed').map(async (n) => {
       let ok = await this.probe(n.id);
       while (opts.confirm && !ok && !this.stopped && this.consecutiveFailures(n.id) < this.opts.offlineAfter) {
         await new Promise((r) => setTimeout(r, Math.min(this.opts.retryMs, 300)));
@@ -117,14 +117,14 @@ export class NodeMonitor {
   }
 
   private async probeOnce(id: string, t: Tracked): Promise<boolean> {
-    const node = this.nodes.get(id);
+    const node = await this.nodes.get(id);
     if (!node) return false;
     const target: ShardNode = { id: node.id, url: node.url, zone: node.zone };
     let status: ShardStoreStatus;
     try {
       status = await this.client.status(target, { timeoutMs: this.opts.timeoutMs });
     } catch (err) {
-      this.onProbeFailed(node, t, err as Error);
+      await this.onProbeFailed(node, t, err as Error);
       return false;
     }
     const previous = t.status;
@@ -132,9 +132,9 @@ export class NodeMonitor {
     t.lastError = undefined;
     t.status = status;
     clearTimeout(t.retry);
-    this.nodes.recordSeen(id, { zone: status.zone, capacity: status.capacityBytes, freeBytes: status.freeBytes });
+    await this.nodes.recordSeen(id, { zone: status.zone, capacity: status.capacityBytes, freeBytes: status.freeBytes });
     if (node.state === 'offline') {
-      this.nodes.setState(id, 'active', 'answers /status again');
+      await this.nodes.setState(id, 'active', 'answers /status again');
       this.hooks.log?.(`shard-store ${id} answers again: active`);
     }
     // A store that restarted with fewer pieces than it should hold lost some (a wiped or
@@ -142,16 +142,19 @@ export class NodeMonitor {
     if (!previous || status.uptimeSeconds < previous.uptimeSeconds || status.pieces < previous.pieces) {
       // Every store's first probe comes here: one shared scan counts them all, off the event loop.
       const expected = (await this.hooks.livePieces()).get(id) ?? 0;
-      if (status.pieces < expected) this.checkPieces(id);
+      // In the background; its failure is logged (checkPieces is also awaited by the admin API).
+      if (status.pieces < expected) {
+        void this.checkPieces(id).catch((err: unknown) => this.hooks.log?.(`shard-store ${id}: checking its pieces failed: ${(err as Error).message}`));
+      }
     }
     return true;
   }
 
-  private onProbeFailed(node: NodeInfo, t: Tracked, err: Error): void {
+  private async onProbeFailed(node: NodeInfo, t: Tracked, err: Error): Promise<void> {
     t.failures++;
     t.lastError = err.message;
     if (t.failures >= this.opts.offlineAfter && (node.state === 'active' || node.state === 'suspect')) {
-      this.nodes.setState(node.id, 'offline', `no answer to ${t.failures} status probes: ${err.message}`);
+      await this.nodes.setState(node.id, 'offline', `no answer to ${t.failures} status probes: ${err.message}`);
       this.hooks.log?.(`shard-store ${node.id} is offline: ${err.message}`);
       this.hooks.onOffline?.(node.id);
     } else if (t.failures < this.opts.offlineAfter) {
@@ -166,7 +169,7 @@ export class NodeMonitor {
     if (t.retry || t.probing) return;
     t.retry = setTimeout(() => {
       t.retry = undefined;
-      void this.probe(id);
+      void this.probe(id).catch((err: unknown) => this.hooks.log?.(`shard-store ${id}: probe failed: ${(err as Error).message}`));
     }, this.opts.retryMs);
     t.retry.unref();
   }
@@ -183,13 +186,13 @@ export class NodeMonitor {
 
   /** HEAD every live piece placed on the node; queues missing or short ones. Returns how many. */
   async verifyHoldings(id: string): Promise<number> {
-    const node = this.nodes.get(id);
+    const node = await this.nodes.get(id);
     if (!node) return 0;
     const target: ShardNode = { id: node.id, url: node.url, zone: node.zone };
     let cursor = '';
     let missing = 0;
     for (;;) {
-      const batch = this.repairs.livePiecesOn(id, cursor, 64);
+      const batch = await this.repairs.livePiecesOn(id, cursor, 64);
       if (!batch.length || this.stopped) break;
       cursor = batch[batch.length - 1]!.blobId;
       const found = await Promise.all(batch.map(async (p) => {
@@ -202,7 +205,7 @@ export class NodeMonitor {
       }));
       const lost = batch.filter((_, i) => !found[i]);
       missing += lost.length;
-      if (lost.length) this.meta.queueRepair(lost.map((p) => ({ blobId: p.blobId, piece: p.piece, reason: `missing on ${id}` })));
+      if (lost.length) await this.meta.queueRepair(lost.map((p) => ({ blobId: p.blobId, piece: p.piece, reason: `missing on ${id}` })));
     }
     if (missing) this.hooks.log?.(`shard-store ${id} lost ${missing} piece(s); queued for repair`);
     return missing;

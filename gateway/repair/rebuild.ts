@@ -48,7 +48,7 @@ export async function rebuildPieces(ctx: PipelineContext, plan: RebuildPlan, lim
   const key = isCustomerWrapped(blob.wrappedKey) ? null : unwrapKey(ctx.masterKey, blob.wrappedKey);
   // Null for blobs written before roots were kept: those rely on AES-GCM alone, or for
   // SSE-C on their checksums alone.
-  const prover = proverFor(ctx, blob);
+  const prover = await proverFor(ctx, blob);
   const writers = new Map<number, ShardWriter>();
   const failed = new Map<number, Error>();
   const fail = (piece: number, err: Error): void => {

@@ -55,6 +55,8 @@ export class RepairWorker {
   private readonly limiter: RateLimiter;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
+  /** The check at start for a job a previous process left running (start). */
+  private resuming: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private generation = 0;
   private backlog: Backlog | undefined;
@@ -88,13 +90,15 @@ export class RepairWorker {
 
   /** Resume a job a previous process left running, and start the schedule. */
   start(): void {
-    if (this.repairs.runningJob()) this.kick();
+    this.resuming = this.repairs.runningJob().then((job) => {
+      if (job && !this.abort.signal.aborted) this.kick();
+    }, (err: unknown) => this.log(`repair: ${(err as Error).message}`));
     const every = (ms: number, fn: () => void): void => {
       const t = setInterval(fn, ms);
       t.unref();
       this.timers.push(t);
     };
-    every(this.cfg.intervalMs, () => this.request('schedule'));
+    every(this.cfg.intervalMs, () => this.requestInBackground('schedule'));
     every(ORPHAN_SWEEP_MS, () => void this.housekeeping().catch((err: unknown) => this.log(`repair: housekeeping: ${(err as Error).message}`)));
   }
 
@@ -102,13 +106,14 @@ export class RepairWorker {
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.offlineKick);
     this.abort.abort(new Error('gateway stopping'));
+    await this.resuming;
     await this.loop;
   }
 
   /** A node went offline: look at its blobs soon, at the scheduled threshold. */
   nodeOffline(): void {
     clearTimeout(this.offlineKick);
-    this.offlineKick = setTimeout(() => this.request('schedule'), 1_000);
+    this.offlineKick = setTimeout(() => this.requestInBackground('schedule'), 1_000);
     this.offlineKick.unref();
   }
 
@@ -116,33 +121,32 @@ export class RepairWorker {
    * Start a job, or join the running one. `full` asks for every blob to be brought back to
    * 16 healthy pieces within the zone rules, whatever the configured threshold.
    */
-  request(trigger: RepairTrigger, opts: { full?: boolean } = {}): RepairJobRow {
+  async request(trigger: RepairTrigger, opts: { full?: boolean } = {}): Promise<RepairJobRow> {
     const threshold = opts.full ? N : this.cfg.threshold;
-    const running = this.repairs.runningJob();
-    if (running) {
-      if (running.threshold < threshold || (trigger === 'drain' && running.trigger === 'schedule')) {
-        this.repairs.raiseJob(running.id, Math.max(threshold, running.threshold), trigger === 'schedule' ? running.trigger : trigger);
-        this.generation++;
-      }
-      this.kick();
-      return this.repairs.getJob(running.id)!;
-    }
-    const job = this.repairs.createJob(trigger, threshold);
+    // One unit of work: two requests at once never start two jobs.
+    const { job, raised } = await this.repairs.joinOrCreateJob(trigger, threshold);
+    if (raised) this.generation++;
     this.kick();
     return job;
   }
 
-  /** The running job, else the last one. */
-  currentJob(): RepairJobRow | undefined {
-    return this.repairs.runningJob() ?? this.repairs.lastJob();
+  /** `request` from a timer or an event, its failure logged. */
+  requestInBackground(trigger: RepairTrigger): void {
+    void this.request(trigger).catch((err: unknown) => this.log(`repair: ${(err as Error).message}`));
   }
 
-  job(id: number): RepairJobRow | undefined {
+  /** The running job, else the last one. */
+  async currentJob(): Promise<RepairJobRow | undefined> {
+    return (await this.repairs.runningJob()) ?? this.repairs.lastJob();
+  }
+
+  job(id: number): Promise<RepairJobRow | undefined> {
     return this.repairs.getJob(id);
   }
 
   /** Wait for the job loop to go idle (tests). */
   async idle(): Promise<void> {
+    await this.resuming;
     while (this.loop) await this.loop;
   }
 
@@ -153,7 +157,7 @@ export class RepairWorker {
   }
 
   private async runJobs(): Promise<void> {
-    for (let job = this.repairs.runningJob(); job && !this.abort.signal.aborted; job = this.repairs.runningJob()) {
+    for (let job = await this.repairs.runningJob(); job && !this.abort.signal.aborted; job = await this.repairs.runningJob()) {
       await this.runJob(job.id);
     }
     if (!this.abort.signal.aborted) await this.housekeeping();
@@ -162,10 +166,10 @@ export class RepairWorker {
   private async runJob(id: number): Promise<void> {
     let gen = this.generation;
     let tally: PassTally = { moved: 0, noNode: 0, unreadable: 0, failed: 0 };
-    let prepared = this.repairs.getJob(id)!.cursor !== '';
+    let prepared = (await this.repairs.getJob(id))!.cursor !== '';
     const signal = this.abort.signal;
     while (!signal.aborted) {
-      const job = this.repairs.getJob(id)!;
+      const job = (await this.repairs.getJob(id))!;
       if (!prepared) {
         // A full repair must see nodes that died a moment ago as gone, and pieces a
         // restarted node lost as missing, before it decides what is healthy.
@@ -173,25 +177,25 @@ export class RepairWorker {
           await this.monitor.probeAll({ confirm: true });
           // One scan counts every node's pieces (a count per node would scan every blob each).
           const { liveHeld } = await this.assess(true);
-          await Promise.all(this.nodes.list().filter((n) => holdsHealthy(n.state)).map(async (n) => {
+          await Promise.all((await this.nodes.list()).filter((n) => holdsHealthy(n.state)).map(async (n) => {
             const st = this.monitor!.lastStatus(n.id);
             if (st && st.pieces < (liveHeld.get(n.id) ?? 0)) await this.monitor!.checkPieces(n.id);
           }));
         }
-        this.repairs.startPass(id, job.pass, this.repairs.countLive());
+        await this.repairs.startPass(id, job.pass, await this.repairs.countLive());
         tally = { moved: 0, noNode: 0, unreadable: 0, failed: 0 };
         prepared = true;
         continue;
       }
-      const batch = this.repairs.liveBlobsAfter(job.cursor, this.cfg.batch);
+      const batch = await this.repairs.liveBlobsAfter(job.cursor, this.cfg.batch);
       if (!batch.length) {
         if (await this.endPass(job, tally)) return;
         prepared = false;
         continue;
       }
       const t0 = Date.now();
-      const nodes = this.nodeSnapshot();
-      const queued = this.repairs.queuedPieces({ from: batch[0]!.id, to: batch[batch.length - 1]!.id });
+      const nodes = await this.nodeSnapshot();
+      const queued = await this.repairs.queuedPieces({ from: batch[0]!.id, to: batch[batch.length - 1]!.id });
       await mapLimit(batch, this.cfg.concurrency, (b) => this.repairBlob(job, b, nodes, queued.get(b.id), tally));
       if (gen !== this.generation) {
         // A stricter request joined: its pass starts over from the first blob.
@@ -199,18 +203,18 @@ export class RepairWorker {
         prepared = false;
         continue;
       }
-      this.repairs.setCursor(id, batch[batch.length - 1]!.id);
-      this.repairs.bump(id, { blobsChecked: batch.length, activeMs: Date.now() - t0 });
+      await this.repairs.setCursor(id, batch[batch.length - 1]!.id);
+      await this.repairs.bump(id, { blobsChecked: batch.length, activeMs: Date.now() - t0 });
     }
   }
 
   /** True when the job is over; otherwise the next pass is set up. */
   private async endPass(job: RepairJobRow, tally: PassTally): Promise<boolean> {
-    this.repairs.dropStaleQueue();
+    await this.repairs.dropStaleQueue();
     const backlog = await this.assess(true);
     const left = job.threshold >= N ? backlog.degraded : backlog.belowThreshold;
     if (left === 0) {
-      this.repairs.finishJob(job.id, 'complete', job.threshold >= N
+      await this.repairs.finishJob(job.id, 'complete', job.threshold >= N
         ? `every blob has ${N} healthy pieces within the zone limits`
         : `no blob below ${job.threshold} healthy pieces`);
       return true;
@@ -221,15 +225,15 @@ export class RepairWorker {
       if (backlog.unreadable) why.push(`${backlog.unreadable} have fewer than ${K} readable pieces (bring their nodes back)`);
       if (tally.noNode) why.push(`${tally.noNode} found no eligible node for a piece under the zone rules (add active shard-stores, or zones)`);
       if (tally.failed) why.push(`${tally.failed} failed to rebuild (last error: ${tally.lastError ?? 'unknown'}; see the gateway log)`);
-      this.repairs.finishJob(job.id, 'incomplete', `${left} of ${backlog.blobs} blobs still short after pass ${job.pass}: ${why.join('; ') || 'no progress'}`);
+      await this.repairs.finishJob(job.id, 'incomplete', `${left} of ${backlog.blobs} blobs still short after pass ${job.pass}: ${why.join('; ') || 'no progress'}`);
       return true;
     }
-    this.repairs.startPass(job.id, job.pass + 1, this.repairs.countLive());
+    await this.repairs.startPass(job.id, job.pass + 1, await this.repairs.countLive());
     return false;
   }
 
-  private nodeSnapshot(): RepairNode[] {
-    return this.nodes.list().map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1) }));
+  private async nodeSnapshot(): Promise<RepairNode[]> {
+    return (await this.nodes.list()).map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1) }));
   }
 
   private async repairBlob(job: RepairJobRow, ref: LiveBlobRef, nodes: RepairNode[], queued: Set<number> | undefined, tally: PassTally): Promise<void> {
@@ -243,19 +247,19 @@ export class RepairWorker {
     // Readable pieces that must move (draining, misplaced) wait when the blob needs them as sources.
     let moving = piecesToMove(a);
     if (repairSources(a, moving).length < K) moving = [...a.lost, ...a.queued];
-    const chosen = chooseTargets(ref.placement, moving, nodes, this.repairs.orphanNodesOf(ref.id));
+    const chosen = chooseTargets(ref.placement, moving, nodes, await this.repairs.orphanNodesOf(ref.id));
     const targets = new Map<number, string>();
     for (const [piece, node] of chosen) if (node) targets.set(piece, node);
     if (targets.size < chosen.size) tally.noNode++;
     if (!targets.size) return;
-    const blob = this.ctx.meta.getBlob(ref.id);
+    const blob = await this.ctx.meta.getBlob(ref.id);
     if (!blob || blob.state !== 'live') return;
     // Data pieces first: fewer pieces to reconstruct before the segment can be checked.
     const sources = repairSources(a, moving);
     try {
       const result = await rebuildPieces(this.ctx, { blob, targets, sources }, this.limiter, this.abort.signal);
       const moves = result.written.map((piece) => ({ piece, from: blob.placement[piece]!, to: targets.get(piece)! }));
-      const applied = this.repairs.commitMoves(blob.id, moves, job.id, { bytesRead: result.bytesRead, bytesWritten: result.bytesWritten }, this.cfg.orphanGraceMs);
+      const applied = await this.repairs.commitMoves(blob.id, moves, job.id, { bytesRead: result.bytesRead, bytesWritten: result.bytesWritten }, this.cfg.orphanGraceMs);
       tally.moved += applied.length;
       this.piecesCounter?.inc({}, applied.length);
       this.bytesCounter?.inc({ direction: 'read' }, result.bytesRead);
@@ -270,7 +274,7 @@ export class RepairWorker {
       tally.failed++;
       tally.lastError = (err as Error).message;
       this.failCounter?.inc();
-      this.repairs.bump(job.id, { blobsFailed: 1 });
+      await this.repairs.bump(job.id, { blobsFailed: 1 });
       this.log(`repair: blob ${ref.id}: ${(err as Error).message}`);
     }
   }
@@ -296,16 +300,16 @@ export class RepairWorker {
   }
 
   private async scan(): Promise<Backlog> {
-    const nodes = this.nodeSnapshot();
+    const nodes = await this.nodeSnapshot();
     const byId = new Map(nodes.map((n) => [n.id, n]));
     const cap = zoneCap(nodes);
-    const queued = this.repairs.queuedPieces();
+    const queued = await this.repairs.queuedPieces();
     const b: Backlog = {
       held: new Map(), liveHeld: new Map(),
       blobs: 0, belowThreshold: 0, degraded: 0, unreadable: 0, piecesHealthy: 0, piecesUnhealthy: 0, piecesDraining: 0,
       piecesMisplaced: 0, computedAt: Date.now(),
     };
-    for (let cursor = '', batch: LiveBlobRef[]; (batch = this.repairs.liveBlobsAfter(cursor, 1_000)).length; cursor = batch[batch.length - 1]!.id) {
+    for (let cursor = '', batch: LiveBlobRef[]; (batch = await this.repairs.liveBlobsAfter(cursor, 1_000)).length; cursor = batch[batch.length - 1]!.id) {
       if (cursor !== '') await new Promise((r) => setImmediate(r));
       for (const ref of batch) {
         for (const id of ref.placement) b.liveHeld.set(id, (b.liveHeld.get(id) ?? 0) + 1);
@@ -322,7 +326,7 @@ export class RepairWorker {
     }
     // Held: the live pieces plus those of blobs still being written (few, through the state index).
     b.held = new Map(b.liveHeld);
-    for (const [id, n] of this.nodes.writingPiecesHeld()) b.held.set(id, (b.held.get(id) ?? 0) + n);
+    for (const [id, n] of await this.nodes.writingPiecesHeld()) b.held.set(id, (b.held.get(id) ?? 0) + n);
     // A forced scan may finish before one that started earlier: keep the newer.
     if (!this.backlog || this.backlog.computedAt <= b.computedAt) this.backlog = b;
     this.backlogTtlMs = Math.max(BACKLOG_TTL_MS, 2 * (Date.now() - b.computedAt));
@@ -331,23 +335,23 @@ export class RepairWorker {
 
   /** Old shard files are deleted, and draining nodes that hold nothing any more are removed. */
   async housekeeping(now = Date.now()): Promise<void> {
-    for (const n of this.nodes.list()) {
-      if (n.state === 'draining' && !this.nodes.holdsPieces(n.id)) {
-        this.nodes.setState(n.id, 'removed', 'drained: holds no pieces');
+    for (const n of await this.nodes.list()) {
+      if (n.state === 'draining' && !await this.nodes.holdsPieces(n.id)) {
+        await this.nodes.setState(n.id, 'removed', 'drained: holds no pieces');
         this.log(`shard-store ${n.id} is drained and removed`);
       }
     }
     // As for garbage: the placement that replaced these pieces is on disk before they are deleted.
     await this.ctx.meta.durable();
-    const due = this.repairs.dueOrphans(now, 200);
+    const due = await this.repairs.dueOrphans(now, 200);
     await mapLimit(due, 8, async (o) => {
       try {
         await this.ctx.io.deleteShard(o.nodeId, o.shardId);
-        this.repairs.orphanDeleted(o.nodeId, o.shardId);
+        await this.repairs.orphanDeleted(o.nodeId, o.shardId);
       } catch {
         // A node that stays away for days takes its old files with it.
-        if (o.attempts >= 30) this.repairs.orphanDeleted(o.nodeId, o.shardId);
-        else this.repairs.orphanRetry(o.nodeId, o.shardId, now + Math.min(1_000 * 2 ** o.attempts, 3_600_000));
+        if (o.attempts >= 30) await this.repairs.orphanDeleted(o.nodeId, o.shardId);
+        else await this.repairs.orphanRetry(o.nodeId, o.shardId, now + Math.min(1_000 * 2 ** o.attempts, 3_600_000));
       }
     });
   }
@@ -355,18 +359,19 @@ export class RepairWorker {
   private async gauges(): Promise<GaugeFamily[]> {
     const b = await this.assess();
     const states = new Map<string, number>();
-    const list = this.nodes.list();
+    const list = await this.nodes.list();
     for (const n of list) states.set(n.state, (states.get(n.state) ?? 0) + 1);
     const held = b.held;
     const node = (n: { id: string; zone: string }): Record<string, string> => ({ node: n.id, zone: n.zone });
-    const job = this.repairs.runningJob();
+    const job = await this.repairs.runningJob();
+    const queueLength = await this.repairs.queueLength();
     return [
       { name: 'shardgate_pieces', help: 'Pieces of live blobs by health (unhealthy: on offline, removed or draining nodes, or queued as missing).', type: 'gauge',
         samples: [{ labels: { state: 'healthy' }, value: b.piecesHealthy }, { labels: { state: 'unhealthy' }, value: b.piecesUnhealthy }] },
       { name: 'shardgate_repair_backlog_blobs', help: 'Live blobs that need repair: below the threshold, or below 16 healthy well-placed pieces.', type: 'gauge',
         samples: [{ labels: { target: 'threshold' }, value: b.belowThreshold }, { labels: { target: 'full' }, value: b.degraded }] },
       { name: 'shardgate_unreadable_blobs', help: 'Live blobs with fewer than 10 readable pieces.', type: 'gauge', samples: [{ value: b.unreadable }] },
-      { name: 'shardgate_repair_queue_pieces', help: 'Pieces queued as missing or damaged.', type: 'gauge', samples: [{ value: this.repairs.queueLength() }] },
+      { name: 'shardgate_repair_queue_pieces', help: 'Pieces queued as missing or damaged.', type: 'gauge', samples: [{ value: queueLength }] },
       { name: 'shardgate_repair_running', help: '1 while a repair job runs.', type: 'gauge', samples: [{ value: job ? 1 : 0 }] },
       { name: 'shardgate_nodes', help: 'Shard-stores by state.', type: 'gauge',
         samples: ['active', 'suspect', 'offline', 'draining', 'removed'].map((s) => ({ labels: { state: s }, value: states.get(s) ?? 0 })) },

@@ -29,10 +29,11 @@ export interface ReportPayload {
   /**
    * What the economy pays by (gateway/ledger/service.ts), absent from entries written before
    * it existed (which still verify): bytes held over the period in byte-hours and bytes served,
-   * as decimal strings, and whether the store was drained as lost for failing its audits.
+   * as decimal strings (this gateway writes; safe integers read too), and whether the store was
+   * drained as lost for failing its audits.
    */
-  storedByteHours?: string;
-  servedBytes?: string;
+  storedByteHours?: string | number;
+  servedBytes?: string | number;
   lost?: boolean;
 }
 

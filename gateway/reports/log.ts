@@ -13,9 +13,9 @@ export class ReportLog {
 
   /** Sign and append reports, in order, in one transaction. */
   async append(reports: Array<Omit<ReportPayload, 'v' | 'seq' | 'prev'>>): Promise<ReportEntry[]> {
-    // Signing is async, the store's transactions are not: sign against the current tail, then
+    // Signing is not part of the store's transactions: sign against the current tail, then
     // insert only if the tail has not moved (one gateway writes this log, so it does not).
-    const tail = this.store.tail();
+    const tail = await this.store.tail();
     const afterSeq = tail?.seq ?? 0;
     let seq = afterSeq;
     let prev = tail?.hash ?? GENESIS;
@@ -26,17 +26,17 @@ export class ReportLog {
       prev = reportHash(jws);
       signed.push({ payload, jws, hash: prev });
     }
-    this.store.append(afterSeq, signed.map((e) => ({
+    await this.store.append(afterSeq, signed.map((e) => ({
       seq: e.payload.seq, node: e.payload.node, periodStart: e.payload.periodStart, periodEnd: e.payload.periodEnd, jws: e.jws, hash: e.hash,
     })));
     return signed.map((e) => ({ seq: e.payload.seq, jws: e.jws }));
   }
 
-  page(after: number, limit: number): ReportEntry[] {
+  page(after: number, limit: number): Promise<ReportEntry[]> {
     return this.store.page(after, limit);
   }
 
-  size(): number {
+  size(): Promise<number> {
     return this.store.size();
   }
 }

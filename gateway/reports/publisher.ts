@@ -46,15 +46,19 @@ export class ReportPublisher {
   ) {}
 
   start(): void {
-    if (this.audits.getState(PERIOD_KEY) === undefined) this.audits.setState(PERIOD_KEY, String(Date.now()));
-    const every = (ms: number, fn: () => void): void => {
-      const t = setInterval(fn, ms);
+    const failed = (err: unknown): void => console.error('reports:', (err as Error).message);
+    // The first period starts with the first start (only this publisher writes the key).
+    void (async () => {
+      if ((await this.audits.getState(PERIOD_KEY)) === undefined) await this.audits.setState(PERIOD_KEY, String(Date.now()));
+    })().catch(failed);
+    const every = (ms: number, fn: () => Promise<void>): void => {
+      const t = setInterval(() => void fn().catch(failed), ms);
       t.unref();
       this.timers.push(t);
     };
     every(this.sampleMs, () => this.sample());
-    every(Math.min(this.periodMs, 60_000), () => {
-      if (Date.now() >= this.periodStart() + this.periodMs) void this.publish().catch((err: unknown) => console.error('reports:', (err as Error).message));
+    every(Math.min(this.periodMs, 60_000), async () => {
+      if (Date.now() >= (await this.periodStart()) + this.periodMs) await this.publish();
     });
   }
 
@@ -63,8 +67,8 @@ export class ReportPublisher {
     await this.publishing?.catch(() => undefined);
   }
 
-  private periodStart(): number {
-    return Number(this.audits.getState(PERIOD_KEY) ?? Date.now());
+  private async periodStart(): Promise<number> {
+    return Number((await this.audits.getState(PERIOD_KEY)) ?? Date.now());
   }
 
   /**
@@ -85,8 +89,8 @@ export class ReportPublisher {
   }
 
   /** Record whether each node is up right now. */
-  sample(): void {
-    for (const n of this.nodes.list()) {
+  async sample(): Promise<void> {
+    for (const n of await this.nodes.list()) {
       if (n.state === 'removed') continue;
       const s = this.samples.get(n.id) ?? { samples: 0, up: 0 };
       s.samples++;
@@ -99,27 +103,29 @@ export class ReportPublisher {
   /** Close the current period now: one report per node, appended to the log. */
   publish(now = Date.now()): Promise<ReportEntry[]> {
     this.publishing ??= (async () => {
-      const start = this.periodStart();
+      const start = await this.periodStart();
       const end = Math.max(now, start + 1);
-      this.sample();
+      await this.sample();
       const service = this.service && { held: await this.service.bytesHeld(), read: new Map(this.service.bytesRead()) };
       // A node removed during the period is still reported for it: its last audits matter most.
-      const reports = this.nodes.list().filter((n) => n.state !== 'removed' || (n.stateSince ?? 0) >= start || this.samples.has(n.id)).map((n) => {
+      const reported = (await this.nodes.list()).filter((n) => n.state !== 'removed' || (n.stateSince ?? 0) >= start || this.samples.has(n.id));
+      const reports = [];
+      for (const n of reported) {
         const s = this.samples.get(n.id) ?? { samples: 0, up: 0 };
-        return {
-          node: n.id, zone: n.zone, periodStart: start, periodEnd: end, audits: this.audits.counts(n.id, start, end),
+        reports.push({
+          node: n.id, zone: n.zone, periodStart: start, periodEnd: end, audits: await this.audits.counts(n.id, start, end),
           uptime: { samples: s.samples, up: s.up, ratio: s.samples ? Math.round((s.up / s.samples) * 10_000) / 10_000 : 0 },
           score: n.score, state: n.state, issuedAt: now,
           ...(service && this.serviceFields(n, service, start, end)),
-        };
-      });
+        });
+      }
       const entries = await this.log.append(reports);
       this.samples.clear();
       if (service) {
         this.heldAtStart = service.held;
         this.readAtStart = service.read;
       }
-      this.audits.setState(PERIOD_KEY, String(end));
+      await this.audits.setState(PERIOD_KEY, String(end));
       return entries;
     })().finally(() => (this.publishing = undefined));
     return this.publishing;

@@ -5,6 +5,7 @@ import { checkAclAllowed } from '../access/public-access-block.js';
 import { objectOwnershipOf, publicAccessBlockOf } from '../access/query.js';
 import { aclsEnabled, checkAclUnderOwnership, objectAclOnWrite } from '../access/object-ownership.js';
 import { userExists } from '../access/users.js';
+import { decideWithLookups } from '../lookups.js';
 import { bucketOf, keyOf, ownerOf, type ReqCtx } from '../request.js';
 import { sendXml } from './bucket.js';
 import { readCheckedBody } from './body.js';
@@ -70,48 +71,49 @@ function cannedOf(koa: Koa.Context): string | undefined {
 
 /** The ACL a PutBucketAcl/PutObjectAcl asks for: the headers (canned or grants), else the body. */
 async function requestedAcl(koa: Koa.Context, rc: ReqCtx): Promise<StoredAcl> {
-  const isUser: IsUser = (id) => userExists(rc.pipeline.meta, id);
+  // Grantees are checked against the users as the headers or the document name them (decideWithLookups).
+  const isUser = (id: string): Promise<boolean> => userExists(rc.pipeline.meta, id);
   const headers = koa.req.headersDistinct as HeaderBag;
-  const fromHeaders = aclFromHeaders((name) => headerOf(headers, name), isUser);
+  const fromHeaders = await decideWithLookups(isUser, (known: IsUser) => aclFromHeaders((name) => headerOf(headers, name), known), { value: true });
   const body = await readCheckedBody(koa, rc, { limit: MAX_ACL_BODY, requireDigest: false });
   if (fromHeaders !== undefined) {
     if (body.length) throw new S3Error('UnexpectedContent', { message: 'This request does not support content with x-amz-acl or x-amz-grant-* headers' });
     return fromHeaders;
   }
   if (!body.length) throw new S3Error('MalformedACLError');
-  return parseAccessControlPolicy(body, isUser);
+  return decideWithLookups(isUser, (known: IsUser) => parseAccessControlPolicy(body, known), { value: true });
 }
 
 /**
  * A stored ACL as it counts: with ACLs disabled (BucketOwnerEnforced) every ACL reads as the
  * bucket owner's FULL_CONTROL, whatever was kept from before.
  */
-function effectiveAcl(rc: ReqCtx, stored: string | null | undefined): StoredAcl {
-  return aclsEnabled(objectOwnershipOf(rc.pipeline.meta, bucketOf(rc).name)) ? storedAcl(stored) : 'private';
+async function effectiveAcl(rc: ReqCtx, stored: string | null | undefined): Promise<StoredAcl> {
+  return aclsEnabled(await objectOwnershipOf(rc.pipeline.meta, bucketOf(rc).name)) ? storedAcl(stored) : 'private';
 }
 
 /** GetBucketAcl — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html */
 export async function handleGetBucketAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  sendXml(koa, buildAccessControlPolicy(bucket.owner, effectiveAcl(rc, rc.pipeline.meta.bucketAccess(bucket.name)?.acl)));
+  sendXml(koa, buildAccessControlPolicy(bucket.owner, await effectiveAcl(rc, (await rc.pipeline.meta.bucketAccess(bucket.name))?.acl)));
 }
 
 /** PutBucketAcl — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketAcl.html */
 export async function handlePutBucketAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   const acl = await requestedAcl(koa, rc);
-  checkAclUnderOwnership(objectOwnershipOf(rc.pipeline.meta, bucket.name), { canned: cannedOf(koa), acl }, bucket.owner, 'bucket');
-  checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
-  rc.pipeline.meta.setBucketAccess(bucket.name, 'acl', aclColumn(acl));
+  checkAclUnderOwnership(await objectOwnershipOf(rc.pipeline.meta, bucket.name), { canned: cannedOf(koa), acl }, bucket.owner, 'bucket');
+  await checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
+  await rc.pipeline.meta.setBucketAccess(bucket.name, 'acl', aclColumn(acl));
   koa.status = 200;
 }
 
 /** GetObjectAcl (of the current version or of `versionId`) — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html */
 export async function handleGetObjectAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const row = resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint));
-  const acl = effectiveAcl(rc, rc.pipeline.meta.objectAcl(bucket.name, row.key, row.versionId));
-  koa.set(versionHeader(rc.pipeline.meta, bucket.name, row.versionId));
+  const row = await resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint));
+  const acl = await effectiveAcl(rc, await rc.pipeline.meta.objectAcl(bucket.name, row.key, row.versionId));
+  koa.set(await versionHeader(rc.pipeline.meta, bucket.name, row.versionId));
   // An object belongs to its bucket's owner unless its ACL names another (object-ownership.ts).
   sendXml(koa, buildAccessControlPolicy(aclOwner(acl, bucket.owner), acl));
 }
@@ -119,17 +121,17 @@ export async function handleGetObjectAcl(koa: Koa.Context, rc: ReqCtx): Promise<
 /** PutObjectAcl (of the current version or of `versionId`) — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html */
 export async function handlePutObjectAcl(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint)); // errors before the body is read
+  await resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint)); // errors before the body is read
   const requested = await requestedAcl(koa, rc);
-  const ownership = objectOwnershipOf(rc.pipeline.meta, bucket.name);
+  const ownership = await objectOwnershipOf(rc.pipeline.meta, bucket.name);
   checkAclUnderOwnership(ownership, { canned: cannedOf(koa), acl: requested }, bucket.owner, 'object');
-  checkAclAllowed(requested, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
+  await checkAclAllowed(requested, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
   // Resolved again after the body: the current version may have changed meanwhile.
-  const row = resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint));
+  const row = await resolveVersion(rc.pipeline.meta, bucket.name, keyOf(rc), versionIdOf(rc.endpoint));
   // The object keeps its owner: a new ACL replaces the grants, never the ownership.
-  const owner = aclOwner(storedAcl(rc.pipeline.meta.objectAcl(bucket.name, row.key, row.versionId)), bucket.owner);
+  const owner = aclOwner(storedAcl(await rc.pipeline.meta.objectAcl(bucket.name, row.key, row.versionId)), bucket.owner);
   const acl = objectAclOnWrite(ownership === 'BucketOwnerPreferred' ? 'ObjectWriter' : ownership, { canned: cannedOf(koa), acl: requested }, owner, bucket.owner);
-  if (!rc.pipeline.meta.setObjectAcl(row.id, aclColumn(acl))) throw new S3Error('NoSuchKey', { extra: { Key: keyOf(rc) } });
-  koa.set(versionHeader(rc.pipeline.meta, bucket.name, row.versionId));
+  if (!await rc.pipeline.meta.setObjectAcl(row.id, aclColumn(acl))) throw new S3Error('NoSuchKey', { extra: { Key: keyOf(rc) } });
+  koa.set(await versionHeader(rc.pipeline.meta, bucket.name, row.versionId));
   koa.status = 200;
 }

@@ -43,14 +43,14 @@ export async function handleGetObjectAttributes(koa: Koa.Context, rc: ReqCtx, ve
   }
   const meta = rc.pipeline.meta;
   const bucket = bucketOf(rc).name;
-  const obj = resolveVersion(meta, bucket, keyOf(rc), versionId);
+  const obj = await resolveVersion(meta, bucket, keyOf(rc), versionId);
   const doc: Record<string, XmlNode[string]> = {};
   if (wanted.includes('ETag')) doc.ETag = obj.etag;
   if (wanted.includes('Checksum') && Object.keys(obj.checksums).length) doc.Checksum = checksumNode(obj.checksums, true);
   if (wanted.includes('ObjectParts') && obj.partsCount !== null) {
     const maxParts = intHeader(koa, 'x-amz-max-parts', 1000, 1000);
     const marker = intHeader(koa, 'x-amz-part-number-marker', 0, 10_000);
-    const after = meta.objectParts(obj.id).filter((p) => p.partNumber > marker);
+    const after = (await meta.objectParts(obj.id)).filter((p) => p.partNumber > marker);
     const page = after.slice(0, maxParts);
     const truncated = after.length > page.length;
     doc.ObjectParts = {
@@ -64,6 +64,6 @@ export async function handleGetObjectAttributes(koa: Koa.Context, rc: ReqCtx, ve
   }
   if (wanted.includes('StorageClass')) doc.StorageClass = 'STANDARD';
   if (wanted.includes('ObjectSize')) doc.ObjectSize = obj.size;
-  koa.set({ 'last-modified': formatHttpDate(obj.lastModified), ...versionHeader(meta, bucket, obj.versionId) });
+  koa.set({ 'last-modified': formatHttpDate(obj.lastModified), ...await versionHeader(meta, bucket, obj.versionId) });
   sendXml(koa, buildXml('GetObjectAttributesOutput', doc as XmlNode));
 }

@@ -25,7 +25,7 @@ export { sendXml };
 export async function handleListBuckets(koa: Koa.Context, rc: ReqCtx, ep: Extract<Endpoint, { kind: 'ListBuckets' }>): Promise<void> {
   const limit = ep.maxBuckets ?? MAX_BUCKETS_PAGE;
   // One more than the page, to know whether another page follows.
-  const rows = rc.pipeline.meta.listBucketsPage({
+  const rows = await rc.pipeline.meta.listBucketsPage({
     owner: rc.owner, limit: limit + 1,
     ...(ep.continuationToken !== undefined && { after: decodeBucketToken(ep.continuationToken) }),
     ...(ep.prefix !== undefined && { prefix: ep.prefix }),
@@ -72,27 +72,32 @@ export async function handleCreateBucket(koa: Koa.Context, rc: ReqCtx): Promise<
   if (!aclsEnabled(ownership) && rc.acl !== undefined) checkBucketAclDisableable(rc.acl, rc.owner);
   try {
     // A lock-enabled bucket starts with versioning on, as on AWS S3.
-    if (objectLock) rc.pipeline.meta.createLockedBucket(name, rc.owner, rc.config.region, Date.now(), ownership);
-    else rc.pipeline.meta.createBucket(name, rc.owner, rc.config.region, Date.now(), ownership);
+    if (objectLock) await rc.pipeline.meta.createLockedBucket(name, rc.owner, rc.config.region, Date.now(), ownership);
+    else await rc.pipeline.meta.createBucket(name, rc.owner, rc.config.region, Date.now(), ownership);
   } catch (err) {
     if (err instanceof MetaConflictError) {
       // us-east-1 answers 200 to the owner re-creating a bucket; every other region says BucketAlreadyOwnedByYou.
       if (err.owner === rc.owner) {
-        if (rc.config.region === 'us-east-1') return void (keepBucketAcl(rc, name), koa.set('Location', `/${name}`), (koa.status = 200));
+        if (rc.config.region === 'us-east-1') {
+          await keepBucketAcl(rc, name);
+          koa.set('Location', `/${name}`);
+          koa.status = 200;
+          return;
+        }
         throw new S3Error('BucketAlreadyOwnedByYou', { extra: { BucketName: name } });
       }
       throw new S3Error('BucketAlreadyExists', { extra: { BucketName: name } });
     }
     throw err;
   }
-  keepBucketAcl(rc, name);
+  await keepBucketAcl(rc, name);
   koa.set('Location', `/${name}`);
   koa.status = 200;
 }
 
 /** CreateBucket's `x-amz-acl` or `x-amz-grant-*`; us-east-1's owner re-create sets it again, as S3 resets the ACL there. */
-function keepBucketAcl(rc: ReqCtx, name: string): void {
-  if (rc.acl !== undefined) rc.pipeline.meta.setBucketAccess(name, 'acl', aclColumn(rc.acl));
+async function keepBucketAcl(rc: ReqCtx, name: string): Promise<void> {
+  if (rc.acl !== undefined) await rc.pipeline.meta.setBucketAccess(name, 'acl', aclColumn(rc.acl));
 }
 
 /** HeadBucket — https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html */
@@ -109,7 +114,7 @@ export async function handleGetBucketLocation(koa: Koa.Context, rc: ReqCtx): Pro
 /** DeleteBucket — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html */
 export async function handleDeleteBucket(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const name = bucketOf(rc).name;
-  if (!rc.pipeline.meta.deleteBucket(name)) throw new S3Error('BucketNotEmpty', { extra: { BucketName: name } });
+  if (!await rc.pipeline.meta.deleteBucket(name)) throw new S3Error('BucketNotEmpty', { extra: { BucketName: name } });
   koa.status = 204;
 }
 

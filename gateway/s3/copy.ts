@@ -41,16 +41,16 @@ interface Source {
 }
 
 /** The source version of a copy, after the checks AWS S3 makes on it. */
-function resolveSource(rc: ReqCtx, headers: HeaderBag, src: CopySource): Source {
+async function resolveSource(rc: ReqCtx, headers: HeaderBag, src: CopySource): Promise<Source> {
   const meta = rc.pipeline.meta;
-  const bucket = meta.getBucket(src.bucket);
+  const bucket = await meta.getBucket(src.bucket);
   if (!bucket) throw new S3Error('NoSuchBucket', { extra: { BucketName: src.bucket } });
   checkExpectedBucketOwner(headerOf(headers, SOURCE_EXPECTED_BUCKET_OWNER), bucket);
   // Reading the source needs GetObject on it, decided as for any GET (owner, policy, ACL).
-  authorize(accessQuery(meta, 'GetObject', 'read', bucket, src.key, rc.principal, src.versionId, rc.facts));
+  authorize(await accessQuery(meta, 'GetObject', 'read', bucket, src.key, rc.principal, src.versionId, rc.facts));
   let obj: VersionRow;
   try {
-    obj = resolveVersion(meta, src.bucket, src.key, src.versionId);
+    obj = await resolveVersion(meta, src.bucket, src.key, src.versionId);
   } catch (err) {
     // A delete marker named by version id cannot be a copy source.
     if (err instanceof S3Error && err.code === 'MethodNotAllowed') {
@@ -58,9 +58,9 @@ function resolveSource(rc: ReqCtx, headers: HeaderBag, src: CopySource): Source 
     }
     throw err;
   }
-  const unwrap = readerFor(meta.sseC.objectSseC(obj.id), parseCustomerKey(headers, 'copy-source'));
+  const unwrap = readerFor(await meta.sseC.objectSseC(obj.id), parseCustomerKey(headers, 'copy-source'));
   checkCopySourceConditions(headers, obj);
-  return { obj, parts: meta.objectParts(obj.id), unwrap };
+  return { obj, parts: await meta.objectParts(obj.id), unwrap };
 }
 
 interface Copied {
@@ -142,19 +142,19 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
   const customerKey = parseCustomerKey(headers);
   checkSelfCopy(rc, headers, copySource, metadataDirective);
   // An ACL, new tags or a lock in the headers each need their own permission on the destination.
-  authorizeActions(rc, objectWriteActions({ acl: rc.acl, tags: Boolean(replacedTags?.length), ...lockHeadersAsked(headers) }), key);
+  await authorizeActions(rc, objectWriteActions({ acl: rc.acl, tags: Boolean(replacedTags?.length), ...lockHeadersAsked(headers) }), key);
 
-  const src = resolveSource(rc, headers, copySource);
+  const src = await resolveSource(rc, headers, copySource);
   if (src.obj.size > MAX_COPY_BYTES) {
     throw new S3Error('InvalidRequest', { message: `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_BYTES}` });
   }
-  if (condition) checkWriteConditionOnArrival(rc.pipeline.meta, bucket.name, key, condition);
-  const lock = lockForNewObject(rc.pipeline.meta, bucket.name, headers, false);
-  const tags = replacedTags ?? rc.pipeline.meta.objectTags(src.obj.id);
+  if (condition) await checkWriteConditionOnArrival(rc.pipeline.meta, bucket.name, key, condition);
+  const lock = await lockForNewObject(rc.pipeline.meta, bucket.name, headers, false);
+  const tags = replacedTags ?? await rc.pipeline.meta.objectTags(src.obj.id);
   const objectHeaders = replaced?.headers ?? src.obj.headers;
   const sse = customerKey ? newSseC(customerKey) : null;
   const wrap = sse && customerKey ? wrapFor(sse, customerKey) : undefined;
-  checkQuota(rc, bucket.name, src.obj.size, { key });
+  await checkQuota(rc, bucket.name, src.obj.size, { key });
   const copied = await copyBytes(rc, src, 0, src.obj.size - 1, copyAlgorithm(headers, src.obj.checksums), wrap);
   const blobId = copied.blob.blobId;
   const o: NewObject = {
@@ -163,14 +163,16 @@ export async function handleCopyObject(koa: Koa.Context, rc: ReqCtx, copySource:
     headers: { ...objectHeaders }, userMeta: replaced?.userMeta ?? src.obj.userMeta, checksums: copied.checksums, partsCount: null,
     parts: [{ partNumber: 1, blobId, size: copied.blob.size, etag: copied.md5Hex, checksums: copied.checksums }],
     // ACLs are not copied: the new object is private unless the copy asks otherwise, as on S3.
-    ...(lock && { lock }), acl: objectAclColumn(rc),
+    ...(lock && { lock }), acl: await objectAclColumn(rc),
   };
-  const row = commitOrDiscard(rc.pipeline, copied.blob, () => rc.pipeline.meta.sseC.commitWith(sse, () => (
-    commitConditionally(rc.pipeline.meta, o, { ...(condition && { condition }), tags, event: { name: 'ObjectCreated:Copy', ...eventOrigin(rc) } }, copied.blob.missed))));
+  // The SSE-C parameters are recorded in the same commit as the version.
+  const row = await commitOrDiscard(rc.pipeline, copied.blob, () => commitConditionally(rc.pipeline.meta, o, {
+    ...(condition && { condition }), tags, sse, event: { name: 'ObjectCreated:Copy', ...eventOrigin(rc) },
+  }, copied.blob.missed));
   koa.set({
     ...encryptionHeaders(customerKey),
-    ...writtenVersionHeader(rc.pipeline.meta, bucket.name, row.versionId),
-    ...(rc.pipeline.meta.bucketVersioning(copySource.bucket) !== null && { 'x-amz-copy-source-version-id': src.obj.versionId }),
+    ...await writtenVersionHeader(rc.pipeline.meta, bucket.name, row.versionId),
+    ...((await rc.pipeline.meta.bucketVersioning(copySource.bucket)) !== null && { 'x-amz-copy-source-version-id': src.obj.versionId }),
   });
   sendXml(koa, buildCopyObjectResult({
     etag: row.etag, lastModified: row.lastModified, checksums: toChecksums(copied.checksums),
@@ -184,11 +186,11 @@ export async function handleUploadPartCopy(
 ): Promise<void> {
   const meta = rc.pipeline.meta;
   const headers = koa.req.headersDistinct as HeaderBag;
-  const upload = meta.getUpload(uploadId);
+  const upload = await meta.getUpload(uploadId);
   if (!upload || upload.bucket !== bucketOf(rc).name || upload.key !== keyOf(rc)) throw new S3Error('NoSuchUpload', { extra: { UploadId: uploadId } });
   const customerKey = parseCustomerKey(headers);
-  const wrap = uploadWrap(meta.sseC.uploadSseC(uploadId), customerKey, true);
-  const src = resolveSource(rc, headers, copySource);
+  const wrap = uploadWrap(await meta.sseC.uploadSseC(uploadId), customerKey, true);
+  const src = await resolveSource(rc, headers, copySource);
   const size = src.obj.size;
   if (range && (range.start >= size || range.end >= size)) {
     throw new S3Error('InvalidRange', {
@@ -201,15 +203,15 @@ export async function handleUploadPartCopy(
   if (end - start + 1 > MAX_PUT_BYTES) {
     throw new S3Error('EntityTooLarge', { extra: { ProposedSize: String(end - start + 1), MaxSizeAllowed: String(MAX_PUT_BYTES) } });
   }
-  checkQuota(rc, upload.bucket, end - start + 1, { upload: { id: uploadId, partNumber } });
+  await checkQuota(rc, upload.bucket, end - start + 1, { upload: { id: uploadId, partNumber } });
   // A part carries the checksum its upload was created with, so CompleteMultipartUpload can combine them.
   const algorithm = upload.checksumAlgorithm ? (upload.checksumAlgorithm as ChecksumAlgorithm) : undefined;
   const copied = await copyBytes(rc, src, start, end, algorithm, wrap);
   const lastModified = Date.now();
-  commitOrDiscard(rc.pipeline, copied.blob, () => meta.putPart(uploadId, {
+  await commitOrDiscard(rc.pipeline, copied.blob, () => meta.putPart(uploadId, {
     partNumber, blobId: copied.blob.blobId, size: copied.blob.size, etag: copied.md5Hex, checksums: copied.checksums, lastModified,
   }, copied.blob.missed));
-  if (meta.bucketVersioning(copySource.bucket) !== null) koa.set('x-amz-copy-source-version-id', src.obj.versionId);
+  if ((await meta.bucketVersioning(copySource.bucket)) !== null) koa.set('x-amz-copy-source-version-id', src.obj.versionId);
   koa.set(encryptionHeaders(customerKey));
   sendXml(koa, buildCopyPartResult({ etag: copied.md5Hex, lastModified, checksums: toChecksums(copied.checksums) }));
 }

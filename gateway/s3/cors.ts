@@ -83,15 +83,15 @@ export function buildCorsConfiguration(rules: readonly CorsRule[]): string {
 }
 
 /** The CORS rules of a bucket, or undefined when it has none (or does not exist). */
-export function bucketCorsRules(meta: MetaStore, bucket: string): CorsRule[] | undefined {
-  const text = meta.bucketAccess(bucket)?.cors;
+export async function bucketCorsRules(meta: MetaStore, bucket: string): Promise<CorsRule[] | undefined> {
+  const text = (await meta.bucketAccess(bucket))?.cors;
   return text ? JSON.parse(text) as CorsRule[] : undefined;
 }
 
 /** GetBucketCors — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketCors.html */
 export async function handleGetBucketCors(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const rules = bucketCorsRules(rc.pipeline.meta, bucket.name);
+  const rules = await bucketCorsRules(rc.pipeline.meta, bucket.name);
   if (!rules) throw new S3Error('NoSuchCORSConfiguration', { extra: { BucketName: bucket.name } });
   sendXml(koa, buildCorsConfiguration(rules));
 }
@@ -100,13 +100,13 @@ export async function handleGetBucketCors(koa: Koa.Context, rc: ReqCtx): Promise
 export async function handlePutBucketCors(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   const rules = parseCorsConfiguration(await readCheckedBody(koa, rc, { limit: MAX_CORS_BODY, requireDigest: true }));
-  if (!rc.pipeline.meta.setBucketAccess(bucket.name, 'cors', JSON.stringify(rules))) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
+  if (!await rc.pipeline.meta.setBucketAccess(bucket.name, 'cors', JSON.stringify(rules))) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
   koa.status = 200;
 }
 
 /** DeleteBucketCors — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketCors.html */
 export async function handleDeleteBucketCors(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  rc.pipeline.meta.setBucketAccess(bucketOf(rc).name, 'cors', null);
+  await rc.pipeline.meta.setBucketAccess(bucketOf(rc).name, 'cors', null);
   koa.status = 204;
 }
 
@@ -128,7 +128,7 @@ export async function handleOptions(koa: Koa.Context, rc: ReqCtx): Promise<void>
   // Each requested header is matched against every AllowedHeader of every rule: a bound on
   // them bounds what one anonymous preflight costs. A page asks for a handful.
   if (requested.length > MAX_PREFLIGHT_HEADERS) throw corsForbidden();
-  const rule = matchPreflight(bucketCorsRules(rc.pipeline.meta, rc.bucket.name) ?? [], origin, method, requested);
+  const rule = matchPreflight(await bucketCorsRules(rc.pipeline.meta, rc.bucket.name) ?? [], origin, method, requested);
   if (!rule) throw corsForbidden();
   koa.set(corsHeaders(rule, origin, requested));
   koa.status = 200;
@@ -138,10 +138,10 @@ export async function handleOptions(koa: Koa.Context, rc: ReqCtx): Promise<void>
  * CORS headers on an actual request that carries Origin, set before anything can fail so
  * that a browser may read error answers too (the error hook keeps Access-Control-*).
  */
-export function applyCorsHeaders(koa: Koa.Context, meta: MetaStore, bucket: string | undefined): void {
+export async function applyCorsHeaders(koa: Koa.Context, meta: MetaStore, bucket: string | undefined): Promise<void> {
   const origin = koa.get('origin');
   if (!origin || bucket === undefined || koa.method === 'OPTIONS') return;
-  const rules = bucketCorsRules(meta, bucket);
+  const rules = await bucketCorsRules(meta, bucket);
   const rule = rules && matchRequest(rules, origin, koa.method);
   if (rule) koa.set(corsHeaders(rule, origin));
 }

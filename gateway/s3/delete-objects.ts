@@ -35,8 +35,8 @@ export async function handleDeleteObjects(koa: Koa.Context, rc: ReqCtx): Promise
       checkObjectKey(o.key);
       // Each key is decided as its own DeleteObject (DeleteObjectVersion with a version id) would be,
       // the governance bypass included: every key left in the batch may use it.
-      authorize(accessQuery(rc.pipeline.meta, 'DeleteObject', 'write', bucket, o.key, rc.principal, o.versionId, rc.facts));
-      if (bypass) authorizeActions(rc, [BYPASS_GOVERNANCE], o.key, o.versionId);
+      authorize(await accessQuery(rc.pipeline.meta, 'DeleteObject', 'write', bucket, o.key, rc.principal, o.versionId, rc.facts));
+      if (bypass) await authorizeActions(rc, [BYPASS_GOVERNANCE], o.key, o.versionId);
     } catch (err) {
       if (!(err instanceof S3Error)) throw err;
       errors.push({ key: o.key, ...(o.versionId !== undefined && { versionId: o.versionId }), code: err.code, message: err.message });
@@ -44,7 +44,7 @@ export async function handleDeleteObjects(koa: Koa.Context, rc: ReqCtx): Promise
     }
     targets.push({ key: o.key, ...(o.versionId !== undefined && { versionId: o.versionId }), ...(o.etag !== undefined && { etag: unquoteEtag(o.etag) }) });
   }
-  const outcomes = rc.pipeline.meta.deleteVersionsBatch(bucket.name, targets, { bypassGovernance: bypass, event: eventOrigin(rc) });
+  const outcomes = await rc.pipeline.meta.deleteVersionsBatch(bucket.name, targets, { bypassGovernance: bypass, event: eventOrigin(rc) });
   const deleted: DeletedEntry[] = [];
   targets.forEach((t, i) => {
     const outcome = outcomes[i]!;

@@ -16,10 +16,10 @@ import { eventOrigin } from './notification.js';
 export async function handleDeleteObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const versionId = versionIdOf(rc.endpoint);
   const key = keyOf(rc);
-  const bypass = authorizedBypass(rc, koa.req.headersDistinct as HeaderBag, key, versionId);
+  const bypass = await authorizedBypass(rc, koa.req.headersDistinct as HeaderBag, key, versionId);
   let done: DeletedVersion;
   try {
-    done = rc.pipeline.meta.deleteVersion(bucketOf(rc).name, key, {
+    done = await rc.pipeline.meta.deleteVersion(bucketOf(rc).name, key, {
       ...(versionId !== undefined && { versionId }), bypassGovernance: bypass, event: eventOrigin(rc),
     });
   } catch (err) {

@@ -42,15 +42,15 @@ function refuseAnonymousOverrides(koa: Koa.Context, rc: ReqCtx): void {
 }
 
 /** Find the object and the bytes a GET/HEAD asks for; shared by both operations. */
-function locate(koa: Koa.Context, rc: ReqCtx): Located {
+async function locate(koa: Koa.Context, rc: ReqCtx): Promise<Located> {
   refuseAnonymousOverrides(koa, rc);
   const bucket = bucketOf(rc);
   const key = keyOf(rc);
-  const obj = resolveVersion(rc.pipeline.meta, bucket.name, key, versionIdOf(rc.endpoint));
+  const obj = await resolveVersion(rc.pipeline.meta, bucket.name, key, versionIdOf(rc.endpoint));
   const customerKey = parseCustomerKey(koa.req.headersDistinct as Record<string, string[]>);
-  const unwrap = readerFor(rc.pipeline.meta.sseC.objectSseC(obj.id), customerKey);
+  const unwrap = readerFor(await rc.pipeline.meta.sseC.objectSseC(obj.id), customerKey);
   const sseC = encryptionHeaders(customerKey);
-  const parts = rc.pipeline.meta.objectParts(obj.id);
+  const parts = await rc.pipeline.meta.objectParts(obj.id);
   const partParam = koa.query.partNumber;
   if (partParam !== undefined) {
     const n = Number(partParam);
@@ -74,17 +74,17 @@ function locate(koa: Koa.Context, rc: ReqCtx): Located {
  * object otherwise tells anyone how long it is locked and how many tags it has.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
  */
-function guardedHeaders(rc: ReqCtx, obj: VersionRow): Record<string, string> {
+async function guardedHeaders(rc: ReqCtx, obj: VersionRow): Promise<Record<string, string>> {
   const versionId = versionIdOf(rc.endpoint);
-  const may = (action: string): boolean => permitsAction(rc, action, obj.key, versionId);
+  const may = (action: string): Promise<boolean> => permitsAction(rc, action, obj.key, versionId);
   const out = lockHeaders(obj.lock);
-  if (out['x-amz-object-lock-mode'] !== undefined && !may('s3:GetObjectRetention')) {
+  if (out['x-amz-object-lock-mode'] !== undefined && !await may('s3:GetObjectRetention')) {
     delete out['x-amz-object-lock-mode'];
     delete out['x-amz-object-lock-retain-until-date'];
   }
-  if (out['x-amz-object-lock-legal-hold'] !== undefined && !may('s3:GetObjectLegalHold')) delete out['x-amz-object-lock-legal-hold'];
-  const tagCount = rc.pipeline.meta.objectTags(obj.id).length;
-  if (tagCount > 0 && may(actionOf('GetObjectTagging', versionId !== undefined))) out['x-amz-tagging-count'] = String(tagCount);
+  if (out['x-amz-object-lock-legal-hold'] !== undefined && !await may('s3:GetObjectLegalHold')) delete out['x-amz-object-lock-legal-hold'];
+  const tagCount = (await rc.pipeline.meta.objectTags(obj.id)).length;
+  if (tagCount > 0 && await may(actionOf('GetObjectTagging', versionId !== undefined))) out['x-amz-tagging-count'] = String(tagCount);
   return out;
 }
 
@@ -94,19 +94,20 @@ function guardedHeaders(rc: ReqCtx, obj: VersionRow): Record<string, string> {
  * as S3 answers it (the SDKs validate the part's bytes against it); a Range gets none, as no
  * stored checksum covers it.
  */
-function checksumHeaders(koa: Koa.Context, obj: VersionRow, partial: boolean, parts: () => PartRef[]): Record<string, string> {
+function checksumHeaders(koa: Koa.Context, obj: VersionRow, partial: boolean, parts: PartRef[]): Record<string, string> {
   const [stored] = Object.entries(obj.checksums);
   if (!stored) return {};
   const [alg, value] = stored;
   const type = { 'x-amz-checksum-type': checksumTypeOf(value) };
   if (!partial) return { [`x-amz-checksum-${alg}`]: value, ...type };
   if (koa.query.partNumber === undefined) return {};
-  const part = parts().find((p) => p.partNumber === Number(koa.query.partNumber));
+  const part = parts.find((p) => p.partNumber === Number(koa.query.partNumber));
   const partValue = part?.checksums[alg];
   return partValue === undefined ? {} : { [`x-amz-checksum-${alg}`]: partValue, ...type };
 }
 
-function setObjectHeaders(koa: Koa.Context, rc: ReqCtx, { obj, range, partial, sseC }: Located): void {
+/** The headers of a GET/HEAD answer (read before the body is opened: nothing is left to fail once it is). */
+async function objectHeadersOf(koa: Koa.Context, rc: ReqCtx, { obj, parts, partial, sseC }: Located): Promise<Record<string, string>> {
   const meta = rc.pipeline.meta;
   const overrides: ResponseOverrides = {};
   for (const [param, header] of Object.entries(RESPONSE_OVERRIDE_PARAMS)) {
@@ -119,12 +120,16 @@ function setObjectHeaders(koa: Koa.Context, rc: ReqCtx, { obj, range, partial, s
     etag: quoteEtag(obj.etag),
     'last-modified': formatHttpDate(obj.lastModified),
     'accept-ranges': 'bytes',
-    ...versionHeader(meta, obj.bucket, obj.versionId),
-    ...guardedHeaders(rc, obj),
+    ...await versionHeader(meta, obj.bucket, obj.versionId),
+    ...await guardedHeaders(rc, obj),
     ...sseC,
   };
   if (obj.partsCount !== null) headers['x-amz-mp-parts-count'] = String(obj.partsCount);
-  if (koa.get('x-amz-checksum-mode').toUpperCase() === 'ENABLED') Object.assign(headers, checksumHeaders(koa, obj, partial, () => meta.objectParts(obj.id)));
+  if (koa.get('x-amz-checksum-mode').toUpperCase() === 'ENABLED') Object.assign(headers, checksumHeaders(koa, obj, partial, parts));
+  return headers;
+}
+
+function setObjectHeaders(koa: Koa.Context, { obj, range, partial }: Located, headers: Record<string, string>): void {
   koa.set(headers);
   const length = range ? range.end - range.start + 1 : obj.size;
   if (partial && range) {
@@ -138,12 +143,13 @@ function setObjectHeaders(koa: Koa.Context, rc: ReqCtx, { obj, range, partial, s
 
 /** GetObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html */
 export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  const loc = locate(koa, rc);
+  const loc = await locate(koa, rc);
   if (checkReadConditions(koa, loc.obj.etag, loc.obj.lastModified)) return notModified(koa, loc.obj);
   const start = loc.range?.start ?? 0;
   const end = loc.range?.end ?? loc.obj.size - 1;
+  const headers = await objectHeadersOf(koa, rc, loc);
   const body = await openObjectBody(rc.pipeline, loc.parts, start, end, loc.unwrap);
-  setObjectHeaders(koa, rc, loc);
+  setObjectHeaders(koa, loc, headers);
   koa.body = body;
   // Objects are served on the same origin as the web console: an HTML object opened in a
   // browser must not run as that origin (its storage, its service workers). A sandboxed
@@ -155,9 +161,9 @@ export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
 
 /** HeadObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html */
 export async function handleHeadObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  const loc = locate(koa, rc);
+  const loc = await locate(koa, rc);
   if (checkReadConditions(koa, loc.obj.etag, loc.obj.lastModified)) return notModified(koa, loc.obj);
-  setObjectHeaders(koa, rc, loc);
+  setObjectHeaders(koa, loc, await objectHeadersOf(koa, rc, loc));
 }
 
 function notModified(koa: Koa.Context, obj: ObjectRow): void {

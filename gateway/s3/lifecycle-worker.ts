@@ -41,13 +41,13 @@ export function lifecycleOptionsFromEnv(env: NodeJS.ProcessEnv): LifecycleOption
   };
 }
 
-function matches(meta: MetaStore, rule: LifecycleRule, v: VersionRow): boolean {
+async function matches(meta: MetaStore, rule: LifecycleRule, v: VersionRow): Promise<boolean> {
   const f = rule.filter;
   if (!v.key.startsWith(f.prefix)) return false;
   if (f.sizeGreaterThan !== undefined && !(v.size > f.sizeGreaterThan)) return false;
   if (f.sizeLessThan !== undefined && !(v.size < f.sizeLessThan)) return false;
   if (f.tags.length) {
-    const tags = meta.objectTags(v.id);
+    const tags = await meta.objectTags(v.id);
     if (!f.tags.every((t) => tags.some((x) => x.key === t.key && x.value === t.value))) return false;
   }
   return true;
@@ -80,8 +80,8 @@ export class LifecycleWorker {
    */
   async runOnce(now = Date.now()): Promise<LifecycleStats> {
     const stats: LifecycleStats = { expired: 0, noncurrentExpired: 0, markersRemoved: 0, uploadsAborted: 0, locked: 0 };
-    for (const bucket of this.meta.bucketsWithLifecycle()) {
-      const rules = (this.meta.bucketLifecycle<LifecycleRule[]>(bucket) ?? []).filter((r) => r.enabled);
+    for (const bucket of await this.meta.bucketsWithLifecycle()) {
+      const rules = ((await this.meta.bucketLifecycle<LifecycleRule[]>(bucket)) ?? []).filter((r) => r.enabled);
       if (rules.length) await this.runBucket(bucket, rules, now, stats);
     }
     return stats;
@@ -91,35 +91,37 @@ export class LifecycleWorker {
     const age = (since: number): number => (now - since) / this.opts.dayMs;
     // A key's versions arrive together, newest first; each key is decided once all are seen.
     let group: VersionRow[] = [];
-    const flush = (): void => {
-      if (group.length) this.runKey(bucket, group, rules, now, age, stats);
+    const flush = async (): Promise<void> => {
+      if (group.length) await this.runKey(bucket, group, rules, now, age, stats);
       group = [];
     };
     let seen = 0;
-    for (const e of walkVersions(this.meta, bucket, '', '', { fromKey: '' })) {
+    for await (const e of walkVersions(this.meta, bucket, '', '', { fromKey: '' })) {
       // The walker pages by key, so writes made while we yield are safe for it.
       if (++seen % YIELD_EVERY === 0) await yieldToLoop();
       if (e.kind !== 'version') continue;
-      if (group.length && group[0]!.key !== e.row.key) flush();
+      if (group.length && group[0]!.key !== e.row.key) await flush();
       group.push(e.row);
     }
-    flush();
+    await flush();
     const abortRules = rules.filter((r) => r.abortIncompleteUploadDays !== undefined);
     if (!abortRules.length) return;
-    for (const e of walkUploads(this.meta, bucket, '', '', { fromKey: '' })) {
+    for await (const e of walkUploads(this.meta, bucket, '', '', { fromKey: '' })) {
       if (++seen % YIELD_EVERY === 0) await yieldToLoop();
       if (e.kind !== 'upload') continue;
       const u = e.upload;
       if (abortRules.some((r) => u.key.startsWith(r.filter.prefix) && age(u.createdAt) >= r.abortIncompleteUploadDays!)) {
-        if (this.meta.abortUpload(u.id)) stats.uploadsAborted++;
+        if (await this.meta.abortUpload(u.id)) stats.uploadsAborted++;
       }
     }
   }
 
-  private runKey(bucket: string, versions: VersionRow[], rules: LifecycleRule[], now: number, age: (t: number) => number, stats: LifecycleStats): void {
-    const remove = (v: VersionRow): boolean => {
+  private async runKey(
+    bucket: string, versions: VersionRow[], rules: LifecycleRule[], now: number, age: (t: number) => number, stats: LifecycleStats,
+  ): Promise<void> {
+    const remove = async (v: VersionRow): Promise<boolean> => {
       try {
-        return this.meta.deleteVersion(bucket, v.key, { versionId: v.versionId, now }).existed;
+        return (await this.meta.deleteVersion(bucket, v.key, { versionId: v.versionId, now })).existed;
       } catch (err) {
         if (!(err instanceof MetaObjectLockedError)) throw err;
         stats.locked++;
@@ -131,9 +133,9 @@ export class LifecycleWorker {
     for (let i = 1; i < versions.length; i++) {
       const v = versions[i]!;
       const since = versions[i - 1]!.lastModified;
-      const due = rules.some((r) => r.noncurrentExpiration && matches(this.meta, r, v)
+      const due = await someRule(rules, async (r) => r.noncurrentExpiration !== undefined && await matches(this.meta, r, v)
         && i - 1 >= (r.noncurrentExpiration.newerNoncurrentVersions ?? 0) && age(since) >= r.noncurrentExpiration.days);
-      if (due && remove(v)) {
+      if (due && await remove(v)) {
         kept.delete(v);
         stats.noncurrentExpired++;
       }
@@ -143,18 +145,24 @@ export class LifecycleWorker {
     if (current.deleteMarker) {
       // An expired delete marker: the only version left of its key.
       const alone = kept.size === 1;
-      if (alone && rules.some((r) => r.expiration?.expiredObjectDeleteMarker && current.key.startsWith(r.filter.prefix)) && remove(current)) stats.markersRemoved++;
+      if (alone && rules.some((r) => r.expiration?.expiredObjectDeleteMarker && current.key.startsWith(r.filter.prefix)) && await remove(current)) stats.markersRemoved++;
       return;
     }
-    const expire = rules.some((r) => r.expiration && matches(this.meta, r, current)
+    const expire = await someRule(rules, async (r) => r.expiration !== undefined && await matches(this.meta, r, current)
       && ((r.expiration.days !== undefined && age(current.lastModified) >= r.expiration.days) || (r.expiration.date !== undefined && now >= r.expiration.date)));
     if (!expire) return;
     // As DeleteObject without versionId: a delete marker on a versioned bucket, else gone.
     try {
-      if (this.meta.deleteVersion(bucket, current.key, { now, ifCurrentId: current.id }).existed) stats.expired++;
+      if ((await this.meta.deleteVersion(bucket, current.key, { now, ifCurrentId: current.id })).existed) stats.expired++;
     } catch (err) {
       if (!(err instanceof MetaObjectLockedError)) throw err;
       stats.locked++;
     }
   }
+}
+
+/** Whether any rule passes `test`, tried in order until one does (as Array.some). */
+async function someRule(rules: readonly LifecycleRule[], test: (r: LifecycleRule) => Promise<boolean>): Promise<boolean> {
+  for (const r of rules) if (await test(r)) return true;
+  return false;
 }

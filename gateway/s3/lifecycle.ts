@@ -172,20 +172,20 @@ export function buildLifecycleConfiguration(rules: LifecycleRule[]): string {
 export async function handlePutBucketLifecycleConfiguration(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   const rules = parseLifecycleConfiguration(await readCheckedBody(koa, rc, { limit: MAX_LIFECYCLE_BODY, requireDigest: true }));
-  rc.pipeline.meta.setBucketLifecycle(bucket.name, rules);
+  await rc.pipeline.meta.setBucketLifecycle(bucket.name, rules);
   koa.status = 200;
 }
 
 /** GetBucketLifecycleConfiguration — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLifecycleConfiguration.html */
 export async function handleGetBucketLifecycleConfiguration(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const rules = rc.pipeline.meta.bucketLifecycle<LifecycleRule[]>(bucket.name);
+  const rules = await rc.pipeline.meta.bucketLifecycle<LifecycleRule[]>(bucket.name);
   if (!rules) throw new S3Error('NoSuchLifecycleConfiguration', { extra: { BucketName: bucket.name } });
   sendXml(koa, buildLifecycleConfiguration(rules));
 }
 
 /** DeleteBucketLifecycle — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketLifecycle.html */
 export async function handleDeleteBucketLifecycle(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  rc.pipeline.meta.setBucketLifecycle(bucketOf(rc).name, null);
+  await rc.pipeline.meta.setBucketLifecycle(bucketOf(rc).name, null);
   koa.status = 204;
 }

@@ -17,23 +17,23 @@ type Bound = { after: string } | { from: string };
  * next `delimiter` rolled into one common prefix. Pages through the store lazily; `want`
  * bounds the rows any one query reads (MaxKeys + 1).
  */
-export function* walk(meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: Bound, want = Infinity): Generator<Entry> {
+export async function* walk(meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: Bound, want = Infinity): AsyncGenerator<Entry> {
   const source: RollupSource<ListedObject, Bound> = {
     page: (bound, limit, below) => meta.listObjects(bucket, bound, limit, below),
     keyOf: (obj) => obj.key,
     after: (obj) => ({ after: obj.key }),
     from: (key) => ({ from: key }),
   };
-  for (const e of rollUp(source, prefix, delimiter, start, 'after' in start ? start.after : start.from, want)) {
+  for await (const e of rollUp(source, prefix, delimiter, start, 'after' in start ? start.after : start.from, want)) {
     yield e.kind === 'prefix' ? e : { kind: 'object', obj: e.row };
   }
 }
 
 /** Take up to `max` entries and tell whether more follow. */
-function page(entries: Generator<Entry>, max: number): { items: Entry[]; truncated: boolean } {
+async function page(entries: AsyncGenerator<Entry>, max: number): Promise<{ items: Entry[]; truncated: boolean }> {
   const items: Entry[] = [];
   if (max === 0) return { items, truncated: false };
-  for (const e of entries) {
+  for await (const e of entries) {
     if (items.length === max) return { items, truncated: true };
     items.push(e);
   }
@@ -81,7 +81,7 @@ export async function handleListObjectsV2(koa: Koa.Context, rc: ReqCtx, ep: List
   const bucket = bucketOf(rc);
   // An empty token starts from the beginning (and is echoed), as on AWS S3.
   const start: Bound = ep.continuationToken ? decodeToken(ep.continuationToken) : { after: ep.startAfter ?? '' };
-  const { items, truncated } = page(walk(rc.pipeline.meta, bucket.name, ep.prefix, ep.delimiter ?? '', start, ep.maxKeys + 1), ep.maxKeys);
+  const { items, truncated } = await page(walk(rc.pipeline.meta, bucket.name, ep.prefix, ep.delimiter ?? '', start, ep.maxKeys + 1), ep.maxKeys);
   sendXml(koa, buildListObjectsV2Result({
     name: bucket.name,
     prefix: ep.prefix,
@@ -104,7 +104,7 @@ export async function handleListObjects(koa: Koa.Context, rc: ReqCtx, ep: ListV1
   // A marker that is a common prefix resumes past everything under it, as AWS does.
   const upper = isCommonPrefix(marker, ep.prefix, delimiter) ? prefixUpperBound(marker) : null;
   const start: Bound = upper !== null ? { from: upper } : { after: marker };
-  const { items, truncated } = page(walk(rc.pipeline.meta, bucket.name, ep.prefix, delimiter, start, ep.maxKeys + 1), ep.maxKeys);
+  const { items, truncated } = await page(walk(rc.pipeline.meta, bucket.name, ep.prefix, delimiter, start, ep.maxKeys + 1), ep.maxKeys);
   const last = items[items.length - 1];
   sendXml(koa, buildListObjectsV1Result({
     name: bucket.name,

@@ -32,8 +32,8 @@ export const MIN_PART_BYTES = 5 * 1024 * 1024;
 const CHECKSUM_ALGORITHMS = new Set(['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256']);
 
 /** The upload named by the request, in the request's bucket and key; NoSuchUpload otherwise. */
-function uploadOf(rc: ReqCtx, uploadId: string): UploadRow {
-  const u = rc.pipeline.meta.getUpload(uploadId);
+async function uploadOf(rc: ReqCtx, uploadId: string): Promise<UploadRow> {
+  const u = await rc.pipeline.meta.getUpload(uploadId);
   if (!u || u.bucket !== bucketOf(rc).name || u.key !== keyOf(rc)) throw new S3Error('NoSuchUpload', { extra: { UploadId: uploadId } });
   return u;
 }
@@ -46,13 +46,13 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
   const headers = koa.req.headersDistinct as Record<string, string[]>;
   // What the completed object will get (ACL, tags, lock) is decided, and authorized, now.
   const tags = parseTaggingHeader(headers);
-  authorizeActions(rc, objectWriteActions({ acl: rc.acl, tags: Boolean(tags?.length), ...lockHeadersAsked(headers) }), key);
+  await authorizeActions(rc, objectWriteActions({ acl: rc.acl, tags: Boolean(tags?.length), ...lockHeadersAsked(headers) }), key);
   const objectHeaders = extractObjectHeaders(headers);
   const algorithm = koa.get('x-amz-checksum-algorithm').toUpperCase() || null;
   if (algorithm && !CHECKSUM_ALGORITHMS.has(algorithm)) {
     throw new S3Error('InvalidRequest', { message: 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]' });
   }
-  const lock = lockForNewObject(rc.pipeline.meta, bucket.name, headers, false);
+  const lock = await lockForNewObject(rc.pipeline.meta, bucket.name, headers, false);
   const customerKey = parseCustomerKey(headers);
   const checksumType = koa.get('x-amz-checksum-type').toUpperCase() || null;
   if (checksumType !== null && checksumType !== 'COMPOSITE' && checksumType !== 'FULL_OBJECT') {
@@ -64,13 +64,13 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
   }
   const uploadId = randomAlnum(64);
   // Every part and the completed object take this salt: one key-encryption key per object.
-  rc.pipeline.meta.sseC.createUploadWith(uploadId, customerKey ? newSseC(customerKey) : null, () => rc.pipeline.meta.createUploadWith({
+  await rc.pipeline.meta.createUploadWith({
     id: uploadId, bucket: bucket.name, key, owner: rc.owner, createdAt: Date.now(),
     contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta: extractUserMetadata(headers),
-    checksumAlgorithm: algorithm, checksumType, acl: objectAclColumn(rc),
-  }, tags));
+    checksumAlgorithm: algorithm, checksumType, acl: await objectAclColumn(rc),
+  }, tags, customerKey ? newSseC(customerKey) : null);
   // The lock is decided now (a default retention counts from the upload's creation) and applied on completion.
-  if (lock) rc.pipeline.meta.setUploadLock(uploadId, lock);
+  if (lock) await rc.pipeline.meta.setUploadLock(uploadId, lock);
   if (algorithm) {
     // The type the object will get: CRC64NVME is always FULL_OBJECT, the others COMPOSITE unless asked (objectChecksum).
     koa.set({ 'x-amz-checksum-algorithm': algorithm, 'x-amz-checksum-type': checksumType ?? (algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE') });
@@ -81,14 +81,14 @@ export async function handleCreateMultipartUpload(koa: Koa.Context, rc: ReqCtx):
 
 /** UploadPart — https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html */
 export async function handleUploadPart(koa: Koa.Context, rc: ReqCtx, uploadId: string, partNumber: number): Promise<void> {
-  uploadOf(rc, uploadId);
+  await uploadOf(rc, uploadId);
   const headers = koa.req.headersDistinct as Record<string, string[]>;
-  if (rc.pipeline.meta.uploadLock(uploadId)) requireLockDigest(headers, 'Put Part');
+  if (await rc.pipeline.meta.uploadLock(uploadId)) requireLockDigest(headers, 'Put Part');
   const customerKey = parseCustomerKey(headers);
-  const wrap = uploadWrap(rc.pipeline.meta.sseC.uploadSseC(uploadId), customerKey, true);
-  const body = await receiveBody(koa, rc, wrap, quotaRoom(rc, bucketOf(rc).name, { upload: { id: uploadId, partNumber } }));
+  const wrap = uploadWrap(await rc.pipeline.meta.sseC.uploadSseC(uploadId), customerKey, true);
+  const body = await receiveBody(koa, rc, wrap, await quotaRoom(rc, bucketOf(rc).name, { upload: { id: uploadId, partNumber } }));
   const checksums = storedChecksums(body.checksums);
-  commitOrDiscard(rc.pipeline, body.blob, () => rc.pipeline.meta.putPart(uploadId, {
+  await commitOrDiscard(rc.pipeline, body.blob, () => rc.pipeline.meta.putPart(uploadId, {
     partNumber, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums, lastModified: Date.now(),
   }, body.blob.missed));
   answerStored(koa, body.md5Hex, checksums);
@@ -99,17 +99,16 @@ export async function handleUploadPart(koa: Koa.Context, rc: ReqCtx, uploadId: s
 export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx, uploadId: string): Promise<void> {
   const bucket = bucketOf(rc);
   const key = keyOf(rc);
-  const upload = rc.pipeline.meta.getUpload(uploadId);
+  const upload = await rc.pipeline.meta.getUpload(uploadId);
   if (!upload || upload.bucket !== bucket.name || upload.key !== key) return answerRetriedComplete(koa, rc, uploadId);
   const headers = koa.req.headersDistinct as Record<string, string[]>;
   const customerKey = parseCustomerKey(headers);
-  const ssec = rc.pipeline.meta.sseC;
-  const sse = ssec.uploadSseC(uploadId);
+  const sse = await rc.pipeline.meta.sseC.uploadSseC(uploadId);
   uploadWrap(sse, customerKey, false);
   const claimed = completedObjectChecksum(headers);
-  const writeOptions = writeOptionsOf(koa, rc);
+  const writeOptions = await writeOptionsOf(koa, rc);
   const requested = parseCompleteMultipartUpload(await readCompleteBody(koa, rc)).parts;
-  const stored = new Map(rc.pipeline.meta.allParts(uploadId).map((p) => [p.partNumber, p]));
+  const stored = new Map((await rc.pipeline.meta.allParts(uploadId)).map((p) => [p.partNumber, p]));
   // Every listed part must exist before any size matters: a list naming a missing part is
   // InvalidPart even when an earlier part is also too small, as AWS S3 answers.
   const parts = requested.map((r) => {
@@ -130,26 +129,26 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
   const etag = `${md5s.digest('hex')}-${parts.length}`;
   const checksums = objectChecksum(upload.checksumAlgorithm as ChecksumAlgorithm | null, upload.checksumType, parts);
   checkClaimedChecksum(claimed, upload.checksumAlgorithm, checksums);
-  const lock = rc.pipeline.meta.uploadLock(uploadId);
+  const lock = await rc.pipeline.meta.uploadLock(uploadId);
   const now = Date.now();
-  const completed = rc.pipeline.meta.completedUploads;
   let row: ObjectRow;
   try {
-    // The completion is recorded with the object, in one transaction, for a retried Complete.
-    row = ssec.commitWith(sse, () => completed.commitWith(uploadId, () => commitConditionally(rc.pipeline.meta, {
+    // The completion is recorded with the object, and its SSE-C parameters, in one
+    // transaction, for a retried Complete.
+    row = await commitConditionally(rc.pipeline.meta, {
       bucket: bucket.name, key, size: parts.reduce((s, p) => s + p.size, 0), etag,
       contentType: upload.contentType, headers: upload.headers, userMeta: upload.userMeta, checksums, partsCount: parts.length,
       parts: parts.map((p) => ({ partNumber: p.partNumber, blobId: p.blobId, size: p.size, etag: p.etag, checksums: p.checksums })),
       ...(lock && { lock }), acl: upload.acl,
-    }, { ...writeOptions, event: { name: 'ObjectCreated:CompleteMultipartUpload', ...eventOrigin(rc) } }, [], now, uploadId), now));
+    }, { ...writeOptions, sse, recordCompletion: true, event: { name: 'ObjectCreated:CompleteMultipartUpload', ...eventOrigin(rc) } }, [], now, uploadId);
   } catch (err) {
     // A retry that overtook the call it retries (still reading its document when the retry
     // came) finds the upload completed at commit: it gets that call's answer.
-    const done = err instanceof MetaNotFoundError && err.what === 'upload' ? completed.lookup(uploadId, bucket.name, key) : undefined;
+    const done = err instanceof MetaNotFoundError && err.what === 'upload' ? await rc.pipeline.meta.completedUploads.lookup(uploadId, bucket.name, key) : undefined;
     if (!done) throw err;
     return answerRecorded(koa, rc, done, claimed, customerKey);
   }
-  answerCompleted(koa, rc, { versionId: row.versionId, etag, checksums, sse: sse !== null, customerKey });
+  await answerCompleted(koa, rc, { versionId: row.versionId, etag, checksums, sse: sse !== null, customerKey });
 }
 
 /**
@@ -159,25 +158,25 @@ export async function handleCompleteMultipartUpload(koa: Koa.Context, rc: ReqCtx
  * The write conditions are not checked again: they held for the write being answered.
  */
 async function answerRetriedComplete(koa: Koa.Context, rc: ReqCtx, uploadId: string): Promise<void> {
-  const done = rc.pipeline.meta.completedUploads.lookup(uploadId, bucketOf(rc).name, keyOf(rc));
+  const done = await rc.pipeline.meta.completedUploads.lookup(uploadId, bucketOf(rc).name, keyOf(rc));
   if (!done) throw new S3Error('NoSuchUpload', { extra: { UploadId: uploadId } });
   const headers = koa.req.headersDistinct as Record<string, string[]>;
   const customerKey = parseCustomerKey(headers);
   const claimed = completedObjectChecksum(headers);
   // The document is still read and checked (its parts were checked by the first call).
   parseCompleteMultipartUpload(await readCompleteBody(koa, rc));
-  answerRecorded(koa, rc, done, claimed, customerKey);
+  await answerRecorded(koa, rc, done, claimed, customerKey);
 }
 
 /** The answer recorded for a completed upload, to a request whose SSE-C key and stated checksum agree with it. */
-function answerRecorded(
+async function answerRecorded(
   koa: Koa.Context, rc: ReqCtx, done: CompletedUpload, claimed: CompletedObjectChecksum | undefined, customerKey: CustomerKey | undefined,
-): void {
-  const sse = rc.pipeline.meta.sseC.objectSseC(done.objectId);
+): Promise<void> {
+  const sse = await rc.pipeline.meta.sseC.objectSseC(done.objectId);
   uploadWrap(sse, customerKey, false);
   const algorithm = Object.keys(done.checksums)[0]?.toUpperCase() ?? null;
   checkClaimedChecksum(claimed, algorithm, done.checksums);
-  answerCompleted(koa, rc, { versionId: done.versionId, etag: done.etag, checksums: done.checksums, sse: sse !== null, customerKey });
+  await answerCompleted(koa, rc, { versionId: done.versionId, etag: done.etag, checksums: done.checksums, sse: sse !== null, customerKey });
 }
 
 /** The CompleteMultipartUpload document; its x-amz-checksum-* headers are the object's (completedObjectChecksum). */
@@ -208,14 +207,14 @@ function checkClaimedChecksum(claimed: CompletedObjectChecksum | undefined, algo
   }
 }
 
-function answerCompleted(
+async function answerCompleted(
   koa: Koa.Context, rc: ReqCtx, a: { versionId: string; etag: string; checksums: Record<string, string>; sse: boolean; customerKey: CustomerKey | undefined },
-): void {
+): Promise<void> {
   const bucket = bucketOf(rc);
   const key = keyOf(rc);
   // An SSE-C upload completes without the key: its algorithm is all there is to echo then.
   const encryption = a.sse && !a.customerKey ? { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' } : encryptionHeaders(a.customerKey);
-  koa.set({ ...writtenVersionHeader(rc.pipeline.meta, bucket.name, a.versionId), ...encryption });
+  koa.set({ ...await writtenVersionHeader(rc.pipeline.meta, bucket.name, a.versionId), ...encryption });
   const host = koa.get('host') || 'localhost';
   const [whole] = Object.values(a.checksums);
   sendXml(koa, buildCompleteMultipartUploadResult({
@@ -257,15 +256,15 @@ function objectChecksum(algorithm: ChecksumAlgorithm | null, type: string | null
 
 /** AbortMultipartUpload — https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html */
 export async function handleAbortMultipartUpload(koa: Koa.Context, rc: ReqCtx, uploadId: string): Promise<void> {
-  uploadOf(rc, uploadId);
-  rc.pipeline.meta.abortUpload(uploadId);
+  await uploadOf(rc, uploadId);
+  await rc.pipeline.meta.abortUpload(uploadId);
   koa.status = 204;
 }
 
 /** ListParts — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html */
 export async function handleListParts(koa: Koa.Context, rc: ReqCtx, uploadId: string, maxParts: number, marker: number): Promise<void> {
-  const upload = uploadOf(rc, uploadId);
-  const rows = rc.pipeline.meta.listParts(uploadId, marker, maxParts + 1);
+  const upload = await uploadOf(rc, uploadId);
+  const rows = await rc.pipeline.meta.listParts(uploadId, marker, maxParts + 1);
   const truncated = rows.length > maxParts;
   const parts = rows.slice(0, maxParts);
   const last = parts[parts.length - 1];

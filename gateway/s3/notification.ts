@@ -171,7 +171,7 @@ export async function handlePutBucketNotificationConfiguration(koa: Koa.Context,
   const bucket = bucketOf(rc);
   const rules = parseNotificationConfiguration(await readCheckedBody(koa, rc, { limit: MAX_NOTIFICATION_BODY, requireDigest: false }), rc.config.notify.webhooks);
   // As S3 does, each destination is sent a test message (s3:TestEvent) once the configuration is stored.
-  if (!rc.pipeline.meta.notifications.setRules(bucket.name, rules, eventOrigin(rc))) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
+  if (!await rc.pipeline.meta.notifications.setRules(bucket.name, rules, eventOrigin(rc))) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
   koa.status = 200;
 }
 
@@ -180,5 +180,5 @@ export async function handlePutBucketNotificationConfiguration(koa: Koa.Context,
  * A bucket without one answers an empty NotificationConfiguration, as AWS does.
  */
 export async function handleGetBucketNotificationConfiguration(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  sendXml(koa, buildNotificationConfiguration(rc.pipeline.meta.notifications.rules(bucketOf(rc).name)));
+  sendXml(koa, buildNotificationConfiguration(await rc.pipeline.meta.notifications.rules(bucketOf(rc).name)));
 }

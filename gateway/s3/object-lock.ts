@@ -10,7 +10,7 @@ import { readCheckedBody } from './body.js';
 import { sendXml } from './bucket.js';
 import { S3Error } from './errors.js';
 import { formatIsoDate, headerOf, type HeaderBag } from './headers.js';
-import { resolveVersion, versionIdOf } from './versioning.js';
+import { checkVersion, resolveVersion, versionIdOf } from './versioning.js';
 import { buildXml, childOf, malformedXml, parseXml, textOf, type XmlObject } from './xml.js';
 
 /**
@@ -46,9 +46,9 @@ export function bypassGovernance(headers: HeaderBag): boolean {
  * the permission, as on S3, whether or not the version turns out to be retained: the bucket
  * owner holds it unless its policy denies it, others only where the policy allows it.
  */
-export function authorizedBypass(rc: ReqCtx, headers: HeaderBag, key: string, versionId: string | undefined): boolean {
+export async function authorizedBypass(rc: ReqCtx, headers: HeaderBag, key: string, versionId: string | undefined): Promise<boolean> {
   if (!bypassGovernance(headers)) return false;
-  authorizeActions(rc, [BYPASS_GOVERNANCE], key, versionId);
+  await authorizeActions(rc, [BYPASS_GOVERNANCE], key, versionId);
   return true;
 }
 
@@ -90,11 +90,15 @@ export function requireLockDigest(headers: HeaderBag, operation: 'Put Object' | 
  * x-amz-object-lock-* headers, else the bucket's default retention. Undefined when neither.
  * `bodyDigest`: the request carries the body (PutObject), which then needs a digest.
  */
-export function lockForNewObject(meta: MetaStore, bucket: string, headers: HeaderBag, bodyDigest: boolean, now = Date.now()): ObjectLockState | undefined {
+export async function lockForNewObject(meta: MetaStore, bucket: string, headers: HeaderBag, bodyDigest: boolean, now = Date.now()): Promise<ObjectLockState | undefined> {
+  return lockOf(await meta.bucketObjectLock(bucket), headers, bodyDigest, now);
+}
+
+/** lockForNewObject, given the bucket's Object Lock configuration. */
+function lockOf(config: BucketLockConfig | null, headers: HeaderBag, bodyDigest: boolean, now: number): ObjectLockState | undefined {
   const modeH = headerOf(headers, 'x-amz-object-lock-mode');
   const untilH = headerOf(headers, 'x-amz-object-lock-retain-until-date');
   const holdH = headerOf(headers, 'x-amz-object-lock-legal-hold');
-  const config = meta.bucketObjectLock(bucket);
   if (modeH === undefined && untilH === undefined && holdH === undefined) {
     const rule = config?.rule;
     if (!rule) return undefined;
@@ -119,7 +123,7 @@ export function lockForNewObject(meta: MetaStore, bucket: string, headers: Heade
   if (bodyDigest) requireLockDigest(headers, 'Put Object');
   // Explicit headers replace the default retention; a legal hold alone keeps it.
   if (mode === null && config.rule) {
-    const d = lockForNewObject(meta, bucket, {}, false, now)!;
+    const d = lockOf(config, {}, false, now)!;
     return { ...d, legalHold };
   }
   return { mode, retainUntil, legalHold };
@@ -176,17 +180,17 @@ export async function handlePutObjectLockConfiguration(koa: Koa.Context, rc: Req
   const config = parseObjectLockConfiguration(await readCheckedBody(koa, rc, { limit: MAX_LOCK_BODY, requireDigest: true }));
   const meta = rc.pipeline.meta;
   // As AWS S3 now allows, an existing bucket may turn Object Lock on once versioning is Enabled.
-  if (meta.bucketObjectLock(bucket.name) === null && meta.bucketVersioning(bucket.name) !== 'Enabled') {
+  if ((await meta.bucketObjectLock(bucket.name)) === null && (await meta.bucketVersioning(bucket.name)) !== 'Enabled') {
     throw new S3Error('InvalidBucketState', { message: "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration" });
   }
-  meta.setBucketObjectLock(bucket.name, config);
+  await meta.setBucketObjectLock(bucket.name, config);
   koa.status = 200;
 }
 
 /** GetObjectLockConfiguration — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectLockConfiguration.html */
 export async function handleGetObjectLockConfiguration(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const config = rc.pipeline.meta.bucketObjectLock(bucket.name);
+  const config = await rc.pipeline.meta.bucketObjectLock(bucket.name);
   if (!config) throw new S3Error('ObjectLockConfigurationNotFoundError', { extra: { BucketName: bucket.name } });
   sendXml(koa, buildObjectLockConfiguration(config));
 }
@@ -195,10 +199,21 @@ export async function handleGetObjectLockConfiguration(koa: Koa.Context, rc: Req
 // Put/GetObjectRetention, Put/GetObjectLegalHold
 
 /** The version a retention or legal-hold request is about, in a lock-enabled bucket. */
-function lockedVersion(rc: ReqCtx): VersionRow {
+async function lockedVersion(rc: ReqCtx): Promise<VersionRow> {
   const bucket = bucketOf(rc).name;
-  if (rc.pipeline.meta.bucketObjectLock(bucket) === null) throw missingLockConfig();
+  if ((await rc.pipeline.meta.bucketObjectLock(bucket)) === null) throw missingLockConfig();
   return resolveVersion(rc.pipeline.meta, bucket, keyOf(rc), versionIdOf(rc.endpoint));
+}
+
+/**
+ * Change the lock of the request's version in one unit of work: `change` gets the version as
+ * it is then, after lockedVersion's checks of it (the bucket's Object Lock configuration,
+ * which is never removed, was checked before). A lock-enabled bucket is versioned.
+ */
+function changeLock(rc: ReqCtx, change: (row: VersionRow) => ObjectLockState): Promise<void> {
+  const key = keyOf(rc);
+  const versionId = versionIdOf(rc.endpoint);
+  return rc.pipeline.meta.changeObjectLock(bucketOf(rc).name, key, versionId, (row) => change(checkVersion(row, key, versionId, true)));
 }
 
 /** Retention: Mode and RetainUntilDate, both or (to remove it) neither. */
@@ -224,13 +239,13 @@ function needsUnlock(old: ObjectLockState, next: { mode: LockMode | null; retain
 
 /** PutObjectRetention — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectRetention.html */
 export async function handlePutObjectRetention(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  lockedVersion(rc); // NoSuchKey and friends before the body is read
-  const bypass = authorizedBypass(rc, koa.req.headersDistinct as HeaderBag, keyOf(rc), versionIdOf(rc.endpoint));
+  await lockedVersion(rc); // NoSuchKey and friends before the body is read
+  const bypass = await authorizedBypass(rc, koa.req.headersDistinct as HeaderBag, keyOf(rc), versionIdOf(rc.endpoint));
   const now = Date.now();
   const next = parseRetention(await readCheckedBody(koa, rc, { limit: MAX_LOCK_BODY, requireDigest: true }), now);
   // Checked against the version as it is when written, in one transaction: a change that
   // raced in while the body arrived (a longer COMPLIANCE date, a legal hold) is never undone.
-  rc.pipeline.meta.changeObjectLock(() => lockedVersion(rc), (row) => {
+  await changeLock(rc, (row) => {
     // Only an unexpired retention constrains the change; a legal hold does not.
     const reason = lockReason({ ...row.lock, legalHold: null }, bypass, now);
     if (reason && needsUnlock(row.lock, next)) throw lockedError(new MetaObjectLockedError(reason, `retention of ${row.key} may not be changed without lifting it`));
@@ -241,25 +256,25 @@ export async function handlePutObjectRetention(koa: Koa.Context, rc: ReqCtx): Pr
 
 /** GetObjectRetention — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectRetention.html */
 export async function handleGetObjectRetention(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  const { lock } = lockedVersion(rc);
+  const { lock } = await lockedVersion(rc);
   if (!lock.mode || lock.retainUntil === null) throw new S3Error('NoSuchObjectLockConfiguration');
   sendXml(koa, buildXml('Retention', { Mode: lock.mode, RetainUntilDate: formatIsoDate(lock.retainUntil) }));
 }
 
 /** PutObjectLegalHold — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectLegalHold.html */
 export async function handlePutObjectLegalHold(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  lockedVersion(rc);
+  await lockedVersion(rc);
   const root = parseXml(await readCheckedBody(koa, rc, { limit: MAX_LOCK_BODY, requireDigest: true }), 'LegalHold');
   const status = textOf(root, 'Status');
   if (status !== 'ON' && status !== 'OFF') throw malformedXml('Status must be ON or OFF');
   // Re-read after the body: a retention set meanwhile must survive this write.
-  rc.pipeline.meta.changeObjectLock(() => lockedVersion(rc), (row) => ({ ...row.lock, legalHold: status === 'ON' }));
+  await changeLock(rc, (row) => ({ ...row.lock, legalHold: status === 'ON' }));
   koa.status = 200;
 }
 
 /** GetObjectLegalHold — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectLegalHold.html */
 export async function handleGetObjectLegalHold(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  const { lock } = lockedVersion(rc);
+  const { lock } = await lockedVersion(rc);
   if (lock.legalHold === null) throw new S3Error('NoSuchObjectLockConfiguration');
   sendXml(koa, buildXml('LegalHold', { Status: lock.legalHold ? 'ON' : 'OFF' }));
 }

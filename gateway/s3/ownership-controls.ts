@@ -16,7 +16,7 @@ const MAX_BODY = 16 * 1024;
 /** GetBucketOwnershipControls — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketOwnershipControls.html */
 export async function handleGetBucketOwnershipControls(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const stored = rc.pipeline.meta.bucketAccess(bucket.name)?.objectOwnership;
+  const stored = (await rc.pipeline.meta.bucketAccess(bucket.name))?.objectOwnership;
   if (stored == null || !isObjectOwnership(stored)) throw new S3Error('OwnershipControlsNotFoundError', { extra: { BucketName: bucket.name } });
   sendXml(koa, buildXml('OwnershipControls', { Rule: { ObjectOwnership: stored } }));
 }
@@ -25,14 +25,14 @@ export async function handleGetBucketOwnershipControls(koa: Koa.Context, rc: Req
 export async function handlePutBucketOwnershipControls(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   const ownership = parseOwnershipControls(await readCheckedBody(koa, rc, { limit: MAX_BODY, requireDigest: false }));
-  if (ownership === 'BucketOwnerEnforced') checkBucketAclDisableable(storedAcl(rc.pipeline.meta.bucketAccess(bucket.name)?.acl), bucket.owner);
-  rc.pipeline.meta.setBucketAccess(bucket.name, 'objectOwnership', ownership);
+  if (ownership === 'BucketOwnerEnforced') checkBucketAclDisableable(storedAcl((await rc.pipeline.meta.bucketAccess(bucket.name))?.acl), bucket.owner);
+  await rc.pipeline.meta.setBucketAccess(bucket.name, 'objectOwnership', ownership);
   koa.status = 200;
 }
 
 /** DeleteBucketOwnershipControls — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketOwnershipControls.html */
 export async function handleDeleteBucketOwnershipControls(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  rc.pipeline.meta.setBucketAccess(bucketOf(rc).name, 'objectOwnership', null);
+  await rc.pipeline.meta.setBucketAccess(bucketOf(rc).name, 'objectOwnership', null);
   koa.status = 204;
 }
 

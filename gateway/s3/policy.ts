@@ -12,7 +12,7 @@ import { publicAccessBlockOf } from '../access/query.js';
 /** GetBucketPolicy — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketPolicy.html */
 export async function handleGetBucketPolicy(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const policy = rc.pipeline.meta.bucketAccess(bucket.name)?.policy;
+  const policy = (await rc.pipeline.meta.bucketAccess(bucket.name))?.policy;
   if (!policy) throw new S3Error('NoSuchBucketPolicy', { extra: { BucketName: bucket.name } });
   // The document as the owner sent it, as AWS S3 returns it.
   koa.status = 200;
@@ -29,14 +29,14 @@ export async function handlePutBucketPolicy(koa: Koa.Context, rc: ReqCtx): Promi
     throw err;
   });
   const text = body.toString('utf8');
-  checkPolicyAllowed(parseBucketPolicy(text, bucket.name), () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
-  if (!rc.pipeline.meta.setBucketAccess(bucket.name, 'policy', text)) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
+  await checkPolicyAllowed(parseBucketPolicy(text, bucket.name), () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
+  if (!await rc.pipeline.meta.setBucketAccess(bucket.name, 'policy', text)) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
   koa.status = 204;
 }
 
 /** DeleteBucketPolicy — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketPolicy.html */
 export async function handleDeleteBucketPolicy(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  rc.pipeline.meta.setBucketAccess(bucketOf(rc).name, 'policy', null);
+  await rc.pipeline.meta.setBucketAccess(bucketOf(rc).name, 'policy', null);
   koa.status = 204;
 }
 
@@ -46,7 +46,7 @@ export async function handleDeleteBucketPolicy(koa: Koa.Context, rc: ReqCtx): Pr
  */
 export async function handleGetBucketPolicyStatus(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const access = rc.pipeline.meta.bucketAccess(bucket.name);
+  const access = await rc.pipeline.meta.bucketAccess(bucket.name);
   // Public when anyone may act on it: an ACL grant to AllUsers or AuthenticatedUsers, or a policy Allow for Principal "*".
   const publicPolicy = access?.policy ? isPublicPolicy(storedPolicy(access.policy, bucket.name)) : false;
   const isPublic = publicPolicy || isPublicAcl(storedAcl(access?.acl));

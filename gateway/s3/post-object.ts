@@ -25,16 +25,17 @@ import { buildXml } from './xml.js';
 import type { TagEntry } from './documents.js';
 import { parseTagSet } from './tagging.js';
 import { checkAclAllowed } from '../access/public-access-block.js';
+import { decideWithLookups } from '../lookups.js';
 import { objectAclColumn, publicAccessBlockOf } from '../access/query.js';
 
 /** What the PostObject handler needs from the authentication layer: the form is its own credential. */
 export interface PostObjectAccess {
   /** A usable key's secret and principal, or undefined when the key is unknown or disabled. */
-  lookup(accessKeyId: string): { secret: string; principal: Principal } | undefined;
+  lookup(accessKeyId: string): Promise<{ secret: string; principal: Principal } | undefined>;
   /** Throws AccessDenied unless `caller` may PutObject `key` into the request's bucket; `fields` give the policy its condition keys. */
-  authorizePut(caller: Principal | null, key: string, fields?: ReadonlyMap<string, string>): void;
+  authorizePut(caller: Principal | null, key: string, fields?: ReadonlyMap<string, string>): Promise<void>;
   /** Throws AccessDenied unless `caller` may also do each of `actions` on `key` (actions.ts objectWriteActions). */
-  authorizeActions(caller: Principal | null, key: string, actions: readonly string[], fields: ReadonlyMap<string, string>): void;
+  authorizeActions(caller: Principal | null, key: string, actions: readonly string[], fields: ReadonlyMap<string, string>): Promise<void>;
 }
 
 interface SizeRange {
@@ -47,7 +48,7 @@ interface SizeRange {
  * the key's signing key), checked against the form. No policy: an anonymous upload, which a
  * bucket policy must allow. https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-post-example.html
  */
-function authenticateForm(fields: ReadonlyMap<string, string>, bucket: string, access: PostObjectAccess): { caller: Principal | null; range?: SizeRange } {
+async function authenticateForm(fields: ReadonlyMap<string, string>, bucket: string, access: PostObjectAccess): Promise<{ caller: Principal | null; range?: SizeRange }> {
   const policyB64 = fields.get('policy');
   if (policyB64 === undefined) {
     if (fields.has('x-amz-signature') || fields.has('signature')) throw new S3Error('InvalidArgument', { message: 'Bucket POST must contain a field named policy when it is signed', extra: { ArgumentName: 'policy', ArgumentValue: '' } });
@@ -63,7 +64,7 @@ function authenticateForm(fields: ReadonlyMap<string, string>, bucket: string, a
   if (!parseAmzDate(date) || !date.startsWith(credential.date)) {
     throw new S3Error('InvalidArgument', { message: 'x-amz-date must be YYYYMMDDTHHMMSSZ on the day of the credential', extra: { ArgumentName: 'x-amz-date', ArgumentValue: date } });
   }
-  const key = access.lookup(credential.accessKeyId);
+  const key = await access.lookup(credential.accessKeyId);
   if (!key) throw new S3Error('InvalidAccessKeyId', { extra: { AWSAccessKeyId: credential.accessKeyId } });
   const expected = hmac(signingKey(key.secret, credential.date, credential.region, 's3'), policyB64).toString('hex');
   if (!signaturesEqual(expected, fields.get('x-amz-signature')!)) throw new S3Error('SignatureDoesNotMatch', { extra: { AWSAccessKeyId: credential.accessKeyId } });
@@ -76,11 +77,11 @@ function authenticateForm(fields: ReadonlyMap<string, string>, bucket: string, a
  * `signature` is the base64 HMAC-SHA1 of the base64 policy under the secret key.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/HTTPPOSTForms.html
  */
-function authenticateFormV2(fields: ReadonlyMap<string, string>, policyB64: string, bucket: string, access: PostObjectAccess): { caller: Principal | null; range?: SizeRange } {
+async function authenticateFormV2(fields: ReadonlyMap<string, string>, policyB64: string, bucket: string, access: PostObjectAccess): Promise<{ caller: Principal | null; range?: SizeRange }> {
   const accessKeyId = fields.get('awsaccesskeyid')!;
   const signature = fields.get('signature');
   if (!signature) throw new S3Error('InvalidArgument', { message: 'Bucket POST must contain a field named signature', extra: { ArgumentName: 'signature', ArgumentValue: '' } });
-  const key = access.lookup(accessKeyId);
+  const key = await access.lookup(accessKeyId);
   if (!key) throw new S3Error('InvalidAccessKeyId', { extra: { AWSAccessKeyId: accessKeyId } });
   if (!base64SignatureEqual(sha1Base64(key.secret, policyB64), signature)) throw new S3Error('SignatureDoesNotMatch', { extra: { AWSAccessKeyId: accessKeyId } });
   const range = checkPostPolicy(parsePostPolicy(policyB64), fields, bucket);
@@ -139,22 +140,22 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   }
   // The policy is checked against the key that will be written, not its template.
   const key = postKey(rawKey, file.filename);
-  const { caller, range } = authenticateForm(new Map(fields).set('key', key), bucket.name, access);
+  const { caller, range } = await authenticateForm(new Map(fields).set('key', key), bucket.name, access);
   checkObjectKey(key);
   refuseSosapiWrite(key);
-  access.authorizePut(caller, key, fields);
-  const acl = aclFromHeaders((name) => fields.get(name === 'x-amz-acl' ? 'acl' : name), (id) => userExists(rc.pipeline.meta, id));
-  checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
-  const aclColumnOfForm = objectAclColumn(rc, acl, fields.get('acl'), caller?.owner ?? ANONYMOUS_OWNER);
+  await access.authorizePut(caller, key, fields);
+  const acl = await decideWithLookups((id: string) => userExists(rc.pipeline.meta, id), (isUser) => aclFromHeaders((name) => fields.get(name === 'x-amz-acl' ? 'acl' : name), isUser), { value: true });
+  await checkAclAllowed(acl, () => publicAccessBlockOf(rc.pipeline.meta, bucket.name));
+  const aclColumnOfForm = await objectAclColumn(rc, acl, fields.get('acl'), caller?.owner ?? ANONYMOUS_OWNER);
   // Only a Content-Type field sets the object's type, as on S3: the file part's own header is
   // whatever the uploader's browser says, and no policy condition covers it.
   const bag: Record<string, string> = Object.fromEntries(fields);
   const tags = formTags(fields.get('tagging'));
   // The fields are PutObject's headers: an ACL, tags or a lock each need their own permission,
   // and the bucket's default retention applies when the form names no lock.
-  access.authorizeActions(caller, key, objectWriteActions({ acl, tags: Boolean(tags?.length), ...lockHeadersAsked(bag) }), fields);
+  await access.authorizeActions(caller, key, objectWriteActions({ acl, tags: Boolean(tags?.length), ...lockHeadersAsked(bag) }), fields);
   // No digest is asked for, unlike PutObject's lock headers: a form has no Content-MD5 header.
-  const lock = lockForNewObject(rc.pipeline.meta, bucket.name, bag, false);
+  const lock = await lockForNewObject(rc.pipeline.meta, bucket.name, bag, false);
   const objectHeaders = extractObjectHeaders(bag);
   const userMeta = extractUserMetadata(bag);
   const plan = formChecksumPlan(fields);
@@ -164,16 +165,16 @@ export async function handlePostObject(koa: Koa.Context, rc: ReqCtx, access: Pos
   let blob: WrittenBlob | undefined;
   let checksums: Record<string, string>;
   try {
-    blob = await putBlob(rc.pipeline, limited(file.body, Math.min(range?.max ?? MAX_PUT_BYTES, MAX_PUT_BYTES), set, quotaRoom(rc, bucket.name, { key })));
+    blob = await putBlob(rc.pipeline, limited(file.body, Math.min(range?.max ?? MAX_PUT_BYTES, MAX_PUT_BYTES), set, await quotaRoom(rc, bucket.name, { key })));
     if (range && blob.size < range.min) throw new S3Error('EntityTooSmall', { extra: { MinSizeAllowed: String(range.min), ProposedSize: String(blob.size) } });
     checksums = storedChecksums(verifyChecksums(plan, { ...set.digest(), MD5: blob.md5.toString('base64') }));
   } catch (err) {
-    if (blob?.blobId) rc.pipeline.meta.discardBlob(blob.blobId);
+    if (blob?.blobId) await rc.pipeline.meta.discardBlob(blob.blobId);
     throw err;
   }
   const written = blob;
   const etag = written.md5.toString('hex');
-  commitOrDiscard(rc.pipeline, written, () => commitConditionally(rc.pipeline.meta, {
+  await commitOrDiscard(rc.pipeline, written, () => commitConditionally(rc.pipeline.meta, {
     bucket: bucket.name, key, size: written.size, etag, contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders },
     userMeta, checksums, partsCount: null, parts: [{ partNumber: 1, blobId: written.blobId, size: written.size, etag, checksums }],
     ...(lock && { lock }), acl: aclColumnOfForm,

@@ -52,8 +52,8 @@ function arrivalError(failure: WriteConditionFailure, key: string): S3Error {
 }
 
 /** Throws the 412/404 of a write condition that does not hold for the key right now. */
-export function checkWriteConditionOnArrival(meta: MetaStore, bucket: string, key: string, condition: WriteCondition): void {
-  const failure = writeConditionFailure(meta.getObject(bucket, key), condition);
+export async function checkWriteConditionOnArrival(meta: MetaStore, bucket: string, key: string, condition: WriteCondition): Promise<void> {
+  const failure = writeConditionFailure(await meta.getObject(bucket, key), condition);
   if (failure) throw arrivalError(failure, key);
 }
 
@@ -61,11 +61,11 @@ export function checkWriteConditionOnArrival(meta: MetaStore, bucket: string, ke
  * `MetaStore.commitObjectWith` for a request whose condition held on arrival: a failure at
  * commit is a lost race, 409 ConditionalRequestConflict.
  */
-export function commitConditionally(
+export async function commitConditionally(
   meta: MetaStore, o: NewObject, opts: ObjectWriteOptions, missed?: MissedPiece[], now?: number, uploadId?: string,
-): ObjectRow {
+): Promise<ObjectRow> {
   try {
-    return meta.commitObjectWith(o, opts, missed, now, uploadId);
+    return await meta.commitObjectWith(o, opts, missed, now, uploadId);
   } catch (err) {
     if (err instanceof MetaPreconditionError) throw new S3Error('ConditionalRequestConflict', { extra: { Key: o.key }, cause: err });
     throw err;
@@ -78,11 +78,11 @@ export function commitConditionally(
  * and (PutObject) its x-amz-tagging. Pass them to `commitConditionally`. A completed upload
  * takes the tags given when it was created.
  */
-export function writeOptionsOf(koa: Koa.Context, rc: ReqCtx): ObjectWriteOptions {
+export async function writeOptionsOf(koa: Koa.Context, rc: ReqCtx): Promise<ObjectWriteOptions> {
   const headers = koa.req.headersDistinct as HeaderBag;
   const condition = parseWriteCondition(headers);
   const tags = rc.endpoint.kind === 'CompleteMultipartUpload' ? undefined : parseTaggingHeader(headers);
-  if (condition) checkWriteConditionOnArrival(rc.pipeline.meta, bucketOf(rc).name, keyOf(rc), condition);
+  if (condition) await checkWriteConditionOnArrival(rc.pipeline.meta, bucketOf(rc).name, keyOf(rc), condition);
   return { ...(condition && { condition }), ...(tags && { tags }) };
 }
 

@@ -16,7 +16,7 @@ const FIELDS = [
 
 export async function handleGetPublicAccessBlock(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const block = publicAccessBlockOf(rc.pipeline.meta, bucket.name);
+  const block = await publicAccessBlockOf(rc.pipeline.meta, bucket.name);
   if (!block) throw new S3Error('NoSuchPublicAccessBlockConfiguration', { extra: { BucketName: bucket.name } });
   sendXml(koa, buildXml('PublicAccessBlockConfiguration', Object.fromEntries(FIELDS.map(([xml, key]) => [xml, block[key]]))));
 }
@@ -30,12 +30,12 @@ export async function handlePutPublicAccessBlock(koa: Koa.Context, rc: ReqCtx): 
     if (v !== undefined && v !== 'true' && v !== 'false') throw new S3Error('MalformedXML', { message: `${xml} must be true or false` });
     block[key] = v === 'true'; // an element left out is false, as on S3
   }
-  rc.pipeline.meta.setBucketAccess(bucket.name, 'publicAccessBlock', JSON.stringify(block));
+  await rc.pipeline.meta.setBucketAccess(bucket.name, 'publicAccessBlock', JSON.stringify(block));
   koa.status = 200;
 }
 
 export async function handleDeletePublicAccessBlock(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  rc.pipeline.meta.setBucketAccess(bucket.name, 'publicAccessBlock', null);
+  await rc.pipeline.meta.setBucketAccess(bucket.name, 'publicAccessBlock', null);
   koa.status = 204;
 }

@@ -20,24 +20,25 @@ export async function handlePutObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   checkObjectKey(key);
   const headers = koa.req.headersDistinct as Record<string, string[]>;
   // An ACL, tags or a lock in the headers each need their own permission besides s3:PutObject.
-  authorizeActions(rc, objectWriteActions({ acl: rc.acl, tags: Boolean(parseTaggingHeader(headers)?.length), ...lockHeadersAsked(headers) }), key);
+  await authorizeActions(rc, objectWriteActions({ acl: rc.acl, tags: Boolean(parseTaggingHeader(headers)?.length), ...lockHeadersAsked(headers) }), key);
   // Validate everything that can fail before taking the body.
   const objectHeaders = extractObjectHeaders(headers);
   const userMeta = extractUserMetadata(headers);
-  const writeOptions = writeOptionsOf(koa, rc);
-  const lock = lockForNewObject(rc.pipeline.meta, bucket.name, headers, true);
+  const writeOptions = await writeOptionsOf(koa, rc);
+  const lock = await lockForNewObject(rc.pipeline.meta, bucket.name, headers, true);
   const customerKey = parseCustomerKey(headers);
   const sse = customerKey ? newSseC(customerKey) : null;
-  const body = await receiveBody(koa, rc, sse && customerKey ? wrapFor(sse, customerKey) : undefined, quotaRoom(rc, bucket.name, { key }));
+  const body = await receiveBody(koa, rc, sse && customerKey ? wrapFor(sse, customerKey) : undefined, await quotaRoom(rc, bucket.name, { key }));
   const checksums = storedChecksums(body.checksums);
-  const row = commitOrDiscard(rc.pipeline, body.blob, () => rc.pipeline.meta.sseC.commitWith(sse, () => commitConditionally(rc.pipeline.meta, {
-      bucket: bucket.name, key, size: body.blob.size, etag: body.md5Hex,
-      contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta, checksums, partsCount: null,
-      parts: [{ partNumber: 1, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums }],
-      ...(lock && { lock }), acl: objectAclColumn(rc),
-  }, { ...writeOptions, event: { name: 'ObjectCreated:Put', ...eventOrigin(rc) } }, body.blob.missed)));
+  // The SSE-C parameters are recorded in the same commit as the version.
+  const row = await commitOrDiscard(rc.pipeline, body.blob, async () => commitConditionally(rc.pipeline.meta, {
+    bucket: bucket.name, key, size: body.blob.size, etag: body.md5Hex,
+    contentType: objectHeaders.contentType ?? null, headers: { ...objectHeaders }, userMeta, checksums, partsCount: null,
+    parts: [{ partNumber: 1, blobId: body.blob.blobId, size: body.blob.size, etag: body.md5Hex, checksums }],
+    ...(lock && { lock }), acl: await objectAclColumn(rc),
+  }, { ...writeOptions, sse, event: { name: 'ObjectCreated:Put', ...eventOrigin(rc) } }, body.blob.missed));
   answerStored(koa, body.md5Hex, checksums);
   // A single PUT's checksum is of the whole object; S3 says so (UploadPart's answer does not).
   if (Object.keys(checksums).length) koa.set('x-amz-checksum-type', 'FULL_OBJECT');
-  koa.set({ ...writtenVersionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...encryptionHeaders(customerKey) });
+  koa.set({ ...await writtenVersionHeader(rc.pipeline.meta, bucket.name, row.versionId), ...encryptionHeaders(customerKey) });
 }

@@ -8,8 +8,8 @@ import type { S3Error } from './errors.js';
 export type QuotaTarget = { key: string } | { upload: { id: string; partNumber: number } };
 
 /** Room left under the bucket's quota for a write to it (undefined: no quota); see BucketQuotas.limitFor. */
-export function quotaRoom(rc: ReqCtx, bucket: string, target: QuotaTarget): QuotaRoom | undefined {
-  const limit = rc.pipeline.meta.quotas.limitFor(bucket, 'upload' in target ? target.upload : undefined, 'key' in target ? target.key : undefined);
+export async function quotaRoom(rc: ReqCtx, bucket: string, target: QuotaTarget): Promise<QuotaRoom | undefined> {
+  const limit = await rc.pipeline.meta.quotas.limitFor(bucket, 'upload' in target ? target.upload : undefined, 'key' in target ? target.key : undefined);
   if (!limit) return undefined;
   return {
     room: Math.max(0, limit.quota - limit.used),
@@ -18,7 +18,7 @@ export function quotaRoom(rc: ReqCtx, bucket: string, target: QuotaTarget): Quot
 }
 
 /** Refuse, before a byte is copied or stored, a write of `size` bytes that the quota has no room for. */
-export function checkQuota(rc: ReqCtx, bucket: string, size: number, target: QuotaTarget): void {
-  const q = quotaRoom(rc, bucket, target);
+export async function checkQuota(rc: ReqCtx, bucket: string, size: number, target: QuotaTarget): Promise<void> {
+  const q = await quotaRoom(rc, bucket, target);
   if (q && size > q.room) throw q.refuse(size);
 }

@@ -6,7 +6,7 @@ export type Rolled<R> = { kind: 'row'; row: R } | { kind: 'prefix'; prefix: stri
 /** How one listing (objects, versions, uploads) pages through the store. */
 export interface RollupSource<R, B> {
   /** Up to `limit` rows in listing order, starting at `bound`, with keys before `below` when given. */
-  page(bound: B, limit: number, below: string | undefined): R[];
+  page(bound: B, limit: number, below: string | undefined): Promise<R[]>;
   keyOf(row: R): string;
   /** The bound that resumes just after `row`. */
   after(row: R): B;
@@ -32,16 +32,16 @@ export const PAGE = 1000;
  * `want` is how many entries the caller will take (MaxKeys + 1 to tell IsTruncated): no query
  * reads more rows than could still be returned.
  */
-export function* rollUp<R, B>(
+export async function* rollUp<R, B>(
   src: RollupSource<R, B>, prefix: string, delimiter: string, start: B, startKey: string, want = Infinity,
-): Generator<Rolled<R>> {
+): AsyncGenerator<Rolled<R>> {
   const below = prefix ? prefixUpperBound(prefix) ?? undefined : undefined;
   let bound = prefix && compareKeys(startKey, prefix) < 0 ? src.from(prefix) : start;
   let given = 0;
   let run = delimiter ? 1 : PAGE;
   while (given < want) {
     const limit = Math.max(1, Math.min(run, PAGE, want - given));
-    const rows = src.page(bound, limit, below);
+    const rows = await src.page(bound, limit, below);
     let jumped = false;
     for (const row of rows) {
       const key = src.keyOf(row);

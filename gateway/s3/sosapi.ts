@@ -91,12 +91,12 @@ export function capacityXml(c: Capacity): string {
   return buildXml('CapacityInfo', { Capacity: c.capacity, Available: c.available, Used: c.used }, null);
 }
 
-function documentOf(rc: ReqCtx, key: string): { body: Buffer; lastModified: number } | undefined {
+async function documentOf(rc: ReqCtx, key: string): Promise<{ body: Buffer; lastModified: number } | undefined> {
   if (key === SOSAPI_SYSTEM) return { body: Buffer.from(systemXml()), lastModified: STARTED };
   if (key !== SOSAPI_CAPACITY) return undefined;
   const bucket = bucketOf(rc).name;
-  const q = rc.pipeline.meta.quotas.get(bucket) ?? { quota: null, used: 0 };
-  const body = Buffer.from(capacityXml(capacityOf(rc.pipeline.meta.listNodes(), q.quota, q.used)));
+  const q = (await rc.pipeline.meta.quotas.get(bucket)) ?? { quota: null, used: 0 };
+  const body = Buffer.from(capacityXml(capacityOf(await rc.pipeline.meta.listNodes(), q.quota, q.used)));
   return { body, lastModified: Math.floor(Date.now() / 1000) * 1000 };
 }
 
@@ -106,10 +106,10 @@ function documentOf(rc: ReqCtx, key: string): { body: Buffer; lastModified: numb
  * documents are the store's to write. Reads of other keys and subresources go on as usual
  * (false), and find nothing; so does a CORS preflight.
  */
-export function handleSosapi(koa: Koa.Context, rc: ReqCtx, key: string): boolean {
+export async function handleSosapi(koa: Koa.Context, rc: ReqCtx, key: string): Promise<boolean> {
   const kind = rc.endpoint.kind;
   if (kind === 'GetObject' || kind === 'HeadObject') {
-    const doc = documentOf(rc, key);
+    const doc = await documentOf(rc, key);
     if (!doc) return false;
     serve(koa, doc.body, doc.lastModified, kind === 'HeadObject');
     return true;

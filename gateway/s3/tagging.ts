@@ -82,10 +82,10 @@ function queryDecode(s: string): string {
  * The version a tagging request is about: the one named by versionId, else the key's
  * current one; NoSuchKey/NoSuchVersion otherwise. Answers carry its x-amz-version-id.
  */
-function taggedObject(koa: Koa.Context, rc: ReqCtx): VersionRow {
+async function taggedObject(koa: Koa.Context, rc: ReqCtx): Promise<VersionRow> {
   const meta = rc.pipeline.meta;
-  const obj = resolveVersion(meta, bucketOf(rc).name, keyOf(rc), versionIdOf(rc.endpoint));
-  koa.set(versionHeader(meta, obj.bucket, obj.versionId));
+  const obj = await resolveVersion(meta, bucketOf(rc).name, keyOf(rc), versionIdOf(rc.endpoint));
+  koa.set(await versionHeader(meta, obj.bucket, obj.versionId));
   return obj;
 }
 
@@ -96,30 +96,30 @@ function gone(rc: ReqCtx, obj: VersionRow): S3Error {
 
 /** GetObjectTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html */
 export async function handleGetObjectTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  const obj = taggedObject(koa, rc);
-  sendXml(koa, buildTagging({ tagSet: rc.pipeline.meta.objectTags(obj.id) }));
+  const obj = await taggedObject(koa, rc);
+  sendXml(koa, buildTagging({ tagSet: await rc.pipeline.meta.objectTags(obj.id) }));
 }
 
 /** PutObjectTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html */
 export async function handlePutObjectTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  const obj = taggedObject(koa, rc);
+  const obj = await taggedObject(koa, rc);
   const tagSet = parseTagSet(await readCheckedBody(koa, rc, { limit: MAX_TAGGING_BODY, requireDigest: false }), 'object');
   // The version may have been deleted while the body was read.
-  if (!rc.pipeline.meta.setVersionTags(obj.id, tagSet)) throw gone(rc, obj);
+  if (!await rc.pipeline.meta.setVersionTags(obj.id, tagSet)) throw gone(rc, obj);
   koa.status = 200;
 }
 
 /** DeleteObjectTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjectTagging.html */
 export async function handleDeleteObjectTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  const obj = taggedObject(koa, rc);
-  if (!rc.pipeline.meta.setVersionTags(obj.id, null)) throw gone(rc, obj);
+  const obj = await taggedObject(koa, rc);
+  if (!await rc.pipeline.meta.setVersionTags(obj.id, null)) throw gone(rc, obj);
   koa.status = 204;
 }
 
 /** GetBucketTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketTagging.html */
 export async function handleGetBucketTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
-  const tags = rc.pipeline.meta.bucketTags(bucket.name);
+  const tags = await rc.pipeline.meta.bucketTags(bucket.name);
   if (tags === null) throw new S3Error('NoSuchTagSet', { extra: { BucketName: bucket.name } });
   sendXml(koa, buildTagging({ tagSet: tags }));
 }
@@ -128,13 +128,13 @@ export async function handleGetBucketTagging(koa: Koa.Context, rc: ReqCtx): Prom
 export async function handlePutBucketTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   const tagSet = parseTagSet(await readCheckedBody(koa, rc, { limit: MAX_TAGGING_BODY, requireDigest: true }), 'bucket');
-  if (!rc.pipeline.meta.setBucketTags(bucket.name, tagSet)) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
+  if (!await rc.pipeline.meta.setBucketTags(bucket.name, tagSet)) throw new S3Error('NoSuchBucket', { extra: { BucketName: bucket.name } });
   koa.status = 204;
 }
 
 /** DeleteBucketTagging — https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketTagging.html */
 export async function handleDeleteBucketTagging(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  rc.pipeline.meta.setBucketTags(bucketOf(rc).name, null);
+  await rc.pipeline.meta.setBucketTags(bucketOf(rc).name, null);
   koa.status = 204;
 }
 

@@ -25,16 +25,16 @@ function boundKey(b: UploadBound): string {
  * the next `delimiter` rolled into one common prefix (as ListObjects does for keys).
  * Pages through the store lazily.
  */
-export function* walkUploads(
+export async function* walkUploads(
   meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: UploadBound, want = Infinity,
-): Generator<Entry> {
+): AsyncGenerator<Entry> {
   const source: RollupSource<UploadRow, UploadBound> = {
     page: (bound, limit, below) => meta.listUploads(bucket, bound, limit, below),
     keyOf: (upload) => upload.key,
     after: (upload) => ({ key: upload.key, createdAt: upload.createdAt, id: upload.id }),
     from: (key) => ({ fromKey: key }),
   };
-  for (const e of rollUp(source, prefix, delimiter, start, boundKey(start), want)) {
+  for await (const e of rollUp(source, prefix, delimiter, start, boundKey(start), want)) {
     yield e.kind === 'prefix' ? e : { kind: 'upload', upload: e.row };
   }
 }
@@ -43,11 +43,11 @@ export function* walkUploads(
  * Where a listing resumes. The upload-id-marker counts only with a key-marker, as on AWS;
  * a key-marker that is a common prefix resumes past everything under it.
  */
-function startOf(meta: MetaStore, bucket: string, ep: ListMultipartUploads): UploadBound {
+async function startOf(meta: MetaStore, bucket: string, ep: ListMultipartUploads): Promise<UploadBound> {
   const { keyMarker, uploadIdMarker, delimiter } = ep;
   if (keyMarker === undefined) return { fromKey: '' };
   if (uploadIdMarker !== undefined) {
-    const marker = meta.getUpload(uploadIdMarker);
+    const marker = await meta.getUpload(uploadIdMarker);
     if (marker && marker.bucket === bucket && marker.key === keyMarker) return { key: marker.key, createdAt: marker.createdAt, id: marker.id };
   }
   const upper = isCommonPrefix(keyMarker, ep.prefix, delimiter ?? '') ? prefixUpperBound(keyMarker) : null;
@@ -68,7 +68,7 @@ export async function handleListMultipartUploads(koa: Koa.Context, rc: ReqCtx, e
   const items: Entry[] = [];
   let truncated = false;
   if (ep.maxUploads > 0) {
-    for (const e of walkUploads(rc.pipeline.meta, bucket.name, ep.prefix, ep.delimiter ?? '', startOf(rc.pipeline.meta, bucket.name, ep), ep.maxUploads + 1)) {
+    for await (const e of walkUploads(rc.pipeline.meta, bucket.name, ep.prefix, ep.delimiter ?? '', await startOf(rc.pipeline.meta, bucket.name, ep), ep.maxUploads + 1)) {
       if (items.length === ep.maxUploads) {
         truncated = true;
         break;

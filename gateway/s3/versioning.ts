@@ -32,16 +32,26 @@ export function versionIdOf(ep: Endpoint): string | undefined {
  * none or it is a delete marker, with `x-amz-delete-marker: true`), or the one named
  * (NoSuchVersion; a delete marker named by id is 405 MethodNotAllowed).
  */
-export function resolveVersion(meta: MetaStore, bucket: string, key: string, versionId: string | undefined): VersionRow {
+export async function resolveVersion(meta: MetaStore, bucket: string, key: string, versionId: string | undefined): Promise<VersionRow> {
+  const row = versionId === undefined ? await meta.getLatestVersion(bucket, key) : await meta.getVersion(bucket, key, versionId);
+  // Only the answer about a current delete marker tells whether the bucket is versioned.
+  const versioned = versionId === undefined && row?.deleteMarker === true && (await meta.bucketVersioning(bucket)) !== null;
+  return checkVersion(row, key, versionId, versioned);
+}
+
+/**
+ * resolveVersion's answer about a row already read (the key's latest without `versionId`;
+ * undefined when there is none): the row, or the error S3 gives. `versioned`: whether the
+ * bucket has had versioning configured (versionHeader), for a current delete marker.
+ */
+export function checkVersion(row: VersionRow | undefined, key: string, versionId: string | undefined, versioned: boolean): VersionRow {
   if (versionId === undefined) {
-    const row = meta.getLatestVersion(bucket, key);
     if (!row) throw new S3Error('NoSuchKey', { extra: { Key: key } });
     if (row.deleteMarker) {
-      throw new S3Error('NoSuchKey', { extra: { Key: key }, headers: { 'x-amz-delete-marker': 'true', ...versionHeader(meta, bucket, row.versionId) } });
+      throw new S3Error('NoSuchKey', { extra: { Key: key }, headers: { 'x-amz-delete-marker': 'true', ...(versioned && { 'x-amz-version-id': row.versionId }) } });
     }
     return row;
   }
-  const row = meta.getVersion(bucket, key, versionId);
   if (!row) throw new S3Error('NoSuchVersion', { extra: { Key: key, VersionId: versionId } });
   if (row.deleteMarker) {
     throw new S3Error('MethodNotAllowed', {
@@ -53,15 +63,15 @@ export function resolveVersion(meta: MetaStore, bucket: string, key: string, ver
 }
 
 /** `x-amz-version-id`, sent once a bucket has had versioning configured, as AWS S3 does. */
-export function versionHeader(meta: MetaStore, bucket: string, versionId: string): Record<string, string> {
-  return meta.bucketVersioning(bucket) === null ? {} : { 'x-amz-version-id': versionId };
+export async function versionHeader(meta: MetaStore, bucket: string, versionId: string): Promise<Record<string, string>> {
+  return (await meta.bucketVersioning(bucket)) === null ? {} : { 'x-amz-version-id': versionId };
 }
 
 /**
  * `x-amz-version-id` of a write's answer: the new version's id on a versioning-enabled bucket;
  * nothing for the "null" version a never-versioned or suspended bucket writes, as AWS S3 answers.
  */
-export function writtenVersionHeader(meta: MetaStore, bucket: string, versionId: string): Record<string, string> {
+export async function writtenVersionHeader(meta: MetaStore, bucket: string, versionId: string): Promise<Record<string, string>> {
   return versionId === 'null' ? {} : versionHeader(meta, bucket, versionId);
 }
 
@@ -90,16 +100,16 @@ export async function handlePutBucketVersioning(koa: Koa.Context, rc: ReqCtx): P
   const bucket = bucketOf(rc);
   const status = parseVersioningConfiguration(await readCheckedBody(koa, rc, { limit: 64 * 1024, requireDigest: false }));
   // Object Lock needs every version kept: a lock-enabled bucket cannot be suspended.
-  if (status === 'Suspended' && rc.pipeline.meta.bucketObjectLock(bucket.name) !== null) {
+  if (status === 'Suspended' && (await rc.pipeline.meta.bucketObjectLock(bucket.name)) !== null) {
     throw new S3Error('InvalidBucketState', { message: 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.' });
   }
-  rc.pipeline.meta.setBucketVersioning(bucket.name, status);
+  await rc.pipeline.meta.setBucketVersioning(bucket.name, status);
   koa.status = 200;
 }
 
 /** GetBucketVersioning — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html */
 export async function handleGetBucketVersioning(koa: Koa.Context, rc: ReqCtx): Promise<void> {
-  sendXml(koa, buildVersioningConfiguration(rc.pipeline.meta.bucketVersioning(bucketOf(rc).name)));
+  sendXml(koa, buildVersioningConfiguration(await rc.pipeline.meta.bucketVersioning(bucketOf(rc).name)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -108,9 +118,9 @@ export async function handleGetBucketVersioning(koa: Koa.Context, rc: ReqCtx): P
 type VersionEntry = { kind: 'version'; row: VersionRow } | { kind: 'prefix'; prefix: string };
 
 /** Versions in listing order (key, newest first) under `prefix`, common prefixes rolled up. */
-export function* walkVersions(
+export async function* walkVersions(
   meta: MetaStore, bucket: string, prefix: string, delimiter: string, start: VersionBound, want = Infinity,
-): Generator<VersionEntry> {
+): AsyncGenerator<VersionEntry> {
   const source: RollupSource<VersionRow, VersionBound> = {
     page: (bound, limit, below) => meta.listVersions(bucket, bound, limit, below),
     keyOf: (row) => row.key,
@@ -118,7 +128,7 @@ export function* walkVersions(
     from: (key) => ({ fromKey: key }),
   };
   const startKey = 'fromKey' in start ? start.fromKey : 'afterKey' in start ? start.afterKey : start.key;
-  for (const e of rollUp(source, prefix, delimiter, start, startKey, want)) {
+  for await (const e of rollUp(source, prefix, delimiter, start, startKey, want)) {
     yield e.kind === 'prefix' ? e : { kind: 'version', row: e.row };
   }
 }
@@ -126,7 +136,7 @@ export function* walkVersions(
 type ListVersions = Extract<Endpoint, { kind: 'ListObjectVersions' }>;
 
 /** Where a ListObjectVersions page starts, from its key-marker and version-id-marker. */
-function startOf(meta: MetaStore, bucket: string, ep: ListVersions): VersionBound {
+async function startOf(meta: MetaStore, bucket: string, ep: ListVersions): Promise<VersionBound> {
   const { keyMarker, versionIdMarker } = ep;
   if (keyMarker === undefined || keyMarker === '') {
     if (versionIdMarker !== undefined) {
@@ -139,23 +149,23 @@ function startOf(meta: MetaStore, bucket: string, ep: ListVersions): VersionBoun
     const upper = isCommonPrefix(keyMarker, ep.prefix, ep.delimiter ?? '') ? prefixUpperBound(keyMarker) : null;
     return upper !== null ? { fromKey: upper } : { afterKey: keyMarker };
   }
-  const row = meta.getVersion(bucket, keyMarker, versionIdMarker);
+  const row = await meta.getVersion(bucket, keyMarker, versionIdMarker);
   if (row) return { key: keyMarker, beforeId: row.id };
   // The marker version is gone (a client deleting what it lists, page by page): its position is
   // lost, so the key's remaining versions are listed again rather than risk skipping one; a
   // key with none left is simply passed.
-  return meta.getLatestVersion(bucket, keyMarker) ? { fromKey: keyMarker } : { afterKey: keyMarker };
+  return (await meta.getLatestVersion(bucket, keyMarker)) ? { fromKey: keyMarker } : { afterKey: keyMarker };
 }
 
 /** ListObjectVersions — https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html */
 export async function handleListObjectVersions(koa: Koa.Context, rc: ReqCtx, ep: ListVersions): Promise<void> {
   const bucket = bucketOf(rc);
   const meta = rc.pipeline.meta;
-  const entries = walkVersions(meta, bucket.name, ep.prefix, ep.delimiter ?? '', startOf(meta, bucket.name, ep), ep.maxKeys + 1);
+  const entries = walkVersions(meta, bucket.name, ep.prefix, ep.delimiter ?? '', await startOf(meta, bucket.name, ep), ep.maxKeys + 1);
   const items: VersionEntry[] = [];
   let truncated = false;
   if (ep.maxKeys > 0) {
-    for (const e of entries) {
+    for await (const e of entries) {
       if (items.length === ep.maxKeys) {
         truncated = true;
         break;

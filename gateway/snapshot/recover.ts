@@ -114,7 +114,7 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
     log(`snapshot blob ${manifest.blob.id}: ${found16} of ${N} pieces found; reading ${manifest.blob.size} bytes…`);
     ensurePrivateDir(opts.dataDir, log);
     const tmp = join(opts.dataDir, `meta.db.recover${randomBytes(4).toString('hex')}`);
-    const scratch = scratchMeta(opts.dataDir);
+    const scratch = await scratchMeta(opts.dataDir);
     try {
       await readSnapshot(client, nodes, manifest, placement, opts.masterKey, tmp, scratch.meta);
       const ok = checkMetaFile(tmp);
@@ -171,13 +171,13 @@ export async function recoverGateway(opts: RecoverOptions): Promise<RecoveryRepo
  * prove pieces with are not there, so a piece that fails authentication stops the read with
  * that error: bytes are never guessed.
  */
-function scratchMeta(dir: string): { meta: MetaStore; drop(): Promise<void> } {
+async function scratchMeta(dir: string): Promise<{ meta: MetaStore; drop(): Promise<void> }> {
   const file = join(dir, `meta.db.scratch${randomBytes(4).toString('hex')}`);
-  const meta = openMetaStore(file);
+  const meta = await openMetaStore(file);
   return {
     meta,
     drop: async () => {
-      meta.close();
+      await meta.close();
       for (const ext of ['', '-wal', '-shm']) await rm(file + ext, { force: true });
     },
   };
@@ -270,7 +270,7 @@ async function readSnapshot(
   const io = recoveryIO(client, nodes);
   const ctx: PipelineContext = {
     meta, io, engine: getEngine(), health: new NodeHealth(), masterKey: master, segmentSize: m.blob.segmentSize,
-    writeQuorum: N, lateAckMs: 0, hedgeMs: 500, readTimeoutMs: 15_000, place: () => ({ nodes: placement, offline: new Set() }),
+    writeQuorum: N, lateAckMs: 0, hedgeMs: 500, readTimeoutMs: 15_000, place: async () => ({ nodes: placement, offline: new Set() }),
   };
   const blob: BlobRow = {
     id: m.blob.id, size: m.blob.size, segmentSize: m.blob.segmentSize, wrappedKey: Buffer.from(m.blob.wrappedKey, 'base64'),

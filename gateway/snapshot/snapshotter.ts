@@ -4,6 +4,7 @@ import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import type { NodeStore } from '../meta/nodes.js';
+import type { SnapshotStore } from '../meta/snapshots.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { putBlob } from '../pipeline/put-blob.js';
 import type { RootCredentials } from '../secrets.js';
@@ -44,6 +45,8 @@ export class Snapshotter {
 
   constructor(
     private readonly ctx: PipelineContext,
+    /** The metadata's own snapshot records (a backend that ships snapshots: SQLite). */
+    private readonly snapshots: SnapshotStore,
     private readonly nodes: NodeStore,
     private readonly client: ShardClient,
     private readonly opts: {
@@ -76,7 +79,7 @@ export class Snapshotter {
    */
   private coverJournalEpoch(): void {
     const journal = this.opts.journal;
-    if (!journal || this.ctx.meta.snapshots.coversEpoch(journal.position().epoch)) return;
+    if (!journal || this.snapshots.coversEpoch(journal.position().epoch)) return;
     void this.snapshot().catch((err: unknown) => {
       if (this.stopped) return;
       this.opts.log?.(`snapshot: the journal's new epoch is not covered yet (${(err as Error).message}); retrying in 30 s`);
@@ -86,7 +89,7 @@ export class Snapshotter {
   }
 
   last(): { seq: number; blobId: string; size: number; createdAt: number } | undefined {
-    return this.ctx.meta.snapshots.last();
+    return this.snapshots.last();
   }
 
   /**
@@ -96,7 +99,7 @@ export class Snapshotter {
    */
   async registerRecoveryKey(): Promise<number> {
     const key = await recoveryKey(this.ctx.masterKey);
-    const list = this.nodes.list().filter((n) => n.state === 'active' || n.state === 'suspect');
+    const list = (await this.nodes.list()).filter((n) => n.state === 'active' || n.state === 'suspect');
     let accepted = 0;
     await Promise.all(list.map(async (n) => {
       try {
@@ -135,13 +138,13 @@ export class Snapshotter {
     try {
       // Created owner-only first: SQLite keeps an existing file's mode, and this is the whole metadata.
       await (await open(tmp, 'wx', 0o600)).close();
-      await this.ctx.meta.snapshots.backupTo(tmp);
+      await this.snapshots.backupTo(tmp);
       const written = await putBlob(this.ctx, createReadStream(tmp, { highWaterMark: 1024 * 1024 }));
       if (!written.blobId) throw new SnapshotError('the metadata backup is empty');
       const blobId = written.blobId;
       const createdAt = Date.now();
-      const seq = this.ctx.meta.snapshots.record(blobId, written.size, createdAt, journal);
-      if (written.missed.length) this.ctx.meta.queueRepair(written.missed);
+      const seq = this.snapshots.record(blobId, written.size, createdAt, journal);
+      if (written.missed.length) await this.ctx.meta.queueRepair(written.missed);
       const manifests = await this.writeManifest(seq, createdAt, blobId, journal);
       this.dropOld(createdAt);
       void this.dropOldJournal().catch((err: unknown) => this.opts.log?.(`snapshot: freeing old journal entries: ${(err as Error).message}`));
@@ -154,9 +157,9 @@ export class Snapshotter {
   }
 
   private async writeManifest(seq: number, createdAt: number, blobId: string, journal: JournalPosition | undefined): Promise<number> {
-    const blob = this.ctx.meta.getBlob(blobId)!;
+    const blob = (await this.ctx.meta.getBlob(blobId))!;
     const gatewayKey = JSON.parse(await readFile(join(this.opts.dataDir, GATEWAY_KEY_FILE), 'utf8')) as JWK;
-    const nodes = this.nodes.list().filter((n) => n.state !== 'removed');
+    const nodes = (await this.nodes.list()).filter((n) => n.state !== 'removed');
     const targets = nodes.filter((n) => n.state === 'active' || n.state === 'suspect' || n.state === 'draining');
     const manifest: SnapshotManifest = {
       v: 1, seq, createdAt,
@@ -198,7 +201,7 @@ export class Snapshotter {
    * answer keeps its piece until the next snapshot tries again.
    */
   private async dropOldJournal(): Promise<void> {
-    const snapshots = this.ctx.meta.snapshots;
+    const snapshots = this.snapshots;
     const keep = snapshots.keptJournalFrom();
     const old = snapshots.journalEntries().filter((r) => {
       const first = keep.get(r.epoch);
@@ -211,6 +214,6 @@ export class Snapshotter {
   }
 
   private dropOld(now: number): void {
-    this.ctx.meta.snapshots.dropOld(this.opts.kept, now);
+    this.snapshots.dropOld(this.opts.kept, now);
   }
 }

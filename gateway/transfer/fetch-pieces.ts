@@ -163,7 +163,9 @@ export class PieceFetch {
     } else if (code === 'ERR_SHARD_NOT_FOUND' || code === 'ERR_PIECE_CHECKSUM') {
       // The store answers but lost or damaged this piece: read around it, rebuild it later.
       if (pieces.length) {
-        this.ctx.meta.queueRepair(pieces.map((piece) => ({ blobId: this.blob.id, piece, reason: `${this.opts.purpose}: ${err.message}` })));
+        // Queued beside the read, which does not wait for it.
+        void this.ctx.meta.queueRepair(pieces.map((piece) => ({ blobId: this.blob.id, piece, reason: `${this.opts.purpose}: ${err.message}` })))
+          .catch((e: unknown) => console.error(`blob ${this.blob.id}: queueing pieces for repair failed: ${(e as Error).message}`));
       }
     } else {
       for (const i of pieces) this.ctx.health.failed(this.blob.placement[i]!);

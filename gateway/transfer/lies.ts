@@ -12,7 +12,10 @@ import { shardId } from '../pipeline/shard-io.js';
 export function reportLie(ctx: PipelineContext, blob: BlobRow, piece: number, detail: string, purpose: string): void {
   const nodeId = blob.placement[piece]!;
   const why = `${purpose}: ${detail}`;
-  ctx.meta.queueRepair([{ blobId: blob.id, piece, reason: why }]);
-  ctx.meta.audit.record(nodeId, shardId(blob.id, piece), 'wrong', why);
+  // Recorded beside the read, which does not wait for it.
+  void Promise.all([
+    ctx.meta.queueRepair([{ blobId: blob.id, piece, reason: why }]),
+    ctx.meta.audit.record(nodeId, shardId(blob.id, piece), 'wrong', why),
+  ]).catch((err: unknown) => console.error(`shard-store ${nodeId}: recording a wrong piece failed: ${(err as Error).message}`));
   if (ctx.health.lied(nodeId)) console.log(`shard-store ${nodeId} served a wrong piece (${why}); reading around it, its piece is queued for repair`);
 }

@@ -79,8 +79,8 @@ export class PieceProver {
  * it (written before audits existed), or it has several segments and the shard I/O cannot
  * ask for proofs.
  */
-export function proverFor(ctx: PipelineContext, blob: BlobRow): PieceProver | null {
-  const roots = ctx.meta.audit.getRoots(blob.id);
+export async function proverFor(ctx: PipelineContext, blob: BlobRow): Promise<PieceProver | null> {
+  const roots = await ctx.meta.audit.getRoots(blob.id);
   if (!roots) return null;
   if (segmentCount(blob.size, blob.segmentSize) > 1 && !ctx.io.readProvenRecord) return null;
   return new PieceProver(ctx, blob, roots);

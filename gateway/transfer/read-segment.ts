@@ -47,7 +47,7 @@ export async function readSegment(ctx: PipelineContext, blob: BlobRow, key: Buff
  * pieces cannot be proven keeps the authentication error: its bytes are never guessed.
  */
 async function readProven(ctx: PipelineContext, blob: BlobRow, key: Buffer, index: number, seen: (Buffer | null)[], refused: Error): Promise<Buffer> {
-  const prover = proverFor(ctx, blob);
+  const prover = await proverFor(ctx, blob);
   if (!prover) throw refused;
   const records = await fetchProven(ctx, prover, index, { candidates: DATA_FIRST, purpose: 'read', hedge: 'wide', seen });
   const { plain } = await ctx.engine.decodeSegment(key, index, segmentPlainLength(blob.size, blob.segmentSize, index), records);

@@ -11,3 +11,14 @@ export function codeOf(fn: () => unknown): string {
   }
   return 'none';
 }
+
+/** codeOf for an asynchronous `fn`. */
+export async function codeOfAsync(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof S3Error || err instanceof AuthError) return err.code;
+    throw err;
+  }
+  return 'none';
+}

@@ -11,7 +11,7 @@ import { parseBucketPolicy } from '../../gateway/access/policy.js';
 import { checkAclAllowed, NO_BLOCK } from '../../gateway/access/public-access-block.js';
 import { buildAccessControlPolicy, parseAccessControlPolicy } from '../../gateway/s3/acl.js';
 import { S3Error } from '../../gateway/s3/errors.js';
-import { codeOf } from '../helpers/errors.js';
+import { codeOf, codeOfAsync } from '../helpers/errors.js';
 
 const USERS = new Set(['root', 'alice', 'bob', 'carol']);
 const isUser = (id: string): boolean => USERS.has(id);
@@ -124,13 +124,13 @@ describe('the acl column', () => {
 
 describe('Block Public Access and grants', () => {
   const blockAcls = { ...NO_BLOCK, blockPublicAcls: true };
-  test('a grant to AllUsers or AuthenticatedUsers is public; to users or LogDelivery it is not', () => {
+  test('a grant to AllUsers or AuthenticatedUsers is public; to users or LogDelivery it is not', async () => {
     expect(isPublicAcl({ grants: [{ grantee: { type: 'Group', uri: ALL_USERS }, permission: 'WRITE_ACP' }] })).toBe(true);
     expect(isPublicAcl({ grants: [{ grantee: { type: 'Group', uri: AUTHENTICATED_USERS }, permission: 'READ' }] })).toBe(true);
     expect(isPublicAcl({ grants: [userGrant('bob', 'FULL_CONTROL'), { grantee: { type: 'Group', uri: LOG_DELIVERY }, permission: 'WRITE' }] })).toBe(false);
     expect(isPublicAcl('log-delivery-write')).toBe(false);
-    expect(codeOf(() => checkAclAllowed({ grants: [{ grantee: { type: 'Group', uri: ALL_USERS }, permission: 'READ' }] }, () => blockAcls))).toBe('AccessDenied');
-    expect(codeOf(() => checkAclAllowed({ grants: [userGrant('bob', 'READ')] }, () => blockAcls))).toBe('none');
+    expect(await codeOfAsync(() => checkAclAllowed({ grants: [{ grantee: { type: 'Group', uri: ALL_USERS }, permission: 'READ' }] }, async () => blockAcls))).toBe('AccessDenied');
+    expect(await codeOfAsync(() => checkAclAllowed({ grants: [userGrant('bob', 'READ')] }, async () => blockAcls))).toBe('none');
   });
 });
 

@@ -21,7 +21,7 @@ const ROOT = { accessKeyId: 'ADMINROOTKEY', secretAccessKey: 'admin-root-secret-
 const TOKEN = 'metrics-token-0123456789';
 
 async function serve(fx: Fixture): Promise<{ url: string; target: AdminTarget }> {
-  const admin: AdminContext = adminContextOf(fx, ROOT, TOKEN);
+  const admin: AdminContext = await adminContextOf(fx, ROOT, TOKEN);
   const app = new Koa();
   app.use(requestMetrics(fx.metrics));
   app.use(adminMiddleware(admin));
@@ -30,7 +30,8 @@ async function serve(fx: Fixture): Promise<{ url: string; target: AdminTarget }>
     koa.state.operation = 'ListObjects';
     koa.body = 's3';
   });
-  const server = createServer(app.callback()).listen(0, '127.0.0.1');
+  const handle = app.callback();
+  const server = createServer((req, res) => void handle(req, res)).listen(0, '127.0.0.1');
   await once(server, 'listening');
   onClose(() => new Promise<void>((r) => server.close(() => r())));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -39,7 +40,7 @@ async function serve(fx: Fixture): Promise<{ url: string; target: AdminTarget }>
 
 describe('admin API', () => {
   it('answers only SigV4 requests signed with the root credentials', async () => {
-    const { url, target } = await serve(startFixture());
+    const { url, target } = await serve(await startFixture());
     const anon = await fetch(`${url}/_shardgate/admin/v1/nodes`);
     expect(anon.status).toBe(401);
     expect(((await anon.json()) as { error: { code: string } }).error.code).toBe('AccessDenied');
@@ -58,7 +59,7 @@ describe('admin API', () => {
   });
 
   it('lists nodes with state, zone, free space, score and pieces held', async () => {
-    const fx = startFixture({ nodes: 20, zones: 4 });
+    const fx = await startFixture({ nodes: 20, zones: 4 });
     await fx.put('k', 1_000);
     const { target } = await serve(fx);
     const { nodes } = await adminRequest<{ nodes: NodeView[] }>(target, 'GET', '/nodes');
@@ -71,9 +72,9 @@ describe('admin API', () => {
   });
 
   it('drains a node through the API and refuses state changes that would lose pieces', async () => {
-    const fx = startFixture({ nodes: 20, zones: 4 });
+    const fx = await startFixture({ nodes: 20, zones: 4 });
     const { blobId } = await fx.put('k', 3_000);
-    const holder = fx.meta.getBlob(blobId)!.placement[0]!;
+    const holder = (await fx.meta.getBlob(blobId))!.placement[0]!;
     const { target } = await serve(fx);
     await expect(adminRequest(target, 'POST', `/nodes/${holder}/state`, { state: 'removed' })).rejects.toThrow(/drain it first/);
     await expect(adminRequest(target, 'POST', `/nodes/${holder}/state`, { state: 'offline' })).rejects.toThrow(/InvalidRequest/);
@@ -86,9 +87,9 @@ describe('admin API', () => {
   });
 
   it('starts a repair and shows its progress and the backlog', async () => {
-    const fx = startFixture({ nodes: 20, zones: 4 });
+    const fx = await startFixture({ nodes: 20, zones: 4 });
     const { blobId } = await fx.put('k', 50_000);
-    const lost = fx.meta.getBlob(blobId)!.placement[2]!;
+    const lost = (await fx.meta.getBlob(blobId))!.placement[2]!;
     fx.stores.down.add(lost);
     const { target } = await serve(fx);
     const before = await adminRequest<{ backlog: { degraded: number } }>(target, 'GET', '/repair');
@@ -103,7 +104,7 @@ describe('admin API', () => {
   });
 
   it('serves Prometheus metrics to the bearer token or SigV4, and leaves /metrics to S3 otherwise', async () => {
-    const fx = startFixture({ nodes: 20, zones: 4 });
+    const fx = await startFixture({ nodes: 20, zones: 4 });
     await fx.put('k', 1_000);
     const { url, target } = await serve(fx);
     expect(await (await fetch(`${url}/bucket?list-type=2`)).text()).toBe('s3');
@@ -132,7 +133,7 @@ describe('admin API', () => {
 });
 
 describe('shardgate admin: endpoint and credentials', () => {
-  it('uses SHARDGATE_ENDPOINT, else SHARDGATE_PORT on loopback', () => {
+  it('uses SHARDGATE_ENDPOINT, else SHARDGATE_PORT on loopback', async () => {
     const creds = { SHARDGATE_ROOT_USER: 'abc', SHARDGATE_ROOT_PASSWORD: 'abcdefgh' };
     expect(adminTarget({ ...creds }).endpoint).toBe('http://127.0.0.1:9000');
     expect(adminTarget({ ...creds, SHARDGATE_PORT: '9123' }).endpoint).toBe('http://127.0.0.1:9123');
@@ -140,7 +141,7 @@ describe('shardgate admin: endpoint and credentials', () => {
     expect(() => adminTarget({ SHARDGATE_ROOT_USER: 'abc' })).toThrow(/set both/);
   });
 
-  it('falls back to the credentials file of the data folder, and says where it looked', () => {
+  it('falls back to the credentials file of the data folder, and says where it looked', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shardgate-admin-cli-'));
     onClose(() => rmSync(dir, { recursive: true, force: true }));
     expect(() => adminTarget({ SHARDGATE_DATA_DIR: dir })).toThrow(/SHARDGATE_ROOT_USER.*root-credentials\.json/);
@@ -153,7 +154,7 @@ describe('shardgate admin: endpoint and credentials', () => {
   });
 
   it('sets, shows and removes a bucket quota, root only', async () => {
-    const { target } = await serve(startFixture());
+    const { target } = await serve(await startFixture());
     const path = '/buckets/bucket/quota';
     await expect(adminRequest(target, 'GET', path)).resolves.toEqual({ bucket: 'bucket', quotaBytes: null, usedBytes: 0 });
     await expect(adminRequest(target, 'PUT', path, { quotaBytes: 500 * 2 ** 30 })).resolves.toEqual({ bucket: 'bucket', quotaBytes: 500 * 2 ** 30, usedBytes: 0 });
@@ -167,8 +168,8 @@ describe('shardgate admin: endpoint and credentials', () => {
   });
 
   it('lists every bucket with its owner, bytes and current object count, root only', async () => {
-    const fx = startFixture();
-    fx.meta.createBucket('other', 'alice', 'us-east-1');
+    const fx = await startFixture();
+    await fx.meta.createBucket('other', 'alice', 'us-east-1');
     await fx.put('a', 1000);
     await fx.put('b', 24);
     const { target } = await serve(fx);
@@ -183,16 +184,17 @@ describe('shardgate admin: endpoint and credentials', () => {
   });
 
   it('answers the activity history, or says there is none', async () => {
-    const fx = startFixture();
+    const fx = await startFixture();
     const { target } = await serve(fx);
     await expect(adminRequest(target, 'GET', '/activity')).rejects.toThrow(/no activity history/);
-    const admin = adminContextOf(fx, ROOT, TOKEN);
+    const admin = await adminContextOf(fx, ROOT, TOKEN);
     admin.activity = new MetricsHistory(fx.metrics, 10_000);
     fx.metrics.observeRequest('GetObject', 200, 0.5, 0, 100);
     admin.activity.sample(1_000);
     const app = new Koa();
     app.use(adminMiddleware(admin));
-    const server = createServer(app.callback()).listen(0, '127.0.0.1');
+    const handle = app.callback();
+    const server = createServer((req, res) => void handle(req, res)).listen(0, '127.0.0.1');
     await once(server, 'listening');
     onClose(() => new Promise<void>((r) => server.close(() => r())));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -142,9 +142,9 @@ export interface Fixture {
 }
 
 /** The admin API's context over a fixture, as gateway/repair/trust-layer.ts builds it. */
-export function adminContextOf(fx: Fixture, rootCredentials: RootCredentials, metricsToken?: string): AdminContext {
+export async function adminContextOf(fx: Fixture, rootCredentials: RootCredentials, metricsToken?: string): Promise<AdminContext> {
   return {
-    rootCredentials, meta: fx.meta, nodes: fx.nodes, pins: fx.meta.nodePins(), monitor: fx.monitor, repair: fx.worker,
+    rootCredentials, meta: fx.meta, nodes: fx.nodes, pins: await fx.meta.nodePins(), monitor: fx.monitor, repair: fx.worker,
     metrics: fx.metrics, metricsToken, registerNode: () => undefined,
   };
 }
@@ -154,7 +154,7 @@ export const TEST_REPAIR: RepairConfig = {
 };
 
 /** `count` nodes n00.. spread round-robin over `zoneCount` zones. */
-export function startFixture(opts: { nodes?: number; zones?: number; repair?: Partial<RepairConfig> } = {}): Fixture {
+export async function startFixture(opts: { nodes?: number; zones?: number; repair?: Partial<RepairConfig> } = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'shardgate-admin-'));
   const meta = new SqliteMetaStore(join(dir, 'meta.db'));
   const nodes = meta.nodes;
@@ -165,17 +165,20 @@ export function startFixture(opts: { nodes?: number; zones?: number; repair?: Pa
     const id = `n${String(i).padStart(2, '0')}`;
     const zone = `zone-${(i % (opts.zones ?? 4)) + 1}`;
     zones.set(id, zone);
-    meta.upsertNode({ id, url: `http://127.0.0.1:1/${id}`, zone, capacity: 1e12, freeBytes: 1e12 });
+    await meta.upsertNode({ id, url: `http://127.0.0.1:1/${id}`, zone, capacity: 1e12, freeBytes: 1e12 });
   }
-  meta.createBucket('bucket', 'root', 'us-east-1');
+  await meta.createBucket('bucket', 'root', 'us-east-1');
   const health = new ObservedHealth();
   const ctx: PipelineContext = {
     meta, io: stores, engine: getEngine(), health, masterKey: randomBytes(32), segmentSize: 16 * 1024,
     writeQuorum: 11, lateAckMs: 20, hedgeMs: 50, readTimeoutMs: 2_000,
-    place: () => ({
-      nodes: choosePlacement(meta.listNodes().map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: 1 }))),
-      offline: new Set(meta.listNodes().filter((n) => n.state === 'offline').map((n) => n.id)),
-    }),
+    place: async () => {
+      const nodes = await meta.listNodes();
+      return {
+        nodes: choosePlacement(nodes.map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: 1 }))),
+        offline: new Set(nodes.filter((n) => n.state === 'offline').map((n) => n.id)),
+      };
+    },
   };
   const metrics = new Metrics();
   const cfg = { ...TEST_REPAIR, ...opts.repair };
@@ -195,12 +198,12 @@ export function startFixture(opts: { nodes?: number; zones?: number; repair?: Pa
     put: async (key, size) => {
       const body = randomBytes(size);
       const w = await putBlob(ctx, (async function* () { yield body; })());
-      meta.commitObject({ bucket: 'bucket', key, size, etag: w.md5.toString('hex'), contentType: null, headers: {}, userMeta: {}, checksums: {},
+      await meta.commitObject({ bucket: 'bucket', key, size, etag: w.md5.toString('hex'), contentType: null, headers: {}, userMeta: {}, checksums: {},
         partsCount: null, parts: [{ partNumber: 1, blobId: w.blobId, size, etag: 'e', checksums: {} }] }, w.missed);
       return { body, blobId: w.blobId! };
     },
     read: async (blobId) => {
-      const blob = meta.getBlob(blobId)!;
+      const blob = (await meta.getBlob(blobId))!;
       const out: Buffer[] = [];
       for await (const chunk of readBlob(ctx, blob, 0, blob.size - 1)) out.push(chunk);
       return Buffer.concat(out);
@@ -215,7 +218,7 @@ export function startFixture(opts: { nodes?: number; zones?: number; repair?: Pa
   onClose(async () => {
     await fx.worker.stop();
     await fx.monitor.stop();
-    meta.close();
+    await meta.close();
     rmSync(dir, { recursive: true, force: true });
   });
   return fx;

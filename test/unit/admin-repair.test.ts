@@ -9,9 +9,9 @@ import { shardId } from '../../gateway/pipeline/shard-io.js';
 import { startFixture, type Fixture } from './admin-fixture.js';
 
 /** Every piece of every live blob sits on an active node that holds its file, ≤ M per zone. */
-function expectFullyHealthy(fx: Fixture): void {
-  const states = new Map(fx.nodes.list().map((n) => [n.id, n.state]));
-  for (const ref of fx.repairs.liveBlobsAfter('', 1_000)) {
+async function expectFullyHealthy(fx: Fixture): Promise<void> {
+  const states = new Map((await fx.nodes.list()).map((n) => [n.id, n.state]));
+  for (const ref of await fx.repairs.liveBlobsAfter('', 1_000)) {
     expect(new Set(ref.placement).size).toBe(N);
     const perZone = new Map<string, number>();
     ref.placement.forEach((node, i) => {
@@ -29,18 +29,18 @@ const SIZES = [1, 16 * 1024, 16 * 1024 + 1, 70_000];
 
 describe('repair worker', () => {
   it('rebuilds the pieces of a lost node elsewhere, byte-exact, within the zone rules', async () => {
-    const fx = startFixture({ nodes: 20, zones: 4 });
+    const fx = await startFixture({ nodes: 20, zones: 4 });
     const objs = await Promise.all(SIZES.map((s, i) => fx.put(`k${i}`, s)));
-    const victim = fx.repairs.liveBlobsAfter('', 10)[0]!.placement[3]!;
+    const victim = (await fx.repairs.liveBlobsAfter('', 10))[0]!.placement[3]!;
     fx.stores.down.add(victim);
     fx.stores.files.delete(victim); // its disk is gone too
-    const job = fx.worker.request('admin', { full: true });
+    const job = await fx.worker.request('admin', { full: true });
     await fx.worker.idle();
-    const done = fx.worker.job(job.id)!;
+    const done = (await fx.worker.job(job.id))!;
     expect(done.state, done.message ?? '').toBe('complete');
     expect(done.piecesRebuilt).toBeGreaterThan(0);
-    expect(fx.nodes.get(victim)!.state).toBe('offline');
-    expectFullyHealthy(fx);
+    expect((await fx.nodes.get(victim))!.state).toBe('offline');
+    await expectFullyHealthy(fx);
     // Six more nodes gone: the rebuilt pieces must be real ones.
     const others = [...fx.zones.keys()].filter((n) => n !== victim).slice(0, 6);
     for (const n of others) fx.stores.down.add(n);
@@ -50,56 +50,56 @@ describe('repair worker', () => {
   // The gateway never holds an SSE-C customer's key, so it cannot decrypt those blobs to check
   // a rebuild: their pieces must still be rebuilt, on their checksums, byte-exact.
   it('rebuilds the pieces of an SSE-C blob, whose key the gateway cannot unwrap alone', async () => {
-    const fx = startFixture({ nodes: 20, zones: 4 });
+    const fx = await startFixture({ nodes: 20, zones: 4 });
     const kek = deriveCustomerKek(randomBytes(32), newCustomerSalt());
     const body = randomBytes(70_000);
     const w = await putBlob(fx.ctx, (async function* () { yield body; })(), (master, dataKey) => wrapKeyForCustomer(master, kek, dataKey));
-    fx.meta.commitObject({ bucket: 'bucket', key: 'ssec', size: body.length, etag: w.md5.toString('hex'), contentType: null, headers: {}, userMeta: {},
+    await fx.meta.commitObject({ bucket: 'bucket', key: 'ssec', size: body.length, etag: w.md5.toString('hex'), contentType: null, headers: {}, userMeta: {},
       checksums: {}, partsCount: null, parts: [{ partNumber: 1, blobId: w.blobId, size: body.length, etag: 'e', checksums: {} }] }, w.missed);
-    const victim = fx.meta.getBlob(w.blobId!)!.placement[0]!;
+    const victim = (await fx.meta.getBlob(w.blobId!))!.placement[0]!;
     fx.stores.down.add(victim);
     fx.stores.files.delete(victim);
-    const job = fx.worker.request('admin', { full: true });
+    const job = await fx.worker.request('admin', { full: true });
     await fx.worker.idle();
-    const done = fx.worker.job(job.id)!;
+    const done = (await fx.worker.job(job.id))!;
     expect(done.state, done.message ?? '').toBe('complete');
     expect(done.piecesRebuilt).toBe(1);
     for (const n of [...fx.zones.keys()].filter((n) => n !== victim).slice(0, 6)) fx.stores.down.add(n);
-    const blob = fx.meta.getBlob(w.blobId!)!;
+    const blob = (await fx.meta.getBlob(w.blobId!))!;
     const out: Buffer[] = [];
     for await (const chunk of readBlob(fx.ctx, blob, 0, blob.size - 1, (master, wrapped) => unwrapKeyForCustomer(master, kek, wrapped))) out.push(chunk);
     expect(Buffer.concat(out).equals(body)).toBe(true);
   });
 
   it('a scheduled pass leaves blobs at or above the threshold alone; a full pass does not', async () => {
-    const fx = startFixture({ nodes: 20, zones: 4 });
+    const fx = await startFixture({ nodes: 20, zones: 4 });
     const { blobId } = await fx.put('k', 5_000);
-    const placement = fx.meta.getBlob(blobId)!.placement;
+    const placement = (await fx.meta.getBlob(blobId))!.placement;
     // Two pieces lost: 14 healthy = the default threshold, not below it.
-    fx.nodes.setState(placement[0]!, 'offline', 'test');
-    fx.nodes.setState(placement[1]!, 'offline', 'test');
-    const sched = fx.worker.request('schedule');
+    await fx.nodes.setState(placement[0]!, 'offline', 'test');
+    await fx.nodes.setState(placement[1]!, 'offline', 'test');
+    const sched = await fx.worker.request('schedule');
     await fx.worker.idle();
-    expect(fx.worker.job(sched.id)!.state).toBe('complete');
-    expect(fx.worker.job(sched.id)!.piecesRebuilt).toBe(0);
+    expect((await fx.worker.job(sched.id))!.state).toBe('complete');
+    expect((await fx.worker.job(sched.id))!.piecesRebuilt).toBe(0);
     expect((await fx.worker.assess(true)).degraded).toBe(1);
     // A third one: 13 < 14, the next scheduled pass repairs all three.
-    fx.nodes.setState(placement[2]!, 'offline', 'test');
-    const again = fx.worker.request('schedule');
+    await fx.nodes.setState(placement[2]!, 'offline', 'test');
+    const again = await fx.worker.request('schedule');
     await fx.worker.idle();
-    expect(fx.worker.job(again.id)!.piecesRebuilt).toBe(3);
+    expect((await fx.worker.job(again.id))!.piecesRebuilt).toBe(3);
     expect((await fx.worker.assess(true)).degraded).toBe(0);
   });
 
   it('rebuilds pieces queued as missing, and moves pieces that crowd one zone', async () => {
     // 7 nodes per zone: a blob can be made to put 7 pieces in one zone, one over the cap.
-    const fx = startFixture({ nodes: 28, zones: 4 });
+    const fx = await startFixture({ nodes: 28, zones: 4 });
     const { blobId, body } = await fx.put('k', 40_000);
-    const blob = fx.meta.getBlob(blobId)!;
+    const blob = (await fx.meta.getBlob(blobId))!;
     // The damaged piece is outside zone-1, so zone-1 keeps all of its healthy pieces.
     const q = blob.placement.findIndex((n) => fx.zones.get(n) !== 'zone-1');
     fx.stores.files.get(blob.placement[q]!)!.delete(shardId(blobId, q));
-    fx.meta.queueRepair([{ blobId, piece: q, reason: 'test' }]);
+    await fx.meta.queueRepair([{ blobId, piece: q, reason: 'test' }]);
     // Rewrite the placement so that zone-1 holds 7 pieces (over the cap of 6): move copies there.
     const zone1 = [...fx.zones].filter(([, z]) => z === 'zone-1').map(([n]) => n).filter((n) => !blob.placement.includes(n));
     const crowded = [...blob.placement];
@@ -114,61 +114,61 @@ describe('repair worker', () => {
     const perZone1 = crowded.filter((n) => fx.zones.get(n) === 'zone-1').length;
     expect(perZone1).toBeGreaterThan(M);
     expect((await fx.worker.assess(true)).piecesMisplaced).toBe(perZone1 - M);
-    fx.worker.request('admin', { full: true });
+    await fx.worker.request('admin', { full: true });
     await fx.worker.idle();
-    expectFullyHealthy(fx);
-    expect(fx.repairs.queueLength()).toBe(0);
+    await expectFullyHealthy(fx);
+    expect(await fx.repairs.queueLength()).toBe(0);
     expect((await fx.read(blobId)).equals(body)).toBe(true);
   });
 
   it('rebuilds a blob with more than 6 pieces queued, reading the queued pieces that still read', async () => {
-    const fx = startFixture({ nodes: 24, zones: 4 });
+    const fx = await startFixture({ nodes: 24, zones: 4 });
     const { blobId, body } = await fx.put('k', 70_000);
-    const blob = fx.meta.getBlob(blobId)!;
+    const blob = (await fx.meta.getBlob(blobId))!;
     // Eight pieces queued (say, after a store restart), six of them intact, two really gone:
     // 14 pieces still read, though only 8 are outside the queue.
     const queued = [0, 2, 4, 6, 8, 10, 12, 14];
-    fx.meta.queueRepair(queued.map((piece) => ({ blobId, piece, reason: 'test: transient' })));
+    await fx.meta.queueRepair(queued.map((piece) => ({ blobId, piece, reason: 'test: transient' })));
     for (const piece of [2, 10]) fx.stores.files.get(blob.placement[piece]!)!.delete(shardId(blobId, piece));
     const before = await fx.worker.assess(true);
     expect(before.unreadable).toBe(0);
     expect(before.piecesUnhealthy).toBe(queued.length);
-    const job = fx.worker.request('admin', { full: true });
+    const job = await fx.worker.request('admin', { full: true });
     await fx.worker.idle();
-    const done = fx.worker.job(job.id)!;
+    const done = (await fx.worker.job(job.id))!;
     expect(done.state, done.message ?? '').toBe('complete');
     expect(done.piecesRebuilt).toBe(queued.length);
-    expectFullyHealthy(fx);
-    expect(fx.repairs.queueLength()).toBe(0);
+    await expectFullyHealthy(fx);
+    expect(await fx.repairs.queueLength()).toBe(0);
     // The rebuilt pieces are real ones: with the six untouched holders of the old placement down, the blob still reads.
-    const now = fx.meta.getBlob(blobId)!.placement;
+    const now = (await fx.meta.getBlob(blobId))!.placement;
     for (const piece of [1, 3, 5, 7, 9, 11]) fx.stores.down.add(now[piece]!);
     expect((await fx.read(blobId)).equals(body)).toBe(true);
   });
 
   it('reports what it cannot do instead of claiming success', async () => {
     // 16 nodes exactly: a lost one has no replacement.
-    const fx = startFixture({ nodes: 16, zones: 4 });
+    const fx = await startFixture({ nodes: 16, zones: 4 });
     await fx.put('k', 1_000);
     fx.stores.down.add('n03');
-    fx.nodes.setState('n03', 'offline', 'test');
-    const job = fx.worker.request('admin', { full: true });
+    await fx.nodes.setState('n03', 'offline', 'test');
+    const job = await fx.worker.request('admin', { full: true });
     await fx.worker.idle();
-    const done = fx.worker.job(job.id)!;
+    const done = (await fx.worker.job(job.id))!;
     expect(done.state).toBe('incomplete');
     expect(done.message).toMatch(/no eligible node/);
   });
 
   it('drains a node: its pieces move away, old files are deleted, then it is removed', async () => {
-    const fx = startFixture({ nodes: 20, zones: 4 });
+    const fx = await startFixture({ nodes: 20, zones: 4 });
     const objs = await Promise.all([fx.put('a', 30_000), fx.put('b', 100)]);
     const node = 'n07';
     const held = (await fx.worker.assess(true)).held.get(node) ?? 0;
-    fx.nodes.setState(node, 'draining', 'test');
-    fx.worker.request('drain');
+    await fx.nodes.setState(node, 'draining', 'test');
+    await fx.worker.request('drain');
     await fx.worker.idle();
     expect((await fx.worker.assess(true)).held.get(node) ?? 0).toBe(0);
-    expect(fx.nodes.get(node)!.state).toBe('removed');
+    expect((await fx.nodes.get(node))!.state).toBe('removed');
     // Old copies go after the grace period (0 here).
     expect(fx.stores.files.get(node)?.size ?? 0).toBe(0);
     expect(held).toBeGreaterThanOrEqual(0);
@@ -176,48 +176,48 @@ describe('repair worker', () => {
   });
 
   it('resumes a job from its cursor after a restart', async () => {
-    const fx = startFixture({ nodes: 20, zones: 4, repair: { batch: 2 } });
+    const fx = await startFixture({ nodes: 20, zones: 4, repair: { batch: 2 } });
     for (let i = 0; i < 6; i++) await fx.put(`k${i}`, 2_000);
-    const ids = fx.repairs.liveBlobsAfter('', 10).map((b) => b.id);
+    const ids = (await fx.repairs.liveBlobsAfter('', 10)).map((b) => b.id);
     // A job a killed gateway left at the third blob.
-    fx.nodes.setState('n00', 'offline', 'test');
-    fx.nodes.setState('n01', 'offline', 'test');
-    fx.nodes.setState('n02', 'offline', 'test');
-    const job = fx.repairs.createJob('admin', N);
-    fx.repairs.startPass(job.id, 1, ids.length);
-    fx.repairs.setCursor(job.id, ids[2]!);
+    await fx.nodes.setState('n00', 'offline', 'test');
+    await fx.nodes.setState('n01', 'offline', 'test');
+    await fx.nodes.setState('n02', 'offline', 'test');
+    const job = await fx.repairs.createJob('admin', N);
+    await fx.repairs.startPass(job.id, 1, ids.length);
+    await fx.repairs.setCursor(job.id, ids[2]!);
     fx.stores.down.add('n00').add('n01').add('n02');
     const w = fx.restart();
     w.start();
     await w.idle();
-    const done = fx.repairs.getJob(job.id)!;
+    const done = (await fx.repairs.getJob(job.id))!;
     expect(done.state).toBe('complete');
-    expectFullyHealthy(fx);
+    await expectFullyHealthy(fx);
   });
 
   it('marks a node offline after repeated failed probes and active again when it answers', async () => {
-    const fx = startFixture({ nodes: 20, zones: 4 });
+    const fx = await startFixture({ nodes: 20, zones: 4 });
     fx.stores.down.add('n04');
     await fx.monitor.probe('n04');
-    expect(fx.nodes.get('n04')!.state).toBe('active');
+    expect((await fx.nodes.get('n04'))!.state).toBe('active');
     await fx.monitor.probe('n04');
-    expect(fx.nodes.get('n04')!.state).toBe('offline');
+    expect((await fx.nodes.get('n04'))!.state).toBe('offline');
     fx.stores.down.delete('n04');
     await fx.monitor.probe('n04');
-    expect(fx.nodes.get('n04')!.state).toBe('active');
+    expect((await fx.nodes.get('n04'))!.state).toBe('active');
   });
 
   it('finds the pieces a restarted node lost', async () => {
-    const fx = startFixture({ nodes: 20, zones: 4 });
+    const fx = await startFixture({ nodes: 20, zones: 4 });
     const { blobId, body } = await fx.put('k', 9_000);
-    const node = fx.meta.getBlob(blobId)!.placement[0]!;
+    const node = (await fx.meta.getBlob(blobId))!.placement[0]!;
     fx.stores.files.delete(node);
     await fx.monitor.probe(node); // first answer: 0 pieces, 1 expected
     await fx.monitor.checkPieces(node);
-    expect(fx.repairs.queuedPieces().get(blobId)).toEqual(new Set([0]));
-    fx.worker.request('admin', { full: true });
+    expect((await fx.repairs.queuedPieces()).get(blobId)).toEqual(new Set([0]));
+    await fx.worker.request('admin', { full: true });
     await fx.worker.idle();
-    expectFullyHealthy(fx);
+    await expectFullyHealthy(fx);
     expect((await fx.read(blobId)).equals(body)).toBe(true);
   });
 

@@ -48,7 +48,7 @@ async function encodeBlob(engine: Engine, size: number, segmentSize: number): Pr
 }
 
 describe('audit hash tree', () => {
-  it('proves every leaf of trees of 1 to 9 leaves, and nothing else', () => {
+  it('proves every leaf of trees of 1 to 9 leaves, and nothing else', async () => {
     for (let n = 1; n <= 9; n++) {
       const leaves = Array.from({ length: n }, () => randomBytes(32));
       const root = merkleRoot(leaves);
@@ -143,7 +143,7 @@ describe('audit challenges against a shard-store', () => {
 });
 
 describe('audit answers from an untrusted store', () => {
-  it('any JSON in place of a record, its proof or its count is a wrong answer, not a TypeError', () => {
+  it('any JSON in place of a record, its proof or its count is a wrong answer, not a TypeError', async () => {
     const target: AuditTarget = { blobId: '0'.repeat(32), piece: 3, size: 40_000, segmentSize: 4096, root: Buffer.alloc(32) };
     const record = { index: 2, data: 'AAAA', proof: [] as unknown[] };
     // JSON.parse makes own properties named toString: String() of such a value throws.
@@ -190,10 +190,10 @@ describe('audit scores', () => {
   }
 
   it('a store that lies on reads but answers challenges honestly fails its next round', async () => {
-    const fx = startFixture({ nodes: 16, zones: 4 });
+    const fx = await startFixture({ nodes: 16, zones: 4 });
     const { body, blobId } = await fx.put('k', 10_000);
-    const liar = fx.meta.getBlob(blobId)!.placement[2]!;
-    const honest = fx.meta.getBlob(blobId)!.placement[3]!;
+    const liar = (await fx.meta.getBlob(blobId))!.placement[2]!;
+    const honest = (await fx.meta.getBlob(blobId))!.placement[3]!;
     const auditor = new Auditor(fx.meta, fx.nodes, auditStoreFor(fx.meta.db), challengeClient(fx), CFG);
     expect(await auditor.auditNode(liar)).toMatchObject({ challenged: 1, servedWrong: 0, passed: true, score: 1, state: 'active' });
 
@@ -212,9 +212,9 @@ describe('audit scores', () => {
   });
 
   it("a round's own wrong answers are not counted again as served", async () => {
-    const fx = startFixture({ nodes: 16, zones: 4 });
+    const fx = await startFixture({ nodes: 16, zones: 4 });
     const { blobId } = await fx.put('k', 10_000);
-    const node = fx.meta.getBlob(blobId)!.placement[5]!;
+    const node = (await fx.meta.getBlob(blobId))!.placement[5]!;
     const auditor = new Auditor(fx.meta, fx.nodes, auditStoreFor(fx.meta.db), challengeClient(fx), CFG);
     fx.stores.lieOnProof.add(node);
     expect(await auditor.auditNode(node)).toMatchObject({ outcomes: { wrong: 1 }, servedWrong: 0, passed: false, score: 0.75 });

@@ -91,7 +91,7 @@ describe('ledger log, book and settlement', () => {
     expect(era0.stores.find((s) => s.store === 'ss01')!.slashed).toBeGreaterThan(0n);
     // The fee for era 0's usage was logged once it was over: it is paid in the era it was logged in.
     await b.sync();
-    expect(b.current.pending.filter((p) => p.event.type === 'fee').map((p) => [p.era, p.event.forEra])).toEqual([[2, 0]]);
+    expect(b.current.pending.filter((p) => p.event.type === 'fee').map((p) => [p.era, (p.event as { forEra?: number }).forEra])).toEqual([[2, 0]]);
 
     const v = await verifyLedger(await published());
     expect(v.errors).toEqual([]);

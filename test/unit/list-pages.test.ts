@@ -27,14 +27,14 @@ type Doc = Record<string, unknown>;
 
 let dir: string;
 let meta: SqliteMetaStore;
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'list-pages-'));
   meta = new SqliteMetaStore(join(dir, 'meta.db'));
   // No flush per commit: these tests commit thousands of rows and never crash.
   meta.enableGroupCommit();
 });
-afterEach(() => {
-  meta.close();
+afterEach(async () => {
+  await meta.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -43,10 +43,10 @@ const obj = (bucket: string, key: string): NewObject => ({
   parts: [{ partNumber: 1, blobId: null, size: 1, etag: 'e', checksums: {} }],
 });
 
-function bucket(name: string, keys: string[], versioned = false): void {
-  meta.createBucket(name, 'root', 'us-east-1');
-  if (versioned) meta.setBucketVersioning(name, 'Enabled');
-  for (const k of keys) meta.commitObject(obj(name, k));
+async function bucket(name: string, keys: string[], versioned = false): Promise<void> {
+  await meta.createBucket(name, 'root', 'us-east-1');
+  if (versioned) await meta.setBucketVersioning(name, 'Enabled');
+  for (const k of keys) await meta.commitObject(obj(name, k));
 }
 
 /** One S3 request through the router and the listing handler, its XML parsed. */
@@ -54,7 +54,7 @@ async function list(name: string, query: Record<string, string>): Promise<Doc> {
   const q = new URLSearchParams(query);
   const { endpoint } = parseEndpoint({ method: 'GET', rawPath: `/${name}?${q.toString()}`, query: q, headers: {} });
   const koa = {} as Koa.Context;
-  const rc = { bucket: meta.getBucket(name), pipeline: { meta }, endpoint } as unknown as ReqCtx;
+  const rc = { bucket: await meta.getBucket(name), pipeline: { meta }, endpoint } as unknown as ReqCtx;
   switch (endpoint.kind) {
     case 'ListObjectsV2': await handleListObjectsV2(koa, rc, endpoint); break;
     case 'ListObjects': await handleListObjects(koa, rc, endpoint); break;
@@ -131,9 +131,9 @@ async function pagesVersions(name: string, q: Record<string, string>): Promise<s
 }
 
 /** The model: every version under the prefix, by key then newest first, rolled up at the delimiter. */
-function versionModel(name: string, prefix: string, delimiter: string): string[] {
+async function versionModel(name: string, prefix: string, delimiter: string): Promise<string[]> {
   const out: string[] = [];
-  for (const v of meta.listVersions(name, { fromKey: '' }, 100_000)) {
+  for (const v of await meta.listVersions(name, { fromKey: '' }, 100_000)) {
     if (!v.key.startsWith(prefix)) continue;
     const at = delimiter ? v.key.indexOf(delimiter, prefix.length) : -1;
     const e = at >= 0 ? `P:${v.key.slice(0, at + delimiter.length)}` : `${v.key}@${v.versionId}`;
@@ -155,7 +155,7 @@ function expectVersionPages(pages: string[][], all: string[], maxKeys: number): 
 }
 
 describe('key order', () => {
-  it('compares as SQLite does: UTF-8 bytes, so code points, not UTF-16 units', () => {
+  it('compares as SQLite does: UTF-8 bytes, so code points, not UTF-16 units', async () => {
     expect(compareKeys('\u{10000}', '\uFFFF')).toBeGreaterThan(0); // '\u{10000}' < '\uFFFF' in JavaScript
     expect(compareKeys('\uE000', '\uD7FF')).toBeGreaterThan(0);
     expect(compareKeys('a', 'ab')).toBeLessThan(0);
@@ -165,7 +165,7 @@ describe('key order', () => {
     expect([...sample].sort(compareKeys)).toEqual(byBytes);
   });
 
-  it('bounds a prefix by the next string up, past U+FFFF and U+10FFFF', () => {
+  it('bounds a prefix by the next string up, past U+FFFF and U+10FFFF', async () => {
     expect(prefixUpperBound('a/')).toBe('a0');
     expect(prefixUpperBound('a\uFFFF')).toBe('a\u{10000}');
     expect(prefixUpperBound('a\u{10FFFF}')).toBe('b');
@@ -173,7 +173,7 @@ describe('key order', () => {
     expect(prefixUpperBound('\u{10FFFF}\u{10FFFF}')).toBeNull(); // nothing sorts above: no bound
   });
 
-  it('tells a common prefix from a key that only ends with the delimiter', () => {
+  it('tells a common prefix from a key that only ends with the delimiter', async () => {
     expect(isCommonPrefix('a/', '', '/')).toBe(true);
     expect(isCommonPrefix('a/', 'a/', '/')).toBe(false);
     expect(isCommonPrefix('a/b/', 'a/', '/')).toBe(true);
@@ -184,7 +184,7 @@ describe('key order', () => {
 });
 
 describe('listing queries', () => {
-  it('each one is an index search, never a scan of the table or a sort of the page', () => {
+  it('each one is an index search, never a scan of the table or a sort of the page', async () => {
     for (const [name, sql] of Object.entries(listingStatements())) {
       const params = Object.fromEntries(Object.entries(PLAN_PARAMS).filter(([k]) => sql.includes(`@${k}`)));
       const plan = (meta.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail);
@@ -198,14 +198,14 @@ describe('listing queries', () => {
   });
 
   it('a delimiter listing seeks once per common prefix instead of reading the keys under it', async () => {
-    meta.createBucket('big', 'root', 'us-east-1');
+    await meta.createBucket('big', 'root', 'us-east-1');
     // 20 folders of 500 keys, and 3 keys at the top.
     fillSyntheticObjects(meta.db, { bucket: 'big', keyFormat: 'd%02d/k%03d', perFolder: 500, versioned: false, size: 1 }, 0, 10_000);
-    for (const k of ['d05', 'top-1', 'top-2']) meta.commitObject(obj('big', k));
+    for (const k of ['d05', 'top-1', 'top-2']) await meta.commitObject(obj('big', k));
     const calls: number[] = [];
     const real = meta.listObjects.bind(meta);
-    meta.listObjects = (...args) => {
-      const rows = real(...args);
+    meta.listObjects = async (...args) => {
+      const rows = await real(...args);
       calls.push(rows.length);
       return rows;
     };
@@ -218,7 +218,7 @@ describe('listing queries', () => {
   });
 
   it('a page reads no more rows than MaxKeys + 1', async () => {
-    meta.createBucket('big', 'root', 'us-east-1');
+    await meta.createBucket('big', 'root', 'us-east-1');
     fillSyntheticObjects(meta.db, { bucket: 'big', keyFormat: 'd%02d/k%03d', perFolder: 500, versioned: false, size: 1 }, 0, 5_000);
     const limits: number[] = [];
     const real = meta.listObjects.bind(meta);
@@ -235,7 +235,7 @@ describe('ListObjectsV2 and ListObjects pages', () => {
   const keys = ['a', 'a/1', 'a/2', 'a/b/3', 'a/b/4', 'b', 'c|1', 'c|2', 'c||3', 'd/', 'd/x', 'é', 'é/1', '\uFFFF', '\u{10000}/x', '\u{10FFFF}'];
 
   it('pages keys and common prefixes together under MaxKeys, for any page size', async () => {
-    bucket('b', keys);
+    await bucket('b', keys);
     for (const [prefix, delimiter] of [['', ''], ['', '/'], ['a/', '/'], ['', '|'], ['c', '||'], ['', '\u{10000}'], ['d/', '/']] as const) {
       const all = model(keys, prefix, delimiter);
       for (const m of [1, 2, 3, 1000]) {
@@ -247,7 +247,7 @@ describe('ListObjectsV2 and ListObjects pages', () => {
   });
 
   it('MaxKeys=1 with common prefixes: one entry a page, each prefix once', async () => {
-    bucket('b', ['p/1', 'p/2', 'q', 'r/1', 'r/2/3']);
+    await bucket('b', ['p/1', 'p/2', 'q', 'r/1', 'r/2/3']);
     const pages = await pagesV2('b', { delimiter: '/', 'max-keys': '1' });
     expect(pages).toEqual([['P:p/'], ['q'], ['P:r/']]);
     const v1 = await list('b', { delimiter: '/', 'max-keys': '1' });
@@ -260,13 +260,13 @@ describe('ListObjectsV2 and ListObjects pages', () => {
   });
 
   it('a key that ends with the delimiter is a key under its own prefix, and paging on from it skips nothing', async () => {
-    bucket('b', ['photos/', 'photos/a', 'photos/b/c']);
+    await bucket('b', ['photos/', 'photos/a', 'photos/b/c']);
     expectPaged(await pagesV1('b', { prefix: 'photos/', delimiter: '/', 'max-keys': '1' }), ['photos/', 'photos/a', 'P:photos/b/'], 1);
     expect(entriesOf(await list('b', { prefix: 'photos/', delimiter: '/', marker: 'photos/' }))).toEqual(['photos/a', 'P:photos/b/']);
   });
 
   it('StartAfter inside a common prefix lists that prefix (its later keys roll into it); a token past it does not', async () => {
-    bucket('b', ['a/1', 'a/2', 'a/3', 'b/1', 'c']);
+    await bucket('b', ['a/1', 'a/2', 'a/3', 'b/1', 'c']);
     expect(entriesOf(await list('b', { 'list-type': '2', delimiter: '/', 'start-after': 'a/1' }))).toEqual(['P:a/', 'P:b/', 'c']);
     expect(entriesOf(await list('b', { 'list-type': '2', delimiter: '/', 'start-after': 'a/3' }))).toEqual(['P:b/', 'c']);
     const first = await list('b', { 'list-type': '2', delimiter: '/', 'max-keys': '1', 'start-after': 'a/1' });
@@ -278,13 +278,13 @@ describe('ListObjectsV2 and ListObjects pages', () => {
 
   it('continuation tokens across common prefixes: each prefix once, never a key under one', async () => {
     const ks = Array.from({ length: 30 }, (_, i) => `f${i % 3}/k${String(i).padStart(2, '0')}`).concat(['f1', 'g', 'f1/']);
-    bucket('b', ks);
+    await bucket('b', ks);
     for (const m of [1, 2, 4]) expectPaged(await pagesV2('b', { delimiter: '/', 'max-keys': String(m) }), model(ks, '', '/'), m);
     expectPaged(await pagesV2('b', { prefix: 'f1', delimiter: '/', 'max-keys': '1' }), ['f1', 'P:f1/'], 1);
   });
 
   it('a prefix that sorts above every key, or is the last possible string, lists nothing and ends', async () => {
-    bucket('b', ['\u{10FFFF}', '\u{10FFFF}\u{10FFFF}', '\u{10FFFF}\u{10FFFF}a', 'z']);
+    await bucket('b', ['\u{10FFFF}', '\u{10FFFF}\u{10FFFF}', '\u{10FFFF}\u{10FFFF}a', 'z']);
     expect(keysOf(await list('b', { 'list-type': '2', prefix: '\u{10FFFF}\u{10FFFF}' }))).toEqual(['\u{10FFFF}\u{10FFFF}', '\u{10FFFF}\u{10FFFF}a']);
     expect(keysOf(await list('b', { 'list-type': '2', prefix: '\u{10FFFF}\u{10FFFF}\u{10FFFF}' }))).toEqual([]);
     expectPaged(await pagesV2('b', { prefix: '\u{10FFFF}', 'max-keys': '1' }), ['\u{10FFFF}', '\u{10FFFF}\u{10FFFF}', '\u{10FFFF}\u{10FFFF}a'], 1);
@@ -294,13 +294,13 @@ describe('ListObjectsV2 and ListObjects pages', () => {
 
   it('keys above U+FFFF sort after U+E000-U+FFFF, as their UTF-8 bytes do', async () => {
     const ks = ['\u{1F600}x', '\uFFFDy', '\uE000', 'e\u0301', 'é', 'a'];
-    bucket('b', ks);
+    await bucket('b', ks);
     expect((await pagesV2('b', { 'max-keys': '2' })).flat()).toEqual(['a', 'e\u0301', 'é', '\uE000', '\uFFFDy', '\u{1F600}x']);
     expect((await pagesV2('b', { prefix: '\uFFFD', 'max-keys': '1' })).flat()).toEqual(['\uFFFDy']);
   });
 
   it('EncodingType=url encodes keys, prefixes, the delimiter and the markers, not the token', async () => {
-    bucket('b', ['a b/1', 'a b/2', 'c+d', 'é&<']);
+    await bucket('b', ['a b/1', 'a b/2', 'c+d', 'é&<']);
     const d = await list('b', { 'list-type': '2', delimiter: '/', 'encoding-type': 'url', 'max-keys': '2' });
     expect([keysOf(d), prefixesOf(d), d.Delimiter, d.EncodingType]).toEqual([['c%2Bd'], ['a+b/'], '/', 'url']);
     const next = await list('b', { 'list-type': '2', delimiter: '/', 'encoding-type': 'url', 'continuation-token': String(d.NextContinuationToken) });
@@ -310,41 +310,41 @@ describe('ListObjectsV2 and ListObjects pages', () => {
   });
 
   it('skips keys whose current version is a delete marker, without ending the page early', async () => {
-    bucket('b', ['a', 'b', 'c', 'd'], true);
-    meta.deleteObject('b', 'b');
-    meta.deleteObject('b', 'c');
+    await bucket('b', ['a', 'b', 'c', 'd'], true);
+    await meta.deleteObject('b', 'b');
+    await meta.deleteObject('b', 'c');
     expectPaged(await pagesV2('b', { 'max-keys': '1' }), ['a', 'd'], 1);
   });
 });
 
 describe('ListObjectVersions pages', () => {
   it('pages versions newest first within a key, delete markers included, across common prefixes', async () => {
-    bucket('v', ['a/1', 'a/1', 'a/2', 'b', 'b', 'b', 'c|x', 'c|y', 'd'], true);
-    meta.deleteObject('v', 'b');
-    meta.deleteObject('v', 'a/2');
-    const byKey = meta.listVersions('v', { fromKey: 'b' }, 100).filter((v) => v.key === 'b');
+    await bucket('v', ['a/1', 'a/1', 'a/2', 'b', 'b', 'b', 'c|x', 'c|y', 'd'], true);
+    await meta.deleteObject('v', 'b');
+    await meta.deleteObject('v', 'a/2');
+    const byKey = (await meta.listVersions('v', { fromKey: 'b' }, 100)).filter((v) => v.key === 'b');
     expect(byKey.map((v) => [v.deleteMarker, v.isLatest])).toEqual([[true, true], [false, false], [false, false], [false, false]]);
     expect(byKey.map((v) => v.id)).toEqual(byKey.map((v) => v.id).sort((x, y) => y - x));
     for (const [prefix, delimiter] of [['', ''], ['', '/'], ['', '|'], ['a/', '/'], ['b', '/']] as const) {
       for (const m of [1, 2, 3, 1000]) {
-        expectVersionPages(await pagesVersions('v', { prefix, ...(delimiter && { delimiter }), 'max-keys': String(m) }), versionModel('v', prefix, delimiter), m);
+        expectVersionPages(await pagesVersions('v', { prefix, ...(delimiter && { delimiter }), 'max-keys': String(m) }), await versionModel('v', prefix, delimiter), m);
       }
     }
   });
 
-  it('lists each version as reading it by id does: every field, locks and JSON columns included', () => {
-    bucket('v', ['a', 'a', 'b'], true);
-    meta.setBucketObjectLock('v', {});
-    const locked = meta.commitObjectWith({ ...obj('v', 'c'), headers: { 'cache-control': 'no' }, userMeta: { m: '1' }, checksums: { crc32: 'AAAAAA==' }, partsCount: 2 }, {});
-    meta.setObjectLock(locked.id, { mode: 'GOVERNANCE', retainUntil: Date.now() + 60_000, legalHold: true });
-    meta.deleteObject('v', 'b');
-    const listed = meta.listVersions('v', { fromKey: '' }, 100);
+  it('lists each version as reading it by id does: every field, locks and JSON columns included', async () => {
+    await bucket('v', ['a', 'a', 'b'], true);
+    await meta.setBucketObjectLock('v', {});
+    const locked = await meta.commitObjectWith({ ...obj('v', 'c'), headers: { 'cache-control': 'no' }, userMeta: { m: '1' }, checksums: { crc32: 'AAAAAA==' }, partsCount: 2 }, {});
+    await meta.setObjectLock(locked.id, { mode: 'GOVERNANCE', retainUntil: Date.now() + 60_000, legalHold: true });
+    await meta.deleteObject('v', 'b');
+    const listed = await meta.listVersions('v', { fromKey: '' }, 100);
     expect(listed).toHaveLength(5);
-    for (const v of listed) expect(v).toEqual(meta.getVersion('v', v.key, v.versionId));
+    for (const v of listed) expect(v).toEqual(await meta.getVersion('v', v.key, v.versionId));
   });
 
   it('a page ending on a common prefix names it as NextKeyMarker, with no version id', async () => {
-    bucket('v', ['p/1', 'p/2', 'q'], true);
+    await bucket('v', ['p/1', 'p/2', 'q'], true);
     const d = await list('v', { versions: '', delimiter: '/', 'max-keys': '1' });
     expect([prefixesOf(d), d.NextKeyMarker, d.NextVersionIdMarker, d.IsTruncated]).toEqual([['p/'], 'p/', undefined, 'true']);
     const next = await list('v', { versions: '', delimiter: '/', 'key-marker': 'p/' });
@@ -353,7 +353,7 @@ describe('ListObjectVersions pages', () => {
   });
 
   it('EncodingType=url encodes keys, prefixes and key markers of versions', async () => {
-    bucket('v', ['a b/1', 'c+d', 'c+d'], true);
+    await bucket('v', ['a b/1', 'c+d', 'c+d'], true);
     const d = await list('v', { versions: '', delimiter: '/', 'encoding-type': 'url', 'max-keys': '2' });
     expect([prefixesOf(d), versionsOf(d).map((v) => v.split('@')[0]), d.NextKeyMarker]).toEqual([['a+b/'], ['c%2Bd'], 'c%2Bd']);
     const next = await list('v', {
@@ -374,17 +374,18 @@ describe('listing against a model, for random keys', () => {
       str(2), fc.constantFrom('', '/', '|/', 'b', '\u{10000}', '//'), fc.integer({ min: 1, max: 4 }),
       async (ops, prefix, delimiter, m) => {
         const name = `r${n++}`;
-        bucket(name, [], true);
+        await bucket(name, [], true);
         for (const [k, del] of ops) {
-          if (del) meta.deleteObject(name, k);
-          else meta.commitObject(obj(name, k));
+          if (del) await meta.deleteObject(name, k);
+          else await meta.commitObject(obj(name, k));
         }
-        const current = new Set(ops.map(([k]) => k).filter((k) => meta.getObject(name, k)));
+        const current = new Set<string>();
+        for (const [k] of ops) if (await meta.getObject(name, k)) current.add(k);
         const q = { ...(prefix && { prefix }), ...(delimiter && { delimiter }), 'max-keys': String(m) };
         const all = model(current, prefix, delimiter);
         expectPaged(await pagesV2(name, q), all, m);
         expectPaged(await pagesV1(name, q), all, m);
-        expectVersionPages(await pagesVersions(name, q), versionModel(name, prefix, delimiter), m);
+        expectVersionPages(await pagesVersions(name, q), await versionModel(name, prefix, delimiter), m);
       },
     ), { numRuns: 150 });
   });

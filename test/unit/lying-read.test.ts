@@ -20,26 +20,26 @@ const ONE_SEGMENT = 10_000;
 const SIX_SEGMENTS = 5 * 16 * 1024 + 333;
 
 async function read(fx: Fixture, blobId: string, start = 0, end?: number): Promise<Buffer> {
-  const blob = fx.meta.getBlob(blobId)!;
+  const blob = (await fx.meta.getBlob(blobId))!;
   const out: Buffer[] = [];
   for await (const chunk of readBlob(fx.ctx, blob, start, end ?? blob.size - 1)) out.push(chunk);
   return Buffer.concat(out);
 }
 
-function queued(fx: Fixture, blobId: string): number[] {
-  return [...(fx.repairs.queuedPieces().get(blobId) ?? [])].sort((a, b) => a - b);
+async function queued(fx: Fixture, blobId: string): Promise<number[]> {
+  return [...((await fx.repairs.queuedPieces()).get(blobId) ?? [])].sort((a, b) => a - b);
 }
 
-function wrongAudits(fx: Fixture, node: string): number {
-  return auditStoreFor(fx.meta.db).counts(node, 0, Date.now() + 1).wrong;
+async function wrongAudits(fx: Fixture, node: string): Promise<number> {
+  return (await auditStoreFor(fx.meta.db).counts(node, 0, Date.now() + 1)).wrong;
 }
 
 describe.each(engines)('reads around lying shard-stores (%s engine)', (_, engine) => {
   const setup = async (size: number): Promise<{ fx: Fixture; body: Buffer; blobId: string; holder: (piece: number) => string }> => {
-    const fx = startFixture({ nodes: 16, zones: 4 });
+    const fx = await startFixture({ nodes: 16, zones: 4 });
     fx.ctx.engine = engine();
     const { body, blobId } = await fx.put('k', size);
-    const placement = fx.meta.getBlob(blobId)!.placement;
+    const placement = (await fx.meta.getBlob(blobId))!.placement;
     return { fx, body, blobId, holder: (piece) => placement[piece]! };
   };
 
@@ -55,10 +55,10 @@ describe.each(engines)('reads around lying shard-stores (%s engine)', (_, engine
     // Ten reads, then one more holder in the liar's place: its root is its piece's hash.
     expect(fx.stores.calls.filter((c) => c.startsWith('proof'))).toEqual([]);
     expect(fx.stores.calls).toHaveLength(11);
-    expect(queued(fx, blobId)).toEqual([2]);
+    expect(await queued(fx, blobId)).toEqual([2]);
     expect(fx.ctx.health.isSuspect(liar)).toBe(true);
     expect(fx.ctx.health.liesSeen().get(liar)).toBe(1);
-    expect(wrongAudits(fx, liar)).toBe(1);
+    expect(await wrongAudits(fx, liar)).toBe(1);
     // The next read leaves the liar for last: the fast path works again, without it.
     fx.stores.calls.length = 0;
     expect((await read(fx, blobId)).equals(body)).toBe(true);
@@ -76,9 +76,9 @@ describe.each(engines)('reads around lying shard-stores (%s engine)', (_, engine
     const liar = holder(0);
     fx.stores.lieOnRead.add(liar);
     expect((await read(fx, blobId)).equals(body)).toBe(true);
-    expect(queued(fx, blobId)).toEqual([0]);
+    expect(await queued(fx, blobId)).toEqual([0]);
     expect(fx.ctx.health.isSuspect(liar)).toBe(true);
-    expect(wrongAudits(fx, liar)).toBeGreaterThanOrEqual(1);
+    expect(await wrongAudits(fx, liar)).toBeGreaterThanOrEqual(1);
     // Only the segments already in flight when the liar was caught (the read-ahead: 3 of 6)
     // paid for proofs; the later ones were read without it.
     expect(fx.stores.calls.filter((c) => c.startsWith('proof')).length).toBeLessThanOrEqual(3 * 16);
@@ -93,7 +93,7 @@ describe.each(engines)('reads around lying shard-stores (%s engine)', (_, engine
     fx.stores.lieOnRead.add(liar);
     fx.stores.lieOnProof.add(liar);
     expect((await read(fx, blobId)).equals(body)).toBe(true);
-    expect(queued(fx, blobId)).toEqual([5]);
+    expect(await queued(fx, blobId)).toEqual([5]);
     expect(fx.ctx.health.liesSeen().get(liar)).toBeGreaterThanOrEqual(1);
   });
 
@@ -109,7 +109,7 @@ describe.each(engines)('reads around lying shard-stores (%s engine)', (_, engine
     for (const [a, b] of [[100, 200], [S - 7, 2 * S + 7], [body.length - 1, body.length - 1], [0, body.length - 1]] as const) {
       expect((await read(fx, blobId, a, b)).equals(body.subarray(a, b + 1)), `${a}-${b}`).toBe(true);
     }
-    expect(queued(fx, blobId)).toEqual([0, 4, 9]);
+    expect(await queued(fx, blobId)).toEqual([0, 4, 9]);
     for (const l of liars) expect(fx.ctx.health.isSuspect(l), l).toBe(true);
   });
 
@@ -121,7 +121,7 @@ describe.each(engines)('reads around lying shard-stores (%s engine)', (_, engine
         fx.stores.lieOnProof.add(holder(piece));
       }
       await expect(read(fx, blobId), `size ${size}`).rejects.toMatchObject({ code: 'ERR_SHARD_QUORUM' });
-      expect(queued(fx, blobId)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      expect(await queued(fx, blobId)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     }
   });
 

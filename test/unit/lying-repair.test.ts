@@ -22,13 +22,13 @@ async function putSsec(fx: Fixture, key: string, size: number): Promise<{ body: 
   const kek = deriveCustomerKek(randomBytes(32), newCustomerSalt());
   const body = randomBytes(size);
   const w = await putBlob(fx.ctx, (async function* () { yield body; })(), (master, dataKey) => wrapKeyForCustomer(master, kek, dataKey));
-  fx.meta.commitObject({ bucket: 'bucket', key, size, etag: w.md5.toString('hex'), contentType: null, headers: {}, userMeta: {},
+  await fx.meta.commitObject({ bucket: 'bucket', key, size, etag: w.md5.toString('hex'), contentType: null, headers: {}, userMeta: {},
     checksums: {}, partsCount: null, parts: [{ partNumber: 1, blobId: w.blobId, size, etag: 'e', checksums: {} }] }, w.missed);
   return { body, blobId: w.blobId!, kek };
 }
 
 async function read(fx: Fixture, blobId: string, kek?: Buffer): Promise<Buffer> {
-  const blob = fx.meta.getBlob(blobId)!;
+  const blob = (await fx.meta.getBlob(blobId))!;
   const out: Buffer[] = [];
   const unwrap = kek ? (master: Buffer, wrapped: Buffer) => unwrapKeyForCustomer(master, kek, wrapped) : undefined;
   for await (const chunk of readBlob(fx.ctx, blob, 0, blob.size - 1, unwrap)) out.push(chunk);
@@ -36,8 +36,8 @@ async function read(fx: Fixture, blobId: string, kek?: Buffer): Promise<Buffer> 
 }
 
 /** Every shard file of a blob, by piece, as first written. */
-function files(fx: Fixture, blobId: string): Buffer[] {
-  const placement = fx.meta.getBlob(blobId)!.placement;
+async function files(fx: Fixture, blobId: string): Promise<Buffer[]> {
+  const placement = (await fx.meta.getBlob(blobId))!.placement;
   return placement.map((node, piece) => Buffer.from(fx.stores.files.get(node)!.get(shardId(blobId, piece))!));
 }
 
@@ -49,10 +49,10 @@ describe('repair with a lying source', () => {
     { name: 'SSE-C, six segments', size: SIX_SEGMENTS, ssec: true },
   ];
   it.each(cases)('$name: rebuilds byte-exact pieces, leaves the liar out and moves its piece', async ({ size, ssec }) => {
-    const fx = startFixture({ nodes: 20, zones: 4 });
+    const fx = await startFixture({ nodes: 20, zones: 4 });
     const { body, blobId, kek } = ssec ? await putSsec(fx, 'k', size) : { ...(await fx.put('k', size)), kek: undefined };
-    const original = files(fx, blobId);
-    const placement = fx.meta.getBlob(blobId)!.placement;
+    const original = await files(fx, blobId);
+    const placement = (await fx.meta.getBlob(blobId))!.placement;
     // Piece 3's store and its disk are gone; piece 0's store (a source repair asks first) lies on reads and proofs.
     const victim = placement[3]!;
     const liar = placement[0]!;
@@ -60,17 +60,17 @@ describe('repair with a lying source', () => {
     fx.stores.files.delete(victim);
     fx.stores.lieOnRead.add(liar);
     fx.stores.lieOnProof.add(liar);
-    const job = fx.worker.request('admin', { full: true });
+    const job = await fx.worker.request('admin', { full: true });
     await fx.worker.idle();
-    const done = fx.worker.job(job.id)!;
+    const done = (await fx.worker.job(job.id))!;
     expect(done.state, done.message ?? '').toBe('complete');
-    const after = fx.meta.getBlob(blobId)!.placement;
+    const after = (await fx.meta.getBlob(blobId))!.placement;
     // Both the lost piece and the liar's were rebuilt elsewhere, and are the pieces first written.
     expect(after[3]).not.toBe(victim);
     expect(after[0]).not.toBe(liar);
     for (const piece of [0, 3]) expect(fx.stores.files.get(after[piece]!)!.get(shardId(blobId, piece))!.equals(original[piece]!), `piece ${piece}`).toBe(true);
     expect(fx.ctx.health.liesSeen().get(liar)).toBeGreaterThanOrEqual(1);
-    expect(auditStoreFor(fx.meta.db).counts(liar, 0, Date.now() + 1).wrong).toBeGreaterThanOrEqual(1);
+    expect((await auditStoreFor(fx.meta.db).counts(liar, 0, Date.now() + 1)).wrong).toBeGreaterThanOrEqual(1);
     // Six holders of original pieces gone, the liar among them: the rebuilt pieces must serve.
     const originals = placement.filter((n, i) => i !== 0 && i !== 3 && after[i] === n).slice(0, 5);
     for (const n of [liar, ...originals]) fx.stores.down.add(n);
@@ -78,13 +78,13 @@ describe('repair with a lying source', () => {
   });
 
   it('drops a rebuilt file whose root is not the one kept at write time, before it is made durable', async () => {
-    const fx = startFixture({ nodes: 20, zones: 4 });
+    const fx = await startFixture({ nodes: 20, zones: 4 });
     const { blobId } = await fx.put('k', SIX_SEGMENTS);
-    const blob = fx.meta.getBlob(blobId)!;
+    const blob = (await fx.meta.getBlob(blobId))!;
     const store = auditStoreFor(fx.meta.db);
-    const roots = store.getRoots(blobId)!.map((r) => Buffer.from(r));
+    const roots = (await store.getRoots(blobId))!.map((r) => Buffer.from(r));
     roots[3]![0]! ^= 1;
-    store.setRoots(blobId, roots);
+    await store.setRoots(blobId, roots);
     const spare = [...fx.zones.keys()].filter((n) => !blob.placement.includes(n));
     const targets = new Map([[3, spare[0]!], [12, spare[1]!]]);
     const sources = [...Array(16).keys()].filter((i) => !targets.has(i));
@@ -96,10 +96,10 @@ describe('repair with a lying source', () => {
   });
 
   it('writes nothing from a lying source of a blob whose roots are unknown: AES-GCM refuses the segment', async () => {
-    const fx = startFixture({ nodes: 20, zones: 4 });
+    const fx = await startFixture({ nodes: 20, zones: 4 });
     const { blobId } = await fx.put('k', SIX_SEGMENTS);
     fx.meta.db.prepare('DELETE FROM blob_roots WHERE blob_id = ?').run(blobId);
-    const blob = fx.meta.getBlob(blobId)!;
+    const blob = (await fx.meta.getBlob(blobId))!;
     fx.stores.lieOnRead.add(blob.placement[0]!);
     const spare = [...fx.zones.keys()].filter((n) => !blob.placement.includes(n));
     const targets = new Map([[3, spare[0]!]]);

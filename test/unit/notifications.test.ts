@@ -21,14 +21,14 @@ const rule = (over: Partial<NotificationRule> = {}): NotificationRule => ({
 describe('the event outbox commits with the change it reports', () => {
   let dir: string;
   let meta: SqliteMetaStore;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'notify-'));
     meta = new SqliteMetaStore(join(dir, 'meta.db'));
-    meta.createBucket('b', 'owner', 'us-east-1');
-    meta.createBucket('quiet', 'owner', 'us-east-1');
+    await meta.createBucket('b', 'owner', 'us-east-1');
+    await meta.createBucket('quiet', 'owner', 'us-east-1');
   });
-  afterEach(() => {
-    meta.close();
+  afterEach(async () => {
+    await meta.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -38,11 +38,11 @@ describe('the event outbox commits with the change it reports', () => {
   });
   const queued = () => meta.notifications.due('T', Date.now() + 1, 100, new Set());
 
-  test('a write and a delete queue one event each, with what S3 reports', () => {
-    meta.notifications.setRules('b', [rule()]);
-    meta.commitObjectWith(object('b', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
-    meta.deleteVersion('b', 'k', { event: origin });
-    const [put, del] = queued();
+  test('a write and a delete queue one event each, with what S3 reports', async () => {
+    await meta.notifications.setRules('b', [rule()]);
+    await meta.commitObjectWith(object('b', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
+    await meta.deleteVersion('b', 'k', { event: origin });
+    const [put, del] = (await queued());
     expect(put).toMatchObject({ name: 'ObjectCreated:Put', bucket: 'b', bucketOwner: 'owner', key: 'k', size: 3, etag: 'e', configId: 'r', ...origin });
     expect(put!.versionId).toBeUndefined();
     expect(del).toMatchObject({ name: 'ObjectRemoved:Delete', key: 'k' });
@@ -50,103 +50,103 @@ describe('the event outbox commits with the change it reports', () => {
     expect(del!.id).toBeGreaterThan(put!.id);
   });
 
-  test('a configuration put with its request\'s origin queues S3\'s test message, once per target', () => {
-    meta.notifications.setRules('b', [rule(), rule({ id: 'r2', events: ['s3:ObjectRemoved:*'], prefix: 'x/' })], origin, 1_700_000_000_000);
-    const [test, ...rest] = queued();
+  test('a configuration put with its request\'s origin queues S3\'s test message, once per target', async () => {
+    await meta.notifications.setRules('b', [rule(), rule({ id: 'r2', events: ['s3:ObjectRemoved:*'], prefix: 'x/' })], origin, 1_700_000_000_000);
+    const [test, ...rest] = (await queued());
     expect(rest).toEqual([]);
     expect(test).toMatchObject({ name: 'TestEvent', bucket: 'b', key: '', ...origin });
     expect(eventMessage(test!, 'us-east-1')).toEqual({
       Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2023-11-14T22:13:20.000Z', Bucket: 'b', RequestId: 'REQ', HostId: 'shardgate',
     });
     // Removing the configuration sends nothing; a bucket that is gone queues nothing either.
-    meta.notifications.delivered(test!.id);
-    meta.notifications.setRules('b', [], origin);
-    expect(meta.notifications.setRules('missing', [rule()], origin)).toBe(false);
-    expect(queued()).toEqual([]);
+    await meta.notifications.delivered(test!.id);
+    await meta.notifications.setRules('b', [], origin);
+    expect(await meta.notifications.setRules('missing', [rule()], origin)).toBe(false);
+    expect((await queued())).toEqual([]);
   });
 
-  test('past the cap, a target\'s oldest events are dropped and the newest kept', () => {
-    meta.notifications.setRules('b', [rule()]);
-    for (const key of ['k1', 'k2', 'k3', 'k4', 'k5']) meta.commitObjectWith(object('b', key), { event: { name: 'ObjectCreated:Put', ...origin } });
-    expect(meta.notifications.dropOldest('T', 5)).toBe(0);
-    expect(meta.notifications.dropOldest('T', 2)).toBe(3);
-    expect(queued().map((e) => e.key)).toEqual(['k4', 'k5']);
-    expect(meta.notifications.dropOldest('other', 0)).toBe(0);
+  test('past the cap, a target\'s oldest events are dropped and the newest kept', async () => {
+    await meta.notifications.setRules('b', [rule()]);
+    for (const key of ['k1', 'k2', 'k3', 'k4', 'k5']) await meta.commitObjectWith(object('b', key), { event: { name: 'ObjectCreated:Put', ...origin } });
+    expect(await meta.notifications.dropOldest('T', 5)).toBe(0);
+    expect(await meta.notifications.dropOldest('T', 2)).toBe(3);
+    expect((await queued()).map((e) => e.key)).toEqual(['k4', 'k5']);
+    expect(await meta.notifications.dropOldest('other', 0)).toBe(0);
   });
 
-  test('a failed write queues nothing: the event is rolled back with it', () => {
-    meta.notifications.setRules('b', [rule()]);
-    meta.commitObjectWith(object('b', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
-    meta.notifications.delivered(queued()[0]!.id);
-    expect(() => meta.commitObjectWith(object('b', 'k'), { condition: { ifNoneMatch: true }, event: { name: 'ObjectCreated:Put', ...origin } }))
-      .toThrow(MetaPreconditionError);
-    meta.quotas.set('b', 4);
-    expect(() => meta.commitObjectWith(object('b', 'big', 10), { event: { name: 'ObjectCreated:Put', ...origin } })).toThrow(MetaQuotaError);
-    expect(queued()).toEqual([]);
+  test('a failed write queues nothing: the event is rolled back with it', async () => {
+    await meta.notifications.setRules('b', [rule()]);
+    await meta.commitObjectWith(object('b', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
+    await meta.notifications.delivered((await queued())[0]!.id);
+    await expect(meta.commitObjectWith(object('b', 'k'), { condition: { ifNoneMatch: true }, event: { name: 'ObjectCreated:Put', ...origin } }))
+      .rejects.toThrow(MetaPreconditionError);
+    await meta.quotas.set('b', 4);
+    await expect(async () => await meta.commitObjectWith(object('b', 'big', 10), { event: { name: 'ObjectCreated:Put', ...origin } })).rejects.toThrow(MetaQuotaError);
+    expect((await queued())).toEqual([]);
   });
 
-  test('a bucket without rules, a write without an origin, and a delete of nothing queue nothing', () => {
-    meta.notifications.setRules('b', [rule()]);
-    meta.commitObjectWith(object('quiet', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
-    meta.commitObjectWith(object('b', 'k'), {});
-    meta.deleteVersion('b', 'absent', { event: origin });
-    expect(queued()).toEqual([]);
+  test('a bucket without rules, a write without an origin, and a delete of nothing queue nothing', async () => {
+    await meta.notifications.setRules('b', [rule()]);
+    await meta.commitObjectWith(object('quiet', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
+    await meta.commitObjectWith(object('b', 'k'), {});
+    await meta.deleteVersion('b', 'absent', { event: origin });
+    expect((await queued())).toEqual([]);
   });
 
-  test('versioned deletes: a delete marker, then the version deleted by id', () => {
-    meta.setBucketVersioning('b', 'Enabled');
-    meta.notifications.setRules('b', [rule({ events: ['s3:ObjectRemoved:*'] })]);
-    const v = meta.commitObjectWith(object('b', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
-    const marker = meta.deleteVersion('b', 'k', { event: origin });
-    meta.deleteVersionsBatch('b', [{ key: 'k', versionId: v.versionId }], { bypassGovernance: false, event: origin });
-    expect(queued().map((e) => [e.name, e.versionId])).toEqual([
+  test('versioned deletes: a delete marker, then the version deleted by id', async () => {
+    await meta.setBucketVersioning('b', 'Enabled');
+    await meta.notifications.setRules('b', [rule({ events: ['s3:ObjectRemoved:*'] })]);
+    const v = await meta.commitObjectWith(object('b', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
+    const marker = await meta.deleteVersion('b', 'k', { event: origin });
+    await meta.deleteVersionsBatch('b', [{ key: 'k', versionId: v.versionId }], { bypassGovernance: false, event: origin });
+    expect((await queued()).map((e) => [e.name, e.versionId])).toEqual([
       ['ObjectRemoved:DeleteMarkerCreated', marker.versionId],
       ['ObjectRemoved:Delete', v.versionId],
     ]);
   });
 
-  test('rules follow the bucket: changed, removed, and gone with a deleted bucket', () => {
-    meta.notifications.setRules('b', [rule({ prefix: 'a/' })]);
-    expect(meta.notifications.rules('b')).toEqual([rule({ prefix: 'a/' })]);
-    meta.notifications.setRules('b', []);
-    expect(meta.notifications.rules('b')).toEqual([]);
-    meta.notifications.setRules('quiet', [rule()]);
-    expect(meta.deleteBucket('quiet')).toBe(true);
-    meta.createBucket('quiet', 'other', 'us-east-1');
-    expect(meta.notifications.rules('quiet')).toEqual([]);
-    expect(meta.notifications.setRules('missing', [rule()])).toBe(false);
+  test('rules follow the bucket: changed, removed, and gone with a deleted bucket', async () => {
+    await meta.notifications.setRules('b', [rule({ prefix: 'a/' })]);
+    expect(await meta.notifications.rules('b')).toEqual([rule({ prefix: 'a/' })]);
+    await meta.notifications.setRules('b', []);
+    expect(await meta.notifications.rules('b')).toEqual([]);
+    await meta.notifications.setRules('quiet', [rule()]);
+    expect(await meta.deleteBucket('quiet')).toBe(true);
+    await meta.createBucket('quiet', 'other', 'us-east-1');
+    expect(await meta.notifications.rules('quiet')).toEqual([]);
+    expect(await meta.notifications.setRules('missing', [rule()])).toBe(false);
   });
 
-  test('queued events are journaled, so a gateway recovered from the shard-stores still delivers them; retry bookkeeping is not', () => {
-    meta.notifications.setRules('b', [rule()]);
+  test('queued events are journaled, so a gateway recovered from the shard-stores still delivers them; retry bookkeeping is not', async () => {
+    await meta.notifications.setRules('b', [rule()]);
     meta.journal.shipped(meta.journal.lastChange());
-    meta.commitObjectWith(object('b', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
-    const [e] = queued();
+    await meta.commitObjectWith(object('b', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
+    const [e] = (await queued());
     const tables = (): string[] => meta.journal.changedRows(meta.journal.lastChange()).map(([t]) => t);
     expect(tables()).toContain('notification_events');
     meta.journal.shipped(meta.journal.lastChange());
-    meta.notifications.failed(e!.id, Date.now() + 1000, 'HTTP 500');
+    await meta.notifications.failed(e!.id, Date.now() + 1000, 'HTTP 500');
     expect(tables()).toEqual([]);
-    meta.notifications.delivered(e!.id);
+    await meta.notifications.delivered(e!.id);
     expect(meta.journal.changedRows(meta.journal.lastChange())).toEqual([['notification_events', e!.id, null]]);
   });
 
-  test('a failed attempt waits for its retry; pending counts by target', () => {
-    meta.notifications.setRules('b', [rule()]);
-    meta.commitObjectWith(object('b', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
-    const [e] = queued();
+  test('a failed attempt waits for its retry; pending counts by target', async () => {
+    await meta.notifications.setRules('b', [rule()]);
+    await meta.commitObjectWith(object('b', 'k'), { event: { name: 'ObjectCreated:Put', ...origin } });
+    const [e] = (await queued());
     const later = Date.now() + 60_000;
-    meta.notifications.failed(e!.id, later, 'HTTP 500');
-    expect(queued()).toEqual([]);
-    const [again] = meta.notifications.due('T', later, 10, new Set());
+    await meta.notifications.failed(e!.id, later, 'HTTP 500');
+    expect((await queued())).toEqual([]);
+    const [again] = await meta.notifications.due('T', later, 10, new Set());
     expect(again).toMatchObject({ id: e!.id, attempts: 1 });
-    expect(meta.notifications.due('T', later, 10, new Set([e!.id]))).toEqual([]);
-    expect([...meta.notifications.pendingByTarget()]).toEqual([['T', 1]]);
+    expect(await meta.notifications.due('T', later, 10, new Set([e!.id]))).toEqual([]);
+    expect([...await meta.notifications.pendingByTarget()]).toEqual([['T', 1]]);
   });
 });
 
 describe('rules, events and back-off', () => {
-  test('ruleMatches: event families, exact names, prefix and suffix', () => {
+  test('ruleMatches: event families, exact names, prefix and suffix', async () => {
     expect(ruleMatches(rule(), 'ObjectCreated:Copy', 'x')).toBe(true);
     expect(ruleMatches(rule({ events: ['s3:ObjectCreated:Put'] }), 'ObjectCreated:Copy', 'x')).toBe(false);
     expect(ruleMatches(rule({ events: ['s3:ObjectRemoved:DeleteMarkerCreated'] }), 'ObjectRemoved:DeleteMarkerCreated', 'x')).toBe(true);
@@ -155,13 +155,13 @@ describe('rules, events and back-off', () => {
     expect(ruleMatches(rule({ prefix: 'img/', suffix: '.jpg' }), 'ObjectCreated:Put', 'doc/a.jpg')).toBe(false);
   });
 
-  test('keys are form-encoded with slashes kept, as in S3 events', () => {
+  test('keys are form-encoded with slashes kept, as in S3 events', async () => {
     expect(eventKey('dir/red flower+1.jpg')).toBe('dir/red+flower%2B1.jpg');
     expect(eventKey('é&?')).toBe('%C3%A9%26%3F');
     expect(sequencerOf(255)).toBe('00000000000000FF');
   });
 
-  test('the message has one record in S3\'s 2.1 shape; removals carry no size or ETag', () => {
+  test('the message has one record in S3\'s 2.1 shape; removals carry no size or ETag', async () => {
     const m = eventMessage({
       id: 1, target: 'T', configId: 'c', bucket: 'b', bucketOwner: 'o', key: 'k', name: 'ObjectRemoved:Delete', eventTime: 0, attempts: 0, ...origin,
     }, 'eu-west-1');
@@ -177,7 +177,7 @@ describe('rules, events and back-off', () => {
     });
   });
 
-  test('back-off doubles from the first delay up to the cap, drawn from the upper half', () => {
+  test('back-off doubles from the first delay up to the cap, drawn from the upper half', async () => {
     expect([1, 2, 3, 4].map((a) => backoffMs(a, 1000, 300_000, () => 1))).toEqual([1000, 2000, 4000, 8000]);
     expect(backoffMs(30, 1000, 300_000, () => 1)).toBe(300_000);
     expect(backoffMs(1000, 1000, 300_000, () => 0)).toBe(150_000);
@@ -186,7 +186,7 @@ describe('rules, events and back-off', () => {
 });
 
 describe('webhook targets from the environment', () => {
-  test('URL and token per ID', () => {
+  test('URL and token per ID', async () => {
     expect(parseWebhooks({
       SHARDGATE_NOTIFY_WEBHOOK_b: 'https://h/b', SHARDGATE_NOTIFY_WEBHOOK_a_1: 'http://h:8080/a', SHARDGATE_NOTIFY_WEBHOOK_a_1_TOKEN: 't', OTHER: 'x',
     })).toEqual([{ id: 'a_1', url: 'http://h:8080/a', token: 't' }, { id: 'b', url: 'https://h/b' }]);
@@ -218,7 +218,7 @@ describe('NotificationConfiguration documents', () => {
     return 'ok';
   };
 
-  test('parsed and written back (golden)', () => {
+  test('parsed and written back (golden)', async () => {
     const rules = parseNotificationConfiguration(doc(`<QueueConfiguration><Id>i</Id><Queue>arn:shardgate:sqs::T:webhook</Queue>
       <Event>s3:ObjectCreated:*</Event><Event>s3:ObjectRemoved:Delete</Event>
       <Filter><S3Key><FilterRule><Name>Prefix</Name><Value>a/</Value></FilterRule><FilterRule><Name>suffix</Name><Value>.txt</Value></FilterRule></S3Key></Filter>
@@ -260,7 +260,7 @@ describe('NotificationConfiguration documents', () => {
     expect(code(() => parseNotificationConfiguration(body, webhooks))).toContain(expected);
   });
 
-  test('configurations that cannot fire for the same event may share a target', () => {
+  test('configurations that cannot fire for the same event may share a target', async () => {
     const rules = parseNotificationConfiguration(doc(`<QueueConfiguration><Id>a</Id><Queue>arn:shardgate:sqs::T:webhook</Queue><Event>s3:ObjectCreated:*</Event>
       <Filter><S3Key><FilterRule><Name>prefix</Name><Value>a/</Value></FilterRule></S3Key></Filter></QueueConfiguration>
       <QueueConfiguration><Id>b</Id><Queue>arn:shardgate:sqs::T:webhook</Queue><Event>s3:ObjectCreated:*</Event>

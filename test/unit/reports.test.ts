@@ -23,7 +23,7 @@ async function setup() {
   });
   await log.append([report('ss00', 0), report('ss01', 0, 2)]);
   await log.append([report('ss00', 1000), report('ss01', 1000)]);
-  return { key, log, entries: log.page(0, 100) };
+  return { key, log, entries: await log.page(0, 100) };
 }
 
 /** Replace the payload of a compact JWS, keeping header and signature. */

@@ -20,13 +20,13 @@ import { codeOf } from '../helpers/errors.js';
 describe('metadata: conditional commits, tags, batch deletes, upload listing', () => {
   let dir: string;
   let meta: SqliteMetaStore;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'meta-breadth-'));
     meta = new SqliteMetaStore(join(dir, 'meta.db'));
-    meta.createBucket('b', 'root', 'us-east-1');
+    await meta.createBucket('b', 'root', 'us-east-1');
   });
-  afterEach(() => {
-    meta.close();
+  afterEach(async () => {
+    await meta.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -35,16 +35,16 @@ describe('metadata: conditional commits, tags, batch deletes, upload listing', (
     parts: [{ partNumber: 1, blobId: null, size: 1, etag, checksums: {} }],
   });
 
-  it('checks the write condition inside the commit: the second If-None-Match commit fails', () => {
-    meta.commitObjectWith(obj('k', 'first'), { condition: { ifNoneMatch: true } });
-    expect(() => meta.commitObjectWith(obj('k', 'second'), { condition: { ifNoneMatch: true } })).toThrow(MetaPreconditionError);
-    expect(meta.getObject('b', 'k')!.etag).toBe('first');
-    expect(() => meta.commitObjectWith(obj('k', 'third'), { condition: { ifMatch: 'nope' } })).toThrow(MetaPreconditionError);
-    meta.commitObjectWith(obj('k', 'fourth'), { condition: { ifMatch: 'first' } });
-    expect(meta.getObject('b', 'k')!.etag).toBe('fourth');
+  it('checks the write condition inside the commit: the second If-None-Match commit fails', async () => {
+    await meta.commitObjectWith(obj('k', 'first'), { condition: { ifNoneMatch: true } });
+    await expect(async () => await meta.commitObjectWith(obj('k', 'second'), { condition: { ifNoneMatch: true } })).rejects.toThrow(MetaPreconditionError);
+    expect((await meta.getObject('b', 'k'))!.etag).toBe('first');
+    await expect(async () => await meta.commitObjectWith(obj('k', 'third'), { condition: { ifMatch: 'nope' } })).rejects.toThrow(MetaPreconditionError);
+    await meta.commitObjectWith(obj('k', 'fourth'), { condition: { ifMatch: 'first' } });
+    expect((await meta.getObject('b', 'k'))!.etag).toBe('fourth');
   });
 
-  it('names why a condition fails', () => {
+  it('names why a condition fails', async () => {
     expect(writeConditionFailure({ etag: 'a' }, { ifNoneMatch: true })).toBe('exists');
     expect(writeConditionFailure(undefined, { ifMatch: 'a' })).toBe('absent');
     expect(writeConditionFailure({ etag: 'a' }, { ifMatch: 'b' })).toBe('etag-mismatch');
@@ -52,67 +52,67 @@ describe('metadata: conditional commits, tags, batch deletes, upload listing', (
     expect(writeConditionFailure(undefined, { ifNoneMatch: true })).toBeUndefined();
   });
 
-  it('keeps tags with the version they were written with; an upload hands its tags to the object', () => {
-    const row = meta.commitObjectWith(obj('t'), { tags: [{ key: 'a', value: '1' }] });
-    expect(meta.objectTags(row.id)).toEqual([{ key: 'a', value: '1' }]);
-    meta.setObjectTags('b', 't', [{ key: 'b', value: '2' }]);
-    expect(meta.objectTags(row.id)).toEqual([{ key: 'b', value: '2' }]);
-    const over = meta.commitObject(obj('t'));
-    expect(meta.objectTags(over.id)).toEqual([]);
-    expect(meta.setObjectTags('b', 'missing', [])).toBeUndefined();
+  it('keeps tags with the version they were written with; an upload hands its tags to the object', async () => {
+    const row = await meta.commitObjectWith(obj('t'), { tags: [{ key: 'a', value: '1' }] });
+    expect(await meta.objectTags(row.id)).toEqual([{ key: 'a', value: '1' }]);
+    await meta.setObjectTags('b', 't', [{ key: 'b', value: '2' }]);
+    expect(await meta.objectTags(row.id)).toEqual([{ key: 'b', value: '2' }]);
+    const over = await meta.commitObject(obj('t'));
+    expect(await meta.objectTags(over.id)).toEqual([]);
+    expect(await meta.setObjectTags('b', 'missing', [])).toBeUndefined();
 
-    meta.createUploadWith({
+    await meta.createUploadWith({
       id: 'u1', bucket: 'b', key: 'm', owner: 'root', createdAt: 1, contentType: null, headers: {}, userMeta: {}, checksumAlgorithm: null, checksumType: null, acl: null,
     }, [{ key: 'from', value: 'upload' }]);
-    const done = meta.commitObjectWith(obj('m'), {}, [], Date.now(), 'u1');
-    expect(meta.objectTags(done.id)).toEqual([{ key: 'from', value: 'upload' }]);
-    expect(meta.getUpload('u1')).toBeUndefined();
+    const done = await meta.commitObjectWith(obj('m'), {}, [], Date.now(), 'u1');
+    expect(await meta.objectTags(done.id)).toEqual([{ key: 'from', value: 'upload' }]);
+    expect(await meta.getUpload('u1')).toBeUndefined();
   });
 
-  it('bucket tags: none until set, removed with null', () => {
-    expect(meta.bucketTags('b')).toBeNull();
-    expect(meta.setBucketTags('b', [{ key: 'k', value: 'v' }])).toBe(true);
-    expect(meta.bucketTags('b')).toEqual([{ key: 'k', value: 'v' }]);
-    meta.setBucketTags('b', null);
-    expect(meta.bucketTags('b')).toBeNull();
-    expect(meta.setBucketTags('nope', [])).toBe(false);
+  it('bucket tags: none until set, removed with null', async () => {
+    expect(await meta.bucketTags('b')).toBeNull();
+    expect(await meta.setBucketTags('b', [{ key: 'k', value: 'v' }])).toBe(true);
+    expect(await meta.bucketTags('b')).toEqual([{ key: 'k', value: 'v' }]);
+    await meta.setBucketTags('b', null);
+    expect(await meta.bucketTags('b')).toBeNull();
+    expect(await meta.setBucketTags('nope', [])).toBe(false);
   });
 
-  it('deletes a batch in one transaction, each key decided on its own', () => {
-    for (const k of ['a', 'b', 'c']) meta.commitObject(obj(k, `etag-${k}`));
-    expect(meta.deleteObjectsBatch('b', [
+  it('deletes a batch in one transaction, each key decided on its own', async () => {
+    for (const k of ['a', 'b', 'c']) await meta.commitObject(obj(k, `etag-${k}`));
+    expect(await meta.deleteObjectsBatch('b', [
       { key: 'a' }, { key: 'zz' }, { key: 'b', etag: 'wrong' }, { key: 'c', etag: 'etag-c' }, { key: 'yy', etag: 'x' }, { key: 'b', versionId: 'other' },
     ])).toEqual(['deleted', 'absent', 'precondition-failed', 'deleted', 'no-such-key', 'deleted']);
-    expect(meta.getObject('b', 'b')).toBeDefined();
-    expect(meta.getObject('b', 'a')).toBeUndefined();
+    expect(await meta.getObject('b', 'b')).toBeDefined();
+    expect(await meta.getObject('b', 'a')).toBeUndefined();
   });
 
-  it('lists uploads by key, then initiation time, and rolls common prefixes up', () => {
-    const up = (id: string, key: string, createdAt: number): void => meta.createUpload({
+  it('lists uploads by key, then initiation time, and rolls common prefixes up', async () => {
+    const up = (id: string, key: string, createdAt: number): Promise<void> => meta.createUpload({
       id, bucket: 'b', key, owner: 'root', createdAt, contentType: null, headers: {}, userMeta: {}, checksumAlgorithm: null, checksumType: null, acl: null,
     });
-    up('z1', 'x', 5);
-    up('a1', 'x', 9);
-    up('m1', 'a/1', 1);
-    up('m2', 'a/b/2', 1);
-    up('m3', 'é', 1);
-    const ids = (e: ReturnType<typeof walkUploads>): string[] => [...e].map((x) => (x.kind === 'upload' ? x.upload.id : `P:${x.prefix}`));
-    expect(ids(walkUploads(meta, 'b', '', '', { fromKey: '' }))).toEqual(['m1', 'm2', 'z1', 'a1', 'm3']);
-    expect(ids(walkUploads(meta, 'b', '', '/', { fromKey: '' }))).toEqual(['P:a/', 'z1', 'a1', 'm3']);
-    expect(ids(walkUploads(meta, 'b', 'a/', '/', { fromKey: '' }))).toEqual(['m1', 'P:a/b/']);
+    await up('z1', 'x', 5);
+    await up('a1', 'x', 9);
+    await up('m1', 'a/1', 1);
+    await up('m2', 'a/b/2', 1);
+    await up('m3', 'é', 1);
+    const ids = async (e: ReturnType<typeof walkUploads>): Promise<string[]> => (await collect(e)).map((x) => (x.kind === 'upload' ? x.upload.id : `P:${x.prefix}`));
+    expect(await ids(walkUploads(meta, 'b', '', '', { fromKey: '' }))).toEqual(['m1', 'm2', 'z1', 'a1', 'm3']);
+    expect(await ids(walkUploads(meta, 'b', '', '/', { fromKey: '' }))).toEqual(['P:a/', 'z1', 'a1', 'm3']);
+    expect(await ids(walkUploads(meta, 'b', 'a/', '/', { fromKey: '' }))).toEqual(['m1', 'P:a/b/']);
     // Resuming after the first upload of "x" gives the second one next.
-    expect(ids(walkUploads(meta, 'b', '', '', { key: 'x', createdAt: 5, id: 'z1' }))).toEqual(['a1', 'm3']);
+    expect(await ids(walkUploads(meta, 'b', '', '', { key: 'x', createdAt: 5, id: 'z1' }))).toEqual(['a1', 'm3']);
   });
 });
 
 describe('Tagging document', () => {
-  test('golden string, tags in key order', () => {
+  test('golden string, tags in key order', async () => {
     expect(buildTagging({ tagSet: [{ key: 'a&b', value: '' }, { key: '007', value: 'v' }] })).toBe(
       `<?xml version="1.0" encoding="UTF-8"?>\n<Tagging xmlns="${S3_XMLNS}"><TagSet><Tag><Key>007</Key><Value>v</Value></Tag>`
       + '<Tag><Key>a&amp;b</Key><Value></Value></Tag></TagSet></Tagging>',
     );
   });
-  test('parses a tag set, one tag or none, keeping values as strings', () => {
+  test('parses a tag set, one tag or none, keeping values as strings', async () => {
     expect(parseTagging('<Tagging><TagSet><Tag><Key>007</Key><Value> x </Value></Tag></TagSet></Tagging>').tagSet).toEqual([{ key: '007', value: ' x ' }]);
     expect(parseTagging('<Tagging><TagSet/></Tagging>').tagSet).toEqual([]);
     expect(parseTagging('<Tagging><TagSet><Tag><Key>k</Key><Value/></Tag></TagSet></Tagging>').tagSet).toEqual([{ key: 'k', value: '' }]);
@@ -127,7 +127,7 @@ describe('Tagging document', () => {
 });
 
 describe('tag limits and x-amz-tagging', () => {
-  test('limits count characters, not bytes, and sit exactly on the AWS thresholds', () => {
+  test('limits count characters, not bytes, and sit exactly on the AWS thresholds', async () => {
     checkTagSet([{ key: 'é'.repeat(128), value: 'é'.repeat(256) }], 'object');
     expect(codeOf(() => checkTagSet([{ key: 'é'.repeat(129), value: '' }], 'object'))).toBe('InvalidTag');
     expect(codeOf(() => checkTagSet([{ key: 'k', value: 'é'.repeat(257) }], 'object'))).toBe('InvalidTag');
@@ -139,7 +139,7 @@ describe('tag limits and x-amz-tagging', () => {
     expect(codeOf(() => checkTagSet(many(11), 'object'))).toBe('InvalidTag');
     expect(codeOf(() => checkTagSet(many(51), 'bucket'))).toBe('InvalidTag');
   });
-  test('x-amz-tagging is a URL query string', () => {
+  test('x-amz-tagging is a URL query string', async () => {
     expect(parseTaggingHeader({ 'x-amz-tagging': 'a=1&b%20c=d+e&empty=&bare' })).toEqual([
       { key: 'a', value: '1' }, { key: 'b c', value: 'd e' }, { key: 'empty', value: '' }, { key: 'bare', value: '' },
     ]);
@@ -150,14 +150,14 @@ describe('tag limits and x-amz-tagging', () => {
 });
 
 describe('conditions', () => {
-  test('write conditions: If-None-Match only *, If-Match one ETag', () => {
+  test('write conditions: If-None-Match only *, If-Match one ETag', async () => {
     expect(parseWriteCondition({})).toBeUndefined();
     expect(parseWriteCondition({ 'if-none-match': '*' })).toEqual({ ifNoneMatch: true });
     expect(parseWriteCondition({ 'if-match': '"abc"' })).toEqual({ ifMatch: 'abc' });
     expect(codeOf(() => parseWriteCondition({ 'if-none-match': '"abc"' }))).toBe('NotImplemented');
     expect(codeOf(() => parseWriteCondition({ 'if-match': '"a", "b"' }))).toBe('NotImplemented');
   });
-  test('copy-source conditions combine as AWS documents', () => {
+  test('copy-source conditions combine as AWS documents', async () => {
     const lastModified = Date.UTC(2026, 0, 1, 12, 0, 0, 500);
     const src = { etag: 'abc', lastModified };
     const before = new Date(lastModified - 60_000).toUTCString();
@@ -174,3 +174,10 @@ describe('conditions', () => {
     expect(codeOf(check({ 'x-amz-copy-source-if-none-match': '"abc"', 'x-amz-copy-source-if-modified-since': before }))).toBe('PreconditionFailed');
   });
 });
+
+/** Every entry of an asynchronous walk. */
+async function collect<T>(gen: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const e of gen) out.push(e);
+  return out;
+}

@@ -38,7 +38,7 @@ describe('bitrot scrub', () => {
     const meta = new SqliteMetaStore(join(dir, 'meta.db'));
     onClose(() => meta.close());
     const nodes = Array.from({ length: N }, (_, i) => `n${i}`);
-    for (const id of nodes) meta.upsertNode({ id, url: 'http://127.0.0.1:1', zone: 'zone-1' });
+    for (const id of nodes) await meta.upsertNode({ id, url: 'http://127.0.0.1:1', zone: 'zone-1' });
     const io = new MemoryShards();
     const store = auditStoreFor(meta.db);
     const blobs: string[] = [];
@@ -56,9 +56,9 @@ describe('bitrot scrub', () => {
         for (let p = 0; p < N; p++) files[p]!.push(...pieceRecord(seg, p));
       }
       const id = randomBytes(16).toString('hex');
-      meta.insertWritingBlob({ id, size, segmentSize: 4096, wrappedKey: wrapKey(randomBytes(32), key), placement: nodes, createdAt: Date.now() });
+      await meta.insertWritingBlob({ id, size, segmentSize: 4096, wrappedKey: wrapKey(randomBytes(32), key), placement: nodes, createdAt: Date.now() });
       meta.db.prepare(`UPDATE blobs SET state = 'live' WHERE id = ?`).run(id);
-      store.setRoots(id, roots.roots());
+      await store.setRoots(id, roots.roots());
       files.forEach((f, p) => io.files.set(`${nodes[p]}/${id}.${p}`, Buffer.concat(f)));
       blobs.push(id);
     }
@@ -77,6 +77,6 @@ describe('bitrot scrub', () => {
     expect(queued).toEqual([`${sorted[0]}.3`, `${sorted[1]}.5`, `${sorted[1]}.6`].sort());
     // 3 blobs × 16 pieces, minus the unreachable store's 3.
     expect(scrub.stats).toMatchObject({ piecesChecked: 45, piecesBad: 3, passes: 0 });
-    expect(store.getState('scrub.cursor')).toBe('');
+    expect(await store.getState('scrub.cursor')).toBe('');
   });
 });

@@ -21,12 +21,12 @@ const ROOT = { accessKeyId: 'ADMINROOTKEY', secretAccessKey: 'admin-root-secret-
 let port: number;
 
 beforeEach(async () => {
-  const fx = startFixture();
-  const admin: AdminContext = adminContextOf(fx, ROOT);
+  const fx = await startFixture();
+  const admin: AdminContext = await adminContextOf(fx, ROOT);
   const app = new Koa();
   app.use(adminMiddleware(admin));
   const handle = app.callback();
-  const server = createServer(handle);
+  const server = createServer((req, res) => void handle(req, res));
   server.on('checkContinue', (req, res) => {
     deferContinue(req);
     void handle(req, res);
