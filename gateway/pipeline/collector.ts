@@ -65,7 +65,7 @@ export class GarbageCollector {
       await mapLimit(batch, this.opts.concurrency, async (blob) => {
         seen.add(blob.id);
         const results = await Promise.allSettled(
-          blob.placement.slice(0, N).map((nodeId, i) => removed.has(nodeId) ? undefined : this.ctx.io.deleteShard(nodeId, shardId(blob.id, i))),
+          blob.placement.slice(0, N).map((nodeId, i) => removed.has(nodeId) ? Promise.resolve() : this.ctx.io.deleteShard(nodeId, shardId(blob.id, i))),
         );
         // A store that is down keeps its copy until a later pass; deletes are idempotent.
         if (results.every((r) => r.status === 'fulfilled')) {

@@ -75,7 +75,7 @@ export class NodeMonitor {
     this.stopped = true;
     clearInterval(this.timer);
     for (const t of this.tracked.values()) clearTimeout(t.retry);
-    await Promise.allSettled([...this.tracked.values()].map((t) => t.probing));
+    await Promise.allSettled([...this.tracked.values()].map((t) => t.probing ?? Promise.resolve(true)));
     await this.checking;
   }
 
