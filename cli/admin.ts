@@ -16,6 +16,7 @@ import { fetchReportLog } from '../gateway/reports/http.js';
 import { verifyReportLog } from '../gateway/reports/verify.js';
 import { loadMasterKey } from '../gateway/secrets.js';
 import { sizeInBytes } from '../wire/size.js';
+import { runLedger } from './admin-ledger.js';
 
 const ADMIN_PREFIX = '/_shardgate/admin/v1';
 
@@ -40,6 +41,9 @@ Commands:
                                           fetch the public report log (URL: the gateway or its
                                           /_shardgate/reports) and check every signature and the chain
                                           offline; exits 1 on a tampered, missing or reordered entry
+  shardgate admin ledger ...              the provider economy: balances, accounts, eras, deposits,
+                                          delegations, Passports, parameters, and \`ledger verify URL\`
+                                          (shardgate admin ledger --help)
   shardgate admin user create USER        a new user with its first access key (the secret is shown once)
   shardgate admin user list [--json]      users with their key and bucket counts
   shardgate admin user disable|enable USER
@@ -149,6 +153,8 @@ export async function adminRequest<T>(t: AdminTarget, method: 'GET' | 'POST' | '
 }
 
 export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  // The ledger's subcommands take flags of their own (cli/admin-ledger.ts).
+  if (argv[0] === 'ledger') return runLedger(argv.slice(1), env);
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
     options: {
@@ -448,7 +454,7 @@ function ago(isoTime: string): string {
   return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
 }
 
-function table(head: string[], rows: string[][]): string {
+export function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }

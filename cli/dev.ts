@@ -7,6 +7,7 @@ import { loadOrCreateGatewayKey } from '../gateway/shards/keys.js';
 import { spawnShardStores, stopProcess, type ShardStoreProcess } from './supervisor.js';
 import { printBanner, onShutdownSignals } from './banner.js';
 import { ensureDevCertificate } from '../gateway/tls/dev-ca.js';
+import { ensureDevGenesis, GENESIS_ENV } from '../gateway/economy/genesis.js';
 
 const HELP = `shardgate dev — the embedded default: one gateway and N shard-stores on loopback
 
@@ -26,7 +27,9 @@ Options (environment variable in brackets):
 Access log on stdout: [SHARDGATE_LOG_LEVEL] trace|debug|info|warn|error|silent (default info),
 [SHARDGATE_LOG_FORMAT] json|pretty (default: pretty on a terminal, JSON lines otherwise).
 Credentials: [SHARDGATE_ROOT_USER] / [SHARDGATE_ROOT_PASSWORD]; generated and kept in
-DIR/gateway/root-credentials.json when not set. Master key: [SHARDGATE_MASTER_KEY] or DIR/gateway/master.key.`;
+DIR/gateway/root-credentials.json when not set. Master key: [SHARDGATE_MASTER_KEY] or DIR/gateway/master.key.
+Economy: [SHARDGATE_LEDGER_GENESIS] names the ledger genesis; by default DIR/ledger-genesis.json,
+written on the first start, funds every store so it is active (docs/economy.md).`;
 
 export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({
@@ -96,7 +99,9 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
 
   let gateway;
   try {
-    gateway = await startGateway({ ...base, shardStores: stores.map((s) => ({ id: s.spec.id, url: s.url, pin: s.fingerprint })) }, env, { dataDir: gatewayDir });
+    // The economy is on out of the box: a genesis funds the stores so they are active (docs/economy.md).
+    const genesis = env[GENESIS_ENV] || ensureDevGenesis(root, stores.map((s) => s.spec.id));
+    gateway = await startGateway({ ...base, shardStores: stores.map((s) => ({ id: s.spec.id, url: s.url, pin: s.fingerprint })) }, { ...env, [GENESIS_ENV]: genesis }, { dataDir: gatewayDir });
   } catch (err) {
     // Never leave the stores running without the gateway that owns them.
     stopping = true;

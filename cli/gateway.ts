@@ -31,7 +31,9 @@ The access log on stdout, one line per request, by environment only:
   [SHARDGATE_LOG_LEVEL]          trace, debug, info, warn, error or silent (default info)
   [SHARDGATE_LOG_FORMAT]         json or pretty (default: pretty on a terminal, JSON lines otherwise)
 Credentials: [SHARDGATE_ROOT_USER] / [SHARDGATE_ROOT_PASSWORD]. Master key: [SHARDGATE_MASTER_KEY],
-[SHARDGATE_MASTER_KEY_FILE], or DIR/master.key (created on first start: back it up, it cannot be recovered).`;
+[SHARDGATE_MASTER_KEY_FILE], or DIR/master.key (created on first start: back it up, it cannot be recovered).
+Economy: [SHARDGATE_LEDGER_GENESIS] a ledger genesis file (docs/economy.md); without one, and
+without a genesis already logged, the provider economy is off.`;
 
 export async function runGateway(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({

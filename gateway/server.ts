@@ -1,3 +1,4 @@
+import type Koa from 'koa';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -16,7 +17,8 @@ import { ObservedHealth } from './repair/node-monitor.js';
 import { startTrustLayer } from './repair/trust-layer.js';
 import { attachAuditLayer, startAuditLayer } from './audit/layer.js';
 import { HttpShardIO } from './pipeline/http-shard-io.js';
-import { choosePlacement } from './pipeline/placement.js';
+import { choosePlacement, notWritten } from './pipeline/placement.js';
+import { startEconomy, type Economy } from './economy/start.js';
 import { loadMasterKey, loadRootCredentials, type RootCredentials } from './secrets.js';
 import { loadOrCreateGatewayKey } from './shards/keys.js';
 import { deferContinue, markUnmetExpectation } from './object/request-body.js';
@@ -68,16 +70,19 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   const engine = getEngine();
   const health = new ObservedHealth();
 
+  let economy: Economy | undefined;
+  const ledgerStatus = (id: string): { ledger?: 'active' | 'pending' } => {
+    const status = economy?.book.status(id);
+    return status === undefined ? {} : { ledger: status };
+  };
   const ctx: PipelineContext = {
     meta, io, engine, health, masterKey: master.key,
     segmentSize: cfg.segmentSize, writeQuorum: cfg.writeQuorum, lateAckMs: 2_000,
     hedgeMs: cfg.hedgeMs, readTimeoutMs: cfg.readTimeoutMs,
     place: async () => {
-      const nodes = await meta.listNodes();
-      return {
-        nodes: choosePlacement(nodes.map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1) }))),
-        offline: new Set(nodes.filter((n) => n.state === 'offline').map((n) => n.id)),
-      };
+      // Stores pending in the economy take no new pieces (pipeline/placement.ts); with the economy off, no store is.
+      const nodes = (await meta.listNodes()).map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1), ...ledgerStatus(n.id) }));
+      return { nodes: choosePlacement(nodes), offline: notWritten(nodes) };
     },
   };
 
@@ -102,8 +107,12 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
 
   const audit = await startAuditLayer(ctx, {
     dataDir: opts.dataDir, env, signingKey, pins, ...(journal && { journal }), rootCredentials, monitor: trust.monitor, repair: trust.repair, metrics: trust.metrics,
+    service: { bytesHeld: () => meta.ledger.bytesHeld(), bytesRead: () => io.bytesRead() },
   });
   attachAuditLayer(trust.admin, audit);
+  // The provider economy: off unless a genesis is configured (SHARDGATE_LEDGER_GENESIS) or logged.
+  economy = await startEconomy(meta, signingKey, env, { metrics: trust.metrics });
+  trust.admin.economy = economy.book;
   trust.metrics.collect(() => [{
     name: 'shardgate_piece_ops_total', type: 'counter', samples: [{ value: io.pieceStats().ops }],
     help: 'Piece operations (put, get, head, delete) sent to the shard-stores.',
@@ -127,7 +136,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   registerRuntimeMetrics(trust.metrics, { lag, pieces: pieceLatency, droppedLogLines: log.dropped });
 
   const app = buildApp(ctx, {
-    config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: audit.publicRoutes, log: log.logger,
+    config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: chain(audit.publicRoutes, economy.publicRoutes), log: log.logger,
   });
   // Timeouts, body rate and the connection cap are the limiter's (http-limits.ts), for HTTP and HTTPS alike.
   const limiter = new HttpLimiter(cfg.http, (req, res, err) => logRefusal(log.logger, req, res, err.code));
@@ -163,6 +172,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       const force = setTimeout(() => server.closeAllConnections(), 10_000);
       await done;
       clearTimeout(force);
+      await economy?.settler.stop();
       await audit.close();
       await trust.close();
       await lifecycle.stop();
@@ -176,4 +186,9 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       log.flush();
     })(),
   };
+}
+
+/** Two middlewares as one: the second runs when the first passes the request on. */
+function chain(a: Koa.Middleware, b: Koa.Middleware): Koa.Middleware {
+  return (koa, next) => a(koa, () => b(koa, next));
 }

@@ -7,6 +7,7 @@ import type { NodeMonitor } from '../repair/node-monitor.js';
 import type { RepairWorker } from '../repair/worker.js';
 import type { RootCredentials } from '../secrets.js';
 import type { ShardNode } from '../shards/client.js';
+import type { LedgerBook } from '../economy/book.js';
 
 /** What admin handlers work with; built once per gateway process (gateway/server.ts). */
 export interface AdminContext {
@@ -24,6 +25,8 @@ export interface AdminContext {
   metricsToken: string | undefined;
   /** Make a node that just joined addressable by the data path. */
   registerNode(node: ShardNode): void;
+  /** The provider economy (gateway/economy/), set once it is started; off without a genesis. */
+  economy?: LedgerBook;
 }
 
 /** One admin request after authentication: path parameters, query and the JSON body. */

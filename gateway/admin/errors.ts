@@ -22,6 +22,9 @@ export type AdminErrorCode =
   | 'NoSuchUser'
   | 'NoSuchAccessKey'
   | 'UserExists'
+  | 'LedgerOff'
+  | 'LedgerRefused'
+  | 'NoSuchEra'
   | 'InternalError';
 
 export function toAdminError(err: unknown): AdminError {

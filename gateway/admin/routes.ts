@@ -1,4 +1,5 @@
 import { auditRoutes } from '../audit/admin-routes.js';
+import { ledgerRoutes } from '../economy/admin-routes.js';
 import { activityRoutes } from './activity.js';
 import { bucketRoutes } from './buckets.js';
 import type { AdminRoute } from './context.js';
@@ -7,4 +8,4 @@ import { nodeRoutes } from './nodes.js';
 import { repairRoutes } from './repair.js';
 
 /** Every admin endpoint, one family per file. */
-export const ADMIN_ROUTES: readonly AdminRoute[] = [...nodeRoutes, ...repairRoutes, ...auditRoutes, ...keyRoutes, ...bucketRoutes, ...activityRoutes];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [...nodeRoutes, ...repairRoutes, ...auditRoutes, ...keyRoutes, ...bucketRoutes, ...activityRoutes, ...ledgerRoutes];

@@ -1,4 +1,5 @@
 import type { NodeInfo, NodeStore } from '../meta/nodes.js';
+import { LOST_REASON_PREFIX } from '../reports/publisher.js';
 import type { MetaStore } from '../meta/store.js';
 import type { Counter } from '../metrics.js';
 import { shardId } from '../pipeline/shard-io.js';
@@ -144,7 +145,7 @@ export class Auditor {
     // Offline, draining and removed nodes keep their state: the monitor and the operator own those.
     if (node.state !== 'active' && node.state !== 'suspect') return node.state;
     if (score < this.cfg.lostBelow) {
-      await this.nodes.setState(node.id, 'draining', `failed audits (score ${score}): treated as lost, its pieces move away; last failure: ${detail ?? '-'}`);
+      await this.nodes.setState(node.id, 'draining', `${LOST_REASON_PREFIX} (score ${score}): treated as lost, its pieces move away; last failure: ${detail ?? '-'}`);
       this.hooks.log?.(`shard-store ${node.id} failed its audits (score ${score}): treated as lost, moving its pieces`);
       this.hooks.onLost?.(node.id);
       return 'draining';

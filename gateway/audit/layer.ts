@@ -6,7 +6,7 @@ import type { NodeMonitor } from '../repair/node-monitor.js';
 import type { RepairWorker } from '../repair/worker.js';
 import { reportRoutes } from '../reports/http.js';
 import { ReportLog } from '../reports/log.js';
-import { ReportPublisher } from '../reports/publisher.js';
+import { ReportPublisher, type ServiceSource } from '../reports/publisher.js';
 import type { RootCredentials } from '../secrets.js';
 import { ShardClient } from '../shards/client.js';
 import type { GatewayKey } from '../shards/keys.js';
@@ -45,6 +45,8 @@ export interface AuditLayerOptions {
   journal?: JournalShipper;
   metrics?: Metrics;
   log?: (line: string) => void;
+  /** Bytes held and served per store, for the reports' service figures (the economy pays by them). */
+  service?: ServiceSource;
 }
 
 /** Start audits, scrub, report publishing and snapshots; stop them with close(). */
@@ -64,7 +66,7 @@ export async function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOpti
   });
   const scrubber = new Scrubber(ctx.meta, nodes, store, ctx.io, config.scrubRate, config.scrubIntervalMs, { bad: scrubBad, log });
   const reports = new ReportLog(ctx.meta.reports, opts.signingKey);
-  const publisher = new ReportPublisher(nodes, store, opts.monitor, reports, config.reportPeriodMs);
+  const publisher = new ReportPublisher(nodes, store, opts.monitor, reports, config.reportPeriodMs, undefined, opts.service);
   const snapshots = ctx.meta.snapshots;
   const snapshotter = snapshots && new Snapshotter(ctx, snapshots, nodes, client, {
     dataDir: opts.dataDir, intervalMs: config.snapshotIntervalMs, kept: config.snapshotsKept, rootCredentials: opts.rootCredentials, pins: opts.pins, log,

@@ -1,6 +1,7 @@
 import type { AuditStore } from './audit-store.js';
 import type { CompletedUploadStore } from './completed-uploads.js';
 import type { JournalStore } from './journal.js';
+import type { LedgerLogStore } from './ledger-log.js';
 import type { NodePins } from './node-pins.js';
 import type { NodeStore } from './nodes.js';
 import type { RepairStore } from './repair.js';
@@ -46,6 +47,8 @@ export interface MetaStore {
   readonly completedUploads: CompletedUploadStore;
   /** The signed report log (reports.ts; gateway/reports/log.ts signs). */
   readonly reports: ReportStore;
+  /** The signed ledger-event log and the ledger entries it produced (ledger-log.ts; gateway/economy/ signs and settles). */
+  readonly ledger: LedgerLogStore;
   /** Metadata snapshots on the shard-stores and the journal entries they free (snapshots.ts). */
   readonly snapshots: SnapshotStore | undefined;
   /** The metadata journal's changes, position and entries (journal.ts). */

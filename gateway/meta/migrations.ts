@@ -551,4 +551,39 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX objects_listed ON objects(bucket, key) WHERE is_latest = 1 AND is_delete_marker = 0;
     `,
   },
+  {
+    version: 19,
+    name: 'ledger-event log and ledger entries',
+    sql: `
+      -- The signed, hash-chained ledger-event log (gateway/economy/log.ts): events (deposits,
+      -- delegations, fees...) and era settlement records. Append only; seq is given by the
+      -- appender, so two writers after the same tail collide on the key instead of forking
+      -- the chain, and an era's record is unique, so no era is settled twice.
+      CREATE TABLE ledger_log (
+        seq    INTEGER PRIMARY KEY,
+        kind   TEXT NOT NULL,
+        era    INTEGER,
+        at     INTEGER NOT NULL,
+        jws    TEXT NOT NULL,
+        hash   TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX ledger_log_settled ON ledger_log(era) WHERE kind = 'settlement';
+      -- The double-entry ledger the settlements produced (gateway/ledger/), published beside the
+      -- log so that anyone can compare it with their own replay. Amounts as decimal text.
+      CREATE TABLE ledger_entries (
+        seq           INTEGER PRIMARY KEY,
+        era           INTEGER NOT NULL,
+        reason        TEXT NOT NULL,
+        from_account  TEXT NOT NULL,
+        to_account    TEXT NOT NULL,
+        amount        TEXT NOT NULL,
+        ref           TEXT
+      );
+      -- Journaled (migration 13) like the report log: a recovered gateway keeps the economy.
+      CREATE TRIGGER journal_ledger_log_insert AFTER INSERT ON ledger_log BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('ledger_log', NEW.rowid); END;
+      CREATE TRIGGER journal_ledger_log_delete AFTER DELETE ON ledger_log BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('ledger_log', OLD.rowid); END;
+      CREATE TRIGGER journal_ledger_entries_insert AFTER INSERT ON ledger_entries BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('ledger_entries', NEW.rowid); END;
+      CREATE TRIGGER journal_ledger_entries_delete AFTER DELETE ON ledger_entries BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('ledger_entries', OLD.rowid); END;
+    `,
+  },
 ];

@@ -12,6 +12,7 @@ import { SqliteNodePins, type NodePins } from './node-pins.js';
 import { SqliteNodeStore, type NodeStore } from './nodes.js';
 import { SqliteRepairStore, type RepairStore } from './repair.js';
 import { SqliteReportStore, type ReportStore } from './reports.js';
+import { SqliteLedgerLogStore, type LedgerLogStore } from './ledger-log.js';
 import { SqliteSnapshotStore, type SnapshotStore } from './snapshots.js';
 import { sseCStoreFor, type SseCStore, type StoredSseC } from './sse-c.js';
 import { SqliteNotificationStore, type EventOrigin, type NotificationStore } from './notifications.js';
@@ -38,6 +39,7 @@ export class SqliteMetaStore implements MetaStore {
   private nodeStore: SqliteNodeStore | undefined;
   private repairStore: SqliteRepairStore | undefined;
   private reportStore: SqliteReportStore | undefined;
+  private ledgerStore: SqliteLedgerLogStore | undefined;
   private snapshotStore: SqliteSnapshotStore | undefined;
   private journalStore: SqliteJournalStore | undefined;
   private listingQueries: SqliteListing | undefined;
@@ -129,6 +131,10 @@ export class SqliteMetaStore implements MetaStore {
 
   get reports(): ReportStore {
     return (this.reportStore ??= new SqliteReportStore(this.db));
+  }
+
+  get ledger(): LedgerLogStore {
+    return (this.ledgerStore ??= new SqliteLedgerLogStore(this.db));
   }
 
   get snapshots(): SnapshotStore {

@@ -12,6 +12,8 @@ const CONNECTIONS_PER_STORE = 16;
 export class HttpShardIO implements ShardIO {
   private readonly nodes = new Map<string, ShardNode>();
   private readonly client: ShardClient;
+  /** Piece bytes each store served the gateway since it started: what the economy pays stores for serving. */
+  private readonly read = new Map<string, number>();
 
   constructor(identity: TlsIdentity, pins: PinBook, stallTimeoutMs: number, observe?: ObserveLatency) {
     this.client = new ShardClient({ identity, pins, connections: CONNECTIONS_PER_STORE, link: { stallTimeoutMs, ...(observe && { observe }) } });
@@ -19,6 +21,14 @@ export class HttpShardIO implements ShardIO {
 
   pieceStats(): { ops: number; batches: number } {
     return this.client.pieceStats();
+  }
+
+  bytesRead(): ReadonlyMap<string, number> {
+    return this.read;
+  }
+
+  private served(nodeId: string, bytes: number): void {
+    this.read.set(nodeId, (this.read.get(nodeId) ?? 0) + bytes);
   }
 
   setNode(node: ShardNode): void {
@@ -35,14 +45,18 @@ export class HttpShardIO implements ShardIO {
     return this.client.openShardWriter(this.node(nodeId), shardId);
   }
 
-  readRecord(nodeId: string, shardId: string, seg: number, offset: number, length: number, signal: AbortSignal): Promise<Buffer> {
-    return this.client.readRecord(this.node(nodeId), shardId, seg, offset, length, { signal });
+  async readRecord(nodeId: string, shardId: string, seg: number, offset: number, length: number, signal: AbortSignal): Promise<Buffer> {
+    const record = await this.client.readRecord(this.node(nodeId), shardId, seg, offset, length, { signal });
+    this.served(nodeId, record.length);
+    return record;
   }
 
   async readProvenRecord(nodeId: string, shardId: string, index: number, recordSize: number, signal: AbortSignal): Promise<ProvenRecord> {
     const answer = await this.client.auditChallenge(this.node(nodeId), shardId, recordSize, [index], { signal });
     const r = answer.records[0]!;
-    return { leafCount: answer.leafCount, record: Buffer.from(r.data, 'base64'), proof: r.proof.map((h) => Buffer.from(h, 'hex')) };
+    const record = Buffer.from(r.data, 'base64');
+    this.served(nodeId, record.length);
+    return { leafCount: answer.leafCount, record, proof: r.proof.map((h) => Buffer.from(h, 'hex')) };
   }
 
   deleteShard(nodeId: string, shardId: string): Promise<void> {

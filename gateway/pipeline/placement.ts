@@ -7,6 +7,11 @@ export interface PlacementNode {
   state: string;
   /** Relative preference, e.g. free space × score; 1 when unknown. */
   weight: number;
+  /**
+   * The store's status in the economy (gateway/ledger/): `pending` while its stake does not
+   * cover its required collateral. Absent when the economy is off.
+   */
+  ledger?: 'active' | 'pending';
 }
 
 export class PlacementError extends Error {
@@ -24,11 +29,18 @@ export class PlacementError extends Error {
  * (up, but leaving), then offline ones. The writer skips offline ones and the write quorum
  * decides; their pieces go to repair, which also moves pieces off draining stores and back
  * under the zone limit. Removed nodes never take pieces.
+ *
+ * Stores the economy holds `pending` (not enough collateral) get no new pieces: they are
+ * placed only to make up N when too few others are left, after the draining ones, and the
+ * writer skips them as it skips offline ones (`notWritten`): the write quorum decides, as
+ * with stores down, and their pieces are queued for repair.
  */
 export function choosePlacement(nodes: readonly PlacementNode[]): string[] {
+  const paid = (n: PlacementNode): boolean => n.ledger !== 'pending';
   const tiers = [
-    nodes.filter((n) => n.state === 'active' || n.state === 'suspect'),
-    nodes.filter((n) => n.state === 'draining'),
+    nodes.filter((n) => (n.state === 'active' || n.state === 'suspect') && paid(n)),
+    nodes.filter((n) => n.state === 'draining' && paid(n)),
+    nodes.filter((n) => (n.state === 'active' || n.state === 'suspect' || n.state === 'draining') && !paid(n)),
     nodes.filter((n) => n.state === 'offline'),
   ];
   const candidates = tiers.reduce((s, t) => s + t.length, 0);
@@ -42,6 +54,11 @@ export function choosePlacement(nodes: readonly PlacementNode[]): string[] {
   if (out.length < N) for (const tier of tiers) fillRoundRobin(tier.filter((n) => !out.includes(n.id)), N, taken, out);
   // Which node gets a data piece (read on every GET) and which a parity piece is random too.
   return shuffle(out);
+}
+
+/** Nodes a new blob's writer must not send pieces to: offline, or pending in the economy. */
+export function notWritten(nodes: readonly PlacementNode[]): Set<string> {
+  return new Set(nodes.filter((n) => n.state === 'offline' || n.ledger === 'pending').map((n) => n.id));
 }
 
 /** Take nodes from `pool` zone by zone until `out` holds N or no zone under `cap` has any left. */

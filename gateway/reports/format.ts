@@ -26,7 +26,18 @@ export interface ReportPayload {
   score: number;
   state: string;
   issuedAt: number;
+  /**
+   * What the economy pays by (gateway/ledger/service.ts), absent from entries written before
+   * it existed (which still verify): bytes held over the period in byte-hours and bytes served,
+   * as decimal strings (this gateway writes; safe integers read too), and whether the store was
+   * drained as lost for failing its audits.
+   */
+  storedByteHours?: string | number;
+  servedBytes?: string | number;
+  lost?: boolean;
 }
+
+export type ReportServiceFields = Pick<ReportPayload, 'storedByteHours' | 'servedBytes' | 'lost'>;
 
 /** One entry of the log as served. */
 export interface ReportEntry {

@@ -1,6 +1,6 @@
-import { CompactSign, type CryptoKey } from 'jose';
 import type { ReportStore } from '../meta/reports.js';
-import { GENESIS, REPORT_ALG, REPORT_TYP, reportHash, type ReportEntry, type ReportPayload } from './format.js';
+import { GENESIS, REPORT_TYP, reportHash, type ReportEntry, type ReportPayload } from './format.js';
+import { signEntry, type LogSigningKey } from './jws.js';
 
 /**
  * The append-only log of signed reports (table report_log). Each entry is a compact JWS
@@ -9,7 +9,7 @@ import { GENESIS, REPORT_ALG, REPORT_TYP, reportHash, type ReportEntry, type Rep
  * moved breaks the chain. Appends are serialised by the store (one transaction).
  */
 export class ReportLog {
-  constructor(private readonly store: ReportStore, private readonly key: { kid: string; privateKey: CryptoKey }) {}
+  constructor(private readonly store: ReportStore, private readonly key: LogSigningKey) {}
 
   /** Sign and append reports, in order, in one transaction. */
   async append(reports: Array<Omit<ReportPayload, 'v' | 'seq' | 'prev'>>): Promise<ReportEntry[]> {
@@ -22,9 +22,7 @@ export class ReportLog {
     const signed: Array<{ payload: ReportPayload; jws: string; hash: string }> = [];
     for (const r of reports) {
       const payload: ReportPayload = { v: 1, seq: ++seq, prev, ...r };
-      const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-        .setProtectedHeader({ alg: REPORT_ALG, typ: REPORT_TYP, kid: this.key.kid })
-        .sign(this.key.privateKey);
+      const jws = await signEntry(JSON.stringify(payload), REPORT_TYP, this.key);
       prev = reportHash(jws);
       signed.push({ payload, jws, hash: prev });
     }

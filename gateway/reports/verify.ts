@@ -1,5 +1,6 @@
-import { compactVerify, importJWK, type JWK } from 'jose';
-import { GENESIS, REPORT_ALG, REPORT_TYP, reportHash, type ReportEntry, type ReportPayload } from './format.js';
+import type { JWK } from 'jose';
+import { GENESIS, REPORT_TYP, reportHash, type ReportEntry, type ReportPayload } from './format.js';
+import { importPublicKey, openEntry } from './jws.js';
 
 export interface VerifiedLog {
   ok: boolean;
@@ -18,7 +19,7 @@ export async function verifyReportLog(entries: readonly ReportEntry[], publicJwk
   const errors: string[] = [];
   const reports: ReportPayload[] = [];
   if (publicJwk.d !== undefined) errors.push('the key given is a private key; reports are checked with the public one');
-  const key = await importJWK({ kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x }, REPORT_ALG);
+  const key = await importPublicKey(publicJwk);
   let prev = GENESIS;
   const lastPeriod = new Map<string, number>();
   for (const [i, e] of entries.entries()) {
@@ -26,9 +27,7 @@ export async function verifyReportLog(entries: readonly ReportEntry[], publicJwk
     const at = `entry ${i + 1} (seq ${e.seq})`;
     let payload: ReportPayload;
     try {
-      const { payload: bytes, protectedHeader } = await compactVerify(e.jws, key, { algorithms: [REPORT_ALG] });
-      if (protectedHeader.typ !== REPORT_TYP) throw new Error(`typ is ${String(protectedHeader.typ)}`);
-      payload = JSON.parse(new TextDecoder().decode(bytes)) as ReportPayload;
+      payload = JSON.parse(await openEntry(e.jws, REPORT_TYP, key)) as ReportPayload;
     } catch (err) {
       errors.push(`${at}: signature does not verify (${(err as Error).message}): the entry was altered or not signed by this key`);
       prev = reportHash(e.jws);
