@@ -59,13 +59,3 @@ export class SqliteLeaseStore implements LeaseStore {
     }));
   }
 }
-
-/** SQLite migration 18's statement, kept beside the store that uses it. */
-export const LEASES_SQLITE = `
-  CREATE TABLE leases (
-    name        TEXT PRIMARY KEY,
-    holder      TEXT NOT NULL,
-    expires_at  INTEGER NOT NULL,
-    generation  INTEGER NOT NULL
-  );
-`;

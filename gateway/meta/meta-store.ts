@@ -3,6 +3,7 @@ import type { CompletedUploadStore } from './completed-uploads.js';
 import type { JournalStore } from './journal.js';
 import type { LedgerLogStore } from './ledger-log.js';
 import type { NodePins } from './node-pins.js';
+import type { LeaseStore } from './leases.js';
 import type { NodeStore } from './nodes.js';
 import type { RepairStore } from './repair.js';
 import type { ReportStore } from './reports.js';
@@ -49,6 +50,8 @@ export interface MetaStore {
   readonly reports: ReportStore;
   /** The signed ledger-event log and the ledger entries it produced (ledger-log.ts; gateway/economy/ signs and settles). */
   readonly ledger: LedgerLogStore;
+  /** Leases on background work, so several gateways run each job once (leases.ts). */
+  readonly leases: LeaseStore;
   /** Metadata snapshots on the shard-stores and the journal entries they free (snapshots.ts). */
   readonly snapshots: SnapshotStore | undefined;
   /** The metadata journal's changes, position and entries (journal.ts). */

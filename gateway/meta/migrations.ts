@@ -552,6 +552,20 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
     `,
   },
   {
+    version: 18,
+    name: 'leases on background jobs',
+    // gateway/meta/leases.ts: one gateway alone keeps the table too, so the admin API shows
+    // who runs the background work the same way on every backend.
+    sql: `
+      CREATE TABLE leases (
+        name        TEXT PRIMARY KEY,
+        holder      TEXT NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        generation  INTEGER NOT NULL
+      );
+    `,
+  },
+  {
     version: 19,
     name: 'ledger-event log and ledger entries',
     sql: `

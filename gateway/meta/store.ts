@@ -13,6 +13,7 @@ import { SqliteNodeStore, type NodeStore } from './nodes.js';
 import { SqliteRepairStore, type RepairStore } from './repair.js';
 import { SqliteReportStore, type ReportStore } from './reports.js';
 import { SqliteLedgerLogStore, type LedgerLogStore } from './ledger-log.js';
+import { SqliteLeaseStore, type LeaseStore } from './leases.js';
 import { SqliteSnapshotStore, type SnapshotStore } from './snapshots.js';
 import { sseCStoreFor, type SseCStore, type StoredSseC } from './sse-c.js';
 import { SqliteNotificationStore, type EventOrigin, type NotificationStore } from './notifications.js';
@@ -40,6 +41,7 @@ export class SqliteMetaStore implements MetaStore {
   private repairStore: SqliteRepairStore | undefined;
   private reportStore: SqliteReportStore | undefined;
   private ledgerStore: SqliteLedgerLogStore | undefined;
+  private leaseStore: SqliteLeaseStore | undefined;
   private snapshotStore: SqliteSnapshotStore | undefined;
   private journalStore: SqliteJournalStore | undefined;
   private listingQueries: SqliteListing | undefined;
@@ -131,6 +133,10 @@ export class SqliteMetaStore implements MetaStore {
 
   get reports(): ReportStore {
     return (this.reportStore ??= new SqliteReportStore(this.db));
+  }
+
+  get leases(): LeaseStore {
+    return (this.leaseStore ??= new SqliteLeaseStore(this.db));
   }
 
   get ledger(): LedgerLogStore {

@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
-import { LEASES_SQLITE, SqliteLeaseStore } from '../../gateway/meta/leases.js';
+import { SqliteLeaseStore } from '../../gateway/meta/leases.js';
+import { MIGRATIONS } from '../../gateway/meta/migrations.js';
 import { LeasedJob, type BackgroundJob } from '../../gateway/cluster/leased-job.js';
 
 function store(): SqliteLeaseStore {
   const db = new Database(':memory:');
-  db.exec(LEASES_SQLITE);
+  db.exec(MIGRATIONS.find((m) => m.version === 18)!.sql);
   return new SqliteLeaseStore(db);
 }
 
