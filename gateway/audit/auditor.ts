@@ -72,6 +72,7 @@ export class Auditor {
   ) {}
 
   start(): void {
+    this.stopped = false;
     if (this.cfg.auditIntervalMs <= 0) return;
     this.timer = setInterval(() => void this.auditAll().catch((err: unknown) => this.hooks.log?.(`audit: ${(err as Error).message}`)), this.cfg.auditIntervalMs);
     this.timer.unref();

@@ -46,7 +46,7 @@ const HISTORY = 20;
  */
 export class Scrubber {
   private readonly limiter: RateLimiter;
-  private readonly abort = new AbortController();
+  private abort = new AbortController();
   private loop: Promise<void> | undefined;
   readonly stats: ScrubStats = { piecesChecked: 0, piecesBad: 0, bytesRead: 0, passes: 0 };
   /** The pass under way, then the ones before it, newest first. */
@@ -67,6 +67,8 @@ export class Scrubber {
 
   start(): void {
     if (this.intervalMs <= 0) return;
+    // Started again after a stop (the background lease came back to this gateway).
+    if (this.abort.signal.aborted) this.abort = new AbortController();
     this.loop = this.run().catch((err: unknown) => {
       if (!this.abort.signal.aborted) this.hooks.log?.(`scrub: ${(err as Error).message}`);
     });

@@ -27,31 +27,39 @@ export function backoffMs(attempt: number, first: number, max: number, random: (
  * kept: the sequencer tells consumers which of two events on a key came last.
  */
 export class NotificationWorker {
-  private readonly lanes: Lane[];
-  private readonly agent: Agent;
-  private readonly stopping = new AbortController();
+  private lanes: Lane[] = [];
+  private agent: Agent | undefined;
+  private stopping = new AbortController();
+  private listening = false;
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly meta: MetaStore, private readonly cfg: NotifyConfig, region: string, private readonly counters: NotifyCounters,
+    private readonly meta: MetaStore, private readonly cfg: NotifyConfig, private readonly region: string, private readonly counters: NotifyCounters,
     private readonly log: (line: string) => void = console.error,
-  ) {
-    this.agent = new Agent({ connections: cfg.concurrency, headersTimeout: cfg.timeoutMs, bodyTimeout: cfg.timeoutMs, connectTimeout: cfg.timeoutMs });
-    this.lanes = cfg.webhooks.map((t) => new Lane(t, meta, cfg, region, counters, this.agent, this.stopping.signal, log));
-  }
+  ) {}
 
   async start(): Promise<void> {
+    // Made anew at each start: a gateway that lost the background lease and won it back
+    // delivers again with fresh connections.
+    const { cfg, meta, region, counters, log } = this;
+    const stopping = new AbortController();
+    this.stopping = stopping;
+    const agent = new Agent({ connections: cfg.concurrency, headersTimeout: cfg.timeoutMs, bodyTimeout: cfg.timeoutMs, connectTimeout: cfg.timeoutMs });
+    this.agent = agent;
+    this.lanes = cfg.webhooks.map((t) => new Lane(t, meta, cfg, region, counters, agent, stopping.signal, log));
     const configured = new Set(this.cfg.webhooks.map((w) => w.id));
     for (const [target, n] of await this.meta.notifications.pendingByTarget()) {
       if (!configured.has(target)) this.log(`notifications: ${n} event(s) wait for webhook target ${target}, which is not configured (SHARDGATE_NOTIFY_WEBHOOK_${target})`);
     }
     // Queues of every target, configured or not (a target removed from the configuration keeps its events).
     await this.prune();
+    if (stopping.signal.aborted) return; // stopped while starting
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
     if (this.lanes.length === 0) return;
-    this.meta.notifications.onQueued(() => this.kick());
+    if (!this.listening) this.meta.notifications.onQueued(() => this.kick());
+    this.listening = true;
     this.timer = setInterval(() => this.kick(), this.cfg.intervalMs);
     this.timer.unref();
     this.kick();
@@ -85,7 +93,9 @@ export class NotificationWorker {
     clearInterval(this.pruneTimer);
     this.stopping.abort();
     await Promise.all(this.lanes.map((l) => l.idle()));
-    await this.agent.close();
+    this.lanes = [];
+    await this.agent?.close();
+    this.agent = undefined;
   }
 }
 

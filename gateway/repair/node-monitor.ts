@@ -66,6 +66,7 @@ export class NodeMonitor {
   ) {}
 
   start(health?: ObservedHealth): void {
+    this.stopped = false;
     if (health) health.onFailure = (id) => this.soon(id);
     this.timer = setInterval(() => void this.probeAll().catch(() => undefined), this.opts.intervalMs);
     this.timer.unref();

@@ -43,6 +43,8 @@ interface PassTally {
 
 const BACKLOG_TTL_MS = 3_000;
 const ORPHAN_SWEEP_MS = 10_000;
+/** How often the gateway running repair looks for a job started through another gateway. */
+const JOB_POLL_MS = 5_000;
 
 /**
  * Rebuilds pieces that were lost or must move, in jobs kept in SQLite: a scheduled pass
@@ -53,7 +55,9 @@ const ORPHAN_SWEEP_MS = 10_000;
  */
 export class RepairWorker {
   private readonly limiter: RateLimiter;
-  private readonly abort = new AbortController();
+  private abort = new AbortController();
+  /** Another gateway runs repair (standBy): requests only record their job for it to pick up. */
+  private standingBy = false;
   private loop: Promise<void> | undefined;
   /** The check at start for a job a previous process left running (start). */
   private resuming: Promise<void> | undefined;
@@ -90,6 +94,10 @@ export class RepairWorker {
 
   /** Resume a job a previous process left running, and start the schedule. */
   start(): void {
+    // Started again after a stop (the background lease came back to this gateway).
+    if (this.abort.signal.aborted) this.abort = new AbortController();
+    this.standingBy = false;
+    this.timers = [];
     this.resuming = this.repairs.runningJob().then((job) => {
       if (job && !this.abort.signal.aborted) this.kick();
     }, (err: unknown) => this.log(`repair: ${(err as Error).message}`));
@@ -99,6 +107,10 @@ export class RepairWorker {
       this.timers.push(t);
     };
     every(this.cfg.intervalMs, () => this.requestInBackground('schedule'));
+    // A job asked for through another gateway's admin API is in the database only.
+    every(JOB_POLL_MS, () => void this.repairs.runningJob().then((job) => {
+      if (job && !this.abort.signal.aborted) this.kick();
+    }, (err: unknown) => this.log(`repair: ${(err as Error).message}`)));
     every(ORPHAN_SWEEP_MS, () => void this.housekeeping().catch((err: unknown) => this.log(`repair: housekeeping: ${(err as Error).message}`)));
   }
 
@@ -108,6 +120,14 @@ export class RepairWorker {
     this.abort.abort(new Error('gateway stopping'));
     await this.resuming;
     await this.loop;
+  }
+
+  /**
+   * This gateway does not run repair now (another holds the background lease): a request
+   * records its job and returns, and the gateway that runs repair picks it up.
+   */
+  standBy(): void {
+    this.standingBy = true;
   }
 
   /** A node went offline: look at its blobs soon, at the scheduled threshold. */
@@ -151,6 +171,7 @@ export class RepairWorker {
   }
 
   private kick(): void {
+    if (this.standingBy) return;
     this.loop ??= this.runJobs()
       .catch((err: unknown) => this.log(`repair: ${(err as Error).message}`))
       .finally(() => (this.loop = undefined));

@@ -46,6 +46,7 @@ export class ReportPublisher {
   ) {}
 
   start(): void {
+    this.timers = [];
     const failed = (err: unknown): void => console.error('reports:', (err as Error).message);
     // The first period starts with the first start (only this publisher writes the key).
     void (async () => {
