@@ -12,10 +12,12 @@ import { openMetaStore } from './meta/open.js';
 import { GarbageCollector } from './pipeline/collector.js';
 import { JournalShipper } from './journal/shipper.js';
 import { LifecycleWorker, lifecycleOptionsFromEnv } from './s3/lifecycle-worker.js';
+import { gatewayInstanceId, startBackground } from './cluster/background.js';
+import { leaseTimingFromEnv } from './cluster/leased-job.js';
 import type { PipelineContext } from './pipeline/context.js';
 import { ObservedHealth } from './repair/node-monitor.js';
-import { startTrustLayer } from './repair/trust-layer.js';
-import { attachAuditLayer, startAuditLayer } from './audit/layer.js';
+import { buildTrustLayer } from './repair/trust-layer.js';
+import { attachAuditLayer, buildAuditLayer } from './audit/layer.js';
 import { HttpShardIO } from './pipeline/http-shard-io.js';
 import { choosePlacement, notWritten } from './pipeline/placement.js';
 import { startEconomy, type Economy } from './economy/start.js';
@@ -44,9 +46,18 @@ export interface RunningGateway {
  * Open the metadata, keys and shard-store clients, clean up after a previous crash, and
  * serve S3 on the configured port.
  */
-export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, opts: { dataDir: string }): Promise<RunningGateway> {
+/** A write that has not committed within a day is dead, whichever gateway started it. */
+const SHARED_STALE_WRITE_MS = 24 * 3600_000;
+
+export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, opts: {
+  dataDir: string;
+  /** Where the metadata lives: a postgres:// URL, or unset for SQLite under the data folder. */
+  meta?: string;
+}): Promise<RunningGateway> {
   const startedAt = Date.now();
-  const meta = await openMetaStore(join(opts.dataDir, 'meta.db'));
+  const instanceId = gatewayInstanceId();
+  // SQLite under the data folder, unless SHARDGATE_META_URL / --meta names a shared database.
+  const meta = await openMetaStore(opts.meta || join(opts.dataDir, 'meta.db'));
   // Commits share WAL flushes; every answer waits for its own (gateway/app.ts).
   meta.enableGroupCommit();
   const master = loadMasterKey(opts.dataDir, env);
@@ -86,8 +97,9 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
     },
   };
 
-  // Writes the previous process left half done can never be committed now.
-  const swept = await meta.sweepStaleWrites(startedAt);
+  // Writes the previous process left half done can never be committed now. On a database
+  // other gateways share, 'writing' blobs younger than a day may be theirs, still under way.
+  const swept = await meta.sweepStaleWrites(meta.backend === 'sqlite' ? startedAt : startedAt - SHARED_STALE_WRITE_MS);
   if (swept) console.log(`discarding ${swept} unfinished write(s) from before the restart`);
   // Learn each store's zone and free space before placing anything; from then on the node
   // monitor (trust layer) keeps them current with its own /status probes.
@@ -100,12 +112,10 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
     journal.start();
   }
   const gc = new GarbageCollector(ctx);
-  gc.start();
   const lifecycle = new LifecycleWorker(meta, lifecycleOptionsFromEnv(env));
-  lifecycle.start();
-  const trust = startTrustLayer(ctx, { signingKey, pins, rootCredentials, env, registerNode: (n) => io.setNode(n) });
+  const trust = buildTrustLayer(ctx, { signingKey, pins, rootCredentials, env, registerNode: (n) => io.setNode(n) });
 
-  const audit = await startAuditLayer(ctx, {
+  const audit = await buildAuditLayer(ctx, {
     dataDir: opts.dataDir, env, signingKey, pins, ...(journal && { journal }), rootCredentials, monitor: trust.monitor, repair: trust.repair, metrics: trust.metrics,
     service: { bytesHeld: () => meta.ledger.bytesHeld(), bytesRead: () => io.bytesRead() },
   });
@@ -127,9 +137,13 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
     help: 'Metadata journal entries written to the shard-stores; with concurrent writes, fewer than the writes acknowledged.',
   }]);
 
-  // Bucket event notifications: queued with each write's commit, delivered from here.
+  // Bucket event notifications: queued with each write's commit, delivered from the background.
   const notifications = new NotificationWorker(meta, cfg.notify, cfg.region, notifyMetrics(trust.metrics, meta.notifications, cfg.notify.webhooks.map((w) => w.id)));
-  await notifications.start();
+  const background = startBackground(meta, [
+    ...trust.jobs, ...audit.jobs, economy.settler, lifecycle, gc,
+    { start: () => void notifications.start().catch((err: unknown) => console.error('notifications:', (err as Error).message)), stop: () => notifications.stop() },
+  ], { holder: instanceId, timing: leaseTimingFromEnv(env), standBy: () => trust.repair.standBy() });
+  trust.admin.background = background;
 
   const log = createGatewayLog(cfg.log);
   const lag = new EventLoopLag();
@@ -172,12 +186,9 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       const force = setTimeout(() => server.closeAllConnections(), 10_000);
       await done;
       clearTimeout(force);
-      await economy?.settler.stop();
+      await background.stop();
       await audit.close();
       await trust.close();
-      await lifecycle.stop();
-      await notifications.stop();
-      await gc.stop();
       await journal?.stop();
       await io.close();
       await meta.close();

@@ -1,5 +1,6 @@
 import type { NodePins } from '../meta/node-pins.js';
 import type { NodeStore } from '../meta/nodes.js';
+import type { Background } from '../cluster/background.js';
 import type { MetaStore } from '../meta/store.js';
 import type { MetricsHistory } from '../metrics-history.js';
 import type { Metrics } from '../metrics.js';
@@ -27,6 +28,8 @@ export interface AdminContext {
   registerNode(node: ShardNode): void;
   /** The provider economy (gateway/economy/), set once it is started; off without a genesis. */
   economy?: LedgerBook;
+  /** Whether this gateway runs the background work now, and under which holder name (cluster/background.ts). */
+  background?: Background;
 }
 
 /** One admin request after authentication: path parameters, query and the JSON body. */

@@ -17,6 +17,7 @@ import { Auditor } from './auditor.js';
 import { trustConfig, type TrustConfig } from './config.js';
 import { Scrubber } from './scrub.js';
 import type { AuditStore } from '../meta/audit-store.js';
+import type { BackgroundJob } from '../cluster/leased-job.js';
 
 /** The second half of the trust layer: audits, scrub, signed reports, metadata snapshots. */
 export interface AuditLayer {
@@ -30,6 +31,9 @@ export interface AuditLayer {
   snapshotter: Snapshotter | undefined;
   /** The public report log and its key (mounted before the admin API). */
   publicRoutes: Koa.Middleware;
+  /** Audits, scrub, reports and snapshots, started by the background (gateway/cluster/background.ts). */
+  jobs: BackgroundJob[];
+  /** Releases what the jobs share; the jobs are stopped before. */
   close(): Promise<void>;
 }
 
@@ -49,8 +53,8 @@ export interface AuditLayerOptions {
   service?: ServiceSource;
 }
 
-/** Start audits, scrub, report publishing and snapshots; stop them with close(). */
-export async function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOptions): Promise<AuditLayer> {
+/** Build audits, scrub, report publishing and snapshots (`jobs`, started by the background). */
+export async function buildAuditLayer(ctx: PipelineContext, opts: AuditLayerOptions): Promise<AuditLayer> {
   const config = trustConfig(opts.env);
   const log = opts.log ?? ((line: string) => console.log(line));
   const nodes = ctx.meta.nodes;
@@ -78,18 +82,11 @@ export async function startAuditLayer(ctx: PipelineContext, opts: AuditLayerOpti
     { name: 'shardgate_lying_pieces_total', help: 'Pieces a shard-store served with a valid checksum that failed the proof against the root kept at write time, by node.', type: 'counter',
       samples: [...ctx.health.liesSeen()].map(([node, value]) => ({ labels: { node }, value })) },
   ]);
-  auditor.start();
-  scrubber.start();
-  publisher.start();
-  snapshotter?.start();
+  const jobs: BackgroundJob[] = [auditor, scrubber, publisher, ...(snapshotter ? [snapshotter] : [])];
   return {
-    config, store, auditor, scrubber, reports, publisher, snapshotter,
+    config, store, auditor, scrubber, reports, publisher, snapshotter, jobs,
     publicRoutes: reportRoutes(reports, opts.signingKey.publicJwk),
     close: async () => {
-      await auditor.stop();
-      await scrubber.stop();
-      await publisher.stop();
-      await snapshotter?.stop();
       await client.close();
     },
   };

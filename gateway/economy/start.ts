@@ -11,7 +11,7 @@ import { EraSettler } from './settler.js';
 
 export interface Economy {
   book: LedgerBook;
-  /** Settles eras; started here, stop() it before the metadata closes (a lease may run it instead). */
+  /** Settles eras: one of the background jobs (gateway/cluster/background.ts), not started here. */
   settler: EraSettler;
   /** The public ledger log, entries and balances (mounted beside the report log). */
   publicRoutes: Koa.Middleware;
@@ -35,7 +35,6 @@ export async function startEconomy(meta: MetaStore, key: LogSigningKey, env: Nod
   const operator = feeOperator(book.genesis);
   const settler = new EraSettler(book, meta.nodes, meta.audit, meta.reports, { log, ...(operator !== undefined && { operator }) });
   if (opts.metrics) registerLedgerMetrics(opts.metrics, book);
-  settler.start();
   return { book, settler, publicRoutes: ledgerRoutes(meta.ledger, book) };
 }
 

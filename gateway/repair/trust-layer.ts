@@ -9,20 +9,25 @@ import type { NodePins } from '../meta/node-pins.js';
 import { repairConfig } from './config.js';
 import { DEFAULT_MONITOR_OPTIONS, NodeMonitor, ObservedHealth } from './node-monitor.js';
 import { RepairWorker } from './worker.js';
+import type { BackgroundJob } from '../cluster/leased-job.js';
 
 export interface TrustLayer {
   admin: AdminContext;
   metrics: Metrics;
   monitor: NodeMonitor;
   repair: RepairWorker;
+  /** Node monitoring and repair, started by the background (gateway/cluster/background.ts). */
+  jobs: BackgroundJob[];
+  /** Releases what the jobs share; the jobs are stopped before. */
   close(): Promise<void>;
 }
 
 /**
  * The background side of the gateway: node monitoring, the repair worker and metrics, and
- * the context the admin API works with. Started after the pipeline, stopped before it.
+ * the context the admin API works with. Built after the pipeline, closed before it; its jobs
+ * run where the background does (gateway/cluster/background.ts).
  */
-export function startTrustLayer(ctx: PipelineContext, opts: {
+export function buildTrustLayer(ctx: PipelineContext, opts: {
   signingKey: GatewayKey;
   pins: NodePins;
   rootCredentials: RootCredentials;
@@ -42,23 +47,25 @@ export function startTrustLayer(ctx: PipelineContext, opts: {
     livePieces: async () => (await repair!.assess()).liveHeld,
   });
   repair = new RepairWorker(ctx, nodes, repairs, monitor, cfg, metrics);
-  monitor.start(ctx.health instanceof ObservedHealth ? ctx.health : undefined);
-  // The first round learns who is up before the first scheduled pass can count on it.
-  void monitor.probeAll().catch(() => undefined);
-  repair.start();
+  const worker = repair;
+  const jobs: BackgroundJob[] = [{
+    start: () => {
+      monitor.start(ctx.health instanceof ObservedHealth ? ctx.health : undefined);
+      // The first round learns who is up before the first scheduled pass can count on it.
+      void monitor.probeAll().catch(() => undefined);
+    },
+    stop: () => monitor.stop(),
+  }, worker];
   const activity = new MetricsHistory(metrics);
   activity.start();
   const admin: AdminContext = {
     rootCredentials: opts.rootCredentials, meta: ctx.meta, nodes, pins: opts.pins, monitor, repair, metrics, activity,
     metricsToken: opts.env.SHARDGATE_METRICS_TOKEN || undefined, registerNode: opts.registerNode,
   };
-  const worker = repair;
   return {
-    admin, metrics, monitor, repair: worker,
+    admin, metrics, monitor, repair: worker, jobs,
     close: async () => {
       activity.stop();
-      await worker.stop();
-      await monitor.stop();
       await client.close();
     },
   };
