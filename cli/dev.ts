@@ -5,6 +5,7 @@ import { ConfigError, ensurePrivateDir } from '../gateway/secrets.js';
 import { startGateway } from '../gateway/server.js';
 import { loadOrCreateGatewayKey } from '../gateway/shards/keys.js';
 import { spawnShardStores, stopProcess, type ShardStoreProcess } from './supervisor.js';
+import { spawnMoreGateways, type GatewayProcess } from './more-gateways.js';
 import { printBanner, onShutdownSignals } from './banner.js';
 import { ensureDevCertificate } from '../gateway/tls/dev-ca.js';
 import { ensureDevGenesis, GENESIS_ENV } from '../gateway/economy/genesis.js';
@@ -24,6 +25,10 @@ Options (environment variable in brackets):
                          (clients trust DIR/tls/ca.pem, e.g. AWS_CA_BUNDLE)
   --tls-cert FILE        or with your own PEM certificate chain [SHARDGATE_TLS_CERT]
   --tls-key FILE         ... and its PEM key [SHARDGATE_TLS_KEY]
+  --meta URL             keep the metadata in PostgreSQL (postgres://...) [SHARDGATE_META_URL]
+                         (default: SQLite in DIR/gateway/meta.db)
+  --gateways N           serve S3 from N gateways over the same stores and metadata, on PORT,
+                         PORT+1, ... (default 1; more than one needs --meta)
 Access log on stdout: [SHARDGATE_LOG_LEVEL] trace|debug|info|warn|error|silent (default info),
 [SHARDGATE_LOG_FORMAT] json|pretty (default: pretty on a terminal, JSON lines otherwise).
 Credentials: [SHARDGATE_ROOT_USER] / [SHARDGATE_ROOT_PASSWORD]; generated and kept in
@@ -37,7 +42,8 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
     options: {
       port: { type: 'string' }, data: { type: 'string' }, host: { type: 'string' },
       'shard-stores': { type: 'string' }, zones: { type: 'string' }, 'store-processes': { type: 'string' }, tls: { type: 'boolean' },
-      'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, meta: { type: 'string' }, gateways: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return void console.log(HELP);
@@ -51,6 +57,11 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
     throw new ConfigError(`--store-processes ${processesText}: an integer from 1 to the number of shard-stores (${count})`);
   }
 
+  const meta = values.meta ?? env.SHARDGATE_META_URL;
+  const gatewaysText = values.gateways ?? '1';
+  const gateways = Number(gatewaysText);
+  if (!Number.isInteger(gateways) || gateways < 1 || gateways > 16) throw new ConfigError(`--gateways ${gatewaysText}: an integer from 1 to 16`);
+  if (gateways > 1 && !meta) throw new ConfigError('--gateways needs --meta postgres://...: gateways share their metadata, and SQLite is one gateway\'s');
   const flags = { port: values.port, data: values.data, host: values.host, 'tls-cert': values['tls-cert'], 'tls-key': values['tls-key'] };
   const base = gatewayConfig(flags, env, { host: '127.0.0.1', dataDir: './data' });
   const root = base.dataDir;
@@ -98,19 +109,32 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
   }
 
   let gateway;
+  let more: GatewayProcess[] = [];
   try {
     // The economy is on out of the box: a genesis funds the stores so they are active (docs/economy.md).
     const genesis = env[GENESIS_ENV] || ensureDevGenesis(root, stores.map((s) => s.spec.id));
-    gateway = await startGateway({ ...base, shardStores: stores.map((s) => ({ id: s.spec.id, url: s.url, pin: s.fingerprint })) }, { ...env, [GENESIS_ENV]: genesis }, { dataDir: gatewayDir });
+    gateway = await startGateway({ ...base, shardStores: stores.map((s) => ({ id: s.spec.id, url: s.url, pin: s.fingerprint })) }, { ...env, [GENESIS_ENV]: genesis }, {
+      dataDir: gatewayDir, ...(meta && { meta }),
+    });
+    if (gateways > 1) {
+      more = await spawnMoreGateways({
+        count: gateways, firstDir: gatewayDir, root, meta: meta!, host: base.host, port: gateway.config.port,
+        shardStores: stores.map((s) => `${s.spec.id}=${s.url}#${s.fingerprint}`).join(','), env: { ...env, [GENESIS_ENV]: genesis },
+      });
+    }
   } catch (err) {
     // Never leave the stores running without the gateway that owns them.
     stopping = true;
+    await Promise.all(more.map((g) => stopProcess(g)));
+    await gateway?.close();
     await stopAll();
     throw err;
   }
-  printBanner(gateway, `${count} shard-stores in ${zones} zone(s), data in ${root}`, caFile);
+  const also = more.length ? `; ${more.length + 1} gateways over one metadata database, also at ${more.map((g) => g.url).join(', ')}` : '';
+  printBanner(gateway, `${count} shard-stores in ${zones} zone(s), data in ${root}${also}`, caFile);
   onShutdownSignals(async () => {
     stopping = true;
+    await Promise.all(more.map((g) => stopProcess(g)));
     await gateway.close();
     await stopAll();
   });
