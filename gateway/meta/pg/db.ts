@@ -23,14 +23,27 @@ export interface Sql {
   run(text: string, params?: readonly unknown[]): Promise<number>;
 }
 
+export interface PgDbOptions {
+  /** Connections in the pool (16). */
+  max?: number;
+  /** How long to wait for a connection before failing (10 s). */
+  connectTimeoutMs?: number;
+}
+
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 12;
 
 export class PgDb {
   readonly pool: pg.Pool;
 
-  constructor(url: string, opts: { max?: number } = {}) {
-    this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 16, application_name: 'shardgate-gateway' });
+  constructor(url: string, opts: PgDbOptions = {}) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: opts.max ?? 16,
+      application_name: 'shardgate-gateway',
+      // Without a limit, a server that drops packets leaves every request waiting forever.
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    });
     // An idle client that loses its server (a restart) must not crash the gateway: the next
     // checkout gets a fresh connection.
     this.pool.on('error', () => undefined);
