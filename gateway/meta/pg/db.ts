@@ -84,6 +84,19 @@ export class PgDb {
     }
   }
 
+  /**
+   * One statement on its own (autocommit), for a read that needs nothing else: a single
+   * statement already sees one snapshot, and this saves the BEGIN and COMMIT round trips.
+   */
+  async query<R extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]> {
+    return (await this.pool.query<R>(text, params as unknown[])).rows;
+  }
+
+  /** As query, the first row or undefined. */
+  async one<R extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R | undefined> {
+    return (await this.pool.query<R>(text, params as unknown[])).rows[0];
+  }
+
   close(): Promise<void> {
     return this.pool.end();
   }
