@@ -93,13 +93,17 @@ export async function startPostgres(): Promise<PgServer> {
   }
 }
 
-/** A new, empty database on the server at `url`; returns its URL. */
-export async function freshDatabase(url: string): Promise<string> {
+/**
+ * A new database on the server at `url`; returns its URL. Empty, or a copy of `template` (the
+ * URL of a database nobody is connected to), which is much faster than migrating each one.
+ */
+export async function freshDatabase(url: string, template?: string): Promise<string> {
   const name = `t_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(`CREATE DATABASE ${name}`);
+    const from = template === undefined ? '' : ` TEMPLATE ${client.escapeIdentifier(new URL(template).pathname.slice(1))}`;
+    await client.query(`CREATE DATABASE ${name}${from}`);
   } finally {
     await client.end();
   }
