@@ -1,0 +1,38 @@
+import { quotaError } from '../quota.js';
+import type { Sql } from './db.js';
+import type { Tx } from './tx.js';
+
+/**
+ * Bucket quotas inside a write (the PostgreSQL side of quota.ts's BucketQuotas.assertWithin
+ * and assertRoom): the same decisions, made on the counter this transaction sees.
+ */
+
+/**
+ * Once a commit has added its rows: throws MetaQuotaError (rolling the unit back) when the
+ * bucket now holds more than `quota`. The counter is exact here, a replaced "null" version
+ * already taken off.
+ */
+export async function assertWithin(tx: Tx, bucket: string, quota: number | null, added: number): Promise<void> {
+  const flushed = await tx.flushUsageOf(bucket);
+  if (quota === null || added === 0) return;
+  const used = flushed ?? await usedBytes(tx.sql, bucket);
+  if (used > quota) throw quotaError(bucket, quota, used - added, added);
+}
+
+/**
+ * Before a part is attached: throws MetaQuotaError when `incoming` more bytes would take the
+ * bucket past its quota, counting the upload's other parts as stored (they will be once it
+ * completes; a part sent again replaces its old bytes).
+ */
+export async function assertRoom(sql: Sql, bucket: string, quota: number | null, incoming: number, upload: { id: string; partNumber: number }): Promise<void> {
+  if (quota === null) return;
+  const r = await sql.one<{ pending: number }>('SELECT COALESCE(SUM(size), 0) AS pending FROM upload_parts WHERE upload_id = $1 AND part_number <> $2',
+    [upload.id, upload.partNumber]);
+  const used = (await usedBytes(sql, bucket)) + Number(r!.pending);
+  if (used + incoming > quota) throw quotaError(bucket, quota, used, incoming);
+}
+
+async function usedBytes(sql: Sql, bucket: string): Promise<number> {
+  const r = await sql.one<{ bytes: number }>('SELECT bytes FROM bucket_usage WHERE bucket = $1', [bucket]);
+  return Number(r?.bytes ?? 0);
+}
