@@ -53,10 +53,21 @@ export class PgBucketQuotaStore implements BucketQuotaStore {
 }
 
 async function quotaOf(sql: Sql, bucket: string): Promise<BucketQuota | undefined> {
-  const r = await sql.one(`SELECT b.quota AS quota, COALESCE(u.bytes, 0) AS used FROM buckets b
-    LEFT JOIN bucket_usage u ON u.bucket = b.name WHERE b.name = $1`, [bucket]);
-  return r && { quota: r.quota == null ? null : Number(r.quota), used: Number(r.used) };
+  const r = await sql.one('SELECT quota FROM buckets WHERE name = $1', [bucket]);
+  return r && { quota: r.quota == null ? null : Number(r.quota), used: await usedBytes(sql, bucket) };
 }
+
+/** The bytes a bucket holds: the sum of its usage slots (see addBucketUsage). */
+export async function usedBytes(sql: Sql, bucket: string): Promise<number> {
+  return Number((await sql.one('SELECT COALESCE(SUM(bytes), 0) AS n FROM bucket_usage WHERE bucket = $1', [bucket]))!.n);
+}
+
+/**
+ * How many rows a bucket's usage is spread over. Each connection adds to its own slot (its
+ * server process id modulo this), so two writes to a bucket collide on a row, and one of them
+ * retries, only when their connections share a slot.
+ */
+const USAGE_SLOTS = 64;
 
 /**
  * Inside the unit of work that inserted, deleted or resized objects rows of `bucket`: what
@@ -64,8 +75,8 @@ async function quotaOf(sql: Sql, bucket: string): Promise<BucketQuota | undefine
  */
 export async function addBucketUsage(sql: Sql, bucket: string, bytes: number): Promise<void> {
   if (bytes === 0) return;
-  await sql.run(`INSERT INTO bucket_usage(bucket, bytes) VALUES ($1, $2)
-    ON CONFLICT (bucket) DO UPDATE SET bytes = bucket_usage.bytes + excluded.bytes`, [bucket, bytes]);
+  await sql.run(`INSERT INTO bucket_usage(bucket, slot, bytes) VALUES ($1, pg_backend_pid() % ${USAGE_SLOTS}, $2)
+    ON CONFLICT (bucket, slot) DO UPDATE SET bytes = bucket_usage.bytes + excluded.bytes`, [bucket, bytes]);
 }
 
 /**

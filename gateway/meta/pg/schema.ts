@@ -249,10 +249,15 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       )`,
       'CREATE INDEX IF NOT EXISTS completed_uploads_by_age ON completed_uploads(completed_at)',
 
-      // Bytes of every version of every object of a bucket, changed with the objects rows.
+      // Bytes of every version of every object of a bucket, changed with the objects rows. A
+      // bucket's count is the sum of its rows, one per slot: each write adds to the slot of its
+      // connection (quota.ts addBucketUsage), so concurrent writes to one bucket do not all
+      // update one row, which SERIALIZABLE answers by failing all of them but the first.
       `CREATE TABLE IF NOT EXISTS bucket_usage (
-        bucket  TEXT ${C} PRIMARY KEY,
-        bytes   BIGINT NOT NULL DEFAULT 0
+        bucket  TEXT ${C} NOT NULL,
+        slot    INTEGER NOT NULL DEFAULT 0,
+        bytes   BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (bucket, slot)
       )`,
 
       // The outbox of bucket event notifications; the id is the event's sequencer.

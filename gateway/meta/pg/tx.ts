@@ -1,4 +1,5 @@
 import type { Sql } from './db.js';
+import { addBucketUsage } from './quota.js';
 
 /**
  * One attempt at a write unit of work (PgDb.write). Besides its statements it carries what
@@ -17,21 +18,18 @@ export class Tx {
 
   /**
    * Count bytes in or out of a bucket, as SQLite's usage_* triggers do for each objects row.
-   * Summed over the unit so that the bucket's counter row, which every writer of the bucket
-   * updates, is locked once and as late as possible.
+   * Summed over the unit and written once at its end (quota.ts addBucketUsage).
    */
   addUsage(bucket: string, bytes: number): void {
     if (bytes !== 0) this.usage.set(bucket, (this.usage.get(bucket) ?? 0) + bytes);
   }
 
-  /** Write one bucket's pending usage; its counter as it now stands (undefined: nothing pending). */
-  async flushUsageOf(bucket: string): Promise<number | undefined> {
+  /** Write one bucket's pending usage. */
+  async flushUsageOf(bucket: string): Promise<void> {
     const bytes = this.usage.get(bucket);
-    if (bytes === undefined) return undefined;
+    if (bytes === undefined) return;
     this.usage.delete(bucket);
-    const r = await this.sql.one<{ bytes: number }>(`INSERT INTO bucket_usage(bucket, bytes) VALUES ($1, $2)
-      ON CONFLICT (bucket) DO UPDATE SET bytes = bucket_usage.bytes + excluded.bytes RETURNING bytes`, [bucket, bytes]);
-    return r!.bytes;
+    await addBucketUsage(this.sql, bucket, bytes);
   }
 
   /** Write every pending usage change; run last in each unit that touched objects. */

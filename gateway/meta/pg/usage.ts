@@ -1,5 +1,6 @@
 import { quotaError } from '../quota.js';
 import type { Sql } from './db.js';
+import { usedBytes } from './quota.js';
 import type { Tx } from './tx.js';
 
 /**
@@ -13,9 +14,9 @@ import type { Tx } from './tx.js';
  * already taken off.
  */
 export async function assertWithin(tx: Tx, bucket: string, quota: number | null, added: number): Promise<void> {
-  const flushed = await tx.flushUsageOf(bucket);
+  await tx.flushUsageOf(bucket);
   if (quota === null || added === 0) return;
-  const used = flushed ?? await usedBytes(tx.sql, bucket);
+  const used = await usedBytes(tx.sql, bucket);
   if (used > quota) throw quotaError(bucket, quota, used - added, added);
 }
 
@@ -30,9 +31,4 @@ export async function assertRoom(sql: Sql, bucket: string, quota: number | null,
     [upload.id, upload.partNumber]);
   const used = (await usedBytes(sql, bucket)) + Number(r!.pending);
   if (used + incoming > quota) throw quotaError(bucket, quota, used, incoming);
-}
-
-async function usedBytes(sql: Sql, bucket: string): Promise<number> {
-  const r = await sql.one<{ bytes: number }>('SELECT bytes FROM bucket_usage WHERE bucket = $1', [bucket]);
-  return Number(r?.bytes ?? 0);
 }
