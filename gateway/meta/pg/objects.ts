@@ -53,12 +53,20 @@ export async function commitTx(tx: Tx, o: NewObject, missed: readonly MissedPiec
   // Versioning on: a new version id, the old versions stay. Otherwise the new version is
   // "null" and replaces the key's "null" version, as S3 does.
   const versionId = bucket.versioning === 'Enabled' ? newVersionId() : 'null';
-  await supersede(tx, o.bucket, o.key, versionId, now);
-  const row = (await sql.one(`INSERT INTO objects(bucket, key, version_id, is_latest, size, etag, last_modified, content_type, headers, user_meta,
-    checksums, parts_count, acl, lock_mode, lock_until, legal_hold) VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING *`, [
+  // A key with no current version has no versions at all: the new row simply goes in. Tried
+  // first, without reading the key, because under SERIALIZABLE a read that finds nothing
+  // locks the index page it looked at, and concurrent writes of neighbouring new keys would
+  // then fail one another; the unique index objects_latest decides instead (a writer of the
+  // same key that committed meanwhile makes this a serialization failure, retried).
+  const params = [
     o.bucket, o.key, versionId, o.size, o.etag, now, o.contentType, json(o.headers), json(o.userMeta), json(o.checksums), o.partsCount, o.acl ?? null,
     ...lockColumns(o.lock),
-  ]))!;
+  ];
+  let row = await sql.one(`${INSERT_OBJECT} ON CONFLICT (bucket, key) WHERE is_latest = 1 DO NOTHING RETURNING *`, params);
+  if (!row) {
+    await supersede(tx, o.bucket, o.key, versionId, now);
+    row = (await sql.one(`${INSERT_OBJECT} RETURNING *`, params))!;
+  }
   const id = Number(row.id);
   await insertParts(sql, id, o.parts);
   tx.addUsage(o.bucket, o.size);
@@ -67,6 +75,9 @@ export async function commitTx(tx: Tx, o: NewObject, missed: readonly MissedPiec
   await queueRepairTx(sql, missed, now);
   return toObject(row);
 }
+
+const INSERT_OBJECT = `INSERT INTO objects(bucket, key, version_id, is_latest, size, etag, last_modified, content_type, headers, user_meta,
+  checksums, parts_count, acl, lock_mode, lock_until, legal_hold) VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`;
 
 /** Retention and legal hold as the objects columns hold them (legal_hold: NULL never set, 0 off, 1 on). */
 export function lockColumns(lock: ObjectLockState | undefined): [string | null, number | null, number | null] {
