@@ -95,6 +95,15 @@ describe.skipIf(skip)(`PostgreSQL metadata schema${skip ? ` (skipped: ${skip})` 
     expect((missing as Error).message).toMatch(/CREATE DATABASE/);
   });
 
+  it('refuses a database not encoded in UTF-8', async () => {
+    const admin = new PgDb(server.url, { max: 1 });
+    open.push(admin);
+    await admin.query(`CREATE DATABASE latin TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'`);
+    const u = new URL(server.url);
+    u.pathname = '/latin';
+    await expect(openPg(u.toString())).rejects.toThrow(/encoded LATIN1; create it with ENCODING 'UTF8'/);
+  });
+
   it('orders text bytewise, as SQLite does and S3 lists', async () => {
     const db = await openHere(await freshDatabase(server.url));
     const keys = ['a', 'B', 'é', 'z', 'a/b', 'a-b', 'Z', '~', '日本'];

@@ -14,6 +14,12 @@ export class MetaUnreachableError extends Error {
 export async function openPg(url: string, opts: PgDbOptions = {}): Promise<PgDb> {
   const db = new PgDb(url, opts);
   try {
+    // Keys are UTF-8 and listed in UTF-8 byte order: a database in another encoding would
+    // refuse some keys or order them otherwise.
+    const enc = await db.one<{ e: string }>(`SELECT current_setting('server_encoding') AS e`);
+    if (enc?.e !== 'UTF8') {
+      throw new Error(`the metadata database ${redactUrl(url)} is encoded ${enc?.e ?? '(unknown)'}; create it with ENCODING 'UTF8' (CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0)`);
+    }
     await migratePg(db);
     return db;
   } catch (err) {
