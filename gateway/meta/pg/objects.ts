@@ -1,8 +1,9 @@
 import { randomAlnum } from '../../ids.js';
-import { MetaNotFoundError } from '../errors.js';
-import { json, toObject, toVersion } from '../rows.js';
-import { checkLock } from '../rules.js';
-import type { DeletedVersion, DeleteVersionOptions, MissedPiece, NewObject, ObjectLockState, ObjectRow, VersioningState, VersionRow } from '../types.js';
+import { MetaNotFoundError, MetaPreconditionError } from '../errors.js';
+import { json, toObject, toVersion, type SqlRow } from '../rows.js';
+import { checkLock, writeConditionFailure } from '../rules.js';
+import type { DeletedVersion, DeleteVersionOptions, MissedPiece, NewObject, ObjectLockState, ObjectRow, VersionRow, WriteCondition } from '../types.js';
+import { lockBucketForWrite, type BucketForWrite } from './bucket-lock.js';
 import type { Sql } from './db.js';
 import { assertWithin } from './usage.js';
 import { consumeUpload } from './uploads.js';
@@ -10,12 +11,21 @@ import { queueRepairTx, setBlobsLive } from './blobs.js';
 import type { Tx } from './tx.js';
 
 /**
- * The writes of object versions inside a unit of work: store.ts's commitObject,
- * deleteVersion and their helpers, statement for statement. Rows a write decides on are read
- * FOR UPDATE: two gateways writing one key then queue on its current version instead of both
- * deciding on a snapshot that is about to change (SERIALIZABLE would catch it at commit
- * anyway; the lock makes the loser wait and retry once rather than do its work twice). The
- * unique index on (bucket, key) WHERE is_latest = 1 keeps one current version per key.
+ * The writes of object versions inside a unit of work (PgDb.writeLocked, READ COMMITTED):
+ * store.ts's commitObject, deleteVersion and their helpers, statement for statement, with
+ * every row a write decides on locked first. Locks are always taken in one order, so that
+ * writers queue instead of deadlocking: the bucket row, then the key's current version (or
+ * the version named), then the upload a commit completes, then the bucket's usage slot.
+ * - The bucket row FOR KEY SHARE: writers share it, DeleteBucket (FOR UPDATE) waits for them
+ *   and they for it. A bucket with a quota is taken FOR NO KEY UPDATE by writes that add
+ *   bytes, so its usage is read and raised by one writer at a time and the quota is exact;
+ *   buckets without one never serialize their writers.
+ * - The key's current version FOR UPDATE: two writers of one key queue on it, and the
+ *   second decides on what the first committed. A new key has no row to lock: the unique
+ *   index objects_latest (bucket, key) WHERE is_latest = 1 makes two first versions collide,
+ *   and the loser (23505) runs again from the start and then finds the winner.
+ * - Version ids come from the sequence only once the key is held (its current version
+ *   locked, or no version at all), so a key's versions are in the order they committed.
  */
 
 /** A new version id: 32 letters and digits (about 190 random bits), as opaque as S3's. */
@@ -23,19 +33,29 @@ export function newVersionId(): string {
   return randomAlnum(32);
 }
 
-/** What a write needs to know of its bucket; undefined when the bucket is gone. */
-export async function bucketForWrite(sql: Sql, bucket: string): Promise<{ versioning: VersioningState; quota: number | null } | undefined> {
-  const r = await sql.one<{ versioning: VersioningState; quota: number | null }>('SELECT versioning, quota FROM buckets WHERE name = $1', [bucket]);
-  return r && { versioning: r.versioning ?? null, quota: r.quota == null ? null : Number(r.quota) };
-}
-
-/** The key's current version, delete markers included, locked for this unit. */
+/**
+ * The key's current version, delete markers included, locked for this unit; undefined when
+ * the key has none. At READ COMMITTED a row found and then waited for is checked again once
+ * its lock is granted, and drops out of the result if the writer that held it replaced or
+ * removed it: no row then may mean "replaced meanwhile", so a fresh statement looks again
+ * before the key is taken for absent.
+ */
 export async function latestForUpdate(sql: Sql, bucket: string, key: string): Promise<VersionRow | undefined> {
-  const r = await sql.one('SELECT * FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1 FOR UPDATE', [bucket, key]);
+  const r = await latestRowForUpdate(sql, bucket, key);
   return r && toVersion(r);
 }
 
-async function versionForUpdate(sql: Sql, bucket: string, key: string, versionId: string): Promise<VersionRow | undefined> {
+/** latestForUpdate's row as the table holds it. */
+export async function latestRowForUpdate(sql: Sql, bucket: string, key: string): Promise<SqlRow | undefined> {
+  for (;;) {
+    const r = await sql.one('SELECT * FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1 FOR UPDATE', [bucket, key]);
+    if (r) return r;
+    if (!await sql.one('SELECT 1 AS one FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1', [bucket, key])) return undefined;
+  }
+}
+
+/** A version by id, locked for this unit; ids never change, so a row that drops out on its re-check is gone. */
+export async function versionForUpdate(sql: Sql, bucket: string, key: string, versionId: string): Promise<VersionRow | undefined> {
   const r = await sql.one('SELECT * FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3 FOR UPDATE', [bucket, key, versionId]);
   return r && toVersion(r);
 }
@@ -43,30 +63,39 @@ async function versionForUpdate(sql: Sql, bucket: string, key: string, versionId
 /**
  * Make a fully written object visible (MetaStore.commitObject): its blobs become live, the
  * key's previous version stops being current (a replaced "null" version goes with its blobs),
- * the upload it completes goes, missed pieces are queued for repair.
+ * the upload it completes goes, missed pieces are queued for repair. With `condition`, the
+ * write happens only if it holds against the key's current version, locked for the check.
  */
-export async function commitTx(tx: Tx, o: NewObject, missed: readonly MissedPiece[], now: number, uploadId?: string): Promise<ObjectRow> {
+export async function commitTx(
+  tx: Tx, o: NewObject, missed: readonly MissedPiece[], now: number, uploadId?: string, condition?: WriteCondition,
+): Promise<ObjectRow> {
   const { sql } = tx;
-  const bucket = await bucketForWrite(sql, o.bucket);
+  const bucket = await lockBucketForWrite(sql, o.bucket, o.size > 0);
   if (!bucket) throw new MetaNotFoundError('bucket', `bucket ${o.bucket} is gone`);
-  if (uploadId !== undefined) await consumeUpload(sql, uploadId, o.parts, now);
   // Versioning on: a new version id, the old versions stay. Otherwise the new version is
   // "null" and replaces the key's "null" version, as S3 does.
   const versionId = bucket.versioning === 'Enabled' ? newVersionId() : 'null';
-  // A key with no current version has no versions at all: the new row simply goes in. Tried
-  // first, without reading the key, because under SERIALIZABLE a read that finds nothing
-  // locks the index page it looked at, and concurrent writes of neighbouring new keys would
-  // then fail one another; the unique index objects_latest decides instead (a writer of the
-  // same key that committed meanwhile makes this a serialization failure, retried).
   const params = [
     o.bucket, o.key, versionId, o.size, o.etag, now, o.contentType, json(o.headers), json(o.userMeta), json(o.checksums), o.partsCount, o.acl ?? null,
     ...lockColumns(o.lock),
   ];
-  let row = await sql.one(`${INSERT_OBJECT} ON CONFLICT (bucket, key) WHERE is_latest = 1 DO NOTHING RETURNING *`, params);
+  // A key with no current version has no versions at all (deleting the current one makes
+  // the newest left current), so an unconditional write of a new key, the common case of a
+  // backup, simply goes in: one statement, the unique index standing in for the key's lock
+  // (a writer of the key that has not committed yet makes it wait, then do nothing).
+  let row = condition ? undefined : await sql.one(`${INSERT_OBJECT} ON CONFLICT (bucket, key) WHERE is_latest = 1 DO NOTHING RETURNING *`, params);
   if (!row) {
-    await supersede(tx, o.bucket, o.key, versionId, now);
+    const latest = await latestForUpdate(sql, o.bucket, o.key);
+    if (condition) {
+      const failure = writeConditionFailure(latest && !latest.deleteMarker ? latest : undefined, condition);
+      if (failure) throw new MetaPreconditionError(failure, `${o.bucket}/${o.key}: write condition failed (${failure})`);
+    }
+    await supersede(tx, latest, o.bucket, o.key, versionId, now);
+    // With no current version found, a writer of the key's first version may get in first:
+    // this insert then fails (23505) and the unit runs again, and finds that version.
     row = (await sql.one(`${INSERT_OBJECT} RETURNING *`, params))!;
   }
+  if (uploadId !== undefined) await consumeUpload(sql, uploadId, o.parts, now);
   const id = Number(row.id);
   await insertParts(sql, id, o.parts);
   tx.addUsage(o.bucket, o.size);
@@ -96,19 +125,21 @@ async function insertParts(sql: Sql, objectId: number, parts: NewObject['parts']
 }
 
 /**
- * Make room for a new current version `versionId` of a key: the current one stops being
- * current, and a "null" version replaced by a new "null" version goes with its blobs.
+ * Make room for a new current version `versionId` of a key whose current version `latest`
+ * this unit holds: it stops being current, and a "null" version replaced by a new "null"
+ * version goes with its blobs.
  */
-async function supersede(tx: Tx, bucket: string, key: string, versionId: string, now: number): Promise<void> {
-  // Locking the current version first orders racing writers of the key, even when it is not
-  // the "null" one.
-  const latest = await latestForUpdate(tx.sql, bucket, key);
+async function supersede(tx: Tx, latest: VersionRow | undefined, bucket: string, key: string, versionId: string, now: number): Promise<void> {
+  // No current version, no versions: nothing to replace. Not even a "null" version another
+  // writer may have committed since: this unit decided on the key being empty, and its
+  // insert collides with that version's row and runs the unit again.
+  if (!latest) return;
   if (versionId === 'null') {
-    const old = latest?.versionId === 'null' ? latest : await versionForUpdate(tx.sql, bucket, key, 'null');
+    const old = latest.versionId === 'null' ? latest : await versionForUpdate(tx.sql, bucket, key, 'null');
     if (old) await purge(tx, old, now);
-    if (old && old.id === latest?.id) return;
+    if (old?.id === latest.id) return;
   }
-  if (latest) await tx.sql.run('UPDATE objects SET is_latest = 0 WHERE id = $1', [latest.id]);
+  await tx.sql.run('UPDATE objects SET is_latest = 0 WHERE id = $1', [latest.id]);
 }
 
 /** Remove one version row for good; its blobs become garbage and its bytes leave the bucket. */
@@ -119,22 +150,26 @@ async function purge(tx: Tx, row: { id: number; bucket: string; size: number }, 
   tx.addUsage(row.bucket, -row.size);
 }
 
-/** DeleteObject as S3 does it (MetaStore.deleteVersion), inside a unit of work. */
-export async function deleteVersionTx(tx: Tx, bucket: string, key: string, opts: DeleteVersionOptions, now: number): Promise<DeletedVersion> {
+/**
+ * DeleteObject as S3 does it (MetaStore.deleteVersion), inside a unit of work. `bucketRow`
+ * saves locking the bucket again when the caller (DeleteObjects) already holds it.
+ */
+export async function deleteVersionTx(
+  tx: Tx, bucket: string, key: string, opts: DeleteVersionOptions, now: number, bucketRow?: BucketForWrite,
+): Promise<DeletedVersion> {
   const { sql } = tx;
+  const b = bucketRow ?? await lockBucketForWrite(sql, bucket, false);
   if (opts.versionId !== undefined) {
     const row = await versionForUpdate(sql, bucket, key, opts.versionId);
     if (!row) return { existed: false, versionId: opts.versionId, deleteMarker: false };
     checkLock(row, opts.bypassGovernance === true, now);
     await purge(tx, row, now);
-    if (row.isLatest) {
-      await sql.run(`UPDATE objects SET is_latest = 1 WHERE id = (SELECT id FROM objects WHERE bucket = $1 AND key = $2 ORDER BY id DESC LIMIT 1)`, [bucket, key]);
-    }
+    if (row.isLatest) await promoteNewest(sql, bucket, key);
     return { existed: true, versionId: row.versionId, deleteMarker: row.deleteMarker };
   }
   const latest = await latestForUpdate(sql, bucket, key);
   if (opts.ifCurrentId !== undefined && latest?.id !== opts.ifCurrentId) return { existed: false, deleteMarker: false };
-  const versioning = (await bucketForWrite(sql, bucket))?.versioning ?? null;
+  const versioning = b?.versioning ?? null;
   if (versioning === null) {
     if (!latest) return { existed: false, deleteMarker: false };
     checkLock(latest, opts.bypassGovernance === true, now);
@@ -142,12 +177,26 @@ export async function deleteVersionTx(tx: Tx, bucket: string, key: string, opts:
     return { existed: true, deleteMarker: false };
   }
   const markerId = versioning === 'Enabled' ? newVersionId() : 'null';
-  if (markerId === 'null') {
-    const nullRow = latest?.versionId === 'null' ? latest : await versionForUpdate(sql, bucket, key, 'null');
+  if (markerId === 'null' && latest) {
+    const nullRow = latest.versionId === 'null' ? latest : await versionForUpdate(sql, bucket, key, 'null');
     if (nullRow) checkLock(nullRow, opts.bypassGovernance === true, now);
   }
-  await supersede(tx, bucket, key, markerId, now);
+  await supersede(tx, latest, bucket, key, markerId, now);
   await sql.run(`INSERT INTO objects(bucket, key, version_id, is_latest, size, etag, last_modified, is_delete_marker)
     VALUES ($1, $2, $3, 1, 0, '', $4, 1)`, [bucket, key, markerId, now]);
   return { existed: true, versionId: markerId, deleteMarker: true };
+}
+
+/**
+ * The current version was deleted: the newest version left becomes current. The row picked
+ * may be deleted by another unit while this one waits for it (a DeleteObject of that very
+ * version); the update then changes nothing, and the next newest is tried.
+ */
+async function promoteNewest(sql: Sql, bucket: string, key: string): Promise<void> {
+  for (;;) {
+    const changed = await sql.run(`UPDATE objects SET is_latest = 1
+      WHERE id = (SELECT id FROM objects WHERE bucket = $1 AND key = $2 ORDER BY id DESC LIMIT 1)`, [bucket, key]);
+    if (changed > 0) return;
+    if (!await sql.one('SELECT 1 AS one FROM objects WHERE bucket = $1 AND key = $2 LIMIT 1', [bucket, key])) return;
+  }
 }

@@ -31,12 +31,16 @@ export abstract class PgSettings extends PgUnits {
   }
 
   private async insertBucket(tx: Tx, name: string, owner: string, region: string, now: number, objectOwnership: string): Promise<void> {
-    // Reading the name first makes two gateways creating it at once a serialization failure
-    // (retried: the loser then finds the bucket) rather than a bare unique violation.
-    const existing = await tx.sql.one<{ owner: string }>('SELECT owner FROM buckets WHERE name = $1', [name]);
-    if (existing) throw new MetaConflictError(`bucket ${name} exists`, existing.owner);
-    await tx.sql.run('INSERT INTO buckets(name, owner, region, created_at, object_ownership) VALUES ($1, $2, $3, $4, $5)',
-      [name, owner, region, now, objectOwnership]);
+    // A name taken is an answer, not a race to retry: the insert does nothing (after waiting
+    // for a creator that has not committed yet) and the owner is read in its place. Looped
+    // because the bucket may be deleted between the two statements.
+    for (;;) {
+      const inserted = await tx.sql.one(`INSERT INTO buckets(name, owner, region, created_at, object_ownership) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (name) DO NOTHING RETURNING name`, [name, owner, region, now, objectOwnership]);
+      if (inserted) return;
+      const existing = await tx.sql.one<{ owner: string }>('SELECT owner FROM buckets WHERE name = $1', [name]);
+      if (existing) throw new MetaConflictError(`bucket ${name} exists`, existing.owner);
+    }
   }
 
   async getBucket(name: string): Promise<BucketRow | undefined> {

@@ -1,6 +1,6 @@
 import type { AuditStore } from '../audit-store.js';
 import type { CompletedUploadStore } from '../completed-uploads.js';
-import { MetaObjectLockedError, MetaPreconditionError } from '../errors.js';
+import { MetaObjectLockedError } from '../errors.js';
 import type { MetaStore } from '../meta-store.js';
 import type { NodePins } from '../node-pins.js';
 import type { NodeStore } from '../nodes.js';
@@ -9,7 +9,6 @@ import type { BucketQuotaStore } from '../quota.js';
 import type { RepairStore } from '../repair.js';
 import type { ReportStore } from '../reports.js';
 import { parse, parseTags, toBlob, toObject, toPart, toUpload, toVersion } from '../rows.js';
-import { writeConditionFailure } from '../rules.js';
 import type { SseCStore, StoredSseC } from '../sse-c.js';
 import type {
   BatchDeleteOutcome, BlobRow, DeletedVersion, DeleteOutcome, DeleteTarget, DeleteVersionOptions, ListedObject, MissedPiece, NewObject, NodeRow,
@@ -17,11 +16,12 @@ import type {
 } from '../types.js';
 import { afterWrites } from './after-writes.js';
 import { queueRepairTx } from './blobs.js';
+import { lockBucketForWrite, type BucketForWrite } from './bucket-lock.js';
 import { recordCompletion } from './completed-uploads.js';
 import type { PgDb } from './db.js';
 import { listObjects, listUploads, listVersions } from './listing.js';
 import type { PgNotificationStore } from './notifications.js';
-import { commitTx, deleteVersionTx, lockColumns } from './objects.js';
+import { commitTx, deleteVersionTx, latestForUpdate, latestRowForUpdate, lockColumns, versionForUpdate } from './objects.js';
 import { PgSettings } from './settings.js';
 import { encodeSseC } from './sse-c.js';
 import type { Tx } from './tx.js';
@@ -120,6 +120,9 @@ export class PgMetaStore extends PgSettings implements MetaStore {
   /** Deletes an empty bucket (aborting its unfinished uploads); false if it still holds objects. */
   deleteBucket(name: string): Promise<boolean> {
     return this.write(async (tx) => {
+      // Taken for this unit alone: writes into the bucket hold it shared (objects.ts), so the
+      // ones under way finish first and are seen below, and new ones wait and then find it gone.
+      if (!await tx.sql.one('SELECT 1 AS one FROM buckets WHERE name = $1 FOR UPDATE', [name])) return true;
       if (await tx.sql.one('SELECT 1 FROM objects WHERE bucket = $1 LIMIT 1', [name])) return false;
       const now = Date.now();
       for (const u of await tx.sql.query<{ id: string }>('SELECT id FROM uploads WHERE bucket = $1', [name])) await abortUploadTx(tx.sql, u.id, now);
@@ -214,14 +217,8 @@ export class PgMetaStore extends PgSettings implements MetaStore {
   commitObjectWith(o: NewObject, opts: ObjectWriteOptions, missed: MissedPiece[] = [], now = Date.now(), uploadId?: string): Promise<ObjectRow> {
     return this.write(async (tx) => {
       const { sql } = tx;
-      if (opts.condition) {
-        const r = await sql.one<{ etag: string; is_delete_marker: number }>(
-          'SELECT etag, is_delete_marker FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1 FOR UPDATE', [o.bucket, o.key]);
-        const failure = writeConditionFailure(r && Number(r.is_delete_marker) !== 1 ? r : undefined, opts.condition);
-        if (failure) throw new MetaPreconditionError(failure, `${o.bucket}/${o.key}: write condition failed (${failure})`);
-      }
       const tags = opts.tags ?? (uploadId !== undefined ? await uploadTags(sql, uploadId) : undefined);
-      const row = await commitTx(tx, o, missed, now, uploadId);
+      const row = await commitTx(tx, o, missed, now, uploadId, opts.condition);
       if (tags?.length || opts.sse) {
         await sql.run('UPDATE objects SET tags = $1, sse_c = $2 WHERE id = $3',
           [tags?.length ? JSON.stringify(tags) : null, opts.sse ? encodeSseC(opts.sse) : null, row.id]);
@@ -245,8 +242,8 @@ export class PgMetaStore extends PgSettings implements MetaStore {
   }
 
   /** deleteVersionTx, and the event it causes. */
-  private async deleteAndReport(tx: Tx, bucket: string, key: string, opts: DeleteVersionOptions, now: number): Promise<DeletedVersion> {
-    const done = await deleteVersionTx(tx, bucket, key, opts, now);
+  private async deleteAndReport(tx: Tx, bucket: string, key: string, opts: DeleteVersionOptions, now: number, bucketRow?: BucketForWrite): Promise<DeletedVersion> {
+    const done = await deleteVersionTx(tx, bucket, key, opts, now, bucketRow);
     if (done.existed) {
       const name = done.deleteMarker && opts.versionId === undefined ? 'ObjectRemoved:DeleteMarkerCreated' : 'ObjectRemoved:Delete';
       const versionId = done.versionId ?? opts.versionId;
@@ -286,10 +283,7 @@ export class PgMetaStore extends PgSettings implements MetaStore {
   /** The version is read and changed in one unit; `change` may run again if the unit is retried. */
   async changeObjectLock(bucket: string, key: string, versionId: string | undefined, change: (row: VersionRow | undefined) => ObjectLockState): Promise<void> {
     await this.write(async (tx) => {
-      const r = versionId === undefined
-        ? await tx.sql.one('SELECT * FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1 FOR UPDATE', [bucket, key])
-        : await tx.sql.one('SELECT * FROM objects WHERE bucket = $1 AND key = $2 AND version_id = $3 FOR UPDATE', [bucket, key, versionId]);
-      const row = r && toVersion(r);
+      const row = versionId === undefined ? await latestForUpdate(tx.sql, bucket, key) : await versionForUpdate(tx.sql, bucket, key, versionId);
       const lock = change(row);
       if (row) await tx.sql.run('UPDATE objects SET lock_mode = $1, lock_until = $2, legal_hold = $3 WHERE id = $4', [...lockColumns(lock), row.id]);
     });
@@ -307,7 +301,7 @@ export class PgMetaStore extends PgSettings implements MetaStore {
   /** Replace (or with null remove) the tag set of a key's latest version; the version changed, or undefined when the key has none. */
   setObjectTags(bucket: string, key: string, tags: Tag[] | null): Promise<ObjectRow | undefined> {
     return this.write(async (tx) => {
-      const r = await tx.sql.one('SELECT * FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1 FOR UPDATE', [bucket, key]);
+      const r = await latestRowForUpdate(tx.sql, bucket, key);
       if (!r || Number(r.is_delete_marker) === 1) return undefined;
       await tx.sql.run('UPDATE objects SET tags = $1 WHERE id = $2', [tags?.length ? JSON.stringify(tags) : null, r.id]);
       return toObject(r);
@@ -333,6 +327,7 @@ export class PgMetaStore extends PgSettings implements MetaStore {
 
   deleteObjectsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>): Promise<DeleteOutcome[]> {
     return this.write(async (tx) => {
+      const b = await lockBucketForWrite(tx.sql, bucket, false);
       const out: DeleteOutcome[] = [];
       for (const t of targets) {
         if (t.etag !== undefined) {
@@ -346,7 +341,7 @@ export class PgMetaStore extends PgSettings implements MetaStore {
             continue;
           }
         }
-        const done = await deleteVersionTx(tx, bucket, t.key, t.versionId !== undefined ? { versionId: t.versionId } : {}, Date.now());
+        const done = await deleteVersionTx(tx, bucket, t.key, t.versionId !== undefined ? { versionId: t.versionId } : {}, Date.now(), b);
         out.push(t.versionId !== undefined || done.existed ? 'deleted' : 'absent');
       }
       return out;
@@ -356,6 +351,7 @@ export class PgMetaStore extends PgSettings implements MetaStore {
   deleteVersionsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>, opts: { bypassGovernance: boolean; now?: number; event?: EventOrigin }): Promise<BatchDeleteOutcome[]> {
     const now = opts.now ?? Date.now();
     return this.write(async (tx) => {
+      const b = await lockBucketForWrite(tx.sql, bucket, false);
       const out: BatchDeleteOutcome[] = [];
       for (const t of targets) {
         if (t.etag !== undefined) {
@@ -372,7 +368,7 @@ export class PgMetaStore extends PgSettings implements MetaStore {
         try {
           const done = await this.deleteAndReport(tx, bucket, t.key, {
             ...(t.versionId !== undefined && { versionId: t.versionId }), bypassGovernance: opts.bypassGovernance, now, ...(opts.event && { event: opts.event }),
-          }, now);
+          }, now, b);
           out.push({ kind: 'deleted', ...done });
         } catch (err) {
           // Lock checks come before any statement that writes, so a refused target leaves
@@ -443,7 +439,6 @@ export class PgMetaStore extends PgSettings implements MetaStore {
 
 /** The ETag of the key's current version, undefined when it has none (or a delete marker), locked for the unit. */
 async function currentEtag(tx: Tx, bucket: string, key: string): Promise<string | undefined> {
-  const r = await tx.sql.one<{ etag: string; is_delete_marker: number }>(
-    'SELECT etag, is_delete_marker FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1 FOR UPDATE', [bucket, key]);
-  return r && Number(r.is_delete_marker) !== 1 ? r.etag : undefined;
+  const r = await latestForUpdate(tx.sql, bucket, key);
+  return r && !r.deleteMarker ? r.etag : undefined;
 }

@@ -2,7 +2,7 @@ import type { Sql } from './db.js';
 import { addBucketUsage } from './quota.js';
 
 /**
- * One attempt at a write unit of work (PgDb.write). Besides its statements it carries what
+ * One attempt at a write unit of work (PgDb.writeLocked). Besides its statements it carries what
  * must happen once it has committed, and only then: a transaction may be retried from the
  * start, so a signal sent from inside it could announce a commit that never happened.
  */

@@ -5,11 +5,12 @@ type Row = Record<string, unknown>;
 
 /**
  * How PgMetaStore's methods reach the database: each method is one unit of work. Every
- * write is a SERIALIZABLE transaction (PgDb.write, retried on serialization failures), so
- * it behaves as if no other gateway ran meanwhile; what must happen locally after it
- * (waking the event worker, dropping a cache) happens once it has committed. A read of
- * several statements is one REPEATABLE READ snapshot; a read of one statement runs alone,
- * which is the same snapshot for one round trip instead of three.
+ * write is a READ COMMITTED transaction that locks the rows it decides on (PgDb.writeLocked,
+ * retried on deadlocks and on unique violations that mean another writer got in first), so
+ * writers of one key, upload or quota-bound bucket queue while all others run side by side;
+ * what must happen locally after it (waking the event worker, dropping a cache) happens once
+ * it has committed. A read of several statements is one REPEATABLE READ snapshot; a read of
+ * one statement runs alone, which is the same snapshot for one round trip instead of three.
  */
 export abstract class PgUnits {
   /** Statements each run alone, outside any transaction: for reads of one statement. */
@@ -35,7 +36,7 @@ export abstract class PgUnits {
 
   protected async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     let done: Tx | undefined;
-    const out = await this.db.write(async (sql) => {
+    const out = await this.db.writeLocked(async (sql) => {
       const tx = new Tx(sql);
       const result = await fn(tx);
       await tx.flushUsage();

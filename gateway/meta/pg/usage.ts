@@ -5,7 +5,11 @@ import type { Tx } from './tx.js';
 
 /**
  * Bucket quotas inside a write (the PostgreSQL side of quota.ts's BucketQuotas.assertWithin
- * and assertRoom): the same decisions, made on the counter this transaction sees.
+ * and assertRoom): the same decisions. The counter is exact when read: a write that adds
+ * bytes to a bucket with a quota holds the bucket row for itself (bucket-lock.ts), so every
+ * other such write has committed or not started, and a statement at READ COMMITTED sees
+ * what they committed. Deletes that only take bytes off do not queue; missing one makes the
+ * count higher, never lower.
  */
 
 /**
