@@ -13,7 +13,7 @@ export class PgAuditStore implements AuditStore {
   /** Keep a blob's 16 roots (piece order). */
   async setRoots(blobId: string, roots: readonly Buffer[]): Promise<void> {
     const all = Buffer.concat(roots as Buffer[]);
-    await this.db.write((sql) => sql.run(
+    await this.db.writeLocked((sql) => sql.run(
       'INSERT INTO blob_roots(blob_id, roots) VALUES ($1, $2) ON CONFLICT (blob_id) DO UPDATE SET roots = excluded.roots', [blobId, all],
     ));
   }
@@ -24,7 +24,7 @@ export class PgAuditStore implements AuditStore {
   }
 
   async dropStaleRoots(): Promise<number> {
-    return this.db.write((sql) => sql.run('DELETE FROM blob_roots r WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = r.blob_id)'));
+    return this.db.writeLocked((sql) => sql.run('DELETE FROM blob_roots r WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = r.blob_id)'));
   }
 
   /**
@@ -56,7 +56,7 @@ export class PgAuditStore implements AuditStore {
   }
 
   async record(nodeId: string, shardId: string, outcome: AuditOutcome, detail: string | null, at = Date.now()): Promise<void> {
-    await this.db.write((sql) => sql.run(
+    await this.db.writeLocked((sql) => sql.run(
       'INSERT INTO audits(node_id, at, shard_id, outcome, detail) VALUES ($1, $2, $3, $4, $5)', [nodeId, at, shardId, outcome, detail],
     ));
   }
@@ -76,7 +76,7 @@ export class PgAuditStore implements AuditStore {
   }
 
   async setScore(nodeId: string, score: number): Promise<void> {
-    await this.db.write((sql) => sql.run('UPDATE nodes SET score = $1 WHERE id = $2', [score, nodeId]));
+    await this.db.writeLocked((sql) => sql.run('UPDATE nodes SET score = $1 WHERE id = $2', [score, nodeId]));
   }
 
   async getState(key: string): Promise<string | undefined> {
@@ -85,7 +85,7 @@ export class PgAuditStore implements AuditStore {
   }
 
   async setState(key: string, value: string): Promise<void> {
-    await this.db.write((sql) => sql.run(
+    await this.db.writeLocked((sql) => sql.run(
       'INSERT INTO trust_state(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value],
     ));
   }

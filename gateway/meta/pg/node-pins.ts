@@ -43,7 +43,7 @@ export class PgNodePins implements NodePins {
 
   /** Pin a given key (from the operator), or forget the pin (null) so the next contact pins anew. */
   async set(nodeId: string, fingerprint: string | null): Promise<void> {
-    const changed = await this.db.write((sql) => sql.run('UPDATE nodes SET tls_pin = $1 WHERE id = $2', [fingerprint, nodeId]));
+    const changed = await this.db.writeLocked((sql) => sql.run('UPDATE nodes SET tls_pin = $1 WHERE id = $2', [fingerprint, nodeId]));
     if (!changed) return;
     this.pending.delete(nodeId);
     if (fingerprint === null) this.pins.delete(nodeId);
@@ -52,7 +52,7 @@ export class PgNodePins implements NodePins {
 
   private async writeLearned(nodeId: string, fingerprint: string): Promise<void> {
     try {
-      const r = await this.db.write(async (sql) => {
+      const r = await this.db.writeLocked(async (sql) => {
         const changed = await sql.run('UPDATE nodes SET tls_pin = $1 WHERE id = $2 AND tls_pin IS NULL', [fingerprint, nodeId]);
         if (changed) return { pinned: true as const };
         const row = await sql.one<{ tls_pin: string | null }>('SELECT tls_pin FROM nodes WHERE id = $1', [nodeId]);

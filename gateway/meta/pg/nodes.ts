@@ -17,7 +17,7 @@ export class PgNodeStore implements NodeStore {
 
   /** Register a node, offline until it answers (or move a known one to a new address, keeping its state). */
   async join(id: string, url: string, zone: string, now = Date.now()): Promise<void> {
-    await this.db.write((sql) => sql.run(
+    await this.db.writeLocked((sql) => sql.run(
       `INSERT INTO nodes(id, url, zone, added_at, state, state_since, state_reason)
         VALUES ($1, $2, $3, $4, 'offline', $4, 'joined; waiting for its first /status answer')
         ON CONFLICT (id) DO UPDATE SET url = excluded.url`,
@@ -26,12 +26,12 @@ export class PgNodeStore implements NodeStore {
   }
 
   async setState(id: string, state: NodeState, reason: string, now = Date.now()): Promise<void> {
-    await this.db.write((sql) => sql.run('UPDATE nodes SET state = $1, state_since = $2, state_reason = $3 WHERE id = $4', [state, now, reason, id]));
+    await this.db.writeLocked((sql) => sql.run('UPDATE nodes SET state = $1, state_since = $2, state_reason = $3 WHERE id = $4', [state, now, reason, id]));
   }
 
   /** What a successful /status answer told us. */
   async recordSeen(id: string, st: { zone: string; capacity: number; freeBytes: number }, now = Date.now()): Promise<void> {
-    await this.db.write((sql) => sql.run(
+    await this.db.writeLocked((sql) => sql.run(
       'UPDATE nodes SET zone = $1, capacity = $2, free_bytes = $3, last_seen = $4 WHERE id = $5',
       [st.zone, st.capacity, st.freeBytes, now, id],
     ));

@@ -21,7 +21,7 @@ export class PgNotificationStore implements NotificationStore {
   }
 
   async setRules(bucket: string, rules: readonly NotificationRule[], origin?: EventOrigin, now = Date.now()): Promise<boolean> {
-    const result = await this.db.write(async (sql) => {
+    const result = await this.db.writeLocked(async (sql) => {
       const r = await sql.one('UPDATE buckets SET notification = $1 WHERE name = $2 RETURNING owner', [rules.length ? JSON.stringify(rules) : null, bucket]);
       if (!r) return { found: false, queued: false };
       if (!origin) return { found: true, queued: false };
@@ -70,7 +70,7 @@ export class PgNotificationStore implements NotificationStore {
   }
 
   async dropOldest(target: string, keep: number): Promise<number> {
-    return this.db.write(async (sql) => {
+    return this.db.writeLocked(async (sql) => {
       const n = Number((await sql.one('SELECT COUNT(*) AS n FROM notification_events WHERE target = $1', [target]))!.n);
       if (n <= keep) return 0;
       return sql.run(`DELETE FROM notification_events WHERE target = $1 AND id <= (
@@ -86,11 +86,11 @@ export class PgNotificationStore implements NotificationStore {
   }
 
   async delivered(id: number): Promise<void> {
-    await this.db.write((sql) => sql.run('DELETE FROM notification_events WHERE id = $1', [id]));
+    await this.db.writeLocked((sql) => sql.run('DELETE FROM notification_events WHERE id = $1', [id]));
   }
 
   async failed(id: number, nextAt: number, error: string): Promise<void> {
-    await this.db.write((sql) => sql.run(
+    await this.db.writeLocked((sql) => sql.run(
       'UPDATE notification_events SET attempts = attempts + 1, next_at = $1, last_error = $2 WHERE id = $3', [nextAt, error.slice(0, 500), id],
     ));
   }

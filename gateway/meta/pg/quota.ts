@@ -17,7 +17,7 @@ export class PgBucketQuotaStore implements BucketQuotaStore {
 
   /** Set (bytes) or remove (null) a bucket's quota; false when there is no such bucket. */
   async set(bucket: string, quota: number | null): Promise<boolean> {
-    return (await this.db.write((sql) => sql.run('UPDATE buckets SET quota = $1 WHERE name = $2', [quota, bucket]))) > 0;
+    return (await this.db.writeLocked((sql) => sql.run('UPDATE buckets SET quota = $1 WHERE name = $2', [quota, bucket]))) > 0;
   }
 
   /** Objects whose current version is not a delete marker (what a listing shows). */
@@ -90,7 +90,13 @@ export async function assertWithinQuota(sql: Sql, bucket: string, added: number)
   if (q.used > q.quota) throw quotaError(bucket, q.quota, q.used - added, added);
 }
 
-/** Count every bucket's bytes again from its objects (after a repair of the metadata by hand). */
+/**
+ * Count every bucket's bytes again from its objects (after a repair of the metadata by hand).
+ * SERIALIZABLE, the one unit that stays so: the counters must be replaced by a count of the
+ * very objects rows they were cleared against, one snapshot for both statements, and a
+ * writer that changes a counter meanwhile must fail this unit (and it is retried) rather
+ * than have its bytes counted twice or not at all. No row lock covers "every object".
+ */
 export async function recountPgBucketUsage(db: PgDb): Promise<void> {
   await db.write(async (sql) => {
     await sql.run('DELETE FROM bucket_usage');

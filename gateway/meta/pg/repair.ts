@@ -46,15 +46,16 @@ export class PgRepairStore implements RepairStore {
   }
 
   async dropStaleQueue(): Promise<number> {
-    return this.db.write((sql) => sql.run(`DELETE FROM repair_queue q
+    return this.db.writeLocked((sql) => sql.run(`DELETE FROM repair_queue q
       WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = q.blob_id AND b.state IN ('live', 'writing'))`));
   }
 
   // ---- moving pieces
 
   async commitMoves(blobId: string, moves: PieceMove[], jobId: number | null, progress: JobProgress, graceMs: number, now = Date.now()): Promise<PieceMove[]> {
-    return this.db.write(async (sql) => {
-      const row = await sql.one('SELECT state, placement FROM blobs WHERE id = $1', [blobId]);
+    return this.db.writeLocked(async (sql) => {
+      // Locked: a commit, a delete or another repair of the blob waits until this one is decided.
+      const row = await sql.one('SELECT state, placement FROM blobs WHERE id = $1 FOR UPDATE', [blobId]);
       const applied: PieceMove[] = [];
       if (row && row.state === 'live') {
         const placement = JSON.parse(String(row.placement)) as string[];
@@ -91,11 +92,11 @@ export class PgRepairStore implements RepairStore {
   }
 
   async orphanDeleted(nodeId: string, shardId: string): Promise<void> {
-    await this.db.write((sql) => sql.run('DELETE FROM shard_orphans WHERE node_id = $1 AND shard_id = $2', [nodeId, shardId]));
+    await this.db.writeLocked((sql) => sql.run('DELETE FROM shard_orphans WHERE node_id = $1 AND shard_id = $2', [nodeId, shardId]));
   }
 
   async orphanRetry(nodeId: string, shardId: string, notBefore: number): Promise<void> {
-    await this.db.write((sql) => sql.run(
+    await this.db.writeLocked((sql) => sql.run(
       'UPDATE shard_orphans SET attempts = attempts + 1, not_before = $1 WHERE node_id = $2 AND shard_id = $3', [notBefore, nodeId, shardId],
     ));
   }
@@ -107,21 +108,15 @@ export class PgRepairStore implements RepairStore {
    * the caller looked (RepairWorker.request joins a running job).
    */
   async createJob(trigger: RepairTrigger, threshold: number, now = Date.now()): Promise<RepairJobRow> {
-    try {
-      return await this.db.write(async (sql) => {
-        const running = await sql.one(`SELECT * FROM repair_jobs WHERE state = 'running' ORDER BY id LIMIT 1`);
-        if (running) return toJob(running);
-        const r = await sql.one(`INSERT INTO repair_jobs(trigger, threshold, state, started_at, updated_at)
-          VALUES ($1, $2, 'running', $3, $3) RETURNING *`, [trigger, threshold, now]);
-        return toJob(r!);
-      });
-    } catch (err) {
-      // Lost the race on repair_jobs_one_running: the winner's job is the running one.
-      if ((err as { code?: string }).code !== '23505') throw err;
-      const running = await this.runningJob();
-      if (!running) throw err;
-      return running;
-    }
+    // Two gateways that both find no job running collide on repair_jobs_one_running; the
+    // loser's unit runs again (23505) and joins the winner's job.
+    return this.db.writeLocked(async (sql) => {
+      const running = await sql.one(`SELECT * FROM repair_jobs WHERE state = 'running' ORDER BY id LIMIT 1`);
+      if (running) return toJob(running);
+      const r = await sql.one(`INSERT INTO repair_jobs(trigger, threshold, state, started_at, updated_at)
+        VALUES ($1, $2, 'running', $3, $3) RETURNING *`, [trigger, threshold, now]);
+      return toJob(r!);
+    });
   }
 
   async getJob(id: number): Promise<RepairJobRow | undefined> {
@@ -140,15 +135,15 @@ export class PgRepairStore implements RepairStore {
   }
 
   async bump(id: number, p: JobProgress, now = Date.now()): Promise<void> {
-    await this.db.write((sql) => bump(sql, id, p, now));
+    await this.db.writeLocked((sql) => bump(sql, id, p, now));
   }
 
   async setCursor(id: number, cursor: string, now = Date.now()): Promise<void> {
-    await this.db.write((sql) => sql.run('UPDATE repair_jobs SET cursor = $1, updated_at = $2 WHERE id = $3', [cursor, now, id]));
+    await this.db.writeLocked((sql) => sql.run('UPDATE repair_jobs SET cursor = $1, updated_at = $2 WHERE id = $3', [cursor, now, id]));
   }
 
   async startPass(id: number, pass: number, blobsTotal: number, now = Date.now()): Promise<void> {
-    await this.db.write((sql) => sql.run(
+    await this.db.writeLocked((sql) => sql.run(
       `UPDATE repair_jobs SET pass = $1, cursor = '', blobs_total = $2, blobs_checked = 0, blobs_failed = 0, updated_at = $3 WHERE id = $4`,
       [pass, blobsTotal, now, id],
     ));
@@ -156,14 +151,14 @@ export class PgRepairStore implements RepairStore {
 
   /** A stricter request joins the running job: it starts its pass over with the higher target. */
   async raiseJob(id: number, threshold: number, trigger: RepairTrigger, now = Date.now()): Promise<void> {
-    await this.db.write((sql) => sql.run(
+    await this.db.writeLocked((sql) => sql.run(
       `UPDATE repair_jobs SET threshold = $1, trigger = $2, cursor = '', blobs_checked = 0, updated_at = $3 WHERE id = $4`,
       [threshold, trigger, now, id],
     ));
   }
 
   async finishJob(id: number, state: Exclude<RepairJobState, 'running'>, message: string | null, now = Date.now()): Promise<void> {
-    await this.db.write((sql) => sql.run(
+    await this.db.writeLocked((sql) => sql.run(
       'UPDATE repair_jobs SET state = $1, message = $2, finished_at = $3, updated_at = $3 WHERE id = $4', [state, message, now, id],
     ));
   }

@@ -12,8 +12,9 @@ export class ReportTailMovedError extends Error {
 
 /**
  * The report log on PostgreSQL. Two gateways appending after the same tail cannot both win:
- * the tail is checked in a SERIALIZABLE transaction and `seq` is the primary key, so the
- * loser's append fails (ReportTailMovedError) and the chain never forks.
+ * `seq` is the primary key, so the loser's first entry collides with the winner's (23505);
+ * its unit runs again, finds the tail moved, and the append fails (ReportTailMovedError):
+ * the chain never forks.
  */
 export class PgReportStore implements ReportStore {
   constructor(private readonly db: PgDb) {}
@@ -25,7 +26,7 @@ export class PgReportStore implements ReportStore {
 
   async append(afterSeq: number, entries: readonly StoredReport[]): Promise<void> {
     try {
-      await this.db.write(async (sql) => {
+      await this.db.writeLocked(async (sql) => {
         const tail = await sql.one('SELECT seq FROM report_log ORDER BY seq DESC LIMIT 1');
         if (Number(tail?.seq ?? 0) !== afterSeq) throw new ReportTailMovedError();
         for (const e of entries) {
