@@ -7,9 +7,11 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { MetaStore } from '../../gateway/meta/meta-store.js';
 import type { MetaCaseContext } from './meta-cases/fixtures.js';
+import { conditionRaceCases } from './meta-cases/condition-races.js';
 import { listingCases } from './meta-cases/listing.js';
 import { notificationCases } from './meta-cases/notifications.js';
 import { objectCases } from './meta-cases/objects.js';
+import { putRaceCases } from './meta-cases/put-races.js';
 import { quotaCases } from './meta-cases/quota.js';
 import { raceCases, type MetaPairContext } from './meta-cases/races.js';
 import { settingsCases } from './meta-cases/settings.js';
@@ -47,6 +49,7 @@ export function describeMetaConformance(name: string, open: () => Promise<MetaSt
 /**
  * The cases of several gateways on one database: `openPair` gives two stores (two
  * connections or pools) on one fresh database, with bucket `b` created through the first.
+ * Pools of 16 or more let every racer of a case be in the database at once.
  */
 export function describeMetaRaces(name: string, openPair: () => Promise<[MetaStore, MetaStore]>, close: (meta: MetaStore) => Promise<void>): void {
   describe(`metadata across gateways: ${name}`, () => {
@@ -64,6 +67,8 @@ export function describeMetaRaces(name: string, openPair: () => Promise<[MetaSto
       if (current) await Promise.all(current.map(close));
       current = undefined;
     });
-    raceCases(ctx);
+    describe('one key, one upload, one bucket name', () => raceCases(ctx));
+    describe('many PUTs at once on a new database', () => putRaceCases(ctx));
+    describe('conditional writes, deletes and completions', () => conditionRaceCases(ctx));
   });
 }

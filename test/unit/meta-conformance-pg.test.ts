@@ -20,9 +20,10 @@ describe.skipIf(skip)(`PostgreSQL${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const close = (meta: MetaStore): Promise<void> => meta.close();
 
   describeMetaConformance('PostgreSQL', async () => openPgMetaStore(await fresh(), { max: 4 }), close);
-  // Two gateways: two pools on one database, each with a few connections in flight.
+  // Two gateways: two pools on one new database, with a gateway's 16 connections each, so
+  // that 32 racers are all in the database at once.
   describeMetaRaces('PostgreSQL, two gateways', async () => {
     const url = await fresh();
-    return [await openPgMetaStore(url, { max: 6 }), await openPgMetaStore(url, { max: 6 })];
+    return [await openPgMetaStore(url, { max: 16 }), await openPgMetaStore(url, { max: 16 })];
   }, close);
 });

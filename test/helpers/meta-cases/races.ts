@@ -9,12 +9,12 @@ export interface MetaPairContext {
 }
 
 /** `n` calls spread over both stores and started together; how each ended. */
-async function race<T>(stores: [MetaStore, MetaStore], n: number, fn: (meta: MetaStore, i: number) => Promise<T>): Promise<Array<PromiseSettledResult<T>>> {
+export async function race<T>(stores: [MetaStore, MetaStore], n: number, fn: (meta: MetaStore, i: number) => Promise<T>): Promise<Array<PromiseSettledResult<T>>> {
   return Promise.allSettled(Array.from({ length: n }, (_, i) => fn(stores[i % 2]!, i)));
 }
 
-const won = <T>(r: Array<PromiseSettledResult<T>>): T[] => r.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
-const lost = (r: Array<PromiseSettledResult<unknown>>): unknown[] => r.flatMap((x) => (x.status === 'rejected' ? [x.reason] : []));
+export const won = <T>(r: Array<PromiseSettledResult<T>>): T[] => r.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
+export const lost = (r: Array<PromiseSettledResult<unknown>>): unknown[] => r.flatMap((x) => (x.status === 'rejected' ? [x.reason] : []));
 
 /** What must hold when several gateways write one key, one upload or one bucket name at once. */
 export function raceCases(ctx: MetaPairContext): void {
