@@ -4,9 +4,11 @@ import type { EventOrigin, NotificationRule } from '../../gateway/meta/notificat
 import { PgCompletedUploadStore, recordCompletion } from '../../gateway/meta/pg/completed-uploads.js';
 import type { PgDb } from '../../gateway/meta/pg/db.js';
 import { PgNotificationStore } from '../../gateway/meta/pg/notifications.js';
+import { pgMetaStoreOn } from '../../gateway/meta/pg/open-store.js';
 import { addBucketUsage, assertWithinQuota, PgBucketQuotaStore, recountPgBucketUsage } from '../../gateway/meta/pg/quota.js';
 import { PgSseCStore, setObjectSseC, setUploadSseC } from '../../gateway/meta/pg/sse-c.js';
 import type { ObjectRow } from '../../gateway/meta/types.js';
+import { object } from '../helpers/meta-cases/fixtures.js';
 import { postgresSkipReason } from '../helpers/postgres.js';
 import { fixture, usePgDatabase } from './pg-fixture.js';
 
@@ -98,6 +100,20 @@ describe.skipIf(skip)(`PostgreSQL object-side stores${skip ? ` (skipped: ${skip}
       await recountPgBucketUsage(db);
       expect((await quotas.get('b'))!.used).toBe(5);
       expect((await quotas.get('other'))!.used).toBe(0);
+    });
+
+    it("DeleteBucket takes the bucket's usage slots with it, so a bucket created again under the name starts from zero", async () => {
+      const db = await pg.db();
+      const meta = pgMetaStoreOn(db);
+      await meta.createBucket('b', 'root', 'us-east-1');
+      await meta.commitObject(object('b', 'k', { size: 40 }));
+      await meta.deleteObject('b', 'k');
+      // A count left wrong by hand, spread over slots as several connections leave it.
+      await db.write((sql) => sql.run(`INSERT INTO bucket_usage(bucket, slot, bytes) VALUES ('b', 7, 123), ('b', 8, -3)`));
+      expect(await meta.deleteBucket('b')).toBe(true);
+      expect(await db.one(`SELECT COUNT(*) AS n FROM bucket_usage WHERE bucket = 'b'`)).toEqual({ n: 0 });
+      await meta.createBucket('b', 'root', 'us-east-1');
+      expect(await meta.quotas.get('b')).toEqual({ quota: null, used: 0 });
     });
   });
 
