@@ -1,5 +1,6 @@
 import type { MetaStore } from './meta-store.js';
 import { SqliteMetaStore } from './store.js';
+import { openPgMetaStore } from './pg/open-store.js';
 
 /**
  * The metadata of a gateway. `where` is a `postgres://` (or `postgresql://`) URL for the
@@ -7,8 +8,6 @@ import { SqliteMetaStore } from './store.js';
  * embedded default).
  */
 export async function openMetaStore(where: string): Promise<MetaStore> {
-  if (/^postgres(?:ql)?:\/\//i.test(where)) {
-    throw new Error('the PostgreSQL metadata backend is not built yet');
-  }
+  if (/^postgres(?:ql)?:\/\//i.test(where)) return openPgMetaStore(where);
   return new SqliteMetaStore(where);
 }

@@ -28,12 +28,3 @@ export class PgLeaseStore implements LeaseStore {
     )).map((r) => ({ name: r.name, holder: r.holder, expiresAt: r.expires_at, generation: r.generation })));
   }
 }
-
-export const LEASES_PG = `
-  CREATE TABLE IF NOT EXISTS leases (
-    name        TEXT COLLATE "C" PRIMARY KEY,
-    holder      TEXT NOT NULL,
-    expires_at  BIGINT NOT NULL,
-    generation  BIGINT NOT NULL
-  )
-`;

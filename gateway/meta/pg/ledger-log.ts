@@ -2,36 +2,6 @@ import { LedgerTailMovedError, SHARD_FILE_LENGTH_SQL, entryOf, type LedgerEntryR
 import type { PgDb } from './db.js';
 
 /**
- * The ledger-event log's tables on PostgreSQL, as in SQLite migration 19: one statement each,
- * idempotent, to be appended to the PostgreSQL migrations. `seq` is given by the appender,
- * so two gateways appending after the same entry collide on the key instead of forking the
- * chain; an era's settlement record is unique, so no era is settled twice.
- */
-export const LEDGER_LOG_PG_STATEMENTS: readonly string[] = [
-  `CREATE TABLE IF NOT EXISTS ledger_log (
-    seq    BIGINT PRIMARY KEY,
-    kind   TEXT NOT NULL,
-    era    BIGINT,
-    at     BIGINT NOT NULL,
-    jws    TEXT NOT NULL,
-    hash   TEXT NOT NULL
-  )`,
-  `CREATE UNIQUE INDEX IF NOT EXISTS ledger_log_settled ON ledger_log(era) WHERE kind = 'settlement'`,
-  `CREATE TABLE IF NOT EXISTS ledger_entries (
-    seq           BIGINT PRIMARY KEY,
-    era           BIGINT NOT NULL,
-    reason        TEXT NOT NULL,
-    from_account  TEXT NOT NULL,
-    to_account    TEXT NOT NULL,
-    amount        TEXT NOT NULL,
-    ref           TEXT
-  )`,
-];
-
-/** The same statements as one text, for a migration runner that takes a script. */
-export const LEDGER_LOG_PG_DDL = LEDGER_LOG_PG_STATEMENTS.map((s) => `${s};`).join('\n');
-
-/**
  * The ledger log on PostgreSQL. The tail is checked in a SERIALIZABLE transaction and `seq`
  * is the primary key, so of two gateways appending after the same tail one fails with
  * LedgerTailMovedError and the chain never forks.

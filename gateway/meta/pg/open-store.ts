@@ -2,6 +2,8 @@ import type { MetaStore } from '../meta-store.js';
 import { PgAuditStore } from './audit-store.js';
 import { PgCompletedUploadStore } from './completed-uploads.js';
 import type { PgDb, PgDbOptions } from './db.js';
+import { PgLeaseStore } from './leases.js';
+import { PgLedgerLogStore } from './ledger-log.js';
 import { PgNodePins } from './node-pins.js';
 import { PgNodeStore } from './nodes.js';
 import { PgNotificationStore } from './notifications.js';
@@ -32,6 +34,8 @@ export function pgMetaStoreOn(db: PgDb): PgMetaStore {
     reports: new PgReportStore(db),
     quotas: new PgBucketQuotaStore(db),
     notifications: new PgNotificationStore(db),
+    ledger: new PgLedgerLogStore(db),
+    leases: new PgLeaseStore(db),
     nodePins: (log) => PgNodePins.open(db, log),
   });
 }

@@ -119,6 +119,27 @@ export class PgRepairStore implements RepairStore {
     });
   }
 
+  async joinOrCreateJob(trigger: RepairTrigger, threshold: number, now = Date.now()): Promise<{ job: RepairJobRow; raised: boolean }> {
+    // As createJob: two gateways that both find no job collide on repair_jobs_one_running and
+    // the loser's unit runs again; a running job is locked while it is raised.
+    return this.db.writeLocked(async (sql) => {
+      const r = await sql.one(`SELECT * FROM repair_jobs WHERE state = 'running' ORDER BY id LIMIT 1 FOR UPDATE`);
+      if (!r) {
+        const made = await sql.one(`INSERT INTO repair_jobs(trigger, threshold, state, started_at, updated_at)
+          VALUES ($1, $2, 'running', $3, $3) RETURNING *`, [trigger, threshold, now]);
+        return { job: toJob(made!), raised: false };
+      }
+      const running = toJob(r);
+      const raised = running.threshold < threshold || (trigger === 'drain' && running.trigger === 'schedule');
+      if (!raised) return { job: running, raised };
+      const next = await sql.one(
+        `UPDATE repair_jobs SET threshold = $1, trigger = $2, cursor = '', blobs_checked = 0, updated_at = $3 WHERE id = $4 RETURNING *`,
+        [Math.max(threshold, running.threshold), trigger === 'schedule' ? running.trigger : trigger, now, running.id],
+      );
+      return { job: toJob(next!), raised };
+    });
+  }
+
   async getJob(id: number): Promise<RepairJobRow | undefined> {
     const r = await this.db.one('SELECT * FROM repair_jobs WHERE id = $1', [id]);
     return r && toJob(r);

@@ -284,6 +284,40 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       'CREATE INDEX IF NOT EXISTS notification_events_due ON notification_events(target, next_at)',
     ],
   },
+  {
+    version: 2,
+    name: 'leases on background work; the ledger-event log',
+    statements: [
+      // gateway/meta/leases.ts: one row per background job; time is the database's (ms).
+      `CREATE TABLE IF NOT EXISTS leases (
+        name        TEXT ${C} PRIMARY KEY,
+        holder      TEXT NOT NULL,
+        expires_at  BIGINT NOT NULL,
+        generation  BIGINT NOT NULL
+      )`,
+      // As SQLite migration 19 (gateway/meta/ledger-log.ts). `seq` is given by the appender, so
+      // two gateways appending after the same entry collide on the key instead of forking the
+      // chain; an era's settlement record is unique, so no era is settled twice.
+      `CREATE TABLE IF NOT EXISTS ledger_log (
+        seq    BIGINT PRIMARY KEY,
+        kind   TEXT NOT NULL,
+        era    BIGINT,
+        at     BIGINT NOT NULL,
+        jws    TEXT NOT NULL,
+        hash   TEXT NOT NULL
+      )`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS ledger_log_settled ON ledger_log(era) WHERE kind = 'settlement'`,
+      `CREATE TABLE IF NOT EXISTS ledger_entries (
+        seq           BIGINT PRIMARY KEY,
+        era           BIGINT NOT NULL,
+        reason        TEXT NOT NULL,
+        from_account  TEXT NOT NULL,
+        to_account    TEXT NOT NULL,
+        amount        TEXT NOT NULL,
+        ref           TEXT
+      )`,
+    ],
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]?.version ?? 0;

@@ -1,6 +1,8 @@
 import type { AuditStore } from '../audit-store.js';
 import type { CompletedUploadStore } from '../completed-uploads.js';
 import { MetaObjectLockedError } from '../errors.js';
+import type { LeaseStore } from '../leases.js';
+import type { LedgerLogStore } from '../ledger-log.js';
 import type { MetaStore } from '../meta-store.js';
 import type { NodePins } from '../node-pins.js';
 import type { NodeStore } from '../nodes.js';
@@ -37,6 +39,8 @@ export interface PgConcerns {
   reports: ReportStore;
   quotas: BucketQuotaStore;
   notifications: PgNotificationStore;
+  ledger: LedgerLogStore;
+  leases: LeaseStore;
   nodePins(log?: (line: string) => void): Promise<NodePins>;
 }
 
@@ -61,6 +65,8 @@ export class PgMetaStore extends PgSettings implements MetaStore {
   readonly reports: ReportStore;
   readonly quotas: BucketQuotaStore;
   readonly notifications: PgNotificationStore;
+  readonly ledger: LedgerLogStore;
+  readonly leases: LeaseStore;
 
   /** Moved by every write to the nodes table through this store, for listNodes' cache. */
   private nodesVersion = 0;
@@ -82,6 +88,8 @@ export class PgMetaStore extends PgSettings implements MetaStore {
     this.quotas = concerns.quotas;
     this.pins = concerns.nodePins;
     this.notifications = concerns.notifications;
+    this.ledger = concerns.ledger;
+    this.leases = concerns.leases;
   }
 
   close(): Promise<void> {
