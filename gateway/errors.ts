@@ -17,6 +17,17 @@ export function toS3Error(err: unknown): S3Error {
     case 'ERR_PLACEMENT':
       // Not enough shard-stores answer right now: retryable, as AWS's 503s are.
       return new S3Error('ServiceUnavailable', { message: 'Not enough shard-stores are reachable to serve this request; please retry.', cause: err });
+    case 'ERR_META_BUSY':
+      // A metadata write kept losing races (PostgreSQL, gateway/meta/pg/db.ts): retryable.
+      return new S3Error('SlowDown', { message: 'Too many writes to the same keys at once; please retry.', cause: err });
+    case 'ERR_META_UNREACHABLE':
+    case 'ECONNREFUSED':
+    case '57P01': case '57P02': case '57P03': case '08000': case '08003': case '08006':
+      // The metadata database is down or restarting (PostgreSQL): retryable.
+      return new S3Error('ServiceUnavailable', { message: 'The metadata database is unreachable; please retry.', cause: err });
+    case '22021':
+      // PostgreSQL refuses a string it cannot store (a NUL character): no such key can exist.
+      return new S3Error('InvalidArgument', { message: 'The request names a key or value with a character that cannot be stored.', cause: err });
     case 'ERR_META_NOT_FOUND':
       if (err instanceof MetaNotFoundError && err.what === 'upload') return new S3Error('NoSuchUpload', { cause: err });
       if (err instanceof MetaNotFoundError && err.what === 'bucket') return new S3Error('NoSuchBucket', { cause: err });

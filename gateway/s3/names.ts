@@ -52,6 +52,8 @@ export function checkObjectKey(key: string): void {
   if (key.length === 0) throw new S3Error('InvalidArgument', { message: 'The object key must not be empty.', extra: { ArgumentName: 'key', ArgumentValue: '' } });
   // With the u flag a surrogate pair is one code point, so only lone surrogates match.
   if (/[\uD800-\uDFFF]/u.test(key)) throw new S3Error('InvalidArgument', { message: 'The object key is not valid UTF-8.', extra: { ArgumentName: 'key' } });
+  // XML 1.0 cannot carry U+0000, so no listing could name such a key, and PostgreSQL cannot store it.
+  if (key.includes('\0')) throw new S3Error('InvalidArgument', { message: 'The object key must not contain the NUL character.', extra: { ArgumentName: 'key' } });
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > MAX_KEY_BYTES) {
     throw new S3Error('KeyTooLongError', { extra: { Size: String(bytes), MaxSizeAllowed: String(MAX_KEY_BYTES) } });
