@@ -600,4 +600,22 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE TRIGGER journal_ledger_entries_delete AFTER DELETE ON ledger_entries BEGIN INSERT INTO journal_changes(tbl, row) VALUES ('ledger_entries', OLD.rowid); END;
     `,
   },
+  {
+    version: 20,
+    name: 'object row ids never reused',
+    sql: `
+      -- SQLite gives a new row the largest id plus one, so the id of a deleted newest row came
+      -- back: a lifecycle expiry that checked "still the row I saw" (ifCurrentId) could then
+      -- delete the object that replaced it. New rows take their id from this high-water mark,
+      -- which only rises (kept by the trigger, also for rows a recovery replays).
+      CREATE TABLE id_high_water (
+        name   TEXT PRIMARY KEY,
+        value  INTEGER NOT NULL
+      );
+      INSERT INTO id_high_water(name, value) VALUES ('objects', COALESCE((SELECT MAX(id) FROM objects), 0));
+      CREATE TRIGGER objects_id_high_water AFTER INSERT ON objects BEGIN
+        UPDATE id_high_water SET value = NEW.id WHERE name = 'objects' AND value < NEW.id;
+      END;
+    `,
+  },
 ];

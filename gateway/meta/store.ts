@@ -34,6 +34,9 @@ export { prefixUpperBound } from './key-order.js';
  * The metadata on SQLite (better-sqlite3), the embedded default. Statements are prepared
  * once; `db` is for tests and tools of this package only, never for the rest of the gateway.
  */
+/** The id of a new objects row: above every id ever used (migration 20). */
+const NEXT_OBJECT_ID = `(SELECT value + 1 FROM id_high_water WHERE name = 'objects')`;
+
 export class SqliteMetaStore implements MetaStore {
   readonly db: Db;
   private readonly s: Record<string, Statement>;
@@ -83,8 +86,9 @@ export class SqliteMetaStore implements MetaStore {
 
       getLatest: p('SELECT * FROM objects WHERE bucket = ? AND key = ? AND is_latest = 1'),
       objectParts: p('SELECT * FROM object_parts WHERE object_id = ? ORDER BY part_number'),
-      insertObject: p(`INSERT INTO objects(bucket, key, version_id, is_latest, size, etag, last_modified, content_type, headers, user_meta, checksums, parts_count, acl)
-        VALUES (@bucket, @key, @versionId, 1, @size, @etag, @lastModified, @contentType, @headers, @userMeta, @checksums, @partsCount, @acl)`),
+      // Ids above every id ever used (migration 20), never a deleted row's.
+      insertObject: p(`INSERT INTO objects(id, bucket, key, version_id, is_latest, size, etag, last_modified, content_type, headers, user_meta, checksums, parts_count, acl)
+        VALUES (${NEXT_OBJECT_ID}, @bucket, @key, @versionId, 1, @size, @etag, @lastModified, @contentType, @headers, @userMeta, @checksums, @partsCount, @acl)`),
       insertObjectPart: p('INSERT INTO object_parts(object_id, part_number, blob_id, size, etag, checksums) VALUES (?, ?, ?, ?, ?, ?)'),
       deleteObjectRow: p('DELETE FROM objects WHERE id = ?'),
       garbageObjectBlobs: p(`UPDATE blobs SET state = 'garbage', garbage_at = ? WHERE id IN (SELECT blob_id FROM object_parts WHERE object_id = ?)`),
@@ -441,8 +445,8 @@ export class SqliteMetaStore implements MetaStore {
       if (nullRow) checkLock(nullRow, opts.bypassGovernance === true, now);
     }
     this.supersede(bucket, key, markerId, now);
-    this.stmt(`INSERT INTO objects(bucket, key, version_id, is_latest, size, etag, last_modified, is_delete_marker)
-      VALUES (?, ?, ?, 1, 0, '', ?, 1)`).run(bucket, key, markerId, now);
+    this.stmt(`INSERT INTO objects(id, bucket, key, version_id, is_latest, size, etag, last_modified, is_delete_marker)
+      VALUES (${NEXT_OBJECT_ID}, ?, ?, ?, 1, 0, '', ?, 1)`).run(bucket, key, markerId, now);
     return { existed: true, versionId: markerId, deleteMarker: true };
   }
 
