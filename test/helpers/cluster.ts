@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ensureDevCertificate } from '../../gateway/tls/dev-ca.js';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { onClose } from './registry.js';
+import { freshDatabase, postgresSkipReason, startPostgres, type PgServer } from './postgres.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'dist/cli/main.js');
@@ -34,12 +35,20 @@ export interface Cluster {
   endpoint: string;
   stores: StoreProc[];
   gateway: ChildProcess;
+  /** Where the metadata lives: 'sqlite' (the gateway's data folder) or a PostgreSQL URL. */
+  meta: 'sqlite' | string;
+  /** Every gateway (the first is `gateway`/`endpoint`); more than one only on PostgreSQL. */
+  gateways: GatewayProc[];
   env: NodeJS.ProcessEnv;
   /** With `tls`: the CA that signed the gateway's certificate. */
   caFile?: string;
   /** The running gateway's output lines so far (since its last start), stdout and stderr apart. */
   gatewayOutput: { stdout: string[]; stderr: string[] };
   client(opts?: Partial<ConstructorParameters<typeof S3Client>[0]>): S3Client;
+  /** A client of gateway `i` (0 is the first). */
+  clientOf(i: number, opts?: Partial<ConstructorParameters<typeof S3Client>[0]>): S3Client;
+  /** Stop gateway `i` with `signal` (default SIGKILL) and start it again on its data and port. */
+  restartGatewayAt(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** SIGKILL the gateway and start it again on the same data (same port), with `env` added to the cluster's for this start. */
   restartGateway(signal?: NodeJS.Signals, env?: NodeJS.ProcessEnv): Promise<void>;
   stop(): Promise<void>;
@@ -84,6 +93,25 @@ export async function spawnAndWait(args: string[], env: NodeJS.ProcessEnv, patte
   return { child, match, output, stdout, stderr };
 }
 
+export interface GatewayProc {
+  endpoint: string;
+  dataDir: string;
+  child: ChildProcess;
+}
+
+/** The gateway's secrets, copied to every other gateway of a cluster (cli/gateway.ts --init). */
+const SHARED_GATEWAY_FILES = ['gateway-key.jwk', 'gateway-key.pub.jwk', 'master.key'];
+
+let pgServer: Promise<PgServer> | undefined;
+
+/** One PostgreSQL server per test file, a new database per cluster. */
+async function pgDatabase(): Promise<string> {
+  const skip = postgresSkipReason();
+  if (skip) throw new Error(`a PostgreSQL cluster was asked for: ${skip}`);
+  pgServer ??= startPostgres();
+  return freshDatabase((await pgServer).url);
+}
+
 async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = once(child, 'exit');
@@ -102,8 +130,16 @@ export async function startCluster(opts: {
   stores?: number; zones?: number; env?: NodeJS.ProcessEnv; scope?: 'each' | 'file';
   /** Serve S3 over HTTPS with a certificate from a CA made for the test (Cluster.caFile). */
   tls?: boolean;
+  /** The metadata backend (default: SHARDGATE_TEST_META, else sqlite). */
+  meta?: 'sqlite' | 'postgres';
+  /** Gateways over the same stores and metadata (default 1; more need PostgreSQL). */
+  gateways?: number;
 } = {}): Promise<Cluster> {
   requireBuild();
+  const backend = opts.meta ?? (process.env.SHARDGATE_TEST_META === 'postgres' ? 'postgres' : 'sqlite');
+  const gatewayCount = opts.gateways ?? 1;
+  if (gatewayCount > 1 && backend !== 'postgres') throw new Error('several gateways need meta: postgres');
+  const metaUrl = backend === 'postgres' ? await pgDatabase() : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'shardgate-test-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -112,6 +148,7 @@ export async function startCluster(opts: {
     SHARDGATE_HEDGE_MS: '150',
     SHARDGATE_READ_TIMEOUT_MS: '2000',
     SHARDGATE_WRITE_STALL_MS: '3000',
+    ...(metaUrl && { SHARDGATE_META_URL: metaUrl }),
     ...opts.env,
   };
   const gwDir = join(dir, 'gateway');
@@ -148,32 +185,53 @@ export async function startCluster(opts: {
   stores.sort((a, b) => a.id.localeCompare(b.id));
   let port = '0';
   let gatewayOutput: Cluster['gatewayOutput'] = { stdout: [], stderr: [] };
-  const startGw = async (extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildProcess> => {
+  const launch = async (dataDir: string, atPort: string, extraEnv: NodeJS.ProcessEnv = {}) => {
     const gwEnv = { ...env, ...extraEnv, SHARDGATE_SHARD_STORES: stores.map((s) => `${s.id}=${s.url}`).join(',') };
     const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : [];
-    const { child, match, stdout, stderr } = await spawnAndWait(['gateway', '--data', gwDir, '--host', '127.0.0.1', '--port', port, ...tlsArgs], gwEnv, /S3 endpoint:\s+(https?:\/\/\S+)/);
+    return spawnAndWait(['gateway', '--data', dataDir, '--host', '127.0.0.1', '--port', atPort, ...tlsArgs], gwEnv, /S3 endpoint:\s+(https?:\/\/\S+)/, 60_000);
+  };
+  const startGw = async (extraEnv: NodeJS.ProcessEnv = {}): Promise<ChildProcess> => {
+    const { child, match, stdout, stderr } = await launch(gwDir, port, extraEnv);
     port = new URL(match[1]!).port;
     gatewayOutput = { stdout, stderr };
     return child;
   };
   const gateway = await startGw().catch(abandon);
+  const gateways: GatewayProc[] = [{ endpoint: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, dataDir: gwDir, child: gateway }];
+  for (let i = 2; i <= gatewayCount; i++) {
+    const dataDir = join(dir, `gateway-${i}`);
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    for (const f of SHARED_GATEWAY_FILES) if (existsSync(join(gwDir, f))) copyFileSync(join(gwDir, f), join(dataDir, f));
+    const { child, match } = await launch(dataDir, '0').catch(abandon);
+    gateways.push({ endpoint: match[1]!, dataDir, child });
+  }
+  const clientFor = (endpoint: string, o?: Partial<ConstructorParameters<typeof S3Client>[0]>): S3Client => new S3Client({
+    endpoint, region: 'us-east-1', forcePathStyle: true,
+    ...(tls && { requestHandler: new NodeHttpHandler({ httpsAgent: new HttpsAgent({ ca: readFileSync(tls.ca) }) }) }),
+    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, maxAttempts: 1, ...o,
+  });
   const cluster: Cluster = {
-    dir, stores, gateway, env,
+    dir, stores, gateway, env, gateways, meta: metaUrl ?? 'sqlite',
     endpoint: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     ...(tls && { caFile: tls.ca }),
     get gatewayOutput() {
       return gatewayOutput;
     },
-    client: (o) => new S3Client({
-      endpoint: cluster.endpoint, region: 'us-east-1', forcePathStyle: true,
-      ...(tls && { requestHandler: new NodeHttpHandler({ httpsAgent: new HttpsAgent({ ca: readFileSync(tls.ca) }) }) }),
-      credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, maxAttempts: 1, ...o,
-    }),
+    client: (o) => clientFor(cluster.endpoint, o),
+    clientOf: (i, o) => clientFor(gateways[i]!.endpoint, o),
     restartGateway: async (signal = 'SIGKILL', extraEnv) => {
       await kill(cluster.gateway, signal);
       cluster.gateway = await startGw(extraEnv);
+      gateways[0]!.child = cluster.gateway;
+    },
+    restartGatewayAt: async (i, signal = 'SIGKILL') => {
+      if (i === 0) return cluster.restartGateway(signal);
+      const g = gateways[i]!;
+      await kill(g.child, signal);
+      g.child = (await launch(g.dataDir, new URL(g.endpoint).port)).child;
     },
     stop: async () => {
+      await Promise.all(gateways.slice(1).map((g) => kill(g.child)));
       await kill(cluster.gateway);
       await Promise.all(stores.map((s) => kill(s.child)));
       rmSync(dir, { recursive: true, force: true });
