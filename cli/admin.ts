@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import type { AccessKeyView, NewAccessKey, UserView } from '../gateway/admin/keys.js';
 import type { BucketQuotaView } from '../gateway/admin/buckets.js';
 import type { NodeView } from '../gateway/admin/nodes.js';
+import type { ClusterView } from '../gateway/admin/cluster.js';
 import type { RepairJobView } from '../gateway/admin/repair.js';
 import type { Backlog } from '../gateway/repair/worker.js';
 import type { NodeAuditView } from '../gateway/audit/admin-routes.js';
@@ -28,6 +29,8 @@ Commands:
                                           start a full repair (every blob back to 16 healthy pieces on
                                           live nodes within the zone limit); --wait prints progress and
                                           exits 0 once done, 1 if it cannot be reached
+  shardgate admin cluster [--json]        the gateways' leases: which one runs the background work
+                                          (repair, audits, scrub, lifecycle, ...) and until when
   shardgate admin drain ID [--wait]       move every piece off a shard-store, then mark it removed
   shardgate admin activate ID             cancel a drain, or bring a removed shard-store back
   shardgate admin join ID URL             add a shard-store (its zone and capacity come from its /status)
@@ -180,6 +183,7 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv): Promise<
       return void console.log(`snapshot ${snapshot.seq}: ${bytes(snapshot.size)} of metadata on the shard-stores, manifest on ${snapshot.manifests} stores (${snapshot.ms} ms)`);
     }
     case 'nodes': return listNodes(t, Boolean(values.json));
+    case 'cluster': return showCluster(t, Boolean(values.json));
     case 'user': return userCommand(t, args, Boolean(values.json));
     case 'key': return keyCommand(t, args, values.user, Boolean(values.json));
     case 'bucket': return bucketCommand(t, args, Boolean(values.json));
@@ -383,6 +387,14 @@ async function listNodes(t: AdminTarget, json: boolean): Promise<void> {
     n.lastSeen ? ago(n.lastSeen) : 'never', n.lastAudit ? `${n.lastAudit.outcome} ${ago(n.lastAudit.at)}` : 'never', n.url,
   ]);
   console.log(table(['ID', 'STATE', 'ZONE', 'FREE', 'SCORE', 'PIECES', 'LAST SEEN', 'LAST AUDIT', 'URL'], rows));
+}
+
+async function showCluster(t: AdminTarget, json: boolean): Promise<void> {
+  const view = await adminRequest<ClusterView>(t, 'GET', '/cluster');
+  if (json) return void console.log(JSON.stringify(view, null, 2));
+  console.log(`this gateway: ${view.gateway.holder} (${view.gateway.leading ? 'runs the background work' : 'standing by'}), metadata on ${view.backend}`);
+  const rows = view.leases.map((l) => [l.name, l.holder, l.live ? l.expiresAt : `${l.expiresAt} (expired)`, String(l.generation)]);
+  console.log(table(['LEASE', 'HOLDER', 'EXPIRES', 'GENERATION'], rows));
 }
 
 interface RepairStatus {

@@ -118,7 +118,7 @@ export async function runDev(argv: string[], env: NodeJS.ProcessEnv): Promise<vo
     });
     if (gateways > 1) {
       more = await spawnMoreGateways({
-        count: gateways, firstDir: gatewayDir, root, meta: meta!, host: base.host, port: gateway.config.port,
+        count: gateways, firstDir: gatewayDir, root, meta: meta!, host: base.host, port: base.port === 0 ? 0 : gateway.config.port,
         shardStores: stores.map((s) => `${s.spec.id}=${s.url}#${s.fingerprint}`).join(','), env: { ...env, [GENESIS_ENV]: genesis },
       });
     }

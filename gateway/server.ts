@@ -14,6 +14,7 @@ import { JournalShipper } from './journal/shipper.js';
 import { LifecycleWorker, lifecycleOptionsFromEnv } from './s3/lifecycle-worker.js';
 import { gatewayInstanceId, startBackground } from './cluster/background.js';
 import { leaseTimingFromEnv } from './cluster/leased-job.js';
+import { syncRegistry } from './cluster/registry-sync.js';
 import type { PipelineContext } from './pipeline/context.js';
 import { ObservedHealth } from './repair/node-monitor.js';
 import { buildTrustLayer } from './repair/trust-layer.js';
@@ -78,6 +79,8 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   const pieceLatency = new PieceLatency();
   const io = new HttpShardIO(signingKey.tls, pins, cfg.writeStallMs, (store, op, seconds) => pieceLatency.observe(store, op, seconds));
   for (const n of await meta.listNodes()) io.setNode({ id: n.id, url: n.url, zone: n.zone });
+  // Other gateways join stores and pin keys in the shared registry too.
+  const stopSync = meta.backend === 'sqlite' ? () => undefined : syncRegistry(meta, pins, (n) => io.setNode(n));
   const engine = getEngine();
   const health = new ObservedHealth();
 
@@ -187,6 +190,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       await done;
       clearTimeout(force);
       await background.stop();
+      stopSync();
       await audit.close();
       await trust.close();
       await journal?.stop();

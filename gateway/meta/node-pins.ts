@@ -10,6 +10,8 @@ import type { Db } from './db.js';
 export interface NodePins extends PinBook {
   /** Pin a given key (from the operator), or forget the pin (null) so the next contact pins anew. */
   set(nodeId: string, fingerprint: string | null): Promise<void>;
+  /** Read the pins again, where they are kept in memory and other gateways change them. */
+  refresh?(): Promise<void>;
 }
 
 export class SqliteNodePins implements NodePins {

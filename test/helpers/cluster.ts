@@ -105,7 +105,7 @@ const SHARED_GATEWAY_FILES = ['gateway-key.jwk', 'gateway-key.pub.jwk', 'master.
 let pgServer: Promise<PgServer> | undefined;
 
 /** One PostgreSQL server per test file, a new database per cluster. */
-async function pgDatabase(): Promise<string> {
+export async function pgDatabase(): Promise<string> {
   const skip = postgresSkipReason();
   if (skip) throw new Error(`a PostgreSQL cluster was asked for: ${skip}`);
   pgServer ??= startPostgres();

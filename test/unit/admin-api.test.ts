@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { adminRequest, adminTarget, type AdminTarget } from '../../cli/admin.js';
+import type { ClusterView } from '../../gateway/admin/cluster.js';
 import type { AdminContext } from '../../gateway/admin/context.js';
 import type { NodeView } from '../../gateway/admin/nodes.js';
 import type { RepairJobView } from '../../gateway/admin/repair.js';
@@ -69,6 +70,18 @@ describe('admin API', () => {
     await expect(adminRequest(target, 'GET', '/nodes/nope')).rejects.toThrow(/NoSuchNode/);
     await expect(adminRequest(target, 'GET', '/nothing')).rejects.toThrow(/NoSuchRoute/);
     await expect(adminRequest(target, 'POST', '/nodes/n00')).rejects.toThrow(/MethodNotAllowed/);
+  });
+
+  it('shows the leases and whether the gateway answering runs the background work', async () => {
+    const fx = await startFixture();
+    const { target } = await serve(fx);
+    // A gateway alone on its database runs the background work without a lease.
+    expect(await adminRequest<ClusterView>(target, 'GET', '/cluster')).toEqual({ gateway: { holder: '', leading: true }, backend: 'sqlite', leases: [] });
+    await fx.meta.leases.acquire('background', 'host:42:abc', 30_000);
+    const { leases } = await adminRequest<ClusterView>(target, 'GET', '/cluster');
+    expect(leases).toEqual([{ name: 'background', holder: 'host:42:abc', expiresAt: expect.any(String), live: true, generation: 1 }]);
+    await fx.meta.leases.release('background', 'host:42:abc');
+    expect((await adminRequest<ClusterView>(target, 'GET', '/cluster')).leases[0]!.live).toBe(false);
   });
 
   it('drains a node through the API and refuses state changes that would lose pieces', async () => {
