@@ -84,6 +84,8 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       const nodes = (await meta.listNodes()).map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1), ...ledgerStatus(n.id) }));
       return { nodes: choosePlacement(nodes), offline: notWritten(nodes) };
     },
+    // Repair honours activation as placement does (repair/targets.ts).
+    ledgerStatus: (id) => economy?.book.status(id),
   };
 
   // Writes the previous process left half done can never be committed now.
