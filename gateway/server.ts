@@ -19,6 +19,7 @@ import { attachAuditLayer, startAuditLayer } from './audit/layer.js';
 import { HttpShardIO } from './pipeline/http-shard-io.js';
 import { choosePlacement, notWritten } from './pipeline/placement.js';
 import { startEconomy, type Economy } from './economy/start.js';
+import { startMonitors } from './monitors/start.js';
 import { loadMasterKey, loadRootCredentials, type RootCredentials } from './secrets.js';
 import { loadOrCreateGatewayKey } from './shards/keys.js';
 import { deferContinue, markUnmetExpectation } from './object/request-body.js';
@@ -115,6 +116,9 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   // The provider economy: off unless a genesis is configured (SHARDGATE_LEDGER_GENESIS) or logged.
   economy = await startEconomy(meta, signingKey, env, { metrics: trust.metrics });
   trust.admin.economy = economy.book;
+  // Independent monitors: registered in the report log, their statements appended to it.
+  const monitors = await startMonitors(meta, audit.reports, signingKey, pins, economy.book);
+  trust.admin.monitors = monitors.monitors;
   trust.metrics.collect(() => [{
     name: 'shardgate_piece_ops_total', type: 'counter', samples: [{ value: io.pieceStats().ops }],
     help: 'Piece operations (put, get, head, delete) sent to the shard-stores.',
@@ -138,7 +142,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   registerRuntimeMetrics(trust.metrics, { lag, pieces: pieceLatency, droppedLogLines: log.dropped });
 
   const app = buildApp(ctx, {
-    config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: chain(audit.publicRoutes, economy.publicRoutes), log: log.logger,
+    config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: chain(chain(audit.publicRoutes, economy.publicRoutes), monitors.routes), log: log.logger,
   });
   // Timeouts, body rate and the connection cap are the limiter's (http-limits.ts), for HTTP and HTTPS alike.
   const limiter = new HttpLimiter(cfg.http, (req, res, err) => logRefusal(log.logger, req, res, err.code));
@@ -175,6 +179,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       await done;
       clearTimeout(force);
       await economy?.settler.stop();
+      await monitors.close();
       await audit.close();
       await trust.close();
       await lifecycle.stop();

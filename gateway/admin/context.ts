@@ -8,6 +8,7 @@ import type { RepairWorker } from '../repair/worker.js';
 import type { RootCredentials } from '../secrets.js';
 import type { ShardNode } from '../shards/client.js';
 import type { LedgerBook } from '../economy/book.js';
+import type { Monitors } from '../monitors/service.js';
 
 /** What admin handlers work with; built once per gateway process (gateway/server.ts). */
 export interface AdminContext {
@@ -27,6 +28,8 @@ export interface AdminContext {
   registerNode(node: ShardNode): void;
   /** The provider economy (gateway/economy/), set once it is started; off without a genesis. */
   economy?: LedgerBook;
+  /** Independent monitors (gateway/monitors/), set once they are started. */
+  monitors?: Monitors;
 }
 
 /** One admin request after authentication: path parameters, query and the JSON body. */
