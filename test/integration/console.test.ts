@@ -225,7 +225,8 @@ describe('web console', () => {
     ctx.skip(!HAS_CHROMIUM, NO_CHROMIUM);
     const admin = { endpoint: cluster.endpoint, region: 'us-east-1', accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY };
     // An era settles once it is over and its reports are published: publish until one has.
-    for (let settled = -1; settled < 0;) {
+    let settled = -1;
+    while (settled < 0) {
       await adminRequest(admin, 'POST', '/reports/publish', {});
       settled = (await adminRequest<{ settledEra: number }>(admin, 'GET', '/ledger')).settledEra;
       if (settled < 0) await new Promise((r) => setTimeout(r, 1_000));
@@ -237,7 +238,8 @@ describe('web console', () => {
     await page.waitForSelector('#ledger-stores tr[data-store=ss00]');
     await expect(page.locator('#ledger-stores tr[data-store]').count()).resolves.toBe(16);
     await expect(page.locator('#ledger-stores tr[data-store=ss03]').textContent()).resolves.toMatch(/active.*25.*20.*dana/);
-    await expect(page.locator('#ledger-eras tr[data-era="0"]').count()).resolves.toBe(1);
+    // The last eras, newest first: the one settled before the page opened, or a later one.
+    await expect(page.locator('#ledger-eras tr[data-era]').first().getAttribute('data-era').then(Number)).resolves.toBeGreaterThanOrEqual(settled);
     await expect(page.locator('#ledger-balances tr[data-account="delegator:dana"]').textContent()).resolves.toMatch(/5/);
     await expect(page.locator('a[href="/_shardgate/ledger"]').count()).resolves.toBe(1);
     expect(o.problems).toEqual([]);
