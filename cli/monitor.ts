@@ -45,11 +45,11 @@ export async function runMonitor(argv: string[], env: NodeJS.ProcessEnv): Promis
     console.log((await readFile(key.publicKeyFile, 'utf8')).trim());
     return;
   }
-  if (positionals.length) throw new ConfigError(`shardgate monitor: unknown argument "${positionals[0]}"`);
+  if (positionals.length) throw new ConfigError(`monitor: unknown argument "${positionals[0]}"`);
   const gateway = values.gateway ?? env.SHARDGATE_MONITOR_GATEWAY;
   const name = values.name ?? env.SHARDGATE_MONITOR_NAME;
-  if (!gateway || !/^https?:\/\/[^/]+\/?$/.test(gateway)) throw new ConfigError('shardgate monitor: --gateway must be the gateway\'s base URL, http(s)://host:port');
-  if (!name) throw new ConfigError('shardgate monitor: --name is required (the name it is registered under)');
+  if (!gateway || !/^https?:\/\/[^/]+\/?$/.test(gateway)) throw new ConfigError('monitor: --gateway must be the gateway\'s base URL, http(s)://host:port');
+  if (!name) throw new ConfigError('monitor: --name is required (the name it is registered under)');
   const runner = new MonitorRunner({
     gateway, name, key,
     pieces: int(values.pieces, 'pieces', 4), records: int(values.records, 'records', 4), roundMs: int(values['round-ms'], 'round-ms', 60_000),
@@ -62,6 +62,6 @@ export async function runMonitor(argv: string[], env: NodeJS.ProcessEnv): Promis
 
 function int(text: string | undefined, name: string, fallback: number): number {
   if (text === undefined) return fallback;
-  if (!/^[0-9]+$/.test(text) || Number(text) < 1) throw new ConfigError(`shardgate monitor: --${name} must be a positive integer`);
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1) throw new ConfigError(`monitor: --${name} must be a positive integer`);
   return Number(text);
 }
