@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { BalancesView, AccountsView, LedgerOverview } from '../gateway/economy/views.js';
 import { fetchLedger } from '../gateway/economy/http.js';
@@ -21,6 +22,10 @@ export const LEDGER_HELP = `shardgate admin ledger — the provider economy (doc
   shardgate admin ledger undelegate --delegator D --store S --amount TOKENS
   shardgate admin ledger passport issue --id ID --from ACCOUNT --holder ACCOUNT --amount TOKENS --term ERAS
   shardgate admin ledger passport stake --id ID --holder ACCOUNT --store S
+  shardgate admin ledger monitors [--json]      the independent monitors registered, and their last statement
+  shardgate admin ledger monitor add NAME KEY   register a monitor (KEY: its monitor-key.pub.jwk, the JWK, or
+                                                its x): an entry of the report log; the stores serve its challenges
+  shardgate admin ledger monitor remove NAME    revoke it: its statements are refused, the stores refuse its key
   shardgate admin ledger verify URL [--json]    download the published ledger log, report log and key from
                                                 the gateway at URL (no credentials), recompute every balance
                                                 offline; exits 1 naming the first entry that differs
@@ -90,9 +95,16 @@ export async function runLedger(argv: string[], env: NodeJS.ProcessEnv): Promise
       const e = r.era;
       console.log(`era ${e.era}: paid ${tokens(e.rewardsPaid)} of ${tokens(e.rewardsOwed)} owed, minted ${tokens(e.minted)}, fees ${tokens(e.fees)}, ` +
         `slashed ${tokens(e.slashed)}, burned ${tokens(e.burned)}; supply ${tokens(e.supply)}`);
-      return void console.log(table(['STORE', 'STATUS', 'STAKE', 'DOWNTIME', 'AUDITS', 'SLASHED', 'GROSS', 'PAID'], e.stores.map((s) => [
+      console.log(table(['STORE', 'STATUS', 'STAKE', 'DOWNTIME', 'AUDITS', 'SLASHED', 'GROSS', 'PAID'], e.stores.map((s) => [
         s.store, s.status, tokens(s.stake), s.downtime ? 'yes' : 'no', s.audits.failed ? 'failed' : 'ok', tokens(s.slashed), tokens(s.gross), tokens(s.paid),
       ])));
+      if (e.monitors.length) {
+        console.log('');
+        console.log(table(['MONITOR', 'CHALLENGES', 'PAID'], e.monitors.map((m) => [m.monitor, String(m.challenges), tokens(m.paid)])));
+      }
+      // Sources that disagree on a store: no single party's word decides its slash.
+      for (const d of e.disagreements) console.log(`disagreement on ${d.store}: failed by ${d.failing.join(', ')}; passed by ${d.passing.join(', ')}`);
+      return;
     }
     case 'params': {
       if (args[0] === 'set') {
@@ -109,6 +121,26 @@ export async function runLedger(argv: string[], env: NodeJS.ProcessEnv): Promise
       console.log(table(['PARAMETER', 'VALUE'], Object.entries(p.params).map(([k, x]) => [k, x])));
       if (p.scheduled.length) console.log(`scheduled: ${JSON.stringify(p.scheduled)}`);
       return;
+    }
+    case 'monitors': {
+      const m = await adminRequest<{ monitors: Array<{ monitor: string; jwk: { x: string }; lastPeriodEnd: number | null }> }>(t, 'GET', '/ledger/monitors');
+      if (json) return void console.log(JSON.stringify(m, null, 2));
+      if (!m.monitors.length) return void console.log('no monitor registered (shardgate admin ledger monitor add NAME KEY)');
+      return void console.log(table(['MONITOR', 'KEY', 'LAST STATEMENT ENDS'], m.monitors.map((x) => [x.monitor, x.jwk.x, x.lastPeriodEnd === null ? '-' : new Date(x.lastPeriodEnd).toISOString()])));
+    }
+    case 'monitor': {
+      const [sub, name, key] = args;
+      if (sub === 'add' && name && key) {
+        const r = await adminRequest<{ seq: number; changed: boolean }>(t, 'POST', '/ledger/monitors', { name, key: existsSync(key) ? readFileSync(key, 'utf8') : key });
+        if (json) return void console.log(JSON.stringify(r, null, 2));
+        return void console.log(r.changed ? `monitor ${name} registered as report log entry ${r.seq}; the stores are told to serve its challenges` : `monitor ${name} is registered with that key already`);
+      }
+      if (sub === 'remove' && name) {
+        const r = await adminRequest<{ seq: number }>(t, 'DELETE', `/ledger/monitors/${encodeURIComponent(name)}`);
+        if (json) return void console.log(JSON.stringify(r, null, 2));
+        return void console.log(`monitor ${name} revoked as report log entry ${r.seq}`);
+      }
+      throw new AdminCliError('usage: shardgate admin ledger monitor add NAME KEY | monitor remove NAME', 2);
     }
     case 'deposit':
     case 'withdraw':
@@ -130,6 +162,8 @@ export async function runLedger(argv: string[], env: NodeJS.ProcessEnv): Promise
 interface EraJson {
   era: number; minted: string; burned: string; fees: string; slashed: string; rewardsOwed: string; rewardsPaid: string; supply: string;
   stores: Array<{ store: string; status: string; stake: string; downtime: boolean; audits: { failed: boolean }; slashed: string; gross: string; paid: string }>;
+  monitors: Array<{ monitor: string; challenges: number; paid: string }>;
+  disagreements: Array<{ store: string; failing: string[]; passing: string[] }>;
 }
 
 async function verify(url: string | undefined, json: boolean): Promise<void> {

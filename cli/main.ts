@@ -8,6 +8,7 @@ Usage:
   shardgate gateway [options]       the S3 gateway, pointed at shard-stores (SHARDGATE_SHARD_STORES)
   shardgate shard-store [options]   one shard-store server keeping pieces on a local disk
   shardgate admin <command>         nodes, repair, drain: manage a running gateway
+  shardgate monitor [options]       an independent monitor: challenges the stores, signs what it sees
   shardgate bench --endpoint URL    measure an S3 endpoint: PUT/GET by object size and requests in flight
   shardgate version                 version, erasure engine and CPU kernel in use
 
@@ -22,6 +23,8 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./gateway.js')).runGateway(rest, process.env);
     case 'admin':
       return (await import('./admin.js')).runAdminCli(rest, process.env);
+    case 'monitor':
+      return (await import('./monitor.js')).runMonitor(rest, process.env);
     case 'bench':
       return (await import('./bench.js')).runBench(rest, process.env);
     case 'shard-store': {

@@ -22,6 +22,7 @@ import { attachAuditLayer, buildAuditLayer } from './audit/layer.js';
 import { HttpShardIO } from './pipeline/http-shard-io.js';
 import { choosePlacement, notWritten } from './pipeline/placement.js';
 import { startEconomy, type Economy } from './economy/start.js';
+import { startMonitors } from './monitors/start.js';
 import { loadMasterKey, loadRootCredentials, type RootCredentials } from './secrets.js';
 import { loadOrCreateGatewayKey } from './shards/keys.js';
 import { deferContinue, markUnmetExpectation } from './object/request-body.js';
@@ -98,6 +99,8 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       const nodes = (await meta.listNodes()).map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1), ...ledgerStatus(n.id) }));
       return { nodes: choosePlacement(nodes), offline: notWritten(nodes) };
     },
+    // Repair honours activation as placement does (repair/targets.ts).
+    ledgerStatus: (id) => economy?.book.status(id),
   };
 
   // Writes the previous process left half done can never be committed now. On a database
@@ -126,6 +129,9 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   // The provider economy: off unless a genesis is configured (SHARDGATE_LEDGER_GENESIS) or logged.
   economy = await startEconomy(meta, signingKey, env, { metrics: trust.metrics });
   trust.admin.economy = economy.book;
+  // Independent monitors: registered in the report log, their statements appended to it.
+  const monitors = await startMonitors(meta, audit.reports, signingKey, pins, economy.book);
+  trust.admin.monitors = monitors.monitors;
   trust.metrics.collect(() => [{
     name: 'shardgate_piece_ops_total', type: 'counter', samples: [{ value: io.pieceStats().ops }],
     help: 'Piece operations (put, get, head, delete) sent to the shard-stores.',
@@ -153,7 +159,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
   registerRuntimeMetrics(trust.metrics, { lag, pieces: pieceLatency, droppedLogLines: log.dropped });
 
   const app = buildApp(ctx, {
-    config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: chain(audit.publicRoutes, economy.publicRoutes), log: log.logger,
+    config: cfg, rootCredentials, admin: trust.admin, metrics: trust.metrics, publicRoutes: chain(chain(audit.publicRoutes, economy.publicRoutes), monitors.routes), log: log.logger,
   });
   // Timeouts, body rate and the connection cap are the limiter's (http-limits.ts), for HTTP and HTTPS alike.
   const limiter = new HttpLimiter(cfg.http, (req, res, err) => logRefusal(log.logger, req, res, err.code));
@@ -191,6 +197,7 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
       clearTimeout(force);
       await background.stop();
       stopSync();
+      await monitors.close();
       await audit.close();
       await trust.close();
       await journal?.stop();

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answerAuditChallenge, parseAuditChallenge } from './challenge.js';
 import { RequestError } from './errors.js';
 import { addRecoveryKey } from './recovery-keys.js';
+import { saveMonitorKeys } from './monitor-keys.js';
 import type { ListPiecesResponse, ShardStoreStatus } from './protocol.js';
 import { parseRange } from './routes.js';
 import type { ShardStore } from './pieces.js';
@@ -25,6 +26,8 @@ export interface HandlerCtx {
   lieOnRead: boolean;
   /** Trust a recovery key registered by the gateway from now on. */
   trustKey(key: TrustedKey): void;
+  /** Serve exactly these monitor keys from now on. */
+  setMonitorKeys(keys: readonly TrustedKey[]): void;
 }
 
 const MAX_JSON_BODY = 64 * 1024;
@@ -93,6 +96,13 @@ export async function handleTrustKey(ctx: HandlerCtx): Promise<void> {
   const key = await addRecoveryKey(ctx.store.dir, body?.jwk);
   ctx.trustKey(key);
   sendJson(ctx.res, 200, { kid: key.kid });
+}
+
+/** PUT /monitor-keys: the gateway lists the independent monitors' keys (the whole set). */
+export async function handleSetMonitorKeys(ctx: HandlerCtx): Promise<void> {
+  const keys = await saveMonitorKeys(ctx.store.dir, await readJson(ctx.req));
+  ctx.setMonitorKeys(keys);
+  sendJson(ctx.res, 200, { keys: keys.length });
 }
 
 /** GET /status: identity and health, for placement and monitoring. */

@@ -88,10 +88,28 @@ export class PeerTrust {
     if (!this.byFingerprint.has(key.fingerprint)) this.byFingerprint.set(key.fingerprint, key);
   }
 
+  private readonly monitors = new Set<string>();
+
+  /**
+   * Serve exactly these monitor keys from now on (the set the gateway lists): keys left out
+   * are refused from their next request, even on a connection already open. A key the store
+   * trusts otherwise (the gateway's, a recovery key) keeps its own grant.
+   */
+  setMonitorKeys(keys: readonly TrustedKey[]): void {
+    for (const fp of this.monitors) this.byFingerprint.delete(fp);
+    this.monitors.clear();
+    for (const k of keys) {
+      if (this.byFingerprint.has(k.fingerprint)) continue;
+      this.byFingerprint.set(k.fingerprint, k);
+      this.monitors.add(k.fingerprint);
+    }
+  }
+
   /** The trusted key behind a connection; throws UnauthenticatedError (401). */
   authenticate(socket: TLSSocket): TrustedKey {
     const known = this.bySocket.get(socket);
-    if (known) return known;
+    // A connection keeps its key only while the store still trusts it (monitor keys come and go).
+    if (known && this.byFingerprint.get(known.fingerprint) === known) return known;
     const fp = peerFingerprint(socket);
     if (fp === undefined) throw new UnauthenticatedError('no client certificate: connect with the gateway\'s TLS identity');
     const key = this.byFingerprint.get(fp);

@@ -57,6 +57,20 @@ export interface TrustKeyRequest {
   jwk: Record<string, unknown>;
 }
 
+/**
+ * Body of `PUT /monitor-keys`: the public keys of the independent monitors the gateway lists
+ * (`shardgate admin ledger monitor add`), the whole set each time: a key left out is no longer
+ * served. A monitor key may only challenge and ask for the status (MONITOR_OPS).
+ */
+export interface MonitorKeysRequest {
+  keys: Array<Record<string, unknown>>;
+}
+
+/** Operations a monitor key may use: audit challenges, and the status that says the store is up. */
+export const MONITOR_OPS: readonly ShardOp[] = ['challenge', 'status'];
+/** Most monitor keys a store keeps. */
+export const MAX_MONITOR_KEYS = 256;
+
 /** Operations a key registered through `POST /trusted-keys` may use. */
 export const RECOVERY_OPS: readonly ShardOp[] = ['get', 'head', 'list', 'status'];
 

@@ -9,6 +9,7 @@ export type Route =
   | { kind: 'ListPieces'; op: 'list' }
   | { kind: 'TrustKey'; op: 'trust' }
   | { kind: 'Challenge'; op: 'challenge' }
+  | { kind: 'SetMonitorKeys'; op: 'trust' }
 
   | { kind: 'Status'; op: 'status' };
 
@@ -39,6 +40,10 @@ export function parseRoute(method: string | undefined, rawUrl: string | undefine
   if (path === '/trusted-keys') {
     if (method !== 'POST') throw methodNotAllowed(method);
     return { kind: 'TrustKey', op: 'trust' };
+  }
+  if (path === '/monitor-keys') {
+    if (method !== 'PUT') throw methodNotAllowed(method);
+    return { kind: 'SetMonitorKeys', op: 'trust' };
   }
   if (path === '/challenge') {
     if (method !== 'POST') throw methodNotAllowed(method);

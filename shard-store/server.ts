@@ -9,12 +9,13 @@ import type { TlsIdentity } from '../wire/identity.js';
 import { ForbiddenError, RequestError, StoreFullError, UnauthenticatedError } from './errors.js';
 import { CorruptNeedleError } from './volume/volume-store.js';
 import {
-  handleChallenge, handleDeletePiece, handleGetPiece, handleHeadPiece, handleListPieces, handleStatus, handleTrustKey,
+  handleChallenge, handleDeletePiece, handleGetPiece, handleHeadPiece, handleListPieces, handleSetMonitorKeys, handleStatus, handleTrustKey,
   sendJson, type HandlerCtx,
 } from './handlers.js';
 import type { ShardStoreErrorBody } from './protocol.js';
 import { parseRoute, type Route } from './routes.js';
 import { loadRecoveryKeys } from './recovery-keys.js';
+import { loadMonitorKeys } from './monitor-keys.js';
 import { ShardStore } from './pieces.js';
 import { authorize, PeerTrust, type TrustedKey } from './peers.js';
 import { loadOrCreateStoreIdentity } from './identity.js';
@@ -75,12 +76,14 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
   const store = opts.store ?? (await ShardStore.open({ dir: opts.dir, capacityBytes: opts.capacityBytes, log }));
   const identity = opts.identity ?? (await loadOrCreateStoreIdentity(store.dir, opts.id));
   const trust = new PeerTrust([...opts.trustedKeys, ...(await loadRecoveryKeys(store.dir))]);
+  trust.setMonitorKeys(await loadMonitorKeys(store.dir));
   const zone = opts.zone ?? 'zone-1';
   const lieOnChallenge = opts.lieOnChallenge ?? process.env.SHARDGATE_TEST_LIE_ON_CHALLENGE === '1';
   const lieOnRead = opts.lieOnRead ?? lieOnReadFromEnv();
   const base = {
     store, storeId: opts.id, zone, version: packageVersion(), startedAt: Date.now(), lieOnChallenge, lieOnRead,
     trustKey: (key: TrustedKey) => trust.addKey(key),
+    setMonitorKeys: (keys: readonly TrustedKey[]) => trust.setMonitorKeys(keys),
   };
   let inFlight = 0;
   let closing = false;
@@ -184,6 +187,7 @@ async function dispatch(route: Route, ctx: HandlerCtx): Promise<void> {
     case 'Challenge': return handleChallenge(ctx);
     case 'ListPieces': return handleListPieces(ctx);
     case 'TrustKey': return handleTrustKey(ctx);
+    case 'SetMonitorKeys': return handleSetMonitorKeys(ctx);
     case 'Status': return handleStatus(ctx);
     default: return assertNever(route);
   }

@@ -5,6 +5,7 @@ import { ActivityPage } from './pages/activity';
 import { BucketsPage } from './pages/buckets';
 import { BrowserPage } from './pages/browser';
 import { ClusterPage } from './pages/cluster';
+import { LedgerPage } from './pages/ledger';
 import { ObjectPage } from './pages/object';
 import { SettingsPage } from './pages/settings';
 import { SignIn } from './pages/signin';
@@ -43,6 +44,8 @@ function Page({ parts, root }: { parts: string[]; root: boolean }) {
       return root ? <ClusterPage /> : <RootOnly />;
     case 'activity':
       return root ? <ActivityPage /> : <RootOnly />;
+    case 'ledger':
+      return root ? <LedgerPage /> : <RootOnly />;
     default:
       return <BucketsPage />;
   }
@@ -74,6 +77,7 @@ function App() {
           {user.root && tab('users', 'Users', page === 'users')}
           {user.root && tab('cluster', 'Cluster', page === 'cluster')}
           {user.root && tab('activity', 'Activity', page === 'activity')}
+          {user.root && tab('ledger', 'Ledger', page === 'ledger')}
         </nav>
         <span class="who" title={user.accessKeyId}>{user.root ? 'root' : user.accessKeyId}</span>
         <button type="button" id="sign-out" onClick={() => {

@@ -9,6 +9,7 @@ import type { RepairWorker } from '../repair/worker.js';
 import type { RootCredentials } from '../secrets.js';
 import type { ShardNode } from '../shards/client.js';
 import type { LedgerBook } from '../economy/book.js';
+import type { Monitors } from '../monitors/service.js';
 
 /** What admin handlers work with; built once per gateway process (gateway/server.ts). */
 export interface AdminContext {
@@ -30,6 +31,8 @@ export interface AdminContext {
   economy?: LedgerBook;
   /** Whether this gateway runs the background work now, and under which holder name (cluster/background.ts). */
   background?: Background;
+  /** Independent monitors (gateway/monitors/), set once they are started. */
+  monitors?: Monitors;
 }
 
 /** One admin request after authentication: path parameters, query and the JSON body. */

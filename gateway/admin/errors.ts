@@ -25,6 +25,8 @@ export type AdminErrorCode =
   | 'LedgerOff'
   | 'LedgerRefused'
   | 'NoSuchEra'
+  | 'NoSuchMonitor'
+  | 'MonitorKeyTaken'
   | 'InternalError';
 
 export function toAdminError(err: unknown): AdminError {

@@ -1,5 +1,5 @@
 import {
-  canonicalJson, eraOf, eraWindow, openLedger, replay, serviceFromReports, sha256Hex, stateToJson, toBigInt,
+  canonicalJson, eraOf, eraWindow, monitorsFromReports, openLedger, replay, serviceFromReports, sha256Hex, stateToJson, toBigInt,
   type EraServiceInput, type LedgerState, type Replayed, type ServiceReport,
 } from '../ledger/index.js';
 import { isSettlement, type LogRecord, type SettlementRecord } from './records.js';
@@ -11,11 +11,15 @@ import { isSettlement, type LogRecord, type SettlementRecord } from './records.j
  * its settlement record carries. Eras without a settlement record are not replayed yet.
  */
 
-/** An era's service: its reports (periodStart in the era, logged up to reportsThrough), no monitors yet, the recorded zones. */
+/**
+ * An era's service: its store reports and its monitors' signed results (periodStart in the
+ * era, logged up to reportsThrough), and the recorded zones.
+ */
 export function eraService(record: Pick<SettlementRecord, 'reportsThrough' | 'zones'>, window: { start: number; end: number }, reports: readonly ServiceReport[]): EraServiceInput {
+  const logged = reports.filter((r) => r.seq <= record.reportsThrough);
   return {
-    stores: serviceFromReports(reports.filter((r) => r.seq <= record.reportsThrough), window),
-    monitors: [],
+    stores: serviceFromReports(logged, window),
+    monitors: monitorsFromReports(logged, window),
     zones: (Array.isArray(record.zones) ? record.zones : []).map((z) => ({
       zone: String(z.zone), capacityBytes: toBigInt(z.capacityBytes) ?? 0n, freeBytes: toBigInt(z.freeBytes) ?? 0n,
     })),

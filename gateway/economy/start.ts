@@ -39,7 +39,7 @@ export async function startEconomy(meta: MetaStore, key: LogSigningKey, env: Nod
 }
 
 /** Stake per store, and per era what was paid, slashed and burned (the last settled era; totals as counters). */
-function registerLedgerMetrics(metrics: Metrics, book: LedgerBook): void {
+export function registerLedgerMetrics(metrics: Metrics, book: LedgerBook): void {
   metrics.collect(() => {
     if (!book.on) return [];
     const v = book.current;

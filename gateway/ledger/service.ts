@@ -64,7 +64,27 @@ export interface ReportServiceFields {
   servedBytes?: string | number;
   lost?: boolean;
 }
-export type ServiceReport = ReportPayload & ReportServiceFields;
+/**
+ * An entry of the report log as settlement reads it: a store's report (no `kind`), or an
+ * entry of another kind (`monitor`: an independent monitor's signed results; `monitor-key`:
+ * a monitor's key registered or revoked), whose own fields are read by monitorsFromReports.
+ */
+export type ServiceReport = ReportPayload & ReportServiceFields & { kind?: string };
+
+/** The fields of a `monitor` entry of the report log that settlement reads (gateway/monitors/). */
+export interface MonitorReportFields {
+  kind: 'monitor';
+  seq: number;
+  monitor: string;
+  periodStart: number;
+  challenges: number;
+  results: Array<{ store: string; audits: OutcomeCounts }>;
+}
+
+/** A store's own report: an entry without a kind. */
+export function isStoreReport(p: { kind?: unknown }): boolean {
+  return p.kind === undefined;
+}
 
 /**
  * Aggregate an era's report payloads into one record per store: audits, uptime samples,
@@ -75,6 +95,7 @@ export type ServiceReport = ReportPayload & ReportServiceFields;
 export function serviceFromReports(payloads: readonly ServiceReport[], window?: { start: number; end: number }): EraServiceRecord[] {
   const by = new Map<string, { rec: EraServiceRecord; latest: [number, number] }>();
   for (const p of payloads) {
+    if (!isStoreReport(p)) continue;
     if (window !== undefined && (p.periodStart < window.start || p.periodStart >= window.end)) continue;
     let cur = by.get(p.node);
     if (cur === undefined) {
@@ -93,6 +114,25 @@ export function serviceFromReports(payloads: readonly ServiceReport[], window?: 
     }
   }
   return [...by.values()].map((v) => v.rec).sort((a, b) => cmp(a.store, b.store));
+}
+
+/**
+ * The monitors' records of an era from the report log: every `monitor` entry whose
+ * periodStart falls in `window` (when given), one record per entry (normaliseService merges
+ * a monitor's entries). The entries' signatures are checked where they enter the log and by
+ * the offline verification, not here: this reads what the log holds.
+ */
+export function monitorsFromReports(payloads: readonly unknown[], window?: { start: number; end: number }): MonitorRecord[] {
+  const out: MonitorRecord[] = [];
+  for (const raw of payloads) {
+    const p = raw as Partial<MonitorReportFields> | null;
+    if (typeof p !== 'object' || p === null || p.kind !== 'monitor' || typeof p.monitor !== 'string') continue;
+    if (typeof p.periodStart !== 'number') continue;
+    if (window !== undefined && (p.periodStart < window.start || p.periodStart >= window.end)) continue;
+    const results = Array.isArray(p.results) ? p.results.filter((r) => typeof r?.store === 'string' && typeof r.audits === 'object' && r.audits !== null) : [];
+    out.push({ monitor: p.monitor, challenges: count(p.challenges), results: results.map((r) => ({ store: r.store, audits: addCounts(zeroCounts(), r.audits) })) });
+  }
+  return out;
 }
 
 function count(v: unknown): number {

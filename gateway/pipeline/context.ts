@@ -22,6 +22,8 @@ export interface PipelineContext {
   readTimeoutMs: number;
   /** Placement for a new blob: N node ids, and which of them are offline right now. */
   place(): Promise<NewPlacement>;
+  /** A store's status in the economy, for repair's choice of targets; undefined while the economy is off. */
+  ledgerStatus?(store: string): 'active' | 'pending' | undefined;
 }
 
 export interface NewPlacement {

@@ -8,6 +8,11 @@ export interface RepairNode {
   state: string;
   /** Relative preference (free space × score), as for new blobs. */
   weight: number;
+  /**
+   * The store's status in the economy (gateway/ledger/); absent while the economy is off. A
+   * `pending` store (not enough collateral) takes no rebuilt pieces unless no other store can.
+   */
+  ledger?: 'active' | 'pending';
 }
 
 /** States whose pieces count as healthy: the node is up and trusted enough to keep them. */
@@ -98,7 +103,9 @@ export function repairSources(a: BlobAssessment, moving: readonly number[]): num
  * placements: one piece per node (a node holding any other piece of the blob, or an old
  * copy waiting for deletion in `exclude`, is not eligible), zones filled least-first up to
  * the cap, then weighted by free space and score. Active nodes are preferred; suspect ones
- * are used only when no active one fits. A piece with no eligible node maps to null.
+ * are used only when no active one fits. Stores the economy holds `pending` come last, as in
+ * choosePlacement: only when no store with enough collateral fits. A piece with no eligible
+ * node maps to null.
  */
 export function chooseTargets(
   placement: readonly string[], moving: readonly number[], nodes: readonly RepairNode[], exclude: ReadonlySet<string> = new Set(),
@@ -116,7 +123,8 @@ export function chooseTargets(
   }
   const out = new Map<number, string | null>();
   for (const piece of moving) {
-    const pick = pickNode(nodes, taken, perZone, cap, 'active') ?? pickNode(nodes, taken, perZone, cap, 'suspect');
+    const pick = pickNode(nodes, taken, perZone, cap, 'active', true) ?? pickNode(nodes, taken, perZone, cap, 'suspect', true)
+      ?? pickNode(nodes, taken, perZone, cap, 'active', false) ?? pickNode(nodes, taken, perZone, cap, 'suspect', false);
     out.set(piece, pick?.id ?? null);
     if (pick) {
       taken.add(pick.id);
@@ -126,8 +134,10 @@ export function chooseTargets(
   return out;
 }
 
-function pickNode(nodes: readonly RepairNode[], taken: ReadonlySet<string>, perZone: ReadonlyMap<string, number>, cap: number, state: string): RepairNode | undefined {
-  const eligible = nodes.filter((n) => n.state === state && !taken.has(n.id) && (perZone.get(n.zone) ?? 0) < cap);
+function pickNode(
+  nodes: readonly RepairNode[], taken: ReadonlySet<string>, perZone: ReadonlyMap<string, number>, cap: number, state: string, paid: boolean,
+): RepairNode | undefined {
+  const eligible = nodes.filter((n) => n.state === state && (n.ledger !== 'pending') === paid && !taken.has(n.id) && (perZone.get(n.zone) ?? 0) < cap);
   if (!eligible.length) return undefined;
   // The emptiest zone of this blob first: spread as evenly as the zones allow.
   const least = Math.min(...eligible.map((n) => perZone.get(n.zone) ?? 0));

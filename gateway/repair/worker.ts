@@ -254,7 +254,10 @@ export class RepairWorker {
   }
 
   private async nodeSnapshot(): Promise<RepairNode[]> {
-    return (await this.nodes.list()).map((n) => ({ id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1) }));
+    return (await this.nodes.list()).map((n) => {
+      const ledger = this.ctx.ledgerStatus?.(n.id);
+      return { id: n.id, zone: n.zone, state: n.state, weight: n.score * (n.freeBytes ?? 1), ...(ledger && { ledger }) };
+    });
   }
 
   private async repairBlob(job: RepairJobRow, ref: LiveBlobRef, nodes: RepairNode[], queued: Set<number> | undefined, tally: PassTally): Promise<void> {

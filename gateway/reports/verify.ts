@@ -1,6 +1,7 @@
 import type { JWK } from 'jose';
 import { GENESIS, REPORT_TYP, reportHash, type ReportEntry, type ReportPayload } from './format.js';
 import { importPublicKey, openEntry } from './jws.js';
+import { MonitorLogState } from '../monitors/log-check.js';
 
 export interface VerifiedLog {
   ok: boolean;
@@ -13,7 +14,9 @@ export interface VerifiedLog {
 /**
  * Check a whole report log offline: every signature against the public key, the header
  * type, sequence numbers 1..n in order without gaps, each entry naming its predecessor's
- * hash, and per node, periods that move forward. Stops collecting after 20 errors.
+ * hash, and per node, periods that move forward. Entries of independent monitors
+ * (gateway/monitors/) are checked too: each statement signed by a monitor key registered
+ * earlier in the log, for this gateway, repeated unchanged. Stops collecting after 20 errors.
  */
 export async function verifyReportLog(entries: readonly ReportEntry[], publicJwk: JWK): Promise<VerifiedLog> {
   const errors: string[] = [];
@@ -22,6 +25,7 @@ export async function verifyReportLog(entries: readonly ReportEntry[], publicJwk
   const key = await importPublicKey(publicJwk);
   let prev = GENESIS;
   const lastPeriod = new Map<string, number>();
+  const monitors = new MonitorLogState();
   for (const [i, e] of entries.entries()) {
     if (errors.length >= 20) break;
     const at = `entry ${i + 1} (seq ${e.seq})`;
@@ -39,9 +43,20 @@ export async function verifyReportLog(entries: readonly ReportEntry[], publicJwk
     if (payload.prev !== prev) {
       errors.push(`${at}: does not chain to the entry before it (prev ${payload.prev.slice(0, 12)}…, expected ${prev.slice(0, 12)}…): an entry was removed, altered or reordered`);
     }
-    const last = lastPeriod.get(payload.node);
-    if (last !== undefined && payload.periodStart < last) errors.push(`${at}: period of ${payload.node} goes back in time`);
-    lastPeriod.set(payload.node, payload.periodEnd);
+    const kind = (payload as { kind?: unknown }).kind;
+    if (kind === 'monitor-key') {
+      const why = monitors.applyKey(payload as object);
+      if (why) errors.push(`${at}: ${why}`);
+    } else if (kind === 'monitor') {
+      const why = await monitors.check(payload as object, publicJwk.kid);
+      if (why) errors.push(`${at}: ${why}`);
+    } else if (kind !== undefined) {
+      errors.push(`${at}: unknown entry kind ${JSON.stringify(kind)}`);
+    } else {
+      const last = lastPeriod.get(payload.node);
+      if (last !== undefined && payload.periodStart < last) errors.push(`${at}: period of ${payload.node} goes back in time`);
+      lastPeriod.set(payload.node, payload.periodEnd);
+    }
     prev = reportHash(e.jws);
     reports.push(payload);
   }

@@ -221,6 +221,17 @@ export class ShardClient {
     });
   }
 
+  /** List the independent monitors' keys the store serves (PUT /monitor-keys, the whole set). */
+  async setMonitorKeys(node: ShardNode, keys: readonly JWK[], opts: CallOptions = {}): Promise<void> {
+    const what = 'PUT /monitor-keys';
+    await this.call(node, what, {
+      method: 'PUT', path: '/monitor-keys', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys }),
+    }, opts.timeoutMs ?? DEFAULT_SMALL_TIMEOUT_MS, opts.signal, async (res) => {
+      if (res.statusCode !== 200) throw await statusError(node, res, what);
+      await res.body.dump();
+    });
+  }
+
   /** Drop the pool of a store that left the cluster. */
   async forget(nodeId: string): Promise<void> {
     const entry = this.pools.get(nodeId);

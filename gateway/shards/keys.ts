@@ -26,13 +26,13 @@ export interface GatewayKey {
   tls: TlsIdentity;
 }
 
-/** A GatewayKey from an Ed25519 private JWK. */
-export async function gatewayKeyFromJwk(privateJwk: JWK, publicKeyFile: string): Promise<GatewayKey> {
+/** A GatewayKey from an Ed25519 private JWK (`name`: what its TLS certificate says it is). */
+export async function gatewayKeyFromJwk(privateJwk: JWK, publicKeyFile: string, name = 'shardgate gateway'): Promise<GatewayKey> {
   const publicJwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, alg: KEY_ALG, use: 'sig' };
   publicJwk.kid = privateJwk.kid ?? (await calculateJwkThumbprint(publicJwk));
   const privateKey = await importJWK({ ...privateJwk, alg: KEY_ALG }, KEY_ALG);
   if (privateKey instanceof Uint8Array) throw new GatewayKeyError('the gateway key is not an asymmetric key');
-  const tls = identityFromKey(createPrivateKey({ key: privateJwk as import('node:crypto').JsonWebKey, format: 'jwk' }), 'shardgate gateway');
+  const tls = identityFromKey(createPrivateKey({ key: privateJwk as import('node:crypto').JsonWebKey, format: 'jwk' }), name);
   return { kid: publicJwk.kid, privateKey, publicJwk, publicKeyFile, tls };
 }
 
@@ -50,10 +50,18 @@ export class GatewayKeyError extends Error {
  * mode 0600) and `gateway-key.pub.jwk`. Files appear whole or not at all (written aside and
  * hard-linked into place), so two gateways starting at once end up sharing one key.
  */
-export async function loadOrCreateGatewayKey(dir: string): Promise<GatewayKey> {
+export function loadOrCreateGatewayKey(dir: string): Promise<GatewayKey> {
+  return loadOrCreateSigningKey(dir, GATEWAY_KEY_FILE, GATEWAY_PUBLIC_KEY_FILE, 'shardgate gateway');
+}
+
+/**
+ * An Ed25519 key kept in `dir` as `privateFile` (mode 0600) and `publicFile`, made on first
+ * use, the same way as the gateway's: an independent monitor keeps its own this way.
+ */
+export async function loadOrCreateSigningKey(dir: string, privateFile: string, publicFile: string, name: string): Promise<GatewayKey> {
   await mkdir(dir, { recursive: true });
-  const privatePath = join(dir, GATEWAY_KEY_FILE);
-  const publicPath = join(dir, GATEWAY_PUBLIC_KEY_FILE);
+  const privatePath = join(dir, privateFile);
+  const publicPath = join(dir, publicFile);
   let privateJwk = await readJwk(privatePath);
   if (!privateJwk) {
     const { privateKey } = await generateKeyPair(KEY_ALG, { crv: 'Ed25519', extractable: true });
@@ -66,9 +74,9 @@ export async function loadOrCreateGatewayKey(dir: string): Promise<GatewayKey> {
     privateJwk = (await readJwk(privatePath))!;
   }
   if (privateJwk.kty !== 'OKP' || privateJwk.crv !== 'Ed25519' || typeof privateJwk.d !== 'string') {
-    throw new GatewayKeyError(`${privatePath} is not an Ed25519 private JWK; move it away to let the gateway create a new key`);
+    throw new GatewayKeyError(`${privatePath} is not an Ed25519 private JWK; move it away to let a new key be made`);
   }
-  const key = await gatewayKeyFromJwk(privateJwk, publicPath);
+  const key = await gatewayKeyFromJwk(privateJwk, publicPath, name);
   if (!(await readJwk(publicPath))) await writeOnce(publicPath, key.publicJwk, 0o644);
   return key;
 }

@@ -33,8 +33,20 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (!HAS_CHROMIUM) return;
+  // The economy is on, as with `npm start`: every store funded, one delegator; eras of 3 s.
+  const genesisDir = mkdtempSync(join(tmpdir(), 'shardgate-console-genesis-'));
+  onClose(() => rmSync(genesisDir, { recursive: true, force: true }), 'file');
+  const stores = Array.from({ length: 16 }, (_, i) => `ss${String(i).padStart(2, '0')}`);
+  writeFileSync(join(genesisDir, 'genesis.json'), JSON.stringify({
+    params: { eraMs: 3_000 },
+    allocations: [{ account: 'provider:console', amount: '400000000' }, { account: 'delegator:dana', amount: '10000000' }],
+    events: [
+      ...stores.map((store) => ({ type: 'deposit', provider: 'console', store, amount: '20000000' })),
+      { type: 'delegate', delegator: 'dana', store: 'ss03', amount: '5000000' },
+    ],
+  }));
   [cluster, browser] = await Promise.all([
-    startCluster({ scope: 'file' }),
+    startCluster({ scope: 'file', env: { SHARDGATE_LEDGER_GENESIS: join(genesisDir, 'genesis.json') } }),
     chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] }),
   ]);
   s3 = cluster.client();
@@ -205,6 +217,31 @@ describe('web console', () => {
 
     await page.click('header nav a:has-text("Activity")');
     await page.waitForSelector('text=The last hour');
+    expect(o.problems).toEqual([]);
+    await o.context.close();
+  });
+
+  test('ledger: balances, stores with their stake, the last eras and the public logs', async (ctx) => {
+    ctx.skip(!HAS_CHROMIUM, NO_CHROMIUM);
+    const admin = { endpoint: cluster.endpoint, region: 'us-east-1', accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY };
+    // An era settles once it is over and its reports are published: publish until one has.
+    let settled = -1;
+    while (settled < 0) {
+      await adminRequest(admin, 'POST', '/reports/publish', {});
+      settled = (await adminRequest<{ settledEra: number }>(admin, 'GET', '/ledger')).settledEra;
+      if (settled < 0) await new Promise((r) => setTimeout(r, 1_000));
+    }
+    const o = await open();
+    const { page } = o;
+    await signIn(page, ACCESS_KEY, SECRET_KEY);
+    await page.click('header nav a:has-text("Ledger")');
+    await page.waitForSelector('#ledger-stores tr[data-store=ss00]');
+    await expect(page.locator('#ledger-stores tr[data-store]').count()).resolves.toBe(16);
+    await expect(page.locator('#ledger-stores tr[data-store=ss03]').textContent()).resolves.toMatch(/active.*25.*20.*dana/);
+    // The last eras, newest first: the one settled before the page opened, or a later one.
+    await expect(page.locator('#ledger-eras tr[data-era]').first().getAttribute('data-era').then(Number)).resolves.toBeGreaterThanOrEqual(settled);
+    await expect(page.locator('#ledger-balances tr[data-account="delegator:dana"]').textContent()).resolves.toMatch(/5/);
+    await expect(page.locator('a[href="/_shardgate/ledger"]').count()).resolves.toBe(1);
     expect(o.problems).toEqual([]);
     await o.context.close();
   });

@@ -9,7 +9,7 @@ import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls
 import { describe, expect, it } from 'vitest';
 import { ShardClient, type ShardNode } from '../../gateway/shards/client.js';
 import { ShardFullError, ShardNotFoundError, ShardRefusedError, ShardTimeoutError, ShardUnavailableError } from '../../gateway/shards/errors.js';
-import { loadOrCreateGatewayKey, type GatewayKey } from '../../gateway/shards/keys.js';
+import { loadOrCreateGatewayKey, loadOrCreateSigningKey, type GatewayKey } from '../../gateway/shards/keys.js';
 import { MemoryPins } from '../../gateway/shards/pins.js';
 import { recoveryKey } from '../../gateway/snapshot/keys.js';
 import { identityFromKey, newIdentityKey, type TlsIdentity } from '../../wire/identity.js';
@@ -260,6 +260,36 @@ describe('shard-store: who may talk to it (mutual TLS)', () => {
     await w.write([Buffer.from('x')]);
     await expect(w.end()).rejects.toBeInstanceOf(ShardRefusedError);
     expect((await s.client.readRecord(s.node, id, 0, 0, 5)).toString()).toBe('hello');
+  });
+
+  it('serves the monitor keys the gateway lists: challenges and status only, until a new list leaves one out', async () => {
+    const s = await setup();
+    const id = newShardId();
+    await putShard(s, id, Buffer.from('hello'));
+    const mk = await loadOrCreateSigningKey(join(s.dir, 'monitor'), 'monitor-key.jwk', 'monitor-key.pub.jwk', 'shardgate monitor');
+    expect((await stat(join(s.dir, 'monitor', 'monitor-key.jwk'))).mode & 0o777).toBe(0o600);
+    const challenge = JSON.stringify({ shardId: id, nonce: 'ab', recordSize: 64, indices: [0] });
+    expect((await raw(s, 'GET', '/status', {}, undefined, mk.tls)).status).toBe(401);
+    // Only a trusted key lists monitors; a monitor cannot list itself.
+    expect((await raw(s, 'PUT', '/monitor-keys', {}, JSON.stringify({ keys: [mk.publicJwk] }), mk.tls)).status).toBe(401);
+    expect((await raw(s, 'PUT', '/monitor-keys', {}, JSON.stringify({ keys: [{ ...mk.publicJwk, d: 'x' }] }))).status).toBe(400);
+    await s.client.setMonitorKeys(s.node, [mk.publicJwk]);
+    expect((await raw(s, 'POST', '/challenge', { 'content-type': 'application/json' }, challenge, mk.tls)).status).toBe(200);
+    expect((await raw(s, 'GET', `/pieces/${id}`, {}, undefined, mk.tls)).status).toBe(403);
+    expect((await raw(s, 'GET', '/pieces', {}, undefined, mk.tls)).status).toBe(403);
+    expect((await raw(s, 'PUT', '/monitor-keys', {}, JSON.stringify({ keys: [] }), mk.tls)).status).toBe(403);
+    // A connection kept open is refused from its next request once the monitor is left out.
+    const mclient = new ShardClient({ identity: mk.tls, pins: new MemoryPins([[STORE_ID, s.server.fingerprint]]), connections: 1 });
+    onClose(() => mclient.close());
+    await expect(mclient.status(s.node)).resolves.toMatchObject({ id: STORE_ID });
+    await s.client.setMonitorKeys(s.node, []);
+    await expect(mclient.status(s.node)).rejects.toThrow(/401|not trusted/);
+    // The list outlives a restart.
+    await s.client.setMonitorKeys(s.node, [mk.publicJwk]);
+    await s.server.close(100);
+    const again = await startShardStoreServer({ id: STORE_ID, dir: s.dataDir, trustedKeys: await loadTrustedKeys([s.key.publicKeyFile]) });
+    onClose(() => again.close(100));
+    expect((await raw({ ...s, server: again }, 'GET', '/status', {}, undefined, mk.tls)).status).toBe(200);
   });
 
   it('loads trusted keys as JWK, SPKI PEM or env JSON, and refuses a private key', async () => {
