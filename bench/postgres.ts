@@ -55,13 +55,16 @@ export async function benchPostgres(): Promise<BenchPg> {
       'max_connections = 200',
       'shared_buffers = 256MB',
       'max_pred_locks_per_transaction = 256',
+      // SHARDGATE_BENCH_PG_SYNC=off: COMMIT returns before its WAL flush (crash-safe, but the
+      // last commits may be lost), to see how much of a rate is the disk's flush latency.
+      ...(process.env.SHARDGATE_BENCH_PG_SYNC === 'off' ? ['synchronous_commit = off'] : []),
       "log_min_messages = 'warning'",
       '',
     ].join('\n'));
     if (owner) chownSync(join(data, 'postgresql.auto.conf'), owner.uid, owner.gid);
     const port = await freePort();
     await run(...asPostgres(join(PG_BIN, 'pg_ctl'), ['start', '-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-s', '-o', `-p ${port}`]));
-    return withDatabases(`postgres://postgres@127.0.0.1:${port}/postgres`, `PostgreSQL 15 started on port ${port} (fsync on)`, stopServer);
+    return withDatabases(`postgres://postgres@127.0.0.1:${port}/postgres`, `PostgreSQL 15 started on port ${port} (fsync on, synchronous_commit ${process.env.SHARDGATE_BENCH_PG_SYNC === 'off' ? 'off' : 'on'})`, stopServer);
   } catch (err) {
     await stopServer();
     throw new BenchError(`PostgreSQL did not start: ${(err as Error).message}`, { cause: err });
