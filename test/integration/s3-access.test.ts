@@ -10,11 +10,10 @@ import {
   DeletePublicAccessBlockCommand, GetPublicAccessBlockCommand, PutPublicAccessBlockCommand, GetBucketPolicyCommand, GetBucketPolicyStatusCommand, PutBucketAclCommand, GetObjectAclCommand, GetObjectTaggingCommand, HeadObjectCommand, ListBucketsCommand, ListObjectVersionsCommand, ListObjectsV2Command, PutBucketCorsCommand,
   PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectAclCommand, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
-import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { hmac, signingKey } from '../../gateway/auth/signing.js';
 import { runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
+import { metaQuery } from '../helpers/meta-query.js';
 import { objectBytes, s3Error } from '../helpers/s3.js';
 
 let cluster: Cluster;
@@ -60,14 +59,9 @@ describe('users and keys', () => {
     const users = JSON.parse(await admin(['user', 'list', '--json'])) as Array<{ user: string; keys: number }>;
     expect(users.find((u) => u.user === 'carol')?.keys).toBe(2);
     // The metadata file alone holds no usable secret.
-    const db = new Database(join(cluster.dir, 'gateway', 'meta.db'), { readonly: true, fileMustExist: true });
-    try {
-      const row = db.prepare('SELECT secret, sealed_secret FROM access_keys WHERE access_key_id = ?').get(key.accessKeyId) as { secret: string; sealed_secret: Buffer };
-      expect(row.secret).toBe('');
-      expect(row.sealed_secret.includes(Buffer.from(key.secretAccessKey))).toBe(false);
-    } finally {
-      db.close();
-    }
+    const [row] = await metaQuery<{ secret: string; sealed_secret: Buffer }>(cluster, 'SELECT secret, sealed_secret FROM access_keys WHERE access_key_id = ?', [key.accessKeyId]);
+    expect(row!.secret).toBe('');
+    expect(row!.sealed_secret.includes(Buffer.from(key.secretAccessKey))).toBe(false);
   });
 
   test('a disabled or deleted key answers InvalidAccessKeyId; enabled again it works', async () => {
