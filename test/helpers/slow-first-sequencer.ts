@@ -9,7 +9,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * durations `.ci/run` prints.
  */
 const SLOW_FIRST = [
-  'kill-under-load', 'backup-clients', 'cli-clients', 'security-lying', 'console', 'faults', 'chaos',
+  'multi-gateway', 'kill-under-load', 'ledger-economy', 'backup-clients', 'cli-clients', 'security-lying', 'console', 'faults', 'chaos',
   'security-auth', 's3-access', 's3-copy', 'backup-behaviours', 'recover', 'memory', 's3-conformance-sdk',
   'dev', 's3-sdk', 's3-versioning', 'security-secrets-rollback',
 ];
