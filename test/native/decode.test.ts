@@ -239,7 +239,7 @@ describe('readSegment with the engine verifying records', () => {
     const health = { isSuspect: () => false, rank: () => 0, ok: () => undefined, failed: () => undefined, lagged: () => undefined };
     const ctx = {
       io, health, engine: native, hedgeMs: 60_000, readTimeoutMs: 60_000,
-      meta: { queueRepair: (m: MissedPiece[]) => void repairs.push(...m) },
+      meta: { queueRepair: async (m: MissedPiece[]) => { repairs.push(...m); } },
     } as unknown as PipelineContext;
     return { plain, blob, ctx, fetched, repairs };
   }
