@@ -20,7 +20,7 @@ const MONITOR_REWARD = 100n;
 
 interface Line {
   store: string; status: string; stake: string; downtime: boolean; lost: boolean; slashRatePpm: string; slashed: string; slashedFromOwn: string;
-  slashedFromOthers: string; gross: string; paid: string; audits: { failed: boolean; disagreement: boolean; sources: Array<{ source: string; verdict: string }> };
+  slashedFromOthers: string; gross: string; paid: string; audits: { failed: boolean; disagreement: boolean; sources: Array<{ source: string; verdict: string; failed: number }> };
 }
 interface EraJson {
   era: number; stores: Line[]; monitors: Array<{ monitor: string; challenges: number; owed: string; paid: string }>;
@@ -182,12 +182,23 @@ describe('the provider economy on a real cluster of 20 stores', () => {
       expect(BigInt(line(e, 'ss05').paid)).toBeGreaterThan(0n);
     }
 
-    // The frozen store is slashed in era E, all from its own collateral (20 tokens cover it).
+    // The frozen store: the gateway's audits time out while it is frozen. It is slashed in era E,
+    // all from its own collateral (20 tokens cover it), when a second source saw it too (m1's
+    // challenges, or the node monitor's probes as downtime). Whether m1's statement covering the
+    // freeze is counted depends on when it lands against the settlement (a statement appended
+    // after the settler read its era is not, docs/economy.md): then one party's word does not
+    // slash, and the disagreement is what the era shows.
     const f = line(0, 'ss01');
-    expect(f.downtime || f.audits.failed, JSON.stringify(f)).toBe(true);
-    expect(BigInt(f.slashed)).toBeGreaterThan(0n);
-    expect(BigInt(f.slashedFromOwn)).toBe(BigInt(f.slashed));
-    expect(BigInt(f.paid)).toBe(0n);
+    const byGateway = f.audits.sources.find((x) => x.source === 'gateway');
+    expect(byGateway?.failed ?? 0, JSON.stringify(f)).toBeGreaterThan(0);
+    if (f.downtime || f.audits.failed) {
+      expect(BigInt(f.slashed)).toBeGreaterThan(0n);
+      expect(BigInt(f.slashedFromOwn)).toBe(BigInt(f.slashed));
+      expect(BigInt(f.paid)).toBe(0n);
+    } else {
+      expect(f.audits.disagreement, JSON.stringify(f)).toBe(true);
+      expect(BigInt(f.slashed)).toBe(0n);
+    }
 
     // The liar fails its audits by two sources (the gateway's and m1's) in each era, and is
     // slashed from its 1 token of own collateral first, then from d3's delegation.
