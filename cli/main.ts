@@ -16,6 +16,7 @@ Run 'shardgate <command> --help' for a command's options and environment variabl
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
+  if (cmd === 'dev' || cmd === 'gateway' || cmd === 'shard-store') (await import('./server-heap.js')).tuneServerHeap(process.env);
   switch (cmd) {
     case 'dev':
       return (await import('./dev.js')).runDev(rest, process.env);

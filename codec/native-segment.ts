@@ -1,3 +1,4 @@
+import { segmentBuffers } from './buffer-pool.js';
 import { K, N } from './erasure.js';
 import { CodecArgumentError } from './errors.js';
 import { KEY_BYTES } from './keys.js';
@@ -116,20 +117,27 @@ interface SegmentBuffers {
 /**
  * Two allocations per segment: the 16 pieces, which the addon writes whole (ciphertext,
  * tag, zero padding, parity), so they need not be zeroed; and their CRC-32s and SHA-256s,
- * small enough to come from Node's buffer pool. The pieces go to the shard writers, which
- * hold them until acknowledged, so they are never reused; and the checksums are kept apart
- * so that whoever keeps a hash or a CRC longer does not keep 16 pieces alive with it.
+ * small enough to come from Node's buffer pool. The pieces come from the segment pool and
+ * go back to it when the segment's `release` is called (by whoever saw every store
+ * acknowledge them); the checksums are kept apart so that whoever keeps a hash or a CRC
+ * longer does not keep 16 pieces alive with it, or see them reused.
  */
 function allocateSegment(index: number, plainLength: number, hashes: boolean): SegmentBuffers {
   const pieceSize = pieceSizeFor(plainLength);
-  const pieces = Buffer.allocUnsafe(N * pieceSize);
+  const pieces = segmentBuffers.take(N * pieceSize);
   const data = pieces.subarray(0, K * pieceSize);
   const parity = pieces.subarray(K * pieceSize);
   const hashBytes = hashes ? N * PIECE_HASH_BYTES : 0;
   const sums = Buffer.allocUnsafe(4 * N + hashBytes);
   // Node's pool hands out 8-byte aligned slices; a Uint32Array view needs 4.
   const checksums = sums.byteOffset % 4 === 0 ? new Uint32Array(sums.buffer, sums.byteOffset, N) : new Uint32Array(N);
-  const result: EncodedSegment = { index, plainLength, pieceSize, data, parity, checksums };
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    segmentBuffers.give(pieces);
+  };
+  const result: EncodedSegment = { index, plainLength, pieceSize, data, parity, checksums, release };
   let hashOut: Buffer | null = null;
   if (hashes) {
     hashOut = sums.subarray(4 * N);

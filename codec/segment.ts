@@ -17,6 +17,11 @@ export interface EncodedSegment {
   checksums: Uint32Array;
   /** SHA-256 of each of the 16 pieces, when the encoder was asked for them (audits). */
   hashes?: Buffer[];
+  /**
+   * Hand `data` and `parity` back for reuse (codec/buffer-pool.ts). Call only when nothing
+   * holds a view of them any more; calls after the first do nothing. Absent: nothing to do.
+   */
+  release?: () => void;
 }
 
 /**

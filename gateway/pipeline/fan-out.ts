@@ -45,16 +45,26 @@ export class FanOut {
     }
   }
 
-  /** Hand one segment's 16 records to the writers; resolves when all live writers accepted them. */
+  /**
+   * Hand one segment's 16 records to the writers; resolves when all live writers accepted
+   * them. Once every writer that took a record has had it acknowledged, the segment's pieces
+   * go back to their pool; after any failure they are left to the collector, since a
+   * connection may still hold them.
+   */
   async send(seg: EncodedSegment): Promise<void> {
+    let waiting = 1;
+    const acked = seg.release ? () => void (--waiting === 0 && seg.release!()) : undefined;
     await Promise.all(this.writers.map(async (w, i) => {
       if (!w || this.errors[i]) return;
       try {
-        await w.write(pieceRecord(seg, i));
+        waiting++;
+        await w.write(pieceRecord(seg, i), acked);
       } catch (err) {
         this.fail(i, err as Error);
       }
     }));
+    // The count started at one so that early acks cannot reach zero before every write was made.
+    acked?.();
     this.checkQuorum();
   }
 

@@ -51,6 +51,8 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>,
     const encoded = encode(encoder, seg, index++);
     // Encoding of this segment overlaps with sending the previous one.
     const [enc] = await Promise.all([encoded, sending]);
+    // Encoded: the plaintext is not read again.
+    segments.release(seg);
     roots.add(enc);
     sending = fan.send(enc);
     // Observed here so a failure while the next chunk is read is not an unhandled rejection;

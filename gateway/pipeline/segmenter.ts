@@ -1,13 +1,17 @@
+import { segmentBuffers } from '../../codec/buffer-pool.js';
+
 /**
  * Cuts a stream of chunks into segments of exactly `size` bytes, the last one shorter. A
  * segment that lies inside one chunk is a view of it; only a segment that spans chunks is
  * copied, into a buffer of its own exact length. A 4 KiB object never allocates a 4 MiB
  * segment buffer: on small objects that allocation cost more (in garbage collection) than
- * everything else the gateway does.
+ * everything else the gateway does. Full segments are copied into buffers from the segment
+ * pool; `release` hands one back once the segment is encoded.
  */
 export class Segmenter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  private readonly owned = new WeakSet<Buffer>();
 
   constructor(private readonly size: number) {}
 
@@ -20,7 +24,12 @@ export class Segmenter {
       if (this.pendingBytes === 0) {
         out.push(chunk.subarray(off, off + take));
       } else {
-        out.push(Buffer.concat([...this.pending, chunk.subarray(off, off + take)], this.size));
+        const seg = segmentBuffers.take(this.size);
+        let at = 0;
+        for (const p of this.pending) at += p.copy(seg, at);
+        chunk.copy(seg, at, off, off + take);
+        this.owned.add(seg);
+        out.push(seg);
         this.pending = [];
         this.pendingBytes = 0;
       }
@@ -31,6 +40,12 @@ export class Segmenter {
       this.pendingBytes += chunk.length - off;
     }
     return out;
+  }
+
+  /** A segment from `push` is no longer needed; if it was copied, its buffer is reused. */
+  release(seg: Buffer): void {
+    if (!this.owned.delete(seg)) return;
+    segmentBuffers.give(seg);
   }
 
   /** The last, short segment; null when the stream ended on a segment boundary. */

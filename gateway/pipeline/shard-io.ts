@@ -6,8 +6,10 @@ export interface ShardWriter {
   /**
    * Queue the next record of the shard (one call, one record: a piece and its CRC, one per
    * segment); resolves once accepted (backpressure), rejects if the store fails or stalls.
+   * `onAcked`, when given, is called once the store acknowledged this record: from then on
+   * nothing in the writer or its connection references `chunks`. Never called on failure.
    */
-  write(chunks: Buffer[]): Promise<void>;
+  write(chunks: Buffer[], onAcked?: () => void): Promise<void>;
   /** Resolves when the store answered that every record of the shard is durable. */
   end(): Promise<void>;
   abort(err?: Error): void;

@@ -8,7 +8,7 @@ export interface ShardWriter {
    * for the gateway's own files); resolves once the store's write lane has room. Chunks
    * must not be modified afterwards.
    */
-  write(chunks: Buffer[]): Promise<void>;
+  write(chunks: Buffer[], onAcked?: () => void): Promise<void>;
   /** Resolves when the store answered that every record of the shard is durable. */
   end(): Promise<void>;
   /** Give up; pending and later calls reject with `err`. Records already stored become garbage the caller deletes. */
@@ -27,6 +27,7 @@ export interface ShardWriter {
 export class BatchShardWriter implements ShardWriter {
   private seg = 0;
   private held: Buffer[] | undefined;
+  private heldAcked: (() => void) | undefined;
   private readonly acks: Promise<void>[] = [];
   private failure: Error | undefined;
   private ended = false;
@@ -35,11 +36,12 @@ export class BatchShardWriter implements ShardWriter {
 
   constructor(private readonly link: StoreLink, private readonly shardId: string) {}
 
-  async write(chunks: Buffer[]): Promise<void> {
+  async write(chunks: Buffer[], onAcked?: () => void): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.ended) throw new ShardStoreError(this.link.nodeId, `write after end on shard ${this.shardId}`);
-    if (this.held) this.send(this.held, false);
+    if (this.held) this.send(this.held, false, this.heldAcked);
     this.held = chunks;
+    this.heldAcked = onAcked;
     this.bytesWritten += chunks.reduce((n, b) => n + b.length, 0);
     await this.link.space();
     if (this.failure) throw this.failure;
@@ -51,8 +53,9 @@ export class BatchShardWriter implements ShardWriter {
     await Promise.all(this.acks);
     if (this.failure) throw this.failure;
     if (this.held) {
-      const last = this.send(this.held, true);
+      const last = this.send(this.held, true, this.heldAcked);
       this.held = undefined;
+      this.heldAcked = undefined;
       await last;
     }
     if (this.failure) throw this.failure;
@@ -62,9 +65,10 @@ export class BatchShardWriter implements ShardWriter {
     this.fail(err ?? new ShardStoreError(this.link.nodeId, `upload of ${this.shardId} aborted`));
   }
 
-  private send(chunks: Buffer[], sync: boolean): Promise<void> {
+  private send(chunks: Buffer[], sync: boolean, onAcked: (() => void) | undefined): Promise<void> {
     const p = this.link.put(this.shardId, this.seg++, chunks, sync, this.ac.signal);
-    p.catch((err: unknown) => this.fail(err as Error));
+    // An answer means the store read the whole record: no socket still holds its bytes.
+    p.then(onAcked, (err: unknown) => this.fail(err as Error));
     this.acks.push(p);
     return p;
   }
@@ -73,6 +77,7 @@ export class BatchShardWriter implements ShardWriter {
     if (this.failure) return;
     this.failure = err;
     this.held = undefined;
+    this.heldAcked = undefined;
     this.ac.abort(err);
   }
 }
