@@ -183,6 +183,8 @@ export async function runShardStore(argv: string[], env: NodeJS.ProcessEnv): Pro
     }
   });
   await closeAll();
+  // Stopped by a signal while supervised: the stdin pipe would keep the process alive.
+  if (env.SHARDGATE_STORE_SUPERVISED === '1') process.stdin.destroy();
 }
 
 /** A capacity larger than the disk would promise space that is not there; say so at start rather than at 507 time. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { nativeEngine, referenceEngine, type Engine } from '../../codec/engine.js';
 import { loadNative } from '../../codec/native.js';
 import { auditStoreFor } from '../../gateway/meta/audit-store.js';
-import { readBlob } from '../../gateway/pipeline/read-blob.js';
+import { READ_AHEAD_MAX, readBlob } from '../../gateway/pipeline/read-blob.js';
 import { startFixture, type Fixture } from './admin-fixture.js';
 
 const binding = loadNative();
@@ -72,16 +72,16 @@ describe.each(engines)('reads around lying shard-stores (%s engine)', (_, engine
   });
 
   it('multi-segment blob: a store lying on reads only is caught by its own proofs', async () => {
-    const { fx, body, blobId, holder } = await setup(SIX_SEGMENTS);
+    const { fx, body, blobId, holder } = await setup(2 * SIX_SEGMENTS);
     const liar = holder(0);
     fx.stores.lieOnRead.add(liar);
     expect((await read(fx, blobId)).equals(body)).toBe(true);
     expect(await queued(fx, blobId)).toEqual([0]);
     expect(fx.ctx.health.isSuspect(liar)).toBe(true);
     expect(await wrongAudits(fx, liar)).toBeGreaterThanOrEqual(1);
-    // Only the segments already in flight when the liar was caught (the read-ahead: 3 of 6)
-    // paid for proofs; the later ones were read without it.
-    expect(fx.stores.calls.filter((c) => c.startsWith('proof')).length).toBeLessThanOrEqual(3 * 16);
+    // Only the segments already in flight when the liar was caught (the read-ahead: at most
+    // 7 of 12) paid for proofs; the later ones were read without it.
+    expect(fx.stores.calls.filter((c) => c.startsWith('proof')).length).toBeLessThanOrEqual((READ_AHEAD_MAX + 1) * 16);
     fx.stores.calls.length = 0;
     expect((await read(fx, blobId)).equals(body)).toBe(true);
     expect(fx.stores.calls.filter((c) => c.startsWith('proof'))).toEqual([]);

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { BufferPool, segmentBuffers } from '../../codec/buffer-pool.js';
+import { N } from '../../codec/erasure.js';
+import type { EncodedSegment } from '../../codec/segment.js';
+import type { PipelineContext } from '../../gateway/pipeline/context.js';
+import { FanOut } from '../../gateway/pipeline/fan-out.js';
+import { readAheadInUse, readBlob } from '../../gateway/pipeline/read-blob.js';
+import { Segmenter } from '../../gateway/pipeline/segmenter.js';
+import type { ShardWriter } from '../../gateway/pipeline/shard-io.js';
+import { startFixture } from './admin-fixture.js';
+
+describe('BufferPool', () => {
+  it('hands a given-back buffer out again, by exact size', () => {
+    const pool = new BufferPool(1 << 20, 1024);
+    const a = pool.take(4096);
+    pool.give(a);
+    expect(pool.idleBytes).toBe(4096);
+    expect(pool.take(8192)).not.toBe(a);
+    expect(pool.take(4096)).toBe(a);
+    expect(pool.idleBytes).toBe(0);
+  });
+
+  it('refuses views, slab slices, small buffers and anything over its cap', () => {
+    const pool = new BufferPool(10_000, 1024);
+    const whole = pool.take(8192);
+    pool.give(whole.subarray(0, 4096));
+    pool.give(Buffer.from(Buffer.allocUnsafe(8192).buffer, 8, 2048)); // a slice of a larger buffer
+    pool.give(Buffer.alloc(512));
+    expect(pool.idleBytes).toBe(0);
+    pool.give(pool.take(2048));
+    expect(pool.idleBytes).toBe(2048);
+    pool.give(whole);
+    expect(pool.idleBytes).toBe(2048); // 2048 + 8192 > 10,000
+  });
+});
+
+describe('Segmenter release', () => {
+  it('reuses the buffer of a copied segment, never a view of the caller’s chunk', () => {
+    const size = 256 * 1024;
+    const seg = new Segmenter(size);
+    const half = Buffer.alloc(size / 2, 1);
+    expect(seg.push(half)).toEqual([]);
+    const [copied] = seg.push(Buffer.alloc(size, 2));
+    expect(copied!.length).toBe(size);
+    expect(copied![0]).toBe(1);
+    expect(copied![size - 1]).toBe(2);
+    const before = segmentBuffers.idleBytes;
+    seg.release(copied!);
+    expect(segmentBuffers.idleBytes).toBe(before + size);
+    seg.release(copied!); // twice is once
+    expect(segmentBuffers.idleBytes).toBe(before + size);
+    expect(segmentBuffers.take(size)).toBe(copied);
+
+    const view = new Segmenter(size).push(Buffer.alloc(2 * size))[0]!;
+    new Segmenter(size).release(view);
+    expect(segmentBuffers.idleBytes).toBe(before);
+  });
+});
+
+describe('FanOut gives a segment’s pieces back', () => {
+  function fan(fail: Set<number>): { out: FanOut; acks: (() => void)[] } {
+    const acks: (() => void)[] = [];
+    let next = 0;
+    const ctx = {
+      writeQuorum: 11, lateAckMs: 10, health: { failed: () => undefined },
+      io: {
+        openWriter: (): ShardWriter => {
+          const i = next++;
+          return {
+            write: async (_c: Buffer[], onAcked?: () => void) => {
+              if (fail.has(i)) throw new Error(`store ${i} failed`);
+              if (onAcked) acks.push(onAcked);
+            },
+            end: async () => undefined,
+            abort: () => undefined,
+          };
+        },
+      },
+    } as unknown as PipelineContext;
+    return { out: new FanOut(ctx, 'b', Array.from({ length: N }, (_, i) => `n${i}`), new Set()), acks };
+  }
+  function segment(): { seg: EncodedSegment; released: () => number } {
+    let n = 0;
+    const seg: EncodedSegment = {
+      index: 0, plainLength: 1, pieceSize: 1, data: Buffer.alloc(10), parity: Buffer.alloc(6), checksums: new Uint32Array(N),
+      release: () => void n++,
+    };
+    return { seg, released: () => n };
+  }
+
+  it('once every store acknowledged it, not before', async () => {
+    const { out, acks } = fan(new Set());
+    const { seg, released } = segment();
+    await out.send(seg);
+    expect(acks).toHaveLength(N);
+    for (const a of acks.slice(1)) a();
+    expect(released()).toBe(0);
+    acks[0]!();
+    expect(released()).toBe(1);
+  });
+
+  it('never after a failed write: a socket may still hold the bytes', async () => {
+    const { out, acks } = fan(new Set([3]));
+    const { seg, released } = segment();
+    await out.send(seg);
+    for (const a of acks) a();
+    expect(released()).toBe(0);
+  });
+});
+
+describe('read-ahead budget', () => {
+  it('is all given back after whole reads and after reads abandoned part way', async () => {
+    const fx = await startFixture({ nodes: 16, zones: 4 });
+    const { body, blobId } = await fx.put('big', 40 * 16 * 1024); // 40 segments of 16 KiB
+    const blob = (await fx.meta.getBlob(blobId))!;
+    expect((await fx.read(blobId)).equals(body)).toBe(true);
+    expect(readAheadInUse()).toBe(0);
+    for await (const chunk of readBlob(fx.ctx, blob, 0, blob.size - 1)) {
+      expect(readAheadInUse()).toBeGreaterThan(0);
+      expect(chunk.length).toBe(16 * 1024);
+      break;
+    }
+    expect(readAheadInUse()).toBe(0);
+  });
+});
