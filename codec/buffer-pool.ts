@@ -14,16 +14,21 @@
 export class BufferPool {
   private readonly free = new Map<number, Buffer[]>();
   private pooledBytes = 0;
+  private lastTake = 0;
+  private trimTimer: NodeJS.Timeout | undefined;
 
   /**
    * @param maxBytes idle bytes kept at most (memory that stays allocated between requests)
    * @param minSize smaller buffers are not pooled: Node's own slab serves them cheaply
+   * @param idleMs everything idle is let go once nothing was taken for this long, so a
+   *   quiet process gives the memory back
    */
-  constructor(private readonly maxBytes: number, private readonly minSize: number) {}
+  constructor(private readonly maxBytes: number, private readonly minSize: number, private readonly idleMs = 10_000) {}
 
   /** A buffer of exactly `size` bytes with unspecified contents. */
   take(size: number): Buffer {
     if (size >= this.minSize) {
+      this.lastTake = Date.now();
       const list = this.free.get(size);
       const buf = list?.pop();
       if (buf) {
@@ -44,6 +49,18 @@ export class BufferPool {
     if (!list) this.free.set(size, (list = []));
     list.push(buf);
     this.pooledBytes += size;
+    this.trimTimer ??= setTimeout(() => this.trim(), this.idleMs).unref();
+  }
+
+  private trim(): void {
+    this.trimTimer = undefined;
+    const idleFor = Date.now() - this.lastTake;
+    if (idleFor < this.idleMs) {
+      this.trimTimer = setTimeout(() => this.trim(), this.idleMs - idleFor).unref();
+      return;
+    }
+    this.free.clear();
+    this.pooledBytes = 0;
   }
 
   /** Idle bytes held (metrics, tests). */
@@ -54,6 +71,8 @@ export class BufferPool {
 
 /**
  * The process's pool for segment-sized buffers (plaintext segments, a segment's 16 pieces).
- * 64 MiB idle at most: four 4 MiB segments' pieces and their plaintext.
+ * 64 MiB idle at most: about six 4 MiB segments' pieces. Measured on a 64 MiB PUT, one
+ * stream: 84-90 MB/s without a pool, 91-93 with 24 MiB, 105-107 with 64 MiB (and a third
+ * less gateway CPU); it is also what a streaming PUT's peak memory grows by.
  */
 export const segmentBuffers = new BufferPool(64 * 1024 * 1024, 256 * 1024);

@@ -123,3 +123,13 @@ describe('read-ahead budget', () => {
     expect(readAheadInUse()).toBe(0);
   });
 });
+
+describe('BufferPool when idle', () => {
+  it('lets its buffers go once nothing was taken for a while', async () => {
+    const pool = new BufferPool(1 << 20, 1024, 30);
+    pool.give(pool.take(4096));
+    expect(pool.idleBytes).toBe(4096);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(pool.idleBytes).toBe(0);
+  });
+});
