@@ -12,7 +12,7 @@
  * may still hold it). A buffer never given back is simply collected, as before.
  */
 export class BufferPool {
-  private readonly free = new Map<number, Buffer[]>();
+  private readonly free = new Map<number, ArrayBuffer[]>();
   private pooledBytes = 0;
   private lastTake = 0;
   private trimTimer: NodeJS.Timeout | undefined;
@@ -27,28 +27,27 @@ export class BufferPool {
 
   /** A buffer of exactly `size` bytes with unspecified contents. */
   take(size: number): Buffer {
-    if (size >= this.minSize) {
-      this.lastTake = Date.now();
-      const list = this.free.get(size);
-      const buf = list?.pop();
-      if (buf) {
-        this.pooledBytes -= size;
-        return buf;
-      }
-    }
-    return size >= this.minSize ? Buffer.allocUnsafeSlow(size) : Buffer.allocUnsafe(size);
+    if (size < this.minSize) return Buffer.allocUnsafe(size);
+    this.lastTake = Date.now();
+    const cls = sizeClass(size);
+    const ab = this.free.get(cls)?.pop();
+    if (ab) this.pooledBytes -= cls;
+    // Sizes are rounded up to a class so that objects of every size share buffers.
+    return Buffer.from(ab ?? Buffer.allocUnsafeSlow(cls).buffer, 0, size);
   }
 
   /** Hand back a buffer from `take` that nothing references any more. */
   give(buf: Buffer): void {
-    const size = buf.length;
-    // Views and slab slices are refused: only whole buffers of their own can be reused.
-    if (size < this.minSize || buf.byteOffset !== 0 || buf.buffer.byteLength !== size) return;
-    if (this.pooledBytes + size > this.maxBytes) return;
-    let list = this.free.get(size);
-    if (!list) this.free.set(size, (list = []));
-    list.push(buf);
-    this.pooledBytes += size;
+    const ab = buf.buffer;
+    const cls = ab.byteLength;
+    // Only whole buffers from `take` can be reused: not views into the middle, not slab slices.
+    if (!(ab instanceof ArrayBuffer) || buf.byteOffset !== 0 || cls < this.minSize || cls !== sizeClass(cls)) return;
+    if (this.pooledBytes + cls > this.maxBytes) return;
+    let list = this.free.get(cls);
+    if (!list) this.free.set(cls, (list = []));
+    if (list.includes(ab)) return; // given back twice: once is enough
+    list.push(ab);
+    this.pooledBytes += cls;
     this.trimTimer ??= setTimeout(() => this.trim(), this.idleMs).unref();
   }
 
@@ -67,6 +66,12 @@ export class BufferPool {
   get idleBytes(): number {
     return this.pooledBytes;
   }
+}
+
+/** `size` rounded up to at most 1/8 more (two significant bits after the leading one, plus one). */
+export function sizeClass(size: number): number {
+  const step = 2 ** Math.max(0, Math.floor(Math.log2(size)) - 3);
+  return Math.ceil(size / step) * step;
 }
 
 /**

@@ -5,8 +5,9 @@ import { segmentBuffers } from '../../codec/buffer-pool.js';
  * segment that lies inside one chunk is a view of it; only a segment that spans chunks is
  * copied, into a buffer of its own exact length. A 4 KiB object never allocates a 4 MiB
  * segment buffer: on small objects that allocation cost more (in garbage collection) than
- * everything else the gateway does. Full segments are copied into buffers from the segment
- * pool; `release` hands one back once the segment is encoded.
+ * everything else the gateway does. Segments that span chunks are copied into buffers from
+ * the segment pool (a 1 MiB object's one segment too); `release` hands one back once the
+ * segment is encoded.
  */
 export class Segmenter {
   private pending: Buffer[] = [];
@@ -24,12 +25,7 @@ export class Segmenter {
       if (this.pendingBytes === 0) {
         out.push(chunk.subarray(off, off + take));
       } else {
-        const seg = segmentBuffers.take(this.size);
-        let at = 0;
-        for (const p of this.pending) at += p.copy(seg, at);
-        chunk.copy(seg, at, off, off + take);
-        this.owned.add(seg);
-        out.push(seg);
+        out.push(this.copyOut([...this.pending, chunk.subarray(off, off + take)], this.size));
         this.pending = [];
         this.pendingBytes = 0;
       }
@@ -42,7 +38,16 @@ export class Segmenter {
     return out;
   }
 
-  /** A segment from `push` is no longer needed; if it was copied, its buffer is reused. */
+  /** `parts` copied into one buffer of `length` bytes from the segment pool. */
+  private copyOut(parts: Buffer[], length: number): Buffer {
+    const seg = segmentBuffers.take(length);
+    let at = 0;
+    for (const p of parts) at += p.copy(seg, at);
+    this.owned.add(seg);
+    return seg;
+  }
+
+  /** A segment from `push` or `end` is no longer needed; if it was copied, its buffer is reused. */
   release(seg: Buffer): void {
     if (!this.owned.delete(seg)) return;
     segmentBuffers.give(seg);
@@ -51,7 +56,7 @@ export class Segmenter {
   /** The last, short segment; null when the stream ended on a segment boundary. */
   end(): Buffer | null {
     if (this.pendingBytes === 0) return null;
-    const last = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const last = this.pending.length === 1 ? this.pending[0]! : this.copyOut(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     return last;

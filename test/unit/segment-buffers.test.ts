@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BufferPool, segmentBuffers } from '../../codec/buffer-pool.js';
+import { BufferPool, segmentBuffers, sizeClass } from '../../codec/buffer-pool.js';
 import { N } from '../../codec/erasure.js';
 import type { EncodedSegment } from '../../codec/segment.js';
 import type { PipelineContext } from '../../gateway/pipeline/context.js';
@@ -15,15 +15,32 @@ describe('BufferPool', () => {
     const a = pool.take(4096);
     pool.give(a);
     expect(pool.idleBytes).toBe(4096);
-    expect(pool.take(8192)).not.toBe(a);
-    expect(pool.take(4096)).toBe(a);
+    expect(pool.take(8192).buffer).not.toBe(a.buffer);
+    expect(pool.take(4096).buffer).toBe(a.buffer);
     expect(pool.idleBytes).toBe(0);
+  });
+
+  it('rounds sizes up to classes, so objects of any size share buffers', () => {
+    const pool = new BufferPool(1 << 24, 1024);
+    const a = pool.take(4 * 1024 * 1024 + 12345);
+    expect(a.length).toBe(4 * 1024 * 1024 + 12345);
+    expect(a.buffer.byteLength).toBe(sizeClass(a.length));
+    expect(a.buffer.byteLength).toBeLessThanOrEqual(a.length * 1.125);
+    pool.give(a);
+    const b = pool.take(4 * 1024 * 1024 + 99999);
+    expect(b.buffer).toBe(a.buffer);
+    expect(b.length).toBe(4 * 1024 * 1024 + 99999);
+    for (const n of [1024, 4096, 1 << 20, 6_710_976, (1 << 22) + 1]) {
+      expect(sizeClass(n)).toBeGreaterThanOrEqual(n);
+      expect(sizeClass(n)).toBeLessThanOrEqual(n * 1.125);
+      expect(sizeClass(sizeClass(n))).toBe(sizeClass(n));
+    }
   });
 
   it('refuses views, slab slices, small buffers and anything over its cap', () => {
     const pool = new BufferPool(10_000, 1024);
     const whole = pool.take(8192);
-    pool.give(whole.subarray(0, 4096));
+    pool.give(whole.subarray(16, 4096));
     pool.give(Buffer.from(Buffer.allocUnsafe(8192).buffer, 8, 2048)); // a slice of a larger buffer
     pool.give(Buffer.alloc(512));
     expect(pool.idleBytes).toBe(0);
@@ -49,7 +66,7 @@ describe('Segmenter release', () => {
     expect(segmentBuffers.idleBytes).toBe(before + size);
     seg.release(copied!); // twice is once
     expect(segmentBuffers.idleBytes).toBe(before + size);
-    expect(segmentBuffers.take(size)).toBe(copied);
+    expect(segmentBuffers.take(size).buffer).toBe(copied!.buffer);
 
     const view = new Segmenter(size).push(Buffer.alloc(2 * size))[0]!;
     new Segmenter(size).release(view);
