@@ -71,8 +71,9 @@ export async function runGateway(argv: string[], env: NodeJS.ProcessEnv): Promis
   }
   const meta = values.meta ?? env.SHARDGATE_META_URL;
   const gw = await startGateway(cfg, env, { dataDir: cfg.dataDir, ...(meta && { meta }) });
-  printBanner(gw, `${cfg.shardStores.length} shard-stores, data in ${cfg.dataDir}${meta ? ', metadata in PostgreSQL' : ''}`);
+  // Before the banner: a supervisor may send SIGTERM as soon as it reads it.
   onShutdownSignals(() => gw.close());
+  printBanner(gw, `${cfg.shardStores.length} shard-stores, data in ${cfg.dataDir}${meta ? ', metadata in PostgreSQL' : ''}`);
   if (env.SHARDGATE_GATEWAY_SUPERVISED === '1') {
     // Started by `shardgate dev --gateways N`: its end (even kill -9) closes our stdin; stop too.
     process.stdin.on('data', () => undefined);

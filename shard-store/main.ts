@@ -148,6 +148,23 @@ export async function runShardStore(argv: string[], env: NodeJS.ProcessEnv): Pro
   const hosted = [config, ...config.more];
   const several = hosted.length > 1;
   const servers: ShardStoreServer[] = [];
+  // Listening for the signals before the listening line is printed: a supervisor may send
+  // SIGTERM the moment it reads that line, and without a handler SIGTERM kills at once.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    if (env.SHARDGATE_STORE_SUPERVISED === '1') {
+      // Started by `shardgate dev`: its end (even kill -9) closes our stdin, and we stop too.
+      process.stdin.on('data', () => undefined);
+      process.stdin.once('end', stop);
+      process.stdin.once('error', stop);
+    }
+  });
   const closeAll = () => Promise.all(servers.map((s) => s.close()));
   for (const h of hosted) {
     if (config.capacityBytes !== undefined) await checkCapacity(h.dir, config.capacityBytes);
@@ -167,21 +184,7 @@ export async function runShardStore(argv: string[], env: NodeJS.ProcessEnv): Pro
     servers.push(store);
     process.stdout.write(`shard-store ${store.id} listening on ${store.url} key ${store.fingerprint}\n`);
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      resolve();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    if (env.SHARDGATE_STORE_SUPERVISED === '1') {
-      // Started by `shardgate dev`: its end (even kill -9) closes our stdin, and we stop too.
-      process.stdin.on('data', () => undefined);
-      process.stdin.once('end', stop);
-      process.stdin.once('error', stop);
-    }
-  });
+  await stopped;
   await closeAll();
   // Stopped by a signal while supervised: the stdin pipe would keep the process alive.
   if (env.SHARDGATE_STORE_SUPERVISED === '1') process.stdin.destroy();
