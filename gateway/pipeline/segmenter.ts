@@ -12,7 +12,6 @@ import { segmentBuffers } from '../../codec/buffer-pool.js';
 export class Segmenter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private readonly owned = new WeakSet<Buffer>();
 
   constructor(private readonly size: number) {}
 
@@ -43,13 +42,11 @@ export class Segmenter {
     const seg = segmentBuffers.take(length);
     let at = 0;
     for (const p of parts) at += p.copy(seg, at);
-    this.owned.add(seg);
     return seg;
   }
 
-  /** A segment from `push` or `end` is no longer needed; if it was copied, its buffer is reused. */
+  /** A segment from `push` or `end` is no longer needed; if it was copied, its buffer is reused (views of chunks are not the pool's). */
   release(seg: Buffer): void {
-    if (!this.owned.delete(seg)) return;
     segmentBuffers.give(seg);
   }
 

@@ -1,4 +1,5 @@
 import type { TLSSocket } from 'node:tls';
+import { segmentBuffers } from '../../codec/buffer-pool.js';
 import {
   BatchOp, BatchStatus, encodeRequestHeader, errorText, FLAG_SYNC, FrameError, FrameParser, MAX_PUT_BYTES, RESULT_HEADER_BYTES, resultPayload,
 } from '../../shard-store/batch-frames.js';
@@ -296,7 +297,9 @@ class Lane {
       this.outstanding -= op.bytes;
       // An answer is an answer, an error status too: it measures the store, not the outcome.
       if (this.o.observe) this.o.observe(this.nodeId, OP_NAMES[op.op], Number(process.hrtime.bigint() - op.sentAt) / 1e9);
-      const payload = f.payload.length === 1 ? f.payload[0]! : Buffer.concat(f.payload);
+      // A piece that spans reads is gathered into a pooled buffer, which a segment read gives
+      // back once decoded (gateway/transfer/read-segment.ts).
+      const payload = f.payload.length === 1 ? f.payload[0]! : gather(f.payload);
       settle(op, status === BatchStatus.Ok ? null : errorOf(this.nodeId, op, status, payload), payload);
     }
     if (this.inflight.size) this.armStall();
@@ -351,4 +354,14 @@ function errorOf(nodeId: string, op: Op, status: BatchStatus, payload: Buffer): 
     case BatchStatus.BadRequest: return new ShardProtocolError(nodeId, what, { status: 400 });
     default: return new ShardProtocolError(nodeId, what, { status: 500 });
   }
+}
+
+/** `parts` end to end in one buffer from the segment pool. */
+function gather(parts: Buffer[]): Buffer {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = segmentBuffers.take(length);
+  let at = 0;
+  for (const p of parts) at += p.copy(out, at);
+  return out;
 }

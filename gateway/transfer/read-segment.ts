@@ -1,3 +1,4 @@
+import { segmentBuffers } from '../../codec/buffer-pool.js';
 import { K, N } from '../../codec/erasure.js';
 import { PieceChecksumError } from '../../codec/errors.js';
 import { segmentPlainLength } from '../../codec/layout.js';
@@ -30,6 +31,9 @@ export async function readSegment(ctx: PipelineContext, blob: BlobRow, key: Buff
     try {
       const { plain, corrupt } = await ctx.engine.decodeSegment(key, index, plainLength, records);
       if (corrupt.length) fetch.discard(corrupt, new PieceChecksumError('piece checksum mismatch', { pieces: corrupt }));
+      // Decoded into a buffer of its own: the pieces are read no more, and the fetch is over
+      // (late answers are dropped), so those gathered into pooled buffers go back.
+      for (const r of records) if (r) segmentBuffers.give(r);
       return plain;
     } catch (err) {
       const e = err as Error & { code?: string; pieces?: number[] };
