@@ -3,11 +3,10 @@ import { segmentBuffers } from '../../codec/buffer-pool.js';
 /**
  * Cuts a stream of chunks into segments of exactly `size` bytes, the last one shorter. A
  * segment that lies inside one chunk is a view of it; only a segment that spans chunks is
- * copied, into a buffer of its own exact length. A 4 KiB object never allocates a 4 MiB
+ * copied, into a buffer of its length from the segment pool (codec/buffer-pool.ts), which
+ * `release` hands back once the segment is encoded. A 4 KiB object never takes a 4 MiB
  * segment buffer: on small objects that allocation cost more (in garbage collection) than
- * everything else the gateway does. Segments that span chunks are copied into buffers from
- * the segment pool (a 1 MiB object's one segment too); `release` hands one back once the
- * segment is encoded.
+ * everything else the gateway does.
  */
 export class Segmenter {
   private pending: Buffer[] = [];
