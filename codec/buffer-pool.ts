@@ -15,6 +15,8 @@ export class BufferPool {
   private readonly free = new Map<number, ArrayBuffer[]>();
   /** Buffers `take` handed out and not yet given back: only these may come back. */
   private readonly issued = new WeakSet<Buffer>();
+  /** Views whose giving back gives back the whole buffer they are a view of (`alias`). */
+  private readonly aliases = new WeakMap<Buffer, Buffer>();
   private pooledBytes = 0;
   private lastTake = 0;
   private trimTimer: NodeJS.Timeout | undefined;
@@ -46,7 +48,10 @@ export class BufferPool {
    * socket's read buffer, say, may share its memory with bytes still to be parsed.
    */
   give(buf: Buffer): void {
-    if (!this.issued.delete(buf)) return;
+    const whole = this.aliases.get(buf);
+    if (whole) this.aliases.delete(buf);
+    if (!this.issued.delete(whole ?? buf)) return;
+    buf = whole ?? buf;
     const ab = buf.buffer as ArrayBuffer;
     const cls = ab.byteLength;
     if (this.pooledBytes + cls > this.maxBytes) return;
@@ -55,6 +60,14 @@ export class BufferPool {
     list.push(ab);
     this.pooledBytes += cls;
     this.trimTimer ??= setTimeout(() => this.trim(), this.idleMs).unref();
+  }
+
+  /**
+   * Let `view` (part of `whole`, from `take`) stand for it: whoever ends up holding the view
+   * alone, and is done with it, gives the whole buffer back through it.
+   */
+  alias(view: Buffer, whole: Buffer): void {
+    if (view !== whole && this.issued.has(whole)) this.aliases.set(view, whole);
   }
 
   private trim(): void {

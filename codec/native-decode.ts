@@ -1,3 +1,4 @@
+import { segmentBuffers } from './buffer-pool.js';
 import { K, N } from './erasure.js';
 import { DecryptError } from './errors.js';
 import { NativeError, type NativeBinding } from './native.js';
@@ -29,7 +30,7 @@ export async function nativeDecodeSegment(
   const usable = misfits.length ? records.map((r, i) => (misfits.includes(i) ? null : r)) : [...records];
   // K whole pieces, not plainLength bytes: rebuilt pieces land in their slots before they
   // are decrypted in place. The tail past plainLength (tag and padding, < 100 bytes) is scratch.
-  const out = Buffer.allocUnsafe(K * pieceSize);
+  const out = segmentBuffers.take(K * pieceSize);
   const result = new Uint32Array(2);
   await new Promise<void>((resolve, reject) => {
     binding.segmentDecode(key, index, plainLength, usable, out, 0, pieceSize, result,
@@ -39,8 +40,12 @@ export async function nativeDecodeSegment(
   for (let i = 0; i < N; i++) if ((result[1]! >>> i) & 1) corrupt.push(i);
   corrupt.sort((a, b) => a - b);
   switch (result[0]) {
-    case DECODE_OK:
-      return { plain: out.subarray(0, plainLength), corrupt };
+    case DECODE_OK: {
+      // The plaintext is a view of the pooled output: giving it back gives back the whole.
+      const plain = out.subarray(0, plainLength);
+      segmentBuffers.alias(plain, out);
+      return { plain, corrupt };
+    }
     case DECODE_TOO_FEW:
       throw tooManyCorrupt(index, given, corrupt);
     case DECODE_AUTH:

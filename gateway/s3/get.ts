@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import { segmentBuffers } from '../../codec/buffer-pool.js';
 import { checksumTypeOf } from '../checksums.js';
 import { actionOf } from '../access/actions.js';
 import { permitsAction } from '../access/query.js';
@@ -151,6 +152,10 @@ export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   const body = await openObjectBody(rc.pipeline, loc.parts, start, end, loc.unwrap);
   setObjectHeaders(koa, loc, headers);
   koa.body = body;
+  // A whole decoded segment served as one Buffer: once the response has handed every byte
+  // to the socket, its memory is reused (codec/buffer-pool.ts; anything else is ignored).
+  // Not on 'close': a response cut short may still have the buffer queued.
+  if (Buffer.isBuffer(body)) koa.res.once('finish', () => segmentBuffers.give(body));
   // Objects are served on the same origin as the web console: an HTML object opened in a
   // browser must not run as that origin (its storage, its service workers). A sandboxed
   // document is an origin of its own; S3 clients ignore the header.

@@ -176,3 +176,24 @@ describe('pieces read back', () => {
     expect(both.map((b, i) => b.equals(i % 2 ? other : body))).toEqual([true, true, true, true]);
   });
 });
+
+describe('BufferPool aliases', () => {
+  it('a registered view gives its whole buffer back, once; other views of it do not', () => {
+    const pool = new BufferPool(1 << 24, 1024);
+    const whole = pool.take(8192);
+    const plain = whole.subarray(0, 5000);
+    pool.alias(plain, whole);
+    pool.give(whole.subarray(0, 5000)); // another view: not registered
+    expect(pool.idleBytes).toBe(0);
+    pool.give(plain);
+    expect(pool.idleBytes).toBe(8192);
+    pool.give(plain);
+    pool.give(whole);
+    expect(pool.idleBytes).toBe(8192);
+    // A view of a buffer the pool did not hand out is never registered.
+    const foreign = Buffer.alloc(8192);
+    pool.alias(foreign.subarray(0, 10), foreign);
+    pool.give(foreign.subarray(0, 10));
+    expect(pool.idleBytes).toBe(8192);
+  });
+});
