@@ -9,7 +9,9 @@
  *
  * `self`: time in each function itself; `file`: the same summed by source file or package;
  * `inclusive`: time with each function on the stack (callees included, each counted once per
- * sample). Idle time is listed, so the share of a busy process is plain to see.
+ * sample); `callers`: the self time of the functions `--match` names, by the chain of six
+ * callers above them (who allocates that buffer, who opens that file). Idle time is listed,
+ * so the share of a busy process is plain to see.
  */
 import { readFileSync } from 'node:fs';
 
@@ -26,7 +28,7 @@ interface Profile {
 }
 
 function usage(): never {
-  console.error('usage: npm run bench:cpuprofile -- FILE.cpuprofile [--by self|file|inclusive] [--top N] [--match REGEXP]');
+  console.error('usage: npm run bench:cpuprofile -- FILE.cpuprofile [--by self|file|inclusive|callers] [--top N] [--match REGEXP]');
   process.exit(2);
 }
 
@@ -52,9 +54,10 @@ function main(): void {
     return i >= 0 ? args[i + 1] : undefined;
   };
   const by = opt('by') ?? 'self';
-  if (!['self', 'file', 'inclusive'].includes(by)) usage();
+  if (!['self', 'file', 'inclusive', 'callers'].includes(by)) usage();
   const top = Number(opt('top') ?? 40);
   const match = opt('match') !== undefined ? new RegExp(opt('match')!) : undefined;
+  if (by === 'callers' && !match) usage();
 
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -66,6 +69,14 @@ function main(): void {
     const dt = p.timeDeltas[i] ?? 0;
     total += dt;
     const leaf = byId.get(p.samples[i]!)!;
+    if (by === 'callers') {
+      if (!match!.test(fnKey(leaf))) continue;
+      const chain = [fnKey(leaf)];
+      for (let id = parent.get(leaf.id); id !== undefined && chain.length < 7; id = parent.get(id)) chain.push(fnKey(byId.get(id)!));
+      const k = chain.join(' < ');
+      totals.set(k, (totals.get(k) ?? 0) + dt);
+      continue;
+    }
     if (by !== 'inclusive') {
       const k = by === 'self' ? fnKey(leaf) : fileKey(leaf);
       totals.set(k, (totals.get(k) ?? 0) + dt);
