@@ -96,8 +96,9 @@ export function sizeClass(size: number): number {
 /**
  * The process's pool for segment-sized buffers (plaintext segments, a segment's 16 pieces,
  * pieces read back from the stores), from 64 KiB: a 1 MiB object's pieces are 105 KiB.
- * 64 MiB idle at most: about six 4 MiB segments' pieces. Measured on a 64 MiB PUT, one
+ * 32 MiB idle at most: about three 4 MiB segments' pieces. Measured on a 64 MiB PUT, one
  * stream: 84-90 MB/s without a pool, 91-93 with 24 MiB, 105-107 with 64 MiB (and a third
- * less gateway CPU); it is also what a streaming PUT's peak memory grows by.
+ * less gateway CPU); but the idle pool is also what a streaming PUT's peak memory grows by,
+ * and 64 MiB with the rest took a 768 MiB PUT+GET past its bound on a loaded CI machine.
  */
-export const segmentBuffers = new BufferPool(64 * 1024 * 1024, 64 * 1024);
+export const segmentBuffers = new BufferPool(32 * 1024 * 1024, 64 * 1024);

@@ -12,7 +12,7 @@ const READ_AHEAD = 2;
  */
 export const READ_AHEAD_MAX = 6;
 /** Plaintext bytes of segments fetched beyond READ_AHEAD, all reads together (memory bound). */
-const EXTRA_AHEAD_BUDGET = 64 * 1024 * 1024;
+const EXTRA_AHEAD_BUDGET = 32 * 1024 * 1024;
 let extraAheadBytes = 0;
 
 interface Ahead {

@@ -34,14 +34,16 @@ describe('bounded memory', () => {
       clearInterval(sampler);
     }
     // A few 4 MiB segments in flight (×1.6 for parity), shard writer buffers, the segment
-    // pool's idle buffers (up to 64 MiB, codec/buffer-pool.ts: kept for reuse, which saves a
-    // third of the gateway's CPU on large PUTs) and allocator slack: nowhere near the object's
-    // size. Measured +88..125 MiB before the pool, +192..224 MiB with it (+154 without it); the
-    // bound (a third of the object) leaves room for GC timing on a loaded CI machine and
-    // still fails any buffering design.
+    // pool's idle buffers (up to 32 MiB, codec/buffer-pool.ts: kept for reuse, which saves a
+    // third of the gateway's CPU on large PUTs), garbage V8 lets grow to the live heap's size
+    // before collecting (cli/server-heap.ts) and allocator slack: nowhere near the object's
+    // size. Measured +88..125 MiB before the pool and the heap setting; since, +172..260 MiB
+    // alone or beside two busy cores, and once +348 MiB in CI (with a 64 MiB pool and the heap
+    // at four times its live size, since reduced). The bound (half the object) is what a
+    // loaded CI machine needs; an object buffered whole still fails it.
     const growth = peak - before;
     console.log(`gateway RSS ${Math.round(before / MiB)} MiB -> peak ${Math.round(peak / MiB)} MiB (+${Math.round(growth / MiB)} MiB) for a ${Math.round(total / MiB)} MiB object`);
-    expect(growth).toBeLessThan(256 * MiB);
+    expect(growth).toBeLessThan(384 * MiB);
   // 34 s on an idle 2-core machine, over 60 s in CI beside the other suites: the claim is the
   // gateway's memory, not its speed (bench/ measures that).
   }, 180_000);
