@@ -62,6 +62,14 @@ export class BufferPool {
     this.trimTimer ??= setTimeout(() => this.trim(), this.idleMs).unref();
   }
 
+  /** `parts` end to end in one buffer from `take` (`length`: their total, when known). */
+  concat(parts: readonly Buffer[], length = parts.reduce((n, p) => n + p.length, 0)): Buffer {
+    const out = this.take(length);
+    let at = 0;
+    for (const p of parts) at += p.copy(out, at);
+    return out;
+  }
+
   /**
    * Let `view` (part of `whole`, from `take`) stand for it: whoever ends up holding the view
    * alone, and is done with it, gives the whole buffer back through it.

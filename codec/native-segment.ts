@@ -131,12 +131,8 @@ function allocateSegment(index: number, plainLength: number, hashes: boolean): S
   const sums = Buffer.allocUnsafe(4 * N + hashBytes);
   // Node's pool hands out 8-byte aligned slices; a Uint32Array view needs 4.
   const checksums = sums.byteOffset % 4 === 0 ? new Uint32Array(sums.buffer, sums.byteOffset, N) : new Uint32Array(N);
-  let released = false;
-  const release = (): void => {
-    if (released) return;
-    released = true;
-    segmentBuffers.give(pieces);
-  };
+  // A second call is harmless: the pool ignores a buffer it has back already.
+  const release = (): void => segmentBuffers.give(pieces);
   const result: EncodedSegment = { index, plainLength, pieceSize, data, parity, checksums, release };
   let hashOut: Buffer | null = null;
   if (hashes) {

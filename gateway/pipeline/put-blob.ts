@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { segmentBuffers } from '../../codec/buffer-pool.js';
 import { newDataKey, wrapKey } from '../../codec/keys.js';
 import type { EncodedSegment, SegmentEncoder } from '../../codec/segment.js';
 import { auditedSegmentEncoder, RootCollector } from '../audit/roots.js';
@@ -52,7 +53,7 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>,
     // Encoding of this segment overlaps with sending the previous one.
     const [enc] = await Promise.all([encoded, sending]);
     // Encoded: the plaintext is not read again.
-    segments.release(seg);
+    segmentBuffers.give(seg);
     roots.add(enc);
     sending = fan.send(enc);
     // Observed here so a failure while the next chunk is read is not an unhandled rejection;

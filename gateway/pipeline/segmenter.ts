@@ -4,7 +4,8 @@ import { segmentBuffers } from '../../codec/buffer-pool.js';
  * Cuts a stream of chunks into segments of exactly `size` bytes, the last one shorter. A
  * segment that lies inside one chunk is a view of it; only a segment that spans chunks is
  * copied, into a buffer of its length from the segment pool (codec/buffer-pool.ts), which
- * `release` hands back once the segment is encoded. A 4 KiB object never takes a 4 MiB
+ * the caller gives back once the segment is encoded (views of chunks are not the pool's, and
+ * the pool ignores them). A 4 KiB object never takes a 4 MiB
  * segment buffer: on small objects that allocation cost more (in garbage collection) than
  * everything else the gateway does.
  */
@@ -23,7 +24,7 @@ export class Segmenter {
       if (this.pendingBytes === 0) {
         out.push(chunk.subarray(off, off + take));
       } else {
-        out.push(this.copyOut([...this.pending, chunk.subarray(off, off + take)], this.size));
+        out.push(segmentBuffers.concat([...this.pending, chunk.subarray(off, off + take)], this.size));
         this.pending = [];
         this.pendingBytes = 0;
       }
@@ -36,23 +37,10 @@ export class Segmenter {
     return out;
   }
 
-  /** `parts` copied into one buffer of `length` bytes from the segment pool. */
-  private copyOut(parts: Buffer[], length: number): Buffer {
-    const seg = segmentBuffers.take(length);
-    let at = 0;
-    for (const p of parts) at += p.copy(seg, at);
-    return seg;
-  }
-
-  /** A segment from `push` or `end` is no longer needed; if it was copied, its buffer is reused (views of chunks are not the pool's). */
-  release(seg: Buffer): void {
-    segmentBuffers.give(seg);
-  }
-
   /** The last, short segment; null when the stream ended on a segment boundary. */
   end(): Buffer | null {
     if (this.pendingBytes === 0) return null;
-    const last = this.pending.length === 1 ? this.pending[0]! : this.copyOut(this.pending, this.pendingBytes);
+    const last = this.pending.length === 1 ? this.pending[0]! : segmentBuffers.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     return last;

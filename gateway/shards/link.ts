@@ -299,7 +299,7 @@ class Lane {
       if (this.o.observe) this.o.observe(this.nodeId, OP_NAMES[op.op], Number(process.hrtime.bigint() - op.sentAt) / 1e9);
       // A piece that spans reads is gathered into a pooled buffer, which a segment read gives
       // back once decoded (gateway/transfer/read-segment.ts).
-      const payload = f.payload.length === 1 ? f.payload[0]! : gather(f.payload);
+      const payload = f.payload.length === 1 ? f.payload[0]! : segmentBuffers.concat(f.payload);
       settle(op, status === BatchStatus.Ok ? null : errorOf(this.nodeId, op, status, payload), payload);
     }
     if (this.inflight.size) this.armStall();
@@ -356,12 +356,3 @@ function errorOf(nodeId: string, op: Op, status: BatchStatus, payload: Buffer): 
   }
 }
 
-/** `parts` end to end in one buffer from the segment pool. */
-function gather(parts: Buffer[]): Buffer {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = segmentBuffers.take(length);
-  let at = 0;
-  for (const p of parts) at += p.copy(out, at);
-  return out;
-}

@@ -51,7 +51,7 @@ describe('BufferPool', () => {
   });
 });
 
-describe('Segmenter release', () => {
+describe('Segmenter and the segment pool', () => {
   it('reuses the buffer of a copied segment, never a view of the caller’s chunk', () => {
     const size = 256 * 1024;
     const seg = new Segmenter(size);
@@ -62,14 +62,14 @@ describe('Segmenter release', () => {
     expect(copied![0]).toBe(1);
     expect(copied![size - 1]).toBe(2);
     const before = segmentBuffers.idleBytes;
-    seg.release(copied!);
+    segmentBuffers.give(copied!);
     expect(segmentBuffers.idleBytes).toBe(before + size);
-    seg.release(copied!); // twice is once
+    segmentBuffers.give(copied!); // twice is once
     expect(segmentBuffers.idleBytes).toBe(before + size);
     expect(segmentBuffers.take(size).buffer).toBe(copied!.buffer);
 
     const view = new Segmenter(size).push(Buffer.alloc(2 * size))[0]!;
-    new Segmenter(size).release(view);
+    segmentBuffers.give(view);
     expect(segmentBuffers.idleBytes).toBe(before);
   });
 });
