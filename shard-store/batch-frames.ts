@@ -149,6 +149,55 @@ export class FrameParser {
   }
 }
 
+/**
+ * FrameParser for a connection that reads into one buffer it reuses (net/tls `onread`): each
+ * chunk is valid only during `push`, so every header and payload is copied out at once, the
+ * payload into a buffer of its exact length from `alloc` (the gateway's segment pool). Nothing
+ * is allocated per socket read, and a payload is one buffer however many reads it spanned.
+ * Throws FrameError on a payload over `maxPayload`.
+ */
+export class OwnedFrameParser {
+  private readonly header: Buffer;
+  private headerFill = 0;
+  private payload: Buffer | null = null;
+  private payloadFill = 0;
+
+  constructor(
+    private readonly headerBytes: number, private readonly payloadOf: (header: Buffer) => number, private readonly maxPayload: number,
+    private readonly alloc: (length: number) => Buffer,
+  ) {
+    this.header = Buffer.alloc(headerBytes);
+  }
+
+  /** Feed a chunk (not kept); returns the frames it completes, each with its own header and payload. */
+  push(chunk: Buffer): Array<{ header: Buffer; payload: Buffer }> {
+    const out: Array<{ header: Buffer; payload: Buffer }> = [];
+    let at = 0;
+    for (;;) {
+      if (!this.payload) {
+        const n = Math.min(this.headerBytes - this.headerFill, chunk.length - at);
+        chunk.copy(this.header, this.headerFill, at, at + n);
+        this.headerFill += n;
+        at += n;
+        if (this.headerFill < this.headerBytes) return out;
+        const length = this.payloadOf(this.header);
+        if (length > this.maxPayload) throw new FrameError(`a frame announces ${length} bytes, over the ${this.maxPayload}-byte limit`);
+        this.payload = this.alloc(length);
+        this.payloadFill = 0;
+      }
+      const n = Math.min(this.payload.length - this.payloadFill, chunk.length - at);
+      chunk.copy(this.payload, this.payloadFill, at, at + n);
+      this.payloadFill += n;
+      at += n;
+      if (this.payloadFill < this.payload.length) return out;
+      out.push({ header: Buffer.from(this.header), payload: this.payload });
+      this.payload = null;
+      this.headerFill = 0;
+      if (at === chunk.length) return out;
+    }
+  }
+}
+
 /** Data bytes after a request header: a PUT's record, nothing for the other operations. */
 export function requestPayload(header: Buffer): number {
   return header.readUInt8(0) === BatchOp.Put ? header.readUInt32LE(36) : 0;

@@ -270,7 +270,7 @@ export class ShardClient {
       headersTimeout: BACKSTOP_TIMEOUT_MS,
       bodyTimeout: BACKSTOP_TIMEOUT_MS,
     });
-    const connect = (): Promise<TLSSocket> => connectPinned(node.id, node.url, this.identity, this.pins, this.connectTimeoutMs, PIECE_PROTOCOL);
+    const connect = (onData: (chunk: Buffer) => void): Promise<TLSSocket> => connectPinned(node.id, node.url, this.identity, this.pins, this.connectTimeoutMs, PIECE_PROTOCOL, onData);
     const created: PoolEntry = { url: node.url, pool, link: new StoreLink(node.id, connect, this.linkOptions) };
     this.pools.set(node.id, created);
     return created;

@@ -1,7 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import { segmentBuffers } from '../../codec/buffer-pool.js';
 import {
-  BatchOp, BatchStatus, encodeRequestHeader, errorText, FLAG_SYNC, FrameError, FrameParser, MAX_PUT_BYTES, RESULT_HEADER_BYTES, resultPayload,
+  BatchOp, BatchStatus, encodeRequestHeader, errorText, FLAG_SYNC, FrameError, MAX_PUT_BYTES, OwnedFrameParser, RESULT_HEADER_BYTES, resultPayload,
 } from '../../shard-store/batch-frames.js';
 import {
   ShardFullError, ShardNotFoundError, ShardProtocolError, ShardRefusedError, ShardStoreError, ShardTimeoutError, ShardUnavailableError,
@@ -24,8 +24,12 @@ export type ObserveLatency = (store: string, op: 'put' | 'get' | 'delete' | 'hea
 
 const OP_NAMES = { [BatchOp.Put]: 'put', [BatchOp.Get]: 'get', [BatchOp.Delete]: 'delete', [BatchOp.Head]: 'head' } as const;
 
-/** Opens a connection to the store speaking the piece protocol (its key already checked against its pin). */
-export type PieceConnector = () => Promise<TLSSocket>;
+/**
+ * Opens a connection to the store speaking the piece protocol (its key already checked
+ * against its pin) that hands every read to `onData`: a view of one buffer the connection
+ * reuses, valid only during the call (net/tls `onread`), so reading allocates nothing.
+ */
+export type PieceConnector = (onData: (chunk: Buffer) => void) => Promise<TLSSocket>;
 
 interface Op {
   op: BatchOp;
@@ -170,7 +174,6 @@ class Lane {
   private flushScheduled = false;
   /** Queued operations that may go out while the lane waits for answers. */
   private largeQueued = 0;
-  private parser = new FrameParser(RESULT_HEADER_BYTES, resultPayload, MAX_PUT_BYTES);
   private stallTimer: NodeJS.Timeout | undefined;
   queued = 0;
   ops = 0;
@@ -256,8 +259,13 @@ class Lane {
 
   private async open(): Promise<void> {
     let sock: TLSSocket;
+    // Reads of a connection go to its own parser, also after a newer connection replaced it
+    // (what an old one still delivers is ignored there).
+    const parser = newParser();
     try {
-      sock = await this.connect();
+      sock = await this.connect((chunk) => {
+        if (sock && this.socket === sock) this.onData(parser, chunk);
+      });
     } catch (err) {
       const e = err instanceof ShardStoreError ? err : fromTransportError(this.nodeId, err, 'piece connection');
       for (const op of this.queue.splice(0)) settle(op, e);
@@ -266,8 +274,6 @@ class Lane {
       this.onQueueDrained();
       return;
     }
-    this.parser = new FrameParser(RESULT_HEADER_BYTES, resultPayload, MAX_PUT_BYTES);
-    sock.on('data', (chunk: Buffer) => this.onData(chunk));
     sock.once('close', () => {
       if (this.socket === sock) this.fail(new ShardUnavailableError(this.nodeId, `piece connection to shard-store ${this.nodeId} closed`));
     });
@@ -277,10 +283,10 @@ class Lane {
     this.socket = sock;
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(parser: OwnedFrameParser, chunk: Buffer): void {
     let frames;
     try {
-      frames = this.parser.push(chunk);
+      frames = parser.push(chunk);
     } catch (err) {
       this.fail(new ShardProtocolError(this.nodeId, `piece connection: ${(err as FrameError).message}`));
       return;
@@ -297,10 +303,7 @@ class Lane {
       this.outstanding -= op.bytes;
       // An answer is an answer, an error status too: it measures the store, not the outcome.
       if (this.o.observe) this.o.observe(this.nodeId, OP_NAMES[op.op], Number(process.hrtime.bigint() - op.sentAt) / 1e9);
-      // A piece that spans reads is gathered into a pooled buffer, which a segment read gives
-      // back once decoded (gateway/transfer/read-segment.ts).
-      const payload = f.payload.length === 1 ? f.payload[0]! : segmentBuffers.concat(f.payload);
-      settle(op, status === BatchStatus.Ok ? null : errorOf(this.nodeId, op, status, payload), payload);
+      settle(op, status === BatchStatus.Ok ? null : errorOf(this.nodeId, op, status, f.payload), f.payload);
     }
     if (this.inflight.size) this.armStall();
     else clearTimeout(this.stallTimer);
@@ -328,6 +331,17 @@ class Lane {
     this.outstanding = 0;
     if (this.queue.length) this.schedule();
   }
+}
+
+/**
+ * Payloads are copied out of the connection's read buffer into buffers of their own, large
+ * ones from the segment pool, which a segment read gives back once decoded
+ * (gateway/transfer/read-segment.ts). Reading into fresh buffers cost a new 16 KiB buffer per
+ * TLS record, which V8 counts toward its next full collection: a 64 MiB GET spent a third of
+ * the gateway's main thread collecting them.
+ */
+function newParser(): OwnedFrameParser {
+  return new OwnedFrameParser(RESULT_HEADER_BYTES, resultPayload, MAX_PUT_BYTES, (length) => segmentBuffers.take(length));
 }
 
 function isLarge(op: Op): boolean {

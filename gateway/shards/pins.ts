@@ -1,4 +1,5 @@
-import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import type { OnReadOpts } from 'node:net';
+import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import { peerFingerprint, type TlsIdentity } from '../../wire/identity.js';
 import { ShardStoreError } from './errors.js';
@@ -84,18 +85,34 @@ function checkPin(nodeId: string, socket: TLSSocket, pins: PinBook, where: strin
   return null;
 }
 
+/** Bytes a piece connection reads at a time into its one buffer (a TLS record is at most 16 KiB). */
+const READ_BUFFER_BYTES = 64 * 1024;
+
 /**
  * A raw TLS connection to a store (for the piece protocol, asked for by ALPN), with our
- * identity proved and the store's key checked against its pin, or an error.
+ * identity proved and the store's key checked against its pin, or an error. Every read is
+ * handed to `onData` as a view of one buffer the connection reuses (no 'data' events).
  */
-export function connectPinned(nodeId: string, url: string, identity: TlsIdentity, pins: PinBook, timeoutMs: number, alpn: string): Promise<TLSSocket> {
+export function connectPinned(
+  nodeId: string, url: string, identity: TlsIdentity, pins: PinBook, timeoutMs: number, alpn: string, onData: (chunk: Buffer) => void,
+): Promise<TLSSocket> {
   const { hostname, port } = new URL(url);
   const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  // tls.connect takes net's `onread` (Node >= 14.5) though @types/node does not list it.
+  const options: ConnectionOptions & { onread: OnReadOpts } = {
+    host, port: Number(port), secureContext: contextOf(identity), rejectUnauthorized: false, minVersion: 'TLSv1.3',
+    ALPNProtocols: [alpn], servername: undefined,
+    onread: {
+      buffer: readBuffer,
+      callback: (n) => {
+        onData(readBuffer.subarray(0, n));
+        return true;
+      },
+    },
+  };
   return new Promise<TLSSocket>((resolve, reject) => {
-    const socket = tlsConnect({
-      host, port: Number(port), secureContext: contextOf(identity), rejectUnauthorized: false, minVersion: 'TLSv1.3',
-      ALPNProtocols: [alpn], servername: undefined,
-    });
+    const socket = tlsConnect(options);
     const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`connect to ${url} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
     socket.once('error', (err) => {
       clearTimeout(timer);

@@ -20,7 +20,7 @@ import { checkAnswer } from '../../gateway/audit/challenge.js';
 import type { AuditTarget } from '../../gateway/meta/audit-store.js';
 import { loadOrCreateGatewayKey, type GatewayKey } from '../../gateway/shards/keys.js';
 import {
-  BatchOp, BatchStatus, decodeRequestHeader, encodeRequestHeader, FrameError, FrameParser, PIECE_PROTOCOL, REQUEST_HEADER_BYTES, RESULT_HEADER_BYTES,
+  BatchOp, BatchStatus, decodeRequestHeader, encodeRequestHeader, FrameError, FrameParser, OwnedFrameParser, PIECE_PROTOCOL, REQUEST_HEADER_BYTES, RESULT_HEADER_BYTES,
   requestPayload, resultPayload, type BatchRequest,
 } from '../../shard-store/batch-frames.js';
 import { answerAuditChallenge, parseAuditChallenge } from '../../shard-store/challenge.js';
@@ -198,6 +198,26 @@ describe('piece protocol frames', () => {
     }));
   });
 
+  it('the gateway’s copying parser: the same frames from chunks of one read buffer that is overwritten after every push', () => {
+    const frame = fc.tuple(fc.nat(0xffffffff), fc.uint8Array({ maxLength: 300 })).map(([id, data]) => {
+      const header = Buffer.alloc(RESULT_HEADER_BYTES);
+      header.writeUInt32LE(id, 0);
+      header.writeUInt32LE(data.length, 8);
+      return { header, payload: Buffer.from(data) };
+    });
+    check(fc.property(fc.array(frame, { maxLength: 8 }), splits(), (frames, cuts) => {
+      const parser = new OwnedFrameParser(RESULT_HEADER_BYTES, resultPayload, 1024, (n) => Buffer.alloc(n));
+      const readBuffer = Buffer.alloc(2048);
+      const got: Array<{ header: Buffer; payload: Buffer }> = [];
+      for (const chunk of splitBuffer(Buffer.concat(frames.flatMap((f) => [f.header, f.payload])), cuts)) {
+        const n = chunk.copy(readBuffer);
+        got.push(...parser.push(readBuffer.subarray(0, n)));
+        readBuffer.fill(0xee);
+      }
+      expect(got).toEqual(frames);
+    }));
+  });
+
   it('any bytes: frames within the payload limit, or FrameError as soon as a header announces more', () => {
     const bytes = fc.oneof(fc.uint8Array({ maxLength: 400 }).map((a) => Buffer.from(a)), fc.constant(Buffer.alloc(0)));
     check(fc.property(fc.array(bytes, { maxLength: 6 }), fc.constantFrom('request', 'result'), (chunks, side) => {
@@ -212,6 +232,22 @@ describe('piece protocol frames', () => {
           expect(payloadOf(f.header)).toBeLessThanOrEqual(200);
         }
         expect(parser.pending).toBeLessThan(headerBytes + 200);
+      }
+    }));
+  });
+
+  it('any bytes into the copying parser: frames within the payload limit, or FrameError', () => {
+    const bytes = fc.oneof(fc.uint8Array({ maxLength: 400 }).map((a) => Buffer.from(a)), fc.constant(Buffer.alloc(0)));
+    check(fc.property(fc.array(bytes, { maxLength: 6 }), (chunks) => {
+      const parser = new OwnedFrameParser(RESULT_HEADER_BYTES, resultPayload, 200, (n) => Buffer.alloc(n));
+      for (const c of chunks) {
+        const r = outcome(() => parser.push(c), [FrameError]);
+        if (!r.ok) return;
+        for (const f of r.value) {
+          expect(f.header.length).toBe(RESULT_HEADER_BYTES);
+          expect(f.payload.length).toBe(resultPayload(f.header));
+          expect(f.payload.length).toBeLessThanOrEqual(200);
+        }
       }
     }));
   });
