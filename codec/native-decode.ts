@@ -1,6 +1,7 @@
 import { segmentBuffers } from './buffer-pool.js';
 import { K, N } from './erasure.js';
 import { DecryptError } from './errors.js';
+import { SYNC_SEGMENT_MAX } from './native-segment.js';
 import { NativeError, type NativeBinding } from './native.js';
 import {
   checkDecodeArgs, fewerThanK, presentCount, tooManyCorrupt, wrongLengthRecords, type DecodedSegment,
@@ -32,10 +33,20 @@ export async function nativeDecodeSegment(
   // are decrypted in place. The tail past plainLength (tag and padding, < 100 bytes) is scratch.
   const out = segmentBuffers.take(K * pieceSize);
   const result = new Uint32Array(2);
-  await new Promise<void>((resolve, reject) => {
-    binding.segmentDecode(key, index, plainLength, usable, out, 0, pieceSize, result,
-      (error) => (error ? reject(new NativeError(error.message, { cause: error })) : resolve()));
-  });
+  if (plainLength <= SYNC_SEGMENT_MAX) {
+    // In place, as small segments are encoded: the threadpool trip costs more than the work,
+    // and on a small machine the woken worker preempts the event loop.
+    try {
+      binding.segmentDecode(key, index, plainLength, usable, out, 0, pieceSize, result, null);
+    } catch (error) {
+      throw new NativeError((error as Error).message, { cause: error });
+    }
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      binding.segmentDecode(key, index, plainLength, usable, out, 0, pieceSize, result,
+        (error) => (error ? reject(new NativeError(error.message, { cause: error })) : resolve()));
+    });
+  }
   const corrupt = [...misfits];
   for (let i = 0; i < N; i++) if ((result[1]! >>> i) & 1) corrupt.push(i);
   corrupt.sort((a, b) => a - b);

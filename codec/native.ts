@@ -57,9 +57,9 @@ export interface NativeBinding {
   segmentEncode(key: Buffer, index: number, plain: Buffer, plainOffset: number, plainLength: number,
     data: Buffer, dataOffset: number, parity: Buffer, parityOffset: number, pieceSize: number,
     crcOut: Uint32Array, hashOut: Buffer | null, md5: NativeMd5 | null, done: Done | null): void;
-  /** result ← [status (0 ok, 1 fewer than K good records, 2 GCM refused), mask of records failing their CRC]. */
+  /** result ← [status (0 ok, 1 fewer than K good records, 2 GCM refused), mask of records failing their CRC]; without `done`, runs synchronously. */
   segmentDecode(key: Buffer, index: number, plainLength: number, records: ReadonlyArray<Buffer | null>,
-    out: Buffer, outOffset: number, pieceSize: number, result: Uint32Array, done: Done): void;
+    out: Buffer, outOffset: number, pieceSize: number, result: Uint32Array, done: Done | null): void;
   md5Create(): NativeMd5;
   md5Update(md5: NativeMd5, buffer: Buffer, offset: number, length: number, done: Done): void;
   md5Digest(md5: NativeMd5): Buffer;

@@ -312,9 +312,10 @@ static napi_value segment_encode_js(napi_env env, napi_callback_info info) {
   return task_queue(env, t, argv[13], "shardgate:segment");
 }
 
-/* segmentDecode(key, index, plainLength, records, out, outOffset, pieceSize, result, callback)
+/* segmentDecode(key, index, plainLength, records, out, outOffset, pieceSize, result, callback | null)
  * records: 16 entries, each null or exactly pieceSize + 4 bytes; out: K * pieceSize bytes
- * from outOffset; result: Uint32Array(2) ← [status, corrupt mask]. */
+ * from outOffset; result: Uint32Array(2) ← [status, corrupt mask]. Without a callback the
+ * call runs synchronously, on this thread: for small segments, as segmentEncode. */
 static napi_value segment_decode_js(napi_env env, napi_callback_info info) {
   size_t argc = 9;
   napi_value argv[9];
@@ -328,8 +329,8 @@ static napi_value segment_decode_js(napi_env env, napi_callback_info info) {
       !arg_uint(env, argv[2], 9007199254740991.0, &plen) || napi_is_array(env, argv[3], &is_array) != napi_ok ||
       !is_array || !arg_view(env, argv[4], &out, &out_len) || !arg_uint(env, argv[5], 9007199254740991.0, &ooff) ||
       !arg_uint(env, argv[6], 1073741824.0, &ps) || !arg_view(env, argv[7], &result, &result_len) ||
-      !arg_function(env, argv[8])) {
-    THROW(env, "bad arguments, expected: (key, index, plainLength, records, out, outOffset, pieceSize, result, callback)");
+      !(is_null(env, argv[8]) || arg_function(env, argv[8]))) {
+    THROW(env, "bad arguments, expected: (key, index, plainLength, records, out, outOffset, pieceSize, result, callback | null)");
   }
   if (key_len != SEGMENT_KEY_BYTES) THROW(env, "key must be 32 bytes");
   if (ps == 0 || (uint64_t) ps % 8 != 0) THROW(env, "pieceSize must be a positive multiple of 8");
@@ -339,29 +340,39 @@ static napi_value segment_decode_js(napi_env env, napi_callback_info info) {
   if (((uintptr_t) result) % 4 != 0) THROW(env, "result must be 4-byte aligned");
   OK(napi_get_array_length(env, argv[3], &count));
   if (count != RS_N) THROW(env, "records must have 16 entries");
-  task *t = task_new(TASK_DECODE);
-  if (!t) THROW(env, "out of memory");
-  decode_job *job = &t->u.dec.job;
+  decode_job job;
+  memset(&job, 0, sizeof job);
+  napi_value held[RS_N];
   for (uint32_t i = 0; i < RS_N; i++) {
     napi_value rec;
     uint8_t *ptr;
     size_t len;
+    held[i] = NULL;
     OK(napi_get_element(env, argv[3], i, &rec));
     if (is_null(env, rec)) continue;
-    if (!arg_view(env, rec, &ptr, &len) || len != (size_t) ps + 4) {
-      for (int r = 0; r < t->nrefs; r++) OK(napi_delete_reference(env, t->refs[r]));
-      free(t);
-      THROW(env, "each record must be null or exactly pieceSize + 4 bytes");
-    }
-    job->records[i] = ptr;
-    task_hold(env, t, rec);
+    if (!arg_view(env, rec, &ptr, &len) || len != (size_t) ps + 4) THROW(env, "each record must be null or exactly pieceSize + 4 bytes");
+    job.records[i] = ptr;
+    held[i] = rec;
   }
+  job.key = key;
+  job.index = (uint64_t) index;
+  job.piece_size = (uint32_t) ps;
+  job.plain_len = (size_t) plen;
+  job.out = out + (size_t) ooff;
+  if (is_null(env, argv[8])) {
+    const char *err = segment_decode(&job, kernel_fns[current_kernel]);
+    ((uint32_t *) result)[0] = (uint32_t) job.status;
+    ((uint32_t *) result)[1] = job.corrupt;
+    if (err) napi_throw_error(env, "ERR_NATIVE", err);
+    return NULL;
+  }
+  task *t = task_new(TASK_DECODE);
+  if (!t) THROW(env, "out of memory");
+  t->u.dec.job = job;
+  /* The caller may reuse its key buffer: the task keeps a copy. */
   memcpy(t->u.dec.key, key, SEGMENT_KEY_BYTES);
-  job->key = t->u.dec.key;
-  job->index = (uint64_t) index;
-  job->piece_size = (uint32_t) ps;
-  job->plain_len = (size_t) plen;
-  job->out = out + (size_t) ooff;
+  t->u.dec.job.key = t->u.dec.key;
+  for (uint32_t i = 0; i < RS_N; i++) if (held[i]) task_hold(env, t, held[i]);
   t->u.dec.result = (uint32_t *) result;
   task_hold(env, t, argv[4]);
   task_hold(env, t, argv[7]);
