@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises';
+import { fstatSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
@@ -21,6 +22,8 @@ export class GroupCommit {
   private flushing: Promise<void> | undefined;
   /** Flushes done so far: with N requests waiting at once, far fewer than N. */
   flushes = 0;
+  /** The WAL, kept open between flushes; `ino` tells whether SQLite has made a new one since. */
+  private wal: { fh: FileHandle; ino: number } | undefined;
 
   constructor(private readonly db: Db, private readonly walPath: string, private readonly dbPath: string) {
     // SQLite's count of rows written on this connection: it grows with every commit, so a
@@ -47,19 +50,38 @@ export class GroupCommit {
   private async flush(): Promise<void> {
     const upTo = this.current();
     // fdatasync of the WAL through a handle of our own: it flushes the file's pages whoever
-    // wrote them. Opened each time, so a WAL that SQLite removed and made again is the one flushed.
-    const fh = await open(this.walPath, 'r+').catch((err: NodeJS.ErrnoException) => {
+    // wrote them. The handle is kept (opening and closing it were two more threadpool trips
+    // per flush) and opened again when the path names another file: SQLite removes the WAL
+    // when its last connection closes and creates a new one on the next write.
+    const onDisk = statSync(this.walPath, { throwIfNoEntry: false });
+    if (this.wal && (!onDisk || onDisk.ino !== this.wal.ino)) {
+      await this.wal.fh.close().catch(() => undefined);
+      this.wal = undefined;
+    }
+    if (!onDisk) {
       // No WAL: everything was checkpointed into the database file, which the checkpoint synced;
       // flushing that file too costs little and covers the case anyway.
-      if (err.code === 'ENOENT') return open(this.dbPath, 'r+');
-      throw err;
-    });
-    try {
-      await fh.datasync();
-    } finally {
-      await fh.close();
+      const fh = await open(this.dbPath, 'r+');
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    } else {
+      if (!this.wal) {
+        const fh = await open(this.walPath, 'r+');
+        this.wal = { fh, ino: fstatSync(fh.fd).ino };
+      }
+      await this.wal.fh.datasync();
     }
     this.flushes++;
     this.flushed = Math.max(this.flushed, upTo);
+  }
+
+  /** Let the WAL handle go (when the database closes). */
+  async close(): Promise<void> {
+    const wal = this.wal;
+    this.wal = undefined;
+    await wal?.fh.close().catch(() => undefined);
   }
 }

@@ -124,6 +124,7 @@ export class SqliteMetaStore implements MetaStore {
   readonly backend = 'sqlite' as const;
 
   async close(): Promise<void> {
+    await this.groupCommit?.close();
     this.db.close();
   }
 
