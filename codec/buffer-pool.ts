@@ -12,6 +12,7 @@
  * may still hold it). A buffer never given back is simply collected, as before.
  */
 export class BufferPool {
+  /** Idle buffers by size class; the Map's order is least recently used class first. */
   private readonly free = new Map<number, ArrayBuffer[]>();
   /** Buffers `take` handed out and not yet given back: only these may come back. */
   private readonly issued = new WeakSet<Buffer>();
@@ -54,9 +55,22 @@ export class BufferPool {
     buf = whole ?? buf;
     const ab = buf.buffer as ArrayBuffer;
     const cls = ab.byteLength;
+    if (cls > this.maxBytes) return;
+    // Full: the buffers of the classes used least recently make room. What comes back now is
+    // what the current work uses (a GET's pieces after a PUT's segments), so it is kept.
+    for (const [other, idle] of this.free) {
+      if (this.pooledBytes + cls <= this.maxBytes) break;
+      if (other === cls) continue;
+      while (idle.length && this.pooledBytes + cls > this.maxBytes) {
+        idle.pop();
+        this.pooledBytes -= other;
+      }
+      if (!idle.length) this.free.delete(other);
+    }
     if (this.pooledBytes + cls > this.maxBytes) return;
     let list = this.free.get(cls);
-    if (!list) this.free.set(cls, (list = []));
+    if (list) this.free.delete(cls);
+    this.free.set(cls, (list ??= []));
     list.push(ab);
     this.pooledBytes += cls;
     this.trimTimer ??= setTimeout(() => this.trim(), this.idleMs).unref();
@@ -103,10 +117,11 @@ export function sizeClass(size: number): number {
 
 /**
  * The process's pool for segment-sized buffers (plaintext segments, a segment's 16 pieces,
- * pieces read back from the stores), from 64 KiB: a 1 MiB object's pieces are 105 KiB.
- * 32 MiB idle at most: about three 4 MiB segments' pieces. Measured on a 64 MiB PUT, one
- * stream: 84-90 MB/s without a pool, 91-93 with 24 MiB, 105-107 with 64 MiB (and a third
- * less gateway CPU); but the idle pool is also what a streaming PUT's peak memory grows by,
- * and 64 MiB with the rest took a 768 MiB PUT+GET past its bound on a loaded CI machine.
+ * pieces read back from the stores, decoded segments a GET streams), from 64 KiB: a 1 MiB
+ * object's pieces are 105 KiB. 64 MiB idle at most: a single stream keeps a few segments'
+ * buffers in circulation (up to six ahead on a GET). With 32 MiB, a GET after PUTs found the
+ * pool full of the PUTs' sizes and dropped what it gave back: 626 MiB of new buffers and 29
+ * full collections over ten 64 MiB GETs, against 73 MiB and 1 now (with the least recently
+ * used sizes making room). A 768 MiB PUT+GET grew the gateway less, not more (+155 MiB).
  */
-export const segmentBuffers = new BufferPool(32 * 1024 * 1024, 64 * 1024);
+export const segmentBuffers = new BufferPool(64 * 1024 * 1024, 64 * 1024);

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type Koa from 'koa';
 import { segmentBuffers } from '../../codec/buffer-pool.js';
 import { checksumTypeOf } from '../checksums.js';
@@ -142,6 +143,24 @@ function setObjectHeaders(koa: Koa.Context, { obj, range, partial }: Located, he
   koa.length = length;
 }
 
+/**
+ * A streamed body's whole decoded segments go back to the segment pool once the socket has
+ * written them: the stream is piped into the response, which calls write(chunk) without a
+ * callback, so the write is given one. The callback runs only once the chunk left the
+ * process; after a failed or cut-short write the chunk is left to the collector. Anything
+ * that is not a pooled segment (a range's slice, headers) is ignored by the pool. Without
+ * this a 64 MiB GET made 64 MiB of garbage, a sixth of its main thread in collections.
+ */
+function giveBackOnceFlushed(res: ServerResponse): void {
+  const write = res.write as (chunk: unknown, ...rest: unknown[]) => boolean;
+  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]): boolean {
+    if (rest.length > 0 || !Buffer.isBuffer(chunk)) return write.call(this, chunk, ...rest);
+    return write.call(this, chunk, (err?: Error | null) => {
+      if (!err) segmentBuffers.give(chunk);
+    });
+  } as ServerResponse['write'];
+}
+
 /** GetObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html */
 export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const loc = await locate(koa, rc);
@@ -156,6 +175,7 @@ export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   // to the socket, its memory is reused (codec/buffer-pool.ts; anything else is ignored).
   // Not on 'close': a response cut short may still have the buffer queued.
   if (Buffer.isBuffer(body)) koa.res.once('finish', () => segmentBuffers.give(body));
+  else giveBackOnceFlushed(koa.res);
   // Objects are served on the same origin as the web console: an HTML object opened in a
   // browser must not run as that origin (its storage, its service workers). A sandboxed
   // document is an origin of its own; S3 clients ignore the header.

@@ -46,8 +46,22 @@ describe('BufferPool', () => {
     expect(pool.idleBytes).toBe(0);
     pool.give(pool.take(2048));
     expect(pool.idleBytes).toBe(2048);
-    pool.give(whole);
-    expect(pool.idleBytes).toBe(2048); // 2048 + 8192 > 10,000
+    pool.give(pool.take(12_000)); // over the cap on its own
+    expect(pool.idleBytes).toBe(2048);
+  });
+
+  it('when full, makes room for what comes back by letting the least recently used sizes go', () => {
+    const pool = new BufferPool(24_576, 1024);
+    const puts = [pool.take(8192), pool.take(8192)];
+    const gets = [pool.take(4096), pool.take(4096), pool.take(4096)];
+    for (const b of puts) pool.give(b);
+    expect(pool.idleBytes).toBe(16_384);
+    // A GET load after a PUT load: its buffers are kept, the PUT's idle ones make room.
+    for (const b of gets) pool.give(b);
+    expect(pool.idleBytes).toBe(8192 + 3 * 4096);
+    expect(pool.take(4096).buffer).toBe(gets[2]!.buffer);
+    expect(pool.take(8192).buffer).toBe(puts[0]!.buffer);
+    expect(pool.idleBytes).toBe(2 * 4096);
   });
 });
 
