@@ -279,22 +279,16 @@ export class VolumeStore {
     const off = v.size;
     v.size += span;
     this.dirty.add(v);
-    if (span <= INLINE_WRITE_BYTES) {
-      try {
-        writeAllAtSync(v.fh.fd, bufs, off);
-      } catch (err) {
-        throw isNoSpace(err) ? new StoreFullError(`no space left on the disk of ${this.dir}`, { cause: err }) : err;
-      }
-      return { vol: v.id, off };
-    }
-    const p = writeAllAt(v.fh, bufs, off);
-    this.inflight.add(p);
     try {
-      await p;
+      if (span <= INLINE_WRITE_BYTES) {
+        writeAllAtSync(v.fh.fd, bufs, off);
+      } else {
+        const p = writeAllAt(v.fh, bufs, off);
+        this.inflight.add(p);
+        await p.finally(() => this.inflight.delete(p));
+      }
     } catch (err) {
       throw isNoSpace(err) ? new StoreFullError(`no space left on the disk of ${this.dir}`, { cause: err }) : err;
-    } finally {
-      this.inflight.delete(p);
     }
     return { vol: v.id, off };
   }
