@@ -260,8 +260,14 @@ class Lane {
   private async open(): Promise<void> {
     let sock: TLSSocket;
     // Reads of a connection go to its own parser, also after a newer connection replaced it
-    // (what an old one still delivers is ignored there).
-    const parser = newParser();
+    // (what an old one still delivers is ignored there). Payloads are copied out of the
+    // connection's read buffer into buffers of their own, large ones from the segment pool,
+    // which a segment read gives back once decoded (gateway/transfer/read-segment.ts):
+    // reading into fresh buffers cost a new 16 KiB buffer per TLS record, which V8 counts
+    // toward its next full collection. The buffer is taken when the header arrives, so an
+    // answer may announce no more than its operation asked for: a store cannot make the
+    // gateway hold memory it never requested.
+    const parser = new OwnedFrameParser(RESULT_HEADER_BYTES, (header) => this.allowedPayload(header), MAX_PUT_BYTES, (length) => segmentBuffers.take(length));
     try {
       sock = await this.connect((chunk) => {
         if (sock && this.socket === sock) this.onData(parser, chunk);
@@ -281,6 +287,15 @@ class Lane {
       if (this.socket === sock) this.fail(fromTransportError(this.nodeId, err, 'piece connection'));
     });
     this.socket = sock;
+  }
+
+  /** An answer's payload length, if its operation allows that much (else the connection is failed). */
+  private allowedPayload(header: Buffer): number {
+    const length = resultPayload(header);
+    const op = this.inflight.get(header.readUInt32LE(0));
+    const allowed = Math.max(op?.op === BatchOp.Get ? op.length : 0, MAX_ANSWER_BYTES);
+    if (length > allowed) throw new FrameError(`an answer announces ${length} bytes, ${allowed} at most were asked`);
+    return length;
   }
 
   private onData(parser: OwnedFrameParser, chunk: Buffer): void {
@@ -333,16 +348,8 @@ class Lane {
   }
 }
 
-/**
- * Payloads are copied out of the connection's read buffer into buffers of their own, large
- * ones from the segment pool, which a segment read gives back once decoded
- * (gateway/transfer/read-segment.ts). Reading into fresh buffers cost a new 16 KiB buffer per
- * TLS record, which V8 counts toward its next full collection: a 64 MiB GET spent a third of
- * the gateway's main thread collecting them.
- */
-function newParser(): OwnedFrameParser {
-  return new OwnedFrameParser(RESULT_HEADER_BYTES, resultPayload, MAX_PUT_BYTES, (length) => segmentBuffers.take(length));
-}
+/** Bytes an answer other than a read's data may carry (a store's error text, a HEAD's size). */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 function isLarge(op: Op): boolean {
   return op.length >= LARGE_OP_BYTES;
