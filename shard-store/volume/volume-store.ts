@@ -551,13 +551,9 @@ async function writeAllAt(fh: FileHandle, bufs: Buffer[], position: number): Pro
   let pos = position;
   let rest = bufs.filter((b) => b.length > 0);
   while (rest.length > 0) {
-    let { bytesWritten } = await fh.writev(rest, pos);
+    const { bytesWritten } = await fh.writev(rest, pos);
     pos += bytesWritten;
-    while (rest.length > 0 && bytesWritten >= rest[0]!.length) {
-      bytesWritten -= rest[0]!.length;
-      rest = rest.slice(1);
-    }
-    if (bytesWritten > 0) rest = [rest[0]!.subarray(bytesWritten), ...rest.slice(1)];
+    rest = unwritten(rest, bytesWritten);
   }
 }
 
@@ -566,14 +562,20 @@ function writeAllAtSync(fd: number, bufs: Buffer[], position: number): void {
   let pos = position;
   let rest = bufs.filter((b) => b.length > 0);
   while (rest.length > 0) {
-    let written = writevSync(fd, rest, pos);
+    const written = writevSync(fd, rest, pos);
     pos += written;
-    while (rest.length > 0 && written >= rest[0]!.length) {
-      written -= rest[0]!.length;
-      rest = rest.slice(1);
-    }
-    if (written > 0) rest = [rest[0]!.subarray(written), ...rest.slice(1)];
+    rest = unwritten(rest, written);
   }
+}
+
+/** What is left of `bufs` after a (possibly short) write of `written` bytes from their start. */
+function unwritten(bufs: Buffer[], written: number): Buffer[] {
+  let rest = bufs;
+  while (rest.length > 0 && written >= rest[0]!.length) {
+    written -= rest[0]!.length;
+    rest = rest.slice(1);
+  }
+  return written > 0 ? [rest[0]!.subarray(written), ...rest.slice(1)] : rest;
 }
 
 async function readFullyAt(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
