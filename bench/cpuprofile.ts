@@ -7,6 +7,10 @@
  *   shardgate bench --endpoint http://127.0.0.1:9555 --sizes 4KiB --concurrency 16 --ops PUT
  *   kill -INT %1; npm run bench:cpuprofile -- prof/CPU.*.cpuprofile --by inclusive
  *
+ * The shard-store processes `dev` starts inherit the profiling flags (cli/supervisor.ts), so
+ * `prof/` holds one profile for the gateway and one per store process: the largest is the
+ * gateway's.
+ *
  * `self`: time in each function itself; `file`: the same summed by source file or package;
  * `inclusive`: time with each function on the stack (callees included, each counted once per
  * sample); `callers`: the self time of the functions `--match` names, by the chain of six

@@ -35,6 +35,31 @@ export interface ShardStoreProcess {
  */
 const STORE_ENV = /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|TMP|TEMP|NODE_OPTIONS|NODE_ENV|NODE_EXTRA_CA_CERTS|UV_THREADPOOL_SIZE|SYSTEMROOT|WINDIR)$/i;
 
+/**
+ * Node's profiling flags, which store processes inherit from this one: `node --cpu-prof
+ * dist/cli/main.js dev` then profiles the stores too (one file per process, named by its pid),
+ * which is where half of a small PUT's CPU goes (bench/cpuprofile.ts). Only these: nothing
+ * else of how this process was started changes a store. `--cpu-prof-name` and
+ * `--heap-prof-name` are left out, since every process would write the same file.
+ */
+const PROFILING_FLAGS = new Set(['--cpu-prof', '--heap-prof', '--perf-basic-prof', '--perf-basic-prof-only-functions', '--perf-prof', '--prof']);
+const PROFILING_OPTIONS = new Set(['--cpu-prof-dir', '--cpu-prof-interval', '--heap-prof-dir', '--heap-prof-interval']);
+
+export function profilingFlags(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg : arg.slice(0, eq);
+    if (PROFILING_FLAGS.has(arg)) out.push(arg);
+    else if (PROFILING_OPTIONS.has(name)) {
+      if (eq >= 0) out.push(arg);
+      else if (i + 1 < execArgv.length) out.push(`${arg}=${execArgv[++i]!}`);
+    }
+  }
+  return out;
+}
+
 /** Set by the supervisor for its children: stop when the supervisor goes (shard-store/main.ts). */
 export const SUPERVISED_ENV = 'SHARDGATE_STORE_SUPERVISED';
 
@@ -63,7 +88,7 @@ export async function spawnShardStores(specs: ShardStoreSpec[], opts: { startTim
   // Every store's file I/O and fdatasync run on libuv's threadpool (4 threads by default): with
   // several stores per process, one store's fdatasync must not hold up the others' appends.
   if (!single && !env.UV_THREADPOOL_SIZE) env.UV_THREADPOOL_SIZE = String(Math.min(128, 4 * specs.length));
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [...profilingFlags(process.execArgv), ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   // A process hosting several stores prefixes its lines with the store's id itself.
   const prefix = opts.logPrefix === false ? null : single ? `[${first.id}] ` : '';
