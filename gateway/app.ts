@@ -132,11 +132,20 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
       await next();
     } catch (err) {
       // The request failed on its own: its error is the answer, whatever the flush says.
-      await pipeline.meta.durable().catch(() => undefined);
+      await durable(koa).catch(() => undefined);
       throw err;
     }
-    await pipeline.meta.durable();
+    await durable(koa);
   });
+  const durable = async (koa: Koa.Context): Promise<void> => {
+    const started = process.hrtime.bigint();
+    try {
+      await pipeline.meta.durable();
+    } finally {
+      const operation = koa.state.operation as string | undefined;
+      if (operation && !koa.state.admin) opts.metrics?.durableWait.observe({ operation }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  };
 
   if (opts.consoleDir !== false) app.use(consoleMiddleware(opts.consoleDir === undefined ? {} : { dir: opts.consoleDir }));
   if (opts.publicRoutes) app.use(opts.publicRoutes);

@@ -123,7 +123,16 @@ export class Metrics {
   readonly clientDisconnects = new Counter(
     'shardgate_s3_client_disconnects_total', 'S3 requests whose client closed the connection or broke HTTP framing mid-request, by operation.',
   );
-  private readonly owned: Array<Counter | Histogram> = [this.requests, this.latency, this.bytesIn, this.bytesOut, this.clientDisconnects];
+  /**
+   * The part of a write's latency spent after its handler, making what it changed durable:
+   * the metadata WAL flush and the journal entry on the shard-stores (app.ts). Shared by
+   * concurrent writes (group commit), so under load it is a large share of a small PUT.
+   */
+  readonly durableWait = new Histogram(
+    'shardgate_write_durable_wait_seconds',
+    'Time a write request waited, after its handler, for its metadata to be durable (WAL flush and metadata journal entry on the shard-stores), by S3 operation.',
+  );
+  private readonly owned: Array<Counter | Histogram> = [this.requests, this.latency, this.bytesIn, this.bytesOut, this.clientDisconnects, this.durableWait];
   private readonly collectors: Array<() => GaugeFamily[] | Promise<GaugeFamily[]>> = [];
 
   counter(name: string, help: string): Counter {

@@ -273,6 +273,20 @@ describe('metrics', () => {
     expect(sample(text, 'shardgate_log_dropped_lines_total')).toBe(0);
   });
 
+  test('a write\'s wait for its metadata to be durable is timed by operation; a read waits for none', async () => {
+    const waits = (text: string, operation: string): number => sample(text, `shardgate_write_durable_wait_seconds_count{operation="${operation}"}`) ?? 0;
+    const before = await scrape();
+    await s3.send(new PutObjectCommand({ Bucket: 'logs', Key: 'durable', Body: bytes(4096, 'durable') }));
+    await s3.send(new GetObjectCommand({ Bucket: 'logs', Key: 'durable' })).then((r) => r.Body!.transformToByteArray());
+    const after = await scrape();
+    expect(after).toContain('# TYPE shardgate_write_durable_wait_seconds histogram');
+    expect(waits(after, 'PutObject') - waits(before, 'PutObject')).toBe(1);
+    expect(waits(after, 'GetObject')).toBe(0);
+    // The PUT's wait is part of its request's time.
+    const sum = (text: string, m: string) => sample(text, `${m}_sum{operation="PutObject"}`) ?? 0;
+    expect(sum(after, 'shardgate_write_durable_wait_seconds')).toBeLessThanOrEqual(sum(after, 'shardgate_s3_request_duration_seconds'));
+  });
+
   test('received and sent bytes count bodies, even a small one read with the headers', async () => {
     const series = (dir: string) => `shardgate_s3_${dir}_bytes_total{operation="PutObject"}`;
     const get = (dir: string) => `shardgate_s3_${dir}_bytes_total{operation="GetObject"}`;
