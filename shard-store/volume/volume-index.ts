@@ -33,8 +33,9 @@ const COMMIT_WINDOW_MS = 100;
  * transaction that is committed COMMIT_WINDOW_MS after it began (or at close and before a WAL
  * checkpoint). A busy store wrote the same index pages to the WAL dozens of times a second;
  * now once per window. Reads on this connection see the uncommitted rows. A checkpoint row
- * is written in the same window as the needles it covers, so a commit lost to a crash loses
- * both together and the restart rescans from the older checkpoint. A commit that fails
+ * is written as its window commits (beforeCommit), so never in an earlier commit than the
+ * needles it covers: a commit lost to a crash loses both together and the restart rescans
+ * from the older checkpoint. A commit that fails
  * while the store runs (a full or failing disk) is reported to `onLostCommit`: the rows it
  * held are gone from this process's view, and only a restart rebuilds them from the volumes.
  */
@@ -43,6 +44,11 @@ export class VolumeIndex {
   private readonly s: Record<string, Statement>;
   private commitTimer: NodeJS.Timeout | undefined;
   onLostCommit: (err: Error) => void = () => undefined;
+  /**
+   * Called in the window's transaction just before it commits: rows that only need to be as
+   * fresh as the commit (the volumes' checkpoints) are written once per window, not per batch.
+   */
+  beforeCommit: () => void = () => undefined;
 
   constructor(file: string) {
     // Created private before SQLite opens it; SQLite gives its -wal and -shm the same mode.
@@ -65,6 +71,8 @@ export class VolumeIndex {
       shard: p('SELECT seg, vol, off, len, leaf FROM needles WHERE blob = ? AND piece = ? ORDER BY seg'),
       has: p('SELECT 1 FROM needles WHERE blob = ? AND piece = ? LIMIT 1'),
       put: p('INSERT OR REPLACE INTO needles(blob, piece, seg, vol, off, len, leaf) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      putNew: p('INSERT INTO needles(blob, piece, seg, vol, off, len, leaf) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+      hasOther: p('SELECT 1 FROM needles WHERE blob = ? AND piece = ? AND seg != ? LIMIT 1'),
       delShard: p('DELETE FROM needles WHERE blob = ? AND piece = ?'),
       delOne: p('DELETE FROM needles WHERE blob = ? AND piece = ? AND seg = ?'),
       moved: p('UPDATE needles SET vol = ?, off = ? WHERE blob = ? AND piece = ? AND seg = ? AND vol = ? AND off = ?'),
@@ -99,6 +107,7 @@ export class VolumeIndex {
     this.commitTimer = undefined;
     if (!this.db.inTransaction) return;
     try {
+      this.beforeCommit();
       this.db.exec('COMMIT');
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -128,6 +137,21 @@ export class VolumeIndex {
   put(k: NeedleKey, at: { vol: number; off: number; len: number; leaf: Buffer }): void {
     this.begin();
     this.s.put!.run(k.blob, k.piece, k.seg, at.vol, at.off, at.len, at.leaf);
+  }
+
+  /**
+   * Index a needle the index does not hold yet: false (and nothing written) when it holds one
+   * under that key already. One statement for the common case of a new piece, where looking
+   * it up first and then writing it were two.
+   */
+  putNew(k: NeedleKey, at: { vol: number; off: number; len: number; leaf: Buffer }): boolean {
+    this.begin();
+    return this.s.putNew!.run(k.blob, k.piece, k.seg, at.vol, at.off, at.len, at.leaf).changes === 1;
+  }
+
+  /** Whether the shard has a needle other than segment `seg`. */
+  hasOtherSegment(k: NeedleKey): boolean {
+    return this.s.hasOther!.get(k.blob, k.piece, k.seg) !== undefined;
   }
 
   deleteShard(blob: Buffer, piece: number): number {

@@ -93,6 +93,8 @@ export class VolumeStore {
   private constructor(opts: VolumeStoreOptions, index: VolumeIndex) {
     this.dir = opts.dir;
     this.index = index;
+    // Checkpoints moved by fdatasyncs are written once per index commit window, as it commits.
+    index.beforeCommit = () => this.persistCheckpoints();
     // The volumes still hold every piece (they are written and fdatasynced before any answer);
     // the rows of the lost commit window are what is missing, and the next start rebuilds
     // them from the volumes. Until then the store refuses work rather than answer from a
@@ -177,19 +179,9 @@ export class VolumeStore {
     try {
       const { vol, off } = await this.write(bufs, span);
       this.index.transaction(() => {
-        this.persistCheckpoints();
         let at = off;
         for (const p of planned) {
-          const key = items[p.i]!.key;
-          // Another write of the same needle may have finished meanwhile: the later position wins.
-          const now = this.index.get(key);
-          if (!(now && (now.vol > vol || (now.vol === vol && now.off > at)))) {
-            const firstOfShard = !now && !this.index.hasShard(key.blob, key.piece);
-            this.index.put(key, { vol, off: at, len: p.length, leaf: p.leaf });
-            this.account(vol, p.length);
-            if (now) this.account(now.vol, -now.len);
-            if (firstOfShard) this.shardCount++;
-          }
+          this.indexAppended(items[p.i]!.key, { vol, off: at, len: p.length, leaf: p.leaf });
           at += p.span;
         }
       });
@@ -200,6 +192,22 @@ export class VolumeStore {
       for (const p of planned) this.reserved -= p.reserved;
     }
     return outcome;
+  }
+
+  /** Point the index at a needle just appended (in a transaction), and count it. */
+  private indexAppended(key: NeedleKey, at: { vol: number; off: number; len: number; leaf: Buffer }): void {
+    // The common case, a needle the store does not hold yet: one statement.
+    if (this.index.putNew(key, at)) {
+      this.account(at.vol, at.len);
+      if (!this.index.hasOtherSegment(key)) this.shardCount++;
+      return;
+    }
+    // Written before, or another write of the same needle finished meanwhile: the later position wins.
+    const now = this.index.get(key)!;
+    if (now.vol > at.vol || (now.vol === at.vol && now.off > at.off)) return;
+    this.index.put(key, at);
+    this.account(at.vol, at.len);
+    this.account(now.vol, -now.len);
   }
 
   /** Forget a shard (every segment): tombstones, made durable by the next sync. True if it held any. */
@@ -249,12 +257,14 @@ export class VolumeStore {
       v.synced = Math.max(v.synced, size);
       this.checkpointsDue.add(v);
     }
-    // The checkpoint rides in the next append's transaction, or is written within a second:
-    // a commit of its own per fdatasync was a third of a busy store's SQLite work. A
+    // The checkpoint is written as the index's commit window closes (beforeCommit), or within
+    // a second on an idle store: a commit of its own per fdatasync was a third of a busy
+    // store's SQLite work, and an UPDATE per append batch was still a tenth of it. A
     // checkpoint that lags only makes a restart scan a little more of a tail (recover).
     this.checkpointTimer ??= setTimeout(() => {
       this.checkpointTimer = undefined;
       try {
+        // An idle store has no window open: open one, so the checkpoint is written as it commits.
         if (this.checkpointsDue.size) this.index.transaction(() => this.persistCheckpoints());
       } catch (err) {
         // Closed meanwhile, or the disk refused: the next append or close tries again.

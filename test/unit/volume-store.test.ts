@@ -181,6 +181,27 @@ describe('volume store', () => {
     expect(logs.join('\n')).toMatch(/checked its tail/);
   });
 
+  it('writes a volume\'s checkpoint as the index window commits, and counts a rewritten needle once', async () => {
+    const dir = await tempDir();
+    const s = await open(dir);
+    const k = key(0, 3);
+    await s.append(k, [Buffer.alloc(600, 1)]);
+    await s.append(key(1, 3, k.blob), [Buffer.alloc(600, 2)]);
+    // The same needle again (a repair writing a piece the store still holds): the later copy wins.
+    await s.append(k, [Buffer.alloc(600, 3)]);
+    await s.sync();
+    expect(s.pieces).toBe(1);
+    expect(s.usedBytes).toBe(1200);
+    expect((await readBack(s, k))!.equals(Buffer.alloc(600, 3))).toBe(true);
+    // No append after the sync: the checkpoint is written when the window commits all the same.
+    (s as unknown as { index: { commit(): void } }).index.commit();
+    const db = indexDb(dir);
+    const row = db.prepare('SELECT synced FROM volumes WHERE id = 1').get() as { synced: number };
+    db.close();
+    expect(row.synced).toBe(statSync(volume(dir)).size);
+    expect(row.synced).toBe(3 * paddedLength(600));
+  });
+
   it('refuses work once an index commit is lost, until a restart rebuilds the index', async () => {
     const dir = await tempDir();
     const logs: string[] = [];
