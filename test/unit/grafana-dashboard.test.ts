@@ -45,7 +45,7 @@ describe('Grafana dashboard', () => {
       const text = await metrics.render();
       const rendered = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
       for (const n of ['shardgate_s3_requests_total', 'shardgate_s3_request_duration_seconds', 'shardgate_s3_received_bytes_total', 'shardgate_s3_sent_bytes_total',
-        'shardgate_event_loop_delay_seconds', 'shardgate_store_request_duration_seconds']) {
+        'shardgate_event_loop_delay_seconds', 'shardgate_store_request_duration_seconds', 'shardgate_write_durable_wait_seconds']) {
         expect(dashboardMetricNames()).toContain(n);
         expect(rendered.has(n), n).toBe(true);
       }
