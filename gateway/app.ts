@@ -122,6 +122,17 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     await next();
   });
 
+  /** Wait for every commit so far to be durable, timed for the metrics (by the request's operation). */
+  const durable = async (koa: Koa.Context): Promise<void> => {
+    const started = process.hrtime.bigint();
+    try {
+      await pipeline.meta.durable();
+    } finally {
+      const operation = koa.state.operation as string | undefined;
+      if (operation && !koa.state.admin) opts.metrics?.durableWait.observe({ operation }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  };
+
   // Nothing that acknowledges a write is answered before the write is durable: on disk
   // (group commit: gateway/meta/group-commit.ts) and shipped to the shard-stores (the metadata
   // journal: gateway/journal/). An answer that waited for a failed flush becomes an error,
@@ -137,15 +148,6 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
     }
     await durable(koa);
   });
-  const durable = async (koa: Koa.Context): Promise<void> => {
-    const started = process.hrtime.bigint();
-    try {
-      await pipeline.meta.durable();
-    } finally {
-      const operation = koa.state.operation as string | undefined;
-      if (operation && !koa.state.admin) opts.metrics?.durableWait.observe({ operation }, Number(process.hrtime.bigint() - started) / 1e9);
-    }
-  };
 
   if (opts.consoleDir !== false) app.use(consoleMiddleware(opts.consoleDir === undefined ? {} : { dir: opts.consoleDir }));
   if (opts.publicRoutes) app.use(opts.publicRoutes);

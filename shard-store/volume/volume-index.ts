@@ -12,6 +12,9 @@ export interface NeedleLocation {
   leaf: Buffer;
 }
 
+/** Where a needle goes in its volume, with its audit leaf (a NeedleLocation without the segment). */
+export type NeedlePlace = Omit<NeedleLocation, 'seg'>;
+
 export interface VolumeRow {
   id: number;
   /** Bytes of the volume covered by an fdatasync and fully indexed: a restart rescans from here. */
@@ -134,7 +137,7 @@ export class VolumeIndex {
     return this.s.has!.get(blob, piece) !== undefined;
   }
 
-  put(k: NeedleKey, at: { vol: number; off: number; len: number; leaf: Buffer }): void {
+  put(k: NeedleKey, at: NeedlePlace): void {
     this.begin();
     this.s.put!.run(k.blob, k.piece, k.seg, at.vol, at.off, at.len, at.leaf);
   }
@@ -144,7 +147,7 @@ export class VolumeIndex {
    * under that key already. One statement for the common case of a new piece, where looking
    * it up first and then writing it were two.
    */
-  putNew(k: NeedleKey, at: { vol: number; off: number; len: number; leaf: Buffer }): boolean {
+  putNew(k: NeedleKey, at: NeedlePlace): boolean {
     this.begin();
     return this.s.putNew!.run(k.blob, k.piece, k.seg, at.vol, at.off, at.len, at.leaf).changes === 1;
   }

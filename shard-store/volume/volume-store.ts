@@ -9,7 +9,7 @@ import { RECORD_TRAILER_BYTES } from '../sidecar.js';
 import {
   decodeHeader, encodeHeader, FLAG_TOMBSTONE, MAX_NEEDLE_DATA, NEEDLE_HEADER_BYTES, padding, paddedLength, type NeedleKey,
 } from './needle.js';
-import { VolumeIndex, type NeedleLocation } from './volume-index.js';
+import { VolumeIndex, type NeedleLocation, type NeedlePlace } from './volume-index.js';
 
 export interface VolumeStoreOptions {
   dir: string;
@@ -195,7 +195,7 @@ export class VolumeStore {
   }
 
   /** Point the index at a needle just appended (in a transaction), and count it. */
-  private indexAppended(key: NeedleKey, at: { vol: number; off: number; len: number; leaf: Buffer }): void {
+  private indexAppended(key: NeedleKey, at: NeedlePlace): void {
     // The common case, a needle the store does not hold yet: one statement.
     if (this.index.putNew(key, at)) {
       this.account(at.vol, at.len);
