@@ -16,7 +16,7 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-const key = (seg = 0, piece = 1, blob = randomBytes(16)): NeedleKey => ({ blob, piece, seg });
+const key = (seg = 0, piece = 1, blob: Buffer = randomBytes(16)): NeedleKey => ({ blob, piece, seg });
 const volume = (dir: string, id = 1): string => join(dir, 'volumes', `v${String(id).padStart(6, '0')}.dat`);
 
 async function open(dir: string, volumeBytes?: number, logs?: string[]): Promise<VolumeStore> {
