@@ -1,17 +1,25 @@
 /**
  * The piece protocol between the gateway and a shard-store, shared by both sides: a
- * long-lived, mutually authenticated TLS connection (ALPN `sgpiece/1`, on the store's one
- * port) that carries framed operations on pieces of many shards, and framed results matched
- * to them by id, in any order. Frames written in one go travel as one TLS write and are
- * read by the store in one go: that is the batch. Changing anything here needs both sides
- * updated.
+ * long-lived, mutually authenticated TLS connection (ALPN `sgpiece/2` or `sgpiece/1`, on the
+ * store's one port) that carries framed operations on pieces of many shards, and framed
+ * results matched to them by id, in any order. Frames written in one go travel as one TLS
+ * write and are read by the store in one go: that is the batch. Changing anything here needs
+ * both sides updated.
  *
  * Request frame: a 40-byte header (little-endian), then `length` data bytes for a PUT:
  *   op u8 | flags u8 | piece u8 | reserved u8 | id u32 | seg u32 | blob 16 bytes | offset u64 | length u32
+ * A PUT flagged FLAG_LEAF (only on `sgpiece/2`) carries the record's audit leaf first: its
+ * `length` bytes are the 32-byte leaf, then the record.
  * Result frame: a 12-byte header, then `length` payload bytes:
  *   id u32 | status u8 | reserved 3 bytes | length u32
  */
+import { LEAF_BYTES } from './volume/needle.js';
+
 export const PIECE_PROTOCOL = 'sgpiece/1';
+/** `sgpiece/1` plus FLAG_LEAF: the stores offer it first, and the gateway sends leaves only on it. */
+export const PIECE_PROTOCOL_LEAVES = 'sgpiece/2';
+/** Every piece protocol a store speaks, the one it prefers first (the server picks by its own order). */
+export const PIECE_PROTOCOLS: readonly string[] = [PIECE_PROTOCOL_LEAVES, PIECE_PROTOCOL];
 
 export enum BatchOp {
   /** Append record `seg` of the shard (`length` bytes follow). */
@@ -26,6 +34,16 @@ export enum BatchOp {
 
 /** Answer this PUT only once it is durable, with every PUT the store received before it on this connection. */
 export const FLAG_SYNC = 1;
+/**
+ * This PUT's data starts with the record's audit leaf (SHA-256 of the piece, without its
+ * CRC-32 trailer), which the gateway computed as it encoded the segment: the store keeps it
+ * instead of hashing the record again on its event loop. Nothing is lost by trusting it:
+ * the leaf only says what the gateway will later ask the store to prove, and a store that
+ * keeps a wrong one fails its own audits.
+ */
+export const FLAG_LEAF = 2;
+/** Bytes of a leaf that a FLAG_LEAF PUT carries before its record (a needle keeps as many). */
+export { LEAF_BYTES };
 
 export enum BatchStatus {
   Ok = 0,
@@ -45,6 +63,8 @@ export const REQUEST_HEADER_BYTES = 40;
 export const RESULT_HEADER_BYTES = 12;
 /** Data bytes in one PUT at most. */
 export const MAX_PUT_BYTES = 64 * 1024 * 1024;
+/** A PUT frame's payload at most: the record and its leaf. */
+export const MAX_PUT_PAYLOAD = MAX_PUT_BYTES + LEAF_BYTES;
 
 export interface BatchRequest {
   op: BatchOp;
@@ -58,17 +78,18 @@ export interface BatchRequest {
   length: number;
 }
 
-export function encodeRequestHeader(r: BatchRequest): Buffer {
+/** A request's header; `withLeaf` for a PUT whose data the leaf precedes (FLAG_LEAF, `length` counting it). */
+export function encodeRequestHeader(r: BatchRequest, withLeaf = false): Buffer {
   const b = Buffer.allocUnsafe(REQUEST_HEADER_BYTES);
   b.writeUInt8(r.op, 0);
-  b.writeUInt8(r.flags, 1);
+  b.writeUInt8(withLeaf ? r.flags | FLAG_LEAF : r.flags, 1);
   b.writeUInt8(r.piece, 2);
   b.writeUInt8(0, 3);
   b.writeUInt32LE(r.id, 4);
   b.writeUInt32LE(r.seg, 8);
   r.blob.copy(b, 12, 0, 16);
   b.writeBigUInt64LE(BigInt(r.offset), 28);
-  b.writeUInt32LE(r.length, 36);
+  b.writeUInt32LE(withLeaf ? r.length + LEAF_BYTES : r.length, 36);
   return b;
 }
 

@@ -1,7 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import {
-  BatchOp, BatchStatus, decodeRequestHeader, encodeResultHeader, FLAG_SYNC, FrameError, FrameParser, MAX_PUT_BYTES, REQUEST_HEADER_BYTES, requestPayload,
-  shardIdOf, type BatchRequest,
+  BatchOp, BatchStatus, decodeRequestHeader, encodeResultHeader, FLAG_LEAF, FLAG_SYNC, FrameError, FrameParser, LEAF_BYTES, MAX_PUT_PAYLOAD,
+  REQUEST_HEADER_BYTES, requestPayload, shardIdOf, type BatchRequest,
 } from './batch-frames.js';
 import { ForbiddenError, RequestError, StoreFullError } from './errors.js';
 import { authorize, type TrustedKey } from './peers.js';
@@ -48,7 +48,7 @@ const EMPTY = Buffer.alloc(0);
 export function servePieceStream(socket: TLSSocket, peer: TrustedKey | Error, ctx: PieceStreamContext): PieceStream {
   let busy = 0;
   let idleWaiters: Array<() => void> = [];
-  const parser = new FrameParser(REQUEST_HEADER_BYTES, requestPayload, MAX_PUT_BYTES);
+  const parser = new FrameParser(REQUEST_HEADER_BYTES, requestPayload, MAX_PUT_PAYLOAD);
   // Writes and deletes of this connection, in the order they arrived.
   let writes: Promise<unknown> = Promise.resolve();
   let unanswered = 0;
@@ -153,12 +153,13 @@ export function servePieceStream(socket: TLSSocket, peer: TrustedKey | Error, ct
 
   async function putRun(run: Op[], trusted: TrustedKey): Promise<void> {
     const results: Result[] = run.map(() => OK);
-    const records: Array<{ shardId: string; seg: number; data: Buffer[] }> = [];
+    const records: Array<{ shardId: string; seg: number; data: Buffer[]; leaf?: Buffer }> = [];
     const index: number[] = [];
     for (const [k, op] of run.entries()) {
       try {
         authorize(trusted, op.name);
-        records.push({ shardId: shardIdChecked(op.req), seg: op.req.seg, data: op.data });
+        const shardId = shardIdChecked(op.req);
+        records.push(op.req.flags & FLAG_LEAF ? { shardId, seg: op.req.seg, ...splitLeaf(op.data) } : { shardId, seg: op.req.seg, data: op.data });
         index.push(k);
       } catch (err) {
         results[k] = resultOf(err);
@@ -216,6 +217,24 @@ const OK: Result = { status: BatchStatus.Ok, payload: EMPTY };
 function shardIdChecked(r: BatchRequest): string {
   if (r.piece > 99) throw new RequestError(400, 'ERR_BAD_SHARD_ID', `piece index ${r.piece} is out of range`);
   return shardIdOf(r.blob, r.piece);
+}
+
+/** A FLAG_LEAF PUT's data: the leaf it starts with (a copy), and the record after it (views). */
+export function splitLeaf(data: Buffer[]): { leaf: Buffer; data: Buffer[] } {
+  const leaf = Buffer.allocUnsafe(LEAF_BYTES);
+  let filled = 0;
+  let i = 0;
+  let rest: Buffer[] = [];
+  for (; i < data.length && filled < LEAF_BYTES; i++) {
+    const b = data[i]!;
+    const n = Math.min(b.length, LEAF_BYTES - filled);
+    b.copy(leaf, filled, 0, n);
+    filled += n;
+    if (n < b.length) rest.push(b.subarray(n));
+  }
+  if (filled < LEAF_BYTES) throw new FrameError(`a PUT flagged with a leaf has ${filled} data bytes, under the ${LEAF_BYTES} of its leaf`);
+  rest = rest.concat(data.slice(i));
+  return { leaf, data: rest };
 }
 
 function resultOf(err: unknown): Result {

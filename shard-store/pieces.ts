@@ -83,11 +83,14 @@ export class ShardStore {
     if (err) throw err;
   }
 
-  /** Append several records with one write; each has its own outcome (null: written). Durable after the next sync(). */
-  appendRecords(records: ReadonlyArray<{ shardId: string; seg: number; data: Buffer[] }>): Promise<Array<Error | null>> {
+  /**
+   * Append several records with one write; each has its own outcome (null: written). Durable
+   * after the next sync(). A record's `leaf`, when the gateway sent it, is kept as its audit leaf.
+   */
+  appendRecords(records: ReadonlyArray<{ shardId: string; seg: number; data: Buffer[]; leaf?: Buffer }>): Promise<Array<Error | null>> {
     // The legacy layout counts against the same capacity.
     this.volumes.capacityBytes = this.legacy.capacityBytes - this.legacy.usedBytes;
-    return this.volumes.appendMany(records.map((r) => ({ key: keyOf(r.shardId, r.seg), data: r.data })));
+    return this.volumes.appendMany(records.map((r) => ({ key: keyOf(r.shardId, r.seg), data: r.data, ...(r.leaf && { leaf: r.leaf }) })));
   }
 
   sync(): Promise<void> {

@@ -3,7 +3,7 @@ import { constants as cryptoConstants } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { PIECE_PROTOCOL } from './batch-frames.js';
+import { PIECE_PROTOCOLS } from './batch-frames.js';
 import { servePieceStream, type PieceStream } from './batch.js';
 import type { TlsIdentity } from '../wire/identity.js';
 import { ForbiddenError, RequestError, StoreFullError, UnauthenticatedError } from './errors.js';
@@ -111,10 +111,10 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
   const httpSockets = new Set<TLSSocket>();
   const tlsServer = createTlsServer({
     key: identity.key, cert: identity.cert, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: false,
-    secureOptions: cryptoConstants.SSL_OP_NO_TICKET, ALPNProtocols: [PIECE_PROTOCOL, 'http/1.1'],
+    secureOptions: cryptoConstants.SSL_OP_NO_TICKET, ALPNProtocols: [...PIECE_PROTOCOLS, 'http/1.1'],
   }, (socket) => {
     socket.setNoDelay(true);
-    if (socket.alpnProtocol !== PIECE_PROTOCOL) {
+    if (!PIECE_PROTOCOLS.includes(socket.alpnProtocol || '')) {
       // The HTTP server never listens itself, so it does not track these: we do, to close them.
       httpSockets.add(socket);
       socket.once('close', () => httpSockets.delete(socket));

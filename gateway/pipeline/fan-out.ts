@@ -58,7 +58,7 @@ export class FanOut {
       if (!w || this.errors[i]) return;
       try {
         waiting++;
-        await w.write(pieceRecord(seg, i), acked);
+        await w.write(pieceRecord(seg, i), acked, seg.hashes?.[i]);
       } catch (err) {
         this.fail(i, err as Error);
       }

@@ -8,8 +8,10 @@ export interface ShardWriter {
    * segment); resolves once accepted (backpressure), rejects if the store fails or stalls.
    * `onAcked`, when given, is called once the store acknowledged this record: from then on
    * nothing in the writer or its connection references `chunks`. Never called on failure.
+   * `leaf`, the record's audit leaf (SHA-256 of the piece) when the encoder computed it, is
+   * sent along so that the store need not hash the record again.
    */
-  write(chunks: Buffer[], onAcked?: () => void): Promise<void>;
+  write(chunks: Buffer[], onAcked?: () => void, leaf?: Buffer): Promise<void>;
   /** Resolves when the store answered that every record of the shard is durable. */
   end(): Promise<void>;
   abort(err?: Error): void;

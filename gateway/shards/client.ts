@@ -9,7 +9,7 @@ import { ShardProtocolError, ShardStoreError, ShardTimeoutError, fromStatus, fro
 import { StoreLink, type LinkOptions } from './link.js';
 import { connectPinned, pinnedConnector, type PinBook } from './pins.js';
 import type { TLSSocket } from 'node:tls';
-import { PIECE_PROTOCOL } from '../../shard-store/batch-frames.js';
+import { PIECE_PROTOCOLS } from '../../shard-store/batch-frames.js';
 import { BatchShardWriter, type ShardWriter } from './writer.js';
 
 /** A shard-store as the gateway addresses it. */
@@ -270,7 +270,7 @@ export class ShardClient {
       headersTimeout: BACKSTOP_TIMEOUT_MS,
       bodyTimeout: BACKSTOP_TIMEOUT_MS,
     });
-    const connect = (onData: (chunk: Buffer) => void): Promise<TLSSocket> => connectPinned(node.id, node.url, this.identity, this.pins, this.connectTimeoutMs, PIECE_PROTOCOL, onData);
+    const connect = (onData: (chunk: Buffer) => void): Promise<TLSSocket> => connectPinned(node.id, node.url, this.identity, this.pins, this.connectTimeoutMs, PIECE_PROTOCOLS, onData);
     const created: PoolEntry = { url: node.url, pool, link: new StoreLink(node.id, connect, this.linkOptions) };
     this.pools.set(node.id, created);
     return created;

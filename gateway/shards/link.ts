@@ -1,7 +1,8 @@
 import type { TLSSocket } from 'node:tls';
 import { segmentBuffers } from '../../codec/buffer-pool.js';
 import {
-  BatchOp, BatchStatus, encodeRequestHeader, errorText, FLAG_SYNC, FrameError, MAX_PUT_BYTES, OwnedFrameParser, RESULT_HEADER_BYTES, resultPayload,
+  BatchOp, BatchStatus, encodeRequestHeader, errorText, FLAG_SYNC, FrameError, LEAF_BYTES, MAX_PUT_BYTES, OwnedFrameParser, PIECE_PROTOCOL_LEAVES,
+  RESULT_HEADER_BYTES, resultPayload,
 } from '../../shard-store/batch-frames.js';
 import {
   ShardFullError, ShardNotFoundError, ShardProtocolError, ShardRefusedError, ShardStoreError, ShardTimeoutError, ShardUnavailableError,
@@ -40,6 +41,8 @@ interface Op {
   offset: number;
   length: number;
   data: Buffer[] | null;
+  /** A PUT's audit leaf, sent along where the store takes it (FLAG_LEAF). */
+  leaf: Buffer | undefined;
   bytes: number;
   id: number;
   /** process.hrtime.bigint() when it went out on the connection. */
@@ -91,11 +94,16 @@ export class StoreLink {
     return { ops: this.writes.ops + this.reads.ops, writes: this.writes.flushes + this.reads.flushes };
   }
 
-  /** Append record `seg` of a shard; with `sync`, resolves only once it and the store's earlier appends are durable. */
-  async put(shardId: string, seg: number, data: Buffer[], sync: boolean, signal?: AbortSignal): Promise<void> {
+  /**
+   * Append record `seg` of a shard; with `sync`, resolves only once it and the store's earlier
+   * appends are durable. `leaf`, the record's audit leaf when the caller has it, spares a
+   * store that takes it (`sgpiece/2`) hashing the record again.
+   */
+  async put(shardId: string, seg: number, data: Buffer[], sync: boolean, signal?: AbortSignal, leaf?: Buffer): Promise<void> {
     const length = data.reduce((n, b) => n + b.length, 0);
     if (length > MAX_PUT_BYTES) throw new RangeError(`a record of ${length} bytes is over the ${MAX_PUT_BYTES}-byte limit`);
-    await this.submit(this.writes, BatchOp.Put, sync ? FLAG_SYNC : 0, shardId, seg, 0, length, data, length, signal);
+    if (leaf && leaf.length !== LEAF_BYTES) throw new RangeError(`an audit leaf of ${leaf.length} bytes, not ${LEAF_BYTES}`);
+    await this.submit(this.writes, BatchOp.Put, sync ? FLAG_SYNC : 0, shardId, seg, 0, length, data, length, signal, leaf);
   }
 
   /** Record `seg` of a shard, `length` bytes (at `offset` in a shard an older release kept as one file). */
@@ -138,14 +146,14 @@ export class StoreLink {
   // One Op literal of a fixed shape, built here: this runs for every piece of every object.
   private submit(
     lane: Lane, kind: BatchOp, flags: number, shardId: string, seg: number, offset: number, length: number,
-    data: Buffer[] | null, bytes: number, signal: AbortSignal | undefined,
+    data: Buffer[] | null, bytes: number, signal: AbortSignal | undefined, leaf?: Buffer,
   ): Promise<Buffer> {
     if (this.closed) return Promise.reject(this.closed);
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const { blob, piece } = keyParts(shardId);
     return new Promise<Buffer>((resolve, reject) => {
       const op: Op = {
-        op: kind, flags, blob, piece, seg, offset, length, data, bytes,
+        op: kind, flags, blob, piece, seg, offset, length, data, leaf, bytes,
         id: 0, sentAt: 0n, resolve, reject, done: false, signal, onAbort: undefined,
       };
       if (signal) {
@@ -229,6 +237,8 @@ class Lane {
       if (!this.socket) return;
     }
     const sock = this.socket;
+    // Known once connected: a store of an older release takes no leaves, and hashes the records itself.
+    const leaves = sock.alpnProtocol === PIECE_PROTOCOL_LEAVES;
     const bufs: Buffer[] = [];
     // Everything in this batch is written below, in this same turn.
     const sentAt = this.o.observe ? process.hrtime.bigint() : 0n;
@@ -244,7 +254,9 @@ class Lane {
       op.sentAt = sentAt;
       this.inflight.set(op.id, op);
       this.outstanding += op.bytes;
-      bufs.push(encodeRequestHeader(op));
+      const withLeaf = leaves && op.leaf !== undefined;
+      bufs.push(encodeRequestHeader(op, withLeaf));
+      if (withLeaf) bufs.push(op.leaf!);
       if (op.data) for (const b of op.data) if (b.length) bufs.push(b);
       this.ops++;
     }

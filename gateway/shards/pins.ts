@@ -89,12 +89,13 @@ function checkPin(nodeId: string, socket: TLSSocket, pins: PinBook, where: strin
 const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
- * A raw TLS connection to a store (for the piece protocol, asked for by ALPN), with our
+ * A raw TLS connection to a store (for one of the piece protocols `alpn`, asked for by ALPN:
+ * the store picks, and `alpnProtocol` says which), with our
  * identity proved and the store's key checked against its pin, or an error. Every read is
  * handed to `onData` as a view of one buffer the connection reuses (no 'data' events).
  */
 export function connectPinned(
-  nodeId: string, url: string, identity: TlsIdentity, pins: PinBook, timeoutMs: number, alpn: string, onData: (chunk: Buffer) => void,
+  nodeId: string, url: string, identity: TlsIdentity, pins: PinBook, timeoutMs: number, alpn: readonly string[], onData: (chunk: Buffer) => void,
 ): Promise<TLSSocket> {
   const { hostname, port } = new URL(url);
   const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
@@ -102,7 +103,7 @@ export function connectPinned(
   // tls.connect takes net's `onread` (Node >= 14.5) though @types/node does not list it.
   const options: ConnectionOptions & { onread: OnReadOpts } = {
     host, port: Number(port), secureContext: contextOf(identity), rejectUnauthorized: false, minVersion: 'TLSv1.3',
-    ALPNProtocols: [alpn], servername: undefined,
+    ALPNProtocols: [...alpn], servername: undefined,
     onread: {
       buffer: readBuffer,
       callback: (n) => {
@@ -126,9 +127,9 @@ export function connectPinned(
         socket.destroy();
         return reject(refused);
       }
-      if (socket.alpnProtocol !== alpn) {
+      if (!alpn.includes(socket.alpnProtocol || '')) {
         socket.destroy();
-        return reject(new ShardStoreError(nodeId, `shard-store ${nodeId} at ${url} does not speak ${alpn}: is it an older release? Upgrade it`));
+        return reject(new ShardStoreError(nodeId, `shard-store ${nodeId} at ${url} speaks none of ${alpn.join(', ')}: is it an older release? Upgrade it`));
       }
       socket.setNoDelay(true);
       resolve(socket);

@@ -6,9 +6,9 @@ export interface ShardWriter {
   /**
    * Queue one record (the chunks are one piece record: piece and CRC, or any blob of bytes
    * for the gateway's own files); resolves once the store's write lane has room. Chunks
-   * must not be modified afterwards.
+   * must not be modified afterwards, nor `leaf`, the record's audit leaf when the caller has it.
    */
-  write(chunks: Buffer[], onAcked?: () => void): Promise<void>;
+  write(chunks: Buffer[], onAcked?: () => void, leaf?: Buffer): Promise<void>;
   /** Resolves when the store answered that every record of the shard is durable. */
   end(): Promise<void>;
   /** Give up; pending and later calls reject with `err`. Records already stored become garbage the caller deletes. */
@@ -28,6 +28,7 @@ export class BatchShardWriter implements ShardWriter {
   private seg = 0;
   private held: Buffer[] | undefined;
   private heldAcked: (() => void) | undefined;
+  private heldLeaf: Buffer | undefined;
   private readonly acks: Promise<void>[] = [];
   private failure: Error | undefined;
   private ended = false;
@@ -36,12 +37,13 @@ export class BatchShardWriter implements ShardWriter {
 
   constructor(private readonly link: StoreLink, private readonly shardId: string) {}
 
-  async write(chunks: Buffer[], onAcked?: () => void): Promise<void> {
+  async write(chunks: Buffer[], onAcked?: () => void, leaf?: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.ended) throw new ShardStoreError(this.link.nodeId, `write after end on shard ${this.shardId}`);
-    if (this.held) this.send(this.held, false, this.heldAcked);
+    if (this.held) this.send(this.held, false, this.heldAcked, this.heldLeaf);
     this.held = chunks;
     this.heldAcked = onAcked;
+    this.heldLeaf = leaf;
     this.bytesWritten += chunks.reduce((n, b) => n + b.length, 0);
     await this.link.space();
     if (this.failure) throw this.failure;
@@ -53,9 +55,10 @@ export class BatchShardWriter implements ShardWriter {
     await Promise.all(this.acks);
     if (this.failure) throw this.failure;
     if (this.held) {
-      const last = this.send(this.held, true, this.heldAcked);
+      const last = this.send(this.held, true, this.heldAcked, this.heldLeaf);
       this.held = undefined;
       this.heldAcked = undefined;
+      this.heldLeaf = undefined;
       await last;
     }
     if (this.failure) throw this.failure;
@@ -65,8 +68,8 @@ export class BatchShardWriter implements ShardWriter {
     this.fail(err ?? new ShardStoreError(this.link.nodeId, `upload of ${this.shardId} aborted`));
   }
 
-  private send(chunks: Buffer[], sync: boolean, onAcked: (() => void) | undefined): Promise<void> {
-    const p = this.link.put(this.shardId, this.seg++, chunks, sync, this.ac.signal);
+  private send(chunks: Buffer[], sync: boolean, onAcked: (() => void) | undefined, leaf: Buffer | undefined): Promise<void> {
+    const p = this.link.put(this.shardId, this.seg++, chunks, sync, this.ac.signal, leaf);
     // An answer means the store read the whole record: no socket still holds its bytes.
     p.then(onAcked, (err: unknown) => this.fail(err as Error));
     this.acks.push(p);
@@ -78,6 +81,7 @@ export class BatchShardWriter implements ShardWriter {
     this.failure = err;
     this.held = undefined;
     this.heldAcked = undefined;
+    this.heldLeaf = undefined;
     this.ac.abort(err);
   }
 }

@@ -14,6 +14,8 @@ import { crc32 } from '../../codec/crc32.js';
  * hash-tree leaf, computed once when the piece arrives.
  */
 export const NEEDLE_MAGIC = 0x314e4753; // 'SGN1' read as little-endian u32
+/** Bytes of a needle's audit leaf (SHA-256). */
+export const LEAF_BYTES = 32;
 export const NEEDLE_HEADER_BYTES = 72;
 export const FLAG_TOMBSTONE = 1;
 /** A needle that claims more than this is not one: its header is garbage (a volume's tail after a crash). */
@@ -44,7 +46,7 @@ export function encodeHeader(h: NeedleHeader): Buffer {
   h.blob.copy(b, 8, 0, 16);
   b.writeUInt32LE(h.seg, 24);
   b.writeUInt32LE(h.length, 28);
-  h.leaf.copy(b, 32, 0, 32);
+  h.leaf.copy(b, 32, 0, LEAF_BYTES);
   b.writeUInt32LE(h.dataCrc >>> 0, 64);
   b.writeUInt32LE(crc32(b.subarray(0, 68)) >>> 0, 68);
   return b;

@@ -7,7 +7,7 @@ import { isNoSpace, syncDir } from '../disk.js';
 import { StoreFullError } from '../errors.js';
 import { RECORD_TRAILER_BYTES } from '../sidecar.js';
 import {
-  decodeHeader, encodeHeader, FLAG_TOMBSTONE, MAX_NEEDLE_DATA, NEEDLE_HEADER_BYTES, padding, paddedLength, type NeedleKey,
+  decodeHeader, encodeHeader, FLAG_TOMBSTONE, LEAF_BYTES, MAX_NEEDLE_DATA, NEEDLE_HEADER_BYTES, padding, paddedLength, type NeedleKey,
 } from './needle.js';
 import { VolumeIndex, type NeedleLocation, type NeedlePlace } from './volume-index.js';
 
@@ -43,7 +43,7 @@ const SCAN_CHUNK = 4 * 1024 * 1024;
  */
 const INLINE_WRITE_BYTES = 64 * 1024;
 
-export const ZERO_LEAF = Buffer.alloc(32);
+export const ZERO_LEAF = Buffer.alloc(LEAF_BYTES);
 
 function volumeName(id: number): string {
   return `v${String(id).padStart(6, '0')}.dat`;
@@ -153,21 +153,23 @@ export class VolumeStore {
   /**
    * Append several needles with one write (one syscall, one threadpool task) and index them
    * in one transaction: what a batch of small pieces costs. Each gets its own outcome (a
-   * record over the capacity fails alone); null means written and indexed.
+   * record over the capacity fails alone); null means written and indexed. An item's `leaf`
+   * is its audit leaf as the writer computed it; without one the store hashes the record.
    */
-  async appendMany(items: ReadonlyArray<{ key: NeedleKey; data: Buffer[] }>): Promise<Array<Error | null>> {
+  async appendMany(items: ReadonlyArray<{ key: NeedleKey; data: Buffer[]; leaf?: Buffer }>): Promise<Array<Error | null>> {
     if (this.lostIndex) throw this.lostIndex;
     const outcome: Array<Error | null> = items.map(() => null);
     const planned: Array<{ i: number; length: number; leaf: Buffer; reserved: number; span: number }> = [];
     const bufs: Buffer[] = [];
     let span = 0;
-    for (const [i, { key, data }] of items.entries()) {
+    for (const [i, { key, data, leaf: given }] of items.entries()) {
       const length = data.reduce((n, b) => n + b.length, 0);
       try {
         if (length > MAX_NEEDLE_DATA) throw new RangeError(`a piece record of ${length} bytes is over the ${MAX_NEEDLE_DATA}-byte limit`);
         const old = this.index.get(key);
         const reserved = this.reserve(length - (old?.len ?? 0));
-        const leaf = leafOf(data, length);
+        if (given && given.length !== LEAF_BYTES) throw new RangeError(`an audit leaf of ${given.length} bytes, not ${LEAF_BYTES}`);
+        const leaf = given ?? leafOf(data, length);
         bufs.push(encodeHeader({ ...key, flags: 0, length, leaf, dataCrc: crcOf(data) }), ...data, padding(length));
         planned.push({ i, length, leaf, reserved, span: paddedLength(length) });
         span += paddedLength(length);

@@ -1,4 +1,4 @@
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
@@ -17,7 +17,10 @@ import { parseShardStoreArgs, parseSize } from '../../shard-store/main.js';
 import { parseRange } from '../../shard-store/routes.js';
 import { startShardStoreServer, type ShardStoreServer } from '../../shard-store/server.js';
 import { loadTrustedKeys, PeerTrust } from '../../shard-store/peers.js';
-import { PIECE_PROTOCOL } from '../../shard-store/batch-frames.js';
+import {
+  BatchOp, decodeRequestHeader, encodeResultHeader, FLAG_LEAF, FrameError, FrameParser, PIECE_PROTOCOL, REQUEST_HEADER_BYTES, requestPayload,
+} from '../../shard-store/batch-frames.js';
+import { splitLeaf } from '../../shard-store/batch.js';
 import { onClose } from '../helpers/registry.js';
 
 const STORE_ID = 'ss-test';
@@ -353,6 +356,75 @@ describe('shard-store: batching', () => {
     // store); a turn of the event loop is far shorter, so pieces share batches.
     expect(batches - before.batches).toBeLessThan(10);
     expect(s.server.store.pieces).toBe(51);
+  });
+});
+
+describe('shard-store: audit leaves sent with the pieces', () => {
+  const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
+  /** A piece record as the gateway sends it: the piece, then its 4-byte CRC trailer. */
+  const record = (piece: Buffer): Buffer[] => [piece, Buffer.from([1, 2, 3, 4])];
+
+  it('keeps the leaf the gateway sent (sgpiece/2), and hashes records sent without one', async () => {
+    const s = await setup();
+    const pieces = [randomBytes(1000), randomBytes(70 * 1024), randomBytes(10)];
+    // A leaf the store could not have computed: what it keeps must be the one sent.
+    const sent = randomBytes(32);
+    const leafed = newShardId();
+    const w = s.client.openShardWriter(s.node, leafed);
+    await w.write(record(pieces[0]!), undefined, sent);
+    await w.write(record(pieces[1]!), undefined, sha256(pieces[1]!));
+    await w.end();
+    const plain = newShardId();
+    const v = s.client.openShardWriter(s.node, plain);
+    await v.write(record(pieces[2]!));
+    await v.end();
+    const a = await s.server.store.record(leafed, 1, 0);
+    expect(a?.leaves).toEqual([sent, sha256(pieces[1]!)]);
+    expect(a?.data).toEqual(Buffer.concat(record(pieces[1]!)));
+    const b = await s.server.store.record(plain, 0, 0);
+    expect(b?.leaves).toEqual([sha256(pieces[2]!)]);
+  });
+
+  it('sends no leaf to a store that speaks only sgpiece/1 (an older release)', async () => {
+    const me = identityFromKey(newIdentityKey(), 'old');
+    const seen: Array<{ flags: number; length: number }> = [];
+    const old = createTlsServer({ key: me.key, cert: me.cert, requestCert: true, rejectUnauthorized: false, ALPNProtocols: [PIECE_PROTOCOL] }, (sock) => {
+      const parser = new FrameParser(REQUEST_HEADER_BYTES, requestPayload, 1 << 20);
+      sock.on('data', (chunk: Buffer) => {
+        for (const f of parser.push(chunk)) {
+          const req = decodeRequestHeader(f.header);
+          if (req.op === BatchOp.Put) seen.push({ flags: req.flags, length: req.length });
+          sock.write(encodeResultHeader(req.id, 0, 0));
+        }
+      });
+    });
+    old.listen(0, '127.0.0.1');
+    await once(old, 'listening');
+    onClose(() => new Promise<void>((r) => old.close(() => r())));
+    const { port } = old.address() as import('node:net').AddressInfo;
+    const client = new ShardClient({ identity: (await loadOrCreateGatewayKey(await tempDir())).tls, pins: new MemoryPins() });
+    onClose(() => client.close());
+    const w = client.openShardWriter({ id: 'old', url: `https://127.0.0.1:${port}`, zone: 'z' }, newShardId());
+    await w.write(record(randomBytes(500)), undefined, randomBytes(32));
+    await w.end();
+    expect(seen).toEqual([{ flags: expect.any(Number), length: 504 }]);
+    expect(seen[0]!.flags & FLAG_LEAF).toBe(0);
+  });
+
+  it('takes the leaf off the front of the data however the reads cut it, and refuses data shorter than a leaf', () => {
+    const leaf = randomBytes(32);
+    const rec = randomBytes(100);
+    const whole = Buffer.concat([leaf, rec]);
+    for (const cuts of [[132], [32, 100], [10, 22, 100], [5, 40, 87], [31, 1, 1, 99]]) {
+      const chunks: Buffer[] = [];
+      let at = 0;
+      for (const n of cuts) chunks.push(whole.subarray(at, (at += n)));
+      const out = splitLeaf(chunks);
+      expect(out.leaf).toEqual(leaf);
+      expect(Buffer.concat(out.data)).toEqual(rec);
+    }
+    expect(splitLeaf([leaf]).data).toEqual([]);
+    expect(() => splitLeaf([leaf.subarray(0, 20), leaf.subarray(20, 31)])).toThrow(FrameError);
   });
 });
 
