@@ -166,8 +166,11 @@ export class VolumeStore {
       const length = data.reduce((n, b) => n + b.length, 0);
       try {
         if (length > MAX_NEEDLE_DATA) throw new RangeError(`a piece record of ${length} bytes is over the ${MAX_NEEDLE_DATA}-byte limit`);
-        const old = this.index.get(key);
-        const reserved = this.reserve(length - (old?.len ?? 0));
+        // Reserved whole, as for a needle the store does not hold yet (the common case): no index
+        // lookup per needle. A rewrite is counted right once indexed (indexAppended); until then
+        // it holds room for its old copy too, so a rewrite at the very edge of capacity may be
+        // refused rather than let the store overfill.
+        const reserved = this.reserve(length);
         if (given && given.length !== LEAF_BYTES) throw new RangeError(`an audit leaf of ${given.length} bytes, not ${LEAF_BYTES}`);
         const leaf = given ?? leafOf(data, length);
         bufs.push(encodeHeader({ ...key, flags: 0, length, leaf, dataCrc: crcOf(data) }), ...data, padding(length));
