@@ -70,6 +70,8 @@ export interface NativeBinding {
   /** Process-wide; tests and benchmarks compare the kernels. */
   setCrcKernel(name: CrcKernel): void;
   gcm(key: Buffer, index: number, plain: Buffer, plainOffset: number, plainLength: number, out: Buffer, outOffset: number): void;
+  /** Bytes read at `position` of `fd` from the page cache alone (preadv2 RWF_NOWAIT), or -1 when none is cached or it cannot tell; never waits for the disk. */
+  preadCached(fd: number, buffer: Uint8Array, position: number): number;
 }
 
 /** A native task failed (OpenSSL refused, or the addon reported an internal error). */

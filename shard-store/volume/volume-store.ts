@@ -3,7 +3,7 @@ import { constants as fsConstants, writevSync } from 'node:fs';
 import { mkdir, open, readdir, rm, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from '../../codec/crc32.js';
-import { isNoSpace, syncDir } from '../disk.js';
+import { isNoSpace, readCached, syncDir } from '../disk.js';
 import { StoreFullError } from '../errors.js';
 import { RECORD_TRAILER_BYTES } from '../sidecar.js';
 import {
@@ -594,7 +594,8 @@ function unwritten(bufs: Buffer[], written: number): Buffer[] {
 }
 
 async function readFullyAt(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let got = 0;
+  // A FileHandle's fd is -1 from the moment it starts closing, so the number is never another file's.
+  let got = readCached(fh.fd, buf, position);
   while (got < buf.length) {
     const { bytesRead } = await fh.read(buf, got, Math.min(buf.length - got, SCAN_CHUNK), position + got);
     if (bytesRead === 0) throw new CorruptNeedleError(`volume ended at ${position + got}, ${buf.length - got} bytes short`);
