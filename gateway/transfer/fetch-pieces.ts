@@ -121,7 +121,16 @@ export class PieceFetch {
   }
 
   private launch(count: number): void {
-    for (let n = 0; n < count && this.queue.length > 0 && this.waiter; n++) this.start(this.queue.shift()!);
+    const batch = Math.min(count, this.queue.length);
+    if (batch > 0 && this.waiter) {
+      // Reads started together share one deadline (one controller, one timer, one listener on
+      // the round), cleared once the last of them settles: the same timeouts as one each, at a
+      // tenth of the cost on a 4 KiB GET, which starts ten at once.
+      const { signal, clear } = deadline(this.ctx.readTimeoutMs, this.round.signal);
+      let pending = batch;
+      const settled = (): void => void (--pending === 0 && clear());
+      for (let n = 0; n < batch; n++) this.start(this.queue.shift()!, signal, settled);
+    }
     const w = this.waiter;
     if (w && this.inflight.size === 0 && this.held < w.want) {
       const offline = this.errors.filter(Boolean).length;
@@ -132,12 +141,11 @@ export class PieceFetch {
     }
   }
 
-  private start(i: number): void {
+  private start(i: number, signal: AbortSignal, settled: () => void): void {
     const round = this.round;
     const nodeId = this.blob.placement[i]!;
     this.inflight.add(i);
-    const { signal, clear } = deadline(this.ctx.readTimeoutMs, round.signal);
-    this.read(i, signal).finally(clear).then((record) => {
+    this.read(i, signal).finally(settled).then((record) => {
       if (round !== this.round || !this.waiter) return;
       this.inflight.delete(i);
       this.records[i] = record;
