@@ -62,7 +62,9 @@ export class SqliteMetaStore implements MetaStore {
     const p = (sql: string): Statement => this.db.prepare(sql);
     this.s = {
       insertBucket: p('INSERT INTO buckets(name, owner, region, created_at, object_ownership) VALUES (?, ?, ?, ?, ?)'),
-      getBucket: p('SELECT * FROM buckets WHERE name = ?'),
+      // The columns toBucket reads, not the bucket's configuration documents (policy, CORS,
+      // lifecycle...): every request looks its bucket up, and each column is a string to make.
+      getBucket: p('SELECT name, owner, region, created_at FROM buckets WHERE name = ?'),
       listBuckets: p('SELECT * FROM buckets ORDER BY name'),
       listBucketsPage: p(`SELECT * FROM buckets WHERE owner = @owner AND name > @after AND name >= @prefix
         AND (@prefixEnd IS NULL OR name < @prefixEnd) AND (@region IS NULL OR region = @region) ORDER BY name LIMIT @limit`),
