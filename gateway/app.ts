@@ -1,11 +1,11 @@
 import Koa from 'koa';
-import { randomBytes } from 'node:crypto';
 import { checkSseCTransport } from './s3/sse-c.js';
 import { checkStorageClass } from './s3/storage-class.js';
 import { checkServerSideEncryption, SSE_HEADER } from './s3/sse.js';
 import { headersSignedInQuery, verifyRequest, type AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
 import { toS3Error } from './errors.js';
+import { newHostId, newRequestId } from './ids.js';
 import { hasUnmetExpectation } from './object/request-body.js';
 import type { BucketRow } from './meta/types.js';
 import type { PipelineContext } from './pipeline/context.js';
@@ -103,9 +103,9 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
   };
 
   app.use(async (koa, next) => {
-    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const requestId = newRequestId();
     koa.set('x-amz-request-id', requestId);
-    koa.set('x-amz-id-2', randomBytes(24).toString('base64'));
+    koa.set('x-amz-id-2', newHostId());
     koa.set('server', 'shardgate');
     koa.state.requestId = requestId;
     try {

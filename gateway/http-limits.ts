@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
+import { newRequestId } from './ids.js';
 import { parseRate } from './repair/config.js';
 import { S3Error } from './s3/errors.js';
 import { ConfigError } from './secrets.js';
@@ -239,7 +239,7 @@ function answerError(res: ServerResponse, err: S3Error): void {
     socket?.destroy();
     return;
   }
-  const requestId = String(res.getHeader('x-amz-request-id') ?? randomBytes(8).toString('hex').toUpperCase());
+  const requestId = String(res.getHeader('x-amz-request-id') ?? newRequestId());
   const body = err.toXml(requestId);
   res.writeHead(err.status, {
     'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), connection: 'close', 'x-amz-request-id': requestId,
@@ -287,7 +287,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     e = new S3Error('InvalidRequest', 'The request could not be read as HTTP/1.1 (a body longer than its Content-Length, or a malformed request line or header).');
     status = e.status;
   }
-  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const requestId = newRequestId();
   const body = e.toXml(requestId);
   const reason = status === 408 ? 'Request Timeout' : 'Bad Request';
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
