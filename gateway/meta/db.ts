@@ -39,6 +39,15 @@ export function migrate(db: Db): void {
   }
 }
 
+/** Connections that commit with `synchronous = NORMAL` for good (group commit). */
+const relaxedDbs = new WeakSet<Db>();
+
+/** `db` commits with `synchronous = NORMAL` from now on, and never goes back (group commit). */
+export function relaxForGood(db: Db): void {
+  db.pragma('synchronous = NORMAL');
+  relaxedDbs.add(db);
+}
+
 /**
  * Run a write that must survive a crash of this process but not a power loss: committed
  * without its own fsync (the next durable commit's WAL fsync covers it). For bookkeeping
@@ -46,7 +55,9 @@ export function migrate(db: Db): void {
  */
 export function withoutFsync<T>(db: Db, fn: () => T): T {
   // Already NORMAL (group commit, gateway/meta/group-commit.ts): nothing to switch or restore.
-  if ((db.pragma('synchronous', { simple: true }) as number) <= 1) return fn();
+  // Known without asking SQLite: the pragma is parsed anew on every call, and the write path
+  // comes here for every blob.
+  if (relaxedDbs.has(db) || (db.pragma('synchronous', { simple: true }) as number) <= 1) return fn();
   db.pragma('synchronous = NORMAL');
   try {
     return fn();

@@ -1,7 +1,7 @@
 import { fstatSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Statement } from 'better-sqlite3';
-import type { Db } from './db.js';
+import { relaxForGood, type Db } from './db.js';
 
 /**
  * Group commit for the gateway's metadata. With `synchronous = FULL` every commit fsyncs the
@@ -29,7 +29,7 @@ export class GroupCommit {
     // SQLite's count of rows written on this connection: it grows with every commit, so a
     // request that wrote nothing does not wait for a flush.
     this.changes = db.prepare('SELECT total_changes()').pluck();
-    this.db.pragma('synchronous = NORMAL');
+    relaxForGood(this.db);
     this.flushed = this.current();
   }
 
