@@ -5,7 +5,9 @@
  * where the caller asks for it in place because it is too small to be worth the trip (small
  * segments, CRCs, preadCached).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* preadv2, RWF_NOWAIT */
+#endif
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
