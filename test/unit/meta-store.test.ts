@@ -73,6 +73,32 @@ describe('metadata store', () => {
     expect((await meta.listBucketsPage({ owner: 'root', limit: 100 })).map((b) => b.name)).toEqual(['b']);
   });
 
+  it('answers bucket reads from its cache only while nothing wrote the bucket, and never keeps a row a rollback undid', async () => {
+    expect((await meta.getBucket('b'))?.owner).toBe('root');
+    expect(await meta.bucketVersioning('b')).toBeNull();
+    expect((await meta.bucketAccess('b'))?.policy).toBeNull();
+    // Writes through the store's own calls show at once.
+    await meta.setBucketVersioning('b', 'Enabled');
+    expect(await meta.bucketVersioning('b')).toBe('Enabled');
+    await meta.setBucketAccess('b', 'policy', '{"Version":"2012-10-17","Statement":[]}');
+    expect((await meta.bucketAccess('b'))?.policy).toContain('2012-10-17');
+    // So do writes any other code makes on this connection (the trigger sees every statement).
+    meta.db.prepare(`UPDATE buckets SET policy = NULL, owner = 'other' WHERE name = 'b'`).run();
+    expect((await meta.bucketAccess('b'))?.policy).toBeNull();
+    expect((await meta.getBucket('b'))?.owner).toBe('other');
+    // A bucket created and read inside a transaction that then fails is gone afterwards.
+    expect(() => meta.db.transaction(() => {
+      meta.db.prepare(`INSERT INTO buckets(name, owner, region, created_at) VALUES ('ghost', 'root', 'us-east-1', 0)`).run();
+      expect((meta as unknown as { getBucketTx(n: string): unknown }).getBucketTx('ghost')).toBeDefined();
+      throw new Error('rolled back');
+    })()).toThrow('rolled back');
+    expect(await meta.getBucket('ghost')).toBeUndefined();
+    await meta.createBucket('ghost', 'root', 'us-east-1');
+    expect((await meta.getBucket('ghost'))?.name).toBe('ghost');
+    expect(await meta.deleteBucket('ghost')).toBe(true);
+    expect(await meta.getBucket('ghost')).toBeUndefined();
+  });
+
   it('computes prefix upper bounds', async () => {
     expect(prefixUpperBound('a/')).toBe('a0');
     expect(prefixUpperBound('a\u{10FFFF}')).toBe('b');
