@@ -12,6 +12,9 @@ export interface NeedleLocation {
   leaf: Buffer;
 }
 
+/** The bytes of a needle in its volume: what a read needs (a NeedleLocation without segment and leaf). */
+export type NeedleSpan = Pick<NeedleLocation, 'vol' | 'off' | 'len'>;
+
 /** Where a needle goes in its volume, with its audit leaf (a NeedleLocation without the segment). */
 export type NeedlePlace = Omit<NeedleLocation, 'seg'>;
 
@@ -35,7 +38,10 @@ const COMMIT_WINDOW_MS = 100;
  * For the same reason writes are not committed one batch at a time either: they join a
  * transaction that is committed COMMIT_WINDOW_MS after it began (or at close and before a WAL
  * checkpoint). A busy store wrote the same index pages to the WAL dozens of times a second;
- * now once per window. Reads on this connection see the uncommitted rows. A checkpoint row
+ * now once per window. Reads on this connection see the uncommitted rows. Point reads open a
+ * window too (a deferred BEGIN takes no write lock): outside a transaction every SELECT takes
+ * and drops the WAL read lock itself, which was half the cost of a piece's lookup; inside
+ * one the lock is taken once per window. A checkpoint row
  * is written as its window commits (beforeCommit), so never in an earlier commit than the
  * needles it covers: a commit lost to a crash loses both together and the restart rescans
  * from the older checkpoint. A commit that fails
@@ -71,6 +77,8 @@ export class VolumeIndex {
     const p = (sql: string): Statement => this.db.prepare(sql);
     this.s = {
       get: p('SELECT seg, vol, off, len, leaf FROM needles WHERE blob = ? AND piece = ? AND seg = ?'),
+      // Rows as arrays and no leaf: a piece read is the hottest lookup, and it needs no more.
+      span: p('SELECT vol, off, len FROM needles WHERE blob = ? AND piece = ? AND seg = ?').raw(),
       shard: p('SELECT seg, vol, off, len, leaf FROM needles WHERE blob = ? AND piece = ? ORDER BY seg'),
       has: p('SELECT 1 FROM needles WHERE blob = ? AND piece = ? LIMIT 1'),
       put: p('INSERT OR REPLACE INTO needles(blob, piece, seg, vol, off, len, leaf) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -125,15 +133,25 @@ export class VolumeIndex {
   }
 
   get(k: NeedleKey): NeedleLocation | undefined {
+    this.begin();
     return this.s.get!.get(k.blob, k.piece, k.seg) as NeedleLocation | undefined;
+  }
+
+  /** Where a needle's bytes are, without its leaf (piece reads). */
+  span(k: NeedleKey): NeedleSpan | undefined {
+    this.begin();
+    const r = this.s.span!.get(k.blob, k.piece, k.seg) as [number, number, number] | undefined;
+    return r && { vol: r[0], off: r[1], len: r[2] };
   }
 
   /** Every needle of a shard, by segment. */
   shard(blob: Buffer, piece: number): NeedleLocation[] {
+    this.begin();
     return this.s.shard!.all(blob, piece) as NeedleLocation[];
   }
 
   hasShard(blob: Buffer, piece: number): boolean {
+    this.begin();
     return this.s.has!.get(blob, piece) !== undefined;
   }
 

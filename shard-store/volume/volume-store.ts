@@ -9,7 +9,7 @@ import { RECORD_TRAILER_BYTES } from '../sidecar.js';
 import {
   decodeHeader, encodeHeader, FLAG_TOMBSTONE, LEAF_BYTES, MAX_NEEDLE_DATA, NEEDLE_HEADER_BYTES, padding, paddedLength, type NeedleKey,
 } from './needle.js';
-import { VolumeIndex, type NeedleLocation, type NeedlePlace } from './volume-index.js';
+import { VolumeIndex, type NeedleLocation, type NeedlePlace, type NeedleSpan } from './volume-index.js';
 
 export interface VolumeStoreOptions {
   dir: string;
@@ -352,16 +352,16 @@ export class VolumeStore {
     return this.index.shard(blob, piece);
   }
 
-  location(key: NeedleKey): NeedleLocation | undefined {
+  location(key: NeedleKey): NeedleSpan | undefined {
     if (this.lostIndex) throw this.lostIndex;
-    return this.index.get(key);
+    return this.index.span(key);
   }
 
   /**
    * A needle's data, checked against its checksum; null when the store does not hold it.
    * Throws CorruptNeedleError when the bytes on disk no longer match: never served.
    */
-  async read(at: NeedleLocation, key: NeedleKey): Promise<Buffer> {
+  async read(at: NeedleSpan, key: NeedleKey): Promise<Buffer> {
     if (this.lostIndex) throw this.lostIndex;
     const v = this.volumes.get(at.vol);
     if (!v) throw new CorruptNeedleError(`volume ${at.vol} of needle ${describe(key)} is gone`);
@@ -383,7 +383,7 @@ export class VolumeStore {
    * A needle whose bytes rotted is taken out of the index: never served again, reported as
    * missing (so the gateway rebuilds it), counted, and left in its volume for compaction.
    */
-  private quarantine(key: NeedleKey, at: NeedleLocation): void {
+  private quarantine(key: NeedleKey, at: NeedleSpan): void {
     const now = this.index.get(key);
     if (!now || now.vol !== at.vol || now.off !== at.off) return;
     this.index.deleteNeedle(key);
@@ -421,7 +421,7 @@ export class VolumeStore {
     for (const n of list) {
       let data: Buffer;
       try {
-        data = await this.read({ seg: n.seg, vol, off: n.off, len: n.len, leaf: ZERO_LEAF }, n);
+        data = await this.read({ vol, off: n.off, len: n.len }, n);
       } catch (err) {
         this.log(`compaction: ${(err as Error).message}; left in place`);
         continue;
