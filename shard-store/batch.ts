@@ -6,6 +6,7 @@ import {
 import { ForbiddenError, RequestError, StoreFullError } from './errors.js';
 import { authorize, type TrustedKey } from './peers.js';
 import type { ShardStore } from './pieces.js';
+import { giveReadBuffer, takeReadBuffer } from './read-buffers.js';
 import type { ShardOp } from './protocol.js';
 import { forgeRecord } from './test-liar.js';
 import { CorruptNeedleError } from './volume/volume-store.js';
@@ -25,6 +26,8 @@ export interface PieceStream {
 interface Result {
   status: BatchStatus;
   payload: Buffer;
+  /** The payload is a view of a read buffer (read-buffers.ts), given back once written. */
+  pooled?: true;
 }
 
 interface Op {
@@ -53,21 +56,31 @@ export function servePieceStream(socket: TLSSocket, peer: TrustedKey | Error, ct
   let writes: Promise<unknown> = Promise.resolve();
   let unanswered = 0;
   let out: Buffer[] = [];
+  let pooled: Buffer[] = [];
   let flushing = false;
 
   const send = (id: number, r: Result): void => {
     out.push(encodeResultHeader(id, r.status, r.payload.length));
     if (r.payload.length) out.push(r.payload);
+    if (r.pooled) pooled.push(r.payload);
     if (!flushing) {
       flushing = true;
       // Everything answered in this turn of the event loop goes out as one write.
       setImmediate(() => {
         flushing = false;
         const bufs = out;
+        const reads = pooled;
         out = [];
-        if (socket.destroyed) return;
+        pooled = [];
+        if (socket.destroyed) {
+          reads.forEach(giveReadBuffer);
+          return;
+        }
         socket.cork();
-        for (const b of bufs) socket.write(b);
+        for (let i = 0; i < bufs.length - 1; i++) socket.write(bufs[i]!);
+        // Writes complete in order: once the last is done, the socket holds none of these
+        // buffers. After a failed write it may still (the connection is going away): keep them.
+        socket.write(bufs[bufs.length - 1]!, reads.length ? (err) => err || reads.forEach(giveReadBuffer) : undefined);
         socket.uncork();
       });
     }
@@ -186,9 +199,9 @@ export function servePieceStream(socket: TLSSocket, peer: TrustedKey | Error, ct
       const shardId = shardIdChecked(r);
       switch (r.op) {
         case BatchOp.Get: {
-          const rec = await ctx.store.readRecord(shardId, r.seg, r.offset, r.length);
+          const rec = await ctx.store.readRecord(shardId, r.seg, r.offset, r.length, takeReadBuffer);
           if (!rec) return text(BatchStatus.NotFound, `no record ${r.seg} of ${shardId}`);
-          if (!ctx.lieOnRead) return { status: BatchStatus.Ok, payload: rec };
+          if (!ctx.lieOnRead) return { status: BatchStatus.Ok, payload: rec, pooled: true };
           const forged = Buffer.from(rec);
           forgeRecord(forged);
           return { status: BatchStatus.Ok, payload: forged };

@@ -122,14 +122,15 @@ export class ShardStore {
 
   /**
    * One record, as the batch protocol reads it: by segment from the volumes, else by its
-   * byte range from a legacy shard file. Null when the store holds neither.
+   * byte range from a legacy shard file. Null when the store holds neither. A record from the
+   * volumes is a view of a buffer from `alloc`.
    */
-  async readRecord(shardId: string, seg: number, offset: number, length: number): Promise<Buffer | null> {
+  async readRecord(shardId: string, seg: number, offset: number, length: number, alloc?: (length: number) => Buffer): Promise<Buffer | null> {
     const key = keyOf(shardId, seg);
     const at = this.volumes.location(key);
     if (at) {
       if (at.len !== length) throw new RangeError(`record ${seg} of ${shardId} is ${at.len} bytes, not ${length}`);
-      return this.volumes.read(at, key);
+      return this.volumes.read(at, key, alloc);
     }
     return this.volumes.shard(key.blob, key.piece).length ? null : this.readRange(shardId, offset, length);
   }

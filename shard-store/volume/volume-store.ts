@@ -359,13 +359,14 @@ export class VolumeStore {
 
   /**
    * A needle's data, checked against its checksum; null when the store does not hold it.
-   * Throws CorruptNeedleError when the bytes on disk no longer match: never served.
+   * Throws CorruptNeedleError when the bytes on disk no longer match: never served. The
+   * data is a view of a buffer from `alloc` (read-buffers.ts for the piece protocol).
    */
-  async read(at: NeedleSpan, key: NeedleKey): Promise<Buffer> {
+  async read(at: NeedleSpan, key: NeedleKey, alloc: (length: number) => Buffer = Buffer.allocUnsafe): Promise<Buffer> {
     if (this.lostIndex) throw this.lostIndex;
     const v = this.volumes.get(at.vol);
     if (!v) throw new CorruptNeedleError(`volume ${at.vol} of needle ${describe(key)} is gone`);
-    const buf = Buffer.allocUnsafe(NEEDLE_HEADER_BYTES + at.len);
+    const buf = alloc(NEEDLE_HEADER_BYTES + at.len);
     await readFullyAt(v.fh, buf, at.off);
     const h = decodeHeader(buf);
     if (!h || h.length !== at.len || !h.blob.equals(key.blob) || h.piece !== key.piece || h.seg !== key.seg) {
