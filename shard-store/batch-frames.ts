@@ -211,11 +211,34 @@ export class OwnedFrameParser {
       this.payloadFill += n;
       at += n;
       if (this.payloadFill < this.payload.length) return out;
-      out.push({ header: Buffer.from(this.header), payload: this.payload });
-      this.payload = null;
-      this.headerFill = 0;
+      out.push(this.complete());
       if (at === chunk.length) return out;
     }
+  }
+
+  /**
+   * Where the connection may read next: the rest of the payload being filled, when at least
+   * `min` bytes of it are left, else null (read into the shared buffer and push). Reading
+   * there saves copying a large payload out of the read buffer; see filled.
+   */
+  target(min: number): Buffer | null {
+    const p = this.payload;
+    return p && p.length - this.payloadFill >= min ? p.subarray(this.payloadFill) : null;
+  }
+
+  /** `n` bytes were read straight into target(): the frame they complete, if they did. */
+  filled(n: number): Array<{ header: Buffer; payload: Buffer }> {
+    const p = this.payload;
+    if (!p || this.payloadFill + n > p.length) throw new FrameError(`${n} bytes read past the payload being filled`);
+    this.payloadFill += n;
+    return this.payloadFill < p.length ? [] : [this.complete()];
+  }
+
+  private complete(): { header: Buffer; payload: Buffer } {
+    const frame = { header: Buffer.from(this.header), payload: this.payload! };
+    this.payload = null;
+    this.headerFill = 0;
+    return frame;
   }
 }
 

@@ -6,7 +6,7 @@ import {
 } from '../../shard-store/protocol.js';
 import type { TlsIdentity } from '../../wire/identity.js';
 import { ShardProtocolError, ShardStoreError, ShardTimeoutError, fromStatus, fromTransportError } from './errors.js';
-import { StoreLink, type LinkOptions } from './link.js';
+import { StoreLink, type LinkOptions, type ReadSink } from './link.js';
 import { connectPinned, pinnedConnector, type PinBook } from './pins.js';
 import type { TLSSocket } from 'node:tls';
 import { PIECE_PROTOCOLS } from '../../shard-store/batch-frames.js';
@@ -270,7 +270,7 @@ export class ShardClient {
       headersTimeout: BACKSTOP_TIMEOUT_MS,
       bodyTimeout: BACKSTOP_TIMEOUT_MS,
     });
-    const connect = (onData: (chunk: Buffer) => void): Promise<TLSSocket> => connectPinned(node.id, node.url, this.identity, this.pins, this.connectTimeoutMs, PIECE_PROTOCOLS, onData);
+    const connect = (sink: ReadSink): Promise<TLSSocket> => connectPinned(node.id, node.url, this.identity, this.pins, this.connectTimeoutMs, PIECE_PROTOCOLS, sink);
     const created: PoolEntry = { url: node.url, pool, link: new StoreLink(node.id, connect, this.linkOptions) };
     this.pools.set(node.id, created);
     return created;

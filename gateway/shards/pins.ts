@@ -1,4 +1,5 @@
 import type { OnReadOpts } from 'node:net';
+import type { ReadSink } from './link.js';
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import { peerFingerprint, type TlsIdentity } from '../../wire/identity.js';
@@ -95,7 +96,7 @@ const READ_BUFFER_BYTES = 64 * 1024;
  * handed to `onData` as a view of one buffer the connection reuses (no 'data' events).
  */
 export function connectPinned(
-  nodeId: string, url: string, identity: TlsIdentity, pins: PinBook, timeoutMs: number, alpn: readonly string[], onData: (chunk: Buffer) => void,
+  nodeId: string, url: string, identity: TlsIdentity, pins: PinBook, timeoutMs: number, alpn: readonly string[], sink: ReadSink,
 ): Promise<TLSSocket> {
   const { hostname, port } = new URL(url);
   const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
@@ -105,9 +106,11 @@ export function connectPinned(
     host, port: Number(port), secureContext: contextOf(identity), rejectUnauthorized: false, minVersion: 'TLSv1.3',
     ALPNProtocols: [...alpn], servername: undefined,
     onread: {
-      buffer: readBuffer,
-      callback: (n) => {
-        onData(readBuffer.subarray(0, n));
+      // Asked again after every read: the sink's target while it names one.
+      buffer: () => sink.target() ?? readBuffer,
+      callback: (n, buf) => {
+        if (buf === readBuffer) sink.data(readBuffer.subarray(0, n));
+        else sink.filled(n);
         return true;
       },
     },

@@ -218,6 +218,30 @@ describe('piece protocol frames', () => {
     }));
   });
 
+  it('the copying parser read as a link reads: large payloads in place, the rest through the shared buffer, same frames', () => {
+    const frame = fc.uint8Array({ maxLength: 300 }).map((data) => {
+      const header = Buffer.alloc(RESULT_HEADER_BYTES);
+      header.writeUInt32LE(data.length, 8);
+      return { header, payload: Buffer.from(data) };
+    });
+    check(fc.property(fc.array(frame, { maxLength: 8 }), splits(), fc.integer({ min: 1, max: 200 }), (frames, cuts, min) => {
+      const parser = new OwnedFrameParser(RESULT_HEADER_BYTES, resultPayload, 1024, (n) => Buffer.alloc(n));
+      const readBuffer = Buffer.alloc(64);
+      const got: Array<{ header: Buffer; payload: Buffer }> = [];
+      // As TLS hands a decrypted record to onread: in pieces no longer than the buffer it is given.
+      for (let chunk of splitBuffer(Buffer.concat(frames.flatMap((f) => [f.header, f.payload])), cuts)) {
+        while (chunk.length) {
+          const into = parser.target(min) ?? readBuffer;
+          const n = chunk.copy(into);
+          chunk = chunk.subarray(n);
+          got.push(...(into === readBuffer ? parser.push(readBuffer.subarray(0, n)) : parser.filled(n)));
+          readBuffer.fill(0xee);
+        }
+      }
+      expect(got).toEqual(frames);
+    }));
+  });
+
   it('any bytes: frames within the payload limit, or FrameError as soon as a header announces more', () => {
     const bytes = fc.oneof(fc.uint8Array({ maxLength: 400 }).map((a) => Buffer.from(a)), fc.constant(Buffer.alloc(0)));
     check(fc.property(fc.array(bytes, { maxLength: 6 }), fc.constantFrom('request', 'result'), (chunks, side) => {
