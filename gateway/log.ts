@@ -32,6 +32,14 @@ export function logConfig(env: NodeJS.ProcessEnv): LogConfig {
  * stopped reading (a full pipe, a paused terminal) must cost bounded memory, not all of it.
  */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+/**
+ * Lines are written once this much is waiting, or LOG_FLUSH_MS after the last write. One
+ * write per access line was 2-4% of the gateway's CPU under small requests (a write call per
+ * line, each waking a threadpool thread); the bound keeps a line from waiting longer than
+ * a person at `tail -f` would notice.
+ */
+const MIN_WRITE_BYTES = 8 * 1024;
+const LOG_FLUSH_MS = 200;
 
 export interface GatewayLog {
   logger: Logger;
@@ -49,7 +57,18 @@ export interface GatewayLog {
  * complete line, so line-based readers of stdout see both intact.
  */
 export function createGatewayLog(cfg: LogConfig, stdoutIsTty: boolean = process.stdout.isTTY === true): GatewayLog {
-  const dest = pino.destination({ dest: 1, sync: false, maxLength: MAX_BUFFERED_BYTES });
+  const dest = pino.destination({ dest: 1, sync: false, maxLength: MAX_BUFFERED_BYTES, minLength: MIN_WRITE_BYTES });
+  // Not sonic-boom's periodicFlush: that writes (nothing) on every tick of an idle gateway.
+  let unflushed = false;
+  setInterval(() => {
+    if (!unflushed) return;
+    unflushed = false;
+    try {
+      dest.flush();
+    } catch {
+      // Destroyed at shutdown: nothing is left to write.
+    }
+  }, LOG_FLUSH_MS).unref();
   let dropped = 0;
   dest.on('drop', (data: unknown) => {
     dropped += typeof data === 'string' ? Math.max(1, data.split('\n').length - 1) : 1;
@@ -70,6 +89,12 @@ export function createGatewayLog(cfg: LogConfig, stdoutIsTty: boolean = process.
     // Lines are built from chosen fields (access-log.ts), never from whole headers or URLs;
     // this is the second fence, for an object logged whole by mistake.
     redact: { paths: REDACT_PATHS, censor: '<redacted>' },
+    hooks: {
+      streamWrite: (line) => {
+        unflushed = true;
+        return line;
+      },
+    },
   }, stream);
   return {
     logger,
