@@ -52,6 +52,11 @@ export class VolumeIndex {
   private readonly db: Database.Database;
   private readonly s: Record<string, Statement>;
   private commitTimer: NodeJS.Timeout | undefined;
+  /**
+   * Runs a function in a savepoint: made once, as better-sqlite3 builds four wrappers per
+   * db.transaction() call (a sixth of the stores' SQLite time under 1 MiB PUTs).
+   */
+  private readonly savepoint: (fn: () => unknown) => unknown;
   onLostCommit: (err: Error) => void = () => undefined;
   /**
    * Called in the window's transaction just before it commits: rows that only need to be as
@@ -74,6 +79,7 @@ export class VolumeIndex {
       CREATE INDEX IF NOT EXISTS needles_by_volume ON needles(vol, off);
       CREATE TABLE IF NOT EXISTS volumes (id INTEGER PRIMARY KEY, synced INTEGER NOT NULL DEFAULT 0, sealed INTEGER NOT NULL DEFAULT 0);
     `);
+    this.savepoint = this.db.transaction((fn: () => unknown) => fn());
     const p = (sql: string): Statement => this.db.prepare(sql);
     this.s = {
       get: p('SELECT seg, vol, off, len, leaf FROM needles WHERE blob = ? AND piece = ? AND seg = ?'),
@@ -109,7 +115,7 @@ export class VolumeIndex {
   /** `fn`'s writes, all or none, in the current commit window (a savepoint inside it). */
   transaction<T>(fn: () => T): T {
     this.begin();
-    return this.db.transaction(fn)();
+    return this.savepoint(fn) as T;
   }
 
   /** Commit the window now (before a checkpoint, at close; tests). */
