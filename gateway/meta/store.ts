@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { randomAlnum } from '../ids.js';
-import { openMetaDb, withoutFsync, type Db } from './db.js';
+import { immediate, openMetaDb, withoutFsync, type Db } from './db.js';
 import { GroupCommit } from './group-commit.js';
 import { bucketQuotasFor, type BucketQuotaStore } from './quota.js';
 import { auditStoreFor, type AuditStore } from './audit-store.js';
@@ -384,7 +384,7 @@ export class SqliteMetaStore implements MetaStore {
    * This commit is the moment the write is acknowledged.
    */
   async commitObject(o: NewObject, missed: MissedPiece[] = [], now = Date.now(), uploadId?: string): Promise<ObjectRow> {
-    return this.db.transaction(() => this.commitObjectTx(o, missed, now, uploadId)).immediate();
+    return immediate(this.db, () => this.commitObjectTx(o, missed, now, uploadId));
   }
 
   private commitObjectTx(o: NewObject, missed: MissedPiece[], now: number, uploadId: string | undefined): ObjectRow {
@@ -436,7 +436,7 @@ export class SqliteMetaStore implements MetaStore {
    */
   async deleteVersion(bucket: string, key: string, opts: DeleteVersionOptions): Promise<DeletedVersion> {
     const now = opts.now ?? Date.now();
-    return this.db.transaction(() => this.deleteVersionTx(bucket, key, opts, now)).immediate();
+    return immediate(this.db, () => this.deleteVersionTx(bucket, key, opts, now));
   }
 
   /** deleteVersion with its events, inside the caller's transaction. */
