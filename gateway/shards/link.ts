@@ -295,7 +295,7 @@ class Lane {
     try {
       sock = await this.connect({
         data: (chunk) => {
-          if (sock && this.socket === sock) this.onData(parser, () => parser.push(chunk));
+          if (sock && this.socket === sock) this.onData(() => parser.push(chunk));
         },
         // Large payloads are read in place: the TLS layer writes them into their pooled
         // buffer, not into the read buffer they were then copied from (5% of the gateway's
@@ -303,7 +303,7 @@ class Lane {
         // completes, so no one else can hold that buffer meanwhile.
         target: () => parser.target(DIRECT_READ_MIN),
         filled: (n) => {
-          if (sock && this.socket === sock) this.onData(parser, () => parser.filled(n));
+          if (sock && this.socket === sock) this.onData(() => parser.filled(n));
         },
       });
     } catch (err) {
@@ -332,7 +332,7 @@ class Lane {
     return length;
   }
 
-  private onData(parser: OwnedFrameParser, read: () => Array<{ header: Buffer; payload: Buffer }>): void {
+  private onData(read: () => Array<{ header: Buffer; payload: Buffer }>): void {
     let frames;
     try {
       frames = read();
