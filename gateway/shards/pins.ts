@@ -92,8 +92,9 @@ const READ_BUFFER_BYTES = 64 * 1024;
 /**
  * A raw TLS connection to a store (for one of the piece protocols `alpn`, asked for by ALPN:
  * the store picks, and `alpnProtocol` says which), with our
- * identity proved and the store's key checked against its pin, or an error. Every read is
- * handed to `onData` as a view of one buffer the connection reuses (no 'data' events).
+ * identity proved and the store's key checked against its pin, or an error. Every read goes
+ * where `sink` says (link.ts ReadSink): into one buffer the connection reuses, handed to
+ * `sink.data` as a view, or into `sink.target()` (no 'data' events).
  */
 export function connectPinned(
   nodeId: string, url: string, identity: TlsIdentity, pins: PinBook, timeoutMs: number, alpn: readonly string[], sink: ReadSink,

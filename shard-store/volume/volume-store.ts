@@ -360,7 +360,7 @@ export class VolumeStore {
   /**
    * A needle's data, checked against its checksum; null when the store does not hold it.
    * Throws CorruptNeedleError when the bytes on disk no longer match: never served. The
-   * data is a view of a buffer from `alloc` (read-buffers.ts for the piece protocol).
+   * data is a view of a buffer from `alloc` (a pool, for the piece protocol).
    */
   async read(at: NeedleSpan, key: NeedleKey, alloc: (length: number) => Buffer = Buffer.allocUnsafe): Promise<Buffer> {
     if (this.lostIndex) throw this.lostIndex;
