@@ -8,6 +8,7 @@ import {
   ShardFullError, ShardNotFoundError, ShardProtocolError, ShardRefusedError, ShardStoreError, ShardTimeoutError, ShardUnavailableError,
   fromTransportError,
 } from './errors.js';
+import type { CancelSignal } from './cancel.js';
 import { keyParts } from './shard-key.js';
 
 export interface LinkOptions {
@@ -62,7 +63,7 @@ interface Op {
   resolve(payload: Buffer): void;
   reject(err: Error): void;
   done: boolean;
-  signal: AbortSignal | undefined;
+  signal: CancelSignal | undefined;
   onAbort: (() => void) | undefined;
 }
 
@@ -111,7 +112,7 @@ export class StoreLink {
    * appends are durable. `leaf`, the record's audit leaf when the caller has it, spares a
    * store that takes it (`sgpiece/2`) hashing the record again.
    */
-  async put(shardId: string, seg: number, data: Buffer[], sync: boolean, signal?: AbortSignal, leaf?: Buffer): Promise<void> {
+  async put(shardId: string, seg: number, data: Buffer[], sync: boolean, signal?: CancelSignal, leaf?: Buffer): Promise<void> {
     const length = data.reduce((n, b) => n + b.length, 0);
     if (length > MAX_PUT_BYTES) throw new RangeError(`a record of ${length} bytes is over the ${MAX_PUT_BYTES}-byte limit`);
     if (leaf && leaf.length !== LEAF_BYTES) throw new RangeError(`an audit leaf of ${leaf.length} bytes, not ${LEAF_BYTES}`);
@@ -158,7 +159,7 @@ export class StoreLink {
   // One Op literal of a fixed shape, built here: this runs for every piece of every object.
   private submit(
     lane: Lane, kind: BatchOp, flags: number, shardId: string, seg: number, offset: number, length: number,
-    data: Buffer[] | null, bytes: number, signal: AbortSignal | undefined, leaf?: Buffer,
+    data: Buffer[] | null, bytes: number, signal: CancelSignal | undefined, leaf?: Buffer,
   ): Promise<Buffer> {
     if (this.closed) return Promise.reject(this.closed);
     if (signal?.aborted) return Promise.reject(signal.reason as Error);

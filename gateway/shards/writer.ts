@@ -1,3 +1,4 @@
+import { Canceller } from './cancel.js';
 import { ShardStoreError } from './errors.js';
 import type { StoreLink } from './link.js';
 
@@ -32,7 +33,7 @@ export class BatchShardWriter implements ShardWriter {
   private readonly acks: Promise<void>[] = [];
   private failure: Error | undefined;
   private ended = false;
-  private readonly ac = new AbortController();
+  private readonly cancel = new Canceller();
   bytesWritten = 0;
 
   constructor(private readonly link: StoreLink, private readonly shardId: string) {}
@@ -69,7 +70,7 @@ export class BatchShardWriter implements ShardWriter {
   }
 
   private send(chunks: Buffer[], sync: boolean, onAcked: (() => void) | undefined, leaf: Buffer | undefined): Promise<void> {
-    const p = this.link.put(this.shardId, this.seg++, chunks, sync, this.ac.signal, leaf);
+    const p = this.link.put(this.shardId, this.seg++, chunks, sync, this.cancel, leaf);
     // An answer means the store read the whole record: no socket still holds its bytes.
     p.then(onAcked, (err: unknown) => this.fail(err as Error));
     this.acks.push(p);
@@ -82,6 +83,6 @@ export class BatchShardWriter implements ShardWriter {
     this.held = undefined;
     this.heldAcked = undefined;
     this.heldLeaf = undefined;
-    this.ac.abort(err);
+    this.cancel.abort(err);
   }
 }
