@@ -88,7 +88,7 @@ export async function accessQuery(
 /** The tags of the version a request is about (the current one unless named); undefined when there is none or it is a delete marker. */
 async function existingTags(meta: MetaStore, bucket: string, key: string, versionId: string | undefined): Promise<Tag[] | undefined> {
   const v = versionId === undefined ? await meta.getLatestVersion(bucket, key) : await meta.getVersion(bucket, key, versionId);
-  return v && !v.deleteMarker ? meta.objectTags(v.id) : undefined;
+  return v && !v.deleteMarker ? v.inline?.tags ?? meta.objectTags(v.id) : undefined;
 }
 
 /**

@@ -34,11 +34,11 @@ export class SqliteSseCStore implements SseCStore {
   }
 
   async objectSseC(objectId: number): Promise<StoredSseC | null> {
-    return decode((this.s.getObject.get(objectId) as { sse_c: unknown } | undefined)?.sse_c);
+    return decodeSseC((this.s.getObject.get(objectId) as { sse_c: unknown } | undefined)?.sse_c);
   }
 
   async uploadSseC(uploadId: string): Promise<StoredSseC | null> {
-    return decode((this.s.getUpload.get(uploadId) as { sse_c: unknown } | undefined)?.sse_c);
+    return decodeSseC((this.s.getUpload.get(uploadId) as { sse_c: unknown } | undefined)?.sse_c);
   }
 
   /** Record an object row's SSE-C parameters, inside the transaction that inserts it (store.ts). */
@@ -56,7 +56,8 @@ function encode(s: StoredSseC): string {
   return JSON.stringify({ algorithm: s.algorithm, salt: s.salt.toString('base64'), keyHmac: s.keyHmac.toString('base64') });
 }
 
-function decode(v: unknown): StoredSseC | null {
+/** The `sse_c` column as read: null when the version has no SSE-C. */
+export function decodeSseC(v: unknown): StoredSseC | null {
   if (typeof v !== 'string') return null;
   const o = JSON.parse(v) as { algorithm: 'AES256'; salt: string; keyHmac: string };
   return { algorithm: o.algorithm, salt: Buffer.from(o.salt, 'base64'), keyHmac: Buffer.from(o.keyHmac, 'base64') };

@@ -15,7 +15,7 @@ import { SqliteReportStore, type ReportStore } from './reports.js';
 import { SqliteLedgerLogStore, type LedgerLogStore } from './ledger-log.js';
 import { SqliteLeaseStore, type LeaseStore } from './leases.js';
 import { SqliteSnapshotStore, type SnapshotStore } from './snapshots.js';
-import { sseCStoreFor, type SseCStore, type StoredSseC } from './sse-c.js';
+import { decodeSseC, sseCStoreFor, type SseCStore, type StoredSseC } from './sse-c.js';
 import { SqliteNotificationStore, type EventOrigin, type NotificationStore } from './notifications.js';
 import { prefixUpperBound } from './key-order.js';
 import { MetaConflictError, MetaNotFoundError, MetaObjectLockedError, MetaPreconditionError } from './errors.js';
@@ -34,6 +34,16 @@ export { prefixUpperBound } from './key-order.js';
  * The metadata on SQLite (better-sqlite3), the embedded default. Statements are prepared
  * once; `db` is for tests and tools of this package only, never for the rest of the gateway.
  */
+/**
+ * A version row read whole (SELECT *), with what a GET answers from it besides: the
+ * columns objectTags and objectSseC would read again, one statement each (VersionRow.inline).
+ */
+function toReadVersion(r: SqlRow): VersionRow {
+  const v = toVersion(r);
+  v.inline = { tags: parseTags(r.tags) ?? [], sseC: decodeSseC(r.sse_c) };
+  return v;
+}
+
 /** The id of a new objects row: above every id ever used (migration 20). */
 const NEXT_OBJECT_ID = `(SELECT value + 1 FROM id_high_water WHERE name = 'objects')`;
 
@@ -544,7 +554,7 @@ export class SqliteMetaStore implements MetaStore {
 
   private getLatestVersionTx(bucket: string, key: string): VersionRow | undefined {
     const r = this.s.getLatest!.get(bucket, key) as SqlRow | undefined;
-    return r && toVersion(r);
+    return r && toReadVersion(r);
   }
 
   async getVersion(bucket: string, key: string, versionId: string): Promise<VersionRow | undefined> {
@@ -553,7 +563,7 @@ export class SqliteMetaStore implements MetaStore {
 
   private getVersionTx(bucket: string, key: string, versionId: string): VersionRow | undefined {
     const r = this.stmt('SELECT * FROM objects WHERE bucket = ? AND key = ? AND version_id = ?').get(bucket, key, versionId) as SqlRow | undefined;
-    return r && toVersion(r);
+    return r && toReadVersion(r);
   }
 
   /** Versions in ListObjectVersions order (key, then newest first), from a bound. */

@@ -146,6 +146,12 @@ export interface VersionRow extends ObjectRow {
   isLatest: boolean;
   deleteMarker: boolean;
   lock: ObjectLockState;
+  /**
+   * What a GET or HEAD answers with besides, when the lookup read it along (the SQLite store
+   * reads the whole row): its tags and SSE-C parameters. Absent otherwise: ask objectTags
+   * and sseC.objectSseC.
+   */
+  inline?: { tags: Tag[]; sseC: StoredSseC | null };
 }
 
 /** A lock-enabled bucket's configuration: the default retention applied to new versions, if any. */

@@ -50,7 +50,7 @@ async function locate(koa: Koa.Context, rc: ReqCtx): Promise<Located> {
   const key = keyOf(rc);
   const obj = await resolveVersion(rc.pipeline.meta, bucket.name, key, versionIdOf(rc.endpoint));
   const customerKey = parseCustomerKey(koa.req.headersDistinct as Record<string, string[]>);
-  const unwrap = readerFor(await rc.pipeline.meta.sseC.objectSseC(obj.id), customerKey);
+  const unwrap = readerFor(obj.inline ? obj.inline.sseC : await rc.pipeline.meta.sseC.objectSseC(obj.id), customerKey);
   const sseC = encryptionHeaders(customerKey);
   const parts = await rc.pipeline.meta.objectParts(obj.id);
   const partParam = koa.query.partNumber;
@@ -85,7 +85,7 @@ async function guardedHeaders(rc: ReqCtx, obj: VersionRow): Promise<Record<strin
     delete out['x-amz-object-lock-retain-until-date'];
   }
   if (out['x-amz-object-lock-legal-hold'] !== undefined && !await may('s3:GetObjectLegalHold')) delete out['x-amz-object-lock-legal-hold'];
-  const tagCount = (await rc.pipeline.meta.objectTags(obj.id)).length;
+  const tagCount = (obj.inline?.tags ?? await rc.pipeline.meta.objectTags(obj.id)).length;
   if (tagCount > 0 && await may(actionOf('GetObjectTagging', versionId !== undefined))) out['x-amz-tagging-count'] = String(tagCount);
   return out;
 }

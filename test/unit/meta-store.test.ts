@@ -99,6 +99,20 @@ describe('metadata store', () => {
     expect(await meta.getBucket('ghost')).toBeUndefined();
   });
 
+  it('gives a version read whole its tags and SSE-C parameters, as their own queries read them', async () => {
+    const sse = { algorithm: 'AES256' as const, salt: Buffer.alloc(16, 1), keyHmac: Buffer.alloc(32, 2) };
+    await meta.commitObjectWith({ bucket: 'b', key: 'k', size: 1, etag: 'e', contentType: null, headers: {}, userMeta: {}, checksums: {}, partsCount: null,
+      parts: [{ partNumber: 1, blobId: null, size: 1, etag: 'e', checksums: {} }] }, { sse });
+    await meta.setObjectTags('b', 'k', [{ key: 't', value: 'v' }]);
+    const v = (await meta.getLatestVersion('b', 'k'))!;
+    expect(v.inline).toEqual({ tags: await meta.objectTags(v.id), sseC: await meta.sseC.objectSseC(v.id) });
+    expect(v.inline!.tags).toEqual([{ key: 't', value: 'v' }]);
+    expect(v.inline!.sseC!.salt.equals(sse.salt)).toBe(true);
+    expect((await meta.getVersion('b', 'k', v.versionId))!.inline).toEqual(v.inline);
+    await put('plain');
+    expect((await meta.getLatestVersion('b', 'plain'))!.inline).toEqual({ tags: [], sseC: null });
+  });
+
   it('computes prefix upper bounds', async () => {
     expect(prefixUpperBound('a/')).toBe('a0');
     expect(prefixUpperBound('a\u{10FFFF}')).toBe('b');
