@@ -98,9 +98,7 @@ export class SqliteMetaStore implements MetaStore {
       staleWriting: p(`UPDATE blobs SET state = 'garbage', garbage_at = ? WHERE state = 'writing' AND created_at < ?`),
 
       getLatest: p('SELECT * FROM objects WHERE bucket = ? AND key = ? AND is_latest = 1'),
-      // With each part's blob: an object of one part (most) is read without a getBlob.
-      objectParts: p(`SELECT p.*, b.id AS blob_row, b.size AS blob_size, b.segment_size, b.wrapped_key, b.placement, b.state, b.created_at
-        FROM object_parts p LEFT JOIN blobs b ON b.id = p.blob_id WHERE p.object_id = ? ORDER BY p.part_number`),
+      objectParts: p('SELECT * FROM object_parts WHERE object_id = ? ORDER BY part_number'),
       // Ids above every id ever used (migration 20), never a deleted row's.
       insertObject: p(`INSERT INTO objects(id, bucket, key, version_id, is_latest, size, etag, last_modified, content_type, headers, user_meta, checksums, parts_count, acl)
         VALUES (${NEXT_OBJECT_ID}, @bucket, @key, @versionId, 1, @size, @etag, @lastModified, @contentType, @headers, @userMeta, @checksums, @partsCount, @acl)`),
@@ -387,15 +385,7 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async objectParts(objectId: number): Promise<PartRef[]> {
-    const rows = this.s.objectParts!.all(objectId) as SqlRow[];
-    const parts = rows.map(toPart);
-    // One part: its blob is handed along. Many: left to getBlob as each is read, so a ranged
-    // read of a large multipart object does not decode every part's placement.
-    const only = rows.length === 1 ? rows[0]! : undefined;
-    if (only?.blob_row != null) {
-      parts[0]!.blob = toBlob({ ...only, id: only.blob_row, size: only.blob_size });
-    }
-    return parts;
+    return (this.s.objectParts!.all(objectId) as SqlRow[]).map(toPart);
   }
 
   /**

@@ -50,11 +50,6 @@ export interface PartRef {
   size: number;
   etag: string;
   checksums: Record<string, string>;
-  /**
-   * The part's blob, when the store read it along (the SQLite store, for an object of one
-   * part: a GET then needs no getBlob). Absent otherwise: ask getBlob.
-   */
-  blob?: BlobRow;
 }
 
 export interface ObjectRow {

@@ -46,7 +46,7 @@ async function* objectBytes(ctx: PipelineContext, parts: PartRef[], start: numbe
     const partEnd = offset + part.size - 1;
     offset += part.size;
     if (part.size === 0 || partEnd < start || partStart > end) continue;
-    const blob = part.blob ?? (part.blobId ? await ctx.meta.getBlob(part.blobId) : undefined);
+    const blob = part.blobId ? await ctx.meta.getBlob(part.blobId) : undefined;
     if (!blob) throw new Error(`blob ${part.blobId} of part ${part.partNumber} is missing from the metadata`);
     yield* readBlob(ctx, blob, Math.max(start, partStart) - partStart, Math.min(end, partEnd) - partStart, unwrap);
   }

@@ -113,15 +113,6 @@ describe('metadata store', () => {
     expect((await meta.getLatestVersion('b', 'plain'))!.inline).toEqual({ tags: [], sseC: null });
   });
 
-  it('hands an object of one part its blob along with the part', async () => {
-    await blob('c'.repeat(32));
-    await put('one', 'c'.repeat(32));
-    const [part] = await meta.objectParts((await meta.getObject('b', 'one'))!.id);
-    expect(part!.blob).toEqual(await meta.getBlob('c'.repeat(32)));
-    await put('empty');
-    expect((await meta.objectParts((await meta.getObject('b', 'empty'))!.id))[0]!.blob).toBeUndefined();
-  });
-
   it('computes prefix upper bounds', async () => {
     expect(prefixUpperBound('a/')).toBe('a0');
     expect(prefixUpperBound('a\u{10FFFF}')).toBe('b');
