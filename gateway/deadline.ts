@@ -5,8 +5,8 @@
  * `AbortSignal.any` refers to it (nodejs/node#57736: a piece read meant to give up after 5 s
  * then waited for the client's 30 s backstop), so a plain timer holds the controller; and
  * `AbortSignal.any` itself, whose weak-reference bookkeeping cost more CPU than the piece
- * read it guarded (every GET takes ten of these). A listener on each parent, removed by
- * `clear()`, does the same job.
+ * read it guarded. A listener on each parent, removed by `clear()`, does the same job.
+ * Piece reads, ten per 4 KiB GET, use the cheaper cancelAfter (gateway/shards/cancel.ts).
  */
 export function deadline(ms: number, ...signals: AbortSignal[]): { signal: AbortSignal; clear: () => void } {
   const ac = new AbortController();

@@ -4,6 +4,7 @@ import type { PinBook } from '../shards/pins.js';
 import type { ObserveLatency } from '../shards/link.js';
 import type { TlsIdentity } from '../../wire/identity.js';
 import type { ProvenRecord, ShardIO, ShardWriter } from './shard-io.js';
+import type { CancelSignal } from '../shards/cancel.js';
 
 /** Connections per store: each carries one batch of piece operations (or another request) at a time. */
 const CONNECTIONS_PER_STORE = 16;
@@ -45,13 +46,13 @@ export class HttpShardIO implements ShardIO {
     return this.client.openShardWriter(this.node(nodeId), shardId);
   }
 
-  async readRecord(nodeId: string, shardId: string, seg: number, offset: number, length: number, signal: AbortSignal): Promise<Buffer> {
+  async readRecord(nodeId: string, shardId: string, seg: number, offset: number, length: number, signal: CancelSignal): Promise<Buffer> {
     const record = await this.client.readRecord(this.node(nodeId), shardId, seg, offset, length, { signal });
     this.served(nodeId, record.length);
     return record;
   }
 
-  async readProvenRecord(nodeId: string, shardId: string, index: number, recordSize: number, signal: AbortSignal): Promise<ProvenRecord> {
+  async readProvenRecord(nodeId: string, shardId: string, index: number, recordSize: number, signal: CancelSignal): Promise<ProvenRecord> {
     const answer = await this.client.auditChallenge(this.node(nodeId), shardId, recordSize, [index], { signal });
     const r = answer.records[0]!;
     const record = Buffer.from(r.data, 'base64');

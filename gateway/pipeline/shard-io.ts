@@ -1,3 +1,5 @@
+import type { CancelSignal } from '../shards/cancel.js';
+
 /**
  * What the pipeline needs from the shard-stores, by node id. The HTTP client in
  * gateway/shards/ implements it; keeping it this small keeps the pipeline testable.
@@ -32,13 +34,13 @@ export interface ShardIO {
    * Record `seg` of a shard: `length` bytes at `offset` of the shard (its records end to
    * end). Stores keep records by segment; shards written by an older release, by offset.
    */
-  readRecord(nodeId: string, shardId: string, seg: number, offset: number, length: number, signal: AbortSignal): Promise<Buffer>;
+  readRecord(nodeId: string, shardId: string, seg: number, offset: number, length: number, signal: CancelSignal): Promise<Buffer>;
   /**
    * Record `index` of a shard file cut in records of `recordSize` bytes, with its proof:
    * what a read that must prove a piece against the root kept at write time asks for.
    * Without it, pieces of multi-segment blobs cannot be proven one segment at a time.
    */
-  readProvenRecord?(nodeId: string, shardId: string, index: number, recordSize: number, signal: AbortSignal): Promise<ProvenRecord>;
+  readProvenRecord?(nodeId: string, shardId: string, index: number, recordSize: number, signal: CancelSignal): Promise<ProvenRecord>;
   deleteShard(nodeId: string, shardId: string): Promise<void>;
 }
 

@@ -11,6 +11,7 @@ import { connectPinned, pinnedConnector, type PinBook } from './pins.js';
 import type { TLSSocket } from 'node:tls';
 import { PIECE_PROTOCOLS } from '../../shard-store/batch-frames.js';
 import { BatchShardWriter, type ShardWriter } from './writer.js';
+import type { CancelSignal } from './cancel.js';
 
 /** A shard-store as the gateway addresses it. */
 export interface ShardNode {
@@ -33,7 +34,7 @@ export interface ShardClientOptions {
 }
 
 export interface CallOptions {
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   timeoutMs?: number;
 }
 
@@ -283,7 +284,7 @@ export class ShardClient {
   private async call<T>(
     node: ShardNode, what: string,
     init: { method: Dispatcher.HttpMethod; path: string; headers?: Record<string, string>; body?: string },
-    timeoutMs: number, signal: AbortSignal | undefined, onResponse: (res: Dispatcher.ResponseData) => Promise<T>,
+    timeoutMs: number, signal: CancelSignal | undefined, onResponse: (res: Dispatcher.ResponseData) => Promise<T>,
   ): Promise<T> {
     signal?.throwIfAborted();
     const ac = new AbortController();

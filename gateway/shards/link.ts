@@ -120,14 +120,14 @@ export class StoreLink {
   }
 
   /** Record `seg` of a shard, `length` bytes (at `offset` in a shard an older release kept as one file). */
-  async get(shardId: string, seg: number, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+  async get(shardId: string, seg: number, offset: number, length: number, signal?: CancelSignal): Promise<Buffer> {
     const payload = await this.submit(this.reads, BatchOp.Get, 0, shardId, seg, offset, length, null, 0, signal);
     if (payload.length !== length) throw new ShardProtocolError(this.nodeId, `GET ${shardId}#${seg}: the store sent ${payload.length} bytes, ${length} were asked`);
     return payload;
   }
 
   /** A shard's size, or null when the store does not hold it. */
-  async head(shardId: string, signal?: AbortSignal): Promise<number | null> {
+  async head(shardId: string, signal?: CancelSignal): Promise<number | null> {
     try {
       const payload = await this.submit(this.reads, BatchOp.Head, 0, shardId, 0, 0, 0, null, 0, signal);
       if (payload.length !== 8) throw new ShardProtocolError(this.nodeId, `HEAD ${shardId}: malformed answer`);
@@ -139,7 +139,7 @@ export class StoreLink {
   }
 
   /** Remove a shard; succeeds whether or not the store held it. */
-  async delete(shardId: string, signal?: AbortSignal): Promise<void> {
+  async delete(shardId: string, signal?: CancelSignal): Promise<void> {
     await this.submit(this.writes, BatchOp.Delete, 0, shardId, 0, 0, 0, null, 0, signal);
   }
 

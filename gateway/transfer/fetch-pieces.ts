@@ -1,14 +1,14 @@
 import { K, N } from '../../codec/erasure.js';
 import { ShardQuorumError } from '../../codec/errors.js';
 import { recordRange } from '../../codec/layout.js';
-import { deadline } from '../deadline.js';
+import { Canceller, cancelAfter, type CancelSignal } from '../shards/cancel.js';
 import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { shardId } from '../pipeline/shard-io.js';
 import { reportLie } from './lies.js';
 
 /** How one piece of the segment is obtained from its holder. */
-export type PieceReader = (piece: number, signal: AbortSignal) => Promise<Buffer>;
+export type PieceReader = (piece: number, signal: CancelSignal) => Promise<Buffer>;
 
 export interface FetchOptions {
   /** Pieces that may be asked, best first; holders that failed or lied lately are moved last. */
@@ -27,7 +27,7 @@ export interface FetchOptions {
 }
 
 /** The record of segment `index` of piece `piece`, as its holder serves it: unverified. */
-export function readRecord(ctx: PipelineContext, blob: BlobRow, index: number, piece: number, signal: AbortSignal): Promise<Buffer> {
+export function readRecord(ctx: PipelineContext, blob: BlobRow, index: number, piece: number, signal: CancelSignal): Promise<Buffer> {
   const { offset, length } = recordRange(blob.size, blob.segmentSize, index);
   return ctx.io.readRecord(blob.placement[piece]!, shardId(blob.id, piece), index, offset, length, signal);
 }
@@ -61,7 +61,7 @@ export class PieceFetch {
   private readonly queue: number[];
   private readonly inflight = new Set<number>();
   private readonly read: PieceReader;
-  private round = new AbortController();
+  private round = new Canceller();
   private held = 0;
   private waiter: Waiter | null = null;
   private hedge: NodeJS.Timeout | undefined;
@@ -95,7 +95,7 @@ export class PieceFetch {
           reject(e);
         },
       };
-      this.round = new AbortController();
+      this.round = new Canceller();
       this.hedge = setInterval(() => this.launch(this.opts.hedge === 'wide' ? this.inflight.size : Math.max(1, want - this.held - this.inflight.size)), this.ctx.hedgeMs);
       this.launch(want - this.held - this.inflight.size);
     });
@@ -126,7 +126,7 @@ export class PieceFetch {
       // Reads started together share one deadline (one controller, one timer, one listener on
       // the round), cleared once the last of them settles: the same timeouts as one each, at a
       // tenth of the cost on a 4 KiB GET, which starts ten at once.
-      const { signal, clear } = deadline(this.ctx.readTimeoutMs, this.round.signal);
+      const { signal, clear } = cancelAfter(this.ctx.readTimeoutMs, this.round);
       let pending = batch;
       const settled = (): void => void (--pending === 0 && clear());
       for (let n = 0; n < batch; n++) this.start(this.queue.shift()!, signal, settled);
@@ -141,7 +141,7 @@ export class PieceFetch {
     }
   }
 
-  private start(i: number, signal: AbortSignal, settled: () => void): void {
+  private start(i: number, signal: CancelSignal, settled: () => void): void {
     const round = this.round;
     const nodeId = this.blob.placement[i]!;
     this.inflight.add(i);

@@ -6,6 +6,7 @@ import type { BlobRow } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { shardId } from '../pipeline/shard-io.js';
 import { readRecord } from './fetch-pieces.js';
+import type { CancelSignal } from '../shards/cancel.js';
 
 /**
  * A holder's answer for a piece is not the piece that was written: it passed (or skipped)
@@ -63,7 +64,7 @@ export class PieceProver {
   }
 
   /** Piece `piece`'s record of segment `index`, proven; throws PieceProofError when its holder's answer is not it. */
-  async read(piece: number, index: number, signal: AbortSignal): Promise<Buffer> {
+  async read(piece: number, index: number, signal: CancelSignal): Promise<Buffer> {
     if (this.local) return this.check(piece, index, await readRecord(this.ctx, this.blob, index, piece, signal));
     const nodeId = this.blob.placement[piece]!;
     const answer = await this.ctx.io.readProvenRecord!(nodeId, shardId(this.blob.id, piece), index, this.recordSize, signal);
