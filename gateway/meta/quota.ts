@@ -27,6 +27,11 @@ export interface BucketQuotaStore {
  */
 export class BucketQuotas implements BucketQuotaStore {
   private readonly s: Record<'get' | 'set' | 'uploadBytes' | 'replaced' | 'objects', Statement>;
+  /**
+   * Whether the bucket surely has no quota, asked before the quota query of each write: the
+   * SQLite store answers from its bucket cache (most buckets have none). false: look.
+   */
+  hasNoQuota: (bucket: string) => boolean = () => false;
 
   constructor(db: Db) {
     const p = (sql: string): Statement => db.prepare(sql);
@@ -73,6 +78,7 @@ export class BucketQuotas implements BucketQuotaStore {
   }
 
   private limitForTx(bucket: string, upload?: { id: string; partNumber: number }, key?: string): { quota: number; used: number } | undefined {
+    if (this.hasNoQuota(bucket)) return undefined;
     const q = this.getTx(bucket);
     if (!q || q.quota === null) return undefined;
     const pending = upload ? Number((this.s.uploadBytes.get(upload.id, upload.partNumber) as { n: number }).n) : 0;
@@ -97,6 +103,7 @@ export class BucketQuotas implements BucketQuotaStore {
    * replaced "null" version is already taken off.
    */
   assertWithin(bucket: string, added: number): void {
+    if (added === 0 || this.hasNoQuota(bucket)) return;
     const q = this.getTx(bucket);
     if (!q || q.quota === null || added === 0) return;
     if (q.used > q.quota) {

@@ -140,6 +140,11 @@ export class SqliteMetaStore implements MetaStore {
     for (const ev of ['INSERT', 'UPDATE', 'DELETE']) {
       this.db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS buckets_changed_${ev.toLowerCase()} AFTER ${ev} ON main.buckets BEGIN SELECT shardgate_buckets_changed(); END`);
     }
+    // Most buckets have no quota, which their cached row tells without a query per write.
+    bucketQuotasFor(this.db).hasNoQuota = (bucket) => {
+      const row = this.bucketRow(bucket);
+      return row !== undefined && row.quota == null;
+    };
   }
 
   readonly backend = 'sqlite' as const;
@@ -280,15 +285,16 @@ export class SqliteMetaStore implements MetaStore {
    * its versioning), about three statements that showed as a tenth of a 4 KiB GET's gateway
    * CPU, while the rows change only by configuration calls. So rows are kept until any write
    * to the table through this connection (bucketsVersion) or a second passes (a restore that
-   * replaced the file). Inside a transaction the row is read, never kept: a write there that
-   * rolls back must not leave its row behind.
+   * replaced the file). Inside a transaction (every object commit) a kept row still answers,
+   * as a write to the table there moves bucketsVersion too; a row read there is never kept:
+   * a write that rolls back must not leave its row behind.
    */
   private bucketRow(name: string): SqlRow | undefined {
-    if (this.db.inTransaction) return this.s.getBucket!.get(name) as SqlRow | undefined;
     const now = performance.now();
     const c = this.bucketRows.get(name);
     if (c && c.version === this.bucketsVersion && now - c.at < 1000) return c.row;
     const row = this.s.getBucket!.get(name) as SqlRow | undefined;
+    if (this.db.inTransaction) return row;
     // Bounded: a flood of requests for names that do not exist must not grow it without end.
     if (this.bucketRows.size >= 10_000) this.bucketRows.clear();
     this.bucketRows.set(name, { version: this.bucketsVersion, at: now, row });
