@@ -1,7 +1,7 @@
-import { unwrapKey } from '../../codec/keys.js';
 import type { BlobRow } from '../meta/types.js';
 import { readSegment } from '../transfer/read-segment.js';
 import type { PipelineContext } from './context.js';
+import { unwrapRecent } from './data-keys.js';
 
 /** Segments every read fetches ahead of the one being sent, so the stores work while the client reads. */
 const READ_AHEAD = 2;
@@ -30,7 +30,7 @@ export type KeyUnwrap = (masterKey: Buffer, wrappedKey: Buffer) => Buffer;
  * response starts.
  */
 export async function* readBlob(
-  ctx: PipelineContext, blob: BlobRow, start: number, end: number, unwrap: KeyUnwrap = unwrapKey,
+  ctx: PipelineContext, blob: BlobRow, start: number, end: number, unwrap: KeyUnwrap = unwrapRecent,
 ): AsyncGenerator<Buffer> {
   if (end < start) return;
   const key = unwrap(ctx.masterKey, blob.wrappedKey);
