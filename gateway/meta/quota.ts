@@ -105,7 +105,7 @@ export class BucketQuotas implements BucketQuotaStore {
   assertWithin(bucket: string, added: number): void {
     if (added === 0 || this.hasNoQuota(bucket)) return;
     const q = this.getTx(bucket);
-    if (!q || q.quota === null || added === 0) return;
+    if (!q || q.quota === null) return;
     if (q.used > q.quota) {
       throw quotaError(bucket, q.quota, q.used - added, added);
     }

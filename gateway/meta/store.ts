@@ -30,10 +30,9 @@ import type {
 export type { MetaStore } from './meta-store.js';
 export { prefixUpperBound } from './key-order.js';
 
-/**
- * The metadata on SQLite (better-sqlite3), the embedded default. Statements are prepared
- * once; `db` is for tests and tools of this package only, never for the rest of the gateway.
- */
+/** The id of a new objects row: above every id ever used (migration 20). */
+const NEXT_OBJECT_ID = `(SELECT value + 1 FROM id_high_water WHERE name = 'objects')`;
+
 /**
  * A version row read whole (SELECT *), with what a GET answers from it besides: the
  * columns objectTags and objectSseC would read again, one statement each (VersionRow.inline).
@@ -44,9 +43,10 @@ function toReadVersion(r: SqlRow): VersionRow {
   return v;
 }
 
-/** The id of a new objects row: above every id ever used (migration 20). */
-const NEXT_OBJECT_ID = `(SELECT value + 1 FROM id_high_water WHERE name = 'objects')`;
-
+/**
+ * The metadata on SQLite (better-sqlite3), the embedded default. Statements are prepared
+ * once; `db` is for tests and tools of this package only, never for the rest of the gateway.
+ */
 export class SqliteMetaStore implements MetaStore {
   readonly db: Db;
   private readonly s: Record<string, Statement>;
