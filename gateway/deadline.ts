@@ -1,3 +1,5 @@
+import type { CancelSignal } from './shards/cancel.js';
+
 /**
  * A signal that aborts when any of `signals` does (with its reason), or after `ms` with a
  * TimeoutError; call `clear()` once the work is over. Two things it avoids on purpose:
@@ -10,28 +12,27 @@
  */
 export function deadline(ms: number, ...signals: AbortSignal[]): { signal: AbortSignal; clear: () => void } {
   const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')), ms);
-  let onAbort: (() => void) | undefined;
-  for (const s of signals) {
-    if (s.aborted) {
-      ac.abort(s.reason);
-      clearTimeout(timer);
-      return { signal: ac.signal, clear: () => undefined };
-    }
+  return { signal: ac.signal, clear: armDeadline((reason) => ac.abort(reason), ms, signals) };
+}
+
+/**
+ * Call `abort` when any of `parents` aborts (with its reason; at once if one already has),
+ * or after `ms` with a TimeoutError, whichever comes first. Returns `clear`, which disarms both.
+ */
+export function armDeadline(abort: (reason: unknown) => void, ms: number, parents: readonly CancelSignal[]): () => void {
+  const already = parents.find((s) => s.aborted);
+  if (already) {
+    abort(already.reason);
+    return () => undefined;
   }
-  if (signals.length) {
-    onAbort = () => {
-      const first = signals.find((s) => s.aborted);
-      ac.abort(first?.reason);
-      clearTimeout(timer);
-    };
-    for (const s of signals) s.addEventListener('abort', onAbort, { once: true });
-  }
-  return {
-    signal: ac.signal,
-    clear: () => {
-      clearTimeout(timer);
-      if (onAbort) for (const s of signals) s.removeEventListener('abort', onAbort);
-    },
+  const timer = setTimeout(() => abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')), ms);
+  const onAbort = (): void => {
+    clearTimeout(timer);
+    abort(parents.find((s) => s.aborted)?.reason);
+  };
+  for (const s of parents) s.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    clearTimeout(timer);
+    for (const s of parents) s.removeEventListener('abort', onAbort);
   };
 }

@@ -1,3 +1,5 @@
+import { armDeadline } from '../deadline.js';
+
 /**
  * What a piece operation may be cancelled by (link.ts): an AbortSignal, or a Canceller.
  * The subset of AbortSignal the link uses, so either fits.
@@ -51,21 +53,5 @@ export class Canceller implements CancelSignal {
  */
 export function cancelAfter(ms: number, parent: CancelSignal): { signal: Canceller; clear: () => void } {
   const c = new Canceller();
-  if (parent.aborted) {
-    c.abort(parent.reason);
-    return { signal: c, clear: () => undefined };
-  }
-  const timer = setTimeout(() => c.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')), ms);
-  const onAbort = (): void => {
-    clearTimeout(timer);
-    c.abort(parent.reason);
-  };
-  parent.addEventListener('abort', onAbort, { once: true });
-  return {
-    signal: c,
-    clear: () => {
-      clearTimeout(timer);
-      parent.removeEventListener('abort', onAbort);
-    },
-  };
+  return { signal: c, clear: armDeadline((reason) => c.abort(reason), ms, [parent]) };
 }
