@@ -340,7 +340,11 @@ describe('ListObjectVersions pages', () => {
     await meta.deleteObject('v', 'b');
     const listed = await meta.listVersions('v', { fromKey: '' }, 100);
     expect(listed).toHaveLength(5);
-    for (const v of listed) expect(v).toEqual(await meta.getVersion('v', v.key, v.versionId));
+    for (const v of listed) {
+      // A version read by id also carries what a GET answers from (inline); a listing has no use for it.
+      const { inline: _inline, ...byId } = (await meta.getVersion('v', v.key, v.versionId))!;
+      expect(v).toEqual(byId);
+    }
   });
 
   it('a page ending on a common prefix names it as NextKeyMarker, with no version id', async () => {

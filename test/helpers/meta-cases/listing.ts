@@ -90,7 +90,11 @@ export function listingCases(ctx: MetaCaseContext): void {
     await meta.deleteObject('b', 'b');
     const listed = await meta.listVersions('b', { fromKey: '' }, 100);
     expect(listed).toHaveLength(5);
-    for (const v of listed) expect(v).toEqual(await meta.getVersion('b', v.key, v.versionId));
+    for (const v of listed) {
+      // A version read by id also carries what a GET answers from (inline); a listing has no use for it.
+      const { inline: _inline, ...byId } = (await meta.getVersion('b', v.key, v.versionId))!;
+      expect(v).toEqual(byId);
+    }
   });
 
   it('pages keys and versions as a model says, for random keys, prefixes and page sizes', async () => {
