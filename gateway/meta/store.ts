@@ -260,7 +260,7 @@ export class SqliteMetaStore implements MetaStore {
 
   /** `objectOwnership`: the bucket's Object Ownership setting (gateway/access/object-ownership.ts). */
   async createBucket(name: string, owner: string, region: string, now = Date.now(), objectOwnership = 'BucketOwnerEnforced'): Promise<void> {
-    this.db.transaction(() => this.createBucketTx(name, owner, region, now, objectOwnership)).immediate();
+    immediate(this.db, () => this.createBucketTx(name, owner, region, now, objectOwnership));
   }
 
   private createBucketTx(name: string, owner: string, region: string, now: number, objectOwnership: string): void {
@@ -315,13 +315,13 @@ export class SqliteMetaStore implements MetaStore {
 
   /** Deletes an empty bucket (aborting its unfinished uploads); false if it still holds objects. */
   async deleteBucket(name: string): Promise<boolean> {
-    return this.db.transaction(() => {
+    return immediate(this.db, () => {
       if (this.s.bucketHasObjects!.get(name)) return false;
       for (const u of this.s.bucketUploads!.all(name) as SqlRow[]) this.abortUploadTx(String(u.id));
       this.notify.forget(name);
       this.s.deleteBucket!.run(name);
       return true;
-    }).immediate();
+    });
   }
 
   // ---- nodes
@@ -547,10 +547,10 @@ export class SqliteMetaStore implements MetaStore {
 
   /** CreateBucket with x-amz-bucket-object-lock-enabled: the bucket, lock and versioning in one commit. */
   async createLockedBucket(name: string, owner: string, region: string, now = Date.now(), objectOwnership = 'BucketOwnerEnforced'): Promise<void> {
-    this.db.transaction(() => {
+    immediate(this.db, () => {
       this.createBucketTx(name, owner, region, now, objectOwnership);
       this.setBucketObjectLockTx(name, {});
-    }).immediate();
+    });
   }
 
   /** The current version of a key, delete markers included. */
@@ -589,12 +589,12 @@ export class SqliteMetaStore implements MetaStore {
 
   async changeObjectLock(bucket: string, key: string, versionId: string | undefined,
     change: (row: VersionRow | undefined) => ObjectLockState): Promise<void> {
-    this.db.transaction(() => {
+    immediate(this.db, () => {
       const row = versionId === undefined ? this.getLatestVersionTx(bucket, key) : this.getVersionTx(bucket, key, versionId);
       const lock = change(row);
       // `change` refuses a version that is not there; should it not, there is nothing to change.
       if (row) this.setObjectLockTx(row.id, lock);
-    }).immediate();
+    });
   }
 
   /** Replace (or with null remove) the tag set of one version; false when that version is gone. */
@@ -650,7 +650,7 @@ export class SqliteMetaStore implements MetaStore {
 
   /** Attach a written part; a part uploaded again under the same number replaces the old one. */
   async putPart(uploadId: string, part: UploadPartRow, missed: MissedPiece[] = []): Promise<void> {
-    this.db.transaction(() => {
+    immediate(this.db, () => {
       const upload = this.s.getUpload!.get(uploadId) as SqlRow | undefined;
       if (!upload) throw new MetaNotFoundError('upload', `upload ${uploadId} is gone`);
       bucketQuotasFor(this.db).assertRoomTx(String(upload.bucket), part.size, { id: uploadId, partNumber: part.partNumber });
@@ -659,7 +659,7 @@ export class SqliteMetaStore implements MetaStore {
       this.s.upsertPart!.run(uploadId, part.partNumber, part.blobId, part.size, part.etag, json(part.checksums), part.lastModified);
       if (part.blobId) this.s.setBlobLive!.run(part.size, part.blobId);
       for (const m of missed) this.s.queueRepair!.run(m.blobId, m.piece, m.reason, part.lastModified);
-    }).immediate();
+    });
   }
 
   async listParts(uploadId: string, afterPart: number, limit: number): Promise<UploadPartRow[]> {
@@ -671,7 +671,7 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async abortUpload(id: string): Promise<boolean> {
-    return this.db.transaction(() => this.abortUploadTx(id)).immediate();
+    return immediate(this.db, () => this.abortUploadTx(id));
   }
 
   private abortUploadTx(id: string): boolean {
@@ -714,7 +714,7 @@ export class SqliteMetaStore implements MetaStore {
    * Throws MetaPreconditionError when the condition does not hold at commit time.
    */
   async commitObjectWith(o: NewObject, opts: ObjectWriteOptions, missed: MissedPiece[] = [], now = Date.now(), uploadId?: string): Promise<ObjectRow> {
-    return this.db.transaction(() => {
+    return immediate(this.db, () => {
       if (opts.condition) {
         const failure = writeConditionFailure(this.getObjectTx(o.bucket, o.key), opts.condition);
         if (failure) throw new MetaPreconditionError(failure, `${o.bucket}/${o.key}: write condition failed (${failure})`);
@@ -734,16 +734,16 @@ export class SqliteMetaStore implements MetaStore {
         this.notify.record(o.bucket, change, origin, now);
       }
       return row;
-    }).immediate();
+    });
   }
 
   /** Record a new upload with the tags its object will get on completion and its SSE-C parameters. */
   async createUploadWith(u: UploadRow, tags: Tag[] | undefined, sse?: StoredSseC | null): Promise<void> {
-    this.db.transaction(() => {
+    immediate(this.db, () => {
       this.createUploadTx(u);
       if (tags?.length) this.stmt('UPDATE uploads SET tags = ? WHERE id = ?').run(JSON.stringify(tags), u.id);
       if (sse) sseCStoreFor(this.db).setUploadTx(u.id, sse);
-    }).immediate();
+    });
   }
 
   /** Tags of an object version (empty when it has none). */
@@ -757,12 +757,12 @@ export class SqliteMetaStore implements MetaStore {
    * version changed, or undefined when the key has none.
    */
   async setObjectTags(bucket: string, key: string, tags: Tag[] | null): Promise<ObjectRow | undefined> {
-    return this.db.transaction(() => {
+    return immediate(this.db, () => {
       const obj = this.getObjectTx(bucket, key);
       if (!obj) return undefined;
       this.stmt('UPDATE objects SET tags = ? WHERE id = ?').run(tags?.length ? JSON.stringify(tags) : null, obj.id);
       return obj;
-    }).immediate();
+    });
   }
 
   /** A bucket's tag set; null when it has none (NoSuchTagSet). */
@@ -783,7 +783,7 @@ export class SqliteMetaStore implements MetaStore {
    * deleting a version that does not exist does on S3.
    */
   async deleteObjectsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>): Promise<DeleteOutcome[]> {
-    return this.db.transaction(() => targets.map((t): DeleteOutcome => {
+    return immediate(this.db, () => targets.map((t): DeleteOutcome => {
       const current = this.getObjectTx(bucket, t.key);
       if (t.etag !== undefined) {
         if (!current) return 'no-such-key';
@@ -794,7 +794,7 @@ export class SqliteMetaStore implements MetaStore {
         return 'deleted';
       }
       return this.deleteVersionTx(bucket, t.key, {}, Date.now()).existed ? 'deleted' : 'absent';
-    })).immediate();
+    }));
   }
 
   /**
@@ -803,7 +803,7 @@ export class SqliteMetaStore implements MetaStore {
    */
   async deleteVersionsBatch(bucket: string, targets: ReadonlyArray<DeleteTarget>, opts: { bypassGovernance: boolean; now?: number; event?: EventOrigin }): Promise<BatchDeleteOutcome[]> {
     const now = opts.now ?? Date.now();
-    return this.db.transaction(() => targets.map((t): BatchDeleteOutcome => {
+    return immediate(this.db, () => targets.map((t): BatchDeleteOutcome => {
       if (t.etag !== undefined) {
         const current = this.getObjectTx(bucket, t.key);
         if (!current) return { kind: 'no-such-key' };
@@ -813,15 +813,15 @@ export class SqliteMetaStore implements MetaStore {
         return {
           kind: 'deleted',
           // A savepoint of its own: a refused version leaves the batch as it was.
-          ...this.db.transaction(() => this.deleteVersionTx(bucket, t.key, {
+          ...immediate(this.db, () => this.deleteVersionTx(bucket, t.key, {
             ...(t.versionId !== undefined && { versionId: t.versionId }), bypassGovernance: opts.bypassGovernance, now, ...(opts.event && { event: opts.event }),
-          }, now))(),
+          }, now)),
         };
       } catch (err) {
         if (err instanceof MetaObjectLockedError) return { kind: 'locked', reason: err.reason };
         throw err;
       }
-    })).immediate();
+    }));
   }
 
   /**
