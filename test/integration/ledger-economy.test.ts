@@ -1,8 +1,6 @@
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
@@ -10,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { signStatement } from '../../gateway/monitors/statement.js';
 import { respawnStore, runAdmin, spawnAndWait, startCluster, type Cluster } from '../helpers/cluster.js';
 import { onClose } from '../helpers/registry.js';
+import { tamperingProxy } from '../helpers/tampering-proxy.js';
 
 const TOKEN = 1_000_000n;
 const PPM = 1_000_000n;
@@ -27,32 +26,6 @@ interface EraJson {
   disagreements: Array<{ store: string; failing: string[]; passing: string[] }>;
 }
 interface EntryRow { seq: number; era: number; reason: string; from: string; to: string; amount: string; ref?: string }
-
-/** A proxy to the gateway that rewrites one public path's JSON answer. */
-async function tamperingProxy(target: string, path: string, edit: (body: Record<string, unknown>) => void): Promise<string> {
-  const server = createServer((req, res) => {
-    const up = request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (r: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => {
-        let body = Buffer.concat(chunks);
-        if (new URL(req.url ?? '/', target).pathname === path) {
-          const json = JSON.parse(body.toString()) as Record<string, unknown>;
-          edit(json);
-          body = Buffer.from(JSON.stringify(json));
-        }
-        res.writeHead(r.statusCode ?? 502, { 'content-type': r.headers['content-type'] ?? 'application/json', 'content-length': body.length });
-        res.end(body);
-      });
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  onClose(() => new Promise<void>((r) => server.close(() => r())));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 async function json<T>(c: Cluster, args: string[]): Promise<T> {
   const r = await runAdmin(c, [...args, '--json']);
