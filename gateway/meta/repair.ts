@@ -54,7 +54,9 @@ export interface LiveBlobRef {
 
 type SqlRow = Record<string, unknown>;
 
-function toJob(r: SqlRow): RepairJobRow {
+// Row mappers, shared with the PostgreSQL store (pg/repair.ts): both read the same columns.
+
+export function toJob(r: SqlRow): RepairJobRow {
   return {
     id: Number(r.id), trigger: r.trigger as RepairTrigger, threshold: Number(r.threshold), state: r.state as RepairJobState,
     pass: Number(r.pass), cursor: String(r.cursor), startedAt: Number(r.started_at), updatedAt: Number(r.updated_at),
@@ -63,6 +65,30 @@ function toJob(r: SqlRow): RepairJobRow {
     piecesRebuilt: Number(r.pieces_rebuilt), bytesRead: Number(r.bytes_read), bytesWritten: Number(r.bytes_written),
     activeMs: Number(r.active_ms), message: (r.message as string | null) ?? null,
   };
+}
+
+export function toLiveBlob(r: SqlRow): LiveBlobRef {
+  return { id: String(r.id), size: Number(r.size), placement: JSON.parse(String(r.placement)) as string[] };
+}
+
+export function toLivePiece(r: SqlRow): { blobId: string; size: number; segmentSize: number; piece: number } {
+  return { blobId: String(r.id), size: Number(r.size), segmentSize: Number(r.segment_size), piece: Number(r.piece) };
+}
+
+export function toOrphan(r: SqlRow): { nodeId: string; shardId: string; attempts: number } {
+  return { nodeId: String(r.node_id), shardId: String(r.shard_id), attempts: Number(r.attempts) };
+}
+
+/** (blob_id, piece) rows grouped by blob. */
+export function piecesByBlob(rows: readonly SqlRow[]): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>();
+  for (const r of rows) {
+    const id = String(r.blob_id);
+    let set = out.get(id);
+    if (!set) out.set(id, (set = new Set()));
+    set.add(Number(r.piece));
+  }
+  return out;
 }
 
 /** Metadata of the repair worker: jobs, the scan over live blobs, placement moves, orphans. */
@@ -164,9 +190,7 @@ export class SqliteRepairStore implements RepairStore {
 
   /** Live blobs after `cursor` in id order, with their placement. */
   async liveBlobsAfter(cursor: string, limit: number): Promise<LiveBlobRef[]> {
-    return (this.s.liveAfter!.all(cursor, limit) as SqlRow[]).map((r) => ({
-      id: String(r.id), size: Number(r.size), placement: JSON.parse(String(r.placement)) as string[],
-    }));
+    return (this.s.liveAfter!.all(cursor, limit) as SqlRow[]).map(toLiveBlob);
   }
 
   async countLive(): Promise<number> {
@@ -175,22 +199,12 @@ export class SqliteRepairStore implements RepairStore {
 
   /** Live blobs with a piece on `nodeId`, after `cursor`: for checking a node still has them. */
   async livePiecesOn(nodeId: string, cursor: string, limit: number): Promise<Array<{ blobId: string; size: number; segmentSize: number; piece: number }>> {
-    return (this.s.liveOn!.all(nodeId, cursor, limit) as SqlRow[]).map((r) => ({
-      blobId: String(r.id), size: Number(r.size), segmentSize: Number(r.segment_size), piece: Number(r.piece),
-    }));
+    return (this.s.liveOn!.all(nodeId, cursor, limit) as SqlRow[]).map(toLivePiece);
   }
 
   /** Queued-missing pieces of the blobs with ids in [from, to], or of all blobs. */
   async queuedPieces(range?: { from: string; to: string }): Promise<Map<string, Set<number>>> {
-    const rows = (range ? this.s.queueRange!.all(range.from, range.to) : this.s.queueAll!.all()) as SqlRow[];
-    const out = new Map<string, Set<number>>();
-    for (const r of rows) {
-      const id = String(r.blob_id);
-      let set = out.get(id);
-      if (!set) out.set(id, (set = new Set()));
-      set.add(Number(r.piece));
-    }
-    return out;
+    return piecesByBlob((range ? this.s.queueRange!.all(range.from, range.to) : this.s.queueAll!.all()) as SqlRow[]);
   }
 
   async queueLength(): Promise<number> {
@@ -244,9 +258,7 @@ export class SqliteRepairStore implements RepairStore {
   }
 
   async dueOrphans(now: number, limit: number): Promise<Array<{ nodeId: string; shardId: string; attempts: number }>> {
-    return (this.s.dueOrphans!.all(now, limit) as SqlRow[]).map((r) => ({
-      nodeId: String(r.node_id), shardId: String(r.shard_id), attempts: Number(r.attempts),
-    }));
+    return (this.s.dueOrphans!.all(now, limit) as SqlRow[]).map(toOrphan);
   }
 
   async orphanDeleted(nodeId: string, shardId: string): Promise<void> {

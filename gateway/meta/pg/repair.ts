@@ -1,5 +1,4 @@
-import type { JobProgress, LiveBlobRef, PieceMove, RepairJobRow, RepairJobState, RepairStore, RepairTrigger } from '../repair.js';
-import type { SqlRow } from '../rows.js';
+import { piecesByBlob, toJob, toLiveBlob, toLivePiece, toOrphan, type JobProgress, type LiveBlobRef, type PieceMove, type RepairJobRow, type RepairJobState, type RepairStore, type RepairTrigger } from '../repair.js';
 import type { PgDb, Sql } from './db.js';
 
 /**
@@ -13,7 +12,7 @@ export class PgRepairStore implements RepairStore {
 
   async liveBlobsAfter(cursor: string, limit: number): Promise<LiveBlobRef[]> {
     const rows = await this.db.query(`SELECT id, size, placement FROM blobs WHERE state = 'live' AND id > $1 ORDER BY id LIMIT $2`, [cursor, limit]);
-    return rows.map((r) => ({ id: String(r.id), size: Number(r.size), placement: JSON.parse(String(r.placement)) as string[] }));
+    return rows.map(toLiveBlob);
   }
 
   async countLive(): Promise<number> {
@@ -24,21 +23,14 @@ export class PgRepairStore implements RepairStore {
     const rows = await this.db.query(`SELECT b.id, b.size, b.segment_size, j.ord - 1 AS piece
       FROM blobs b, jsonb_array_elements_text(b.placement::jsonb) WITH ORDINALITY AS j(value, ord)
       WHERE b.state = 'live' AND j.value = $1 AND b.id > $2 ORDER BY b.id, j.ord LIMIT $3`, [nodeId, cursor, limit]);
-    return rows.map((r) => ({ blobId: String(r.id), size: Number(r.size), segmentSize: Number(r.segment_size), piece: Number(r.piece) }));
+    return rows.map(toLivePiece);
   }
 
   async queuedPieces(range?: { from: string; to: string }): Promise<Map<string, Set<number>>> {
     const rows = range
       ? await this.db.query('SELECT blob_id, piece FROM repair_queue WHERE blob_id >= $1 AND blob_id <= $2', [range.from, range.to])
       : await this.db.query('SELECT blob_id, piece FROM repair_queue');
-    const out = new Map<string, Set<number>>();
-    for (const r of rows) {
-      const id = String(r.blob_id);
-      let set = out.get(id);
-      if (!set) out.set(id, (set = new Set()));
-      set.add(Number(r.piece));
-    }
-    return out;
+    return piecesByBlob(rows);
   }
 
   async queueLength(): Promise<number> {
@@ -88,7 +80,7 @@ export class PgRepairStore implements RepairStore {
 
   async dueOrphans(now: number, limit: number): Promise<Array<{ nodeId: string; shardId: string; attempts: number }>> {
     const rows = await this.db.query('SELECT node_id, shard_id, attempts FROM shard_orphans WHERE not_before <= $1 ORDER BY not_before LIMIT $2', [now, limit]);
-    return rows.map((r) => ({ nodeId: String(r.node_id), shardId: String(r.shard_id), attempts: Number(r.attempts) }));
+    return rows.map(toOrphan);
   }
 
   async orphanDeleted(nodeId: string, shardId: string): Promise<void> {
@@ -197,15 +189,4 @@ async function bump(sql: Sql, id: number, p: JobProgress, now: number): Promise<
 async function addOrphan(sql: Sql, nodeId: string, shardId: string, notBefore: number): Promise<void> {
   await sql.run(`INSERT INTO shard_orphans(node_id, shard_id, not_before) VALUES ($1, $2, $3)
     ON CONFLICT (node_id, shard_id) DO UPDATE SET not_before = excluded.not_before, attempts = 0`, [nodeId, shardId, notBefore]);
-}
-
-function toJob(r: SqlRow): RepairJobRow {
-  return {
-    id: Number(r.id), trigger: r.trigger as RepairTrigger, threshold: Number(r.threshold), state: r.state as RepairJobState,
-    pass: Number(r.pass), cursor: String(r.cursor), startedAt: Number(r.started_at), updatedAt: Number(r.updated_at),
-    finishedAt: r.finished_at == null ? null : Number(r.finished_at), blobsTotal: Number(r.blobs_total),
-    blobsChecked: Number(r.blobs_checked), blobsRepaired: Number(r.blobs_repaired), blobsFailed: Number(r.blobs_failed),
-    piecesRebuilt: Number(r.pieces_rebuilt), bytesRead: Number(r.bytes_read), bytesWritten: Number(r.bytes_written),
-    activeMs: Number(r.active_ms), message: (r.message as string | null) ?? null,
-  };
 }
