@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cellSpec } from './cells.js';
 import { parseSizeText, runCell, sizeLabel, type Op } from './load.js';
-import { BenchError, childPids, children, cleanup, cpuSeconds, signalGroup, startChild, stopChild } from './procs.js';
+import { BenchError, children, childrenCpuSeconds, cpuSeconds, runBench, startChild, stopChild } from './procs.js';
 import { measured, type Measured } from './report.js';
 import { dispatcherFor, S3Target } from './targets.js';
 
@@ -68,10 +68,7 @@ async function runOnce(s: Side, op: Op, size: number, concurrency: number, secon
       }
     }
     const pid = child.proc.pid;
-    const stores = (): number | null => {
-      const xs = childPids(pid).map(cpuSeconds);
-      return xs.length === 0 || xs.some((x) => x === null) ? null : xs.reduce((a, b) => a! + b!, 0);
-    };
+    const stores = (): number | null => childrenCpuSeconds(pid);
     const g0 = cpuSeconds(pid);
     const s0 = stores();
     const r = await runCell(t, spec, body, { prefix: 'cell-', ...(existing && { existing }) });
@@ -154,24 +151,4 @@ async function main(): Promise<void> {
   }));
 }
 
-let interrupted = false;
-process.once('SIGINT', () => {
-  interrupted = true;
-  console.error('\nSIGINT: stopping ...');
-  void cleanup().finally(() => process.exit(130));
-});
-process.once('exit', () => {
-  for (const c of children) if (c.proc.pid !== undefined) signalGroup(c.proc.pid, 'SIGKILL');
-});
-
-try {
-  await main();
-} catch (err) {
-  if (!interrupted) {
-    console.error('\nbench:ab failed:', err instanceof Error ? err.message : err);
-    for (const c of children) if (c.tail.length) console.error(`--- last lines from ${c.name}:\n${c.tail.slice(-15).join('\n')}`);
-  }
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runBench('bench:ab', main);

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { cellSpec } from './cells.js';
 import { runCell, parseSizeText, sizeLabel } from './load.js';
-import { BenchError, childPids, children, cleanup, cpuSeconds, envInt, peakRssMiB, signalGroup, startChild, tmpDirs } from './procs.js';
+import { BenchError, childPids, childrenCpuSeconds, cpuSeconds, envInt, peakRssMiB, runBench, startChild, tmpDirs } from './procs.js';
 import { jsonLine, measured, printTable, type Row } from './report.js';
 import { BaselineTarget, dispatcherFor, S3Target, type Target } from './targets.js';
 
@@ -50,10 +50,7 @@ async function main(): Promise<void> {
   await gw.createBucket();
 
   const devPid = dev.child.proc.pid;
-  const storeCpu = (): number | null => {
-    const xs = childPids(devPid).map(cpuSeconds);
-    return xs.some((x) => x === null) || xs.length === 0 ? null : xs.reduce((a, b) => a! + b!, 0);
-  };
+  const storeCpu = (): number | null => childrenCpuSeconds(devPid);
   const diff = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : b - a);
 
   const rows: Row[] = [];
@@ -101,26 +98,6 @@ async function main(): Promise<void> {
   await dispatcher.close();
 }
 
-let interrupted = false;
-process.once('SIGINT', () => {
-  interrupted = true;
-  console.error('\nSIGINT: stopping the gateway and the baseline ...');
-  void cleanup().finally(() => process.exit(130));
+await runBench('bench', main, (err) => {
+  if (err instanceof Error && err.cause) console.error('cause:', err.cause);
 });
-process.once('exit', () => {
-  // Last resort: nothing may outlive the bench.
-  for (const c of children) if (c.proc.pid !== undefined) signalGroup(c.proc.pid, 'SIGKILL');
-});
-
-try {
-  await main();
-} catch (err) {
-  if (!interrupted) {
-    console.error('\nbench failed:', err instanceof Error ? err.message : err);
-    if (err instanceof Error && err.cause) console.error('cause:', err.cause);
-    for (const c of children) if (c.tail.length) console.error(`--- last lines from ${c.name}:\n${c.tail.slice(-15).join('\n')}`);
-  }
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}

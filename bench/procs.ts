@@ -169,3 +169,37 @@ export function childPids(pid: number | undefined): number[] {
   }
 }
 
+/** CPU seconds of a process's children together (the dev process's shard-stores), or null where unknown. */
+export function childrenCpuSeconds(pid: number | undefined): number | null {
+  const xs = childPids(pid).map(cpuSeconds);
+  return xs.length === 0 || xs.some((x) => x === null) ? null : xs.reduce((a, b) => a! + b!, 0);
+}
+
+/**
+ * Run a bench's main: on Ctrl-C, or when it throws (with the last lines of every child),
+ * everything it started is stopped and its temp folders removed; nothing outlives it.
+ */
+export async function runBench(name: string, main: () => Promise<void>, onError?: (err: unknown) => void): Promise<void> {
+  let interrupted = false;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    console.error(`\nSIGINT: stopping what ${name} started ...`);
+    void cleanup().finally(() => process.exit(130));
+  });
+  process.once('exit', () => {
+    // Last resort: nothing may outlive the bench.
+    for (const c of children) if (c.proc.pid !== undefined) signalGroup(c.proc.pid, 'SIGKILL');
+  });
+  try {
+    await main();
+  } catch (err) {
+    if (!interrupted) {
+      console.error(`\n${name} failed:`, err instanceof Error ? err.message : err);
+      onError?.(err);
+      for (const c of children) if (c.tail.length) console.error(`--- last lines from ${c.name}:\n${c.tail.slice(-15).join('\n')}`);
+    }
+    process.exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+}
