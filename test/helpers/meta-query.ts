@@ -26,3 +26,19 @@ export async function metaQuery<R = Record<string, unknown>>(c: Cluster, sql: st
     await client.end();
   }
 }
+
+/**
+ * Ids of the blobs that hold the gateway's own metadata snapshots: on SQLite, which ships its
+ * metadata to the stores; none on PostgreSQL, whose database keeps its own copies.
+ */
+export async function snapshotBlobIds(c: Cluster): Promise<Set<string>> {
+  if (c.meta !== 'sqlite') return new Set();
+  return new Set((await metaQuery<{ blob_id: string }>(c, 'SELECT blob_id FROM snapshots')).map((r) => r.blob_id));
+}
+
+/** Live blobs with their placement (sizes as numbers: PostgreSQL answers BIGINT as text). */
+export async function liveBlobs(c: Cluster): Promise<Array<{ id: string; size: number; segmentSize: number; placement: string[] }>> {
+  const rows = await metaQuery<{ id: string; size: unknown; segment_size: unknown; placement: string }>(c,
+    `SELECT id, size, segment_size, placement FROM blobs WHERE state = 'live'`);
+  return rows.map((r) => ({ id: r.id, size: Number(r.size), segmentSize: Number(r.segment_size), placement: JSON.parse(r.placement) as string[] }));
+}

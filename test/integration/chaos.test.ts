@@ -1,5 +1,4 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import Database from 'better-sqlite3';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +10,7 @@ import { shardFileLength } from '../../codec/layout.js';
 import type { NodeAuditResult } from '../../gateway/audit/auditor.js';
 import { ACCESS_KEY, SECRET_KEY, respawnStore, runAdmin, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
 import { readShardOnDisk, rotShardOnDisk, shardsOnDisk } from '../helpers/shards-on-disk.js';
+import { liveBlobs } from '../helpers/meta-query.js';
 import { onClose } from '../helpers/registry.js';
 import { md5Hex, seedBucket } from '../helpers/s3.js';
 
@@ -44,14 +44,12 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
   };
 
   /** Every live blob has 16 distinct holders, none in `gone`, at most M per zone, each with its whole shard file. */
-  const checkPlacement = (zoneOf: Map<string, string>, gone: Set<string>): void => {
-    const db = new Database(join(c.dir, 'gateway', 'meta.db'), { readonly: true });
-    const blobs = db.prepare(`SELECT id, size, segment_size AS segmentSize, placement FROM blobs WHERE state = 'live'`).all() as Array<{ id: string; size: number; segmentSize: number; placement: string }>;
-    db.close();
+  const checkPlacement = async (zoneOf: Map<string, string>, gone: Set<string>): Promise<void> => {
+    const blobs = await liveBlobs(c);
     expect(blobs.length).toBeGreaterThanOrEqual(SIZES.length);
     const dirOf = new Map(c.stores.map((s) => [s.id, s.dataDir]));
     for (const b of blobs) {
-      const placement = JSON.parse(b.placement) as string[];
+      const placement = b.placement;
       expect(new Set(placement).size).toBe(N);
       const perZone = new Map<string, number>();
       placement.forEach((node, i) => {
@@ -133,7 +131,7 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
     const repair1 = await runAdmin(c, ['repair', '--wait']);
     expect(repair1.code, repair1.out + repair1.err).toBe(0);
     console.log(`repair after the four faults took ${Date.now() - r1} ms: ${repair1.out.trim().split('\n').slice(-2)[0]}`);
-    checkPlacement(zoneOf, new Set(bad));
+    await checkPlacement(zoneOf, new Set(bad));
     await readAll('after the first repair');
 
     // 4. A whole zone goes dark.
@@ -148,7 +146,7 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
     const repair2 = await runAdmin(c, ['repair', '--wait']);
     expect(repair2.code, repair2.out + repair2.err).toBe(0);
     console.log(`repair after losing zone-4 took ${Date.now() - r2} ms: ${repair2.out.trim().split('\n').slice(-2)[0]}`);
-    checkPlacement(zoneOf, new Set([...bad, ...zone4.map((s) => s.id)]));
+    await checkPlacement(zoneOf, new Set([...bad, ...zone4.map((s) => s.id)]));
     await readAll('after the second repair');
 
     // 5. The signed report log verifies and shows every failure.

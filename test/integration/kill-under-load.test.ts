@@ -9,7 +9,6 @@
  * kills wait for progress (acknowledgements, objects landed), not for the clock.
  */
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import Database from 'better-sqlite3';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { join } from 'node:path';
 import { ACCESS_KEY, SECRET_KEY, respawnStore, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
 import { exec, onPath, run, treeDigest, writeTree, type RunResult } from '../helpers/clients.js';
 import { LoadWriter, expectedOutcomes, readBack } from '../helpers/load-writer.js';
+import { metaQuery } from '../helpers/meta-query.js';
 import { onClose } from '../helpers/registry.js';
 
 let c: Cluster;
@@ -51,17 +51,12 @@ const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest(
  * as written, that is the blob's placement less the pieces queued for repair (those that
  * missed the write or failed a read since).
  */
-function piecesHeld(bucket: string): Map<string, string[]> {
-  const db = new Database(join(c.dir, 'gateway', 'meta.db'), { readonly: true });
-  try {
-    const rows = db.prepare(`SELECT o.key AS key, b.id AS blob, b.placement AS placement FROM objects o
-      JOIN object_parts p ON p.object_id = o.id JOIN blobs b ON b.id = p.blob_id
-      WHERE o.bucket = ? AND o.is_latest = 1`).all(bucket) as Array<{ key: string; blob: string; placement: string }>;
-    const queued = new Set((db.prepare('SELECT blob_id AS blob, piece FROM repair_queue').all() as Array<{ blob: string; piece: number }>).map((r) => `${r.blob}.${r.piece}`));
-    return new Map(rows.map((r) => [r.key, (JSON.parse(r.placement) as string[]).filter((_, i) => !queued.has(`${r.blob}.${i}`))]));
-  } finally {
-    db.close();
-  }
+async function piecesHeld(bucket: string): Promise<Map<string, string[]>> {
+  const rows = await metaQuery<{ key: string; blob: string; placement: string }>(c, `SELECT o.key AS key, b.id AS blob, b.placement AS placement FROM objects o
+    JOIN object_parts p ON p.object_id = o.id JOIN blobs b ON b.id = p.blob_id
+    WHERE o.bucket = ? AND o.is_latest = 1`, [bucket]);
+  const queued = new Set((await metaQuery<{ blob: string; piece: unknown }>(c, 'SELECT blob_id AS blob, piece FROM repair_queue')).map((r) => `${r.blob}.${Number(r.piece)}`));
+  return new Map(rows.map((r) => [r.key, (JSON.parse(r.placement) as string[]).filter((_, i) => !queued.has(`${r.blob}.${i}`))]));
 }
 
 describe('SDK load: 16 PUTs in flight, shard-stores and the gateway SIGKILLed', () => {
@@ -140,7 +135,7 @@ describe('SDK load: 16 PUTs in flight, shard-stores and the gateway SIGKILLed', 
     // remaining pieces the gateway counts as written must read back from exactly those,
     // pieces on the restarted stores included. (Pieces that missed a write are queued for
     // repair and not counted; an object short of 10 is skipped.)
-    const held = piecesHeld(bucket);
+    const held = await piecesHeld(bucket);
     const down = c.stores.filter((s) => !victims.includes(s)).sort(() => Math.random() - 0.5).slice(0, 6);
     const downIds = new Set(down.map((s) => s.id));
     const readable = [...held].filter(([, ids]) => ids.filter((id) => !downIds.has(id)).length >= 10).map(([key]) => key);

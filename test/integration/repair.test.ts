@@ -1,23 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { M, N } from '../../codec/erasure.js';
 import { shardFileLength } from '../../codec/layout.js';
 import { runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
+import { liveBlobs, snapshotBlobIds } from '../helpers/meta-query.js';
 import { md5Hex, objectBytes, seedBucket } from '../helpers/s3.js';
 import { readShardOnDisk } from '../helpers/shards-on-disk.js';
-
-
-
-
-interface BlobCheck {
-  id: string;
-  size: number;
-  segmentSize: number;
-  placement: string[];
-}
 
 // Sizes on the thresholds: 1 byte, one 4 MiB segment exactly, one segment + 1, several segments.
 const SIZES = [1, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 9 * 1024 * 1024 + 77, 300_000, 65_536];
@@ -54,14 +43,10 @@ describe('repair: a lost shard-store is rebuilt onto the others (28 stores, 4 zo
     expect(nodes.find((n) => n.id === victim.id)).toMatchObject({ state: 'offline', piecesHeld: 0 });
     const zoneOf = new Map(nodes.map((n) => [n.id, n.zone]));
     const dirOf = new Map(c.stores.map((s) => [s.id, s.dataDir]));
-    const db = new Database(join(c.dir, 'gateway', 'meta.db'), { readonly: true });
-    const blobs = db.prepare(`SELECT id, size, segment_size AS segmentSize, placement FROM blobs
-      WHERE state = 'live' AND id NOT IN (SELECT blob_id FROM snapshots)`).all()
-      .map((r) => ({ ...(r as BlobCheck), placement: JSON.parse((r as { placement: string }).placement) as string[] }));
-    // Besides the objects: the metadata snapshot the gateway takes when it starts, repaired like them.
-    const snapshots = new Set((db.prepare('SELECT blob_id FROM snapshots').all() as Array<{ blob_id: string }>).map((r) => r.blob_id));
-    db.close();
-    expect(blobs.filter((b) => !snapshots.has(b.id))).toHaveLength(SIZES.length);
+    // Besides the objects, a SQLite gateway holds the metadata snapshot it takes when it starts.
+    const snapshots = await snapshotBlobIds(c);
+    const blobs = (await liveBlobs(c)).filter((b) => !snapshots.has(b.id));
+    expect(blobs).toHaveLength(SIZES.length);
     for (const b of blobs) {
       expect(new Set(b.placement).size).toBe(N);
       expect(b.placement).not.toContain(victim.id);

@@ -7,13 +7,13 @@
  * lying source writes exactly the pieces first written.
  */
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { respawnStore, runAdmin, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
+import { metaQuery, snapshotBlobIds } from '../helpers/meta-query.js';
 import { md5Hex } from '../helpers/s3.js';
 import { readShardOnDisk } from '../helpers/shards-on-disk.js';
 
@@ -29,45 +29,27 @@ interface Obj {
   placement: string[];
 }
 
-function meta(c: Cluster): Database.Database {
-  return new Database(join(c.dir, 'gateway', 'meta.db'), { readonly: true });
-}
-
 /** The current blob and placement of an object (single-part PUTs have one blob). */
-function blobOf(c: Cluster, key: string): { blobId: string; placement: string[] } {
-  const db = meta(c);
-  try {
-    const row = db.prepare(`SELECT b.id, b.placement FROM objects o JOIN object_parts p ON p.object_id = o.id JOIN blobs b ON b.id = p.blob_id
-      WHERE o.key = ? ORDER BY o.id DESC LIMIT 1`).get(key) as { id: string; placement: string } | undefined;
-    if (!row) throw new Error(`no blob for ${key}`);
-    return { blobId: row.id, placement: JSON.parse(row.placement) as string[] };
-  } finally {
-    db.close();
-  }
+async function blobOf(c: Cluster, key: string): Promise<{ blobId: string; placement: string[] }> {
+  const [row] = await metaQuery<{ id: string; placement: string }>(c, `SELECT b.id, b.placement FROM objects o
+    JOIN object_parts p ON p.object_id = o.id JOIN blobs b ON b.id = p.blob_id WHERE o.key = ? ORDER BY o.id DESC LIMIT 1`, [key]);
+  if (!row) throw new Error(`no blob for ${key}`);
+  return { blobId: row.id, placement: JSON.parse(row.placement) as string[] };
 }
 
 /** Queued repairs as `<blob>.<piece>` → reason. */
-function repairQueue(c: Cluster): Map<string, string> {
-  const db = meta(c);
-  try {
-    const rows = db.prepare('SELECT blob_id, piece, reason FROM repair_queue').all() as Array<{ blob_id: string; piece: number; reason: string }>;
-    return new Map(rows.map((r) => [`${r.blob_id}.${r.piece}`, r.reason]));
-  } finally {
-    db.close();
-  }
+async function repairQueue(c: Cluster): Promise<Map<string, string>> {
+  const rows = await metaQuery<{ blob_id: string; piece: unknown; reason: string }>(c, 'SELECT blob_id, piece, reason FROM repair_queue');
+  return new Map(rows.map((r) => [`${r.blob_id}.${Number(r.piece)}`, r.reason]));
 }
 
-/** Nodes with 'wrong' audit results, and how many. */
 /** Wrong audit answers per node, about the pieces of objects (not the gateway's own metadata snapshots). */
-function wrongAudits(c: Cluster): Map<string, number> {
-  const db = meta(c);
-  try {
-    const rows = db.prepare(`SELECT node_id, COUNT(*) AS n FROM audits WHERE outcome = 'wrong'
-      AND substr(shard_id, 1, 32) NOT IN (SELECT blob_id FROM snapshots) GROUP BY node_id`).all() as Array<{ node_id: string; n: number }>;
-    return new Map(rows.map((r) => [r.node_id, r.n]));
-  } finally {
-    db.close();
-  }
+async function wrongAudits(c: Cluster): Promise<Map<string, number>> {
+  const snapshots = await snapshotBlobIds(c);
+  const rows = await metaQuery<{ node_id: string; shard_id: string }>(c, `SELECT node_id, shard_id FROM audits WHERE outcome = 'wrong'`);
+  const out = new Map<string, number>();
+  for (const r of rows) if (!snapshots.has(r.shard_id.slice(0, 32))) out.set(r.node_id, (out.get(r.node_id) ?? 0) + 1);
+  return out;
 }
 
 async function lyingMetric(c: Cluster): Promise<Map<string, number>> {
@@ -109,7 +91,7 @@ class LyingCluster {
       const body = randomBytes(s.size);
       const sse = s.sse ? { SSECustomerAlgorithm: 'AES256', SSECustomerKey: s.sse } : {};
       await this.s3.send(new PutObjectCommand({ Bucket: 'lies', Key: s.key, Body: body, ...sse }));
-      this.objects.push({ key: s.key, body, sseKey: s.sse, ...blobOf(this.c, s.key) });
+      this.objects.push({ key: s.key, body, sseKey: s.sse, ...(await blobOf(this.c, s.key)) });
     }
   }
 
@@ -171,18 +153,18 @@ describe('security: lying shard-stores on the read path (20 stores)', () => {
       await respawnStore(c, store(liar), { env: { SHARDGATE_TEST_LIE_ON_READ: '1' } });
       await t.restartGateway();
       await readAll(`with ${liar} lying on reads`, [o]);
-      expect(repairQueue(c).get(`${o.blobId}.0`), o.key).toMatch(/^read: /);
-      expect(wrongAudits(c).get(liar), o.key).toBeGreaterThanOrEqual(1);
+      expect((await repairQueue(c)).get(`${o.blobId}.0`), o.key).toMatch(/^read: /);
+      expect((await wrongAudits(c)).get(liar), o.key).toBeGreaterThanOrEqual(1);
       expect([...(await lyingMetric(c)).keys()], o.key).toEqual([liar]);
       await respawnStore(c, store(liar));
     }
     // Only the liars' pieces are queued: no honest store is accused.
     const liars = new Set(objects.map((o) => o.placement[0]!));
-    for (const shard of repairQueue(c).keys()) {
+    for (const shard of (await repairQueue(c)).keys()) {
       const o = objects.find((x) => shard.startsWith(`${x.blobId}.`))!;
       expect(liars.has(o.placement[Number(shard.split('.')[1])]!), shard).toBe(true);
     }
-    expect([...wrongAudits(c).keys()].every((id) => liars.has(id))).toBe(true);
+    expect([...(await wrongAudits(c)).keys()].every((id) => liars.has(id))).toBe(true);
   });
 
   it('scrub flags a store that lies on reads only, and one that lies on reads and audit answers', async () => {
@@ -190,11 +172,11 @@ describe('security: lying shard-stores on the read path (20 stores)', () => {
     await respawnStore(c, store(liar), { env: { SHARDGATE_TEST_LIE_ON_READ: '1' } });
     await respawnStore(c, store(both), { env: { SHARDGATE_TEST_LIE_ON_READ: '1', SHARDGATE_TEST_LIE_ON_CHALLENGE: '1' } });
     await t.restartGateway();
-    const before = wrongAudits(c);
+    const before = await wrongAudits(c);
     const run = await runAdmin(c, ['scrub']);
     expect(run.code, run.all).toBe(0);
-    const queue = repairQueue(c);
-    const after = wrongAudits(c);
+    const queue = await repairQueue(c);
+    const after = await wrongAudits(c);
     for (const id of [liar, both]) {
       const held = objects.filter((o) => o.placement.includes(id));
       expect(held.length).toBeGreaterThan(0);
@@ -212,10 +194,10 @@ describe('security: lying shard-stores on the read path (20 stores)', () => {
     // The first two lie since the previous test; the first on reads only, until now.
     for (const id of [liars[0]!, liars[2]!]) await respawnStore(c, store(id), { env: { SHARDGATE_TEST_LIE_ON_READ: '1', SHARDGATE_TEST_LIE_ON_CHALLENGE: '1' } });
     await t.restartGateway();
-    const queued = new Set(repairQueue(c).keys());
+    const queued = new Set((await repairQueue(c)).keys());
     await readAll('with three liars');
     // What the reads queued is theirs alone.
-    for (const shard of repairQueue(c).keys()) {
+    for (const shard of (await repairQueue(c)).keys()) {
       if (queued.has(shard)) continue;
       const o = objects.find((x) => shard.startsWith(`${x.blobId}.`))!;
       expect(liars, shard).toContain(o.placement[Number(shard.split('.')[1])]);
@@ -254,14 +236,12 @@ describe('security: repair with lying sources (20 stores)', () => {
 
     const run = await runAdmin(c, ['repair', '--wait']);
     expect(run.code, run.all).toBe(0);
-    const db = meta(c);
-    const caughtAll = db.prepare(`SELECT node_id, shard_id FROM audits WHERE outcome = 'wrong' AND detail LIKE 'repair read: %'`)
-      .all() as Array<{ node_id: string; shard_id: string }>;
+    const caughtAll = await metaQuery<{ node_id: string; shard_id: string }>(c,
+      `SELECT node_id, shard_id FROM audits WHERE outcome = 'wrong' AND detail LIKE 'repair read: %'`);
     // Pieces of objects only: repair also rebuilds the gateway's metadata snapshots, whose
     // pieces a liar may hold too (those are checked by the recover tests).
-    const caught = db.prepare(`SELECT node_id, shard_id FROM audits WHERE outcome = 'wrong' AND detail LIKE 'repair read: %'
-      AND substr(shard_id, 1, 32) NOT IN (SELECT blob_id FROM snapshots)`).all() as Array<{ node_id: string; shard_id: string }>;
-    db.close();
+    const snapshots = await snapshotBlobIds(c);
+    const caught = caughtAll.filter((r) => !snapshots.has(r.shard_id.slice(0, 32)));
     // The liars holding the first source pieces at least; the read liar if a source was its.
     // Once caught, a liar is asked last, so it may be caught on one blob only, and that blob
     // may be a snapshot's if repair reached it first (the order repair takes blobs in).
@@ -269,7 +249,7 @@ describe('security: repair with lying sources (20 stores)', () => {
     for (const r of caughtAll) expect([...liars, readLiar]).toContain(r.node_id);
     const rebuilt = new Map<Obj, Set<number>>();
     for (const o of objects) {
-      const now = blobOf(c, o.key).placement;
+      const now = (await blobOf(c, o.key)).placement;
       expect(now, o.key).not.toContain(victim);
       now.forEach((id, piece) => {
         const shard = `${o.blobId}.${piece}`;
@@ -282,7 +262,7 @@ describe('security: repair with lying sources (20 stores)', () => {
     }
     // Every piece a liar was caught on has moved (nothing is left queued); a piece of a
     // liar that was not needed as a source may still sit on it, and is true on its disk.
-    expect([...repairQueue(c).keys()]).toEqual([]);
+    expect([...(await repairQueue(c)).keys()]).toEqual([]);
     for (const r of caught) {
       const o = objects.find((x) => r.shard_id.startsWith(`${x.blobId}.`))!;
       expect(o.placement[Number(r.shard_id.split('.')[1])], r.shard_id).not.toBe(r.node_id);

@@ -31,7 +31,9 @@ async function serve(c: Cluster, shard: string, copies: Array<Buffer | null>): P
   }
 }
 
-describe('recover resists stores that roll the metadata back', () => {
+// Recovery rebuilds a SQLite gateway from the snapshots and journal it ships to the stores; a
+// PostgreSQL database keeps its own copies and ships neither (`admin snapshot` refuses).
+describe.skipIf(process.env.SHARDGATE_TEST_META === 'postgres')('recover resists stores that roll the metadata back', () => {
   it('refuses an old snapshot offered by a minority, names stores that hold the newest back, and with --force restores the newest', { timeout: 240_000 }, async () => {
     const master = randomBytes(32).toString('hex');
     // Snapshot 1 is the one every gateway takes when it starts its metadata journal.
