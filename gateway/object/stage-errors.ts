@@ -10,6 +10,8 @@
  */
 export class StageErrors {
   #first: { err: unknown } | undefined;
+  /** Settles when the last stage has returned or thrown. */
+  #sinkDone: Promise<void> = Promise.resolve();
 
   #keep(err: unknown): void {
     if (this.#first === undefined && (err as { name?: unknown } | null)?.name !== 'AbortError') this.#first = { err };
@@ -30,18 +32,29 @@ export class StageErrors {
 
   /** The last stage (an async function) whose errors are kept. */
   sink<T, R>(stage: (source: AsyncIterable<T>) => Promise<R>): (source: AsyncIterable<T>) => Promise<R> {
-    return async (source) => {
-      try {
-        return await stage(source);
-      } catch (err) {
-        this.#keep(err);
-        throw err;
-      }
+    return (source) => {
+      const run = (async () => {
+        try {
+          return await stage(source);
+        } catch (err) {
+          this.#keep(err);
+          throw err;
+        }
+      })();
+      this.#sinkDone = run.then(() => undefined, () => undefined);
+      return run;
     };
   }
 
-  /** Throws what a stage threw first, else `err` (what pipeline() rejected with). */
-  rethrow(err: unknown): never {
+  /**
+   * Throws what a stage threw first, else `err` (what pipeline() rejected with), once the last
+   * stage has ended. pipeline() rejects as soon as the streams are torn down, and the last
+   * stage may still be cleaning up then before it throws its own error: putBlob discarding
+   * its blob is a database round trip on PostgreSQL, and a lost write quorum was answered as
+   * that AbortError, a 500, instead of 503.
+   */
+  async rethrow(err: unknown): Promise<never> {
+    await this.#sinkDone;
     throw this.#first ? this.#first.err : err;
   }
 }

@@ -23,7 +23,7 @@ const after = (n: number, err: () => Error) => {
   };
 };
 
-async function run(opts: { through?: () => void; sink?: () => void; transform?: () => void }): Promise<unknown> {
+async function run(opts: { through?: () => void; sink?: () => void; transform?: () => void; slowCleanup?: boolean }): Promise<unknown> {
   const stages = new StageErrors();
   const verifier = new Transform({
     transform(chunk, _enc, cb) {
@@ -41,17 +41,17 @@ async function run(opts: { through?: () => void; sink?: () => void; transform?: 
       yield chunk;
     }
   }), stages.sink(async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) {
-      opts.sink?.();
-      void chunk;
-    }
-  })).then(() => 'ok', (err: unknown) => {
     try {
-      stages.rethrow(err);
-    } catch (e) {
-      return e;
+      for await (const chunk of source) {
+        opts.sink?.();
+        void chunk;
+      }
+    } catch (err) {
+      // Cleanup that takes a while before the stage's error is thrown (a database round trip).
+      if (opts.slowCleanup) await new Promise((r) => setTimeout(r, 20));
+      throw err;
     }
-  });
+  })).then(() => 'ok', (err: unknown) => stages.rethrow(err).catch((e: unknown) => e));
 }
 
 test('an S3Error thrown by a middle stage mid-body is what the pipeline answers', async () => {
@@ -63,6 +63,11 @@ test('an S3Error thrown by a middle stage mid-body is what the pipeline answers'
 test('an error thrown by the last stage (a lost write quorum) is what the pipeline answers', async () => {
   const quorum = Object.assign(new Error('write quorum lost'), { code: 'ERR_SHARD_QUORUM' });
   expect(await run({ sink: after(3, () => quorum) })).toBe(quorum);
+});
+
+test('the last stage’s error is the answer also when it cleans up for a while before throwing it', async () => {
+  const quorum = Object.assign(new Error('write quorum lost'), { code: 'ERR_SHARD_QUORUM' });
+  expect(await run({ sink: after(3, () => quorum), slowCleanup: true })).toBe(quorum);
 });
 
 test('an error from a stream stage upstream stays the answer', async () => {
