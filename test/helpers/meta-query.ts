@@ -42,3 +42,9 @@ export async function liveBlobs(c: Cluster): Promise<Array<{ id: string; size: n
     `SELECT id, size, segment_size, placement FROM blobs WHERE state = 'live'`);
   return rows.map((r) => ({ id: r.id, size: Number(r.size), segmentSize: Number(r.segment_size), placement: JSON.parse(r.placement) as string[] }));
 }
+
+/** Pieces queued for repair, as `<blob>.<piece>` → reason. */
+export async function queuedRepairs(c: Cluster): Promise<Map<string, string>> {
+  const rows = await metaQuery<{ blob_id: string; piece: unknown; reason: string }>(c, 'SELECT blob_id, piece, reason FROM repair_queue');
+  return new Map(rows.map((r) => [`${r.blob_id}.${Number(r.piece)}`, r.reason]));
+}

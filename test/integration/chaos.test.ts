@@ -49,7 +49,7 @@ describe('chaos: 28 shard-stores in 4 zones lose, rot, freeze, lie and go dark',
     expect(blobs.length).toBeGreaterThanOrEqual(SIZES.length);
     const dirOf = new Map(c.stores.map((s) => [s.id, s.dataDir]));
     for (const b of blobs) {
-      const placement = b.placement;
+      const { placement } = b;
       expect(new Set(placement).size).toBe(N);
       const perZone = new Map<string, number>();
       placement.forEach((node, i) => {

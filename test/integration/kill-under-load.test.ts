@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { ACCESS_KEY, SECRET_KEY, respawnStore, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
 import { exec, onPath, run, treeDigest, writeTree, type RunResult } from '../helpers/clients.js';
 import { LoadWriter, expectedOutcomes, readBack } from '../helpers/load-writer.js';
-import { metaQuery } from '../helpers/meta-query.js';
+import { metaQuery, queuedRepairs } from '../helpers/meta-query.js';
 import { onClose } from '../helpers/registry.js';
 
 let c: Cluster;
@@ -55,7 +55,7 @@ async function piecesHeld(bucket: string): Promise<Map<string, string[]>> {
   const rows = await metaQuery<{ key: string; blob: string; placement: string }>(c, `SELECT o.key AS key, b.id AS blob, b.placement AS placement FROM objects o
     JOIN object_parts p ON p.object_id = o.id JOIN blobs b ON b.id = p.blob_id
     WHERE o.bucket = ? AND o.is_latest = 1`, [bucket]);
-  const queued = new Set((await metaQuery<{ blob: string; piece: unknown }>(c, 'SELECT blob_id AS blob, piece FROM repair_queue')).map((r) => `${r.blob}.${Number(r.piece)}`));
+  const queued = await queuedRepairs(c);
   return new Map(rows.map((r) => [r.key, (JSON.parse(r.placement) as string[]).filter((_, i) => !queued.has(`${r.blob}.${i}`))]));
 }
 

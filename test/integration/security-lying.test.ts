@@ -13,7 +13,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { respawnStore, runAdmin, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
-import { metaQuery, snapshotBlobIds } from '../helpers/meta-query.js';
+import { metaQuery, queuedRepairs, snapshotBlobIds } from '../helpers/meta-query.js';
 import { md5Hex } from '../helpers/s3.js';
 import { readShardOnDisk } from '../helpers/shards-on-disk.js';
 
@@ -35,12 +35,6 @@ async function blobOf(c: Cluster, key: string): Promise<{ blobId: string; placem
     JOIN object_parts p ON p.object_id = o.id JOIN blobs b ON b.id = p.blob_id WHERE o.key = ? ORDER BY o.id DESC LIMIT 1`, [key]);
   if (!row) throw new Error(`no blob for ${key}`);
   return { blobId: row.id, placement: JSON.parse(row.placement) as string[] };
-}
-
-/** Queued repairs as `<blob>.<piece>` → reason. */
-async function repairQueue(c: Cluster): Promise<Map<string, string>> {
-  const rows = await metaQuery<{ blob_id: string; piece: unknown; reason: string }>(c, 'SELECT blob_id, piece, reason FROM repair_queue');
-  return new Map(rows.map((r) => [`${r.blob_id}.${Number(r.piece)}`, r.reason]));
 }
 
 /** Wrong audit answers per node, about the pieces of objects (not the gateway's own metadata snapshots). */
@@ -153,14 +147,14 @@ describe('security: lying shard-stores on the read path (20 stores)', () => {
       await respawnStore(c, store(liar), { env: { SHARDGATE_TEST_LIE_ON_READ: '1' } });
       await t.restartGateway();
       await readAll(`with ${liar} lying on reads`, [o]);
-      expect((await repairQueue(c)).get(`${o.blobId}.0`), o.key).toMatch(/^read: /);
+      expect((await queuedRepairs(c)).get(`${o.blobId}.0`), o.key).toMatch(/^read: /);
       expect((await wrongAudits(c)).get(liar), o.key).toBeGreaterThanOrEqual(1);
       expect([...(await lyingMetric(c)).keys()], o.key).toEqual([liar]);
       await respawnStore(c, store(liar));
     }
     // Only the liars' pieces are queued: no honest store is accused.
     const liars = new Set(objects.map((o) => o.placement[0]!));
-    for (const shard of (await repairQueue(c)).keys()) {
+    for (const shard of (await queuedRepairs(c)).keys()) {
       const o = objects.find((x) => shard.startsWith(`${x.blobId}.`))!;
       expect(liars.has(o.placement[Number(shard.split('.')[1])]!), shard).toBe(true);
     }
@@ -175,7 +169,7 @@ describe('security: lying shard-stores on the read path (20 stores)', () => {
     const before = await wrongAudits(c);
     const run = await runAdmin(c, ['scrub']);
     expect(run.code, run.all).toBe(0);
-    const queue = await repairQueue(c);
+    const queue = await queuedRepairs(c);
     const after = await wrongAudits(c);
     for (const id of [liar, both]) {
       const held = objects.filter((o) => o.placement.includes(id));
@@ -194,10 +188,10 @@ describe('security: lying shard-stores on the read path (20 stores)', () => {
     // The first two lie since the previous test; the first on reads only, until now.
     for (const id of [liars[0]!, liars[2]!]) await respawnStore(c, store(id), { env: { SHARDGATE_TEST_LIE_ON_READ: '1', SHARDGATE_TEST_LIE_ON_CHALLENGE: '1' } });
     await t.restartGateway();
-    const queued = new Set((await repairQueue(c)).keys());
+    const queued = new Set((await queuedRepairs(c)).keys());
     await readAll('with three liars');
     // What the reads queued is theirs alone.
-    for (const shard of (await repairQueue(c)).keys()) {
+    for (const shard of (await queuedRepairs(c)).keys()) {
       if (queued.has(shard)) continue;
       const o = objects.find((x) => shard.startsWith(`${x.blobId}.`))!;
       expect(liars, shard).toContain(o.placement[Number(shard.split('.')[1])]);
@@ -262,7 +256,7 @@ describe('security: repair with lying sources (20 stores)', () => {
     }
     // Every piece a liar was caught on has moved (nothing is left queued); a piece of a
     // liar that was not needed as a source may still sit on it, and is true on its disk.
-    expect([...(await repairQueue(c)).keys()]).toEqual([]);
+    expect([...(await queuedRepairs(c)).keys()]).toEqual([]);
     for (const r of caught) {
       const o = objects.find((x) => r.shard_id.startsWith(`${x.blobId}.`))!;
       expect(o.placement[Number(r.shard_id.split('.')[1])], r.shard_id).not.toBe(r.node_id);
