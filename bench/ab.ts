@@ -110,9 +110,9 @@ async function main(): Promise<void> {
   if (a.entry === b.entry && JSON.stringify(a.env) === JSON.stringify(b.env)) {
     console.log('A and B are the same: this measures the noise of the machine.');
   }
-  const op = values.op!.toUpperCase();
+  const op = values.op.toUpperCase();
   if (op !== 'PUT' && op !== 'GET') throw new BenchError('--op: PUT or GET');
-  const size = parseSizeText(values.size!);
+  const size = parseSizeText(values.size);
   const concurrency = Number(values.concurrency);
   const seconds = Number(values.seconds);
   const pairs = Number(values.pairs);

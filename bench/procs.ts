@@ -52,11 +52,11 @@ export async function startChild(name: string, args: string[], env: NodeJS.Proce
     child.tail.push(line);
     if (child.tail.length > 30) child.tail.shift();
   };
-  createInterface({ input: proc.stderr! }).on('line', keep);
+  createInterface({ input: proc.stderr }).on('line', keep);
   const found: (string | undefined)[] = ready.map(() => undefined);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new BenchError(`${name} did not start within ${START_TIMEOUT_MS} ms:\n${child.tail.join('\n')}`)), START_TIMEOUT_MS);
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
       keep(line);
       ready.forEach((re, i) => {
         const m = re.exec(line);

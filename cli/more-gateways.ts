@@ -46,7 +46,7 @@ export async function spawnMoreGateways(opts: {
     const exited = once(child, 'exit');
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`gateway ${i} did not start within 60 s`)), 60_000);
-      const lines = createInterface({ input: child.stdout! });
+      const lines = createInterface({ input: child.stdout });
       lines.on('line', (line) => {
         const m = /^\s*S3 endpoint:\s+(\S+)/.exec(line);
         if (m) {

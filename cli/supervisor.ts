@@ -92,14 +92,14 @@ export async function spawnShardStores(specs: ShardStoreSpec[], opts: { startTim
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   // A process hosting several stores prefixes its lines with the store's id itself.
   const prefix = opts.logPrefix === false ? null : single ? `[${first.id}] ` : '';
-  const errLines = createInterface({ input: child.stderr! });
+  const errLines = createInterface({ input: child.stderr });
   const recentErr: string[] = [];
   errLines.on('line', (line) => {
     recentErr.push(line);
     if (recentErr.length > 20) recentErr.shift();
     if (prefix !== null) process.stderr.write(prefix + line + '\n');
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const found = new Map<string, { url: string; fingerprint: string }>();
   const timeoutMs = opts.startTimeoutMs ?? 15_000 + 1_000 * (specs.length - 1);
   await new Promise<void>((resolve, reject) => {

@@ -87,7 +87,8 @@ export class NativeSegmentEncoder implements SegmentEncoder {
       b.segmentEncode(this.key, index, plaintext, 0, plaintext.length, seg.data, 0, seg.parity, 0, seg.pieceSize, seg.checksums, hashOut, md5,
         (error) => (error ? reject(new NativeError(error.message, { cause: error })) : resolve()));
     });
-    if (fuse) this.afterMd5(coded);
+    // Awaited below; afterMd5 only records it as the step later MD5 updates follow.
+    if (fuse) void this.afterMd5(coded);
     return Promise.all([coded, md5Done]).then(() => seg.result);
   }
 

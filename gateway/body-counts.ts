@@ -12,6 +12,8 @@ export function countBodies(req: IncomingMessage, res: ServerResponse): { in: nu
   if (known) return known;
   const counts = { in: 0, out: 0 };
   counted.set(req, counts);
+  // Wrapped below, each called with its stream as `this`.
+  /* eslint-disable @typescript-eslint/unbound-method */
   const push = req.push;
   req.push = function (chunk: unknown, encoding?: BufferEncoding): boolean {
     if (chunk != null) counts.in += byteLength(chunk);
@@ -20,6 +22,7 @@ export function countBodies(req: IncomingMessage, res: ServerResponse): { in: nu
   if (req.method === 'HEAD') return counts;
   const write = res.write;
   const end = res.end;
+  /* eslint-enable @typescript-eslint/unbound-method */
   res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]): boolean {
     if (chunk != null && !this.destroyed) counts.out += byteLength(chunk);
     return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);

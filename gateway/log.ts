@@ -44,7 +44,7 @@ const LOG_FLUSH_MS = 200;
 export interface GatewayLog {
   logger: Logger;
   /** Lines dropped because stdout did not keep up. */
-  dropped(): number;
+  dropped: () => number;
   /** Writes out what is buffered, synchronously: at shutdown, before the process exits. */
   flush(): void;
 }

@@ -244,7 +244,7 @@ export class OwnedFrameParser {
 
 /** Data bytes after a request header: a PUT's record, nothing for the other operations. */
 export function requestPayload(header: Buffer): number {
-  return header.readUInt8(0) === BatchOp.Put ? header.readUInt32LE(36) : 0;
+  return header.readUInt8(0) === (BatchOp.Put as number) ? header.readUInt32LE(36) : 0;
 }
 
 /** Payload bytes after a result header. */

@@ -58,7 +58,7 @@ const readBuffers = new BufferPool(32 * 1024 * 1024, 16 * 1024);
  */
 export function servePieceStream(socket: TLSSocket, peer: TrustedKey | Error, ctx: PieceStreamContext): PieceStream {
   let busy = 0;
-  let idleWaiters: Array<() => void> = [];
+  const idleWaiters: Array<() => void> = [];
   const parser = new FrameParser(REQUEST_HEADER_BYTES, requestPayload, MAX_PUT_PAYLOAD);
   // Writes and deletes of this connection, in the order they arrived.
   let writes: Promise<unknown> = Promise.resolve();

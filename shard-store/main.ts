@@ -119,7 +119,7 @@ function storesFromJson(text: string, values: { id?: string; data?: string; zone
     if (o.port !== undefined && !(Number.isInteger(o.port) && (o.port as number) >= 0 && (o.port as number) <= 65535)) throw new ConfigError(`--stores[${i}].port: 0 to 65535`);
     if (seen.has(o.id) || seen.has(`dir:${o.data}`)) throw new ConfigError(`--stores[${i}]: id and data folder must be unique`);
     seen.add(o.id).add(`dir:${o.data}`);
-    return { id: o.id, dir: o.data, zone: (o.zone as string | undefined) ?? 'zone-1', ...(o.port !== undefined && { port: o.port as number }) };
+    return { id: o.id, dir: o.data, zone: (o.zone) ?? 'zone-1', ...(o.port !== undefined && { port: o.port as number }) };
   });
 }
 

@@ -21,8 +21,9 @@ export interface TlsIdentity {
 
 const FINGERPRINT_RE = /^sha256:[A-Za-z0-9_-]{43}$/;
 
-export function isFingerprint(value: unknown): value is string {
-  return typeof value === 'string' && FINGERPRINT_RE.test(value);
+/** A key fingerprint as stores print it (sha256: and 43 base64url characters). */
+export function isFingerprint(value: string): boolean {
+  return FINGERPRINT_RE.test(value);
 }
 
 export function keyFingerprint(key: KeyObject): string {

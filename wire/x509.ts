@@ -114,7 +114,7 @@ function ipBytes(ip: string): Buffer {
   // Expand "::" and embedded IPv4, then pack 8 groups.
   const [head, tail = ''] = ip.includes('::') ? ip.split('::') : [ip, undefined];
   const groups = (s: string): string[] => (s === '' ? [] : s.split(':')).flatMap((g) => (g.includes('.') ? v4Groups(g) : [g]));
-  const h = groups(head!);
+  const h = groups(head);
   const t = ip.includes('::') ? groups(tail) : [];
   const all = ip.includes('::') ? [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
   const out = Buffer.alloc(16);

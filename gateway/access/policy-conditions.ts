@@ -231,10 +231,10 @@ function valueList(v: unknown, where: string): string[] {
 export function parseConditions(raw: unknown, variables: boolean, checkKey: (key: string) => void): ConditionClause[] {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConditionSyntaxError('Condition must be an object');
   const out: ConditionClause[] = [];
-  for (const [operator, block] of Object.entries(raw)) {
+  for (const [operator, block] of Object.entries(raw as Record<string, unknown>)) {
     const parsed = parseOperator(operator);
     if (block === null || typeof block !== 'object' || Array.isArray(block)) throw new ConditionSyntaxError(`Condition ${operator} must map condition keys to values`);
-    for (const [key, v] of Object.entries(block)) {
+    for (const [key, v] of Object.entries(block as Record<string, unknown>)) {
       if (!key) throw new ConditionSyntaxError('A condition key is empty');
       checkKey(key);
       const values = valueList(v, `Condition ${operator} ${key}`);

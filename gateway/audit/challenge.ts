@@ -53,7 +53,7 @@ export function checkAnswer(shard: string, target: AuditTarget, indices: number[
       return wrong('malformed answer');
     }
     const { pieceSize } = recordRange(target.size, target.segmentSize, index);
-    const proof = (rec.proof as string[]).map((h) => Buffer.from(h, 'hex'));
+    const proof = (rec.proof).map((h) => Buffer.from(h, 'hex'));
     const fault = recordFault(Buffer.from(rec.data, 'base64'), pieceSize, index, count, proof, target.root);
     if (fault) return wrong(fault);
   }

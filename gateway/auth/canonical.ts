@@ -107,6 +107,7 @@ export function headerReadings(headers: RequestHeaders): RequestHeaders[] {
 
 /** A latin1 header value read as the UTF-8 bytes it is, or as it is when they are not UTF-8. */
 function wireUtf8(value: string): string {
+  // eslint-disable-next-line no-control-regex -- a range of latin1 from U+0000
   if (!/[\u0080-\u00ff]/.test(value) || /[^\u0000-\u00ff]/.test(value)) return value;
   try {
     return strictUtf8.decode(Buffer.from(value, 'latin1'));

@@ -64,7 +64,7 @@ export function decodeEntry(plain: Buffer): JournalEntry {
   const len = plain.readUInt32BE(0);
   if (len + 4 > plain.length) throw new Error('journal entry is shorter than its length');
   const entry = JSON.parse(plain.subarray(4, 4 + len).toString('utf8'), (_k, v: unknown) =>
-    (v !== null && typeof v === 'object' && '$b' in v && typeof (v as { $b: unknown }).$b === 'string' ? Buffer.from((v as { $b: string }).$b, 'base64') : v)) as JournalEntry;
+    (v !== null && typeof v === 'object' && '$b' in v && typeof (v).$b === 'string' ? Buffer.from((v as { $b: string }).$b, 'base64') : v)) as JournalEntry;
   if (entry.v !== 1 || typeof entry.epoch !== 'string' || !Number.isSafeInteger(entry.seq) || !Array.isArray(entry.ops)) {
     throw new Error('not a journal entry');
   }

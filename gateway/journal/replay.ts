@@ -19,7 +19,7 @@ export function pieceMapOf(listings: ReadonlyMap<string, readonly string[]>): Pi
       const blob = s.slice(0, dot);
       const piece = Number(s.slice(dot + 1));
       let pieces = map.get(blob);
-      if (!pieces) map.set(blob, (pieces = new Map()));
+      if (!pieces) map.set(blob, (pieces = new Map<number, string[]>()));
       const holders = pieces.get(piece);
       if (holders) holders.push(nodeId);
       else pieces.set(piece, [nodeId]);

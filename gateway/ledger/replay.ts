@@ -105,7 +105,7 @@ export function diffBalances(
   published: ReadonlyMap<AccountId, bigint> | Readonly<Record<AccountId, bigint | string>>,
   recomputed: ReadonlyMap<AccountId, bigint>,
 ): Array<{ account: AccountId; published: bigint; recomputed: bigint }> {
-  const pub = published instanceof Map ? published : new Map(Object.entries(published).map(([k, v]) => [k, BigInt(v as bigint | string)]));
+  const pub: ReadonlyMap<AccountId, bigint> = published instanceof Map ? published : new Map(Object.entries(published as Readonly<Record<AccountId, bigint | string>>).map(([k, v]): [AccountId, bigint] => [k, BigInt(v)]));
   const out: Array<{ account: AccountId; published: bigint; recomputed: bigint }> = [];
   for (const a of [...new Set([...pub.keys(), ...recomputed.keys()])].sort()) {
     const x = pub.get(a) ?? 0n;

@@ -13,7 +13,7 @@ const kept = new WeakMap<Buffer, Map<string, Buffer>>();
  */
 export function unwrapRecent(master: Buffer, wrapped: Buffer): Buffer {
   let keys = kept.get(master);
-  if (!keys) kept.set(master, (keys = new Map()));
+  if (!keys) kept.set(master, (keys = new Map<string, Buffer>()));
   const id = wrapped.toString('latin1');
   const hit = keys.get(id);
   if (hit) return hit;

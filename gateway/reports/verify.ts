@@ -45,10 +45,10 @@ export async function verifyReportLog(entries: readonly ReportEntry[], publicJwk
     }
     const kind = (payload as { kind?: unknown }).kind;
     if (kind === 'monitor-key') {
-      const why = monitors.applyKey(payload as object);
+      const why = monitors.applyKey(payload);
       if (why) errors.push(`${at}: ${why}`);
     } else if (kind === 'monitor') {
-      const why = await monitors.check(payload as object, publicJwk.kid);
+      const why = await monitors.check(payload, publicJwk.kid);
       if (why) errors.push(`${at}: ${why}`);
     } else if (kind !== undefined) {
       errors.push(`${at}: unknown entry kind ${JSON.stringify(kind)}`);

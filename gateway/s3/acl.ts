@@ -66,7 +66,7 @@ function parseGrant(g: XmlObject, isUser: IsUser): Grant {
 
 /** The raw `x-amz-acl` of a request: it tells bucket-owner-full-control from private. */
 function cannedOf(koa: Koa.Context): string | undefined {
-  return headerOf(koa.req.headersDistinct as HeaderBag, 'x-amz-acl');
+  return headerOf(koa.req.headersDistinct, 'x-amz-acl');
 }
 
 /** The ACL a PutBucketAcl/PutObjectAcl asks for: the headers (canned or grants), else the body. */

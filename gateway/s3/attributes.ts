@@ -65,5 +65,5 @@ export async function handleGetObjectAttributes(koa: Koa.Context, rc: ReqCtx, ve
   if (wanted.includes('StorageClass')) doc.StorageClass = 'STANDARD';
   if (wanted.includes('ObjectSize')) doc.ObjectSize = obj.size;
   koa.set({ 'last-modified': formatHttpDate(obj.lastModified), ...await versionHeader(meta, bucket, obj.versionId) });
-  sendXml(koa, buildXml('GetObjectAttributesOutput', doc as XmlNode));
+  sendXml(koa, buildXml('GetObjectAttributesOutput', doc));
 }

@@ -125,7 +125,7 @@ function checkSelfCopy(rc: ReqCtx, headers: HeaderBag, src: CopySource, metadata
 }
 
 function toChecksums(stored: Record<string, string>): Checksums {
-  return stored as Checksums;
+  return stored;
 }
 
 /** CopyObject — https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html */

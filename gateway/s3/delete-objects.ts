@@ -8,7 +8,7 @@ import { readCheckedBody } from './body.js';
 import { sendXml } from './bucket.js';
 import { buildDeleteResult, parseDelete, type DeletedEntry, type DeleteErrorEntry } from './documents.js';
 import { S3Error } from './errors.js';
-import { unquoteEtag, type HeaderBag } from './headers.js';
+import { unquoteEtag } from './headers.js';
 import { checkObjectKey } from './names.js';
 import { bypassGovernance } from './object-lock.js';
 import { eventOrigin } from './notification.js';
@@ -27,7 +27,7 @@ const MAX_DELETE_BODY = 8 * 1024 * 1024;
 export async function handleDeleteObjects(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const bucket = bucketOf(rc);
   const request = parseDelete(await readCheckedBody(koa, rc, { limit: MAX_DELETE_BODY, requireDigest: true }));
-  const bypass = bypassGovernance(koa.req.headersDistinct as HeaderBag);
+  const bypass = bypassGovernance(koa.req.headersDistinct);
   const errors: DeleteErrorEntry[] = [];
   const targets: DeleteTarget[] = [];
   for (const o of request.objects) {

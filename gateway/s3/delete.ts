@@ -1,7 +1,6 @@
 import type Koa from 'koa';
 import type { DeletedVersion } from '../meta/types.js';
 import { bucketOf, keyOf, type ReqCtx } from '../request.js';
-import type { HeaderBag } from './headers.js';
 import { authorizedBypass, lockedError } from './object-lock.js';
 import { versionIdOf } from './versioning.js';
 import { eventOrigin } from './notification.js';
@@ -16,7 +15,7 @@ import { eventOrigin } from './notification.js';
 export async function handleDeleteObject(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   const versionId = versionIdOf(rc.endpoint);
   const key = keyOf(rc);
-  const bypass = await authorizedBypass(rc, koa.req.headersDistinct as HeaderBag, key, versionId);
+  const bypass = await authorizedBypass(rc, koa.req.headersDistinct, key, versionId);
   let done: DeletedVersion;
   try {
     done = await rc.pipeline.meta.deleteVersion(bucketOf(rc).name, key, {

@@ -15,7 +15,7 @@ import type { KeyUnwrap } from '../pipeline/read-blob.js';
 import { parseCustomerKey, readerFor, encryptionHeaders } from './sse-c.js';
 import {
   contentRange, formatHttpDate, objectResponseHeaders, parseRange, quoteEtag, RESPONSE_OVERRIDE_PARAMS,
-  userMetadataHeaders, type ByteRange, type ObjectHeaders, type ResponseOverrides,
+  userMetadataHeaders, type ByteRange, type ResponseOverrides,
 } from './headers.js';
 
 interface Located {
@@ -49,7 +49,7 @@ async function locate(koa: Koa.Context, rc: ReqCtx): Promise<Located> {
   const bucket = bucketOf(rc);
   const key = keyOf(rc);
   const obj = await resolveVersion(rc.pipeline.meta, bucket.name, key, versionIdOf(rc.endpoint));
-  const customerKey = parseCustomerKey(koa.req.headersDistinct as Record<string, string[]>);
+  const customerKey = parseCustomerKey(koa.req.headersDistinct);
   const unwrap = readerFor(obj.inline ? obj.inline.sseC : await rc.pipeline.meta.sseC.objectSseC(obj.id), customerKey);
   const sseC = encryptionHeaders(customerKey);
   const parts = await rc.pipeline.meta.objectParts(obj.id);
@@ -117,7 +117,7 @@ async function objectHeadersOf(koa: Koa.Context, rc: ReqCtx, { obj, parts, parti
     if (typeof v === 'string') overrides[header] = v;
   }
   const headers: Record<string, string> = {
-    ...objectResponseHeaders(obj.headers as ObjectHeaders, overrides),
+    ...objectResponseHeaders(obj.headers, overrides),
     ...userMetadataHeaders(obj.userMeta),
     etag: quoteEtag(obj.etag),
     'last-modified': formatHttpDate(obj.lastModified),
@@ -152,6 +152,8 @@ function setObjectHeaders(koa: Koa.Context, { obj, range, partial }: Located, he
  * this a 64 MiB GET made 64 MiB of garbage, a sixth of its main thread in collections.
  */
 function giveBackOnceFlushed(res: ServerResponse): void {
+  // Wrapped, and called with the response as `this`.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const write = res.write as (chunk: unknown, ...rest: unknown[]) => boolean;
   res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]): boolean {
     if (rest.length > 0 || !Buffer.isBuffer(chunk)) return write.call(this, chunk, ...rest);

@@ -201,6 +201,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * send metadata as raw UTF-8 bytes, so read them back as UTF-8 when they are valid UTF-8.
  */
 function fromWire(value: string): string {
+  // eslint-disable-next-line no-control-regex -- a range of latin1 from U+0000
   if (!/[\u0080-\u00ff]/.test(value) || /[^\u0000-\u00ff]/.test(value)) return value;
   try {
     return utf8.decode(Buffer.from(value, 'latin1'));

@@ -240,7 +240,7 @@ function needsUnlock(old: ObjectLockState, next: { mode: LockMode | null; retain
 /** PutObjectRetention — https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectRetention.html */
 export async function handlePutObjectRetention(koa: Koa.Context, rc: ReqCtx): Promise<void> {
   await lockedVersion(rc); // NoSuchKey and friends before the body is read
-  const bypass = await authorizedBypass(rc, koa.req.headersDistinct as HeaderBag, keyOf(rc), versionIdOf(rc.endpoint));
+  const bypass = await authorizedBypass(rc, koa.req.headersDistinct, keyOf(rc), versionIdOf(rc.endpoint));
   const now = Date.now();
   const next = parseRetention(await readCheckedBody(koa, rc, { limit: MAX_LOCK_BODY, requireDigest: true }), now);
   // Checked against the version as it is when written, in one transaction: a change that

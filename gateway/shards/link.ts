@@ -162,7 +162,7 @@ export class StoreLink {
     data: Buffer[] | null, bytes: number, signal: CancelSignal | undefined, leaf?: Buffer,
   ): Promise<Buffer> {
     if (this.closed) return Promise.reject(this.closed);
-    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const { blob, piece } = keyParts(shardId);
     return new Promise<Buffer>((resolve, reject) => {
       const op: Op = {

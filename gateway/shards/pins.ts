@@ -61,7 +61,7 @@ export class ShardIdentityError extends ShardStoreError {
 export function pinnedConnector(nodeId: string, identity: TlsIdentity, pins: PinBook, timeoutMs: number): buildConnector.connector {
   const base = buildConnector({
     secureContext: contextOf(identity), rejectUnauthorized: false, maxCachedSessions: 0, timeout: timeoutMs, minVersion: 'TLSv1.3',
-  } as buildConnector.BuildOptions);
+  });
   return (opts, callback) => base(opts, (err, socket) => {
     if (err || !socket) return callback(err ?? new Error('no socket'), null);
     const refused = checkPin(nodeId, socket as TLSSocket, pins, `${opts.hostname}:${opts.port}`);

@@ -39,22 +39,23 @@ export class BatchShardWriter implements ShardWriter {
   constructor(private readonly link: StoreLink, private readonly shardId: string) {}
 
   async write(chunks: Buffer[], onAcked?: () => void, leaf?: Buffer): Promise<void> {
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
     if (this.ended) throw new ShardStoreError(this.link.nodeId, `write after end on shard ${this.shardId}`);
-    if (this.held) this.send(this.held, false, this.heldAcked, this.heldLeaf);
+    // Its outcome is handled by send() itself (a failure fails the writer) and awaited by end().
+    if (this.held) void this.send(this.held, false, this.heldAcked, this.heldLeaf);
     this.held = chunks;
     this.heldAcked = onAcked;
     this.heldLeaf = leaf;
     this.bytesWritten += chunks.reduce((n, b) => n + b.length, 0);
     await this.link.space();
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
   }
 
   async end(): Promise<void> {
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
     this.ended = true;
     await Promise.all(this.acks);
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
     if (this.held) {
       const last = this.send(this.held, true, this.heldAcked, this.heldLeaf);
       this.held = undefined;
@@ -62,7 +63,7 @@ export class BatchShardWriter implements ShardWriter {
       this.heldLeaf = undefined;
       await last;
     }
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
   }
 
   abort(err?: Error): void {
@@ -75,6 +76,11 @@ export class BatchShardWriter implements ShardWriter {
     p.then(onAcked, (err: unknown) => this.fail(err as Error));
     this.acks.push(p);
     return p;
+  }
+
+  /** A method, not an inline check: TypeScript keeps a property's narrowing across an await. */
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
   }
 
   private fail(err: Error): void {

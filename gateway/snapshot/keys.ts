@@ -1,5 +1,4 @@
 import { createHmac, createPrivateKey, hkdfSync } from 'node:crypto';
-import type { JWK } from 'jose';
 import { gatewayKeyFromJwk, type GatewayKey } from '../shards/keys.js';
 
 /**
@@ -26,7 +25,7 @@ const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 export async function recoveryKey(master: Buffer): Promise<GatewayKey> {
   const seed = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'shardgate recovery token key v1', 32));
   const keyObject = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
-  const key = await gatewayKeyFromJwk(keyObject.export({ format: 'jwk' }) as JWK, '');
+  const key = await gatewayKeyFromJwk(keyObject.export({ format: 'jwk' }), '');
   // Stores register the public half without alg/use: the same key either way.
   return { ...key, publicJwk: { kty: 'OKP', crv: 'Ed25519', x: key.publicJwk.x, kid: key.kid } };
 }

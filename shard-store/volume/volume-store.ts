@@ -362,7 +362,7 @@ export class VolumeStore {
    * Throws CorruptNeedleError when the bytes on disk no longer match: never served. The
    * data is a view of a buffer from `alloc` (a pool, for the piece protocol).
    */
-  async read(at: NeedleSpan, key: NeedleKey, alloc: (length: number) => Buffer = Buffer.allocUnsafe): Promise<Buffer> {
+  async read(at: NeedleSpan, key: NeedleKey, alloc: (length: number) => Buffer = (length) => Buffer.allocUnsafe(length)): Promise<Buffer> {
     if (this.lostIndex) throw this.lostIndex;
     const v = this.volumes.get(at.vol);
     if (!v) throw new CorruptNeedleError(`volume ${at.vol} of needle ${describe(key)} is gone`);

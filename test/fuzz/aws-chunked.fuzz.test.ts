@@ -118,7 +118,7 @@ async function sdkEncode(payload: Buffer, pieces: readonly number[]): Promise<Bu
   const encoded = getAwsChunkedEncodingStream(source, {
     bodyLengthChecker: (d: Uint8Array) => d.byteLength,
     base64Encoder: (d: Uint8Array) => Buffer.from(d).toString('base64'),
-    checksumAlgorithmFn: Crc32 as never,
+    checksumAlgorithmFn: Crc32,
     checksumLocationName: TRAILER,
     streamHasher: (Ctor, stream) => new Promise((resolve, reject) => {
       const h = new (Ctor as unknown as new () => Crc32)();

@@ -125,17 +125,17 @@ describe('POST policy round trips', () => {
       const form = satisfying(conditions);
       fc.pre(form !== undefined);
       const policy = valueOf(outcome(() => parsePostPolicy(b64(JSON.stringify({ expiration: d.expiration, conditions: d.conditions.map(([c, s]) => written(c, s)) }))), [S3Error]));
-      const range = valueOf(outcome(() => checkPostPolicy(policy, form!, 'bucket', NOW), [S3Error]));
+      const range = valueOf(outcome(() => checkPostPolicy(policy, form, 'bucket', NOW), [S3Error]));
       const ranges = conditions.filter((c) => c.kind === 'content-length-range');
       // Every range holds: several narrow each other.
       expect(range).toEqual(ranges.length ? { min: Math.max(...ranges.map((r) => r.min)), max: Math.min(...ranges.map((r) => r.max)) } : undefined);
       const eq = conditions.find((c) => c.kind === 'eq');
       if (eq && eq.kind === 'eq') {
-        const broken = new Map(form!).set(eq.field, eq.value + extra);
+        const broken = new Map(form).set(eq.field, eq.value + extra);
         expect(codeOf(outcome(() => checkPostPolicy(policy, broken, 'bucket', NOW), [S3Error]))).toBe('AccessDenied');
       }
       // A field no condition names is refused.
-      const unnamed = new Map(form!).set('x-amz-meta-unnamed', 'v');
+      const unnamed = new Map(form).set('x-amz-meta-unnamed', 'v');
       if (!conditions.some((c) => c.kind !== 'content-length-range' && c.field === 'x-amz-meta-unnamed')) {
         expect(codeOf(outcome(() => checkPostPolicy(policy, unnamed, 'bucket', NOW), [S3Error]))).toBe('AccessDenied');
       }

@@ -484,8 +484,8 @@ describe('a shard-store server on random requests', () => {
     await check(fc.asyncProperty(whoArb, fc.array(frame, { minLength: 1, maxLength: 12 }), splits(), async (who, frames, cuts) => {
       const requests = frames.map((f, id) => {
         const data = Buffer.from(f.data);
-        const req: BatchRequest = { op: f.op, flags: f.flags, id, blob: blobs[f.blob]!, piece: f.piece, seg: f.seg, offset: f.offset, length: f.op === BatchOp.Put ? data.length : f.length };
-        return Buffer.concat([encodeRequestHeader(req), f.op === BatchOp.Put ? data : Buffer.alloc(0)]);
+        const req: BatchRequest = { op: f.op, flags: f.flags, id, blob: blobs[f.blob]!, piece: f.piece, seg: f.seg, offset: f.offset, length: f.op === (BatchOp.Put as number) ? data.length : f.length };
+        return Buffer.concat([encodeRequestHeader(req), f.op === (BatchOp.Put as number) ? data : Buffer.alloc(0)]);
       });
       const results = valueOf(await outcomeAsync(async () => {
         const sock = await connectAs(who, PIECE_PROTOCOL);

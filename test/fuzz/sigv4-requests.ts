@@ -149,7 +149,7 @@ export function aws4Signed(r: RequestShape, opts: { presign?: boolean } = {}): S
   }, { accessKeyId: AK, secretAccessKey: SECRET });
   const path = signed.path ?? '/';
   const q = path.indexOf('?');
-  const headers = lowerHeaders((signed.headers ?? {}) as Record<string, unknown>);
+  const headers = lowerHeaders((signed.headers ?? {}));
   headers.host ??= HOST;
   return { method: r.method, rawPath: q < 0 ? path : path.slice(0, q), rawQuery: q < 0 ? '' : path.slice(q + 1), headers };
 }

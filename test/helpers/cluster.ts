@@ -36,7 +36,7 @@ export interface Cluster {
   stores: StoreProc[];
   gateway: ChildProcess;
   /** Where the metadata lives: 'sqlite' (the gateway's data folder) or a PostgreSQL URL. */
-  meta: 'sqlite' | string;
+  meta: string;
   /** Every gateway (the first is `gateway`/`endpoint`); more than one only on PostgreSQL. */
   gateways: GatewayProc[];
   env: NodeJS.ProcessEnv;
@@ -65,8 +65,8 @@ export async function spawnAndWait(args: string[], env: NodeJS.ProcessEnv, patte
   const output: string[] = [];
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const lines = createInterface({ input: child.stdout! });
-  createInterface({ input: child.stderr! }).on('line', (l) => {
+  const lines = createInterface({ input: child.stdout });
+  createInterface({ input: child.stderr }).on('line', (l) => {
     output.push(l);
     stderr.push(l);
     if (process.env.SHARDGATE_TEST_VERBOSE) console.error(l);
@@ -268,8 +268,8 @@ export async function runAdmin(c: Cluster, args: string[], env: NodeJS.ProcessEn
   let out = '';
   let err = '';
   let all = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); all += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); all += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); all += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); all += d.toString(); });
   const [code] = await once(child, 'exit') as [number | null];
   return { code, out, err, all };
 }

@@ -340,8 +340,8 @@ describe('SHARDGATE_LOG_LEVEL', () => {
       });
       let out = '';
       let err = '';
-      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-      child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
       const [code] = await once(child, 'close') as [number | null];
       expect(code).toBe(1);
       expect(out).toBe('');

@@ -487,7 +487,7 @@ describe('objects', () => {
     expect(res.statusCode).toBe(417);
     expect(res.headers['content-type']).toBe('application/xml');
     expect(body).toContain('<Code>ExpectationFailed</Code>');
-    expect(body).toContain(`<RequestId>${res.headers['x-amz-request-id']}</RequestId>`);
+    expect(body).toContain(`<RequestId>${String(res.headers['x-amz-request-id'])}</RequestId>`);
     expect(await s3Error(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'odd' })))).toEqual({ code: 'NotFound', status: 404 });
   });
 

@@ -8,9 +8,7 @@
  */
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { respawnStore, runAdmin, startCluster, type Cluster, type StoreProc } from '../helpers/cluster.js';
 import { metaQuery, queuedRepairs, snapshotBlobIds } from '../helpers/meta-query.js';

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -44,8 +44,8 @@ async function spawnStore(args: string[]): Promise<StoreProcess> {
   });
   const stdout: string[] = [];
   const stderr: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
-  const lines = createInterface({ input: child.stdout! });
+  createInterface({ input: child.stderr }).on('line', (l) => stderr.push(l));
+  const lines = createInterface({ input: child.stdout });
   const match = await new Promise<RegExpExecArray>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`no listening line: ${stderr.join('\n')}`)), 20_000);
     lines.on('line', (l) => {
@@ -62,11 +62,6 @@ async function spawnStore(args: string[]): Promise<StoreProcess> {
     });
   });
   return { child, node: { id: match[1]!, url: match[2]!, zone: 'zone-1' }, stdout, stderr, exited };
-}
-
-/** Files a store keeps for pieces (not its own key). */
-async function filesUnder(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && e.name !== 'store-key.pem').map((e) => e.name);
 }
 
 async function until(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -210,7 +205,7 @@ describe.skipIf(!existsSync(CLI))('shard-store process (skipped without a built 
     const dir = await tempDir();
     const child = spawn(process.execPath, [CLI, 'shard-store', '--id', 'x', '--data', join(dir, 'd')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).not.toBe(0);
     expect(stderr.trim().split('\n')).toHaveLength(1);

@@ -106,7 +106,7 @@ describe('repair worker', () => {
     let moved = 0;
     for (let i = 0; i < N && moved < zone1.length; i++) {
       if (i === q || fx.zones.get(crowded[i]!) === 'zone-1') continue;
-      fx.stores.files.get(zone1[moved]!) ?? fx.stores.files.set(zone1[moved]!, new Map());
+      if (!fx.stores.files.has(zone1[moved]!)) fx.stores.files.set(zone1[moved]!, new Map());
       fx.stores.files.get(zone1[moved]!)!.set(shardId(blobId, i), fx.stores.files.get(crowded[i]!)!.get(shardId(blobId, i))!);
       crowded[i] = zone1[moved++]!;
     }

@@ -37,8 +37,8 @@ async function setup() {
   const key = await loadOrCreateGatewayKey(dir);
   const store = new SqliteLedgerLogStore(db);
   const reportStore = new SqliteReportStore(db);
-  const reports = new ReportLog(reportStore as never, key);
-  const book = (): LedgerBook => new LedgerBook(new LedgerLog(store, key), reportStore as never);
+  const reports = new ReportLog(reportStore, key);
+  const book = (): LedgerBook => new LedgerBook(new LedgerLog(store, key), reportStore);
   const report = (node: string, start: number, extra: Record<string, unknown> = {}) => ({
     node, zone: 'eu', periodStart: start, periodEnd: start + ERA, audits: { pass: 20, wrong: 0, missing: 0, timeout: 0, error: 0 },
     uptime: { samples: 10, up: 10, ratio: 1 }, score: 1, state: 'active', issuedAt: start + ERA, ...extra,
@@ -130,7 +130,7 @@ describe('ledger log, book and settlement', () => {
     const audit = { getState: async (k: string) => state.get(k) } as unknown as AuditStore;
     const nodes = { list: async () => [{ id: 'ss00', zone: 'eu', state: 'active', capacity: 100, freeBytes: 40 }] } as unknown as NodeStore;
     const settled: number[] = [];
-    const settler = new EraSettler(b, nodes, audit, reportStore as never, { onSettled: (s) => settled.push(s.era) });
+    const settler = new EraSettler(b, nodes, audit, reportStore, { onSettled: (s) => settled.push(s.era) });
     expect(await settler.tick()).toEqual([]);
     state.set('reports.periodStart', String(b.current.state.genesisAt + 2 * ERA));
     expect((await settler.tick()).map((s) => s.era)).toEqual([0, 1]);

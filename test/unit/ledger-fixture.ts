@@ -25,5 +25,5 @@ export function rec(store: string, r: Partial<EraServiceRecord> = {}): EraServic
 export type EventBody = LedgerEvent extends infer E ? (E extends LedgerEvent ? Omit<E, 'v' | 'at'> : never) : never;
 /** An event at time `t` with the version filled in. */
 export function ev(t: number, e: EventBody): LedgerEvent {
-  return { v: 1, at: t, ...e } as LedgerEvent;
+  return { v: 1, at: t, ...e };
 }

@@ -43,7 +43,7 @@ describe('the ledger-event log chain', () => {
   it('names the entry after one whose bytes changed, and a reordered entry', () => {
     const altered = log();
     (altered[1]!.event as { amount: string }).amount = '9000001';
-    expect(verifyChain(altered)).toEqual({ index: 2, reason: expect.stringMatching(/^entry 3: does not chain/) as unknown as string });
+    expect(verifyChain(altered)).toEqual({ index: 2, reason: expect.stringMatching(/^entry 3: does not chain/) });
     const swapped = log();
     [swapped[1], swapped[2]] = [swapped[2]!, swapped[1]!];
     expect(verifyChain(swapped)!.index).toBe(1);

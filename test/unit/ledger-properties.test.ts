@@ -7,7 +7,7 @@ import {
   balancesFromEntries, canonicalJson, checkConservation, openLedger, replay, settleEra, stateToJson,
   type EraServiceInput, type LedgerEvent, type LedgerState,
 } from '../../gateway/ledger/index.js';
-import { at, counts, DAY, ev, T0, TOKEN, type EventBody } from './ledger-fixture.js';
+import { at, DAY, ev, T0, TOKEN, type EventBody } from './ledger-fixture.js';
 
 const ERAS = 4;
 const PROVIDERS = ['a', 'b'];

@@ -103,7 +103,7 @@ function aws4Signed(b: Built, opts: { presign?: boolean; secret?: string } = {})
   }, { accessKeyId: AK, secretAccessKey: opts.secret ?? SECRET });
   const path = signed.path ?? '/';
   const q = path.indexOf('?');
-  const headers = lowerHeaders((signed.headers ?? {}) as Record<string, unknown>);
+  const headers = lowerHeaders((signed.headers ?? {}));
   headers.host ??= HOST;
   return { method: b.method, rawPath: q < 0 ? path : path.slice(0, q), rawQuery: q < 0 ? '' : path.slice(q + 1), headers };
 }

@@ -16,7 +16,7 @@ const builder = new XMLBuilder({
 });
 
 const viaBuilder = (root: string, content: XmlNode, xmlns: string | null = S3_XMLNS): string =>
-  XML_DECLARATION + '\n' + (builder.build({ [root]: { ...(xmlns !== null && { '@_xmlns': xmlns }), ...content } }) as string);
+  XML_DECLARATION + '\n' + (builder.build({ [root]: { ...(xmlns !== null && { '@_xmlns': xmlns }), ...content } }));
 
 const name = fc.constantFrom('Key', 'Prefix', 'Contents', 'Size', 'ETag', 'Owner', 'ID');
 const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 8 }), fc.constantFrom('', 'a&b<c>"\'', '\r\n\t\u0001', 'é\u{1F600}'));
@@ -25,9 +25,9 @@ const scalar: fc.Arbitrary<XmlValue> = fc.oneof(text, fc.integer(), fc.boolean()
 // Repeated elements as documents have them: text, or elements with content. (XMLBuilder
 // writes an array holding both null and {} out of order; no document holds one.)
 const { node } = fc.letrec<{ node: XmlNode; value: XmlValue; full: XmlNode }>((tie) => ({
-  node: fc.dictionary(name, tie('value'), { maxKeys: 4 }) as fc.Arbitrary<XmlNode>,
-  full: fc.dictionary(name, scalar, { minKeys: 1, maxKeys: 3 }) as fc.Arbitrary<XmlNode>,
-  value: fc.oneof({ depthSize: 'small' }, leaf, tie('node'), fc.array(fc.oneof(scalar, tie('full')), { maxLength: 3 })) as fc.Arbitrary<XmlValue>,
+  node: fc.dictionary(name, tie('value'), { maxKeys: 4 }),
+  full: fc.dictionary(name, scalar, { minKeys: 1, maxKeys: 3 }),
+  value: fc.oneof({ depthSize: 'small' }, leaf, tie('node'), fc.array(fc.oneof(scalar, tie('full')), { maxLength: 3 })),
 }));
 
 describe('buildXml', () => {
@@ -39,7 +39,7 @@ describe('buildXml', () => {
 
   it('writes a text-only document as XMLBuilder did', () => {
     for (const t of ['us-west-2', '', 'a&b']) {
-      expect(buildXmlText('LocationConstraint', t)).toBe(XML_DECLARATION + '\n' + (builder.build({ LocationConstraint: { '@_xmlns': S3_XMLNS, '#text': t } }) as string));
+      expect(buildXmlText('LocationConstraint', t)).toBe(XML_DECLARATION + '\n' + (builder.build({ LocationConstraint: { '@_xmlns': S3_XMLNS, '#text': t } })));
     }
   });
 });

@@ -12,7 +12,7 @@ export class PgAuditStore implements AuditStore {
 
   /** Keep a blob's 16 roots (piece order). */
   async setRoots(blobId: string, roots: readonly Buffer[]): Promise<void> {
-    const all = Buffer.concat(roots as Buffer[]);
+    const all = Buffer.concat(roots);
     await this.db.writeLocked((sql) => sql.run(
       'INSERT INTO blob_roots(blob_id, roots) VALUES ($1, $2) ON CONFLICT (blob_id) DO UPDATE SET roots = excluded.roots', [blobId, all],
     ));

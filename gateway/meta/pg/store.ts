@@ -41,7 +41,7 @@ export interface PgConcerns {
   notifications: PgNotificationStore;
   ledger: LedgerLogStore;
   leases: LeaseStore;
-  nodePins(log?: (line: string) => void): Promise<NodePins>;
+  nodePins: (log?: (line: string) => void) => Promise<NodePins>;
 }
 
 /**
