@@ -3,6 +3,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
  */
 import { isSecretHeader, REDACTED } from './redact.js';
+import { headerUtf8 } from '../header-utf8.js';
 
 /** Request headers as Node gives them (`req.headers` or, better, `req.headersDistinct`). */
 export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -80,8 +81,6 @@ export function canonicalQueryCandidates(rawQuery: string, omit?: string): strin
   return second === first ? [first] : [first, second];
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * Header values as the client signed them, best first. Node hands a header value over as
  * latin1, one character per byte on the wire, and signatures are computed over UTF-8. Most
@@ -98,23 +97,13 @@ export function headerReadings(headers: RequestHeaders): RequestHeaders[] {
   for (const [name, v] of Object.entries(headers)) {
     if (v === undefined) continue;
     const values = typeof v === 'string' ? [v] : v;
-    const decoded = values.map(wireUtf8);
+    const decoded = values.map(headerUtf8);
     if (decoded.some((d, i) => d !== values[i])) changed = true;
     asUtf8[name] = typeof v === 'string' ? decoded[0] : decoded;
   }
   return changed ? [asUtf8, headers] : [headers];
 }
 
-/** A latin1 header value read as the UTF-8 bytes it is, or as it is when they are not UTF-8. */
-function wireUtf8(value: string): string {
-  // eslint-disable-next-line no-control-regex -- a range of latin1 from U+0000
-  if (!/[\u0080-\u00ff]/.test(value) || /[^\u0000-\u00ff]/.test(value)) return value;
-  try {
-    return strictUtf8.decode(Buffer.from(value, 'latin1'));
-  } catch {
-    return value;
-  }
-}
 
 function canonicalHeaderValue(v: string | readonly string[] | undefined): string {
   if (v === undefined) return '';

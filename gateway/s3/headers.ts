@@ -1,4 +1,5 @@
 import { S3Error } from './errors.js';
+import { headerUtf8 } from '../header-utf8.js';
 
 /** Request headers as Node gives them (lower-case names). */
 export type HeaderBag = Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -194,21 +195,6 @@ const META_PREFIX = 'x-amz-meta-';
 /** Limit on user metadata: the UTF-8 bytes of every name (without the prefix) and value. */
 export const MAX_USER_METADATA_BYTES = 2048;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * Node hands header values over as latin1, one character per byte on the wire. Clients
- * send metadata as raw UTF-8 bytes, so read them back as UTF-8 when they are valid UTF-8.
- */
-function fromWire(value: string): string {
-  // eslint-disable-next-line no-control-regex -- a range of latin1 from U+0000
-  if (!/[\u0080-\u00ff]/.test(value) || /[^\u0000-\u00ff]/.test(value)) return value;
-  try {
-    return utf8.decode(Buffer.from(value, 'latin1'));
-  } catch {
-    return value;
-  }
-}
 
 /**
  * A stored value as a response header. HTTP clients read header bytes as ISO-8859-1 (Python's
@@ -238,7 +224,7 @@ export function extractUserMetadata(headers: HeaderBag): Record<string, string> 
     if (name === '') {
       throw new S3Error('InvalidArgument', { message: 'User metadata name must not be empty', extra: { ArgumentName: rawName, ArgumentValue: raw } });
     }
-    const value = fromWire(raw);
+    const value = headerUtf8(raw);
     meta[name] = meta[name] === undefined ? value : `${meta[name]},${value}`;
   }
   checkUserMetadataSize(userMetadataSize(meta));
