@@ -27,6 +27,15 @@ export async function s3Error(p: Promise<unknown>): Promise<{ code: string; stat
   throw new Error('expected the request to fail');
 }
 
+/** Of settled racing writes: how many succeeded, and the `status code` of each that did not. */
+export async function outcomes(writes: Array<Promise<unknown>>): Promise<{ won: number; lost: string[] }> {
+  const settled = await Promise.all(writes.map((w) => w.then(() => 'won', async (err: unknown) => {
+    const e = await s3Error(Promise.reject(err));
+    return `${e.status} ${e.code}`;
+  })));
+  return { won: settled.filter((s) => s === 'won').length, lost: settled.filter((s) => s !== 'won') };
+}
+
 /**
  * A maker of fresh buckets, one per test, named `<prefix>-<tag>-<n>`. `objectOwnership`: for
  * tests of ACLs, which new buckets have disabled (BucketOwnerEnforced) unless made otherwise.

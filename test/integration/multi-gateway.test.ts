@@ -21,7 +21,7 @@ import {
 } from '../helpers/cluster.js';
 import { postgresSkipReason } from '../helpers/postgres.js';
 import { onClose } from '../helpers/registry.js';
-import { bytes, objectBytes, s3Error } from '../helpers/s3.js';
+import { bytes, objectBytes, outcomes, s3Error } from '../helpers/s3.js';
 
 const skip = postgresSkipReason();
 const TTL_MS = 3000;
@@ -33,14 +33,6 @@ describe.skipIf(skip)(`three gateways on one PostgreSQL${skip ? ` (skipped: ${sk
   const target = (i: number): AdminTarget => ({ endpoint: c.gateways[i]!.endpoint, region: 'us-east-1', accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY });
   const admin = (i: number, args: string[]) => runAdmin(c, args, { SHARDGATE_ENDPOINT: c.gateways[i]!.endpoint });
   const userClient = (i: number, key: { accessKeyId: string; secretAccessKey: string }): S3Client => c.clientOf(i, { credentials: key });
-  /** Of settled racing writes: how many succeeded, and the `status code` of each that did not. */
-  const outcomes = async (writes: Array<Promise<unknown>>): Promise<{ won: number; lost: string[] }> => {
-    const settled = await Promise.all(writes.map((w) => w.then(() => 'won', async (err: unknown) => {
-      const e = await s3Error(Promise.reject(err));
-      return `${e.status} ${e.code}`;
-    })));
-    return { won: settled.filter((s) => s === 'won').length, lost: settled.filter((s) => s !== 'won') };
-  };
   const LOST = /^(412 PreconditionFailed|409 ConditionalRequestConflict)$/;
 
   beforeAll(async () => {

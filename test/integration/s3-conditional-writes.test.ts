@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { ACCESS_KEY, SECRET_KEY, startCluster, type Cluster } from '../helpers/cluster.js';
 import { exec, onPath, run } from '../helpers/clients.js';
 import { onClose } from '../helpers/registry.js';
-import { bucketFactory, bytes, md5Hex, objectBytes, s3Error } from '../helpers/s3.js';
+import { bucketFactory, bytes, md5Hex, objectBytes, outcomes, s3Error } from '../helpers/s3.js';
 
 let cluster: Cluster;
 let s3: S3Client;
@@ -41,14 +41,6 @@ async function uploadOf(Bucket: string, Key: string, body: string): Promise<(ext
   }));
 }
 
-/** Of settled racing writes: the number that succeeded, and the sorted error answers of the others. */
-async function outcomes(writes: Array<Promise<unknown>>): Promise<{ won: number; lost: string[] }> {
-  const settled = await Promise.all(writes.map((w) => w.then(() => 'won', async (err: unknown) => {
-    const e = await s3Error(Promise.reject(err));
-    return `${e.status} ${e.code}`;
-  })));
-  return { won: settled.filter((s) => s === 'won').length, lost: settled.filter((s) => s !== 'won') };
-}
 
 const LOST = /^(412 PreconditionFailed|409 ConditionalRequestConflict)$/;
 
