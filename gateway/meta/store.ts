@@ -15,11 +15,12 @@ import { SqliteReportStore, type ReportStore } from './reports.js';
 import { SqliteLedgerLogStore, type LedgerLogStore } from './ledger-log.js';
 import { SqliteLeaseStore, type LeaseStore } from './leases.js';
 import { SqliteSnapshotStore, type SnapshotStore } from './snapshots.js';
-import { decodeSseC, sseCStoreFor, type SseCStore, type StoredSseC } from './sse-c.js';
+import { sseCStoreFor, type SseCStore, type StoredSseC } from './sse-c.js';
 import { SqliteNotificationStore, type EventOrigin, type NotificationStore } from './notifications.js';
 import { prefixUpperBound } from './key-order.js';
+import { latestForReadSql, toLatestForRead, toReadVersion } from './read-version.js';
 import { MetaConflictError, MetaNotFoundError, MetaObjectLockedError, MetaPreconditionError } from './errors.js';
-import { json, parse, parseTags, toAccessKeyRecord, toBlob, toBucket, toObject, toPart, toUpload, toVersion, type SqlRow } from './rows.js';
+import { json, parse, parseTags, toAccessKeyRecord, toBlob, toBucket, toObject, toPart, toUpload, type SqlRow } from './rows.js';
 import { checkLock, writeConditionFailure } from './rules.js';
 import type {
   AccessKeyRecord, BatchDeleteOutcome, BlobRow, BucketAccess, BucketPageQuery, BucketLockConfig, BucketRow, DeletedVersion, DeleteOutcome,
@@ -33,15 +34,6 @@ export { prefixUpperBound } from './key-order.js';
 /** The id of a new objects row: above every id ever used (migration 20). */
 const NEXT_OBJECT_ID = `(SELECT value + 1 FROM id_high_water WHERE name = 'objects')`;
 
-/**
- * A version row read whole (SELECT *), with what a GET answers from it besides: the
- * columns objectTags and objectSseC would read again, one statement each (VersionRow.inline).
- */
-function toReadVersion(r: SqlRow): VersionRow {
-  const v = toVersion(r);
-  v.inline = { tags: parseTags(r.tags) ?? [], sseC: decodeSseC(r.sse_c) };
-  return v;
-}
 
 /**
  * The metadata on SQLite (better-sqlite3), the embedded default. Statements are prepared
@@ -99,6 +91,7 @@ export class SqliteMetaStore implements MetaStore {
 
       getLatest: p('SELECT * FROM objects WHERE bucket = ? AND key = ? AND is_latest = 1'),
       objectParts: p('SELECT * FROM object_parts WHERE object_id = ? ORDER BY part_number'),
+      getLatestForRead: p(latestForReadSql('?', '?')),
       // Ids above every id ever used (migration 20), never a deleted row's.
       insertObject: p(`INSERT INTO objects(id, bucket, key, version_id, is_latest, size, etag, last_modified, content_type, headers, user_meta, checksums, parts_count, acl)
         VALUES (${NEXT_OBJECT_ID}, @bucket, @key, @versionId, 1, @size, @etag, @lastModified, @contentType, @headers, @userMeta, @checksums, @partsCount, @acl)`),
@@ -555,7 +548,7 @@ export class SqliteMetaStore implements MetaStore {
 
   /** The current version of a key, delete markers included. */
   async getLatestVersion(bucket: string, key: string): Promise<VersionRow | undefined> {
-    return this.getLatestVersionTx(bucket, key);
+    return toLatestForRead(this.s.getLatestForRead!.all(bucket, key) as SqlRow[]);
   }
 
   private getLatestVersionTx(bucket: string, key: string): VersionRow | undefined {

@@ -148,10 +148,10 @@ export interface VersionRow extends ObjectRow {
   lock: ObjectLockState;
   /**
    * What a GET or HEAD answers with besides, when the lookup read it along (the SQLite store
-   * reads the whole row): its tags and SSE-C parameters. Absent otherwise: ask objectTags
-   * and sseC.objectSseC.
+   * reads the whole row): its tags and SSE-C parameters, and for an object of one part that
+   * part and its blob. Absent otherwise: ask objectTags, sseC.objectSseC, objectParts and getBlob.
    */
-  inline?: { tags: Tag[]; sseC: StoredSseC | null };
+  inline?: { tags: Tag[]; sseC: StoredSseC | null; part?: { ref: PartRef; blob: BlobRow | undefined } };
 }
 
 /** A lock-enabled bucket's configuration: the default retention applied to new versions, if any. */

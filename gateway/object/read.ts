@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { PartRef } from '../meta/types.js';
+import type { BlobRow, PartRef } from '../meta/types.js';
 import type { PipelineContext } from '../pipeline/context.js';
 import { readBlob, type KeyUnwrap } from '../pipeline/read-blob.js';
 
@@ -19,8 +19,10 @@ export async function openObjectStream(ctx: PipelineContext, parts: PartRef[], s
  * of work (an object of one segment, a small range): no stream, generator or pipeline per
  * request, which is most of what a small GET cost. Larger reads stream as before.
  */
-export async function openObjectBody(ctx: PipelineContext, parts: PartRef[], start: number, end: number, unwrap?: KeyUnwrap): Promise<Readable | Buffer> {
-  const gen = objectBytes(ctx, parts, start, end, unwrap);
+export async function openObjectBody(
+  ctx: PipelineContext, parts: PartRef[], start: number, end: number, unwrap?: KeyUnwrap, known?: BlobRow,
+): Promise<Readable | Buffer> {
+  const gen = objectBytes(ctx, parts, start, end, unwrap, known);
   const first = await gen.next();
   if (first.done) return Buffer.alloc(0);
   if (first.value.length < end - start + 1) return streamOf(first.value, gen);
@@ -39,14 +41,17 @@ function streamOf(first: Buffer, gen: AsyncGenerator<Buffer>, second?: Buffer): 
   return Readable.from(all(), { objectMode: false, highWaterMark: 1 });
 }
 
-async function* objectBytes(ctx: PipelineContext, parts: PartRef[], start: number, end: number, unwrap?: KeyUnwrap): AsyncGenerator<Buffer> {
+/** `known`: a blob of these parts the caller read already (with the version), not read again. */
+async function* objectBytes(
+  ctx: PipelineContext, parts: PartRef[], start: number, end: number, unwrap?: KeyUnwrap, known?: BlobRow,
+): AsyncGenerator<Buffer> {
   let offset = 0;
   for (const part of parts) {
     const partStart = offset;
     const partEnd = offset + part.size - 1;
     offset += part.size;
     if (part.size === 0 || partEnd < start || partStart > end) continue;
-    const blob = part.blobId ? await ctx.meta.getBlob(part.blobId) : undefined;
+    const blob = !part.blobId ? undefined : known?.id === part.blobId ? known : await ctx.meta.getBlob(part.blobId);
     if (!blob) throw new Error(`blob ${part.blobId} of part ${part.partNumber} is missing from the metadata`);
     yield* readBlob(ctx, blob, Math.max(start, partStart) - partStart, Math.min(end, partEnd) - partStart, unwrap);
   }

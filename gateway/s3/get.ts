@@ -52,7 +52,7 @@ async function locate(koa: Koa.Context, rc: ReqCtx): Promise<Located> {
   const customerKey = parseCustomerKey(koa.req.headersDistinct);
   const unwrap = readerFor(obj.inline ? obj.inline.sseC : await rc.pipeline.meta.sseC.objectSseC(obj.id), customerKey);
   const sseC = encryptionHeaders(customerKey);
-  const parts = await rc.pipeline.meta.objectParts(obj.id);
+  const parts = obj.inline?.part ? [obj.inline.part.ref] : await rc.pipeline.meta.objectParts(obj.id);
   const partParam = koa.query.partNumber;
   if (partParam !== undefined) {
     const n = Number(partParam);
@@ -170,7 +170,7 @@ export async function handleGetObject(koa: Koa.Context, rc: ReqCtx): Promise<voi
   const start = loc.range?.start ?? 0;
   const end = loc.range?.end ?? loc.obj.size - 1;
   const headers = await objectHeadersOf(koa, rc, loc);
-  const body = await openObjectBody(rc.pipeline, loc.parts, start, end, loc.unwrap);
+  const body = await openObjectBody(rc.pipeline, loc.parts, start, end, loc.unwrap, loc.obj.inline?.part?.blob);
   setObjectHeaders(koa, loc, headers);
   koa.body = body;
   // A whole decoded segment served as one Buffer: once the response has handed every byte

@@ -105,12 +105,13 @@ describe('metadata store', () => {
       parts: [{ partNumber: 1, blobId: null, size: 1, etag: 'e', checksums: {} }] }, { sse });
     await meta.setObjectTags('b', 'k', [{ key: 't', value: 'v' }]);
     const v = (await meta.getLatestVersion('b', 'k'))!;
-    expect(v.inline).toEqual({ tags: await meta.objectTags(v.id), sseC: await meta.sseC.objectSseC(v.id) });
+    const { part: _part, ...inline } = v.inline!;
+    expect(inline).toEqual({ tags: await meta.objectTags(v.id), sseC: await meta.sseC.objectSseC(v.id) });
     expect(v.inline!.tags).toEqual([{ key: 't', value: 'v' }]);
     expect(v.inline!.sseC!.salt.equals(sse.salt)).toBe(true);
-    expect((await meta.getVersion('b', 'k', v.versionId))!.inline).toEqual(v.inline);
+    expect((await meta.getVersion('b', 'k', v.versionId))!.inline).toEqual(inline);
     await put('plain');
-    expect((await meta.getLatestVersion('b', 'plain'))!.inline).toEqual({ tags: [], sseC: null });
+    expect((await meta.getLatestVersion('b', 'plain'))!.inline).toMatchObject({ tags: [], sseC: null });
   });
 
   it('computes prefix upper bounds', async () => {

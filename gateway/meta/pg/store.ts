@@ -12,6 +12,7 @@ import type { RepairStore } from '../repair.js';
 import type { ReportStore } from '../reports.js';
 import { parse, parseTags, toBlob, toObject, toPart, toUpload, toVersion } from '../rows.js';
 import type { SseCStore, StoredSseC } from '../sse-c.js';
+import { latestForReadSql, toLatestForRead } from '../read-version.js';
 import type {
   BatchDeleteOutcome, BlobRow, DeletedVersion, DeleteOutcome, DeleteTarget, DeleteVersionOptions, ListedObject, MissedPiece, NewObject, NodeRow,
   ObjectLockState, ObjectRow, ObjectWriteOptions, PartRef, Tag, UploadBound, UploadPartRow, UploadRow, VersionBound, VersionRow,
@@ -28,6 +29,8 @@ import { PgSettings } from './settings.js';
 import { encodeSseC } from './sse-c.js';
 import type { Tx } from './tx.js';
 import { abortUploadTx, insertUpload, putPartTx, uploadTags } from './uploads.js';
+
+const LATEST_FOR_READ = latestForReadSql('$1', '$2');
 
 /** The stores of the concerns kept in their own files, built on the same database (open-store.ts). */
 export interface PgConcerns {
@@ -270,8 +273,7 @@ export class PgMetaStore extends PgSettings implements MetaStore {
 
   /** The current version of a key, delete markers included. */
   async getLatestVersion(bucket: string, key: string): Promise<VersionRow | undefined> {
-    const r = await this.row('SELECT * FROM objects WHERE bucket = $1 AND key = $2 AND is_latest = 1', [bucket, key]);
-    return r && toVersion(r);
+    return toLatestForRead(await this.rows(LATEST_FOR_READ, [bucket, key]));
   }
 
   async getVersion(bucket: string, key: string, versionId: string): Promise<VersionRow | undefined> {

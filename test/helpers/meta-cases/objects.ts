@@ -54,6 +54,26 @@ export function objectCases(ctx: MetaCaseContext): void {
     expect(await meta.repairBacklog()).toBe(2);
   });
 
+  it('reads the latest version of one part with that part and its blob, as objectParts and getBlob read them', async () => {
+    const meta = ctx.meta();
+    await writingBlob(meta, blobId('r'), 5);
+    const row = await meta.commitObject({ ...object('b', 'one', { blob: blobId('r'), size: 5 }), checksums: { crc32: 'AQ==' } });
+    const v = (await meta.getLatestVersion('b', 'one'))!;
+    const [ref] = await meta.objectParts(row.id);
+    expect(v.inline).toEqual({
+      tags: await meta.objectTags(row.id), sseC: await meta.sseC.objectSseC(row.id),
+      part: { ref: { partNumber: 1, blobId: blobId('r'), size: 5, etag: ref!.etag, checksums: ref!.checksums }, blob: await meta.getBlob(blobId('r')) },
+    });
+    // Without a blob (an empty object) there is none to give; several parts are read part by part.
+    await meta.commitObject(object('b', 'empty', { size: 0 }));
+    expect((await meta.getLatestVersion('b', 'empty'))!.inline!.part).toEqual({ ref: expect.objectContaining({ blobId: null }) as unknown, blob: undefined });
+    await meta.commitObject({
+      ...object('b', 'multi', { size: 2 }), partsCount: 2,
+      parts: [{ partNumber: 1, blobId: null, size: 1, etag: 'x', checksums: {} }, { partNumber: 2, blobId: null, size: 1, etag: 'y', checksums: {} }],
+    });
+    expect((await meta.getLatestVersion('b', 'multi'))!.inline!.part).toBeUndefined();
+  });
+
   it('refuses a commit into a bucket that is gone', async () => {
     const err = await rejection(ctx.meta().commitObject(object('nope', 'k')));
     expect(err).toBeInstanceOf(MetaNotFoundError);
