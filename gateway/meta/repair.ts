@@ -241,7 +241,8 @@ export class SqliteRepairStore implements RepairStore {
         const shard = `${blobId}.${m.piece}`;
         if (applied.includes(m)) {
           this.s.dequeue!.run(blobId, m.piece);
-          this.s.addOrphan!.run(m.from, shard, now + graceMs);
+          // Rebuilt in place (targets.ts keepInPlace): the holder's copy is the new one, not an old one.
+          if (m.from !== m.to) this.s.addOrphan!.run(m.from, shard, now + graceMs);
         } else {
           this.s.addOrphan!.run(m.to, shard, now);
         }

@@ -134,6 +134,25 @@ export function chooseTargets(
   return out;
 }
 
+/**
+ * Queued pieces that found no other node (every eligible node already holds a piece of the
+ * blob: with exactly 16 stores, always) are rebuilt where they are, over their holder's missing
+ * or damaged copy, as long as the holder is up. Another node would be better, and is used
+ * whenever there is one; but without this, a piece that missed its write or failed a read
+ * stayed missing on the smallest deployment, leaving the blob short of redundancy for good.
+ * Lost pieces (their node is down) and pieces that must move (draining, over a zone's cap)
+ * are never kept in place.
+ */
+export function keepInPlace(
+  chosen: Map<number, string | null>, a: BlobAssessment, placement: readonly string[], exclude: ReadonlySet<string> = new Set(),
+): void {
+  const queued = new Set(a.queued);
+  for (const [piece, node] of chosen) {
+    const holder = placement[piece];
+    if (node === null && queued.has(piece) && holder !== undefined && !exclude.has(holder)) chosen.set(piece, holder);
+  }
+}
+
 function pickNode(
   nodes: readonly RepairNode[], taken: ReadonlySet<string>, perZone: ReadonlyMap<string, number>, cap: number, state: string, paid: boolean,
 ): RepairNode | undefined {

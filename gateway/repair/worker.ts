@@ -8,7 +8,7 @@ import type { RepairConfig } from './config.js';
 import { RateLimiter } from './limiter.js';
 import type { NodeMonitor } from './node-monitor.js';
 import { rebuildPieces } from './rebuild.js';
-import { assessBlob, chooseTargets, holdsHealthy, needsRepair, piecesToMove, repairSources, zoneCap, type RepairNode } from './targets.js';
+import { assessBlob, chooseTargets, holdsHealthy, keepInPlace, needsRepair, piecesToMove, repairSources, zoneCap, type RepairNode } from './targets.js';
 
 /** How all live blobs stand right now (one scan over the metadata). */
 export interface Backlog {
@@ -271,7 +271,9 @@ export class RepairWorker {
     // Readable pieces that must move (draining, misplaced) wait when the blob needs them as sources.
     let moving = piecesToMove(a);
     if (repairSources(a, moving).length < K) moving = [...a.lost, ...a.queued];
-    const chosen = chooseTargets(ref.placement, moving, nodes, await this.repairs.orphanNodesOf(ref.id));
+    const oldCopies = await this.repairs.orphanNodesOf(ref.id);
+    const chosen = chooseTargets(ref.placement, moving, nodes, oldCopies);
+    keepInPlace(chosen, a, ref.placement, oldCopies);
     const targets = new Map<number, string>();
     for (const [piece, node] of chosen) if (node) targets.set(piece, node);
     if (targets.size < chosen.size) tally.noNode++;

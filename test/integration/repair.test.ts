@@ -1,12 +1,13 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { M, N } from '../../codec/erasure.js';
 import { shardFileLength } from '../../codec/layout.js';
 import { runAdmin, startCluster, type Cluster } from '../helpers/cluster.js';
-import { liveBlobs, snapshotBlobIds } from '../helpers/meta-query.js';
+import { liveBlobs, queuedRepairs, snapshotBlobIds } from '../helpers/meta-query.js';
 import { md5Hex, objectBytes, seedBucket } from '../helpers/s3.js';
-import { readShardOnDisk } from '../helpers/shards-on-disk.js';
+import { readShardOnDisk, rotShardOnDisk } from '../helpers/shards-on-disk.js';
 
 // Sizes on the thresholds: 1 byte, one 4 MiB segment exactly, one segment + 1, several segments.
 const SIZES = [1, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 9 * 1024 * 1024 + 77, 300_000, 65_536];
@@ -68,5 +69,36 @@ describe('repair: a lost shard-store is rebuilt onto the others (28 stores, 4 zo
     // The rebuilt pieces are real: with 6 more stores gone every object still reads byte-identical.
     for (const s of c.stores.filter((s) => s !== victim && s !== drained).slice(0, 6)) s.child.kill('SIGKILL');
     for (const [key, body] of objects) expect(md5Hex(await objectBytes(s3, 'heal', key)), key).toBe(md5Hex(body));
+  });
+});
+
+describe('repair with exactly 16 shard-stores, where no other store can take a piece', () => {
+  it('rebuilds pieces a read found rotten on their own stores, byte-identical, and they serve', async () => {
+    const c = await startCluster({ scope: 'each', env: { SHARDGATE_REPAIR_RATE: '0' } });
+    const s3 = c.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'inplace' }));
+    const body = randomBytes(3 * 1024 * 1024 + 5);
+    await s3.send(new PutObjectCommand({ Bucket: 'inplace', Key: 'k', Body: body }));
+    const snapshots = await snapshotBlobIds(c);
+    const [blob] = (await liveBlobs(c)).filter((b) => !snapshots.has(b.id));
+    const dirOf = new Map(c.stores.map((s) => [s.id, s.dataDir]));
+    const shardOf = (piece: number): [string, string] => [dirOf.get(blob!.placement[piece]!)!, `${blob!.id}.${piece}`];
+    // Four data pieces rot where they lie: the GET reads parity instead, and queues them.
+    const rotten = [0, 1, 2, 3];
+    const original = rotten.map((p) => readShardOnDisk(...shardOf(p))!);
+    for (const p of rotten) expect(rotShardOnDisk(...shardOf(p), 1000)).toBe(true);
+    expect(md5Hex(await objectBytes(s3, 'inplace', 'k'))).toBe(md5Hex(body));
+    expect([...(await queuedRepairs(c)).keys()].sort()).toEqual(rotten.map((p) => shardOf(p)[1]).sort());
+
+    const run = await runAdmin(c, ['repair', '--wait']);
+    expect(run.code, run.all).toBe(0);
+    expect(run.all).toMatch(/repair complete/);
+    expect(await queuedRepairs(c)).toEqual(new Map());
+    expect((await liveBlobs(c)).find((b) => b.id === blob!.id)!.placement).toEqual(blob!.placement);
+    rotten.forEach((p, i) => expect(readShardOnDisk(...shardOf(p))!.equals(original[i]!), shardOf(p)[1]).toBe(true));
+    // They serve: with six of the other stores gone, the object reads from ten that include all four.
+    const holders = new Set(rotten.map((p) => blob!.placement[p]!));
+    for (const s of c.stores.filter((s) => !holders.has(s.id)).slice(0, 6)) s.child.kill('SIGKILL');
+    expect(md5Hex(await objectBytes(s3, 'inplace', 'k'))).toBe(md5Hex(body));
   });
 });

@@ -146,6 +146,32 @@ describe('repair worker', () => {
     expect((await fx.read(blobId)).equals(body)).toBe(true);
   });
 
+  it('with exactly 16 nodes, rebuilds pieces queued on nodes that are up where they are', async () => {
+    // Every node holds a piece of every blob: there is no other node to rebuild onto.
+    const fx = await startFixture({ nodes: 16, zones: 4 });
+    const { blobId, body } = await fx.put('k', 40_000);
+    const placement = (await fx.meta.getBlob(blobId))!.placement;
+    // Three writes that never arrived (their holders stayed up), and one piece still readable.
+    const missed = [1, 6, 11];
+    for (const piece of missed) fx.stores.files.get(placement[piece]!)!.delete(shardId(blobId, piece));
+    await fx.meta.queueRepair([...missed, 14].map((piece) => ({ blobId, piece, reason: 'test: missed write' })));
+    const job = await fx.worker.request('admin', { full: true });
+    await fx.worker.idle();
+    const done = (await fx.worker.job(job.id))!;
+    expect(done.state, done.message ?? '').toBe('complete');
+    expect(done.piecesRebuilt).toBe(4);
+    expect((await fx.meta.getBlob(blobId))!.placement).toEqual(placement);
+    expect(await fx.repairs.queueLength()).toBe(0);
+    // No old copy is scheduled for deletion: the rebuilt file is the holder's only one (grace is 0 here).
+    expect(await fx.repairs.orphanNodesOf(blobId)).toEqual(new Set());
+    await fx.worker.request('admin', { full: true });
+    await fx.worker.idle();
+    await expectFullyHealthy(fx);
+    // The rebuilt pieces are real: with six of the others down, the blob reads from ten that include them.
+    for (const piece of [0, 2, 3, 4, 5, 7]) fx.stores.down.add(placement[piece]!);
+    expect((await fx.read(blobId)).equals(body)).toBe(true);
+  });
+
   it('reports what it cannot do instead of claiming success', async () => {
     // 16 nodes exactly: a lost one has no replacement.
     const fx = await startFixture({ nodes: 16, zones: 4 });

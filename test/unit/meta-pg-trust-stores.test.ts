@@ -154,6 +154,17 @@ describe.skipIf(skip)(`PostgreSQL trust-layer stores${skip ? ` (skipped: ${skip}
       expect(await repairs.orphanNodesOf('b1')).toEqual(new Set(['n2']));
     });
 
+    it('commits a piece rebuilt in place (from = to): dequeued, and its holder\'s copy is no orphan', async () => {
+      const db = await pg.db();
+      const repairs = new PgRepairStore(db);
+      await fixture.blob(db, 'b1', P16('n'));
+      await db.write((sql) => sql.run(`INSERT INTO repair_queue(blob_id, piece, reason, enqueued_at) VALUES ('b1', 4, 'missed write', 1)`));
+      expect(await repairs.commitMoves('b1', [{ piece: 4, from: 'n4', to: 'n4' }], null, {}, 0, 1000)).toEqual([{ piece: 4, from: 'n4', to: 'n4' }]);
+      expect((await repairs.liveBlobsAfter('', 1))[0]!.placement[4]).toBe('n4');
+      expect(await repairs.queueLength()).toBe(0);
+      expect(await repairs.dueOrphans(1_000_000, 10)).toEqual([]);
+    });
+
     it('keeps a job through its passes, raises and finishes it', async () => {
       const db = await pg.db();
       const repairs = new PgRepairStore(db);

@@ -62,7 +62,8 @@ export class PgRepairStore implements RepairStore {
         const shard = `${blobId}.${m.piece}`;
         if (applied.includes(m)) {
           await sql.run('DELETE FROM repair_queue WHERE blob_id = $1 AND piece = $2', [blobId, m.piece]);
-          await addOrphan(sql, m.from, shard, now + graceMs);
+          // Rebuilt in place (targets.ts keepInPlace): the holder's copy is the new one, not an old one.
+          if (m.from !== m.to) await addOrphan(sql, m.from, shard, now + graceMs);
         } else {
           await addOrphan(sql, m.to, shard, now);
         }
