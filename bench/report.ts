@@ -15,6 +15,8 @@ export interface Row {
   spec: CellSpec;
   target: Measured;
   baseline?: Measured;
+  /** Each round's ratio when the cell ran several (the row is the round of the median ratio). */
+  roundRatios?: number[];
 }
 
 export function measured(r: CellResult, cpu?: { gateway: number | null; stores: number | null }): Measured {
@@ -37,7 +39,7 @@ function figure(spec: CellSpec, m: Measured): string {
   return spec.size < 1024 * 1024 ? `${f1(m.opsPerSec)}/s` : `${f1(m.mbps)} MB/s`;
 }
 
-function ratioOf(spec: CellSpec, row: Row): number | null {
+export function ratioOf(spec: CellSpec, row: Row): number | null {
   if (!row.baseline) return null;
   return spec.size < 1024 * 1024 ? row.target.opsPerSec / row.baseline.opsPerSec : row.target.mbps / row.baseline.mbps;
 }
@@ -66,7 +68,10 @@ export function jsonLine(rows: Row[], extra: Record<string, unknown>): string {
       ...(x.storeCpuMs !== undefined && { store_cpu_ms_per_op: x.storeCpuMs === null ? null : f3(x.storeCpuMs) }),
     });
     const ratio = ratioOf(r.spec, r);
-    cells[key] = { ...m(r.target), ...(r.baseline && { baseline: m(r.baseline) }), ...(ratio !== null && { ratio: f3(ratio) }) };
+    cells[key] = {
+      ...m(r.target), ...(r.baseline && { baseline: m(r.baseline) }), ...(ratio !== null && { ratio: f3(ratio) }),
+      ...(r.roundRatios && { ratio_rounds: r.roundRatios.map(f3) }),
+    };
   }
   return JSON.stringify({ ...extra, cells });
 }
