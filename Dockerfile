@@ -26,5 +26,5 @@ RUN mkdir -p /data && chown node:node /data
 VOLUME /data
 EXPOSE 9000 7000
 USER node
-ENTRYPOINT ["node", "bin/shardgate.js"]
+ENTRYPOINT ["node", "--initial-old-space-size=128", "bin/shardgate.js"]
 CMD ["gateway"]

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { serverNodeFlags } from '../cli/node-flags.js';
 
 export class BenchError extends Error {
   code = 'ERR_BENCH';
@@ -41,10 +42,11 @@ export const tmpDirs: string[] = [];
 /**
  * Spawn `node <args>` in its own process group (a Ctrl-C reaches only us, and we stop the
  * children in order), and wait until stdout has matched every pattern; resolves with the
- * first capture group of each.
+ * first capture group of each. Every server runs with the V8 flags `shardgate` gives its own
+ * (cli/node-flags.ts): shardgate as users start it, and the baseline on the same terms.
  */
 export async function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp[]): Promise<{ child: Child; found: string[] }> {
-  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn(process.execPath, [...serverNodeFlags(), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const exited = new Promise<void>((done) => proc.once('exit', () => done()));
   const child: Child = { name, proc, exited, tail: [] };
   children.push(child);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ensurePrivateDir } from '../gateway/secrets.js';
 import { CLI_ENTRY } from './supervisor.js';
+import { serverNodeFlags } from './node-flags.js';
 
 /** The secrets every gateway of one cluster shares (cli/gateway.ts --init lists them). */
 const SHARED_FILES = ['gateway-key.jwk', 'gateway-key.pub.jwk', 'master.key', 'root-credentials.json'];
@@ -42,7 +43,7 @@ export async function spawnMoreGateways(opts: {
     }
     const port = opts.port === 0 ? 0 : opts.port + i - 1;
     const args = [CLI_ENTRY, 'gateway', '--data', dir, '--meta', opts.meta, '--host', opts.host, '--port', String(port), '--shard-stores', opts.shardStores];
-    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...opts.env, SHARDGATE_GATEWAY_SUPERVISED: '1' } });
+    const child = spawn(process.execPath, [...serverNodeFlags(), ...args], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...opts.env, SHARDGATE_GATEWAY_SUPERVISED: '1' } });
     const exited = once(child, 'exit');
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`gateway ${i} did not start within 60 s`)), 60_000);

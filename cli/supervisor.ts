@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { serverNodeFlags } from './node-flags.js';
 
 /** The compiled CLI entry; child processes run it so their command line names their role. */
 export const CLI_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -88,7 +89,7 @@ export async function spawnShardStores(specs: ShardStoreSpec[], opts: { startTim
   // Every store's file I/O and fdatasync run on libuv's threadpool (4 threads by default): with
   // several stores per process, one store's fdatasync must not hold up the others' appends.
   if (!single && !env.UV_THREADPOOL_SIZE) env.UV_THREADPOOL_SIZE = String(Math.min(128, 4 * specs.length));
-  const child = spawn(process.execPath, [...profilingFlags(process.execArgv), ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [...serverNodeFlags(), ...profilingFlags(process.execArgv), ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   // A process hosting several stores prefixes its lines with the store's id itself.
   const prefix = opts.logPrefix === false ? null : single ? `[${first.id}] ` : '';

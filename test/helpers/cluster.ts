@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { serverNodeFlags } from '../../cli/node-flags.js';
 import { ensureDevCertificate } from '../../gateway/tls/dev-ca.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -57,11 +58,12 @@ export interface Cluster {
 /**
  * Spawn a CLI child and resolve with the first stdout match of `pattern`. `output` keeps every
  * line, stdout and stderr interleaved as they came; `stdout` and `stderr` keep them apart.
+ * It runs with the V8 flags the `shardgate` launcher gives a server (cli/node-flags.ts).
  */
 export async function spawnAndWait(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp, timeoutMs = 30_000): Promise<{
   child: ChildProcess; match: RegExpExecArray; output: string[]; stdout: string[]; stderr: string[];
 }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...serverNodeFlags(), CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const stdout: string[] = [];
   const stderr: string[] = [];
