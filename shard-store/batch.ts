@@ -2,7 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import { BufferPool } from '../codec/buffer-pool.js';
 import {
   BatchOp, BatchStatus, decodeRequestHeader, encodeResultHeader, FLAG_LEAF, FLAG_SYNC, FrameError, FrameParser, LEAF_BYTES, MAX_PUT_PAYLOAD,
-  REQUEST_HEADER_BYTES, requestPayload, shardIdOf, type BatchRequest,
+  REQUEST_HEADER_BYTES, RESULT_HEADER_BYTES, requestPayload, shardIdOf, type BatchRequest,
 } from './batch-frames.js';
 import { ForbiddenError, RequestError, StoreFullError } from './errors.js';
 import { authorize, type TrustedKey } from './peers.js';
@@ -30,6 +30,12 @@ interface Result {
   pooled?: true;
 }
 
+/** An answer waiting to be written: its header, then the payload if any. */
+interface Answer {
+  header: Buffer;
+  r: Result;
+}
+
 interface Op {
   req: BatchRequest;
   name: ShardOp;
@@ -40,6 +46,8 @@ const OP_NAMES: Record<number, ShardOp> = { [BatchOp.Put]: 'put', [BatchOp.Get]:
 /** Bytes of PUT data received and not yet answered on one connection before the store stops reading from it. */
 const MAX_UNANSWERED_BYTES = 96 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** Bytes of answers one connection writes per turn of the event loop, unless one answer is larger (flush). */
+const FLUSH_BYTES = 1024 * 1024;
 /**
  * Buffers for the pieces a store reads to answer GETs, reused once the answer is written. A
  * fresh buffer per piece read was memory V8 counts as external: under 1 MiB GETs those
@@ -63,36 +71,67 @@ export function servePieceStream(socket: TLSSocket, peer: TrustedKey | Error, ct
   // Writes and deletes of this connection, in the order they arrived.
   let writes: Promise<unknown> = Promise.resolve();
   let unanswered = 0;
-  let out: Buffer[] = [];
-  let pooled: Buffer[] = [];
+  // Answers not yet written, in order.
+  let out: Answer[] = [];
   let flushing = false;
+  // Idle: every operation answered, and every answer handed to the socket.
+  const isIdle = (): boolean => busy === 0 && out.length === 0;
+  const wakeIfIdle = (): void => {
+    if (isIdle()) for (const w of idleWaiters.splice(0)) w();
+  };
 
   const send = (id: number, r: Result): void => {
-    out.push(encodeResultHeader(id, r.status, r.payload.length));
-    if (r.payload.length) out.push(r.payload);
-    if (r.pooled) pooled.push(r.payload);
+    out.push({ header: encodeResultHeader(id, r.status, r.payload.length), r });
     if (!flushing) {
       flushing = true;
-      // Everything answered in this turn of the event loop goes out as one write.
-      setImmediate(() => {
-        flushing = false;
-        const bufs = out;
-        const reads = pooled;
-        out = [];
-        pooled = [];
-        if (socket.destroyed) {
-          reads.forEach((b) => readBuffers.give(b));
-          return;
-        }
-        socket.cork();
-        for (let i = 0; i < bufs.length - 1; i++) socket.write(bufs[i]!);
-        // Writes complete in order: once the last is done, the socket holds none of these
-        // buffers. After a failed write it may still (the connection is going away): keep them.
-        socket.write(bufs[bufs.length - 1]!, reads.length ? (err) => err || reads.forEach((b) => readBuffers.give(b)) : undefined);
-        socket.uncork();
-      });
+      setImmediate(flush);
     }
   };
+
+  /**
+   * What was answered in this turn of the event loop goes out as one write, up to
+   * FLUSH_BYTES (and at least one answer); the rest in the next turn, after the process's
+   * other connections have written theirs. A read several segments long asks each store for
+   * a piece of each: written whole, one store's answers for all of them went out before the
+   * next store's first, so with the 16 stores of `dev` on one thread no segment was complete
+   * until all were (the first byte of a 64 MiB GET waited for seven segments, 30 ms). Taking
+   * turns, the first segment's pieces go out first.
+   */
+  function flush(): void {
+    flushing = false;
+    let take = 0;
+    let bytes = 0;
+    while (take < out.length) {
+      const size = RESULT_HEADER_BYTES + out[take]!.r.payload.length;
+      if (take > 0 && bytes + size > FLUSH_BYTES) break;
+      bytes += size;
+      take++;
+    }
+    const answers = take === out.length ? out : out.slice(0, take);
+    out = take === out.length ? [] : out.slice(take);
+    if (out.length) {
+      flushing = true;
+      setImmediate(flush);
+    } else {
+      wakeIfIdle();
+    }
+    const reads = answers.filter((a) => a.r.pooled).map((a) => a.r.payload);
+    if (socket.destroyed) {
+      reads.forEach((b) => readBuffers.give(b));
+      return;
+    }
+    const bufs: Buffer[] = [];
+    for (const a of answers) {
+      bufs.push(a.header);
+      if (a.r.payload.length) bufs.push(a.r.payload);
+    }
+    socket.cork();
+    for (let i = 0; i < bufs.length - 1; i++) socket.write(bufs[i]!);
+    // Writes complete in order: once the last is done, the socket holds none of these
+    // buffers. After a failed write it may still (the connection is going away): keep them.
+    socket.write(bufs[bufs.length - 1]!, reads.length ? (err) => err || reads.forEach((b) => readBuffers.give(b)) : undefined);
+    socket.uncork();
+  }
 
   const answered = (bytes: number): void => {
     unanswered -= bytes;
@@ -133,7 +172,8 @@ export function servePieceStream(socket: TLSSocket, peer: TrustedKey | Error, ct
       answered(putBytes);
       // Answers are flushed on the next turn: wait for it before calling the connection idle.
       setImmediate(() => {
-        if (--busy === 0) for (const w of idleWaiters.splice(0)) w();
+        busy--;
+        wakeIfIdle();
       });
     }).catch((err: unknown) => ctx.log(`piece stream: ${(err as Error).stack ?? String(err)}`));
   });
@@ -143,7 +183,7 @@ export function servePieceStream(socket: TLSSocket, peer: TrustedKey | Error, ct
   });
 
   return {
-    idle: () => (busy === 0 || socket.destroyed ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
+    idle: () => (isIdle() || socket.destroyed ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r))),
   };
 
   /** The frames of one read: PUT runs appended in one write each, in order with deletes; reads at once. */

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ACCESS_KEY, requireBuild, SECRET_KEY, spawnAndWait } from '../helpers/cluster.js';
+import { SERVER_NODE_FLAGS } from '../../cli/node-flags.js';
 import { onClose } from '../helpers/registry.js';
 
 /** Live child processes of `pid` with their command lines. */
@@ -44,6 +45,9 @@ describe('shardgate dev (the embedded default)', () => {
     const stores = childrenOf(first.child.pid!).filter((p) => p.cmd.includes(' shard-store '));
     expect(stores).toHaveLength(1);
     for (let i = 0; i < 16; i++) expect(stores[0]!.cmd).toContain(`"id":"ss${String(i).padStart(2, '0')}"`);
+    // With the V8 flags the gateway runs with (cli/node-flags.ts), before the script.
+    for (const flag of SERVER_NODE_FLAGS) expect(stores[0]!.cmd.indexOf(` ${flag} `)).toBeGreaterThan(0);
+    expect(stores[0]!.cmd.indexOf(` ${SERVER_NODE_FLAGS[0]!} `)).toBeLessThan(stores[0]!.cmd.indexOf('main.js'));
     const body = randomBytes(5 * 1024 * 1024 + 3);
     const s3 = client(first.endpoint);
     await s3.send(new CreateBucketCommand({ Bucket: 'keep' }));

@@ -357,6 +357,19 @@ describe('shard-store: batching', () => {
     expect(batches - before.batches).toBeLessThan(10);
     expect(s.server.store.pieces).toBe(51);
   });
+  it('answers a batch of reads larger than one turn\'s share (1 MiB) over several turns, every byte', async () => {
+    const s = await setup();
+    // Six records of 600 KiB and two small ones: 3.6 MiB of answers to one batch.
+    const sizes = [600 * 1024, 1000, 600 * 1024, 600 * 1024, 600 * 1024, 7, 600 * 1024, 600 * 1024];
+    const pieces = sizes.map((n) => randomBytes(n));
+    const ids = pieces.map(() => newShardId());
+    for (const [i, p] of pieces.entries()) await putShard(s, ids[i]!, p, p.length);
+    const before = s.client.pieceStats();
+    const got = await Promise.all(ids.map((id, i) => s.client.readRecord(s.node, id, 0, 0, pieces[i]!.length)));
+    const { ops, batches } = s.client.pieceStats();
+    expect([ops - before.ops, batches - before.batches]).toEqual([pieces.length, 1]);
+    for (const [i, p] of pieces.entries()) expect(got[i]!.equals(p)).toBe(true);
+  });
 });
 
 describe('shard-store: audit leaves sent with the pieces', () => {
