@@ -164,9 +164,9 @@ describe('CopyObject', () => {
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(all)).toBe(true);
   });
 
-  test('a large copy streams: the gateway peak memory grows far less than the object', async () => {
+  test('a large copy streams: the gateway peak memory grows less than the object', async () => {
     const b = await newBucket('large');
-    // Large enough that a buffered copy could not pass: the bound is half the object.
+    // Large enough that a buffered copy could not pass: it would hold all 320 MiB, and the bound is 70% of that.
     const size = 320 * MiB;
     const data = bytes(size, 'large');
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'src', Body: data }));
@@ -179,8 +179,10 @@ describe('CopyObject', () => {
     console.log(`copy of ${size / MiB} MiB: ${ms.toFixed(0)} ms (${(size / MiB / (ms / 1000)).toFixed(0)} MiB/s), gateway peak RSS +${(grew / MiB).toFixed(1)} MiB`);
     expect(res.CopyObjectResult?.ETag).toBe(`"${md5Hex(data)}"`);
     // The PUT before set the peak for one pipeline; reading while writing adds a few segments
-    // (read-ahead, pieces in flight) plus GC slack: measured +41..94 MiB whatever the size, never the object.
-    expect(grew).toBeLessThan(160 * MiB);
+    // (read-ahead, pieces in flight) plus GC slack: measured +41..94 MiB whatever the size, never
+    // the object. Servers start with --initial-old-space-size=128 (cli/node-flags.ts), which lets
+    // V8 leave up to 128 MB of old garbage before its first full collection: +155..165 MiB since.
+    expect(grew).toBeLessThan(224 * MiB);
     expect(md5Hex(await getBytes(b, 'dst'))).toBe(md5Hex(data));
     // The claim is memory, not speed: 320 MiB written, copied and read back took 26 s alone on a
     // loaded 2-core machine, and passed 60 s beside other suites.
