@@ -2,10 +2,10 @@
  * V8 flags that shardgate's server processes (gateway, shard-stores, `dev`) run with. V8 reads
  * them only as a process starts, and NODE_OPTIONS refuses them, so whatever starts a server
  * puts them on its command line:
- * - bin/shardgate.js's first line (the `shardgate` command) and `npm start`;
- * - the supervisor, for the shard-store processes and extra gateways it spawns;
- * - the benches, for every server they measure (the baseline too).
- * test/unit/node-flags.test.ts keeps the launcher and `npm start` in step with this list.
+ * - bin/shardgate.js's first line (the `shardgate` command), `npm start` and the Dockerfile;
+ * - `dev`, for the shard-store processes and extra gateways it spawns;
+ * - the benches, for every server they measure (the baseline too), and the test cluster.
+ * test/unit/node-flags.test.ts keeps the launcher, `npm start` and the Dockerfile in step with this list.
  *
  * --initial-old-space-size=128: V8 starts a process with a small limit for its old generation
  * (about 30 MB here) and counts against it the bytes of every Buffer allocated since the last
