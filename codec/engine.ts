@@ -81,6 +81,8 @@ export interface EngineDescription {
   cpu: string | null;
   /** CRC kernel of the native engine ("vpclmulqdq", "pclmulqdq" or "table"); null for the reference. */
   crc: string | null;
+  /** AES-256-GCM kernel of the native engine ("vaes512" or "openssl"); null for the reference. */
+  gcm: string | null;
   /** The same, as one line for `shardgate --version`. */
   summary: string;
 }
@@ -100,12 +102,12 @@ export function describeEngine(): EngineDescription {
   const engine = getEngine();
   const binding = engineBinding();
   if (!binding) {
-    return { engine: 'reference', kernel: null, cpu: null, crc: null, summary: `engine: ${engine.name}` };
+    return { engine: 'reference', kernel: null, cpu: null, crc: null, gcm: null, summary: `engine: ${engine.name}` };
   }
   const info = binding.info();
   return {
-    engine: 'native', kernel: info.kernel, cpu: info.cpu, crc: info.crc,
-    summary: `engine: native, kernel: ${info.kernel}, crc: ${info.crc}, cpu: ${info.cpu}`,
+    engine: 'native', kernel: info.kernel, cpu: info.cpu, crc: info.crc, gcm: info.gcm,
+    summary: `engine: native, kernel: ${info.kernel}, crc: ${info.crc}, gcm: ${info.gcm}, cpu: ${info.cpu}`,
   };
 }
 

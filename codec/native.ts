@@ -29,6 +29,10 @@ export interface NativeInfo {
   crc: CrcKernel;
   /** The CRC kernels this CPU can run, slowest first. */
   supportedCrcKernels: CrcKernel[];
+  /** AES-256-GCM kernel of the segment codec; see GCM_KERNELS. */
+  gcm: GcmKernel;
+  /** The GCM kernels this CPU can run, slowest first. */
+  supportedGcmKernels: GcmKernel[];
 }
 
 /**
@@ -38,6 +42,14 @@ export interface NativeInfo {
  */
 export const CRC_KERNELS = ['table', 'pclmulqdq', 'vpclmulqdq'] as const;
 export type CrcKernel = (typeof CRC_KERNELS)[number];
+
+/**
+ * AES-256-GCM kernels of the segment codec, slowest first: OpenSSL as Node links it (3.0:
+ * 128-bit AES-NI), and the addon's own on VAES and VPCLMULQDQ (native/src/gcm_fast.c), 16
+ * blocks a step. Same bytes and tags; picked at load from the CPU.
+ */
+export const GCM_KERNELS = ['openssl', 'vaes512'] as const;
+export type GcmKernel = (typeof GCM_KERNELS)[number];
 
 type Done = (error: Error | undefined) => void;
 /** Opaque MD5 state owned by the addon (freed by the garbage collector). */
@@ -69,6 +81,8 @@ export interface NativeBinding {
   crc64nvme(buffer: Uint8Array, offset: number, length: number, previous: bigint): bigint;
   /** Process-wide; tests and benchmarks compare the kernels. */
   setCrcKernel(name: CrcKernel): void;
+  /** Process-wide; tests and benchmarks compare the kernels. */
+  setGcmKernel(name: GcmKernel): void;
   gcm(key: Buffer, index: number, plain: Buffer, plainOffset: number, plainLength: number, out: Buffer, outOffset: number): void;
   /** Bytes read at `position` of `fd` from the page cache alone (preadv2 RWF_NOWAIT), or -1 when none is cached or it cannot tell; never waits for the disk. */
   preadCached(fd: number, buffer: Uint8Array, position: number): number;
@@ -147,6 +161,17 @@ export function setCrcKernel(binding: NativeBinding, name: string): void {
     throw new CodecArgumentError(`CRC kernel "${name}" is not supported by this CPU (${binding.info().cpu})`);
   }
   binding.setCrcKernel(name as CrcKernel);
+}
+
+/** Force a GCM kernel for every later segment (tests and benchmarks). */
+export function setGcmKernel(binding: NativeBinding, name: string): void {
+  if (!(GCM_KERNELS as readonly string[]).includes(name)) {
+    throw new CodecArgumentError(`unknown GCM kernel "${name}", expected one of ${GCM_KERNELS.join(', ')}`);
+  }
+  if (!binding.info().supportedGcmKernels.includes(name as GcmKernel)) {
+    throw new CodecArgumentError(`GCM kernel "${name}" is not supported by this CPU (${binding.info().cpu})`);
+  }
+  binding.setGcmKernel(name as GcmKernel);
 }
 
 /** Force a kernel for every later call (tests, benchmarks, SHARDGATE_RS_KERNEL). */

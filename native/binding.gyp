@@ -8,6 +8,8 @@
         "src/crc.c",
         "src/crc_fold.c",
         "src/crypto.c",
+        "src/gcm.c",
+        "src/gcm_fast.c",
         "src/isal_bench.c",
         "src/rs.c",
         "src/rs_matrix.c",

@@ -19,6 +19,7 @@
 
 #include "crc.h"
 #include "crypto.h"
+#include "gcm.h"
 #include "isal_bench.h"
 #include "rs.h"
 #include "segment.h"
@@ -484,7 +485,7 @@ static napi_value string_array(napi_env env, int supported_only) {
   return arr;
 }
 
-/* info() → { kernel, kernels, supportedKernels, cpu, crc, supportedCrcKernels } */
+/* info() → { kernel, kernels, supportedKernels, cpu, crc, supportedCrcKernels, gcm, supportedGcmKernels } */
 static napi_value info_js(napi_env env, napi_callback_info info) {
   (void) info;
   napi_value obj;
@@ -502,6 +503,15 @@ static napi_value info_js(napi_env env, napi_callback_info info) {
     OK(napi_set_element(env, crcs, n++, v));
   }
   OK(napi_set_named_property(env, obj, "supportedCrcKernels", crcs));
+  set_string(env, obj, "gcm", gcm_kernel_names[gcm_kernel_current()]);
+  napi_value gcms;
+  OK(napi_create_array(env, &gcms));
+  for (uint32_t k = 0, n = 0; k < GCM_KERNEL_COUNT; k++) {
+    if (!gcm_kernel_supported((gcm_kernel) k)) continue;
+    OK(napi_create_string_utf8(env, gcm_kernel_names[k], NAPI_AUTO_LENGTH, &v));
+    OK(napi_set_element(env, gcms, n++, v));
+  }
+  OK(napi_set_named_property(env, obj, "supportedGcmKernels", gcms));
   return obj;
 }
 
@@ -635,6 +645,25 @@ static napi_value set_crc_kernel_js(napi_env env, napi_callback_info info) {
   THROW(env, "unknown CRC kernel");
 }
 
+/* setGcmKernel(name): process-wide, for tests and benchmarks. */
+static napi_value set_gcm_kernel_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char name[32];
+  size_t len = 0;
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok) {
+    THROW(env, "bad arguments, expected: (GCM kernel name)");
+  }
+  for (int k = 0; k < GCM_KERNEL_COUNT; k++) {
+    if (strcmp(name, gcm_kernel_names[k]) != 0) continue;
+    if (!gcm_kernel_supported((gcm_kernel) k)) THROW(env, "GCM kernel is not supported by this CPU");
+    gcm_kernel_set((gcm_kernel) k);
+    return NULL;
+  }
+  THROW(env, "unknown GCM kernel");
+}
+
 /* ---- reads the page cache can answer at once ------------------------------------------ */
 
 /*
@@ -684,6 +713,7 @@ static napi_value init(napi_env env, napi_value exports) {
     if (err) THROW(env, err);
     current_kernel = kernel_best();
     crc_init();
+    gcm_init_kernel();
     ready = 1;
   }
   export_fn(env, exports, "info", info_js);
@@ -701,6 +731,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "crc32c", crc32c_js);
   export_fn(env, exports, "crc64nvme", crc64nvme_js);
   export_fn(env, exports, "setCrcKernel", set_crc_kernel_js);
+  export_fn(env, exports, "setGcmKernel", set_gcm_kernel_js);
   export_fn(env, exports, "preadCached", pread_cached_js);
   return exports;
 }

@@ -12,7 +12,7 @@
 #define XCR0_AVX512 0xe0u
 
 typedef struct {
-  int sse2, ssse3, sse41, sse42, pclmul, avx2, avx512f, avx512bw, gfni, vaes, vpclmulqdq, sha, os_avx, os_avx512;
+  int sse2, ssse3, sse41, sse42, pclmul, aesni, avx2, avx512f, avx512bw, avx512vl, gfni, vaes, vpclmulqdq, sha, os_avx, os_avx512;
 } cpu_info;
 
 static cpu_info detect(void) {
@@ -26,6 +26,7 @@ static cpu_info detect(void) {
   c.sse41 = (cx >> 19) & 1;
   c.sse42 = (cx >> 20) & 1;
   c.pclmul = (cx >> 1) & 1;
+  c.aesni = (cx >> 25) & 1;
   int osxsave = (cx >> 27) & 1;
   if (osxsave) {
     unsigned lo, hi;
@@ -38,6 +39,7 @@ static cpu_info detect(void) {
     c.avx2 = (b >> 5) & 1;
     c.avx512f = (b >> 16) & 1;
     c.avx512bw = (b >> 30) & 1;
+    c.avx512vl = (b >> 31) & 1;
     c.sha = (b >> 29) & 1;
     c.gfni = (cx >> 8) & 1;
     c.vaes = (cx >> 9) & 1;
@@ -73,6 +75,11 @@ int cpu_has_vpclmulqdq(void) {
   return info()->vpclmulqdq && info()->os_avx512;
 }
 
+int cpu_has_vaes_gcm(void) {
+  const cpu_info *c = info();
+  return c->aesni && c->pclmul && c->ssse3 && c->sse41 && c->vaes && c->vpclmulqdq && c->avx512f && c->avx512bw && c->avx512vl && c->os_avx512;
+}
+
 int cpu_has_pclmul_sse42(void) {
   return info()->pclmul && info()->sse41 && info()->sse42;
 }
@@ -88,7 +95,7 @@ const char *cpu_features(void) {
   const cpu_info *c = info();
   buf[0] = 0;
   struct { int on; const char *name; } list[] = {
-    { c->sse2, "sse2" }, { c->ssse3, "ssse3" }, { c->sse42, "sse4.2" }, { c->pclmul, "pclmulqdq" }, { c->avx2 && c->os_avx, "avx2" },
+    { c->sse2, "sse2" }, { c->ssse3, "ssse3" }, { c->sse42, "sse4.2" }, { c->pclmul, "pclmulqdq" }, { c->aesni, "aes" }, { c->avx2 && c->os_avx, "avx2" },
     { c->avx512f && c->os_avx512, "avx512f" }, { c->avx512bw && c->os_avx512, "avx512bw" },
     { c->gfni, "gfni" }, { c->vaes, "vaes" }, { c->vpclmulqdq, "vpclmulqdq" }, { c->sha, "sha" },
   };

@@ -4,6 +4,7 @@
 
 #include "crc.h"
 #include "crypto.h"
+#include "gcm.h"
 #include "rs.h"
 
 /* Plaintext bytes hashed (MD5) then encrypted at a time: GCM reads what MD5 just left in L1. */
@@ -15,43 +16,13 @@ void segment_nonce(uint64_t index, uint8_t nonce[12]) {
   for (int i = 0; i < 8; i++) nonce[4 + i] = (uint8_t) (index >> (56 - 8 * i));
 }
 
-static const char *gcm_start(EVP_CIPHER_CTX *ctx, const uint8_t *key, uint64_t index) {
-  uint8_t nonce[12];
-  segment_nonce(index, nonce);
-  if (!ctx) return "out of memory";
-  /* The default GCM IV length is 12 bytes, the nonce we use. */
-  if (CRYPTO_CIPHER_INIT(ctx, crypto_aes_256_gcm(), key, nonce, 1) != 1) return "AES-256-GCM init failed";
-  return NULL;
-}
-
-static const char *gcm_update(EVP_CIPHER_CTX *ctx, const uint8_t *in, size_t len, uint8_t *out) {
-  /* EVP takes int lengths; segments are at most 64 MiB but stay general. */
-  while (len > 0) {
-    int n = len > (1u << 30) ? (1 << 30) : (int) len;
-    int wrote = 0;
-    if (EVP_EncryptUpdate(ctx, out, &wrote, in, n) != 1 || wrote != n) return "AES-256-GCM update failed";
-    in += n;
-    out += n;
-    len -= (size_t) n;
-  }
-  return NULL;
-}
-
-static const char *gcm_finish(EVP_CIPHER_CTX *ctx, uint8_t *tag) {
-  uint8_t spare[32];
-  int wrote = 0;
-  if (EVP_EncryptFinal_ex(ctx, spare, &wrote) != 1 || wrote != 0) return "AES-256-GCM final failed";
-  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEGMENT_TAG_BYTES, tag) != 1) return "AES-256-GCM tag failed";
-  return NULL;
-}
-
 /* Encrypt, and advance the object's MD5 over the same plaintext when asked. */
-static const char *encrypt_span(EVP_CIPHER_CTX *ctx, EVP_MD_CTX *md5, const uint8_t *in, size_t len, uint8_t *out) {
-  if (!md5) return gcm_update(ctx, in, len, out);
+static const char *encrypt_span(seg_gcm *ctx, EVP_MD_CTX *md5, const uint8_t *in, size_t len, uint8_t *out) {
+  if (!md5) return seg_gcm_update(ctx, in, len, out);
   while (len > 0) {
     const size_t n = len < MD5_STEP ? len : MD5_STEP;
     if (EVP_DigestUpdate(md5, in, n) != 1) return "MD5 update failed";
-    const char *err = gcm_update(ctx, in, n, out);
+    const char *err = seg_gcm_update(ctx, in, n, out);
     if (err) return err;
     in += n;
     out += n;
@@ -61,10 +32,12 @@ static const char *encrypt_span(EVP_CIPHER_CTX *ctx, EVP_MD_CTX *md5, const uint
 }
 
 const char *segment_gcm(const uint8_t *key, uint64_t index, const uint8_t *plain, size_t len, uint8_t *out) {
-  EVP_CIPHER_CTX *ctx = crypto_thread_cipher();
-  const char *err = gcm_start(ctx, key, index);
-  if (!err) err = gcm_update(ctx, plain, len, out);
-  if (!err) err = gcm_finish(ctx, out + len);
+  seg_gcm ctx;
+  uint8_t nonce[12];
+  segment_nonce(index, nonce);
+  const char *err = seg_gcm_start(&ctx, key, nonce, 1);
+  if (!err) err = seg_gcm_update(&ctx, plain, len, out);
+  if (!err) err = seg_gcm_tag(&ctx, out + len);
   return err;
 }
 
@@ -77,16 +50,18 @@ static const char *seal_piece(const segment_job *job, int i, const uint8_t *piec
 const char *segment_encode(const segment_job *job, xor_kernel_fn kernel) {
   const size_t p = job->piece_size;
   const size_t len = job->plain_len;
-  EVP_CIPHER_CTX *ctx = crypto_thread_cipher();
-  const char *err = gcm_start(ctx, job->key, job->index);
+  seg_gcm ctx;
+  uint8_t nonce[12];
+  segment_nonce(job->index, nonce);
+  const char *err = seg_gcm_start(&ctx, job->key, nonce, 1);
   /* Encrypt piece by piece and checksum each piece while it is still in cache. */
   int i = 0;
   for (; !err && i < RS_K && (size_t) (i + 1) * p <= len; i++) {
-    err = encrypt_span(ctx, job->md5, job->plain + i * p, p, job->data + i * p);
+    err = encrypt_span(&ctx, job->md5, job->plain + i * p, p, job->data + i * p);
     if (!err) err = seal_piece(job, i, job->data + i * p);
   }
-  if (!err) err = encrypt_span(ctx, job->md5, job->plain + i * p, len - i * p, job->data + i * p);
-  if (!err) err = gcm_finish(ctx, job->data + len);
+  if (!err) err = encrypt_span(&ctx, job->md5, job->plain + i * p, len - i * p, job->data + i * p);
+  if (!err) err = seg_gcm_tag(&ctx, job->data + len);
   if (err) return err;
   memset(job->data + len + SEGMENT_TAG_BYTES, 0, RS_K * p - len - SEGMENT_TAG_BYTES);
   for (; i < RS_K; i++) {

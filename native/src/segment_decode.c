@@ -5,6 +5,7 @@
 
 #include "crc.h"
 #include "crypto.h"
+#include "gcm.h"
 #include "rs.h"
 #include "segment.h"
 
@@ -16,16 +17,12 @@ static uint32_t read_be32(const uint8_t *p) {
 
 /* The plaintext of data piece i, decrypted from `src` (a record, or piece i's slot in out
  * itself: GCM may work in place). Pieces past the plaintext hold only tag and padding. */
-static const char *decrypt_piece(EVP_CIPHER_CTX *ctx, const decode_job *job, int i, const uint8_t *src) {
+static const char *decrypt_piece(seg_gcm *ctx, const decode_job *job, int i, const uint8_t *src) {
   const size_t start = (size_t) i * job->piece_size;
   if (start >= job->plain_len) return NULL;
   size_t len = job->plain_len - start;
   if (len > job->piece_size) len = job->piece_size;
-  int wrote = 0;
-  if (EVP_DecryptUpdate(ctx, job->out + start, &wrote, src, (int) len) != 1 || (size_t) wrote != len) {
-    return "AES-256-GCM update failed";
-  }
-  return NULL;
+  return seg_gcm_update(ctx, src, len, job->out + start);
 }
 
 /* The 16 tag bytes follow the ciphertext, so they may straddle two pieces. */
@@ -43,10 +40,8 @@ const char *segment_decode(decode_job *job, xor_kernel_fn kernel) {
   job->status = DECODE_OK;
   uint8_t nonce[12];
   segment_nonce(job->index, nonce);
-  EVP_CIPHER_CTX *ctx = crypto_thread_cipher();
-  if (!ctx) return "out of memory";
-  const char *err = NULL;
-  if (CRYPTO_CIPHER_INIT(ctx, crypto_aes_256_gcm(), job->key, nonce, 0) != 1) err = "AES-256-GCM init failed";
+  seg_gcm ctx;
+  const char *err = seg_gcm_start(&ctx, job->key, nonce, 0);
 
   /* Check each record and, while the leading data pieces are all good, decrypt each one
    * right after its CRC, while it is still in cache. GCM is sequential, so decryption
@@ -63,7 +58,7 @@ const char *segment_decode(decode_job *job, xor_kernel_fn kernel) {
     }
     valid |= 1u << i;
     pieces[i] = (uint8_t *) rec; /* only ever a source: read, never written */
-    if (i == next && i < RS_K) err = decrypt_piece(ctx, job, next++, rec);
+    if (i == next && i < RS_K) err = decrypt_piece(&ctx, job, next++, rec);
   }
   if (!err && __builtin_popcount(valid) < RS_K) {
     job->status = DECODE_TOO_FEW;
@@ -82,12 +77,11 @@ const char *segment_decode(decode_job *job, xor_kernel_fn kernel) {
 
   uint8_t tag[SEGMENT_TAG_BYTES];
   if (!err) gather_tag(job, pieces, tag);
-  for (; !err && next < RS_K; next++) err = decrypt_piece(ctx, job, next, pieces[next]);
+  for (; !err && next < RS_K; next++) err = decrypt_piece(&ctx, job, next, pieces[next]);
   if (!err) {
-    uint8_t spare[32];
-    int wrote = 0;
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEGMENT_TAG_BYTES, tag) != 1) err = "AES-256-GCM tag failed";
-    else if (EVP_DecryptFinal_ex(ctx, spare, &wrote) != 1) job->status = DECODE_AUTH;
+    int ok = 0;
+    err = seg_gcm_check(&ctx, tag, &ok);
+    if (!err && !ok) job->status = DECODE_AUTH;
   }
   return err;
 }

@@ -18,6 +18,8 @@ int kernel_supported(kernel_id id);
 kernel_id kernel_best(void);
 /* VPCLMULQDQ (with AVX-512 state enabled): the CRC-32 folding kernel. */
 int cpu_has_vpclmulqdq(void);
+/* AES-NI, VAES, VPCLMULQDQ and AVX-512 F/BW/VL with AVX-512 state enabled: the fast AES-256-GCM (gcm_fast.c). */
+int cpu_has_vaes_gcm(void);
 /* PCLMULQDQ, SSE4.1 and SSE4.2 (the crc32 instruction): the 128-bit CRC folding kernel. */
 int cpu_has_pclmul_sse42(void);
 /* CPU features, comma separated, for `shardgate --version`. */
