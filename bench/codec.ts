@@ -6,7 +6,8 @@
  * (checksums, rebuild, decryption) against the JS read path; the object checksums (CRC32,
  * CRC32C, CRC64NVME) by the addon against the JS fallback; the cost of one 4 KiB object
  * through the segment encoder; and the PUT receive path with and without a CRC64NVME
- * checksum (bench/checksum-put.ts). Prints tables, then one JSON line with every figure.
+ * checksum (bench/checksum-put.ts); the segment codec's AES-256-GCM on each kernel (OpenSSL,
+ * and the addon's VAES one where the CPU has it). Prints tables, then one JSON line with every figure.
  * Throughput counts data bytes (10 pieces) per second; segment rows count plaintext bytes.
  */
 import { availableParallelism } from 'node:os';
@@ -15,7 +16,7 @@ import { DATA_MASK, K, M, PARITY_MASK, type ErasureCoder } from '../codec/erasur
 import { DEFAULT_SEGMENT_SIZE, GCM_TAG_BYTES } from '../codec/layout.js';
 import { nativeDecodeSegment } from '../codec/native-decode.js';
 import { NativeSegmentEncoder, type NativeSegmentOptions } from '../codec/native-segment.js';
-import { isalRun, loadNative, NativeCoder, nativeLoadError, setCrcKernel, setKernel, type NativeBinding } from '../codec/native.js';
+import { isalRun, loadNative, NativeCoder, nativeLoadError, setCrcKernel, setGcmKernel, setKernel, type NativeBinding } from '../codec/native.js';
 import { RonomonCoder } from '../codec/ronomon.js';
 import { jsDecodeSegment, type SegmentDecoder } from '../codec/segment-decode.js';
 import { JsSegmentEncoder, pieceRecord, type SegmentEncoder } from '../codec/segment.js';
@@ -233,6 +234,52 @@ function checksumRows(binding: NativeBinding | null): void {
   setCrcKernel(binding, best);
 }
 
+/** Plaintext GB/s of `binding.gcm` (the segment codec's AES-256-GCM alone) on one buffer, one thread. */
+function gcmRate(binding: NativeBinding, size: number): number {
+  const key = bytes('gcm key', 32);
+  const plain = bytes(`gcm ${size}`, size);
+  const out = Buffer.alloc(size + GCM_TAG_BYTES);
+  let best = 0;
+  for (let run = 0; run < RUNS; run++) {
+    let done = 0;
+    const start = performance.now();
+    while (performance.now() - start < RUN_MS) {
+      binding.gcm(key, done, plain, 0, size, out, 0);
+      done += size;
+    }
+    best = Math.max(best, done / ((performance.now() - start) / 1000) / 1e9);
+  }
+  return best;
+}
+
+const GCM_SIZES = [4 * 1024, 64 * 1024, DEFAULT_SEGMENT_SIZE];
+
+/**
+ * The segment codec's AES-256-GCM on each kernel this CPU runs (OpenSSL, the baseline, and
+ * the addon's VAES one): alone, and inside a whole segment encode (with piece hashes, as
+ * putBlob asks) and decode of all data pieces, 4 MiB segments, one at a time.
+ */
+async function gcmRows(binding: NativeBinding | null): Promise<void> {
+  if (!binding) return;
+  const best = binding.info().gcm;
+  const key = bytes('key', 32);
+  const seg = await new JsSegmentEncoder(new RonomonCoder(), key).encode(bytes('gcm segment', DEFAULT_SEGMENT_SIZE), 0);
+  const records = Array.from({ length: K + M }, (_, i) => (i < K ? Buffer.concat(pieceRecord(seg, i)) : null));
+  try {
+    for (const kernel of binding.info().supportedGcmKernels) {
+      setGcmKernel(binding, kernel);
+      const engine = `gcm/${kernel}`;
+      for (const size of GCM_SIZES) rows.push({ what: 'gcm', engine, piece: label(size), inFlight: '1', gbps: gcmRate(binding, size) });
+      const enc = await segmentRate(() => new NativeSegmentEncoder(binding, key, { hashes: true }), DEFAULT_SEGMENT_SIZE, 1, 1);
+      rows.push({ what: 'segment', engine, piece: '4MiB seg', inFlight: '1x1', gbps: enc.gbps, loopSPerGB: enc.loop });
+      const dec = await decodeRate((k, i, len, r) => nativeDecodeSegment(binding, k, i, len, r), records, key, DEFAULT_SEGMENT_SIZE, 1);
+      rows.push({ what: 'decode-data', engine, piece: '4MiB seg', inFlight: '1x1', gbps: dec.gbps, loopSPerGB: dec.loop });
+    }
+  } finally {
+    setGcmKernel(binding, best);
+  }
+}
+
 const DEFAULT_PATH = 'default (in place up to 8 KiB, else fused on the threadpool)';
 
 /** One small object through the segment encoder: new encoder, one encode with piece hashes (as putBlob asks), md5(). */
@@ -288,13 +335,14 @@ async function main(): Promise<void> {
   const binding = loadNative();
   if (!binding) console.error(`native addon missing, measuring the reference only: ${nativeLoadError()?.message}`);
   const info = binding?.info();
-  console.log(`cores: ${cores}, kernel: ${info?.kernel ?? 'none'}, cpu: ${info?.cpu ?? '?'}, crc: ${info?.crc ?? '?'}, ISA-L: ${binding?.isalAvailable() ? 'yes' : 'no'}`);
+  console.log(`cores: ${cores}, kernel: ${info?.kernel ?? 'none'}, cpu: ${info?.cpu ?? '?'}, crc: ${info?.crc ?? '?'}, gcm: ${info?.gcm ?? '?'}, ISA-L: ${binding?.isalAvailable() ? 'yes' : 'no'}`);
   const only = process.env.BENCH_ONLY; // e.g. "checksum,small,put" for a quick run of those sections
   const want = (section: string) => !only || only.split(',').includes(section);
   if (want('coder')) await coderRows(binding);
   if (want('segment')) await segmentRows(binding);
   if (want('decode')) await decodeRows(binding);
   if (want('checksum')) checksumRows(binding);
+  if (want('gcm')) await gcmRows(binding);
   if (want('small')) await smallObjectRows(binding);
   const putPath: PutPathRow[] = want('put') ? await putPathRows(binding) : [];
   console.log('\n| op | engine | piece | in flight | GB/s | event loop s/GB |\n| --- | --- | --- | --- | --- | --- |');
@@ -307,6 +355,15 @@ async function main(): Promise<void> {
       const r = CHECKSUM_SIZES.map((size) => ratio(find(`checksum-${alg}`, 'native', label(size)), find(`checksum-${alg}`, 'js', label(size))));
       console.log(`| ${alg} | ${r.join(' | ')} |`);
     }
+  }
+  const fastGcm = binding?.info().supportedGcmKernels.includes('vaes512');
+  if (fastGcm && rows.some((r) => r.what === 'gcm')) {
+    console.log('\nAES-256-GCM of the segment codec, the VAES kernel against OpenSSL (ratio of GB/s, same run):');
+    console.log(`| op | ${GCM_SIZES.map(label).join(' | ')} | 4MiB segment encode | 4MiB segment decode |\n| --- | --- | --- | --- | --- | --- |`);
+    const r = GCM_SIZES.map((size) => ratio(find('gcm', 'gcm/vaes512', label(size)), find('gcm', 'gcm/openssl', label(size))));
+    const encode = ratio(find('segment', 'gcm/vaes512', '4MiB seg'), find('segment', 'gcm/openssl', '4MiB seg'));
+    const decode = ratio(find('decode-data', 'gcm/vaes512', '4MiB seg'), find('decode-data', 'gcm/openssl', '4MiB seg'));
+    console.log(`| vaes512 / openssl | ${r.join(' | ')} | ${encode} | ${decode} |`);
   }
   if (smallRows.length) {
     console.log('\nOne object through the segment encoder (new encoder, encode with piece hashes, md5), best of runs:');
@@ -339,6 +396,10 @@ async function main(): Promise<void> {
     crc32_64KiB_native_vs_js: ratio(find('checksum-CRC32', 'native', '64KiB'), find('checksum-CRC32', 'js', '64KiB')),
     crc32c_64KiB_native_vs_js: ratio(find('checksum-CRC32C', 'native', '64KiB'), find('checksum-CRC32C', 'js', '64KiB')),
     crc64nvme_64KiB_native_vs_js: ratio(find('checksum-CRC64NVME', 'native', '64KiB'), find('checksum-CRC64NVME', 'js', '64KiB')),
+    gcm: info?.gcm ?? null,
+    gcm_4MiB_vaes_vs_openssl: ratio(find('gcm', 'gcm/vaes512', '4MiB'), find('gcm', 'gcm/openssl', '4MiB')),
+    segment_4MiB_vaes_vs_openssl: ratio(find('segment', 'gcm/vaes512', '4MiB seg'), find('segment', 'gcm/openssl', '4MiB seg')),
+    decode_4MiB_vaes_vs_openssl: ratio(find('decode-data', 'gcm/vaes512', '4MiB seg'), find('decode-data', 'gcm/openssl', '4MiB seg')),
     object_4KiB_us: small(DEFAULT_PATH, 4096),
     object_4KiB_separate_md5_us: small('separate MD5 task', 4096),
     object_4KiB_speedup: ratio(small('separate MD5 task', 4096), small(DEFAULT_PATH, 4096)),
