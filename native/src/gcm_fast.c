@@ -234,7 +234,7 @@ GCM_TARGET void gcm_fast_update(gcm_fast_ctx *c, const uint8_t *in, size_t len, 
       /* GHASH of the 16 ciphertext blocks: (acc + C1)H^16 + C2 H^15 + ... + C16 H. */
       __m512i g0 = rev512(c->enc ? y0 : x0), g1 = rev512(c->enc ? y1 : x1);
       __m512i g2 = rev512(c->enc ? y2 : x2), g3 = rev512(c->enc ? y3 : x3);
-      g0 = _mm512_xor_si512(g0, _mm512_zextsi128_si512(acc));
+      g0 = _mm512_xor_si512(g0, _mm512_inserti32x4(_mm512_setzero_si512(), acc, 0));
       __m512i lo = _mm512_clmulepi64_epi128(g0, p0, 0x00);
       __m512i hi = _mm512_clmulepi64_epi128(g0, p0, 0x11);
       __m512i mid = _mm512_xor_si512(_mm512_clmulepi64_epi128(g0, p0, 0x10), _mm512_clmulepi64_epi128(g0, p0, 0x01));
