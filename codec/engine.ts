@@ -83,6 +83,8 @@ export interface EngineDescription {
   crc: string | null;
   /** AES-256-GCM kernel of the native engine ("vaes512" or "openssl"); null for the reference. */
   gcm: string | null;
+  /** How piece hashes are taken ("sha-ni-x4" or "openssl"); null for the reference. */
+  pieceHash: string | null;
   /** The same, as one line for `shardgate --version`. */
   summary: string;
 }
@@ -102,12 +104,12 @@ export function describeEngine(): EngineDescription {
   const engine = getEngine();
   const binding = engineBinding();
   if (!binding) {
-    return { engine: 'reference', kernel: null, cpu: null, crc: null, gcm: null, summary: `engine: ${engine.name}` };
+    return { engine: 'reference', kernel: null, cpu: null, crc: null, gcm: null, pieceHash: null, summary: `engine: ${engine.name}` };
   }
   const info = binding.info();
   return {
-    engine: 'native', kernel: info.kernel, cpu: info.cpu, crc: info.crc, gcm: info.gcm,
-    summary: `engine: native, kernel: ${info.kernel}, crc: ${info.crc}, gcm: ${info.gcm}, cpu: ${info.cpu}`,
+    engine: 'native', kernel: info.kernel, cpu: info.cpu, crc: info.crc, gcm: info.gcm, pieceHash: info.pieceHash,
+    summary: `engine: native, kernel: ${info.kernel}, crc: ${info.crc}, gcm: ${info.gcm}, piece hash: ${info.pieceHash}, cpu: ${info.cpu}`,
   };
 }
 

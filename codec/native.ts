@@ -33,7 +33,19 @@ export interface NativeInfo {
   gcm: GcmKernel;
   /** The GCM kernels this CPU can run, slowest first. */
   supportedGcmKernels: GcmKernel[];
+  /** How piece hashes (audit leaves) are taken; see PIECE_HASHES. */
+  pieceHash: PieceHash;
+  /** Those this CPU can run, slowest first. */
+  supportedPieceHashes: PieceHash[];
 }
+
+/**
+ * How a segment's piece hashes (SHA-256, the audit leaves) are taken, slowest first: one by
+ * one with OpenSSL, or four pieces at once on the SHA extensions (native/src/sha256_lanes.c).
+ * Same digests; picked at load from the CPU.
+ */
+export const PIECE_HASHES = ['openssl', 'sha-ni-x4'] as const;
+export type PieceHash = (typeof PIECE_HASHES)[number];
 
 /**
  * CRC kernels, slowest to fastest: slice-by-8 tables (zlib's code for CRC-32), 128-bit
@@ -83,6 +95,8 @@ export interface NativeBinding {
   setCrcKernel(name: CrcKernel): void;
   /** Process-wide; tests and benchmarks compare the kernels. */
   setGcmKernel(name: GcmKernel): void;
+  /** Process-wide; tests and benchmarks compare them. */
+  setPieceHash(name: PieceHash): void;
   gcm(key: Buffer, index: number, plain: Buffer, plainOffset: number, plainLength: number, out: Buffer, outOffset: number): void;
   /** Bytes read at `position` of `fd` from the page cache alone (preadv2 RWF_NOWAIT), or -1 when none is cached or it cannot tell; never waits for the disk. */
   preadCached(fd: number, buffer: Uint8Array, position: number): number;
@@ -172,6 +186,17 @@ export function setGcmKernel(binding: NativeBinding, name: string): void {
     throw new CodecArgumentError(`GCM kernel "${name}" is not supported by this CPU (${binding.info().cpu})`);
   }
   binding.setGcmKernel(name as GcmKernel);
+}
+
+/** Force how piece hashes are taken for every later segment (tests and benchmarks). */
+export function setPieceHash(binding: NativeBinding, name: string): void {
+  if (!(PIECE_HASHES as readonly string[]).includes(name)) {
+    throw new CodecArgumentError(`unknown piece hash "${name}", expected one of ${PIECE_HASHES.join(', ')}`);
+  }
+  if (!binding.info().supportedPieceHashes.includes(name as PieceHash)) {
+    throw new CodecArgumentError(`piece hash "${name}" is not supported by this CPU (${binding.info().cpu})`);
+  }
+  binding.setPieceHash(name as PieceHash);
 }
 
 /** Force a kernel for every later call (tests, benchmarks, SHARDGATE_RS_KERNEL). */

@@ -15,6 +15,7 @@
         "src/rs_matrix.c",
         "src/segment.c",
         "src/segment_decode.c",
+        "src/sha256_lanes.c",
         "src/xor_kernels.c"
       ],
       # No -march: SIMD kernels carry their own target attributes and are picked at run

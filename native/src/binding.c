@@ -24,6 +24,7 @@
 #include "rs.h"
 #include "segment.h"
 #include "segment_decode.h"
+#include "sha256_lanes.h"
 
 #define OK(call) do { napi_status ok_status_ = (call); assert(ok_status_ == napi_ok); (void) ok_status_; } while (0)
 #define THROW(env, msg) do { napi_throw_error((env), "ERR_NATIVE_ARGUMENT", (msg)); return NULL; } while (0)
@@ -485,7 +486,7 @@ static napi_value string_array(napi_env env, int supported_only) {
   return arr;
 }
 
-/* info() → { kernel, kernels, supportedKernels, cpu, crc, supportedCrcKernels, gcm, supportedGcmKernels } */
+/* info() → { kernel, kernels, supportedKernels, cpu, crc, supportedCrcKernels, gcm, supportedGcmKernels, pieceHash, supportedPieceHashes } */
 static napi_value info_js(napi_env env, napi_callback_info info) {
   (void) info;
   napi_value obj;
@@ -512,6 +513,16 @@ static napi_value info_js(napi_env env, napi_callback_info info) {
     OK(napi_set_element(env, gcms, n++, v));
   }
   OK(napi_set_named_property(env, obj, "supportedGcmKernels", gcms));
+  set_string(env, obj, "pieceHash", segment_lanes() ? "sha-ni-x4" : "openssl");
+  napi_value hashes;
+  OK(napi_create_array(env, &hashes));
+  OK(napi_create_string_utf8(env, "openssl", NAPI_AUTO_LENGTH, &v));
+  OK(napi_set_element(env, hashes, 0, v));
+  if (sha256_lanes_supported()) {
+    OK(napi_create_string_utf8(env, "sha-ni-x4", NAPI_AUTO_LENGTH, &v));
+    OK(napi_set_element(env, hashes, 1, v));
+  }
+  OK(napi_set_named_property(env, obj, "supportedPieceHashes", hashes));
   return obj;
 }
 
@@ -664,6 +675,28 @@ static napi_value set_gcm_kernel_js(napi_env env, napi_callback_info info) {
   THROW(env, "unknown GCM kernel");
 }
 
+/* setPieceHash(name): "sha-ni-x4" or "openssl", process-wide, for tests and benchmarks. */
+static napi_value set_piece_hash_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char name[32];
+  size_t len = 0;
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok) {
+    THROW(env, "bad arguments, expected: (piece hash name)");
+  }
+  if (strcmp(name, "openssl") == 0) {
+    segment_set_lanes(0);
+    return NULL;
+  }
+  if (strcmp(name, "sha-ni-x4") == 0) {
+    if (!sha256_lanes_supported()) THROW(env, "piece hash is not supported by this CPU");
+    segment_set_lanes(1);
+    return NULL;
+  }
+  THROW(env, "unknown piece hash");
+}
+
 /* ---- reads the page cache can answer at once ------------------------------------------ */
 
 /*
@@ -714,6 +747,7 @@ static napi_value init(napi_env env, napi_value exports) {
     current_kernel = kernel_best();
     crc_init();
     gcm_init_kernel();
+    segment_init_hashing();
     ready = 1;
   }
   export_fn(env, exports, "info", info_js);
@@ -732,6 +766,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "crc64nvme", crc64nvme_js);
   export_fn(env, exports, "setCrcKernel", set_crc_kernel_js);
   export_fn(env, exports, "setGcmKernel", set_gcm_kernel_js);
+  export_fn(env, exports, "setPieceHash", set_piece_hash_js);
   export_fn(env, exports, "preadCached", pread_cached_js);
   return exports;
 }

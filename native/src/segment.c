@@ -6,6 +6,7 @@
 #include "crypto.h"
 #include "gcm.h"
 #include "rs.h"
+#include "sha256_lanes.h"
 
 /* Plaintext bytes hashed (MD5) then encrypted at a time: GCM reads what MD5 just left in L1. */
 #define MD5_STEP (16 * 1024)
@@ -41,10 +42,49 @@ const char *segment_gcm(const uint8_t *key, uint64_t index, const uint8_t *plain
   return err;
 }
 
-static const char *seal_piece(const segment_job *job, int i, const uint8_t *piece) {
+_Static_assert(RS_N % SHA256_LANES == 0, "a segment's pieces make whole groups of lanes");
+
+/* Whether piece hashes are taken SHA256_LANES at a time (sha256_lanes.c) or one by one. */
+static int lanes_on = 0;
+
+void segment_init_hashing(void) {
+  lanes_on = sha256_lanes_supported();
+}
+
+void segment_set_lanes(int on) {
+  lanes_on = on && sha256_lanes_supported();
+}
+
+int segment_lanes(void) {
+  return lanes_on > 0;
+}
+
+static uint8_t *piece_at(const segment_job *job, int i) {
+  return i < RS_K ? job->data + (size_t) i * job->piece_size : job->parity + (size_t) (i - RS_K) * job->piece_size;
+}
+
+/*
+ * The CRC of piece i, and its SHA-256 when asked: at once, one by one, or, with SHA-NI, for
+ * SHA256_LANES pieces together once the last of them is sealed (`*hashed` pieces are done).
+ * All pieces of a segment have one length, and a group is still in cache when hashed.
+ */
+static const char *seal_piece(const segment_job *job, int i, int *hashed) {
+  const uint8_t *piece = piece_at(job, i);
   uint32_t crc = crc32_piece(piece, job->piece_size);
   memcpy(job->crc_out + 4 * i, &crc, 4);
-  return job->hash_out ? crypto_sha256(piece, job->piece_size, job->hash_out + SEGMENT_HASH_BYTES * i) : NULL;
+  if (!job->hash_out) return NULL;
+  if (!lanes_on) return crypto_sha256(piece, job->piece_size, job->hash_out + SEGMENT_HASH_BYTES * i);
+  while (*hashed + SHA256_LANES <= i + 1) {
+    const uint8_t *in[SHA256_LANES];
+    uint8_t *out[SHA256_LANES];
+    for (int l = 0; l < SHA256_LANES; l++) {
+      in[l] = piece_at(job, *hashed + l);
+      out[l] = job->hash_out + SEGMENT_HASH_BYTES * (*hashed + l);
+    }
+    sha256_lanes(in, job->piece_size, out);
+    *hashed += SHA256_LANES;
+  }
+  return NULL;
 }
 
 const char *segment_encode(const segment_job *job, xor_kernel_fn kernel) {
@@ -55,22 +95,22 @@ const char *segment_encode(const segment_job *job, xor_kernel_fn kernel) {
   segment_nonce(job->index, nonce);
   const char *err = seg_gcm_start(&ctx, job->key, nonce, 1);
   /* Encrypt piece by piece and checksum each piece while it is still in cache. */
-  int i = 0;
+  int i = 0, hashed = 0;
   for (; !err && i < RS_K && (size_t) (i + 1) * p <= len; i++) {
     err = encrypt_span(&ctx, job->md5, job->plain + i * p, p, job->data + i * p);
-    if (!err) err = seal_piece(job, i, job->data + i * p);
+    if (!err) err = seal_piece(job, i, &hashed);
   }
   if (!err) err = encrypt_span(&ctx, job->md5, job->plain + i * p, len - i * p, job->data + i * p);
   if (!err) err = seg_gcm_tag(&ctx, job->data + len);
   if (err) return err;
   memset(job->data + len + SEGMENT_TAG_BYTES, 0, RS_K * p - len - SEGMENT_TAG_BYTES);
   for (; i < RS_K; i++) {
-    err = seal_piece(job, i, job->data + i * p);
+    err = seal_piece(job, i, &hashed);
     if (err) return err;
   }
   rs_run(rs_encode_program(), kernel, job->data, job->parity, job->piece_size);
   for (int j = 0; j < RS_M; j++) {
-    err = seal_piece(job, RS_K + j, job->parity + j * p);
+    err = seal_piece(job, RS_K + j, &hashed);
     if (err) return err;
   }
   return NULL;

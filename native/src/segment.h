@@ -29,6 +29,13 @@ void segment_nonce(uint64_t index, uint8_t nonce[12]);
 /* Returns NULL, or a static message saying what OpenSSL refused. */
 const char *segment_encode(const segment_job *job, xor_kernel_fn kernel);
 
+/* Piece hashes SHA256_LANES at a time with SHA-NI (sha256_lanes.c), or one by one with
+ * OpenSSL: picked at load (segment_init_hashing); segment_set_lanes forces it, for tests
+ * and benchmarks. The digests are the same. */
+void segment_init_hashing(void);
+void segment_set_lanes(int on);
+int segment_lanes(void);
+
 /* AES-256-GCM of `len` bytes with the segment nonce into out (len + 16 bytes). For tests. */
 const char *segment_gcm(const uint8_t *key, uint64_t index, const uint8_t *plain, size_t len, uint8_t *out);
 

@@ -20,6 +20,8 @@ kernel_id kernel_best(void);
 int cpu_has_vpclmulqdq(void);
 /* AES-NI, VAES, VPCLMULQDQ and AVX-512 F/BW/VL with AVX-512 state enabled: the fast AES-256-GCM (gcm_fast.c). */
 int cpu_has_vaes_gcm(void);
+/* The SHA extensions with SSSE3 and SSE4.1: four SHA-256 lanes at once (sha256_lanes.c). */
+int cpu_has_sha_ni(void);
 /* PCLMULQDQ, SSE4.1 and SSE4.2 (the crc32 instruction): the 128-bit CRC folding kernel. */
 int cpu_has_pclmul_sse42(void);
 /* CPU features, comma separated, for `shardgate --version`. */
