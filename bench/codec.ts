@@ -7,7 +7,8 @@
  * CRC32C, CRC64NVME) by the addon against the JS fallback; the cost of one 4 KiB object
  * through the segment encoder; and the PUT receive path with and without a CRC64NVME
  * checksum (bench/checksum-put.ts); the segment codec's AES-256-GCM on each kernel (OpenSSL,
- * and the addon's VAES one where the CPU has it). Prints tables, then one JSON line with every figure.
+ * and the addon's VAES one where the CPU has it); segment encodes with piece hashes taken
+ * one by one (OpenSSL) or four at once (SHA-NI). Prints tables, then one JSON line with every figure.
  * Throughput counts data bytes (10 pieces) per second; segment rows count plaintext bytes.
  */
 import { availableParallelism } from 'node:os';
@@ -16,7 +17,7 @@ import { DATA_MASK, K, M, PARITY_MASK, type ErasureCoder } from '../codec/erasur
 import { DEFAULT_SEGMENT_SIZE, GCM_TAG_BYTES } from '../codec/layout.js';
 import { nativeDecodeSegment } from '../codec/native-decode.js';
 import { NativeSegmentEncoder, type NativeSegmentOptions } from '../codec/native-segment.js';
-import { isalRun, loadNative, NativeCoder, nativeLoadError, setCrcKernel, setGcmKernel, setKernel, type NativeBinding } from '../codec/native.js';
+import { isalRun, loadNative, NativeCoder, nativeLoadError, setCrcKernel, setGcmKernel, setKernel, setPieceHash, type NativeBinding } from '../codec/native.js';
 import { RonomonCoder } from '../codec/ronomon.js';
 import { jsDecodeSegment, type SegmentDecoder } from '../codec/segment-decode.js';
 import { JsSegmentEncoder, pieceRecord, type SegmentEncoder } from '../codec/segment.js';
@@ -280,6 +281,29 @@ async function gcmRows(binding: NativeBinding | null): Promise<void> {
   }
 }
 
+/**
+ * Segment encodes with piece hashes (as putBlob asks) taken each way this CPU runs: one by
+ * one with OpenSSL (the baseline), or four pieces at once on the SHA extensions.
+ */
+async function pieceHashRows(binding: NativeBinding | null): Promise<void> {
+  if (!binding) return;
+  const best = binding.info().pieceHash;
+  const key = bytes('key', 32);
+  try {
+    for (const way of binding.info().supportedPieceHashes) {
+      setPieceHash(binding, way);
+      for (const [plainLength, piece] of [[10 * MIB - GCM_TAG_BYTES, '1MiB'], [DEFAULT_SEGMENT_SIZE, '4MiB seg']] as const) {
+        for (const objects of [1, cores]) {
+          const r = await segmentRate(() => new NativeSegmentEncoder(binding, key, { hashes: true }), plainLength, objects, 1);
+          rows.push({ what: 'segment', engine: `hash/${way}`, piece, inFlight: `${objects}x1`, gbps: r.gbps, loopSPerGB: r.loop });
+        }
+      }
+    }
+  } finally {
+    setPieceHash(binding, best);
+  }
+}
+
 const DEFAULT_PATH = 'default (in place up to 8 KiB, else fused on the threadpool)';
 
 /** One small object through the segment encoder: new encoder, one encode with piece hashes (as putBlob asks), md5(). */
@@ -335,7 +359,7 @@ async function main(): Promise<void> {
   const binding = loadNative();
   if (!binding) console.error(`native addon missing, measuring the reference only: ${nativeLoadError()?.message}`);
   const info = binding?.info();
-  console.log(`cores: ${cores}, kernel: ${info?.kernel ?? 'none'}, cpu: ${info?.cpu ?? '?'}, crc: ${info?.crc ?? '?'}, gcm: ${info?.gcm ?? '?'}, ISA-L: ${binding?.isalAvailable() ? 'yes' : 'no'}`);
+  console.log(`cores: ${cores}, kernel: ${info?.kernel ?? 'none'}, cpu: ${info?.cpu ?? '?'}, crc: ${info?.crc ?? '?'}, gcm: ${info?.gcm ?? '?'}, piece hash: ${info?.pieceHash ?? '?'}, ISA-L: ${binding?.isalAvailable() ? 'yes' : 'no'}`);
   const only = process.env.BENCH_ONLY; // e.g. "checksum,small,put" for a quick run of those sections
   const want = (section: string) => !only || only.split(',').includes(section);
   if (want('coder')) await coderRows(binding);
@@ -343,6 +367,7 @@ async function main(): Promise<void> {
   if (want('decode')) await decodeRows(binding);
   if (want('checksum')) checksumRows(binding);
   if (want('gcm')) await gcmRows(binding);
+  if (want('hash')) await pieceHashRows(binding);
   if (want('small')) await smallObjectRows(binding);
   const putPath: PutPathRow[] = want('put') ? await putPathRows(binding) : [];
   console.log('\n| op | engine | piece | in flight | GB/s | event loop s/GB |\n| --- | --- | --- | --- | --- | --- |');
@@ -364,6 +389,14 @@ async function main(): Promise<void> {
     const encode = ratio(find('segment', 'gcm/vaes512', '4MiB seg'), find('segment', 'gcm/openssl', '4MiB seg'));
     const decode = ratio(find('decode-data', 'gcm/vaes512', '4MiB seg'), find('decode-data', 'gcm/openssl', '4MiB seg'));
     console.log(`| vaes512 / openssl | ${r.join(' | ')} | ${encode} | ${decode} |`);
+  }
+  if (binding?.info().supportedPieceHashes.includes('sha-ni-x4') && rows.some((r) => r.engine === 'hash/openssl')) {
+    console.log('\nSegment encode with piece hashes, four at once on SHA-NI against OpenSSL one by one (ratio of GB/s, same run):');
+    console.log(`| piece | 1 segment in flight | ${cores} in flight |\n| --- | --- | --- |`);
+    for (const piece of ['1MiB', '4MiB seg']) {
+      const r = ['1x1', `${cores}x1`].map((f) => ratio(find('segment', 'hash/sha-ni-x4', piece, f), find('segment', 'hash/openssl', piece, f)));
+      console.log(`| ${piece} | ${r.join(' | ')} |`);
+    }
   }
   if (smallRows.length) {
     console.log('\nOne object through the segment encoder (new encoder, encode with piece hashes, md5), best of runs:');
@@ -400,6 +433,8 @@ async function main(): Promise<void> {
     gcm_4MiB_vaes_vs_openssl: ratio(find('gcm', 'gcm/vaes512', '4MiB'), find('gcm', 'gcm/openssl', '4MiB')),
     segment_4MiB_vaes_vs_openssl: ratio(find('segment', 'gcm/vaes512', '4MiB seg'), find('segment', 'gcm/openssl', '4MiB seg')),
     decode_4MiB_vaes_vs_openssl: ratio(find('decode-data', 'gcm/vaes512', '4MiB seg'), find('decode-data', 'gcm/openssl', '4MiB seg')),
+    piece_hash: info?.pieceHash ?? null,
+    segment_hashed_shani_vs_openssl: ratio(find('segment', 'hash/sha-ni-x4', '1MiB', `${cores}x1`), find('segment', 'hash/openssl', '1MiB', `${cores}x1`)),
     object_4KiB_us: small(DEFAULT_PATH, 4096),
     object_4KiB_separate_md5_us: small('separate MD5 task', 4096),
     object_4KiB_speedup: ratio(small('separate MD5 task', 4096), small(DEFAULT_PATH, 4096)),
