@@ -59,6 +59,8 @@ const char *seg_gcm_update(seg_gcm *g, const uint8_t *in, size_t len, uint8_t *o
 const char *seg_gcm_tag(seg_gcm *g, uint8_t tag[16]) {
   if (!g->evp) {
     gcm_fast_tag(&g->fast, tag);
+    /* The key schedule lived on this thread's stack: leave none of it behind. */
+    OPENSSL_cleanse(&g->fast, sizeof(g->fast));
     return NULL;
   }
   uint8_t spare[32];
@@ -73,6 +75,7 @@ const char *seg_gcm_check(seg_gcm *g, const uint8_t tag[16], int *ok) {
     uint8_t mine[16];
     gcm_fast_tag(&g->fast, mine);
     *ok = CRYPTO_memcmp(mine, tag, 16) == 0;
+    OPENSSL_cleanse(&g->fast, sizeof(g->fast));
     return NULL;
   }
   uint8_t spare[32];
@@ -80,4 +83,8 @@ const char *seg_gcm_check(seg_gcm *g, const uint8_t tag[16], int *ok) {
   if (EVP_CIPHER_CTX_ctrl(g->evp, EVP_CTRL_GCM_SET_TAG, 16, (void *) tag) != 1) return "AES-256-GCM tag failed";
   *ok = EVP_DecryptFinal_ex(g->evp, spare, &wrote) == 1;
   return NULL;
+}
+
+void seg_gcm_discard(seg_gcm *g) {
+  if (!g->evp) OPENSSL_cleanse(&g->fast, sizeof(g->fast));
 }

@@ -32,5 +32,7 @@ const char *seg_gcm_update(seg_gcm *g, const uint8_t *in, size_t len, uint8_t *o
 const char *seg_gcm_tag(seg_gcm *g, uint8_t tag[16]);
 /* Decrypting: *ok set to whether `tag` is the ciphertext's (compared in constant time). */
 const char *seg_gcm_check(seg_gcm *g, const uint8_t tag[16], int *ok);
+/* Abandoned before its tag (an error, too few pieces): wipe the key schedule. */
+void seg_gcm_discard(seg_gcm *g);
 
 #endif

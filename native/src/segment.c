@@ -39,6 +39,7 @@ const char *segment_gcm(const uint8_t *key, uint64_t index, const uint8_t *plain
   const char *err = seg_gcm_start(&ctx, key, nonce, 1);
   if (!err) err = seg_gcm_update(&ctx, plain, len, out);
   if (!err) err = seg_gcm_tag(&ctx, out + len);
+  else seg_gcm_discard(&ctx);
   return err;
 }
 
@@ -102,6 +103,7 @@ const char *segment_encode(const segment_job *job, xor_kernel_fn kernel) {
   }
   if (!err) err = encrypt_span(&ctx, job->md5, job->plain + i * p, len - i * p, job->data + i * p);
   if (!err) err = seg_gcm_tag(&ctx, job->data + len);
+  else seg_gcm_discard(&ctx);
   if (err) return err;
   memset(job->data + len + SEGMENT_TAG_BYTES, 0, RS_K * p - len - SEGMENT_TAG_BYTES);
   for (; i < RS_K; i++) {

@@ -62,6 +62,7 @@ const char *segment_decode(decode_job *job, xor_kernel_fn kernel) {
   }
   if (!err && __builtin_popcount(valid) < RS_K) {
     job->status = DECODE_TOO_FEW;
+    seg_gcm_discard(&ctx);
     return NULL;
   }
 
@@ -82,6 +83,8 @@ const char *segment_decode(decode_job *job, xor_kernel_fn kernel) {
     int ok = 0;
     err = seg_gcm_check(&ctx, tag, &ok);
     if (!err && !ok) job->status = DECODE_AUTH;
+  } else {
+    seg_gcm_discard(&ctx);
   }
   return err;
 }
