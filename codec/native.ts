@@ -166,48 +166,39 @@ export function nativeLoadError(): Error | undefined {
   return loaded?.error;
 }
 
+/** `name` as one of `all`, if this CPU runs it (`supported`); `what` names the kind in errors. */
+function supportedName<T extends string>(what: string, name: string, all: readonly T[], supported: readonly T[], cpu: string): T {
+  if (!(all as readonly string[]).includes(name)) {
+    throw new CodecArgumentError(`unknown ${what} "${name}", expected one of ${all.join(', ')}`);
+  }
+  if (!(supported as readonly string[]).includes(name)) {
+    throw new CodecArgumentError(`${what} "${name}" is not supported by this CPU (${cpu})`);
+  }
+  return name as T;
+}
+
 /** Force a CRC kernel for every later call (tests and benchmarks). */
 export function setCrcKernel(binding: NativeBinding, name: string): void {
-  if (!(CRC_KERNELS as readonly string[]).includes(name)) {
-    throw new CodecArgumentError(`unknown CRC kernel "${name}", expected one of ${CRC_KERNELS.join(', ')}`);
-  }
-  if (!binding.info().supportedCrcKernels.includes(name as CrcKernel)) {
-    throw new CodecArgumentError(`CRC kernel "${name}" is not supported by this CPU (${binding.info().cpu})`);
-  }
-  binding.setCrcKernel(name as CrcKernel);
+  const info = binding.info();
+  binding.setCrcKernel(supportedName('CRC kernel', name, CRC_KERNELS, info.supportedCrcKernels, info.cpu));
 }
 
 /** Force a GCM kernel for every later segment (tests and benchmarks). */
 export function setGcmKernel(binding: NativeBinding, name: string): void {
-  if (!(GCM_KERNELS as readonly string[]).includes(name)) {
-    throw new CodecArgumentError(`unknown GCM kernel "${name}", expected one of ${GCM_KERNELS.join(', ')}`);
-  }
-  if (!binding.info().supportedGcmKernels.includes(name as GcmKernel)) {
-    throw new CodecArgumentError(`GCM kernel "${name}" is not supported by this CPU (${binding.info().cpu})`);
-  }
-  binding.setGcmKernel(name as GcmKernel);
+  const info = binding.info();
+  binding.setGcmKernel(supportedName('GCM kernel', name, GCM_KERNELS, info.supportedGcmKernels, info.cpu));
 }
 
 /** Force how piece hashes are taken for every later segment (tests and benchmarks). */
 export function setPieceHash(binding: NativeBinding, name: string): void {
-  if (!(PIECE_HASHES as readonly string[]).includes(name)) {
-    throw new CodecArgumentError(`unknown piece hash "${name}", expected one of ${PIECE_HASHES.join(', ')}`);
-  }
-  if (!binding.info().supportedPieceHashes.includes(name as PieceHash)) {
-    throw new CodecArgumentError(`piece hash "${name}" is not supported by this CPU (${binding.info().cpu})`);
-  }
-  binding.setPieceHash(name as PieceHash);
+  const info = binding.info();
+  binding.setPieceHash(supportedName('piece hash', name, PIECE_HASHES, info.supportedPieceHashes, info.cpu));
 }
 
 /** Force a kernel for every later call (tests, benchmarks, SHARDGATE_RS_KERNEL). */
 export function setKernel(binding: NativeBinding, name: string): void {
-  if (!(KERNELS as readonly string[]).includes(name)) {
-    throw new CodecArgumentError(`unknown kernel "${name}", expected one of ${KERNELS.join(', ')}`);
-  }
-  if (!binding.info().supportedKernels.includes(name as RsKernel)) {
-    throw new CodecArgumentError(`kernel "${name}" is not supported by this CPU (${binding.info().cpu})`);
-  }
-  binding.setKernel(name as RsKernel);
+  const info = binding.info();
+  binding.setKernel(supportedName('kernel', name, KERNELS, info.supportedKernels, info.cpu));
 }
 
 function settle(resolve: () => void, reject: (err: Error) => void): Done {

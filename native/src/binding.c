@@ -534,16 +534,18 @@ static napi_value isal_available_js(napi_env env, napi_callback_info info) {
   return b;
 }
 
+/* The one argument of a setter, a name, into `name`; false when it is missing or not a short string. */
+static bool name_arg(napi_env env, napi_callback_info info, char *name, size_t size) {
+  size_t argc = 1, len = 0;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) return false;
+  return napi_get_value_string_utf8(env, argv[0], name, size, &len) == napi_ok;
+}
+
 /* setKernel(name): process-wide; calls already queued keep the kernel they were given. */
 static napi_value set_kernel_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   char name[32];
-  size_t len = 0;
-  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok) {
-    THROW(env, "bad arguments, expected: (kernel name)");
-  }
+  if (!name_arg(env, info, name, sizeof(name))) THROW(env, "bad arguments, expected: (kernel name)");
   for (int id = 0; id < KERNEL_COUNT; id++) {
     if (strcmp(name, kernel_names[id]) != 0) continue;
     if (!kernel_supported((kernel_id) id)) THROW(env, "kernel is not supported by this CPU");
@@ -639,14 +641,8 @@ static napi_value crc64nvme_js(napi_env env, napi_callback_info info) {
 
 /* setCrcKernel(name): process-wide, for tests and benchmarks. */
 static napi_value set_crc_kernel_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   char name[32];
-  size_t len = 0;
-  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok) {
-    THROW(env, "bad arguments, expected: (CRC kernel name)");
-  }
+  if (!name_arg(env, info, name, sizeof(name))) THROW(env, "bad arguments, expected: (CRC kernel name)");
   for (int k = 0; k < CRC_KERNEL_COUNT; k++) {
     if (strcmp(name, crc_kernel_names[k]) != 0) continue;
     if (!crc_kernel_supported((crc_kernel) k)) THROW(env, "CRC kernel is not supported by this CPU");
@@ -658,14 +654,8 @@ static napi_value set_crc_kernel_js(napi_env env, napi_callback_info info) {
 
 /* setGcmKernel(name): process-wide, for tests and benchmarks. */
 static napi_value set_gcm_kernel_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   char name[32];
-  size_t len = 0;
-  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok) {
-    THROW(env, "bad arguments, expected: (GCM kernel name)");
-  }
+  if (!name_arg(env, info, name, sizeof(name))) THROW(env, "bad arguments, expected: (GCM kernel name)");
   for (int k = 0; k < GCM_KERNEL_COUNT; k++) {
     if (strcmp(name, gcm_kernel_names[k]) != 0) continue;
     if (!gcm_kernel_supported((gcm_kernel) k)) THROW(env, "GCM kernel is not supported by this CPU");
@@ -677,14 +667,8 @@ static napi_value set_gcm_kernel_js(napi_env env, napi_callback_info info) {
 
 /* setPieceHash(name): "sha-ni-x4" or "openssl", process-wide, for tests and benchmarks. */
 static napi_value set_piece_hash_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   char name[32];
-  size_t len = 0;
-  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok) {
-    THROW(env, "bad arguments, expected: (piece hash name)");
-  }
+  if (!name_arg(env, info, name, sizeof(name))) THROW(env, "bad arguments, expected: (piece hash name)");
   if (strcmp(name, "openssl") == 0) {
     segment_set_lanes(0);
     return NULL;

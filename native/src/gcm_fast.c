@@ -31,27 +31,24 @@ GCM_TARGET static inline void st(uint8_t *p, __m128i x) {
   _mm_storeu_si128((__m128i *) p, x);
 }
 
-/* AES-256 key schedule with AESKEYGENASSIST (Intel's AES-NI white paper, figure 25). */
-GCM_TARGET static inline __m128i expand_a(__m128i t1, __m128i t2) {
-  t2 = _mm_shuffle_epi32(t2, 0xff);
-  __m128i t4 = _mm_slli_si128(t1, 4);
-  t1 = _mm_xor_si128(t1, t4);
-  t4 = _mm_slli_si128(t4, 4);
-  t1 = _mm_xor_si128(t1, t4);
-  t4 = _mm_slli_si128(t4, 4);
-  t1 = _mm_xor_si128(t1, t4);
-  return _mm_xor_si128(t1, t2);
+/* Each word XORed with the words below it: x ^ x<<32 ^ x<<64 ^ x<<96. */
+GCM_TARGET static inline __m128i prefix_xor(__m128i x) {
+  __m128i t = _mm_slli_si128(x, 4);
+  x = _mm_xor_si128(x, t);
+  t = _mm_slli_si128(t, 4);
+  x = _mm_xor_si128(x, t);
+  t = _mm_slli_si128(t, 4);
+  return _mm_xor_si128(x, t);
+}
+
+/* AES-256 key schedule with AESKEYGENASSIST (Intel's AES-NI white paper, figure 25): the even
+ * round keys from the last odd one's assist (rcon), the odd ones from SubWord of the even. */
+GCM_TARGET static inline __m128i expand_a(__m128i t1, __m128i assist) {
+  return _mm_xor_si128(prefix_xor(t1), _mm_shuffle_epi32(assist, 0xff));
 }
 
 GCM_TARGET static inline __m128i expand_b(__m128i t1, __m128i t3) {
-  __m128i t2 = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(t1, 0), 0xaa);
-  __m128i t4 = _mm_slli_si128(t3, 4);
-  t3 = _mm_xor_si128(t3, t4);
-  t4 = _mm_slli_si128(t4, 4);
-  t3 = _mm_xor_si128(t3, t4);
-  t4 = _mm_slli_si128(t4, 4);
-  t3 = _mm_xor_si128(t3, t4);
-  return _mm_xor_si128(t3, t2);
+  return _mm_xor_si128(prefix_xor(t3), _mm_shuffle_epi32(_mm_aeskeygenassist_si128(t1, 0), 0xaa));
 }
 
 #define EXPAND_STEP(i, rcon)                                     \
