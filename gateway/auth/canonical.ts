@@ -31,6 +31,8 @@ export function safeDecode(value: string): string {
   }
 }
 
+const UNRESERVED_PATH = /^[A-Za-z0-9\-._~/]*$/;
+
 /**
  * Canonical URIs to try, best first. S3 signs the path exactly as sent (no normalisation, no
  * double encoding), and every SDK sends exactly what it signed. Some clients sign the
@@ -39,6 +41,9 @@ export function safeDecode(value: string): string {
  */
 export function canonicalUriCandidates(rawPath: string): string[] {
   const path = rawPath === '' ? '/' : rawPath;
+  // Unreserved characters and slashes only (most keys): each segment decodes and re-encodes
+  // to itself, so the path is its only reading.
+  if (UNRESERVED_PATH.test(path)) return [path];
   const reencoded = path.split('/').map((seg) => uriEncode(safeDecode(seg))).join('/');
   return reencoded === path ? [path] : [path, reencoded];
 }
@@ -92,6 +97,7 @@ export function canonicalQueryCandidates(rawQuery: string, omit?: string): strin
  * have two readings.
  */
 export function headerReadings(headers: RequestHeaders): RequestHeaders[] {
+  if (!mayHaveTwoReadings(headers)) return [headers];
   let changed = false;
   const asUtf8: Record<string, string | readonly string[] | undefined> = {};
   for (const [name, v] of Object.entries(headers)) {
@@ -104,6 +110,24 @@ export function headerReadings(headers: RequestHeaders): RequestHeaders[] {
   return changed ? [asUtf8, headers] : [headers];
 }
 
+/**
+ * Whether any header value has a character other than printable ASCII and tab: only those can
+ * have a second reading. Every request checks; few have one.
+ */
+function mayHaveTwoReadings(headers: RequestHeaders): boolean {
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') {
+      if (NOT_PLAIN_ASCII.test(v)) return true;
+    } else {
+      for (const x of v) if (NOT_PLAIN_ASCII.test(x)) return true;
+    }
+  }
+  return false;
+}
+
+const NOT_PLAIN_ASCII = /[^\t\x20-\x7e]/;
 
 function canonicalHeaderValue(v: string | readonly string[] | undefined): string {
   if (v === undefined) return '';

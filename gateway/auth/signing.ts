@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 
 /** What is needed to check signatures that chain from a request's signature (aws-chunked bodies). */
 export interface SigningContext {
@@ -14,7 +14,8 @@ export const ALGORITHM = 'AWS4-HMAC-SHA256';
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  // One call, no Hash object: half the cost of createHash() for a canonical request.
+  return hash('sha256', data, 'hex');
 }
 
 export function hmac(key: string | Buffer, data: string): Buffer {

@@ -124,6 +124,9 @@ function malformed(message: string): AuthError {
 
 /** `AWS4-HMAC-SHA256 Credential=.../aws4_request, SignedHeaders=a;b, Signature=hex` */
 export function parseAuthorizationHeader(value: string): ParsedAuthorization {
+  // The form every SDK sends, read in one match; anything else goes through the general reader.
+  const m = CANONICAL_AUTHORIZATION.exec(value);
+  if (m) return authorizationOf(m[1]!, m[2]!, m[3]!);
   const space = value.indexOf(' ');
   const algorithm = space < 0 ? value : value.slice(0, space);
   if (algorithm !== ALGORITHM) throw new AuthError('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256 or AWS.');
@@ -141,6 +144,12 @@ export function parseAuthorizationHeader(value: string): ParsedAuthorization {
   if (credentialRaw === undefined) throw malformed('missing Credential.');
   if (signedHeadersRaw === undefined) throw malformed('missing SignedHeaders.');
   if (signature === undefined) throw malformed('missing Signature.');
+  return authorizationOf(credentialRaw, signedHeadersRaw, signature);
+}
+
+const CANONICAL_AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^\s,=]+), ?SignedHeaders=([^\s,=]+), ?Signature=([0-9a-fA-F]{64})$/;
+
+function authorizationOf(credentialRaw: string, signedHeadersRaw: string, signature: string): ParsedAuthorization {
   const credential = parseCredential(credentialRaw);
   if (typeof credential === 'string') throw malformed(credential);
   if (!/^[0-9a-fA-F]{64}$/.test(signature)) throw malformed('the Signature must be 64 hexadecimal characters.');
