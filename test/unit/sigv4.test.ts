@@ -5,7 +5,8 @@ import { HttpRequest, buildQueryString, extendedEncodeURIComponent } from '@smit
 import { AuthError } from '../../gateway/auth/errors.js';
 import { parseAmzDate } from '../../gateway/auth/credential.js';
 import { signingKey } from '../../gateway/auth/signing.js';
-import { verifyRequest, type AuthResult, type SignedRequest } from '../../gateway/auth/sigv4.js';
+import { parseAuthorizationHeader, verifyRequest, type AuthResult, type SignedRequest } from '../../gateway/auth/sigv4.js';
+import { canonicalUriCandidates, headerReadings } from '../../gateway/auth/canonical.js';
 
 // A fixed clock: every signature below is made at NOW and checked at NOW unless a test moves it.
 const NOW = new Date('2026-03-14T15:09:26Z');
@@ -354,6 +355,40 @@ describe('verifyRequest: presigned URLs', () => {
     }
     const sig = authError(() => verifyRequest({ ...req, rawQuery: req.rawQuery.replace(/X-Amz-Signature=[0-9a-f]{4}/, 'X-Amz-Signature=0000') }, lookup, NOW));
     expect(sig.code).toBe('SignatureDoesNotMatch');
+  });
+});
+
+describe('the shortcuts of the common case', () => {
+  // parseAuthorizationHeader reads the form SDKs send in one match, anything else field by field.
+  it('reads an Authorization header the same in the form SDKs send and in looser ones', () => {
+    const sig = 'ab'.repeat(32);
+    const sdk = `AWS4-HMAC-SHA256 Credential=${AK}/20260314/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=${sig}`;
+    const expected = parseAuthorizationHeader(sdk);
+    expect(expected).toEqual({
+      credential: { accessKeyId: AK, date: '20260314', region: 'us-east-1', service: 's3', scope: '20260314/us-east-1/s3/aws4_request' },
+      signedHeaders: ['host', 'x-amz-date'], signature: sig,
+    });
+    for (const loose of [
+      sdk.replace(/, /g, ','), sdk.replace(/, /g, ' ,  '), sdk.replace('Credential', ' Credential'),
+      `AWS4-HMAC-SHA256 Signature=${sig}, SignedHeaders=host;x-amz-date, Credential=${AK}/20260314/us-east-1/s3/aws4_request`,
+      `${sdk},`,
+    ]) expect(parseAuthorizationHeader(loose)).toEqual(expected);
+    // Fields repeated: the general reader takes the last, as before.
+    expect(parseAuthorizationHeader(`${sdk}, Signature=${'cd'.repeat(32)}`).signature).toBe('cd'.repeat(32));
+  });
+
+  it('gives a path of unreserved characters one canonical form, and others their re-encoding too', () => {
+    expect(canonicalUriCandidates('/bucket/dir/a-b_c.d~e/')).toEqual(['/bucket/dir/a-b_c.d~e/']);
+    expect(canonicalUriCandidates('/bucket/a%20b')).toEqual(['/bucket/a%20b']);
+    expect(canonicalUriCandidates("/bucket/x!'()*")).toEqual(["/bucket/x!'()*", '/bucket/x%21%27%28%29%2A']);
+    expect(canonicalUriCandidates('/bucket/a%2fb')).toEqual(['/bucket/a%2fb', '/bucket/a%2Fb']);
+  });
+
+  it('gives headers of printable ASCII one reading, and a UTF-8 value two', () => {
+    const ascii = { host: ['h'], 'x-amz-meta-a': ['plain\tvalue ~'] };
+    expect(headerReadings(ascii)).toEqual([ascii]);
+    const utf8 = { host: ['h'], 'x-amz-meta-a': [Buffer.from('é', 'utf8').toString('latin1')] };
+    expect(headerReadings(utf8)).toEqual([{ host: ['h'], 'x-amz-meta-a': ['é'] }, utf8]);
   });
 });
 
