@@ -46,13 +46,16 @@ export function toUpload(r: SqlRow): UploadRow {
 }
 
 export function toVersion(r: SqlRow): VersionRow {
-  return {
-    ...toObject(r), isLatest: Number(r.is_latest) === 1, deleteMarker: Number(r.is_delete_marker) === 1,
-    lock: {
-      mode: (r.lock_mode as LockMode | null) ?? null, retainUntil: r.lock_until == null ? null : Number(r.lock_until),
-      legalHold: r.legal_hold == null ? null : Number(r.legal_hold) === 1,
-    },
+  // The object's row, extended in place: copying it with a spread was a third of the cost
+  // of reading a version (every GET, HEAD and version listing reads one).
+  const v = toObject(r) as VersionRow;
+  v.isLatest = Number(r.is_latest) === 1;
+  v.deleteMarker = Number(r.is_delete_marker) === 1;
+  v.lock = {
+    mode: (r.lock_mode as LockMode | null) ?? null, retainUntil: r.lock_until == null ? null : Number(r.lock_until),
+    legalHold: r.legal_hold == null ? null : Number(r.legal_hold) === 1,
   };
+  return v;
 }
 
 export function toAccessKeyRecord(r: SqlRow): AccessKeyRecord {
