@@ -19,6 +19,7 @@ import { sseCStoreFor, type SseCStore, type StoredSseC } from './sse-c.js';
 import { SqliteNotificationStore, type EventOrigin, type NotificationStore } from './notifications.js';
 import { prefixUpperBound } from './key-order.js';
 import { latestForReadSql, toLatestForRead, toReadVersion } from './read-version.js';
+import { objectRows } from './object-rows.js';
 import { MetaConflictError, MetaNotFoundError, MetaObjectLockedError, MetaPreconditionError } from './errors.js';
 import { json, parse, parseTags, toAccessKeyRecord, toBlob, toBucket, toObject, toPart, toUpload, type SqlRow } from './rows.js';
 import { checkLock, writeConditionFailure } from './rules.js';
@@ -42,6 +43,8 @@ const NEXT_OBJECT_ID = `(SELECT value + 1 FROM id_high_water WHERE name = 'objec
 export class SqliteMetaStore implements MetaStore {
   readonly db: Db;
   private readonly s: Record<string, Statement>;
+  /** getLatestForRead's rows (objectRows): every GET and HEAD runs it. */
+  private latestForRead: ((...params: unknown[]) => SqlRow[]) | undefined;
   private nodeStore: SqliteNodeStore | undefined;
   private repairStore: SqliteRepairStore | undefined;
   private reportStore: SqliteReportStore | undefined;
@@ -548,7 +551,8 @@ export class SqliteMetaStore implements MetaStore {
 
   /** The current version of a key, delete markers included. */
   async getLatestVersion(bucket: string, key: string): Promise<VersionRow | undefined> {
-    return toLatestForRead(this.s.getLatestForRead!.all(bucket, key) as SqlRow[]);
+    this.latestForRead ??= objectRows(this.s.getLatestForRead!);
+    return toLatestForRead(this.latestForRead(bucket, key));
   }
 
   private getLatestVersionTx(bucket: string, key: string): VersionRow | undefined {
