@@ -39,7 +39,7 @@ export function requestFacts(f: Omit<RequestFacts, 'now'> & { now?: Date }): Req
 export function httpRequestFacts(
   req: IncomingMessage, query: URLSearchParams, auth: RequestFacts['auth'], trusted: TrustedProxies = TrustedProxies.NONE,
 ): RequestFacts {
-  return requestFacts({ headers: req.headersDistinct, query, auth, transport: transportOf(req, trusted) });
+  return { headers: req.headersDistinct, query, auth, transport: transportOf(req, trusted), now: new Date() };
 }
 
 /** The same request as a POST form upload: its fields are the headers, signed by the form. */

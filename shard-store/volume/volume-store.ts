@@ -173,7 +173,7 @@ export class VolumeStore {
         const reserved = this.reserve(length);
         if (given && given.length !== LEAF_BYTES) throw new RangeError(`an audit leaf of ${given.length} bytes, not ${LEAF_BYTES}`);
         const leaf = given ?? leafOf(data, length);
-        bufs.push(encodeHeader({ ...key, flags: 0, length, leaf, dataCrc: crcOf(data) }), ...data, padding(length));
+        bufs.push(encodeHeader({ blob: key.blob, piece: key.piece, seg: key.seg, flags: 0, length, leaf, dataCrc: crcOf(data) }), ...data, padding(length));
         planned.push({ i, length, leaf, reserved, span: paddedLength(length) });
         span += paddedLength(length);
       } catch (err) {
