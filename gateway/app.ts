@@ -2,7 +2,7 @@ import Koa from 'koa';
 import { checkSseCTransport } from './s3/sse-c.js';
 import { checkStorageClass } from './s3/storage-class.js';
 import { checkServerSideEncryption, SSE_HEADER } from './s3/sse.js';
-import { headersSignedInQuery, verifyRequest, type AuthResult } from './auth/sigv4.js';
+import { accessKeyIdNamedBy, headersSignedInQuery, verifyRequest, type AuthResult } from './auth/sigv4.js';
 import type { GatewayConfig } from './config.js';
 import { toS3Error } from './errors.js';
 import { newHostId, newRequestId } from './ids.js';
@@ -195,9 +195,15 @@ export function buildApp(pipeline: PipelineContext, opts: AppOptions): Koa {
       return callers.get(id);
     };
     const now = new Date();
+    // The key a well-formed Authorization header names is read before the check begins, so
+    // the check runs once instead of stopping at the lookup and starting over.
+    const named = parsed.endpoint.kind === 'Options' ? undefined : accessKeyIdNamedBy(koa.req.headers.authorization);
+    const secrets = new Map<string, string | undefined>();
+    if (named !== undefined) secrets.set(named, (await knownCaller(named))?.secret);
     const auth = parsed.endpoint.kind === 'Options' ? null : await decideWithLookups(
       async (id: string) => (await knownCaller(id))?.secret,
       (secretOf) => verifyRequest({ method: koa.method, rawPath, rawQuery, headers: sent, ...(hostBucket !== undefined && { hostBucket }) }, secretOf, now),
+      undefined, secrets,
     );
     if (auth?.plusIsLiteral) {
       // Signed with `+` as a plus sign: read the query so everywhere (koa.query too), or a `%2B`

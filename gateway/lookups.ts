@@ -9,11 +9,12 @@
  * Without `provisional`, a lookup of a value not read yet ends the run at once. With it, the
  * run goes on as if the value were `provisional` (so a document naming many users is read
  * again once, not once per user), and its outcome is dropped.
+ *
+ * `known`: values the caller read beforehand, so that a run asking for them needs no second.
  */
 export async function decideWithLookups<K, V, T>(
-  load: (key: K) => Promise<V>, decide: (lookup: (key: K) => V) => T, provisional?: { value: V },
+  load: (key: K) => Promise<V>, decide: (lookup: (key: K) => V) => T, provisional?: { value: V }, known = new Map<K, V>(),
 ): Promise<T> {
-  const known = new Map<K, V>();
   for (;;) {
     const missed = new Set<K>();
     const lookup = (key: K): V => {

@@ -147,6 +147,17 @@ export function parseAuthorizationHeader(value: string): ParsedAuthorization {
   return authorizationOf(credentialRaw, signedHeadersRaw, signature);
 }
 
+/**
+ * The access key an Authorization header in the form SDKs send names, or undefined for any
+ * other header (which verifyRequest judges). Reading that key first lets the signature be
+ * checked in one pass.
+ */
+export function accessKeyIdNamedBy(authorization: string | undefined): string | undefined {
+  const m = authorization === undefined ? null : CANONICAL_AUTHORIZATION.exec(authorization);
+  const credential = m ? parseCredential(m[1]!) : undefined;
+  return typeof credential === 'object' ? credential.accessKeyId : undefined;
+}
+
 const CANONICAL_AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^\s,=]+), ?SignedHeaders=([^\s,=]+), ?Signature=([0-9a-fA-F]{64})$/;
 
 function authorizationOf(credentialRaw: string, signedHeadersRaw: string, signature: string): ParsedAuthorization {
