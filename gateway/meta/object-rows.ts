@@ -10,10 +10,26 @@ import type { SqlRow } from './rows.js';
  */
 export function objectRows(stmt: Statement): (...params: unknown[]) => SqlRow[] {
   const names = stmt.columns().map((c) => c.name);
-  // The names are the columns of our own SQL; JSON.stringify makes each a string literal. A
-  // name that repeats keeps its last value, as better-sqlite3's objects do.
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiled once per statement, from column names only
-  const build = new Function('a', `return { ${names.map((n, i) => `${JSON.stringify(n)}: a[${i}]`).join(', ')} };`) as (a: unknown[]) => SqlRow;
+  const build = compileRow(names);
   const raw = stmt.raw(true);
   return (...params) => (raw.all(...params) as unknown[][]).map(build);
+}
+
+/**
+ * `(a) => ({ [names[0]]: a[0], ... })` as one literal. The names are the columns of our own SQL,
+ * and JSON.stringify makes each a string literal; a name that repeats keeps its last value, as
+ * better-sqlite3's objects do. Where code generation is switched off
+ * (`--disallow-code-generation-from-strings`), the same object is filled in a loop.
+ */
+function compileRow(names: readonly string[]): (a: unknown[]) => SqlRow {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiled once per statement, from column names only
+    return new Function('a', `return { ${names.map((n, i) => `${JSON.stringify(n)}: a[${i}]`).join(', ')} };`) as (a: unknown[]) => SqlRow;
+  } catch {
+    return (a) => {
+      const row: SqlRow = {};
+      for (let i = 0; i < names.length; i++) row[names[i]!] = a[i];
+      return row;
+    };
+  }
 }
