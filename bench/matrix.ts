@@ -67,11 +67,12 @@ async function main(): Promise<void> {
       for (const c of flights) {
         const spec = cellSpec(op, size, c, seconds);
         process.stdout.write(`${sizeLabel(size)} ${op} × ${c} ... `);
-        // Timed cells run in rounds, gateway and baseline alternating, and the row is the round
+        // Every cell runs in rounds, gateway and baseline alternating, and the row is the round
         // of the median ratio: on a shared machine one run drifts by up to a quarter from the
-        // next. Cells of a fixed count (64 MiB) run once; they take long enough to settle.
+        // next. 64 MiB cells too: run once, a single-stream cell gave 0.53 in one matrix and
+        // 0.91 in the next, its baseline 272 MB/s and then 161 MB/s.
         const tried: Row[] = [];
-        for (let round = 0; round < (spec.minMs > 0 ? rounds : 1); round++) {
+        for (let round = 0; round < rounds; round++) {
           // Alternate who goes first, so drift on a shared machine favours neither.
           const order: Target[] = (rows.length + round) % 2 ? [bl, gw] : [gw, bl];
           const row: Partial<Row> = { spec };
