@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Compactor } from '../../shard-store/volume/compactor.js';
 import { NEEDLE_HEADER_BYTES, paddedLength, type NeedleKey } from '../../shard-store/volume/needle.js';
-import { CorruptNeedleError, VolumeStore } from '../../shard-store/volume/volume-store.js';
+import { CorruptNeedleError, EARLY_SYNC_BYTES, VolumeStore } from '../../shard-store/volume/volume-store.js';
 import { onClose } from '../helpers/registry.js';
 
 async function tempDir(): Promise<string> {
@@ -215,6 +215,37 @@ describe('volume store', () => {
     await expect(s.append(key(), [randomBytes(10)])).rejects.toThrow(/restart the shard-store/);
     expect(() => s.location(k)).toThrow(/restart the shard-store/);
     expect(logs.join('\n')).toMatch(/could not be committed \(disk I\/O error\)/);
+  });
+
+  it('starts flushing a large upload while it streams in, without anyone waiting for it', async () => {
+    const s = await open(await tempDir());
+    const k = key();
+    // Records of a large object's shard: no sync asked for until the last.
+    for (let seg = 0; seg * 256 * 1024 < EARLY_SYNC_BYTES + 512 * 1024; seg++) await s.append({ ...k, seg }, [randomBytes(256 * 1024)]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.syncs).toBeGreaterThanOrEqual(1);
+    // Small appends far below the threshold start none.
+    const before = s.syncs;
+    for (let i = 0; i < 10; i++) await s.append(key(), [randomBytes(1000)]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.syncs).toBe(before);
+  });
+
+  it('fails every later sync once an fdatasync failed, also one nobody awaited', async () => {
+    const logs: string[] = [];
+    const s = await open(await tempDir(), undefined, logs);
+    await s.append(key(), [randomBytes(500)]);
+    await s.sync();
+    // A disk that fails the flush: the volume's handle answers EBADF from here on.
+    const volumes = (s as unknown as { volumes: Map<number, { fh: { datasync(): Promise<void> } }> }).volumes;
+    for (const v of volumes.values()) v.fh.datasync = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    // A background sync (a large upload) meets the failure; the later, awaited one must not succeed.
+    for (let seg = 0; seg * 256 * 1024 < EARLY_SYNC_BYTES + 512 * 1024; seg++) await s.append(key(seg), [randomBytes(256 * 1024)]);
+    await new Promise((r) => setTimeout(r, 50));
+    for (const v of volumes.values()) delete (v.fh as { datasync?: unknown }).datasync;
+    await expect(s.sync()).rejects.toThrow(/EIO.*restart the shard-store/);
+    await expect(s.sync()).rejects.toThrow(/restart the shard-store/);
+    expect(logs.join('\n')).toMatch(/an fdatasync in .* failed \(EIO/);
   });
 
   it('refuses a piece past its capacity, and the refusal costs nothing', async () => {
