@@ -27,7 +27,7 @@ export type KeyWrap = (masterKey: Buffer, dataKey: Buffer) => Buffer;
  * i of every segment to shard file i on the blob's i-th node. Resolves once at least the
  * write quorum of shard files is durable; the blob row stays 'writing' until the caller
  * commits the object that refers to it, so a crash before that leaves no visible object.
- * Memory: one segment being filled, one being encoded, one being sent.
+ * Memory: one segment being filled while the one before it is encoded, and one being sent.
  */
 export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>, wrap: KeyWrap = wrapKey): Promise<WrittenBlob> {
   const key = newDataKey();
@@ -41,24 +41,36 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>,
   let index = 0;
   const segments = new Segmenter(S);
   let sending: Promise<void> = Promise.resolve();
+  // The segment before the one being filled: encoded, then handed to the writers. The body is
+  // read on while it encodes (the encoding runs off the event loop), so receiving, encoding
+  // and sending overlap; awaited before the next segment starts, which bounds memory.
+  let handing: Promise<void> = Promise.resolve();
+
+  const hand = async (seg: Buffer, at: number, out: FanOut): Promise<void> => {
+    const encoded = encode(encoder, seg, at);
+    // Encoding of this segment overlaps with sending the previous one.
+    const [enc] = await Promise.all([encoded, sending]);
+    // Encoded: the plaintext is not read again.
+    segmentBuffers.give(seg);
+    roots.add(enc);
+    sending = out.send(enc);
+    // Observed here so a failure while the next chunk is read is not an unhandled rejection;
+    // it is still thrown by the next `await sending`.
+    sending.catch(() => undefined);
+  };
 
   const flush = async (seg: Buffer): Promise<void> => {
+    // In order: the encoder digests the plaintext (MD5) segment after segment.
+    await handing;
     if (!fan) {
       blobId = randomBytes(16).toString('hex');
       const { nodes: placement, offline } = await ctx.place();
       await ctx.meta.insertWritingBlob({ id: blobId, size: 0, segmentSize: S, wrappedKey: wrap(ctx.masterKey, key), placement, createdAt: Date.now() });
       fan = new FanOut(ctx, blobId, placement, offline);
     }
-    const encoded = encode(encoder, seg, index++);
-    // Encoding of this segment overlaps with sending the previous one.
-    const [enc] = await Promise.all([encoded, sending]);
-    // Encoded: the plaintext is not read again.
-    segmentBuffers.give(seg);
-    roots.add(enc);
-    sending = fan.send(enc);
-    // Observed here so a failure while the next chunk is read is not an unhandled rejection;
-    // it is still thrown by the next `await sending`.
-    sending.catch(() => undefined);
+    handing = hand(seg, index++, fan);
+    // Thrown by the next `await handing`; observed now in case the body fails first.
+    handing.catch(() => undefined);
   };
 
   try {
@@ -68,6 +80,7 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>,
     }
     const last = segments.end();
     if (last) await flush(last);
+    await handing;
     await sending;
     const missed = fan ? await fan.end() : [];
     if (blobId) await ctx.meta.audit.setRoots(blobId, roots.roots());
@@ -76,6 +89,7 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>,
     fan?.abort(err instanceof Error ? err : new Error(String(err)));
     if (blobId) await ctx.meta.discardBlob(blobId);
     // Let a pending encode/send settle so nothing rejects unobserved.
+    await handing.catch(() => undefined);
     await sending.catch(() => undefined);
     throw err;
   }
