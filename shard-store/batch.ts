@@ -1,4 +1,4 @@
-import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
 import { BufferPool } from '../codec/buffer-pool.js';
 import {
   BatchOp, BatchStatus, decodeRequestHeader, encodeResultHeader, FLAG_LEAF, FLAG_SYNC, FrameError, FrameParser, LEAF_BYTES, MAX_PUT_PAYLOAD,
@@ -6,6 +6,7 @@ import {
 } from './batch-frames.js';
 import { ForbiddenError, RequestError, StoreFullError } from './errors.js';
 import { authorize, type TrustedKey } from './peers.js';
+import { CHANNEL_MAGIC, FrameTags, TAG_BYTES, type ChannelSecrets } from './read-channel.js';
 import type { ShardStore } from './pieces.js';
 import type { ShardOp } from './protocol.js';
 import { forgeRecord } from './test-liar.js';
@@ -16,6 +17,8 @@ export interface PieceStreamContext {
   /** Test only (SHARDGATE_TEST_LIE_ON_READ=1): answer reads with forged records. */
   lieOnRead: boolean;
   log: (line: string) => void;
+  /** A read channel (read-channel.ts): GETs only, every frame tagged under these secrets. */
+  channel?: ChannelSecrets;
 }
 
 /** A served connection: idle() resolves once every operation it received has been answered. */
@@ -64,10 +67,15 @@ const readBuffers = new BufferPool(32 * 1024 * 1024, 16 * 1024);
  * concurrent connections share (group commit), and only then answered. Reads run in
  * parallel and are answered as they finish. Writes and deletes keep their order.
  */
-export function servePieceStream(socket: TLSSocket, peer: TrustedKey | Error, ctx: PieceStreamContext): PieceStream {
+export function servePieceStream(socket: Socket, peer: TrustedKey | Error, ctx: PieceStreamContext): PieceStream {
   let busy = 0;
   const idleWaiters: Array<() => void> = [];
-  const parser = new FrameParser(REQUEST_HEADER_BYTES, requestPayload, MAX_PUT_PAYLOAD);
+  // On a read channel a request header is followed by its tag, and no request has data.
+  const requestTags = ctx.channel && new FrameTags(ctx.channel.requestKey);
+  const answerTags = ctx.channel && new FrameTags(ctx.channel.answerKey);
+  const parser = new FrameParser(REQUEST_HEADER_BYTES + (ctx.channel ? TAG_BYTES : 0), requestPayload, ctx.channel ? 0 : MAX_PUT_PAYLOAD);
+  // A channel's first frame says it is bound: a tag over the magic, which only this store can make.
+  if (answerTags) socket.write(answerTags.seal([CHANNEL_MAGIC]));
   // Writes and deletes of this connection, in the order they arrived.
   let writes: Promise<unknown> = Promise.resolve();
   let unanswered = 0;
@@ -123,6 +131,8 @@ export function servePieceStream(socket: TLSSocket, peer: TrustedKey | Error, ct
     const bufs: Buffer[] = [];
     for (const a of answers) {
       bufs.push(a.header);
+      // Tagged in the order written: the gateway checks them in the order read.
+      if (answerTags) bufs.push(answerTags.seal([a.header, a.r.payload]));
       if (a.r.payload.length) bufs.push(a.r.payload);
     }
     socket.cork();
@@ -149,6 +159,16 @@ export function servePieceStream(socket: TLSSocket, peer: TrustedKey | Error, ct
     }
     const ops: Op[] = [];
     for (const f of frames) {
+      if (requestTags) {
+        const head = f.header.subarray(0, REQUEST_HEADER_BYTES);
+        // Not from the gateway that opened the channel, or not in its order; or a write, which
+        // the channel does not carry. Nothing of it is run.
+        if (!requestTags.check([head], f.header.subarray(REQUEST_HEADER_BYTES)) || head.readUInt8(0) !== (BatchOp.Get as number)) {
+          ctx.log('read channel: a request failed its tag or is not a read; closing the connection');
+          socket.destroy();
+          return;
+        }
+      }
       const req = decodeRequestHeader(f.header);
       const name = OP_NAMES[req.op];
       if (!name) {

@@ -1,9 +1,11 @@
 import { once } from 'node:events';
 import { constants as cryptoConstants } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { PIECE_PROTOCOLS } from './batch-frames.js';
+import { ChannelBook, routeByFirstBytes } from './channel-book.js';
+import { PIECE_PROTOCOL_CHANNEL } from './read-channel.js';
 import { servePieceStream, type PieceStream } from './batch.js';
 import type { TlsIdentity } from '../wire/identity.js';
 import { ForbiddenError, RequestError, StoreFullError, UnauthenticatedError } from './errors.js';
@@ -104,10 +106,11 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
   );
   server.setTimeout(SOCKET_IDLE_MS);
 
-  // One TLS port. Every client proves its key in the handshake (judged by PeerTrust: keys are
-  // pinned, not issued by a CA; no session tickets, so every connection does a full handshake).
-  // A client that asks for the piece protocol (ALPN) gets it on that connection; others get HTTP.
-  const pieceSockets = new Map<TLSSocket, PieceStream>();
+  // TLS on the store's one port. Every client proves its key in the handshake (judged by
+  // PeerTrust: keys are pinned, not issued by a CA; no session tickets, so every connection
+  // does a full handshake). A client that asks for the piece protocol (ALPN) gets it on that
+  // connection; others get HTTP. With `sgpiece/3` it may then open the connection's read channel.
+  const pieceSockets = new Map<Socket, PieceStream>();
   const httpSockets = new Set<TLSSocket>();
   const tlsServer = createTlsServer({
     key: identity.key, cert: identity.cert, minVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: false,
@@ -131,9 +134,40 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
     }
     socket.once('close', () => pieceSockets.delete(socket));
     socket.setTimeout(SOCKET_IDLE_MS, () => socket.destroy());
+    if (socket.alpnProtocol === PIECE_PROTOCOL_CHANNEL && !(peer instanceof Error)) channels.offer(socket, peer);
     pieceSockets.set(socket, servePieceStream(socket, peer, { store, lieOnRead, log }));
   });
   tlsServer.on('tlsClientError', () => undefined);
+
+  // The one port: TLS goes to the TLS server, and a read channel (read-channel.ts) to the
+  // piece stream of the TLS connection that opened it, with that connection's peer.
+  const channels = new ChannelBook();
+  // Connections whose first bytes have not come yet: cut at close like the others.
+  const unrouted = new Set<Socket>();
+  const front = createNetServer((raw) => {
+    if (closing) return void raw.destroy();
+    unrouted.add(raw);
+    raw.once('close', () => unrouted.delete(raw));
+    routeByFirstBytes(raw, {
+      tls: (sock) => {
+        unrouted.delete(sock);
+        tlsServer.emit('connection', sock);
+      },
+      channel: (sock, id) => {
+        unrouted.delete(sock);
+        serveChannel(sock, id);
+      },
+    });
+  });
+  /** A read channel's connection: served as the piece stream of the TLS connection that opened it, or closed. */
+  const serveChannel = (sock: Socket, id: Buffer): void => {
+    const ch = closing ? undefined : channels.claim(id, sock);
+    if (!ch) return void sock.destroy();
+    sock.setNoDelay(true);
+    sock.setTimeout(SOCKET_IDLE_MS, () => sock.destroy());
+    sock.once('close', () => pieceSockets.delete(sock));
+    pieceSockets.set(sock, servePieceStream(sock, ch.peer, { store, lieOnRead, log, channel: ch.secrets }));
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
@@ -146,9 +180,9 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
     }
   }
 
-  tlsServer.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
-  await once(tlsServer, 'listening');
-  const { address, port } = tlsServer.address() as AddressInfo;
+  front.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+  await once(front, 'listening');
+  const { address, port } = front.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
 
   return {
@@ -163,7 +197,7 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
     async close(graceMs = DEFAULT_GRACE_MS) {
       if (closing) return;
       closing = true;
-      const closed = new Promise<void>((resolve) => tlsServer.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => front.close(() => resolve()));
       // Let what was received be answered, for up to the grace period: HTTP requests in
       // flight, and operations on piece connections.
       let timer: NodeJS.Timeout | undefined;
@@ -171,7 +205,7 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
       const httpDone = inFlight > 0 ? new Promise<void>((resolve) => (drained = resolve)) : Promise.resolve();
       await Promise.race([Promise.all([httpDone, ...[...pieceSockets.values()].map((p) => p.idle())]), grace]);
       clearTimeout(timer);
-      for (const sock of [...httpSockets, ...pieceSockets.keys()]) sock.destroy();
+      for (const sock of [...unrouted, ...httpSockets, ...pieceSockets.keys()]) sock.destroy();
       await closed;
       // A store opened here is ours to close: pending appends synced, the index closed.
       if (!opts.store) await store.close();

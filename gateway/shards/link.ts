@@ -1,9 +1,11 @@
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { segmentBuffers } from '../../codec/buffer-pool.js';
 import {
-  BatchOp, BatchStatus, encodeRequestHeader, errorText, FLAG_SYNC, FrameError, LEAF_BYTES, MAX_PUT_BYTES, OwnedFrameParser, PIECE_PROTOCOL_LEAVES,
-  RESULT_HEADER_BYTES, resultPayload,
+  BatchOp, BatchStatus, encodeRequestHeader, errorText, FLAG_SYNC, FrameError, LEAF_BYTES, MAX_PUT_BYTES, OwnedFrameParser,
+  RESULT_HEADER_BYTES, resultPayload, takesLeaves,
 } from '../../shard-store/batch-frames.js';
+import { CHANNEL_MAGIC, CHANNEL_MIN_READ_BYTES, channelSecrets, FrameTags, PIECE_PROTOCOL_CHANNEL, TAG_BYTES } from '../../shard-store/read-channel.js';
 import {
   ShardFullError, ShardNotFoundError, ShardProtocolError, ShardRefusedError, ShardStoreError, ShardTimeoutError, ShardUnavailableError,
   fromTransportError,
@@ -20,6 +22,8 @@ export interface LinkOptions {
   stallTimeoutMs?: number;
   /** Told the time from sending each operation to its answer (gateway/runtime-metrics.ts PieceLatency). */
   observe?: ObserveLatency;
+  /** Large reads over the read channel where the store offers it (shard-store/read-channel.ts); default true. */
+  readChannel?: boolean;
 }
 
 export type ObserveLatency = (store: string, op: 'put' | 'get' | 'delete' | 'head', seconds: number) => void;
@@ -33,6 +37,9 @@ const OP_NAMES = { [BatchOp.Put]: 'put', [BatchOp.Get]: 'get', [BatchOp.Delete]:
  * or, while `sink.target()` names a buffer, straight into it, reported by `sink.filled`.
  */
 export type PieceConnector = (sink: ReadSink) => Promise<TLSSocket>;
+
+/** Opens the read channel `id` of a piece connection, reading where `sink` says (pins.ts openReadChannel). */
+export type ChannelOpener = (id: Buffer, sink: ReadSink) => Promise<Socket>;
 
 export interface ReadSink {
   data(chunk: Buffer): void;
@@ -68,7 +75,7 @@ interface Op {
 }
 
 const DEFAULTS: Required<Omit<LinkOptions, 'observe'>> & Pick<LinkOptions, 'observe'> = {
-  maxOutstandingBytes: 32 * 1024 * 1024, maxQueuedBytes: 16 * 1024 * 1024, stallTimeoutMs: 10_000,
+  maxOutstandingBytes: 32 * 1024 * 1024, maxQueuedBytes: 16 * 1024 * 1024, stallTimeoutMs: 10_000, readChannel: true,
 };
 
 /**
@@ -86,7 +93,9 @@ const LARGE_OP_BYTES = 64 * 1024;
  * together as soon as it is answered, for any number of objects, in one write; the store
  * handles them together (one append, one fdatasync). Under load a store is woken once per
  * batch, not once per piece, and at low load nothing waits. Writes and reads
- * have a connection each, so a read never waits behind an fdatasync or a large upload. A
+ * have a connection each, so a read never waits behind an fdatasync or a large upload; reads
+ * of CHANNEL_MIN_READ_BYTES or more go over the read connection's read channel where the
+ * store offers one (shard-store/read-channel.ts), and fail with it. A
  * frozen store fails only its own operations (stall timeout, callers' deadlines).
  */
 export class StoreLink {
@@ -96,15 +105,18 @@ export class StoreLink {
   private readonly spaceWaiters: Array<() => void> = [];
   private closed: Error | undefined;
 
-  constructor(readonly nodeId: string, connect: PieceConnector, opts: LinkOptions = {}) {
+  constructor(readonly nodeId: string, connect: PieceConnector, opts: LinkOptions = {}, openChannel?: ChannelOpener) {
     this.o = { ...DEFAULTS, ...opts };
     this.writes = new Lane(nodeId, connect, this.o, () => this.wakeWriters());
-    this.reads = new Lane(nodeId, connect, this.o, () => undefined);
+    this.reads = new Lane(nodeId, connect, this.o, () => undefined, this.o.readChannel ? openChannel : undefined);
   }
 
-  /** Operations sent and write batches (TLS writes) they travelled in: how well coalescing works. */
-  get stats(): { ops: number; writes: number } {
-    return { ops: this.writes.ops + this.reads.ops, writes: this.writes.flushes + this.reads.flushes };
+  /**
+   * Operations sent and write batches (TLS writes) they travelled in: how well coalescing
+   * works; and how many of the reads went over the read channel.
+   */
+  get stats(): { ops: number; writes: number; channelReads: number } {
+    return { ops: this.writes.ops + this.reads.ops, writes: this.writes.flushes + this.reads.flushes, channelReads: this.reads.channelOps };
   }
 
   /**
@@ -196,13 +208,18 @@ class Lane {
   /** Queued operations that may go out while the lane waits for answers. */
   private largeQueued = 0;
   private stallTimer: NodeJS.Timeout | undefined;
+  /** The read channel beside `socket`, when the store offered one and it opened. */
+  private channel: { sock: Socket; tags: FrameTags } | undefined;
+  /** Until then no channel is opened: the last one did not open (a path that lets only TLS through). */
+  private channelOffUntil = 0;
   queued = 0;
   ops = 0;
   flushes = 0;
+  channelOps = 0;
 
   constructor(
     private readonly nodeId: string, private readonly connect: PieceConnector, private readonly o: typeof DEFAULTS,
-    private readonly onQueueDrained: () => void,
+    private readonly onQueueDrained: () => void, private readonly openChannel?: ChannelOpener,
   ) {}
 
   enqueue(op: Op): void {
@@ -251,8 +268,10 @@ class Lane {
     }
     const sock = this.socket;
     // Known once connected: a store of an older release takes no leaves, and hashes the records itself.
-    const leaves = sock.alpnProtocol === PIECE_PROTOCOL_LEAVES;
+    const leaves = takesLeaves(sock.alpnProtocol);
+    const channel = this.channel;
     const bufs: Buffer[] = [];
+    const channelBufs: Buffer[] = [];
     // Everything in this batch is written below, in this same turn.
     const sentAt = this.o.observe ? process.hrtime.bigint() : 0n;
     while (this.queue.length) {
@@ -267,6 +286,14 @@ class Lane {
       op.sentAt = sentAt;
       this.inflight.set(op.id, op);
       this.outstanding += op.bytes;
+      if (channel && op.op === BatchOp.Get && op.length >= CHANNEL_MIN_READ_BYTES) {
+        const header = encodeRequestHeader(op);
+        // Tagged in the order written: the store checks them in the order read.
+        channelBufs.push(header, channel.tags.seal([header]));
+        this.channelOps++;
+        this.ops++;
+        continue;
+      }
       const withLeaf = leaves && op.leaf !== undefined;
       bufs.push(encodeRequestHeader(op, withLeaf));
       if (withLeaf) bufs.push(op.leaf!);
@@ -274,11 +301,18 @@ class Lane {
       this.ops++;
     }
     this.onQueueDrained();
-    if (!bufs.length) return;
-    this.flushes++;
-    sock.cork();
-    for (const b of bufs) sock.write(b);
-    sock.uncork();
+    if (!bufs.length && !channelBufs.length) return;
+    if (channelBufs.length) {
+      channel!.sock.cork();
+      for (const b of channelBufs) channel!.sock.write(b);
+      channel!.sock.uncork();
+    }
+    if (bufs.length) {
+      this.flushes++;
+      sock.cork();
+      for (const b of bufs) sock.write(b);
+      sock.uncork();
+    }
     this.armStall();
   }
 
@@ -322,6 +356,71 @@ class Lane {
       if (this.socket === sock) this.fail(fromTransportError(this.nodeId, err, 'piece connection'));
     });
     this.socket = sock;
+    if (this.openChannel && sock.alpnProtocol === PIECE_PROTOCOL_CHANNEL && Date.now() >= this.channelOffUntil) await this.openChannelOf(sock);
+  }
+
+  /**
+   * The read channel of piece connection `tls` (shard-store/read-channel.ts). Its answers are
+   * checked against their tags before anything else reads them; one that fails fails the
+   * connection. If the channel cannot open, reads stay on `tls`.
+   */
+  private async openChannelOf(tls: TLSSocket): Promise<void> {
+    const secrets = channelSecrets(tls);
+    const answers = new FrameTags(secrets.answerKey);
+    const parser = new OwnedFrameParser(RESULT_HEADER_BYTES + TAG_BYTES, (header) => this.allowedPayload(header), MAX_PUT_BYTES, (length) => segmentBuffers.take(length));
+    const checked = (frames: Array<{ header: Buffer; payload: Buffer }>): Array<{ header: Buffer; payload: Buffer }> => frames.map((f) => {
+      const header = f.header.subarray(0, RESULT_HEADER_BYTES);
+      if (!answers.check([header, f.payload], f.header.subarray(RESULT_HEADER_BYTES))) throw new FrameError('an answer on the read channel failed its tag');
+      return { header, payload: f.payload };
+    });
+    // The store's first bytes on the channel are a tag over the magic: the channel is bound,
+    // and by the store of this TLS session. Until then nothing is sent on it.
+    let greeting: Buffer = Buffer.alloc(0);
+    let greeted: (ok: boolean) => void = () => undefined;
+    const greetedP = new Promise<boolean>((resolve) => (greeted = resolve));
+    let sock: Socket | undefined;
+    const live = (): boolean => sock !== undefined && this.channel?.sock === sock;
+    const sink: ReadSink = {
+      data: (chunk) => {
+        if (greeting.length < TAG_BYTES) {
+          greeting = Buffer.concat([greeting, chunk]);
+          if (greeting.length < TAG_BYTES) return;
+          // Nothing follows the greeting before a request is sent.
+          greeted(greeting.length === TAG_BYTES && answers.check([CHANNEL_MAGIC], greeting));
+          return;
+        }
+        if (live()) this.onData(() => checked(parser.push(chunk)));
+      },
+      target: () => (greeting.length < TAG_BYTES ? null : parser.target(DIRECT_READ_MIN)),
+      filled: (n) => {
+        if (live()) this.onData(() => checked(parser.filled(n)));
+      },
+    };
+    try {
+      sock = await this.openChannel!(secrets.id, sink);
+    } catch {
+      this.channelOffUntil = Date.now() + CHANNEL_RETRY_MS;
+      return;
+    }
+    const s = sock;
+    s.once('close', () => greeted(false));
+    const timer = setTimeout(() => greeted(false), this.o.stallTimeoutMs);
+    const ok = await greetedP;
+    clearTimeout(timer);
+    if (!ok || this.socket !== tls) {
+      // Refused, or a path that lets only TLS through: reads stay on TLS for a while.
+      if (!ok) this.channelOffUntil = Date.now() + CHANNEL_RETRY_MS;
+      return void s.destroy();
+    }
+    s.once('close', () => {
+      if (this.channel?.sock === s) this.fail(new ShardUnavailableError(this.nodeId, `read channel to shard-store ${this.nodeId} closed`));
+    });
+    s.on('error', (err) => {
+      if (this.channel?.sock === s) this.fail(fromTransportError(this.nodeId, err, 'read channel'));
+    });
+    // Closed with its TLS connection, whoever closes first.
+    tls.once('close', () => s.destroy());
+    this.channel = { sock: s, tags: new FrameTags(secrets.requestKey) };
   }
 
   /** An answer's payload length, if its operation allows that much (else the connection is failed). */
@@ -376,12 +475,18 @@ class Lane {
     const sock = this.socket;
     this.socket = undefined;
     sock?.destroy();
+    const channel = this.channel;
+    this.channel = undefined;
+    channel?.sock.destroy();
     for (const op of this.inflight.values()) settle(op, err);
     this.inflight.clear();
     this.outstanding = 0;
     if (this.queue.length) this.schedule();
   }
 }
+
+/** How long reads stay on TLS after a read channel failed before answering anything. */
+const CHANNEL_RETRY_MS = 10 * 60_000;
 
 /** Bytes an answer other than a read's data may carry (a store's error text, a HEAD's size). */
 const MAX_ANSWER_BYTES = 64 * 1024;

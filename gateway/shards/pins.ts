@@ -1,8 +1,9 @@
-import type { OnReadOpts } from 'node:net';
+import { connect as netConnect, type OnReadOpts, type Socket } from 'node:net';
 import type { ReadSink } from './link.js';
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import { peerFingerprint, type TlsIdentity } from '../../wire/identity.js';
+import { channelHello } from '../../shard-store/read-channel.js';
 import { ShardStoreError } from './errors.js';
 
 /**
@@ -101,20 +102,10 @@ export function connectPinned(
 ): Promise<TLSSocket> {
   const { hostname, port } = new URL(url);
   const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-  const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   // tls.connect takes net's `onread` (Node >= 14.5) though @types/node does not list it.
   const options: ConnectionOptions & { onread: OnReadOpts } = {
     host, port: Number(port), secureContext: contextOf(identity), rejectUnauthorized: false, minVersion: 'TLSv1.3',
-    ALPNProtocols: [...alpn], servername: undefined,
-    onread: {
-      // Asked again after every read: the sink's target while it names one.
-      buffer: () => sink.target() ?? readBuffer,
-      callback: (n, buf) => {
-        if (buf === readBuffer) sink.data(readBuffer.subarray(0, n));
-        else sink.filled(n);
-        return true;
-      },
-    },
+    ALPNProtocols: [...alpn], servername: undefined, onread: readsInto(sink),
   };
   return new Promise<TLSSocket>((resolve, reject) => {
     const socket = tlsConnect(options);
@@ -136,6 +127,45 @@ export function connectPinned(
         return reject(new ShardStoreError(nodeId, `shard-store ${nodeId} at ${url} speaks none of ${alpn.join(', ')}: is it an older release? Upgrade it`));
       }
       socket.setNoDelay(true);
+      resolve(socket);
+    });
+  });
+}
+
+/** net's `onread` for a connection that reads where `sink` says: its target, else one buffer of its own. */
+function readsInto(sink: ReadSink): OnReadOpts {
+  const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  return {
+    // Asked again after every read: the sink's target while it names one.
+    buffer: () => sink.target() ?? readBuffer,
+    callback: (n, buf) => {
+      if (buf === readBuffer) sink.data(readBuffer.subarray(0, n));
+      else sink.filled(n);
+      return true;
+    },
+  };
+}
+
+/**
+ * The read channel of a TLS connection to store `nodeId` (shard-store/read-channel.ts): a
+ * plain TCP connection to the same address that names channel `id` first. What it carries is
+ * tagged under keys of that TLS session, which is what makes it trusted, not the address.
+ */
+export function openReadChannel(nodeId: string, url: string, id: Buffer, timeoutMs: number, sink: ReadSink): Promise<Socket> {
+  const { hostname, port } = new URL(url);
+  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  return new Promise<Socket>((resolve, reject) => {
+    const socket = netConnect({ host, port: Number(port), onread: readsInto(sink) });
+    const timer = setTimeout(() => socket.destroy(new ShardStoreError(nodeId, `read channel to ${url} timed out after ${timeoutMs} ms`)), timeoutMs);
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      socket.setNoDelay(true);
+      socket.write(channelHello(id));
       resolve(socket);
     });
   });
