@@ -17,7 +17,7 @@ export interface PieceStreamContext {
   /** Test only (SHARDGATE_TEST_LIE_ON_READ=1): answer reads with forged records. */
   lieOnRead: boolean;
   log: (line: string) => void;
-  /** A read channel (read-channel.ts): GETs only, every frame tagged under these secrets. */
+  /** A piece channel (read-channel.ts): GETs and PUTs only, every frame tagged under these secrets. */
   channel?: ChannelSecrets;
 }
 
@@ -70,10 +70,10 @@ const readBuffers = new BufferPool(32 * 1024 * 1024, 16 * 1024);
 export function servePieceStream(socket: Socket, peer: TrustedKey | Error, ctx: PieceStreamContext): PieceStream {
   let busy = 0;
   const idleWaiters: Array<() => void> = [];
-  // On a read channel a request header is followed by its tag, and no request has data.
+  // On a piece channel a request header is followed by its tag, which covers its data too.
   const requestTags = ctx.channel && new FrameTags(ctx.channel.requestKey);
   const answerTags = ctx.channel && new FrameTags(ctx.channel.answerKey);
-  const parser = new FrameParser(REQUEST_HEADER_BYTES + (ctx.channel ? TAG_BYTES : 0), requestPayload, ctx.channel ? 0 : MAX_PUT_PAYLOAD);
+  const parser = new FrameParser(REQUEST_HEADER_BYTES + (ctx.channel ? TAG_BYTES : 0), requestPayload, MAX_PUT_PAYLOAD);
   // A channel's first frame says it is bound: a tag over the magic, which only this store can make.
   if (answerTags) socket.write(answerTags.seal([CHANNEL_MAGIC]));
   // Writes and deletes of this connection, in the order they arrived.
@@ -161,10 +161,11 @@ export function servePieceStream(socket: Socket, peer: TrustedKey | Error, ctx: 
     for (const f of frames) {
       if (requestTags) {
         const head = f.header.subarray(0, REQUEST_HEADER_BYTES);
-        // Not from the gateway that opened the channel, or not in its order; or a write, which
-        // the channel does not carry. Nothing of it is run.
-        if (!requestTags.check([head], f.header.subarray(REQUEST_HEADER_BYTES)) || head.readUInt8(0) !== (BatchOp.Get as number)) {
-          ctx.log('read channel: a request failed its tag or is not a read; closing the connection');
+        const op = head.readUInt8(0);
+        // Not from the gateway that opened the channel, or not in its order; or an operation
+        // the channel does not carry (deletes and heads keep their order on TLS). None of it runs.
+        if (!requestTags.check([head, ...f.payload], f.header.subarray(REQUEST_HEADER_BYTES)) || (op !== (BatchOp.Get as number) && op !== (BatchOp.Put as number))) {
+          ctx.log('piece channel: a request failed its tag or is not a read or a write; closing the connection');
           socket.destroy();
           return;
         }

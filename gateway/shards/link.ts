@@ -5,7 +5,7 @@ import {
   BatchOp, BatchStatus, encodeRequestHeader, errorText, FLAG_SYNC, FrameError, LEAF_BYTES, MAX_PUT_BYTES, OwnedFrameParser,
   RESULT_HEADER_BYTES, resultPayload, takesLeaves,
 } from '../../shard-store/batch-frames.js';
-import { CHANNEL_MAGIC, CHANNEL_MIN_READ_BYTES, channelSecrets, FrameTags, PIECE_PROTOCOL_CHANNEL, TAG_BYTES } from '../../shard-store/read-channel.js';
+import { CHANNEL_MAGIC, CHANNEL_MIN_BYTES, channelSecrets, FrameTags, PIECE_PROTOCOL_CHANNEL, TAG_BYTES } from '../../shard-store/read-channel.js';
 import {
   ShardFullError, ShardNotFoundError, ShardProtocolError, ShardRefusedError, ShardStoreError, ShardTimeoutError, ShardUnavailableError,
   fromTransportError,
@@ -22,7 +22,7 @@ export interface LinkOptions {
   stallTimeoutMs?: number;
   /** Told the time from sending each operation to its answer (gateway/runtime-metrics.ts PieceLatency). */
   observe?: ObserveLatency;
-  /** Large reads over the read channel where the store offers it (shard-store/read-channel.ts); default true. */
+  /** Large reads and writes over the piece channel where the store offers it (shard-store/read-channel.ts); default true. */
   readChannel?: boolean;
 }
 
@@ -94,7 +94,7 @@ const LARGE_OP_BYTES = 64 * 1024;
  * handles them together (one append, one fdatasync). Under load a store is woken once per
  * batch, not once per piece, and at low load nothing waits. Writes and reads
  * have a connection each, so a read never waits behind an fdatasync or a large upload; reads
- * of CHANNEL_MIN_READ_BYTES or more go over the read connection's read channel where the
+ * of CHANNEL_MIN_BYTES or more go over the read connection's read channel where the
  * store offers one (shard-store/read-channel.ts), and fail with it. A
  * frozen store fails only its own operations (stall timeout, callers' deadlines).
  */
@@ -107,8 +107,9 @@ export class StoreLink {
 
   constructor(readonly nodeId: string, connect: PieceConnector, opts: LinkOptions = {}, openChannel?: ChannelOpener) {
     this.o = { ...DEFAULTS, ...opts };
-    this.writes = new Lane(nodeId, connect, this.o, () => this.wakeWriters());
-    this.reads = new Lane(nodeId, connect, this.o, () => undefined, this.o.readChannel ? openChannel : undefined);
+    const channel = this.o.readChannel ? openChannel : undefined;
+    this.writes = new Lane(nodeId, connect, this.o, () => this.wakeWriters(), channel);
+    this.reads = new Lane(nodeId, connect, this.o, () => undefined, channel);
   }
 
   /**
@@ -116,7 +117,7 @@ export class StoreLink {
    * works; and how many of the reads went over the read channel.
    */
   get stats(): { ops: number; writes: number; channelReads: number } {
-    return { ops: this.writes.ops + this.reads.ops, writes: this.writes.flushes + this.reads.flushes, channelReads: this.reads.channelOps };
+    return { ops: this.writes.ops + this.reads.ops, writes: this.writes.flushes + this.reads.flushes, channelReads: this.writes.channelOps + this.reads.channelOps };
   }
 
   /**
@@ -208,7 +209,7 @@ class Lane {
   /** Queued operations that may go out while the lane waits for answers. */
   private largeQueued = 0;
   private stallTimer: NodeJS.Timeout | undefined;
-  /** The read channel beside `socket`, when the store offered one and it opened. */
+  /** The piece channel beside `socket`, when the store offered one and it opened. */
   private channel: { sock: Socket; tags: FrameTags } | undefined;
   /** Until then no channel is opened: the last one did not open (a path that lets only TLS through). */
   private channelOffUntil = 0;
@@ -286,19 +287,20 @@ class Lane {
       op.sentAt = sentAt;
       this.inflight.set(op.id, op);
       this.outstanding += op.bytes;
-      if (channel && op.op === BatchOp.Get && op.length >= CHANNEL_MIN_READ_BYTES) {
-        const header = encodeRequestHeader(op);
+      const withLeaf = leaves && op.leaf !== undefined;
+      const header = encodeRequestHeader(op, withLeaf);
+      const parts = [header];
+      if (withLeaf) parts.push(op.leaf!);
+      if (op.data) for (const b of op.data) if (b.length) parts.push(b);
+      this.ops++;
+      if (channel && (op.op === BatchOp.Get || op.op === BatchOp.Put) && op.length >= CHANNEL_MIN_BYTES) {
         // Tagged in the order written: the store checks them in the order read.
-        channelBufs.push(header, channel.tags.seal([header]));
+        channelBufs.push(header, channel.tags.seal(parts));
+        for (let i = 1; i < parts.length; i++) channelBufs.push(parts[i]!);
         this.channelOps++;
-        this.ops++;
         continue;
       }
-      const withLeaf = leaves && op.leaf !== undefined;
-      bufs.push(encodeRequestHeader(op, withLeaf));
-      if (withLeaf) bufs.push(op.leaf!);
-      if (op.data) for (const b of op.data) if (b.length) bufs.push(b);
-      this.ops++;
+      for (const b of parts) bufs.push(b);
     }
     this.onQueueDrained();
     if (!bufs.length && !channelBufs.length) return;
@@ -360,9 +362,9 @@ class Lane {
   }
 
   /**
-   * The read channel of piece connection `tls` (shard-store/read-channel.ts). Its answers are
+   * The piece channel of piece connection `tls` (shard-store/read-channel.ts). Its answers are
    * checked against their tags before anything else reads them; one that fails fails the
-   * connection. If the channel cannot open, reads stay on `tls`.
+   * connection. If the channel cannot open, everything stays on `tls`.
    */
   private async openChannelOf(tls: TLSSocket): Promise<void> {
     const secrets = channelSecrets(tls);
@@ -370,7 +372,7 @@ class Lane {
     const parser = new OwnedFrameParser(RESULT_HEADER_BYTES + TAG_BYTES, (header) => this.allowedPayload(header), MAX_PUT_BYTES, (length) => segmentBuffers.take(length));
     const checked = (frames: Array<{ header: Buffer; payload: Buffer }>): Array<{ header: Buffer; payload: Buffer }> => frames.map((f) => {
       const header = f.header.subarray(0, RESULT_HEADER_BYTES);
-      if (!answers.check([header, f.payload], f.header.subarray(RESULT_HEADER_BYTES))) throw new FrameError('an answer on the read channel failed its tag');
+      if (!answers.check([header, f.payload], f.header.subarray(RESULT_HEADER_BYTES))) throw new FrameError('an answer on the piece channel failed its tag');
       return { header, payload: f.payload };
     });
     // The store's first bytes on the channel are a tag over the magic: the channel is bound,
@@ -408,15 +410,15 @@ class Lane {
     const ok = await greetedP;
     clearTimeout(timer);
     if (!ok || this.socket !== tls) {
-      // Refused, or a path that lets only TLS through: reads stay on TLS for a while.
+      // Refused, or a path that lets only TLS through: everything stays on TLS for a while.
       if (!ok) this.channelOffUntil = Date.now() + CHANNEL_RETRY_MS;
       return void s.destroy();
     }
     s.once('close', () => {
-      if (this.channel?.sock === s) this.fail(new ShardUnavailableError(this.nodeId, `read channel to shard-store ${this.nodeId} closed`));
+      if (this.channel?.sock === s) this.fail(new ShardUnavailableError(this.nodeId, `piece channel to shard-store ${this.nodeId} closed`));
     });
     s.on('error', (err) => {
-      if (this.channel?.sock === s) this.fail(fromTransportError(this.nodeId, err, 'read channel'));
+      if (this.channel?.sock === s) this.fail(fromTransportError(this.nodeId, err, 'piece channel'));
     });
     // Closed with its TLS connection, whoever closes first.
     tls.once('close', () => s.destroy());
@@ -485,7 +487,7 @@ class Lane {
   }
 }
 
-/** How long reads stay on TLS after a read channel failed before answering anything. */
+/** How long a lane stays on TLS alone after its piece channel did not open. */
 const CHANNEL_RETRY_MS = 10 * 60_000;
 
 /** Bytes an answer other than a read's data may carry (a store's error text, a HEAD's size). */

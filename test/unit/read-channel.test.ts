@@ -15,7 +15,7 @@ import {
 } from '../../shard-store/batch-frames.js';
 import { loadTrustedKeys } from '../../shard-store/peers.js';
 import {
-  CHANNEL_MAGIC, CHANNEL_MIN_READ_BYTES, channelHello, channelSecrets, FrameTags, PIECE_PROTOCOL_CHANNEL, TAG_BYTES,
+  CHANNEL_MAGIC, CHANNEL_MIN_BYTES, channelHello, channelSecrets, FrameTags, PIECE_PROTOCOL_CHANNEL, TAG_BYTES,
 } from '../../shard-store/read-channel.js';
 import { startShardStoreServer, type ShardStoreServer } from '../../shard-store/server.js';
 import { onClose } from '../helpers/registry.js';
@@ -120,30 +120,41 @@ describe('read channel: frame tags', () => {
 });
 
 describe('read channel: store and gateway', () => {
-  it('carries large reads, keeps small ones and writes on TLS, and reads the same bytes either way', async () => {
+  it('carries large reads and writes, keeps small ones on TLS, and stores and reads the same bytes either way', async () => {
     const s = await setup();
     const c = s.client();
-    const big = randomBytes(3 * CHANNEL_MIN_READ_BYTES + 17);
+    const big = randomBytes(3 * CHANNEL_MIN_BYTES + 17);
     const small = randomBytes(4096);
     const bigId = await putRecord(c, s.node, big);
     const smallId = await putRecord(c, s.node, small);
+    expect(c.pieceStats().channelReads).toBe(1);
     expect((await c.readRecord(s.node, bigId, 0, 0, big.length)).equals(big)).toBe(true);
     expect((await c.readRecord(s.node, smallId, 0, 0, small.length)).equals(small)).toBe(true);
-    expect(c.pieceStats().channelReads).toBe(1);
+    expect(c.pieceStats().channelReads).toBe(2);
     // Many at once, in both sizes, interleaved on the two connections.
     const all = await Promise.all(Array.from({ length: 20 }, (_, i) => c.readRecord(s.node, i % 2 ? bigId : smallId, 0, 0, i % 2 ? big.length : small.length)));
     all.forEach((b, i) => expect(b.equals(i % 2 ? big : small)).toBe(true));
-    expect(c.pieceStats().channelReads).toBe(11);
+    expect(c.pieceStats().channelReads).toBe(12);
+    // A shard of large records and a short last one: both connections, in order, durable.
+    const shard = randomBytes(2 * CHANNEL_MIN_BYTES + 100);
+    const sid = `${randomBytes(16).toString('hex')}.5`;
+    const w = c.openShardWriter(s.node, sid);
+    await w.write([shard.subarray(0, CHANNEL_MIN_BYTES)]);
+    await w.write([shard.subarray(CHANNEL_MIN_BYTES, 2 * CHANNEL_MIN_BYTES)]);
+    await w.write([shard.subarray(2 * CHANNEL_MIN_BYTES)]);
+    await w.end();
+    expect((await c.readRange(s.node, sid, 0, shard.length)).equals(shard)).toBe(true);
 
     const off = s.client({ readChannel: false });
     expect((await off.readRecord(s.node, bigId, 0, 0, big.length)).equals(big)).toBe(true);
+    expect(await putRecord(off, s.node, big)).toMatch(/\.2$/);
     expect(off.pieceStats().channelReads).toBe(0);
   });
 
   it('binds a channel once, to the TLS connection that opened it, and closes both together', async () => {
     const s = await setup();
     const c = s.client();
-    const data = randomBytes(CHANNEL_MIN_READ_BYTES);
+    const data = randomBytes(CHANNEL_MIN_BYTES);
     const id = await putRecord(c, s.node, data);
     const [blob, piece] = id.split('.') as [string, string];
     const tls = await pieceTls(s);
@@ -183,13 +194,13 @@ describe('read channel: store and gateway', () => {
     expect(await untilClosed(ch)).not.toBe('open');
   });
 
-  it('closes a channel on a request with a wrong tag, and on anything but a read, running none of it', async () => {
+  it('closes a channel on a request with a wrong tag, and on a delete or head, running none of it', async () => {
     const s = await setup();
     const c = s.client();
-    const data = randomBytes(CHANNEL_MIN_READ_BYTES);
+    const data = randomBytes(CHANNEL_MIN_BYTES);
     const id = await putRecord(c, s.node, data);
     const [blob, piece] = id.split('.') as [string, string];
-    for (const bad of ['tag', 'delete', 'put'] as const) {
+    for (const bad of ['tag', 'data', 'delete', 'head'] as const) {
       const tls = await pieceTls(s);
       const secrets = channelSecrets(tls);
       const ch = await plain(s, channelHello(secrets.id));
@@ -198,10 +209,14 @@ describe('read channel: store and gateway', () => {
       if (bad === 'tag') {
         const req = getFrame(blob, Number(piece), data.length);
         frame = Buffer.concat([req, randomBytes(TAG_BYTES)]);
+      } else if (bad === 'data') {
+        // An overwrite of the record whose bytes changed after they were tagged.
+        const req = encodeRequestHeader({ op: BatchOp.Put, flags: 0, id: 1, blob: Buffer.from(blob, 'hex'), piece: Number(piece), seg: 0, offset: 0, length: 8 });
+        frame = Buffer.concat([req, requests.seal([req, Buffer.from('original')]), Buffer.from('replaced')]);
       } else {
-        const op = bad === 'put' ? BatchOp.Put : BatchOp.Delete;
-        const req = encodeRequestHeader({ op, flags: 0, id: 1, blob: Buffer.from(blob, 'hex'), piece: Number(piece), seg: 0, offset: 0, length: bad === 'put' ? 4 : 0 });
-        frame = Buffer.concat([req, requests.seal([req]), ...(bad === 'put' ? [Buffer.from('junk')] : [])]);
+        const op = bad === 'delete' ? BatchOp.Delete : BatchOp.Head;
+        const req = encodeRequestHeader({ op, flags: 0, id: 1, blob: Buffer.from(blob, 'hex'), piece: Number(piece), seg: 0, offset: 0, length: 0 });
+        frame = Buffer.concat([req, requests.seal([req])]);
       }
       expect(frame.length).toBeGreaterThanOrEqual(REQUEST_HEADER_BYTES + TAG_BYTES);
       ch.write(frame);
@@ -215,7 +230,7 @@ describe('read channel: store and gateway', () => {
   it('fails a read whose answer was altered on the way, instead of returning the bytes', async () => {
     const s = await setup();
     const c = s.client();
-    const data = randomBytes(2 * CHANNEL_MIN_READ_BYTES);
+    const data = randomBytes(2 * CHANNEL_MIN_BYTES);
     const id = await putRecord(c, s.node, data);
     // Between gateway and store: TLS passes untouched; on a channel, one bit of the first answer is flipped.
     const via = await proxied(s, (b, seen) => {
@@ -230,7 +245,7 @@ describe('read channel: store and gateway', () => {
 
   it('reads over TLS where only TLS gets through, without failing a read', async () => {
     const s = await setup();
-    const data = randomBytes(2 * CHANNEL_MIN_READ_BYTES);
+    const data = randomBytes(2 * CHANNEL_MIN_BYTES);
     const id = await putRecord(s.client(), s.node, data);
     const via = await proxied(s, 'drop');
     const c = s.client();
