@@ -139,8 +139,8 @@ export async function startGateway(cfg: GatewayConfig, env: NodeJS.ProcessEnv, o
     name: 'shardgate_piece_batches_total', type: 'counter', samples: [{ value: io.pieceStats().batches }],
     help: 'Batches the piece operations travelled in (one write to one store each); under load, far fewer than the operations.',
   }, {
-    name: 'shardgate_piece_channel_reads_total', type: 'counter', samples: [{ value: io.pieceStats().channelReads }],
-    help: 'Piece reads sent over read channels (tagged, not encrypted; SHARDGATE_PIECE_READ_CHANNEL) instead of TLS.',
+    name: 'shardgate_piece_channel_ops_total', type: 'counter', samples: [{ value: io.pieceStats().channelOps }],
+    help: 'Piece reads and writes sent over piece channels (tagged, not encrypted; SHARDGATE_PIECE_CHANNEL) instead of TLS.',
   }, {
     name: 'shardgate_meta_flushes_total', type: 'counter', samples: [{ value: meta.flushCount() }],
     help: 'Metadata WAL flushes (group commit); with concurrent writes, fewer than the writes acknowledged.',

@@ -1,7 +1,7 @@
 /**
  * The piece protocol between the gateway and a shard-store, shared by both sides: a
  * long-lived, mutually authenticated TLS connection (ALPN `sgpiece/3`, `sgpiece/2` or
- * `sgpiece/1`, on the store's one port; `sgpiece/3` adds the read channel, read-channel.ts,
+ * `sgpiece/1`, on the store's one port; `sgpiece/3` adds the piece channel, piece-channel.ts,
  * whose frames carry a tag after their header) that carries framed operations on pieces of many shards, and framed
  * results matched to them by id, in any order. Frames written in one go travel as one TLS
  * write and are read by the store in one go: that is the batch. Changing anything here needs
@@ -14,7 +14,7 @@
  * Result frame: a 12-byte header, then `length` payload bytes:
  *   id u32 | status u8 | reserved 3 bytes | length u32
  */
-import { PIECE_PROTOCOL_CHANNEL } from './read-channel.js';
+import { PIECE_PROTOCOL_CHANNEL } from './piece-channel.js';
 import { LEAF_BYTES } from './volume/needle.js';
 
 export const PIECE_PROTOCOL = 'sgpiece/1';
@@ -22,7 +22,7 @@ export const PIECE_PROTOCOL = 'sgpiece/1';
 export const PIECE_PROTOCOL_LEAVES = 'sgpiece/2';
 /** Every piece protocol a store speaks, the one it prefers first (the server picks by its own order). */
 export const PIECE_PROTOCOLS: readonly string[] = [PIECE_PROTOCOL_CHANNEL, PIECE_PROTOCOL_LEAVES, PIECE_PROTOCOL];
-/** Whether a connection speaking `alpn` takes FLAG_LEAF (`sgpiece/3` is `sgpiece/2` and the read channel). */
+/** Whether a connection speaking `alpn` takes FLAG_LEAF (`sgpiece/3` is `sgpiece/2` and the piece channel). */
 export function takesLeaves(alpn: string | false | null | undefined): boolean {
   return alpn === PIECE_PROTOCOL_LEAVES || alpn === PIECE_PROTOCOL_CHANNEL;
 }

@@ -6,7 +6,7 @@ import {
 } from './batch-frames.js';
 import { ForbiddenError, RequestError, StoreFullError } from './errors.js';
 import { authorize, type TrustedKey } from './peers.js';
-import { CHANNEL_MAGIC, FrameTags, TAG_BYTES, type ChannelSecrets } from './read-channel.js';
+import { CHANNEL_MAGIC, FrameTags, TAG_BYTES, type ChannelSecrets } from './piece-channel.js';
 import type { ShardStore } from './pieces.js';
 import type { ShardOp } from './protocol.js';
 import { forgeRecord } from './test-liar.js';
@@ -17,7 +17,7 @@ export interface PieceStreamContext {
   /** Test only (SHARDGATE_TEST_LIE_ON_READ=1): answer reads with forged records. */
   lieOnRead: boolean;
   log: (line: string) => void;
-  /** A piece channel (read-channel.ts): GETs and PUTs only, every frame tagged under these secrets. */
+  /** A piece channel (piece-channel.ts): GETs and PUTs only, every frame tagged under these secrets. */
   channel?: ChannelSecrets;
 }
 

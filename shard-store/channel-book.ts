@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { TrustedKey } from './peers.js';
-import { CHANNEL_HELLO_BYTES, CHANNEL_MAGIC, channelSecrets, type ChannelSecrets } from './read-channel.js';
+import { CHANNEL_HELLO_BYTES, CHANNEL_MAGIC, channelSecrets, type ChannelSecrets } from './piece-channel.js';
 
 /** A first byte must arrive this soon after connecting (a TLS client sends its hello at once). */
 const FIRST_BYTES_MS = 30_000;
@@ -13,7 +13,7 @@ interface Channel {
 }
 
 /**
- * The read channels a store's TLS piece connections have opened (read-channel.ts), by id,
+ * The piece channels a store's TLS piece connections have opened (piece-channel.ts), by id,
  * until a connection claims one: each is claimed once, and lives no longer than its TLS
  * connection (nor that one longer than it).
  */
@@ -41,7 +41,7 @@ export class ChannelBook {
 }
 
 /**
- * Hands a new connection on by its first bytes: a read channel's hello (`SGPC` and the
+ * Hands a new connection on by its first bytes: a piece channel's hello (`SGPC` and the
  * channel id) to `channel`, with any bytes after it put back; anything else, with every byte
  * read so far put back, to `tls` (which refuses what is not TLS).
  */

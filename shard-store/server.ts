@@ -5,7 +5,7 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from '
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { PIECE_PROTOCOLS } from './batch-frames.js';
 import { ChannelBook, routeByFirstBytes } from './channel-book.js';
-import { PIECE_PROTOCOL_CHANNEL } from './read-channel.js';
+import { PIECE_PROTOCOL_CHANNEL } from './piece-channel.js';
 import { servePieceStream, type PieceStream } from './batch.js';
 import type { TlsIdentity } from '../wire/identity.js';
 import { ForbiddenError, RequestError, StoreFullError, UnauthenticatedError } from './errors.js';
@@ -109,7 +109,7 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
   // TLS on the store's one port. Every client proves its key in the handshake (judged by
   // PeerTrust: keys are pinned, not issued by a CA; no session tickets, so every connection
   // does a full handshake). A client that asks for the piece protocol (ALPN) gets it on that
-  // connection; others get HTTP. With `sgpiece/3` it may then open the connection's read channel.
+  // connection; others get HTTP. With `sgpiece/3` it may then open the connection's piece channel.
   const pieceSockets = new Map<Socket, PieceStream>();
   const httpSockets = new Set<TLSSocket>();
   const tlsServer = createTlsServer({
@@ -139,7 +139,7 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
   });
   tlsServer.on('tlsClientError', () => undefined);
 
-  // The one port: TLS goes to the TLS server, and a read channel (read-channel.ts) to the
+  // The one port: TLS goes to the TLS server, and a piece channel (piece-channel.ts) to the
   // piece stream of the TLS connection that opened it, with that connection's peer.
   const channels = new ChannelBook();
   // Connections whose first bytes have not come yet: cut at close like the others.
@@ -159,7 +159,7 @@ export async function startShardStoreServer(opts: ShardStoreServerOptions): Prom
       },
     });
   });
-  /** A read channel's connection: served as the piece stream of the TLS connection that opened it, or closed. */
+  /** A piece channel's connection: served as the piece stream of the TLS connection that opened it, or closed. */
   const serveChannel = (sock: Socket, id: Buffer): void => {
     const ch = closing ? undefined : channels.claim(id, sock);
     if (!ch) return void sock.destroy();

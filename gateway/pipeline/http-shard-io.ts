@@ -20,7 +20,7 @@ export class HttpShardIO implements ShardIO {
     this.client = new ShardClient({ identity, pins, connections: CONNECTIONS_PER_STORE, link: { stallTimeoutMs, ...(observe && { observe }) } });
   }
 
-  pieceStats(): { ops: number; batches: number; channelReads: number } {
+  pieceStats(): { ops: number; batches: number; channelOps: number } {
     return this.client.pieceStats();
   }
 

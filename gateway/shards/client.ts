@@ -7,7 +7,7 @@ import {
 import type { TlsIdentity } from '../../wire/identity.js';
 import { ShardProtocolError, ShardStoreError, ShardTimeoutError, fromStatus, fromTransportError } from './errors.js';
 import { StoreLink, type LinkOptions, type ReadSink } from './link.js';
-import { connectPinned, openReadChannel, pinnedConnector, type PinBook } from './pins.js';
+import { connectPinned, openPieceChannel, pinnedConnector, type PinBook } from './pins.js';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { PIECE_PROTOCOLS } from '../../shard-store/batch-frames.js';
@@ -44,15 +44,15 @@ export type { ShardWriter };
 const DEFAULT_CONNECTIONS = 8;
 
 /**
- * SHARDGATE_PIECE_READ_CHANNEL: `on` (default), large piece reads travel over the read
- * channel, tagged but not encrypted (shard-store/read-channel.ts); `off`, every read stays
- * on TLS, which also hides from the network which pieces are read.
+ * SHARDGATE_PIECE_CHANNEL: `on` (default), large piece reads and writes travel over the piece
+ * channel, tagged but not encrypted (shard-store/piece-channel.ts); `off`, everything stays
+ * in TLS, which also hides from the network which pieces are read and written.
  */
-export function readChannelFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
-  const v = (env.SHARDGATE_PIECE_READ_CHANNEL ?? 'on').trim().toLowerCase();
+export function pieceChannelFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env.SHARDGATE_PIECE_CHANNEL ?? 'on').trim().toLowerCase();
   if (v === 'on') return true;
   if (v === 'off') return false;
-  throw new Error(`SHARDGATE_PIECE_READ_CHANNEL must be "on" or "off", not ${JSON.stringify(env.SHARDGATE_PIECE_READ_CHANNEL)}`);
+  throw new Error(`SHARDGATE_PIECE_CHANNEL must be "on" or "off", not ${JSON.stringify(env.SHARDGATE_PIECE_CHANNEL)}`);
 }
 const DEFAULT_READ_TIMEOUT_MS = 30_000;
 const DEFAULT_SMALL_TIMEOUT_MS = 10_000;
@@ -92,21 +92,21 @@ export class ShardClient {
     this.pins = opts.pins;
     this.connections = opts.connections ?? DEFAULT_CONNECTIONS;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
-    this.linkOptions = { readChannel: readChannelFromEnv(), ...opts.link };
+    this.linkOptions = { pieceChannel: pieceChannelFromEnv(), ...opts.link };
   }
 
-  /** Piece operations sent to every store, the TLS writes (batches) they travelled in, and the reads sent over read channels. */
-  pieceStats(): { ops: number; batches: number; channelReads: number } {
+  /** Piece operations sent to every store, the TLS writes (batches) they travelled in, and those sent over piece channels. */
+  pieceStats(): { ops: number; batches: number; channelOps: number } {
     let ops = 0;
     let batches = 0;
-    let channelReads = 0;
+    let channelOps = 0;
     for (const e of this.pools.values()) {
       const st = e.link.stats;
       ops += st.ops;
       batches += st.writes;
-      channelReads += st.channelReads;
+      channelOps += st.channelOps;
     }
-    return { ops, batches, channelReads };
+    return { ops, batches, channelOps };
   }
 
   /** Write a shard record by record over the batched protocol; see ShardWriter. Throws only on a malformed id. */
@@ -288,7 +288,7 @@ export class ShardClient {
       bodyTimeout: BACKSTOP_TIMEOUT_MS,
     });
     const connect = (sink: ReadSink): Promise<TLSSocket> => connectPinned(node.id, node.url, this.identity, this.pins, this.connectTimeoutMs, PIECE_PROTOCOLS, sink);
-    const openChannel = (id: Buffer, sink: ReadSink): Promise<Socket> => openReadChannel(node.id, node.url, id, this.connectTimeoutMs, sink);
+    const openChannel = (id: Buffer, sink: ReadSink): Promise<Socket> => openPieceChannel(node.id, node.url, id, this.connectTimeoutMs, sink);
     const created: PoolEntry = { url: node.url, pool, link: new StoreLink(node.id, connect, this.linkOptions, openChannel) };
     this.pools.set(node.id, created);
     return created;

@@ -5,7 +5,7 @@ import {
   BatchOp, BatchStatus, encodeRequestHeader, errorText, FLAG_SYNC, FrameError, LEAF_BYTES, MAX_PUT_BYTES, OwnedFrameParser,
   RESULT_HEADER_BYTES, resultPayload, takesLeaves,
 } from '../../shard-store/batch-frames.js';
-import { CHANNEL_MAGIC, CHANNEL_MIN_BYTES, channelSecrets, FrameTags, PIECE_PROTOCOL_CHANNEL, TAG_BYTES } from '../../shard-store/read-channel.js';
+import { CHANNEL_MAGIC, CHANNEL_MIN_BYTES, channelSecrets, FrameTags, PIECE_PROTOCOL_CHANNEL, TAG_BYTES } from '../../shard-store/piece-channel.js';
 import {
   ShardFullError, ShardNotFoundError, ShardProtocolError, ShardRefusedError, ShardStoreError, ShardTimeoutError, ShardUnavailableError,
   fromTransportError,
@@ -22,8 +22,8 @@ export interface LinkOptions {
   stallTimeoutMs?: number;
   /** Told the time from sending each operation to its answer (gateway/runtime-metrics.ts PieceLatency). */
   observe?: ObserveLatency;
-  /** Large reads and writes over the piece channel where the store offers it (shard-store/read-channel.ts); default true. */
-  readChannel?: boolean;
+  /** Large reads and writes over the piece channel where the store offers it (shard-store/piece-channel.ts); default true. */
+  pieceChannel?: boolean;
 }
 
 export type ObserveLatency = (store: string, op: 'put' | 'get' | 'delete' | 'head', seconds: number) => void;
@@ -38,7 +38,7 @@ const OP_NAMES = { [BatchOp.Put]: 'put', [BatchOp.Get]: 'get', [BatchOp.Delete]:
  */
 export type PieceConnector = (sink: ReadSink) => Promise<TLSSocket>;
 
-/** Opens the read channel `id` of a piece connection, reading where `sink` says (pins.ts openReadChannel). */
+/** Opens the piece channel `id` of a piece connection, reading where `sink` says (pins.ts openPieceChannel). */
 export type ChannelOpener = (id: Buffer, sink: ReadSink) => Promise<Socket>;
 
 export interface ReadSink {
@@ -75,7 +75,7 @@ interface Op {
 }
 
 const DEFAULTS: Required<Omit<LinkOptions, 'observe'>> & Pick<LinkOptions, 'observe'> = {
-  maxOutstandingBytes: 32 * 1024 * 1024, maxQueuedBytes: 16 * 1024 * 1024, stallTimeoutMs: 10_000, readChannel: true,
+  maxOutstandingBytes: 32 * 1024 * 1024, maxQueuedBytes: 16 * 1024 * 1024, stallTimeoutMs: 10_000, pieceChannel: true,
 };
 
 /**
@@ -94,8 +94,8 @@ const LARGE_OP_BYTES = 64 * 1024;
  * handles them together (one append, one fdatasync). Under load a store is woken once per
  * batch, not once per piece, and at low load nothing waits. Writes and reads
  * have a connection each, so a read never waits behind an fdatasync or a large upload; reads
- * of CHANNEL_MIN_BYTES or more go over the read connection's read channel where the
- * store offers one (shard-store/read-channel.ts), and fail with it. A
+ * and writes of CHANNEL_MIN_BYTES or more go over their connection's piece channel where the
+ * store offers one (shard-store/piece-channel.ts), and fail with it. A
  * frozen store fails only its own operations (stall timeout, callers' deadlines).
  */
 export class StoreLink {
@@ -107,17 +107,17 @@ export class StoreLink {
 
   constructor(readonly nodeId: string, connect: PieceConnector, opts: LinkOptions = {}, openChannel?: ChannelOpener) {
     this.o = { ...DEFAULTS, ...opts };
-    const channel = this.o.readChannel ? openChannel : undefined;
+    const channel = this.o.pieceChannel ? openChannel : undefined;
     this.writes = new Lane(nodeId, connect, this.o, () => this.wakeWriters(), channel);
     this.reads = new Lane(nodeId, connect, this.o, () => undefined, channel);
   }
 
   /**
    * Operations sent and write batches (TLS writes) they travelled in: how well coalescing
-   * works; and how many of the reads went over the read channel.
+   * works; and how many went over the piece channels.
    */
-  get stats(): { ops: number; writes: number; channelReads: number } {
-    return { ops: this.writes.ops + this.reads.ops, writes: this.writes.flushes + this.reads.flushes, channelReads: this.writes.channelOps + this.reads.channelOps };
+  get stats(): { ops: number; writes: number; channelOps: number } {
+    return { ops: this.writes.ops + this.reads.ops, writes: this.writes.flushes + this.reads.flushes, channelOps: this.writes.channelOps + this.reads.channelOps };
   }
 
   /**
@@ -362,7 +362,7 @@ class Lane {
   }
 
   /**
-   * The piece channel of piece connection `tls` (shard-store/read-channel.ts). Its answers are
+   * The piece channel of piece connection `tls` (shard-store/piece-channel.ts). Its answers are
    * checked against their tags before anything else reads them; one that fails fails the
    * connection. If the channel cannot open, everything stays on `tls`.
    */

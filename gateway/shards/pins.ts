@@ -3,7 +3,7 @@ import type { ReadSink } from './link.js';
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import { peerFingerprint, type TlsIdentity } from '../../wire/identity.js';
-import { channelHello } from '../../shard-store/read-channel.js';
+import { channelHello } from '../../shard-store/piece-channel.js';
 import { ShardStoreError } from './errors.js';
 
 /**
@@ -147,16 +147,16 @@ function readsInto(sink: ReadSink): OnReadOpts {
 }
 
 /**
- * The read channel of a TLS connection to store `nodeId` (shard-store/read-channel.ts): a
+ * The piece channel of a TLS connection to store `nodeId` (shard-store/piece-channel.ts): a
  * plain TCP connection to the same address that names channel `id` first. What it carries is
  * tagged under keys of that TLS session, which is what makes it trusted, not the address.
  */
-export function openReadChannel(nodeId: string, url: string, id: Buffer, timeoutMs: number, sink: ReadSink): Promise<Socket> {
+export function openPieceChannel(nodeId: string, url: string, id: Buffer, timeoutMs: number, sink: ReadSink): Promise<Socket> {
   const { hostname, port } = new URL(url);
   const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
   return new Promise<Socket>((resolve, reject) => {
     const socket = netConnect({ host, port: Number(port), onread: readsInto(sink) });
-    const timer = setTimeout(() => socket.destroy(new ShardStoreError(nodeId, `read channel to ${url} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => socket.destroy(new ShardStoreError(nodeId, `piece channel to ${url} timed out after ${timeoutMs} ms`)), timeoutMs);
     socket.once('error', (err) => {
       clearTimeout(timer);
       reject(err);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { ShardClient, readChannelFromEnv, type ShardNode } from '../../gateway/shards/client.js';
+import { ShardClient, pieceChannelFromEnv, type ShardNode } from '../../gateway/shards/client.js';
 import { ShardProtocolError } from '../../gateway/shards/errors.js';
 import { loadOrCreateGatewayKey, type GatewayKey } from '../../gateway/shards/keys.js';
 import { MemoryPins } from '../../gateway/shards/pins.js';
@@ -16,7 +16,7 @@ import {
 import { loadTrustedKeys } from '../../shard-store/peers.js';
 import {
   CHANNEL_MAGIC, CHANNEL_MIN_BYTES, channelHello, channelSecrets, FrameTags, PIECE_PROTOCOL_CHANNEL, TAG_BYTES,
-} from '../../shard-store/read-channel.js';
+} from '../../shard-store/piece-channel.js';
 import { startShardStoreServer, type ShardStoreServer } from '../../shard-store/server.js';
 import { onClose } from '../helpers/registry.js';
 
@@ -26,7 +26,7 @@ interface Setup {
   key: GatewayKey;
   server: ShardStoreServer;
   node: ShardNode;
-  client(opts?: { readChannel?: boolean; url?: string }): ShardClient;
+  client(opts?: { pieceChannel?: boolean; url?: string }): ShardClient;
 }
 
 async function setup(): Promise<Setup> {
@@ -39,7 +39,7 @@ async function setup(): Promise<Setup> {
   return {
     key, server, node,
     client: (opts = {}) => {
-      const c = new ShardClient({ identity: key.tls, pins: new MemoryPins([[STORE_ID, server.fingerprint]]), connections: 2, link: { readChannel: opts.readChannel ?? true } });
+      const c = new ShardClient({ identity: key.tls, pins: new MemoryPins([[STORE_ID, server.fingerprint]]), connections: 2, link: { pieceChannel: opts.pieceChannel ?? true } });
       onClose(() => c.close());
       return c;
     },
@@ -87,7 +87,7 @@ function getFrame(blobHex: string, piece: number, length: number, id = 1): Buffe
   return encodeRequestHeader({ op: BatchOp.Get, flags: 0, id, blob: Buffer.from(blobHex, 'hex'), piece, seg: 0, offset: 0, length });
 }
 
-describe('read channel: frame tags', () => {
+describe('piece channel: frame tags', () => {
   it('checks each frame once, in order, under its own key', () => {
     const key = randomBytes(32);
     const a = new FrameTags(key);
@@ -112,14 +112,14 @@ describe('read channel: frame tags', () => {
     expect(new FrameTags(key).check([Buffer.concat(f1)], t1)).toBe(true);
   });
 
-  it('reads SHARDGATE_PIECE_READ_CHANNEL as on or off, and refuses anything else', () => {
-    expect(readChannelFromEnv({})).toBe(true);
-    expect(readChannelFromEnv({ SHARDGATE_PIECE_READ_CHANNEL: 'OFF' })).toBe(false);
-    expect(() => readChannelFromEnv({ SHARDGATE_PIECE_READ_CHANNEL: 'no' })).toThrow(/must be "on" or "off"/);
+  it('reads SHARDGATE_PIECE_CHANNEL as on or off, and refuses anything else', () => {
+    expect(pieceChannelFromEnv({})).toBe(true);
+    expect(pieceChannelFromEnv({ SHARDGATE_PIECE_CHANNEL: 'OFF' })).toBe(false);
+    expect(() => pieceChannelFromEnv({ SHARDGATE_PIECE_CHANNEL: 'no' })).toThrow(/must be "on" or "off"/);
   });
 });
 
-describe('read channel: store and gateway', () => {
+describe('piece channel: store and gateway', () => {
   it('carries large reads and writes, keeps small ones on TLS, and stores and reads the same bytes either way', async () => {
     const s = await setup();
     const c = s.client();
@@ -127,14 +127,14 @@ describe('read channel: store and gateway', () => {
     const small = randomBytes(4096);
     const bigId = await putRecord(c, s.node, big);
     const smallId = await putRecord(c, s.node, small);
-    expect(c.pieceStats().channelReads).toBe(1);
+    expect(c.pieceStats().channelOps).toBe(1);
     expect((await c.readRecord(s.node, bigId, 0, 0, big.length)).equals(big)).toBe(true);
     expect((await c.readRecord(s.node, smallId, 0, 0, small.length)).equals(small)).toBe(true);
-    expect(c.pieceStats().channelReads).toBe(2);
+    expect(c.pieceStats().channelOps).toBe(2);
     // Many at once, in both sizes, interleaved on the two connections.
     const all = await Promise.all(Array.from({ length: 20 }, (_, i) => c.readRecord(s.node, i % 2 ? bigId : smallId, 0, 0, i % 2 ? big.length : small.length)));
     all.forEach((b, i) => expect(b.equals(i % 2 ? big : small)).toBe(true));
-    expect(c.pieceStats().channelReads).toBe(12);
+    expect(c.pieceStats().channelOps).toBe(12);
     // A shard of large records and a short last one: both connections, in order, durable.
     const shard = randomBytes(2 * CHANNEL_MIN_BYTES + 100);
     const sid = `${randomBytes(16).toString('hex')}.5`;
@@ -145,10 +145,10 @@ describe('read channel: store and gateway', () => {
     await w.end();
     expect((await c.readRange(s.node, sid, 0, shard.length)).equals(shard)).toBe(true);
 
-    const off = s.client({ readChannel: false });
+    const off = s.client({ pieceChannel: false });
     expect((await off.readRecord(s.node, bigId, 0, 0, big.length)).equals(big)).toBe(true);
     expect(await putRecord(off, s.node, big)).toMatch(/\.2$/);
-    expect(off.pieceStats().channelReads).toBe(0);
+    expect(off.pieceStats().channelOps).toBe(0);
   });
 
   it('binds a channel once, to the TLS connection that opened it, and closes both together', async () => {
@@ -250,13 +250,13 @@ describe('read channel: store and gateway', () => {
     const via = await proxied(s, 'drop');
     const c = s.client();
     for (let i = 0; i < 3; i++) expect((await c.readRecord(via, id, 0, 0, data.length)).equals(data)).toBe(true);
-    expect(c.pieceStats().channelReads).toBe(0);
+    expect(c.pieceStats().channelOps).toBe(0);
   });
 });
 
 /**
  * A TCP proxy in front of the store, as a node that reaches it through it: TLS passes
- * untouched; a read channel's store-to-gateway bytes go through `channel` (a function of the
+ * untouched; a piece channel's store-to-gateway bytes go through `channel` (a function of the
  * chunk and the bytes before it), or the channel is cut at once ('drop').
  */
 async function proxied(s: Setup, channel: ((b: Buffer, seen: number) => Buffer) | 'drop'): Promise<ShardNode> {

@@ -26,7 +26,7 @@
  * What an on-path observer does learn: which pieces are read and written, and their
  * ciphertext. Deletes, heads and small operations stay on TLS: a tag costs a small frame more
  * than TLS does, and deletes keep their order with the writes of their connection.
- * `SHARDGATE_PIECE_READ_CHANNEL=off` keeps everything in TLS.
+ * `SHARDGATE_PIECE_CHANNEL=off` keeps everything in TLS.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
@@ -40,7 +40,7 @@ export const CHANNEL_HELLO_BYTES = CHANNEL_MAGIC.length + CHANNEL_ID_BYTES;
 export const TAG_BYTES = 16;
 /** Reads and writes of at least this many bytes go over the channel; smaller ones are cheaper on TLS than tagged. */
 export const CHANNEL_MIN_BYTES = 64 * 1024;
-const EXPORTER_LABEL = 'EXPORTER-shardgate-read-channel';
+const EXPORTER_LABEL = 'EXPORTER-shardgate-piece-channel';
 const KEY_BYTES = 32;
 const NO_PLAINTEXT = { plaintextLength: 0 };
 
