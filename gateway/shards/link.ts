@@ -405,7 +405,15 @@ class Lane {
       return;
     }
     const s = sock;
-    s.once('close', () => greeted(false));
+    // Listened to from the start: an error before the greeting (a store that refuses the
+    // channel may reset it) only means no channel, and is followed by 'close'.
+    s.on('error', (err) => {
+      if (this.channel?.sock === s) this.fail(fromTransportError(this.nodeId, err, 'piece channel'));
+    });
+    s.once('close', () => {
+      greeted(false);
+      if (this.channel?.sock === s) this.fail(new ShardUnavailableError(this.nodeId, `piece channel to shard-store ${this.nodeId} closed`));
+    });
     const timer = setTimeout(() => greeted(false), this.o.stallTimeoutMs);
     const ok = await greetedP;
     clearTimeout(timer);
@@ -414,12 +422,6 @@ class Lane {
       if (!ok) this.channelOffUntil = Date.now() + CHANNEL_RETRY_MS;
       return void s.destroy();
     }
-    s.once('close', () => {
-      if (this.channel?.sock === s) this.fail(new ShardUnavailableError(this.nodeId, `piece channel to shard-store ${this.nodeId} closed`));
-    });
-    s.on('error', (err) => {
-      if (this.channel?.sock === s) this.fail(fromTransportError(this.nodeId, err, 'piece channel'));
-    });
     // Closed with its TLS connection, whoever closes first.
     tls.once('close', () => s.destroy());
     this.channel = { sock: s, tags: new FrameTags(secrets.requestKey) };

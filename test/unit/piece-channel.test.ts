@@ -268,7 +268,8 @@ async function proxied(s: Setup, channel: ((b: Buffer, seen: number) => Buffer) 
     let seen = 0;
     down.on('data', (b: Buffer) => {
       isChannel ??= b[0] === CHANNEL_MAGIC[0];
-      if (isChannel && channel === 'drop') return void down.destroy();
+      // Reset, not closed: the gateway sees an error on the channel before any greeting.
+      if (isChannel && channel === 'drop') return void down.resetAndDestroy();
       up.write(b);
     });
     up.on('data', (b: Buffer) => {
