@@ -100,33 +100,49 @@ const READ_BUFFER_BYTES = 64 * 1024;
 export function connectPinned(
   nodeId: string, url: string, identity: TlsIdentity, pins: PinBook, timeoutMs: number, alpn: readonly string[], sink: ReadSink,
 ): Promise<TLSSocket> {
-  const { hostname, port } = new URL(url);
-  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  const { host, port } = addressOf(url);
   // tls.connect takes net's `onread` (Node >= 14.5) though @types/node does not list it.
   const options: ConnectionOptions & { onread: OnReadOpts } = {
-    host, port: Number(port), secureContext: contextOf(identity), rejectUnauthorized: false, minVersion: 'TLSv1.3',
+    host, port, secureContext: contextOf(identity), rejectUnauthorized: false, minVersion: 'TLSv1.3',
     ALPNProtocols: [...alpn], servername: undefined, onread: readsInto(sink),
   };
-  return new Promise<TLSSocket>((resolve, reject) => {
-    const socket = tlsConnect(options);
-    const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`connect to ${url} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+  const timedOut = (): Error => Object.assign(new Error(`connect to ${url} timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+  return settled(tlsConnect(options), 'secureConnect', timeoutMs, timedOut).then((socket) => {
+    const refused = checkPin(nodeId, socket, pins, `${host}:${port}`);
+    if (refused) {
+      socket.destroy();
+      throw refused;
+    }
+    if (!alpn.includes(socket.alpnProtocol || '')) {
+      socket.destroy();
+      throw new ShardStoreError(nodeId, `shard-store ${nodeId} at ${url} speaks none of ${alpn.join(', ')}: is it an older release? Upgrade it`);
+    }
+    socket.setNoDelay(true);
+    return socket;
+  });
+}
+
+/** Host and port of a store's address (an IPv6 host without its brackets). */
+function addressOf(url: string): { host: string; port: number } {
+  const { hostname, port } = new URL(url);
+  return { host: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname, port: Number(port) };
+}
+
+/**
+ * `socket` once it emits `event`; rejects with its first error before that, or destroys it
+ * with `timedOut()` after `timeoutMs`. The error listener is gone once it resolves: the
+ * caller listens from then on (in the same turn, as the continuation of its await).
+ */
+function settled<T extends Socket>(socket: T, event: 'connect' | 'secureConnect', timeoutMs: number, timedOut: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => socket.destroy(timedOut()), timeoutMs);
     socket.once('error', (err) => {
       clearTimeout(timer);
       reject(err);
     });
-    socket.once('secureConnect', () => {
+    socket.once(event, () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
-      const refused = checkPin(nodeId, socket, pins, `${host}:${port}`);
-      if (refused) {
-        socket.destroy();
-        return reject(refused);
-      }
-      if (!alpn.includes(socket.alpnProtocol || '')) {
-        socket.destroy();
-        return reject(new ShardStoreError(nodeId, `shard-store ${nodeId} at ${url} speaks none of ${alpn.join(', ')}: is it an older release? Upgrade it`));
-      }
-      socket.setNoDelay(true);
       resolve(socket);
     });
   });
@@ -151,22 +167,11 @@ function readsInto(sink: ReadSink): OnReadOpts {
  * plain TCP connection to the same address that names channel `id` first. What it carries is
  * tagged under keys of that TLS session, which is what makes it trusted, not the address.
  */
-export function openPieceChannel(nodeId: string, url: string, id: Buffer, timeoutMs: number, sink: ReadSink): Promise<Socket> {
-  const { hostname, port } = new URL(url);
-  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-  return new Promise<Socket>((resolve, reject) => {
-    const socket = netConnect({ host, port: Number(port), onread: readsInto(sink) });
-    const timer = setTimeout(() => socket.destroy(new ShardStoreError(nodeId, `piece channel to ${url} timed out after ${timeoutMs} ms`)), timeoutMs);
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      socket.setNoDelay(true);
-      socket.write(channelHello(id));
-      resolve(socket);
-    });
-  });
+export async function openPieceChannel(nodeId: string, url: string, id: Buffer, timeoutMs: number, sink: ReadSink): Promise<Socket> {
+  const { host, port } = addressOf(url);
+  const timedOut = (): Error => new ShardStoreError(nodeId, `piece channel to ${url} timed out after ${timeoutMs} ms`);
+  const socket = await settled(netConnect({ host, port, onread: readsInto(sink) }), 'connect', timeoutMs, timedOut);
+  socket.setNoDelay(true);
+  socket.write(channelHello(id));
+  return socket;
 }
