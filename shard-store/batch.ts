@@ -65,7 +65,8 @@ const readBuffers = new BufferPool(32 * 1024 * 1024, 16 * 1024);
  * in the TLS handshake. Frames that arrive together are handled together: their PUTs are
  * appended with one write, then, if any asked for it, made durable by one fdatasync that
  * concurrent connections share (group commit), and only then answered. Reads run in
- * parallel and are answered as they finish. Writes and deletes keep their order.
+ * parallel and are answered as they finish. Writes and deletes are appended in their order;
+ * a write's fdatasync holds up only its own answer.
  */
 export function servePieceStream(socket: Socket, peer: TrustedKey | Error, ctx: PieceStreamContext): PieceStream {
   let busy = 0;
@@ -216,9 +217,12 @@ export function servePieceStream(socket: Socket, peer: TrustedKey | Error, ctx: 
         let j = i;
         while (j < ops.length && ops[j]!.req.op === BatchOp.Put) j++;
         const run = ops.slice(i, j);
-        const done = writes.then(() => putRun(run, trusted));
-        writes = done.catch(() => undefined);
-        tasks.push(done);
+        // Appends keep the connection's order; the fdatasync that makes them durable does not
+        // hold up the next run's append, so runs that arrive while it is under way share the
+        // next one (group commit within a connection, not only across connections).
+        const appended = writes.then(() => appendRun(run, trusted));
+        writes = appended.catch(() => undefined);
+        tasks.push(appended.then((results) => syncAndAnswer(run, results)));
         i = j;
       } else if (op.req.op === BatchOp.Delete) {
         const done = writes.then(async () => send(op.req.id, await runOne(op, trusted)));
@@ -233,7 +237,8 @@ export function servePieceStream(socket: Socket, peer: TrustedKey | Error, ctx: 
     await Promise.all(tasks);
   }
 
-  async function putRun(run: Op[], trusted: TrustedKey): Promise<void> {
+  /** Appends a run of PUTs with one write; the result of each, OK until it is made durable. */
+  async function appendRun(run: Op[], trusted: TrustedKey): Promise<Result[]> {
     const results: Result[] = run.map(() => OK);
     const records: Array<{ shardId: string; seg: number; data: Buffer[]; leaf?: Buffer }> = [];
     const index: number[] = [];
@@ -253,6 +258,10 @@ export function servePieceStream(socket: Socket, peer: TrustedKey | Error, ctx: 
         if (err) results[index[n]!] = resultOf(err);
       });
     }
+    return results;
+  }
+
+  async function syncAndAnswer(run: Op[], results: Result[]): Promise<void> {
     // Durable before answered: one fdatasync after these appends (and every earlier one), shared with other connections.
     if (run.some((o, k) => o.req.flags & FLAG_SYNC && results[k] === OK)) {
       const failed = await ctx.store.sync().then(() => null, (err: unknown) => resultOf(err));
