@@ -48,6 +48,21 @@ describe('volume store', () => {
     expect(s.pieces).toBe(200);
   });
 
+  it('keeps appends of every size in order, written on the loop or in the threadpool, across a restart', async () => {
+    const dir = await tempDir();
+    const s = await open(dir);
+    // Small and segment-sized appends are written on the event loop, the largest in the threadpool.
+    const sizes = [100, 300 * 1024, 1024 * 1024 + 1, 2000, 4 * 1024 * 1024 + 3, 64 * 1024];
+    const items = sizes.map((n, i) => ({ k: key(i), data: randomBytes(n) }));
+    await Promise.all(items.map(({ k, data }) => s.append(k, [data.subarray(0, 7), data.subarray(7)])));
+    await s.sync();
+    const offsets = items.map(({ k }) => s.location(k)!.off);
+    expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    await s.close();
+    const again = await open(dir);
+    for (const { k, data } of items) expect((await readBack(again, k))!.equals(data)).toBe(true);
+  });
+
   it('cuts a torn tail off on start and keeps every needle before it', async () => {
     const dir = await tempDir();
     const logs: string[] = [];
