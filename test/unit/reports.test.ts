@@ -60,7 +60,9 @@ describe('signed report log', () => {
     expect(removed.ok).toBe(false);
     expect(removed.errors.join('\n')).toMatch(/does not chain/);
 
-    const other = await loadOrCreateGatewayKey(await mkdtemp(join(tmpdir(), 'shardgate-other-')));
+    const otherDir = await mkdtemp(join(tmpdir(), 'shardgate-other-'));
+    onClose(() => rm(otherDir, { recursive: true, force: true }));
+    const other = await loadOrCreateGatewayKey(otherDir);
     expect((await verifyReportLog(entries, other.publicJwk)).ok).toBe(false);
   });
 });
