@@ -83,6 +83,8 @@ export class VolumeStore {
   private readonly inflight = new Set<Promise<unknown>>();
   private syncing: Promise<void> | undefined;
   private syncAgain: Promise<void> | undefined;
+  /** The running sync has not yet taken stock of the dirty volumes: it covers appends finished until then. */
+  private gathering = false;
   /** Bytes appended since the last fdatasync started. */
   private unsynced = 0;
   /** Set by a failed fdatasync; every sync fails from then on (see doSync). */
@@ -246,11 +248,13 @@ export class VolumeStore {
 
   /**
    * Resolves once every append that finished before the call is durable (one fdatasync of
-   * every volume written since the last one). Concurrent callers share a sync; a caller
-   * that arrives while one runs gets the next, which covers it.
+   * every volume written since the last one). Concurrent callers share a sync: one that has
+   * not yet taken stock of what is written covers the caller too; a caller that arrives after
+   * it has gets the next, which covers it.
    */
   sync(): Promise<void> {
     if (this.syncFailed) return Promise.reject(this.syncFailed);
+    if (this.syncing && this.gathering) return this.syncing;
     if (!this.syncing) {
       this.syncing = this.doSync().finally(() => (this.syncing = undefined));
       return this.syncing;
@@ -263,7 +267,13 @@ export class VolumeStore {
   }
 
   private async doSync(): Promise<void> {
+    // One turn of the event loop first: the pieces other connections (and the other stores of
+    // this process) append in the same turn share this fdatasync instead of waiting for the
+    // next one. 4 KiB PUTs x16: 1.09x the objects/s, a tenth less CPU per object.
+    this.gathering = true;
+    await new Promise<void>((resolve) => setImmediate(resolve));
     await Promise.allSettled([...this.inflight]);
+    this.gathering = false;
     const volumes = [...this.dirty];
     this.dirty.clear();
     this.unsynced = 0;

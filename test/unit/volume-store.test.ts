@@ -63,6 +63,24 @@ describe('volume store', () => {
     for (const { k, data } of items) expect((await readBack(again, k))!.equals(data)).toBe(true);
   });
 
+  it('lets a piece appended while a sync gathers share that sync\'s fdatasync', async () => {
+    const s = await open(await tempDir());
+    await s.append(key(), [randomBytes(300)]);
+    const before = s.syncs;
+    const first = s.sync();
+    // Appended in the same turn, after the sync began: covered by it, not by another one.
+    await s.append(key(), [randomBytes(300)]);
+    expect(s.sync()).toBe(first);
+    await first;
+    expect(s.syncs).toBe(before + 1);
+    // Once it has taken stock, a new caller waits for the next sync.
+    await s.append(key(), [randomBytes(300)]);
+    const second = s.sync();
+    expect(second).not.toBe(first);
+    await second;
+    expect(s.syncs).toBe(before + 2);
+  });
+
   it('cuts a torn tail off on start and keeps every needle before it', async () => {
     const dir = await tempDir();
     const logs: string[] = [];
