@@ -88,6 +88,9 @@ export class JournalShipper {
   }
 
   private async ship(): Promise<void> {
+    // One turn of the event loop first: requests that commit in the same turn ride in this
+    // entry instead of waiting for it and then for the next.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const upTo = this.pending();
     const ops: JournalOp[] = this.store.changedRows(upTo);
     for (let i = 0; i < ops.length; i += MAX_OPS_PER_ENTRY) {
