@@ -269,7 +269,7 @@ export class VolumeStore {
   private async doSync(): Promise<void> {
     // One turn of the event loop first: the pieces other connections (and the other stores of
     // this process) append in the same turn share this fdatasync instead of waiting for the
-    // next one. 4 KiB PUTs x16: 1.09x the objects/s, a tenth less CPU per object.
+    // next one. 4 KiB PUTs x16: 1.08x the objects/s, 11% less CPU per object.
     this.gathering = true;
     await new Promise<void>((resolve) => setImmediate(resolve));
     await Promise.allSettled([...this.inflight]);
