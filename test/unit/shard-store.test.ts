@@ -335,6 +335,14 @@ describe('shard-store: who may talk to it (mutual TLS)', () => {
 describe('shard-store: batching', () => {
   it('sends at once on an idle link, and what queues while a batch is out goes in the next one', async () => {
     const s = await setup();
+    // A disk whose fdatasync takes 50 ms, far longer than the 50 turns of the event loop below:
+    // how many pieces share a batch then depends on the lane alone, not on this host's disk.
+    const store = s.server.store;
+    const sync = store.sync.bind(store);
+    store.sync = async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      return sync();
+    };
     const data = randomBytes(4096);
     const before = s.client.pieceStats();
     const write = async (): Promise<void> => {
@@ -353,8 +361,9 @@ describe('shard-store: batching', () => {
     const { ops, batches } = s.client.pieceStats();
     expect(ops - before.ops).toBe(51);
     // Each batch waits for the answer to the one before (an append and an fdatasync on the
-    // store); a turn of the event loop is far shorter, so pieces share batches.
-    expect(batches - before.batches).toBeLessThan(10);
+    // store): the pieces queued while the connection opens go out together (in one or two
+    // writes), and all those queued while they are out follow in one more.
+    expect(batches - before.batches).toBeLessThanOrEqual(3);
     expect(s.server.store.pieces).toBe(51);
   });
   it('answers a batch of reads larger than one turn\'s share (1 MiB) over several turns, every byte', async () => {
