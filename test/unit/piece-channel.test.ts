@@ -55,6 +55,16 @@ async function putRecord(c: ShardClient, node: ShardNode, data: Buffer): Promise
   return id;
 }
 
+/** A store holding one record of CHANNEL_MIN_BYTES, written over TLS by client `c`. */
+async function withRecord(): Promise<{ s: Setup; c: ShardClient; data: Buffer; id: string; blob: string; piece: number }> {
+  const s = await setup();
+  const c = s.client();
+  const data = randomBytes(CHANNEL_MIN_BYTES);
+  const id = await putRecord(c, s.node, data);
+  const [blob, piece] = id.split('.') as [string, string];
+  return { s, c, data, id, blob, piece: Number(piece) };
+}
+
 /** A piece connection as the gateway opens it, asking for `sgpiece/3`. */
 async function pieceTls(s: Setup): Promise<TLSSocket> {
   const sock = tlsConnect({
@@ -152,11 +162,7 @@ describe('piece channel: store and gateway', () => {
   });
 
   it('binds a channel once, to the TLS connection that opened it, and closes both together', async () => {
-    const s = await setup();
-    const c = s.client();
-    const data = randomBytes(CHANNEL_MIN_BYTES);
-    const id = await putRecord(c, s.node, data);
-    const [blob, piece] = id.split('.') as [string, string];
+    const { s, data, blob, piece } = await withRecord();
     const tls = await pieceTls(s);
     const secrets = channelSecrets(tls);
 
@@ -169,7 +175,7 @@ describe('piece channel: store and gateway', () => {
     const ch = await plain(s, channelHello(secrets.id));
     const requests = new FrameTags(secrets.requestKey);
     const answers = new FrameTags(secrets.answerKey);
-    const req = getFrame(blob, Number(piece), data.length, 7);
+    const req = getFrame(blob, piece, data.length, 7);
     const got: Buffer[] = [];
     ch.on('data', (b: Buffer) => got.push(b));
     ch.write(Buffer.concat([req, requests.seal([req])]));
@@ -195,11 +201,7 @@ describe('piece channel: store and gateway', () => {
   });
 
   it('closes a channel on a request with a wrong tag, and on a delete or head, running none of it', async () => {
-    const s = await setup();
-    const c = s.client();
-    const data = randomBytes(CHANNEL_MIN_BYTES);
-    const id = await putRecord(c, s.node, data);
-    const [blob, piece] = id.split('.') as [string, string];
+    const { s, c, data, id, blob, piece } = await withRecord();
     for (const bad of ['tag', 'data', 'delete', 'head'] as const) {
       const tls = await pieceTls(s);
       const secrets = channelSecrets(tls);
@@ -207,15 +209,15 @@ describe('piece channel: store and gateway', () => {
       const requests = new FrameTags(secrets.requestKey);
       let frame: Buffer;
       if (bad === 'tag') {
-        const req = getFrame(blob, Number(piece), data.length);
+        const req = getFrame(blob, piece, data.length);
         frame = Buffer.concat([req, randomBytes(TAG_BYTES)]);
       } else if (bad === 'data') {
         // An overwrite of the record whose bytes changed after they were tagged.
-        const req = encodeRequestHeader({ op: BatchOp.Put, flags: 0, id: 1, blob: Buffer.from(blob, 'hex'), piece: Number(piece), seg: 0, offset: 0, length: 8 });
+        const req = encodeRequestHeader({ op: BatchOp.Put, flags: 0, id: 1, blob: Buffer.from(blob, 'hex'), piece, seg: 0, offset: 0, length: 8 });
         frame = Buffer.concat([req, requests.seal([req, Buffer.from('original')]), Buffer.from('replaced')]);
       } else {
         const op = bad === 'delete' ? BatchOp.Delete : BatchOp.Head;
-        const req = encodeRequestHeader({ op, flags: 0, id: 1, blob: Buffer.from(blob, 'hex'), piece: Number(piece), seg: 0, offset: 0, length: 0 });
+        const req = encodeRequestHeader({ op, flags: 0, id: 1, blob: Buffer.from(blob, 'hex'), piece, seg: 0, offset: 0, length: 0 });
         frame = Buffer.concat([req, requests.seal([req])]);
       }
       expect(frame.length).toBeGreaterThanOrEqual(REQUEST_HEADER_BYTES + TAG_BYTES);
