@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { closeSync, cpSync, openSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,6 +23,12 @@ async function open(dir: string, volumeBytes?: number, logs?: string[]): Promise
   const s = await VolumeStore.open({ dir, capacityBytes: 1e12, ...(volumeBytes && { volumeBytes }), log: (l) => logs?.push(l) });
   onClose(() => s.close());
   return s;
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 async function readBack(s: VolumeStore, k: NeedleKey): Promise<Buffer | null> {
@@ -79,6 +85,50 @@ describe('volume store', () => {
     expect(second).not.toBe(first);
     await second;
     expect(s.syncs).toBe(before + 2);
+  });
+
+  it('fdatasyncs a threadpool append that a sync did not wait for, and leaves it out of that sync\'s checkpoint', async () => {
+    const s = await open(await tempDir());
+    await s.append(key(), [randomBytes(100)]);
+    await s.sync();
+    // Appends over INLINE_WRITE_BYTES go through the threadpool; each is held at a gate here.
+    const v = (s as unknown as { active: { fh: FileHandle; size: number; synced: number } }).active;
+    const events: string[] = [];
+    const gates = [deferred(), deferred()];
+    const writev = v.fh.writev.bind(v.fh);
+    let writes = 0;
+    v.fh.writev = (async (bufs: Buffer[], position: number) => {
+      const i = writes++;
+      await gates[i]?.promise;
+      const r = await writev(bufs, position);
+      events.push(`write ${i}`);
+      return r;
+    }) as typeof v.fh.writev;
+    const datasync = v.fh.datasync.bind(v.fh);
+    v.fh.datasync = async () => {
+      events.push('datasync');
+      return datasync();
+    };
+    // A failed expectation must not leave a write held: closing the store waits for it.
+    onClose(() => gates.forEach((g) => g.resolve()));
+    const first = s.append(key(), [randomBytes(600 * 1024)]);
+    const synced = s.sync();
+    // The sync has taken stock of the appends in flight (the first) and waits for them.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    const secondAt = v.size;
+    const secondKey = key();
+    const second = s.append(secondKey, [randomBytes(600 * 1024)]);
+    gates[0]!.resolve();
+    await first;
+    await synced;
+    // The second append may land after that fdatasync: a restart must check its bytes again.
+    expect(v.synced).toBeLessThanOrEqual(secondAt);
+    gates[1]!.resolve();
+    await second;
+    await s.sync();
+    expect(events.slice(events.indexOf('write 1'))).toContain('datasync');
+    expect(v.synced).toBe(v.size);
   });
 
   it('cuts a torn tail off on start and keeps every needle before it', async () => {
