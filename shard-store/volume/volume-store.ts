@@ -85,6 +85,8 @@ export class VolumeStore {
   private syncAgain: Promise<void> | undefined;
   /** The running sync has not yet taken stock of the dirty volumes: it covers appends finished until then. */
   private gathering = false;
+  /** The gathering sync knows which threadpool appends it waits for: any other closes it to newcomers. */
+  private stockTaken = false;
   /** Bytes appended since the last fdatasync started. */
   private unsynced = 0;
   /** Set by a failed fdatasync; every sync fails from then on (see doSync). */
@@ -272,8 +274,10 @@ export class VolumeStore {
     // next one. 4 KiB PUTs x16: 1.08x the objects/s, 11% less CPU per object.
     this.gathering = true;
     await new Promise<void>((resolve) => setImmediate(resolve));
+    this.stockTaken = true;
     await Promise.allSettled([...this.inflight.keys()]);
     this.gathering = false;
+    this.stockTaken = false;
     const volumes = [...this.dirty];
     this.dirty.clear();
     this.unsynced = 0;
@@ -339,6 +343,10 @@ export class VolumeStore {
       } else {
         const p = writeAllAt(v.fh, bufs, off);
         this.inflight.set(p, { v, off });
+        // The gathering sync does not wait for this append, so nothing appended after it may
+        // join that sync: it would be acknowledged while this one, before it in the volume, may
+        // not be on disk, and a restart cuts a volume at its first torn needle. They get the next.
+        if (this.stockTaken) this.gathering = false;
         await p.finally(() => this.inflight.delete(p));
         // A sync that took stock while this was in the threadpool may have fdatasynced the volume
         // before these bytes landed, and taken it off the dirty list: the next sync must cover them.

@@ -131,6 +131,50 @@ describe('volume store', () => {
     expect(v.synced).toBe(v.size);
   });
 
+  it('acknowledges no append before a threadpool append ahead of it in the volume is on disk', async () => {
+    const s = await open(await tempDir());
+    await s.append(key(), [randomBytes(100)]);
+    await s.sync();
+    const v = (s as unknown as { active: { fh: FileHandle } }).active;
+    const events: string[] = [];
+    const gates = [deferred(), deferred()];
+    const writev = v.fh.writev.bind(v.fh);
+    let writes = 0;
+    v.fh.writev = (async (bufs: Buffer[], position: number) => {
+      const i = writes++;
+      await gates[i]?.promise;
+      const r = await writev(bufs, position);
+      events.push(`write ${i}`);
+      return r;
+    }) as typeof v.fh.writev;
+    const datasync = v.fh.datasync.bind(v.fh);
+    v.fh.datasync = async () => {
+      events.push('datasync');
+      return datasync();
+    };
+    onClose(() => gates.forEach((g) => g.resolve()));
+    const first = s.append(key(), [randomBytes(600 * 1024)]);
+    const gathering = s.sync();
+    // The sync has taken stock: it waits for the first append.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    // A second large append, which that sync does not wait for, then a small one after it.
+    const second = s.append(key(), [randomBytes(600 * 1024)]);
+    await s.append(key(), [randomBytes(100)]);
+    // Joining the gathering sync would acknowledge the small piece while the large one before
+    // it in the volume may still be torn by a power loss, and a restart cuts the volume there.
+    const small = s.sync().then(() => events.push('small acknowledged'));
+    gates[0]!.resolve();
+    await first;
+    await gathering;
+    expect(events).not.toContain('small acknowledged');
+    gates[1]!.resolve();
+    await second;
+    await small;
+    const acked = events.indexOf('small acknowledged');
+    expect(events.slice(events.indexOf('write 1'), acked)).toContain('datasync');
+  });
+
   it('cuts a torn tail off on start and keeps every needle before it', async () => {
     const dir = await tempDir();
     const logs: string[] = [];
