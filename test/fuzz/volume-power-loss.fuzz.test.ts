@@ -1,0 +1,233 @@
+/**
+ * Power loss under the volume store (shard-store/volume/): random appends (small ones written
+ * on the event loop, large ones in the threadpool, alone or several in one write), deletes,
+ * syncs and compactions run concurrently, and at a random moment the power goes. What a volume file keeps is
+ * modelled from the writes and fdatasyncs the store made: a write is on disk if an fdatasync
+ * of its file began after it finished and ended before the power went; any other write may be
+ * kept, lost, zeroed or torn, and the file may end anywhere after its last durable byte. The
+ * index keeps all its commits, or only those SQLite had checkpointed into its database file
+ * (synchronous = NORMAL). A store opened on what is left must serve every piece whose write
+ * was acknowledged (as the piece protocol does it: after a sync() that began once the append
+ * had finished), and must never serve any piece's bytes wrong.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { NeedleKey } from '../../shard-store/volume/needle.js';
+import { Compactor } from '../../shard-store/volume/compactor.js';
+import { VolumeStore } from '../../shard-store/volume/volume-store.js';
+import { check } from './fuzz.js';
+
+/** Every write and fdatasync of a file, in the order the store saw them finish (or start). */
+const disk = vi.hoisted(() => {
+  const state = {
+    seq: 0,
+    writes: [] as Array<{ path: string; off: number; len: number; done: number }>,
+    syncs: [] as Array<{ path: string; start: number; end?: number }>,
+    pathOf: (fd: number): string => String(fd),
+    reset(): void {
+      state.seq = 0;
+      state.writes = [];
+      state.syncs = [];
+    },
+    wrote(fd: number, off: number, len: number): void {
+      state.writes.push({ path: state.pathOf(fd), off, len, done: ++state.seq });
+    },
+  };
+  return state;
+});
+
+// The store writes small appends with writevSync on the file's descriptor.
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  return {
+    ...fs,
+    writevSync: (fd: number, bufs: readonly NodeJS.ArrayBufferView[], position?: number | null): number => {
+      const n = fs.writevSync(fd, bufs, position ?? undefined);
+      disk.wrote(fd, Number(position), n);
+      return n;
+    },
+  };
+});
+
+const VOLUME_BYTES = 3 * 1024 * 1024;
+let root: string;
+let restore: () => void;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'shardgate-powerloss-'));
+  disk.pathOf = (fd) => readlinkSync(`/proc/self/fd/${fd}`);
+  // Large appends and every fdatasync go through a FileHandle: watch them on its prototype.
+  const probe = await open(join(root, 'probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as {
+    writev: (this: { fd: number }, bufs: Buffer[], position: number) => Promise<{ bytesWritten: number }>;
+    datasync: (this: { fd: number }) => Promise<void>;
+  };
+  await probe.close();
+  const { writev, datasync } = proto;
+  proto.writev = async function (bufs, position) {
+    const r = await writev.call(this, bufs, position);
+    disk.wrote(this.fd, position, r.bytesWritten);
+    return r;
+  };
+  proto.datasync = async function () {
+    const s: { path: string; start: number; end?: number } = { path: disk.pathOf(this.fd), start: ++disk.seq };
+    disk.syncs.push(s);
+    await datasync.call(this);
+    s.end = ++disk.seq;
+  };
+  restore = () => Object.assign(proto, { writev, datasync });
+});
+
+afterAll(async () => {
+  restore?.();
+  await rm(root, { recursive: true, force: true });
+});
+
+type Step =
+  | { kind: 'append'; sizes: number[] }
+  | { kind: 'delete'; which: number }
+  | { kind: 'wait'; ms: number }
+  | { kind: 'compact' };
+
+/** Piece sizes on both sides of INLINE_WRITE_BYTES (512 KiB) and of a 4 KiB page. */
+const size = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 1, max: 9000 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 100_000, max: 450_000 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 520 * 1024, max: 1_300_000 }) },
+);
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 6, arbitrary: fc.array(size, { minLength: 1, maxLength: 4 }).map((sizes): Step => ({ kind: 'append', sizes })) },
+  { weight: 2, arbitrary: fc.nat().map((which): Step => ({ kind: 'delete', which })) },
+  { weight: 1, arbitrary: fc.constant<Step>({ kind: 'compact' }) },
+  { weight: 5, arbitrary: fc.integer({ min: 0, max: 4 }).map((ms): Step => ({ kind: 'wait', ms })) },
+);
+type Fate = 'keep' | 'lose' | 'zero' | 'garbage';
+const fate = fc.constantFrom<Fate>('keep', 'lose', 'zero', 'garbage');
+
+interface Piece {
+  key: NeedleKey;
+  data: Buffer;
+  acked: boolean;
+  deleted: boolean;
+}
+
+/** A turn of the event loop (0), or a few milliseconds: threadpool writes and syncs land meanwhile. */
+const wait = (ms: number): Promise<void> => new Promise((r) => (ms ? setTimeout(r, ms) : setImmediate(r)));
+
+describe('volume store under power loss', () => {
+  it('serves every acknowledged piece, and no piece wrong, from whatever the disk kept', async () => {
+    let run = 0;
+    await check(fc.asyncProperty(
+      fc.array(step, { minLength: 20, maxLength: 60 }), fc.nat(), fc.array(fate, { minLength: 64, maxLength: 64 }), fc.boolean(), fc.boolean(),
+      async (steps, crashAt, fates, truncate, dropWal) => {
+        const dir = join(root, `run-${run++}`);
+        disk.reset();
+        const store = await VolumeStore.open({ dir, capacityBytes: 1e12, volumeBytes: VOLUME_BYTES });
+        const pieces: Piece[] = [];
+        const running: Promise<unknown>[] = [];
+        let powerOff = false;
+        // In the second half mostly: by then writes have been acknowledged, others are under way.
+        const crashStep = Math.floor(steps.length / 2) + (crashAt % (Math.ceil(steps.length / 2) + 1));
+        let image: string | undefined;
+        try {
+          for (const [i, s] of steps.entries()) {
+            if (i === crashStep) {
+              image = crashImage(dir, fates, truncate, dropWal);
+              powerOff = true;
+            }
+            if (s.kind === 'append') {
+              const items = s.sizes.map((n) => ({ key: { blob: randomBytes(16), piece: n % 16, seg: 0 }, data: randomBytes(n) }));
+              const mine = items.map((it): Piece => ({ ...it, acked: false, deleted: false }));
+              pieces.push(...mine);
+              // Acknowledged as the piece protocol does: appended, then a sync that began after.
+              running.push(store.appendMany(items.map((it) => ({ key: it.key, data: [it.data] }))).then(async (errs) => {
+                expect(errs.every((e) => e === null)).toBe(true);
+                await store.sync();
+                if (!powerOff) for (const p of mine) p.acked = true;
+              }));
+            } else if (s.kind === 'delete' && pieces.length) {
+              const p = pieces[s.which % pieces.length]!;
+              p.deleted = true;
+              running.push(store.deleteShard(p.key.blob, p.key.piece));
+            } else if (s.kind === 'wait') {
+              await wait(s.ms);
+            } else if (s.kind === 'compact') {
+              // Any sealed volume with garbage: its live needles move to the active one, then it goes.
+              running.push(new Compactor(store, { maxLiveRatio: 1, minGarbageBytes: 1, rateBytesPerSec: 1e12 }).pass());
+            }
+          }
+          if (!image) {
+            // Power lost after the last step, once what was issued has finished.
+            await Promise.all(running);
+            image = crashImage(dir, fates, truncate, dropWal);
+            powerOff = true;
+          }
+          await Promise.allSettled(running);
+        } finally {
+          await store.close();
+        }
+        const after = await VolumeStore.open({ dir: image, capacityBytes: 1e12, volumeBytes: VOLUME_BYTES });
+        try {
+          for (const p of pieces) {
+            const at = after.location(p.key);
+            if (!at) {
+              expect(p.acked && !p.deleted, 'an acknowledged piece is gone').toBe(false);
+              continue;
+            }
+            // A piece the store says it has must read back exactly, acknowledged or not.
+            const got = await after.read(at, p.key);
+            expect(got.equals(p.data), 'a piece read back different bytes').toBe(true);
+          }
+        } finally {
+          await after.close();
+          await rm(dir, { recursive: true, force: true });
+          await rm(image, { recursive: true, force: true });
+        }
+      },
+    ), 0.5, { endOnFailure: true });
+  });
+});
+
+/**
+ * A copy of the store's folder as the disk could hold it if the power went now: see the top of
+ * the file. `fates` decides what happens to each write that no finished fdatasync covers.
+ */
+function crashImage(dir: string, fates: Fate[], truncate: boolean, dropWal: boolean): string {
+  const image = `${dir}-image`;
+  const vdir = join(dir, 'volumes');
+  mkdirSync(join(image, 'volumes'), { recursive: true });
+  const durable = (w: { path: string; done: number }): boolean => disk.syncs.some((s) => s.path === w.path && s.start > w.done && s.end !== undefined);
+  let n = 0;
+  for (const name of readdirSync(vdir)) {
+    const from = join(vdir, name);
+    const to = join(image, 'volumes', name);
+    if (!name.endsWith('.dat')) {
+      if (name === 'index.db' || (name === 'index.db-wal' && !dropWal)) copyFileSync(from, to);
+      continue;
+    }
+    let bytes = readFileSync(from);
+    let end = bytes.length;
+    // Writes finish out of order (the threadpool's): the length never falls below a durable one's end.
+    let durableEnd = 0;
+    for (const w of disk.writes) if (w.path === from && durable(w)) durableEnd = Math.max(durableEnd, w.off + w.len);
+    for (const w of disk.writes) {
+      if (w.path !== from || durable(w)) continue;
+      const f = fates[n++ % fates.length]!;
+      const stop = Math.min(w.off + w.len, bytes.length);
+      if (w.off >= stop) continue;
+      if (f === 'zero' || f === 'lose') bytes.fill(0, w.off, stop);
+      else if (f === 'garbage') randomBytes(stop - w.off).copy(bytes, w.off);
+      // A write past the last durable one may also take the file's length with it.
+      if (f === 'lose') end = Math.min(end, w.off);
+    }
+    if (truncate) bytes = bytes.subarray(0, Math.max(end, durableEnd));
+    writeFileSync(to, bytes);
+  }
+  if (!existsSync(join(image, 'volumes', 'index.db'))) throw new Error('no index to copy');
+  return image;
+}
