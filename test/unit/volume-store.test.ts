@@ -31,6 +31,38 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
+/**
+ * A store whose first two threadpool appends (over INLINE_WRITE_BYTES) are each held at a
+ * gate until released, and whose volume's writes and fdatasyncs are logged in order.
+ */
+async function gatedStore(): Promise<{
+  s: VolumeStore; v: { fh: FileHandle; size: number; synced: number }; events: string[]; gates: Array<{ promise: Promise<void>; resolve: () => void }>;
+}> {
+  const s = await open(await tempDir());
+  await s.append(key(), [randomBytes(100)]);
+  await s.sync();
+  const v = (s as unknown as { active: { fh: FileHandle; size: number; synced: number } }).active;
+  const events: string[] = [];
+  const gates = [deferred(), deferred()];
+  const writev = v.fh.writev.bind(v.fh);
+  let writes = 0;
+  v.fh.writev = (async (bufs: Buffer[], position: number) => {
+    const i = writes++;
+    await gates[i]?.promise;
+    const r = await writev(bufs, position);
+    events.push(`write ${i}`);
+    return r;
+  }) as typeof v.fh.writev;
+  const datasync = v.fh.datasync.bind(v.fh);
+  v.fh.datasync = async () => {
+    events.push('datasync');
+    return datasync();
+  };
+  // A failed expectation must not leave a write held: closing the store waits for it.
+  onClose(() => gates.forEach((g) => g.resolve()));
+  return { s, v, events, gates };
+}
+
 async function readBack(s: VolumeStore, k: NeedleKey): Promise<Buffer | null> {
   const at = s.location(k);
   return at ? s.read(at, k) : null;
@@ -88,29 +120,7 @@ describe('volume store', () => {
   });
 
   it('fdatasyncs a threadpool append that a sync did not wait for, and leaves it out of that sync\'s checkpoint', async () => {
-    const s = await open(await tempDir());
-    await s.append(key(), [randomBytes(100)]);
-    await s.sync();
-    // Appends over INLINE_WRITE_BYTES go through the threadpool; each is held at a gate here.
-    const v = (s as unknown as { active: { fh: FileHandle; size: number; synced: number } }).active;
-    const events: string[] = [];
-    const gates = [deferred(), deferred()];
-    const writev = v.fh.writev.bind(v.fh);
-    let writes = 0;
-    v.fh.writev = (async (bufs: Buffer[], position: number) => {
-      const i = writes++;
-      await gates[i]?.promise;
-      const r = await writev(bufs, position);
-      events.push(`write ${i}`);
-      return r;
-    }) as typeof v.fh.writev;
-    const datasync = v.fh.datasync.bind(v.fh);
-    v.fh.datasync = async () => {
-      events.push('datasync');
-      return datasync();
-    };
-    // A failed expectation must not leave a write held: closing the store waits for it.
-    onClose(() => gates.forEach((g) => g.resolve()));
+    const { s, v, events, gates } = await gatedStore();
     const first = s.append(key(), [randomBytes(600 * 1024)]);
     const synced = s.sync();
     // The sync has taken stock of the appends in flight (the first) and waits for them.
@@ -132,27 +142,7 @@ describe('volume store', () => {
   });
 
   it('acknowledges no append before a threadpool append ahead of it in the volume is on disk', async () => {
-    const s = await open(await tempDir());
-    await s.append(key(), [randomBytes(100)]);
-    await s.sync();
-    const v = (s as unknown as { active: { fh: FileHandle } }).active;
-    const events: string[] = [];
-    const gates = [deferred(), deferred()];
-    const writev = v.fh.writev.bind(v.fh);
-    let writes = 0;
-    v.fh.writev = (async (bufs: Buffer[], position: number) => {
-      const i = writes++;
-      await gates[i]?.promise;
-      const r = await writev(bufs, position);
-      events.push(`write ${i}`);
-      return r;
-    }) as typeof v.fh.writev;
-    const datasync = v.fh.datasync.bind(v.fh);
-    v.fh.datasync = async () => {
-      events.push('datasync');
-      return datasync();
-    };
-    onClose(() => gates.forEach((g) => g.resolve()));
+    const { s, events, gates } = await gatedStore();
     const first = s.append(key(), [randomBytes(600 * 1024)]);
     const gathering = s.sync();
     // The sync has taken stock: it waits for the first append.
