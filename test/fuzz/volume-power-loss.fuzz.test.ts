@@ -5,7 +5,8 @@
  * volume file keeps is modelled from the writes and fdatasyncs the store made: a write is on
  * disk if an fdatasync of its file began after it finished and ended before the power went;
  * any other write may be kept, lost, zeroed or torn, and the file may end anywhere after its
- * last durable byte. The index keeps any prefix of its WAL: all its commits, only those
+ * last durable byte. A volume that compaction removed may come back unless a sync of the
+ * directory followed. The index keeps any prefix of its WAL: all its commits, only those
  * SQLite had checkpointed into its database file (synchronous = NORMAL), or any in between.
  * A store opened on what is left must serve every piece whose write was acknowledged (as the
  * piece protocol does it: after a sync() that began once the append had finished), and must
@@ -29,17 +30,33 @@ const disk = vi.hoisted(() => {
     seq: 0,
     writes: [] as Array<{ path: string; off: number; len: number; done: number }>,
     syncs: [] as Array<{ path: string; start: number; end?: number }>,
+    removed: [] as Array<{ path: string; bytes: Buffer; done: number }>,
     pathOf: (fd: number): string => String(fd),
     reset(): void {
       state.seq = 0;
       state.writes = [];
       state.syncs = [];
+      state.removed = [];
     },
     wrote(fd: number, off: number, len: number): void {
       state.writes.push({ path: state.pathOf(fd), off, len, done: ++state.seq });
     },
   };
   return state;
+});
+
+// Compaction removes volumes with rm: keep what they held, for a power loss to bring back.
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fsp = await importOriginal<typeof import('node:fs/promises')>();
+  const fs = await import('node:fs');
+  return {
+    ...fsp,
+    rm: async (path: string, opts?: import('node:fs').RmOptions): Promise<void> => {
+      const bytes = path.endsWith('.dat') && fs.existsSync(path) ? fs.readFileSync(path) : undefined;
+      await fsp.rm(path, opts);
+      if (bytes) disk.removed.push({ path, bytes, done: ++disk.seq });
+    },
+  };
 });
 
 // The store writes small appends with writevSync on the file's descriptor.
@@ -67,21 +84,25 @@ beforeAll(async () => {
   const proto = Object.getPrototypeOf(probe) as {
     writev: (this: { fd: number }, bufs: Buffer[], position: number) => Promise<{ bytesWritten: number }>;
     datasync: (this: { fd: number }) => Promise<void>;
+    sync: (this: { fd: number }) => Promise<void>;
   };
   await probe.close();
-  const { writev, datasync } = proto;
+  const { writev, datasync, sync } = proto;
   proto.writev = async function (bufs, position) {
     const r = await writev.call(this, bufs, position);
     disk.wrote(this.fd, position, r.bytesWritten);
     return r;
   };
-  proto.datasync = async function () {
+  // fdatasync of a volume, fsync of the directory (it makes a removal durable).
+  const logged = (flush: (this: { fd: number }) => Promise<void>) => async function (this: { fd: number }): Promise<void> {
     const s: { path: string; start: number; end?: number } = { path: disk.pathOf(this.fd), start: ++disk.seq };
     disk.syncs.push(s);
-    await datasync.call(this);
+    await flush.call(this);
     s.end = ++disk.seq;
   };
-  restore = () => Object.assign(proto, { writev, datasync });
+  proto.datasync = logged(datasync);
+  proto.sync = logged(sync);
+  restore = () => Object.assign(proto, { writev, datasync, sync });
 });
 
 afterAll(async () => {
@@ -242,6 +263,12 @@ function crashImage(dir: string, fates: Fate[], truncate: boolean, wal: number):
     }
     if (truncate) bytes = bytes.subarray(0, Math.max(end, durableEnd));
     writeFileSync(to, bytes);
+  }
+  // A volume removed without a directory sync since may be back.
+  for (const r of disk.removed) {
+    if (!r.path.startsWith(vdir + '/')) continue;
+    const gone = disk.syncs.some((s) => s.path === vdir && s.start > r.done && s.end !== undefined);
+    if (!gone && fates[n++ % fates.length] !== 'lose') writeFileSync(join(image, 'volumes', r.path.slice(vdir.length + 1)), r.bytes);
   }
   if (!existsSync(join(image, 'volumes', 'index.db'))) throw new Error('no index to copy');
   return image;
