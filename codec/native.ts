@@ -37,6 +37,8 @@ export interface NativeInfo {
   pieceHash: PieceHash;
   /** Those this CPU can run, slowest first. */
   supportedPieceHashes: PieceHash[];
+  /** Whether md5xUpdateMany runs 16 objects' MD5 side by side (AVX-512; codec/md5-lanes.ts). */
+  md5Lanes: boolean;
 }
 
 /**
@@ -66,6 +68,8 @@ export type GcmKernel = (typeof GCM_KERNELS)[number];
 type Done = (error: Error | undefined) => void;
 /** Opaque MD5 state owned by the addon (freed by the garbage collector). */
 export type NativeMd5 = { readonly __nativeMd5: unique symbol };
+/** Opaque MD5 state of the addon's own MD5 (native/src/md5_lanes.c), which many advance together. */
+export type NativeMd5x = { readonly __nativeMd5x: unique symbol };
 
 /** The raw addon, as native/src/binding.c exports it. Prefer the wrappers below. */
 export interface NativeBinding {
@@ -80,13 +84,19 @@ export interface NativeBinding {
   /** With md5, the object's MD5 advances over the plaintext in the same pass; without `done`, runs synchronously. */
   segmentEncode(key: Buffer, index: number, plain: Buffer, plainOffset: number, plainLength: number,
     data: Buffer, dataOffset: number, parity: Buffer, parityOffset: number, pieceSize: number,
-    crcOut: Uint32Array, hashOut: Buffer | null, md5: NativeMd5 | null, done: Done | null): void;
+    crcOut: Uint32Array, hashOut: Buffer | null, md5: NativeMd5 | NativeMd5x | null, done: Done | null): void;
   /** result ← [status (0 ok, 1 fewer than K good records, 2 GCM refused), mask of records failing their CRC]; without `done`, runs synchronously. */
   segmentDecode(key: Buffer, index: number, plainLength: number, records: ReadonlyArray<Buffer | null>,
     out: Buffer, outOffset: number, pieceSize: number, result: Uint32Array, done: Done | null): void;
   md5Create(): NativeMd5;
   md5Update(md5: NativeMd5, buffer: Buffer, offset: number, length: number, done: Done): void;
   md5Digest(md5: NativeMd5): Buffer;
+  md5xCreate(): NativeMd5x;
+  /** In place, on the calling thread (small updates). */
+  md5xUpdateSync(md5: NativeMd5x, buffer: Uint8Array): void;
+  /** State i advances over buffer i, in one threadpool task; 16 at a time in AVX-512 lanes if `lanes`. The arrays must stay unchanged until `done`. */
+  md5xUpdateMany(md5: readonly NativeMd5x[], buffers: readonly Uint8Array[], lanes: boolean, done: Done): void;
+  md5xDigest(md5: NativeMd5x): Buffer;
   /** Each continues `previous` (0 to start) over buffer[offset, offset + length), synchronously. */
   crc32(buffer: Uint8Array, offset: number, length: number, previous: number): number;
   crc32c(buffer: Uint8Array, offset: number, length: number, previous: number): number;

@@ -11,6 +11,7 @@
         "src/gcm.c",
         "src/gcm_fast.c",
         "src/isal_bench.c",
+        "src/md5_lanes.c",
         "src/rs.c",
         "src/rs_matrix.c",
         "src/segment.c",

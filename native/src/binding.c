@@ -21,6 +21,7 @@
 #include "crypto.h"
 #include "gcm.h"
 #include "isal_bench.h"
+#include "md5_lanes.h"
 #include "rs.h"
 #include "segment.h"
 #include "segment_decode.h"
@@ -82,7 +83,18 @@ typedef struct md5_state {
   int finished;
 } md5_state;
 
-typedef enum { TASK_RS, TASK_SEGMENT, TASK_DECODE, TASK_MD5, TASK_ISAL } task_kind;
+/* An object's MD5 on our own code (md5_lanes.c), so that many advance together. */
+#define MD5X_MAGIC 0x6d643578c0deca11ULL
+#define MD5X_OPEN 1
+#define MD5X_DONE 2
+typedef struct md5x_state {
+  uint64_t magic; /* MD5X_MAGIC: tells it from md5Create's state, which starts with a pointer */
+  md5x_ctx ctx;
+  int busy;
+  int finished;
+} md5x_state;
+
+typedef enum { TASK_RS, TASK_SEGMENT, TASK_DECODE, TASK_MD5, TASK_ISAL, TASK_MD5_MANY } task_kind;
 
 typedef struct {
   task_kind kind;
@@ -94,10 +106,11 @@ typedef struct {
   xor_kernel_fn kernel;
   union {
     struct { rs_program program; uint8_t *data, *parity; uint32_t piece_size; } rs;
-    struct { segment_job job; uint8_t key[SEGMENT_KEY_BYTES]; md5_state *md5; } seg;
+    struct { segment_job job; uint8_t key[SEGMENT_KEY_BYTES]; md5_state *md5; struct md5x_state *md5x; } seg;
     struct { decode_job job; uint8_t key[SEGMENT_KEY_BYTES]; uint32_t *result; } dec;
     struct { md5_state *state; const uint8_t *buf; size_t len; } md5;
     struct { uint32_t sources, targets; uint8_t *data, *parity; uint32_t piece_size; } isal;
+    struct { size_t n; int lanes; md5x_state **states; md5x_ctx **ctx; const uint8_t **buf; size_t *len; } many;
   } u;
 } task;
 
@@ -121,6 +134,9 @@ static void task_execute(napi_env env, void *data) {
         t->error = "MD5 update failed";
       }
       break;
+    case TASK_MD5_MANY:
+      md5x_update_many(t->u.many.ctx, t->u.many.buf, t->u.many.len, t->u.many.n, t->u.many.lanes);
+      break;
     case TASK_ISAL:
       if (isal_run(t->u.isal.sources, t->u.isal.targets, t->u.isal.data, t->u.isal.parity, t->u.isal.piece_size) != 0) {
         t->error = "ISA-L is not available";
@@ -133,6 +149,11 @@ static void task_complete(napi_env env, napi_status status, void *data) {
   task *t = data;
   if (t->kind == TASK_MD5) t->u.md5.state->busy = 0;
   if (t->kind == TASK_SEGMENT && t->u.seg.md5) t->u.seg.md5->busy = 0;
+  if (t->kind == TASK_SEGMENT && t->u.seg.md5x) t->u.seg.md5x->busy = 0;
+  if (t->kind == TASK_MD5_MANY) {
+    for (size_t i = 0; i < t->u.many.n; i++) t->u.many.states[i]->busy = 0;
+    free(t->u.many.states);
+  }
   napi_value callback, global, argv[1];
   OK(napi_get_reference_value(env, t->callback, &callback));
   OK(napi_get_global(env, &global));
@@ -258,6 +279,7 @@ static napi_value isal_run_js(napi_env env, napi_callback_info info) {
 }
 
 static md5_state *arg_md5(napi_env env, napi_value v);
+static md5x_state *arg_md5x(napi_env env, napi_value v);
 
 /* segmentEncode(key, index, plain, plainOffset, plainLength, data, dataOffset, parity,
  *               parityOffset, pieceSize, crcOut, hashOut | null, md5 | null, callback | null)
@@ -272,11 +294,13 @@ static napi_value segment_encode_js(napi_env env, napi_callback_info info) {
   size_t key_len, plain_len, crc_len, hash_len = 0;
   double index, poff, plen;
   md5_state *md5 = NULL;
+  /* Either MD5: OpenSSL's (md5Create) or md5_lanes.c's (md5xCreate). */
+  md5x_state *md5x = argc == 14 ? arg_md5x(env, argv[12]) : NULL;
   if (argc != 14 || !arg_view(env, argv[0], &key, &key_len) || !arg_uint(env, argv[1], 9007199254740991.0, &index) ||
       !arg_view(env, argv[2], &plain, &plain_len) || !arg_uint(env, argv[3], 9007199254740991.0, &poff) ||
       !arg_uint(env, argv[4], 9007199254740991.0, &plen) || !arg_view(env, argv[10], &crc, &crc_len) ||
       !(is_null(env, argv[11]) || arg_view(env, argv[11], &hash, &hash_len)) ||
-      !(is_null(env, argv[12]) || (md5 = arg_md5(env, argv[12])) != NULL) ||
+      !(is_null(env, argv[12]) || md5x || (md5 = arg_md5(env, argv[12])) != NULL) ||
       !(is_null(env, argv[13]) || arg_function(env, argv[13]))) {
     THROW(env, "bad arguments, expected: (key, index, plain, plainOffset, plainLength, data, dataOffset, "
                "parity, parityOffset, pieceSize, crcOut, hashOut | null, md5 | null, callback | null)");
@@ -287,6 +311,8 @@ static napi_value segment_encode_js(napi_env env, napi_callback_info info) {
   if (hash && hash_len < SEGMENT_HASH_BYTES * RS_N) THROW(env, "hashOut must hold 16 SHA-256s");
   if (md5 && md5->busy) THROW(env, "MD5 updates must not overlap");
   if (md5 && md5->finished) THROW(env, "MD5 already finished");
+  if (md5x && md5x->busy) THROW(env, "MD5 updates must not overlap");
+  if (md5x && md5x->finished != MD5X_OPEN) THROW(env, "MD5 already finished");
   uint8_t *data, *parity;
   uint32_t piece_size;
   const char *err = arg_layout(env, argv + 5, &data, &parity, &piece_size);
@@ -295,7 +321,7 @@ static napi_value segment_encode_js(napi_env env, napi_callback_info info) {
   segment_job job = {
     .key = key, .index = (uint64_t) index, .plain = plain + (size_t) poff, .plain_len = (size_t) plen,
     .data = data, .parity = parity, .piece_size = piece_size, .crc_out = crc, .hash_out = hash,
-    .md5 = md5 ? md5->ctx : NULL,
+    .md5 = md5 ? md5->ctx : NULL, .md5x = md5x ? &md5x->ctx : NULL,
   };
   if (is_null(env, argv[13])) {
     err = segment_encode(&job, kernel_fns[current_kernel]);
@@ -309,15 +335,15 @@ static napi_value segment_encode_js(napi_env env, napi_callback_info info) {
   job.key = t->u.seg.key;
   t->u.seg.job = job;
   t->u.seg.md5 = md5;
+  t->u.seg.md5x = md5x;
   task_hold(env, t, argv[2]);
   task_hold(env, t, argv[5]);
   task_hold(env, t, argv[7]);
   task_hold(env, t, argv[10]);
   if (hash) task_hold(env, t, argv[11]);
-  if (md5) {
-    md5->busy = 1;
-    task_hold(env, t, argv[12]);
-  }
+  if (md5) md5->busy = 1;
+  if (md5x) md5x->busy = 1;
+  if (md5 || md5x) task_hold(env, t, argv[12]);
   return task_queue(env, t, argv[13], "shardgate:segment");
 }
 
@@ -465,6 +491,127 @@ static napi_value md5_digest_js(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* ---- MD5 of many objects at once (md5_lanes.c) ---------------------------------------- */
+
+
+static void md5x_finalize(napi_env env, void *data, void *hint) {
+  (void) env;
+  (void) hint;
+  free(data);
+}
+
+static md5x_state *arg_md5x(napi_env env, napi_value v) {
+  napi_valuetype type;
+  void *p = NULL;
+  if (napi_typeof(env, v, &type) != napi_ok || type != napi_external) return NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || !p) return NULL;
+  /* Both kinds of state are externals to JS; md5Create's starts with a pointer, never this value. */
+  return ((md5x_state *) p)->magic == MD5X_MAGIC ? p : NULL;
+}
+
+static napi_value md5x_create_js(napi_env env, napi_callback_info info) {
+  (void) info;
+  md5x_state *s = calloc(1, sizeof(md5x_state));
+  if (!s) THROW(env, "out of memory");
+  md5x_init(&s->ctx);
+  s->magic = MD5X_MAGIC;
+  s->finished = MD5X_OPEN;
+  napi_value out;
+  OK(napi_create_external(env, s, md5x_finalize, NULL, &out));
+  return out;
+}
+
+/* md5xUpdateSync(state, buffer): in place, on this thread (small updates). */
+static napi_value md5x_update_sync_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  md5x_state *s = argc == 2 ? arg_md5x(env, argv[0]) : NULL;
+  uint8_t *buf;
+  size_t len;
+  if (!s || !arg_view(env, argv[1], &buf, &len)) THROW(env, "bad arguments, expected: (md5x, buffer)");
+  if (s->busy) THROW(env, "MD5 updates must not overlap");
+  if (s->finished != MD5X_OPEN) THROW(env, "MD5 already finished");
+  md5x_update(&s->ctx, buf, len);
+  return NULL;
+}
+
+/*
+ * md5xUpdateMany(states, buffers, lanes, callback): state i advances over buffer i, all on one
+ * threadpool task, MD5_LANES at a time where the CPU has AVX-512 and `lanes` is true. The two
+ * arrays are held, not copied: the caller must not change them until the callback.
+ */
+static napi_value md5x_update_many_js(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_a = false, is_b = false, lanes = false;
+  uint32_t n = 0, nb = 0;
+  if (argc != 4 || napi_is_array(env, argv[0], &is_a) != napi_ok || !is_a || napi_is_array(env, argv[1], &is_b) != napi_ok || !is_b ||
+      napi_get_array_length(env, argv[0], &n) != napi_ok || napi_get_array_length(env, argv[1], &nb) != napi_ok || n != nb ||
+      napi_get_value_bool(env, argv[2], &lanes) != napi_ok || !arg_function(env, argv[3])) {
+    THROW(env, "bad arguments, expected: (md5x[], buffer[] of the same length, lanes, callback)");
+  }
+  if (n == 0 || n > 4096) THROW(env, "from 1 to 4096 updates at once");
+  task *t = task_new(TASK_MD5_MANY);
+  /* One allocation for the four arrays, freed with the states' array at completion. */
+  void *mem = t ? calloc(n, sizeof(md5x_state *) + sizeof(md5x_ctx *) + sizeof(uint8_t *) + sizeof(size_t)) : NULL;
+  if (!mem) {
+    free(t);
+    THROW(env, "out of memory");
+  }
+  t->u.many.n = n;
+  t->u.many.lanes = lanes;
+  t->u.many.states = mem;
+  t->u.many.ctx = (md5x_ctx **) (t->u.many.states + n);
+  t->u.many.buf = (const uint8_t **) (t->u.many.ctx + n);
+  t->u.many.len = (size_t *) (t->u.many.buf + n);
+  const char *err = NULL;
+  for (uint32_t i = 0; i < n && !err; i++) {
+    napi_value sv, bv;
+    uint8_t *b;
+    size_t len;
+    OK(napi_get_element(env, argv[0], i, &sv));
+    OK(napi_get_element(env, argv[1], i, &bv));
+    md5x_state *s = arg_md5x(env, sv);
+    if (!s || !arg_view(env, bv, &b, &len)) err = "bad arguments, expected: (md5x[], buffer[] of the same length, lanes, callback)";
+    else if (s->busy) err = "MD5 updates must not overlap";
+    else if (s->finished != MD5X_OPEN) err = "MD5 already finished";
+    else {
+      s->busy = 1;
+      t->u.many.states[i] = s;
+      t->u.many.ctx[i] = &s->ctx;
+      t->u.many.buf[i] = b;
+      t->u.many.len[i] = len;
+    }
+  }
+  if (err) {
+    for (uint32_t i = 0; i < n; i++) if (t->u.many.states[i]) t->u.many.states[i]->busy = 0;
+    free(mem);
+    free(t);
+    THROW(env, err);
+  }
+  task_hold(env, t, argv[0]);
+  task_hold(env, t, argv[1]);
+  return task_queue(env, t, argv[3], "shardgate:md5many");
+}
+
+static napi_value md5x_digest_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  md5x_state *s = argc == 1 ? arg_md5x(env, argv[0]) : NULL;
+  if (!s) THROW(env, "bad arguments, expected: (md5x)");
+  if (s->busy) THROW(env, "MD5 update still in flight");
+  if (s->finished != MD5X_OPEN) THROW(env, "MD5 already finished");
+  void *out_data;
+  napi_value out;
+  OK(napi_create_buffer(env, 16, &out_data, &out));
+  md5x_final(&s->ctx, out_data);
+  s->finished = MD5X_DONE;
+  return out;
+}
+
 /* ---- introspection and test hooks --------------------------------------------------- */
 
 static napi_value set_string(napi_env env, napi_value obj, const char *name, const char *value) {
@@ -523,6 +670,9 @@ static napi_value info_js(napi_env env, napi_callback_info info) {
     OK(napi_set_element(env, hashes, 1, v));
   }
   OK(napi_set_named_property(env, obj, "supportedPieceHashes", hashes));
+  napi_value md5lanes;
+  OK(napi_get_boolean(env, md5_lanes_supported(), &md5lanes));
+  OK(napi_set_named_property(env, obj, "md5Lanes", md5lanes));
   return obj;
 }
 
@@ -742,6 +892,10 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "md5Create", md5_create_js);
   export_fn(env, exports, "md5Update", md5_update_js);
   export_fn(env, exports, "md5Digest", md5_digest_js);
+  export_fn(env, exports, "md5xCreate", md5x_create_js);
+  export_fn(env, exports, "md5xUpdateSync", md5x_update_sync_js);
+  export_fn(env, exports, "md5xUpdateMany", md5x_update_many_js);
+  export_fn(env, exports, "md5xDigest", md5x_digest_js);
   export_fn(env, exports, "gcm", gcm_js);
   export_fn(env, exports, "isalRun", isal_run_js);
   export_fn(env, exports, "isalAvailable", isal_available_js);

@@ -80,6 +80,11 @@ int cpu_has_vaes_gcm(void) {
   return c->aesni && c->pclmul && c->ssse3 && c->sse41 && c->vaes && c->vpclmulqdq && c->avx512f && c->avx512bw && c->avx512vl && c->os_avx512;
 }
 
+int cpu_has_avx512vl(void) {
+  const cpu_info *c = info();
+  return c->avx512f && c->avx512vl && c->os_avx512;
+}
+
 int cpu_has_sha_ni(void) {
   const cpu_info *c = info();
   return c->sha && c->ssse3 && c->sse41;

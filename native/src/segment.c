@@ -18,11 +18,12 @@ void segment_nonce(uint64_t index, uint8_t nonce[12]) {
 }
 
 /* Encrypt, and advance the object's MD5 over the same plaintext when asked. */
-static const char *encrypt_span(seg_gcm *ctx, EVP_MD_CTX *md5, const uint8_t *in, size_t len, uint8_t *out) {
-  if (!md5) return seg_gcm_update(ctx, in, len, out);
+static const char *encrypt_span(seg_gcm *ctx, const segment_job *job, const uint8_t *in, size_t len, uint8_t *out) {
+  if (!job->md5 && !job->md5x) return seg_gcm_update(ctx, in, len, out);
   while (len > 0) {
     const size_t n = len < MD5_STEP ? len : MD5_STEP;
-    if (EVP_DigestUpdate(md5, in, n) != 1) return "MD5 update failed";
+    if (job->md5x) md5x_update(job->md5x, in, n);
+    else if (EVP_DigestUpdate(job->md5, in, n) != 1) return "MD5 update failed";
     const char *err = seg_gcm_update(ctx, in, n, out);
     if (err) return err;
     in += n;
@@ -98,10 +99,10 @@ const char *segment_encode(const segment_job *job, xor_kernel_fn kernel) {
   /* Encrypt piece by piece and checksum each piece while it is still in cache. */
   int i = 0, hashed = 0;
   for (; !err && i < RS_K && (size_t) (i + 1) * p <= len; i++) {
-    err = encrypt_span(&ctx, job->md5, job->plain + i * p, p, job->data + i * p);
+    err = encrypt_span(&ctx, job, job->plain + i * p, p, job->data + i * p);
     if (!err) err = seal_piece(job, i, &hashed);
   }
-  if (!err) err = encrypt_span(&ctx, job->md5, job->plain + i * p, len - i * p, job->data + i * p);
+  if (!err) err = encrypt_span(&ctx, job, job->plain + i * p, len - i * p, job->data + i * p);
   if (!err) err = seg_gcm_tag(&ctx, job->data + len);
   else seg_gcm_discard(&ctx);
   if (err) return err;

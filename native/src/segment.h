@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <openssl/evp.h>
 #include <stdint.h>
+#include "md5_lanes.h"
 #include "xor_kernels.h"
 
 #define SEGMENT_KEY_BYTES 32
@@ -21,6 +22,7 @@ typedef struct {
   uint8_t *crc_out;           /* 16 x CRC-32, little-endian host order (a Uint32Array) */
   uint8_t *hash_out;          /* NULL, or 16 x SHA-256 */
   EVP_MD_CTX *md5;            /* NULL, or the object's running MD5, advanced over the plaintext */
+  md5x_ctx *md5x;             /* the same in md5_lanes.c's form (at most one of the two) */
 } segment_job;
 
 /* codec/layout.ts segmentNonce: the 12-byte GCM nonce of segment `index`. */

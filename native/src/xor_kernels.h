@@ -22,6 +22,8 @@ int cpu_has_vpclmulqdq(void);
 int cpu_has_vaes_gcm(void);
 /* The SHA extensions with SSSE3 and SSE4.1: four SHA-256 lanes at once (sha256_lanes.c). */
 int cpu_has_sha_ni(void);
+/* AVX-512F with its 128- and 256-bit forms (VL), enabled by the OS. */
+int cpu_has_avx512vl(void);
 /* PCLMULQDQ, SSE4.1 and SSE4.2 (the crc32 instruction): the 128-bit CRC folding kernel. */
 int cpu_has_pclmul_sse42(void);
 /* CPU features, comma separated, for `shardgate --version`. */
