@@ -1,5 +1,6 @@
 import type { ErasureCoder } from './erasure.js';
 import { CodecArgumentError } from './errors.js';
+import { sharedMd5Lanes } from './md5-lanes.js';
 import { nativeDecodeSegment } from './native-decode.js';
 import { NativeSegmentEncoder } from './native-segment.js';
 import { loadNative, NativeCoder, nativeLoadError, NativeUnavailableError, setKernel, type NativeBinding } from './native.js';
@@ -85,6 +86,8 @@ export interface EngineDescription {
   gcm: string | null;
   /** How piece hashes are taken ("sha-ni-x4" or "openssl"); null for the reference. */
   pieceHash: string | null;
+  /** How objects' MD5s are taken ("avx512-x16", many at once, or "openssl"); null for the reference. */
+  md5: string | null;
   /** The same, as one line for `shardgate --version`. */
   summary: string;
 }
@@ -104,12 +107,13 @@ export function describeEngine(): EngineDescription {
   const engine = getEngine();
   const binding = engineBinding();
   if (!binding) {
-    return { engine: 'reference', kernel: null, cpu: null, crc: null, gcm: null, pieceHash: null, summary: `engine: ${engine.name}` };
+    return { engine: 'reference', kernel: null, cpu: null, crc: null, gcm: null, pieceHash: null, md5: null, summary: `engine: ${engine.name}` };
   }
   const info = binding.info();
+  const md5 = sharedMd5Lanes(binding) ? 'avx512-x16' : 'openssl';
   return {
-    engine: 'native', kernel: info.kernel, cpu: info.cpu, crc: info.crc, gcm: info.gcm, pieceHash: info.pieceHash,
-    summary: `engine: native, kernel: ${info.kernel}, crc: ${info.crc}, gcm: ${info.gcm}, piece hash: ${info.pieceHash}, cpu: ${info.cpu}`,
+    engine: 'native', kernel: info.kernel, cpu: info.cpu, crc: info.crc, gcm: info.gcm, pieceHash: info.pieceHash, md5,
+    summary: `engine: native, kernel: ${info.kernel}, crc: ${info.crc}, gcm: ${info.gcm}, piece hash: ${info.pieceHash}, md5: ${md5}, cpu: ${info.cpu}`,
   };
 }
 

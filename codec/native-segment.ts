@@ -3,7 +3,8 @@ import { K, N } from './erasure.js';
 import { CodecArgumentError } from './errors.js';
 import { KEY_BYTES } from './keys.js';
 import { GCM_TAG_BYTES, MAX_SEGMENT_SIZE, pieceSizeFor } from './layout.js';
-import { md5Update, NativeError, type NativeBinding, type NativeMd5 } from './native.js';
+import { sharedMd5Lanes, type Md5Lanes } from './md5-lanes.js';
+import { md5Update, NativeError, type NativeBinding, type NativeMd5, type NativeMd5x } from './native.js';
 import type { EncodedSegment, SegmentEncoder } from './segment.js';
 
 export const PIECE_HASH_BYTES = 32;
@@ -25,18 +26,32 @@ export const SYNC_SEGMENT_MAX = 8 * 1024;
  */
 export const FUSED_MD5_MAX = 1024 * 1024;
 
+/**
+ * With MD5 lanes, segments up to this size still advance MD5 in their own call: a separate
+ * task cost a 64 KiB object 16% more CPU than the MD5 it saved (`BENCH_ONLY=small npm run
+ * bench:codec`). Larger ones go to the lanes, where the MD5 of several objects costs about
+ * that of one.
+ */
+export const LANES_FUSED_MAX = 64 * 1024;
+
 export interface NativeSegmentOptions {
   /** Also compute each piece's SHA-256 (for audits); costs about one more pass over 1.6x the bytes. */
   hashes?: boolean;
   /** Overrides SYNC_SEGMENT_MAX and FUSED_MD5_MAX (benchmarks compare the paths; 0 turns one off). */
   syncSegmentMax?: number;
   fusedMd5Max?: number;
+  /** MD5 through these lanes (md5-lanes.ts) instead of OpenSSL's; default: the process's, where the CPU has them. null: OpenSSL's. */
+  md5Lanes?: Md5Lanes | null;
 }
 
 /**
  * The fused path: one call per segment encrypts (AES-256-GCM, OpenSSL as Node links it),
  * advances the object's MD5 (the ETag), computes parity and checksums each piece, writing
  * straight into the segment's buffers. Output bytes are JsSegmentEncoder's, byte for byte.
+ *
+ * Where the CPU has AVX-512, MD5 leaves the segment's call for the process's Md5Lanes
+ * (md5-lanes.ts), which advances the MD5s of all the objects being written together; what
+ * follows describes OpenSSL's MD5, the path elsewhere.
  *
  * MD5 is serial: segment s's MD5 must follow s-1's. When no MD5 work of this encoder is in
  * flight (always, when segments are encoded one after the other, as putBlob does), the
@@ -45,7 +60,10 @@ export interface NativeSegmentOptions {
  * in call order while the encryption and coding of later segments run beside it.
  */
 export class NativeSegmentEncoder implements SegmentEncoder {
-  private readonly md5State: NativeMd5;
+  /** OpenSSL's MD5, or the lanes' (then md5x and lanes are set, and md5State is unused). */
+  private readonly md5State: NativeMd5 | undefined;
+  private readonly lanes: Md5Lanes | null;
+  private readonly md5x: NativeMd5x | undefined;
   /** The last MD5 step submitted, and how many have not finished. */
   private md5Last: Promise<void> = Promise.resolve();
   private md5Pending = 0;
@@ -58,7 +76,9 @@ export class NativeSegmentEncoder implements SegmentEncoder {
     if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) throw new CodecArgumentError(`key must be ${KEY_BYTES} bytes`);
     // Copied: the caller may reuse its buffer (asynchronous calls copy it again).
     this.key = Buffer.from(key);
-    this.md5State = binding.md5Create();
+    this.lanes = options.md5Lanes === undefined ? sharedMd5Lanes(binding) : options.md5Lanes;
+    this.md5x = this.lanes?.create();
+    this.md5State = this.lanes ? undefined : binding.md5Create();
     this.hashes = options.hashes ?? false;
     this.syncMax = options.syncSegmentMax ?? SYNC_SEGMENT_MAX;
     this.fusedMax = options.fusedMd5Max ?? FUSED_MD5_MAX;
@@ -69,10 +89,26 @@ export class NativeSegmentEncoder implements SegmentEncoder {
     if (plaintext.length > MAX_SEGMENT_SIZE) return Promise.reject(new CodecArgumentError(`segment of ${plaintext.length} bytes is over ${MAX_SEGMENT_SIZE}`));
     if (!Number.isSafeInteger(index) || index < 0) return Promise.reject(new CodecArgumentError(`segment index must be a non-negative integer, got ${index}`));
     const seg = allocateSegment(index, plaintext.length, this.hashes);
-    const fuse = this.md5Pending === 0 && plaintext.length <= this.fusedMax;
+    let md5Done: Promise<void> | undefined;
+    let md5: NativeMd5 | NativeMd5x | null = null;
     // Submitted now, before anything is awaited: MD5 must advance in call order.
-    const md5Done = fuse ? undefined : this.afterMd5(this.md5Last.then(() => md5Update(this.binding, this.md5State, plaintext)));
-    const md5 = fuse ? this.md5State : null;
+    if (this.lanes) {
+      // A segment of up to LANES_FUSED_MAX in its own call, where the MD5 costs less than a
+      // second task would; a larger one's apart, gathered with other objects' (md5-lanes.ts).
+      if (this.md5Pending === 0 && plaintext.length <= LANES_FUSED_MAX) {
+        md5 = this.md5x!;
+      } else {
+        const lanes = this.lanes;
+        const state = this.md5x!;
+        md5Done = this.afterMd5(this.md5Last.then(() => lanes.update(state, plaintext)));
+      }
+    } else if (this.md5Pending === 0 && plaintext.length <= this.fusedMax) {
+      md5 = this.md5State!;
+    } else {
+      const state = this.md5State!;
+      md5Done = this.afterMd5(this.md5Last.then(() => md5Update(this.binding, state, plaintext)));
+    }
+    const fuse = md5 !== null;
     const b = this.binding;
     const hashOut = seg.hashBytes;
     if (plaintext.length <= this.syncMax) {
@@ -93,7 +129,7 @@ export class NativeSegmentEncoder implements SegmentEncoder {
   }
 
   md5(): Buffer {
-    return this.binding.md5Digest(this.md5State);
+    return this.lanes ? this.lanes.digest(this.md5x!) : this.binding.md5Digest(this.md5State!);
   }
 
   /** Record `step` as the latest MD5 step; later ones chain after it. */

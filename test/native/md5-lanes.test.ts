@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { deterministicBytes, deterministicInts } from '../../codec/erasure.case.js';
+import { Md5Lanes, md5LanesWanted } from '../../codec/md5-lanes.js';
+import { LANES_FUSED_MAX, NativeSegmentEncoder, SYNC_SEGMENT_MAX } from '../../codec/native-segment.js';
 import type { NativeMd5x } from '../../codec/native.js';
 import { requireNative } from './require-native.js';
 
 const binding = requireNative();
 const lanesHere = binding.info().md5Lanes;
+const key = deterministicBytes('md5 lanes key', 32);
 
 function updateMany(states: NativeMd5x[], buffers: Buffer[], lanes: boolean): Promise<void> {
   return new Promise((resolve, reject) => binding.md5xUpdateMany(states, buffers, lanes, (err) => (err ? reject(err) : resolve())));
@@ -61,5 +64,76 @@ describe('MD5 of many objects at once (native/src/md5_lanes.c)', () => {
     const other = binding.md5Create();
     expect(() => binding.md5xUpdateSync(other as unknown as NativeMd5x, Buffer.alloc(1))).toThrow(/bad arguments/);
     expect(() => binding.md5xUpdateMany([binding.md5xCreate()], [], true, () => undefined)).toThrow(/bad arguments/);
+  });
+
+  it('reads SHARDGATE_MD5_LANES as on or off, and refuses anything else', () => {
+    expect(md5LanesWanted({})).toBe(true);
+    expect(md5LanesWanted({ SHARDGATE_MD5_LANES: 'off' })).toBe(false);
+    expect(() => md5LanesWanted({ SHARDGATE_MD5_LANES: '0' })).toThrow(/"on" or "off"/);
+  });
+});
+
+describe('Md5Lanes: the objects being written, advanced together', () => {
+  it('sends an update at once when idle, and gathers those that arrive meanwhile into the next call', async () => {
+    const lanes = new Md5Lanes(binding);
+    const spy = vi.spyOn(binding, 'md5xUpdateMany');
+    try {
+      const messages = Array.from({ length: 20 }, (_, i) => deterministicBytes(`gathered ${i}`, 200_000 + i));
+      const states = messages.map(() => lanes.create());
+      await Promise.all(messages.map((m, i) => lanes.update(states[i]!, m)));
+      // The first goes alone; the other 19 wait for it and go 16, then 3.
+      expect(spy.mock.calls.map((c) => c[0].length)).toEqual([1, 16, 3]);
+      for (const [i, m] of messages.entries()) expect(lanes.digest(states[i]!)).toEqual(md5(m));
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('takes a large update a slice at a time, so that a small one is not held up behind all of it', async () => {
+    const lanes = new Md5Lanes(binding);
+    const spy = vi.spyOn(binding, 'md5xUpdateMany');
+    try {
+      const big = deterministicBytes('big', 9 * 1024 * 1024 + 100);
+      const small = deterministicBytes('small', 10_000);
+      const [sBig, sSmall] = [lanes.create(), lanes.create()];
+      const order: string[] = [];
+      await Promise.all([lanes.update(sBig, big).then(() => order.push('big')), lanes.update(sSmall, small).then(() => order.push('small'))]);
+      expect(order).toEqual(['small', 'big']);
+      expect(spy.mock.calls.map((c) => c[1].map((b) => b.length))).toEqual([[4 << 20], [10_000, 4 << 20], [(1 << 20) + 100]]);
+      expect(lanes.digest(sBig)).toEqual(md5(big));
+      expect(lanes.digest(sSmall)).toEqual(md5(small));
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('gives each encoder its object\'s MD5 when many encode at once, segments small and large', async () => {
+    const lanes = new Md5Lanes(binding);
+    const sizes = [0, 1, SYNC_SEGMENT_MAX, SYNC_SEGMENT_MAX + 1, 1 << 20, (4 << 20) - 3, 5000];
+    const objects = Array.from({ length: 12 }, (_, o) => sizes.map((n, s) => deterministicBytes(`object ${o} segment ${s}`, (n + o * 101) % (4 << 20))));
+    const encoders = objects.map(() => new NativeSegmentEncoder(binding, key, { md5Lanes: lanes }));
+    // Every object's segments are submitted without waiting, as a pipelined PUT would.
+    await Promise.all(objects.map((segs, o) => Promise.all(segs.map((p, s) => encoders[o]!.encode(p, s)))));
+    for (const [o, segs] of objects.entries()) expect(encoders[o]!.md5(), `object ${o}`).toEqual(md5(Buffer.concat(segs)));
+    expect(lanes.calls).toBeLessThan(lanes.updates);
+  });
+
+  it('advances MD5 in the segment\'s own call up to LANES_FUSED_MAX, and in the lanes above it', async () => {
+    const lanes = new Md5Lanes(binding);
+    const encodeSpy = vi.spyOn(binding, 'segmentEncode');
+    const lanesSpy = vi.spyOn(binding, 'md5xUpdateMany');
+    try {
+      const enc = new NativeSegmentEncoder(binding, key, { md5Lanes: lanes });
+      const sizes = [SYNC_SEGMENT_MAX, LANES_FUSED_MAX, LANES_FUSED_MAX + 1, 10];
+      const plains = sizes.map((n) => deterministicBytes(`fused ${n}`, n));
+      for (const [i, p] of plains.entries()) await enc.encode(p, i);
+      // Argument 12: the MD5 the call advances (null: none).
+      expect(encodeSpy.mock.calls.map((c) => c[12] !== null)).toEqual([true, true, false, true]);
+      expect(lanesSpy.mock.calls.map((c) => c[1].map((b) => b.length))).toEqual([[LANES_FUSED_MAX + 1]]);
+      expect(enc.md5()).toEqual(md5(Buffer.concat(plains)));
+    } finally {
+      encodeSpy.mockRestore();
+      lanesSpy.mockRestore();
+    }
   });
 });

@@ -181,11 +181,11 @@ describe('native fused segment call', () => {
     }
   });
 
-  it('encodes segments up to SYNC_SEGMENT_MAX in place and fuses MD5 up to FUSED_MD5_MAX', async () => {
+  it('encodes segments up to SYNC_SEGMENT_MAX in place and fuses MD5 up to FUSED_MD5_MAX (OpenSSL MD5)', async () => {
     const encodeSpy = vi.spyOn(binding, 'segmentEncode');
     const md5Spy = vi.spyOn(binding, 'md5Update');
     try {
-      const nat = new NativeSegmentEncoder(binding, key);
+      const nat = new NativeSegmentEncoder(binding, key, { md5Lanes: null });
       const sizes = [0, SYNC_SEGMENT_MAX, SYNC_SEGMENT_MAX + 1, FUSED_MD5_MAX, FUSED_MD5_MAX + 1];
       const plains = sizes.map((n) => deterministicBytes(`paths ${n}`, n));
       for (const [i, p] of plains.entries()) await nat.encode(p, i);
