@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { DATA_MASK, K, M, PARITY_MASK, type ErasureCoder } from '../codec/erasure.js';
 import { DEFAULT_SEGMENT_SIZE, GCM_TAG_BYTES } from '../codec/layout.js';
+import { Md5Lanes } from '../codec/md5-lanes.js';
 import { nativeDecodeSegment } from '../codec/native-decode.js';
 import { NativeSegmentEncoder, type NativeSegmentOptions } from '../codec/native-segment.js';
 import { isalRun, loadNative, NativeCoder, nativeLoadError, setCrcKernel, setGcmKernel, setKernel, setPieceHash, type NativeBinding } from '../codec/native.js';
@@ -304,7 +305,46 @@ async function pieceHashRows(binding: NativeBinding | null): Promise<void> {
   }
 }
 
-const DEFAULT_PATH = 'default (in place up to 8 KiB, else fused on the threadpool)';
+const DEFAULT_PATH = 'default (in place up to 8 KiB, else on the threadpool; MD5 in the same call)';
+
+/**
+ * MD5 of 1 MiB objects, `n` updates at once through Md5Lanes (native/src/md5_lanes.c),
+ * against OpenSSL's MD5 of one object at a time (node:crypto): GB per CPU second, every
+ * thread counted, best of RUNS. What a PUT's ETag costs the machine.
+ */
+interface Md5Row { streams: number; lanesGbPerCpuS: number; opensslGbPerCpuS: number }
+const md5Rows: Md5Row[] = [];
+
+async function md5LaneRows(binding: NativeBinding | null): Promise<void> {
+  if (!binding?.info().md5Lanes) return;
+  const data = bytes('md5', MIB);
+  const perCpu = async (step: () => Promise<number>): Promise<number> => {
+    let best = 0;
+    for (let run = 0; run < RUNS; run++) {
+      let done = 0;
+      const cpu0 = process.cpuUsage();
+      const start = performance.now();
+      while (performance.now() - start < RUN_MS) done += await step();
+      const c = process.cpuUsage(cpu0);
+      best = Math.max(best, done / 1e9 / ((c.user + c.system) / 1e6));
+    }
+    return best;
+  };
+  const openssl = await perCpu(() => {
+    createHash('md5').update(data).digest();
+    return Promise.resolve(data.length);
+  });
+  for (const streams of [1, 2, 4, 8, 16]) {
+    const lanes = new Md5Lanes(binding);
+    const lanesRate = await perCpu(async () => {
+      const states = Array.from({ length: streams }, () => lanes.create());
+      await Promise.all(states.map((st) => lanes.update(st, data)));
+      for (const st of states) lanes.digest(st);
+      return streams * data.length;
+    });
+    md5Rows.push({ streams, lanesGbPerCpuS: lanesRate, opensslGbPerCpuS: openssl });
+  }
+}
 
 /** One small object through the segment encoder: new encoder, one encode with piece hashes (as putBlob asks), md5(). */
 interface SmallObjectRow { path: string; size: number; usPerObject: number; loopUsPerObject: number; cpuUsPerObject: number }
@@ -315,8 +355,8 @@ async function smallObjectRows(binding: NativeBinding | null): Promise<void> {
   const key = bytes('key', 32);
   const paths: Array<[string, NativeSegmentOptions]> = [
     // The flow before MD5 moved into the segment call: two threadpool tasks per segment.
-    ['separate MD5 task', { syncSegmentMax: 0, fusedMd5Max: 0 }],
-    ['fused MD5, threadpool', { syncSegmentMax: 0 }],
+    ['separate MD5 task', { syncSegmentMax: 0, fusedMd5Max: 0, md5Lanes: null }],
+    ['fused MD5, threadpool', { syncSegmentMax: 0, md5Lanes: null }],
     [DEFAULT_PATH, {}],
   ];
   for (const size of [4 * 1024, 64 * 1024]) {
@@ -350,6 +390,7 @@ function find(what: string, engine: string, piece: string, inFlight = /^(segment
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
+const round2 = (v: number) => Math.round(v * 100) / 100;
 
 function ratio(a: number | null, b: number | null): number | null {
   return a !== null && b ? Math.round((a / b) * 100) / 100 : null;
@@ -369,6 +410,7 @@ async function main(): Promise<void> {
   if (want('gcm')) await gcmRows(binding);
   if (want('hash')) await pieceHashRows(binding);
   if (want('small')) await smallObjectRows(binding);
+  if (want('md5')) await md5LaneRows(binding);
   const putPath: PutPathRow[] = want('put') ? await putPathRows(binding) : [];
   console.log('\n| op | engine | piece | in flight | GB/s | event loop s/GB |\n| --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
@@ -406,6 +448,11 @@ async function main(): Promise<void> {
       console.log(`| ${label(r.size)} | ${r.path} | ${r.usPerObject.toFixed(1)} | ${(base.usPerObject / r.usPerObject).toFixed(2)} | ${r.loopUsPerObject.toFixed(1)} | ${r.cpuUsPerObject.toFixed(1)} | ${(base.cpuUsPerObject / r.cpuUsPerObject).toFixed(2)} |`);
     }
   }
+  if (md5Rows.length) {
+    console.log('\nMD5 (ETags) of 1 MiB objects, many at once in AVX-512 lanes against OpenSSL one at a time (GB per CPU second, same run):');
+    console.log('| objects at once | lanes | OpenSSL | lanes / OpenSSL |\n| --- | --- | --- | --- |');
+    for (const r of md5Rows) console.log(`| ${r.streams} | ${r.lanesGbPerCpuS.toFixed(2)} | ${r.opensslGbPerCpuS.toFixed(2)} | ${(r.lanesGbPerCpuS / r.opensslGbPerCpuS).toFixed(2)} |`);
+  }
   if (putPath.length) printPutPath(putPath);
   const small = (path: string, size: number) => smallRows.find((r) => r.path === path && r.size === size)?.usPerObject ?? null;
   const putRow = (stage: string, checksum: string, crc: string) => putPath.find((r) => r.stage === stage && r.checksum === checksum && r.crc === crc);
@@ -434,6 +481,9 @@ async function main(): Promise<void> {
     segment_4MiB_vaes_vs_openssl: ratio(find('segment', 'gcm/vaes512', '4MiB seg'), find('segment', 'gcm/openssl', '4MiB seg')),
     decode_4MiB_vaes_vs_openssl: ratio(find('decode-data', 'gcm/vaes512', '4MiB seg'), find('decode-data', 'gcm/openssl', '4MiB seg')),
     piece_hash: info?.pieceHash ?? null,
+    md5_lanes: info?.md5Lanes ?? false,
+    md5_16_at_once_vs_openssl: md5Rows.length ? round2(md5Rows.at(-1)!.lanesGbPerCpuS / md5Rows.at(-1)!.opensslGbPerCpuS) : null,
+    md5_4_at_once_vs_openssl: md5Rows.length ? round2(md5Rows.find((r) => r.streams === 4)!.lanesGbPerCpuS / md5Rows[0]!.opensslGbPerCpuS) : null,
     segment_hashed_shani_vs_openssl: ratio(find('segment', 'hash/sha-ni-x4', '1MiB', `${cores}x1`), find('segment', 'hash/openssl', '1MiB', `${cores}x1`)),
     object_4KiB_us: small(DEFAULT_PATH, 4096),
     object_4KiB_separate_md5_us: small('separate MD5 task', 4096),
