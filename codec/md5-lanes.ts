@@ -41,11 +41,6 @@ export class Md5Lanes {
     return this.binding.md5xCreate();
   }
 
-  /** Small updates (a few KiB) cost less in place than a trip to the threadpool. */
-  updateSync(state: NativeMd5x, data: Buffer): void {
-    this.binding.md5xUpdateSync(state, data);
-  }
-
   update(state: NativeMd5x, data: Buffer): Promise<void> {
     if (data.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
