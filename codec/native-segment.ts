@@ -42,6 +42,12 @@ export interface NativeSegmentOptions {
   fusedMd5Max?: number;
   /** MD5 through these lanes (md5-lanes.ts) instead of OpenSSL's; default: the process's, where the CPU has them. null: OpenSSL's. */
   md5Lanes?: Md5Lanes | null;
+  /**
+   * With lanes: `encode` resolves once the segment is coded, and its MD5 may wait to share a
+   * call with other objects' (the segment's `plainRead` says when its plaintext is free);
+   * md5Ready() then hurries it. For callers that need the ETag only at the end (putBlob).
+   */
+  deferMd5?: boolean;
 }
 
 /**
@@ -71,6 +77,9 @@ export class NativeSegmentEncoder implements SegmentEncoder {
   private readonly syncMax: number;
   private readonly fusedMax: number;
   private readonly hashes: boolean;
+  private readonly deferMd5: boolean;
+  /** md5Ready() was called: no update of this encoder waits for company any more. */
+  private md5Wanted = false;
 
   constructor(private readonly binding: NativeBinding, key: Buffer, options: NativeSegmentOptions = {}) {
     if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) throw new CodecArgumentError(`key must be ${KEY_BYTES} bytes`);
@@ -80,6 +89,7 @@ export class NativeSegmentEncoder implements SegmentEncoder {
     this.md5x = this.lanes?.create();
     this.md5State = this.lanes ? undefined : binding.md5Create();
     this.hashes = options.hashes ?? false;
+    this.deferMd5 = this.lanes !== null && options.deferMd5 === true;
     this.syncMax = options.syncSegmentMax ?? SYNC_SEGMENT_MAX;
     this.fusedMax = options.fusedMd5Max ?? FUSED_MD5_MAX;
   }
@@ -100,7 +110,11 @@ export class NativeSegmentEncoder implements SegmentEncoder {
       } else {
         const lanes = this.lanes;
         const state = this.md5x!;
-        md5Done = this.afterMd5(this.md5Last.then(() => lanes.update(state, plaintext)));
+        // Deferred, the first update in flight may wait for company; one behind it means a
+        // stream, whose MD5 must keep up, so the one before it goes at once.
+        const lazy = this.deferMd5 && this.md5Pending === 0;
+        if (this.md5Pending > 0) lanes.want(state);
+        md5Done = this.afterMd5(this.md5Last.then(() => lanes.update(state, plaintext, { lazy: lazy && !this.md5Wanted })));
       }
     } else if (this.md5Pending === 0 && plaintext.length <= this.fusedMax) {
       md5 = this.md5State!;
@@ -111,13 +125,19 @@ export class NativeSegmentEncoder implements SegmentEncoder {
     const fuse = md5 !== null;
     const b = this.binding;
     const hashOut = seg.hashBytes;
+    if (md5Done && this.deferMd5) {
+      // Observed here; a failure reaches the caller through md5Ready().
+      md5Done.catch(() => undefined);
+      seg.result.plainRead = md5Done.catch(() => undefined);
+    }
+    const waitMd5 = this.deferMd5 ? undefined : md5Done;
     if (plaintext.length <= this.syncMax) {
       try {
         b.segmentEncode(this.key, index, plaintext, 0, plaintext.length, seg.data, 0, seg.parity, 0, seg.pieceSize, seg.checksums, hashOut, md5, null);
       } catch (err) {
         return Promise.reject(new NativeError((err as Error).message, { cause: err }));
       }
-      return md5Done ? md5Done.then(() => seg.result) : Promise.resolve(seg.result);
+      return waitMd5 ? waitMd5.then(() => seg.result) : Promise.resolve(seg.result);
     }
     const coded = new Promise<void>((resolve, reject) => {
       b.segmentEncode(this.key, index, plaintext, 0, plaintext.length, seg.data, 0, seg.parity, 0, seg.pieceSize, seg.checksums, hashOut, md5,
@@ -125,7 +145,15 @@ export class NativeSegmentEncoder implements SegmentEncoder {
     });
     // Awaited below; afterMd5 only records it as the step later MD5 updates follow.
     if (fuse) void this.afterMd5(coded);
-    return Promise.all([coded, md5Done]).then(() => seg.result);
+    return Promise.all([coded, waitMd5]).then(() => seg.result);
+  }
+
+  /** Resolves once md5() may be called: every MD5 update done, hurried if it was waiting for company. */
+  async md5Ready(): Promise<void> {
+    this.md5Wanted = true;
+    if (this.md5Pending === 0) return;
+    this.lanes?.want(this.md5x!);
+    await this.md5Last;
   }
 
   md5(): Buffer {

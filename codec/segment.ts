@@ -22,6 +22,11 @@ export interface EncodedSegment {
    * holds a view of them any more; calls after the first do nothing. Absent: nothing to do.
    */
   release?: () => void;
+  /**
+   * Set when the encoder still reads the plaintext after `encode` resolved (a deferred MD5):
+   * the caller may reuse that buffer only once this resolves. Absent: it is read no more.
+   */
+  plainRead?: Promise<void>;
 }
 
 /**
@@ -31,8 +36,10 @@ export interface EncodedSegment {
  */
 export interface SegmentEncoder {
   encode(plaintext: Buffer, index: number): Promise<EncodedSegment>;
-  /** MD5 of all plaintext passed so far; call once, after the last segment. */
+  /** MD5 of all plaintext passed so far; call once, after the last segment (and md5Ready, if there is one). */
   md5(): Buffer;
+  /** Where MD5 may lag behind `encode` (deferMd5): resolves once md5() may be called. */
+  md5Ready?(): Promise<void>;
 }
 
 /** The reference path: Node's crypto (AES-256-GCM, MD5), zlib's CRC-32 and any ErasureCoder. */

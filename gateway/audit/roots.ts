@@ -12,10 +12,10 @@ import { merkleRoot } from '../../shard-store/merkle.js';
  * here, on the event loop. (Engine.newSegmentEncoder takes no options yet: when it does,
  * this helper shrinks to one call.)
  */
-export function auditedSegmentEncoder(engine: Engine, key: Buffer): SegmentEncoder {
+export function auditedSegmentEncoder(engine: Engine, key: Buffer, opts: { deferMd5?: boolean } = {}): SegmentEncoder {
   if (engine.coder instanceof NativeCoder) {
     const binding = loadNative();
-    if (binding) return new NativeSegmentEncoder(binding, key, { hashes: true });
+    if (binding) return new NativeSegmentEncoder(binding, key, { hashes: true, ...opts });
   }
   const inner = engine.newSegmentEncoder(key);
   return {

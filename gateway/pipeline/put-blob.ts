@@ -32,7 +32,9 @@ export type KeyWrap = (masterKey: Buffer, dataKey: Buffer) => Buffer;
 export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>, wrap: KeyWrap = wrapKey): Promise<WrittenBlob> {
   const key = newDataKey();
   // Piece hashes give each shard file's hash-tree root, which audits check answers against.
-  const encoder = auditedSegmentEncoder(ctx.engine, key);
+  // The ETag is needed only once the pieces are durable: its MD5 may wait to share a call
+  // with other objects' (codec/md5-lanes.ts).
+  const encoder = auditedSegmentEncoder(ctx.engine, key, { deferMd5: true });
   const roots = new RootCollector();
   const S = ctx.segmentSize;
   let fan: FanOut | undefined;
@@ -50,8 +52,9 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>,
     const encoded = encode(encoder, seg, at);
     // Encoding of this segment overlaps with sending the previous one.
     const [enc] = await Promise.all([encoded, sending]);
-    // Encoded: the plaintext is not read again.
-    segmentBuffers.give(seg);
+    // Encoded: the plaintext is not read again, once a deferred MD5 is through with it.
+    if (enc.plainRead) void enc.plainRead.then(() => segmentBuffers.give(seg));
+    else segmentBuffers.give(seg);
     roots.add(enc);
     sending = out.send(enc);
     // Observed here so a failure while the next chunk is read is not an unhandled rejection;
@@ -84,6 +87,7 @@ export async function putBlob(ctx: PipelineContext, body: AsyncIterable<Buffer>,
     await sending;
     const missed = fan ? await fan.end() : [];
     if (blobId) await ctx.meta.audit.setRoots(blobId, roots.roots());
+    await encoder.md5Ready?.();
     return { blobId, size, md5: encoder.md5(), missed };
   } catch (err) {
     fan?.abort(err instanceof Error ? err : new Error(String(err)));

@@ -136,4 +136,66 @@ describe('Md5Lanes: the objects being written, advanced together', () => {
       lanesSpy.mockRestore();
     }
   });
+
+  it('lets a lazy update wait for company: until 16 are queued, its MD5 is wanted, or lazyMs', async () => {
+    const lanes = new Md5Lanes(binding, { lazyMs: 60_000 });
+    const spy = vi.spyOn(binding, 'md5xUpdateMany');
+    try {
+      const data = deterministicBytes('lazy', 100_000);
+      // Sixteen lazy updates: one call, once the sixteenth arrives.
+      const many = Array.from({ length: 16 }, () => lanes.create());
+      await Promise.all(many.map((st) => lanes.update(st, data, { lazy: true })));
+      expect(spy.mock.calls.map((c) => c[0].length)).toEqual([16]);
+      // One alone waits, until it is wanted.
+      const one = lanes.create();
+      let done = false;
+      const p = lanes.update(one, data, { lazy: true }).then(() => (done = true));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(done).toBe(false);
+      lanes.want(one);
+      await p;
+      expect(spy.mock.calls).toHaveLength(2);
+      for (const st of [...many, one]) expect(lanes.digest(st)).toEqual(md5(data));
+      // One alone, never wanted, goes once lazyMs is over.
+      const soon = new Md5Lanes(binding, { lazyMs: 20 });
+      const late = soon.create();
+      const started = performance.now();
+      await soon.update(late, data, { lazy: true });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(19);
+      expect(soon.digest(late)).toEqual(md5(data));
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('with deferMd5, resolves encode once the segment is coded and keeps the plaintext until its MD5 is taken', async () => {
+    const lanes = new Md5Lanes(binding, { lazyMs: 60_000 });
+    const enc = new NativeSegmentEncoder(binding, key, { md5Lanes: lanes, deferMd5: true });
+    const plain = deterministicBytes('deferred', LANES_FUSED_MAX + 1000);
+    const want = md5(plain);
+    const seg = await enc.encode(plain, 0);
+    expect(seg.plainRead).toBeInstanceOf(Promise);
+    let read = false;
+    void seg.plainRead!.then(() => (read = true));
+    await new Promise((r) => setTimeout(r, 5));
+    // Still waiting for company: the plaintext is not free yet.
+    expect(read).toBe(false);
+    await enc.md5Ready();
+    expect(read).toBe(true);
+    expect(enc.md5()).toEqual(want);
+  });
+
+  it('with deferMd5, hurries an update that waits for company when the stream\'s next segment comes', async () => {
+    const lanes = new Md5Lanes(binding, { lazyMs: 60_000 });
+    const update = vi.spyOn(lanes, 'update');
+    const want = vi.spyOn(lanes, 'want');
+    const enc = new NativeSegmentEncoder(binding, key, { md5Lanes: lanes, deferMd5: true });
+    const segs = Array.from({ length: 5 }, (_, i) => deterministicBytes(`stream ${i}`, 1 << 20));
+    for (const [i, p] of segs.entries()) await enc.encode(p, i);
+    await enc.md5Ready();
+    // The first may wait; the second, coming while it waits, sends it and goes at once.
+    expect(update.mock.calls.map((c) => c[2]?.lazy).slice(0, 2)).toEqual([true, false]);
+    expect(want).toHaveBeenCalled();
+    expect(enc.md5()).toEqual(md5(Buffer.concat(segs)));
+  });
 });
