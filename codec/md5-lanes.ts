@@ -35,7 +35,7 @@ interface Update {
  * out together in the next call, as the store links batch pieces. A lazy update (a PUT's,
  * whose ETag is needed only once its pieces are durable) also waits for others: until 16
  * are queued, until someone wants its state's MD5, or LAZY_MS. Under 1 MiB PUTs x16 that
- * took calls from about 3 updates to most of the PUTs in flight.
+ * took calls from about 3 updates each to about 6.
  *
  * Updates of one state must be chained (the encoder does), as with md5Update.
  */
@@ -136,8 +136,9 @@ export class Md5Lanes {
 let shared: Md5Lanes | null | undefined;
 
 /**
- * The process's Md5Lanes where the addon has the AVX-512 kernel, else null (encoders keep
- * OpenSSL's MD5, faster on one stream). SHARDGATE_MD5_LANES=off keeps OpenSSL's everywhere.
+ * The process's Md5Lanes where the addon has the AVX-512 kernels, else null: encoders keep
+ * OpenSSL's MD5, as fast as ours one stream at a time. SHARDGATE_MD5_LANES=off keeps
+ * OpenSSL's everywhere.
  */
 export function sharedMd5Lanes(binding: NativeBinding): Md5Lanes | null {
   if (shared === undefined) shared = md5LanesWanted(process.env) && binding.info().md5Lanes ? new Md5Lanes(binding) : null;
