@@ -129,9 +129,10 @@ describe('shardgate admin ledger, through the admin API', () => {
     const { cli, json, pushed, fx } = await setup();
     const { publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
     const jwk = await exportJWK(publicKey);
-    expect(await cli('monitor', 'add', 'm1', jwk.x!)).toMatch(/monitor m1 registered as report log entry 1/);
+    // A key's x is base64url: one in 64 starts with '-', which goes after '--' like any such argument.
+    expect(await cli('monitor', 'add', 'm1', '--', jwk.x!)).toMatch(/monitor m1 registered as report log entry 1/);
     expect(await cli('monitor', 'add', 'm1', JSON.stringify(jwk))).toMatch(/registered with that key already/);
-    await expect(cli('monitor', 'add', 'm2', jwk.x!)).rejects.toThrow(/registered for monitor m1 already/);
+    await expect(cli('monitor', 'add', 'm2', '--', jwk.x!)).rejects.toThrow(/registered for monitor m1 already/);
     await expect(cli('monitor', 'add', 'm3', JSON.stringify({ ...jwk, d: jwk.x }))).rejects.toThrow(/private key/);
     expect((await json<{ monitors: Array<{ monitor: string; jwk: { x: string } }> }>('monitors')).monitors).toEqual([expect.objectContaining({ monitor: 'm1', jwk: expect.objectContaining({ x: jwk.x }) })]);
     // Every store was told the key.
