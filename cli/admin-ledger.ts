@@ -24,7 +24,8 @@ export const LEDGER_HELP = `shardgate admin ledger — the provider economy (doc
   shardgate admin ledger passport stake --id ID --holder ACCOUNT --store S
   shardgate admin ledger monitors [--json]      the independent monitors registered, and their last statement
   shardgate admin ledger monitor add NAME KEY   register a monitor (KEY: its monitor-key.pub.jwk, the JWK, or
-                                                its x): an entry of the report log; the stores serve its challenges
+                                                its x; an x that starts with '-' goes after '--'): an entry
+                                                of the report log; the stores serve its challenges
   shardgate admin ledger monitor remove NAME    revoke it: its statements are refused, the stores refuse its key
   shardgate admin ledger verify URL [--json]    download the published ledger log, report log and key from
                                                 the gateway at URL (no credentials), recompute every balance
