@@ -1,6 +1,6 @@
 import type { ErasureCoder } from './erasure.js';
 import { CodecArgumentError } from './errors.js';
-import { sharedMd5Lanes } from './md5-lanes.js';
+import { md5LanesWanted, sharedMd5Lanes } from './md5-lanes.js';
 import { nativeDecodeSegment } from './native-decode.js';
 import { NativeSegmentEncoder } from './native-segment.js';
 import { loadNative, NativeCoder, nativeLoadError, NativeUnavailableError, setKernel, type NativeBinding } from './native.js';
@@ -53,6 +53,8 @@ export function getEngine(): Engine {
 }
 
 function chooseEngine(env: NodeJS.ProcessEnv): Engine {
+  // Read here so that a bad value stops the gateway at start, not its first PUT.
+  md5LanesWanted(env);
   const forced = env.SHARDGATE_ENGINE;
   if (forced !== undefined && forced !== 'reference' && forced !== 'native') {
     throw new CodecArgumentError(`SHARDGATE_ENGINE must be "reference" or "native", got "${forced}"`);

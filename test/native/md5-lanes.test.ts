@@ -19,7 +19,8 @@ const md5 = (b: Buffer): Buffer => createHash('md5').update(b).digest();
 describe('MD5 of many objects at once (native/src/md5_lanes.c)', () => {
   it(`says whether this CPU runs the lanes (${lanesHere ? 'it does' : 'it does not'})`, () => {
     expect(typeof binding.info().md5Lanes).toBe('boolean');
-    expect(binding.info().md5Lanes).toBe(binding.info().cpu.includes('avx512f') && binding.info().cpu.includes('avx512bw'));
+    // AVX-512F and VL, which `cpu` does not list; lanes never run without F.
+    if (lanesHere) expect(binding.info().cpu).toContain('avx512f');
   });
 
   for (const lanes of [true, false]) {
