@@ -85,8 +85,6 @@ typedef struct md5_state {
 
 /* An object's MD5 on our own code (md5_lanes.c), so that many advance together. */
 #define MD5X_MAGIC 0x6d643578c0deca11ULL
-#define MD5X_OPEN 1
-#define MD5X_DONE 2
 typedef struct md5x_state {
   uint64_t magic; /* MD5X_MAGIC: tells it from md5Create's state, which starts with a pointer */
   md5x_ctx ctx;
@@ -312,7 +310,7 @@ static napi_value segment_encode_js(napi_env env, napi_callback_info info) {
   if (md5 && md5->busy) THROW(env, "MD5 updates must not overlap");
   if (md5 && md5->finished) THROW(env, "MD5 already finished");
   if (md5x && md5x->busy) THROW(env, "MD5 updates must not overlap");
-  if (md5x && md5x->finished != MD5X_OPEN) THROW(env, "MD5 already finished");
+  if (md5x && md5x->finished) THROW(env, "MD5 already finished");
   uint8_t *data, *parity;
   uint32_t piece_size;
   const char *err = arg_layout(env, argv + 5, &data, &parity, &piece_size);
@@ -493,7 +491,6 @@ static napi_value md5_digest_js(napi_env env, napi_callback_info info) {
 
 /* ---- MD5 of many objects at once (md5_lanes.c) ---------------------------------------- */
 
-
 static void md5x_finalize(napi_env env, void *data, void *hint) {
   (void) env;
   (void) hint;
@@ -515,7 +512,6 @@ static napi_value md5x_create_js(napi_env env, napi_callback_info info) {
   if (!s) THROW(env, "out of memory");
   md5x_init(&s->ctx);
   s->magic = MD5X_MAGIC;
-  s->finished = MD5X_OPEN;
   napi_value out;
   OK(napi_create_external(env, s, md5x_finalize, NULL, &out));
   return out;
@@ -531,7 +527,7 @@ static napi_value md5x_update_sync_js(napi_env env, napi_callback_info info) {
   size_t len;
   if (!s || !arg_view(env, argv[1], &buf, &len)) THROW(env, "bad arguments, expected: (md5x, buffer)");
   if (s->busy) THROW(env, "MD5 updates must not overlap");
-  if (s->finished != MD5X_OPEN) THROW(env, "MD5 already finished");
+  if (s->finished) THROW(env, "MD5 already finished");
   md5x_update(&s->ctx, buf, len);
   return NULL;
 }
@@ -576,7 +572,7 @@ static napi_value md5x_update_many_js(napi_env env, napi_callback_info info) {
     md5x_state *s = arg_md5x(env, sv);
     if (!s || !arg_view(env, bv, &b, &len)) err = "bad arguments, expected: (md5x[], buffer[] of the same length, lanes, callback)";
     else if (s->busy) err = "MD5 updates must not overlap";
-    else if (s->finished != MD5X_OPEN) err = "MD5 already finished";
+    else if (s->finished) err = "MD5 already finished";
     else {
       s->busy = 1;
       t->u.many.states[i] = s;
@@ -603,12 +599,12 @@ static napi_value md5x_digest_js(napi_env env, napi_callback_info info) {
   md5x_state *s = argc == 1 ? arg_md5x(env, argv[0]) : NULL;
   if (!s) THROW(env, "bad arguments, expected: (md5x)");
   if (s->busy) THROW(env, "MD5 update still in flight");
-  if (s->finished != MD5X_OPEN) THROW(env, "MD5 already finished");
+  if (s->finished) THROW(env, "MD5 already finished");
   void *out_data;
   napi_value out;
   OK(napi_create_buffer(env, 16, &out_data, &out));
   md5x_final(&s->ctx, out_data);
-  s->finished = MD5X_DONE;
+  s->finished = 1;
   return out;
 }
 
