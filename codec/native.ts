@@ -92,8 +92,6 @@ export interface NativeBinding {
   md5Update(md5: NativeMd5, buffer: Buffer, offset: number, length: number, done: Done): void;
   md5Digest(md5: NativeMd5): Buffer;
   md5xCreate(): NativeMd5x;
-  /** In place, on the calling thread (small updates). */
-  md5xUpdateSync(md5: NativeMd5x, buffer: Uint8Array): void;
   /** State i advances over buffer i, in one threadpool task; 16 at a time in AVX-512 lanes if `lanes`. The arrays must stay unchanged until `done`. */
   md5xUpdateMany(md5: readonly NativeMd5x[], buffers: readonly Uint8Array[], lanes: boolean, done: Done): void;
   md5xDigest(md5: NativeMd5x): Buffer;

@@ -517,21 +517,6 @@ static napi_value md5x_create_js(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* md5xUpdateSync(state, buffer): in place, on this thread (small updates). */
-static napi_value md5x_update_sync_js(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  md5x_state *s = argc == 2 ? arg_md5x(env, argv[0]) : NULL;
-  uint8_t *buf;
-  size_t len;
-  if (!s || !arg_view(env, argv[1], &buf, &len)) THROW(env, "bad arguments, expected: (md5x, buffer)");
-  if (s->busy) THROW(env, "MD5 updates must not overlap");
-  if (s->finished) THROW(env, "MD5 already finished");
-  md5x_update(&s->ctx, buf, len);
-  return NULL;
-}
-
 /*
  * md5xUpdateMany(states, buffers, lanes, callback): state i advances over buffer i, all on one
  * threadpool task, MD5_LANES at a time where the CPU has AVX-512 and `lanes` is true. The two
@@ -889,7 +874,6 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "md5Update", md5_update_js);
   export_fn(env, exports, "md5Digest", md5_digest_js);
   export_fn(env, exports, "md5xCreate", md5x_create_js);
-  export_fn(env, exports, "md5xUpdateSync", md5x_update_sync_js);
   export_fn(env, exports, "md5xUpdateMany", md5x_update_many_js);
   export_fn(env, exports, "md5xDigest", md5x_digest_js);
   export_fn(env, exports, "gcm", gcm_js);
